@@ -1,0 +1,50 @@
+"""Every exception urbangrid raises on purpose: one base class, one module.
+
+Messages name what was wrong (file, row, field, value) and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataFileError",
+    "StoreConnectionError",
+    "StoreError",
+    "StoreSchemaError",
+    "UrbangridError",
+    "ValidationError",
+]
+
+
+class UrbangridError(Exception):
+    """Base class of every error raised by urbangrid."""
+
+
+class StoreError(UrbangridError):
+    """A store (GeoPackage or PostGIS) could not do what was asked."""
+
+
+class StoreConnectionError(StoreError, ConnectionError):
+    """A store could not be opened: bad path, unreachable server, PostGIS missing."""
+
+
+class StoreSchemaError(StoreError, ValueError):
+    """A layer or column is unknown, or data does not fit the layer's schema."""
+
+
+class DataFileError(UrbangridError, ValueError):
+    """An input file is unreadable or malformed; the message names the file."""
+
+
+class ValidationError(UrbangridError, ValueError):
+    """Input rows failed validation.
+
+    Attributes
+    ----------
+    problems : list of dict
+        One entry per bad value, with keys ``file``, ``row``, ``field``, ``value``
+        and ``reason``.
+    """
+
+    def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.problems: list[dict[str, object]] = list(problems or [])

@@ -1,0 +1,1 @@
+"""Readers for OSM and survey files, validation and change sets."""

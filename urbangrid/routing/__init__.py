@@ -1,0 +1,1 @@
+"""Street graphs, arc routing (postman problems, CARP), patrol intervals and staffing."""

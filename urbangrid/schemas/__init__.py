@@ -1,0 +1,1 @@
+"""Store schema as versioned SQL migrations, and the code tables as data."""

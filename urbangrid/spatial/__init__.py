@@ -1,0 +1,1 @@
+"""Spatial core: grids, codes, coordinate systems, the assignment index, geocoding, components."""
