@@ -6,10 +6,13 @@ Messages name what was wrong (file, row, field, value) and what to do about it.
 from __future__ import annotations
 
 __all__ = [
+    "ComponentIdError",
     "DataFileError",
+    "ProfileError",
     "StoreConnectionError",
     "StoreError",
     "StoreSchemaError",
+    "UnknownCodeError",
     "UrbangridError",
     "ValidationError",
 ]
@@ -48,3 +51,15 @@ class ValidationError(UrbangridError, ValueError):
     def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)
         self.problems: list[dict[str, object]] = list(problems or [])
+
+
+class UnknownCodeError(UrbangridError, LookupError):
+    """A class/subclass code, name or edition is not in the code tables or city profile."""
+
+
+class ProfileError(ValidationError):
+    """A city profile file is malformed; ``problems`` names each line and reason."""
+
+
+class ComponentIdError(UrbangridError, ValueError):
+    """A component identifier (部件标识码) is malformed or disagrees with its fields."""
