@@ -6,8 +6,12 @@ Messages name what was wrong (file, row, field, value) and what to do about it.
 from __future__ import annotations
 
 __all__ = [
+    "CommunityCoverageError",
     "ComponentIdError",
     "DataFileError",
+    "GridCRSError",
+    "GridCodeError",
+    "GridGeometryError",
     "ProfileError",
     "StoreConnectionError",
     "StoreError",
@@ -63,3 +67,22 @@ class ProfileError(ValidationError):
 
 class ComponentIdError(UrbangridError, ValueError):
     """A component identifier (部件标识码) is malformed or disagrees with its fields."""
+
+
+class GridCodeError(UrbangridError, ValueError):
+    """A unit or work grid code (单元网格编码) is malformed, duplicated or exhausted."""
+
+
+class GridGeometryError(UrbangridError, ValueError):
+    """A grid, street or community geometry is empty, invalid or of the wrong type.
+
+    The message names the layer, the feature (row and code) and the reason.
+    """
+
+
+class GridCRSError(UrbangridError, ValueError):
+    """Grid input has no CRS, or its coordinates do not fit it (degrees where metres expected)."""
+
+
+class CommunityCoverageError(UrbangridError, ValueError):
+    """Community (社区) polygons leave holes or overlap beyond the tolerance; names each place."""
