@@ -1,0 +1,624 @@
+"""The store contract and the logic both back ends share.
+
+A store holds layers (tables declared by the migrations). Both back ends
+implement :class:`Store`; everything that is not backend-specific — checking a
+frame against a layer's schema, converting values, deciding which rows of an
+upsert are new, changed or unchanged — lives here, once, in
+:class:`BaseStore`. A back end only supplies a handful of primitives
+(``_select``, ``_insert``, ``_close``, ``_delete``, transactions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from urbangrid.errors import StoreSchemaError, ValidationError
+
+__all__ = [
+    "LOGICAL_TYPES",
+    "BaseStore",
+    "LayerInfo",
+    "Store",
+    "WriteMode",
+    "WriteResult",
+]
+
+WriteMode = Literal["append", "upsert", "replace"]
+
+#: Column types as the store contract names them, whatever the back end.
+LOGICAL_TYPES = ("text", "integer", "float", "boolean", "date", "datetime", "json", "geometry")
+
+_PANDAS_DTYPES = {"integer": "Int64", "float": "float64", "boolean": "boolean"}
+
+# History and bookkeeping columns the store fills itself.
+_SYSTEM_COLUMNS = ("fid", "valid_from", "valid_to")
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """What a store knows about one layer.
+
+    Attributes
+    ----------
+    name : str
+        Layer (table) name.
+    key : str or None
+        Business key column: unique among current rows; needed for upserts.
+    geometry_column, geometry_type : str or None
+        Geometry column and its OGC type, or None for an attribute table.
+    srid : int or None
+        EPSG code of the geometry column.
+    history : bool
+        Whether upserts keep previous versions (``valid_from``/``valid_to``).
+    columns : dict of str to str
+        Attribute columns (geometry and system columns excluded) and their
+        logical type, one of :data:`LOGICAL_TYPES`.
+    required : frozenset of str
+        Attribute columns declared ``NOT NULL``.
+    """
+
+    name: str
+    key: str | None
+    geometry_column: str | None
+    geometry_type: str | None
+    srid: int | None
+    history: bool
+    columns: dict[str, str] = field(default_factory=dict)
+    required: frozenset[str] = frozenset()
+
+    @property
+    def crs(self) -> str | None:
+        """The layer CRS as ``"EPSG:<srid>"``, or None without geometry."""
+        return f"EPSG:{self.srid}" if self.srid else None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Row counts of one :meth:`Store.write` call."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    retired: int = 0
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The contract every urbangrid store keeps (GeoPackage and PostGIS).
+
+    Coordinates are in each layer's CRS (``layer_info(name).crs``); frames
+    written in another CRS are reprojected, frames without a CRS are refused.
+    """
+
+    kind: str
+    target: str
+    srid: int
+
+    def layers(self) -> list[str]:
+        """Names of every layer, sorted."""
+        ...
+
+    def layer_info(self, name: str) -> LayerInfo:
+        """Schema of layer `name`; raises StoreSchemaError if unknown."""
+        ...
+
+    def schema_version(self) -> int:
+        """Highest migration version applied."""
+        ...
+
+    def write(
+        self, layer: str, frame: pd.DataFrame, mode: WriteMode = "append", *,
+        at: dt.datetime | None = None,
+    ) -> WriteResult:
+        """Write `frame` to `layer` atomically; see :meth:`BaseStore.write`."""
+        ...
+
+    def read(
+        self, layer: str, *, where: Mapping[str, Any] | None = None,
+        bbox: Sequence[float] | None = None, columns: Sequence[str] | None = None,
+        as_of: dt.datetime | None = None, all_versions: bool = False,
+    ) -> pd.DataFrame:
+        """Rows of `layer` as a GeoDataFrame (a DataFrame for attribute layers)."""
+        ...
+
+    def count(self, layer: str, where: Mapping[str, Any] | None = None) -> int:
+        """Number of current rows of `layer` matching `where`."""
+        ...
+
+    def retire(
+        self, layer: str, keys: Iterable[Any], *, at: dt.datetime | None = None
+    ) -> int:
+        """Close the current version of each key of a history layer."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group writes atomically; nests."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+# ---------------------------------------------------------------- values
+
+
+def utc_ms(value: dt.datetime) -> dt.datetime:
+    """`value` in UTC truncated to milliseconds (naive values are taken as UTC).
+
+    Both back ends then hold the very same instant: GeoPackage stores
+    milliseconds, PostgreSQL microseconds.
+    """
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def canonical(value: Any, logical: str) -> Any:
+    """`value` as the Python object both back ends store for type `logical`.
+
+    Raises ValueError (with the reason) when the value cannot be converted.
+    """
+    if _is_missing(value):
+        return None
+    if logical == "text":
+        return str(value)
+    if logical == "integer":
+        if isinstance(value, (bool, np.bool_)):
+            raise ValueError("a boolean is not an integer")
+        f = float(value)
+        if not f.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(f)
+    if logical == "float":
+        return float(value)
+    if logical == "boolean":
+        if isinstance(value, str):
+            low = value.strip().lower()
+            if low in ("true", "t", "1", "yes", "是"):
+                return True
+            if low in ("false", "f", "0", "no", "否"):
+                return False
+            raise ValueError(f"{value!r} is not a boolean")
+        return bool(value)
+    if logical == "date":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        return dt.date.fromisoformat(str(value)[:10])
+    if logical == "datetime":
+        if isinstance(value, pd.Timestamp):
+            value = value.to_pydatetime()
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if not isinstance(value, dt.datetime):
+            raise ValueError(f"{value!r} is not a date and time")
+        return utc_ms(value)
+    if logical == "json":
+        if isinstance(value, str):
+            return json.loads(value)
+        json.dumps(value)  # raises TypeError early for unserialisable values
+        return value
+    raise StoreSchemaError(f"unknown logical type {logical!r}")
+
+
+def json_text(value: Any) -> str:
+    """Canonical JSON text: the same object always gives the same bytes."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+_MULTI = {"POLYGON": "MULTIPOLYGON", "LINESTRING": "MULTILINESTRING", "POINT": "MULTIPOINT"}
+_MULTI_CLASS = {
+    "MULTIPOLYGON": shapely.MultiPolygon,
+    "MULTILINESTRING": shapely.MultiLineString,
+    "MULTIPOINT": shapely.MultiPoint,
+}
+
+
+def _geometry_wkb(
+    info: LayerInfo, frame: pd.DataFrame, source: str
+) -> tuple[list[bytes | None], list[dict[str, object]]]:
+    """Geometries of `frame` as WKB in the layer CRS, plus the problems found."""
+    import geopandas as gpd
+
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise StoreSchemaError(
+            f"layer {info.name!r} has geometry ({info.geometry_type}); write a GeoDataFrame"
+        )
+    if frame.crs is None:
+        raise StoreSchemaError(
+            f"{source}: the frame has no CRS; set one (layer {info.name!r} is in {info.crs})"
+        )
+    geoms = frame.geometry
+    if frame.crs.to_epsg() != info.srid:
+        geoms = geoms.to_crs(info.crs)
+    values = np.asarray(geoms.values, dtype=object)
+    problems: list[dict[str, object]] = []
+    want = info.geometry_type or "GEOMETRY"
+    types = shapely.get_type_id(values)
+    names = np.array(
+        ["POINT", "LINESTRING", "LINEARRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING",
+         "MULTIPOLYGON", "GEOMETRYCOLLECTION"]
+    )
+    missing = types < 0
+    if want != "GEOMETRY":
+        single = [k for k, v in _MULTI.items() if v == want]
+        if single:  # promote Polygon → MultiPolygon etc., as every GIS does on load
+            promote = names[np.maximum(types, 0)] == single[0]
+            promote &= ~missing
+            if promote.any():
+                values = values.copy()
+                values[promote] = [_MULTI_CLASS[want]([g]) for g in values[promote]]
+                types = shapely.get_type_id(values)
+        bad = (~missing) & (names[np.maximum(types, 0)] != want)
+        for i in np.flatnonzero(bad):
+            problems.append({
+                "file": source, "row": int(i), "field": info.geometry_column,
+                "value": str(names[types[i]]), "reason": f"layer {info.name!r} takes {want}",
+            })
+    wkb = shapely.to_wkb(values, include_srid=False)
+    return [None if m else w for w, m in zip(wkb, missing, strict=True)], problems
+
+
+@dataclass
+class PreparedRows:
+    """A frame converted for writing: column names and canonical row tuples."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    keys: list[Any]
+
+
+class BaseStore:
+    """Shared implementation of :class:`Store`; back ends subclass it."""
+
+    kind: str = ""
+    target: str = ""
+    srid: int = 4326
+    _layers: dict[str, LayerInfo]
+
+    # ---- primitives a back end provides
+    def _refresh_layers(self) -> None:
+        raise NotImplementedError
+
+    def _select(
+        self, info: LayerInfo, columns: list[str], where: Mapping[str, Any],
+        bbox: Sequence[float] | None, as_of: dt.datetime | None, all_versions: bool,
+    ) -> tuple[list[tuple[Any, ...]], list[bytes | None] | None]:
+        raise NotImplementedError
+
+    def _insert(
+        self, info: LayerInfo, columns: list[str], rows: list[tuple[Any, ...]],
+        wkb: list[bytes | None] | None, valid_from: dt.datetime | None,
+    ) -> None:
+        raise NotImplementedError
+
+    def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:
+        raise NotImplementedError
+
+    def _delete(self, info: LayerInfo, keys: list[Any] | None) -> int:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def schema_version(self) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # ---- shared behaviour
+    def __enter__(self) -> BaseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.target!r}>"
+
+    def layers(self) -> list[str]:
+        """Names of every layer, sorted."""
+        return sorted(self._layers)
+
+    def layer_info(self, name: str) -> LayerInfo:
+        """Schema of layer `name`.
+
+        Raises
+        ------
+        StoreSchemaError
+            If the store has no such layer (the message lists those it has).
+        """
+        try:
+            return self._layers[name]
+        except KeyError:
+            raise StoreSchemaError(
+                f"{self.target}: no layer {name!r}; layers are {', '.join(self.layers())}"
+            ) from None
+
+    def _prepare(self, info: LayerInfo, frame: pd.DataFrame, source: str) -> PreparedRows:
+        extra = [
+            c for c in frame.columns
+            if c not in info.columns and c != info.geometry_column
+            and c not in _SYSTEM_COLUMNS and not (
+                info.geometry_column and c == getattr(frame, "_geometry_column_name", None)
+            )
+        ]
+        if extra:
+            raise StoreSchemaError(
+                f"{source}: column(s) {extra} are not in layer {info.name!r}; "
+                f"its columns are {sorted(info.columns)}"
+            )
+        columns = [c for c in info.columns if c in frame.columns]
+        problems: list[dict[str, object]] = []
+        for col in info.required:
+            if col not in frame.columns:
+                problems.append({"file": source, "row": None, "field": col, "value": None,
+                                 "reason": "required column is missing"})
+        converted: list[list[Any]] = []
+        for col in columns:
+            logical = info.columns[col]
+            out: list[Any] = []
+            for i, value in enumerate(frame[col].tolist()):
+                try:
+                    v = canonical(value, logical)
+                except (ValueError, TypeError) as exc:
+                    problems.append({"file": source, "row": i, "field": col,
+                                     "value": value, "reason": str(exc)})
+                    v = None
+                else:
+                    if v is None and col in info.required:
+                        problems.append({"file": source, "row": i, "field": col,
+                                         "value": value, "reason": "required value is empty"})
+                out.append(v)
+            converted.append(out)
+        rows = list(zip(*converted, strict=True)) if converted else [()] * len(frame)
+        keys: list[Any] = []
+        if info.key is not None and info.key in columns:
+            keys = converted[columns.index(info.key)]
+            seen: dict[Any, int] = {}
+            for i, k in enumerate(keys):
+                if k in seen:
+                    problems.append({"file": source, "row": i, "field": info.key, "value": k,
+                                     "reason": f"duplicate key (first at row {seen[k]})"})
+                seen.setdefault(k, i)
+        if problems:
+            head = "; ".join(
+                f"row {p['row']} field {p['field']!r} value {p['value']!r}: {p['reason']}"
+                for p in problems[:5]
+            )
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise ValidationError(
+                f"{source}: {len(problems)} problem(s) writing to {info.name!r}: {head}{more}; "
+                "nothing was written",
+                problems,
+            )
+        return PreparedRows(columns, rows, keys)
+
+    def write(
+        self, layer: str, frame: pd.DataFrame, mode: WriteMode = "append", *,
+        at: dt.datetime | None = None, source: str = "<frame>",
+    ) -> WriteResult:
+        """Write the rows of `frame` to `layer`, all or nothing.
+
+        Parameters
+        ----------
+        layer : str
+            Layer name.
+        frame : GeoDataFrame or DataFrame
+            Columns named as the layer's; a subset is fine (the rest are NULL).
+            Geometries in any CRS (reprojected to the layer's); single parts are
+            promoted to the layer's multi type.
+        mode : {"append", "upsert", "replace"}
+            ``append`` inserts every row (a key already stored is an error);
+            ``upsert`` inserts new keys, replaces changed rows and leaves equal
+            ones alone, so a re-run changes nothing; ``replace`` makes the layer
+            equal to `frame` (on a history layer: upsert, then retire the keys
+            `frame` lacks; elsewhere: delete all, then insert).
+        at : datetime, optional
+            Time of the change for history layers (default: now, UTC).
+        source : str
+            Name of the input (file name) used in error messages.
+
+        Returns
+        -------
+        WriteResult
+
+        Raises
+        ------
+        ValidationError
+            Rows that do not fit the schema, listed by row and field. Nothing is
+            written.
+        """
+        info = self.layer_info(layer)
+        if mode not in ("append", "upsert", "replace"):
+            raise ValueError(f"mode must be 'append', 'upsert' or 'replace', not {mode!r}")
+        prepared = self._prepare(info, frame, source)
+        wkb: list[bytes | None] | None = None
+        if info.geometry_column:
+            wkb, problems = _geometry_wkb(info, frame, source)
+            if problems:
+                raise ValidationError(
+                    f"{source}: {len(problems)} geometry problem(s) writing to {info.name!r}: "
+                    + "; ".join(f"row {p['row']}: {p['value']} ({p['reason']})"
+                                for p in problems[:5]),
+                    problems,
+                )
+        at = utc_ms(at or dt.datetime.now(dt.UTC))
+        if mode != "append" and info.key is None:
+            raise StoreSchemaError(f"layer {info.name!r} has no key; only mode='append' works")
+        if mode != "append" and info.key not in prepared.columns:
+            raise StoreSchemaError(f"{source}: key column {info.key!r} is missing")
+        with self.transaction():
+            if mode == "append":
+                self._insert(info, prepared.columns, prepared.rows, wkb,
+                             at if info.history else None)
+                return WriteResult(inserted=len(prepared.rows))
+            if mode == "replace" and not info.history:
+                self._delete(info, None)
+                self._insert(info, prepared.columns, prepared.rows, wkb, None)
+                return WriteResult(inserted=len(prepared.rows))
+            return self._upsert(info, prepared, wkb, at, retire_missing=mode == "replace")
+
+    def _upsert(
+        self, info: LayerInfo, prepared: PreparedRows, wkb: list[bytes | None] | None,
+        at: dt.datetime, *, retire_missing: bool,
+    ) -> WriteResult:
+        assert info.key is not None
+        cols = prepared.columns
+        key_pos = cols.index(info.key)
+        stored_rows, stored_wkb = self._select(info, cols, {}, None, None, False)
+        stored = {
+            row[key_pos]: (row, None if stored_wkb is None else stored_wkb[i])
+            for i, row in enumerate(stored_rows)
+        }
+        new_idx, changed_idx, unchanged = [], [], 0
+        for i, key in enumerate(prepared.keys):
+            old = stored.get(key)
+            g = None if wkb is None else wkb[i]
+            if old is None:
+                new_idx.append(i)
+            elif _same_row(old[0], prepared.rows[i], cols, info) and old[1] == g:
+                unchanged += 1
+            else:
+                changed_idx.append(i)
+        changed_keys = [prepared.keys[i] for i in changed_idx]
+        if changed_keys:
+            if info.history:
+                self._close(info, changed_keys, at)
+            else:
+                self._delete(info, changed_keys)
+        todo = new_idx + changed_idx
+        self._insert(
+            info, cols, [prepared.rows[i] for i in todo],
+            None if wkb is None else [wkb[i] for i in todo],
+            at if info.history else None,
+        )
+        retired = 0
+        if retire_missing:
+            gone = list(set(stored) - set(prepared.keys))
+            if gone:
+                retired = self._close(info, gone, at)
+        return WriteResult(len(new_idx), len(changed_idx), unchanged, retired)
+
+    def retire(self, layer: str, keys: Iterable[Any], *, at: dt.datetime | None = None) -> int:
+        """Close the current version of each key of history layer `layer`.
+
+        Returns the number of rows closed; keys without a current row are ignored.
+        """
+        info = self.layer_info(layer)
+        if not info.history:
+            raise StoreSchemaError(f"layer {layer!r} keeps no history; nothing to retire")
+        with self.transaction():
+            return self._close(info, list(keys), utc_ms(at or dt.datetime.now(dt.UTC)))
+
+    def read(
+        self, layer: str, *, where: Mapping[str, Any] | None = None,
+        bbox: Sequence[float] | None = None, columns: Sequence[str] | None = None,
+        as_of: dt.datetime | None = None, all_versions: bool = False,
+    ) -> pd.DataFrame:
+        """Rows of `layer` as a GeoDataFrame in the layer CRS.
+
+        Parameters
+        ----------
+        where : mapping, optional
+            ``{column: value}`` (equality) or ``{column: [values]}`` (membership).
+        bbox : (minx, miny, maxx, maxy), optional
+            In the layer CRS (degrees for EPSG:4326). Rows whose geometry
+            intersects the box.
+        columns : sequence of str, optional
+            Attribute columns to return (default all); geometry always comes.
+        as_of : datetime, optional
+            History layers: the rows valid at that instant (default: current).
+        all_versions : bool
+            History layers: every version, with ``valid_from``/``valid_to``.
+
+        Returns
+        -------
+        GeoDataFrame, or DataFrame for an attribute layer. Integer columns are
+        ``Int64``, booleans ``boolean``, dates ``datetime.date`` objects,
+        date-times UTC, JSON columns Python objects.
+        """
+        import geopandas as gpd
+
+        info = self.layer_info(layer)
+        cols = list(info.columns) if columns is None else list(columns)
+        unknown = [c for c in [*cols, *(where or {})] if c not in info.columns]
+        if unknown:
+            raise StoreSchemaError(f"layer {layer!r} has no column(s) {unknown}")
+        if bbox is not None and not info.geometry_column:
+            raise StoreSchemaError(f"layer {layer!r} has no geometry; bbox does not apply")
+        where_c = {c: _where_values(v, info.columns[c]) for c, v in (where or {}).items()}
+        as_of = None if as_of is None else utc_ms(as_of)
+        extra = ["valid_from", "valid_to"] if info.history and all_versions else []
+        rows, wkb = self._select(info, cols + extra, where_c, bbox, as_of, all_versions)
+        data = {c: [r[i] for r in rows] for i, c in enumerate(cols + extra)}
+        frame = pd.DataFrame(data, columns=cols + extra)
+        for c in cols:
+            dtype = _PANDAS_DTYPES.get(info.columns[c])
+            if dtype:
+                frame[c] = frame[c].astype(dtype)
+            elif info.columns[c] == "datetime":
+                frame[c] = pd.to_datetime(frame[c], utc=True)
+        if info.geometry_column is None:
+            return frame
+        geoms = shapely.from_wkb(np.array(wkb, dtype=object))
+        out = gpd.GeoDataFrame(frame, geometry=geoms, crs=info.crs)
+        if bbox is not None:
+            out = out[shapely.intersects(out.geometry.values, shapely.box(*bbox))]
+            out = out.reset_index(drop=True)
+        return out
+
+    def count(self, layer: str, where: Mapping[str, Any] | None = None) -> int:
+        """Number of current rows of `layer` matching `where` (see :meth:`read`)."""
+        info = self.layer_info(layer)
+        key = info.key or next(iter(info.columns))
+        rows, _ = self._select(
+            info, [key],
+            {c: _where_values(v, info.columns[c]) for c, v in (where or {}).items()},
+            None, None, False,
+        )
+        return len(rows)
+
+
+def _where_values(value: Any, logical: str) -> list[Any]:
+    values = value if isinstance(value, (list, tuple, set, np.ndarray)) else [value]
+    return [canonical(v, logical) for v in values]
+
+
+def _same_row(a: tuple[Any, ...], b: tuple[Any, ...], cols: list[str], info: LayerInfo) -> bool:
+    for x, y, c in zip(a, b, cols, strict=True):
+        if info.columns[c] == "json":
+            if (x is None) != (y is None) or (x is not None and json_text(x) != json_text(y)):
+                return False
+        elif info.columns[c] == "float":
+            if not (x == y or (x is None and y is None)):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive slices of `items` of at most `size` elements."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

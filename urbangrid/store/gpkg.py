@@ -1,0 +1,557 @@
+"""The embedded store: one GeoPackage file (SQLite), no server.
+
+The file is a conforming GeoPackage 1.4 — feature tables registered in
+``gpkg_contents``/``gpkg_geometry_columns``, geometries as GeoPackage binary,
+spatial index as the ``gpkg_rtree_index`` extension — so it opens in QGIS and
+GDAL as written. urbangrid writes it with the standard-library ``sqlite3``
+rather than through GDAL so that migrations, transactions and history behave
+exactly as in PostGIS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+import struct
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from urbangrid.errors import StoreConnectionError, StoreSchemaError
+from urbangrid.store.base import BaseStore, LayerInfo, chunks, json_text
+from urbangrid.store.migrations import LayerDirective, load_migrations
+
+__all__ = ["GeoPackageStore", "gpkg_blobs", "gpkg_to_wkb"]
+
+_APPLICATION_ID = 0x47504B47  # "GPKG"
+_USER_VERSION = 10400  # GeoPackage 1.4.0
+
+_LOGICAL = {
+    "TEXT": "text", "INTEGER": "integer", "INT": "integer", "DOUBLE": "float",
+    "REAL": "float", "FLOAT": "float", "BOOLEAN": "boolean", "DATE": "date",
+    "DATETIME": "datetime", "JSON": "json",
+}
+
+_CREATE_TABLE = re.compile(r"^\s*CREATE TABLE (?:IF NOT EXISTS )?\"?(?P<table>\w+)", re.I)
+_JSON_COLUMN = re.compile(r"^\s*(\w+)\s+JSON\b", re.M)
+
+# ------------------------------------------------------------ geometry blobs
+
+_HEADER = struct.Struct("<2sBBi4d")  # magic, version, flags, srs_id, envelope
+
+
+def gpkg_blobs(geoms: np.ndarray, wkb: Sequence[bytes | None], srid: int) -> list[bytes | None]:
+    """GeoPackage blobs for arrays of geometries and their WKB (vectorised envelope)."""
+    bounds = shapely.bounds(geoms)
+    empty = shapely.is_empty(geoms)
+    out: list[bytes | None] = []
+    for w, b, e in zip(wkb, bounds, empty, strict=True):
+        if w is None:
+            out.append(None)
+        elif e:
+            # Flags: little-endian, no envelope, empty-geometry bit set.
+            out.append(struct.pack("<2sBBi", b"GP", 0, 0b00010001, srid) + w)
+        else:
+            out.append(_HEADER.pack(b"GP", 0, 0b00000011, srid, b[0], b[2], b[1], b[3]) + w)
+    return out
+
+
+def gpkg_to_wkb(blob: bytes | None) -> bytes | None:
+    """Strip the GeoPackage header from a geometry blob, leaving WKB."""
+    if blob is None:
+        return None
+    if blob[:2] != b"GP":
+        raise StoreSchemaError("not a GeoPackage geometry blob (missing 'GP' magic)")
+    envelope = (blob[3] >> 1) & 0b111
+    size = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[envelope]
+    return bytes(blob[8 + size :])
+
+
+def _envelope(blob: bytes | None, i: int) -> float | None:
+    """Coordinate `i` (minx, maxx, miny, maxy) of a blob's envelope, for the R*Tree triggers."""
+    if blob is None or blob[:2] != b"GP":
+        return None
+    if (blob[3] >> 1) & 0b111 == 0:
+        bounds = shapely.bounds(shapely.from_wkb(gpkg_to_wkb(blob)))
+        return float(bounds[[0, 2, 1, 3][i]])
+    return float(struct.unpack_from("<d" if blob[3] & 1 else ">d", blob, 8 + 8 * i)[0])
+
+
+def _is_empty(blob: bytes | None) -> int | None:
+    if blob is None:
+        return None
+    return 1 if blob[3] & 0b00010000 else 0
+
+
+# ------------------------------------------------------------ values
+
+def _to_sql(value: Any, logical: str) -> Any:
+    if value is None:
+        return None
+    if logical == "json":
+        return json_text(value)
+    if logical == "boolean":
+        return int(value)
+    if logical == "date":
+        return value.isoformat()
+    if logical == "datetime":
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value
+
+
+def _from_sql(value: Any, logical: str) -> Any:
+    if value is None:
+        return None
+    if logical == "json":
+        return json.loads(value)
+    if logical == "boolean":
+        return bool(value)
+    if logical == "date":
+        return dt.date.fromisoformat(value)
+    if logical == "datetime":
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value
+
+
+def _q(name: str) -> str:
+    """Quote an SQLite identifier (names come from migrations, never from users)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class GeoPackageStore(BaseStore):
+    """Store in one GeoPackage file; see :func:`urbangrid.connect`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.gpkg`` file; created when missing (its folder must exist).
+    migrate : bool
+        Apply pending migrations on open (default True).
+    srid : int
+        EPSG code of geometry columns for a new file (default 4326). An
+        existing file keeps the SRID it was created with.
+    """
+
+    kind = "gpkg"
+
+    def __init__(self, path: str | Path, *, migrate: bool = True, srid: int = 4326) -> None:
+        path = Path(path)
+        self.target = str(path)
+        if not path.parent.exists():
+            raise StoreConnectionError(
+                f"cannot create GeoPackage {path}: folder {path.parent} does not exist; "
+                "create it first"
+            )
+        if path.is_dir():
+            raise StoreConnectionError(f"{path} is a folder, not a GeoPackage file")
+        new = not path.exists() or path.stat().st_size == 0
+        if not new:
+            with open(path, "rb") as fh:
+                head = fh.read(16)
+            if head != b"SQLite format 3\x00":
+                raise StoreConnectionError(
+                    f"{path} is not a GeoPackage (not an SQLite file); give a new path or a "
+                    "GeoPackage written by urbangrid, QGIS or GDAL"
+                )
+        try:
+            self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreConnectionError(f"cannot open GeoPackage {path}: {exc}") from exc
+        self._depth = 0
+        con = self.connection
+        con.execute("PRAGMA foreign_keys = ON")
+        for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+            con.create_function(name, 1, lambda b, i=i: _envelope(b, i), deterministic=True)
+        con.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
+        if new:
+            self._create_core(srid)
+        elif con.execute("PRAGMA application_id").fetchone()[0] != _APPLICATION_ID:
+            raise StoreConnectionError(
+                f"{path} is an SQLite file but not a GeoPackage (application_id is not 'GPKG')"
+            )
+        if not self._has_table("urbangrid_settings"):
+            self._create_bookkeeping(srid)
+        self.srid = int(self._setting("srid"))
+        if migrate:
+            self.migrate()
+        self._refresh_layers()
+
+    # ------------------------------------------------------------ schema
+    def _has_table(self, name: str) -> bool:
+        row = self.connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
+
+    def _setting(self, key: str) -> str:
+        row = self.connection.execute(
+            "SELECT value FROM urbangrid_settings WHERE key = ?", (key,)
+        ).fetchone()
+        return row[0]
+
+    def _create_core(self, srid: int) -> None:
+        con = self.connection
+        con.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+        con.execute(f"PRAGMA user_version = {_USER_VERSION}")
+        with self.transaction():
+            con.execute("""CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
+                srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+                organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL,
+                description TEXT)""")
+            con.executemany(
+                "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)",
+                [("Undefined cartesian SRS", -1, "NONE", -1, "undefined", None),
+                 ("Undefined geographic SRS", 0, "NONE", 0, "undefined", None)],
+            )
+            self._ensure_srs(4326)
+            con.execute("""CREATE TABLE IF NOT EXISTS gpkg_contents (
+                table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+                identifier TEXT UNIQUE, description TEXT DEFAULT '',
+                last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+                min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+                CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id)
+                    REFERENCES gpkg_spatial_ref_sys(srs_id))""")
+            con.execute("""CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (
+                table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+                geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL,
+                z TINYINT NOT NULL, m TINYINT NOT NULL,
+                CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+                CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+                CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id)
+                    REFERENCES gpkg_spatial_ref_sys(srs_id))""")
+            con.execute("""CREATE TABLE IF NOT EXISTS gpkg_extensions (
+                table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
+                definition TEXT NOT NULL, scope TEXT NOT NULL,
+                CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""")
+
+    def _create_bookkeeping(self, srid: int) -> None:
+        with self.transaction():
+            self.connection.execute(
+                "CREATE TABLE urbangrid_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            self.connection.execute(
+                "INSERT INTO urbangrid_settings VALUES ('srid', ?)", (str(srid),)
+            )
+            self.connection.execute("""CREATE TABLE schema_version (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                applied_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
+            self.connection.execute("""CREATE TABLE layer_registry (
+                name TEXT PRIMARY KEY, key_column TEXT, geometry_column TEXT,
+                geometry_type TEXT, srid INTEGER, history BOOLEAN NOT NULL)""")
+
+    def _ensure_srs(self, srid: int) -> None:
+        con = self.connection
+        if con.execute("SELECT 1 FROM gpkg_spatial_ref_sys WHERE srs_id = ?", (srid,)).fetchone():
+            return
+        import pyproj
+
+        crs = pyproj.CRS.from_epsg(srid)
+        con.execute(
+            "INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, 'EPSG', ?, ?, ?)",
+            (crs.name, srid, srid, crs.to_wkt(pyproj.enums.WktVersion.WKT1_GDAL), None),
+        )
+
+    def schema_version(self) -> int:
+        """Highest migration version applied (0 for none)."""
+        row = self.connection.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied (empty if none)."""
+        done = {r[0] for r in self.connection.execute("SELECT version FROM schema_version")}
+        applied = []
+        for mig in load_migrations():
+            if mig.version in done:
+                continue
+            with self.transaction():
+                for stmt in mig.sql("gpkg"):
+                    if stmt.startswith("-- @layer "):
+                        self._apply_layer(mig.layers[int(stmt.split()[2])])
+                    else:
+                        self._execute_ddl(stmt)
+                self.connection.execute(
+                    "INSERT INTO schema_version (version, name) VALUES (?, ?)",
+                    (mig.version, mig.name),
+                )
+            applied.append(mig.version)
+        if applied:
+            self._refresh_layers()
+        return applied
+
+    def _execute_ddl(self, stmt: str) -> None:
+        """Run one migration statement; JSON columns become TEXT with a JSON mime type.
+
+        GeoPackage has no JSON type: GDAL and QGIS read a TEXT column listed in
+        ``gpkg_data_columns`` with ``application/json`` as JSON, and so does
+        :meth:`_refresh_layers`.
+        """
+        json_cols: list[tuple[str, str]] = []
+        if m := _CREATE_TABLE.match(stmt):
+            json_cols = [(m["table"], c) for c in _JSON_COLUMN.findall(stmt)]
+        self.connection.execute(_JSON_COLUMN.sub(r"\1 TEXT", stmt))
+        if json_cols:
+            self._ensure_data_columns()
+            self.connection.executemany(
+                "INSERT INTO gpkg_data_columns (table_name, column_name, mime_type) "
+                "VALUES (?, ?, 'application/json')", json_cols,
+            )
+
+    def _ensure_data_columns(self) -> None:
+        con = self.connection
+        if self._has_table("gpkg_data_columns"):
+            return
+        con.execute("""CREATE TABLE gpkg_data_columns (
+            table_name TEXT NOT NULL, column_name TEXT NOT NULL, name TEXT, title TEXT,
+            description TEXT, mime_type TEXT, constraint_name TEXT,
+            CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name),
+            CONSTRAINT gdc_tn UNIQUE (table_name, name))""")
+        con.execute(
+            "INSERT INTO gpkg_extensions VALUES ('gpkg_data_columns', NULL, 'gpkg_schema', "
+            "'http://www.geopackage.org/spec/#extension_schema', 'read-write')"
+        )
+
+    def _apply_layer(self, d: LayerDirective) -> None:
+        con, t = self.connection, d.table
+        srid = d.srid or self.srid
+        if d.history:
+            con.execute(f"ALTER TABLE {_q(t)} ADD COLUMN valid_from DATETIME NOT NULL")
+            con.execute(f"ALTER TABLE {_q(t)} ADD COLUMN valid_to DATETIME")
+        if d.key:
+            where = " WHERE valid_to IS NULL" if d.history else ""
+            con.execute(
+                f"CREATE UNIQUE INDEX {_q(t + '_key_idx')} ON {_q(t)} ({_q(d.key)}){where}"
+            )
+        if d.geometry_column:
+            g = d.geometry_column
+            self._ensure_srs(srid)
+            con.execute(f"ALTER TABLE {_q(t)} ADD COLUMN {_q(g)} {d.geometry_type}")
+            con.execute(
+                "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+                "VALUES (?, 'features', ?, ?)", (t, t, srid),
+            )
+            con.execute(
+                "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)",
+                (t, g, d.geometry_type, srid),
+            )
+            self._create_rtree(t, g)
+            if d.history:
+                # Current-row reads filter on valid_to; index it beside the R*Tree.
+                con.execute(f"CREATE INDEX {_q(t + '_valid_to_idx')} ON {_q(t)} (valid_to)")
+        else:
+            con.execute(
+                "INSERT INTO gpkg_contents (table_name, data_type, identifier) "
+                "VALUES (?, 'attributes', ?)", (t, t),
+            )
+        con.execute(
+            "INSERT INTO layer_registry VALUES (?, ?, ?, ?, ?, ?)",
+            (t, d.key, d.geometry_column, d.geometry_type,
+             srid if d.geometry_column else None, int(d.history)),
+        )
+
+    def _create_rtree(self, t: str, g: str) -> None:
+        """The GeoPackage R*Tree extension: virtual table plus its six triggers."""
+        con = self.connection
+        r = f"rtree_{t}_{g}"
+        vals = (f"NEW.fid, ST_MinX(NEW.{_q(g)}), ST_MaxX(NEW.{_q(g)}), "
+                f"ST_MinY(NEW.{_q(g)}), ST_MaxY(NEW.{_q(g)})")
+        present = f"NEW.{_q(g)} NOT NULL AND NOT ST_IsEmpty(NEW.{_q(g)})"
+        absent = f"(NEW.{_q(g)} ISNULL OR ST_IsEmpty(NEW.{_q(g)}))"
+        con.execute(f"CREATE VIRTUAL TABLE {_q(r)} USING rtree(id, minx, maxx, miny, maxy)")
+        triggers = {
+            "insert": f"AFTER INSERT ON {_q(t)} WHEN ({present}) "
+                      f"BEGIN INSERT OR REPLACE INTO {_q(r)} VALUES ({vals}); END",
+            "update1": f"AFTER UPDATE OF {_q(g)} ON {_q(t)} WHEN OLD.fid = NEW.fid AND "
+                       f"({present}) BEGIN INSERT OR REPLACE INTO {_q(r)} VALUES ({vals}); END",
+            "update2": f"AFTER UPDATE OF {_q(g)} ON {_q(t)} WHEN OLD.fid = NEW.fid AND {absent} "
+                       f"BEGIN DELETE FROM {_q(r)} WHERE id = OLD.fid; END",
+            "update3": f"AFTER UPDATE ON {_q(t)} WHEN OLD.fid != NEW.fid AND ({present}) "
+                       f"BEGIN DELETE FROM {_q(r)} WHERE id = OLD.fid; "
+                       f"INSERT OR REPLACE INTO {_q(r)} VALUES ({vals}); END",
+            "update4": f"AFTER UPDATE ON {_q(t)} WHEN OLD.fid != NEW.fid AND {absent} "
+                       f"BEGIN DELETE FROM {_q(r)} WHERE id IN (OLD.fid, NEW.fid); END",
+            "delete": f"AFTER DELETE ON {_q(t)} WHEN OLD.{_q(g)} NOT NULL "
+                      f"BEGIN DELETE FROM {_q(r)} WHERE id = OLD.fid; END",
+        }
+        for name, body in triggers.items():
+            con.execute(f"CREATE TRIGGER {_q(r + '_' + name)} {body}")
+        con.execute(
+            "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
+            "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')", (t, g),
+        )
+
+    def _refresh_layers(self) -> None:
+        json_cols = set()
+        if self._has_table("gpkg_data_columns"):
+            json_cols = set(self.connection.execute(
+                "SELECT table_name, column_name FROM gpkg_data_columns "
+                "WHERE mime_type = 'application/json'"
+            ).fetchall())
+        layers = {}
+        for name, key, gcol, gtype, srid, history in self.connection.execute(
+            "SELECT name, key_column, geometry_column, geometry_type, srid, history "
+            "FROM layer_registry"
+        ):
+            columns, required = {}, set()
+            for _, col, ctype, notnull, _, _ in self.connection.execute(
+                f"PRAGMA table_info({_q(name)})"
+            ):
+                if col in ("fid", "valid_from", "valid_to", gcol):
+                    continue
+                logical = ("json" if (name, col) in json_cols
+                           else _LOGICAL.get(ctype.upper().split("(")[0]))
+                if logical is None:
+                    raise StoreSchemaError(f"{self.target}: column {name}.{col} has type {ctype}")
+                columns[col] = logical
+                if notnull:
+                    required.add(col)
+            layers[name] = LayerInfo(name, key, gcol, gtype, srid, bool(history), columns,
+                                     frozenset(required))
+        self._layers = layers
+
+    # ------------------------------------------------------------ primitives
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes atomically; nested blocks become savepoints."""
+        con = self.connection
+        name = f"ug_{self._depth}"
+        con.execute("BEGIN" if self._depth == 0 else f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                con.execute("ROLLBACK")
+            else:
+                con.execute(f"ROLLBACK TO {name}")
+                con.execute(f"RELEASE {name}")
+            raise
+        else:
+            self._depth -= 1
+            con.execute("COMMIT" if self._depth == 0 else f"RELEASE {name}")
+
+    def _current(self, info: LayerInfo, as_of: dt.datetime | None, all_versions: bool
+                 ) -> tuple[list[str], list[Any]]:
+        if not info.history or all_versions:
+            return [], []
+        if as_of is None:
+            return ["valid_to IS NULL"], []
+        t = _to_sql(as_of, "datetime")
+        return ["valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"], [t, t]
+
+    def _select(
+        self, info: LayerInfo, columns: list[str], where: Mapping[str, list[Any]],
+        bbox: Sequence[float] | None, as_of: dt.datetime | None, all_versions: bool,
+    ) -> tuple[list[tuple[Any, ...]], list[bytes | None] | None]:
+        types = {**info.columns, "valid_from": "datetime", "valid_to": "datetime"}
+        sel = [_q(c) for c in columns]
+        if info.geometry_column:
+            sel.append(_q(info.geometry_column))
+        conds, params = self._current(info, as_of, all_versions)
+        for col, values in where.items():
+            if not values:
+                conds.append("0")
+                continue
+            conds.append(f"{_q(col)} IN ({', '.join('?' * len(values))})")
+            params.extend(_to_sql(v, info.columns[col]) for v in values)
+        if bbox is not None:
+            r = _q(f"rtree_{info.name}_{info.geometry_column}")
+            conds.append(f"fid IN (SELECT id FROM {r} WHERE minx <= ? AND maxx >= ? "
+                         "AND miny <= ? AND maxy >= ?)")
+            params.extend([bbox[2], bbox[0], bbox[3], bbox[1]])
+        sql = f"SELECT {', '.join(sel) or 'fid'} FROM {_q(info.name)}"
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        sql += " ORDER BY fid"
+        cur = self.connection.execute(sql, params)
+        rows, wkb = [], [] if info.geometry_column else None
+        n = len(columns)
+        for rec in cur:
+            rows.append(tuple(_from_sql(rec[i], types[columns[i]]) for i in range(n)))
+            if wkb is not None:
+                wkb.append(gpkg_to_wkb(rec[n]))
+        return rows, wkb
+
+    def _insert(
+        self, info: LayerInfo, columns: list[str], rows: list[tuple[Any, ...]],
+        wkb: list[bytes | None] | None, valid_from: dt.datetime | None,
+    ) -> None:
+        if not rows:
+            return
+        cols = list(columns)
+        extra: list[Any] = []
+        if valid_from is not None:
+            cols.append("valid_from")
+            extra.append(_to_sql(valid_from, "datetime"))
+        blobs: list[bytes | None] | None = None
+        if info.geometry_column:
+            cols.append(info.geometry_column)
+            assert wkb is not None
+            geoms = shapely.from_wkb(np.array(wkb, dtype=object))
+            blobs = gpkg_blobs(geoms, wkb, info.srid or self.srid)
+        logical = [info.columns[c] for c in columns]
+        sql = (f"INSERT INTO {_q(info.name)} ({', '.join(_q(c) for c in cols)}) "
+               f"VALUES ({', '.join('?' * len(cols))})")
+
+        def records() -> Iterator[tuple[Any, ...]]:
+            for i, row in enumerate(rows):
+                vals = [_to_sql(v, t) for v, t in zip(row, logical, strict=True)]
+                vals.extend(extra)
+                if blobs is not None:
+                    vals.append(blobs[i])
+                yield tuple(vals)
+
+        try:
+            self.connection.executemany(sql, records())
+        except sqlite3.IntegrityError as exc:
+            hint = "; use mode='upsert' to update existing keys" if "UNIQUE" in str(exc) else ""
+            raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}{hint}") from exc
+        self._touch(info)
+
+    def _touch(self, info: LayerInfo) -> None:
+        """Keep gpkg_contents' extent and change time current, as QGIS reads them."""
+        if not info.geometry_column:
+            return
+        r = _q(f"rtree_{info.name}_{info.geometry_column}")
+        self.connection.execute(
+            "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
+            f"min_x = (SELECT min(minx) FROM {r}), max_x = (SELECT max(maxx) FROM {r}), "
+            f"min_y = (SELECT min(miny) FROM {r}), max_y = (SELECT max(maxy) FROM {r}) "
+            "WHERE table_name = ?", (info.name,),
+        )
+
+    def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:
+        assert info.key is not None
+        n = 0
+        t = _to_sql(at, "datetime")
+        for part in chunks(keys, 500):
+            cur = self.connection.execute(
+                f"UPDATE {_q(info.name)} SET valid_to = ? WHERE valid_to IS NULL AND "
+                f"{_q(info.key)} IN ({', '.join('?' * len(part))})",
+                [t, *(_to_sql(k, info.columns[info.key]) for k in part)],
+            )
+            n += cur.rowcount
+        return n
+
+    def _delete(self, info: LayerInfo, keys: list[Any] | None) -> int:
+        if keys is None:
+            return self.connection.execute(f"DELETE FROM {_q(info.name)}").rowcount
+        assert info.key is not None
+        n = 0
+        for part in chunks(keys, 500):
+            n += self.connection.execute(
+                f"DELETE FROM {_q(info.name)} WHERE {_q(info.key)} IN "
+                f"({', '.join('?' * len(part))})",
+                [_to_sql(k, info.columns[info.key]) for k in part],
+            ).rowcount
+        return n
+
+    def close(self) -> None:
+        """Close the SQLite connection."""
+        self.connection.close()

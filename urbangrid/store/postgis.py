@@ -1,0 +1,374 @@
+"""The PostGIS store: the system of record.
+
+Everything lives in the PostgreSQL schema ``urbangrid``. Every identifier
+built at run time goes through :mod:`psycopg.sql`; values are always
+parameters; bulk writes use binary ``COPY``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.types.json import Jsonb
+
+from urbangrid.errors import StoreConnectionError, StoreSchemaError
+from urbangrid.store.base import BaseStore, LayerInfo
+from urbangrid.store.migrations import LayerDirective, load_migrations
+
+__all__ = ["SCHEMA", "PostGISStore", "describe_dsn"]
+
+#: The PostgreSQL schema holding every urbangrid table.
+SCHEMA = "urbangrid"
+
+_LOGICAL = {
+    "text": "text", "character varying": "text", "bigint": "integer", "integer": "integer",
+    "smallint": "integer", "double precision": "float", "real": "float", "numeric": "float",
+    "boolean": "boolean", "date": "date", "timestamp with time zone": "datetime",
+    "timestamp without time zone": "datetime", "jsonb": "json", "json": "json",
+}
+# Binary COPY type per logical type; geometry travels as EWKB through bytea,
+# which geometry_recv accepts as is.
+_COPY_TYPES = {
+    "text": "text", "integer": "int8", "float": "float8", "boolean": "bool",
+    "date": "date", "datetime": "timestamptz", "json": "jsonb",
+}
+# Serialises concurrent `urbangrid db init` runs against one database.
+_MIGRATION_LOCK = 0x75726267  # "urbg"
+
+
+def describe_dsn(dsn: str) -> str:
+    """The DSN without its password, for messages."""
+    try:
+        info = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<unparseable DSN>"
+    host = info.get("host", "localhost")
+    port = info.get("port", "5432")
+    return f"postgresql://{info.get('user', '')}@{host}:{port}/{info.get('dbname', '')}"
+
+
+def _ewkb(wkb: bytes | None, srid: int) -> bytes | None:
+    """ISO WKB → EWKB with `srid` (only the outer header changes)."""
+    if wkb is None:
+        return None
+    fmt = "<I" if wkb[0] == 1 else ">I"
+    (gtype,) = struct.unpack_from(fmt, wkb, 1)
+    return wkb[:1] + struct.pack(fmt, gtype | 0x20000000) + struct.pack(fmt, srid) + wkb[5:]
+
+
+class PostGISStore(BaseStore):
+    """Store in a PostgreSQL + PostGIS database; see :func:`urbangrid.connect`.
+
+    Parameters
+    ----------
+    dsn : str
+        ``postgresql://user:password@host:port/dbname`` or a libpq key/value string.
+    migrate : bool
+        Apply pending migrations on connect (default True).
+    create_extension : bool
+        Run ``CREATE EXTENSION postgis`` when the database lacks it (needs a
+        superuser); ``urbangrid db init`` sets it. Otherwise a database without
+        PostGIS is an error that says what to do.
+    srid : int
+        EPSG code of geometry columns when the schema is first created.
+    """
+
+    kind = "postgis"
+
+    def __init__(
+        self, dsn: str, *, migrate: bool = True, create_extension: bool = False,
+        srid: int = 4326, connect_timeout: int = 5,
+    ) -> None:
+        self.target = describe_dsn(dsn)
+        try:
+            self.connection = psycopg.connect(
+                dsn, autocommit=True, connect_timeout=connect_timeout,
+                options="-c timezone=UTC",
+            )
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise StoreConnectionError(
+                f"cannot connect to PostgreSQL at {self.target}: {reason}. Check that the "
+                "server is running (e.g. `pg_ctlcluster 15 main start`), and the host, port, "
+                "database name and password in the DSN."
+            ) from exc
+        except psycopg.ProgrammingError as exc:
+            raise StoreConnectionError(f"bad PostgreSQL DSN: {exc}") from exc
+        self._ensure_postgis(create_extension)
+        self._ensure_bookkeeping(srid)
+        self.srid = int(self._fetch1("SELECT value FROM {}.settings WHERE key = 'srid'"))
+        if migrate:
+            self.migrate()
+        self._refresh_layers()
+
+    # ------------------------------------------------------------ set-up
+    def _fetch1(self, query: str, params: Sequence[Any] = ()) -> Any:
+        row = self.connection.execute(
+            sql.SQL(query).format(sql.Identifier(SCHEMA)),  # type: ignore[arg-type]
+            params,
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def _ensure_postgis(self, create: bool) -> None:
+        con = self.connection
+        if con.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone():
+            return
+        dbname = con.info.dbname
+        available = con.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+        ).fetchone()
+        if not available:
+            self.connection.close()
+            raise StoreConnectionError(
+                f"the PostgreSQL server of {self.target} has no PostGIS installed: install it "
+                "(Debian: `apt-get install postgresql-15-postgis-3`; `make test` does this), "
+                f"then run `urbangrid db init {self.target}`"
+            )
+        if not create:
+            self.connection.close()
+            raise StoreConnectionError(
+                f"database {dbname!r} at {self.target} does not have the PostGIS extension: "
+                f"run `urbangrid db init <DSN>` as a superuser, or `CREATE EXTENSION postgis;` "
+                "in that database, then connect again"
+            )
+        try:
+            con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        except psycopg.errors.InsufficientPrivilege as exc:
+            self.connection.close()
+            raise StoreConnectionError(
+                f"cannot create the PostGIS extension in {dbname!r}: {exc}. Ask a superuser "
+                "to run `CREATE EXTENSION postgis;` in that database."
+            ) from exc
+
+    def _ensure_bookkeeping(self, srid: int) -> None:
+        s = sql.Identifier(SCHEMA)
+        with self.connection.transaction():
+            self.connection.execute(
+                "SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,)
+            )
+            self.connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(s))
+            self.connection.execute(sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.settings (key text PRIMARY KEY, value text NOT NULL)"
+            ).format(s))
+            self.connection.execute(
+                sql.SQL("INSERT INTO {}.settings VALUES ('srid', %s) ON CONFLICT DO NOTHING")
+                .format(s), (str(srid),),
+            )
+            self.connection.execute(sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.schema_version (version integer PRIMARY KEY, "
+                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+            ).format(s))
+            self.connection.execute(sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {}.layer_registry (name text PRIMARY KEY, "
+                "key_column text, geometry_column text, geometry_type text, srid integer, "
+                "history boolean NOT NULL)"
+            ).format(s))
+
+    def schema_version(self) -> int:
+        """Highest migration version applied (0 for none)."""
+        return int(self._fetch1("SELECT coalesce(max(version), 0) FROM {}.schema_version"))
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied (empty if none).
+
+        Each migration runs in its own transaction under an advisory lock, so
+        two processes migrating one database at once do not collide.
+        """
+        applied = []
+        con = self.connection
+        s = sql.Identifier(SCHEMA)
+        for mig in load_migrations():
+            with con.transaction():
+                con.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                done = con.execute(
+                    sql.SQL("SELECT 1 FROM {}.schema_version WHERE version = %s").format(s),
+                    (mig.version,),
+                ).fetchone()
+                if done:
+                    continue
+                con.execute(sql.SQL("SET LOCAL search_path TO {}, public").format(s))
+                for stmt in mig.sql("postgis"):
+                    if stmt.startswith("-- @layer "):
+                        self._apply_layer(mig.layers[int(stmt.split()[2])])
+                    else:
+                        con.execute(stmt.encode())  # trusted text shipped with the package
+                con.execute(
+                    sql.SQL("INSERT INTO {}.schema_version (version, name) VALUES (%s, %s)")
+                    .format(s), (mig.version, mig.name),
+                )
+            applied.append(mig.version)
+        if applied:
+            self._refresh_layers()
+        return applied
+
+    def _apply_layer(self, d: LayerDirective) -> None:
+        con = self.connection
+        t = sql.Identifier(SCHEMA, d.table)
+        srid = d.srid or self.srid
+        if d.history:
+            con.execute(sql.SQL(
+                "ALTER TABLE {} ADD COLUMN valid_from timestamptz NOT NULL, "
+                "ADD COLUMN valid_to timestamptz"
+            ).format(t))
+        if d.key:
+            con.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({}) {}").format(
+                sql.Identifier(d.table + "_key_idx"), t, sql.Identifier(d.key),
+                sql.SQL("WHERE valid_to IS NULL" if d.history else ""),
+            ))
+        if d.geometry_column:
+            con.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} geometry({}, {})").format(
+                t, sql.Identifier(d.geometry_column), sql.SQL(d.geometry_type or "GEOMETRY"),
+                sql.Literal(srid),
+            ))
+            con.execute(sql.SQL("CREATE INDEX {} ON {} USING gist ({})").format(
+                sql.Identifier(f"{d.table}_{d.geometry_column}_gist"), t,
+                sql.Identifier(d.geometry_column),
+            ))
+        con.execute(
+            sql.SQL("INSERT INTO {}.layer_registry VALUES (%s, %s, %s, %s, %s, %s)")
+            .format(sql.Identifier(SCHEMA)),
+            (d.table, d.key, d.geometry_column, d.geometry_type,
+             srid if d.geometry_column else None, d.history),
+        )
+
+    def _refresh_layers(self) -> None:
+        s = sql.Identifier(SCHEMA)
+        regs = self.connection.execute(sql.SQL(
+            "SELECT name, key_column, geometry_column, geometry_type, srid, history "
+            "FROM {}.layer_registry"
+        ).format(s)).fetchall()
+        layers = {}
+        for name, key, gcol, gtype, srid, history in regs:
+            columns, required = {}, set()
+            for col, dtype, nullable in self.connection.execute(
+                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+                (SCHEMA, name),
+            ):
+                if col in ("fid", "valid_from", "valid_to", gcol):
+                    continue
+                logical = _LOGICAL.get(dtype)
+                if logical is None:
+                    raise StoreSchemaError(f"{self.target}: column {name}.{col} has type {dtype}")
+                columns[col] = logical
+                if nullable == "NO":
+                    required.add(col)
+            layers[name] = LayerInfo(name, key, gcol, gtype, srid, history, columns,
+                                     frozenset(required))
+        self._layers = layers
+
+    # ------------------------------------------------------------ primitives
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes atomically; nested blocks become savepoints."""
+        with self.connection.transaction():
+            yield
+
+    def _select(
+        self, info: LayerInfo, columns: list[str], where: Mapping[str, list[Any]],
+        bbox: Sequence[float] | None, as_of: dt.datetime | None, all_versions: bool,
+    ) -> tuple[list[tuple[Any, ...]], list[bytes | None] | None]:
+        sel: list[sql.Composable] = [sql.Identifier(c) for c in columns]
+        if info.geometry_column:
+            sel.append(sql.SQL("ST_AsBinary({})").format(sql.Identifier(info.geometry_column)))
+        conds: list[sql.Composable] = []
+        params: list[Any] = []
+        if info.history and not all_versions:
+            if as_of is None:
+                conds.append(sql.SQL("valid_to IS NULL"))
+            else:
+                conds.append(sql.SQL("valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)"))
+                params.extend([as_of, as_of])
+        for col, values in where.items():
+            conds.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(col)))
+            params.append(values)
+        if bbox is not None:
+            conds.append(sql.SQL("{} && ST_MakeEnvelope(%s, %s, %s, %s, %s)").format(
+                sql.Identifier(info.geometry_column)))
+            params.extend([*map(float, bbox), info.srid])
+        query = sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(sel or [sql.SQL("fid")]), sql.Identifier(SCHEMA, info.name))
+        if conds:
+            query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
+        query += sql.SQL(" ORDER BY fid")
+        with self.connection.cursor(binary=True) as cur:
+            cur.execute(query, params)
+            records = cur.fetchall()
+        n = len(columns)
+        if not info.geometry_column:
+            return [tuple(r) for r in records], None
+        return [tuple(r[:n]) for r in records], [
+            None if r[n] is None else bytes(r[n]) for r in records
+        ]
+
+    def _insert(
+        self, info: LayerInfo, columns: list[str], rows: list[tuple[Any, ...]],
+        wkb: list[bytes | None] | None, valid_from: dt.datetime | None,
+    ) -> None:
+        if not rows:
+            return
+        cols = list(columns)
+        types = [_COPY_TYPES[info.columns[c]] for c in columns]
+        json_pos = [i for i, c in enumerate(columns) if info.columns[c] == "json"]
+        if valid_from is not None:
+            cols.append("valid_from")
+            types.append("timestamptz")
+        ewkb = None
+        if info.geometry_column:
+            assert wkb is not None
+            cols.append(info.geometry_column)
+            types.append("bytea")
+            srid = info.srid or self.srid
+            ewkb = [_ewkb(w, srid) for w in wkb]
+        query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            sql.Identifier(SCHEMA, info.name), sql.SQL(", ").join(map(sql.Identifier, cols)))
+        try:
+            with self.connection.cursor() as cur, cur.copy(query) as copy:
+                copy.set_types(types)
+                for i, row in enumerate(rows):
+                    rec = list(row)
+                    for j in json_pos:
+                        if rec[j] is not None:
+                            rec[j] = Jsonb(rec[j])
+                    if valid_from is not None:
+                        rec.append(valid_from)
+                    if ewkb is not None:
+                        rec.append(ewkb[i])
+                    copy.write_row(rec)
+        except psycopg.errors.UniqueViolation as exc:
+            raise StoreSchemaError(
+                f"{self.target}: writing {info.name!r}: {exc.diag.message_detail or exc}; "
+                "use mode='upsert' to update existing keys"
+            ) from exc
+        except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
+            raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}") from exc
+
+    def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:
+        assert info.key is not None
+        cur = self.connection.execute(
+            sql.SQL("UPDATE {} SET valid_to = %s WHERE valid_to IS NULL AND {} = ANY(%s)")
+            .format(sql.Identifier(SCHEMA, info.name), sql.Identifier(info.key)),
+            (at, keys),
+        )
+        return cur.rowcount
+
+    def _delete(self, info: LayerInfo, keys: list[Any] | None) -> int:
+        t = sql.Identifier(SCHEMA, info.name)
+        if keys is None:
+            return self.connection.execute(sql.SQL("DELETE FROM {}").format(t)).rowcount
+        assert info.key is not None
+        return self.connection.execute(
+            sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(t, sql.Identifier(info.key)),
+            (keys,),
+        ).rowcount
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.connection.close()
