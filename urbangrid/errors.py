@@ -8,10 +8,14 @@ from __future__ import annotations
 __all__ = [
     "CommunityCoverageError",
     "ComponentIdError",
+    "CoordinateError",
+    "CRSError",
+    "CRSMismatchError",
     "DataFileError",
     "GridCRSError",
     "GridCodeError",
     "GridGeometryError",
+    "IndexFileError",
     "ProfileError",
     "StoreConnectionError",
     "StoreError",
@@ -86,3 +90,21 @@ class GridCRSError(UrbangridError, ValueError):
 
 class CommunityCoverageError(UrbangridError, ValueError):
     """Community (社区) polygons leave holes or overlap beyond the tolerance; names each place."""
+
+
+class CoordinateError(UrbangridError, ValueError):
+    """Coordinate arrays are unusable: different lengths of x and y, or not numbers."""
+
+
+class CRSError(UrbangridError, ValueError):
+    """A CRS is missing, unknown, or cannot be transformed to the one needed."""
+
+
+class CRSMismatchError(CRSError):
+    """Coordinates do not fit their stated CRS: metres given as degrees, degrees as
+    metres, or longitude and latitude swapped. The message says what they look like."""
+
+
+class IndexFileError(UrbangridError, ValueError):
+    """A saved assignment index cannot be used: unreadable, wrong format, or built for
+    another grid version (rebuild it from the grid layer)."""
