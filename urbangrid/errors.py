@@ -16,11 +16,14 @@ __all__ = [
     "GridCodeError",
     "GridGeometryError",
     "IndexFileError",
+    "InfeasibleRouteError",
     "ProfileError",
+    "RoutingError",
     "StoreConnectionError",
     "StoreError",
     "StoreSchemaError",
     "UnknownCodeError",
+    "UnreachableError",
     "UrbangridError",
     "ValidationError",
 ]
@@ -90,6 +93,30 @@ class GridCRSError(UrbangridError, ValueError):
 
 class CommunityCoverageError(UrbangridError, ValueError):
     """Community (社区) polygons leave holes or overlap beyond the tolerance; names each place."""
+
+
+class RoutingError(UrbangridError, ValueError):
+    """A routing input is unusable: bad weight, unknown node or edge, bad option.
+
+    The message names the node or edge ``(u, v, key)`` and the attribute at fault.
+    """
+
+
+class UnreachableError(RoutingError):
+    """A required edge or node cannot be reached from the start (depot) node.
+
+    Raised for disconnected graphs and, on directed graphs, for arcs that lie
+    outside the strongly connected part holding the depot.
+    """
+
+
+class InfeasibleRouteError(RoutingError):
+    """A route or plan fails a feasibility check, or no plan meets the limits.
+
+    Raised by :func:`urbangrid.routing.route.check_route` with the first
+    violation found: an open walk, a gap between two edges, an uncovered required
+    edge, a one-way street driven the wrong way, or an over-capacity route.
+    """
 
 
 class CoordinateError(UrbangridError, ValueError):

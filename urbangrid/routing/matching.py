@@ -1,0 +1,207 @@
+"""Minimum-weight T-joins: the exact parity repair behind every postman tour.
+
+A *T-join* is a set of edges whose odd-degree nodes are exactly the terminal set
+``T``. Making a graph Eulerian at least cost means adding a minimum-weight T-join
+with ``T`` the odd-degree nodes; this is the same problem as the minimum-weight
+perfect matching of ``T`` on shortest-path distances (Edmonds & Johnson), but
+solved on the sparse street graph itself, without the ``|T|²`` distance table.
+
+The solver is an integer program on the street graph, solved to a zero gap by
+HiGHS through :func:`scipy.optimize.milp`::
+
+    min  Σ_e w_e x_e
+    s.t. Σ_{e ∈ δ(v)} x_e − 2 z_v = [v ∈ T]    for every node v
+         x_e ∈ {0, 1},  z_v ∈ {0, …, ⌊deg(v) / 2⌋}
+
+(an edge is never needed twice: dropping two copies keeps every parity and costs
+nothing more). HiGHS closes the branch-and-bound tree with a dual bound equal to the
+incumbent, which is the optimality proof; :attr:`TJoin.lower_bound` keeps that
+bound. The tests compare the result with brute-force matching on tiny graphs and
+with networkx's exact blossom matching on mid-size ones.
+
+References
+----------
+.. [1] J. Edmonds, E. L. Johnson. Matching, Euler tours and the Chinese postman.
+   Mathematical Programming 5:88-124, 1973.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from urbangrid.errors import RoutingError
+from urbangrid.routing.graphs import EdgeId, check_node, index_graph
+
+__all__ = ["TJoin", "min_t_join"]
+
+
+@dataclass(frozen=True)
+class TJoin:
+    """A T-join and its optimality evidence.
+
+    Attributes
+    ----------
+    edges : list of (u, v, key)
+        Edges of the join, each used once.
+    cost : float
+        Sum of their weights.
+    lower_bound : float
+        Proven lower bound on the minimum T-join cost.
+    optimal : bool
+        Whether ``cost`` is proven minimal (to HiGHS's zero relative gap).
+    """
+
+    edges: list[EdgeId]
+    cost: float
+    lower_bound: float
+    optimal: bool
+
+
+def min_t_join(
+    G: nx.Graph,
+    terminals: Iterable[Hashable],
+    *,
+    weight: str = "weight",
+    time_limit: float = 60.0,
+) -> TJoin:
+    """Find a minimum-weight T-join of an undirected graph.
+
+    Parameters
+    ----------
+    G : networkx.Graph or networkx.MultiGraph
+        Undirected graph; ``weight`` must be finite and non-negative on every edge.
+    terminals : iterable of node
+        The set ``T``; a node listed twice cancels out.
+    weight : str
+        Edge attribute holding the cost (metres or seconds).
+    time_limit : float
+        Seconds for the integer program. When it runs out, the best join found is
+        returned with ``optimal=False`` (or a greedy nearest-terminal join).
+
+    Returns
+    -------
+    TJoin
+
+    Raises
+    ------
+    RoutingError
+        If ``G`` is directed, a terminal is not a node, or a connected component
+        holds an odd number of terminals (no T-join exists).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.path_graph(4)
+    >>> nx.set_edge_attributes(G, 1.0, "weight")
+    >>> min_t_join(G, [0, 3]).cost
+    3.0
+    """
+    if G.is_directed():
+        msg = "min_t_join needs an undirected graph"
+        raise RoutingError(msg)
+    ig = index_graph(G, weight)
+    mask = np.zeros(ig.n, dtype=bool)
+    for t in terminals:
+        check_node(G, t, "terminal")
+        mask[ig.index[t]] ^= True
+    chosen, cost, lb, opt = t_join_arrays(ig.n, ig.tail, ig.head, ig.w, mask, time_limit)
+    return TJoin([ig.ids[e] for e in chosen], cost, lb, opt)
+
+
+def t_join_arrays(
+    n: int,
+    tail: np.ndarray,
+    head: np.ndarray,
+    w: np.ndarray,
+    terminal: np.ndarray,
+    time_limit: float,
+) -> tuple[list[int], float, float, bool]:
+    """Array form of :func:`min_t_join`: returns edge positions, cost, bound, optimal."""
+    if not terminal.any():
+        return [], 0.0, 0.0, True
+    keep = np.flatnonzero(tail != head)
+    # only the cheapest edge between two nodes can be in a minimum join
+    a = np.minimum(tail[keep], head[keep])
+    b = np.maximum(tail[keep], head[keep])
+    order = np.lexsort((w[keep], b, a))
+    a, b, pos = a[order], b[order], keep[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    a, b, pos = a[first], b[first], pos[first]
+    m = len(pos)
+    cw = w[pos]
+    adj = sp.csr_matrix((np.ones(m), (a, b)), shape=(n, n))
+    ncomp, label = connected_components(adj, directed=False)
+    odd = np.bincount(label, weights=terminal.astype(float), minlength=ncomp) % 2 == 1
+    if odd.any():
+        msg = (
+            f"no T-join: a connected component holds an odd number of terminals "
+            f"({int(odd.sum())} such components)"
+        )
+        raise RoutingError(msg)
+    inc = sp.csr_matrix(
+        (np.ones(2 * m), (np.r_[a, b], np.r_[np.arange(m), np.arange(m)])), shape=(n, m)
+    )
+    deg = np.asarray(inc.sum(axis=1)).ravel()
+    A = sp.hstack([inc, -2.0 * sp.eye(n, format="csr")], format="csr")
+    rhs = terminal.astype(float)
+    res = milp(
+        np.r_[cw, np.zeros(n)],
+        integrality=np.ones(m + n),
+        bounds=Bounds(np.zeros(m + n), np.r_[np.ones(m), np.floor(deg / 2)]),
+        constraints=LinearConstraint(A, rhs, rhs),
+        options={"time_limit": max(0.1, float(time_limit)), "mip_rel_gap": 0.0, "disp": False},
+    )
+    chosen: list[int] | None = None
+    lb = 0.0
+    optimal = False
+    if res.x is not None:
+        x = np.round(res.x[:m]).astype(np.int64)
+        sel = np.flatnonzero(x == 1)
+        par = (np.bincount(a[sel], minlength=n) + np.bincount(b[sel], minlength=n)) % 2 == 1
+        if np.array_equal(par, terminal):
+            chosen = [int(p) for p in pos[sel]]
+            optimal = res.status == 0
+            bound = getattr(res, "mip_dual_bound", None)
+            lb = float(bound) if bound is not None and math.isfinite(bound) else 0.0
+    if chosen is None:
+        chosen = [int(pos[e]) for e in _greedy_join(n, a, b, cw, terminal)]
+    cost = math.fsum(float(w[p]) for p in chosen)
+    # HiGHS proves optimality to its tolerances; the exact bound is then the cost
+    lb = cost if optimal else min(lb, cost)
+    return chosen, cost, lb, optimal
+
+
+def _greedy_join(
+    n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, terminal: np.ndarray
+) -> list[int]:
+    """Pair each terminal with its nearest free terminal; XOR the shortest paths.
+
+    The fallback when the integer program finds nothing in time: linear in the
+    number of terminals times one Dijkstra run, and always a valid T-join.
+    """
+    m = len(a)
+    A = sp.csr_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    eid = {(int(x), int(y)): i for i, (x, y) in enumerate(zip(a, b, strict=True))}
+    free = set(np.flatnonzero(terminal).tolist())
+    used = np.zeros(m, dtype=bool)
+    while free:
+        s = free.pop()
+        dist, pred = dijkstra(A, directed=False, indices=s, return_predecessors=True)
+        cand = [t for t in free if math.isfinite(dist[t])]
+        t = min(cand, key=lambda x: dist[x])
+        free.discard(t)
+        cur = t
+        while cur != s:
+            p = int(pred[cur])
+            used[eid[(min(p, cur), max(p, cur))]] ^= True
+            cur = p
+    return [int(e) for e in np.flatnonzero(used)]
