@@ -300,6 +300,7 @@ def resolve_communities(
     for i, j, ov, a in zip(left, right, overlaps, areas, strict=True):
         if a <= 0:
             continue
+        ov = _polygonal(ov)
         pt = shapely.point_on_surface(ov)
         if a > overlap_tolerance_m2:
             errors.append(f"communities {code_arr[i]} and {code_arr[j]} overlap by {a:.1f} m² "
@@ -495,6 +496,28 @@ def _dissolve_groups(geoms: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray,
 
 # ------------------------------------------------------------------------------ splitting
 
+#: Cut lines are lengthened by this much (m) at each end, so that an end computed on a
+#: block edge crosses it after noding on the 1 mm grid instead of stopping a hair short
+#: (a dangle polygonize would drop). The overhang becomes a dangle and is dropped itself.
+CUT_OVERHANG_M = 0.05
+
+
+def _extend_lines(lines: Iterable[shapely.Geometry], by: float = CUT_OVERHANG_M) -> np.ndarray:
+    """Lengthen every LineString part by ``by`` metres at both ends, along its end segments."""
+    out = []
+    for part in shapely.get_parts(np.asarray(list(lines), dtype=object)):
+        if part.geom_type != "LineString" or part.length <= 0:
+            continue
+        xy = shapely.get_coordinates(part)
+        for end, prev in ((0, 1), (-1, -2)):
+            d = xy[end] - xy[prev]
+            norm = float(np.hypot(*d))
+            if norm > 0:
+                xy[end] = xy[end] + d / norm * by
+        out.append(shapely.LineString(xy))
+    return np.array(out, dtype=object)
+
+
 
 def _halfplanes(u: np.ndarray, v: np.ndarray, t0: float, ts: np.ndarray, w0: float,
                 w1: float) -> np.ndarray:
@@ -539,7 +562,7 @@ def _long_axis_cuts(poly: shapely.Geometry, n_pieces: int) -> list[shapely.Geome
             piece, _halfplanes(u, v, t0, np.array([lo, hi]), w0, w1)))
         cut_t = lo if a_hi == a_lo else lo + (hi - lo) * (target - a_lo) / (a_hi - a_lo)
         line = shapely.LineString([cut_t * u + w0 * v, cut_t * u + w1 * v])
-        cuts.append(shapely.intersection(line, piece))
+        cuts.extend(_extend_lines([shapely.intersection(line, piece)]))
         half = _halfplanes(u, v, t0, np.array([cut_t]), w0, w1)[0]
         stack.append((shapely.intersection(piece, half), k1))
         stack.append((shapely.difference(piece, half), k - k1))
@@ -672,7 +695,7 @@ def generate_unit_grids(
         inner = _line_parts(_to_metric(internal_ways, crs), extent)
         w_idx, b_idx = shapely.STRtree(large).query(inner, predicate="intersects")
         clipped = shapely.intersection(inner[w_idx], large[b_idx], grid_size=GRID_SIZE_M)
-        lines = np.concatenate([lines, shapely.get_parts(clipped)])
+        lines = np.concatenate([lines, _extend_lines(clipped)])
         faces = _faces(lines)
         faces = faces[_locate_faces(faces, comm_geoms) >= 0]
         large = faces[shapely.area(faces) > max_area]
@@ -733,6 +756,7 @@ def partition_by_lines(
     lines: Iterable[shapely.Geometry] | np.ndarray,
     *,
     min_area_m2: float,
+    max_area_m2: float | None = None,
 ) -> np.ndarray:
     """Partition an area into the faces of a set of lines, merging faces below a size.
 
@@ -749,6 +773,9 @@ def partition_by_lines(
         Dividing lines, same CRS.
     min_area_m2 : float
         Faces below this area (m²) are merged away.
+    max_area_m2 : float, optional
+        Faces above this area (m²) are first cut across their long axis into
+        ``ceil(area / max_area_m2)`` equal-area pieces.
 
     Returns
     -------
@@ -761,6 +788,13 @@ def partition_by_lines(
     faces = _faces(np.concatenate([shapely.get_parts(inside),
                                    shapely.get_parts(shapely.boundary(area))]))
     faces = faces[_locate_faces(faces, np.array([area], dtype=object)) >= 0]
+    if max_area_m2 is not None and (shapely.area(faces) > max_area_m2).any():
+        cuts = [c for poly in faces[shapely.area(faces) > max_area_m2]
+                for c in _long_axis_cuts(poly, int(np.ceil(poly.area / max_area_m2)))]
+        faces = _faces(np.concatenate([shapely.get_parts(inside),
+                                       shapely.get_parts(shapely.boundary(area)),
+                                       np.array(cuts, dtype=object)]))
+        faces = faces[_locate_faces(faces, np.array([area], dtype=object)) >= 0]
     labels = np.zeros(len(faces), dtype="int64")
     groups = merge_small_faces(faces, labels, sliver_area_m2=min_area_m2, sliver_width_m=0.0,
                                min_area_m2=0.0, max_area_m2=0.0)
