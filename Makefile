@@ -1,0 +1,34 @@
+# The two set-up commands (see README.md). Both work on a fresh Debian machine
+# with python3 and network access to PyPI; `make test` also needs root (or
+# sudo) to install and start PostgreSQL + PostGIS from Debian packages.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev,notebooks]"
+	touch $@ $(VENV)/.installed
+
+## make demo: run the main job on bundled real data with the embedded store.
+demo: $(VENV)/.installed
+	$(BIN)/urbangrid demo --out out/
+
+## make test: ruff, then every test (and notebook) against a real PostGIS.
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	dsn=$$(bash scripts/ensure_postgis.sh) && \
+	  URBANGRID_TEST_DSN="$$dsn" $(BIN)/python -m pytest tests \
+	  $$(ls notebooks/*.ipynb >/dev/null 2>&1 && echo --nbmake notebooks)
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""The command line as a user meets it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyogrio
+from click.testing import CliRunner
+
+from urbangrid.cli import main
+
+
+def test_help_lists_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("db", "demo", "streets"):
+        assert command in result.output
+
+
+def test_db_init_gpkg_twice(tmp_path: Path) -> None:
+    target = str(tmp_path / "x.gpkg")
+    first = CliRunner().invoke(main, ["db", "init", target])
+    assert first.exit_code == 0, first.output
+    assert "applied migration(s) 1" in first.output
+    second = CliRunner().invoke(main, ["db", "init", target])
+    assert "up to date" in second.output
+
+
+def test_db_init_postgis_twice(bare_pg_dsn: str) -> None:
+    first = CliRunner().invoke(main, ["db", "init", bare_pg_dsn])
+    assert first.exit_code == 0, first.output
+    assert "applied migration(s)" in first.output
+    second = CliRunner().invoke(main, ["db", "init", bare_pg_dsn])
+    assert "up to date" in second.output
+    assert "urbangrid@" in second.output and "urbangrid:urbangrid" not in second.output
+
+
+def test_bad_store_is_one_line_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["db", "info", str(tmp_path / "missing" / "x.gpkg")])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+
+
+def test_demo_writes_a_geopackage(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "summary" in result.output
+    layers = dict(pyogrio.list_layers(tmp_path / "demo.gpkg"))
+    assert layers["street_centreline"] == "LineString"
+    streets = pyogrio.read_info(tmp_path / "demo.gpkg", layer="street_centreline")
+    assert streets["features"] > 500
+    admin = pyogrio.read_dataframe(tmp_path / "demo.gpkg", layer="admin_area")
+    assert admin["level"].value_counts()["community"] == 678
