@@ -756,7 +756,9 @@ def partition_by_lines(
     lines: Iterable[shapely.Geometry] | np.ndarray,
     *,
     min_area_m2: float,
+    min_width_m: float = 0.0,
     max_area_m2: float | None = None,
+    drop_edge_strips: bool = False,
 ) -> np.ndarray:
     """Partition an area into the faces of a set of lines, merging faces below a size.
 
@@ -773,14 +775,23 @@ def partition_by_lines(
         Dividing lines, same CRS.
     min_area_m2 : float
         Faces below this area (m²) are merged away.
+    min_width_m : float
+        Faces whose mean width ``2A/P`` (m) is below this (strips between dual
+        carriageways or along the area's edge) are merged away too.
     max_area_m2 : float, optional
         Faces above this area (m²) are first cut across their long axis into
         ``ceil(area / max_area_m2)`` equal-area pieces.
+    drop_edge_strips : bool
+        Drop, instead of merging, faces narrower than ``min_width_m`` that touch the
+        edge of ``area``. An extract's bounding box leaves a thin band between its edge
+        and the outermost arterial roads; merged, it would make a ring-shaped cell.
 
     Returns
     -------
     numpy.ndarray of shapely.Polygon
-        The partition cells; their union is ``area`` (to the 1 mm noding grid).
+        The partition cells; their union is ``area`` (to the 1 mm noding grid) less the
+        dropped edge strips and any fragment below ``min_area_m2`` that has no neighbour
+        left to join.
     """
     line_arr = np.asarray(list(lines), dtype=object)
     inside = shapely.intersection(line_arr, area, grid_size=GRID_SIZE_M) if len(line_arr) else (
@@ -788,17 +799,26 @@ def partition_by_lines(
     faces = _faces(np.concatenate([shapely.get_parts(inside),
                                    shapely.get_parts(shapely.boundary(area))]))
     faces = faces[_locate_faces(faces, np.array([area], dtype=object)) >= 0]
+    if drop_edge_strips:
+        on_edge = shapely.length(shapely.intersection(
+            shapely.boundary(faces), shapely.boundary(area), grid_size=GRID_SIZE_M)) > 0
+        thin = 2.0 * shapely.area(faces) < min_width_m * shapely.length(faces)
+        faces = faces[~(on_edge & thin)]
     if max_area_m2 is not None and (shapely.area(faces) > max_area_m2).any():
-        cuts = [c for poly in faces[shapely.area(faces) > max_area_m2]
+        big = faces[shapely.area(faces) > max_area_m2]
+        cuts = [c for poly in big
                 for c in _long_axis_cuts(poly, int(np.ceil(poly.area / max_area_m2)))]
-        faces = _faces(np.concatenate([shapely.get_parts(inside),
-                                       shapely.get_parts(shapely.boundary(area)),
+        kept = faces
+        faces = _faces(np.concatenate([shapely.get_parts(shapely.boundary(kept)),
                                        np.array(cuts, dtype=object)]))
-        faces = faces[_locate_faces(faces, np.array([area], dtype=object)) >= 0]
+        faces = faces[_locate_faces(faces, kept) >= 0]
     labels = np.zeros(len(faces), dtype="int64")
-    groups = merge_small_faces(faces, labels, sliver_area_m2=min_area_m2, sliver_width_m=0.0,
+    groups = merge_small_faces(faces, labels, sliver_area_m2=min_area_m2,
+                               sliver_width_m=min_width_m,
                                min_area_m2=0.0, max_area_m2=0.0)
-    return _dissolve_groups(faces, groups)[1]
+    cells = _dissolve_groups(faces, groups)[1]
+    # Fragments left with no neighbour (cut off by dropped strips) are dropped too.
+    return cells[shapely.area(cells) >= min_area_m2]
 
 
 # ------------------------------------------------------------------------- OSM reading
