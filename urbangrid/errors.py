@@ -6,11 +6,11 @@ Messages name what was wrong (file, row, field, value) and what to do about it.
 from __future__ import annotations
 
 __all__ = [
+    "CRSError",
+    "CRSMismatchError",
     "CommunityCoverageError",
     "ComponentIdError",
     "CoordinateError",
-    "CRSError",
-    "CRSMismatchError",
     "DataFileError",
     "GridCRSError",
     "GridCodeError",
