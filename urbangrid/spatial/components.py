@@ -1,0 +1,1010 @@
+"""City component records (城市部件): validate, write with history, query, count.
+
+Records live in the ``component`` layer of a store (migration
+``0401_components.sql``), on GeoPackage and PostGIS alike. Every change keeps the
+previous version (``valid_from``/``valid_to``), so the inventory as of a date is a
+query (:func:`find_components` with ``as_of=``).
+
+A record frame is a GeoDataFrame with the columns of :data:`RECORD_COLUMNS`
+(a subset is fine) and point or line geometries in any CRS (reprojected to the
+layer's). :func:`write_components` checks every row against a
+:class:`~urbangrid.spatial.codes.CityProfile` first and writes nothing when one is
+bad; it fills in the class code, the edition, the default name and competent
+department, and allocates serials (流水号) for rows without an ID.
+
+Responsibility follows "先属主、后属地": a component goes to its owner
+(权属单位, ``dept_name2``) first, its territory second; the competent department
+(主管部门, ``dept_name1``) defaults to the subclass's department in the profile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from urbangrid.errors import ComponentIdError, ValidationError
+from urbangrid.spatial.codes import CityProfile
+from urbangrid.spatial.component_ids import PROVINCE_CODES, make_component_ids
+
+__all__ = [
+    "COMPONENT_LAYER",
+    "RECORD_COLUMNS",
+    "REQUIRED_FIELDS",
+    "SERIAL_LAYER",
+    "allocate_serials",
+    "component_history",
+    "component_stats",
+    "find_components",
+    "nearest_components",
+    "retire_components",
+    "validate_components",
+    "write_components",
+]
+
+#: Layer holding component records.
+COMPONENT_LAYER = "component"
+#: Layer holding serial counters per county + subclass.
+SERIAL_LAYER = "component_serial"
+
+#: Record columns (CJ/T 214 field in brackets) and their logical types.
+RECORD_COLUMNS: dict[str, str] = {
+    "component_id": "text",  # 标识码 OBJID
+    "edition": "text",
+    "class_code": "text",
+    "subclass_code": "text",
+    "name": "text",  # 名称 OBJNAME
+    "status": "text",  # 状态 OBJSTATE
+    "dept_code1": "text",  # 主管部门 DEPTCODE1
+    "dept_name1": "text",
+    "dept_code2": "text",  # 权属单位 DEPTCODE2
+    "dept_name2": "text",
+    "dept_code3": "text",  # 养护单位 DEPTCODE3
+    "dept_name3": "text",
+    "grid_code": "text",  # 所在单元网格 BGID
+    "data_source": "text",  # 数据来源 DATASOURCE
+    "location": "text",  # 位置描述
+    "original_date": "date",  # 初始日期 ORDATE
+    "change_date": "date",  # 变更日期 CHDATE
+    "picture": "text",  # 图片 PICTURE
+    "note": "text",  # 备注 NOTE
+    "source": "text",
+    "extra": "json",
+}
+
+#: Fields every input record must carry (the rest are filled or optional).
+REQUIRED_FIELDS = ("subclass_code", "status", "data_source", "geometry")
+
+_GEOMETRY_TYPES = ("Point", "LineString")
+_CHUNK = 50_000
+
+Grouping = Literal["class", "subclass", "grid", "work_grid", "community"]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _label(frame: pd.DataFrame, i: int) -> str:
+    for col in ("component_id", "source"):
+        if col in frame.columns:
+            v = frame[col].iloc[i]
+            if isinstance(v, str) and v:
+                return f"{v} (row {i})"
+    return f"row {i}"
+
+
+def _text(frame: pd.DataFrame, col: str) -> pd.Series:
+    """Column as stripped strings with None for missing/blank."""
+    if col not in frame.columns:
+        return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    s = frame[col].astype(object)
+    s = s.where(s.notna(), None)
+    s = s.map(lambda v: None if v is None else (str(v).strip() or None))
+    return s
+
+
+def _district_geometry(district: Any, crs: pyproj.CRS) -> BaseGeometry:
+    import geopandas as gpd
+
+    if isinstance(district, gpd.GeoDataFrame | gpd.GeoSeries):
+        if district.crs is None:
+            msg = "district has no CRS; set one (it is compared with the records' CRS)"
+            raise ValueError(msg)
+        return district.to_crs(crs).union_all()
+    if isinstance(district, BaseGeometry):
+        return district
+    msg = f"district must be a shapely geometry or a GeoSeries/GeoDataFrame, not {type(district)}"
+    raise TypeError(msg)
+
+
+def validate_components(
+    records: pd.DataFrame,
+    profile: CityProfile,
+    *,
+    admin_code: str | None = None,
+    district: Any = None,
+    source: str = "<records>",
+) -> Any:
+    """Check component records against a city profile; return them completed.
+
+    Parameters
+    ----------
+    records : geopandas.GeoDataFrame
+        One row per component, columns from :data:`RECORD_COLUMNS` (a subset),
+        point or line geometries with a CRS.
+    profile : CityProfile
+        Gives the edition, the subclasses and the allowed states and sources.
+    admin_code : str, optional
+        6-digit county code (GB/T 2260); IDs must carry it. Defaults to the
+        profile's ``admin_code``.
+    district : shapely geometry, GeoSeries or GeoDataFrame, optional
+        The district boundary; every geometry must lie inside it. A bare shapely
+        geometry is taken to be in the records' CRS.
+    source : str
+        Name of the input, used in messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with ``edition``, ``class_code``, ``name`` (default: subclass name)
+        and ``dept_name1`` (default: the subclass's department) filled in.
+
+    Raises
+    ------
+    ValidationError
+        Listing each bad record (its ID or source key and row) with the field and
+        reason: unknown subclass, an ID whose admin code or class disagrees with
+        its subclass, a state or data source outside the edition's lists, a
+        geometry that is missing, not a point or line, or outside the district,
+        a missing required field. ``problems`` holds them all.
+    """
+    import geopandas as gpd
+
+    if not isinstance(records, gpd.GeoDataFrame):
+        msg = f"{source}: component records must be a GeoDataFrame (point or line geometries)"
+        raise ValidationError(msg, [{"file": source, "row": None, "field": "geometry"}])
+    if records.crs is None:
+        msg = f"{source}: the records have no CRS; set one (e.g. EPSG:4326 lon/lat degrees)"
+        raise ValidationError(msg, [{"file": source, "row": None, "field": "geometry"}])
+    ed = profile.edition
+    admin_code = admin_code or profile.admin_code
+    frame = records.copy()
+    geom_col = frame.geometry.name
+    unknown = [c for c in frame.columns if c not in RECORD_COLUMNS and c != geom_col]
+    problems: list[dict[str, object]] = []
+
+    def bad(mask: np.ndarray, fld: str, reason: str, values: pd.Series | None = None) -> None:
+        for i in np.flatnonzero(mask):
+            problems.append(
+                {
+                    "file": source,
+                    "row": int(i),
+                    "record": _label(frame, int(i)),
+                    "field": fld,
+                    "value": None if values is None else values.iloc[int(i)],
+                    "reason": reason,
+                }
+            )
+
+    if unknown:
+        problems.append(
+            {
+                "file": source,
+                "row": None,
+                "record": None,
+                "field": ", ".join(map(str, unknown)),
+                "value": None,
+                "reason": f"unknown column(s); record columns are {list(RECORD_COLUMNS)}",
+            }
+        )
+    for fld in REQUIRED_FIELDS[:-1]:
+        if fld not in frame.columns:
+            problems.append(
+                {
+                    "file": source,
+                    "row": None,
+                    "record": None,
+                    "field": fld,
+                    "value": None,
+                    "reason": "required column is missing",
+                }
+            )
+    for col, logical in RECORD_COLUMNS.items():
+        if logical == "text" and col in frame.columns:
+            frame[col] = _text(frame, col)
+
+    sub = _text(frame, "subclass_code")
+    known = sub.isin(list(profile.components)).to_numpy()
+    if "subclass_code" in frame.columns:
+        bad(sub.isna().to_numpy(), "subclass_code", "required value is empty")
+        bad(
+            (sub.notna() & ~sub.isin(list(profile.components))).to_numpy(),
+            "subclass_code",
+            f"unknown subclass in profile {profile.name!r} ({ed.name})",
+            sub,
+        )
+    if "class_code" in frame.columns:
+        cls = _text(frame, "class_code")
+        mism = (cls.notna() & known & (cls != sub.str[: ed.class_digits])).to_numpy()
+        bad(mism, "class_code", "class code disagrees with the subclass code", cls)
+    for fld, allowed in (("status", ed.component_statuses), ("data_source", ed.data_sources)):
+        if fld in frame.columns:
+            s = _text(frame, fld)
+            bad(s.isna().to_numpy(), fld, "required value is empty")
+            bad(
+                (s.notna() & ~s.isin(list(allowed))).to_numpy(),
+                fld,
+                f"must be one of {'/'.join(allowed)} ({ed.name})",
+                s,
+            )
+
+    # Identifiers: well-formed, of the county, and of the record's own subclass.
+    if "component_id" in frame.columns:
+        cid = _text(frame, "component_id")
+        given = cid.notna()
+        a, c = ed.admin_digits, ed.admin_digits + ed.code_length
+        shape = cid.str.fullmatch(rf"\d{{{ed.id_length}}}").fillna(False).astype(bool)
+        bad((given & ~shape).to_numpy(), "component_id", f"not {ed.id_length} digits", cid)
+        ok = given & shape
+        adm = cid.str[:a]
+        bad(
+            (ok & ~adm.isin(list(PROVINCE_CODES))).to_numpy(),
+            "component_id",
+            "admin code is not a GB/T 2260 county code",
+            cid,
+        )
+        if admin_code is not None:
+            bad(
+                (ok & adm.isin(list(PROVINCE_CODES)) & (adm != admin_code)).to_numpy(),
+                "component_id",
+                f"admin code disagrees with the district's {admin_code}",
+                cid,
+            )
+        emb = cid.str[a:c]
+        bad(
+            (ok & sub.notna() & (emb != sub)).fillna(False).to_numpy().astype(bool),
+            "component_id",
+            "the ID's class/subclass disagrees with the record's subclass_code",
+            cid,
+        )
+        bad(
+            (ok & (cid.str[c:] == "0" * ed.serial_digits)).to_numpy(),
+            "component_id",
+            "serial 000000 is not used",
+            cid,
+        )
+        dup = (given & cid.duplicated(keep=False)).to_numpy()
+        bad(dup, "component_id", "duplicate component_id in the input", cid)
+    if "grid_code" in frame.columns:
+        g = _text(frame, "grid_code")
+        bad(
+            (g.notna() & ~g.str.fullmatch(r"\d{14}|\d{15}").fillna(False)).to_numpy(),
+            "grid_code",
+            "unit grid code must be 14 or 15 digits",
+            g,
+        )
+
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    bad(missing, "geometry", "required geometry is missing or empty")
+    types = pd.Series(shapely.get_type_id(geoms))
+    wrong = ~missing & ~types.isin([0, 1]).to_numpy()
+    tnames = pd.Series([None if g is None else g.geom_type for g in geoms])
+    bad(wrong, "geometry", f"must be one of {'/'.join(_GEOMETRY_TYPES)}", tnames)
+    bad(~missing & ~shapely.is_valid(geoms), "geometry", "invalid geometry")
+    if district is not None:
+        area = _district_geometry(district, frame.crs)
+        shapely.prepare(area)
+        outside = ~missing & ~shapely.covered_by(geoms, area)
+        bad(outside, "geometry", "lies outside the district boundary")
+    for col in ("original_date", "change_date"):
+        if col in frame.columns:
+            parsed = pd.to_datetime(frame[col], errors="coerce", format="mixed")
+            bad(
+                (frame[col].notna() & parsed.isna()).to_numpy(),
+                col,
+                "not a date",
+                frame[col],
+            )
+            frame[col] = [None if pd.isna(v) else v.date() for v in parsed]
+    if "extra" in frame.columns:
+        bad_json = []
+        for i, v in enumerate(frame["extra"].tolist()):
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                continue
+            try:
+                json.dumps(json.loads(v) if isinstance(v, str) else v)
+            except (TypeError, ValueError):
+                bad_json.append(i)
+        bad(np.isin(np.arange(len(frame)), bad_json), "extra", "not JSON-serialisable")
+
+    if problems:
+        problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
+        head = "\n  ".join(
+            (f"record {p['record']}: " if p.get("record") else "")
+            + f"field {p['field']}: "
+            + (f"{p['value']!r}: " if p.get("value") is not None else "")
+            + str(p["reason"])
+            for p in problems[:10]
+        )
+        more = f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else ""
+        msg = (
+            f"{source}: {len(problems)} problem(s) in component records; "
+            f"nothing was written\n  {head}{more}"
+        )
+        raise ValidationError(msg, problems)
+
+    frame["edition"] = ed.name
+    frame["class_code"] = sub.str[: ed.class_digits]
+    names = sub.map(lambda c: profile.components[c].name)
+    frame["name"] = _text(frame, "name").fillna(names)
+    depts = sub.map(lambda c: profile.components[c].department or None)
+    frame["dept_name1"] = _text(frame, "dept_name1").fillna(depts)
+    return frame
+
+
+# --------------------------------------------------------------------------- serials
+
+
+def _serial_table(store: Any) -> str:
+    return "urbangrid.component_serial" if store.kind == "postgis" else "component_serial"
+
+
+def allocate_serials(
+    store: Any, admin_code: str, subclass_code: str, n: int, *, profile: CityProfile
+) -> range:
+    """Reserve ``n`` consecutive serials (流水号) for one county and subclass.
+
+    One UPSERT adds ``n`` to the counter and returns the new value, atomically:
+    on PostGIS the row lock it takes, on GeoPackage SQLite's write lock, makes
+    concurrent writers wait for each other, so no serial is handed out twice. A
+    serial reserved by a write that later fails is not reused (as with a
+    sequence).
+
+    Parameters
+    ----------
+    store : Store
+    admin_code : str
+        6-digit county code.
+    subclass_code : str
+        Full subclass code in the profile.
+    n : int
+        How many serials, at least 1.
+    profile : CityProfile
+
+    Returns
+    -------
+    range
+        The serials reserved, e.g. ``range(1, 101)``.
+
+    Raises
+    ------
+    ComponentIdError
+        When the subclass is unknown or the counter would pass 999999.
+    """
+    if n < 1:
+        msg = f"n must be at least 1, got {n}"
+        raise ValueError(msg)
+    if subclass_code not in profile.components:
+        msg = (
+            f"cannot allocate serials: subclass {subclass_code!r} "
+            f"is not in profile {profile.name!r}"
+        )
+        raise ComponentIdError(msg)
+    key = admin_code + subclass_code
+    table = _serial_table(store)
+    query = (
+        f"INSERT INTO {table} (serial_key, last_serial) VALUES (%s, %s) "
+        f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = {table.split('.')[-1]}.last_serial "
+        "+ excluded.last_serial RETURNING last_serial"
+    )
+    con = store.connection
+    if store.kind == "postgis":
+        last = con.execute(query, (key, n)).fetchone()[0]
+    else:
+        last = con.execute(query.replace("%s", "?"), (key, n)).fetchone()[0]
+    last = int(last)
+    if last > profile.edition.max_serial:
+        msg = (
+            f"serials exhausted for county {admin_code} subclass {subclass_code}: "
+            f"{last} > {profile.edition.max_serial}"
+        )
+        raise ComponentIdError(msg)
+    return range(last - n + 1, last + 1)
+
+
+def _raise_counters(store: Any, ids: pd.Series, profile: CityProfile) -> None:
+    """Move counters past serials used by explicit IDs, so allocation never reuses them."""
+    ed = profile.edition
+    c = ed.admin_digits + ed.code_length
+    top = pd.DataFrame({"key": ids.str[:c], "serial": ids.str[c:].astype(int)})
+    top = top.groupby("key")["serial"].max()
+    if top.empty:
+        return
+    table = _serial_table(store)
+    short = table.split(".")[-1]
+    if store.kind == "postgis":
+        query = (
+            f"INSERT INTO {table} (serial_key, last_serial) VALUES (%s, %s) "
+            f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = "
+            f"GREATEST({short}.last_serial, excluded.last_serial)"
+        )
+        with store.connection.cursor() as cur:
+            cur.executemany(query, list(zip(top.index, top.astype(int).tolist(), strict=True)))
+    else:
+        query = (
+            f"INSERT INTO {table} (serial_key, last_serial) VALUES (?, ?) "
+            f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = "
+            f"max({short}.last_serial, excluded.last_serial)"
+        )
+        store.connection.executemany(
+            query, list(zip(top.index, top.astype(int).tolist(), strict=True))
+        )
+
+
+def _assign_ids(
+    store: Any, frame: pd.DataFrame, profile: CityProfile, admin_code: str | None
+) -> pd.DataFrame:
+    if "component_id" not in frame.columns:
+        frame["component_id"] = None
+    cid = frame["component_id"].astype(object)
+    # Re-loading the same source records keeps their IDs, so a re-run is an upsert of
+    # unchanged rows rather than a second copy.
+    need = cid.isna()
+    if need.any() and "source" in frame.columns:
+        keys = frame.loc[need & frame["source"].notna(), "source"].unique().tolist()
+        if keys:
+            known = store.read(
+                COMPONENT_LAYER, where={"source": keys}, columns=["component_id", "source"]
+            )
+            by_source = dict(zip(known["source"], known["component_id"], strict=True))
+            cid = cid.where(~need, frame["source"].map(by_source))
+    need = cid.isna()
+    explicit = cid[~need]
+    if len(explicit):
+        _raise_counters(store, explicit.astype(str), profile)
+    if need.any():
+        if admin_code is None:
+            msg = "records without component_id need an admin_code (or a profile with one)"
+            raise ComponentIdError(msg)
+        subs = frame.loc[need, "subclass_code"]
+        serials = pd.Series(0, index=subs.index, dtype="int64")
+        for code, idx in subs.groupby(subs).groups.items():
+            r = allocate_serials(store, admin_code, str(code), len(idx), profile=profile)
+            serials.loc[idx] = np.arange(r.start, r.stop, dtype="int64")
+        cid.loc[need] = make_component_ids(
+            admin_code, subs.to_numpy(), serials.to_numpy(), profile=profile
+        )
+    frame["component_id"] = cid.astype(object)
+    return frame
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_components(
+    store: Any,
+    records: pd.DataFrame,
+    profile: CityProfile,
+    *,
+    mode: Literal["append", "upsert", "replace"] = "upsert",
+    admin_code: str | None = None,
+    district: Any = None,
+    at: dt.datetime | None = None,
+    source: str = "<records>",
+) -> Any:
+    """Validate component records, give new ones an ID, write them with history.
+
+    Parameters
+    ----------
+    store : Store
+        A GeoPackage or PostGIS store (:func:`urbangrid.connect`).
+    records : geopandas.GeoDataFrame
+        See :func:`validate_components`. Rows without ``component_id`` get one:
+        the ID already stored for the same ``source`` key, else a new serial.
+    profile : CityProfile
+    mode : {"upsert", "append", "replace"}
+        ``upsert`` (default) inserts new components, versions changed ones and
+        leaves equal ones alone (a re-run writes nothing); ``append`` only
+        inserts, through a bulk path (COPY on PostGIS); ``replace`` also retires
+        components absent from ``records``.
+    admin_code : str, optional
+        County code for new IDs; defaults to the profile's.
+    district : geometry or GeoSeries, optional
+        Boundary every geometry must lie in.
+    at : datetime, optional
+        Time of the change (``valid_from`` of new versions); default now (UTC).
+    source : str
+        Input name for messages.
+
+    Returns
+    -------
+    WriteResult
+        Inserted / updated / unchanged / retired counts.
+
+    Raises
+    ------
+    ValidationError
+        Bad records, each named with its field; nothing is written.
+    """
+    from urbangrid.store.base import WriteResult
+
+    admin_code = admin_code or profile.admin_code
+    frame = validate_components(
+        records, profile, admin_code=admin_code, district=district, source=source
+    )
+    frame = _assign_ids(store, frame, profile, admin_code)
+    cols = [c for c in RECORD_COLUMNS if c in frame.columns]
+    out = frame[[*cols, frame.geometry.name]]
+    if mode == "append":
+        at = at or dt.datetime.now(dt.UTC)
+        with store.transaction():
+            if store.kind == "postgis":
+                _copy_postgis(store, out, at)
+            else:
+                _insert_gpkg(store, out, at)
+        return WriteResult(inserted=len(out))
+    return store.write(COMPONENT_LAYER, out, mode=mode, at=at, source=source)
+
+
+def _layer_wkb(store: Any, frame: Any) -> np.ndarray:
+    info = store.layer_info(COMPONENT_LAYER)
+    geoms = frame.geometry
+    if frame.crs.to_epsg() != info.srid:
+        geoms = geoms.to_crs(info.crs)
+    return np.asarray(geoms.values, dtype=object)
+
+
+def _json_cells(values: Iterable[Any]) -> list[str | None]:
+    from urbangrid.store.base import json_text
+
+    out: list[str | None] = []
+    for v in values:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            out.append(None)
+        else:
+            out.append(json_text(json.loads(v) if isinstance(v, str) else v))
+    return out
+
+
+def _copy_postgis(store: Any, frame: Any, at: dt.datetime) -> None:
+    from psycopg import sql
+
+    from urbangrid.store.base import utc_ms
+
+    info = store.layer_info(COMPONENT_LAYER)
+    geoms = _layer_wkb(store, frame)
+    table = pd.DataFrame({c: frame[c].to_numpy() for c in frame.columns if c in RECORD_COLUMNS})
+    if "extra" in table.columns:
+        table["extra"] = _json_cells(table["extra"])
+    table["valid_from"] = utc_ms(at).isoformat()
+    table["geom"] = shapely.to_wkb(shapely.set_srid(geoms, info.srid), hex=True, include_srid=True)
+    query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier("urbangrid", COMPONENT_LAYER),
+        sql.SQL(", ").join(map(sql.Identifier, table.columns)),
+    )
+    with store.connection.cursor() as cur, cur.copy(query) as copy:
+        for start in range(0, len(table), _CHUNK):
+            buf = io.StringIO()
+            table.iloc[start : start + _CHUNK].to_csv(buf, index=False, header=False)
+            copy.write(buf.getvalue())
+
+
+def _insert_gpkg(store: Any, frame: Any, at: dt.datetime) -> None:
+    from urbangrid.store.base import utc_ms
+    from urbangrid.store.gpkg import gpkg_blobs
+
+    info = store.layer_info(COMPONENT_LAYER)
+    geoms = _layer_wkb(store, frame)
+    wkb = shapely.to_wkb(geoms)
+    blobs = gpkg_blobs(geoms, list(wkb), info.srid)
+    cols = [c for c in frame.columns if c in RECORD_COLUMNS]
+    data: list[list[Any]] = []
+    for c in cols:
+        values = frame[c].tolist()
+        if RECORD_COLUMNS[c] == "json":
+            values = _json_cells(values)
+        elif RECORD_COLUMNS[c] == "date":
+            values = [None if v is None else v.isoformat() for v in values]
+        data.append(values)
+    stamp = utc_ms(at).strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc_ms(at).microsecond // 1000:03d}Z"
+    data.append([stamp] * len(frame))
+    data.append(blobs)
+    names = [*cols, "valid_from", info.geometry_column]
+    con = store.connection
+    marks = ", ".join("?" * len(names))
+    con.executemany(
+        f"INSERT INTO {COMPONENT_LAYER} ({', '.join(names)}) VALUES ({marks})",
+        zip(*data, strict=True),
+    )
+    rtree = f"rtree_{COMPONENT_LAYER}_{info.geometry_column}"
+    # QGIS reads the layer extent from gpkg_contents; keep it current as the store does.
+    con.execute(
+        "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
+        f"min_x = (SELECT min(minx) FROM {rtree}), max_x = (SELECT max(maxx) FROM {rtree}), "
+        f"min_y = (SELECT min(miny) FROM {rtree}), max_y = (SELECT max(maxy) FROM {rtree}) "
+        "WHERE table_name = ?",
+        (COMPONENT_LAYER,),
+    )
+
+
+def retire_components(
+    store: Any, component_ids: Iterable[str], *, at: dt.datetime | None = None
+) -> int:
+    """Close the current version of components that are gone (拆除, 移除).
+
+    Returns
+    -------
+    int
+        Number of components retired; unknown IDs are ignored.
+    """
+    return int(store.retire(COMPONENT_LAYER, list(component_ids), at=at))
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def find_components(
+    store: Any,
+    *,
+    grid_codes: Sequence[str] | str | None = None,
+    bbox: Sequence[float] | None = None,
+    polygon: Any = None,
+    subclass_codes: Sequence[str] | str | None = None,
+    class_codes: Sequence[str] | str | None = None,
+    owner: Sequence[str] | str | None = None,
+    as_of: dt.datetime | None = None,
+) -> Any:
+    """Components matching every filter given (the inventory, or as of a date).
+
+    Parameters
+    ----------
+    store : Store
+    grid_codes : str or list of str, optional
+        Unit grid codes (``grid_code``, BGID).
+    bbox : (minx, miny, maxx, maxy), optional
+        In the layer CRS (``store.layer_info("component").crs``; degrees for
+        EPSG:4326): components whose geometry intersects the box.
+    polygon : shapely geometry, GeoSeries or GeoDataFrame, optional
+        Components intersecting it; a bare geometry is in the layer CRS.
+    subclass_codes, class_codes : str or list of str, optional
+    owner : str or list of str, optional
+        Owner (权属单位, ``dept_name2``).
+    as_of : datetime, optional
+        The inventory valid at that instant; default the current one.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the layer CRS, ordered by insertion.
+    """
+    where: dict[str, Any] = {}
+    for col, value in (
+        ("grid_code", grid_codes),
+        ("subclass_code", subclass_codes),
+        ("class_code", class_codes),
+        ("dept_name2", owner),
+    ):
+        if value is not None:
+            where[col] = [value] if isinstance(value, str) else list(value)
+    area = None
+    if polygon is not None:
+        info = store.layer_info(COMPONENT_LAYER)
+        area = _district_geometry(polygon, pyproj.CRS(info.crs))
+        box = shapely.bounds(area).tolist()
+        bbox = (
+            box
+            if bbox is None
+            else [
+                max(bbox[0], box[0]),
+                max(bbox[1], box[1]),
+                min(bbox[2], box[2]),
+                min(bbox[3], box[3]),
+            ]
+        )
+    out = store.read(COMPONENT_LAYER, where=where or None, bbox=bbox, as_of=as_of)
+    if area is not None:
+        shapely.prepare(area)
+        out = out[shapely.intersects(np.asarray(out.geometry.values), area)].reset_index(drop=True)
+    return out
+
+
+def component_history(store: Any, component_id: str) -> Any:
+    """Every version of one component, oldest first, with ``valid_from``/``valid_to``."""
+    out = store.read(COMPONENT_LAYER, where={"component_id": component_id}, all_versions=True)
+    return out.sort_values("valid_from", kind="stable").reset_index(drop=True)
+
+
+def _metres_from(lon: float, lat: float, geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    """Distance in metres from (lon, lat) to each geometry (in ``crs``).
+
+    An azimuthal equidistant projection centred on the point keeps distances from
+    the centre true, for points and lines alike.
+    """
+    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+    t = pyproj.Transformer.from_crs(crs, aeqd, always_xy=True)
+    moved = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    return shapely.distance(moved, shapely.Point(0, 0))
+
+
+def nearest_components(
+    store: Any,
+    x: float,
+    y: float,
+    *,
+    k: int = 1,
+    subclass_codes: Sequence[str] | str | None = None,
+    crs: Any = None,
+    as_of: dt.datetime | None = None,
+) -> Any:
+    """The ``k`` components nearest a point (KNN), optionally of given subclasses.
+
+    PostGIS orders by the index-assisted ``<->`` operator; GeoPackage searches its
+    R*Tree in growing boxes. Both then rank the candidates by true distance in
+    metres, so the answer is exact, not the planar order of degrees.
+
+    Parameters
+    ----------
+    store : Store
+    x, y : float
+        The point: longitude/latitude in degrees for EPSG:4326, else easting/
+        northing in ``crs`` units.
+    k : int
+        How many components.
+    subclass_codes : str or list of str, optional
+        Restrict to these subclasses (e.g. ``"0113"`` hydrants).
+    crs : CRS-like, optional
+        CRS of ``x, y``; default the layer's.
+    as_of : datetime, optional
+        Search the inventory as of that instant.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        At most ``k`` rows, nearest first, with ``distance_m`` (metres, geodesic
+        on WGS84).
+    """
+    if k < 1:
+        msg = f"k must be at least 1, got {k}"
+        raise ValueError(msg)
+    info = store.layer_info(COMPONENT_LAYER)
+    layer_crs = pyproj.CRS(info.crs)
+    if crs is not None and pyproj.CRS(crs) != layer_crs:
+        x, y = pyproj.Transformer.from_crs(crs, layer_crs, always_xy=True).transform(x, y)
+    lon, lat = pyproj.Transformer.from_crs(layer_crs, "EPSG:4326", always_xy=True).transform(x, y)
+    where: dict[str, Any] = {}
+    if subclass_codes is not None:
+        where["subclass_code"] = (
+            [subclass_codes] if isinstance(subclass_codes, str) else list(subclass_codes)
+        )
+    total = store.count(COMPONENT_LAYER, where=where or None) if as_of is None else None
+    if total == 0:
+        return store.read(COMPONENT_LAYER, where={"component_id": []}).assign(distance_m=[])
+
+    # A first box that surely holds k components, then the exact metre ranking.
+    if store.kind == "postgis" and as_of is None:
+        box = _first_box_postgis(store, info, x, y, k, where)
+    else:
+        box = _first_box_window(store, x, y, k, where, as_of, layer_crs)
+    if box is None:
+        cand = store.read(COMPONENT_LAYER, where=where or None, as_of=as_of)
+    else:
+        cand = _candidates(store, box, where, as_of, lon, lat, layer_crs, k)
+    d = _metres_from(lon, lat, np.asarray(cand.geometry.values), layer_crs)
+    cand = cand.assign(distance_m=d)
+    cand = cand.sort_values(["distance_m", "component_id"], kind="stable")
+    return cand.head(k).reset_index(drop=True)
+
+
+def _first_box_postgis(
+    store: Any, info: Any, x: float, y: float, k: int, where: dict[str, Any]
+) -> tuple[float, float, float, float] | None:
+    from psycopg import sql
+
+    conds = [sql.SQL("valid_to IS NULL")]
+    params: list[Any] = []
+    for col, values in where.items():
+        conds.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(col)))
+        params.append(values)
+    g = sql.Identifier(info.geometry_column)
+    query = sql.SQL(
+        "SELECT max(d) FROM (SELECT {g} <-> ST_SetSRID(ST_MakePoint(%s, %s), %s) AS d FROM {t} "
+        "WHERE {c} ORDER BY {g} <-> ST_SetSRID(ST_MakePoint(%s, %s), %s) LIMIT %s) AS nearest"
+    ).format(g=g, t=sql.Identifier("urbangrid", COMPONENT_LAYER), c=sql.SQL(" AND ").join(conds))
+    row = store.connection.execute(query, [x, y, info.srid, *params, x, y, info.srid, k]).fetchone()
+    if row is None or row[0] is None:
+        return None
+    # The k nearest in planar CRS units all touch this box.
+    r = float(row[0]) * 1.000001 + 1e-9
+    return (x - r, y - r, x + r, y + r)
+
+
+def _first_box_window(
+    store: Any, x: float, y: float, k: int, where: dict[str, Any], as_of: Any, crs: pyproj.CRS
+) -> tuple[float, float, float, float] | None:
+    r = 0.0005 if crs.is_geographic else 50.0
+    for _ in range(40):
+        box = (x - r, y - r, x + r, y + r)
+        got = store.read(
+            COMPONENT_LAYER, where=where or None, bbox=box, as_of=as_of, columns=["component_id"]
+        )
+        if len(got) >= k:
+            return box
+        r *= 2
+    return None
+
+
+def _circle_box(lon: float, lat: float, metres: float, crs: pyproj.CRS) -> tuple[float, ...]:
+    """Bounds, in ``crs``, of the circle of ``metres`` around (lon, lat)."""
+    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+    t = pyproj.Transformer.from_crs(aeqd, crs, always_xy=True)
+    a = np.linspace(0, 2 * np.pi, 73)
+    # 1 % margin: the 72-gon's chords cut inside the circle by far less.
+    xs, ys = t.transform(metres * 1.01 * np.cos(a), metres * 1.01 * np.sin(a))
+    return (float(np.min(xs)), float(np.min(ys)), float(np.max(xs)), float(np.max(ys)))
+
+
+def _candidates(
+    store: Any,
+    box: tuple[float, float, float, float],
+    where: dict[str, Any],
+    as_of: Any,
+    lon: float,
+    lat: float,
+    crs: pyproj.CRS,
+    k: int,
+) -> Any:
+    """Every component that can be among the k nearest in metres, given a box holding k."""
+    cand = store.read(COMPONENT_LAYER, where=where or None, bbox=box, as_of=as_of)
+    d = np.sort(_metres_from(lon, lat, np.asarray(cand.geometry.values), crs))
+    if len(d) < k:
+        return store.read(COMPONENT_LAYER, where=where or None, as_of=as_of)
+    outer = _circle_box(lon, lat, float(d[k - 1]), crs)
+    if outer[0] >= box[0] and outer[1] >= box[1] and outer[2] <= box[2] and outer[3] <= box[3]:
+        return cand
+    return store.read(COMPONENT_LAYER, where=where or None, bbox=outer, as_of=as_of)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _area_km2(geoms: Any) -> np.ndarray:
+    """Area in km² of polygons in any CRS, on the WGS84 ellipsoid."""
+    geod = pyproj.Geod(ellps="WGS84")
+    g4326 = (
+        geoms.to_crs("EPSG:4326")
+        if geoms.crs is not None and not geoms.crs.equals("EPSG:4326")
+        else geoms
+    )
+    return np.array([abs(geod.geometry_area_perimeter(g)[0]) / 1e6 for g in g4326.values])
+
+
+def component_stats(
+    store: Any,
+    *,
+    by: Grouping = "class",
+    profile: CityProfile | None = None,
+    grids: Any = None,
+    as_of: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Component counts and density per class, subclass, unit grid, work grid or community.
+
+    The table a staffing plan (人员配置) starts from.
+
+    Parameters
+    ----------
+    store : Store
+    by : {"class", "subclass", "grid", "work_grid", "community"}
+        Grouping. ``grid``/``work_grid``/``community`` need ``grids``.
+    profile : CityProfile, optional
+        Supplies class and subclass names; without it names are left blank.
+    grids : geopandas.GeoDataFrame, optional
+        Unit grids (单元网格) with ``grid_code`` and polygon geometry, plus
+        ``work_grid`` (工作网格) and/or ``community`` (社区) columns for those
+        groupings. Components without ``grid_code`` are placed by location
+        (covered by the grid). Areas are computed on the WGS84 ellipsoid; with
+        grids, ``by="class"`` densities use their total area.
+    as_of : datetime, optional
+        Count the inventory as of that instant.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``class``/``subclass``: ``class_code``, ``class_name`` (, ``subclass_code``,
+        ``name``), ``count``, ``share`` (fraction of all), and ``density_per_km2``
+        when grids are given. Grid groupings: the key, ``area_km2``, ``count``,
+        ``density_per_km2``, then one count column per class code (``n_01``,
+        ``n_02``, … ``n_21``). Groups with no component appear with 0.
+    """
+    cols = ["component_id", "class_code", "subclass_code", "grid_code"]
+    comps = store.read(COMPONENT_LAYER, columns=cols, as_of=as_of)
+    total_area = None
+    if grids is not None:
+        if "grid_code" not in grids.columns:
+            msg = "grids must have a grid_code column"
+            raise ValueError(msg)
+        grids = grids.reset_index(drop=True)
+        area = _area_km2(grids.geometry)
+        total_area = float(area.sum())
+        missing = comps["grid_code"].isna().to_numpy()
+        if missing.any():
+            g = (
+                grids.to_crs(comps.crs)
+                if grids.crs is not None and comps.crs is not None
+                else grids
+            )
+            pts = shapely.point_on_surface(np.asarray(comps.geometry.values)[missing])
+            idx = g.sindex.query(pts, predicate="covered_by")
+            located = pd.Series(pd.NA, index=np.flatnonzero(missing), dtype=object)
+            # First grid wins on a shared edge: a grid partition has no overlaps.
+            first = pd.DataFrame({"p": idx[0], "g": idx[1]}).drop_duplicates("p")
+            located.iloc[first["p"].to_numpy()] = g["grid_code"].to_numpy()[first["g"].to_numpy()]
+            gc = comps["grid_code"].astype(object).to_numpy()
+            gc[missing] = located.to_numpy()
+            comps["grid_code"] = gc
+    n_all = len(comps)
+    if by in ("class", "subclass"):
+        keys = ["class_code"] if by == "class" else ["class_code", "subclass_code"]
+        if profile is not None:
+            base = pd.DataFrame(
+                [
+                    {"class_code": s.class_code, "subclass_code": s.code}
+                    for s in profile.components.values()
+                ]
+            )[keys].drop_duplicates()
+        else:
+            base = comps[keys].drop_duplicates()
+        counts = comps.groupby(keys).size().rename("count").reset_index()
+        out = base.merge(counts, on=keys, how="outer").fillna({"count": 0})
+        out["count"] = out["count"].astype("int64")
+        out = out.sort_values(keys).reset_index(drop=True)
+        classes = profile.component_classes if profile is not None else {}
+        out.insert(1, "class_name", out["class_code"].map(lambda c: classes.get(c, "")))
+        if by == "subclass":
+            subs = profile.components if profile is not None else {}
+            out.insert(
+                3, "name", out["subclass_code"].map(lambda c: subs[c].name if c in subs else "")
+            )
+        out["share"] = out["count"] / n_all if n_all else 0.0
+        if total_area:
+            out["density_per_km2"] = out["count"] / total_area
+        return out
+    if grids is None:
+        msg = f"by={by!r} needs grids (a GeoDataFrame of unit grids with grid_code)"
+        raise ValueError(msg)
+    key = {"grid": "grid_code", "work_grid": "work_grid", "community": "community"}[by]
+    if key not in grids.columns:
+        msg = f"by={by!r} needs a {key!r} column in grids"
+        raise ValueError(msg)
+    g = pd.DataFrame(
+        {"grid_code": grids["grid_code"].to_numpy(), key: grids[key].to_numpy(), "area_km2": area}
+    )
+    if key == "grid_code":
+        g = g.loc[:, ["grid_code", "area_km2"]]
+    merged = comps.loc[:, ["grid_code", "class_code"]].merge(
+        g.drop(columns="area_km2"), on="grid_code", how="inner"
+    )
+    areas = g.groupby(key)["area_km2"].sum()
+    counts = merged.groupby(key).size().reindex(areas.index, fill_value=0)
+    per_class = merged.pivot_table(index=key, columns="class_code", aggfunc="size", fill_value=0)
+    per_class = per_class.reindex(areas.index, fill_value=0)
+    class_list = (
+        sorted(profile.component_classes) if profile is not None else sorted(per_class.columns)
+    )
+    out = pd.DataFrame(
+        {key: areas.index, "area_km2": areas.to_numpy(), "count": counts.to_numpy().astype("int64")}
+    )
+    out["density_per_km2"] = out["count"] / out["area_km2"]
+    for c in class_list:
+        out[f"n_{c}"] = per_class[c].to_numpy() if c in per_class.columns else 0
+        out[f"n_{c}"] = out[f"n_{c}"].astype("int64")
+    return out.sort_values(key).reset_index(drop=True)
