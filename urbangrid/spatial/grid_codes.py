@@ -513,7 +513,7 @@ def renumber_grids(
     if len(current) != comm.size:
         msg = f"{comm.size} community codes but {len(current)} current codes"
         raise GridCodeError(msg)
-    for c in np.unique(comm):
+    for c in np.unique(comm).tolist():
         reason = _community_problem(c)
         if reason is not None:
             msg = f"community code {c!r}: {reason}"
