@@ -51,3 +51,24 @@ def test_demo_writes_a_geopackage(tmp_path: Path) -> None:
     assert streets["features"] > 500
     admin = pyogrio.read_dataframe(tmp_path / "demo.gpkg", layer="admin_area")
     assert admin["level"].value_counts()["community"] == 678
+
+
+def test_streets_load_twice_changes_nothing(tmp_path: Path) -> None:
+    """Idempotent across processes: osmnx's merged-tag order varies with the hash seed."""
+    import os
+    import subprocess
+    import sys
+
+    from urbangrid.data import data_path
+
+    target = str(tmp_path / "x.gpkg")
+    osm = str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-m", "urbangrid.cli", "streets", "load", target, osm],
+            capture_output=True, text=True, env=env, check=True,
+        )
+        outputs.append(done.stdout)
+    assert " 0 new, 0 changed," in outputs[1], outputs

@@ -130,9 +130,14 @@ def _matches(highway: Any, allowed: set[str]) -> bool:
 
 
 def _first(value: Any) -> Any:
-    """osmnx joins differing tags of merged ways into lists; keep the first."""
+    """One value of a tag that osmnx may have merged into a list.
+
+    osmnx builds those lists from sets, so their order changes from one
+    process to the next; the smallest value (as text) is stable, which keeps
+    repeated loads of one file identical.
+    """
     if isinstance(value, list):
-        return value[0] if value else None
+        return min(value, key=str) if value else None
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
