@@ -49,7 +49,6 @@ from urbangrid.spatial.crs import (
     check_xy,
     crs_equal,
     crs_to_string,
-    is_geographic,
     normalize_crs,
     transform_xy,
 )
@@ -117,8 +116,8 @@ class GridIndex:
         "_crs_cache",
         "_crs_norm",
         "_edges",
-        "_flags",
         "_fl",
+        "_flags",
         "_geom",
         "_ints",
         "_key_list",
@@ -400,9 +399,7 @@ class GridIndex:
         if self._snap_tree is None:
             self._snap_tree = shapely.STRtree(self.geometries)
         pts = shapely.points(xs[miss], ys[miss])
-        inp, hit = self._snap_tree.query_nearest(
-            pts, max_distance=tolerance, all_matches=True
-        )
+        inp, hit = self._snap_tree.query_nearest(pts, max_distance=tolerance, all_matches=True)
         best = np.full(miss.size, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(best, inp, hit)
         found = best != np.iinfo(np.int64).max
@@ -561,9 +558,7 @@ class GridIndex:
             np.savez(fh, **state)
 
     @classmethod
-    def load(
-        cls, path: str | os.PathLike[str], *, grid_version: str | None = None
-    ) -> GridIndex:
+    def load(cls, path: str | os.PathLike[str], *, grid_version: str | None = None) -> GridIndex:
         """Read an index written by :meth:`save`.
 
         Parameters
@@ -647,7 +642,9 @@ def _geometry_arrays(
 ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Coordinates and ring/part/polygon offsets, every polygon as a MultiPolygon."""
     missing = np.array([g is None for g in geoms], dtype=bool)
-    not_geom = [i for i, g in enumerate(geoms) if g is not None and not isinstance(g, shapely.Geometry)]
+    not_geom = [
+        i for i, g in enumerate(geoms) if g is not None and not isinstance(g, shapely.Geometry)
+    ]
     if not_geom:
         raise GridGeometryError(
             f"polygons[{not_geom[0]}] is a {type(geoms[not_geom[0]]).__name__}, not a "
@@ -713,8 +710,8 @@ def _build(
     width = max(width, floor)
     height = max(height, floor)
     side = math.sqrt(width * height / cells)
-    ncols = max(1, min(int(math.ceil(width / side)), cells))
-    nrows = max(1, min(int(math.ceil(height / side)), cells))
+    ncols = max(1, min(math.ceil(width / side), cells))
+    nrows = max(1, min(math.ceil(height / side), cells))
     w = width / ncols
     h = height / nrows
     # The widening must dwarf the rounding of (x - x0) / w, yet stay far below a cell.
