@@ -57,7 +57,11 @@ __all__ = [
 OSM_FILES = {
     "osm_china": "osm_street_furniture_china.geojson.gz",
     "osm_helsinki": "osm_street_furniture_helsinki.geojson.gz",
+    # The two Beijing Haidian extracts inside the China file (Wudaokou, CAU): the
+    # components of the district the CLI demo builds.
+    "osm_haidian": "osm_street_furniture_china.geojson.gz",
 }
+_OSM_FILTER = {"osm_haidian": "beijing_haidian"}
 #: City of Cambridge MA asset layers bundled (PDDL 1.0).
 CAMBRIDGE_DATASETS = (
     "street_lights",
@@ -69,8 +73,12 @@ CAMBRIDGE_DATASETS = (
     "traffic_signals",
     "bus_shelters",
 )
-#: Every bundled source name :func:`read_bundled_components` accepts.
-BUNDLED_SOURCES = (*OSM_FILES, *(f"cambridge_{d}" for d in CAMBRIDGE_DATASETS))
+#: The bundled sources, each feature once (``osm_haidian`` is a part of ``osm_china``).
+BUNDLED_SOURCES = (
+    "osm_china",
+    "osm_helsinki",
+    *(f"cambridge_{d}" for d in CAMBRIDGE_DATASETS),
+)
 
 _CRS = "EPSG:4326"
 
@@ -279,8 +287,9 @@ def read_osm_components(
         Mapping table (:func:`load_osm_mapping`); default the bundled one.
     status : str
         State to record (OSM does not say); default 完好.
-    name : {"osm_china", "osm_helsinki"}, optional
-        A bundled extract, instead of ``path``.
+    name : {"osm_china", "osm_helsinki", "osm_haidian"}, optional
+        A bundled extract, instead of ``path``; ``osm_haidian`` is the part of
+        ``osm_china`` from Beijing Haidian (Wudaokou and CAU, 465 nodes).
 
     Returns
     -------
@@ -295,6 +304,13 @@ def read_osm_components(
             msg = f"give a path or one of {list(OSM_FILES)} as name"
             raise ValueError(msg)
         label, data = name, _read_geojson(_data_file(OSM_FILES[name]), name)
+        if name in _OSM_FILTER:
+            prefix = _OSM_FILTER[name]
+            data["features"] = [
+                f
+                for f in data["features"]
+                if str((f.get("properties") or {}).get("source_file", "")).startswith(prefix)
+            ]
     else:
         label = str(path)
         data = _read_geojson(path, label)
@@ -451,7 +467,7 @@ def read_bundled_components(
     ----------
     profile : CityProfile
     sources : sequence of str
-        Names from :data:`BUNDLED_SOURCES` (default all).
+        Names from :data:`BUNDLED_SOURCES` (default all) or ``"osm_haidian"``.
     """
     import geopandas as gpd
 
@@ -470,6 +486,10 @@ def read_bundled_components(
         msg = "no sources given"
         raise ValueError(msg)
     frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=_CRS)
+    dup = frame["source"].duplicated()
+    if dup.any():
+        msg = f"sources {list(sources)} overlap ({int(dup.sum())} features twice): list each once"
+        raise ValueError(msg)
     report.source = "bundled"
     return frame, report
 
@@ -493,7 +513,8 @@ def load_demo_components(
     profile : CityProfile, optional
         Default the demo city profile (7 classes, 121 subclasses).
     sources : sequence of str
-        Bundled sources (default all: OSM China and Helsinki, Cambridge MA layers).
+        Bundled sources (default all: OSM China and Helsinki, Cambridge MA layers);
+        ``("osm_haidian",)`` with ``admin_code="110108"`` gives the Haidian demo.
     admin_code : str, optional
         County code for the IDs; default the profile's (320508 for the demo).
     at : datetime, optional

@@ -878,13 +878,16 @@ def _candidates(
 
 
 def _area_km2(geoms: Any) -> np.ndarray:
-    """Area in km² of polygons in any CRS, on the WGS84 ellipsoid."""
+    """Area in km²: planar in a projected CRS (the survey's metres), else on WGS84."""
+    crs = geoms.crs
+    if crs is None:
+        msg = "grids have no CRS; set one (areas need it)"
+        raise ValueError(msg)
+    if crs.is_projected:
+        unit = crs.axis_info[0].unit_conversion_factor
+        return shapely.area(np.asarray(geoms.values)) * unit * unit / 1e6
     geod = pyproj.Geod(ellps="WGS84")
-    g4326 = (
-        geoms.to_crs("EPSG:4326")
-        if geoms.crs is not None and not geoms.crs.equals("EPSG:4326")
-        else geoms
-    )
+    g4326 = geoms.to_crs("EPSG:4326")
     return np.array([abs(geod.geometry_area_perimeter(g)[0]) / 1e6 for g in g4326.values])
 
 
@@ -911,8 +914,9 @@ def component_stats(
         Unit grids (单元网格) with ``grid_code`` and polygon geometry, plus
         ``work_grid`` (工作网格) and/or ``community`` (社区) columns for those
         groupings. Components without ``grid_code`` are placed by location
-        (covered by the grid). Areas are computed on the WGS84 ellipsoid; with
-        grids, ``by="class"`` densities use their total area.
+        (covered by the grid). Areas are planar in the grids' CRS when it is
+        projected (metres), else geodesic on WGS84; with grids, ``by="class"``
+        densities use their total area.
     as_of : datetime, optional
         Count the inventory as of that instant.
 
