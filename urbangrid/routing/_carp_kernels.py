@@ -1,0 +1,482 @@
+"""Compiled kernels of the CARP solver: route evaluation, Split, local search.
+
+Tasks are directed copies of required edges: task ``t`` and ``t ^ 1`` are the two
+directions of one edge, driven from ``th[t]`` to ``tt[t]`` with service cost
+``tc[t]`` and demand ``tq[t]``; ``allowed[t]`` is False for the wrong direction of
+a one-way street. ``D`` is the all-pairs deadhead cost matrix. A solution is a
+set of routes ``rt[r, :rl[r]]`` of task ids, route ``r`` starting and ending at
+node ``dep[r]``.
+
+The objective has two modes. Mode 0 (total): the sum over routes of
+``cost + lam * load excess + mu * cost excess``. Mode 1 (min-max): the largest route
+cost plus, over routes, ``eps * cost`` and the same penalties.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_EPS = 1e-9
+
+
+@nb.njit(cache=True)
+def _term(c: float, q: float, Q: float, lam: float, Lmax: float, mu: float, mode: int,
+          eps: float) -> float:
+    p = 0.0
+    if q > Q:
+        p += lam * (q - Q)
+    if c > Lmax:
+        p += mu * (c - Lmax)
+    if mode == 0:
+        return c + p
+    return eps * c + p
+
+
+@nb.njit(cache=True)
+def route_cost(seq, L, d, D, th, tt, tc):  # type: ignore[no-untyped-def]
+    if L == 0:
+        return 0.0
+    c = D[d, th[seq[0]]]
+    for k in range(L):
+        t = seq[k]
+        c += tc[t]
+        if k + 1 < L:
+            c += D[tt[t], th[seq[k + 1]]]
+    c += D[tt[seq[L - 1]], d]
+    return c
+
+
+@nb.njit(cache=True)
+def split(giant, d, D, th, tt, tc, tq, Q, lam, Lmax, mu):  # type: ignore[no-untyped-def]
+    """Optimal cut of a giant tour into depot routes (Prins' Split, soft limits).
+
+    Returns the start index of each route in ``giant`` (ending with ``len(giant)``).
+    Loads up to twice the capacity are allowed at a penalty ``lam`` per unit.
+    """
+    n = giant.shape[0]
+    V = np.full(n + 1, np.inf)
+    P = np.zeros(n + 1, dtype=np.int64)
+    V[0] = 0.0
+    for i in range(n):
+        if not np.isfinite(V[i]):
+            continue
+        load = 0.0
+        inner = 0.0
+        first = th[giant[i]]
+        for j in range(i, n):
+            t = giant[j]
+            if j > i:
+                inner += D[tt[giant[j - 1]], th[t]]
+            inner += tc[t]
+            load += tq[t]
+            if load > 2.0 * Q and j > i:
+                break
+            c = D[d, first] + inner + D[tt[t], d]
+            f = c
+            if load > Q:
+                f += lam * (load - Q)
+            if c > Lmax:
+                f += mu * (c - Lmax)
+            if V[i] + f < V[j + 1]:
+                V[j + 1] = V[i] + f
+                P[j + 1] = i
+    cuts = [n]
+    j = n
+    while j > 0:
+        j = P[j]
+        cuts.append(j)
+    out = np.empty(len(cuts), dtype=np.int64)
+    for k in range(len(cuts)):
+        out[k] = cuts[len(cuts) - 1 - k]
+    return out
+
+
+@nb.njit(cache=True)
+def _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i):  # type: ignore[no-untyped-def]
+    L = rl[r]
+    d = dep[r]
+    c = 0.0
+    q = 0.0
+    at = d
+    for k in range(L):
+        t = rt[r, k]
+        c += D[at, th[t]] + tc[t]
+        q += tq[t]
+        pre[r, k] = c
+        preq[r, k] = q
+        at = tt[t]
+        where_r[t >> 1] = r
+        where_i[t >> 1] = k
+    rc[r] = c + D[at, d]
+    rq[r] = q
+
+
+@nb.njit(cache=True)
+def _top3(rc, nr):  # type: ignore[no-untyped-def]
+    top = np.full(3, -1, dtype=np.int64)
+    for r in range(nr):
+        c = rc[r]
+        if top[0] < 0 or c > rc[top[0]]:
+            top[2] = top[1]
+            top[1] = top[0]
+            top[0] = r
+        elif top[1] < 0 or c > rc[top[1]]:
+            top[2] = top[1]
+            top[1] = r
+        elif top[2] < 0 or c > rc[top[2]]:
+            top[2] = r
+    return top
+
+
+@nb.njit(cache=True)
+def _delta(mode, rc, rq, top, r1, c1, q1, r2, c2, q2, Q, lam, Lmax, mu, eps):  # type: ignore[no-untyped-def]
+    d = _term(c1, q1, Q, lam, Lmax, mu, mode, eps) - _term(rc[r1], rq[r1], Q, lam, Lmax, mu, mode,
+                                                          eps)
+    if r2 >= 0:
+        old2c = rc[r2] if r2 < rc.shape[0] else 0.0
+        old2q = rq[r2] if r2 < rq.shape[0] else 0.0
+        d += _term(c2, q2, Q, lam, Lmax, mu, mode, eps) - _term(old2c, old2q, Q, lam, Lmax, mu,
+                                                               mode, eps)
+    if mode == 1:
+        old = rc[top[0]] if top[0] >= 0 else 0.0
+        new = c1
+        if r2 >= 0 and c2 > new:
+            new = c2
+        for k in range(3):
+            r = top[k]
+            if r >= 0 and r != r1 and r != r2:
+                if rc[r] > new:
+                    new = rc[r]
+                break
+        d += new - old
+    return d
+
+
+@nb.njit(cache=True)
+def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q, lam,  # type: ignore[no-untyped-def]
+                 Lmax, mu, mode, eps, order):
+    """Improve routes in place by relocate, swap, 2-opt* and 2-opt moves.
+
+    First-improvement descent over tasks in ``order`` (edge ids). In mode 0
+    empty routes are dropped and a task may open a new route (``can_open``);
+    in mode 1 the ``nr`` routes stay, possibly empty. Returns the new route count.
+    """
+    m = order.shape[0]
+    maxl = rt.shape[1]
+    rc = np.zeros(maxr)
+    rq = np.zeros(maxr)
+    pre = np.zeros((maxr, maxl))
+    preq = np.zeros((maxr, maxl))
+    where_r = np.full(m, -1, dtype=np.int64)
+    where_i = np.full(m, -1, dtype=np.int64)
+    tmp = np.empty(maxl, dtype=np.int64)
+    tmp2 = np.empty(maxl, dtype=np.int64)
+    for r in range(nr):
+        _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
+    top = _top3(rc, nr)
+    improved = True
+    passes = 0
+    while improved and passes < 1000:
+        improved = False
+        passes += 1
+        for oi in range(m):
+            e = order[oi]
+            r1 = where_r[e]
+            i = where_i[e]
+            t = rt[r1, i]
+            L1 = rl[r1]
+            d1 = dep[r1]
+            P1 = d1 if i == 0 else tt[rt[r1, i - 1]]
+            N1 = d1 if i == L1 - 1 else th[rt[r1, i + 1]]
+            cur = D[P1, th[t]] + tc[t] + D[tt[t], N1]
+            c1rem = rc[r1] + D[P1, N1] - cur
+            q1rem = rq[r1] - tq[t]
+            moved = False
+            # ---- relocate
+            nroutes = nr + (1 if (can_open and nr < maxr and L1 > 1) else 0)
+            for r2 in range(nroutes):
+                if moved:
+                    break
+                for oo in range(2):
+                    o = t if oo == 0 else t ^ 1
+                    if not allowed[o] or moved:
+                        continue
+                    if r2 == r1:
+                        for j in range(L1):
+                            if j == i and o == t:
+                                continue
+                            if j == 0:
+                                a = d1
+                            else:
+                                a = tt[rt[r1, j - 1 if j - 1 < i else j]]
+                            if j == L1 - 1:
+                                b = d1
+                            else:
+                                b = th[rt[r1, j if j < i else j + 1]]
+                            c1n = c1rem + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
+                            dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
+                                        Lmax, mu, eps)
+                            if dl < -_EPS:
+                                k = 0
+                                for x in range(L1):
+                                    if x != i:
+                                        tmp[k] = rt[r1, x]
+                                        k += 1
+                                k = 0
+                                for x in range(L1):
+                                    if x == j:
+                                        rt[r1, x] = o
+                                    else:
+                                        rt[r1, x] = tmp[k]
+                                        k += 1
+                                moved = True
+                                break
+                    else:
+                        L2 = rl[r2] if r2 < nr else 0
+                        d2 = dep[r2] if r2 < nr else dep[0]
+                        q2n = (rq[r2] if r2 < nr else 0.0) + tq[t]
+                        base2 = rc[r2] if r2 < nr else 0.0
+                        for j in range(L2 + 1):
+                            a = d2 if j == 0 else tt[rt[r2, j - 1]]
+                            b = d2 if j == L2 else th[rt[r2, j]]
+                            c2n = base2 + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
+                            dl = _delta(mode, rc, rq, top, r1, c1rem, q1rem, r2, c2n, q2n, Q, lam,
+                                        Lmax, mu, eps)
+                            if dl < -_EPS:
+                                for x in range(L2, j, -1):
+                                    rt[r2, x] = rt[r2, x - 1]
+                                rt[r2, j] = o
+                                if r2 == nr:
+                                    dep[r2] = dep[0]
+                                    rl[r2] = 1
+                                    nr += 1
+                                else:
+                                    rl[r2] = L2 + 1
+                                for x in range(i, L1 - 1):
+                                    rt[r1, x] = rt[r1, x + 1]
+                                rl[r1] = L1 - 1
+                                _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
+                                         where_r, where_i)
+                                moved = True
+                                break
+            if not moved:
+                # ---- swap
+                for r2 in range(nr):
+                    if moved:
+                        break
+                    L2 = rl[r2]
+                    d2 = dep[r2]
+                    for j in range(L2):
+                        if r2 == r1 and (j - i <= 1 and i - j <= 1):
+                            continue
+                        u = rt[r2, j]
+                        P2 = d2 if j == 0 else tt[rt[r2, j - 1]]
+                        N2 = d2 if j == L2 - 1 else th[rt[r2, j + 1]]
+                        curu = D[P2, th[u]] + tc[u] + D[tt[u], N2]
+                        bu = np.inf
+                        ub = u
+                        for oo in range(2):
+                            x = u ^ oo
+                            if allowed[x]:
+                                v = D[P1, th[x]] + tc[x] + D[tt[x], N1]
+                                if v < bu:
+                                    bu = v
+                                    ub = x
+                        bt = np.inf
+                        tb = t
+                        for oo in range(2):
+                            x = t ^ oo
+                            if allowed[x]:
+                                v = D[P2, th[x]] + tc[x] + D[tt[x], N2]
+                                if v < bt:
+                                    bt = v
+                                    tb = x
+                        if r2 == r1:
+                            c1n = rc[r1] - cur - curu + bu + bt
+                            dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
+                                        Lmax, mu, eps)
+                        else:
+                            c1n = rc[r1] - cur + bu
+                            c2n = rc[r2] - curu + bt
+                            dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1] - tq[t] + tq[u], r2, c2n,
+                                        rq[r2] - tq[u] + tq[t], Q, lam, Lmax, mu, eps)
+                        if dl < -_EPS:
+                            rt[r1, i] = ub
+                            rt[r2, j] = tb
+                            if r2 != r1:
+                                _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
+                                         where_r, where_i)
+                            moved = True
+                            break
+            if not moved:
+                # ---- 2-opt* between routes: r1 = A1 + B2, r2 = A2 + B1 (cut after i)
+                endA1 = tt[t]
+                last1 = tt[rt[r1, L1 - 1]]
+                for r2 in range(nr):
+                    if moved:
+                        break
+                    if r2 == r1:
+                        continue
+                    L2 = rl[r2]
+                    d2 = dep[r2]
+                    for j in range(-1, L2):
+                        if i == L1 - 1 and j == L2 - 1:
+                            continue
+                        endA2 = d2 if j < 0 else tt[rt[r2, j]]
+                        preA2 = 0.0 if j < 0 else pre[r2, j]
+                        qA2 = 0.0 if j < 0 else preq[r2, j]
+                        # new r1: A1 then B2 (tasks j+1.. of r2)
+                        if j + 1 < L2:
+                            s2 = th[rt[r2, j + 1]]
+                            open2 = pre[r2, L2 - 1] - preA2 - D[endA2, s2]
+                            last2 = tt[rt[r2, L2 - 1]]
+                            c1n = pre[r1, i] + D[endA1, s2] + open2 + D[last2, d1]
+                        else:
+                            c1n = pre[r1, i] + D[endA1, d1]
+                        q1n = preq[r1, i] + (rq[r2] - qA2)
+                        if i + 1 < L1:
+                            s1 = th[rt[r1, i + 1]]
+                            open1 = pre[r1, L1 - 1] - pre[r1, i] - D[endA1, s1]
+                            c2n = preA2 + D[endA2, s1] + open1 + D[last1, d2]
+                        else:
+                            c2n = preA2 + D[endA2, d2]
+                        q2n = qA2 + (rq[r1] - preq[r1, i])
+                        dl = _delta(mode, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n, Q, lam, Lmax,
+                                    mu, eps)
+                        if dl < -_EPS:
+                            nb1 = L1 - i - 1
+                            for x in range(nb1):
+                                tmp[x] = rt[r1, i + 1 + x]
+                            nb2 = L2 - j - 1
+                            for x in range(nb2):
+                                tmp2[x] = rt[r2, j + 1 + x]
+                            for x in range(nb2):
+                                rt[r1, i + 1 + x] = tmp2[x]
+                            rl[r1] = i + 1 + nb2
+                            for x in range(nb1):
+                                rt[r2, j + 1 + x] = tmp[x]
+                            rl[r2] = j + 1 + nb1
+                            _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
+                                     where_r, where_i)
+                            moved = True
+                            break
+            if not moved:
+                # ---- 2-opt inside the route: reverse tasks i..j
+                if allowed[t ^ 1]:
+                    oint = 0.0
+                    rint = 0.0
+                    for j in range(i + 1, L1):
+                        u = rt[r1, j]
+                        if not allowed[u ^ 1]:
+                            break
+                        p = rt[r1, j - 1]
+                        oint += D[tt[p], th[u]]
+                        rint += D[th[u], tt[p]]
+                        Nj = d1 if j == L1 - 1 else th[rt[r1, j + 1]]
+                        old = D[P1, th[t]] + oint + D[tt[u], Nj]
+                        new = D[P1, tt[u]] + rint + D[th[t], Nj]
+                        c1n = rc[r1] + new - old
+                        dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
+                                    Lmax, mu, eps)
+                        if dl < -_EPS:
+                            a = i
+                            b = j
+                            while a < b:
+                                x = rt[r1, a]
+                                rt[r1, a] = rt[r1, b] ^ 1
+                                rt[r1, b] = x ^ 1
+                                a += 1
+                                b -= 1
+                            if a == b:
+                                rt[r1, a] = rt[r1, a] ^ 1
+                            moved = True
+                            break
+            if moved:
+                improved = True
+                _refresh(r1, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
+                if mode == 0:
+                    r = 0
+                    while r < nr:
+                        if rl[r] == 0:
+                            last = nr - 1
+                            if r != last:
+                                for x in range(rl[last]):
+                                    rt[r, x] = rt[last, x]
+                                rl[r] = rl[last]
+                                dep[r] = dep[last]
+                                _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
+                                         where_r, where_i)
+                            rl[last] = 0
+                            rc[last] = 0.0
+                            rq[last] = 0.0
+                            nr -= 1
+                        else:
+                            r += 1
+                top = _top3(rc, nr)
+    return nr
+
+
+@nb.njit(cache=True)
+def insert_tasks(rt, rl, dep, nr, maxr, can_open, tasks, D, th, tt, tc, tq, allowed, Q, lam,  # type: ignore[no-untyped-def]
+                 Lmax, mu, mode, eps):
+    """Insert each edge of ``tasks`` (edge ids, in order) at its cheapest place.
+
+    Every route, position and allowed direction is tried with the objective's
+    delta; in mode 0 a new route may be opened. Returns the new route count.
+    """
+    maxl = rt.shape[1]
+    rc = np.zeros(maxr)
+    rq = np.zeros(maxr)
+    pre = np.zeros((maxr, maxl))
+    preq = np.zeros((maxr, maxl))
+    m = tq.shape[0] // 2
+    where_r = np.full(m, -1, dtype=np.int64)
+    where_i = np.full(m, -1, dtype=np.int64)
+    for r in range(nr):
+        _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
+    top = _top3(rc, nr)
+    for k in range(tasks.shape[0]):
+        e = tasks[k]
+        best = np.inf
+        br = -1
+        bj = -1
+        bo = -1
+        nroutes = nr + (1 if (can_open and nr < maxr) else 0)
+        for r2 in range(nroutes):
+            L2 = rl[r2] if r2 < nr else 0
+            d2 = dep[r2] if r2 < nr else dep[0]
+            base2 = rc[r2] if r2 < nr else 0.0
+            q2n = (rq[r2] if r2 < nr else 0.0) + tq[2 * e]
+            for oo in range(2):
+                o = 2 * e + oo
+                if not allowed[o]:
+                    continue
+                for j in range(L2 + 1):
+                    a = d2 if j == 0 else tt[rt[r2, j - 1]]
+                    b = d2 if j == L2 else th[rt[r2, j]]
+                    c2n = base2 + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
+                    if r2 < nr:
+                        dl = _delta(mode, rc, rq, top, r2, c2n, q2n, -1, 0.0, 0.0, Q, lam, Lmax,
+                                    mu, eps)
+                    else:
+                        dl = _term(c2n, q2n, Q, lam, Lmax, mu, mode, eps)
+                        if mode == 1 and top[0] >= 0 and c2n > rc[top[0]]:
+                            dl += c2n - rc[top[0]]
+                    if dl < best:
+                        best = dl
+                        br = r2
+                        bj = j
+                        bo = o
+        if br == nr:
+            dep[br] = dep[0]
+            rl[br] = 0
+            nr += 1
+        L2 = rl[br]
+        for x in range(L2, bj, -1):
+            rt[br, x] = rt[br, x - 1]
+        rt[br, bj] = bo
+        rl[br] = L2 + 1
+        _refresh(br, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
+        top = _top3(rc, nr)
+    return nr
