@@ -575,6 +575,14 @@ def _long_axis_cuts(poly: shapely.Geometry, n_pieces: int) -> list[shapely.Geome
 # --------------------------------------------------------------------------- generation
 
 
+def _is_metric(crs: pyproj.CRS | str | None) -> bool:
+    if crs is None:
+        return False
+    crs = pyproj.CRS.from_user_input(crs)
+    return bool(crs.is_projected and crs.axis_info
+                and crs.axis_info[0].unit_name in ("metre", "meter"))
+
+
 def _to_metric(gdf: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     return gdf if gdf.crs == crs else gdf.to_crs(crs)
 
@@ -631,7 +639,8 @@ def generate_unit_grids(
     gap_tolerance_m2, overlap_tolerance_m2, allow_holes
         Community coverage tolerances, see :func:`resolve_communities`.
     metric_crs : pyproj.CRS or str, optional
-        Working and output CRS in metres; default :func:`choose_metric_crs`.
+        Working and output CRS in metres. Default: the communities' CRS if it is
+        projected in metres (a survey CRS is kept as is), else :func:`choose_metric_crs`.
     code_form : {15, 14}
         Grid code form.
     row_height_m : float
@@ -668,9 +677,13 @@ def generate_unit_grids(
     check_layer(communities, "communities", kind="polygon", id_column=code_column)
     if internal_ways is not None:
         check_layer(internal_ways, "internal_ways", kind="line")
-    crs = pyproj.CRS.from_user_input(metric_crs) if metric_crs is not None else (
-        choose_metric_crs(communities))
-    if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
+    if metric_crs is not None:
+        crs = pyproj.CRS.from_user_input(metric_crs)
+    elif _is_metric(communities.crs):
+        crs = pyproj.CRS.from_user_input(communities.crs)
+    else:
+        crs = choose_metric_crs(communities)
+    if not _is_metric(crs):
         msg = f"metric_crs must be projected in metres, got {crs.to_string()}"
         raise GridCRSError(msg)
     if not target_area_m2 > 0 or not 0 <= tolerance < 1:
