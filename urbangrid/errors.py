@@ -8,19 +8,23 @@ from __future__ import annotations
 __all__ = [
     "CRSError",
     "CRSMismatchError",
+    "ChangeSetError",
     "CommunityCoverageError",
     "ComponentIdError",
     "CoordinateError",
     "DataFileError",
+    "EncodingDetectionError",
     "GridCRSError",
     "GridCodeError",
     "GridGeometryError",
     "IndexFileError",
     "InfeasibleRouteError",
+    "MappingError",
     "ProfileError",
     "RoutingError",
     "StoreConnectionError",
     "StoreError",
+    "StorePermissionError",
     "StoreSchemaError",
     "UnknownCodeError",
     "UnreachableError",
@@ -135,3 +139,27 @@ class CRSMismatchError(CRSError):
 class IndexFileError(UrbangridError, ValueError):
     """A saved assignment index cannot be used: unreadable, wrong format, or built for
     another grid version (rebuild it from the grid layer)."""
+
+
+class EncodingDetectionError(DataFileError):
+    """No candidate encoding decodes a file's text (or the declared one does not).
+
+    The message names the file and, per encoding tried, the record/line and field of
+    the first byte that does not decode; pass ``encoding=`` explicitly.
+    """
+
+
+class MappingError(UrbangridError, ValueError):
+    """A field mapping (TOML) is malformed, or does not fit the file or the layer.
+
+    The message names the mapping file, the entry and what is wrong.
+    """
+
+
+class ChangeSetError(StoreError, RuntimeError):
+    """A load change set cannot be applied or rolled back: unknown, already rolled
+    back, or superseded by a later change to the same features (named)."""
+
+
+class StorePermissionError(StoreError, PermissionError):
+    """The store refused a write: the role it was opened with is read-only."""
