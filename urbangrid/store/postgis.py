@@ -329,6 +329,7 @@ class PostGISStore(BaseStore):
             ewkb = [_ewkb(w, srid) for w in wkb]
         query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier(SCHEMA, info.name), sql.SQL(", ").join(map(sql.Identifier, cols)))
+        rebuild = self._drop_gist_for_bulk(info, len(rows))
         try:
             with self.connection.cursor() as cur, cur.copy(query) as copy:
                 copy.set_types(types)
@@ -349,6 +350,33 @@ class PostGISStore(BaseStore):
             ) from exc
         except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
             raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}") from exc
+        for indexdef in rebuild:
+            self.connection.execute(indexdef.encode())
+
+    def _drop_gist_for_bulk(self, info: LayerInfo, n: int) -> list[str]:
+        """Drop the layer's GiST indexes before a large COPY; return their definitions.
+
+        Building a GiST index once over the loaded rows is several times faster
+        than growing it row by row. Only worth it when the load is large and
+        at least the size of the table; the caller's transaction makes the
+        drop and the rebuild atomic with the load.
+        """
+        if not info.geometry_column or n < 20_000:
+            return []
+        (stored,) = self.connection.execute(
+            "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass",
+            (f"{SCHEMA}.{info.name}",),
+        ).fetchone() or (0,)
+        if n < stored:
+            return []
+        defs = self.connection.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
+            "AND tablename = %s AND indexdef LIKE '%%USING gist%%'", (SCHEMA, info.name),
+        ).fetchall()
+        for name, _ in defs:
+            self.connection.execute(
+                sql.SQL("DROP INDEX {}").format(sql.Identifier(SCHEMA, name)))
+        return [d for _, d in defs]
 
     def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:
         assert info.key is not None
