@@ -19,11 +19,12 @@ Responsibility follows "先属主、后属地": a component goes to its owner
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -257,14 +258,14 @@ def validate_components(
         ok = given & shape
         adm = cid.str[:a]
         bad(
-            (ok & ~adm.isin(list(PROVINCE_CODES))).to_numpy(),
+            (ok & ~adm.str[:2].isin(list(PROVINCE_CODES))).to_numpy(),
             "component_id",
             "admin code is not a GB/T 2260 county code",
             cid,
         )
         if admin_code is not None:
             bad(
-                (ok & adm.isin(list(PROVINCE_CODES)) & (adm != admin_code)).to_numpy(),
+                (ok & adm.str[:2].isin(list(PROVINCE_CODES)) & (adm != admin_code)).to_numpy(),
                 "component_id",
                 f"admin code disagrees with the district's {admin_code}",
                 cid,
@@ -411,7 +412,7 @@ def allocate_serials(
     if store.kind == "postgis":
         last = con.execute(query, (key, n)).fetchone()[0]
     else:
-        last = con.execute(query.replace("%s", "?"), (key, n)).fetchone()[0]
+        last = con.execute(query.replace("%s", "?"), (key, n)).fetchall()[0][0]
     last = int(last)
     if last > profile.edition.max_serial:
         msg = (
@@ -547,13 +548,35 @@ def write_components(
     out = frame[[*cols, frame.geometry.name]]
     if mode == "append":
         at = at or dt.datetime.now(dt.UTC)
-        with store.transaction():
+        with _write_transaction(store):
             if store.kind == "postgis":
                 _copy_postgis(store, out, at)
             else:
                 _insert_gpkg(store, out, at)
         return WriteResult(inserted=len(out))
     return store.write(COMPONENT_LAYER, out, mode=mode, at=at, source=source)
+
+
+@contextlib.contextmanager
+def _write_transaction(store: Any) -> Iterator[None]:
+    """The store's transaction, but taking SQLite's write lock up front.
+
+    A deferred ``BEGIN`` makes SQLite fail a second writer with "database is
+    locked" at once instead of waiting its turn; ``BEGIN IMMEDIATE`` waits (busy
+    timeout). Inside a caller's transaction the caller's lock mode stands.
+    """
+    con = store.connection
+    if store.kind != "gpkg" or con.in_transaction:
+        with store.transaction():
+            yield
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _layer_wkb(store: Any, frame: Any) -> np.ndarray:
@@ -941,20 +964,15 @@ def component_stats(
         total_area = float(area.sum())
         missing = comps["grid_code"].isna().to_numpy()
         if missing.any():
-            g = (
-                grids.to_crs(comps.crs)
-                if grids.crs is not None and comps.crs is not None
-                else grids
-            )
+            g = grids.to_crs(comps.crs) if comps.crs is not None else grids
             pts = shapely.point_on_surface(np.asarray(comps.geometry.values)[missing])
-            idx = g.sindex.query(pts, predicate="covered_by")
-            located = pd.Series(pd.NA, index=np.flatnonzero(missing), dtype=object)
+            hit = g.sindex.query(pts, predicate="covered_by")
             # First grid wins on a shared edge: a grid partition has no overlaps.
-            first = pd.DataFrame({"p": idx[0], "g": idx[1]}).drop_duplicates("p")
-            located.iloc[first["p"].to_numpy()] = g["grid_code"].to_numpy()[first["g"].to_numpy()]
-            gc = comps["grid_code"].astype(object).to_numpy()
-            gc[missing] = located.to_numpy()
-            comps["grid_code"] = gc
+            first = pd.DataFrame({"p": hit[0], "g": hit[1]}).drop_duplicates("p")
+            rows = np.flatnonzero(missing)[first["p"].to_numpy()]
+            codes = np.array(comps["grid_code"].astype(object), dtype=object)
+            codes[rows] = g["grid_code"].to_numpy()[first["g"].to_numpy()]
+            comps["grid_code"] = codes
     n_all = len(comps)
     if by in ("class", "subclass"):
         keys = ["class_code"] if by == "class" else ["class_code", "subclass_code"]

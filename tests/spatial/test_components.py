@@ -1,0 +1,520 @@
+"""Component records on both stores (urbangrid.spatial.components): the contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+import shapely
+
+import urbangrid
+from urbangrid.errors import ComponentIdError, ValidationError
+from urbangrid.spatial.codes import demo_profile, standard_profile
+from urbangrid.spatial.components import (
+    allocate_serials,
+    component_history,
+    component_stats,
+    find_components,
+    nearest_components,
+    retire_components,
+    validate_components,
+    write_components,
+)
+
+PROFILE = demo_profile()  # admin code 320508
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+DAY = dt.timedelta(days=1)
+GEOD = pyproj.Geod(ellps="WGS84")
+
+# A small hand-made district near Suzhou (lon/lat degrees, EPSG:4326).
+X0, Y0 = 120.60, 31.30
+
+
+def records(**overrides: Any) -> gpd.GeoDataFrame:
+    """Five components: two water covers, a street lamp, a hydrant, a metro entrance line."""
+    data = {
+        "subclass_code": ["0101", "0101", "0118", "0113", "2114"],
+        "status": ["完好", "完好", "完好", "破损", "完好"],
+        "data_source": ["实测", "实测", "调绘", "实测", "其它"],
+        "dept_name2": ["供水公司", "供水公司", "路灯所", None, "地铁公司"],
+        "grid_code": [
+            "320508001001001",
+            "320508001001001",
+            "320508001001002",
+            "320508001001002",
+            None,
+        ],
+        "source": ["s1", "s2", "s3", "s4", "s5"],
+        "extra": [None, {"材质": "铸铁"}, None, None, None],
+    }
+    data.update(overrides)
+    geoms = [
+        shapely.Point(X0, Y0),
+        shapely.Point(X0 + 0.001, Y0),
+        shapely.Point(X0 + 0.002, Y0 + 0.001),
+        shapely.Point(X0 + 0.004, Y0),
+        shapely.LineString([(X0 - 0.001, Y0 + 0.002), (X0 + 0.001, Y0 + 0.002)]),
+    ]
+    return gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:4326")
+
+
+def ids(frame: Any) -> list[str]:
+    return sorted(frame["component_id"])
+
+
+class TestValidate:
+    def test_fills_defaults(self) -> None:
+        out = validate_components(records(), PROFILE)
+        assert list(out["class_code"]) == ["01", "01", "01", "01", "21"]
+        assert list(out["name"]) == ["上水井盖", "上水井盖", "路灯", "消防设施", "地铁出入口"]
+        assert list(out["dept_name1"]) == [
+            "供水企业",
+            "供水企业",
+            "路灯管理部门",
+            "消防救援机构",
+            "轨道交通企业",
+        ]
+        assert set(out["edition"]) == {"cjt214-2007"}
+
+    @pytest.mark.parametrize(
+        ("overrides", "record", "field", "reason"),
+        [
+            (
+                {"subclass_code": ["0101", "9999", "0118", "0113", "2114"]},
+                "s2",
+                "subclass_code",
+                "unknown subclass",
+            ),
+            (
+                {"status": ["完好", "完好", "废弃", "破损", "完好"]},
+                "s3",
+                "status",
+                "完好/破损/丢失/占用",
+            ),
+            (
+                {"status": ["完好", None, "完好", "破损", "完好"]},
+                "s2",
+                "status",
+                "required value is empty",
+            ),
+            (
+                {"data_source": ["实测", "实测", "卫星", "实测", "其它"]},
+                "s3",
+                "data_source",
+                "实测/地形图/调绘/其它",
+            ),
+            (
+                {"component_id": ["1105080101000001", None, None, None, None]},
+                "1105080101000001",
+                "component_id",
+                "admin code disagrees",
+            ),
+            (
+                {"component_id": ["3205080102000001", None, None, None, None]},
+                "3205080102000001",
+                "component_id",
+                "disagrees with the record's subclass_code",
+            ),
+            (
+                {"component_id": ["320508010100001", None, None, None, None]},
+                "320508010100001",
+                "component_id",
+                "not 16 digits",
+            ),
+            ({"class_code": ["02", None, None, None, None]}, "s1", "class_code", "disagrees"),
+            ({"grid_code": ["3205", None, None, None, None]}, "s1", "grid_code", "14 or 15 digits"),
+            (
+                {"original_date": ["2020-02-30", None, None, None, None]},
+                "s1",
+                "original_date",
+                "not a date",
+            ),
+        ],
+    )
+    def test_bad_field(self, overrides: dict, record: str, field: str, reason: str) -> None:
+        with pytest.raises(ValidationError) as info:
+            validate_components(records(**overrides), PROFILE, source="in.csv")
+        text = str(info.value)
+        assert "in.csv" in text and "nothing was written" in text
+        assert f"record {record}" in text
+        assert f"field {field}" in text
+        assert reason in text
+        (p,) = info.value.problems
+        assert p["field"] == field
+
+    def test_missing_required_column(self) -> None:
+        with pytest.raises(ValidationError, match="field status: required column is missing"):
+            validate_components(records().drop(columns="status"), PROFILE)
+
+    def test_unknown_column(self) -> None:
+        with pytest.raises(ValidationError, match="colour"):
+            validate_components(records(colour=["red"] * 5), PROFILE)
+
+    def test_geometry_outside_district(self) -> None:
+        district = shapely.box(X0 - 0.01, Y0 - 0.01, X0 + 0.003, Y0 + 0.01)
+        with pytest.raises(ValidationError) as info:
+            validate_components(records(), PROFILE, district=district)
+        (p,) = info.value.problems
+        assert (p["record"], p["field"]) == ("s4 (row 3)", "geometry")
+        assert "outside the district" in p["reason"]
+
+    def test_district_in_another_crs(self) -> None:
+        box = gpd.GeoSeries([shapely.box(X0 - 0.01, Y0 - 0.01, X0 + 0.01, Y0 + 0.01)], crs=4326)
+        out = validate_components(records(), PROFILE, district=box.to_crs(32651))
+        assert len(out) == 5
+
+    def test_polygon_and_missing_geometry(self) -> None:
+        frame = records()
+        frame.loc[0, "geometry"] = shapely.box(X0, Y0, X0 + 0.001, Y0 + 0.001)
+        frame.loc[1, "geometry"] = None
+        with pytest.raises(ValidationError) as info:
+            validate_components(frame, PROFILE)
+        reasons = {p["row"]: p["reason"] for p in info.value.problems}
+        assert "Point/LineString" in reasons[0]
+        assert "missing" in reasons[1]
+
+    def test_needs_crs(self) -> None:
+        with pytest.raises(ValidationError, match="no CRS"):
+            validate_components(records().set_crs(None, allow_override=True), PROFILE)
+
+    def test_extension_not_in_standard(self) -> None:
+        with pytest.raises(ValidationError, match="unknown subclass in profile 'standard'"):
+            validate_components(records(), standard_profile())
+
+    def test_all_problems_listed(self) -> None:
+        with pytest.raises(ValidationError) as info:
+            validate_components(
+                records(status=["坏"] * 5, subclass_code=["0101", "9999", "0118", "0113", "2114"]),
+                PROFILE,
+            )
+        assert len(info.value.problems) == 6
+
+
+class TestWrite:
+    def test_insert_allocates_ids(self, store: Any) -> None:
+        res = write_components(store, records(), PROFILE, at=T0)
+        assert (res.inserted, res.updated, res.unchanged) == (5, 0, 0)
+        got = find_components(store)
+        assert ids(got) == [
+            "3205080101000001",
+            "3205080101000002",
+            "3205080113000001",
+            "3205080118000001",
+            "3205082114000001",
+        ]
+        row = got.set_index("source").loc["s2"]
+        assert row["extra"] == {"材质": "铸铁"}
+        assert row["component_id"] == "3205080101000002"
+        assert got.set_index("source").loc["s5"].geometry.geom_type == "LineString"
+
+    def test_rerun_is_idempotent(self, store: Any) -> None:
+        write_components(store, records(), PROFILE, at=T0)
+        res = write_components(store, records(), PROFILE, at=T0 + DAY)
+        assert (res.inserted, res.updated, res.unchanged) == (0, 0, 5)
+        assert store.count("component") == 5
+
+    def test_update_keeps_history_and_as_of(self, store: Any) -> None:
+        write_components(store, records(), PROFILE, at=T0)
+        changed = records(status=["破损", "完好", "完好", "破损", "完好"])
+        res = write_components(store, changed, PROFILE, at=T0 + 2 * DAY)
+        assert (res.inserted, res.updated, res.unchanged) == (0, 1, 4)
+        hist = component_history(store, "3205080101000001")
+        assert list(hist["status"]) == ["完好", "破损"]
+        assert hist["valid_to"].iloc[0] == hist["valid_from"].iloc[1]
+        assert hist["valid_from"].iloc[1] == T0 + 2 * DAY
+        before = find_components(store, as_of=T0 + DAY).set_index("component_id")
+        after = find_components(store).set_index("component_id")
+        assert before.loc["3205080101000001", "status"] == "完好"
+        assert after.loc["3205080101000001", "status"] == "破损"
+        assert find_components(store, as_of=T0 - DAY).empty
+
+    def test_retire(self, store: Any) -> None:
+        write_components(store, records(), PROFILE, at=T0)
+        assert retire_components(store, ["3205080113000001", "3205089999999999"], at=T0 + DAY) == 1
+        assert "3205080113000001" not in ids(find_components(store))
+        assert "3205080113000001" in ids(find_components(store, as_of=T0 + DAY / 2))
+
+    def test_bad_input_writes_nothing(self, store: Any) -> None:
+        write_components(store, records(), PROFILE, at=T0)
+        bad = records(subclass_code=["0101", "0101", "0118", "0113", "2199"])
+        for mode in ("upsert", "append"):
+            with pytest.raises(ValidationError, match="record e \\(row 4\\): field subclass_code"):
+                write_components(store, bad.assign(source=list("abcde")), PROFILE, mode=mode)
+        assert store.count("component") == 5
+        assert store.read("component_serial")["last_serial"].max() == 2
+
+    def test_append_matches_upsert_representation(self, store: Any) -> None:
+        frame = records(original_date=["2020-05-01", None, None, None, None])
+        res = write_components(store, frame, PROFILE, mode="append", at=T0)
+        assert res.inserted == 5
+        # The bulk path stores exactly what the row path would: a re-upsert is a no-op.
+        res = write_components(store, frame, PROFILE, at=T0 + DAY)
+        assert (res.inserted, res.updated, res.unchanged) == (0, 0, 5)
+        got = find_components(store).set_index("source")
+        assert got.loc["s1", "original_date"] == dt.date(2020, 5, 1)
+        assert got.loc["s2", "extra"] == {"材质": "铸铁"}
+
+    def test_explicit_ids_move_the_counter(self, store: Any) -> None:
+        first = records(component_id=["3205080101000050", None, None, None, None])
+        write_components(store, first, PROFILE, at=T0)
+        got = find_components(store).set_index("source")
+        assert got.loc["s1", "component_id"] == "3205080101000050"
+        assert got.loc["s2", "component_id"] == "3205080101000051"
+
+    def test_reprojected_input(self, store: Any) -> None:
+        write_components(store, records().to_crs(32651), PROFILE, at=T0)
+        got = find_components(store).set_index("source")
+        assert got.crs.to_epsg() == 4326
+        assert got.loc["s1"].geometry.x == pytest.approx(X0, abs=1e-9)
+
+
+class TestSerials:
+    def test_consecutive(self, store: Any) -> None:
+        assert allocate_serials(store, "320508", "0101", 3, profile=PROFILE) == range(1, 4)
+        assert allocate_serials(store, "320508", "0101", 2, profile=PROFILE) == range(4, 6)
+        assert allocate_serials(store, "320508", "0102", 1, profile=PROFILE) == range(1, 2)
+        assert allocate_serials(store, "320582", "0101", 1, profile=PROFILE) == range(1, 2)
+
+    def test_unknown_subclass(self, store: Any) -> None:
+        with pytest.raises(ComponentIdError, match="2199"):
+            allocate_serials(store, "320508", "2199", 1, profile=PROFILE)
+
+    def test_exhausted(self, store: Any) -> None:
+        allocate_serials(store, "320508", "0101", 999_990, profile=PROFILE)
+        with pytest.raises(ComponentIdError, match="exhausted"):
+            allocate_serials(store, "320508", "0101", 10, profile=PROFILE)
+
+    def test_parallel_writers_never_collide(self, store: Any) -> None:
+        """Four writers, each on its own connection, add 25 lamps at once."""
+        target = store.target if store.kind == "gpkg" else store.connection.info.dsn
+        if store.kind == "postgis":
+            target = _full_dsn(store)
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(4)
+
+        def writer(w: int) -> None:
+            try:
+                with urbangrid.connect(target) as s:
+                    frame = gpd.GeoDataFrame(
+                        {
+                            "subclass_code": ["0118"] * 25,
+                            "status": ["完好"] * 25,
+                            "data_source": ["实测"] * 25,
+                            "source": [f"w{w}-{i}" for i in range(25)],
+                        },
+                        geometry=[shapely.Point(X0 + w * 0.001, Y0 + i * 1e-4) for i in range(25)],
+                        crs="EPSG:4326",
+                    )
+                    barrier.wait(timeout=30)
+                    for part in range(5):  # several transactions per writer interleave
+                        write_components(
+                            s, frame.iloc[part * 5 : part * 5 + 5], PROFILE, mode="append"
+                        )
+            except BaseException as exc:  # re-raised in the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        got = find_components(store, subclass_codes="0118")
+        assert len(got) == 100
+        serials = sorted(int(c[-6:]) for c in got["component_id"])
+        assert serials == list(range(1, 101))
+
+
+def _full_dsn(store: Any) -> str:
+    info = store.connection.info
+    params = info.get_parameters()
+    password = info.password or ""
+    return (
+        f"postgresql://{params.get('user', '')}:{password}@{params.get('host', 'localhost')}:"
+        f"{params.get('port', '5432')}/{params['dbname']}"
+    )
+
+
+class TestQueries:
+    @pytest.fixture
+    def loaded(self, store: Any) -> Any:
+        write_components(store, records(), PROFILE, at=T0)
+        return store
+
+    def test_by_grid(self, loaded: Any) -> None:
+        assert ids(find_components(loaded, grid_codes="320508001001002")) == [
+            "3205080113000001",
+            "3205080118000001",
+        ]
+
+    def test_by_subclass_class_owner(self, loaded: Any) -> None:
+        assert len(find_components(loaded, subclass_codes=["0101", "0113"])) == 3
+        assert ids(find_components(loaded, class_codes="21")) == ["3205082114000001"]
+        assert ids(find_components(loaded, owner="供水公司")) == [
+            "3205080101000001",
+            "3205080101000002",
+        ]
+        assert find_components(loaded, owner="nobody").empty
+
+    def test_by_bbox(self, loaded: Any) -> None:
+        box = (X0 + 0.0005, Y0 - 0.0005, X0 + 0.0025, Y0 + 0.0015)
+        assert ids(find_components(loaded, bbox=box)) == ["3205080101000002", "3205080118000001"]
+
+    def test_by_polygon(self, loaded: Any) -> None:
+        # A triangle whose bbox holds the lamp and cover 2, but whose area holds only cover 2.
+        tri = shapely.Polygon(
+            [(X0 + 0.0005, Y0 - 0.0005), (X0 + 0.003, Y0 - 0.0005), (X0 + 0.0005, Y0 + 0.0015)]
+        )
+        assert ids(find_components(loaded, polygon=tri)) == ["3205080101000002"]
+        # The line crosses the polygon without a vertex inside it.
+        band = shapely.box(X0 - 0.0001, Y0 + 0.0015, X0 + 0.0001, Y0 + 0.0025)
+        assert ids(find_components(loaded, polygon=band)) == ["3205082114000001"]
+
+    def test_filters_combine(self, loaded: Any) -> None:
+        box = (X0 - 0.01, Y0 - 0.01, X0 + 0.01, Y0 + 0.01)
+        got = find_components(loaded, bbox=box, subclass_codes="0101", owner="供水公司")
+        assert len(got) == 2
+
+    def test_knn_points(self, loaded: Any) -> None:
+        x, y = X0 + 0.0012, Y0 + 0.0001
+        got = nearest_components(loaded, x, y, k=3, subclass_codes=["0101", "0113", "0118"])
+        expected = sorted(
+            (GEOD.inv(x, y, px, py)[2], cid)
+            for cid, px, py in [
+                ("3205080101000001", X0, Y0),
+                ("3205080101000002", X0 + 0.001, Y0),
+                ("3205080118000001", X0 + 0.002, Y0 + 0.001),
+                ("3205080113000001", X0 + 0.004, Y0),
+            ]
+        )[:3]
+        assert list(got["component_id"]) == [cid for _, cid in expected]
+        np.testing.assert_allclose(got["distance_m"], [d for d, _ in expected], rtol=1e-6)
+
+    def test_knn_of_a_subclass(self, loaded: Any) -> None:
+        got = nearest_components(loaded, X0 + 0.0039, Y0, k=5, subclass_codes="0101")
+        assert list(got["component_id"]) == ["3205080101000002", "3205080101000001"]
+
+    def test_knn_line(self, loaded: Any) -> None:
+        got = nearest_components(loaded, X0, Y0 + 0.0025, k=1)
+        assert list(got["component_id"]) == ["3205082114000001"]
+        assert got["distance_m"].iloc[0] == pytest.approx(
+            GEOD.inv(X0, Y0 + 0.0025, X0, Y0 + 0.002)[2], rel=1e-4
+        )
+
+    def test_knn_metres_not_degrees(self, store: Any) -> None:
+        # At 60°N a degree of longitude is half a degree of latitude in metres: the
+        # point 0.0015° east is nearer than the one 0.001° north.
+        frame = gpd.GeoDataFrame(
+            {
+                "subclass_code": ["0118", "0118"],
+                "status": ["完好"] * 2,
+                "data_source": ["实测"] * 2,
+            },
+            geometry=[shapely.Point(24.9415, 60.1700), shapely.Point(24.94, 60.1710)],
+            crs="EPSG:4326",
+        )
+        write_components(store, frame, PROFILE, at=T0)
+        got = nearest_components(store, 24.94, 60.17, k=1)
+        assert got["component_id"].iloc[0] == "3205080118000001"
+
+    def test_knn_crs_argument(self, loaded: Any) -> None:
+        x, y = pyproj.Transformer.from_crs(4326, 32651, always_xy=True).transform(X0, Y0)
+        got = nearest_components(loaded, x, y, k=1, crs="EPSG:32651")
+        assert got["component_id"].iloc[0] == "3205080101000001"
+        assert got["distance_m"].iloc[0] == pytest.approx(0, abs=1e-3)
+
+    def test_knn_as_of_and_empty(self, loaded: Any) -> None:
+        retire_components(loaded, ["3205080101000001"], at=T0 + DAY)
+        now = nearest_components(loaded, X0, Y0, k=1, subclass_codes="0101")
+        then = nearest_components(loaded, X0, Y0, k=1, subclass_codes="0101", as_of=T0 + DAY / 2)
+        assert now["component_id"].iloc[0] == "3205080101000002"
+        assert then["component_id"].iloc[0] == "3205080101000001"
+        assert nearest_components(loaded, X0, Y0, k=2, subclass_codes="0601").empty
+
+
+def grids() -> gpd.GeoDataFrame:
+    """Three 100 m unit grids (UTM 51N) around the hand-made components; 2 communities."""
+    t = pyproj.Transformer.from_crs(4326, 32651, always_xy=True)
+    x, y = t.transform(X0 - 0.0001, Y0 - 0.0001)
+    x, y = round(x), round(y)
+    boxes = [shapely.box(x + i * 100, y, x + (i + 1) * 100, y + 100) for i in range(3)]
+    return gpd.GeoDataFrame(
+        {
+            "grid_code": ["320508001001001", "320508001001002", "320508001002001"],
+            "work_grid": ["W1", "W1", "W2"],
+            "community": ["320508001001", "320508001001", "320508001002"],
+        },
+        geometry=boxes,
+        crs="EPSG:32651",
+    )
+
+
+class TestStats:
+    @pytest.fixture
+    def loaded(self, store: Any) -> Any:
+        write_components(store, records(), PROFILE, at=T0)
+        return store
+
+    def test_by_class(self, loaded: Any) -> None:
+        out = component_stats(loaded, profile=PROFILE)
+        assert list(out["class_code"]) == ["01", "02", "03", "04", "05", "06", "21"]
+        assert list(out["count"]) == [4, 0, 0, 0, 0, 0, 1]
+        assert out.loc[0, "class_name"] == "公用设施类"
+        assert out["share"].tolist() == [0.8, 0, 0, 0, 0, 0, 0.2]
+
+    def test_by_subclass(self, loaded: Any) -> None:
+        out = component_stats(loaded, by="subclass", profile=PROFILE)
+        assert len(out) == 121
+        got = out[out["count"] > 0].set_index("subclass_code")["count"].to_dict()
+        assert got == {"0101": 2, "0113": 1, "0118": 1, "2114": 1}
+        assert out.set_index("subclass_code").loc["0113", "name"] == "消防设施"
+
+    def test_by_grid(self, loaded: Any) -> None:
+        out = component_stats(loaded, by="grid", profile=PROFILE, grids=grids())
+        assert list(out["grid_code"]) == ["320508001001001", "320508001001002", "320508001002001"]
+        assert out["area_km2"].tolist() == pytest.approx([0.01, 0.01, 0.01])
+        # Stored grid codes count as given; the metro line (no grid code) is not in any grid.
+        assert out["count"].tolist() == [2, 2, 0]
+        assert out["density_per_km2"].tolist() == pytest.approx([200, 200, 0])
+        assert out["n_01"].tolist() == [2, 2, 0]
+        assert out["n_21"].tolist() == [0, 0, 0]
+
+    def test_located_by_geometry(self, store: Any) -> None:
+        write_components(store, records(grid_code=[None] * 5), PROFILE, at=T0)
+        out = component_stats(store, by="grid", grids=grids()).set_index("grid_code")
+        # Cover 1 lies 10 m into the first grid, cover 2 5 m into the second; the lamp
+        # (117 m north), the hydrant (391 m east) and the metro line lie outside all three.
+        assert out["count"].to_dict() == {
+            "320508001001001": 1,
+            "320508001001002": 1,
+            "320508001002001": 0,
+        }
+
+    def test_by_work_grid_and_community(self, loaded: Any) -> None:
+        wg = component_stats(loaded, by="work_grid", profile=PROFILE, grids=grids())
+        assert wg[["work_grid", "count"]].values.tolist() == [["W1", 4], ["W2", 0]]
+        assert wg["area_km2"].tolist() == pytest.approx([0.02, 0.01])
+        assert wg["density_per_km2"].tolist() == pytest.approx([200, 0])
+        cm = component_stats(loaded, by="community", profile=PROFILE, grids=grids())
+        assert cm[["community", "count"]].values.tolist() == [
+            ["320508001001", 4],
+            ["320508001002", 0],
+        ]
+
+    def test_class_density_with_grids(self, loaded: Any) -> None:
+        out = component_stats(loaded, profile=PROFILE, grids=grids())
+        assert out.loc[0, "density_per_km2"] == pytest.approx(4 / 0.03)
+
+    def test_as_of(self, loaded: Any) -> None:
+        retire_components(loaded, ["3205082114000001"], at=T0 + DAY)
+        assert component_stats(loaded, profile=PROFILE)["count"].sum() == 4
+        assert component_stats(loaded, profile=PROFILE, as_of=T0 + DAY / 2)["count"].sum() == 5
+
+    def test_grid_grouping_needs_grids(self, loaded: Any) -> None:
+        with pytest.raises(ValueError, match="needs grids"):
+            component_stats(loaded, by="grid")
