@@ -155,10 +155,11 @@ def _delta(mode, rc, rq, top, r1, c1, q1, r2, c2, q2, Q, lam, Lmax, mu, eps):  #
 
 @nb.njit(cache=True)
 def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q, lam,  # type: ignore[no-untyped-def]
-                 Lmax, mu, mode, eps, order):
+                 Lmax, mu, mode, eps, order, neigh):
     """Improve routes in place by relocate, swap, 2-opt* and 2-opt moves.
 
-    First-improvement descent over tasks in ``order`` (edge ids). In mode 0
+    First-improvement descent over tasks in ``order`` (edge ids); moves place a
+    task next to one of its ``neigh`` nearest edges (granular neighbourhoods). In mode 0
     empty routes are dropped and a task may open a new route (``can_open``);
     in mode 1 the ``nr`` routes stay, possibly empty. Returns the new route count.
     """
@@ -193,205 +194,214 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
             c1rem = rc[r1] + D[P1, N1] - cur
             q1rem = rq[r1] - tq[t]
             moved = False
-            # ---- relocate
-            nroutes = nr + (1 if (can_open and nr < maxr and L1 > 1) else 0)
-            for r2 in range(nroutes):
+            # ---- relocate next to a neighbour (granular), flip in place, or open a route
+            ng = neigh.shape[1]
+            for ci in range(2 * ng + 2):
                 if moved:
                     break
+                if ci < 2 * ng:
+                    f = neigh[e, ci >> 1]
+                    r2 = where_r[f]
+                    j = where_i[f] + (ci & 1)
+                elif ci == 2 * ng:
+                    r2 = r1
+                    j = i
+                else:
+                    if not (can_open and nr < maxr and L1 > 1):
+                        continue
+                    r2 = nr
+                    j = 0
                 for oo in range(2):
-                    o = t if oo == 0 else t ^ 1
+                    o = t ^ oo
                     if not allowed[o] or moved:
                         continue
                     if r2 == r1:
-                        for j in range(L1):
-                            if j == i and o == t:
-                                continue
-                            if j == 0:
-                                a = d1
-                            else:
-                                a = tt[rt[r1, j - 1 if j - 1 < i else j]]
-                            if j == L1 - 1:
-                                b = d1
-                            else:
-                                b = th[rt[r1, j if j < i else j + 1]]
-                            c1n = c1rem + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
-                            dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
-                                        Lmax, mu, eps)
-                            if dl < -_EPS:
-                                k = 0
-                                for x in range(L1):
-                                    if x != i:
-                                        tmp[k] = rt[r1, x]
-                                        k += 1
-                                k = 0
-                                for x in range(L1):
-                                    if x == j:
-                                        rt[r1, x] = o
-                                    else:
-                                        rt[r1, x] = tmp[k]
-                                        k += 1
-                                moved = True
-                                break
+                        jr = j if j <= i else j - 1
+                        if jr == i and o == t:
+                            continue
+                        a = d1 if jr == 0 else tt[rt[r1, jr - 1 if jr - 1 < i else jr]]
+                        b = d1 if jr == L1 - 1 else th[rt[r1, jr if jr < i else jr + 1]]
+                        c1n = c1rem + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
+                        dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
+                                    Lmax, mu, eps)
+                        if dl < -_EPS:
+                            k = 0
+                            for x in range(L1):
+                                if x != i:
+                                    tmp[k] = rt[r1, x]
+                                    k += 1
+                            k = 0
+                            for x in range(L1):
+                                if x == jr:
+                                    rt[r1, x] = o
+                                else:
+                                    rt[r1, x] = tmp[k]
+                                    k += 1
+                            moved = True
                     else:
                         L2 = rl[r2] if r2 < nr else 0
                         d2 = dep[r2] if r2 < nr else dep[0]
                         q2n = (rq[r2] if r2 < nr else 0.0) + tq[t]
                         base2 = rc[r2] if r2 < nr else 0.0
-                        for j in range(L2 + 1):
-                            a = d2 if j == 0 else tt[rt[r2, j - 1]]
-                            b = d2 if j == L2 else th[rt[r2, j]]
-                            c2n = base2 + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
-                            dl = _delta(mode, rc, rq, top, r1, c1rem, q1rem, r2, c2n, q2n, Q, lam,
-                                        Lmax, mu, eps)
-                            if dl < -_EPS:
-                                for x in range(L2, j, -1):
-                                    rt[r2, x] = rt[r2, x - 1]
-                                rt[r2, j] = o
-                                if r2 == nr:
-                                    dep[r2] = dep[0]
-                                    rl[r2] = 1
-                                    nr += 1
-                                else:
-                                    rl[r2] = L2 + 1
-                                for x in range(i, L1 - 1):
-                                    rt[r1, x] = rt[r1, x + 1]
-                                rl[r1] = L1 - 1
-                                _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
-                                         where_r, where_i)
-                                moved = True
-                                break
-            if not moved:
-                # ---- swap
-                for r2 in range(nr):
-                    if moved:
-                        break
-                    L2 = rl[r2]
-                    d2 = dep[r2]
-                    for j in range(L2):
-                        if r2 == r1 and (j - i <= 1 and i - j <= 1):
-                            continue
-                        u = rt[r2, j]
-                        P2 = d2 if j == 0 else tt[rt[r2, j - 1]]
-                        N2 = d2 if j == L2 - 1 else th[rt[r2, j + 1]]
-                        curu = D[P2, th[u]] + tc[u] + D[tt[u], N2]
-                        bu = np.inf
-                        ub = u
-                        for oo in range(2):
-                            x = u ^ oo
-                            if allowed[x]:
-                                v = D[P1, th[x]] + tc[x] + D[tt[x], N1]
-                                if v < bu:
-                                    bu = v
-                                    ub = x
-                        bt = np.inf
-                        tb = t
-                        for oo in range(2):
-                            x = t ^ oo
-                            if allowed[x]:
-                                v = D[P2, th[x]] + tc[x] + D[tt[x], N2]
-                                if v < bt:
-                                    bt = v
-                                    tb = x
-                        if r2 == r1:
-                            c1n = rc[r1] - cur - curu + bu + bt
-                            dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
-                                        Lmax, mu, eps)
-                        else:
-                            c1n = rc[r1] - cur + bu
-                            c2n = rc[r2] - curu + bt
-                            dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1] - tq[t] + tq[u], r2, c2n,
-                                        rq[r2] - tq[u] + tq[t], Q, lam, Lmax, mu, eps)
+                        a = d2 if j == 0 else tt[rt[r2, j - 1]]
+                        b = d2 if j == L2 else th[rt[r2, j]]
+                        c2n = base2 + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
+                        dl = _delta(mode, rc, rq, top, r1, c1rem, q1rem, r2, c2n, q2n, Q, lam,
+                                    Lmax, mu, eps)
                         if dl < -_EPS:
-                            rt[r1, i] = ub
-                            rt[r2, j] = tb
-                            if r2 != r1:
-                                _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
-                                         where_r, where_i)
-                            moved = True
-                            break
-            if not moved:
-                # ---- 2-opt* between routes: r1 = A1 + B2, r2 = A2 + B1 (cut after i)
-                endA1 = tt[t]
-                last1 = tt[rt[r1, L1 - 1]]
-                for r2 in range(nr):
-                    if moved:
-                        break
-                    if r2 == r1:
-                        continue
-                    L2 = rl[r2]
-                    d2 = dep[r2]
-                    for j in range(-1, L2):
-                        if i == L1 - 1 and j == L2 - 1:
-                            continue
-                        endA2 = d2 if j < 0 else tt[rt[r2, j]]
-                        preA2 = 0.0 if j < 0 else pre[r2, j]
-                        qA2 = 0.0 if j < 0 else preq[r2, j]
-                        # new r1: A1 then B2 (tasks j+1.. of r2)
-                        if j + 1 < L2:
-                            s2 = th[rt[r2, j + 1]]
-                            open2 = pre[r2, L2 - 1] - preA2 - D[endA2, s2]
-                            last2 = tt[rt[r2, L2 - 1]]
-                            c1n = pre[r1, i] + D[endA1, s2] + open2 + D[last2, d1]
-                        else:
-                            c1n = pre[r1, i] + D[endA1, d1]
-                        q1n = preq[r1, i] + (rq[r2] - qA2)
-                        if i + 1 < L1:
-                            s1 = th[rt[r1, i + 1]]
-                            open1 = pre[r1, L1 - 1] - pre[r1, i] - D[endA1, s1]
-                            c2n = preA2 + D[endA2, s1] + open1 + D[last1, d2]
-                        else:
-                            c2n = preA2 + D[endA2, d2]
-                        q2n = qA2 + (rq[r1] - preq[r1, i])
-                        dl = _delta(mode, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n, Q, lam, Lmax,
-                                    mu, eps)
-                        if dl < -_EPS:
-                            nb1 = L1 - i - 1
-                            for x in range(nb1):
-                                tmp[x] = rt[r1, i + 1 + x]
-                            nb2 = L2 - j - 1
-                            for x in range(nb2):
-                                tmp2[x] = rt[r2, j + 1 + x]
-                            for x in range(nb2):
-                                rt[r1, i + 1 + x] = tmp2[x]
-                            rl[r1] = i + 1 + nb2
-                            for x in range(nb1):
-                                rt[r2, j + 1 + x] = tmp[x]
-                            rl[r2] = j + 1 + nb1
+                            for x in range(L2, j, -1):
+                                rt[r2, x] = rt[r2, x - 1]
+                            rt[r2, j] = o
+                            if r2 == nr:
+                                dep[r2] = dep[0]
+                                rl[r2] = 1
+                                nr += 1
+                            else:
+                                rl[r2] = L2 + 1
+                            for x in range(i, L1 - 1):
+                                rt[r1, x] = rt[r1, x + 1]
+                            rl[r1] = L1 - 1
                             _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
                                      where_r, where_i)
                             moved = True
-                            break
             if not moved:
-                # ---- 2-opt inside the route: reverse tasks i..j
-                if allowed[t ^ 1]:
-                    oint = 0.0
-                    rint = 0.0
-                    for j in range(i + 1, L1):
-                        u = rt[r1, j]
-                        if not allowed[u ^ 1]:
-                            break
-                        p = rt[r1, j - 1]
-                        oint += D[tt[p], th[u]]
-                        rint += D[th[u], tt[p]]
-                        Nj = d1 if j == L1 - 1 else th[rt[r1, j + 1]]
-                        old = D[P1, th[t]] + oint + D[tt[u], Nj]
-                        new = D[P1, tt[u]] + rint + D[th[t], Nj]
-                        c1n = rc[r1] + new - old
+                # ---- swap with a neighbour
+                for ni in range(ng):
+                    f = neigh[e, ni]
+                    r2 = where_r[f]
+                    j = where_i[f]
+                    if r2 == r1 and (j - i <= 1 and i - j <= 1):
+                        continue
+                    L2 = rl[r2]
+                    d2 = dep[r2]
+                    u = rt[r2, j]
+                    P2 = d2 if j == 0 else tt[rt[r2, j - 1]]
+                    N2 = d2 if j == L2 - 1 else th[rt[r2, j + 1]]
+                    curu = D[P2, th[u]] + tc[u] + D[tt[u], N2]
+                    bu = np.inf
+                    ub = u
+                    for oo in range(2):
+                        x = u ^ oo
+                        if allowed[x]:
+                            v = D[P1, th[x]] + tc[x] + D[tt[x], N1]
+                            if v < bu:
+                                bu = v
+                                ub = x
+                    bt = np.inf
+                    tb = t
+                    for oo in range(2):
+                        x = t ^ oo
+                        if allowed[x]:
+                            v = D[P2, th[x]] + tc[x] + D[tt[x], N2]
+                            if v < bt:
+                                bt = v
+                                tb = x
+                    if r2 == r1:
+                        c1n = rc[r1] - cur - curu + bu + bt
                         dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
                                     Lmax, mu, eps)
-                        if dl < -_EPS:
-                            a = i
-                            b = j
-                            while a < b:
-                                x = rt[r1, a]
-                                rt[r1, a] = rt[r1, b] ^ 1
-                                rt[r1, b] = x ^ 1
-                                a += 1
-                                b -= 1
-                            if a == b:
-                                rt[r1, a] = rt[r1, a] ^ 1
-                            moved = True
-                            break
+                    else:
+                        c1n = rc[r1] - cur + bu
+                        c2n = rc[r2] - curu + bt
+                        dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1] - tq[t] + tq[u], r2, c2n,
+                                    rq[r2] - tq[u] + tq[t], Q, lam, Lmax, mu, eps)
+                    if dl < -_EPS:
+                        rt[r1, i] = ub
+                        rt[r2, j] = tb
+                        if r2 != r1:
+                            _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
+                                     where_r, where_i)
+                        moved = True
+                        break
+            if not moved:
+                # ---- 2-opt* between routes: r1 = A1 + B2, r2 = A2 + B1, cut so that t and
+                # a neighbour f become consecutive (t then f, or f then t)
+                last1 = tt[rt[r1, L1 - 1]]
+                for ci in range(2 * ng):
+                    f = neigh[e, ci >> 1]
+                    r2 = where_r[f]
+                    if r2 == r1:
+                        continue
+                    if ci & 1 == 0:
+                        c1 = i
+                        j = where_i[f] - 1
+                    else:
+                        c1 = i - 1
+                        j = where_i[f]
+                    L2 = rl[r2]
+                    d2 = dep[r2]
+                    if (c1 == L1 - 1 and j == L2 - 1) or (c1 < 0 and j < 0):
+                        continue
+                    endA1 = d1 if c1 < 0 else tt[rt[r1, c1]]
+                    preA1 = 0.0 if c1 < 0 else pre[r1, c1]
+                    qA1 = 0.0 if c1 < 0 else preq[r1, c1]
+                    endA2 = d2 if j < 0 else tt[rt[r2, j]]
+                    preA2 = 0.0 if j < 0 else pre[r2, j]
+                    qA2 = 0.0 if j < 0 else preq[r2, j]
+                    if j + 1 < L2:
+                        s2 = th[rt[r2, j + 1]]
+                        open2 = pre[r2, L2 - 1] - preA2 - D[endA2, s2]
+                        last2 = tt[rt[r2, L2 - 1]]
+                        c1n = preA1 + D[endA1, s2] + open2 + D[last2, d1]
+                    else:
+                        c1n = preA1 + D[endA1, d1]
+                    q1n = qA1 + (rq[r2] - qA2)
+                    if c1 + 1 < L1:
+                        s1 = th[rt[r1, c1 + 1]]
+                        open1 = pre[r1, L1 - 1] - preA1 - D[endA1, s1]
+                        c2n = preA2 + D[endA2, s1] + open1 + D[last1, d2]
+                    else:
+                        c2n = preA2 + D[endA2, d2]
+                    q2n = qA2 + (rq[r1] - qA1)
+                    dl = _delta(mode, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n, Q, lam, Lmax,
+                                mu, eps)
+                    if dl < -_EPS:
+                        nb1 = L1 - c1 - 1
+                        for x in range(nb1):
+                            tmp[x] = rt[r1, c1 + 1 + x]
+                        nb2 = L2 - j - 1
+                        for x in range(nb2):
+                            tmp2[x] = rt[r2, j + 1 + x]
+                        for x in range(nb2):
+                            rt[r1, c1 + 1 + x] = tmp2[x]
+                        rl[r1] = c1 + 1 + nb2
+                        for x in range(nb1):
+                            rt[r2, j + 1 + x] = tmp[x]
+                        rl[r2] = j + 1 + nb1
+                        _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
+                                 where_r, where_i)
+                        moved = True
+                        break
+            # ---- 2-opt inside the route: reverse tasks i..j
+            if not moved and allowed[t ^ 1]:
+                oint = 0.0
+                rint = 0.0
+                for j in range(i + 1, L1):
+                    u = rt[r1, j]
+                    if not allowed[u ^ 1]:
+                        break
+                    p = rt[r1, j - 1]
+                    oint += D[tt[p], th[u]]
+                    rint += D[th[u], tt[p]]
+                    Nj = d1 if j == L1 - 1 else th[rt[r1, j + 1]]
+                    old = D[P1, th[t]] + oint + D[tt[u], Nj]
+                    new = D[P1, tt[u]] + rint + D[th[t], Nj]
+                    c1n = rc[r1] + new - old
+                    dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
+                                Lmax, mu, eps)
+                    if dl < -_EPS:
+                        a = i
+                        b = j
+                        while a < b:
+                            x = rt[r1, a]
+                            rt[r1, a] = rt[r1, b] ^ 1
+                            rt[r1, b] = x ^ 1
+                            a += 1
+                            b -= 1
+                        if a == b:
+                            rt[r1, a] = rt[r1, a] ^ 1
+                        moved = True
+                        break
             if moved:
                 improved = True
                 _refresh(r1, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)

@@ -326,6 +326,16 @@ class _Search:
         self.mu = 1.0 if math.isfinite(self.Lmax) else 0.0
         self.eps = 1e-3
         self.dep0 = int(prob.depots[0])
+        a, b = prob.th[0::2], prob.tt[0::2]
+        D = prob.D
+        near = np.minimum(np.minimum(D[np.ix_(a, a)], D[np.ix_(a, b)]),
+                          np.minimum(D[np.ix_(b, a)], D[np.ix_(b, b)]))
+        near = np.minimum(near, near.T)
+        np.fill_diagonal(near, np.inf)
+        ng = min(30, self.m - 1)
+        self.neigh = np.ascontiguousarray(
+            np.argsort(near, axis=1, kind="stable")[:, :ng].astype(np.int64)
+        )
 
     # -- evaluation
     def _eval(self, routes: list[np.ndarray], deps: np.ndarray) -> _Sol:
@@ -339,10 +349,7 @@ class _Search:
         feas = all(q <= self.Q + 1e-9 for q in loads) and all(
             c <= self.Lmax * (1 + 1e-12) + 1e-9 for c in costs
         )
-        if self.mode == 0:
-            obj = total
-        else:
-            obj = max(costs, default=0.0) + self.eps * total
+        obj = total if self.mode == 0 else max(costs, default=0.0) + self.eps * total
         return _Sol([r.copy() for r in routes], total, obj, feas, costs, loads)
 
     def _arrays(self, routes: list[np.ndarray], deps: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -362,7 +369,7 @@ class _Search:
         order = self.rng.permutation(self.m).astype(np.int64)
         nr = K.local_search(
             rt, rl, dep, len(routes), self.maxr, self.mode == 0, p.D, p.th, p.tt, p.tc, p.tq,
-            p.allowed, self.Q, lam, self.Lmax, mu, self.mode, self.eps, order,
+            p.allowed, self.Q, lam, self.Lmax, mu, self.mode, self.eps, order, self.neigh,
         )
         out = [rt[i, : rl[i]].copy() for i in range(nr)]
         return out, dep[:nr].copy()
@@ -390,12 +397,30 @@ class _Search:
 
     # -- memetic (mode 0, single depot)
     def _random_giant(self) -> np.ndarray:
+        if self.rng.random() < 0.5:
+            return self._nearest_giant()
         perm = self.rng.permutation(self.m)
         flip = self.rng.integers(0, 2, self.m)
         g = 2 * perm + flip
         bad = ~self.p.allowed[g]
         g[bad] ^= 1
         return g.astype(np.int64)
+
+    def _nearest_giant(self) -> np.ndarray:
+        """Randomised nearest-neighbour tour: from the depot, one of the 3 closest free tasks."""
+        p = self.p
+        free = p.allowed.copy()
+        at = self.dep0
+        out = np.empty(self.m, dtype=np.int64)
+        for k in range(self.m):
+            d = np.where(free, p.D[at, p.th], np.inf)
+            cand = np.argpartition(d, min(2, len(d) - 1))[:3]
+            cand = cand[np.isfinite(d[cand])]
+            t = int(cand[self.rng.integers(0, len(cand))])
+            out[k] = t
+            free[t] = free[t ^ 1] = False
+            at = int(p.tt[t])
+        return out
 
     def _split(self, giant: np.ndarray) -> list[np.ndarray]:
         p = self.p
@@ -506,7 +531,6 @@ class _Search:
         cur_d = d
         best, best_d = cur, cur_d
         it = 0
-        p = self.p
         while True:
             if iterations is not None and it >= iterations:
                 break
@@ -519,8 +543,7 @@ class _Search:
                 rem = self.rng.choice(self.m, size=q, replace=False)
             else:
                 seed_e = int(self.rng.integers(0, self.m))
-                dist = np.minimum(p.D[p.th[2 * seed_e], p.th[0::2]], p.D[p.th[2 * seed_e], p.tt[0::2]])
-                rem = np.argsort(dist, kind="stable")[:q]
+                rem = np.r_[seed_e, self.neigh[seed_e, : q - 1]]
             mask = np.zeros(self.m, dtype=bool)
             mask[rem] = True
             kept = [r[~mask[r >> 1]] for r in cur.routes]
@@ -610,9 +633,7 @@ def _expand(
     for u, v, k, d in iter_edges(G):
         w = edge_weight(u, v, k, d, weight)
         fwd = [(index[u], index[v], (u, v, k))]
-        if not G.is_directed():
-            fwd.append((index[v], index[u], (v, u, k)))
-        elif oneway is not None and not d.get(oneway):
+        if not G.is_directed() or (oneway is not None and not d.get(oneway)):
             fwd.append((index[v], index[u], (v, u, k)))
         for a, b, eid in fwd:
             if a != b and ((a, b) not in best or w < best[(a, b)][0]):
