@@ -171,8 +171,11 @@ def validate_unit_grids(
                              detail=f"mean width {width:.2f} m",
                              fix="fix_snap" if width <= snap_tolerance_m else ""))
 
-    union = shapely.coverage_union_all(good) if len(good) else shapely.Polygon()
-    if not shapely.is_valid(union):
+    try:
+        union = shapely.coverage_union_all(good) if len(good) else shapely.Polygon()
+    except shapely.errors.GEOSException:
+        union = None  # not a clean coverage (overlaps): fall back to a full union
+    if union is None or not shapely.is_valid(union):
         union = shapely.union_all(good)
     comm_geoms = comm_codes = None
     if communities is not None:
@@ -241,6 +244,7 @@ def validate_unit_grids(
                          fix="renumber_grids" if p.check != "format" else ""))
     report = gpd.GeoDataFrame(rows, columns=[*REPORT_COLUMNS, "geometry"], geometry="geometry",
                               crs=grids.crs)
+    report = report.astype({"area_m2": "float64", "x": "float64", "y": "float64"})
     order = {c: k for k, c in enumerate(["empty", "invalid", "multipart", "overlap", "gap",
                                          "outside", "straddles", "code_format",
                                          "duplicate_code", "code_community", "sliver",
