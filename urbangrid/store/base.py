@@ -101,8 +101,23 @@ class Store(Protocol):
     """
 
     kind: str
+    """``"gpkg"`` or ``"postgis"``: dispatch backend-specific fast paths on it."""
     target: str
+    """The file path, or the DSN without its password."""
     srid: int
+    """EPSG code of geometry columns unless a layer declares its own."""
+    connection: Any
+    """The raw ``sqlite3`` or ``psycopg`` connection, for backend-specific SQL."""
+
+    def __enter__(self) -> Store:
+        ...
+
+    def __exit__(self, *exc: object) -> None:
+        ...
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied."""
+        ...
 
     def layers(self) -> list[str]:
         """Names of every layer, sorted."""
@@ -118,7 +133,7 @@ class Store(Protocol):
 
     def write(
         self, layer: str, frame: pd.DataFrame, mode: WriteMode = "append", *,
-        at: dt.datetime | None = None,
+        at: dt.datetime | None = None, source: str = "<frame>",
     ) -> WriteResult:
         """Write `frame` to `layer` atomically; see :meth:`BaseStore.write`."""
         ...
@@ -359,6 +374,11 @@ class BaseStore:
         raise NotImplementedError
 
     # ---- shared behaviour
+    connection: Any
+
+    def migrate(self) -> list[int]:
+        raise NotImplementedError
+
     def __enter__(self) -> BaseStore:
         return self
 
@@ -414,10 +434,10 @@ class BaseStore:
                                  "value": frame[col].iloc[i], "reason": reason})
             if col in info.required:
                 failed = {i for i, _ in bad}
-                for i in np.flatnonzero([v is None for v in out]):
-                    if int(i) not in failed:
-                        problems.append({"file": source, "row": int(i), "field": col,
-                                         "value": frame[col].iloc[i],
+                for j, v in enumerate(out):
+                    if v is None and j not in failed:
+                        problems.append({"file": source, "row": j, "field": col,
+                                         "value": frame[col].iloc[j],
                                          "reason": "required value is empty"})
             converted.append(out)
         rows = list(zip(*converted, strict=True)) if converted else [()] * len(frame)

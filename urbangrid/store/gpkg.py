@@ -470,7 +470,8 @@ class GeoPackageStore(BaseStore):
             sql += " WHERE " + " AND ".join(conds)
         sql += " ORDER BY fid"
         cur = self.connection.execute(sql, params)
-        rows, wkb = [], [] if info.geometry_column else None
+        rows: list[tuple[Any, ...]] = []
+        wkb: list[bytes | None] | None = [] if info.geometry_column else None
         n = len(columns)
         for rec in cur:
             rows.append(tuple(_from_sql(rec[i], types[columns[i]]) for i in range(n)))

@@ -291,7 +291,7 @@ class PostGISStore(BaseStore):
             params.append(values)
         if bbox is not None:
             conds.append(sql.SQL("{} && ST_MakeEnvelope(%s, %s, %s, %s, %s)").format(
-                sql.Identifier(info.geometry_column)))
+                sql.Identifier(info.geometry_column or "")))
             params.extend([*map(float, bbox), info.srid])
         query = sql.SQL("SELECT {} FROM {}").format(
             sql.SQL(", ").join(sel or [sql.SQL("fid")]), sql.Identifier(SCHEMA, info.name))
