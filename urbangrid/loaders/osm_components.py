@@ -250,7 +250,7 @@ def _read_geojson(path: str | PathLike[str] | Any, label: str) -> dict[str, Any]
     except (OSError, ValueError) as exc:
         msg = f"{label}: cannot read GeoJSON: {exc}"
         raise DataFileError(msg) from exc
-    if data.get("type") != "FeatureCollection":
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         msg = f"{label}: not a GeoJSON FeatureCollection"
         raise DataFileError(msg)
     return data
