@@ -1,0 +1,1 @@
+"""Shipped field mappings (TOML), read by :func:`urbangrid.loaders.mapping.shipped_mappings`."""

@@ -1,0 +1,415 @@
+"""Survey file readers (普查数据读取): GeoPackage, Shapefile, GeoJSON, FlatGeobuf, CSV.
+
+One function, :func:`read_survey`, reads any of them through pyogrio (CSV through
+pandas) into a :class:`SurveyFile`: the features as a GeoDataFrame indexed by their
+1-based record number in the file (so every later message can name the row), plus
+what was decided on the way and why — the text encoding
+(:mod:`urbangrid.loaders.encoding`), the CRS and where it came from, and the
+file's SHA-256 (recorded with each change set).
+
+CRS rules: the file's own CRS is used unless ``crs=`` overrides it (the override
+wins and the file's is reported); a CSV carries none, so ``crs=`` is required.
+``"GCJ-02"`` and ``"BD-09"`` (Amap/Tencent and Baidu coordinates, which pyproj
+does not know) are converted to WGS84 on reading with
+:func:`urbangrid.spatial.crs.transform_xy`. Coordinates that cannot be in the CRS
+(metres said to be degrees, latitude and longitude swapped) raise
+:class:`~urbangrid.errors.CRSMismatchError` naming the file.
+
+Coordinates are kept to 0.1 mm (9 decimals of a degree, 4 decimals of a metre):
+that is far below survey accuracy and makes the same survey read from a
+GeoPackage, a Shapefile, a GeoJSON or a CSV compare equal, so reloading it in
+another format changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from urbangrid.errors import CRSError, CRSMismatchError, DataFileError
+from urbangrid.loaders.encoding import (
+    EncodingChoice,
+    detect_csv_encoding,
+    detect_dbf_encoding,
+)
+from urbangrid.spatial.crs import (
+    BD09,
+    GCJ02,
+    CRSLike,
+    check_xy,
+    crs_to_string,
+    normalize_crs,
+    transform_xy,
+)
+
+__all__ = [
+    "COORDINATE_COLUMNS",
+    "FORMATS",
+    "WKT_COLUMNS",
+    "SurveyFile",
+    "file_sha256",
+    "read_survey",
+    "round_coordinates",
+]
+
+#: File suffix → format name.
+FORMATS = {
+    ".gpkg": "GeoPackage",
+    ".shp": "Shapefile",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".fgb": "FlatGeobuf",
+    ".csv": "CSV",
+    ".txt": "CSV",
+}
+
+#: Coordinate column pairs recognised in CSV files (x = easting / longitude first),
+#: compared after case folding and full-width → half-width normalisation.
+COORDINATE_COLUMNS = (
+    ("x", "y"),
+    ("lon", "lat"),
+    ("lng", "lat"),
+    ("long", "lat"),
+    ("longitude", "latitude"),
+    ("经度", "纬度"),
+    ("东坐标", "北坐标"),
+    ("东坐标x", "北坐标y"),
+    ("easting", "northing"),
+    ("point_x", "point_y"),
+)
+#: Columns recognised as WKT geometry in CSV files.
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "空间信息")
+
+_DEGREE_DECIMALS = 9  # 1e-9 degree ≈ 0.1 mm
+_METRE_DECIMALS = 4
+
+
+@dataclass
+class SurveyFile:
+    """A survey file as read, with what was decided on the way.
+
+    Attributes
+    ----------
+    path : Path
+    format : str
+        ``"GeoPackage"``, ``"Shapefile"``, ``"GeoJSON"``, ``"FlatGeobuf"`` or ``"CSV"``.
+    layer : str or None
+        Layer read (multi-layer GeoPackages).
+    frame : geopandas.GeoDataFrame
+        The features with the file's own field names, indexed by 1-based record
+        number; geometries in :attr:`crs`.
+    crs : str
+        The CRS of ``frame`` (``"EPSG:4326"``, WKT for a local system).
+    crs_note : str
+        Where the CRS came from ("from the file", "given as crs=; the file said …",
+        "GCJ-02 converted to WGS84 (EPSG:4326)").
+    encoding : EncodingChoice or None
+        For Shapefiles and CSV: the text encoding and the reason.
+    sha256 : str
+        Hex digest of the file (of every part of a Shapefile).
+    problems : list of dict
+        Rows the reader could not fully read (``file``, ``row``, ``field``,
+        ``value``, ``reason``): unparseable coordinates or WKT. Their geometry is
+        None; validation reports them again and sets them aside or blocks.
+    """
+
+    path: Path
+    format: str
+    layer: str | None
+    frame: Any
+    crs: str
+    crs_note: str
+    encoding: EncodingChoice | None
+    sha256: str
+    problems: list[dict[str, object]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """File name (with the layer for a multi-layer file), for messages."""
+        return self.path.name + (f":{self.layer}" if self.layer else "")
+
+    def summary(self) -> str:
+        """One line: rows, format, CRS and encoding decisions."""
+        enc = ""
+        if self.encoding:
+            enc = f"; encoding {self.encoding.encoding} ({self.encoding.reason})"
+        return (f"{self.name}: {len(self.frame)} rows, {self.format}, CRS {self.crs} "
+                f"({self.crs_note}){enc}")
+
+
+def file_sha256(path: str | PathLike[str]) -> str:
+    """SHA-256 of a file; for a Shapefile, of its .shp, .shx, .dbf, .prj and .cpg in turn."""
+    p = Path(path)
+    parts = [p]
+    if p.suffix.lower() == ".shp":
+        parts = [q for s in (".shp", ".shx", ".dbf", ".prj", ".cpg")
+                 if (q := p.with_suffix(s)).exists()]
+    h = hashlib.sha256()
+    for q in parts:
+        with open(q, "rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _norm(name: str) -> str:
+    return unicodedata.normalize("NFKC", str(name)).strip().lower().replace(" ", "")
+
+
+def round_coordinates(geoms: np.ndarray, *, geographic: bool) -> np.ndarray:
+    """Geometries with coordinates rounded to 0.1 mm.
+
+    Parameters
+    ----------
+    geoms : array of shapely geometries (None allowed)
+    geographic : bool
+        True for degrees (rounded to 1e-9 degree), False for metres (1e-4 m).
+    """
+    decimals = _DEGREE_DECIMALS if geographic else _METRE_DECIMALS
+    return shapely.transform(geoms, lambda c: np.round(c, decimals))
+
+
+def _read_vector(path: Path, fmt: str, layer: str | None, encoding: str | None) -> Any:
+    import pyogrio
+
+    kwargs: dict[str, Any] = {}
+    if encoding is not None:
+        kwargs["encoding"] = encoding
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, **kwargs)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise DataFileError(f"{path}: cannot read as {fmt}: {exc}") from exc
+    except shapely.errors.GEOSException:
+        # A geometry GDAL hands over that GEOS cannot parse: keep the row, flag it.
+        return pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore", **kwargs)
+
+
+def _pick_layer(path: Path, layer: str | None) -> str | None:
+    import pyogrio
+
+    try:
+        layers = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError as exc:
+        raise DataFileError(f"{path}: cannot open as a GeoPackage: {exc}") from exc
+    if layer is not None:
+        if layer not in layers:
+            raise DataFileError(f"{path}: no layer {layer!r}; layers are {layers}")
+        return layer
+    if len(layers) == 1:
+        return None
+    raise DataFileError(f"{path}: {len(layers)} layers {layers}; pass layer= to pick one")
+
+
+def _find_pair(columns: list[str], x: str | None, y: str | None) -> tuple[str, str] | None:
+    if x is not None or y is not None:
+        if x is None or y is None:
+            raise DataFileError("give both x= and y= coordinate column names, or neither")
+        for c in (x, y):
+            if c not in columns:
+                raise DataFileError(f"no coordinate column {c!r}; columns are {columns}")
+        return x, y
+    normed = {_norm(c): c for c in columns}
+    for cx, cy in COORDINATE_COLUMNS:
+        if cx in normed and cy in normed:
+            return normed[cx], normed[cy]
+    return None
+
+
+def _number(text: Any) -> float | None:
+    if text is None:
+        return None
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    if not s:
+        return None
+    try:
+        v = float(s)
+    except ValueError:
+        return None
+    return v if np.isfinite(v) else None
+
+
+def _read_csv(
+    path: Path, encoding: EncodingChoice, x: str | None, y: str | None
+) -> tuple[Any, list[dict[str, object]]]:
+    import geopandas as gpd
+
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding.encoding,
+                            sep=None, engine="python")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        raise DataFileError(f"{path}: not a readable CSV file: {exc}") from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    table.index = pd.RangeIndex(1, len(table) + 1)
+    columns = list(table.columns)
+    problems: list[dict[str, object]] = []
+    pair = _find_pair(columns, x, y)
+    geoms = np.full(len(table), None, dtype=object)
+    if pair is not None:
+        xs = table[pair[0]].map(_number)
+        ys = table[pair[1]].map(_number)
+        ok = xs.notna() & ys.notna()
+        geoms[ok.to_numpy()] = shapely.points(
+            xs[ok].to_numpy(dtype=float), ys[ok].to_numpy(dtype=float)
+        )
+        for row in table.index[~ok.to_numpy()]:
+            bad = pair[0] if pd.isna(xs[row]) else pair[1]
+            problems.append({"file": path.name, "row": int(row), "field": bad,
+                             "value": table.at[row, bad], "reason": "coordinate is not a number"})
+        table = table.drop(columns=list(pair))
+    else:
+        wkt_col = next((c for c in columns if _norm(c) in WKT_COLUMNS), None)
+        if wkt_col is None:
+            raise DataFileError(
+                f"{path}: no coordinate columns (x/y, lon/lat, 经度/纬度, 东坐标/北坐标 …) and no "
+                f"WKT column; columns are {columns}; pass x= and y="
+            )
+        for i, (row, text) in enumerate(table[wkt_col].items()):
+            if not str(text).strip():
+                continue
+            try:
+                geoms[i] = shapely.from_wkt(str(text))
+            except shapely.errors.GEOSException as exc:
+                problems.append({"file": path.name, "row": int(row), "field": wkt_col,
+                                 "value": text, "reason": f"not WKT: {exc}"})
+        table = table.drop(columns=[wkt_col])
+    return gpd.GeoDataFrame(table, geometry=list(geoms)), problems
+
+
+
+def _apply_crs(
+    frame: Any, path: Path, file_crs: Any, crs: CRSLike | None
+) -> tuple[Any, str, str]:
+    """Set the frame's CRS (override or file), convert GCJ-02/BD-09, check the fit."""
+    import geopandas as gpd
+
+    if crs is None and file_crs is None:
+        raise CRSError(
+            f"{path}: the file has no CRS; pass crs= (e.g. 'EPSG:4490' CGCS2000, "
+            "'EPSG:4547' CGCS2000 Gauss-Kruger 114E, 'EPSG:4326' WGS84, 'GCJ-02')"
+        )
+    if crs is None:
+        target: Any = file_crs
+        note = "from the file"
+    else:
+        target = normalize_crs(crs)
+        note = "given as crs="
+        if file_crs is not None:
+            note += f"; the file said {crs_to_string(file_crs)}"
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    coords = shapely.get_coordinates(geoms)
+    label = crs_to_string(target)
+    if len(coords):
+        try:
+            check_xy(coords[:, 0], coords[:, 1], crs=target)
+        except CRSMismatchError as exc:
+            raise CRSMismatchError(f"{path}: {exc}") from None
+    if label in (GCJ02, BD09):
+        # pyproj has no GCJ-02/BD-09: convert the coordinates, then say WGS84.
+        def convert(c: np.ndarray) -> np.ndarray:
+            if not len(c):
+                return c
+            lon, lat = transform_xy(c[:, 0], c[:, 1], crs=label, to_crs="EPSG:4326", check=False)
+            return np.column_stack([lon, lat])
+
+        geoms = shapely.transform(geoms, convert)
+        note += f"; {label} converted to WGS84 (EPSG:4326)"
+        target = "EPSG:4326"
+    import pyproj
+
+    pcrs = pyproj.CRS.from_user_input(target)
+    geoms = round_coordinates(geoms, geographic=bool(pcrs.is_geographic))
+    out = gpd.GeoDataFrame(frame.drop(columns=[frame.geometry.name]), geometry=list(geoms),
+                           crs=pcrs, index=frame.index)
+    return out, crs_to_string(pcrs), note
+
+
+def read_survey(
+    path: str | PathLike[str],
+    *,
+    layer: str | None = None,
+    crs: CRSLike | None = None,
+    encoding: str | None = None,
+    x: str | None = None,
+    y: str | None = None,
+) -> SurveyFile:
+    """Read a survey file, deciding (and saying) its encoding and CRS.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.gpkg``, ``.shp``, ``.geojson``/``.json``, ``.fgb``, or ``.csv``/``.txt``.
+    layer : str, optional
+        Layer of a multi-layer GeoPackage (required when there are several).
+    crs : str, int or pyproj.CRS, optional
+        The CRS of the coordinates, overriding the file's: ``"EPSG:4490"``,
+        ``4547``, WKT, ``"GCJ-02"``, ``"BD-09"``. Required for CSV.
+    encoding : str, optional
+        Text encoding of a Shapefile's ``.dbf`` or a CSV; by default detected
+        (:func:`~urbangrid.loaders.encoding.detect_dbf_encoding`). Ignored for
+        GeoPackage, GeoJSON and FlatGeobuf, which are UTF-8 by definition.
+    x, y : str, optional
+        CSV coordinate columns (easting/longitude, northing/latitude, in `crs`);
+        by default found among :data:`COORDINATE_COLUMNS`, else a WKT column.
+
+    Returns
+    -------
+    SurveyFile
+
+    Raises
+    ------
+    DataFileError
+        Unknown format, unreadable file, missing layer or coordinate columns.
+    EncodingDetectionError
+        No encoding decodes the text.
+    CRSError
+        No CRS in the file and none given.
+    CRSMismatchError
+        The coordinates cannot be in the CRS (degrees vs metres, axes swapped).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataFileError(f"{p}: no such file")
+    fmt = FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise DataFileError(
+            f"{p}: unknown survey format {p.suffix!r}; use one of {sorted(set(FORMATS))}"
+        )
+    problems: list[dict[str, object]] = []
+    choice: EncodingChoice | None = None
+    file_crs = None
+    if fmt == "CSV":
+        choice = detect_csv_encoding(p, encoding=encoding)
+        frame, problems = _read_csv(p, choice, x, y)
+    else:
+        if fmt == "GeoPackage":
+            layer = _pick_layer(p, layer)
+        if fmt == "Shapefile":
+            choice = detect_dbf_encoding(p, encoding=encoding)
+        frame = _read_vector(p, fmt, layer, choice.encoding if choice else None)
+        file_crs = frame.crs
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        for row in frame.index[shapely.is_missing(geoms)]:
+            problems.append({"file": p.name, "row": int(row), "field": "geometry",
+                             "value": None, "reason": "missing or unreadable geometry"})
+    frame, crs_label, note = _apply_crs(frame, p, file_crs, crs)
+    frame.columns = [_clean_column(c) for c in frame.columns]
+    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if dupes:
+        raise DataFileError(f"{p}: column name(s) {dupes} appear more than once")
+    return SurveyFile(p, fmt, layer, frame, crs_label, note, choice, file_sha256(p), problems)
+
+
+def _clean_column(name: Any) -> str:
+    text = str(name)
+    return re.sub(r"\s+", " ", text).strip() if text != "geometry" else text

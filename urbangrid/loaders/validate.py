@@ -1,0 +1,370 @@
+"""Validation of mapped survey rows before anything is written (入库前检查).
+
+Every check reports *problems* — dicts with ``file``, ``row`` (1-based record
+number in the file), ``field``, ``value`` and ``reason`` — instead of raising, so
+one pass lists everything wrong with a file. :func:`validate_rows` runs the
+generic checks that follow from the target layer's schema:
+
+* text: control characters, over-long values (:data:`MAX_TEXT`);
+* types: each value converts to the column's logical type (dates in the forms
+  contractors use: ``2023-05-01``, ``2023/5/1``, ``20230501``, ``2023年5月1日``);
+  dates not in the future, ``original_date`` not after ``change_date``;
+* required columns present and filled (except those the target fills itself);
+* geometry: present, finite, valid (with GEOS's reason), of the layer's type,
+  inside the district boundary when one is given;
+* duplicate keys within the file.
+
+Target-specific checks (component IDs against subclass and county, grid codes,
+duplicates against the store) are added by the caller (:mod:`urbangrid.loaders.pipeline`).
+The policy (:data:`OnInvalid`) then decides: ``"raise"`` blocks the load when any
+row is bad, ``"skip"`` sets the bad rows aside and loads the rest.
+:func:`write_report` writes the problems as CSV (UTF-8 with BOM, for Excel) and as
+a GeoPackage layer with each bad row's geometry, for QGIS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from urbangrid.store.base import LayerInfo, canonical
+
+__all__ = [
+    "MAX_TEXT",
+    "OnInvalid",
+    "Problem",
+    "ValidatedRows",
+    "parse_date",
+    "problem",
+    "validate_rows",
+    "write_report",
+]
+
+OnInvalid = Literal["raise", "skip"]
+Problem = dict[str, object]
+
+#: Longest text value accepted, in characters (a 备注 is a sentence, not a file).
+MAX_TEXT = 2000
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_DATE_FORMS = (
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?: .*)?$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+_GEOM_TYPES = {
+    "POINT": ("Point",), "MULTIPOINT": ("Point", "MultiPoint"),
+    "LINESTRING": ("LineString",), "MULTILINESTRING": ("LineString", "MultiLineString"),
+    "POLYGON": ("Polygon",), "MULTIPOLYGON": ("Polygon", "MultiPolygon"),
+}
+
+
+def _short(value: Any, limit: int = 200) -> Any:
+    """A value fit for a report cell: long text cut, control characters made visible."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
+
+
+def problem(file: str, row: int | None, field_: str | None, value: Any, reason: str) -> Problem:
+    """One problem record (value shortened for the report)."""
+    return {"file": file, "row": row, "field": field_, "value": _short(value), "reason": reason}
+
+
+def parse_date(value: Any) -> dt.date:
+    """A date from the forms survey files use.
+
+    Accepts ``datetime.date``/``datetime``/pandas Timestamps and the text forms
+    ``2023-05-01``, ``2023/5/1``, ``2023.5.1``, ``2023年5月1日``, ``20230501``.
+
+    Raises
+    ------
+    ValueError
+        Naming the value.
+    """
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            raise ValueError("not a date")
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    for form in _DATE_FORMS:
+        m = form.match(text)
+        if m:
+            y, mo, d = (int(g) for g in m.groups())
+            try:
+                return dt.date(y, mo, d)
+            except ValueError as exc:
+                raise ValueError(f"not a calendar date ({exc})") from None
+    raise ValueError("not a date (use 2023-05-01, 2023/5/1 or 2023年5月1日)")
+
+
+def _text_value(v: Any) -> Any:
+    """Numbers read from a DBF numeric field become their digits, not '3.2e+15'."""
+    if isinstance(v, float | np.floating) and np.isfinite(v) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, np.integer):
+        return str(int(v))
+    return v
+
+
+def _text_problems(text: str) -> str | None:
+    if _CONTROL.search(text):
+        ch = _CONTROL.search(text)
+        assert ch is not None
+        return f"contains control character U+{ord(ch.group()):04X}"
+    if len(text) > MAX_TEXT:
+        return f"longer than {MAX_TEXT} characters ({len(text)})"
+    return None
+
+
+@dataclass
+class ValidatedRows:
+    """Rows after the generic checks.
+
+    Attributes
+    ----------
+    frame : geopandas.GeoDataFrame
+        Every row (index: file row numbers), values converted to the column
+        types (None where a value was bad).
+    problems : list of dict
+    """
+
+    frame: Any
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> list[int]:
+        """File row numbers with at least one problem, sorted."""
+        return sorted({int(p["row"]) for p in self.problems if p["row"] is not None})  # type: ignore[call-overload]
+
+    @property
+    def file_problems(self) -> list[Problem]:
+        """Problems not tied to a row (a missing required column …): they block any load."""
+        return [p for p in self.problems if p["row"] is None]
+
+
+def validate_rows(
+    frame: Any,
+    info: LayerInfo,
+    *,
+    source: str,
+    filled: Collection[str] = (),
+    types: Mapping[str, str] | None = None,
+    district: Any = None,
+    today: dt.date | None = None,
+) -> ValidatedRows:
+    """Run the generic checks of a mapped frame against a layer's schema.
+
+    Parameters
+    ----------
+    frame : geopandas.GeoDataFrame
+        Mapped rows (store column names), indexed by file row number, geometries
+        with a CRS.
+    info : LayerInfo
+        The target layer.
+    source : str
+        File name for the problems.
+    filled : collection of str
+        Required columns the target fills itself (component IDs, class codes):
+        not reported when missing.
+    types : mapping, optional
+        Logical types of helper columns that are not layer columns
+        (``{"subclass_name": "text"}``).
+    district : shapely geometry, optional
+        Boundary in the frame's CRS that every geometry must lie in (covered by).
+    today : date, optional
+        For the "date in the future" check (default: today).
+
+    Returns
+    -------
+    ValidatedRows
+    """
+    import geopandas as gpd
+
+    today = today or dt.date.today()
+    problems: list[Problem] = []
+    all_types = {**info.columns, **(types or {})}
+    out: dict[str, list[Any]] = {}
+    for col in frame.columns:
+        if col == frame.geometry.name:
+            continue
+        logical = all_types.get(col, "text")
+        values = frame[col].tolist()
+        conv: list[Any] = []
+        for row, v in zip(frame.index, values, strict=True):
+            if logical == "text":
+                v = _text_value(v)
+            if isinstance(v, str):
+                why = _text_problems(v)
+                if why:
+                    problems.append(problem(source, int(row), col, v, why))
+                    conv.append(None)
+                    continue
+            try:
+                if logical == "date" and v is not None and not _missing(v):
+                    c = parse_date(v)
+                    if c > today:
+                        raise ValueError(f"date {c} is in the future")
+                elif logical == "json" and v is not None and not _missing(v):
+                    c = canonical(v, "json")
+                    bad = _json_text_problem(c)
+                    if bad:
+                        raise ValueError(bad)
+                else:
+                    c = canonical(v, logical)
+            except (ValueError, TypeError, OverflowError, json.JSONDecodeError) as exc:
+                problems.append(problem(source, int(row), col, v, str(exc) or "bad value"))
+                c = None
+            conv.append(c)
+        out[col] = conv
+    bad_cells = {(p["row"], p["field"]) for p in problems}
+    for col in sorted(info.required - set(filled)):
+        if col not in out:
+            problems.append(problem(source, None, col, None, "required column is missing "
+                                    "(check the field mapping)"))
+            continue
+        for row, v in zip(frame.index, out[col], strict=True):
+            if v is None and (row, col) not in bad_cells:
+                problems.append(problem(source, int(row), col, None, "required value is empty"))
+    if "original_date" in out and "change_date" in out:
+        for row, a, b in zip(frame.index, out["original_date"], out["change_date"], strict=True):
+            if a is not None and b is not None and a > b:
+                problems.append(problem(source, int(row), "change_date", b.isoformat(),
+                                        f"before the initial date (初始日期) {a}"))
+    if info.key in out:
+        seen: dict[Any, int] = {}
+        for row, k in zip(frame.index, out[info.key], strict=True):
+            if k is None:
+                continue
+            if k in seen:
+                problems.append(problem(source, int(row), info.key, k,
+                                        f"duplicate key in the file (first at row {seen[k]})"))
+            else:
+                seen[k] = int(row)
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    if info.geometry_column:
+        problems.extend(_geometry_problems(geoms, frame.index, info, source, district))
+    result = gpd.GeoDataFrame(out, geometry=list(geoms), crs=frame.crs, index=frame.index)
+    return ValidatedRows(result, problems)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
+
+
+def _json_text_problem(value: Any) -> str | None:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+            stack.extend(v.keys())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str):
+            why = _text_problems(v)
+            if why:
+                return f"a value inside {why}"
+    return None
+
+
+def _geometry_problems(
+    geoms: np.ndarray, rows: pd.Index, info: LayerInfo, source: str, district: Any
+) -> list[Problem]:
+    out: list[Problem] = []
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    coords_ok = np.array([
+        True if m else bool(np.isfinite(shapely.get_coordinates(g)).all())
+        for g, m in zip(geoms, missing, strict=True)
+    ], dtype=bool)
+    want = _GEOM_TYPES.get(info.geometry_type or "GEOMETRY")
+    for i, row in enumerate(rows):
+        g = geoms[i]
+        if missing[i]:
+            out.append(problem(source, int(row), "geometry", None, "geometry is missing or empty"))
+        elif not coords_ok[i]:
+            out.append(problem(source, int(row), "geometry", g.wkt[:200],
+                               "coordinates are not finite numbers"))
+        elif want is not None and g.geom_type not in want:
+            out.append(problem(source, int(row), "geometry", g.geom_type,
+                               f"layer {info.name!r} takes {info.geometry_type}"))
+        elif not shapely.is_valid(g):
+            out.append(problem(source, int(row), "geometry", g.wkt[:200],
+                               f"invalid geometry: {shapely.is_valid_reason(g)}"))
+    if district is not None:
+        shapely.prepare(district)
+        ok = ~missing & coords_ok
+        outside = np.zeros(len(geoms), dtype=bool)
+        outside[ok] = ~shapely.covered_by(geoms[ok], district)
+        for i in np.flatnonzero(outside):
+            out.append(problem(source, int(rows[i]), "geometry", None,
+                               "lies outside the district boundary"))
+    return out
+
+
+def write_report(
+    problems: Sequence[Problem],
+    path: str | PathLike[str],
+    *,
+    geometries: Any = None,
+) -> tuple[Path, Path]:
+    """Write the problems as CSV and as a GeoPackage layer ``problems``.
+
+    Parameters
+    ----------
+    problems : sequence of dict
+        ``file``, ``row``, ``field``, ``value``, ``reason``.
+    path : path-like
+        Report name; ``.csv`` and ``.gpkg`` files are written beside each other
+        (``report.csv`` + ``report.gpkg`` for ``report``, ``report.csv`` or
+        ``report.gpkg``).
+    geometries : geopandas.GeoSeries, optional
+        Geometry of each file row (indexed by row number), for the GeoPackage.
+
+    Returns
+    -------
+    (Path, Path)
+        The CSV and GeoPackage written.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    p = Path(path)
+    stem = p.with_suffix("") if p.suffix.lower() in (".csv", ".gpkg") else p
+    csv_path, gpkg_path = stem.with_suffix(".csv"), stem.with_suffix(".gpkg")
+    cols = ["file", "row", "field", "value", "reason"]
+    table = pd.DataFrame([{c: pr.get(c) for c in cols} for pr in problems], columns=cols)
+    table["row"] = table["row"].astype("Int64")
+    table["value"] = table["value"].map(lambda v: None if v is None else str(_short(v)))
+    table.to_csv(csv_path, index=False, encoding="utf-8-sig")
+    geoms = [None] * len(table)
+    crs = None
+    if geometries is not None:
+        crs = geometries.crs
+        lookup = geometries.to_dict()
+        geoms = [lookup.get(r) if r is not pd.NA else None for r in table["row"]]
+    gdf = gpd.GeoDataFrame(table.astype({"row": "float64"}), geometry=geoms, crs=crs)
+    if gpkg_path.exists():
+        gpkg_path.unlink()
+    pyogrio.write_dataframe(gdf, gpkg_path, layer="problems", driver="GPKG",
+                            geometry_type="Unknown")
+    return csv_path, gpkg_path
