@@ -21,8 +21,9 @@ _EPS = 1e-9
 
 
 @nb.njit(cache=True)
-def _term(c: float, q: float, Q: float, lam: float, Lmax: float, mu: float, mode: int,
-          eps: float) -> float:
+def _term(
+    c: float, q: float, Q: float, lam: float, Lmax: float, mu: float, mode: int, eps: float
+) -> float:
     p = 0.0
     if q > Q:
         p += lam * (q - Q)
@@ -131,13 +132,15 @@ def _top3(rc, nr):  # type: ignore[no-untyped-def]
 
 @nb.njit(cache=True)
 def _delta(mode, rc, rq, top, r1, c1, q1, r2, c2, q2, Q, lam, Lmax, mu, eps):  # type: ignore[no-untyped-def]
-    d = _term(c1, q1, Q, lam, Lmax, mu, mode, eps) - _term(rc[r1], rq[r1], Q, lam, Lmax, mu, mode,
-                                                          eps)
+    d = _term(c1, q1, Q, lam, Lmax, mu, mode, eps) - _term(
+        rc[r1], rq[r1], Q, lam, Lmax, mu, mode, eps
+    )
     if r2 >= 0:
         old2c = rc[r2] if r2 < rc.shape[0] else 0.0
         old2q = rq[r2] if r2 < rq.shape[0] else 0.0
-        d += _term(c2, q2, Q, lam, Lmax, mu, mode, eps) - _term(old2c, old2q, Q, lam, Lmax, mu,
-                                                               mode, eps)
+        d += _term(c2, q2, Q, lam, Lmax, mu, mode, eps) - _term(
+            old2c, old2q, Q, lam, Lmax, mu, mode, eps
+        )
     if mode == 1:
         old = rc[top[0]] if top[0] >= 0 else 0.0
         new = c1
@@ -154,8 +157,28 @@ def _delta(mode, rc, rq, top, r1, c1, q1, r2, c2, q2, Q, lam, Lmax, mu, eps):  #
 
 
 @nb.njit(cache=True)
-def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q, lam,  # type: ignore[no-untyped-def]
-                 Lmax, mu, mode, eps, order, neigh):
+def local_search(
+    rt,
+    rl,
+    dep,
+    nr,
+    maxr,
+    can_open,
+    D,
+    th,
+    tt,
+    tc,
+    tq,
+    allowed,
+    Q,
+    lam,  # type: ignore[no-untyped-def]
+    Lmax,
+    mu,
+    mode,
+    eps,
+    order,
+    neigh,
+):
     """Improve routes in place by relocate, swap, 2-opt* and 2-opt moves.
 
     First-improvement descent over tasks in ``order`` (edge ids); moves place a
@@ -222,8 +245,9 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
                         a = d1 if jr == 0 else tt[rt[r1, jr - 1 if jr - 1 < i else jr]]
                         b = d1 if jr == L1 - 1 else th[rt[r1, jr if jr < i else jr + 1]]
                         c1n = c1rem + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
-                        dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
-                                    Lmax, mu, eps)
+                        dl = _delta(
+                            mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam, Lmax, mu, eps
+                        )
                         if dl < -_EPS:
                             k = 0
                             for x in range(L1):
@@ -246,8 +270,9 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
                         a = d2 if j == 0 else tt[rt[r2, j - 1]]
                         b = d2 if j == L2 else th[rt[r2, j]]
                         c2n = base2 + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
-                        dl = _delta(mode, rc, rq, top, r1, c1rem, q1rem, r2, c2n, q2n, Q, lam,
-                                    Lmax, mu, eps)
+                        dl = _delta(
+                            mode, rc, rq, top, r1, c1rem, q1rem, r2, c2n, q2n, Q, lam, Lmax, mu, eps
+                        )
                         if dl < -_EPS:
                             for x in range(L2, j, -1):
                                 rt[r2, x] = rt[r2, x - 1]
@@ -261,8 +286,23 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
                             for x in range(i, L1 - 1):
                                 rt[r1, x] = rt[r1, x + 1]
                             rl[r1] = L1 - 1
-                            _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
-                                     where_r, where_i)
+                            _refresh(
+                                r2,
+                                rt,
+                                rl,
+                                dep,
+                                D,
+                                th,
+                                tt,
+                                tc,
+                                tq,
+                                rc,
+                                rq,
+                                pre,
+                                preq,
+                                where_r,
+                                where_i,
+                            )
                             moved = True
             if not moved:
                 # ---- swap with a neighbour
@@ -298,19 +338,50 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
                                 tb = x
                     if r2 == r1:
                         c1n = rc[r1] - cur - curu + bu + bt
-                        dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
-                                    Lmax, mu, eps)
+                        dl = _delta(
+                            mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam, Lmax, mu, eps
+                        )
                     else:
                         c1n = rc[r1] - cur + bu
                         c2n = rc[r2] - curu + bt
-                        dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1] - tq[t] + tq[u], r2, c2n,
-                                    rq[r2] - tq[u] + tq[t], Q, lam, Lmax, mu, eps)
+                        dl = _delta(
+                            mode,
+                            rc,
+                            rq,
+                            top,
+                            r1,
+                            c1n,
+                            rq[r1] - tq[t] + tq[u],
+                            r2,
+                            c2n,
+                            rq[r2] - tq[u] + tq[t],
+                            Q,
+                            lam,
+                            Lmax,
+                            mu,
+                            eps,
+                        )
                     if dl < -_EPS:
                         rt[r1, i] = ub
                         rt[r2, j] = tb
                         if r2 != r1:
-                            _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
-                                     where_r, where_i)
+                            _refresh(
+                                r2,
+                                rt,
+                                rl,
+                                dep,
+                                D,
+                                th,
+                                tt,
+                                tc,
+                                tq,
+                                rc,
+                                rq,
+                                pre,
+                                preq,
+                                where_r,
+                                where_i,
+                            )
                         moved = True
                         break
             if not moved:
@@ -353,8 +424,9 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
                     else:
                         c2n = preA2 + D[endA2, d2]
                     q2n = qA2 + (rq[r1] - qA1)
-                    dl = _delta(mode, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n, Q, lam, Lmax,
-                                mu, eps)
+                    dl = _delta(
+                        mode, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n, Q, lam, Lmax, mu, eps
+                    )
                     if dl < -_EPS:
                         nb1 = L1 - c1 - 1
                         for x in range(nb1):
@@ -368,8 +440,9 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
                         for x in range(nb1):
                             rt[r2, j + 1 + x] = tmp[x]
                         rl[r2] = j + 1 + nb1
-                        _refresh(r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
-                                 where_r, where_i)
+                        _refresh(
+                            r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i
+                        )
                         moved = True
                         break
             # ---- 2-opt inside the route: reverse tasks i..j
@@ -387,8 +460,9 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
                     old = D[P1, th[t]] + oint + D[tt[u], Nj]
                     new = D[P1, tt[u]] + rint + D[th[t], Nj]
                     c1n = rc[r1] + new - old
-                    dl = _delta(mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam,
-                                Lmax, mu, eps)
+                    dl = _delta(
+                        mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam, Lmax, mu, eps
+                    )
                     if dl < -_EPS:
                         a = i
                         b = j
@@ -415,8 +489,23 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
                                     rt[r, x] = rt[last, x]
                                 rl[r] = rl[last]
                                 dep[r] = dep[last]
-                                _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq,
-                                         where_r, where_i)
+                                _refresh(
+                                    r,
+                                    rt,
+                                    rl,
+                                    dep,
+                                    D,
+                                    th,
+                                    tt,
+                                    tc,
+                                    tq,
+                                    rc,
+                                    rq,
+                                    pre,
+                                    preq,
+                                    where_r,
+                                    where_i,
+                                )
                             rl[last] = 0
                             rc[last] = 0.0
                             rq[last] = 0.0
@@ -428,8 +517,27 @@ def local_search(rt, rl, dep, nr, maxr, can_open, D, th, tt, tc, tq, allowed, Q,
 
 
 @nb.njit(cache=True)
-def insert_tasks(rt, rl, dep, nr, maxr, can_open, tasks, D, th, tt, tc, tq, allowed, Q, lam,  # type: ignore[no-untyped-def]
-                 Lmax, mu, mode, eps):
+def insert_tasks(
+    rt,
+    rl,
+    dep,
+    nr,
+    maxr,
+    can_open,
+    tasks,
+    D,
+    th,
+    tt,
+    tc,
+    tq,
+    allowed,
+    Q,
+    lam,  # type: ignore[no-untyped-def]
+    Lmax,
+    mu,
+    mode,
+    eps,
+):
     """Insert each edge of ``tasks`` (edge ids, in order) at its cheapest place.
 
     Every route, position and allowed direction is tried with the objective's
@@ -467,8 +575,9 @@ def insert_tasks(rt, rl, dep, nr, maxr, can_open, tasks, D, th, tt, tc, tq, allo
                     b = d2 if j == L2 else th[rt[r2, j]]
                     c2n = base2 + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
                     if r2 < nr:
-                        dl = _delta(mode, rc, rq, top, r2, c2n, q2n, -1, 0.0, 0.0, Q, lam, Lmax,
-                                    mu, eps)
+                        dl = _delta(
+                            mode, rc, rq, top, r2, c2n, q2n, -1, 0.0, 0.0, Q, lam, Lmax, mu, eps
+                        )
                     else:
                         dl = _term(c2n, q2n, Q, lam, Lmax, mu, mode, eps)
                         if mode == 1 and top[0] >= 0 and c2n > rc[top[0]]:

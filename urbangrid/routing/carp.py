@@ -275,10 +275,7 @@ def _check_reach(prob: _Problem, names: Sequence[Any]) -> None:
             if not prob.allowed[o]:
                 continue
             for d in np.unique(prob.depots):
-                if (
-                    math.isfinite(D[d, prob.th[o]])
-                    and math.isfinite(D[prob.tt[o], d])
-                ):
+                if math.isfinite(D[d, prob.th[o]]) and math.isfinite(D[prob.tt[o], d]):
                     ok = True
         if not ok:
             msg = f"required edge {names[e]!r} cannot be reached from the depot and back"
@@ -328,8 +325,10 @@ class _Search:
         self.dep0 = int(prob.depots[0])
         a, b = prob.th[0::2], prob.tt[0::2]
         D = prob.D
-        near = np.minimum(np.minimum(D[np.ix_(a, a)], D[np.ix_(a, b)]),
-                          np.minimum(D[np.ix_(b, a)], D[np.ix_(b, b)]))
+        near = np.minimum(
+            np.minimum(D[np.ix_(a, a)], D[np.ix_(a, b)]),
+            np.minimum(D[np.ix_(b, a)], D[np.ix_(b, b)]),
+        )
         near = np.minimum(near, near.T)
         np.fill_diagonal(near, np.inf)
         ng = min(30, self.m - 1)
@@ -362,25 +361,62 @@ class _Search:
             dep[i] = deps[i]
         return rt, rl, dep
 
-    def _ls(self, routes: list[np.ndarray], deps: np.ndarray, lam: float,
-            mu: float) -> tuple[list[np.ndarray], np.ndarray]:
+    def _ls(
+        self, routes: list[np.ndarray], deps: np.ndarray, lam: float, mu: float
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         p = self.p
         rt, rl, dep = self._arrays(routes, deps)
         order = self.rng.permutation(self.m).astype(np.int64)
         nr = K.local_search(
-            rt, rl, dep, len(routes), self.maxr, self.mode == 0, p.D, p.th, p.tt, p.tc, p.tq,
-            p.allowed, self.Q, lam, self.Lmax, mu, self.mode, self.eps, order, self.neigh,
+            rt,
+            rl,
+            dep,
+            len(routes),
+            self.maxr,
+            self.mode == 0,
+            p.D,
+            p.th,
+            p.tt,
+            p.tc,
+            p.tq,
+            p.allowed,
+            self.Q,
+            lam,
+            self.Lmax,
+            mu,
+            self.mode,
+            self.eps,
+            order,
+            self.neigh,
         )
         out = [rt[i, : rl[i]].copy() for i in range(nr)]
         return out, dep[:nr].copy()
 
-    def _insert(self, routes: list[np.ndarray], deps: np.ndarray, tasks: np.ndarray,
-                lam: float, mu: float) -> tuple[list[np.ndarray], np.ndarray]:
+    def _insert(
+        self, routes: list[np.ndarray], deps: np.ndarray, tasks: np.ndarray, lam: float, mu: float
+    ) -> tuple[list[np.ndarray], np.ndarray]:
         p = self.p
         rt, rl, dep = self._arrays(routes, deps)
         nr = K.insert_tasks(
-            rt, rl, dep, len(routes), self.maxr, self.mode == 0, tasks.astype(np.int64), p.D,
-            p.th, p.tt, p.tc, p.tq, p.allowed, self.Q, lam, self.Lmax, mu, self.mode, self.eps,
+            rt,
+            rl,
+            dep,
+            len(routes),
+            self.maxr,
+            self.mode == 0,
+            tasks.astype(np.int64),
+            p.D,
+            p.th,
+            p.tt,
+            p.tc,
+            p.tq,
+            p.allowed,
+            self.Q,
+            lam,
+            self.Lmax,
+            mu,
+            self.mode,
+            self.eps,
         )
         return [rt[i, : rl[i]].copy() for i in range(nr)], dep[:nr].copy()
 
@@ -424,8 +460,9 @@ class _Search:
 
     def _split(self, giant: np.ndarray) -> list[np.ndarray]:
         p = self.p
-        cuts = K.split(giant, self.dep0, p.D, p.th, p.tt, p.tc, p.tq, self.Q, self.lam,
-                       self.Lmax, self.mu)
+        cuts = K.split(
+            giant, self.dep0, p.D, p.th, p.tt, p.tc, p.tq, self.Q, self.lam, self.Lmax, self.mu
+        )
         return [giant[cuts[i] : cuts[i + 1]].copy() for i in range(len(cuts) - 1)]
 
     def _ox(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -520,8 +557,12 @@ class _Search:
         return pop[min(int(i), int(j))]
 
     # -- iterated ruin and recreate (mode 1, or several depots)
-    def ils(self, deps: np.ndarray, time_limit: float, iterations: int | None,
-            ) -> tuple[_Sol, dict[str, Any]]:
+    def ils(
+        self,
+        deps: np.ndarray,
+        time_limit: float,
+        iterations: int | None,
+    ) -> tuple[_Sol, dict[str, Any]]:
         t0 = time.perf_counter()
         deadline = t0 + time_limit
         nr = len(deps)
@@ -549,13 +590,15 @@ class _Search:
             kept = [r[~mask[r >> 1]] for r in cur.routes]
             routes, d = self._insert(kept, cur_d, self.rng.permutation(rem), self.lam, self.mu)
             s, _ = self._improve(routes, d)
-            if s.feasible and (s.obj < cur.obj - 1e-9 or (
-                    s.obj <= cur.obj * 1.005 and self.rng.random() < 0.2)):
+            if s.feasible and (
+                s.obj < cur.obj - 1e-9 or (s.obj <= cur.obj * 1.005 and self.rng.random() < 0.2)
+            ):
                 cur, cur_d = s, d[: len(s.routes)] if len(d) >= len(s.routes) else d
             elif not cur.feasible and s.obj < cur.obj:
                 cur, cur_d = s, d
             if (s.feasible and (not best.feasible or s.obj < best.obj - 1e-9)) or (
-                    not best.feasible and s.obj < best.obj):
+                not best.feasible and s.obj < best.obj
+            ):
                 best, best_d = s, d
         best.routes = [r for r in best.routes]
         info = {"iterations": it, "seconds": time.perf_counter() - t0, "depots": best_d}
@@ -758,8 +801,7 @@ def solve(
     if any(r[3] > instance.capacity for r in req):
         msg = f"{instance.name}: a required edge's demand exceeds the capacity"
         raise InfeasibleRouteError(msg)
-    search = _Search(prob, capacity=instance.capacity, route_limit=math.inf, mode=0, k=1,
-                     seed=seed)
+    search = _Search(prob, capacity=instance.capacity, route_limit=math.inf, mode=0, k=1, seed=seed)
     sol, info = search.memetic(time_limit, iterations)
     info["seed"] = seed
     nodes = prob.rel_nodes
@@ -1000,8 +1042,9 @@ def collector_routes(
         sol, info = search.ils(dep_idx, time_limit, iterations)
         nodes_full = list(G.nodes)
         dmap = {int(prob.depots[i]): d for i, d in enumerate(deps)}
-        route_deps = [dmap.get(int(x), nodes_full[int(prob.rel_nodes[x])]) for x in
-                      info.pop("depots")]
+        route_deps = [
+            dmap.get(int(x), nodes_full[int(prob.rel_nodes[x])]) for x in info.pop("depots")
+        ]
         while len(sol.routes) < k:
             sol.routes.append(np.zeros(0, dtype=np.int64))
     if not sol.feasible:
@@ -1013,8 +1056,9 @@ def collector_routes(
         raise InfeasibleRouteError(msg)
     info["seed"] = seed
     served = _routes_to_ids(prob, sol, req_ids, G)
-    plan = _expand(G, weight, route_deps, served, req_ids, dem, oneway=oneway,
-                   objective=objective, info=info)
+    plan = _expand(
+        G, weight, route_deps, served, req_ids, dem, oneway=oneway, objective=objective, info=info
+    )
     return plan
 
 
@@ -1050,11 +1094,16 @@ def min_collectors(
     """
     req = None if required is None else list(required)
     common: dict[str, Any] = {
-        "depot": depot, "required": req, "weight": weight, "oneway": oneway, "seed": seed,
+        "depot": depot,
+        "required": req,
+        "weight": weight,
+        "oneway": oneway,
+        "seed": seed,
         "iterations": iterations,
     }
-    plan = collector_routes(G, objective="total", route_limit=route_limit,
-                            time_limit=time_limit / 2, **common)
+    plan = collector_routes(
+        G, objective="total", route_limit=route_limit, time_limit=time_limit / 2, **common
+    )
     routes = [r for r in plan.routes if r.edges]
     service = math.fsum(r.service_cost for r in routes)
     k_lb = max(1, math.ceil(service / route_limit - 1e-9))
@@ -1062,16 +1111,29 @@ def min_collectors(
     k = len(routes)
     while k - 1 >= k_lb:
         try:
-            cand = collector_routes(G, objective="max", k=k - 1, route_limit=route_limit,
-                                    time_limit=time_limit / 4, **common)
+            cand = collector_routes(
+                G,
+                objective="max",
+                k=k - 1,
+                route_limit=route_limit,
+                time_limit=time_limit / 4,
+                **common,
+            )
         except InfeasibleRouteError:
             break
         if cand.max_route_cost > route_limit * (1 + 1e-12):
             break
-        best = RoutePlan(routes=tuple(r for r in cand.routes if r.edges), weight=weight,
-                         info=dict(cand.info))
+        best = RoutePlan(
+            routes=tuple(r for r in cand.routes if r.edges), weight=weight, info=dict(cand.info)
+        )
         k = len(best.routes)
     info = dict(best.info)
     info["k_lower_bound"] = k_lb
-    return RoutePlan(routes=best.routes, weight=weight, lower_bound=float(k_lb),
-                     optimal=len(best.routes) == k_lb, objective="total", info=info)
+    return RoutePlan(
+        routes=best.routes,
+        weight=weight,
+        lower_bound=float(k_lb),
+        optimal=len(best.routes) == k_lb,
+        objective="total",
+        info=info,
+    )

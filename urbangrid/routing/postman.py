@@ -59,9 +59,7 @@ def euler_walk(
     """
     H: nx.MultiGraph = nx.MultiDiGraph() if directed else nx.MultiGraph()
     H.add_nodes_from(range(n))
-    H.add_edges_from(
-        (int(t), int(h), i) for i, (t, h) in enumerate(zip(tail, head, strict=True))
-    )
+    H.add_edges_from((int(t), int(h), i) for i, (t, h) in enumerate(zip(tail, head, strict=True)))
     out: list[tuple[int, bool]] = []
     for a, _b, k in nx.eulerian_circuit(H, source=start, keys=True):
         out.append((int(k), int(tail[k]) == a))
