@@ -20,8 +20,11 @@ __all__ = [
     "IndexFileError",
     "InfeasibleRouteError",
     "MappingError",
+    "ModeProfileError",
+    "PatrolAreaError",
     "ProfileError",
     "RoutingError",
+    "SnapError",
     "StoreConnectionError",
     "StoreError",
     "StorePermissionError",
@@ -163,3 +166,20 @@ class ChangeSetError(StoreError, RuntimeError):
 
 class StorePermissionError(StoreError, PermissionError):
     """The store refused a write: the role it was opened with is read-only."""
+
+
+class ModeProfileError(UrbangridError, ValueError):
+    """A travel-mode profile (巡查方式) is unknown or its TOML is malformed.
+
+    The message names the file, the mode and the field at fault.
+    """
+
+
+class PatrolAreaError(RoutingError):
+    """A patrol area (巡查区域) cannot be routed: it holds no street of the mode, or
+    its polygon is empty, invalid or in no stated CRS."""
+
+
+class SnapError(RoutingError):
+    """A point (a patrol start, e.g. the community office) is too far from every
+    street of the graph; the message gives the distance in metres and the limit."""
