@@ -24,12 +24,15 @@ import numpy as np
 import shapely
 
 from urbangrid.errors import StoreConnectionError, StoreSchemaError
+from urbangrid.store._rtree_bulk import bulk_load_rtree
 from urbangrid.store.base import BaseStore, LayerInfo, chunks, json_text
 from urbangrid.store.migrations import LayerDirective, load_migrations
 
 __all__ = ["GeoPackageStore", "gpkg_blobs", "gpkg_to_wkb"]
 
 _APPLICATION_ID = 0x47504B47  # "GPKG"
+# Loads at least this large into an empty layer build the R*Tree in one pass.
+_BULK_ROWS = 5_000
 _USER_VERSION = 10400  # GeoPackage 1.4.0
 
 _LOGICAL = {
@@ -497,23 +500,61 @@ class GeoPackageStore(BaseStore):
             geoms = shapely.from_wkb(np.array(wkb, dtype=object))
             blobs = gpkg_blobs(geoms, wkb, info.srid or self.srid)
         logical = [info.columns[c] for c in columns]
+        bulk = blobs is not None and len(rows) >= _BULK_ROWS and self._rtree_empty(info)
+        first_fid = self._next_fid(info) if bulk else 0
+        if bulk:
+            cols.insert(0, "fid")
         sql = (f"INSERT INTO {_q(info.name)} ({', '.join(_q(c) for c in cols)}) "
                f"VALUES ({', '.join('?' * len(cols))})")
 
+        # Text and numbers go to SQLite as they are; convert only the rest.
+        convert = [(j, t) for j, t in enumerate(logical)
+                   if t in ("json", "boolean", "date", "datetime")]
+        lead = 1 if bulk else 0
+
         def records() -> Iterator[tuple[Any, ...]]:
             for i, row in enumerate(rows):
-                vals = [_to_sql(v, t) for v, t in zip(row, logical, strict=True)]
+                vals = [first_fid + i, *row] if bulk else list(row)
+                for j, t in convert:
+                    vals[lead + j] = _to_sql(vals[lead + j], t)
                 vals.extend(extra)
                 if blobs is not None:
                     vals.append(blobs[i])
                 yield tuple(vals)
 
+        con = self.connection
+        trigger = f"rtree_{info.name}_{info.geometry_column}_insert"
+        trigger_sql = None
+        if bulk:
+            # The R*Tree is filled in one packed pass below instead of row by row.
+            (trigger_sql,) = con.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
+            ).fetchone()
+            con.execute(f"DROP TRIGGER {_q(trigger)}")
         try:
-            self.connection.executemany(sql, records())
+            con.executemany(sql, records())
         except sqlite3.IntegrityError as exc:
             hint = "; use mode='upsert' to update existing keys" if "UNIQUE" in str(exc) else ""
             raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}{hint}") from exc
+        if bulk:
+            b = shapely.bounds(geoms)
+            keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+            fids = np.arange(first_fid, first_fid + len(rows))[keep]
+            bulk_load_rtree(con, f"rtree_{info.name}_{info.geometry_column}", fids,
+                            b[keep, 0], b[keep, 2], b[keep, 1], b[keep, 3])
+            con.execute(trigger_sql)
         self._touch(info)
+
+    def _rtree_empty(self, info: LayerInfo) -> bool:
+        r = _q(f"rtree_{info.name}_{info.geometry_column}_rowid")
+        return self.connection.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {r})").fetchone()[0]
+
+    def _next_fid(self, info: LayerInfo) -> int:
+        row = self.connection.execute(
+            f"SELECT max(coalesce((SELECT max(fid) FROM {_q(info.name)}), 0), "
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)) + 1", (info.name,),
+        ).fetchone()
+        return int(row[0])
 
     def _touch(self, info: LayerInfo) -> None:
         """Keep gpkg_contents' extent and change time current, as QGIS reads them."""
