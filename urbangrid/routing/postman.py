@@ -58,7 +58,8 @@ def euler_walk(
     False when an undirected copy is driven from ``head[i]`` to ``tail[i]``.
     """
     H: nx.MultiGraph = nx.MultiDiGraph() if directed else nx.MultiGraph()
-    H.add_nodes_from(range(n))
+    # only nodes with edges: networkx requires the whole graph connected
+    H.add_node(start)
     H.add_edges_from((int(t), int(h), i) for i, (t, h) in enumerate(zip(tail, head, strict=True)))
     out: list[tuple[int, bool]] = []
     for a, _b, k in nx.eulerian_circuit(H, source=start, keys=True):

@@ -247,7 +247,7 @@ def rural_postman(
     dist_c = np.full((k, k), np.inf)
     preds = []
     for i in range(k):
-        d, pr = dijkstra(
+        d, pr, _ = dijkstra(
             A, directed=False, indices=members[i], min_only=True, return_predecessors=True
         )
         preds.append((d, pr))
