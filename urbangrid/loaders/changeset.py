@@ -1,0 +1,604 @@
+"""Change sets (变更集): the diff of a survey against the store, applied and undone as one.
+
+:func:`diff_rows` compares validated survey rows with the current rows of the
+target layer, keyed by the layer key (标识码 for components):
+
+* **added** — keys the store does not have;
+* **changed** — field by field, old and new value;
+* **moved** — the geometry changed; the distance is in metres (geodesic through a
+  local UTM zone for degree CRSs);
+* **removed** — only for a full-coverage survey of an area (``coverage=``): stored
+  features inside the area that the file lacks;
+* unchanged rows are only counted.
+
+:func:`apply_changeset` writes it inside the caller's transaction as an upsert
+keyed by ID (the store keeps the previous versions), retires the removed
+features, and records the change set (who, when, file, hash, counts, and each
+feature touched) in the ``load_changeset`` / ``load_change`` layers of migration
+``1101_load_changesets.sql``. An empty change set writes nothing at all, which is
+what makes loading the same file twice idempotent. :func:`rollback_changeset`
+undoes one, unless a later change touched the same features.
+
+Concurrent loaders serialise on :func:`lock_layer` (a PostgreSQL advisory lock per
+layer, SQLite's write lock on GeoPackage), taken before the diff is computed, so
+every loader diffs against what the previous one committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from urbangrid.errors import ChangeSetError, StoreSchemaError
+from urbangrid.store.base import canonical, json_text, utc_ms
+
+__all__ = [
+    "CHANGESET_LAYER",
+    "CHANGE_LAYER",
+    "ChangeSet",
+    "FeatureChange",
+    "LoadMeta",
+    "apply_changeset",
+    "diff_rows",
+    "list_changesets",
+    "lock_layer",
+    "read_current",
+    "rollback_changeset",
+]
+
+#: Layer of change set records (one row per applied load).
+CHANGESET_LAYER = "load_changeset"
+#: Layer of per-feature changes of each change set.
+CHANGE_LAYER = "load_change"
+
+_READ_CHUNK = 5000
+_GPKG_BUSY_MS = 120_000
+
+
+@dataclass(frozen=True)
+class FeatureChange:
+    """One feature's change.
+
+    Attributes
+    ----------
+    key : str
+        Layer key value (``None`` for a new component not yet given an ID, in a
+        dry run).
+    action : {"added", "changed", "moved", "removed"}
+        ``moved`` when only the geometry changed, ``changed`` otherwise.
+    row : int or None
+        1-based record number in the file (None for removed features).
+    fields : dict
+        Field → (old, new) for changed attributes.
+    distance_m : float or None
+        How far the geometry moved, metres.
+    """
+
+    key: Any
+    action: str
+    row: int | None
+    fields: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    distance_m: float | None = None
+
+
+@dataclass
+class ChangeSet:
+    """The difference between survey rows and a layer.
+
+    Attributes
+    ----------
+    layer, key : str
+        Target layer and its key column.
+    rows : geopandas.GeoDataFrame
+        The rows to write (added, changed and moved), store columns, file CRS.
+    changes : list of FeatureChange
+    unchanged : int
+    before : dict
+        Key → stored row (column → value, plus ``geometry``) for changed, moved
+        and removed features, kept for layers without history.
+    """
+
+    layer: str
+    key: str
+    rows: Any
+    changes: list[FeatureChange]
+    unchanged: int
+    before: dict[Any, dict[str, Any]] = field(default_factory=dict)
+
+    def count(self, action: str) -> int:
+        """Number of changes of one action."""
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def empty(self) -> bool:
+        """True when applying it would change nothing."""
+        return not self.changes
+
+    def counts(self) -> dict[str, int]:
+        """Added, changed, moved, removed and unchanged counts."""
+        return {a: self.count(a) for a in ("added", "changed", "moved", "removed")} | {
+            "unchanged": self.unchanged
+        }
+
+    def summary(self) -> str:
+        """One line of counts."""
+        c = self.counts()
+        return (f"{self.layer}: {c['added']} added, {c['changed']} changed, {c['moved']} moved, "
+                f"{c['removed']} removed, {c['unchanged']} unchanged")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The diff as a table, one line per changed field: key, action, row, field, old, new,
+        distance_m."""
+        lines = []
+        for c in self.changes:
+            if c.fields:
+                for f, (old, new) in c.fields.items():
+                    lines.append((c.key, c.action, c.row, f, _cell(old), _cell(new),
+                                  c.distance_m if f == "geometry" else None))
+            else:
+                lines.append((c.key, c.action, c.row, None, None, None, c.distance_m))
+        return pd.DataFrame(lines, columns=["key", "action", "row", "field", "old", "new",
+                                            "distance_m"])
+
+
+def _cell(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, dict | list):
+        return json_text(v)
+    if isinstance(v, dt.date | dt.datetime):
+        return v.isoformat()
+    return v
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dt.date | dt.datetime):
+        return v.isoformat()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_current(
+    store: Any, layer: str, keys: Sequence[Any] | None = None, *, all_versions: bool = False
+) -> Any:
+    """Current rows of `layer` (those with the given keys), read in chunks of keys."""
+    import geopandas as gpd
+
+    info = store.layer_info(layer)
+    if keys is None:
+        return store.read(layer, all_versions=all_versions)
+    keys = list(dict.fromkeys(k for k in keys if k is not None))
+    if not keys:
+        return store.read(layer, where={info.key: []}, all_versions=all_versions)
+    parts = [store.read(layer, where={info.key: keys[i : i + _READ_CHUNK]},
+                        all_versions=all_versions)
+             for i in range(0, len(keys), _READ_CHUNK)]
+    if len(parts) == 1:
+        return parts[0]
+    frame = pd.concat(parts, ignore_index=True)
+    if info.geometry_column:
+        return gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=info.crs)
+    return frame
+
+
+def _metric_distance(a: np.ndarray, b: np.ndarray, crs: Any) -> np.ndarray:
+    """Hausdorff distance in metres between pairs of geometries in `crs`."""
+    import geopandas as gpd
+
+    if not len(a):
+        return np.zeros(0)
+    ga = gpd.GeoSeries(a, crs=crs)
+    gb = gpd.GeoSeries(b, crs=crs)
+    if ga.crs is not None and ga.crs.is_geographic:
+        utm = ga.estimate_utm_crs()
+        ga, gb = ga.to_crs(utm), gb.to_crs(utm)
+    return shapely.hausdorff_distance(np.asarray(ga.values), np.asarray(gb.values))
+
+
+_MULTI = {"MULTIPOINT": shapely.MultiPoint, "MULTILINESTRING": shapely.MultiLineString,
+          "MULTIPOLYGON": shapely.MultiPolygon}
+
+
+def _layer_geoms(frame: Any, info: Any) -> np.ndarray:
+    """The frame's geometries as the store would hold them: layer CRS, multi-promoted."""
+    geoms = frame.geometry
+    if frame.crs is not None and frame.crs.to_epsg() != info.srid:
+        geoms = geoms.to_crs(info.crs)
+    values = np.asarray(geoms.values, dtype=object)
+    multi = _MULTI.get(info.geometry_type or "")
+    if multi is not None:
+        single = multi.__name__.removeprefix("Multi")
+        values = np.array([multi([g]) if g is not None and g.geom_type == single else g
+                           for g in values], dtype=object)
+    return values
+
+
+def _same(a: Any, b: Any, logical: str) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if logical == "json":
+        return json_text(a) == json_text(b)
+    return bool(a == b)
+
+
+def diff_rows(
+    store: Any,
+    layer: str,
+    frame: Any,
+    *,
+    coverage: Any = None,
+) -> ChangeSet:
+    """Compare validated rows with the current rows of `layer`.
+
+    Parameters
+    ----------
+    store : Store
+    layer : str
+        A layer with a key.
+    frame : geopandas.GeoDataFrame or DataFrame
+        Store columns with converted values (:func:`urbangrid.loaders.validate.validate_rows`),
+        indexed by file row number; geometries in any CRS (compared in the layer
+        CRS). Rows whose key is None count as added.
+    coverage : shapely geometry, optional
+        Area (layer CRS) the survey covers completely: stored features covered by
+        it and absent from `frame` are *removed*.
+
+    Returns
+    -------
+    ChangeSet
+    """
+    info = store.layer_info(layer)
+    if info.key is None:
+        raise StoreSchemaError(f"layer {layer!r} has no key; survey loads need one")
+    key = info.key
+    cols = [c for c in frame.columns if c in info.columns]
+    keys = frame[key].tolist() if key in frame.columns else [None] * len(frame)
+    stored = read_current(store, layer, keys)
+    stored_by_key = {k: i for i, k in enumerate(stored[key].tolist())}
+    has_geom = info.geometry_column is not None
+    new_geoms = _layer_geoms(frame, info) if has_geom else None
+    old_geoms = np.asarray(stored.geometry.values, dtype=object) if has_geom else None
+    stored_cols = {c: stored[c].tolist() for c in cols if c in stored.columns}
+    changes: list[FeatureChange] = []
+    write_pos: list[int] = []
+    moved_pairs: list[tuple[int, int, int]] = []  # (change index, new pos, old pos)
+    unchanged = 0
+    before: dict[Any, dict[str, Any]] = {}
+    frame_cols = {c: frame[c].tolist() for c in cols}
+    rows = frame.index.tolist()
+    for pos, k in enumerate(keys):
+        j = None if k is None else stored_by_key.get(k)
+        if j is None:
+            changes.append(FeatureChange(k, "added", int(rows[pos])))
+            write_pos.append(pos)
+            continue
+        diffs: dict[str, tuple[Any, Any]] = {}
+        for c in cols:
+            if c == key:
+                continue
+            old = canonical(stored_cols[c][j], info.columns[c])
+            new = canonical(frame_cols[c][pos], info.columns[c])
+            if not _same(old, new, info.columns[c]):
+                diffs[c] = (_jsonable(old), _jsonable(new))
+        geom_moved = False
+        if has_geom:
+            a, b = new_geoms[pos], old_geoms[j]  # type: ignore[index]
+            geom_moved = not (
+                a is not None and b is not None and a.geom_type == b.geom_type
+                and bool(shapely.equals_exact(a, b, tolerance=0))
+            ) and not (a is None and b is None)
+        if not diffs and not geom_moved:
+            unchanged += 1
+            continue
+        if geom_moved:
+            diffs["geometry"] = (None if b is None else b.wkt, None if a is None else a.wkt)
+        action = "moved" if list(diffs) == ["geometry"] else "changed"
+        changes.append(FeatureChange(k, action, int(rows[pos]), diffs))
+        if geom_moved and a is not None and b is not None:
+            moved_pairs.append((len(changes) - 1, pos, j))
+        write_pos.append(pos)
+        before[k] = _row_image(stored, j, info)
+    if moved_pairs:
+        dist = _metric_distance(
+            np.array([new_geoms[p] for _, p, _ in moved_pairs], dtype=object),  # type: ignore[index]
+            np.array([old_geoms[j] for _, _, j in moved_pairs], dtype=object),  # type: ignore[index]
+            info.crs,
+        )
+        for (ci, _, _), d in zip(moved_pairs, dist, strict=True):
+            c = changes[ci]
+            changes[ci] = FeatureChange(c.key, c.action, c.row, c.fields, round(float(d), 3))
+    if coverage is not None:
+        if not has_geom:
+            raise StoreSchemaError(f"layer {layer!r} has no geometry; coverage does not apply")
+        in_area = store.read(layer, bbox=coverage.bounds)
+        shapely.prepare(coverage)
+        inside = shapely.covered_by(np.asarray(in_area.geometry.values, dtype=object), coverage)
+        present = set(keys)
+        for j in np.flatnonzero(inside):
+            k = in_area[key].iloc[j]
+            if k not in present:
+                changes.append(FeatureChange(k, "removed", None))
+                before[k] = _row_image(in_area, int(j), info)
+    to_write = frame.iloc[write_pos] if write_pos else frame.iloc[0:0]
+    return ChangeSet(layer, key, to_write, changes, unchanged, before)
+
+
+def _row_image(stored: Any, j: int, info: Any) -> dict[str, Any]:
+    img = {c: _jsonable(canonical(stored[c].iloc[j], info.columns[c]))
+           for c in info.columns if c in stored.columns}
+    if info.geometry_column:
+        g = stored.geometry.iloc[j]
+        img["_wkb"] = None if g is None else shapely.to_wkb(g, hex=True)
+    return img
+
+
+# --------------------------------------------------------------------------- applying
+
+
+@dataclass(frozen=True)
+class LoadMeta:
+    """What a change set record says about its load.
+
+    Attributes
+    ----------
+    target : str
+        ``components``, ``streets`` …
+    file_name, file_sha256 : str
+    mapping : str or None
+    loaded_by : str or None
+        Who (default: the OS user).
+    set_aside : int
+        Bad rows left out.
+    options : dict
+        Decisions of the load (CRS, encoding, coverage), recorded as JSON.
+    """
+
+    target: str
+    file_name: str
+    file_sha256: str
+    mapping: str | None = None
+    loaded_by: str | None = None
+    set_aside: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def lock_layer(store: Any, layer: str) -> None:
+    """Serialise loaders of one layer until the current transaction ends.
+
+    Call inside ``store.transaction()``, before reading what the diff needs:
+    PostGIS takes a transaction-scoped advisory lock keyed by the layer name;
+    GeoPackage takes SQLite's write lock at once (waiting up to 2 minutes for
+    another writer) so that two loaders cannot both read, then both write.
+    """
+    if store.kind == "postgis":
+        store.connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                                 (f"urbangrid.load.{layer}",))
+    else:
+        store.connection.execute(f"PRAGMA busy_timeout = {_GPKG_BUSY_MS}")
+        store.connection.execute(
+            "UPDATE urbangrid_settings SET value = value WHERE key = 'srid'"
+        )
+
+
+def apply_changeset(
+    store: Any, cs: ChangeSet, meta: LoadMeta, *, at: dt.datetime | None = None,
+    source: str = "<survey>",
+) -> str | None:
+    """Write a change set and its record; returns the change set ID (None if empty).
+
+    Runs in one transaction (nested in the caller's, if any): the upsert of added,
+    changed and moved rows, the retirement of removed ones, and the records.
+
+    Parameters
+    ----------
+    store : Store
+    cs : ChangeSet
+        From :func:`diff_rows`, computed under :func:`lock_layer` in the same
+        transaction when other loaders may run.
+    meta : LoadMeta
+    at : datetime, optional
+        Time of the change (``valid_from`` of new versions), default now (UTC).
+    source : str
+        File name for store messages.
+
+    Raises
+    ------
+    StoreSchemaError
+        Removals on a layer without history (they cannot be undone).
+    """
+    if cs.empty:
+        return None
+    info = store.layer_info(cs.layer)
+    removed = [c.key for c in cs.changes if c.action == "removed"]
+    if removed and not info.history:
+        raise StoreSchemaError(f"layer {cs.layer!r} keeps no history: a full-coverage load "
+                               "cannot remove features from it")
+    at = utc_ms(at or dt.datetime.now(dt.UTC))
+    cid = uuid.uuid4().hex
+    counts = cs.counts()
+    record = pd.DataFrame([{
+        "changeset_id": cid, "target": meta.target, "layer": cs.layer,
+        "file_name": meta.file_name, "file_sha256": meta.file_sha256, "mapping": meta.mapping,
+        "loaded_by": meta.loaded_by or _user(), "loaded_at": at,
+        "n_added": counts["added"], "n_changed": counts["changed"], "n_moved": counts["moved"],
+        "n_removed": counts["removed"], "n_unchanged": counts["unchanged"],
+        "n_set_aside": meta.set_aside, "status": "applied", "rolled_back_at": None,
+        "rolled_back_by": None, "options": meta.options or None,
+    }])
+    lines = pd.DataFrame([{
+        "changeset_id": cid, "feature_key": str(c.key), "action": c.action, "file_row": c.row,
+        "fields": ({f: [_cell(o), _cell(n)] for f, (o, n) in c.fields.items()} or None),
+        "distance_m": c.distance_m,
+        "before": None if info.history else cs.before.get(c.key),
+    } for c in cs.changes])
+    with store.transaction():
+        if len(cs.rows):
+            store.write(cs.layer, cs.rows, "upsert", at=at, source=source)
+        if removed:
+            store.retire(cs.layer, removed, at=at)
+        store.write(CHANGESET_LAYER, record, "append", source=source)
+        store.write(CHANGE_LAYER, lines, "append", source=source)
+    return cid
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+# --------------------------------------------------------------------------- rollback
+
+
+def list_changesets(store: Any, *, layer: str | None = None) -> pd.DataFrame:
+    """Change set records, oldest first (optionally of one layer)."""
+    frame = store.read(CHANGESET_LAYER, where={"layer": layer} if layer else None)
+    return frame.sort_values("loaded_at", kind="stable").reset_index(drop=True)
+
+
+def _stamp(store: Any, at: dt.datetime) -> Any:
+    if store.kind == "postgis":
+        return at
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def _execute_keys(store: Any, sql_text: str, table: str, key: str, keys: list[Any],
+                  stamp: Any) -> int:
+    """Run ``sql_text`` (with {t}, {k} placeholders, one time parameter) per chunk of keys."""
+    n = 0
+    if store.kind == "postgis":
+        from psycopg import sql
+
+        query = sql.SQL(sql_text.replace("{t}", "{0}").replace("{k}", "{1}")).format(  # type: ignore[arg-type]
+            sql.Identifier("urbangrid", table), sql.Identifier(key))
+        for i in range(0, len(keys), _READ_CHUNK):
+            part = keys[i : i + _READ_CHUNK]
+            n += store.connection.execute(query + sql.SQL(" AND {} = ANY(%s)").format(
+                sql.Identifier(key)), (stamp, part)).rowcount
+        return n
+    q = sql_text.replace("%s", "?").replace("{t}", _q(table)).replace("{k}", _q(key))
+    for i in range(0, len(keys), 500):
+        part = keys[i : i + 500]
+        n += store.connection.execute(
+            q + f" AND {_q(key)} IN ({', '.join('?' * len(part))})", [stamp, *part]
+        ).rowcount
+    return n
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def rollback_changeset(
+    store: Any, changeset_id: str, *, by: str | None = None, at: dt.datetime | None = None
+) -> dict[str, int]:
+    """Undo an applied change set.
+
+    On a history layer the versions it wrote are deleted and the versions it
+    closed are reopened, so the layer is again what it was before the load (as
+    of now; the change set record stays, marked ``rolled_back``). On a layer
+    without history, added rows are deleted and changed rows restored from the
+    ``before`` images.
+
+    Raises
+    ------
+    ChangeSetError
+        Unknown or already rolled back, or a later change touched one of its
+        features (the message names up to five keys): roll that one back first.
+    """
+    with store.transaction():
+        rec = store.read(CHANGESET_LAYER, where={"changeset_id": changeset_id})
+        if rec.empty:
+            raise ChangeSetError(f"no change set {changeset_id!r} in {store.target}")
+        r = rec.iloc[0]
+        layer = str(r["layer"])
+        lock_layer(store, layer)
+        rec = store.read(CHANGESET_LAYER, where={"changeset_id": changeset_id})
+        r = rec.iloc[0]
+        if r["status"] != "applied":
+            raise ChangeSetError(f"change set {changeset_id} was already rolled back "
+                                 f"({r['rolled_back_at']}, by {r['rolled_back_by']})")
+        info = store.layer_info(layer)
+        key = info.key
+        loaded_at = utc_ms(pd.Timestamp(r["loaded_at"]).to_pydatetime())
+        lines = store.read(CHANGE_LAYER, where={"changeset_id": changeset_id})
+        by_action: dict[str, list[str]] = {
+            a: lines.loc[lines["action"] == a, "feature_key"].tolist()
+            for a in ("added", "changed", "moved", "removed")
+        }
+        typed = {a: [canonical(k, info.columns[key]) for k in ks] for a, ks in by_action.items()}
+        written = typed["added"] + typed["changed"] + typed["moved"]
+        reopened = typed["changed"] + typed["moved"] + typed["removed"]
+        stamp = _stamp(store, loaded_at)
+        if info.history:
+            versions = read_current(store, layer, written + typed["removed"], all_versions=True)
+            _check_not_superseded(versions, key, set(written), set(typed["removed"]), loaded_at,
+                                  changeset_id)
+            deleted = _execute_keys(store, "DELETE FROM {t} WHERE valid_from = %s", layer, key,
+                                    written, stamp)
+            restored = _execute_keys(store, "UPDATE {t} SET valid_to = NULL WHERE valid_to = %s",
+                                     layer, key, reopened, stamp)
+        else:
+            deleted = _execute_keys(store, "DELETE FROM {t} WHERE fid <> %s", layer, key,
+                                    typed["added"], -1)
+            images = [json.loads(v) if isinstance(v, str) else v
+                      for v in lines.loc[lines["action"] != "added", "before"].tolist()]
+            restored = _restore_images(store, layer, [i for i in images if i])
+        when = utc_ms(at or dt.datetime.now(dt.UTC))
+        rec = rec.copy()
+        rec["status"] = "rolled_back"
+        rec["rolled_back_at"] = pd.Timestamp(when)
+        rec["rolled_back_by"] = by or _user()
+        store.write(CHANGESET_LAYER, rec, "upsert")
+    return {"deleted": int(deleted), "restored": int(restored)}
+
+
+def _check_not_superseded(
+    versions: Any, key: str, written: set[Any], removed: set[Any], at: dt.datetime, cid: str
+) -> None:
+    vf = pd.to_datetime(versions["valid_from"], utc=True)
+    vt = pd.to_datetime(versions["valid_to"], utc=True)
+    ts = pd.Timestamp(at)
+    later = versions.loc[(vf > ts).to_numpy(), key].tolist()
+    closed_later = versions.loc[
+        (versions[key].isin(list(written)) & (vf == ts) & vt.notna()).to_numpy(), key
+    ].tolist()
+    revived = versions.loc[(versions[key].isin(list(removed)) & vt.isna()).to_numpy(),
+                           key].tolist()
+    bad = sorted({str(k) for k in [*later, *closed_later, *revived]})
+    if bad:
+        raise ChangeSetError(
+            f"cannot roll back change set {cid}: {len(bad)} of its features changed later "
+            f"({', '.join(bad[:5])}{' …' if len(bad) > 5 else ''}); roll back the later "
+            "change sets first (urbangrid load history)"
+        )
+
+
+def _restore_images(store: Any, layer: str, images: Iterable[dict[str, Any]]) -> int:
+    import geopandas as gpd
+
+    info = store.layer_info(layer)
+    images = list(images)
+    if not images:
+        return 0
+    frame = pd.DataFrame([{c: v for c, v in img.items() if c != "_wkb"} for img in images])
+    if info.geometry_column:
+        geoms = [None if img.get("_wkb") is None else shapely.from_wkb(img["_wkb"])
+                 for img in images]
+        frame = gpd.GeoDataFrame(frame, geometry=geoms, crs=info.crs)
+    result = store.write(layer, frame, "upsert", source="rollback")
+    return int(result.inserted + result.updated)

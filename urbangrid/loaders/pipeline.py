@@ -1,0 +1,535 @@
+"""One survey load, end to end: read → map → validate → diff → (commit) apply.
+
+:func:`load_survey` is the single core behind the Python API and the
+``urbangrid load`` command. It is a **dry run unless** ``commit=True``: the diff
+against the store is computed and returned (and written, when asked), nothing is
+written to the store. A committed run repeats the diff under the layer lock, in
+the transaction that applies it, so concurrent loaders never lose or duplicate a
+row; deadlocks and lock time-outs are retried.
+
+Targets (:data:`TARGETS`) name the store layer a survey kind goes to and the
+checks it gets beyond the schema ones: component records are checked against the
+city profile by :func:`urbangrid.spatial.components.validate_components` (IDs vs
+subclass vs county, states, data sources), new components are compared with the
+stored ones for duplicates (same subclass within :data:`DUPLICATE_DISTANCE_M`), and
+IDs are given to new components by the store's serial counters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from urbangrid.errors import (
+    MappingError,
+    StorePermissionError,
+    UnknownCodeError,
+    ValidationError,
+)
+from urbangrid.loaders.changeset import (
+    ChangeSet,
+    LoadMeta,
+    apply_changeset,
+    diff_rows,
+    lock_layer,
+    read_current,
+)
+from urbangrid.loaders.mapping import (
+    FieldMapping,
+    MappedFrame,
+    apply_mapping,
+    choose_mapping,
+    load_mapping,
+)
+from urbangrid.loaders.readers import SurveyFile, read_survey
+from urbangrid.loaders.validate import (
+    OnInvalid,
+    Problem,
+    ValidatedRows,
+    problem,
+    validate_rows,
+    write_report,
+)
+from urbangrid.spatial.crs import CRSLike
+
+__all__ = [
+    "DUPLICATE_DISTANCE_M",
+    "TARGETS",
+    "LoadResult",
+    "Target",
+    "load_survey",
+]
+
+#: New components closer than this (metres) to a stored one of the same subclass
+#: are reported as probable duplicates.
+DUPLICATE_DISTANCE_M = 0.5
+_RETRIES = 6
+
+
+@dataclass(frozen=True)
+class Target:
+    """A kind of survey and the layer it loads into.
+
+    Attributes
+    ----------
+    name : str
+        CLI name (``components``, ``streets`` …).
+    layer : str
+        Store layer.
+    helpers : dict
+        Mapped columns that are not layer columns, with their logical type
+        (``subclass_name`` is resolved to ``subclass_code``).
+    filled : tuple of str
+        Required layer columns the target fills itself.
+    """
+
+    name: str
+    layer: str
+    helpers: dict[str, str] = field(default_factory=dict)
+    filled: tuple[str, ...] = ()
+
+
+#: Survey kinds ``urbangrid load`` knows. Grids, work grids and places load into
+#: the layers of issues 5 and 9; until their migrations exist the store says so.
+TARGETS: dict[str, Target] = {
+    "components": Target("components", "component", {"subclass_name": "text"},
+                         ("component_id", "edition", "class_code", "name")),
+    "streets": Target("streets", "street_centreline"),
+    "grids": Target("grids", "unit_grid"),
+    "work-grids": Target("work-grids", "work_grid"),
+    "places": Target("places", "place"),
+}
+
+
+@dataclass
+class LoadResult:
+    """What a load found and did.
+
+    Attributes
+    ----------
+    survey : SurveyFile
+        The file as read (encoding, CRS and their reasons).
+    mapping : FieldMapping
+    mapping_note : str
+        Which mapping and why.
+    mapped : MappedFrame
+    problems : list of dict
+        Every problem found (file, row, field, value, reason).
+    set_aside : list of int
+        File rows left out (``on_invalid="skip"``).
+    changeset : ChangeSet or None
+        The diff (None when validation blocked the load).
+    changeset_id : str or None
+        Set when a committed load changed something.
+    committed : bool
+    report_paths, diff_path : paths written, if any
+    notes : list of str
+        Decisions made on the way, for the summary.
+    """
+
+    survey: SurveyFile
+    mapping: FieldMapping
+    mapping_note: str
+    mapped: MappedFrame
+    problems: list[Problem]
+    set_aside: list[int]
+    changeset: ChangeSet | None
+    changeset_id: str | None = None
+    committed: bool = False
+    blocked: bool = False
+    report_paths: tuple[Path, Path] | None = None
+    diff_path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Several lines a GIS officer reads at the end of a load."""
+        lines = [self.survey.summary(), self.mapping_note]
+        if self.mapped.unmapped:
+            lines.append(f"fields not mapped (kept in extra unless the mapping says otherwise): "
+                         f"{', '.join(self.mapped.unmapped)}")
+        lines.extend(self.notes)
+        if self.problems:
+            lines.append(f"{len(self.problems)} problem(s) in {len(self.set_aside) or 'the'} "
+                         f"row(s)" + (" set aside" if self.set_aside and not self.blocked else ""))
+            for p in self.problems[:10]:
+                lines.append(f"  row {p['row']} field {p['field']}: {p['reason']}"
+                             + (f" ({p['value']!r})" if p["value"] is not None else ""))
+            if len(self.problems) > 10:
+                lines.append(f"  … {len(self.problems) - 10} more (see the report)")
+        if self.report_paths:
+            lines.append(f"report: {self.report_paths[0]} and {self.report_paths[1]}")
+        if self.blocked:
+            lines.append("nothing written: bad rows block the load (on_invalid='raise'); fix "
+                         "them, or pass on_invalid='skip' to set them aside")
+        elif self.changeset is not None:
+            lines.append(self.changeset.summary())
+            if self.diff_path:
+                lines.append(f"diff: {self.diff_path}")
+            if not self.committed:
+                lines.append("dry run: nothing written (commit to apply)")
+            elif self.changeset_id:
+                lines.append(f"applied as change set {self.changeset_id}")
+            else:
+                lines.append("nothing to change: the store already holds this survey")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- components
+
+
+def _component_checks(
+    store: Any, rows: ValidatedRows, *, profile: Any, admin_code: str | None, district: Any,
+    source: str,
+) -> tuple[Any, list[Problem]]:
+    """Component-specific checks; returns the completed good rows and the problems."""
+    from urbangrid.spatial.codes import find_subclass
+    from urbangrid.spatial.components import RECORD_COLUMNS, validate_components
+
+    frame = rows.frame.copy()
+    problems: list[Problem] = []
+    if "subclass_name" in frame.columns:
+        if "subclass_code" not in frame.columns:
+            frame["subclass_code"] = None
+        for row, name, code in zip(frame.index, frame["subclass_name"], frame["subclass_code"],
+                                   strict=True):
+            if name is None:
+                continue
+            try:
+                found = find_subclass(profile, str(name)).code
+            except UnknownCodeError:
+                if code is None:
+                    why = f"no subclass of that name in profile {profile.name!r}"
+                    problems.append(problem(source, int(row), "subclass_name", name, why))
+                continue
+            if code is None:
+                frame.at[row, "subclass_code"] = found
+            elif code != found:
+                problems.append(problem(source, int(row), "subclass_code", code,
+                                        f"disagrees with the subclass name {name!r} ({found})"))
+        frame = frame.drop(columns=["subclass_name"])
+    bad = {int(p["row"]) for p in [*rows.problems, *problems] if p["row"] is not None}  # type: ignore[call-overload]
+    keep = [r for r in frame.index if r not in bad]
+    cols = [c for c in frame.columns if c in RECORD_COLUMNS]
+    good = frame.loc[keep, [*cols, frame.geometry.name]]
+    for _ in range(3):
+        if good.empty:
+            break
+        index = good.index
+        try:
+            done = validate_components(good.reset_index(drop=True), profile,
+                                       admin_code=admin_code, district=district, source=source)
+        except ValidationError as exc:
+            drop = set()
+            for p in exc.problems:
+                row = None if p.get("row") is None else int(index[int(p["row"])])  # type: ignore[call-overload]
+                problems.append(problem(source, row, str(p.get("field")), p.get("value"),
+                                        str(p.get("reason"))))
+                if row is None:
+                    return good.iloc[0:0], problems
+                drop.add(row)
+            good = good.drop(index=sorted(drop))
+            continue
+        done.index = index
+        return done, problems
+    return good, problems
+
+
+def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
+    """Known IDs of rows without one, by their source key (what a real load would reuse)."""
+    if "source" not in frame.columns:
+        return frame
+    if "component_id" not in frame.columns:
+        frame = frame.copy()
+        frame["component_id"] = None
+    need = frame["component_id"].isna() & frame["source"].notna()
+    if not need.any():
+        return frame
+    known = store.read("component", where={"source": frame.loc[need, "source"].unique().tolist()},
+                       columns=["component_id", "source"])
+    by_source = dict(zip(known["source"], known["component_id"], strict=True))
+    frame = frame.copy()
+    frame.loc[need, "component_id"] = frame.loc[need, "source"].map(by_source)
+    frame["component_id"] = frame["component_id"].astype(object).where(
+        frame["component_id"].notna(), None)
+    return frame
+
+
+def _duplicates_against_store(
+    store: Any, frame: Any, *, tolerance_m: float, source: str
+) -> list[Problem]:
+    """New components (no stored ID) within `tolerance_m` of a stored one of the same subclass."""
+    if frame.empty:
+        return []
+    ids = frame["component_id"] if "component_id" in frame.columns else pd.Series(
+        [None] * len(frame), index=frame.index)
+    stored_ids = set(read_current(store, "component", [i for i in ids if i is not None])
+                     ["component_id"]) if ids.notna().any() else set()
+    new = frame[[i is None or i not in stored_ids for i in ids]]
+    if new.empty:
+        return []
+    info = store.layer_info("component")
+    new = new.to_crs(info.crs)
+    minx, miny, maxx, maxy = new.total_bounds
+    pad = tolerance_m / 100_000 if new.crs.is_geographic else tolerance_m
+    near = store.read("component", bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad),
+                      columns=["component_id", "subclass_code"])
+    if near.empty:
+        return []
+    crs = new.estimate_utm_crs() if new.crs.is_geographic else new.crs
+    a, b = new.to_crs(crs), near.to_crs(crs)
+    tree = shapely.STRtree(np.asarray(b.geometry.values))
+    pairs = tree.query(np.asarray(a.geometry.values), predicate="dwithin", distance=tolerance_m)
+    out: list[Problem] = []
+    for i, j in zip(*pairs, strict=True):
+        if a["subclass_code"].iloc[i] != b["subclass_code"].iloc[j]:
+            continue
+        d = float(shapely.distance(a.geometry.iloc[i], b.geometry.iloc[j]))
+        out.append(problem(source, int(a.index[i]), "geometry", None,
+                           f"probable duplicate of stored component {b['component_id'].iloc[j]} "
+                           f"(same subclass, {d:.2f} m away)"))
+    return out
+
+
+def _district_from_store(store: Any, admin_code: str | None, crs: Any) -> tuple[Any, str | None]:
+    if not admin_code or "admin_area" not in store.layers():
+        return None, None
+    area = store.read("admin_area", where={"code": admin_code})
+    if area.empty or area.geometry.isna().all():
+        return None, None
+    geom = area.to_crs(crs).union_all()
+    name = area["name"].iloc[0]
+    return geom, f"district boundary: admin area {admin_code} ({name}) from the store"
+
+
+# --------------------------------------------------------------------------- the load
+
+
+def _retryable(exc: BaseException) -> bool:
+    import psycopg
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+                      | psycopg.errors.LockNotAvailable | psycopg.errors.UniqueViolation):
+            return True
+        if isinstance(seen, sqlite3.OperationalError) and (
+            "locked" in str(seen) or "busy" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _permission(exc: BaseException) -> bool:
+    import psycopg
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, psycopg.errors.InsufficientPrivilege):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def load_survey(
+    store: Any,
+    path: str | PathLike[str],
+    target: str = "components",
+    *,
+    mapping: FieldMapping | str | PathLike[str] | None = None,
+    crs: CRSLike | None = None,
+    encoding: str | None = None,
+    layer: str | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    profile: Any = None,
+    admin_code: str | None = None,
+    district: Any = None,
+    coverage: Any = None,
+    on_invalid: OnInvalid = "raise",
+    commit: bool = False,
+    report: str | PathLike[str] | None = None,
+    diff: str | PathLike[str] | None = None,
+    by: str | None = None,
+    at: dt.datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LoadResult:
+    """Load a survey file into a store — a dry run unless ``commit=True``.
+
+    Parameters
+    ----------
+    store : Store
+        GeoPackage or PostGIS (:func:`urbangrid.connect`).
+    path : path-like
+        The survey file (:func:`~urbangrid.loaders.readers.read_survey` formats).
+    target : str
+        One of :data:`TARGETS` (default ``"components"``).
+    mapping : FieldMapping, str or path, optional
+        Field mapping (a TOML path or a shipped mapping's name); default: the
+        shipped mapping of the target matching most of the file's fields.
+    crs : str, int or pyproj.CRS, optional
+        CRS of the file's coordinates, overriding the file's (required for CSV).
+    encoding : str, optional
+        Shapefile/CSV text encoding; detected when not given.
+    layer, x, y : str, optional
+        GeoPackage layer; CSV coordinate columns (see :func:`read_survey`).
+    profile : CityProfile, optional
+        Components: the city profile (default the demo profile).
+    admin_code : str, optional
+        Components: 6-digit county code IDs must carry and new IDs get; default
+        the profile's. When the store holds that admin area, its boundary is the
+        district every feature must lie in.
+    district : shapely geometry, optional
+        District boundary in the file's CRS (overrides the one from the store).
+    coverage : shapely geometry, optional
+        The area the survey covers completely, in the store layer's CRS: stored
+        features inside it that the file lacks are removed (retired).
+    on_invalid : {"raise", "skip"}
+        ``"raise"`` (default): any bad row blocks the load; ``"skip"``: bad rows
+        are set aside (listed in the report) and the rest load.
+    commit : bool
+        Apply the change set (default False: dry run).
+    report : path-like, optional
+        Write the problems to ``<report>.csv`` and ``<report>.gpkg``.
+    diff : path-like, optional
+        Write the diff table (CSV) there.
+    by : str, optional
+        Who loads (recorded; default the OS user).
+    at : datetime, optional
+        Time of the change (default now, UTC).
+    progress : callable, optional
+        Called with the name of each step as it starts.
+
+    Returns
+    -------
+    LoadResult
+        ``blocked`` is True when validation stopped the load.
+
+    Raises
+    ------
+    DataFileError, EncodingDetectionError, CRSError, CRSMismatchError
+        The file cannot be read as it is (see :func:`read_survey`).
+    MappingError
+        No usable mapping, or it does not fit the layer.
+    StoreSchemaError
+        The target layer is missing from the store.
+    StorePermissionError
+        The store role may not write.
+    """
+    say = progress or (lambda _msg: None)
+    if target not in TARGETS:
+        raise MappingError(f"unknown target {target!r}; use one of {sorted(TARGETS)}")
+    tgt = TARGETS[target]
+    info = store.layer_info(tgt.layer)
+    say("read")
+    survey = read_survey(path, layer=layer, crs=crs, encoding=encoding, x=x, y=y)
+    source = survey.name
+    say("map")
+    columns = [c for c in survey.frame.columns if c != survey.frame.geometry.name]
+    shapefile = survey.format == "Shapefile"
+    if mapping is None:
+        fmap, note = choose_mapping(columns, target, shapefile=shapefile)
+    else:
+        fmap = mapping if isinstance(mapping, FieldMapping) else load_mapping(mapping)
+        note = f"mapping {fmap.name!r} ({fmap.source})"
+        if fmap.target != target:
+            raise MappingError(f"{fmap.source}: mapping is for {fmap.target!r}, not {target!r}")
+    allowed = [*info.columns, *tgt.helpers]
+    mapped = apply_mapping(survey.frame, fmap, allowed=allowed, source=source,
+                           shapefile=shapefile)
+    notes: list[str] = []
+    say("validate")
+    profile_obj = None
+    if target == "components":
+        from urbangrid.spatial.codes import demo_profile
+
+        profile_obj = profile or demo_profile()
+        admin_code = admin_code or profile_obj.admin_code
+        if district is None:
+            district, dnote = _district_from_store(store, admin_code, survey.frame.crs)
+            if dnote:
+                notes.append(dnote)
+    rows = validate_rows(mapped.frame, info, source=source, filled=tgt.filled,
+                         types=tgt.helpers, district=district)
+    problems = [*survey.problems, *rows.problems]
+    good = rows.frame
+    if target == "components":
+        good, extra = _component_checks(store, ValidatedRows(rows.frame, problems),
+                                        profile=profile_obj, admin_code=admin_code,
+                                        district=district, source=source)
+        problems.extend(extra)
+        good = _resolve_ids_readonly(store, good)
+        problems.extend(_duplicates_against_store(store, good, tolerance_m=DUPLICATE_DISTANCE_M,
+                                                  source=source))
+    problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
+    bad_rows = sorted({int(p["row"]) for p in problems if p["row"] is not None})  # type: ignore[call-overload]
+    file_level = [p for p in problems if p["row"] is None]
+    report_paths = None
+    if report is not None and problems:
+        report_paths = write_report(problems, report, geometries=survey.frame.geometry)
+    blocked = bool(file_level) or (bool(problems) and on_invalid == "raise")
+    result = LoadResult(survey, fmap, note, mapped, problems, bad_rows, None, blocked=blocked,
+                        report_paths=report_paths, notes=notes)
+    if blocked:
+        return result
+    good = good.drop(index=[r for r in bad_rows if r in good.index])
+    say("diff")
+    result.changeset = diff_rows(store, tgt.layer, good, coverage=coverage)
+    if diff is not None:
+        result.diff_path = Path(diff)
+        result.changeset.to_frame().to_csv(result.diff_path, index=False, encoding="utf-8-sig")
+    if not commit:
+        return result
+    say("apply")
+    meta = LoadMeta(
+        target=target, file_name=str(survey.path) + (f":{layer}" if layer else ""),
+        file_sha256=survey.sha256, mapping=fmap.name, loaded_by=by, set_aside=len(bad_rows),
+        options={"crs": survey.crs, "crs_note": survey.crs_note,
+                 "encoding": survey.encoding.encoding if survey.encoding else None,
+                 "on_invalid": on_invalid, "coverage": None if coverage is None else coverage.wkt},
+    )
+    for attempt in range(_RETRIES):
+        try:
+            with store.transaction():
+                lock_layer(store, tgt.layer)
+                frame = good
+                if target == "components":
+                    frame = _assign_component_ids(store, good, profile_obj, admin_code)
+                cs = diff_rows(store, tgt.layer, frame, coverage=coverage)
+                cid = apply_changeset(store, cs, meta, at=at, source=source)
+            break
+        except Exception as exc:
+            if _permission(exc):
+                raise StorePermissionError(
+                    f"{store.target}: the role this store was opened with may not write "
+                    f"{tgt.layer!r}; nothing was written. Connect as a writer role."
+                ) from exc
+            if attempt + 1 < _RETRIES and _retryable(exc):
+                time.sleep(0.05 * 2**attempt)
+                continue
+            raise
+    result.changeset, result.changeset_id, result.committed = cs, cid, True
+    return result
+
+
+def _assign_component_ids(store: Any, frame: Any, profile: Any, admin_code: str | None) -> Any:
+    """IDs for new components: the stored one for a known source key, else a new serial."""
+    from urbangrid.spatial.components import _assign_ids
+
+    if frame.empty:
+        return frame
+    index = frame.index
+    out = _assign_ids(store, frame.reset_index(drop=True).copy(), profile, admin_code)
+    out.index = index
+    return out
+
