@@ -52,7 +52,7 @@ class TestReadInstance:
         text = (DATA / "gdb1.dat").read_text()
         p = tmp_path / "short.dat"
         p.write_text(text.replace("ARISTAS_REQ : 22", "ARISTAS_REQ : 23"))
-        with pytest.raises(DataFileError, match="short.dat.*23"):
+        with pytest.raises(DataFileError, match=r"short\.dat.*23"):
             read_instance(p)
         p.write_text(text.replace("CAPACIDAD", "CAPACITY"))
         with pytest.raises(DataFileError, match="CAPACIDAD"):
