@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from urbangrid.store._rtree_bulk import bulk_load_rtree
+from urbangrid.store._rtree_bulk import bulk_load_rtree, clear_rtree
 
 
 @pytest.mark.parametrize("n", [1, 5, 167, 168, 1000, 30_000])
@@ -40,3 +40,14 @@ def test_refuses_a_non_empty_tree() -> None:
     con.execute("INSERT INTO r VALUES (1, 0, 1, 0, 1)")
     with pytest.raises(ValueError, match="not empty"):
         bulk_load_rtree(con, "r", np.array([2]), *(np.zeros(1),) * 4)
+
+
+def test_clear_then_reload() -> None:
+    con = sqlite3.connect(":memory:", isolation_level=None)
+    con.execute("CREATE VIRTUAL TABLE r USING rtree(id, minx, maxx, miny, maxy)")
+    con.executemany("INSERT INTO r VALUES (?, ?, ?, 0, 1)", [(i, i, i + 1) for i in range(500)])
+    clear_rtree(con, "r")
+    assert con.execute("SELECT count(*) FROM r").fetchone() == (0,)
+    assert con.execute("SELECT rtreecheck('r')").fetchone() == ("ok",)
+    bulk_load_rtree(con, "r", np.array([7]), *(np.array([0.5]),) * 4)
+    assert con.execute("SELECT id FROM r WHERE minx <= 1 AND maxx >= 0").fetchall() == [(7,)]

@@ -21,7 +21,7 @@ import sqlite3
 
 import numpy as np
 
-__all__ = ["bulk_load_rtree"]
+__all__ = ["bulk_load_rtree", "clear_rtree"]
 
 _CELL = np.dtype([("id", ">i8"), ("x0", ">f4"), ("x1", ">f4"), ("y0", ">f4"), ("y1", ">f4")])
 
@@ -123,3 +123,12 @@ def bulk_load_rtree(
     con.executemany(f'INSERT INTO {q}_node" (nodeno, data) VALUES (?, ?)', node_rows)
     con.executemany(f'INSERT INTO {q}_rowid" (rowid, nodeno) VALUES (?, ?)', rowid_rows)
     con.executemany(f'INSERT INTO {q}_parent" (nodeno, parentnode) VALUES (?, ?)', parent_rows)
+
+
+def clear_rtree(con: sqlite3.Connection, rtree: str) -> None:
+    """Empty R*Tree `rtree` at once, leaving it as SQLite creates it (one zeroed root)."""
+    q = '"' + rtree.replace('"', '""')
+    (size,) = con.execute(f'SELECT length(data) FROM {q}_node" WHERE nodeno = 1').fetchone()
+    for shadow in ("rowid", "parent", "node"):
+        con.execute(f'DELETE FROM {q}_{shadow}"')
+    con.execute(f'INSERT INTO {q}_node" (nodeno, data) VALUES (1, zeroblob(?))', (size,))
