@@ -43,12 +43,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# Layout of the float header of a packed index (see pack_index in index.py).
-F_BX0, F_BX1, F_BY0, F_BY1, F_X0, F_Y0, F_INVW, F_INVH = range(8)
-F_HEADER = 8
-# Layout of the int32 header: grid shape and section offsets into the int32 array.
-I_NCOLS, I_NROWS, I_CODE, I_BCSTART, I_BCDEF, I_PPOLY, I_PPAR, I_PESTART = range(8)
-I_HEADER = 8
+# Layout of the packed index. The float64 array starts with this header, then holds the
+# polygon records and cell-local records; the int32 array starts with its own header,
+# then one code per cell, then the candidate lists of boundary cells.
+F_BX0, F_BY0, F_BX1, F_BY1, F_X0, F_Y0, F_INVW, F_INVH, F_IOFF = range(9)
+F_HEADER = 9
+I_NCOLS, I_NROWS = range(2)
+I_HEADER = 2
+# Words of 26 two-bit flip flags: 52 bits, exact in a float64.
+FLAGS_PER_WORD = 26
 
 _CCW_ERRBOUND_A = (3.0 + 16.0 * 2.0**-53) * 2.0**-53
 _SPLITTER = 134217729.0  # 2**27 + 1, Dekker/Veltkamp split of a double into 26-bit halves
@@ -202,6 +205,7 @@ def _polygon_pairs(
     ys: np.ndarray,
     ring_off: np.ndarray,
     poly_ring_off: np.ndarray,
+    full: bool,
     x0: float,
     y0: float,
     invw: float,
@@ -223,7 +227,11 @@ def _polygon_pairs(
     pe: np.ndarray,
     pe_flag: np.ndarray,
 ) -> tuple[int, int, int]:
-    """Boundary pairs, covered cells and listed edges of polygon k (counted, or written)."""
+    """Boundary cells, covered cells and listed edges of polygon k (counted, or written).
+
+    A ``full`` polygon is small enough to be tested whole, so its boundary cells keep
+    no edges.
+    """
     g0 = poly_ring_off[k]
     g1 = poly_ring_off[k + 1]
     if g0 == g1:
@@ -247,7 +255,6 @@ def _polygon_pairs(
     lw = c1 - c0 + 1
     lh = r1 - r0 + 1
     count = np.zeros(lw * lh, dtype=np.int64)
-    # Pass over edges: how many edges each local cell lists.
     for g in range(g0, g1):
         s = ring_off[g]
         for t in range(ring_off[g + 1] - s - 1):
@@ -282,20 +289,20 @@ def _polygon_pairs(
         for c in range(c0, c1 + 1):
             right = m - np.searchsorted(sorted_x, col_hi[c], side="right")
             li = (r - r0) * lw + (c - c0)
-            cell = r * ncols + c
             if count[li] > 0:
                 if write:
-                    bp_cell[bp_at + nbp] = cell
+                    bp_cell[bp_at + nbp] = r * ncols + c
                     bp_par[bp_at + nbp] = right & 1
-                    bp_n[bp_at + nbp] = count[li]
-                slot[li] = pe_at + npe
+                    bp_n[bp_at + nbp] = 0 if full else count[li]
+                if not full:
+                    slot[li] = pe_at + npe
+                    npe += count[li]
                 nbp += 1
-                npe += count[li]
             elif right & 1:
                 if write:
-                    cp_cell[cp_at + ncp] = cell
+                    cp_cell[cp_at + ncp] = r * ncols + c
                 ncp += 1
-    if not write:
+    if not write or full:
         return nbp, ncp, npe
     # Second pass over edges: write each listed edge into its cells, with flip flags.
     for g in range(g0, g1):
@@ -336,6 +343,7 @@ def build_pairs(
     ys: np.ndarray,
     ring_off: np.ndarray,
     poly_ring_off: np.ndarray,
+    full: np.ndarray,
     x0: float,
     y0: float,
     invw: float,
@@ -358,7 +366,7 @@ def build_pairs(
     dummy_e = np.zeros((0, 4))
     for k in prange(npoly):
         a, b, c = _polygon_pairs(
-            k, xs, ys, ring_off, poly_ring_off, x0, y0, invw, invh, ncols, nrows,
+            k, xs, ys, ring_off, poly_ring_off, full[k], x0, y0, invw, invh, ncols, nrows,
             col_lo, col_hi, row_lo, row_hi, False, 0, 0, 0,
             dummy_i, dummy_u, dummy_i, dummy_i, dummy_e, dummy_u,
         )  # fmt: skip
@@ -377,7 +385,7 @@ def build_pairs(
     pe_flag = np.empty(offs[npoly, 2], dtype=np.uint8)
     for k in prange(npoly):
         _polygon_pairs(
-            k, xs, ys, ring_off, poly_ring_off, x0, y0, invw, invh, ncols, nrows,
+            k, xs, ys, ring_off, poly_ring_off, full[k], x0, y0, invw, invh, ncols, nrows,
             col_lo, col_hi, row_lo, row_hi, True, offs[k, 0], offs[k, 1], offs[k, 2],
             bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag,
         )  # fmt: skip
@@ -386,7 +394,15 @@ def build_pairs(
 
 @njit(cache=True)
 def assemble(
-    ncells: int,
+    ncols: int,
+    nrows: int,
+    header: np.ndarray,
+    row_lo: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    ring_off: np.ndarray,
+    poly_ring_off: np.ndarray,
+    full: np.ndarray,
     offs: np.ndarray,
     bp_cell: np.ndarray,
     bp_par: np.ndarray,
@@ -394,13 +410,20 @@ def assemble(
     cp_cell: np.ndarray,
     pe: np.ndarray,
     pe_flag: np.ndarray,
-) -> tuple[np.ndarray, ...]:
-    """Resolve pairs into the lookup structure.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pack the pairs into the two query arrays.
 
-    Per cell: the first polygon (input order) covering it whole, the boundary pairs of
-    earlier polygons sorted by polygon, and the cell code (answer, -1, or -2 - boundary
-    cell number).
+    ``ints``: header, one code per cell (answer >= 0, -1 outside, or ``-2 - L`` for a
+    boundary cell whose candidate list starts at ``ints[L]``), then the lists: count,
+    default answer (first polygon covering the cell whole, or -1), then (polygon,
+    record) per candidate in input order. A record ``>= 0`` is a whole-polygon record
+    at ``fl[record]``: ring count, then per ring its vertex count and x, y pairs. A
+    record ``< 0`` is a cell-local record at ``fl[-1 - record]``: bottom line of the
+    cell box, parity D, edge count, flag words, then x1, y1, x2, y2 per edge.
+
+    Also returns the per-cell summary (0 outside, 1 one polygon, 2 boundary) for stats.
     """
+    ncells = ncols * nrows
     npoly = offs.shape[0] - 1
     big = np.iinfo(np.int32).max
     cover = np.full(ncells, big, dtype=np.int32)
@@ -409,179 +432,258 @@ def assemble(
             c = cp_cell[j]
             if cover[c] == big:
                 cover[c] = k
-    # Keep boundary pairs that can still decide: polygon before the covering one.
-    per_cell = np.zeros(ncells + 1, dtype=np.int64)
-    nkeep = 0
-    nedge = 0
+    per_cell = np.zeros(ncells, dtype=np.int64)
+    used = np.zeros(npoly, dtype=np.bool_)
+    nfloat = header.size
     for k in range(npoly):
         for j in range(offs[k, 0], offs[k + 1, 0]):
             if k < cover[bp_cell[j]]:
-                per_cell[bp_cell[j] + 1] += 1
-                nkeep += 1
-                nedge += bp_n[j]
-    code = np.empty(ncells, dtype=np.int32)
-    nbc = 0
+                per_cell[bp_cell[j]] += 1
+                if full[k]:
+                    used[k] = True
+                else:
+                    ne = bp_n[j]
+                    nfloat += 3 + (ne + FLAGS_PER_WORD - 1) // FLAGS_PER_WORD + 4 * ne
+    poly_rec = np.full(npoly, -1, dtype=np.int64)
+    for k in range(npoly):
+        if used[k]:
+            poly_rec[k] = nfloat
+            nfloat += 1
+            for g in range(poly_ring_off[k], poly_ring_off[k + 1]):
+                nfloat += 1 + 2 * (ring_off[g + 1] - ring_off[g])
+    nint = I_HEADER + ncells
     for c in range(ncells):
-        if per_cell[c + 1] > 0:
-            code[c] = -2 - nbc
-            nbc += 1
+        if per_cell[c] > 0:
+            nint += 2 + 2 * per_cell[c]
+    fl = np.empty(nfloat)
+    fl[: header.size] = header
+    ints = np.empty(nint, dtype=np.int32)
+    ints[I_NCOLS] = ncols
+    ints[I_NROWS] = nrows
+    state = np.zeros(ncells, dtype=np.uint8)
+    fill = np.zeros(ncells, dtype=np.int64)
+    at = I_HEADER + ncells
+    for c in range(ncells):
+        default = -1 if cover[c] == big else cover[c]
+        if per_cell[c] > 0:
+            ints[I_HEADER + c] = -2 - at
+            ints[at] = per_cell[c]
+            ints[at + 1] = default
+            fill[c] = at + 2
+            at += 2 + 2 * per_cell[c]
+            state[c] = 2
         else:
-            code[c] = -1 if cover[c] == big else cover[c]
-    bc_start = np.zeros(nbc + 1, dtype=np.int64)
-    bc_default = np.empty(nbc, dtype=np.int32)
-    b = 0
-    for c in range(ncells):
-        if per_cell[c + 1] > 0:
-            bc_start[b + 1] = bc_start[b] + per_cell[c + 1]
-            bc_default[b] = -1 if cover[c] == big else cover[c]
-            b += 1
-    fill = bc_start[:-1].copy()
-    p_poly = np.empty(nkeep, dtype=np.int32)
-    p_par = np.empty(nkeep, dtype=np.int32)
-    p_n = np.empty(nkeep, dtype=np.int64)
-    p_src = np.empty(nkeep, dtype=np.int64)
+            ints[I_HEADER + c] = default
+            state[c] = 0 if default < 0 else 1
+    for k in range(npoly):
+        if used[k]:
+            p = poly_rec[k]
+            fl[p] = poly_ring_off[k + 1] - poly_ring_off[k]
+            p += 1
+            for g in range(poly_ring_off[k], poly_ring_off[k + 1]):
+                fl[p] = ring_off[g + 1] - ring_off[g]
+                p += 1
+                for v in range(ring_off[g], ring_off[g + 1]):
+                    fl[p] = xs[v]
+                    fl[p + 1] = ys[v]
+                    p += 2
+    lrec = header.size
     for k in range(npoly):
         e = offs[k, 2]
         for j in range(offs[k, 0], offs[k + 1, 0]):
             c = bp_cell[j]
+            ne = bp_n[j]
             if k < cover[c]:
-                q = fill[-code[c] - 2]
-                fill[-code[c] - 2] += 1
-                p_poly[q] = k
-                p_par[q] = bp_par[j]
-                p_n[q] = bp_n[j]
-                p_src[q] = e
-            e += bp_n[j]
-    p_estart = np.zeros(nkeep + 1, dtype=np.int64)
-    for q in range(nkeep):
-        p_estart[q + 1] = p_estart[q] + p_n[q]
-    edges = np.empty((nedge, 4))
-    flags = np.empty(nedge, dtype=np.uint8)
-    for q in range(nkeep):
-        d = p_estart[q]
-        s = p_src[q]
-        for t in range(p_n[q]):
-            edges[d + t, 0] = pe[s + t, 0]
-            edges[d + t, 1] = pe[s + t, 1]
-            edges[d + t, 2] = pe[s + t, 2]
-            edges[d + t, 3] = pe[s + t, 3]
-            flags[d + t] = pe_flag[s + t]
-    return code, bc_start, bc_default, p_poly, p_par, p_estart, edges, flags
+                q = fill[c]
+                fill[c] += 2
+                ints[q] = k
+                if full[k]:
+                    ints[q + 1] = poly_rec[k]
+                else:
+                    ints[q + 1] = -1 - lrec
+                    nfw = (ne + FLAGS_PER_WORD - 1) // FLAGS_PER_WORD
+                    fl[lrec] = row_lo[c // ncols]
+                    fl[lrec + 1] = bp_par[j]
+                    fl[lrec + 2] = ne
+                    for w in range(nfw):
+                        word = 0
+                        for b in range(FLAGS_PER_WORD):
+                            t = w * FLAGS_PER_WORD + b
+                            if t < ne:
+                                word |= np.int64(pe_flag[e + t]) << (2 * b)
+                        fl[lrec + 3 + w] = word
+                    d = lrec + 3 + nfw
+                    for t in range(ne):
+                        fl[d + 4 * t] = pe[e + t, 0]
+                        fl[d + 4 * t + 1] = pe[e + t, 1]
+                        fl[d + 4 * t + 2] = pe[e + t, 2]
+                        fl[d + 4 * t + 3] = pe[e + t, 3]
+                    lrec = d + 4 * ne
+            e += ne
+    return fl, ints, state
 
 
 # --------------------------------------------------------------------------- query
 
 
 @njit(cache=True, inline="always")
-def _pair_covers(
-    q: int,
-    px: float,
-    py: float,
-    yref: float,
-    ints: np.ndarray,
-    edges: np.ndarray,
-    flags: np.ndarray,
-    o_par: int,
-    o_est: int,
-) -> bool:
-    parity = ints[o_par + q]
-    for t in range(ints[o_est + q], ints[o_est + q + 1]):
-        ax = edges[t, 0]
-        ay = edges[t, 1]
-        bx = edges[t, 2]
-        by = edges[t, 3]
-        fl = flags[t]
-        if fl != 0:
-            if (fl & 1) and yref < ay <= py:
-                parity ^= 1
-            if (fl & 2) and yref < by <= py:
-                parity ^= 1
-        if ax < px and bx < px:
-            continue
-        if (px == bx and py == by) or (px == ax and py == ay):
-            return True
-        if ay == py and by == py:
-            if min(ax, bx) <= px <= max(ax, bx):
+def _crossing(
+    ax: float, ay: float, bx: float, by: float, px: float, py: float
+) -> int:
+    """GEOS ray-crossing step for one edge: 2 on the edge, 1 crossing, 0 neither."""
+    if ax < px and bx < px:
+        return 0
+    if (px == bx and py == by) or (px == ax and py == ay):
+        return 2
+    if ay == py and by == py:
+        if min(ax, bx) <= px <= max(ax, bx):
+            return 2
+        return 0
+    if (ay > py) != (by > py):
+        o = orient(ax, ay, bx, by, px, py)
+        if o == 0:
+            return 2
+        if by < ay:
+            o = -o
+        if o > 0:
+            return 1
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _whole_covers(fl: np.ndarray, p: int, px: float, py: float) -> bool:
+    nrings = int(fl[p])
+    p += 1
+    parity = 0
+    for _ in range(nrings):
+        nv = int(fl[p])
+        p += 1
+        for t in range(nv - 1):
+            q = p + 2 * t
+            hit = _crossing(fl[q], fl[q + 1], fl[q + 2], fl[q + 3], px, py)
+            if hit == 2:
                 return True
-            continue
-        if (ay > py) != (by > py):
-            o = orient(ax, ay, bx, by, px, py)
-            if o == 0:
-                return True
-            if by < ay:
-                o = -o
-            if o > 0:
-                parity ^= 1
+            parity ^= hit
+        p += 2 * nv
     return parity == 1
 
 
 @njit(cache=True, inline="always")
-def _locate(
-    px: float,
-    py: float,
-    fl: np.ndarray,
-    ints: np.ndarray,
-    edges: np.ndarray,
-    flags: np.ndarray,
-) -> int:
+def _local_covers(fl: np.ndarray, p: int, px: float, py: float) -> bool:
+    yref = fl[p]
+    parity = int(fl[p + 1])
+    ne = int(fl[p + 2])
+    nfw = (ne + FLAGS_PER_WORD - 1) // FLAGS_PER_WORD
+    d = p + 3 + nfw
+    word = 0
+    for t in range(ne):
+        b = t % FLAGS_PER_WORD
+        if b == 0:
+            word = int(fl[p + 3 + t // FLAGS_PER_WORD])
+        q = d + 4 * t
+        ax = fl[q]
+        ay = fl[q + 1]
+        bx = fl[q + 2]
+        by = fl[q + 3]
+        flag = (word >> (2 * b)) & 3
+        if flag != 0:
+            if (flag & 1) and yref < ay <= py:
+                parity ^= 1
+            if (flag & 2) and yref < by <= py:
+                parity ^= 1
+        hit = _crossing(ax, ay, bx, by, px, py)
+        if hit == 2:
+            return True
+        parity ^= hit
+    return parity == 1
+
+
+@njit(cache=True, inline="always")
+def _cell_code(px: float, py: float, fl: np.ndarray, ints: np.ndarray) -> int:
+    """Code of the cell holding (px, py): an answer >= -1, or -2 - list start; -1 outside."""
     # NaN fails every comparison, so it is outside.
     if not (px >= fl[F_BX0] and px <= fl[F_BX1] and py >= fl[F_BY0] and py <= fl[F_BY1]):
         return -1
     ncols = ints[I_NCOLS]
-    nrows = ints[I_NROWS]
     c = int((px - fl[F_X0]) * fl[F_INVW])
     if c >= ncols:
         c = ncols - 1
     r = int((py - fl[F_Y0]) * fl[F_INVH])
-    if r >= nrows:
-        r = nrows - 1
-    code = ints[ints[I_CODE] + r * ncols + c]
+    if r >= ints[I_NROWS]:
+        r = ints[I_NROWS] - 1
+    return ints[I_HEADER + r * ncols + c]
+
+
+@njit(cache=True, inline="always")
+def _resolve(code: int, px: float, py: float, fl: np.ndarray, ints: np.ndarray) -> int:
     if code >= -1:
         return code
-    b = -code - 2
-    o_bcs = ints[I_BCSTART]
-    o_par = ints[I_PPAR]
-    o_est = ints[I_PESTART]
-    yref = fl[F_HEADER + r]
-    for q in range(ints[o_bcs + b], ints[o_bcs + b + 1]):
-        if _pair_covers(q, px, py, yref, ints, edges, flags, o_par, o_est):
-            return ints[ints[I_PPOLY] + q]
-    return ints[ints[I_BCDEF] + b]
+    at = -2 - code
+    for i in range(ints[at]):
+        q = at + 2 + 2 * i
+        rec = ints[q + 1]
+        if rec >= 0:
+            hit = _whole_covers(fl, rec, px, py)
+        else:
+            hit = _local_covers(fl, -1 - rec, px, py)
+        if hit:
+            return ints[q]
+    return ints[at + 1]
+
+
+@njit(cache=True, inline="always")
+def _ints_of(buf: np.ndarray) -> np.ndarray:
+    return buf[int(buf[F_IOFF]) :].view(np.int32)
 
 
 @njit(cache=True)
-def locate_one(
-    px: float, py: float, fl: np.ndarray, ints: np.ndarray, edges: np.ndarray, flags: np.ndarray
-) -> int:
+def locate_one(px: float, py: float, buf: np.ndarray) -> int:
     """Position of the first polygon covering (px, py), or -1."""
-    return _locate(px, py, fl, ints, edges, flags)
+    ints = _ints_of(buf)
+    return _resolve(_cell_code(px, py, buf, ints), px, py, buf, ints)
+
+
+_BLOCK = 64
+
+
+@njit(cache=True, inline="always")
+def _locate_block(
+    xs: np.ndarray, ys: np.ndarray, lo: int, hi: int, buf: np.ndarray, ints: np.ndarray,
+    out: np.ndarray, codes: np.ndarray,
+) -> None:  # fmt: skip
+    # Three passes over a block of points so that the memory reads of different points
+    # (cell code, candidate list, first record) are independent and overlap, instead of
+    # each point waiting for its own chain of cache misses.
+    for i in range(lo, hi):
+        codes[i - lo] = _cell_code(xs[i], ys[i], buf, ints)
+    touch = 0.0
+    for i in range(lo, hi):
+        code = codes[i - lo]
+        if code < -1:
+            at = -2 - code
+            rec = ints[at + 3]
+            touch += buf[rec if rec >= 0 else -1 - rec]
+    for i in range(lo, hi):
+        out[i] = _resolve(codes[i - lo], xs[i], ys[i], buf, ints)
+    if touch == 1.2345e300:  # keeps the touching reads from being optimised away
+        out[lo] = -3
 
 
 @njit(cache=True, parallel=True)
-def locate_parallel(
-    xs: np.ndarray,
-    ys: np.ndarray,
-    fl: np.ndarray,
-    ints: np.ndarray,
-    edges: np.ndarray,
-    flags: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """locate_one over arrays, points split across threads."""
-    for i in prange(xs.size):
-        out[i] = _locate(xs[i], ys[i], fl, ints, edges, flags)
+def locate_parallel(xs: np.ndarray, ys: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
+    """locate_one over arrays, blocks of points split across threads."""
+    ints = _ints_of(buf)
+    nblocks = (xs.size + _BLOCK - 1) // _BLOCK
+    for b in prange(nblocks):
+        codes = np.empty(_BLOCK, dtype=np.int64)
+        lo = b * _BLOCK
+        _locate_block(xs, ys, lo, min(lo + _BLOCK, xs.size), buf, ints, out, codes)
 
 
 @njit(cache=True)
-def locate_serial(
-    xs: np.ndarray,
-    ys: np.ndarray,
-    fl: np.ndarray,
-    ints: np.ndarray,
-    edges: np.ndarray,
-    flags: np.ndarray,
-    out: np.ndarray,
-) -> None:
+def locate_serial(xs: np.ndarray, ys: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
     """locate_one over arrays on one thread (small batches: no thread start-up)."""
-    for i in range(xs.size):
-        out[i] = _locate(xs[i], ys[i], fl, ints, edges, flags)
+    ints = _ints_of(buf)
+    codes = np.empty(_BLOCK, dtype=np.int64)
+    for lo in range(0, xs.size, _BLOCK):
+        _locate_block(xs, ys, lo, min(lo + _BLOCK, xs.size), buf, ints, out, codes)

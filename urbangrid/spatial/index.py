@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
@@ -46,7 +45,6 @@ from urbangrid.errors import (
 from urbangrid.spatial import _pip
 from urbangrid.spatial.crs import (
     CRSLike,
-    check_xy,
     crs_equal,
     crs_to_string,
     normalize_crs,
@@ -113,13 +111,10 @@ class GridIndex:
     """
 
     __slots__ = (
+        "_buf",
         "_crs_cache",
         "_crs_norm",
-        "_edges",
-        "_fl",
-        "_flags",
         "_geom",
-        "_ints",
         "_key_list",
         "_n",
         "_snap_tree",
@@ -144,6 +139,7 @@ class GridIndex:
         crs: CRSLike | None = None,
         grid_version: str | None = None,
         cells: int | None = None,
+        whole_polygon_max_edges: int = 32,
     ) -> GridIndex:
         """Build the index over polygons, in input order.
 
@@ -167,6 +163,10 @@ class GridIndex:
             Number of lookup cells. Default: twice the number of polygon edges (at least
             1,024, at most 2**26). More cells answer more points at once and use more
             memory.
+        whole_polygon_max_edges : int, default 32
+            Polygons with at most this many edges are tested whole (one compact
+            record each); larger ones only on the edges crossing the point's cell.
+            Either way the answer is exact; this only trades speed against memory.
 
         Returns
         -------
@@ -202,7 +202,7 @@ class GridIndex:
         self.grid_version = grid_version
         self.keys = key_arr
         self._geom = geom
-        self._fl, self._ints, self._edges, self._flags, self.meta = _build(geom, cells)
+        self._buf, self.meta = _build(geom, cells, whole_polygon_max_edges)
         self._finish()
         return self
 
@@ -225,16 +225,13 @@ class GridIndex:
         )
 
     def _same_crs(self, crs: CRSLike) -> bool:
-        if isinstance(crs, str | int):
-            key: Hashable = crs
-        elif isinstance(crs, pyproj.CRS):
-            key = ("pyproj", crs.srs)
-        else:
+        try:
+            hit = self._crs_cache.get(crs)
+        except TypeError:  # unhashable CRS description
             return crs_equal(crs, self._crs_norm)
-        hit = self._crs_cache.get(key)
         if hit is None:
             hit = crs_equal(crs, self._crs_norm)
-            self._crs_cache[key] = hit
+            self._crs_cache[crs] = hit
         return hit
 
     def locate(
@@ -282,14 +279,16 @@ class GridIndex:
         if not self._same_crs(crs):
             tx, ty = transform_xy([x], [y], crs=crs, to_crs=self._crs_norm)
             x, y = float(tx[0]), float(ty[0])
-        pos = _pip.locate_one(float(x), float(y), self._fl, self._ints, self._edges, self._flags)
+        pos = _pip.locate_one(float(x), float(y), self._buf)
         if pos < 0:
             xs = np.array([x], dtype=np.float64)
             ys = np.array([y], dtype=np.float64)
             if snap_tolerance > 0.0:
                 pos = int(self._snap(xs, ys, np.zeros(1, np.int64) - 1, snap_tolerance)[0])
             if pos < 0:
-                self._diagnose_miss(xs, ys)
+                bx0, by0, bx1, by1 = self.bounds
+                if not (bx0 <= x <= bx1 and by0 <= y <= by1):
+                    self._diagnose_miss(xs, ys)
                 return None
         return pos if self._key_list is None else self._key_list[pos]
 
@@ -355,7 +354,7 @@ class GridIndex:
         ya = np.ascontiguousarray(ya.reshape(-1))
         out = np.empty(xa.size, dtype=np.int64)
         kernel = _pip.locate_parallel if xa.size >= _PARALLEL_MIN else _pip.locate_serial
-        kernel(xa, ya, self._fl, self._ints, self._edges, self._flags, out)
+        kernel(xa, ya, self._buf, out)
         if xa.size and snap_tolerance > 0.0:
             out = self._snap(xa, ya, out, snap_tolerance)
         if xa.size and not (out >= 0).any():
@@ -363,25 +362,39 @@ class GridIndex:
         return out.reshape(shape)
 
     def _diagnose_miss(self, xs: NDArray[np.float64], ys: NDArray[np.float64]) -> None:
-        """Raise CRSMismatchError when points that hit nothing are obviously in another CRS."""
+        """Raise CRSMismatchError when points that hit nothing are obviously in another CRS.
+
+        Only the index bounds are used, so this is cheap enough to run on every miss.
+        """
         ok = np.isfinite(xs) & np.isfinite(ys)
         if not ok.any():
             return
-        check_xy(xs[ok], ys[ok], crs=self._crs_norm)
-        fl = self._fl
-        bx0, bx1, by0, by1 = (
-            fl[_pip.F_BX0],
-            fl[_pip.F_BX1],
-            fl[_pip.F_BY0],
-            fl[_pip.F_BY1],
-        )
-        sx, sy = ys[ok], xs[ok]
-        swapped_in = (sx >= bx0) & (sx <= bx1) & (sy >= by0) & (sy <= by1)
+        xs = xs[ok]
+        ys = ys[ok]
+        bx0, by0, bx1, by1 = self.bounds
+        degrees_box = bx0 >= -180.0 and bx1 <= 180.0 and by0 >= -90.0 and by1 <= 90.0
+        looks_degrees = bool((np.abs(xs) <= 180.0).all() and (np.abs(ys) <= 90.0).all())
+        if degrees_box and not looks_degrees:
+            raise CRSMismatchError(
+                f"no point falls inside the grid ({self.crs}, degrees) and the points reach "
+                f"x {xs.min():.6g}..{xs.max():.6g}, y {ys.min():.6g}..{ys.max():.6g}: they "
+                "look like metres of a projected CRS; pass that CRS as crs="
+            )
+        if not degrees_box and looks_degrees and (bx1 < -180 or bx0 > 180 or by1 < -90 or by0 > 90):
+            raise CRSMismatchError(
+                f"no point falls inside the grid ({self.crs}, x {bx0:.6g}..{bx1:.6g}, y "
+                f"{by0:.6g}..{by1:.6g}) and every point lies within ±180, ±90: they look like "
+                "longitude/latitude degrees; pass crs='EPSG:4326' (or 'GCJ-02', 'BD-09')"
+            )
+        if not (bx1 < by0 or by1 < bx0):
+            # x and y ranges of the grid overlap: a swap cannot be told from a miss.
+            return
+        swapped_in = (ys >= bx0) & (ys <= bx1) & (xs >= by0) & (xs <= by1)
         if swapped_in.mean() >= 0.5:
             raise CRSMismatchError(
                 f"no point falls inside the grid ({self.crs}, x {bx0:.6g}..{bx1:.6g}, y "
-                f"{by0:.6g}..{by1:.6g}), but {int(swapped_in.sum())} of {int(ok.sum())} "
-                "would with x and y swapped: pass x=longitude/easting, y=latitude/northing"
+                f"{by0:.6g}..{by1:.6g}), but {int(swapped_in.sum())} of {xs.size} would with "
+                "x and y swapped: pass x=longitude/easting, y=latitude/northing"
             )
 
     def _snap(
@@ -425,7 +438,7 @@ class GridIndex:
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(xmin, ymin, xmax, ymax) of all polygons, index CRS units."""
-        fl = self._fl
+        fl = self._buf
         return (
             float(fl[_pip.F_BX0]),
             float(fl[_pip.F_BY0]),
@@ -444,16 +457,18 @@ class GridIndex:
         Returns
         -------
         dict of str to int
-            ``lookup`` (cell codes, pair tables), ``edges`` (per-cell edge copies and
-            flags), ``polygons`` (coordinates and offsets, kept for snapping, saving
-            and :attr:`geometries`), ``keys``.
+            ``lookup`` (cell codes and candidate lists), ``records`` (polygon rings
+            copied for whole-polygon tests, and per-cell edge copies), ``polygons``
+            (coordinates and offsets, kept for snapping, saving and
+            :attr:`geometries`), ``keys``.
         """
         keys = 0 if self.keys is None else int(self.keys.nbytes)
         if self.keys is not None and self.keys.dtype == object:
             keys += sum(len(str(k)) + 49 for k in self._key_list or [])
+        ioff = int(self._buf[_pip.F_IOFF])
         return {
-            "lookup": int(self._fl.nbytes + self._ints.nbytes),
-            "edges": int(self._edges.nbytes + self._flags.nbytes),
+            "lookup": int(self._buf[ioff:].nbytes),
+            "records": int(self._buf[:ioff].nbytes),
             "polygons": int(sum(a.nbytes for a in self._geom)),
             "keys": keys,
         }
@@ -472,10 +487,7 @@ class GridIndex:
         )
         state: dict[str, Any] = {
             "meta": json.dumps(meta),
-            "fl": self._fl,
-            "ints": self._ints,
-            "edges": self._edges,
-            "flags": self._flags,
+            "buf": self._buf,
             "coords": coords,
             "ring_off": ring_off,
             "part_ring_off": part_ring_off,
@@ -502,10 +514,7 @@ class GridIndex:
         has_keys = meta.pop("has_keys")
         meta.pop("format_version")
         self.meta = meta
-        self._fl = np.ascontiguousarray(state["fl"], dtype=np.float64)
-        self._ints = np.ascontiguousarray(state["ints"], dtype=np.int32)
-        self._edges = np.ascontiguousarray(state["edges"], dtype=np.float64)
-        self._flags = np.ascontiguousarray(state["flags"], dtype=np.uint8)
+        self._buf = np.ascontiguousarray(state["buf"], dtype=np.float64)
         self._geom = (
             np.ascontiguousarray(state["coords"], dtype=np.float64),
             np.ascontiguousarray(state["ring_off"], dtype=np.int64),
@@ -689,16 +698,19 @@ def _geometry_arrays(
 def _build(
     geom: tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
     cells: int | None,
-) -> tuple[
-    NDArray[np.float64], NDArray[np.int32], NDArray[np.float64], NDArray[np.uint8], dict[str, Any]
-]:
+    whole_max: int,
+) -> tuple[NDArray[np.float64], dict[str, Any]]:
     coords, ring_off, part_ring_off, poly_part_off = geom
     poly_ring_off = part_ring_off[poly_part_off]
     xs = np.ascontiguousarray(coords[:, 0])
     ys = np.ascontiguousarray(coords[:, 1])
     bx0, bx1 = float(xs.min()), float(xs.max())
     by0, by1 = float(ys.min()), float(ys.max())
-    nedges = int(ring_off.size - 1 and (np.diff(ring_off) - 1).sum())
+    ring_edges = np.diff(ring_off) - 1
+    poly_edges = np.add.reduceat(np.append(ring_edges, 0), poly_ring_off[:-1]) * (
+        np.diff(poly_ring_off) > 0
+    )
+    nedges = int(ring_edges.sum())
     if cells is None:
         cells = int(_DEFAULT_CELLS_PER_EDGE * nedges)
     cells = int(min(max(cells, 1024), _MAX_CELLS))
@@ -724,45 +736,40 @@ def _build(
     row_hi = by0 + (row + 1.0) * h + eps
     invw = 1.0 / w
     invh = 1.0 / h
+    # Small polygons are tested whole (one short contiguous record); large ones only on
+    # the edges crossing the point's cell.
+    full = poly_edges <= whole_max
     offs, bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag = _pip.build_pairs(
-        xs, ys, ring_off, poly_ring_off, bx0, by0, invw, invh, ncols, nrows,
+        xs, ys, ring_off, poly_ring_off, full, bx0, by0, invw, invh, ncols, nrows,
         col_lo, col_hi, row_lo, row_hi,
     )  # fmt: skip
-    code, bc_start, bc_default, p_poly, p_par, p_estart, edges, flags = _pip.assemble(
-        ncols * nrows, offs, bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag
-    )
-    if p_estart[-1] >= np.iinfo(np.int32).max:
+    header = np.zeros(_pip.F_HEADER, dtype=np.float64)
+    header[[_pip.F_BX0, _pip.F_BY0, _pip.F_BX1, _pip.F_BY1]] = (bx0, by0, bx1, by1)
+    header[[_pip.F_X0, _pip.F_Y0, _pip.F_INVW, _pip.F_INVH]] = (bx0, by0, invw, invh)
+    if max(ncols * nrows, bp_cell.size * 2 + ncols * nrows) >= np.iinfo(np.int32).max // 2:
         raise GridGeometryError("grid too large for one index: split the layer or lower cells=")
-    fl = np.empty(_pip.F_HEADER + nrows, dtype=np.float64)
-    fl[: _pip.F_HEADER] = (bx0, bx1, by0, by1, bx0, by0, invw, invh)
-    fl[_pip.F_HEADER :] = row_lo
-    sections = [code, bc_start, bc_default, p_poly, p_par, p_estart]
-    header = np.zeros(_pip.I_HEADER, dtype=np.int64)
-    header[_pip.I_NCOLS] = ncols
-    header[_pip.I_NROWS] = nrows
-    at = _pip.I_HEADER
-    for slot, arr in zip(
-        (_pip.I_CODE, _pip.I_BCSTART, _pip.I_BCDEF, _pip.I_PPOLY, _pip.I_PPAR, _pip.I_PESTART),
-        sections,
-        strict=True,
-    ):
-        header[slot] = at
-        at += arr.size
-    if at >= np.iinfo(np.int32).max:
+    fl, ints, state = _pip.assemble(
+        ncols, nrows, header, row_lo, xs, ys, ring_off, poly_ring_off, full,
+        offs, bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag,
+    )  # fmt: skip
+    if fl.size >= np.iinfo(np.int32).max:
         raise GridGeometryError("grid too large for one index: split the layer or lower cells=")
-    ints = np.concatenate([header.astype(np.int32)] + [a.astype(np.int32) for a in sections])
-    n_interior = int((code >= 0).sum())
+    # One buffer: the int32 part is viewed in place, so a query passes a single array.
+    pad = np.zeros(ints.size % 2, dtype=np.int32)
+    buf = np.concatenate([fl, np.concatenate([ints, pad]).view(np.float64)])
+    buf[_pip.F_IOFF] = fl.size
+    counts = np.bincount(state, minlength=3)
     meta = {
         "ncols": ncols,
         "nrows": nrows,
         "cell_width": w,
         "cell_height": h,
         "eps": eps,
-        "cells_inside": n_interior,
-        "cells_outside": int((code == -1).sum()),
-        "cells_boundary": int(bc_default.size),
-        "pairs": int(p_poly.size),
-        "edge_copies": int(edges.shape[0]),
+        "cells_outside": int(counts[0]),
+        "cells_inside": int(counts[1]),
+        "cells_boundary": int(counts[2]),
+        "candidates": int((ints.size - _pip.I_HEADER - ncols * nrows - 2 * counts[2]) // 2),
+        "whole_polygons": int(full.sum()),
         "polygon_edges": nedges,
     }
-    return fl, ints, np.ascontiguousarray(edges), flags, meta
+    return buf, meta

@@ -1,0 +1,274 @@
+"""Benchmark: assign 1,000,000 points to 100,000 Voronoi polygons (about 7 vertices each).
+
+One run prints, for the same polygons and points on the same machine:
+
+* :class:`urbangrid.spatial.index.GridIndex` bulk ``locate_many`` throughput, build
+  time, single-point ``locate`` median, memory;
+* the same throughput for geopandas ``sjoin(predicate="within")``,
+  ``shapely.STRtree.query`` + ``shapely.contains_xy``, rtree ``intersection_v`` +
+  ``contains_xy``, and PostGIS (``ST_Covers`` join on a GiST index, points loaded by
+  COPY) when ``--dsn`` is given;
+* the ratio of GridIndex throughput to each, and agreement with the GEOS reference
+  (STRtree ``covered_by``, first polygon) on every point.
+
+Bulk timings are the best of ``--repeat`` runs, because the machine is shared.
+
+Usage::
+
+    python benchmarks/assign.py [--polygons 100000] [--points 1000000] [--dsn postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from urbangrid.spatial.index import GridIndex, reference_locate
+
+CRS = "EPSG:3857"
+SEED = 20240601
+EXTENT = 10_000.0  # metres: a 10 km square city
+
+
+def voronoi_polygons(n: int, rng: np.random.Generator) -> NDArray[Any]:
+    """n Voronoi cells of uniform random sites, clipped to the square, in site order."""
+    sites = rng.uniform(0.0, EXTENT, (n, 2))
+    box = shapely.box(0.0, 0.0, EXTENT, EXTENT)
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(sites), extend_to=box, ordered=True)
+    )
+    return np.asarray(shapely.intersection(cells, box), dtype=object)
+
+
+def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        gc.collect()
+        t = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, result
+
+
+def first_hit(n: int, inp: NDArray[np.int64], hit: NDArray[np.int64]) -> NDArray[np.int64]:
+    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(out, inp, hit)
+    out[out == np.iinfo(np.int64).max] = -1
+    return out
+
+
+def run_sjoin(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64]) -> Any:
+    import geopandas as gpd
+
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=CRS)
+    grid = gpd.GeoDataFrame({"pos": np.arange(len(polys))}, geometry=list(polys), crs=CRS)
+    return lambda: gpd.sjoin(pts, grid, predicate="within", how="left")
+
+
+def run_strtree(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64]) -> Any:
+    tree = shapely.STRtree(polys)
+    shapely.prepare(polys)
+    pts = shapely.points(x, y)
+
+    def go() -> NDArray[np.int64]:
+        inp, hit = tree.query(pts)
+        keep = shapely.contains_xy(polys[hit], x[inp], y[inp])
+        return first_hit(len(x), inp[keep], hit[keep])
+
+    return go
+
+
+def run_rtree(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64]) -> Any:
+    from rtree import index
+
+    b = shapely.bounds(polys)
+    ids = np.arange(len(polys), dtype=np.int64)
+    prop = index.Property()
+    rt = index.Index(
+        ((int(i), (b[i, 0], b[i, 1], b[i, 2], b[i, 3]), None) for i in ids), properties=prop
+    )
+    shapely.prepare(polys)
+    pts = np.column_stack([x, y])
+
+    def go() -> NDArray[np.int64]:
+        hit, counts = rt.intersection_v(pts, pts)
+        inp = np.repeat(np.arange(len(x)), counts)
+        keep = shapely.contains_xy(polys[hit], x[inp], y[inp])
+        return first_hit(len(x), inp[keep], hit[keep].astype(np.int64))
+
+    return go
+
+
+def run_postgis(
+    dsn: str, polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[Callable[[], Any], Callable[[], None]]:
+    import psycopg
+
+    conn = psycopg.connect(dsn, autocommit=True)
+    cur = conn.cursor()
+    cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    cur.execute("DROP TABLE IF EXISTS bench_assign_grid, bench_assign_pts")
+    cur.execute("CREATE UNLOGGED TABLE bench_assign_grid (pos integer, geom geometry(Polygon, 3857))")
+    with cur.copy("COPY bench_assign_grid (pos, geom) FROM STDIN") as cp:
+        for i, wkb in enumerate(shapely.to_wkb(polys, hex=True, include_srid=False)):
+            cp.write_row((i, f"SRID=3857;{wkb}"))
+    cur.execute("CREATE INDEX ON bench_assign_grid USING gist (geom)")
+    cur.execute("ANALYZE bench_assign_grid")
+
+    def go() -> NDArray[np.int64]:
+        cur.execute("DROP TABLE IF EXISTS bench_assign_pts")
+        cur.execute("CREATE UNLOGGED TABLE bench_assign_pts (id integer, x float8, y float8)")
+        with cur.copy("COPY bench_assign_pts (id, x, y) FROM STDIN") as cp:
+            for i in range(len(x)):
+                cp.write_row((i, float(x[i]), float(y[i])))
+        cur.execute(
+            "SELECT p.id, min(g.pos) FROM bench_assign_pts p JOIN bench_assign_grid g "
+            "ON ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 3857)) GROUP BY p.id"
+        )
+        out = np.full(len(x), -1, dtype=np.int64)
+        for pid, pos in cur:
+            out[pid] = pos
+        return out
+
+    def close() -> None:
+        cur.execute("DROP TABLE IF EXISTS bench_assign_grid, bench_assign_pts")
+        conn.close()
+
+    return go, close
+
+
+def single_locate_median(
+    idx: GridIndex, x: NDArray[np.float64], y: NDArray[np.float64], batches: int = 200
+) -> float:
+    """Median over batches of 100 calls of the mean time per call, seconds."""
+    xs = x.tolist()
+    ys = y.tolist()
+    per_call = []
+    locate = idx.locate
+    for b in range(batches):
+        lo = (b * 100) % (len(xs) - 100)
+        t = time.perf_counter()
+        for i in range(lo, lo + 100):
+            locate(xs[i], ys[i], crs=CRS)
+        per_call.append((time.perf_counter() - t) / 100)
+    return statistics.median(per_call)
+
+
+def strtree_single_median(
+    polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64], batches: int = 50
+) -> float:
+    tree = shapely.STRtree(polys)
+    pts = shapely.points(x[: batches * 100], y[: batches * 100]).tolist()
+    per_call = []
+    for b in range(batches):
+        t = time.perf_counter()
+        for p in pts[b * 100 : (b + 1) * 100]:
+            hit = tree.query(p, predicate="covered_by")
+            _ = int(hit.min()) if hit.size else -1
+        per_call.append((time.perf_counter() - t) / 100)
+    return statistics.median(per_call)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--polygons", type=int, default=100_000)
+    ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cells", type=int, default=None, help="GridIndex cells (default: auto)")
+    ap.add_argument("--dsn", default=None, help="PostGIS DSN; the PostGIS peer is skipped without")
+    ap.add_argument("--skip", default="", help="comma list of peers to skip: sjoin,strtree,rtree")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    rng = np.random.default_rng(SEED)
+
+    t = time.perf_counter()
+    polys = voronoi_polygons(args.polygons, rng)
+    x = rng.uniform(-0.01 * EXTENT, 1.01 * EXTENT, args.points)
+    y = rng.uniform(-0.01 * EXTENT, 1.01 * EXTENT, args.points)
+    nverts = shapely.get_num_coordinates(polys)
+    print(
+        f"data: {len(polys):,} Voronoi polygons (mean {nverts.mean():.1f} vertices), "
+        f"{args.points:,} uniform points, {time.perf_counter() - t:.1f} s to make"
+    )
+
+    # Warm the compiled kernels (numba cache) on a tiny index so build time is build only.
+    GridIndex.from_polygons(polys[:10], crs=CRS).locate_many(x[:10], y[:10], crs=CRS)
+
+    build_s, idx = best_of(1, lambda: GridIndex.from_polygons(polys, crs=CRS, cells=args.cells))
+    mem = idx.memory_usage()
+    print(f"GridIndex build: {build_s:.2f} s; {idx!r}")
+    print(
+        "memory: "
+        + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in mem.items())
+        + f"; total {idx.nbytes / 1e6:.1f} MB ({idx.nbytes / 1e6 / (len(polys) / 1e5):.1f} MB"
+        " per 100k polygons)"
+    )
+    meta = idx.meta
+    print(
+        f"grid: {meta['ncols']}x{meta['nrows']} cells, {meta['cells_inside']:,} inside one "
+        f"polygon, {meta['cells_boundary']:,} boundary, {meta['candidates']:,} candidates, "
+        f"{meta['whole_polygons']:,} polygons tested whole"
+    )
+
+    idx.locate_many(x[:1000], y[:1000], crs=CRS)
+    ours_s, ours = best_of(args.repeat, lambda: idx.locate_many(x, y, crs=CRS))
+    ours_rate = args.points / ours_s
+    print(f"GridIndex.locate_many: {ours_s:.3f} s, {ours_rate / 1e6:.2f} M pts/s")
+
+    t = time.perf_counter()
+    ref = reference_locate(polys, x, y)
+    ref_s = time.perf_counter() - t
+    agree = float((ours == ref).mean())
+    print(
+        f"agreement with GEOS reference (STRtree covered_by, first polygon): {agree:.4%} "
+        f"of {args.points:,} points ({int((ours != ref).sum())} differ); reference took "
+        f"{ref_s:.2f} s = {args.points / ref_s / 1e6:.2f} M pts/s"
+    )
+
+    single = single_locate_median(idx, x, y)
+    single_ref = strtree_single_median(polys, x, y)
+    print(
+        f"single locate median: {single * 1e6:.3f} us per call "
+        f"(STRtree single query {single_ref * 1e6:.2f} us: {single_ref / single:.1f}x)"
+    )
+
+    peers: list[tuple[str, Callable[[], Any]]] = []
+    if "sjoin" not in skip:
+        peers.append(("geopandas sjoin(within)", run_sjoin(polys, x, y)))
+    if "strtree" not in skip:
+        peers.append(("STRtree.query + contains_xy", run_strtree(polys, x, y)))
+    if "rtree" not in skip:
+        peers.append(("rtree intersection_v + contains_xy", run_rtree(polys, x, y)))
+    close = None
+    if args.dsn:
+        go, close = run_postgis(args.dsn, polys, x, y)
+        peers.append(("PostGIS ST_Covers join (GiST, COPY)", go))
+    else:
+        print("PostGIS: skipped (no --dsn)")
+
+    print(f"\n{'peer':<40}{'seconds':>10}{'M pts/s':>10}{'GridIndex is':>15}")
+    print(f"{'GridIndex.locate_many':<40}{ours_s:>10.3f}{ours_rate / 1e6:>10.2f}{'1.0x':>15}")
+    for name, fn in peers:
+        repeat = 1 if name.startswith("PostGIS") else min(args.repeat, 2)
+        secs, res = best_of(repeat, fn)
+        ratio = secs / ours_s
+        print(f"{name:<40}{secs:>10.3f}{args.points / secs / 1e6:>10.2f}{ratio:>14.1f}x")
+        if isinstance(res, np.ndarray) and res.shape == ref.shape:
+            diff = int((res != ref).sum())
+            if diff:
+                print(f"  ({diff} points differ from the covered_by reference)")
+    if close is not None:
+        close()
+
+
+if __name__ == "__main__":
+    main()
