@@ -117,7 +117,9 @@ def run_postgis(
     cur = conn.cursor()
     cur.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     cur.execute("DROP TABLE IF EXISTS bench_assign_grid, bench_assign_pts")
-    cur.execute("CREATE UNLOGGED TABLE bench_assign_grid (pos integer, geom geometry(Polygon, 3857))")
+    cur.execute(
+        "CREATE UNLOGGED TABLE bench_assign_grid (pos integer, geom geometry(Polygon, 3857))"
+    )
     with cur.copy("COPY bench_assign_grid (pos, geom) FROM STDIN") as cp:
         for i, wkb in enumerate(shapely.to_wkb(polys, hex=True, include_srid=False)):
             cp.write_row((i, f"SRID=3857;{wkb}"))

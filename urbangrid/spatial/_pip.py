@@ -527,9 +527,7 @@ def assemble(
 
 
 @njit(cache=True, inline="always")
-def _crossing(
-    ax: float, ay: float, bx: float, by: float, px: float, py: float
-) -> int:
+def _crossing(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> int:
     """GEOS ray-crossing step for one edge: 2 on the edge, 1 crossing, 0 neither."""
     if ax < px and bx < px:
         return 0
@@ -622,11 +620,9 @@ def _resolve(code: int, px: float, py: float, fl: np.ndarray, ints: np.ndarray) 
     for i in range(ints[at]):
         q = at + 2 + 2 * i
         rec = ints[q + 1]
-        if rec >= 0:
-            hit = _whole_covers(fl, rec, px, py)
-        else:
-            hit = _local_covers(fl, -1 - rec, px, py)
-        if hit:
+        if (rec >= 0 and _whole_covers(fl, rec, px, py)) or (
+            rec < 0 and _local_covers(fl, -1 - rec, px, py)
+        ):
             return ints[q]
     return ints[at + 1]
 
