@@ -476,8 +476,16 @@ class GeoPackageStore(BaseStore):
         rows: list[tuple[Any, ...]] = []
         wkb: list[bytes | None] | None = [] if info.geometry_column else None
         n = len(columns)
+        convert = [(i, types[c]) for i, c in enumerate(columns)
+                   if types[c] in ("json", "boolean", "date", "datetime")]
         for rec in cur:
-            rows.append(tuple(_from_sql(rec[i], types[columns[i]]) for i in range(n)))
+            if convert:
+                vals = list(rec[:n])
+                for i, t in convert:
+                    vals[i] = _from_sql(vals[i], t)
+                rows.append(tuple(vals))
+            else:
+                rows.append(rec[:n])
             if wkb is not None:
                 wkb.append(gpkg_to_wkb(rec[n]))
         return rows, wkb
