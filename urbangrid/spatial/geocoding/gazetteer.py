@@ -616,6 +616,13 @@ class Gazetteer:
         # A street's representative point is the middle of its longest part.
         self.ids: NDArray[Any] = self.places.place_id.to_numpy(dtype=object)
         self.types: NDArray[Any] = self.places.place_type.to_numpy(dtype=object)
+        # Plain object arrays: pandas indexing costs microseconds a value, and forward
+        # geocoding reads a few dozen values per address.
+        self.name: NDArray[Any] = self.places.name.to_numpy(dtype=object)
+        self.street: NDArray[Any] = np.array(
+            [v if isinstance(v, str) else None for v in self.places.street], dtype=object)
+        self.housenumber: NDArray[Any] = np.array(
+            [v if isinstance(v, str) else None for v in self.places.housenumber], dtype=object)
         self.lon = np.full(n, np.nan)
         self.lat = np.full(n, np.nan)
         if has.any():
@@ -632,6 +639,7 @@ class Gazetteer:
         self._from_m = pyproj.Transformer.from_crs(self.metric_crs, 4326, always_xy=True)
         self.x, self.y = (np.asarray(a) for a in self._to_m.transform(self.lon, self.lat))
         self._geom_m: dict[int, Any] = {}
+        self._parts_cache: dict[int, tuple[NDArray[Any], NDArray[np.float64]]] = {}
         self._build_names()
         self._build_plates()
         self._reverse_cache: Any = None
@@ -752,8 +760,7 @@ class Gazetteer:
 
     def parent_point(self, pos: int) -> int | None:
         """Position of the nearest ancestor of `pos` that has a location, or None."""
-        parents = dict(zip(self.ids, self.places.parent_id, strict=True))
-        index = {pid: i for i, pid in enumerate(self.ids)}
+        parents, index = self._parents()
         seen = set()
         pid = parents.get(self.ids[pos])
         while isinstance(pid, str) and pid not in seen:
@@ -766,6 +773,28 @@ class Gazetteer:
             pid = parents.get(pid)
         return None
 
+    def _parents(self) -> tuple[dict[str, Any], dict[str, int]]:
+        cache = getattr(self, "_parent_cache", None)
+        if cache is None:
+            cache = (dict(zip(self.ids, self.places.parent_id, strict=True)),
+                     {pid: i for i, pid in enumerate(self.ids)})
+            self._parent_cache: tuple[dict[str, Any], dict[str, int]] = cache
+        return cache
+
+    def positions(self, place_ids: Iterable[str]) -> frozenset[int]:
+        """Positions of the given place ids (unknown ids are ignored)."""
+        index = self._parents()[1]
+        return frozenset(index[p] for p in place_ids if p in index)
+
+    def street_parts(self, pos: int) -> tuple[NDArray[Any], NDArray[np.float64]]:
+        """Parts of street `pos` in metres (LineStrings) and their lengths, cached."""
+        cache = self._parts_cache.get(pos)
+        if cache is None:
+            parts = shapely.get_parts(self.geometry_m(pos))
+            cache = (parts, shapely.length(parts))
+            self._parts_cache[pos] = cache
+        return cache
+
     def admin_chain(self, code: str | None) -> str:
         """Area names from district down to `code` (海淀区学院路街道…), for descriptions."""
         if not code:
@@ -775,7 +804,7 @@ class Gazetteer:
             if len(code) >= n:
                 hits = self._by_admin().get(code[:n])
                 if hits is not None:
-                    out.append(self.places.name.iat[hits])
+                    out.append(self.name[hits])
         return "".join(out)
 
     def _by_admin(self) -> dict[str, int]:

@@ -465,9 +465,9 @@ def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedA
         code = c
         seen = rank
         i += len(hit)
-    if "province" in parts and "city" not in parts and code and len(code) == 2:
-        if parts["province"] in ("北京市", "天津市", "上海市", "重庆市"):
-            parts["city"] = parts["province"]
+    if "province" in parts and "city" not in parts and \
+            parts["province"] in ("北京市", "天津市", "上海市", "重庆市"):
+        parts["city"] = parts["province"]
     s = s[i:]
     if code:
         parts["admin_code"] = code
@@ -608,7 +608,7 @@ def _place_or_zone(chunk: str, parts: dict[str, object], vocab: Vocabulary) -> N
         return
     if "zone" not in parts:
         m = _RE_ZONE.fullmatch(chunk)
-        if m or chunk in vocab.places and "poi" in parts:
+        if m or (chunk in vocab.places and "poi" in parts):
             parts["zone"] = chunk
             return
     if "poi" not in parts:
