@@ -44,7 +44,6 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from urbangrid.errors import DataFileError, InfeasibleRouteError, RoutingError, UnreachableError
-from urbangrid.routing import _carp_kernels as K
 from urbangrid.routing.graphs import EdgeId, check_node, edge_weight, iter_edges
 from urbangrid.routing.route import Route, RoutePlan
 
@@ -307,6 +306,10 @@ class _Search:
         k: int,
         seed: int,
     ) -> None:
+        # numba compiles (or loads from cache) only when a search is run
+        from urbangrid.routing import _carp_kernels
+
+        self.K = _carp_kernels
         self.p = prob
         self.Q = float(capacity)
         self.Lmax = float(route_limit)
@@ -340,7 +343,7 @@ class _Search:
     def _eval(self, routes: list[np.ndarray], deps: np.ndarray) -> _Sol:
         p = self.p
         costs = [
-            float(K.route_cost(r, len(r), int(deps[i]), p.D, p.th, p.tt, p.tc))
+            float(self.K.route_cost(r, len(r), int(deps[i]), p.D, p.th, p.tt, p.tc))
             for i, r in enumerate(routes)
         ]
         loads = [float(p.tq[r].sum()) for r in routes]
@@ -367,7 +370,7 @@ class _Search:
         p = self.p
         rt, rl, dep = self._arrays(routes, deps)
         order = self.rng.permutation(self.m).astype(np.int64)
-        nr = K.local_search(
+        nr = self.K.local_search(
             rt,
             rl,
             dep,
@@ -397,7 +400,7 @@ class _Search:
     ) -> tuple[list[np.ndarray], np.ndarray]:
         p = self.p
         rt, rl, dep = self._arrays(routes, deps)
-        nr = K.insert_tasks(
+        nr = self.K.insert_tasks(
             rt,
             rl,
             dep,
@@ -460,7 +463,7 @@ class _Search:
 
     def _split(self, giant: np.ndarray) -> list[np.ndarray]:
         p = self.p
-        cuts = K.split(
+        cuts = self.K.split(
             giant, self.dep0, p.D, p.th, p.tt, p.tc, p.tq, self.Q, self.lam, self.Lmax, self.mu
         )
         return [giant[cuts[i] : cuts[i + 1]].copy() for i in range(len(cuts) - 1)]
