@@ -64,7 +64,7 @@ def workload(grids: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
     --------
     >>> import pandas as pd
     >>> workload(pd.DataFrame({"a": [1.0, 3.0], "b": [0.0, 2.0]}), {"a": 1, "b": 2}).tolist()
-    [0.5, 3.5]
+    [0.5, 5.5]
     """
     if not weights:
         msg = "weights must name at least one measure column"
