@@ -1,0 +1,825 @@
+"""Area patrol routes (巡查路线): the closed walk a collector rides or walks through an area.
+
+Given a collector's area (责任区: a polygon, a work grid or a set of unit grids), a
+street graph of one travel mode (:mod:`urbangrid.routing.streets`) and a start point
+(e.g. the community office), :func:`area_route` returns a :class:`PatrolRoute`:
+
+1. **Required streets** (:func:`required_streets`): the streets the mode patrols whose
+   midpoint lies inside the area. *Boundary rule*: a street whose midpoint is within
+   ``boundary_tolerance_m`` of the area's boundary runs along it and is shared with the
+   neighbouring area; it belongs to the area on its **north side** (east side for a
+   street running exactly north-south): the area that covers the point
+   ``2 × boundary_tolerance_m`` from the midpoint, perpendicular to the street, to the
+   north. In a partition (work grids of a district) every street so belongs to exactly
+   one area. ``boundary="both"`` gives boundary streets to the area whatever the side
+   (a lone patrol area), ``boundary="none"`` to no area. Two-way streets whose
+   ``highway`` is in ``both_sides`` (wide roads) are required in each direction, one per
+   kerb.
+2. **Start**: the point is snapped to the nearest street (the nearer end of it); more
+   than ``max_snap_m`` away raises :class:`~urbangrid.errors.SnapError` saying how far.
+3. **Routing problem by mode**: only some streets are required and the collector may
+   pass through streets outside the area (within ``buffer_m``, else anywhere), so this
+   is a *rural postman problem*: undirected on foot (one-ways ignored), mixed by bike,
+   e-bike and car (one-way streets driven forwards only, contraflow where tagged for
+   bikes), and with wide roads required on both sides a mix of arcs and edges (windy-like).
+   It is solved by the arc-routing core's search for one uncapacitated collector
+   (:func:`urbangrid.routing.carp.collector_routes`), minimising travel time; the
+   result is proven feasible by :func:`urbangrid.routing.route.check_plan`. A lower
+   bound (required time plus a minimum T-join of the required streets' odd nodes on the
+   undirected graph, :func:`urbangrid.routing.matching.min_t_join`) measures the
+   deadhead that any route must have.
+4. **Result**: one LineString in driving order, length, duration at the mode's patrol
+   speeds plus turn and U-turn penalties, the deadhead share, and turn-by-turn
+   instructions with the street names as tagged (Chinese names in China).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from urbangrid.errors import PatrolAreaError, RoutingError, SnapError, UnreachableError
+from urbangrid.routing.graphs import EdgeId
+from urbangrid.routing.modes import ModeProfile, get_mode
+from urbangrid.routing.route import Route, RoutePlan, check_plan
+
+__all__ = [
+    "BOUNDARY_RULES",
+    "Instruction",
+    "PatrolRoute",
+    "area_route",
+    "area_routes",
+    "required_streets",
+    "routes_table",
+    "snap_point",
+]
+
+#: How streets on an area's boundary are assigned, see the module docstring.
+BOUNDARY_RULES: tuple[str, ...] = ("north", "both", "none")
+
+_ACTIONS_ZH = {
+    "depart": "出发", "straight": "直行", "left": "左转", "right": "右转",
+    "uturn": "掉头", "arrive": "到达起点",
+}
+_UNNAMED_ZH = "无名道路"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One turn-by-turn step (导航提示).
+
+    Attributes
+    ----------
+    step : int
+        Position from 0.
+    action : str
+        ``depart``, ``straight``, ``left``, ``right``, ``uturn`` or ``arrive``.
+    street : str or None
+        Street name as tagged (None when unnamed).
+    distance_m, duration_s : float
+        Length (metres) and time (seconds) along the street until the next step.
+    x, y : float
+        Where the step starts, graph CRS (metres).
+    text_zh, text_en : str
+        The step in Chinese and English.
+    """
+
+    step: int
+    action: str
+    street: str | None
+    distance_m: float
+    duration_s: float
+    x: float
+    y: float
+    text_zh: str
+    text_en: str
+
+
+@dataclass(frozen=True, eq=False)
+class PatrolRoute:
+    """A collector's closed patrol walk through an area.
+
+    Attributes
+    ----------
+    area_id : str or None
+        Code of the area (e.g. a work grid code).
+    mode : str
+        Travel mode.
+    crs : str
+        Metric CRS of ``geometry``, ``legs`` and ``area``.
+    start_node : hashable
+        Graph node the route starts and ends at.
+    start_snap_m : float
+        Distance (metres) from the given start point to the street it was snapped to.
+    plan : RoutePlan
+        The core's plan on the solve graph (weight ``time_s``, seconds).
+    legs : geopandas.GeoDataFrame
+        One row per traversal in order: ``seq``, ``street_id``, ``name``, ``highway``,
+        ``grade``, ``served`` (first pass of a required street), ``required``,
+        ``length_m``, ``time_s``, ``t_start_s``, ``t_end_s`` (seconds from the start,
+        penalties included), geometry in driving direction.
+    instructions : tuple of Instruction
+        Turn-by-turn steps.
+    required : tuple of str
+        Required street ids; ``"<id>@<u>"`` for the side driven from node ``u`` of a
+        street required on both sides.
+    street_m : float
+        Length of the required streets (metres, both sides counted).
+    area : shapely geometry or None
+        The area, graph CRS.
+    lower_bound_s : float or None
+        Proven lower bound on the travel time of any route (seconds, no penalties).
+    problem : str
+        The routing problem solved.
+    uturns, turns : int
+        U-turns and left/right turns on the route.
+    skipped : tuple of str
+        Required street ids left out because no closed walk can serve them
+        (``unreachable="skip"``).
+    """
+
+    area_id: str | None
+    mode: str
+    crs: str
+    start_node: Hashable
+    start_snap_m: float
+    plan: RoutePlan
+    legs: gpd.GeoDataFrame
+    instructions: tuple[Instruction, ...]
+    required: tuple[str, ...]
+    street_m: float
+    area: shapely.Geometry | None
+    lower_bound_s: float | None
+    problem: str
+    uturns: int
+    turns: int
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def route(self) -> Route:
+        """The core :class:`~urbangrid.routing.route.Route` (traversals and serving flags)."""
+        return self.plan.routes[0]
+
+    @property
+    def geometry(self) -> shapely.LineString:
+        """The whole route as one LineString in driving order, graph CRS."""
+        return _join_lines(self.legs.geometry.to_numpy())
+
+    @property
+    def length_m(self) -> float:
+        """Route length, metres."""
+        return float(self.legs["length_m"].sum())
+
+    @property
+    def deadhead_m(self) -> float:
+        """Length not serving a required street (空驶), metres."""
+        return float(self.legs.loc[~self.legs["served"], "length_m"].sum())
+
+    @property
+    def deadhead_share(self) -> float:
+        """Deadhead length over route length (0 for an empty route)."""
+        return self.deadhead_m / self.length_m if self.length_m > 0 else 0.0
+
+    @property
+    def duration_s(self) -> float:
+        """Patrol time, seconds: travel at the mode's speeds plus turn penalties."""
+        return float(self.legs["t_end_s"].iloc[-1]) if len(self.legs) else 0.0
+
+    @property
+    def area_m2(self) -> float | None:
+        """Area of the patrol area, m² (None without an area)."""
+        return None if self.area is None else float(shapely.area(self.area))
+
+    def summary(self) -> dict[str, Any]:
+        """Figures for a table: area, km², street km, route km, minutes, deadhead %."""
+        a = self.area_m2
+        lb = self.lower_bound_s
+        return {
+            "area": self.area_id,
+            "mode": self.mode,
+            "km2": None if a is None else a / 1e6,
+            "street_km": self.street_m / 1000,
+            "route_km": self.length_m / 1000,
+            "minutes": self.duration_s / 60,
+            "deadhead_pct": 100 * self.deadhead_share,
+            "travel_s": self.plan.cost,
+            "lower_bound_s": lb,
+            "gap_pct": None if not lb else 100 * (self.plan.cost - lb) / lb,
+            "uturns": self.uturns,
+            "skipped": len(self.skipped),
+            "start_snap_m": self.start_snap_m,
+        }
+
+
+def _join_lines(geoms: Sequence[shapely.Geometry]) -> shapely.LineString:
+    parts = [np.asarray(g.coords) for g in geoms if g is not None and not g.is_empty]
+    if not parts:
+        return shapely.LineString()
+    out = [parts[0]]
+    for p in parts[1:]:
+        out.append(p[1:] if np.allclose(p[0], out[-1][-1]) else p)
+    return shapely.LineString(np.vstack(out))
+
+
+# --------------------------------------------------------------------------- areas
+
+
+def _area_geometry(
+    area: shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries,
+    area_crs: pyproj.CRS | str | None,
+    G: nx.MultiDiGraph,
+    area_id: str | None,
+) -> shapely.Geometry:
+    name = f"area {area_id}" if area_id else "area"
+    if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
+        if area.crs is None:
+            raise PatrolAreaError(f"{name}: the polygons have no CRS")
+        geom = shapely.union_all(area.to_crs(G.graph["crs"]).geometry.to_numpy())
+    else:
+        if area_crs is None:
+            raise PatrolAreaError(f"{name}: give area_crs for a bare geometry")
+        geom = gpd.GeoSeries([area], crs=area_crs).to_crs(G.graph["crs"]).iloc[0]
+    if geom is None or geom.is_empty:
+        raise PatrolAreaError(f"{name}: the polygon is empty")
+    if shapely.get_type_id(geom) not in (3, 6):
+        geom = shapely.union_all(shapely.get_parts(geom)[
+            np.isin(shapely.get_type_id(shapely.get_parts(geom)), (3, 6))])
+        if geom.is_empty:
+            raise PatrolAreaError(f"{name}: not a polygon")
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    return geom
+
+
+def _streets(G: nx.MultiDiGraph) -> pd.DataFrame:
+    """One row per street: its first arc, both directions noted."""
+    rows: dict[str, dict[str, Any]] = {}
+    for u, v, k, d in G.edges(keys=True, data=True):
+        sid = d["street_id"]
+        if sid in rows:
+            rows[sid]["twin"] = (u, v, k)
+            continue
+        rows[sid] = {"street_id": sid, "u": u, "v": v, "key": k, "twin": None, **d}
+    return pd.DataFrame(list(rows.values()))
+
+
+def required_streets(
+    G: nx.MultiDiGraph,
+    area: shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    area_crs: pyproj.CRS | str | None = None,
+    boundary: str = "north",
+    boundary_tolerance_m: float = 2.0,
+    highways: Collection[str] | None = None,
+    both_sides: Collection[str] = (),
+    area_id: str | None = None,
+) -> gpd.GeoDataFrame:
+    """The streets a collector of ``G``'s mode must patrol in an area.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Street graph of one mode (:func:`~urbangrid.routing.streets.street_graph`).
+    area : shapely geometry, GeoDataFrame or GeoSeries
+        The area (polygons are united).
+    area_crs : pyproj.CRS or str, optional
+        CRS of a bare geometry ``area``.
+    boundary : {"north", "both", "none"}
+        Owner of streets along the boundary (see the module docstring).
+    boundary_tolerance_m : float
+        A midpoint this close (metres) to the boundary puts the street on it.
+    highways : collection of str, optional
+        ``highway`` values to patrol; default the mode's ``patrol`` list.
+    both_sides : collection of str
+        ``highway`` values whose two-way streets are required in both directions.
+    area_id : str, optional
+        Name used in messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``street_id``, ``u``, ``v``, ``key`` (the arc to serve), ``name``, ``highway``,
+        ``grade``, ``oneway``, ``length_m``, ``sides`` (1 or 2), ``on_boundary``,
+        geometry; graph CRS.
+    """
+    if boundary not in BOUNDARY_RULES:
+        raise RoutingError(f"boundary must be one of {', '.join(BOUNDARY_RULES)}, "
+                           f"not {boundary!r}")
+    geom = _area_geometry(area, area_crs, G, area_id)
+    prof = get_mode(G.graph["mode"])
+    patrol = set(prof.patrol if highways is None else highways)
+    st = _streets(G)
+    st = st[st["highway"].isin(patrol)].reset_index(drop=True)
+    lines = st["geometry"].to_numpy() if len(st) else np.zeros(0, dtype=object)
+    mids = shapely.line_interpolate_point(lines, 0.5, normalized=True)
+    dist = shapely.distance(mids, geom.boundary) if len(st) else np.zeros(0)
+    on = dist <= boundary_tolerance_m
+    inside = shapely.contains_xy(geom, shapely.get_x(mids), shapely.get_y(mids))
+    inside = np.asarray(inside, dtype=bool) & ~on
+    if on.any():
+        if boundary == "both":
+            inside |= on
+        elif boundary == "north":
+            idx = np.flatnonzero(on)
+            length = shapely.length(lines[idx])
+            step = np.minimum(1.0, length / 4)
+            a = shapely.line_interpolate_point(lines[idx], length / 2 - step)
+            b = shapely.line_interpolate_point(lines[idx], length / 2 + step)
+            tx, ty = shapely.get_x(b) - shapely.get_x(a), shapely.get_y(b) - shapely.get_y(a)
+            norm = np.hypot(tx, ty)
+            norm[norm == 0] = 1.0
+            nx_, ny_ = -ty / norm, tx / norm
+            flip = (ny_ < 0) | ((ny_ == 0) & (nx_ < 0))
+            nx_[flip], ny_[flip] = -nx_[flip], -ny_[flip]
+            d = 2 * boundary_tolerance_m
+            px = shapely.get_x(mids[idx]) + d * nx_
+            py = shapely.get_y(mids[idx]) + d * ny_
+            inside[idx] = shapely.intersects_xy(geom, px, py)
+    out = st[inside].copy()
+    out["on_boundary"] = on[inside]
+    wide = out["highway"].isin(set(both_sides)) & out["twin"].notna()
+    out["sides"] = np.where(wide, 2, 1)
+    cols = ["street_id", "u", "v", "key", "twin", "name", "highway", "grade", "oneway",
+            "length_m", "time_s", "sides", "on_boundary", "geometry"]
+    return gpd.GeoDataFrame(out[cols].reset_index(drop=True), geometry="geometry",
+                            crs=G.graph["crs"])
+
+
+# --------------------------------------------------------------------------- snapping
+
+
+def snap_point(
+    G: nx.MultiDiGraph,
+    x: float,
+    y: float,
+    *,
+    crs: pyproj.CRS | str = "EPSG:4326",
+    max_snap_m: float = 200.0,
+) -> tuple[Hashable, float]:
+    """Snap a point to the nearest street of ``G``, then to that street's nearer end.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Street graph (metric CRS in ``G.graph["crs"]``).
+    x, y : float
+        The point in ``crs`` (longitude, latitude in degrees for EPSG:4326).
+    crs : pyproj.CRS or str
+        CRS of the point.
+    max_snap_m : float
+        Largest distance (metres) from the point to the street.
+
+    Returns
+    -------
+    (node, distance_m)
+        The graph node and the distance from the point to the street, metres.
+
+    Raises
+    ------
+    SnapError
+        The nearest street is farther than ``max_snap_m``; the message says how far.
+    """
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise SnapError(f"start point ({x}, {y}) is not finite")
+    tr = pyproj.Transformer.from_crs(crs, G.graph["crs"], always_xy=True)
+    px, py = tr.transform(x, y)
+    if not (math.isfinite(px) and math.isfinite(py)):
+        raise SnapError(f"start point ({x}, {y}) cannot be placed in {G.graph['crs']} from {crs}")
+    arcs = list(G.edges(keys=True, data="geometry"))
+    if not arcs:
+        raise SnapError("the graph has no street to snap to")
+    geoms = np.array([g for *_, g in arcs], dtype=object)
+    pt = shapely.Point(px, py)
+    i = int(shapely.STRtree(geoms).nearest(pt))
+    dist = float(shapely.distance(geoms[i], pt))
+    if dist > max_snap_m:
+        raise SnapError(
+            f"start point ({x}, {y}) is {dist:,.0f} m from the nearest street of the "
+            f"{G.graph.get('mode', '')} graph (limit {max_snap_m:,.0f} m); is it in the right "
+            "area and CRS?"
+        )
+    u, v, _k, g = arcs[i]
+    along = shapely.line_locate_point(g, pt)
+    node = u if along <= g.length / 2 else v
+    return node, dist
+
+
+# --------------------------------------------------------------------------- solving
+
+
+def _solve_graph(
+    G: nx.MultiDiGraph,
+    req: gpd.GeoDataFrame,
+    extent: shapely.Geometry | None,
+) -> tuple[nx.MultiDiGraph, list[EdgeId]]:
+    """One arc per two-way street (``oneway`` False), one per one-way street; both
+    arcs, each one-way, for a street required on both sides."""
+    both = set(req.loc[req["sides"] == 2, "street_id"])
+    need = set(req["street_id"])
+    H = nx.MultiDiGraph(**G.graph)
+    keep: set[str] = set()
+    if extent is not None:
+        arcs = list(G.edges(keys=True, data=True))
+        geoms = np.array([d["geometry"] for *_, d in arcs], dtype=object)
+        hit = shapely.STRtree(geoms).query(extent, predicate="intersects")
+        keep = {arcs[int(j)][3]["street_id"] for j in hit}
+    done: set[str] = set()
+    for u, v, k, d in G.edges(keys=True, data=True):
+        sid = d["street_id"]
+        if extent is not None and sid not in keep and sid not in need:
+            continue
+        if sid in both:
+            H.add_edge(u, v, key=k, **{**d, "oneway": True})
+            continue
+        if sid in done:
+            continue
+        done.add(sid)
+        H.add_edge(u, v, key=k, **d)
+    for n in H.nodes:
+        H.nodes[n].update(G.nodes[n])
+    required: list[EdgeId] = []
+    for r in req.itertuples():
+        required.append((r.u, r.v, r.key))
+        if r.sides == 2:
+            required.append(r.twin)
+    return H, required
+
+
+def _lower_bound(H: nx.MultiDiGraph, required: list[EdgeId], time_limit: float) -> float | None:
+    from urbangrid.errors import UrbangridError
+    from urbangrid.routing.matching import min_t_join
+
+    U = nx.MultiGraph()
+    for u, v, k, d in H.edges(keys=True, data=True):
+        U.add_edge(u, v, key=(k, u), time_s=d["time_s"])
+    deg: dict[Hashable, int] = {}
+    for u, v, _k in required:
+        if u != v:
+            deg[u] = deg.get(u, 0) + 1
+            deg[v] = deg.get(v, 0) + 1
+    odd = [n for n, c in deg.items() if c % 2]
+    base = math.fsum(H.edges[e]["time_s"] for e in required)
+    if not odd:
+        return base
+    try:
+        tj = min_t_join(U, odd, weight="time_s", time_limit=time_limit)
+    except UrbangridError:
+        return None
+    return base + tj.lower_bound
+
+
+def _drive_graph(H: nx.MultiDiGraph) -> nx.DiGraph:
+    D = nx.DiGraph()
+    D.add_nodes_from(H.nodes)
+    for u, v, d in H.edges(data=True):
+        D.add_edge(u, v)
+        if not d["oneway"]:
+            D.add_edge(v, u)
+    return D
+
+
+def _main_component(H: nx.MultiDiGraph, required: list[EdgeId]) -> set[Hashable]:
+    """The strongly connected part of the drivable graph holding most required metres:
+    a closed walk can serve a street only if both its ends lie in it."""
+    best: set[Hashable] = set()
+    best_m = -1.0
+    for comp in nx.strongly_connected_components(_drive_graph(H)):
+        m = math.fsum(H.edges[e]["length_m"] for e in required
+                      if e[0] in comp and e[1] in comp)
+        if m > best_m:
+            best, best_m = set(comp), m
+    return best
+
+
+def _unreachable(H: nx.MultiDiGraph, arc: EdgeId, prof: ModeProfile, area_id: str | None,
+                 n_bad: int) -> UnreachableError:
+    d = H.edges[arc]
+    name = f"area {area_id}" if area_id else "the area"
+    why = ("its one-way streets make the area impossible to close: no closed walk can "
+           "serve them all" if prof.oneway != "ignore" else "the street network is disconnected")
+    return UnreachableError(
+        f"{name}, mode {prof.name!r}: {n_bad} required street(s) cannot be reached and left "
+        f"again, e.g. {d['name'] or _UNNAMED_ZH} (street {d['street_id']}, arc {arc!r}): {why}; "
+        "pass unreachable='skip' to route the rest and list them"
+    )
+
+
+def _bearing(g: shapely.LineString, at_end: bool) -> float:
+    length = g.length
+    if length == 0:
+        return float("nan")
+    s = min(10.0, length)
+    if at_end:
+        a, b = g.interpolate(length - s), g.interpolate(length)
+    else:
+        a, b = g.interpolate(0.0), g.interpolate(s)
+    return math.degrees(math.atan2(b.y - a.y, b.x - a.x))
+
+
+def _turn(prev: dict[str, Any], nxt: dict[str, Any]) -> str:
+    if prev["street_id"] == nxt["street_id"] and prev["reverse"] != nxt["reverse"]:
+        return "uturn"
+    b1, b2 = _bearing(prev["geometry"], True), _bearing(nxt["geometry"], False)
+    if math.isnan(b1) or math.isnan(b2):
+        return "straight"
+    delta = (b2 - b1 + 540.0) % 360.0 - 180.0
+    if abs(delta) < 30:
+        return "straight"
+    if abs(delta) > 150:
+        return "uturn"
+    return "left" if delta > 0 else "right"
+
+
+def _legs(H: nx.MultiDiGraph, route: Route, required_ids: set[str],
+          prof: ModeProfile) -> tuple[list[dict[str, Any]], list[str]]:
+    legs: list[dict[str, Any]] = []
+    for (a, b, k), s in zip(route.edges, route.served, strict=True):
+        if H.has_edge(a, b, k):
+            d = H.edges[a, b, k]
+            geom, rev = d["geometry"], False
+        else:
+            d = H.edges[b, a, k]
+            geom, rev = d["geometry"].reverse(), True
+        legs.append({
+            "street_id": d["street_id"], "name": d["name"], "highway": d["highway"],
+            "grade": d["grade"], "served": bool(s), "required": d["street_id"] in required_ids,
+            "length_m": d["length_m"], "time_s": d["time_s"], "reverse": rev,
+            "geometry": geom,
+        })
+    actions = ["depart"]
+    t = 0.0
+    for i, leg in enumerate(legs):
+        if i:
+            act = _turn(legs[i - 1], leg)
+            actions.append(act)
+            t += prof.uturn_s if act == "uturn" else prof.turn_s if act in ("left", "right") \
+                else 0.0
+        leg["t_start_s"] = t
+        t += leg["time_s"]
+        leg["t_end_s"] = t
+    return legs, actions
+
+
+def _instructions(legs: list[dict[str, Any]], actions: list[str]) -> tuple[Instruction, ...]:
+    steps: list[dict[str, Any]] = []
+    for leg, act in zip(legs, actions, strict=True):
+        if steps and act == "straight" and leg["name"] == steps[-1]["street"]:
+            steps[-1]["distance_m"] += leg["length_m"]
+            steps[-1]["duration_s"] += leg["t_end_s"] - leg["t_start_s"]
+            continue
+        x, y = leg["geometry"].coords[0]
+        steps.append({"action": act, "street": leg["name"], "distance_m": leg["length_m"],
+                      "duration_s": leg["t_end_s"] - leg["t_start_s"], "x": x, "y": y})
+    out: list[Instruction] = []
+    for i, s in enumerate(steps):
+        zh_name = s["street"] or _UNNAMED_ZH
+        en_name = s["street"] or "unnamed road"
+        dist = f"{s['distance_m']:.0f}"
+        if s["action"] == "depart":
+            zh = f"从{zh_name}出发，行驶 {dist} 米"
+            en = f"Start on {en_name}, go {dist} m"
+        elif s["action"] == "straight":
+            zh = f"直行进入{zh_name}，行驶 {dist} 米"
+            en = f"Continue onto {en_name}, go {dist} m"
+        elif s["action"] == "uturn":
+            zh = f"掉头沿{zh_name}行驶 {dist} 米"
+            en = f"Make a U-turn on {en_name}, go {dist} m"
+        else:
+            zh = f"{_ACTIONS_ZH[s['action']]}进入{zh_name}，行驶 {dist} 米"
+            en = f"Turn {s['action']} onto {en_name}, go {dist} m"
+        out.append(Instruction(i, s["action"], s["street"], s["distance_m"], s["duration_s"],
+                               float(s["x"]), float(s["y"]), zh, en))
+    if legs:
+        x, y = legs[-1]["geometry"].coords[-1]
+        out.append(Instruction(len(out), "arrive", None, 0.0, 0.0, float(x), float(y),
+                               "回到起点，巡查结束", "Back at the start: patrol complete"))
+    return tuple(out)
+
+
+def area_route(
+    G: nx.MultiDiGraph,
+    area: shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    start: tuple[float, float] | None = None,
+    start_crs: pyproj.CRS | str = "EPSG:4326",
+    area_crs: pyproj.CRS | str | None = None,
+    area_id: str | None = None,
+    boundary: str = "north",
+    boundary_tolerance_m: float = 2.0,
+    highways: Collection[str] | None = None,
+    both_sides: Collection[str] = (),
+    buffer_m: float | None = 300.0,
+    max_snap_m: float = 200.0,
+    unreachable: str = "raise",
+    lower_bound: bool = True,
+    time_limit: float = 5.0,
+    iterations: int | None = 300,
+    seed: int = 0,
+) -> PatrolRoute:
+    """Patrol route of one area for the mode of ``G``.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Street graph of one mode, metric CRS (:mod:`urbangrid.routing.streets`).
+    area : shapely geometry, GeoDataFrame or GeoSeries
+        The collector's area (a work grid, unit grids, any polygon).
+    start : (float, float), optional
+        Start point (e.g. the community office) in ``start_crs``: longitude and
+        latitude in degrees for the default EPSG:4326. Default: the street nearest
+        the area's representative point (a point inside it), at any distance.
+    start_crs : pyproj.CRS or str
+        CRS of ``start``.
+    area_crs : pyproj.CRS or str, optional
+        CRS of a bare geometry ``area``.
+    area_id : str, optional
+        The area's code, kept on the route and used in messages.
+    boundary, boundary_tolerance_m, highways, both_sides
+        Which streets are required, see :func:`required_streets`.
+    buffer_m : float or None
+        The route may leave the area by this many metres (None: anywhere in ``G``);
+        if the area cannot be closed within it, the whole graph is tried.
+    max_snap_m : float
+        Largest distance (metres) from ``start`` to a street.
+    unreachable : {"raise", "skip"}
+        What to do with required streets that no closed walk can serve (one-way
+        traps, often a clipped extract or a tagging error): raise, or route the rest
+        and list them in :attr:`PatrolRoute.skipped`.
+    lower_bound : bool
+        Compute the T-join lower bound (an integer program, usually well under a second).
+    time_limit : float
+        Seconds for the route search.
+    iterations : int or None
+        Search budget; with a number the result is deterministic for a ``seed``.
+    seed : int
+        Random seed of the search.
+
+    Returns
+    -------
+    PatrolRoute
+
+    Raises
+    ------
+    PatrolAreaError
+        The area is empty, not a polygon, or holds no street the mode patrols.
+    SnapError
+        ``start`` is farther than ``max_snap_m`` from every street.
+    UnreachableError
+        A required street cannot be reached from the start and back (one-way streets
+        that make the area impossible to close, or a disconnected network).
+    """
+    from urbangrid.routing.carp import collector_routes
+
+    if unreachable not in ("raise", "skip"):
+        raise RoutingError(f"unreachable must be 'raise' or 'skip', not {unreachable!r}")
+    prof = get_mode(G.graph["mode"])
+    req = required_streets(G, area, area_crs=area_crs, boundary=boundary,
+                           boundary_tolerance_m=boundary_tolerance_m, highways=highways,
+                           both_sides=both_sides, area_id=area_id)
+    geom = _area_geometry(area, area_crs, G, area_id)
+    name = f"area {area_id}" if area_id else "area"
+    if len(req) == 0:
+        nodes = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)])
+        lo, hi = nodes.min(axis=0), nodes.max(axis=0)
+        where = ("it lies outside the street graph's extent"
+                 if not geom.intersects(shapely.box(*lo, *hi)) else
+                 f"no {prof.name} patrol street ({', '.join(sorted(prof.patrol)[:4])}, …) "
+                 "has its midpoint inside it")
+        raise PatrolAreaError(f"{name}: no street to patrol: {where}")
+    if start is None:
+        # no office given: the street nearest a point inside the area, however far
+        rp = geom.representative_point()
+        start, start_crs, max_snap_m = (rp.x, rp.y), G.graph["crs"], math.inf
+    problem = ("rural postman, undirected (one-ways ignored)" if prof.oneway == "ignore"
+               else "rural postman, mixed (one-way streets forwards only)")
+    if (req["sides"] == 2).any():
+        problem += ", wide roads on both sides"
+    extents: list[shapely.Geometry | None] = [] if buffer_m is None else [geom.buffer(buffer_m)]
+    extents.append(None)
+    plan: RoutePlan | None = None
+    skipped: list[str] = []
+    for ext in extents:
+        H, required = _solve_graph(G, req, ext)
+        comp = _main_component(H, required)
+        closable = [e for e in required if e[0] in comp and e[1] in comp]
+        if len(closable) < len(required) and (ext is not None or unreachable == "raise"):
+            if ext is not None:
+                continue
+            bad = next(e for e in required if not (e[0] in comp and e[1] in comp))
+            raise _unreachable(H, bad, prof, area_id, len(required) - len(closable))
+        skipped = sorted({H.edges[e]["street_id"] for e in required if e not in closable})
+        required = closable
+        if not required:
+            raise PatrolAreaError(f"{name}: none of its streets lie on a closed {prof.name} walk")
+        inner = H.subgraph(comp)
+        node, snap_m = snap_point(inner, start[0], start[1], crs=start_crs,
+                                  max_snap_m=max_snap_m)
+        plan = collector_routes(H, depot=node, required=required, weight="time_s",
+                                oneway="oneway", objective="total",
+                                time_limit=time_limit, iterations=iterations, seed=seed)
+        break
+    assert plan is not None
+    route = _concatenate(H, plan.routes, node)
+    plan = RoutePlan(routes=(route,), weight="time_s", info=dict(plan.info))
+    check_plan(H, plan, weight="time_s", required=required, oneway="oneway")
+    lb = _lower_bound(H, required, time_limit) if lower_bound else None
+    plan = RoutePlan(routes=plan.routes, weight="time_s", lower_bound=lb, info=plan.info)
+    req = req[~req["street_id"].isin(skipped)]
+    req_ids = set(req["street_id"])
+    legs, actions = _legs(H, route, req_ids, prof)
+    instr = _instructions(legs, actions)
+    frame = gpd.GeoDataFrame(
+        [{k: v for k, v in leg.items() if k != "reverse"} for leg in legs],
+        geometry="geometry", crs=G.graph["crs"])
+    frame.insert(0, "seq", np.arange(len(frame)))
+    side_ids = []
+    for r in req.itertuples():
+        if r.sides == 2:
+            side_ids += [f"{r.street_id}@{r.u}", f"{r.street_id}@{r.v}"]
+        else:
+            side_ids.append(str(r.street_id))
+    return PatrolRoute(
+        area_id=area_id, mode=prof.name, crs=G.graph["crs"], start_node=node,
+        start_snap_m=snap_m, plan=plan, legs=frame, instructions=instr,
+        required=tuple(side_ids), street_m=float((req["length_m"] * req["sides"]).sum()),
+        area=geom, lower_bound_s=lb, problem=problem,
+        uturns=actions.count("uturn"), turns=actions.count("left") + actions.count("right"),
+        skipped=tuple(skipped),
+    )
+
+
+def _concatenate(H: nx.MultiDiGraph, routes: Iterable[Route], depot: Hashable) -> Route:
+    # with no capacity the search returns one route; ties may split it at the depot,
+    # and closed walks through one depot join into one
+    edges: list[EdgeId] = []
+    served: list[bool] = []
+    for r in routes:
+        edges += list(r.edges)
+        served += list(r.served)
+    cost = math.fsum(r.cost for r in routes)
+    dead = math.fsum(r.deadhead_cost for r in routes)
+    return Route(start=depot, edges=tuple(edges), served=tuple(served), cost=cost,
+                 deadhead_cost=dead)
+
+
+def area_routes(
+    G: nx.MultiDiGraph,
+    areas: gpd.GeoDataFrame,
+    *,
+    id_column: str,
+    starts: gpd.GeoSeries | None = None,
+    **options: Any,
+) -> list[PatrolRoute]:
+    """Patrol routes of every area of a layer (e.g. every work grid of a district).
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Street graph of one mode.
+    areas : geopandas.GeoDataFrame
+        One polygon per area, with a CRS.
+    id_column : str
+        Column holding each area's code.
+    starts : geopandas.GeoSeries, optional
+        One start point per area (same index), any CRS; default each area's
+        representative point.
+    **options
+        Passed to :func:`area_route`.
+
+    Returns
+    -------
+    list of PatrolRoute
+        In the order of ``areas``.
+    """
+    if areas.crs is None:
+        raise PatrolAreaError("areas have no CRS")
+    if id_column not in areas.columns:
+        raise PatrolAreaError(f"areas have no column {id_column!r}")
+    out = []
+    for idx, row in areas.iterrows():
+        start = None
+        start_crs: Any = "EPSG:4326"
+        if starts is not None:
+            pt = starts.loc[idx]
+            start, start_crs = (pt.x, pt.y), starts.crs
+        out.append(area_route(G, row.geometry, area_crs=areas.crs, area_id=str(row[id_column]),
+                              start=start, start_crs=start_crs, **options))
+    return out
+
+
+def routes_table(routes: Iterable[PatrolRoute]) -> pd.DataFrame:
+    """One row per route: area, km², street km, route km, minutes, deadhead %, bound.
+
+    ``gap_pct`` compares the route's travel time (no penalties) with the proven lower
+    bound ``lower_bound_s``.
+    """
+    return pd.DataFrame([r.summary() for r in routes])
