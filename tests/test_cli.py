@@ -72,3 +72,19 @@ def test_streets_load_twice_changes_nothing(tmp_path: Path) -> None:
         )
         outputs.append(done.stdout)
     assert " 0 new, 0 changed," in outputs[1], outputs
+
+
+def test_grids_generate_validate_diff(tmp_path: Path) -> None:
+    from urbangrid.data import data_path
+
+    store = str(tmp_path / "g.gpkg")
+    osm = str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))
+    gen = CliRunner().invoke(main, ["grids", "generate", store, "--osm", osm, "--version", "v1"])
+    assert gen.exit_code == 0, gen.output
+    assert "unit grids" in gen.output and "EPSG:4548" in gen.output  # CGCS2000 GK zone 39
+    qa = CliRunner().invoke(main, ["grids", "validate", store, "--out", str(tmp_path / "qa.gpkg")])
+    assert qa.exit_code == 0, qa.output
+    assert (tmp_path / "qa.csv").exists()
+    same = CliRunner().invoke(main, ["grids", "diff", store, "v1", "v1"])
+    assert same.exit_code == 0, same.output
+    assert same.output.startswith("0 grid change(s)")

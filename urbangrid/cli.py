@@ -122,5 +122,14 @@ def demo(out: Path) -> None:
                "in QGIS")
 
 
+def _register() -> None:
+    """Attach each feature's command group, defined beside the feature it drives."""
+    from urbangrid.spatial.grids_cli import grids
+
+    main.add_command(grids)
+
+
+_register()
+
 if __name__ == "__main__":
     main()

@@ -69,10 +69,18 @@ def load_streets(ctx: DemoContext) -> str:
             f"graph {graph.number_of_nodes()} nodes / {graph.number_of_edges()} directed edges")
 
 
+def make_grids(ctx: DemoContext) -> str:
+    """Unit grids and work grids generated from the streets (see ``generate_demo_grids``)."""
+    from urbangrid.spatial.grids import generate_demo_grids
+
+    return generate_demo_grids(ctx.store)
+
+
 #: The demo's steps, in order.
 STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
     ("admin areas", load_admin_areas),
     ("streets", load_streets),
+    ("grids", make_grids),
 ]
 
 
