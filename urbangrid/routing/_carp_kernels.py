@@ -199,6 +199,12 @@ def local_search(
     for r in range(nr):
         _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
     top = _top3(rc, nr)
+    # skip re-testing a task against routes untouched since its last full scan
+    # (mode 0 only: in min-max a move elsewhere can change the objective's max)
+    rmod = np.zeros(maxr, dtype=np.int64)
+    etest = np.full(m, -1, dtype=np.int64)
+    clock = 0
+    lazy = mode == 0
     improved = True
     passes = 0
     while improved and passes < 1000:
@@ -217,6 +223,7 @@ def local_search(
             c1rem = rc[r1] + D[P1, N1] - cur
             q1rem = rq[r1] - tq[t]
             moved = False
+            since = etest[e]
             # ---- relocate next to a neighbour (granular), flip in place, or open a route
             ng = neigh.shape[1]
             for ci in range(2 * ng + 2):
@@ -226,11 +233,17 @@ def local_search(
                     f = neigh[e, ci >> 1]
                     r2 = where_r[f]
                     j = where_i[f] + (ci & 1)
+                    if lazy and rmod[r1] <= since and rmod[r2] <= since:
+                        continue
                 elif ci == 2 * ng:
                     r2 = r1
                     j = i
+                    if lazy and rmod[r1] <= since:
+                        continue
                 else:
                     if not (can_open and nr < maxr and L1 > 1):
+                        continue
+                    if lazy and rmod[r1] <= since:
                         continue
                     r2 = nr
                     j = 0
@@ -310,6 +323,8 @@ def local_search(
                     f = neigh[e, ni]
                     r2 = where_r[f]
                     j = where_i[f]
+                    if lazy and rmod[r1] <= since and rmod[r2] <= since:
+                        continue
                     if r2 == r1 and (j - i <= 1 and i - j <= 1):
                         continue
                     L2 = rl[r2]
@@ -393,6 +408,8 @@ def local_search(
                     r2 = where_r[f]
                     if r2 == r1:
                         continue
+                    if lazy and rmod[r1] <= since and rmod[r2] <= since:
+                        continue
                     if ci & 1 == 0:
                         c1 = i
                         j = where_i[f] - 1
@@ -446,7 +463,7 @@ def local_search(
                         moved = True
                         break
             # ---- 2-opt inside the route: reverse tasks i..j
-            if not moved and allowed[t ^ 1]:
+            if not moved and allowed[t ^ 1] and not (lazy and rmod[r1] <= since):
                 oint = 0.0
                 rint = 0.0
                 for j in range(i + 1, L1):
@@ -476,7 +493,14 @@ def local_search(
                             rt[r1, a] = rt[r1, a] ^ 1
                         moved = True
                         break
-            if moved:
+            if not moved:
+                etest[e] = clock
+            else:
+                clock += 1
+                rmod[r1] = clock
+                if 0 <= r2 < maxr:
+                    rmod[r2] = clock
+                etest[e] = -1
                 improved = True
                 _refresh(r1, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
                 if mode == 0:
@@ -489,6 +513,7 @@ def local_search(
                                     rt[r, x] = rt[last, x]
                                 rl[r] = rl[last]
                                 dep[r] = dep[last]
+                                rmod[r] = clock
                                 _refresh(
                                     r,
                                     rt,
