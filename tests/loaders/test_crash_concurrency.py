@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import psycopg
 import pyogrio
@@ -27,14 +28,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def big_survey(copies: int) -> gpd.GeoDataFrame:
-    """The bundled real components repeated `copies` times, copy k shifted 0.1(k + 1) degrees north (clear of the originals)
-    with its own source keys: a district-sized survey of real furniture patterns."""
+    """The bundled real components repeated `copies` times, copy k shifted 0.1(k + 1)
+    degrees north (clear of the originals) with its own source keys: a district-sized
+    survey of real street-furniture patterns."""
     base = survey_frame()
     parts = []
     for k in range(copies):
         part = base.copy()
         part["来源编号"] = part["来源编号"] + f"#copy{k}"
-        part["geometry"] = shapely.transform(part.geometry.values, lambda c, k=k: c + [0, (k + 1) * 0.1])
+        shift = np.array([0.0, (k + 1) * 0.1])
+        part["geometry"] = shapely.transform(part.geometry.values, lambda c, d=shift: c + d)
         parts.append(part)
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=base.crs)
 
@@ -145,7 +148,7 @@ def test_eight_concurrent_loaders_into_postgis(pg_dsn: str, tmp_path: Path) -> N
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for i, f in enumerate(files)]
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err.decode()[-2000:]
     with urbangrid.connect(pg_dsn) as s:
         comp = s.read("component", columns=["component_id", "source"])
