@@ -217,7 +217,7 @@ def main() -> None:
     meta = idx.meta
     print(
         f"grid: {meta['ncols']}x{meta['nrows']} cells, {meta['cells_inside']:,} inside one "
-        f"polygon, {meta['cells_boundary']:,} boundary, {meta['candidates']:,} candidates, "
+        f"polygon, {meta['cells_boundary']:,} boundary, {meta['cells_split']:,} split by one edge, "
         f"{meta['whole_polygons']:,} polygons tested whole"
     )
 

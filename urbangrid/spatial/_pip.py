@@ -223,6 +223,7 @@ def _polygon_pairs(
     bp_cell: np.ndarray,
     bp_par: np.ndarray,
     bp_n: np.ndarray,
+    bp_e: np.ndarray,
     cp_cell: np.ndarray,
     pe: np.ndarray,
     pe_flag: np.ndarray,
@@ -255,6 +256,7 @@ def _polygon_pairs(
     lw = c1 - c0 + 1
     lh = r1 - r0 + 1
     count = np.zeros(lw * lh, dtype=np.int64)
+    first = np.zeros(lw * lh, dtype=np.int64)
     for g in range(g0, g1):
         s = ring_off[g]
         for t in range(ring_off[g + 1] - s - 1):
@@ -266,7 +268,10 @@ def _polygon_pairs(
             fa, fb = _cell_span(min(ay, by), max(ay, by), y0, invh, nrows, row_lo, row_hi)
             for r in range(fa, fb + 1):
                 for c in range(ea, eb + 1):
-                    count[(r - r0) * lw + (c - c0)] += 1
+                    li = (r - r0) * lw + (c - c0)
+                    if count[li] == 0:
+                        first[li] = s + t
+                    count[li] += 1
     nbp = 0
     ncp = 0
     npe = 0
@@ -294,6 +299,7 @@ def _polygon_pairs(
                     bp_cell[bp_at + nbp] = r * ncols + c
                     bp_par[bp_at + nbp] = right & 1
                     bp_n[bp_at + nbp] = 0 if full else count[li]
+                    bp_e[bp_at + nbp] = first[li] if count[li] == 1 else -1
                 if not full:
                     slot[li] = pe_at + npe
                     npe += count[li]
@@ -368,7 +374,7 @@ def build_pairs(
         a, b, c = _polygon_pairs(
             k, xs, ys, ring_off, poly_ring_off, full[k], x0, y0, invw, invh, ncols, nrows,
             col_lo, col_hi, row_lo, row_hi, False, 0, 0, 0,
-            dummy_i, dummy_u, dummy_i, dummy_i, dummy_e, dummy_u,
+            dummy_i, dummy_u, dummy_i, dummy_i, dummy_i, dummy_e, dummy_u,
         )  # fmt: skip
         counts[k, 0] = a
         counts[k, 1] = b
@@ -380,6 +386,7 @@ def build_pairs(
     bp_cell = np.empty(offs[npoly, 0], dtype=np.int64)
     bp_par = np.empty(offs[npoly, 0], dtype=np.uint8)
     bp_n = np.empty(offs[npoly, 0], dtype=np.int64)
+    bp_e = np.empty(offs[npoly, 0], dtype=np.int64)
     cp_cell = np.empty(offs[npoly, 1], dtype=np.int64)
     pe = np.empty((offs[npoly, 2], 4))
     pe_flag = np.empty(offs[npoly, 2], dtype=np.uint8)
@@ -387,9 +394,9 @@ def build_pairs(
         _polygon_pairs(
             k, xs, ys, ring_off, poly_ring_off, full[k], x0, y0, invw, invh, ncols, nrows,
             col_lo, col_hi, row_lo, row_hi, True, offs[k, 0], offs[k, 1], offs[k, 2],
-            bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag,
+            bp_cell, bp_par, bp_n, bp_e, cp_cell, pe, pe_flag,
         )  # fmt: skip
-    return offs, bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag
+    return offs, bp_cell, bp_par, bp_n, bp_e, cp_cell, pe, pe_flag
 
 
 @njit(cache=True)
@@ -407,10 +414,11 @@ def assemble(
     bp_cell: np.ndarray,
     bp_par: np.ndarray,
     bp_n: np.ndarray,
+    bp_e: np.ndarray,
     cp_cell: np.ndarray,
     pe: np.ndarray,
     pe_flag: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pack the pairs into the two query arrays.
 
     ``ints``: header, one code per cell (answer >= 0, -1 outside, or ``-2 - L`` for a
@@ -451,10 +459,12 @@ def assemble(
             nfloat += 1
             for g in range(poly_ring_off[k], poly_ring_off[k + 1]):
                 nfloat += 1 + 2 * (ring_off[g + 1] - ring_off[g])
-    nint = I_HEADER + ncells
+    # Lists start at even positions so that split-cell blocks can hold float64 values.
+    nint = I_HEADER + ncells + (I_HEADER + ncells) % 2
     for c in range(ncells):
         if per_cell[c] > 0:
             nint += 2 + 2 * per_cell[c]
+    nint += nint % 2
     fl = np.empty(nfloat)
     fl[: header.size] = header
     ints = np.empty(nint, dtype=np.int32)
@@ -462,7 +472,10 @@ def assemble(
     ints[I_NROWS] = nrows
     state = np.zeros(ncells, dtype=np.uint8)
     fill = np.zeros(ncells, dtype=np.int64)
-    at = I_HEADER + ncells
+    entry_e = np.full(nint, -1, dtype=np.int64)
+    at = I_HEADER + ncells + (I_HEADER + ncells) % 2
+    if at > I_HEADER + ncells:
+        ints[at - 1] = 0
     for c in range(ncells):
         default = -1 if cover[c] == big else cover[c]
         if per_cell[c] > 0:
@@ -497,6 +510,7 @@ def assemble(
                 q = fill[c]
                 fill[c] += 2
                 ints[q] = k
+                entry_e[q] = bp_e[j]
                 if full[k]:
                     ints[q + 1] = poly_rec[k]
                 else:
@@ -520,7 +534,100 @@ def assemble(
                         fl[d + 4 * t + 3] = pe[e + t, 3]
                     lrec = d + 4 * ne
             e += ne
-    return fl, ints, state
+    return fl, ints, state, entry_e
+
+
+@njit(cache=True)
+def _same_segment(xs: np.ndarray, ys: np.ndarray, u: int, v: int) -> bool:
+    ax, ay, bx, by = xs[u], ys[u], xs[u + 1], ys[u + 1]
+    cx, cy, dx, dy = xs[v], ys[v], xs[v + 1], ys[v + 1]
+    return (ax == cx and ay == cy and bx == dx and by == dy) or (
+        ax == dx and ay == dy and bx == cx and by == cy
+    )
+
+
+@njit(cache=True)
+def split_cells(
+    fl: np.ndarray,
+    ints: np.ndarray,
+    entry_e: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    col_lo: np.ndarray,
+    col_hi: np.ndarray,
+    row_lo: np.ndarray,
+    row_hi: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """Add a one-orientation shortcut to boundary cells cut by a single segment.
+
+    In a partition most boundary cells hold one edge shared by two polygons (or one
+    polygon and the outside). When every candidate of a cell lists exactly one edge and
+    these are the same segment, each candidate's boundary within the cell's box lies on
+    the segment's line, so each open side of the line is covered uniformly: the answer
+    for a side is the full answer at any box corner strictly on that side. A point
+    exactly on the line falls back to the candidate list.
+
+    Block layout (``ints[at]`` even): -1, left answer, right answer, candidate list
+    start, then x1, y1, x2, y2 as float64.
+    """
+    ncols = ints[I_NCOLS]
+    nrows = ints[I_NROWS]
+    ints_f = ints.view(np.float64)
+    nsplit = 0
+    ok = np.zeros(ncols * nrows, dtype=np.bool_)
+    for cell in range(ncols * nrows):
+        code = ints[I_HEADER + cell]
+        if code >= -1:
+            continue
+        at = -2 - code
+        n = ints[at]
+        e0 = entry_e[at + 2]
+        if e0 < 0:
+            continue
+        same = True
+        for i in range(1, n):
+            e = entry_e[at + 2 + 2 * i]
+            if e < 0 or not _same_segment(xs, ys, e0, e):
+                same = False
+                break
+        if same:
+            ok[cell] = True
+            nsplit += 1
+    out = np.empty(ints.size + 12 * nsplit, dtype=np.int32)
+    out[: ints.size] = ints
+    out_f = out.view(np.float64)
+    at_new = ints.size
+    for cell in range(ncols * nrows):
+        if not ok[cell]:
+            continue
+        at = -2 - ints[I_HEADER + cell]
+        e0 = entry_e[at + 2]
+        ax, ay, bx, by = xs[e0], ys[e0], xs[e0 + 1], ys[e0 + 1]
+        r = cell // ncols
+        c = cell % ncols
+        left = -3
+        right = -3
+        for corner in range(4):
+            qx = col_lo[c] if corner % 2 == 0 else col_hi[c]
+            qy = row_lo[r] if corner < 2 else row_hi[r]
+            o = orient(ax, ay, bx, by, qx, qy)
+            if o > 0 and left == -3:
+                left = _resolve(ints[I_HEADER + cell], qx, qy, fl, ints, ints_f)
+            elif o < 0 and right == -3:
+                right = _resolve(ints[I_HEADER + cell], qx, qy, fl, ints, ints_f)
+        # A side with no corner strictly on it has no interior in the box: never asked.
+        out[at_new] = -1
+        out[at_new + 1] = max(left, -1)
+        out[at_new + 2] = max(right, -1)
+        out[at_new + 3] = at
+        h = (at_new + 4) // 2
+        out_f[h] = ax
+        out_f[h + 1] = ay
+        out_f[h + 2] = bx
+        out_f[h + 3] = by
+        out[I_HEADER + cell] = -2 - at_new
+        at_new += 12
+    return out, nsplit
 
 
 # --------------------------------------------------------------------------- query
@@ -613,10 +720,21 @@ def _cell_code(px: float, py: float, fl: np.ndarray, ints: np.ndarray) -> int:
 
 
 @njit(cache=True, inline="always")
-def _resolve(code: int, px: float, py: float, fl: np.ndarray, ints: np.ndarray) -> int:
+def _resolve(
+    code: int, px: float, py: float, fl: np.ndarray, ints: np.ndarray, ints_f: np.ndarray
+) -> int:
     if code >= -1:
         return code
     at = -2 - code
+    if ints[at] == -1:
+        # Split cell: one exact orientation decides, except on the line itself.
+        h = (at + 4) // 2
+        o = orient(ints_f[h], ints_f[h + 1], ints_f[h + 2], ints_f[h + 3], px, py)
+        if o > 0:
+            return ints[at + 1]
+        if o < 0:
+            return ints[at + 2]
+        at = ints[at + 3]
     for i in range(ints[at]):
         q = at + 2 + 2 * i
         rec = ints[q + 1]
@@ -636,7 +754,7 @@ def _ints_of(buf: np.ndarray) -> np.ndarray:
 def locate_one(px: float, py: float, buf: np.ndarray) -> int:
     """Position of the first polygon covering (px, py), or -1."""
     ints = _ints_of(buf)
-    return _resolve(_cell_code(px, py, buf, ints), px, py, buf, ints)
+    return _resolve(_cell_code(px, py, buf, ints), px, py, buf, ints, ints.view(np.float64))
 
 
 _BLOCK = 64
@@ -645,7 +763,7 @@ _BLOCK = 64
 @njit(cache=True, inline="always")
 def _locate_block(
     xs: np.ndarray, ys: np.ndarray, lo: int, hi: int, buf: np.ndarray, ints: np.ndarray,
-    out: np.ndarray, codes: np.ndarray,
+    ints_f: np.ndarray, out: np.ndarray, codes: np.ndarray,
 ) -> None:  # fmt: skip
     # Three passes over a block of points so that the memory reads of different points
     # (cell code, candidate list, first record) are independent and overlap, instead of
@@ -657,10 +775,11 @@ def _locate_block(
         code = codes[i - lo]
         if code < -1:
             at = -2 - code
-            rec = ints[at + 3]
-            touch += buf[rec if rec >= 0 else -1 - rec]
+            if ints[at] > 0:
+                rec = ints[at + 3]
+                touch += buf[rec if rec >= 0 else -1 - rec]
     for i in range(lo, hi):
-        out[i] = _resolve(codes[i - lo], xs[i], ys[i], buf, ints)
+        out[i] = _resolve(codes[i - lo], xs[i], ys[i], buf, ints, ints_f)
     if touch == 1.2345e300:  # keeps the touching reads from being optimised away
         out[lo] = -3
 
@@ -669,17 +788,19 @@ def _locate_block(
 def locate_parallel(xs: np.ndarray, ys: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
     """locate_one over arrays, blocks of points split across threads."""
     ints = _ints_of(buf)
+    ints_f = ints.view(np.float64)
     nblocks = (xs.size + _BLOCK - 1) // _BLOCK
     for b in prange(nblocks):
         codes = np.empty(_BLOCK, dtype=np.int64)
         lo = b * _BLOCK
-        _locate_block(xs, ys, lo, min(lo + _BLOCK, xs.size), buf, ints, out, codes)
+        _locate_block(xs, ys, lo, min(lo + _BLOCK, xs.size), buf, ints, ints_f, out, codes)
 
 
 @njit(cache=True)
 def locate_serial(xs: np.ndarray, ys: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
     """locate_one over arrays on one thread (small batches: no thread start-up)."""
     ints = _ints_of(buf)
+    ints_f = ints.view(np.float64)
     codes = np.empty(_BLOCK, dtype=np.int64)
     for lo in range(0, xs.size, _BLOCK):
-        _locate_block(xs, ys, lo, min(lo + _BLOCK, xs.size), buf, ints, out, codes)
+        _locate_block(xs, ys, lo, min(lo + _BLOCK, xs.size), buf, ints, ints_f, out, codes)

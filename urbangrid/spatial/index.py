@@ -739,7 +739,7 @@ def _build(
     # Small polygons are tested whole (one short contiguous record); large ones only on
     # the edges crossing the point's cell.
     full = poly_edges <= whole_max
-    offs, bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag = _pip.build_pairs(
+    offs, bp_cell, bp_par, bp_n, bp_e, cp_cell, pe, pe_flag = _pip.build_pairs(
         xs, ys, ring_off, poly_ring_off, full, bx0, by0, invw, invh, ncols, nrows,
         col_lo, col_hi, row_lo, row_hi,
     )  # fmt: skip
@@ -748,15 +748,16 @@ def _build(
     header[[_pip.F_X0, _pip.F_Y0, _pip.F_INVW, _pip.F_INVH]] = (bx0, by0, invw, invh)
     if max(ncols * nrows, bp_cell.size * 2 + ncols * nrows) >= np.iinfo(np.int32).max // 2:
         raise GridGeometryError("grid too large for one index: split the layer or lower cells=")
-    fl, ints, state = _pip.assemble(
+    fl, ints, state, entry_e = _pip.assemble(
         ncols, nrows, header, row_lo, xs, ys, ring_off, poly_ring_off, full,
-        offs, bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag,
+        offs, bp_cell, bp_par, bp_n, bp_e, cp_cell, pe, pe_flag,
     )  # fmt: skip
+    del pe, pe_flag
+    ints, nsplit = _pip.split_cells(fl, ints, entry_e, xs, ys, col_lo, col_hi, row_lo, row_hi)
     if fl.size >= np.iinfo(np.int32).max:
         raise GridGeometryError("grid too large for one index: split the layer or lower cells=")
     # One buffer: the int32 part is viewed in place, so a query passes a single array.
-    pad = np.zeros(ints.size % 2, dtype=np.int32)
-    buf = np.concatenate([fl, np.concatenate([ints, pad]).view(np.float64)])
+    buf = np.concatenate([fl, ints.view(np.float64)])
     buf[_pip.F_IOFF] = fl.size
     counts = np.bincount(state, minlength=3)
     meta = {
@@ -768,7 +769,7 @@ def _build(
         "cells_outside": int(counts[0]),
         "cells_inside": int(counts[1]),
         "cells_boundary": int(counts[2]),
-        "candidates": int((ints.size - _pip.I_HEADER - ncols * nrows - 2 * counts[2]) // 2),
+        "cells_split": int(nsplit),
         "whole_polygons": int(full.sum()),
         "polygon_edges": nedges,
     }
