@@ -96,6 +96,12 @@ class TestCollectors:
         )
         assert len(plan.routes) == 2
         check_plan(G, plan, weight="length", serve_once=True)
+        assert plan.lower_bound is not None
+        assert plan.lower_bound <= plan.max_route_cost
+        assert 0 <= plan.gap < 0.5
+        rows = plan.to_rows()
+        assert len(rows) == sum(len(r) for r in plan.routes)
+        assert sum(r["served"] for r in rows) == G.number_of_edges()
         one = collector_routes(
             G, depot=(0, 0), k=1, objective="max", weight="length", iterations=50, seed=1
         )

@@ -56,6 +56,11 @@ class TestChinesePostman:
         assert plan.deadhead_cost == 0.0
         assert len(plan.walk) == 5
 
+    def test_isolated_nodes_are_ignored(self) -> None:
+        G = _square(1.5)
+        G.add_node("lonely")
+        assert chinese_postman(G, start=0).cost == pytest.approx(7.0)
+
     def test_parallel_edges_and_self_loop(self) -> None:
         G = nx.MultiGraph()
         G.add_edge(0, 1, weight=1.0)

@@ -34,7 +34,7 @@ import math
 import re
 import time
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -629,6 +629,8 @@ class CarpSolution:
         Cost of each route.
     feasible : bool
         Whether every route fits the capacity.
+    route_edges : list of list of int
+        Position in ``instance.required`` of each served edge.
     info : dict
         Iterations, restarts, seconds, seed.
     """
@@ -638,6 +640,7 @@ class CarpSolution:
     loads: list[float]
     route_costs: list[float]
     feasible: bool
+    route_edges: list[list[int]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_plan(self, instance: CarpInstance) -> RoutePlan:
@@ -645,20 +648,11 @@ class CarpSolution:
         G = instance.graph()
         required = [(u, v, i) for i, (u, v, _, _) in enumerate(instance.required)]
         served = [
-            [_find_required(instance, u, v, used) for (u, v) in r]
-            for used in [set()]
-            for r in self.routes
+            [(u, v, i) for (u, v), i in zip(r, idx, strict=True)]
+            for r, idx in zip(self.routes, self.route_edges, strict=True)
         ]
-        return _expand(G, "cost", instance.depot, served, required, None)
-
-
-def _find_required(inst: CarpInstance, u: int, v: int, used: set[int]) -> tuple[int, int, int]:
-    for i, (a, b, _, _) in enumerate(inst.required):
-        if i not in used and {a, b} == {u, v}:
-            used.add(i)
-            return (u, v, i)
-    msg = f"({u}, {v}) is not a required edge of {inst.name}"
-    raise RoutingError(msg)
+        demand = {(u, v, i): q for i, (u, v, _, q) in enumerate(instance.required)}
+        return _expand(G, "cost", instance.depot, served, required, demand)
 
 
 def _expand(
@@ -817,6 +811,7 @@ def solve(
         loads=sol.loads,
         route_costs=sol.costs,
         feasible=sol.feasible,
+        route_edges=[[t >> 1 for t in r.tolist()] for r in sol.routes],
         info=info,
     )
 
@@ -1062,7 +1057,21 @@ def collector_routes(
     plan = _expand(
         G, weight, route_deps, served, req_ids, dem, oneway=oneway, objective=objective, info=info
     )
+    if mode == 1:
+        plan = replace(plan, lower_bound=_minmax_bound(prob, k or 1))
     return plan
+
+
+def _minmax_bound(prob: _Problem, k: int) -> float:
+    """Longest route >= the dearest single street served alone, and >= service / k."""
+    D, th, tt, tc = prob.D, prob.th, prob.tt, prob.tc
+    deps = np.unique(prob.depots)
+    alone = np.full(2 * prob.m, np.inf)
+    for d in deps:
+        alone = np.minimum(alone, D[d, th] + tc + D[tt, d])
+    alone[~prob.allowed] = np.inf
+    per_edge = np.minimum(alone[0::2], alone[1::2])
+    return float(max(per_edge.max(initial=0.0), tc[0::2].sum() / k))
 
 
 def min_collectors(
@@ -1135,7 +1144,6 @@ def min_collectors(
     return RoutePlan(
         routes=best.routes,
         weight=weight,
-        lower_bound=float(k_lb),
         optimal=len(best.routes) == k_lb,
         objective="total",
         info=info,

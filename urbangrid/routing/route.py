@@ -130,6 +130,14 @@ class RoutePlan:
             raise RoutingError(msg)
         return self.routes[0].edges
 
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One row per traversal (route, seq, u, v, key, served), for a CSV file or a table."""
+        rows = []
+        for i, r in enumerate(self.routes):
+            for j, ((u, v, k), s) in enumerate(zip(r.edges, r.served, strict=True)):
+                rows.append({"route": i, "seq": j, "u": u, "v": v, "key": k, "served": s})
+        return rows
+
     def summary(self) -> list[dict[str, Any]]:
         """Per-route figures: start, edge count, cost, deadhead cost, load."""
         return [
