@@ -171,7 +171,10 @@ def geocode(
         cands += _zone_plate_candidates(gazetteer, p, skip)
     for name in _poi_names(p):
         cands += _poi_candidates(gazetteer, p, name, skip)
-    if not cands:
+    # Area level is for addresses that name only areas; a road or place that matched
+    # nothing means the address was not understood, and saying so beats a district
+    # centroid several kilometres off.
+    if not cands and not (p.road or p.poi or p.zone):
         cands += _area_candidates(gazetteer, p)
     if p.offset_m and p.offset_direction and cands:
         cands = [_offset(gazetteer, c, p) for c in cands]

@@ -460,6 +460,9 @@ def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedA
             break
         if hit != canonical and not _short_form_ok(s, i, hit, level, vocab):
             break
+        # An area must lie in the one before it (双清区 is not in 北京市).
+        if code and not c.startswith(code[: min(len(code), 4 if level != "city" else 2)]):
+            break
         key = "street_office" if level == "street" else level
         parts[key] = canonical
         code = c
@@ -585,20 +588,28 @@ def _short_form_ok(s: str, i: int, hit: str, level: str, vocab: Vocabulary) -> b
     """Whether a short area name (海淀 for 海淀区) at ``s[i:]`` stands for the area.
 
     Street offices and communities are often named after a road (学院路街道, 志新社区)
-    so their bare names are roads; only their suffixed forms count. A district's
-    short form counts unless it starts a longer known name or a road (海淀黄庄,
-    海淀南路).
+    so their bare names are roads; only their suffixed forms count. A short province,
+    city or district name counts only when an area, a road or nothing follows it
+    (北京海淀, 海淀成府路), and not when it starts a longer known name (海淀黄庄,
+    北京大学, 双清路).
     """
     if level == "community":
         return hit.endswith("社区")
     if level == "street":
         return False
-    nxt = s[i + len(hit):]
+    rest = s[i + len(hit):]
+    if not rest:
+        return True
     if _longest(s, i, vocab.places, vocab._max_place) or _longest(s, i, vocab.roads,
                                                                    vocab._max_road):
         return False
-    m = _RE_ROAD.match(nxt)
-    return not (m and len(m.group("road")) <= 3)
+    if rest[0] in "路街道巷里条弄桥":
+        return False
+    nxt = _longest(rest, 0, vocab.admin, vocab._max_admin)
+    if (nxt and vocab.admin[nxt][1] == nxt) or _longest(rest, 0, vocab.roads, vocab._max_road):
+        return True
+    m = _RE_ROAD.match(rest)
+    return bool(m) and len(m.group("road")) >= 3
 
 
 def _place_or_zone(chunk: str, parts: dict[str, object], vocab: Vocabulary) -> None:

@@ -101,6 +101,13 @@ def _index(g: Gazetteer) -> _ReverseIndex:
     return idx
 
 
+def _sector(dx: NDArray[np.float64], dy: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Compass sector 0-7 (north, north-east, …) of each offset; 0 where undefined."""
+    ang = np.degrees(np.arctan2(dx, dy))
+    ang = np.where(np.isfinite(ang), ang, 0.0)
+    return np.round(ang / 45.0).astype(np.int64) % 8
+
+
 def describe_offset(
     anchor: ArrayLike, dx: ArrayLike, dy: ArrayLike, *, latin: ArrayLike | None = None,
 ) -> NDArray[Any]:
@@ -129,9 +136,9 @@ def describe_offset(
     a = np.asarray(anchor, dtype=object)
     dxa, dya = np.asarray(dx, float), np.asarray(dy, float)
     d = np.hypot(dxa, dya)
-    sector = (np.round(np.degrees(np.arctan2(dxa, dya)) / 45.0).astype(np.int64)) % 8
+    sector = _sector(dxa, dya)
     step = np.where(d >= 100.0, 10.0, 5.0)
-    rounded = (np.round(d / step) * step).astype(np.int64)
+    rounded = (np.round(np.where(np.isfinite(d), d, 0.0) / step) * step).astype(np.int64)
     lat_ = np.zeros(len(a), bool) if latin is None else np.asarray(latin, bool)
     zh, en = _DIRS_ZH[sector], _DIRS_EN[sector]
     out = np.empty(len(a), dtype=object)
@@ -207,36 +214,42 @@ def reverse_many(
     dx = mx - g.x[pos] if len(idx.anchor_pos) else np.zeros(n)
     dy = my - g.y[pos] if len(idx.anchor_pos) else np.zeros(n)
     dist = np.hypot(dx, dy)
-    sector = (np.round(np.degrees(np.arctan2(dx, dy)) / 45.0).astype(np.int64)) % 8
+    sector = _sector(dx, dy)
     desc = np.full(n, None, dtype=object)
     if has.any():
         desc[has] = describe_offset(idx.anchor_text[slot[has]], dx[has], dy[has],
                                     latin=idx.anchor_latin[slot[has]])
+    def text(values: Any) -> pd.Series:
+        # Object dtype keeps None as None (pandas would turn text columns into
+        # its string dtype, with NaN for missing).
+        return pd.Series(values, dtype=object)
+
     out = pd.DataFrame({
         "lon": lon, "lat": lat,
-        "place_id": np.where(has, g.ids[pos], None),
-        "anchor": np.where(has, idx.anchor_text[slot] if len(slot) else None, None),
-        "anchor_type": np.where(has, g.types[pos], None),
+        "place_id": text(np.where(has, g.ids[pos], None)),
+        "anchor": text(np.where(has, idx.anchor_text[slot] if len(slot) else None, None)),
+        "anchor_type": text(np.where(has, g.types[pos], None)),
         "distance_m": np.where(has, dist, np.nan),
-        "direction": np.where(has & (dist >= _AT_ANCHOR_M), _DIRS_ZH[sector], None),
-        "description": desc,
+        "direction": text(np.where(has & (dist >= _AT_ANCHOR_M), _DIRS_ZH[sector], None)),
+        "description": text(desc),
     })
     if idx.street_tree is not None:
         d_st, i_st = idx.street_tree.query(pts, distance_upper_bound=max_distance_m)
         ok = finite & np.isfinite(d_st)
         owner = idx.street_owner[np.minimum(i_st, len(idx.street_owner) - 1)]
         names = g.places.name.to_numpy(dtype=object)
-        out["street"] = np.where(ok, names[owner], None)
+        out["street"] = text(np.where(ok, names[owner], None))
         out["street_distance_m"] = np.where(ok, d_st, np.nan)
     else:
         out["street"] = None
         out["street_distance_m"] = np.nan
-    out["grid_code"] = _locate(grid_index, lon, lat)
+    out["grid_code"] = pd.Series(_locate(grid_index, lon, lat), dtype=object)
     if community_index is not None:
-        out["community_code"] = _locate(community_index, lon, lat)
+        out["community_code"] = pd.Series(_locate(community_index, lon, lat), dtype=object)
     else:
-        comm = g.places.community_code.to_numpy(dtype=object)
-        out["community_code"] = np.where(has, comm[pos], None)
+        comm = np.array([c if isinstance(c, str) else None
+                         for c in g.places.community_code], dtype=object)
+        out["community_code"] = pd.Series(np.where(has, comm[pos], None), dtype=object)
     return out[list(REVERSE_COLUMNS)]
 
 
