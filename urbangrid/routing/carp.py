@@ -1090,7 +1090,7 @@ def min_collectors(
 
     A total-cost search under the route limit gives an upper bound ``k``; then
     min-max searches with ``k - 1, k - 2, …`` collectors run while one stays
-    within the limit. The lower bound ``max(1, ceil(Σ required cost / limit))``
+    within the limit and time is left (``time_limit`` covers the whole call). The lower bound ``max(1, ceil(Σ required cost / limit))``
     stops the descent early.
 
     Returns
@@ -1104,6 +1104,7 @@ def min_collectors(
     InfeasibleRouteError
         When a single street cannot be served within the limit.
     """
+    deadline = time.perf_counter() + time_limit
     req = None if required is None else list(required)
     common: dict[str, Any] = {
         "depot": depot,
@@ -1122,13 +1123,16 @@ def min_collectors(
     best = RoutePlan(routes=tuple(routes), weight=weight, info=dict(plan.info))
     k = len(routes)
     while k - 1 >= k_lb:
+        left = deadline - time.perf_counter()
+        if left <= 0 and iterations is None:
+            break
         try:
             cand = collector_routes(
                 G,
                 objective="max",
                 k=k - 1,
                 route_limit=route_limit,
-                time_limit=time_limit / 4,
+                time_limit=max(0.1, min(time_limit / 4, left)),
                 **common,
             )
         except InfeasibleRouteError:
