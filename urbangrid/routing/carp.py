@@ -1090,8 +1090,8 @@ def min_collectors(
 
     A total-cost search under the route limit gives an upper bound ``k``; then
     min-max searches with ``k - 1, k - 2, …`` collectors run while one stays
-    within the limit and time is left (``time_limit`` covers the whole call). The lower bound ``max(1, ceil(Σ required cost / limit))``
-    stops the descent early.
+    within the limit and time is left (``time_limit`` covers the whole call). The
+    lower bound ``max(1, ceil(Σ required cost / limit))`` stops the descent early.
 
     Returns
     -------
