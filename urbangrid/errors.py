@@ -8,6 +8,8 @@ from __future__ import annotations
 __all__ = [
     "CRSError",
     "CRSMismatchError",
+    "CalendarError",
+    "CaseLogError",
     "ChangeSetError",
     "CommunityCoverageError",
     "ComponentIdError",
@@ -21,10 +23,13 @@ __all__ = [
     "InfeasibleRouteError",
     "MappingError",
     "ModeProfileError",
+    "NormsError",
     "PatrolAreaError",
     "ProfileError",
     "RoutingError",
+    "ShiftLimitError",
     "SnapError",
+    "StaffingError",
     "StoreConnectionError",
     "StoreError",
     "StorePermissionError",
@@ -183,3 +188,27 @@ class PatrolAreaError(RoutingError):
 class SnapError(RoutingError):
     """A point (a patrol start, e.g. the community office) is too far from every
     street of the graph; the message gives the distance in metres and the limit."""
+
+
+class CalendarError(UrbangridError, ValueError):
+    """A working-hours calendar (工作日历) is malformed, or a date lies outside the
+    years it covers (its holidays are unknown there); names the file, field or date."""
+
+
+class CaseLogError(ValidationError):
+    """A case log (案卷流转记录) is unusable: events out of order, an unknown event or
+    collector, a missing timestamp; ``problems`` names each file, row, field and reason."""
+
+
+class NormsError(ValidationError):
+    """A staffing or evaluation norm file (TOML) is malformed; names the file and entry."""
+
+
+class StaffingError(UrbangridError, ValueError):
+    """Staffing input is unusable: a management grade outside 1-3, no grids, a bad
+    shift count or limit; the message names the grid (row and code) and the field."""
+
+
+class ShiftLimitError(InfeasibleRouteError):
+    """A patrol limit no number of collectors can meet: one street alone takes longer
+    than the limit to patrol (named with its id, name and time)."""
