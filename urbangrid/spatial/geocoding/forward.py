@@ -243,6 +243,10 @@ def _road_candidates(g: Gazetteer, p: ParsedAddress, skip: frozenset[int]) -> li
     names = [str(g.name[i]) for i, _ in streets] or [p.road]
     for (spos, score), sname in zip(streets or [(-1, 0.9)], names, strict=True):
         if p.number:
+            # Plates may still carry a street's old name (成府路 renamed 成府大街).
+            if spos >= 0:
+                known = [n for n in g.street_names(spos) if len(g.plates_on(n)[0])]
+                sname = known[0] if known else sname
             exact = [i for i in g.plate(sname, p.number) if i not in skip]
             if exact:
                 out += [_cand(g, "plate", score, i) for i in exact]

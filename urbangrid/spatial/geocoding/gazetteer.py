@@ -781,6 +781,10 @@ class Gazetteer:
             self._parent_cache: tuple[dict[str, Any], dict[str, int]] = cache
         return cache
 
+    def street_names(self, pos: int) -> list[str]:
+        """Official name of place `pos`, then its other names (aliases, old names)."""
+        return [str(self.name[pos]), *(str(a["name"]) for a in self._all_names[pos])]
+
     def positions(self, place_ids: Iterable[str]) -> frozenset[int]:
         """Positions of the given place ids (unknown ids are ignored)."""
         index = self._parents()[1]
