@@ -486,8 +486,11 @@ def _solve_inverse(
     Jacobian of the shift is ~1e-3 or smaller), so the iteration contracts fast: three
     or four rounds reach 1e-12 degrees.
     """
-    x = x.copy()
-    y = y.copy()
+    shape = x.shape
+    x = x.reshape(-1).copy()
+    y = y.reshape(-1).copy()
+    tx = tx.reshape(-1)
+    ty = ty.reshape(-1)
     active = np.flatnonzero(np.isfinite(tx) & np.isfinite(ty))
     for _ in range(_INVERSE_MAX_ITER):
         if active.size == 0:
@@ -501,7 +504,7 @@ def _solve_inverse(
         # contraction is so strong that one more round gains several digits.
         step = np.maximum(np.abs(ex), np.abs(ey))
         active = active[step > _INVERSE_TOL_DEG * 0.01]
-    return x, y
+    return x.reshape(shape), y.reshape(shape)
 
 
 def gcj02_to_wgs84(

@@ -1,0 +1,272 @@
+"""Tests for urbangrid.spatial.crs: GCJ-02/BD-09 both ways, pyproj paths, wrong-CRS checks."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from urbangrid.errors import CoordinateError, CRSError, CRSMismatchError
+from urbangrid.spatial import crs as C
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "index"
+
+# Mainland China, well inside the GCJ-02 rectangle.
+china_lon = st.floats(74.0, 134.0, allow_nan=False)
+china_lat = st.floats(18.0, 53.0, allow_nan=False)
+
+
+def _published_wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    """Scalar transcription of the published algorithm, independent of the module's NumPy code."""
+    a = 6378245.0
+    ee = 0.00669342162296594323
+    pi = math.pi
+    if lon < 72.004 or lon > 137.8347 or lat < 0.8293 or lat > 55.8271:
+        return lon, lat
+    x, y = lon - 105.0, lat - 35.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    dlat += (20.0 * math.sin(6.0 * x * pi) + 20.0 * math.sin(2.0 * x * pi)) * 2.0 / 3.0
+    dlat += (20.0 * math.sin(y * pi) + 40.0 * math.sin(y / 3.0 * pi)) * 2.0 / 3.0
+    dlat += (160.0 * math.sin(y / 12.0 * pi) + 320 * math.sin(y * pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    dlon += (20.0 * math.sin(6.0 * x * pi) + 20.0 * math.sin(2.0 * x * pi)) * 2.0 / 3.0
+    dlon += (20.0 * math.sin(x * pi) + 40.0 * math.sin(x / 3.0 * pi)) * 2.0 / 3.0
+    dlon += (150.0 * math.sin(x / 12.0 * pi) + 300.0 * math.sin(x / 30.0 * pi)) * 2.0 / 3.0
+    radlat = lat / 180.0 * pi
+    magic = 1 - ee * math.sin(radlat) ** 2
+    sqrtmagic = math.sqrt(magic)
+    dlat = (dlat * 180.0) / ((a * (1 - ee)) / (magic * sqrtmagic) * pi)
+    dlon = (dlon * 180.0) / (a / sqrtmagic * math.cos(radlat) * pi)
+    return lon + dlon, lat + dlat
+
+
+class TestNormalizeCRS:
+    @pytest.mark.parametrize("name", ["GCJ-02", "gcj02", "GCJ_02", " gcj-02 "])
+    def test_gcj02_aliases(self, name: str) -> None:
+        assert C.normalize_crs(name) == C.GCJ02
+
+    @pytest.mark.parametrize("name", ["BD-09", "bd09", "BD09LL"])
+    def test_bd09_aliases(self, name: str) -> None:
+        assert C.normalize_crs(name) == C.BD09
+
+    @pytest.mark.parametrize("crs", [4326, "EPSG:4490", "epsg:4547", pyproj.CRS(32650)])
+    def test_pyproj(self, crs: object) -> None:
+        assert isinstance(C.normalize_crs(crs), pyproj.CRS)  # type: ignore[arg-type]
+
+    def test_wkt_and_proj_strings(self) -> None:
+        wkt = pyproj.CRS(4547).to_wkt()
+        assert C.crs_equal(wkt, 4547)
+        assert C.normalize_crs("+proj=tmerc +lon_0=114 +k=1 +x_0=500000 +ellps=GRS80").is_projected
+
+    @pytest.mark.parametrize("bad", [None, "bd09mc", "not a crs", 3.5, True])
+    def test_rejects(self, bad: object) -> None:
+        with pytest.raises(CRSError):
+            C.normalize_crs(bad)  # type: ignore[arg-type]
+
+    def test_round_trip_string(self) -> None:
+        assert C.crs_to_string(4326) == "EPSG:4326"
+        assert C.crs_to_string("gcj02") == "GCJ-02"
+        local = "+proj=tmerc +lat_0=30 +lon_0=114.3 +k=1 +x_0=0 +y_0=0 +ellps=GRS80 +units=m"
+        assert C.crs_equal(C.crs_to_string(local), local)
+
+    def test_is_geographic(self) -> None:
+        assert C.is_geographic("GCJ-02") and C.is_geographic(4490)
+        assert not C.is_geographic(4547)
+
+
+class TestGCJ02:
+    @settings(max_examples=200, deadline=None)
+    @given(china_lon, china_lat)
+    def test_forward_matches_published_formula(self, lon: float, lat: float) -> None:
+        gx, gy = C.wgs84_to_gcj02([lon], [lat])
+        ex, ey = _published_wgs84_to_gcj02(lon, lat)
+        assert gx[0] == pytest.approx(ex, abs=1e-12)
+        assert gy[0] == pytest.approx(ey, abs=1e-12)
+
+    @settings(max_examples=300, deadline=None)
+    @given(china_lon, china_lat)
+    def test_round_trip_below_1e_9_degrees(self, lon: float, lat: float) -> None:
+        gx, gy = C.wgs84_to_gcj02([lon], [lat])
+        wx, wy = C.gcj02_to_wgs84(gx, gy)
+        assert abs(wx[0] - lon) < 1e-9 and abs(wy[0] - lat) < 1e-9
+        # And the inverse is exact in the other direction too.
+        fx, fy = C.wgs84_to_gcj02(*C.gcj02_to_wgs84([lon], [lat]))
+        assert abs(fx[0] - lon) < 1e-9 and abs(fy[0] - lat) < 1e-9
+
+    def test_vectorised_grid_round_trip(self) -> None:
+        lon, lat = np.meshgrid(np.linspace(73.7, 134.9, 200), np.linspace(18.2, 53.5, 150))
+        wx, wy = C.gcj02_to_wgs84(*C.wgs84_to_gcj02(lon, lat))
+        assert wx.shape == lon.shape
+        assert np.abs(wx - lon).max() < 1e-9 and np.abs(wy - lat).max() < 1e-9
+
+    def test_shift_size_beijing(self) -> None:
+        gx, gy = C.wgs84_to_gcj02([116.391], [39.907])
+        # SOURCES.md: Beijing is shifted about +0.006 lon, +0.0012 lat.
+        assert 0.005 < gx[0] - 116.391 < 0.007
+        assert 0.0008 < gy[0] - 39.907 < 0.0016
+
+    def test_outside_china_unchanged(self) -> None:
+        lon = np.array([-71.0589, 2.35, 139.69, 100.5])
+        lat = np.array([42.3601, 48.85, 35.69, -5.0])
+        for fn in (C.wgs84_to_gcj02, C.gcj02_to_wgs84):
+            x, y = fn(lon, lat)
+            assert np.array_equal(x, lon) and np.array_equal(y, lat)
+
+    def test_nan_passes(self) -> None:
+        x, y = C.gcj02_to_wgs84([np.nan, 116.4], [39.9, np.nan])
+        assert np.isnan(x[0]) and np.isnan(y[1])
+
+    def test_in_area(self) -> None:
+        assert C.in_gcj02_area([116.4, 72.0, np.nan], [39.9, 30.0, 1.0]).tolist() == [
+            True,
+            False,
+            False,
+        ]
+
+
+class TestBD09:
+    @settings(max_examples=300, deadline=None)
+    @given(china_lon, china_lat)
+    def test_round_trips(self, lon: float, lat: float) -> None:
+        bx, by = C.gcj02_to_bd09([lon], [lat])
+        gx, gy = C.bd09_to_gcj02(bx, by)
+        assert abs(gx[0] - lon) < 1e-9 and abs(gy[0] - lat) < 1e-9
+        wx, wy = C.bd09_to_wgs84(*C.wgs84_to_bd09([lon], [lat]))
+        assert abs(wx[0] - lon) < 1e-9 and abs(wy[0] - lat) < 1e-9
+
+    def test_iteration_beats_closed_form(self) -> None:
+        # The textbook closed-form inverse is only good to ~1e-6 degrees.
+        lon, lat = np.meshgrid(np.linspace(100, 125, 50), np.linspace(20, 45, 50))
+        bx, by = C.gcj02_to_bd09(lon, lat)
+        gx, gy = C.bd09_to_gcj02(bx, by)
+        assert max(np.abs(gx - lon).max(), np.abs(gy - lat).max()) < 1e-9
+
+    def test_known_offset(self) -> None:
+        bx, by = C.gcj02_to_bd09([116.397241], [39.908401])
+        assert bx[0] - 116.397241 == pytest.approx(0.0064, abs=0.0005)
+        assert by[0] - 39.908401 == pytest.approx(0.0063, abs=0.0005)
+
+
+class TestTransformXY:
+    def test_pyproj_pair_matches_pyproj(self) -> None:
+        lon, lat = np.array([113.9, 114.1]), np.array([22.5, 22.6])
+        x, y = C.transform_xy(lon, lat, crs=4326, to_crs="EPSG:4547")
+        tx, ty = pyproj.Transformer.from_crs(4326, 4547, always_xy=True).transform(lon, lat)
+        assert np.allclose(x, tx, atol=1e-6) and np.allclose(y, ty, atol=1e-6)
+
+    def test_gcj02_to_projected_goes_through_wgs84(self) -> None:
+        lon, lat = np.array([114.05]), np.array([22.54])
+        x, y = C.transform_xy(lon, lat, crs="GCJ-02", to_crs=4547)
+        wx, wy = C.gcj02_to_wgs84(lon, lat)
+        tx, ty = pyproj.Transformer.from_crs(4326, 4547, always_xy=True).transform(wx, wy)
+        assert np.allclose(x, tx, atol=1e-6) and np.allclose(y, ty, atol=1e-6)
+
+    @pytest.mark.parametrize(
+        "src, dst",
+        [("GCJ-02", "BD-09"), ("BD-09", 4326), (4490, "GCJ-02"), ("BD-09", 4547), (4547, "BD-09")],
+    )
+    def test_every_pair_round_trips(self, src: object, dst: object) -> None:
+        lon, lat = np.array([113.95, 114.2]), np.array([22.52, 22.7])
+        x0, y0 = C.transform_xy(lon, lat, crs="GCJ-02", to_crs=src)  # type: ignore[arg-type]
+        x1, y1 = C.transform_xy(x0, y0, crs=src, to_crs=dst)  # type: ignore[arg-type]
+        x2, y2 = C.transform_xy(x1, y1, crs=dst, to_crs=src)  # type: ignore[arg-type]
+        tol = 1e-4 if C.normalize_crs(src) == pyproj.CRS(4547) else 1e-9  # type: ignore[arg-type]
+        assert np.allclose(x2, x0, atol=tol, rtol=0) and np.allclose(y2, y0, atol=tol, rtol=0)
+
+    def test_same_crs_copies(self) -> None:
+        x = np.array([114.0])
+        out, _ = C.transform_xy(x, [22.5], crs="gcj02", to_crs="GCJ-02")
+        assert out is not x and out[0] == 114.0
+
+    def test_shape_kept(self) -> None:
+        lon = np.full((3, 4), 114.0)
+        lat = np.full((3, 4), 22.5)
+        x, y = C.transform_xy(lon, lat, crs=4326, to_crs="BD-09")
+        assert x.shape == (3, 4) and y.shape == (3, 4)
+
+    def test_shape_mismatch(self) -> None:
+        with pytest.raises(CoordinateError, match="shapes"):
+            C.transform_xy([1.0, 2.0], [1.0], crs=4326, to_crs=4547)
+
+
+class TestCheckXY:
+    def test_metres_given_as_degrees(self) -> None:
+        with pytest.raises(CRSMismatchError, match="metres"):
+            C.transform_xy([500123.0], [2490000.0], crs=4326, to_crs=4547)
+
+    def test_degrees_given_as_gauss_kruger_metres(self) -> None:
+        with pytest.raises(CRSMismatchError, match="degrees"):
+            C.check_xy([114.05], [22.54], crs="EPSG:4547")
+
+    def test_degrees_given_as_utm_metres(self) -> None:
+        with pytest.raises(CRSMismatchError, match="degrees"):
+            C.check_xy([114.05], [22.54], crs=32650)
+
+    def test_swapped_latitude_out_of_range(self) -> None:
+        with pytest.raises(CRSMismatchError, match="swapped"):
+            C.check_xy([39.9], [116.4], crs=4326)
+
+    def test_swapped_in_china_only_crs(self) -> None:
+        # Kashgar (lon 76, lat 39.5) swapped is a valid lon/lat, but not in China.
+        with pytest.raises(CRSMismatchError, match="swapped"):
+            C.check_xy([39.5], [76.0], crs="GCJ-02")
+        with pytest.raises(CRSMismatchError, match="swapped"):
+            C.check_xy([39.5], [76.0], crs=4490)
+
+    def test_plausible_input_passes(self) -> None:
+        C.check_xy([114.05, np.nan], [22.54, np.inf], crs="GCJ-02")
+        C.check_xy([39.5], [76.0], crs=4326)  # world CRS: a point in Georgia is fine
+        C.check_xy([500000.0], [2490000.0], crs=4547)
+        C.check_xy([1.0], [2.0], crs="+proj=tmerc +lon_0=114 +units=m")  # local: no area
+
+
+def _centroid_offsets_m(a: list[shapely.Geometry], b: list[shapely.Geometry]) -> np.ndarray:
+    to_m = pyproj.Transformer.from_crs(4326, 4547, always_xy=True)
+    ca = shapely.get_coordinates(shapely.centroid(np.asarray(a)))
+    cb = shapely.get_coordinates(shapely.centroid(np.asarray(b)))
+    xa, ya = to_m.transform(ca[:, 0], ca[:, 1])
+    xb, yb = to_m.transform(cb[:, 0], cb[:, 1])
+    return np.hypot(np.asarray(xa) - xb, np.asarray(ya) - yb)
+
+
+class TestDistrictFiles:
+    """Coarse check on real data: the same Shenzhen districts in GCJ-02 and WGS84."""
+
+    def test_conversion_aligns_the_two_files(self) -> None:
+        import geopandas as gpd
+
+        gcj = gpd.read_file(DATA / "shenzhen_440300_districts_gcj02.json")
+        wgs = gpd.read_file(DATA / "shenzhen_districts_amap_wgs84.geojson")
+        gcj["code"] = gcj["adcode"].astype(str)
+        wgs["code"] = wgs["district_adcode"].astype(str)
+        both = gcj.merge(wgs[["code", "geometry"]], on="code", suffixes=("_gcj", "_wgs"))
+        assert len(both) >= 8
+        before = _centroid_offsets_m(list(both.geometry_gcj), list(both.geometry_wgs))
+
+        def to_gcj(coords: np.ndarray) -> np.ndarray:
+            x, y = C.transform_xy(coords[:, 0], coords[:, 1], crs=4326, to_crs="GCJ-02")
+            return np.column_stack([x, y])
+
+        converted = [shapely.transform(g, to_gcj) for g in both.geometry_wgs]
+        after = _centroid_offsets_m(list(both.geometry_gcj), converted)
+        # Different vintages: SOURCES.md reports ~557 m before, ~14 m (median) after.
+        assert 300 < np.median(before) < 800
+        assert np.median(after) < 60
+        assert np.median(after) < np.median(before) / 10
+        # And back: GCJ-02 polygons to WGS84 land on the WGS84 file as well.
+        back = [
+            shapely.transform(
+                g,
+                lambda c: np.column_stack(
+                    C.transform_xy(c[:, 0], c[:, 1], crs="GCJ-02", to_crs=4326)
+                ),
+            )
+            for g in both.geometry_gcj
+        ]
+        assert np.median(_centroid_offsets_m(back, list(both.geometry_wgs))) < 60
