@@ -27,6 +27,7 @@ __all__ = [
     "PatrolAreaError",
     "ProfileError",
     "RoutingError",
+    "ScaleJobError",
     "ShiftLimitError",
     "SnapError",
     "StaffingError",
@@ -212,3 +213,9 @@ class StaffingError(UrbangridError, ValueError):
 class ShiftLimitError(InfeasibleRouteError):
     """A patrol limit no number of collectors can meet: one street alone takes longer
     than the limit to patrol (named with its id, name and time)."""
+
+
+class ScaleJobError(UrbangridError, RuntimeError):
+    """A parallel (Dask) job failed: a worker died more often than the scheduler allows,
+    the scheduler was unreachable, or a partition raised; the message names the source
+    and partition, and states that no output was left behind."""
