@@ -22,12 +22,14 @@ street graph of one travel mode (:mod:`urbangrid.routing.streets`) and a start p
    is a *rural postman problem*: undirected on foot (one-ways ignored), mixed by bike,
    e-bike and car (one-way streets driven forwards only, contraflow where tagged for
    bikes), and with wide roads required on both sides a mix of arcs and edges (windy-like).
-   It is solved by the arc-routing core's search for one uncapacitated collector
-   (:func:`urbangrid.routing.carp.collector_routes`), minimising travel time; the
-   result is proven feasible by :func:`urbangrid.routing.route.check_plan`. A lower
-   bound (required time plus a minimum T-join of the required streets' odd nodes on the
-   undirected graph, :func:`urbangrid.routing.matching.min_t_join`) measures the
-   deadhead that any route must have.
+   The arc-routing core solves it: on foot by
+   :func:`urbangrid.routing.rural.rural_postman` (Frederickson's spanning tree of the
+   pieces plus an exact minimum T-join, then local search), otherwise by the CARP
+   search for one uncapacitated collector
+   (:func:`urbangrid.routing.carp.collector_routes`), minimising travel time. The route
+   is proven feasible by :func:`urbangrid.routing.route.check_plan`. The lower bound is
+   the rural postman bound of the undirected relaxation (required time plus the larger
+   of the parity and spanning-tree bounds): the deadhead that any route must have.
 4. **Result**: one LineString in driving order, length, duration at the mode's patrol
    speeds plus turn and U-turn penalties, the deadhead share, and turn-by-turn
    instructions with the street names as tagged (Chinese names in China).
@@ -454,27 +456,17 @@ def _solve_graph(
     return H, required
 
 
-def _lower_bound(H: nx.MultiDiGraph, required: list[EdgeId], time_limit: float) -> float | None:
-    from urbangrid.errors import UrbangridError
-    from urbangrid.routing.matching import min_t_join
-
+def _undirected(H: nx.MultiDiGraph, required: list[EdgeId]) -> tuple[nx.MultiGraph,
+                                                                     list[tuple[Any, ...]]]:
+    """The undirected relaxation of ``H`` (one-ways driven both ways) and the required
+    edges in it; the second side of a both-sides street is a parallel edge."""
     U = nx.MultiGraph()
+    ukey: dict[EdgeId, Any] = {}
     for u, v, k, d in H.edges(keys=True, data=True):
-        U.add_edge(u, v, key=(k, u), time_s=d["time_s"])
-    deg: dict[Hashable, int] = {}
-    for u, v, _k in required:
-        if u != v:
-            deg[u] = deg.get(u, 0) + 1
-            deg[v] = deg.get(v, 0) + 1
-    odd = [n for n, c in deg.items() if c % 2]
-    base = math.fsum(H.edges[e]["time_s"] for e in required)
-    if not odd:
-        return base
-    try:
-        tj = min_t_join(U, odd, weight="time_s", time_limit=time_limit)
-    except UrbangridError:
-        return None
-    return base + tj.lower_bound
+        key = k if not U.has_edge(u, v, k) else (k, "side")
+        U.add_edge(u, v, key=key, time_s=d["time_s"])
+        ukey[(u, v, k)] = key
+    return U, [(u, v, ukey[(u, v, k)]) for u, v, k in required]
 
 
 def _drive_graph(H: nx.MultiDiGraph) -> nx.DiGraph:
@@ -635,8 +627,8 @@ def area_route(
         The collector's area (a work grid, unit grids, any polygon).
     start : (float, float), optional
         Start point (e.g. the community office) in ``start_crs``: longitude and
-        latitude in degrees for the default EPSG:4326. Default: the street nearest
-        the area's representative point (a point inside it), at any distance.
+        latitude in degrees for the default EPSG:4326. Default: the end of a
+        required street nearest the area's representative point (a point inside it).
     start_crs : pyproj.CRS or str
         CRS of ``start``.
     area_crs : pyproj.CRS or str, optional
@@ -655,7 +647,8 @@ def area_route(
         traps, often a clipped extract or a tagging error): raise, or route the rest
         and list them in :attr:`PatrolRoute.skipped`.
     lower_bound : bool
-        Compute the T-join lower bound (an integer program, usually well under a second).
+        For mixed graphs, compute the lower bound of the undirected relaxation (on foot
+        the rural postman solver gives it anyway).
     time_limit : float
         Seconds for the route search.
     iterations : int or None
@@ -678,6 +671,7 @@ def area_route(
         that make the area impossible to close, or a disconnected network).
     """
     from urbangrid.routing.carp import collector_routes
+    from urbangrid.routing.rural import rural_postman
 
     if unreachable not in ("raise", "skip"):
         raise RoutingError(f"unreachable must be 'raise' or 'skip', not {unreachable!r}")
@@ -695,8 +689,8 @@ def area_route(
                  f"no {prof.name} patrol street ({', '.join(sorted(prof.patrol)[:4])}, …) "
                  "has its midpoint inside it")
         raise PatrolAreaError(f"{name}: no street to patrol: {where}")
+    default_start = start is None
     if start is None:
-        # no office given: the street nearest a point inside the area, however far
         rp = geom.representative_point()
         start, start_crs, max_snap_m = (rp.x, rp.y), G.graph["crs"], math.inf
     problem = ("rural postman, undirected (one-ways ignored)" if prof.oneway == "ignore"
@@ -720,18 +714,27 @@ def area_route(
         required = closable
         if not required:
             raise PatrolAreaError(f"{name}: none of its streets lie on a closed {prof.name} walk")
-        inner = H.subgraph(comp)
+        # no office given: start on a required street, near the area's middle
+        inner = H.edge_subgraph(required) if default_start else H.subgraph(comp)
         node, snap_m = snap_point(inner, start[0], start[1], crs=start_crs,
                                   max_snap_m=max_snap_m)
-        plan = collector_routes(H, depot=node, required=required, weight="time_s",
-                                oneway="oneway", objective="total",
-                                time_limit=time_limit, iterations=iterations, seed=seed)
+        U, required_u = _undirected(H, required)
+        if prof.oneway == "ignore" and not (req["sides"] == 2).any():
+            plan = rural_postman(U, required_u, weight="time_s", start=node,
+                                 time_limit=time_limit)
+            lb = plan.lower_bound
+        else:
+            plan = collector_routes(H, depot=node, required=required, weight="time_s",
+                                    oneway="oneway", objective="total",
+                                    time_limit=time_limit, iterations=iterations, seed=seed)
+            # any mixed walk is an undirected one: the relaxation's bound holds
+            lb = (rural_postman(U, required_u, weight="time_s", start=node,
+                                time_limit=time_limit).lower_bound if lower_bound else None)
         break
     assert plan is not None
     route = _concatenate(H, plan.routes, node)
     plan = RoutePlan(routes=(route,), weight="time_s", info=dict(plan.info))
     check_plan(H, plan, weight="time_s", required=required, oneway="oneway")
-    lb = _lower_bound(H, required, time_limit) if lower_bound else None
     plan = RoutePlan(routes=plan.routes, weight="time_s", lower_bound=lb, info=plan.info)
     req = req[~req["street_id"].isin(skipped)]
     req_ids = set(req["street_id"])
