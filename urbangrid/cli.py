@@ -124,9 +124,11 @@ def demo(out: Path) -> None:
 
 def _register() -> None:
     """Attach each feature's command group, defined beside the feature it drives."""
+    from urbangrid.spatial.geocoding.cli import gazetteer_group, geocode_command, reverse_command
     from urbangrid.spatial.grids_cli import grids
 
-    main.add_command(grids)
+    for command in (grids, gazetteer_group, geocode_command, reverse_command):
+        main.add_command(command)
 
 
 _register()

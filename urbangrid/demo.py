@@ -76,11 +76,19 @@ def make_grids(ctx: DemoContext) -> str:
     return generate_demo_grids(ctx.store)
 
 
+def geocoding(ctx: DemoContext) -> str:
+    """Gazetteer from the OSM extract and division codes; an address both ways."""
+    from urbangrid.spatial.geocoding.cli import demo_step
+
+    return demo_step(ctx)
+
+
 #: The demo's steps, in order.
 STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
     ("admin areas", load_admin_areas),
     ("streets", load_streets),
     ("grids", make_grids),
+    ("geocoding", geocoding),
 ]
 
 
