@@ -334,7 +334,7 @@ class _Search:
         )
         near = np.minimum(near, near.T)
         np.fill_diagonal(near, np.inf)
-        ng = min(30, self.m - 1)
+        ng = min(20, self.m - 1)
         self.neigh = np.ascontiguousarray(
             np.argsort(near, axis=1, kind="stable")[:, :ng].astype(np.int64)
         )
