@@ -10,9 +10,11 @@ street graph of one travel mode (:mod:`urbangrid.routing.streets`) and a start p
    neighbouring area; it belongs to the area on its **north side** (east side for a
    street running exactly north-south): the area that covers the point
    ``2 × boundary_tolerance_m`` from the midpoint, perpendicular to the street, to the
-   north. In a partition (work grids of a district) every street so belongs to exactly
-   one area. ``boundary="both"`` gives boundary streets to the area whatever the side
-   (a lone patrol area), ``boundary="none"`` to no area. Two-way streets whose
+   north, moved ``2 × boundary_tolerance_m / π`` along the street towards the east
+   (north for a north-south street), which also settles a boundary crossing the street
+   at its midpoint. In a partition (work grids of a district) every street so belongs
+   to exactly one area. ``boundary="both"`` gives boundary streets to the area whatever
+   the side (a lone patrol area), ``boundary="none"`` to no area. Two-way streets whose
    ``highway`` is in ``both_sides`` (wide roads) are required in each direction, one per
    kerb.
 2. **Start**: the point is snapped to the nearest street (the nearer end of it); more
@@ -342,9 +344,15 @@ def required_streets(
             nx_, ny_ = -ty / norm, tx / norm
             flip = (ny_ < 0) | ((ny_ == 0) & (nx_ < 0))
             nx_[flip], ny_[flip] = -nx_[flip], -ny_[flip]
+            # along the street, eastwards (northwards if it runs north-south), by an
+            # irrational fraction, so a boundary crossing the street at its midpoint
+            # is decided too and axis-parallel lines are never hit exactly
+            tx_, ty_ = tx / norm, ty / norm
+            back = (tx_ < 0) | ((tx_ == 0) & (ty_ < 0))
+            tx_[back], ty_[back] = -tx_[back], -ty_[back]
             d = 2 * boundary_tolerance_m
-            px = shapely.get_x(mids[idx]) + d * nx_
-            py = shapely.get_y(mids[idx]) + d * ny_
+            px = shapely.get_x(mids[idx]) + d * nx_ + d / math.pi * tx_
+            py = shapely.get_y(mids[idx]) + d * ny_ + d / math.pi * ty_
             inside[idx] = shapely.intersects_xy(geom, px, py)
     out = st[inside].copy()
     out["on_boundary"] = on[inside]
