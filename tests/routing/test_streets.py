@@ -33,7 +33,7 @@ class TestModes:
         assert modes["car"].speed("primary") > modes["bike"].speed("primary")
 
     def test_unknown_mode(self) -> None:
-        with pytest.raises(ModeProfileError, match="unknown travel mode 'horse'.*bike"):
+        with pytest.raises(ModeProfileError, match=r"unknown travel mode 'horse'.*bike"):
             get_mode("horse")
 
     @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ class TestStreetGraph:
         f = _one_way_frame()
         f["oneway"] = "-1"
         G = street_graph(f, "car", crs=CRS)
-        (u, v, d), = G.edges(data=True)
+        (u, _v, d), = G.edges(data=True)
         assert G.nodes[u]["x"] == pytest.approx(X0 + 100)
         assert d["geometry"].coords[0] == pytest.approx((X0 + 100, Y0))
 
@@ -138,7 +138,7 @@ class TestStreetGraph:
             '<node id="3" lat="40.001" lon="116.301"/>'
             '<way id="9"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="1"/>'
             '<tag k="building" v="yes"/></way></osm>', encoding="utf-8")
-        with pytest.raises(DataFileError, match="buildings.osm"):
+        with pytest.raises(DataFileError, match=r"buildings\.osm"):
             read_street_graph(f, "walk")
 
     def test_missing_file(self, tmp_path: Path) -> None:
