@@ -221,12 +221,14 @@ def _component_checks(
     keep = [r for r in frame.index if r not in bad]
     cols = [c for c in frame.columns if c in RECORD_COLUMNS]
     good = frame.loc[keep, [*cols, frame.geometry.name]]
+    # Dates were parsed and checked by validate_rows (more forms than it knows).
+    dates = [c for c in ("original_date", "change_date") if c in good.columns]
     for _ in range(3):
         if good.empty:
             break
         index = good.index
         try:
-            done = validate_components(good.reset_index(drop=True), profile,
+            done = validate_components(good.drop(columns=dates).reset_index(drop=True), profile,
                                        admin_code=admin_code, district=district, source=source)
         except ValidationError as exc:
             drop = set()
@@ -240,6 +242,8 @@ def _component_checks(
             good = good.drop(index=sorted(drop))
             continue
         done.index = index
+        for c in dates:
+            done[c] = pd.Series(good[c].tolist(), index=index, dtype=object)
         return done, problems
     return good, problems
 

@@ -277,10 +277,14 @@ def _read_csv(
             if not str(text).strip():
                 continue
             try:
-                geoms[i] = shapely.from_wkt(str(text))
-            except shapely.errors.GEOSException as exc:
+                # 1e400 overflows to inf: validation reports it as not finite.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    geoms[i] = shapely.from_wkt(str(text))
+            except (shapely.errors.GEOSException, ValueError) as exc:
+                # GEOS's own message can be undecodable for long non-ASCII text.
+                why = str(exc)[:200] if not isinstance(exc, UnicodeError) else "not ASCII"
                 problems.append({"file": path.name, "row": int(row), "field": wkt_col,
-                                 "value": text, "reason": f"not WKT: {exc}"})
+                                 "value": text[:200], "reason": f"not WKT: {why}"})
         table = table.drop(columns=[wkt_col])
     return gpd.GeoDataFrame(table, geometry=list(geoms)), problems
 
