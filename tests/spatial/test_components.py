@@ -248,6 +248,13 @@ class TestWrite:
         assert store.count("component") == 5
         assert store.read("component_serial")["last_serial"].max() == 2
 
+    def test_bad_json_extra(self, store: Any) -> None:
+        frame = records(extra=[None, "{bad", None, None, None])
+        for mode in ("append", "upsert"):
+            with pytest.raises(ValidationError, match=r"record s2 \(row 1\): field extra"):
+                write_components(store, frame, PROFILE, mode=mode)
+        assert store.count("component") == 0
+
     def test_append_matches_upsert_representation(self, store: Any) -> None:
         frame = records(original_date=["2020-05-01", None, None, None, None])
         res = write_components(store, frame, PROFILE, mode="append", at=T0)
@@ -518,3 +525,54 @@ class TestStats:
     def test_grid_grouping_needs_grids(self, loaded: Any) -> None:
         with pytest.raises(ValueError, match="needs grids"):
             component_stats(loaded, by="grid")
+
+
+def _index_names(store: Any) -> list[str]:
+    return sorted(
+        r[0]
+        for r in store.connection.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'urbangrid' "
+            "AND tablename = 'component'"
+        ).fetchall()
+    )
+
+
+class TestBulkPostGIS:
+    """A big append into an empty PostGIS layer rebuilds its indexes in one transaction."""
+
+    @staticmethod
+    def big(n: int) -> gpd.GeoDataFrame:
+        rng = np.random.default_rng(4)
+        xs = X0 + rng.uniform(0, 0.05, n)
+        ys = Y0 + rng.uniform(0, 0.05, n)
+        return gpd.GeoDataFrame(
+            {
+                "subclass_code": np.where(np.arange(n) % 2 == 0, "0118", "0101"),
+                "status": "完好",
+                "data_source": "实测",
+                "source": [f"b{i}" for i in range(n)],
+                "extra": [None] * n,
+            },
+            geometry=shapely.points(xs, ys),
+            crs="EPSG:4326",
+        )
+
+    def test_indexes_rebuilt(self, pg_dsn: str) -> None:
+        with urbangrid.connect(pg_dsn) as store:
+            before = _index_names(store)
+            res = write_components(store, self.big(25_000), PROFILE, mode="append", at=T0)
+            assert res.inserted == 25_000
+            assert _index_names(store) == before
+            assert store.count("component") == 25_000
+            got = nearest_components(store, X0, Y0, k=3, subclass_codes="0118")
+            assert len(got) == 3
+
+    def test_failure_keeps_indexes(self, pg_dsn: str) -> None:
+        frame = self.big(25_000)
+        frame.loc[24_000, "extra"] = "{not json"
+        with urbangrid.connect(pg_dsn) as store:
+            before = _index_names(store)
+            with pytest.raises(ValidationError, match=r"record b24000 \(row 24000\): field extra"):
+                write_components(store, frame, PROFILE, mode="append", at=T0)
+            assert _index_names(store) == before
+            assert store.count("component") == 0

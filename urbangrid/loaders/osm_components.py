@@ -393,7 +393,8 @@ def read_cambridge_components(
         EPSG:4326. Points, except park benches (lines, as surveyed); bus shelter
         polygons become a point inside each (``representative_point``). ``source``
         is ``cambridge:<dataset>/<feature index>``; ``extra`` holds the layer's
-        own attributes.
+        attributes named in the table's ``extra_fields`` (fixture, lamp count,
+        hydrant make …) and ``站名`` for bus shelters.
     report : TagReport
     """
     table = _cambridge_table()
@@ -413,6 +414,7 @@ def read_cambridge_components(
         k: [] for k in ("name", "location", "dept_name2", "original_date", "source", "extra")
     }
     geoms: list[Any] = []
+    fields = [f for f in spec["extra_fields"].split("|") if f]
     for i, feat in enumerate(data["features"]):
         props = feat.get("properties") or {}
         if not feat.get("geometry"):
@@ -433,7 +435,10 @@ def read_cambridge_components(
             _epoch_ms_date(props.get(spec["date_field"])) if spec["date_field"] else None
         )
         out["source"].append(f"cambridge:{dataset}/{i}")
-        out["extra"].append({k: v for k, v in props.items() if v is not None} or None)
+        extra = {k: props[k] for k in fields if props.get(k) is not None}
+        if code == "0203" and out["name"][-1]:
+            extra["站名"] = out["name"][-1]
+        out["extra"].append(extra or None)
     report.mapped[code] += len(geoms)
     frame = _frame(out, geoms)
     frame.insert(0, "subclass_code", code)

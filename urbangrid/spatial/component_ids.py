@@ -293,20 +293,21 @@ def make_component_ids(
     """
     codes = pd.Series(np.asarray(subclass_codes, dtype=object))
     n = len(codes)
-    admin = (
-        pd.Series([admin_code] * n, dtype=object)
-        if isinstance(admin_code, str)
-        else pd.Series(np.asarray(admin_code, dtype=object))
-    )
+    scalar = isinstance(admin_code, str)
+    admin = pd.Series(np.asarray([admin_code] if scalar else admin_code, dtype=object))
     ser = np.asarray(serials)
-    if len(admin) != n or len(ser) != n:
+    if (not scalar and len(admin) != n) or len(ser) != n:
         msg = "admin_code, subclass_codes and serials must have the same length"
         raise ValueError(msg)
     ed = profile.edition
     bad_sub = ~codes.isin(list(profile.components))
+    # One county code for all rows (the usual case) is checked once.
     bad_admin = ~admin.str.fullmatch(r"\d{6}").fillna(False).astype(bool) | ~admin.str[:2].isin(
         list(PROVINCE_CODES)
     )
+    if scalar:
+        bad_admin = pd.Series(np.repeat(bad_admin.to_numpy(), n))
+        admin = pd.Series([admin_code] * n, dtype=object)
     if not np.issubdtype(ser.dtype, np.integer):
         msg = f"serials must be integers, got dtype {ser.dtype}"
         raise ComponentIdError(msg)
@@ -324,6 +325,8 @@ def make_component_ids(
             )
             raise ComponentIdError(msg)
     serial_text = pd.Series(ser).astype(str).str.zfill(ed.serial_digits)
+    if scalar:
+        return (admin_code + codes.astype(str) + serial_text).to_numpy(dtype=object)
     return (admin + codes + serial_text).to_numpy(dtype=object)
 
 
