@@ -105,7 +105,8 @@ TARGETS: dict[str, Target] = {
     "components": Target("components", "component", {"subclass_name": "text"},
                          ("component_id", "edition", "class_code", "name")),
     "streets": Target("streets", "street_centreline"),
-    "grids": Target("grids", "unit_grid"),
+    "grids": Target("grids", "unit_grid", {},
+                    ("code_form", "county_code", "street_code", "community_code", "area_m2")),
     "work-grids": Target("work-grids", "work_grid"),
     "places": Target("places", "place"),
 }
@@ -315,6 +316,32 @@ def _district_from_store(store: Any, admin_code: str | None, crs: Any) -> tuple[
     return geom, f"district boundary: admin area {admin_code} ({name}) from the store"
 
 
+def _fill_grid_codes(frame: Any) -> Any:
+    """Code form and county/street/community codes from each unit grid code's prefix
+    (CJ/T 213: 6 county + 3 street + 3 community + serial), where the file gives none;
+    the area in square metres in the local UTM zone (or the file's projected CRS)."""
+    if "grid_code" not in frame.columns:
+        return frame
+    frame = frame.copy()
+    codes = frame["grid_code"].map(lambda v: None if v is None else str(v).strip())
+    ok = codes.map(lambda c: c is not None and c.isascii() and c.isdigit()
+                   and len(c) in (14, 15))
+    for col, width in (("county_code", 6), ("street_code", 9), ("community_code", 12)):
+        given = frame[col] if col in frame.columns else pd.Series(None, index=frame.index)
+        derived = codes.where(ok, None).map(lambda c, w=width: None if c is None else c[:w])
+        frame[col] = given.where(given.notna(), derived).astype(object)
+    frame["code_form"] = codes.where(ok, None).map(lambda c: None if c is None else len(c))
+    if "area_m2" not in frame.columns and frame.crs is not None and len(frame):
+        valid = frame.geometry.notna() & ~frame.geometry.is_empty
+        if valid.any():
+            metric = frame.crs if not frame.crs.is_geographic else (
+                frame[valid].estimate_utm_crs())
+            area = frame.geometry.to_crs(metric).area
+            frame["area_m2"] = area.where(valid, None).astype(object)
+            frame["metric_crs"] = metric.to_string()
+    return frame
+
+
 # --------------------------------------------------------------------------- the load
 
 
@@ -463,6 +490,8 @@ def load_survey(
             district, dnote = _district_from_store(store, admin_code, survey.frame.crs)
             if dnote:
                 notes.append(dnote)
+    if target == "grids":
+        mapped.frame = _fill_grid_codes(mapped.frame)
     rows = validate_rows(mapped.frame, info, source=source, filled=tgt.filled,
                          types=tgt.helpers, district=district)
     problems = [*survey.problems, *rows.problems]

@@ -1,0 +1,73 @@
+"""``urbangrid load``: dry run by default, exit codes, history and rollback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+import urbangrid
+from tests.loaders.test_survey_load import survey_frame, write_survey
+from urbangrid.loaders.cli import EXIT_BLOCKED, EXIT_OK, EXIT_SET_ASIDE, load
+
+
+def test_load_components_cli(tmp_path: Path) -> None:
+    frame = survey_frame(("cambridge_litter_barrels",))
+    path = write_survey(frame, tmp_path, "shp")
+    store = str(tmp_path / "s.gpkg")
+    runner = CliRunner()
+    dry = runner.invoke(load, ["components", str(path), "--store", store])
+    assert dry.exit_code == EXIT_OK, dry.output
+    assert "encoding GBK" in dry.output and "dry run: nothing written" in dry.output
+    with urbangrid.connect(store) as s:
+        assert s.count("component") == 0
+    done = runner.invoke(load, ["components", str(path), "--store", store, "--commit"])
+    assert done.exit_code == EXIT_OK and "applied as change set" in done.output
+    again = runner.invoke(load, ["components", str(path), "--store", store, "--commit"])
+    assert "nothing to change" in again.output
+    hist = runner.invoke(load, ["history", "--store", store])
+    cid = hist.output.split()[0]
+    back = runner.invoke(load, ["rollback", cid, "--store", store])
+    assert back.exit_code == EXIT_OK and f"rolled back {cid}" in back.output
+    with urbangrid.connect(store) as s:
+        assert s.count("component") == 0
+
+
+def test_exit_codes_for_bad_rows(tmp_path: Path) -> None:
+    frame = survey_frame(("cambridge_litter_barrels",)).iloc[:20].copy()
+    frame.loc[2, "部件状态"] = "???"
+    path = write_survey(frame, tmp_path, "geojson")
+    store = str(tmp_path / "s.gpkg")
+    runner = CliRunner()
+    blocked = runner.invoke(load, ["components", str(path), "--store", store, "--commit",
+                                   "--report", str(tmp_path / "r")])
+    assert blocked.exit_code == EXIT_BLOCKED and "row 3 field status" in blocked.output
+    assert (tmp_path / "r.csv").exists() and (tmp_path / "r.gpkg").exists()
+    skipped = runner.invoke(load, ["components", str(path), "--store", store, "--commit",
+                                   "--on-invalid", "skip"])
+    assert skipped.exit_code == EXIT_SET_ASIDE
+    wrong = runner.invoke(load, ["grids", str(path), "--store", store])
+    assert wrong.exit_code == EXIT_BLOCKED
+    assert "field grid_code: required column is missing" in wrong.output
+
+
+def test_grids_target_fills_codes_from_the_grid_code(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    from urbangrid.loaders.pipeline import load_survey
+
+    hoods = gpd.read_file("/vsigzip/" + str(Path(__file__).parents[1] / "data" / "cambridge"
+                                            / "neighborhoods.geojson.gz"))
+    grids = gpd.GeoDataFrame(
+        {"网格编码": [f"320508001002{i + 1:03d}" for i in range(len(hoods))],
+         "管理等级": 1, "版本": "2024-survey"},
+        geometry=hoods.geometry.values, crs=hoods.crs)
+    path = tmp_path / "grids.gpkg"
+    grids.to_file(path, engine="pyogrio")
+    with urbangrid.connect(tmp_path / "s.gpkg") as s:
+        result = load_survey(s, path, "grids", commit=True)
+        assert not result.problems, result.summary()
+        stored = s.read("unit_grid")
+    assert len(stored) == len(hoods)
+    assert set(stored["community_code"]) == {"320508001002"}
+    assert set(stored["code_form"]) == {15}
