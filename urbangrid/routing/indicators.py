@@ -16,7 +16,8 @@ indicator  formula                     counted here as
 漏报率      漏报数 / 立案数              registered cases in the collector's patch that the
                                        public reported first / registered cases there
 结案率      结案数 / 应结案数            closed / registered cases due by ``as_of`` or closed
-按期结案率  按期结案数 / 应结案数        closed by the due time / the same denominator
+按期结案率  按期结案数 / 应结案数        closed by the due time (any time when the case has
+                                       no limit) / the same denominator
 立案率      立案数 / 受理数              registered / received cases (every 上报 is received)
 =========  ==========================  =====================================================
 
@@ -458,7 +459,7 @@ def indicators(
         A pandas period alias (``"M"`` month, ``"W"`` week, ``"D"`` day) of 上报 time.
     as_of : datetime, optional
         Evaluation time: a task not done counts as due once its due time has passed by
-        then. Default: the latest time in the log.
+        then. Default: the latest event in the log.
 
     Returns
     -------
@@ -486,7 +487,7 @@ def indicators(
         msg = f"by must be 'collector', 'area' or None, not {by!r}"
         raise ValueError(msg)
     c = cases
-    times = c[[col for col in c.columns if col.endswith(("_at", "_due"))]]
+    times = c[[f"{en}_at" for en in EVENTS.values()]]
     now = pd.Timestamp(as_of) if as_of is not None else times.max().max()
     per = (c["report_at"].dt.to_period(period).astype(str) if period
            else pd.Series("all", index=c.index))
@@ -516,7 +517,8 @@ def indicators(
         ("按时核查数", "checker", check_due & (c["check_at"] <= c["check_due"])),
         ("应结案数", "responsible", close_due),
         ("结案数", "responsible", closed & close_due),
-        ("按期结案数", "responsible", closed & close_due & (c["close_at"] <= c["due_at"])),
+        ("按期结案数", "responsible",
+         closed & close_due & (c["due_at"].isna() | (c["close_at"] <= c["due_at"]))),
     ]
     frames = []
     for name, who, mask in parts:
