@@ -209,7 +209,7 @@ def crs_equal(a: CRSLike, b: CRSLike) -> bool:
     """
     na, nb = normalize_crs(a), normalize_crs(b)
     if isinstance(na, str) or isinstance(nb, str):
-        return na == nb
+        return isinstance(na, str) and isinstance(nb, str) and na == nb
     return bool(na == nb)
 
 
@@ -234,12 +234,36 @@ def is_geographic(crs: CRSLike) -> bool:
     return True if isinstance(norm, str) else bool(norm.is_geographic)
 
 
-@functools.lru_cache(maxsize=256)
+# pyproj CRS objects hash and compare through their WKT, which costs a millisecond;
+# these caches key on the definition string instead.
+_TRANSFORMERS: dict[tuple[str, str], pyproj.Transformer] = {}
+_FACTS: dict[str, tuple[bool, bool, str, tuple[float, float, float, float] | None]] = {}
+
+
 def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    key = (src.srs, dst.srs)
+    tf = _TRANSFORMERS.get(key)
+    if tf is None:
+        tf = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+        if len(_TRANSFORMERS) < 256:
+            _TRANSFORMERS[key] = tf
+    return tf
 
 
-@functools.lru_cache(maxsize=256)
+def _facts(crs: pyproj.CRS) -> tuple[bool, bool, str, tuple[float, float, float, float] | None]:
+    """(is_geographic, area is China, label, projected bounds of the area of use)."""
+    facts = _FACTS.get(crs.srs)
+    if facts is None:
+        facts = (
+            bool(crs.is_geographic),
+            _area_is_china(crs),
+            str(crs.name or "the CRS"),
+            _projected_bounds(crs),
+        )
+        _FACTS[crs.srs] = facts
+    return facts
+
+
 def _projected_bounds(crs: pyproj.CRS) -> tuple[float, float, float, float] | None:
     """Bounds of the CRS's area of use in its own units, or None when it has none."""
     area = crs.area_of_use
@@ -329,8 +353,10 @@ def check_xy(x: ArrayLike, y: ArrayLike, *, crs: CRSLike) -> None:
     if rng is None:
         return
     lo_x, hi_x, lo_y, hi_y = rng
-    label = crs_to_string(norm) if isinstance(norm, str) else (norm.name or "the CRS")
-    geographic = isinstance(norm, str) or norm.is_geographic
+    if isinstance(norm, str):
+        geographic, china_only, label, bounds = True, True, norm, None
+    else:
+        geographic, china_only, label, bounds = _facts(norm)
     if geographic:
         if (
             max(abs(lo_y), abs(hi_y)) > 90.0
@@ -348,7 +374,6 @@ def check_xy(x: ArrayLike, y: ArrayLike, *, crs: CRSLike) -> None:
                 f" y {lo_y:.6g}..{hi_y:.6g}: they look like metres of a projected CRS; pass "
                 "that CRS (e.g. crs='EPSG:4547' for CGCS2000 / 3-degree Gauss-Kruger CM 114E)"
             )
-        china_only = isinstance(norm, str) or _area_is_china(norm)
         if (
             china_only
             and not _overlaps_china(lo_x, hi_x, lo_y, hi_y)
@@ -360,7 +385,6 @@ def check_xy(x: ArrayLike, y: ArrayLike, *, crs: CRSLike) -> None:
                 "y=latitude"
             )
         return
-    bounds = _projected_bounds(norm)
     if (
         bounds is not None
         and max(abs(lo_x), abs(hi_x)) <= 180.0
@@ -718,24 +742,27 @@ def transform_xy(
     dst = normalize_crs(to_crs)
     if check:
         check_xy(xa, ya, crs=src)
+    # Compare names only as strings: pyproj's CRS.__eq__ would try to parse "GCJ-02".
+    src_name = src if isinstance(src, str) else None
+    dst_name = dst if isinstance(dst, str) else None
     if isinstance(src, pyproj.CRS) and isinstance(dst, pyproj.CRS):
         return _pyproj_transform(xa, ya, src, dst)
-    if isinstance(src, str) and isinstance(dst, str) and src == dst:
+    if src_name is not None and src_name == dst_name:
         return xa.copy(), ya.copy()
-    if src == GCJ02 and dst == BD09:
+    if src_name == GCJ02 and dst_name == BD09:
         return gcj02_to_bd09(xa, ya)
-    if src == BD09 and dst == GCJ02:
+    if src_name == BD09 and dst_name == GCJ02:
         return bd09_to_gcj02(xa, ya)
-    if src == GCJ02:
+    if src_name == GCJ02:
         lon, lat = gcj02_to_wgs84(xa, ya)
-    elif src == BD09:
+    elif src_name == BD09:
         lon, lat = bd09_to_wgs84(xa, ya)
     else:
         assert isinstance(src, pyproj.CRS)
         lon, lat = _pyproj_transform(xa, ya, src, _WGS84)
-    if dst == GCJ02:
+    if dst_name == GCJ02:
         return wgs84_to_gcj02(lon, lat)
-    if dst == BD09:
+    if dst_name == BD09:
         return wgs84_to_bd09(lon, lat)
     assert isinstance(dst, pyproj.CRS)
     return _pyproj_transform(lon, lat, _WGS84, dst)
@@ -744,7 +771,7 @@ def transform_xy(
 def _pyproj_transform(
     x: NDArray[np.float64], y: NDArray[np.float64], src: pyproj.CRS, dst: pyproj.CRS
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    if src == dst:
+    if src.srs == dst.srs:
         return x.copy(), y.copy()
     try:
         tx, ty = _transformer(src, dst).transform(x, y, errcheck=False)
