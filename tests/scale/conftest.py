@@ -26,7 +26,7 @@ def ward_index() -> GridIndex:
                                    grid_version="boston-wards-2012")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster_client() -> Iterator[Any]:
     """A ``distributed.LocalCluster`` of 2 single-threaded worker processes.
 

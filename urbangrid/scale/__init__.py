@@ -8,5 +8,6 @@ The same functions run in one process (``scheduler=None``), on a local Dask clus
 from __future__ import annotations
 
 from urbangrid.scale.assign import AssignResult, ParquetSink, assign_points
+from urbangrid.scale.routing import CityPlan, plan_areas
 
-__all__ = ["AssignResult", "ParquetSink", "assign_points"]
+__all__ = ["AssignResult", "CityPlan", "ParquetSink", "assign_points", "plan_areas"]
