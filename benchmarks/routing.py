@@ -187,7 +187,9 @@ def bench_cpp(args: argparse.Namespace) -> None:
         U = ox.convert.to_undirected(G)
         odd = sum(1 for _, d in U.degree() if d % 2)
         start = next(iter(U.nodes))
-        ours, plan = best_of(args.repeat, lambda: chinese_postman(U, weight="length", start=start))
+        ours, plan = best_of(
+            args.repeat, lambda U=U, start=start: chinese_postman(U, weight="length", start=start)
+        )
         check_plan(U, plan, weight="length")
         peer = (
             run_postman_problems(U, start, args.peer_timeout)
@@ -229,7 +231,7 @@ def bench_cpp(args: argparse.Namespace) -> None:
             if not simple.has_edge(u, v) or simple[u][v]["length_cm"] > d["length_cm"]:
                 simple.add_edge(u, v, length_cm=d["length_cm"])
         for label, S in ((name, nx.MultiDiGraph(simple)), (f"  {name} (multi)", M)):
-            ours, plan = best_of(args.repeat, lambda: directed_postman(S, weight="length_cm"))
+            ours, plan = best_of(args.repeat, lambda S=S: directed_postman(S, weight="length_cm"))
             check_plan(S, plan, weight="length_cm")
             if args.dsn:
                 try:
