@@ -454,8 +454,14 @@ def mixed_postman(
         if bound is not None and math.isfinite(bound):
             lower = max(lower, float(bound))
     if x is None or not _mixed_ok(x, vt, vh, A_cov, ig.n):
-        x = _mixed_round(lp.x if lp.status == 0 else None, vt, vh, vc, A_cov, ig.n)
+        x = None
         optimal = False
+    if not optimal:
+        # the rounded relaxation, balanced by a min-cost flow, sometimes beats an
+        # integer program stopped early
+        xr = _mixed_round(lp.x if lp.status == 0 else None, vt, vh, vc, A_cov, ig.n)
+        if x is None or float(np.dot(vc, xr)) < float(np.dot(vc, x)):
+            x = xr
     copies = np.repeat(np.arange(nv), x)
     walk = euler_walk(ig.n, vt[copies], vh[copies], s, directed=True)
     # name each traversal by its arc; a backward traversal is (v, u, key) of arc (u, v, key)
