@@ -143,8 +143,10 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
             area_id = str(area_code)
         if store is not None:
             a = area.to_crs(store.layer_info("street_centreline").srid)
-            bbox = tuple(a.buffer(0.01 if a.crs.is_geographic else 1000).total_bounds)
-            G = store_street_graph(store, mode, bbox=bbox)  # type: ignore[arg-type]
+            pad = 0.01 if a.crs.is_geographic else 1000.0  # ~1 km around the area
+            x0, y0, x1, y1 = a.total_bounds
+            bbox = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
+            G = store_street_graph(store, mode, bbox=bbox)
         else:
             G = read_street_graph(source, mode)
         r = area_route(G, area, area_id=area_id, start=start, boundary=boundary,
