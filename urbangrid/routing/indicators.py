@@ -458,8 +458,8 @@ def indicators(
     period : str, optional
         A pandas period alias (``"M"`` month, ``"W"`` week, ``"D"`` day) of 上报 time.
     as_of : datetime, optional
-        Evaluation time: a task not done counts as due once its due time has passed by
-        then. Default: the latest event in the log.
+        Evaluation time: later events are ignored, and a task not done counts as due
+        once its due time has passed by then. Default: the latest event in the log.
 
     Returns
     -------
@@ -486,9 +486,13 @@ def indicators(
     if by not in ("collector", "area", None):
         msg = f"by must be 'collector', 'area' or None, not {by!r}"
         raise ValueError(msg)
-    c = cases
-    times = c[[f"{en}_at" for en in EVENTS.values()]]
-    now = pd.Timestamp(as_of) if as_of is not None else times.max().max()
+    cols = [f"{en}_at" for en in EVENTS.values()]
+    now = pd.Timestamp(as_of) if as_of is not None else cases[cols].max().max()
+    c = cases.copy()
+    for col in cols:
+        # what happens after the evaluation time has not happened yet
+        c[col] = c[col].where(c[col] <= now)
+    c = c[c["report_at"].notna()]
     per = (c["report_at"].dt.to_period(period).astype(str) if period
            else pd.Series("all", index=c.index))
     registered = c["register_at"].notna()

@@ -387,8 +387,8 @@ def explain(table: pd.DataFrame, norms: StaffingNorms | None = None,
     >>> import pandas as pd
     >>> g = pd.DataFrame({"grid_code": ["a", "b"], "community_code": "110108014001",
     ...                   "grade": [1, 3], "area_m2": [10_000.0, 12_000.0]})
-    >>> print(explain(staffing_table(g)).splitlines()[1][:72])
-      grids (按网格数): 1 grade-1 × 1.5-2 + 1 grade-3 × 1-1 per 20 grids =
+    >>> print(explain(staffing_table(g)).splitlines()[1].split(" = ", 1)[1])
+    0.125-0.15 → 1-1 collectors on the roster (at least 2 / 20 × 1 = 0.1)
     """
     norms = norms or load_staffing_norms()
     r = table.loc[row]
