@@ -1,0 +1,111 @@
+"""Benchmark: patrol routes for the whole bundled Shenzhen network (issue 8).
+
+The Shenzhen west Futian / east Nanshan OSMnx graph (``urbangrid/data/networks``) is
+cut into square collector areas of ``--cell-m`` metres (default 500 m: 0.25 km², close
+to the Beijing Chaoyang norm of 0.27 km² per collector) and every area with streets is
+routed for one mode. Printed: wall time, the deadhead share of route time against the
+core's lower bound on it (rural postman bound of the undirected relaxation), and, for
+walking, the route length of networkx's ``eulerize`` + ``eulerian_circuit`` on the
+required streets (the textbook approach; it only works when an area's required streets
+are connected and minimises the number of duplicated edges, not metres) as a ratio.
+
+Run: ``python benchmarks/patrol.py [--mode bike] [--cell-m 500] [--limit N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+import networkx as nx
+import numpy as np
+import shapely
+
+from urbangrid.data import data_path
+from urbangrid.errors import UrbangridError
+from urbangrid.routing.patrol import area_route, required_streets
+from urbangrid.routing.streets import read_street_graph
+
+
+def _eulerize_length(G: nx.MultiDiGraph, req: object) -> float | None:
+    U = nx.MultiGraph()
+    for r in req.itertuples():  # type: ignore[attr-defined]
+        U.add_edge(r.u, r.v, length=r.length_m)
+    if U.number_of_edges() == 0 or not nx.is_connected(U):
+        return None
+    E = nx.eulerize(nx.Graph(U)) if not any(k > 0 for *_, k in U.edges(keys=True)) else None
+    if E is None:
+        return None
+    total = 0.0
+    for u, v in nx.eulerian_circuit(E):
+        total += min(d["length_m"] for d in G[u][v].values()) if G.has_edge(u, v) else \
+            min(d["length_m"] for d in G[v][u].values())
+    return total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", default="bike")
+    ap.add_argument("--cell-m", type=float, default=500.0)
+    ap.add_argument("--limit", type=int, default=None, help="route at most N areas")
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    G = read_street_graph(data_path("networks/shenzhen_futian_osmnx_all.graphml.bz2"),
+                          args.mode)
+    t_graph = time.perf_counter() - t0
+    xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)])
+    (x0, y0), (x1, y1) = xy.min(axis=0), xy.max(axis=0)
+    c = args.cell_m
+    cells = [shapely.box(x, y, x + c, y + c)
+             for x in np.arange(x0, x1, c) for y in np.arange(y0, y1, c)]
+    if args.limit:
+        cells = cells[: args.limit]
+    routes, failed, peer = [], [], []
+    t1 = time.perf_counter()
+    for i, cell in enumerate(cells):
+        try:
+            r = area_route(G, cell, area_crs=G.graph["crs"], area_id=f"C{i:03d}",
+                           unreachable="skip", iterations=200)
+        except UrbangridError as exc:
+            failed.append(f"C{i:03d}: {type(exc).__name__}")
+            continue
+        routes.append(r)
+        if args.mode == "walk":
+            req = required_streets(G, cell, area_crs=G.graph["crs"])
+            e = _eulerize_length(G, req)
+            if e is not None:
+                peer.append(e / r.length_m)
+    t_route = time.perf_counter() - t1
+
+    req_s = [r.plan.cost - r.route.deadhead_cost for r in routes]
+    dead = [r.route.deadhead_cost / r.plan.cost for r in routes if r.plan.cost > 0]
+    lb_dead = [max(0.0, (r.lower_bound_s or 0) - s) / (r.lower_bound_s or math.inf)
+               for r, s in zip(routes, req_s, strict=True) if r.lower_bound_s]
+    gaps = [(r.plan.cost - r.lower_bound_s) / r.lower_bound_s for r in routes
+            if r.lower_bound_s]
+    print(f"graph: {G.number_of_nodes()} nodes, {G.number_of_edges()} arcs, "
+          f"{args.mode}, {G.graph['crs']} ({t_graph:.1f} s to read)")
+    print(f"areas: {len(cells)} cells of {c:.0f} m; routed {len(routes)}, "
+          f"no street or failed {len(failed)}")
+    print(f"wall time routing: {t_route:.1f} s "
+          f"({t_route / max(1, len(routes)):.2f} s per area)")
+    print(f"route km total {sum(r.length_m for r in routes) / 1000:.1f}, street km "
+          f"{sum(r.street_m for r in routes) / 1000:.1f}, skipped streets "
+          f"{sum(len(r.skipped) for r in routes)}")
+    print(f"minutes per area: median {statistics.median(r.duration_s / 60 for r in routes):.1f}"
+          f", max {max(r.duration_s / 60 for r in routes):.1f}")
+    print(f"deadhead share of route time: mean {100 * statistics.fmean(dead):.1f}% ; "
+          f"lower bound on it: mean {100 * statistics.fmean(lb_dead):.1f}%")
+    print(f"route time / lower bound: mean {1 + statistics.fmean(gaps):.3f}, "
+          f"max {1 + max(gaps):.3f}")
+    if peer:
+        print(f"networkx eulerize route length / urbangrid route length ({len(peer)} areas "
+              f"with connected streets): mean {statistics.fmean(peer):.3f}, "
+              f"min {min(peer):.3f}, max {max(peer):.3f}")
+
+
+if __name__ == "__main__":
+    main()
