@@ -1,0 +1,328 @@
+"""PostGIS at scale (大规模入库): parallel COPY in, server-side assignment, yearly partitions.
+
+Three bulk paths, all in the PostgreSQL schema ``urbangrid``:
+
+* :class:`PostGISSink` — the output of :func:`urbangrid.scale.assign.assign_points`
+  as a PostGIS table. Every partition is COPYed (CSV, built by Arrow) by the worker
+  that assigned it into a loading table, replacing that partition's earlier rows in
+  the same transaction, so a partition re-run after a worker died never doubles rows.
+  When every partition is in, one transaction either renames the loading table into
+  place (``mode="create"``) or inserts it into an existing table such as
+  ``case_history`` (``mode="append"``, the year partitions created first). A failed
+  run drops the loading table: readers never see part of a load.
+* ``case_history`` (migration ``1301_case_history.sql``) — every case of a city for
+  years, partitioned by calendar year (UTC) of ``opened_at``; ``geom`` is computed from
+  ``lon``/``lat`` (EPSG:4326) by the server.
+* :func:`assign_in_database` — the assignment done inside PostgreSQL for points already
+  there: each point gets the key of the first grid polygon (in ``fid`` order, the
+  order a :class:`~urbangrid.spatial.index.GridIndex` built from the layer uses) that
+  covers it (``ST_Covers``, boundary included), against the grid cut into small pieces
+  by ``ST_Subdivide`` so each test is cheap. With ``parallel > 1``, one connection per
+  year partition at a time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from urbangrid.errors import StoreSchemaError
+from urbangrid.store.postgis import SCHEMA, describe_dsn
+
+__all__ = ["CASE_HISTORY", "PostGISSink", "assign_in_database", "case_history_partitions"]
+
+CASE_HISTORY = "case_history"
+"""The year-partitioned case table of migration 1301."""
+
+_PG_TYPES = {"text", "bigint", "double precision", "boolean", "timestamptz", "date", "jsonb"}
+
+
+def _connect(dsn: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(dsn, options="-c timezone=UTC")
+
+
+class PostGISSink:
+    """Write assigned partitions into a PostGIS table by COPY, all or nothing.
+
+    Parameters
+    ----------
+    dsn : str
+        ``postgresql://…`` of a database migrated by urbangrid (schema ``urbangrid``).
+    table : str
+        Target table in schema ``urbangrid``.
+    columns : mapping of str to str
+        Target column → PostgreSQL type (``text``, ``bigint``, ``double precision``,
+        ``boolean``, ``timestamptz``, ``date``, ``jsonb``), in order.
+    rename : mapping of str to str, optional
+        Target column → input column, where the names differ (e.g.
+        ``{"case_id": "case_enquiry_id", "lon": "longitude"}``).
+    mode : {"create", "append"}
+        ``create`` makes ``table`` (it must not exist unless ``overwrite``);
+        ``append`` inserts into an existing table (e.g. :data:`CASE_HISTORY`).
+    geometry : (str, str, int), optional
+        With ``mode="create"``: (x column, y column, EPSG code) from which a generated
+        ``geom`` point column with a GiST index is added.
+    overwrite : bool
+        With ``mode="create"``, replace an existing table once the load is complete.
+
+    Examples
+    --------
+    >>> sink = PostGISSink("postgresql://u:p@localhost/db", "case_history",
+    ...     columns={"case_id": "text", "opened_at": "timestamptz", "lon": "double precision",
+    ...              "lat": "double precision", "grid_key": "text"},
+    ...     rename={"case_id": "case_enquiry_id", "opened_at": "open_dt",
+    ...             "lon": "longitude", "lat": "latitude"}, mode="append")
+    >>> sink.target
+    'postgresql://u@localhost:5432/db/case_history'
+    """
+
+    def __init__(
+        self, dsn: str, table: str, *, columns: Mapping[str, str],
+        rename: Mapping[str, str] | None = None, mode: Literal["create", "append"] = "create",
+        geometry: tuple[str, str, int] | None = None, overwrite: bool = False,
+    ) -> None:
+        if mode not in ("create", "append"):
+            raise ValueError(f"mode must be 'create' or 'append', not {mode!r}")
+        bad = {c: t for c, t in columns.items() if t not in _PG_TYPES}
+        if bad:
+            raise StoreSchemaError(f"column types {bad} are not among {sorted(_PG_TYPES)}")
+        self.dsn = dsn
+        self.table = table
+        self.columns = dict(columns)
+        self.rename = dict(rename or {})
+        self.mode = mode
+        self.geometry = geometry
+        self.overwrite = overwrite
+        self.stage = f"_loading_{table}_{uuid.uuid4().hex[:8]}"
+
+    @property
+    def target(self) -> str:
+        """``postgresql://user@host:port/db/table`` (no password), for messages."""
+        return f"{describe_dsn(self.dsn)}/{self.table}"
+
+    def open(self) -> None:
+        """Check the target and create the loading table (client side)."""
+        with _connect(self.dsn) as con:
+            exists = con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{self.table}",)
+                                 ).fetchone()[0] is not None  # type: ignore[index]
+            if self.mode == "create" and exists and not self.overwrite:
+                raise StoreSchemaError(
+                    f"{self.target}: table exists; pass overwrite=True to replace it"
+                )
+            if self.mode == "append" and not exists:
+                raise StoreSchemaError(f"{self.target}: no such table to append to")
+            cols = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
+                    for c, t in self.columns.items()]
+            con.execute(sql.SQL("CREATE TABLE {} (_part integer NOT NULL, {})").format(
+                sql.Identifier(SCHEMA, self.stage), sql.SQL(", ").join(cols)))
+            con.execute(sql.SQL("CREATE INDEX ON {} (_part)").format(
+                sql.Identifier(SCHEMA, self.stage)))
+
+    def write(self, table: Any, i: int) -> None:
+        """COPY partition ``i`` (worker side), replacing an earlier attempt's rows."""
+        if not isinstance(table, pa.Table):
+            frame = table.drop(columns=[table.geometry.name]) if hasattr(table, "geometry") \
+                else table
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        names = [self.rename.get(c, c) for c in self.columns]
+        missing = [n for n in names if n not in table.column_names]
+        if missing:
+            raise StoreSchemaError(
+                f"{self.target}: the rows have no column(s) {missing} for "
+                f"{[c for c in self.columns if self.rename.get(c, c) in missing]}"
+            )
+        picked = table.select(names)
+        # timestamps as ISO text with an explicit zone: PostgreSQL parses them whatever
+        # Arrow's unit; naive ones are UTC.
+        arrays = []
+        for col in picked.columns:
+            if pa.types.is_timestamp(col.type):
+                col = col.cast(pa.timestamp("us", tz=col.type.tz or "UTC"))
+            arrays.append(col)
+        picked = pa.table(arrays, names=list(self.columns))
+        buf = io.BytesIO()
+        pacsv.write_csv(picked, buf, pacsv.WriteOptions(
+            include_header=False, quoting_style="all_valid"))
+        query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            sql.Identifier(SCHEMA, self.stage),
+            sql.SQL(", ").join(map(sql.Identifier, ["_part", *self.columns])))
+        prefix = f"{i},".encode()
+        with _connect(self.dsn) as con, con.transaction():
+            con.execute(sql.SQL("DELETE FROM {} WHERE _part = %s").format(
+                sql.Identifier(SCHEMA, self.stage)), (i,))
+            with con.cursor().copy(query) as copy:
+                for line in buf.getvalue().splitlines(keepends=True):
+                    copy.write(prefix + line)
+
+    def commit(self, manifest: dict[str, Any]) -> None:
+        """Move the complete load into place in one transaction (client side)."""
+        s = sql.Identifier(SCHEMA, self.stage)
+        t = sql.Identifier(SCHEMA, self.table)
+        cols = sql.SQL(", ").join(map(sql.Identifier, self.columns))
+        with _connect(self.dsn) as con, con.transaction():
+            if self.mode == "append":
+                if self.table == CASE_HISTORY:
+                    con.execute(sql.SQL(
+                        "SELECT {}.case_history_partition(y::integer) FROM (SELECT DISTINCT "
+                        "extract(year FROM opened_at AT TIME ZONE 'UTC') AS y FROM {}) AS ys"
+                    ).format(sql.Identifier(SCHEMA), s))
+                con.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
+                    t, cols, cols, s))
+                con.execute(sql.SQL("DROP TABLE {}").format(s))
+                return
+            if self.overwrite:
+                con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(t))
+            con.execute(sql.SQL("ALTER TABLE {} DROP COLUMN _part").format(s))
+            con.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+                s, sql.Identifier(self.table)))
+            if self.geometry is not None:
+                x, y, srid = self.geometry
+                con.execute(sql.SQL(
+                    "ALTER TABLE {} ADD COLUMN geom geometry(POINT, {}) GENERATED ALWAYS AS "
+                    "(ST_SetSRID(ST_MakePoint({}, {}), {})) STORED"
+                ).format(t, sql.Literal(int(srid)), sql.Identifier(x), sql.Identifier(y),
+                         sql.Literal(int(srid))))
+                con.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
+                    sql.Identifier(f"{self.table}_geom_gist"), t))
+            con.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                t, sql.Literal(json.dumps(manifest, default=str))))
+
+    def abort(self) -> None:
+        """Drop the loading table: nothing of a failed load remains."""
+        with _connect(self.dsn) as con:
+            con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                sql.Identifier(SCHEMA, self.stage)))
+
+
+def case_history_partitions(dsn: str) -> dict[int, int]:
+    """Year → row count of each ``case_history`` partition (estimates from statistics).
+
+    Parameters
+    ----------
+    dsn : str
+        The PostGIS database.
+    """
+    with _connect(dsn) as con:
+        rows = con.execute(
+            "SELECT c.relname, greatest(c.reltuples, 0)::bigint FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+            "JOIN pg_namespace n ON n.oid = p.relnamespace "
+            "WHERE n.nspname = %s AND p.relname = %s ORDER BY c.relname",
+            (SCHEMA, CASE_HISTORY),
+        ).fetchall()
+    return {int(name.rsplit("_y", 1)[1]): int(n) for name, n in rows}
+
+
+def assign_in_database(
+    dsn: str,
+    table: str,
+    grid_layer: str,
+    key: str,
+    *,
+    column: str = "grid_key",
+    grid_version: str | None = None,
+    years: Sequence[int] | None = None,
+    only_missing: bool = False,
+    parallel: int = 1,
+    max_vertices: int = 64,
+) -> int:
+    """Assign points already in PostGIS to grid polygons, inside the database.
+
+    Parameters
+    ----------
+    dsn : str
+        The PostGIS database (schema ``urbangrid``).
+    table : str
+        Point table with a ``geom`` column (e.g. :data:`CASE_HISTORY` or a table made by
+        :class:`PostGISSink`). Points are transformed to the grid's SRID.
+    grid_layer : str
+        Polygon table in schema ``urbangrid`` with ``fid``, ``geom`` and ``key`` (a
+        store layer such as ``unit_grid``; current rows only for history layers).
+    key : str
+        Grid column written to ``column``.
+    column : str
+        Point column receiving the key (NULL where no polygon covers the point).
+    grid_version : str, optional
+        Also written to ``grid_version`` (``case_history`` has that column).
+    years : sequence of int, optional
+        ``case_history`` only: the year partitions to assign (default all).
+    only_missing : bool
+        Only rows whose ``column`` is NULL.
+    parallel : int
+        Connections working at once, one partition each (for ``case_history``).
+    max_vertices : int
+        ``ST_Subdivide`` piece size; smaller pieces make each covers test cheaper.
+
+    Returns
+    -------
+    int
+        Rows updated.
+
+    Raises
+    ------
+    StoreSchemaError
+        A table or column is missing.
+    """
+    with _connect(dsn) as con:
+        for name in (table, grid_layer):
+            if con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{name}",)).fetchone() == (None,):
+                raise StoreSchemaError(f"{describe_dsn(dsn)}: no table {SCHEMA}.{name}")
+        has_valid_to = con.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND "
+            "table_name = %s AND column_name = 'valid_to'", (SCHEMA, grid_layer)).fetchone()
+        srid = con.execute(
+            "SELECT srid FROM geometry_columns WHERE f_table_schema = %s AND f_table_name = %s",
+            (SCHEMA, grid_layer)).fetchone()
+        if srid is None:
+            raise StoreSchemaError(f"{describe_dsn(dsn)}: {grid_layer} has no geometry column")
+        if table == CASE_HISTORY:
+            parts = sorted(case_history_partitions(dsn))
+            targets = [f"{CASE_HISTORY}_y{y}" for y in parts if years is None or y in years]
+        else:
+            targets = [table]
+    pieces = f"_grid_pieces_{uuid.uuid4().hex[:8]}"
+    p = sql.Identifier(SCHEMA, pieces)
+    with _connect(dsn) as con:
+        # A real (not temporary) table, so that every connection sees the same pieces.
+        con.execute(sql.SQL(
+            "CREATE UNLOGGED TABLE {} AS SELECT fid, {} AS key, "
+            "ST_Subdivide(geom, %s) AS geom FROM {} {}"
+        ).format(p, sql.Identifier(key), sql.Identifier(SCHEMA, grid_layer),
+                 sql.SQL("WHERE valid_to IS NULL" if has_valid_to else "")), (max_vertices,))
+        con.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(p))
+        con.execute(sql.SQL("ANALYZE {}").format(p))
+        con.commit()
+
+    def run(target: str) -> int:
+        sets = [sql.SQL("{} = (SELECT g.key FROM {} g WHERE ST_Covers(g.geom, pt) "
+                        "ORDER BY g.fid LIMIT 1)").format(sql.Identifier(column), p)]
+        params: list[Any] = []
+        if grid_version is not None:
+            sets.append(sql.SQL("grid_version = %s"))
+            params.append(grid_version)
+        query = sql.SQL(
+            "UPDATE {t} SET {sets} FROM (SELECT ctid AS id, ST_Transform(geom, %s) AS pt "
+            "FROM {t} {w}) AS src WHERE {t}.ctid = src.id"
+        ).format(t=sql.Identifier(SCHEMA, target), sets=sql.SQL(", ").join(sets),
+                 w=sql.SQL("WHERE {} IS NULL").format(sql.Identifier(column))
+                 if only_missing else sql.SQL(""))
+        with _connect(dsn) as con, con.transaction():
+            return con.execute(query, [*params, int(srid[0])]).rowcount
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            return sum(pool.map(run, targets))
+    finally:
+        with _connect(dsn) as con:
+            con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(p))
+            con.commit()
+
