@@ -49,6 +49,7 @@ __all__ = [
     "patrol_graph",
     "plan_collector_areas",
     "route_lines",
+    "save_collector_areas",
 ]
 
 #: Workload weights for balancing: patrol time, with a little area so that grids
@@ -409,3 +410,38 @@ def route_lines(G: nx.MultiDiGraph, result: CollectorAreas) -> gpd.GeoDataFrame:
                      "deadhead_s": route.deadhead_cost, "edges": len(route.edges),
                      "geometry": shapely.multilinestrings(lines)})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=result.crs)
+
+
+def save_collector_areas(store: Any, result: CollectorAreas, *, mode: str | None = None,
+                         source: str = "collector areas") -> Any:
+    """Write areas to the store's ``collector_area`` layer (history: replace retires old ones).
+
+    Parameters
+    ----------
+    store : urbangrid.store.Store
+        A migrated store (migration ``1001_case_log.sql``).
+    result : CollectorAreas
+    mode : str, optional
+        Travel mode the routes were planned for.
+    source : str
+        Name for messages.
+
+    Returns
+    -------
+    urbangrid.store.WriteResult
+    """
+    import json
+
+    a = result.areas
+    grids = result.assignment.groupby("area_code")["grid_code"].agg(list)
+    frame = gpd.GeoDataFrame({
+        "area_code": a["area_code"].to_numpy(), "community_code": a["community_code"].to_numpy(),
+        "n_grids": a["n_grids"].astype("int64").to_numpy(),
+        "streets": a["streets"].astype("int64").to_numpy(),
+        "patrol_km": a["patrol_km"].to_numpy(), "route_s": a["route_s"].to_numpy(),
+        "deadhead_s": a["deadhead_s"].to_numpy(), "limit_s": a["limit_s"].to_numpy(),
+        "fits": a["fits"].astype(bool).to_numpy(), "mode": mode,
+        "grid_codes": [json.dumps(grids[c]) for c in a["area_code"]],
+    }, geometry=[shapely.MultiPolygon(list(shapely.get_parts(g)))
+                 for g in a.geometry.to_numpy()], crs=result.crs)
+    return store.write("collector_area", frame, "replace", source=source)

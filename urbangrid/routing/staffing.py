@@ -222,7 +222,7 @@ def check_grades(grids: pd.DataFrame, *, source: str = "unit grids",
         code = grids["grid_code"].iloc[i] if "grid_code" in grids.columns else None
         raise StaffingError(
             f"{source}: row {grids.index[i]}: grid {code}: field 'grade': "
-            f"{grids['grade'].iloc[i]!r} is not a management grade 1, 2 or 3 "
+            f"{grids['grade'].iloc[i]} is not a management grade 1, 2 or 3 "
             f"({len(bad)} such row(s))")
     return raw.astype("int64")
 
@@ -412,6 +412,9 @@ def explain(table: pd.DataFrame, norms: StaffingNorms | None = None,
         f"{r['area_exact']:.4g} → {int(r['area_per_shift'])} on duty per shift × {s} = "
         f"{int(r['area_headcount'])}",
     ]
+    if row == DISTRICT and len(table) > 2:
+        lines.append(f"  (each of the {len(table) - 1} communities is rounded up on its own, "
+                     "then added: areas never cross a community)")
     if "time_per_shift" in r.index and not pd.isna(r["time_per_shift"]):
         lines.append(
             f"  time (按巡查时间): {int(r['time_per_shift'])} balanced route(s) each ≤ "

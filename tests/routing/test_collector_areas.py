@@ -1,0 +1,89 @@
+"""Collector areas: contiguous, whole grids, communities kept, routes within the limit."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+
+from tests.routing.lattice import lattice
+from urbangrid.errors import ShiftLimitError
+from urbangrid.routing.collector_areas import (
+    plan_collector_areas,
+    route_lines,
+    save_collector_areas,
+)
+from urbangrid.routing.route import check_route
+from urbangrid.routing.streets import street_graph
+
+
+@pytest.fixture(scope="module")
+def district():
+    streets, grids = lattice()
+    return street_graph(streets, "walk", crs="EPSG:4548"), grids
+
+
+@pytest.fixture(scope="module")
+def plan(district):
+    G, grids = district
+    return plan_collector_areas(G, grids, limit_s=1800, iterations=30)
+
+
+class TestPlan:
+    def test_whole_grids_once_each(self, plan, district):
+        _, grids = district
+        a = plan.assignment
+        assert sorted(a["grid_code"]) == sorted(grids["grid_code"])
+        # whole work grids: both cells of a work grid share an area
+        wg = grids.set_index("grid_code")["work_grid_code"]
+        per_wg = a.assign(wg=a["grid_code"].map(wg)).groupby("wg")["area_code"].nunique()
+        assert (per_wg == 1).all()
+
+    def test_contiguous_and_within_community(self, plan):
+        for code, geom in zip(plan.areas["area_code"], plan.areas.geometry, strict=True):
+            assert shapely.get_num_geometries(geom) == 1, code
+        comm = plan.assignment["grid_code"].str[:12]
+        assert (plan.assignment["area_code"].str[:12] == comm).all()
+        assert plan.areas["community_code"].notna().all()
+
+    def test_routes_within_limit_and_valid(self, plan, district):
+        G, _ = district
+        assert plan.areas["fits"].all()
+        assert (plan.areas["route_s"] <= 1800).all()
+        assert plan.areas["interval_s"].equals(plan.areas["route_s"])
+        for code, route in plan.routes.items():
+            served = [e for e, s in zip(route.edges, route.served, strict=True) if s]
+            assert check_route(G, route, weight="time_s", required=served,
+                               oneway="oneway") == pytest.approx(
+                float(plan.areas.set_index("area_code").at[code, "route_s"]))
+        lines = route_lines(G, plan)
+        assert len(lines) == len(plan.areas) and lines.crs == plan.areas.crs
+
+    def test_stable_when_grids_change_a_little(self, plan, district):
+        G, grids = district
+        # drop one corner grid (a survey merged it away) and plan again
+        fewer = grids[grids["grid_code"] != grids["grid_code"].iloc[-1]]
+        prev = dict(zip(plan.assignment["grid_code"], plan.assignment["area_code"],
+                        strict=True))
+        again = plan_collector_areas(G, fewer, limit_s=1800, iterations=30, previous=prev)
+        same = sum(prev[g] == a for g, a in zip(again.assignment["grid_code"],
+                                                again.assignment["area_code"], strict=True))
+        assert same / len(again.assignment) >= 0.75
+
+
+class TestLimits:
+    def test_single_grid_over_the_limit(self, district):
+        G, grids = district
+        # one cell's round is 4 stubs there and back: 400 s
+        with pytest.raises(ShiftLimitError, match=r"unit grid .* 6\.7 min"):
+            plan_collector_areas(G, grids, limit_s=300, iterations=10)
+        flagged = plan_collector_areas(G, grids, limit_s=300, iterations=10, on_over="flag")
+        assert (~flagged.areas["fits"]).all() and (flagged.areas["n_grids"] == 1).all()
+
+
+def test_saved_in_both_stores(store, plan):
+    result = save_collector_areas(store, plan, mode="walk")
+    assert result.inserted == len(plan.areas)
+    back = store.read("collector_area")
+    assert sorted(back["area_code"]) == sorted(plan.areas["area_code"])
+    again = save_collector_areas(store, plan, mode="walk")
+    assert again.inserted == 0 and again.unchanged == len(plan.areas)
