@@ -736,7 +736,6 @@ def _expand(
                 load=load,
             )
         )
-    _ = required
     return RoutePlan(
         routes=tuple(out_routes), weight=weight, objective=objective, info=dict(info or {})
     )

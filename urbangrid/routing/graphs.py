@@ -69,10 +69,13 @@ def edge_weight(u: Hashable, v: Hashable, key: Any, data: dict[str, Any], weight
 def edge_id(G: nx.Graph, u: Hashable, v: Hashable, key: Any = None) -> EdgeId:
     """Normalise ``(u, v)`` or ``(u, v, key)`` to an existing edge id of ``G``.
 
-    On an undirected graph the id is returned in the orientation in which networkx
-    stores it is *not* required: ``(v, u, key)`` names the same edge. Without a key
-    on a multigraph, the cheapest parallel edge is not chosen here: the key must be
-    unique, else :class:`RoutingError` is raised.
+    On an undirected graph ``(v, u, key)`` names the same edge as ``(u, v, key)``.
+    On a multigraph without a key, the edge between ``u`` and ``v`` must be unique.
+
+    Raises
+    ------
+    RoutingError
+        Naming the node or edge that is not in the graph, or the ambiguous pair.
     """
     if not G.has_node(u) or not G.has_node(v):
         missing = u if not G.has_node(u) else v
