@@ -682,15 +682,18 @@ def _copy_postgis(store: Any, frame: Any, at: dt.datetime, source: str) -> None:
     info = store.layer_info(COMPONENT_LAYER)
     geoms = _layer_wkb(store, frame)
     cols = [c for c in frame.columns if c in RECORD_COLUMNS]
-    table = pd.DataFrame({c: frame[c].to_numpy() for c in cols})
-    table["valid_from"] = utc_ms(at).isoformat()
-    table["geom"] = shapely.to_wkb(shapely.set_srid(geoms, info.srid), hex=True, include_srid=True)
+    hexwkb = shapely.to_wkb(shapely.set_srid(geoms, info.srid), hex=True, include_srid=True)
+    names = [*cols, "valid_from", "geom"]
     con = store.connection
     rebuild: list[str] = []
     if (
-        len(table) >= _REBUILD_ROWS
+        len(frame) >= _REBUILD_ROWS
         and con.execute("SELECT NOT EXISTS (SELECT 1 FROM urbangrid.component)").fetchone()[0]
     ):
+        # Sorting for the rebuild fits in memory; the commit need not wait for the
+        # WAL flush (a crash before it loses the load, never half of it).
+        con.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        con.execute("SET LOCAL synchronous_commit = off")
         indexes = con.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'urbangrid' "
             "AND tablename = 'component' AND indexname <> 'component_pkey'"
@@ -700,11 +703,12 @@ def _copy_postgis(store: Any, frame: Any, at: dt.datetime, source: str) -> None:
             rebuild.append(ddl)
     query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         sql.Identifier("urbangrid", COMPONENT_LAYER),
-        sql.SQL(", ").join(map(sql.Identifier, table.columns)),
+        sql.SQL(", ").join(map(sql.Identifier, names)),
     )
+    stamp = utc_ms(at).isoformat()
     try:
         with con.cursor() as cur, cur.copy(query) as copy:
-            for chunk in _csv_chunks(table):
+            for chunk in _csv_chunks(frame, cols, stamp, hexwkb):
                 copy.write(chunk)
     except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
         raise _copy_error(exc, frame, source) from exc
@@ -712,23 +716,41 @@ def _copy_postgis(store: Any, frame: Any, at: dt.datetime, source: str) -> None:
         con.execute(ddl.encode())  # index definitions read back from the catalogue
 
 
-def _csv_chunks(table: pd.DataFrame) -> Iterator[bytes]:
-    """CSV bytes in chunks, so the server parses one while the next is built."""
+def _csv_chunks(
+    frame: pd.DataFrame, cols: list[str], stamp: str, hexwkb: np.ndarray
+) -> Iterator[bytes]:
+    """CSV bytes of ``cols`` + valid_from + geometry, chunk by chunk.
+
+    Chunks let the server parse one while the next is built. pyarrow (optional)
+    converts whole columns in C; without it pandas writes the same CSV, slower.
+    """
+    n = len(frame)
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
-    except ImportError:  # optional: pandas writes the same CSV, slower
-        for start in range(0, len(table), _CHUNK):
+    except ImportError:
+        for start in range(0, n, _CHUNK):
+            part = pd.DataFrame({c: _cells(frame[c].iloc[start : start + _CHUNK]) for c in cols})
+            part["valid_from"] = stamp
+            part["geom"] = hexwkb[start : start + _CHUNK]
             buf = io.StringIO()
-            table.iloc[start : start + _CHUNK].to_csv(buf, index=False, header=False)
+            part.to_csv(buf, index=False, header=False)
             yield buf.getvalue().encode()
         return
+    arrays = []
+    for c in cols:
+        col = frame[c]
+        if RECORD_COLUMNS[c] == "date":
+            arrays.append(pa.array(_cells(col), type=pa.date32()))
+        else:
+            arrays.append(pa.Array.from_pandas(col.astype(_STR), type=pa.string()))
+    arrays.append(pa.array(np.full(n, stamp, dtype=object), type=pa.string()))
+    arrays.append(pa.array(hexwkb, type=pa.string()))
+    table = pa.Table.from_arrays(arrays, names=[*cols, "valid_from", "geom"])
     options = pacsv.WriteOptions(include_header=False)
-    for start in range(0, len(table), _CHUNK):
-        part = table.iloc[start : start + _CHUNK]
-        arrays = {c: pa.array(_cells(part[c])) for c in part.columns}
+    for start in range(0, n, _CHUNK):
         buf = io.BytesIO()
-        pacsv.write_csv(pa.table(arrays), buf, options)
+        pacsv.write_csv(table.slice(start, _CHUNK), buf, options)
         yield buf.getvalue()
 
 
