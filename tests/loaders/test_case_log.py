@@ -59,12 +59,12 @@ class TestEventRows:
 
     def test_unknown_collector(self, tmp_path):
         p = _write(tmp_path, self.HEAD + "a,上报,2025-03-03 09:00,C7,监督员上报,,\n")
-        with pytest.raises(CaseLogError, match="row 1: field 'collector_id'.*unknown"):
+        with pytest.raises(CaseLogError, match=r"row 1: field 'collector_id'.*unknown"):
             read_case_log(p, collectors=["C1"])
 
     def test_bad_time_and_point(self, tmp_path):
         p = _write(tmp_path, self.HEAD + "a,上报,yesterday,C1,监督员上报,,\n")
-        with pytest.raises(CaseLogError, match="row 1: field 'at'.*unreadable"):
+        with pytest.raises(CaseLogError, match=r"row 1: field 'at'.*unreadable"):
             read_case_log(p)
         p = _write(tmp_path, self.HEAD + "a,上报,2025-03-03 09:00,C1,监督员上报,400,40\n")
         with pytest.raises(CaseLogError, match="row 1: field 'lon/lat'"):
