@@ -676,13 +676,14 @@ def _copy_postgis(store: Any, frame: Any, at: dt.datetime, source: str) -> None:
     """
     import psycopg
     from psycopg import sql
+    from psycopg.copy import QueuedLibpqWriter
 
     from urbangrid.store.base import utc_ms
 
     info = store.layer_info(COMPONENT_LAYER)
     geoms = _layer_wkb(store, frame)
     cols = [c for c in frame.columns if c in RECORD_COLUMNS]
-    hexwkb = shapely.to_wkb(shapely.set_srid(geoms, info.srid), hex=True, include_srid=True)
+    geoms = shapely.set_srid(geoms, info.srid)
     names = [*cols, "valid_from", "geom"]
     con = store.connection
     rebuild: list[str] = []
@@ -707,8 +708,9 @@ def _copy_postgis(store: Any, frame: Any, at: dt.datetime, source: str) -> None:
     )
     stamp = utc_ms(at).isoformat()
     try:
-        with con.cursor() as cur, cur.copy(query) as copy:
-            for chunk in _csv_chunks(frame, cols, stamp, hexwkb):
+        with con.cursor() as cur, cur.copy(query, writer=QueuedLibpqWriter(cur)) as copy:
+            # A writer thread sends chunk k while chunk k+1 is built.
+            for chunk in _csv_chunks(frame, cols, stamp, geoms):
                 copy.write(chunk)
     except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
         raise _copy_error(exc, frame, source) from exc
@@ -717,40 +719,47 @@ def _copy_postgis(store: Any, frame: Any, at: dt.datetime, source: str) -> None:
 
 
 def _csv_chunks(
-    frame: pd.DataFrame, cols: list[str], stamp: str, hexwkb: np.ndarray
+    frame: pd.DataFrame, cols: list[str], stamp: str, geoms: np.ndarray
 ) -> Iterator[bytes]:
-    """CSV bytes of ``cols`` + valid_from + geometry, chunk by chunk.
+    """CSV bytes of ``cols`` + valid_from + geometry (hex EWKB), chunk by chunk.
 
-    Chunks let the server parse one while the next is built. pyarrow (optional)
-    converts whole columns in C; without it pandas writes the same CSV, slower.
+    Each chunk is built only when the previous one has been handed to the writer,
+    so the server parses while Python converts. pyarrow (optional) converts whole
+    columns in C; without it pandas writes the same CSV, slower.
     """
     n = len(frame)
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:
-        for start in range(0, n, _CHUNK):
-            part = pd.DataFrame({c: _cells(frame[c].iloc[start : start + _CHUNK]) for c in cols})
-            part["valid_from"] = stamp
-            part["geom"] = hexwkb[start : start + _CHUNK]
-            buf = io.StringIO()
-            part.to_csv(buf, index=False, header=False)
-            yield buf.getvalue().encode()
-        return
-    arrays = []
-    for c in cols:
-        col = frame[c]
-        if RECORD_COLUMNS[c] == "date":
-            arrays.append(pa.array(_cells(col), type=pa.date32()))
-        else:
-            arrays.append(pa.Array.from_pandas(col.astype(_STR), type=pa.string()))
-    arrays.append(pa.array(np.full(n, stamp, dtype=object), type=pa.string()))
-    arrays.append(pa.array(hexwkb, type=pa.string()))
-    table = pa.Table.from_arrays(arrays, names=[*cols, "valid_from", "geom"])
-    options = pacsv.WriteOptions(include_header=False)
+        pa = None
     for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        hexwkb = shapely.to_wkb(geoms[start:stop], hex=True, include_srid=True)
+        part = frame.iloc[start:stop]
+        if pa is None:
+            out = pd.DataFrame({c: _cells(part[c]) for c in cols})
+            out["valid_from"] = stamp
+            out["geom"] = hexwkb
+            text = io.StringIO()
+            out.to_csv(text, index=False, header=False)
+            yield text.getvalue().encode()
+            continue
+        arrays = []
+        for c in cols:
+            col = part[c]
+            if RECORD_COLUMNS[c] == "date":
+                arrays.append(pa.array(_cells(col), type=pa.date32()))
+            else:
+                arrays.append(pa.Array.from_pandas(col.astype(_STR), type=pa.string()))
+        arrays.append(pa.array(np.full(stop - start, stamp, dtype=object), type=pa.string()))
+        arrays.append(pa.array(hexwkb, type=pa.string()))
         buf = io.BytesIO()
-        pacsv.write_csv(table.slice(start, _CHUNK), buf, options)
+        pacsv.write_csv(
+            pa.Table.from_arrays(arrays, names=[*cols, "valid_from", "geom"]),
+            buf,
+            pacsv.WriteOptions(include_header=False),
+        )
         yield buf.getvalue()
 
 
