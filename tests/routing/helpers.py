@@ -24,6 +24,21 @@ def brute_force_cpp_cost(G: nx.Graph, weight: str = "weight") -> float:
     return sum(d[weight] for *_, d in G.edges(data=True)) + best(frozenset(odd))
 
 
+def brute_force_t_join_cost(G: nx.Graph, terminals: list, weight: str = "weight") -> float:
+    """Minimum perfect matching of ``terminals`` on shortest-path distances, exhaustively."""
+    dist = dict(nx.all_pairs_dijkstra_path_length(G, weight=weight))
+
+    @functools.cache
+    def best(rest: frozenset) -> float:
+        if not rest:
+            return 0.0
+        a = min(rest)
+        others = rest - {a}
+        return min(dist[a][b] + best(others - {b}) for b in others)
+
+    return best(frozenset(terminals))
+
+
 def matching_cpp_cost(G: nx.Graph, weight: str = "weight") -> float:
     """Edge total plus networkx's exact blossom matching on the odd nodes' distances."""
     odd = [n for n, d in G.degree() if d % 2]

@@ -11,6 +11,7 @@ import pytest
 
 from tests.routing.helpers import (
     brute_force_cpp_cost,
+    brute_force_t_join_cost,
     matching_cpp_cost,
     random_connected_multigraph,
 )
@@ -232,6 +233,18 @@ class TestTJoin:
         nx.set_edge_attributes(G, 2.0, "weight")
         tj = min_t_join(G, [0, 4])
         assert tj.cost == 8.0 and tj.optimal and len(tj.edges) == 4
+
+    @pytest.mark.parametrize("seed", range(15))
+    def test_matches_brute_force_matching(self, seed: int) -> None:
+        rng = random.Random(100 + seed)
+        G = random_connected_multigraph(rng.randint(4, 14), rng.randint(0, 10), seed)
+        T = rng.sample(sorted(G.nodes), 2 * rng.randint(1, min(6, len(G) // 2)))
+        tj = min_t_join(G, T)
+        assert tj.optimal
+        assert tj.cost == pytest.approx(brute_force_t_join_cost(G, T))
+        odd = {n for e in tj.edges for n in e[:2]}
+        deg = {n: sum(1 for e in tj.edges for x in e[:2] if x == n) for n in odd}
+        assert {n for n, d in deg.items() if d % 2} == set(T)
 
     def test_odd_component_raises(self) -> None:
         G = nx.path_graph(3)
