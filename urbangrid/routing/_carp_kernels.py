@@ -12,6 +12,9 @@ The objective has two modes. Mode 0 (total): the sum over routes of
 cost plus, over routes, ``eps * cost`` and the same penalties.
 """
 
+# mypy: ignore-errors
+# numba kernels: plain array arguments, typed by numba at compile time
+
 from __future__ import annotations
 
 import numba as nb
@@ -35,7 +38,7 @@ def _term(
 
 
 @nb.njit(cache=True)
-def route_cost(seq, L, d, D, th, tt, tc):  # type: ignore[no-untyped-def]
+def route_cost(seq, L, d, D, th, tt, tc):
     if L == 0:
         return 0.0
     c = D[d, th[seq[0]]]
@@ -49,7 +52,7 @@ def route_cost(seq, L, d, D, th, tt, tc):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True)
-def split(giant, d, D, th, tt, tc, tq, Q, lam, Lmax, mu):  # type: ignore[no-untyped-def]
+def split(giant, d, D, th, tt, tc, tq, Q, lam, Lmax, mu):
     """Optimal cut of a giant tour into depot routes (Prins' Split, soft limits).
 
     Returns the start index of each route in ``giant`` (ending with ``len(giant)``).
@@ -94,7 +97,7 @@ def split(giant, d, D, th, tt, tc, tq, Q, lam, Lmax, mu):  # type: ignore[no-unt
 
 
 @nb.njit(cache=True)
-def _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i):  # type: ignore[no-untyped-def]
+def _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i):
     L = rl[r]
     d = dep[r]
     c = 0.0
@@ -114,7 +117,7 @@ def _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, wher
 
 
 @nb.njit(cache=True)
-def _top3(rc, nr):  # type: ignore[no-untyped-def]
+def _top3(rc, nr):
     top = np.full(3, -1, dtype=np.int64)
     for r in range(nr):
         c = rc[r]
@@ -131,7 +134,7 @@ def _top3(rc, nr):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True)
-def _delta(mode, rc, rq, top, r1, c1, q1, r2, c2, q2, Q, lam, Lmax, mu, eps):  # type: ignore[no-untyped-def]
+def _delta(mode, rc, rq, top, r1, c1, q1, r2, c2, q2, Q, lam, Lmax, mu, eps):
     d = _term(c1, q1, Q, lam, Lmax, mu, mode, eps) - _term(
         rc[r1], rq[r1], Q, lam, Lmax, mu, mode, eps
     )
@@ -171,18 +174,20 @@ def local_search(
     tq,
     allowed,
     Q,
-    lam,  # type: ignore[no-untyped-def]
+    lam,
     Lmax,
     mu,
     mode,
     eps,
     order,
     neigh,
+    sym,
 ):
     """Improve routes in place by relocate, swap, 2-opt* and 2-opt moves.
 
     First-improvement descent over tasks in ``order`` (edge ids); moves place a
-    task next to one of its ``neigh`` nearest edges (granular neighbourhoods). In mode 0
+    task next to one of its ``neigh`` nearest edges (granular neighbourhoods). With
+    ``sym`` (symmetric ``D``, every task reversible) 2-opt* also reverses pieces. In mode 0
     empty routes are dropped and a task may open a new route (``can_open``);
     in mode 1 the ``nr`` routes stay, possibly empty. Returns the new route count.
     """
@@ -462,6 +467,80 @@ def local_search(
                         )
                         moved = True
                         break
+            if not moved and sym:
+                # ---- 2-opt* with reversal: r1 = A1 + rev(A2), r2 = rev(B1) + B2, so that
+                # t is followed by a reversed neighbour f (or reversed t by f); costs of a
+                # reversed piece are unchanged on a symmetric matrix
+                last1 = tt[rt[r1, L1 - 1]]
+                for ci in range(2 * ng):
+                    f = neigh[e, ci >> 1]
+                    r2 = where_r[f]
+                    if r2 == r1:
+                        continue
+                    if lazy and rmod[r1] <= since and rmod[r2] <= since:
+                        continue
+                    if ci & 1 == 0:
+                        c1 = i
+                        j = where_i[f]
+                    else:
+                        c1 = i - 1
+                        j = where_i[f] - 1
+                    L2 = rl[r2]
+                    d2 = dep[r2]
+                    endA1 = d1 if c1 < 0 else tt[rt[r1, c1]]
+                    preA1 = 0.0 if c1 < 0 else pre[r1, c1]
+                    qA1 = 0.0 if c1 < 0 else preq[r1, c1]
+                    preA2 = 0.0 if j < 0 else pre[r2, j]
+                    qA2 = 0.0 if j < 0 else preq[r2, j]
+                    endA2 = d2 if j < 0 else tt[rt[r2, j]]
+                    s02 = th[rt[r2, 0]]
+                    if j >= 0:
+                        c1n = preA1 + D[endA1, endA2] + (preA2 - D[d2, s02]) + D[s02, d1]
+                    else:
+                        c1n = preA1 + D[endA1, d1]
+                    if c1 + 1 < L1:
+                        s1 = th[rt[r1, c1 + 1]]
+                        open1 = pre[r1, L1 - 1] - preA1 - D[endA1, s1]
+                        c2n = D[d2, last1] + open1
+                        at2 = s1
+                    else:
+                        c2n = 0.0
+                        at2 = d2
+                    if j + 1 < L2:
+                        s2 = th[rt[r2, j + 1]]
+                        open2 = pre[r2, L2 - 1] - preA2 - D[endA2, s2]
+                        c2n += D[at2, s2] + open2 + D[tt[rt[r2, L2 - 1]], d2]
+                    elif c1 + 1 < L1:
+                        c2n += D[at2, d2]
+                    q1n = qA1 + qA2
+                    q2n = (rq[r1] - qA1) + (rq[r2] - qA2)
+                    dl = _delta(
+                        mode, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n, Q, lam, Lmax, mu, eps
+                    )
+                    if dl < -_EPS:
+                        nb1 = L1 - c1 - 1
+                        for x in range(nb1):
+                            tmp[x] = rt[r1, c1 + 1 + x]
+                        for x in range(j + 1):
+                            tmp2[x] = rt[r2, x]
+                        # r1 = A1 + rev(A2)
+                        for x in range(j + 1):
+                            rt[r1, c1 + 1 + x] = tmp2[j - x] ^ 1
+                        rl[r1] = c1 + 1 + j + 1
+                        # r2 = rev(B1) + B2
+                        nb2 = L2 - j - 1
+                        for x in range(nb2):
+                            tmp2[x] = rt[r2, j + 1 + x]
+                        for x in range(nb1):
+                            rt[r2, x] = tmp[nb1 - 1 - x] ^ 1
+                        for x in range(nb2):
+                            rt[r2, nb1 + x] = tmp2[x]
+                        rl[r2] = nb1 + nb2
+                        _refresh(
+                            r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i
+                        )
+                        moved = True
+                        break
             # ---- 2-opt inside the route: reverse tasks i..j
             if not moved and allowed[t ^ 1] and not (lazy and rmod[r1] <= since):
                 oint = 0.0
@@ -557,7 +636,7 @@ def insert_tasks(
     tq,
     allowed,
     Q,
-    lam,  # type: ignore[no-untyped-def]
+    lam,
     Lmax,
     mu,
     mode,

@@ -334,6 +334,7 @@ class _Search:
         )
         near = np.minimum(near, near.T)
         np.fill_diagonal(near, np.inf)
+        self.sym = bool(np.array_equal(D, D.T) and prob.allowed.all())
         ng = min(20, self.m - 1)
         self.neigh = np.ascontiguousarray(
             np.argsort(near, axis=1, kind="stable")[:, :ng].astype(np.int64)
@@ -391,6 +392,7 @@ class _Search:
             self.eps,
             order,
             self.neigh,
+            self.sym,
         )
         out = [rt[i, : rl[i]].copy() for i in range(nr)]
         return out, dep[:nr].copy()
