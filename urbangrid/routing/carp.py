@@ -598,14 +598,14 @@ class _Search:
             if s.feasible and (
                 s.obj < cur.obj - 1e-9 or (s.obj <= cur.obj * 1.005 and self.rng.random() < 0.2)
             ):
-                cur, cur_d = s, d[: len(s.routes)] if len(d) >= len(s.routes) else d
+                # mostly descend, sometimes accept a slightly worse plan to move on
+                cur, cur_d = s, d
             elif not cur.feasible and s.obj < cur.obj:
                 cur, cur_d = s, d
             if (s.feasible and (not best.feasible or s.obj < best.obj - 1e-9)) or (
                 not best.feasible and s.obj < best.obj
             ):
                 best, best_d = s, d
-        best.routes = [r for r in best.routes]
         info = {"iterations": it, "seconds": time.perf_counter() - t0, "depots": best_d}
         return best, info
 
