@@ -502,9 +502,11 @@ def _ids_by_source(store: Any, keys: list[str]) -> dict[str, str]:
     if con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:
         return {}
     if store.kind == "postgis":
+        # A hash join on the keys: source has no index (it would slow every bulk load).
         rows = con.execute(
-            "SELECT source, component_id FROM urbangrid.component "
-            "WHERE valid_to IS NULL AND source = ANY(%s)",
+            "SELECT c.source, c.component_id FROM urbangrid.component AS c "
+            "JOIN unnest(%s::text[]) AS k(source) ON c.source = k.source "
+            "WHERE c.valid_to IS NULL",
             (keys,),
         ).fetchall()
         return dict(rows)
@@ -735,7 +737,8 @@ def _csv_chunks(
         pa = None
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
-        hexwkb = shapely.to_wkb(geoms[start:stop], hex=True, include_srid=True)
+        # GEOS' hex writer is slower than binary WKB plus bytes.hex().
+        hexwkb = [w.hex() for w in shapely.to_wkb(geoms[start:stop], include_srid=True)]
         part = frame.iloc[start:stop]
         if pa is None:
             out = pd.DataFrame({c: _cells(part[c]) for c in cols})

@@ -30,11 +30,11 @@ CREATE TABLE component (
 );
 -- @layer component key=component_id geometry=geom:GEOMETRY history=true
 
--- Indexes for the common look-ups only (by subclass, by grid, re-load by source
--- key): every index costs on a 300,000-row load. Class and owner queries scan.
+-- Indexes for the common look-ups only (by subclass, by grid): every index costs
+-- on a 300,000-row load. Class and owner queries scan; re-load look-ups by source
+-- key hash-join the keys.
 CREATE INDEX component_subclass_idx ON component (subclass_code);
 CREATE INDEX component_grid_idx ON component (grid_code);
-CREATE INDEX component_source_idx ON component (source);
 
 -- Serial counters (流水号) per county and subclass. Allocation is one UPSERT that
 -- adds n and returns the new last serial: the row lock it takes serialises
