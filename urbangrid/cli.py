@@ -124,11 +124,16 @@ def demo(out: Path) -> None:
 
 def _register() -> None:
     """Attach each feature's command group, defined beside the feature it drives."""
+    from urbangrid.loaders.cli import grant_readonly_command, load
+    from urbangrid.routing.cli import route
+    from urbangrid.routing.staffing_cli import staffing
     from urbangrid.spatial.geocoding.cli import gazetteer_group, geocode_command, reverse_command
     from urbangrid.spatial.grids_cli import grids
 
-    for command in (grids, gazetteer_group, geocode_command, reverse_command):
+    for command in (grids, load, route, staffing, gazetteer_group, geocode_command,
+                    reverse_command):
         main.add_command(command)
+    db.add_command(grant_readonly_command)
 
 
 _register()

@@ -83,12 +83,28 @@ def geocoding(ctx: DemoContext) -> str:
     return demo_step(ctx)
 
 
+def patrol_routes(ctx: DemoContext) -> str:
+    """A bike patrol route for every work grid: GPX, GeoJSON, map, table."""
+    from urbangrid.routing.cli import demo_step
+
+    return demo_step(ctx)
+
+
+def staffing(ctx: DemoContext) -> str:
+    """Staffing plan by the three norms, collector areas, indicators from Boston 311."""
+    from urbangrid.routing.staffing_cli import demo_step
+
+    return demo_step(ctx)
+
+
 #: The demo's steps, in order.
 STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
     ("admin areas", load_admin_areas),
     ("streets", load_streets),
     ("grids", make_grids),
     ("geocoding", geocoding),
+    ("patrol routes", patrol_routes),
+    ("staffing", staffing),
 ]
 
 

@@ -1,4 +1,4 @@
-"""``urbangrid load``: dry run by default, exit codes, history and rollback."""
+"""``urbangrid load``: --dry-run, exit codes, history and rollback."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ def test_load_components_cli(tmp_path: Path) -> None:
     path = write_survey(frame, tmp_path, "shp")
     store = str(tmp_path / "s.gpkg")
     runner = CliRunner()
-    dry = runner.invoke(load, ["components", str(path), "--store", store])
+    dry = runner.invoke(load, ["components", str(path), "--store", store, "--dry-run"])
     assert dry.exit_code == EXIT_OK, dry.output
     assert "encoding GBK" in dry.output and "dry run: nothing written" in dry.output
     with urbangrid.connect(store) as s:
         assert s.count("component") == 0
-    done = runner.invoke(load, ["components", str(path), "--store", store, "--commit"])
+    done = runner.invoke(load, ["components", str(path), "--store", store])
     assert done.exit_code == EXIT_OK and "applied as change set" in done.output
-    again = runner.invoke(load, ["components", str(path), "--store", store, "--commit"])
+    again = runner.invoke(load, ["components", str(path), "--store", store])
     assert "nothing to change" in again.output
     hist = runner.invoke(load, ["history", "--store", store])
     cid = hist.output.split()[0]
@@ -39,11 +39,11 @@ def test_exit_codes_for_bad_rows(tmp_path: Path) -> None:
     path = write_survey(frame, tmp_path, "geojson")
     store = str(tmp_path / "s.gpkg")
     runner = CliRunner()
-    blocked = runner.invoke(load, ["components", str(path), "--store", store, "--commit",
+    blocked = runner.invoke(load, ["components", str(path), "--store", store,
                                    "--report", str(tmp_path / "r")])
     assert blocked.exit_code == EXIT_BLOCKED and "row 3 field status" in blocked.output
     assert (tmp_path / "r.csv").exists() and (tmp_path / "r.gpkg").exists()
-    skipped = runner.invoke(load, ["components", str(path), "--store", store, "--commit",
+    skipped = runner.invoke(load, ["components", str(path), "--store", store,
                                    "--on-invalid", "skip"])
     assert skipped.exit_code == EXIT_SET_ASIDE
     wrong = runner.invoke(load, ["grids", str(path), "--store", store])

@@ -117,8 +117,10 @@ def test_readonly_role_reads_and_cannot_write(pg_dsn: str, tmp_path: Path) -> No
         with connect_readonly(reader_dsn) as ro:
             assert ro.count("component") == 2
             assert len(find_components(ro, subclass_codes="0101")) == 1
+            changed = ro.read("component")
+            changed["note"] = "edited by a reader"
             with pytest.raises(StorePermissionError, match="read-only"):
-                ro.write("component", ro.read("component"), "upsert")
+                ro.write("component", changed, "upsert")
             frame["geometry"] = [shapely.Point(116.35, 39.99), shapely.Point(116.36, 39.99)]
             frame.to_file(tmp_path / "s2.gpkg", engine="pyogrio")
             assert load_survey(ro, tmp_path / "s2.gpkg").changeset.count("added") == 2  # type: ignore[union-attr]

@@ -1,4 +1,4 @@
-"""``urbangrid load …``: survey loads from the command line, dry run unless ``--commit``.
+"""``urbangrid load …``: survey loads from the command line; ``--dry-run`` previews.
 
 Exit codes a script can use: :data:`EXIT_OK` (0) done, or dry run with no problem;
 :data:`EXIT_ERROR` (1) the file, mapping or store could not be used;
@@ -78,8 +78,8 @@ def _options(func: Any) -> Any:
                      "EPSG:4490, EPSG:4547, GCJ-02 …; required for CSV."),
         click.option("--encoding", help="Text encoding of a Shapefile/CSV (default: detected)."),
         click.option("--layer", help="Layer of a multi-layer GeoPackage."),
-        click.option("--dry-run/--commit", "dry_run", default=True, show_default=True,
-                     help="Only compute and print the diff (default), or apply it."),
+        click.option("--dry-run", "dry_run", is_flag=True,
+                     help="Only compute and print the diff against the store; write nothing."),
         click.option("--report", type=click.Path(dir_okay=False, path_type=Path),
                      help="Write problems to REPORT.csv and REPORT.gpkg, the diff to "
                      "REPORT.diff.csv."),
@@ -98,9 +98,10 @@ def _options(func: Any) -> Any:
 def load() -> None:
     """Load survey files (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, CSV) into a store.
 
-    Dry run by default: the diff against the store is printed (and written with
-    --report/--diff); --commit applies it in one transaction, recorded as a change
-    set that `urbangrid load rollback` undoes.
+    A load is validated first, then applied in one transaction and recorded as a
+    change set that `urbangrid load rollback` undoes; loading the same file again
+    changes nothing. --dry-run prints the diff against the store (and writes it
+    with --report/--diff) without writing.
     """
 
 

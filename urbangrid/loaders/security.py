@@ -2,23 +2,19 @@
 
 :func:`grant_readonly` lets a role read every urbangrid table (now and those later
 migrations create) and nothing else. :func:`connect_readonly` opens the store as
-such a role: the ordinary :func:`urbangrid.connect` would try to create the schema
-bookkeeping on connect, which a read-only role may not do. Writes through the
-returned store fail with :class:`~urbangrid.errors.StorePermissionError` before
-anything is sent.
+such a role, without migrating; writes through it fail with
+:class:`~urbangrid.errors.StorePermissionError` and nothing is written.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import psycopg
 from psycopg import sql
 
-from urbangrid.errors import StoreConnectionError, StorePermissionError
+from urbangrid.errors import StoreConnectionError
 from urbangrid.store.postgis import SCHEMA, PostGISStore
 
-__all__ = ["ReadOnlyPostGISStore", "connect_readonly", "grant_readonly"]
+__all__ = ["connect_readonly", "grant_readonly"]
 
 
 def grant_readonly(dsn: str, role: str, *, create: bool = False,
@@ -81,38 +77,10 @@ def grant_readonly(dsn: str, role: str, *, create: bool = False,
     return done
 
 
-class ReadOnlyPostGISStore(PostGISStore):
-    """A PostGIS store opened by a read-only role: reads work, writes are refused."""
+def connect_readonly(dsn: str) -> PostGISStore:
+    """Open the PostGIS store at `dsn` without migrating, as a read-only role may.
 
-    def _ensure_bookkeeping(self, srid: int) -> None:
-        row = self.connection.execute(
-            "SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.settings",)
-        ).fetchone()
-        if not row or not row[0]:
-            raise StoreConnectionError(
-                f"{self.target}: no urbangrid schema readable here; a writer must run "
-                "`urbangrid db init` and `urbangrid db grant-readonly ROLE` first"
-            )
-
-    def migrate(self) -> list[int]:
-        """Nothing: a read-only role cannot migrate."""
-        return []
-
-    def _refuse(self, what: str) -> StorePermissionError:
-        return StorePermissionError(
-            f"{self.target}: opened read-only (role {self.connection.info.user!r}); "
-            f"{what} refused, nothing written"
-        )
-
-    def write(self, layer: str, frame: Any, mode: Any = "append", **kwargs: Any) -> Any:
-        """Refused: raises StorePermissionError."""
-        raise self._refuse(f"writing {layer!r}")
-
-    def retire(self, layer: str, keys: Any, **kwargs: Any) -> int:
-        """Refused: raises StorePermissionError."""
-        raise self._refuse(f"retiring rows of {layer!r}")
-
-
-def connect_readonly(dsn: str) -> ReadOnlyPostGISStore:
-    """Open the PostGIS store at `dsn` for reading only (no bookkeeping, no migrations)."""
-    return ReadOnlyPostGISStore(dsn, migrate=False)
+    Reads work; any write raises :class:`~urbangrid.errors.StorePermissionError`
+    with nothing written (the server refuses it, the store reports it).
+    """
+    return PostGISStore(dsn, migrate=False)

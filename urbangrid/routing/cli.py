@@ -212,8 +212,9 @@ def demo_step(ctx: Any) -> str:
         grids = ctx.store.read("work_grid")
     if grids is None or not len(grids):
         grids = demo_work_grids(osm)
+    skipped: list[tuple[str, str]] = []
     routes = area_routes(G, grids, id_column="work_grid_code", unreachable="skip",
-                         iterations=200)
+                         iterations=50, skipped=skipped)
     out = Path(ctx.out)
     gpx_dir = out / "patrol_gpx"
     gpx_dir.mkdir(parents=True, exist_ok=True)
@@ -227,7 +228,8 @@ def demo_step(ctx: Any) -> str:
     click.echo(table)
     km = sum(r.length_m for r in routes) / 1000
     minutes = [r.duration_s / 60 for r in routes]
-    return (f"{len(routes)} bike patrol routes (one per work grid), {km:.1f} km in all, "
+    none = f" ({len(skipped)} work grids have no bike street to patrol)" if skipped else ""
+    return (f"{len(routes)} bike patrol routes, one per work grid{none}, {km:.1f} km in all, "
             f"{min(minutes):.0f}–{max(minutes):.0f} min each; GPX, GeoJSON and "
             "patrol_map.html in the output folder, layer patrol_route")
 

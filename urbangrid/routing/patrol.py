@@ -788,6 +788,7 @@ def area_routes(
     *,
     id_column: str,
     starts: gpd.GeoSeries | None = None,
+    skipped: list[tuple[str, str]] | None = None,
     **options: Any,
 ) -> list[PatrolRoute]:
     """Patrol routes of every area of a layer (e.g. every work grid of a district).
@@ -803,6 +804,10 @@ def area_routes(
     starts : geopandas.GeoSeries, optional
         One start point per area (same index), any CRS; default each area's
         representative point.
+    skipped : list, optional
+        When given, an area with no street to patrol (a campus interior, a park)
+        is left out and ``(area_id, reason)`` appended here, instead of raising
+        :class:`~urbangrid.errors.PatrolAreaError`.
     **options
         Passed to :func:`area_route`.
 
@@ -822,8 +827,14 @@ def area_routes(
         if starts is not None:
             pt = starts.loc[idx]
             start, start_crs = (pt.x, pt.y), starts.crs
-        out.append(area_route(G, row.geometry, area_crs=areas.crs, area_id=str(row[id_column]),
-                              start=start, start_crs=start_crs, **options))
+        try:
+            out.append(area_route(G, row.geometry, area_crs=areas.crs,
+                                  area_id=str(row[id_column]), start=start,
+                                  start_crs=start_crs, **options))
+        except PatrolAreaError as exc:
+            if skipped is None:
+                raise
+            skipped.append((str(row[id_column]), str(exc)))
     return out
 
 

@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
 
-from urbangrid.errors import StoreConnectionError, StoreSchemaError
+from urbangrid.errors import StoreConnectionError, StorePermissionError, StoreSchemaError
 from urbangrid.store.base import BaseStore, LayerInfo
 from urbangrid.store.migrations import LayerDirective, load_migrations
 
@@ -149,6 +149,11 @@ class PostGISStore(BaseStore):
 
     def _ensure_bookkeeping(self, srid: int) -> None:
         s = sql.Identifier(SCHEMA)
+        (ready,) = self.connection.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.layer_registry",)
+        ).fetchone() or (False,)
+        if ready:
+            return  # nothing to create: also lets a read-only role connect
         with self.connection.transaction():
             self.connection.execute(
                 "SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,)
@@ -184,7 +189,10 @@ class PostGISStore(BaseStore):
         applied = []
         con = self.connection
         s = sql.Identifier(SCHEMA)
-        for mig in load_migrations():
+        done = {v for (v,) in con.execute(
+            sql.SQL("SELECT version FROM {}.schema_version").format(s))}
+        pending = [mig for mig in load_migrations() if mig.version not in done]
+        for mig in pending:
             with con.transaction():
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
                 done = con.execute(
@@ -267,9 +275,19 @@ class PostGISStore(BaseStore):
     # ------------------------------------------------------------ primitives
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes atomically; nested blocks become savepoints."""
-        with self.connection.transaction():
-            yield
+        """Group writes atomically; nested blocks become savepoints.
+
+        A write refused for lack of privilege (a read-only role) becomes
+        :class:`~urbangrid.errors.StorePermissionError`; nothing is written.
+        """
+        try:
+            with self.connection.transaction():
+                yield
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StorePermissionError(
+                f"{self.target}: role {self.connection.info.user!r} may not write here "
+                f"(read-only?): {exc.diag.message_primary or exc}; nothing was written"
+            ) from exc
 
     def _select(
         self, info: LayerInfo, columns: list[str], where: Mapping[str, list[Any]],
