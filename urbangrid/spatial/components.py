@@ -664,6 +664,11 @@ def _layer_wkb(store: Any, frame: Any) -> np.ndarray:
     return np.asarray(geoms.values, dtype=object)
 
 
+def _filled_columns(frame: pd.DataFrame) -> list[str]:
+    """Record columns holding at least one value: all-empty ones default to NULL."""
+    return [c for c in frame.columns if c in RECORD_COLUMNS and frame[c].notna().any()]
+
+
 def _cells(series: pd.Series) -> list[Any]:
     """Column values with every kind of missing (NaN, NA, NaT) as None."""
     return series.astype(object).where(series.notna(), None).tolist()
@@ -684,7 +689,7 @@ def _copy_postgis(store: Any, frame: Any, at: dt.datetime, source: str) -> None:
 
     info = store.layer_info(COMPONENT_LAYER)
     geoms = _layer_wkb(store, frame)
-    cols = [c for c in frame.columns if c in RECORD_COLUMNS]
+    cols = _filled_columns(frame)
     geoms = shapely.set_srid(geoms, info.srid)
     names = [*cols, "valid_from", "geom"]
     con = store.connection
@@ -804,7 +809,7 @@ def _insert_gpkg(store: Any, frame: Any, at: dt.datetime) -> None:
     geoms = _layer_wkb(store, frame)
     wkb = shapely.to_wkb(geoms)
     blobs = gpkg_blobs(geoms, list(wkb), info.srid)
-    cols = [c for c in frame.columns if c in RECORD_COLUMNS]
+    cols = _filled_columns(frame)
     data: list[list[Any]] = []
     for c in cols:
         values = _cells(frame[c])
@@ -817,10 +822,54 @@ def _insert_gpkg(store: Any, frame: Any, at: dt.datetime) -> None:
     names = [*cols, "valid_from", info.geometry_column]
     con = store.connection
     marks = ", ".join("?" * len(names))
-    con.executemany(
-        f"INSERT INTO {COMPONENT_LAYER} ({', '.join(names)}) VALUES ({marks})",
-        zip(*data, strict=True),
-    )
+    rtree = f"rtree_{COMPONENT_LAYER}_{info.geometry_column}"
+    rebuild: list[str] = []
+    if (
+        len(frame) >= _REBUILD_ROWS
+        and not con.execute(f"SELECT EXISTS (SELECT 1 FROM {COMPONENT_LAYER})").fetchone()[0]
+    ):
+        # Into an empty layer: drop the indexes and R*Tree triggers, insert, then build
+        # them in one pass each, as GDAL does. Same transaction: a failure restores all.
+        rebuild = [
+            sql_text
+            for (sql_text,) in con.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+                "AND type IN ('index', 'trigger') ORDER BY type",
+                (COMPONENT_LAYER,),
+            ).fetchall()
+        ]
+        for kind, name in con.execute(
+            "SELECT type, name FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+            "AND type IN ('index', 'trigger')",
+            (COMPONENT_LAYER,),
+        ).fetchall():
+            con.execute(f'DROP {kind.upper()} "{name}"')
+    # A bigger page cache for the load (SQLite's default is 2 MB), restored after.
+    cache = con.execute("PRAGMA cache_size").fetchone()[0]
+    con.execute("PRAGMA cache_size = -262144")
+    try:
+        con.executemany(
+            f"INSERT INTO {COMPONENT_LAYER} ({', '.join(names)}) VALUES ({marks})",
+            zip(*data, strict=True),
+        )
+    finally:
+        con.execute(f"PRAGMA cache_size = {int(cache)}")
+    if rebuild:
+        fids = [
+            f for (f,) in con.execute(f"SELECT fid FROM {COMPONENT_LAYER} ORDER BY fid").fetchall()
+        ]
+        bounds = shapely.bounds(geoms)
+        keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
+        con.executemany(
+            f"INSERT INTO {rtree} VALUES (?, ?, ?, ?, ?)",
+            (
+                (f, float(b[0]), float(b[2]), float(b[1]), float(b[3]))
+                for f, b, k in zip(fids, bounds, keep, strict=True)
+                if k
+            ),
+        )
+        for ddl in rebuild:
+            con.execute(ddl)
     rtree = f"rtree_{COMPONENT_LAYER}_{info.geometry_column}"
     # QGIS reads the layer extent from gpkg_contents; keep it current as the store does.
     con.execute(
