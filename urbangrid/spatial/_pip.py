@@ -26,16 +26,17 @@ unlisted edges meets a listed edge; the listed edge carries a flag for that end.
 ``R(p) = D xor flips(p) xor (crossings of listed edges)``, all from exact comparisons
 of input doubles plus one orientation sign per crossing candidate.
 
-Orientation signs are exact: a floating-point filter (Shewchuk's ``ccwerrboundA``)
-settles almost every case, and the rest are summed exactly as floating-point expansions
-(Shewchuk 1997). GEOS evaluates the same sign in double-double arithmetic; the two agree
-except for inputs far below any coordinate precision used in practice.
+Orientation signs are computed exactly as GEOS computes them (``Orientation::index``:
+the same floating-point filter, then the same double-double operations), so the answer
+is GEOS's bit for bit, including the rare nearly collinear cases where double-double
+arithmetic is not exact (a point within ~1e-30, relative, of an edge's line). Points
+exactly on an edge or vertex get orientation 0, hence "on the boundary", whenever GEOS
+does, which is always for vertices and axis-aligned edges.
 
 References
 ----------
-.. [1] J. R. Shewchuk, "Adaptive precision floating-point arithmetic and fast robust
-   geometric predicates", Discrete & Computational Geometry 18 (1997) 305-363.
-.. [2] GEOS ``algorithm/RayCrossingCounter.cpp`` and ``algorithm/CGAlgorithmsDD.cpp``.
+.. [1] GEOS ``algorithm/RayCrossingCounter.cpp``, ``algorithm/CGAlgorithmsDD.cpp`` and
+   ``math/DD.cpp`` (ported from JTS ``CGAlgorithmsDD`` and ``DD``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ I_HEADER = 2
 # Words of 26 two-bit flip flags: 52 bits, exact in a float64.
 FLAGS_PER_WORD = 26
 
-_CCW_ERRBOUND_A = (3.0 + 16.0 * 2.0**-53) * 2.0**-53
+# GEOS CGAlgorithmsDD::orientationIndexFilter's DP_SAFE_EPSILON.
+_GEOS_SAFE_EPSILON = 1e-15
 _SPLITTER = 134217729.0  # 2**27 + 1, Dekker/Veltkamp split of a double into 26-bit halves
 
 
@@ -61,62 +63,62 @@ _SPLITTER = 134217729.0  # 2**27 + 1, Dekker/Veltkamp split of a double into 26-
 
 
 @njit(cache=True, inline="always")
-def _two_sum(a: float, b: float) -> tuple[float, float]:
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
+def _dd_add(hi: float, lo: float, yhi: float, ylo: float) -> tuple[float, float]:
+    """GEOS ``DD::selfAdd(yhi, ylo)``, operation for operation."""
+    big_s = hi + yhi
+    big_t = lo + ylo
+    e = big_s - hi
+    f = big_t - lo
+    s = big_s - e
+    t = big_t - f
+    s = (yhi - e) + (hi - s)
+    t = (ylo - f) + (lo - t)
+    e = s + big_t
+    big_h = big_s + e
+    h = e + (big_s - big_h)
+    e = t + h
+    zhi = big_h + e
+    return zhi, e + (big_h - zhi)
 
 
 @njit(cache=True, inline="always")
-def _two_prod(a: float, b: float) -> tuple[float, float]:
-    p = a * b
-    c = _SPLITTER * a
-    ahi = c - (c - a)
-    alo = a - ahi
-    c = _SPLITTER * b
-    bhi = c - (c - b)
-    blo = b - bhi
-    return p, alo * blo - (((p - ahi * bhi) - alo * bhi) - ahi * blo)
+def _dd_mul(hi: float, lo: float, yhi: float, ylo: float) -> tuple[float, float]:
+    """GEOS ``DD::selfMultiply(yhi, ylo)``, operation for operation."""
+    big_c = _SPLITTER * hi
+    hx = big_c - hi
+    c = _SPLITTER * yhi
+    hx = big_c - hx
+    tx = hi - hx
+    hy = c - yhi
+    big_c = hi * yhi
+    hy = c - hy
+    ty = yhi - hy
+    c = ((((hx * hy - big_c) + hx * ty) + tx * hy) + tx * ty) + (hi * ylo + lo * yhi)
+    zhi = big_c + c
+    hx = big_c - zhi
+    return zhi, c + hx
 
 
 @njit(cache=True)
-def _orient_exact(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> int:
-    """Exact sign of (a - p) x (b - p): sum the 16 product terms as one expansion."""
-    d = np.empty(4)
-    e = np.empty(4)
-    d[0], e[0] = _two_sum(ax, -px)
-    d[1], e[1] = _two_sum(by, -py)
-    d[2], e[2] = _two_sum(ay, -py)
-    d[3], e[3] = _two_sum(bx, -px)
-    terms = np.empty(16)
-    n = 0
-    for sgn, i, j in ((1.0, 0, 1), (-1.0, 2, 3)):
-        for u in (d[i], e[i]):
-            for v in (d[j], e[j]):
-                hi, lo = _two_prod(u, v)
-                terms[n] = sgn * hi
-                terms[n + 1] = sgn * lo
-                n += 2
-    expansion = np.zeros(17)
-    m = 0
-    for t in range(16):
-        q = terms[t]
-        for i in range(m):
-            q, h = _two_sum(q, expansion[i])
-            expansion[i] = h
-        expansion[m] = q
-        m += 1
-    for i in range(m - 1, -1, -1):
-        if expansion[i] > 0.0:
-            return 1
-        if expansion[i] < 0.0:
-            return -1
+def _orient_dd(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> int:
+    """GEOS ``CGAlgorithmsDD::orientationIndex`` past its filter: double-double arithmetic."""
+    dx1h, dx1l = _dd_add(bx, 0.0, -ax, 0.0)
+    dy1h, dy1l = _dd_add(by, 0.0, -ay, 0.0)
+    dx2h, dx2l = _dd_add(px, 0.0, -bx, 0.0)
+    dy2h, dy2l = _dd_add(py, 0.0, -by, 0.0)
+    mh, ml = _dd_mul(dx1h, dx1l, dy2h, dy2l)
+    nh, nl = _dd_mul(dy1h, dy1l, dx2h, dx2l)
+    dh, dl = _dd_add(mh, ml, -nh, -nl)
+    if dh > 0.0 or (dh == 0.0 and dl > 0.0):
+        return 1
+    if dh < 0.0 or (dh == 0.0 and dl < 0.0):
+        return -1
     return 0
 
 
 @njit(cache=True, inline="always")
-def orient(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> int:
-    """+1 if p is left of a->b, -1 if right, 0 if exactly on the line (exact)."""
+def orient_filter(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> int:
+    """GEOS's orientation filter: the sign when double precision is safe, else 2."""
     detleft = (ax - px) * (by - py)
     detright = (ay - py) * (bx - px)
     det = detleft - detright
@@ -130,12 +132,19 @@ def orient(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> 
         detsum = -detleft - detright
     else:
         return 1 if det > 0.0 else (-1 if det < 0.0 else 0)
-    errbound = _CCW_ERRBOUND_A * detsum
-    if det >= errbound:
-        return 1
-    if -det >= errbound:
-        return -1
-    return _orient_exact(ax, ay, bx, by, px, py)
+    errbound = _GEOS_SAFE_EPSILON * detsum
+    if det >= errbound or -det >= errbound:
+        return 1 if det > 0.0 else (-1 if det < 0.0 else 0)
+    return 2
+
+
+@njit(cache=True, inline="always")
+def orient(ax: float, ay: float, bx: float, by: float, px: float, py: float) -> int:
+    """+1 if p is left of a->b, -1 if right, 0 if on the line: GEOS's answer, bit for bit."""
+    o = orient_filter(ax, ay, bx, by, px, py)
+    if o != 2:
+        return o
+    return _orient_dd(ax, ay, bx, by, px, py)
 
 
 # --------------------------------------------------------------------------- build
@@ -567,8 +576,8 @@ def split_cells(
     for a side is the full answer at any box corner strictly on that side. A point
     exactly on the line falls back to the candidate list.
 
-    Block layout (``ints[at]`` even): -1, left answer, right answer, candidate list
-    start, then x1, y1, x2, y2 as float64.
+    Block layout (``ints[at]`` even): -1, left answer, right answer (-3: ask the list),
+    candidate list start, then x1, y1, x2, y2 as float64.
     """
     ncols = ints[I_NCOLS]
     nrows = ints[I_NROWS]
@@ -610,15 +619,15 @@ def split_cells(
         for corner in range(4):
             qx = col_lo[c] if corner % 2 == 0 else col_hi[c]
             qy = row_lo[r] if corner < 2 else row_hi[r]
-            o = orient(ax, ay, bx, by, qx, qy)
-            if o > 0 and left == -3:
+            o = orient_filter(ax, ay, bx, by, qx, qy)
+            if o == 1 and left == -3:
                 left = _resolve(ints[I_HEADER + cell], qx, qy, fl, ints, ints_f)
-            elif o < 0 and right == -3:
+            elif o == -1 and right == -3:
                 right = _resolve(ints[I_HEADER + cell], qx, qy, fl, ints, ints_f)
-        # A side with no corner strictly on it has no interior in the box: never asked.
+        # A side without a corner surely on it keeps -3: its points use the list.
         out[at_new] = -1
-        out[at_new + 1] = max(left, -1)
-        out[at_new + 2] = max(right, -1)
+        out[at_new + 1] = left
+        out[at_new + 2] = right
         out[at_new + 3] = at
         h = (at_new + 4) // 2
         out_f[h] = ax
@@ -729,12 +738,13 @@ def _resolve(
     if ints[at] == -1:
         # Split cell: one exact orientation decides, except on the line itself.
         h = (at + 4) // 2
-        o = orient(ints_f[h], ints_f[h + 1], ints_f[h + 2], ints_f[h + 3], px, py)
-        if o > 0:
-            return ints[at + 1]
-        if o < 0:
-            return ints[at + 2]
-        at = ints[at + 3]
+        # Only a certain sign may use the shortcut: near the line, each polygon is
+        # asked with its own edge direction, as GEOS does.
+        o = orient_filter(ints_f[h], ints_f[h + 1], ints_f[h + 2], ints_f[h + 3], px, py)
+        side = ints[at + 1] if o == 1 else (ints[at + 2] if o == -1 else -3)
+        if side != -3:
+            return side
+        at = ints[at + 3]  # on the line or undecided: the candidate list decides
     for i in range(ints[at]):
         q = at + 2 + 2 * i
         rec = ints[q + 1]

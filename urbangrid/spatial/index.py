@@ -276,6 +276,8 @@ class GridIndex:
         >>> idx.locate(3.0, 4.0, crs=4547), idx.locate(30.0, 4.0, crs=4547)
         ('A', None)
         """
+        if snap_tolerance:
+            _check_tolerance(snap_tolerance)
         if not self._same_crs(crs):
             tx, ty = transform_xy([x], [y], crs=crs, to_crs=self._crs_norm)
             x, y = float(tx[0]), float(ty[0])
@@ -348,6 +350,8 @@ class GridIndex:
                 f"xs and ys have different shapes {xa.shape} and {ya.shape}; pass one y per x"
             )
         shape = xa.shape
+        if snap_tolerance:
+            _check_tolerance(snap_tolerance)
         if not self._same_crs(crs):
             xa, ya = transform_xy(xa, ya, crs=crs, to_crs=self._crs_norm)
         xa = np.ascontiguousarray(xa.reshape(-1))
@@ -404,8 +408,6 @@ class GridIndex:
         out: NDArray[np.int64],
         tolerance: float,
     ) -> NDArray[np.int64]:
-        if not math.isfinite(tolerance) or tolerance < 0:
-            raise ValueError(f"snap_tolerance must be a finite distance >= 0, not {tolerance}")
         miss = np.flatnonzero((out < 0) & np.isfinite(xs) & np.isfinite(ys))
         if miss.size == 0:
             return out
@@ -611,6 +613,11 @@ class GridIndex:
 # ---------------------------------------------------------------------- build helpers
 
 
+def _check_tolerance(tolerance: float) -> None:
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"snap_tolerance must be a finite distance >= 0, not {tolerance}")
+
+
 def _read_input(
     polygons: Any,
     keys: Sequence[Hashable] | NDArray[Any] | str | None,
@@ -637,12 +644,16 @@ def _read_input(
         crs = frame_crs
     key_arr: NDArray[Any] | None = None
     if keys is not None:
-        key_arr = np.asarray(keys.to_numpy() if hasattr(keys, "to_numpy") else keys)
-        if key_arr.ndim != 1 or key_arr.shape[0] != geoms.shape[0]:
+        key_list = list(keys.to_numpy() if hasattr(keys, "to_numpy") else keys)
+        if len(key_list) != geoms.shape[0]:
             raise ValueError(
-                f"keys has {key_arr.shape[0] if key_arr.ndim else 0} entries but there are "
-                f"{geoms.shape[0]} polygons; pass one key per polygon"
+                f"keys has {len(key_list)} entries but there are {geoms.shape[0]} polygons; "
+                "pass one key per polygon"
             )
+        key_arr = np.asarray(key_list)
+        if key_arr.ndim != 1:  # e.g. tuples as keys: keep them whole
+            key_arr = np.empty(len(key_list), dtype=object)
+            key_arr[:] = key_list
     return geoms, key_arr, crs
 
 
@@ -680,7 +691,11 @@ def _geometry_arrays(
             f"{invalid.size} invalid polygon(s): {detail}. Repair them (shapely.make_valid) "
             "before indexing: covers on invalid polygons has no defined answer"
         )
+    geoms[empty] = None
     parts, part_src = shapely.get_parts(geoms, return_index=True)
+    # An empty part of a MultiPolygon has no ring coordinates; the kernels need some.
+    keep = ~shapely.is_empty(parts)
+    parts, part_src = parts[keep], part_src[keep]
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
     if not np.isfinite(coords).all():
