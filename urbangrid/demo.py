@@ -76,6 +76,17 @@ def make_grids(ctx: DemoContext) -> str:
     return generate_demo_grids(ctx.store)
 
 
+def components(ctx: DemoContext) -> str:
+    """City components (部件) of the Haidian extract, mapped from OSM street furniture."""
+    from urbangrid.loaders.osm_components import load_demo_components
+
+    counts = load_demo_components(ctx.store, sources=("osm_haidian",), admin_code=DISTRICT_CODE)
+    by_class = {k: v for k, v in counts.items() if k[:2].isdigit() and v}
+    total = sum(by_class.values())
+    shown = ", ".join(f"{k} {v}" for k, v in by_class.items())
+    return f"{total} components by class: {shown}; unmapped tags {counts.get('unmapped', 0)}"
+
+
 def geocoding(ctx: DemoContext) -> str:
     """Gazetteer from the OSM extract and division codes; an address both ways."""
     from urbangrid.spatial.geocoding.cli import demo_step
@@ -97,14 +108,39 @@ def staffing(ctx: DemoContext) -> str:
     return demo_step(ctx)
 
 
+def web_map(ctx: DemoContext) -> str:
+    """``map.html``: grids, work grids, streets, components and routes, each switchable."""
+    from urbangrid.webmap import MapLayer, write_layers_map
+
+    store = ctx.store
+    spec = {
+        "unit grids 单元网格": ("unit_grid", "#1f78b4", ("grid_code", "community_code",
+                                                        "area_m2"), 0.05),
+        "work grids 工作网格": ("work_grid", "#6a3d9a", ("work_grid_code",), 0.0),
+        "streets 道路": ("street_centreline", "#636363", ("name", "highway"), 0.0),
+        "components 部件": ("component", "#e31a1c", ("component_id", "name", "status"), 0.6),
+    }
+    layers = {
+        name: MapLayer(store.read(layer), color, tooltip, fill)
+        for name, (layer, color, tooltip, fill) in spec.items() if layer in store.layers()
+    }
+    routes = ctx.state.get("routes", [])
+    path = write_layers_map(ctx.out / "map.html", layers, routes=routes,
+                            title="urbangrid demo: Haidian, Wudaokou")
+    shown = ", ".join(f"{n.split()[0]} {len(v.frame)}" for n, v in layers.items())
+    return f"{path}: {shown}, routes {len(routes)}"
+
+
 #: The demo's steps, in order.
 STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
     ("admin areas", load_admin_areas),
     ("streets", load_streets),
     ("grids", make_grids),
+    ("components", components),
     ("geocoding", geocoding),
     ("patrol routes", patrol_routes),
     ("staffing", staffing),
+    ("map", web_map),
 ]
 
 

@@ -196,9 +196,10 @@ def demo_step(ctx: Any) -> str:
     Work grids come from the store's ``work_grid`` layer when an earlier step wrote
     them, else they are generated in memory (unit grids from the OSM extract's streets
     and its documented community partition, grouped to about 0.27 km² each, the
-    Beijing Chaoyang norm). Writes ``patrol_routes.geojson``, ``patrol_map.html``,
-    ``patrol_gpx/<code>.gpx`` and ``patrol_routes.txt`` into ``ctx.out`` and the
-    ``patrol_route`` layer, prints the route table and returns a summary line.
+    Beijing Chaoyang norm). Writes ``routes/<code>.gpx``, ``patrol_routes.geojson``
+    and ``patrol_routes.txt`` into ``ctx.out`` and the ``patrol_route`` layer, keeps
+    the routes in ``ctx.state["routes"]`` for the demo map, prints the route table
+    and returns a summary line.
     """
     from urbangrid.data import data_path
     from urbangrid.routing import export
@@ -216,12 +217,12 @@ def demo_step(ctx: Any) -> str:
     routes = area_routes(G, grids, id_column="work_grid_code", unreachable="skip",
                          iterations=50, skipped=skipped)
     out = Path(ctx.out)
-    gpx_dir = out / "patrol_gpx"
+    gpx_dir = out / "routes"
     gpx_dir.mkdir(parents=True, exist_ok=True)
     for r in routes:
         export.write_gpx(r, gpx_dir / f"{r.area_id}.gpx")
     export.write_geojson(routes, out / "patrol_routes.geojson", areas=True)
-    export.write_map(routes, out / "patrol_map.html")
+    ctx.state["routes"] = routes
     export.write_routes(ctx.store, routes, source=f"demo: {osm.name}, bike")
     table = format_table(routes)
     (out / "patrol_routes.txt").write_text(table + "\n", encoding="utf-8")
@@ -230,8 +231,8 @@ def demo_step(ctx: Any) -> str:
     minutes = [r.duration_s / 60 for r in routes]
     none = f" ({len(skipped)} work grids have no bike street to patrol)" if skipped else ""
     return (f"{len(routes)} bike patrol routes, one per work grid{none}, {km:.1f} km in all, "
-            f"{min(minutes):.0f}–{max(minutes):.0f} min each; GPX, GeoJSON and "
-            "patrol_map.html in the output folder, layer patrol_route")
+            f"{min(minutes):.0f}–{max(minutes):.0f} min each; routes/*.gpx, "
+            "patrol_routes.geojson, layer patrol_route")
 
 
 def demo_work_grids(osm: Path, *, target_workload: float = 27.0) -> Any:

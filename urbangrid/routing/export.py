@@ -35,6 +35,7 @@ from urbangrid.routing.patrol import PatrolRoute
 
 __all__ = [
     "GPX_NAMESPACE",
+    "add_route",
     "routes_frame",
     "write_geojson",
     "write_gpx",
@@ -345,33 +346,51 @@ def write_map(
     minx, miny, maxx, maxy = shapely.total_bounds(np.array(lines, dtype=object))
     fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    for r, line in zip(rs, lines, strict=True):
+    for r in rs:
         group = folium.FeatureGroup(name=f"{r.area_id or 'route'} ({r.mode})")
-        if r.area is not None:
-            a = gpd.GeoSeries([r.area], crs=r.crs).to_crs("EPSG:4326")
-            folium.GeoJson(a.__geo_interface__, style_function=lambda _f: {
-                "color": "#333333", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.05,
-            }).add_to(group)
-        xy = shapely.get_coordinates(line)
-        if len(xy) >= 2:
-            pos = [(float(y), float(x)) for x, y in xy]
-            folium.ColorLine(pos, colors=list(np.linspace(0, 1, len(pos) - 1)),
-                             colormap=["#2b83ba", "#abdda4", "#fdae61", "#d7191c"],
-                             weight=4, opacity=0.9).add_to(group)
-            _arrows(r, arrows_every_m, group, folium)
-            folium.Marker(pos[0], tooltip="起点 start",
-                          icon=folium.Icon(color="green", icon="play")).add_to(group)
-        s = r.summary()
-        html = (f"<b>{r.area_id or ''}</b> {r.mode}<br>{s['route_km']:.2f} km, "
-                f"{s['minutes']:.0f} min, deadhead {s['deadhead_pct']:.0f}%<br>"
-                f"streets {s['street_km']:.2f} km")
-        folium.PolyLine([(float(y), float(x)) for x, y in xy], weight=12, opacity=0,
-                        popup=folium.Popup(html, max_width=300)).add_to(group)
+        add_route(group, r, arrows_every_m=arrows_every_m)
         group.add_to(fmap)
     folium.LayerControl().add_to(fmap)
     path = Path(path)
     fmap.save(str(path))
     return path
+
+
+def add_route(parent: Any, route: PatrolRoute, *, arrows_every_m: float = 150.0,
+              gradient: bool = True) -> None:
+    """Draw one route on a folium map or feature group `parent`.
+
+    The line runs from blue (start) to red (end) with an arrow every
+    ``arrows_every_m`` metres (0: none), the area outline dashed, the start
+    marked and a popup with the figures. ``gradient=False`` draws one plain
+    line instead (a map of many routes stays light).
+    """
+    import folium
+
+    r, line = route, _line_wgs84(route)
+    if r.area is not None:
+        a = gpd.GeoSeries([r.area], crs=r.crs).to_crs("EPSG:4326")
+        folium.GeoJson(a.__geo_interface__, style_function=lambda _f: {
+            "color": "#333333", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.05,
+        }).add_to(parent)
+    xy = shapely.get_coordinates(line)
+    if len(xy) >= 2:
+        pos = [(float(y), float(x)) for x, y in xy]
+        if gradient:
+            folium.ColorLine(pos, colors=list(np.linspace(0, 1, len(pos) - 1)),
+                             colormap=["#2b83ba", "#abdda4", "#fdae61", "#d7191c"],
+                             weight=4, opacity=0.9).add_to(parent)
+        else:
+            folium.PolyLine(pos, color="#d7191c", weight=3, opacity=0.8).add_to(parent)
+        _arrows(r, arrows_every_m, parent, folium)
+        folium.Marker(pos[0], tooltip="起点 start",
+                      icon=folium.Icon(color="green", icon="play")).add_to(parent)
+    s = r.summary()
+    html = (f"<b>{r.area_id or ''}</b> {r.mode}<br>{s['route_km']:.2f} km, "
+            f"{s['minutes']:.0f} min, deadhead {s['deadhead_pct']:.0f}%<br>"
+            f"streets {s['street_km']:.2f} km")
+    folium.PolyLine([(float(y), float(x)) for x, y in xy], weight=12, opacity=0,
+                    popup=folium.Popup(html, max_width=300)).add_to(parent)
 
 
 def _arrows(route: PatrolRoute, every_m: float, group: Any, folium: Any) -> None:
