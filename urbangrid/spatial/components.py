@@ -1030,10 +1030,6 @@ def nearest_components(
         where["subclass_code"] = (
             [subclass_codes] if isinstance(subclass_codes, str) else list(subclass_codes)
         )
-    total = store.count(COMPONENT_LAYER, where=where or None) if as_of is None else None
-    if total == 0:
-        return store.read(COMPONENT_LAYER, where={"component_id": []}).assign(distance_m=[])
-
     # A first box that surely holds k components, then the exact metre ranking.
     if store.kind == "postgis" and as_of is None:
         box = _first_box_postgis(store, info, x, y, k, where)
@@ -1075,8 +1071,8 @@ def _first_box_postgis(
 def _first_box_window(
     store: Any, x: float, y: float, k: int, where: dict[str, Any], as_of: Any, crs: pyproj.CRS
 ) -> tuple[float, float, float, float] | None:
-    r = 0.0005 if crs.is_geographic else 50.0
-    for _ in range(40):
+    r, limit = (0.0005, 360.0) if crs.is_geographic else (50.0, 4.0e7)
+    while r <= limit:  # past a whole-Earth box, fewer than k exist: the caller reads all
         box = (x - r, y - r, x + r, y + r)
         got = store.read(
             COMPONENT_LAYER, where=where or None, bbox=box, as_of=as_of, columns=["component_id"]
