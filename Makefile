@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e ".[dev,notebooks]"
+	$(BIN)/pip install -q -e ".[dev,notebooks,scale,pbf]"
 	touch $@ $(VENV)/.installed
 
 ## make demo: run the main job on bundled real data with the embedded store.

@@ -127,11 +127,12 @@ def _register() -> None:
     from urbangrid.loaders.cli import grant_readonly_command, load
     from urbangrid.routing.cli import route
     from urbangrid.routing.staffing_cli import staffing
+    from urbangrid.scale.cli import scale
     from urbangrid.spatial.geocoding.cli import gazetteer_group, geocode_command, reverse_command
     from urbangrid.spatial.grids_cli import grids
 
     for command in (grids, load, route, staffing, gazetteer_group, geocode_command,
-                    reverse_command):
+                    reverse_command, scale):
         main.add_command(command)
     db.add_command(grant_readonly_command)
 
