@@ -458,3 +458,121 @@ class TestBadInput:
     def test_no_direct_construction(self) -> None:
         with pytest.raises(TypeError, match="from_polygons"):
             GridIndex()
+
+
+def _tiny_city() -> tuple[object, object]:
+    """Two streets of one district, two communities, four unit grids (WGS84)."""
+    import geopandas as gpd
+
+    def cell(i: int, j: int, w: float = 0.01) -> shapely.Polygon:
+        return shapely.box(116.40 + i * w, 39.90 + j * w, 116.40 + (i + 1) * w, 39.90 + (j + 1) * w)
+
+    areas = gpd.GeoDataFrame(
+        {
+            "code": ["110105", "110105001", "110105002", "110105001001", "110105002001"],
+            "level": ["district", "street", "street", "community", "community"],
+            "name": ["朝阳区", "建外街道", "朝外街道", "建外社区", "朝外社区"],
+            "parent_code": [None, "110105", "110105", "110105001", "110105002"],
+        },
+        geometry=[
+            shapely.box(116.40, 39.90, 116.44, 39.91),
+            shapely.box(116.40, 39.90, 116.42, 39.91),
+            shapely.box(116.42, 39.90, 116.44, 39.91),
+            shapely.box(116.40, 39.90, 116.42, 39.91),
+            shapely.box(116.42, 39.90, 116.44, 39.91),
+        ],
+        crs=4326,
+    )
+    grids = gpd.GeoDataFrame(
+        {
+            "grid_code": [f"11010500{s}001{g:03d}" for s in (1, 2) for g in (1, 2)],
+            "code_form": 15,
+            "community_code": ["110105001001"] * 2 + ["110105002001"] * 2,
+            "street_code": ["110105001"] * 2 + ["110105002"] * 2,
+            "county_code": "110105",
+            "work_grid_code": ["110105001001W01"] * 2 + ["110105002001W01"] * 2,
+            "area_m2": 850_000.0,
+            "version": "2024-survey",
+        },
+        geometry=[cell(0, 0), cell(1, 0), cell(2, 0), cell(3, 0)],
+        crs=4326,
+    )
+    return grids, areas
+
+
+class TestStoreIntegration:
+    def test_from_store_and_hierarchy(self, store: object) -> None:
+        import datetime as dt
+
+        from urbangrid.spatial.index import GridHierarchy, responsible_unit
+
+        grids, areas = _tiny_city()
+        store.write("admin_area", areas)  # type: ignore[attr-defined]
+        # Written in reverse: the index orders by key, not by storage order.
+        store.write("unit_grid", grids.iloc[::-1])  # type: ignore[attr-defined]
+        store.write(  # type: ignore[attr-defined]
+            "grid_version",
+            pd.DataFrame(
+                {
+                    "version": ["2024-survey"],
+                    "loaded_at": [dt.datetime.now(dt.UTC)],
+                    "county_codes": ["110105"],
+                    "n_grids": [4],
+                    "n_added": [4],
+                    "n_removed": [0],
+                    "n_changed": [0],
+                }
+            ),
+        )
+        idx = GridIndex.from_store(store)
+        assert idx.grid_version == "2024-survey" and idx.crs == "EPSG:4326"
+        # On the line between grids 1 and 2 of street 1: the smaller code wins.
+        assert idx.locate(116.41, 39.905, crs=4326) == "110105001001001"
+        assert idx.locate(116.435, 39.905, crs=4326) == "110105002001002"
+
+        h = GridHierarchy.from_store(store)
+        row = h.locate(116.425, 39.905, crs=4326)
+        assert row == {
+            "grid_code": "110105002001001",
+            "work_grid_code": "110105002001W01",
+            "community_code": "110105002001",
+            "community_name": "朝外社区",
+            "street_code": "110105002",
+            "street_name": "朝外街道",
+            "district_code": "110105",
+            "district_name": "朝阳区",
+        }
+        many = h.locate_many([116.405, 116.5], [39.905, 39.905], crs="GCJ-02")
+        assert many["grid_code"].tolist()[1] is None
+        assert len(many) == 2
+
+        inventory = pd.DataFrame(
+            {"component_id": ["c1", "c2"], "dept_code2": ["W01", None],
+             "dept_name2": ["水务", None], "dept_code1": [None, "G02"],
+             "dept_name1": [None, "园林"]}
+        )  # fmt: skip
+        ev = responsible_unit(h, 116.405, 39.905, crs=4326, kind="event", component_id="c1",
+                              inventory=inventory)  # fmt: skip
+        assert (ev.unit_code, ev.rule) == ("110105001", "territory") and "先属地" in ev.reason
+        comp = responsible_unit(h, 116.405, 39.905, crs=4326, kind="component",
+                                component_id="c1", inventory=inventory)  # fmt: skip
+        assert (comp.unit_code, comp.unit_name, comp.rule) == ("W01", "水务", "owner")
+        comp2 = responsible_unit(h, 116.405, 39.905, crs=4326, kind="component",
+                                 component_id="c2", inventory=inventory)  # fmt: skip
+        assert (comp2.unit_code, comp2.rule) == ("G02", "owner")
+        unknown = responsible_unit(h, 116.405, 39.905, crs=4326, kind="component",
+                                   component_id="zz", inventory=inventory)  # fmt: skip
+        assert (unknown.unit_code, unknown.rule) == ("110105001", "territory")
+        nowhere = responsible_unit(h, 100.0, 30.0, crs=4326, kind="event")
+        assert nowhere.rule == "none" and nowhere.unit_code is None
+        with pytest.raises(ValueError, match="kind"):
+            responsible_unit(h, 116.405, 39.905, crs=4326, kind="case")  # type: ignore[arg-type]
+
+    def test_hierarchy_falls_back_to_admin_areas(self) -> None:
+        from urbangrid.spatial.index import GridHierarchy
+
+        grids, areas = _tiny_city()
+        h = GridHierarchy.from_frames(grids.iloc[:1], areas)
+        row = h.locate(116.435, 39.905, crs=4326)  # no unit grid here
+        assert row["grid_code"] is None and row["street_code"] == "110105002"
+        assert row["district_name"] == "朝阳区"

@@ -24,14 +24,17 @@ Memory (measured, 100,000 Voronoi polygons of about 6 edges each, default grid):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
@@ -51,7 +54,14 @@ from urbangrid.spatial.crs import (
     transform_xy,
 )
 
-__all__ = ["INDEX_FORMAT_VERSION", "GridIndex", "reference_locate"]
+__all__ = [
+    "INDEX_FORMAT_VERSION",
+    "GridHierarchy",
+    "GridIndex",
+    "Responsibility",
+    "reference_locate",
+    "responsible_unit",
+]
 
 INDEX_FORMAT_VERSION = 1
 """Version of the saved index layout; :meth:`GridIndex.load` refuses other versions."""
@@ -205,6 +215,64 @@ class GridIndex:
         self._buf, self.meta = _build(geom, cells, whole_polygon_max_edges)
         self._finish()
         return self
+
+    @classmethod
+    def from_store(
+        cls,
+        store: Any,
+        layer: str = "unit_grid",
+        *,
+        key: str | None = None,
+        as_of: dt.datetime | None = None,
+        grid_version: str | None = None,
+        cells: int | None = None,
+    ) -> GridIndex:
+        """Build the index over a polygon layer of a store (``urbangrid.connect(...)``).
+
+        Rows are ordered by the layer's key, so "first in input order" means "smallest
+        code" and the answer does not depend on how the store returns rows; the
+        PostGIS function ``urbangrid_locate`` uses the same order.
+
+        Parameters
+        ----------
+        store : urbangrid.store.Store
+            An open store.
+        layer : str, default "unit_grid"
+            A polygon layer: ``unit_grid``, ``work_grid``, ``admin_area``...
+        key : str, optional
+            Key column returned by :meth:`locate` (default: the layer's key).
+        as_of : datetime, optional
+            For history layers, the polygons valid at that instant (default: current).
+        grid_version : str, optional
+            Version stamped on the index. Default for ``unit_grid``: the latest row of
+            the store's ``grid_version`` layer (by ``loaded_at``); otherwise None.
+        cells : int, optional
+            See :meth:`from_polygons`.
+
+        Returns
+        -------
+        GridIndex
+            In the layer CRS (``store.layer_info(layer).crs``).
+
+        Raises
+        ------
+        GridGeometryError
+            The layer has no polygon geometry, or no rows.
+        """
+        info = store.layer_info(layer)
+        if info.geometry_column is None:
+            raise GridGeometryError(f"layer {layer!r} has no geometry to index")
+        key = key or info.key
+        if key is None:
+            raise GridGeometryError(f"layer {layer!r} has no key column: pass key=")
+        frame = store.read(layer, as_of=as_of)
+        frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
+        if grid_version is None and layer == "unit_grid":
+            grid_version = _latest_grid_version(store, as_of)
+        return cls.from_polygons(
+            frame, frame[key].astype(object).to_numpy(), crs=info.crs,
+            grid_version=grid_version, cells=cells,
+        )  # fmt: skip
 
     def _finish(self) -> None:
         self._crs_cache = {}
@@ -608,6 +676,299 @@ class GridIndex:
                 f"{grid_version!r}; rebuild it with GridIndex.from_polygons and save again"
             )
         return self
+
+
+# ---------------------------------------------------------------------- hierarchy
+
+_HIERARCHY_COLUMNS = (
+    "grid_code",
+    "work_grid_code",
+    "community_code",
+    "community_name",
+    "street_code",
+    "street_name",
+    "district_code",
+    "district_name",
+)
+_LEVELS = (
+    ("community", "community_code"),
+    ("street", "street_code"),
+    ("district", "district_code"),
+)
+
+
+class GridHierarchy:
+    """One lookup for a point's whole management hierarchy.
+
+    Unit grid (单元网格), work grid (工作网格), community (社区), street office
+    (街道) and district (区县) codes and names. The unit grid decides: its row carries
+    the work grid, community, street and district codes, and names come from the
+    ``admin_area`` layer. A point in no unit grid (grids not surveyed there yet) still
+    gets whatever ``admin_area`` polygons cover it, level by level.
+
+    Build with :meth:`from_store` or :meth:`from_frames`.
+    """
+
+    def __init__(
+        self,
+        grids: GridIndex,
+        grid_rows: pd.DataFrame,
+        names: Mapping[str, str],
+        areas: Mapping[str, GridIndex],
+    ) -> None:
+        self.grids = grids
+        self._rows = grid_rows.reset_index(drop=True)
+        self._names = dict(names)
+        self._areas = dict(areas)
+
+    @classmethod
+    def from_frames(
+        cls,
+        unit_grids: Any,
+        admin_areas: Any | None = None,
+        *,
+        grid_version: str | None = None,
+    ) -> GridHierarchy:
+        """Build from a unit grid GeoDataFrame and an optional admin area GeoDataFrame.
+
+        Parameters
+        ----------
+        unit_grids : GeoDataFrame
+            Columns ``grid_code``, ``community_code``, ``street_code``,
+            ``county_code`` and optionally ``work_grid_code``; polygons with a CRS.
+        admin_areas : GeoDataFrame, optional
+            Columns ``code``, ``level`` (``community``/``street``/``district``) and
+            ``name``; polygons (may be empty) with a CRS.
+        grid_version : str, optional
+            Stamped on the unit grid index.
+
+        Returns
+        -------
+        GridHierarchy
+        """
+        grids_sorted = unit_grids.sort_values("grid_code", kind="stable").reset_index(drop=True)
+        index = GridIndex.from_polygons(grids_sorted, "grid_code", grid_version=grid_version)
+        rows = pd.DataFrame(
+            {
+                "grid_code": grids_sorted["grid_code"].astype(object),
+                "work_grid_code": grids_sorted.get("work_grid_code", pd.Series(dtype=object)),
+                "community_code": grids_sorted["community_code"],
+                "street_code": grids_sorted["street_code"],
+                "district_code": grids_sorted["county_code"],
+            }
+        )
+        names: dict[str, str] = {}
+        areas: dict[str, GridIndex] = {}
+        if admin_areas is not None and len(admin_areas):
+            names = dict(zip(admin_areas["code"], admin_areas["name"], strict=True))
+            for level, _ in _LEVELS:
+                part = admin_areas[
+                    (admin_areas["level"] == level)
+                    & ~admin_areas.geometry.is_empty
+                    & admin_areas.geometry.notna()
+                ]
+                if len(part):
+                    part = part.sort_values("code", kind="stable").reset_index(drop=True)
+                    areas[level] = GridIndex.from_polygons(part, "code")
+        return cls(index, rows, names, areas)
+
+    @classmethod
+    def from_store(cls, store: Any, *, as_of: dt.datetime | None = None) -> GridHierarchy:
+        """Build from a store's ``unit_grid`` and ``admin_area`` layers.
+
+        Parameters
+        ----------
+        store : urbangrid.store.Store
+            An open store.
+        as_of : datetime, optional
+            The grids and areas valid at that instant (default: current).
+
+        Returns
+        -------
+        GridHierarchy
+        """
+        grids = store.read("unit_grid", as_of=as_of)
+        if not len(grids):
+            raise GridGeometryError("the store has no unit grids to locate points in")
+        areas = store.read("admin_area", as_of=as_of)
+        return cls.from_frames(grids, areas, grid_version=_latest_grid_version(store, as_of))
+
+    def locate_many(self, xs: ArrayLike, ys: ArrayLike, *, crs: CRSLike) -> pd.DataFrame:
+        """Hierarchy of many points, one row each.
+
+        Parameters
+        ----------
+        xs, ys : array_like of float
+            Points in ``crs`` (x first: easting or longitude).
+        crs : str, int or pyproj.CRS
+            CRS of the points.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``grid_code``, ``work_grid_code``, ``community_code``,
+            ``community_name``, ``street_code``, ``street_name``, ``district_code``,
+            ``district_name``; None where unknown (outside every grid and area).
+        """
+        xa = np.asarray(xs, dtype=np.float64).reshape(-1)
+        ya = np.asarray(ys, dtype=np.float64).reshape(-1)
+        pos = self.grids.locate_many(xa, ya, crs=crs)
+        hit = pos >= 0
+        out = pd.DataFrame(index=range(xa.size), columns=list(_HIERARCHY_COLUMNS), dtype=object)
+        taken = self._rows.iloc[pos[hit]]
+        for col in (
+            "grid_code",
+            "work_grid_code",
+            "community_code",
+            "street_code",
+            "district_code",
+        ):
+            out.loc[hit, col] = taken[col].to_numpy(dtype=object)
+        for level, col in _LEVELS:
+            index = self._areas.get(level)
+            missing = out[col].isna().to_numpy()
+            if index is not None and missing.any():
+                where = np.flatnonzero(missing)
+                found = index.locate_many(xa[where], ya[where], crs=crs)
+                ok = found >= 0
+                if ok.any():
+                    assert index.keys is not None
+                    out.loc[where[ok], col] = index.keys[found[ok]]
+        for level, col in _LEVELS:
+            out[f"{level}_name"] = out[col].map(self._names).astype(object)
+        out = out.astype(object).where(out.notna(), None)
+        return out[list(_HIERARCHY_COLUMNS)]
+
+    def locate(self, x: float, y: float, *, crs: CRSLike) -> dict[str, str | None]:
+        """Hierarchy of one point (see :meth:`locate_many`) as a dict."""
+        return dict(self.locate_many([x], [y], crs=crs).iloc[0])
+
+
+@dataclass(frozen=True)
+class Responsibility:
+    """Who must handle a case, and which rule decided.
+
+    Attributes
+    ----------
+    unit_code, unit_name : str or None
+        The responsible unit: a street office (territory) or a department (owner).
+    rule : {"territory", "owner", "none"}
+        ``territory`` (属地): the street office of the location; ``owner`` (属主):
+        the component's owner from the inventory; ``none``: neither is known.
+    reason : str
+        The rule order applied and why it ended where it did, for the case record.
+    """
+
+    unit_code: str | None
+    unit_name: str | None
+    rule: Literal["territory", "owner", "none"]
+    reason: str
+
+
+def responsible_unit(
+    hierarchy: GridHierarchy,
+    x: float,
+    y: float,
+    *,
+    crs: CRSLike,
+    kind: Literal["event", "component"],
+    component_id: str | None = None,
+    inventory: pd.DataFrame | None = None,
+) -> Responsibility:
+    """Apply the standard responsibility rules to one case.
+
+    Events (事件: dumping, illegal stalls...) go to the territory first, then the owner
+    (先属地、后属主). Components (部件: manhole covers, street lights...) go to their
+    owner first, then the territory (先属主、后属地). The territory is the street office
+    (街道) whose area holds the point; the owner is the component's owner unit
+    (``dept_code2``/``dept_name2``, 权属单位), else its supervising department
+    (``dept_code1``/``dept_name1``, 主管部门), from the component inventory.
+
+    Parameters
+    ----------
+    hierarchy : GridHierarchy
+        The grids and areas of the city.
+    x, y : float
+        The case location in ``crs``.
+    crs : str, int or pyproj.CRS
+        CRS of ``x``, ``y``.
+    kind : {"event", "component"}
+        Case kind.
+    component_id : str, optional
+        The component the case concerns (标识码); looked up in ``inventory``.
+    inventory : pandas.DataFrame, optional
+        Rows of the ``component`` layer (``store.read("component", where=...)``),
+        needed when ``component_id`` is given.
+
+    Returns
+    -------
+    Responsibility
+
+    Raises
+    ------
+    ValueError
+        ``kind`` is neither "event" nor "component", or ``component_id`` without an
+        inventory.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> grids = gpd.GeoDataFrame(
+    ...     {"grid_code": ["110105001001001"], "community_code": ["110105001001"],
+    ...      "street_code": ["110105001"], "county_code": ["110105"]},
+    ...     geometry=[shapely.box(0, 0, 100, 100)], crs="EPSG:4547")
+    >>> h = GridHierarchy.from_frames(grids)
+    >>> responsible_unit(h, 50, 50, crs=4547, kind="event").unit_code
+    '110105001'
+    """
+    if kind not in ("event", "component"):
+        raise ValueError(f"kind must be 'event' or 'component', not {kind!r}")
+    if component_id is not None and inventory is None:
+        raise ValueError("component_id given without inventory: pass the component rows")
+    place = hierarchy.locate(x, y, crs=crs)
+    territory = (place["street_code"], place["street_name"])
+    owner: tuple[str | None, str | None] = (None, None)
+    owner_note = "no component given"
+    if component_id is not None:
+        assert inventory is not None
+        rows = inventory[inventory["component_id"] == component_id]
+        if not len(rows):
+            owner_note = f"component {component_id} is not in the inventory"
+        else:
+            row = rows.iloc[0]
+            for code_col, name_col in (("dept_code2", "dept_name2"), ("dept_code1", "dept_name1")):
+                code = row.get(code_col)
+                if isinstance(code, str) and code:
+                    name = row.get(name_col)
+                    owner = (code, name if isinstance(name, str) else None)
+                    owner_note = f"component {component_id}: {code_col} {code}"
+                    break
+            else:
+                owner_note = f"component {component_id} has no owner or supervising department"
+    where_note = (
+        f"street {territory[0]}" if territory[0] else "the point is outside every street area"
+    )
+    order = ("territory", "owner") if kind == "event" else ("owner", "territory")
+    label = "先属地、后属主" if kind == "event" else "先属主、后属地"
+    for rule in order:
+        code, name = territory if rule == "territory" else owner
+        if code:
+            note = where_note if rule == "territory" else owner_note
+            return Responsibility(code, name, rule, f"{kind}: {label}; {rule} decided ({note})")
+    return Responsibility(
+        None, None, "none", f"{kind}: {label}; neither known ({where_note}; {owner_note})"
+    )
+
+
+def _latest_grid_version(store: Any, as_of: dt.datetime | None) -> str | None:
+    if "grid_version" not in store.layers():
+        return None
+    versions = store.read("grid_version", columns=["version", "loaded_at"])
+    if as_of is not None and len(versions):
+        versions = versions[versions["loaded_at"] <= pd.Timestamp(as_of)]
+    if not len(versions):
+        return None
+    return str(versions.sort_values("loaded_at").iloc[-1]["version"])
 
 
 # ---------------------------------------------------------------------- build helpers
