@@ -576,3 +576,43 @@ class TestStoreIntegration:
         row = h.locate(116.435, 39.905, crs=4326)  # no unit grid here
         assert row["grid_code"] is None and row["street_code"] == "110105002"
         assert row["district_name"] == "朝阳区"
+
+
+@pytest.mark.postgis
+class TestPostGISFunction:
+    def test_sql_agrees_with_grid_index(self, pg_dsn: str) -> None:
+        import urbangrid
+        from urbangrid.spatial.index import install_locate_sql
+
+        grids, _ = _tiny_city()
+        with urbangrid.connect(pg_dsn) as store:
+            store.write("unit_grid", grids.iloc[::-1])
+            install_locate_sql(store)
+            install_locate_sql(store)  # idempotent
+            idx = GridIndex.from_store(store)
+            rng = np.random.default_rng(6)
+            x = np.concatenate([rng.uniform(116.395, 116.445, 300), [116.41, 116.42, 116.40]])
+            y = np.concatenate([rng.uniform(39.895, 39.915, 300), [39.905, 39.91, 39.90]])
+            pos = idx.locate_many(x, y, crs=4326)
+            want = [None if p < 0 else idx.keys[p] for p in pos]  # type: ignore[index]
+            rows = store.connection.execute(
+                "SELECT urbangrid.locate_unit_grid(ST_SetSRID(ST_MakePoint(x, y), 4326)) "
+                "FROM unnest(%s::float8[], %s::float8[]) WITH ORDINALITY AS t(x, y, i) "
+                "ORDER BY i",
+                (x.tolist(), y.tolist()),
+            ).fetchall()
+            assert [r[0] for r in rows] == want
+            # Another SRID is transformed by the function.
+            one = store.connection.execute(
+                "SELECT urbangrid.locate('unit_grid', 'grid_code', "
+                "ST_Transform(ST_SetSRID(ST_MakePoint(116.425, 39.905), 4326), 4547))"
+            ).fetchone()
+            assert one is not None and one[0] == "110105002001001"
+
+    def test_gpkg_refused(self, tmp_path: Path) -> None:
+        import urbangrid
+        from urbangrid.errors import StoreError
+        from urbangrid.spatial.index import install_locate_sql
+
+        with urbangrid.connect(tmp_path / "s.gpkg") as store, pytest.raises(StoreError):
+            install_locate_sql(store)

@@ -46,6 +46,7 @@ from urbangrid.errors import (
     IndexFileError,
 )
 from urbangrid.spatial import _pip
+from urbangrid.spatial._locate_sql import install_locate_sql
 from urbangrid.spatial.crs import (
     CRSLike,
     crs_equal,
@@ -59,6 +60,7 @@ __all__ = [
     "GridHierarchy",
     "GridIndex",
     "Responsibility",
+    "install_locate_sql",
     "reference_locate",
     "responsible_unit",
 ]
