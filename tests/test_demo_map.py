@@ -1,17 +1,19 @@
 """The demo's HTML map opens in headless Chromium without console errors.
 
-The map is rendered by Debian's ``chromium`` through ``chromedriver`` (Debian
-``chromium-driver``), driven by selenium. Nothing is fetched from the network: the
-page's Leaflet, jQuery, Bootstrap and Font Awesome files, which folium links from
-CDNs, are inlined from the copies PyPI's ``folium-offline`` ships for the same folium
-release, and the OpenStreetMap tile layer is pointed at one blank tile. So the test
-checks the page itself (its scripts run, its layers are drawn and switchable), not
-the network, and gives the same answer on a machine without one.
+The map under test is made by the demo's own map step (:func:`urbangrid.demo.web_map`,
+:func:`urbangrid.webmap.write_layers_map`) on a smaller run than ``urbangrid demo``:
+every demo step runs except the slow ones (geocoding, patrol routes of all 90 work
+grids, staffing), and bike patrol routes are planned for the first few work grids
+only. The layers are those of ``out/map.html``: unit grids, work grids, streets,
+components and patrol routes, each switchable.
 
-Until the demo writes ``out/map.html`` itself, the map under test is made here with
-the function the demo's patrol step uses, :func:`urbangrid.routing.export.write_map`,
-from bike patrol routes of a few work grids of the bundled Wudaokou extract: each
-layer of it is one work grid (dashed outline) with its route (a colour line).
+The page is rendered by Debian's ``chromium`` through ``chromedriver`` (Debian
+``chromium-driver``), driven by selenium. Nothing is fetched from the network: the
+Leaflet, jQuery, Bootstrap and Font Awesome files that folium links from CDNs are
+inlined from the copies PyPI's ``folium-offline`` ships for the same folium release,
+and the OpenStreetMap tile layer is pointed at one blank tile. So the test checks the
+page itself (its scripts run, its layers are drawn and switch), not the network, and
+gives the same answer on a machine without one.
 
 A screenshot is saved as ``docs/img/demo_map.png`` for the README.
 """
@@ -34,7 +36,7 @@ from urbangrid.data import data_path
 
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "demo_map.png"
 WUDAOKOU = "osm/beijing_haidian_wudaokou.osm.bz2"
-WORK_GRIDS = 5  # first work grids of the demo with a bike street to patrol
+WORK_GRIDS = 8  # work grids routed (the demo routes all 90)
 
 _SCRIPT = re.compile(r'<script\s+src="(?P<url>https?://[^"]+)"\s*>\s*</script>')
 _STYLESHEET = re.compile(r'<link\s+[^>]*href="(?P<url>https?://[^"]+)"[^>]*/?>')
@@ -82,22 +84,43 @@ def offline_copy(html: str) -> str:
     return html
 
 
+@dataclass
+class DemoMap:
+    """The map file and what it should show: rows per store layer, routes drawn."""
+
+    path: Path
+    rows: dict[str, int]
+    routes: int
+
+
+#: Layer switcher name → store layer, as the demo's map step names them.
+GRID_LAYERS = {"unit grids 单元网格": "unit_grid", "work grids 工作网格": "work_grid"}
+ROUTES = "patrol routes"
+SLOW_STEPS = {"geocoding", "patrol routes", "staffing"}
+
+
 @pytest.fixture(scope="module")
-def map_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The map the demo's patrol step draws, for the first few work grids."""
-    from urbangrid.routing.cli import demo_work_grids
-    from urbangrid.routing.export import write_map
+def demo_map(tmp_path_factory: pytest.TempPathFactory) -> DemoMap:
+    """``map.html`` of a demo run without its slow steps, routes for a few work grids."""
+    from urbangrid import demo
     from urbangrid.routing.patrol import area_routes
     from urbangrid.routing.streets import read_street_graph
+    from urbangrid.store import GeoPackageStore
 
-    osm = data_path(WUDAOKOU)
-    G = read_street_graph(osm, "bike")
-    grids = demo_work_grids(osm)
-    skipped: list[tuple[str, str]] = []
-    routes = area_routes(G, grids.head(WORK_GRIDS + 5), id_column="work_grid_code",
-                         unreachable="skip", iterations=30, skipped=skipped)[:WORK_GRIDS]
-    assert len(routes) == WORK_GRIDS
-    return write_map(routes, tmp_path_factory.mktemp("map") / "map.html")
+    out = tmp_path_factory.mktemp("demo")
+    with GeoPackageStore(out / "demo.gpkg") as store:
+        ctx = demo.DemoContext(store, out)
+        for name, step in demo.STEPS:
+            if name == "map":
+                G = read_street_graph(data_path(WUDAOKOU), "bike")
+                ctx.state["routes"] = area_routes(
+                    G, store.read("work_grid").head(WORK_GRIDS), id_column="work_grid_code",
+                    unreachable="skip", iterations=10, skipped=[])
+            if name not in SLOW_STEPS:
+                step(ctx)
+        rows = {layer: store.count(layer) for layer in GRID_LAYERS.values()}
+    assert (out / "map.html").exists(), "the demo's map step wrote no map.html"
+    return DemoMap(out / "map.html", rows, len(ctx.state["routes"]))
 
 
 def _binary(name: str) -> str:
@@ -127,26 +150,31 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
-# Leaflet's own view of the page: the map object folium made, its vector layers and
-# the overlay entries of its layer control.
-_LAYERS_JS = """
+# Leaflet's own view of the page: for each overlay of the layer switcher, whether it
+# is on the map and how many polygons (dashed ones apart) and lines it holds.
+_LAYERS_JS = r"""
 const map = Object.values(window).find(v => v instanceof L.Map);
-const out = {polygons: 0, lines: 0, dashed: 0, overlays: [], checked: 0, paths: 0};
-map.eachLayer(l => {
-  if (l instanceof L.Polygon) {
-    out.polygons += 1;
-    if (l.options.dashArray) out.dashed += 1;
-  } else if (l instanceof L.Polyline && l.getLatLngs().length >= 2) {
-    out.lines += 1;
-  }
-});
-document.querySelectorAll('.leaflet-control-layers-overlays label').forEach(label => {
-  out.overlays.push(label.textContent.trim());
-  if (label.querySelector('input').checked) out.checked += 1;
-});
-out.paths = document.querySelectorAll('.leaflet-overlay-pane path').length;
+// folium declares the switcher's overlays as window.layer_control_<id>_layers.overlays
+const spec = Object.entries(window).find(([k]) => /^layer_control_\w+_layers$/.test(k))[1];
+const out = {};
+for (const [name, layer] of Object.entries(spec.overlays)) {
+  const n = {on: map.hasLayer(layer), polygons: 0, dashed: 0, lines: 0};
+  const walk = l => {
+    if (l instanceof L.Polygon) {
+      n.polygons += 1;
+      if (l.options.dashArray) n.dashed += 1;
+    } else if (l instanceof L.Polyline) {
+      if (l.options.opacity > 0) n.lines += 1;  // routes carry an invisible popup twin
+    } else if (l.eachLayer) {
+      l.eachLayer(walk);
+    }
+  };
+  layer.eachLayer(walk);
+  out[name] = n;
+}
 return out;
 """
+_PATHS_JS = "return document.querySelectorAll('.leaflet-overlay-pane path').length"
 
 
 @dataclass
@@ -161,17 +189,16 @@ class Page:
 
 
 @pytest.fixture(scope="module")
-def page(map_html: Path, browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Page:
+def page(demo_map: DemoMap, browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Page:
     """The offline copy of the map, loaded."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     local = tmp_path_factory.mktemp("offline") / "map.html"
-    local.write_text(offline_copy(map_html.read_text(encoding="utf-8")), encoding="utf-8")
+    local.write_text(offline_copy(demo_map.path.read_text(encoding="utf-8")), encoding="utf-8")
     browser.get(local.as_uri())
     WebDriverWait(browser, 30).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
-        and d.execute_script("return document.querySelectorAll("
-                             "'.leaflet-overlay-pane path').length") > 0)
+        and d.execute_script(_PATHS_JS) > 0)
     return Page(browser, browser.get_log("browser"))
 
 
@@ -180,27 +207,30 @@ def test_no_console_errors(page: Page) -> None:
     assert not errors, "\n".join(e["message"] for e in errors)
 
 
-def test_route_and_grid_layers_are_drawn(page: Page) -> None:
+def test_route_and_grid_layers_are_drawn(page: Page, demo_map: DemoMap) -> None:
     got = page.run(_LAYERS_JS)
-    # One dashed outline per work grid, and each route drawn as a colour line of
-    # many short segments (blue at the start to red at the end).
-    assert got["dashed"] == WORK_GRIDS, got
-    assert got["lines"] >= 10 * WORK_GRIDS, got
-    assert len(got["overlays"]) == WORK_GRIDS and got["checked"] == WORK_GRIDS, got
-    assert all(name.endswith("(bike)") for name in got["overlays"]), got["overlays"]
+    assert {*GRID_LAYERS, ROUTES} <= set(got), f"layer switcher lists {sorted(got)}"
+    assert all(layer["on"] for layer in got.values()), got
+    for name, layer in GRID_LAYERS.items():
+        assert got[name]["polygons"] == demo_map.rows[layer] > 0, (name, got[name])
+    # Each route: its line, and its area (the work grid) dashed.
+    assert got[ROUTES]["lines"] == got[ROUTES]["dashed"] == demo_map.routes > 0, got[ROUTES]
 
 
-def test_layers_switch_off_and_on(page: Page) -> None:
+def test_layers_switch_off_and_on(page: Page, demo_map: DemoMap) -> None:
     from selenium.webdriver.common.by import By
 
-    before = page.run(_LAYERS_JS)["paths"]
-    # The layer control is collapsed until hovered; a click on its input works either way.
-    box = page.driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays input")[0]
-    page.driver.execute_script("arguments[0].click()", box)
-    fewer = page.run(_LAYERS_JS)["paths"]
-    page.driver.execute_script("arguments[0].click()", box)
-    again = page.run(_LAYERS_JS)["paths"]
-    assert 0 < fewer < before == again
+    labels = page.driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")
+    box = next(label.find_element(By.TAG_NAME, "input") for label in labels
+               if label.text.strip() == "unit grids 单元网格")
+    before = page.run(_PATHS_JS)
+    box.click()
+    off = page.run(_LAYERS_JS)["unit grids 单元网格"]["on"]
+    fewer = page.run(_PATHS_JS)
+    box.click()
+    assert not off and page.run(_LAYERS_JS)["unit grids 单元网格"]["on"]
+    assert before - fewer == demo_map.rows["unit_grid"]
+    assert page.run(_PATHS_JS) == before
 
 
 def test_screenshot(page: Page) -> None:
