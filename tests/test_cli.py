@@ -88,3 +88,16 @@ def test_grids_generate_validate_diff(tmp_path: Path) -> None:
     same = CliRunner().invoke(main, ["grids", "diff", store, "v1", "v1"])
     assert same.exit_code == 0, same.output
     assert same.output.startswith("0 grid change(s)")
+
+
+def test_components_load_and_stats(tmp_path: Path) -> None:
+    store = str(tmp_path / "c.gpkg")
+    args = ["components", "load", store, "--bundled", "osm_haidian", "--admin-code", "110108"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "282 new" in first.output
+    again = CliRunner().invoke(main, args)
+    assert "0 new, 0 changed, 282 unchanged" in again.output
+    stats = CliRunner().invoke(main, ["components", "stats", store])
+    assert stats.exit_code == 0, stats.output
+    assert "道路交通类    235" in stats.output

@@ -128,11 +128,12 @@ def _register() -> None:
     from urbangrid.routing.cli import route
     from urbangrid.routing.staffing_cli import staffing
     from urbangrid.scale.cli import scale
+    from urbangrid.spatial.components_cli import components
     from urbangrid.spatial.geocoding.cli import gazetteer_group, geocode_command, reverse_command
     from urbangrid.spatial.grids_cli import grids
 
     for command in (grids, load, route, staffing, gazetteer_group, geocode_command,
-                    reverse_command, scale):
+                    reverse_command, scale, components):
         main.add_command(command)
     db.add_command(grant_readonly_command)
 

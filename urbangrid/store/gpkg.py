@@ -163,7 +163,8 @@ class GeoPackageStore(BaseStore):
                     "GeoPackage written by urbangrid, QGIS or GDAL"
                 )
         try:
-            self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                                              timeout=60.0)
         except sqlite3.Error as exc:
             raise StoreConnectionError(f"cannot open GeoPackage {path}: {exc}") from exc
         self._depth = 0
@@ -423,7 +424,9 @@ class GeoPackageStore(BaseStore):
         """Group writes atomically; nested blocks become savepoints."""
         con = self.connection
         name = f"ug_{self._depth}"
-        con.execute("BEGIN" if self._depth == 0 else f"SAVEPOINT {name}")
+        # IMMEDIATE takes the write lock up front, so concurrent writers wait
+        # (busy timeout) instead of failing when a read lock cannot be upgraded.
+        con.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {name}")
         self._depth += 1
         try:
             yield
