@@ -165,13 +165,12 @@ def read_instance(path: str | Path) -> CarpInstance:
                 raise DataFileError(msg)
             continue
         if ":" in line:
-            k, _, v = line.partition(":")
-            k = k.strip().upper()
-            v = v.strip()
-            if k.startswith("LISTA_ARISTAS"):
-                section = k
+            name, _, value = line.partition(":")
+            name = name.strip().upper()
+            if name.startswith("LISTA_ARISTAS"):
+                section = name
             else:
-                head[k] = v
+                head[name] = value.strip()
     try:
         vertices = int(head["VERTICES"])
         depot = int(head.get("DEPOSITO", "1"))
@@ -192,9 +191,9 @@ def read_instance(path: str | Path) -> CarpInstance:
             f"the lists hold {len(required)} / {len(nonreq)}"
         )
         raise DataFileError(msg)
-    for u, v, *_ in [*required, *nonreq]:
-        if not (1 <= u <= vertices and 1 <= v <= vertices):
-            msg = f"{p}: edge ({u}, {v}) has a vertex outside 1..{vertices}"
+    for a, b, *_ in [*required, *nonreq]:
+        if not (1 <= a <= vertices and 1 <= b <= vertices):
+            msg = f"{p}: edge ({a}, {b}) has a vertex outside 1..{vertices}"
             raise DataFileError(msg)
     return CarpInstance(
         name=head.get("NOMBRE", p.stem),
@@ -648,12 +647,14 @@ class CarpSolution:
     def to_plan(self, instance: CarpInstance) -> RoutePlan:
         """Expand to closed walks on ``instance.graph()`` (weight ``"cost"``)."""
         G = instance.graph()
-        required = [(u, v, i) for i, (u, v, _, _) in enumerate(instance.required)]
-        served = [
+        required: list[EdgeId] = [(u, v, i) for i, (u, v, _, _) in enumerate(instance.required)]
+        served: list[list[EdgeId]] = [
             [(u, v, i) for (u, v), i in zip(r, idx, strict=True)]
             for r, idx in zip(self.routes, self.route_edges, strict=True)
         ]
-        demand = {(u, v, i): q for i, (u, v, _, q) in enumerate(instance.required)}
+        demand: dict[EdgeId, float] = {
+            (u, v, i): q for i, (u, v, _, q) in enumerate(instance.required)
+        }
         return _expand(G, "cost", instance.depot, served, required, demand)
 
 
@@ -770,8 +771,10 @@ def solve(
         benchmark convention.
     """
     n = instance.vertices + 1
-    rows, cols, ws = [], [], []
-    for u, v, c, *_ in [*instance.required, *instance.nonrequired]:
+    rows: list[int] = []
+    cols: list[int] = []
+    ws: list[float] = []
+    for u, v, c in [(r[0], r[1], r[2]) for r in instance.required] + instance.nonrequired:
         rows += [u, v]
         cols += [v, u]
         ws += [c, c]
@@ -825,8 +828,8 @@ def _graph_problem(
     demand: str | None,
     oneway: str | None,
 ) -> tuple[_Problem, list[EdgeId], dict[EdgeId, float]]:
-    for d in depots:
-        check_node(G, d, "depot")
+    for depot in depots:
+        check_node(G, depot, "depot")
     nodes = list(G.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     directed = G.is_directed()

@@ -462,6 +462,7 @@ def mixed_postman(
         xr = _mixed_round(lp.x if lp.status == 0 else None, vt, vh, vc, A_cov, ig.n)
         if x is None or float(np.dot(vc, xr)) < float(np.dot(vc, x)):
             x = xr
+    assert x is not None
     copies = np.repeat(np.arange(nv), x)
     walk = euler_walk(ig.n, vt[copies], vh[copies], s, directed=True)
     # name each traversal by its arc; a backward traversal is (v, u, key) of arc (u, v, key)
