@@ -434,7 +434,8 @@ def assemble(
     boundary cell whose candidate list starts at ``ints[L]``), then the lists: count,
     default answer (first polygon covering the cell whole, or -1), then (polygon,
     record) per candidate in input order. A record ``>= 0`` is a whole-polygon record
-    at ``fl[record]``: ring count, then per ring its vertex count and x, y pairs. A
+    at ``fl[record]``: ring count, xmin, xmax, ymin, ymax, then per ring its vertex
+    count and x, y pairs. A
     record ``< 0`` is a cell-local record at ``fl[-1 - record]``: bottom line of the
     cell box, parity D, edge count, flag words, then x1, y1, x2, y2 per edge.
 
@@ -465,7 +466,7 @@ def assemble(
     for k in range(npoly):
         if used[k]:
             poly_rec[k] = nfloat
-            nfloat += 1
+            nfloat += 5
             for g in range(poly_ring_off[k], poly_ring_off[k + 1]):
                 nfloat += 1 + 2 * (ring_off[g + 1] - ring_off[g])
     # Lists start at even positions so that split-cell blocks can hold float64 values.
@@ -501,7 +502,13 @@ def assemble(
         if used[k]:
             p = poly_rec[k]
             fl[p] = poly_ring_off[k + 1] - poly_ring_off[k]
-            p += 1
+            v0 = ring_off[poly_ring_off[k]]
+            v1 = ring_off[poly_ring_off[k + 1]]
+            fl[p + 1] = xs[v0:v1].min()
+            fl[p + 2] = xs[v0:v1].max()
+            fl[p + 3] = ys[v0:v1].min()
+            fl[p + 4] = ys[v0:v1].max()
+            p += 5
             for g in range(poly_ring_off[k], poly_ring_off[k + 1]):
                 fl[p] = ring_off[g + 1] - ring_off[g]
                 p += 1
@@ -666,8 +673,12 @@ def _crossing(ax: float, ay: float, bx: float, by: float, px: float, py: float) 
 
 @njit(cache=True, inline="always")
 def _whole_covers(fl: np.ndarray, p: int, px: float, py: float) -> bool:
+    # The bounding box is exact (it holds the polygon's own coordinates): a point
+    # outside it is outside the polygon, and most candidates end here.
+    if px < fl[p + 1] or px > fl[p + 2] or py < fl[p + 3] or py > fl[p + 4]:
+        return False
     nrings = int(fl[p])
-    p += 1
+    p += 5
     parity = 0
     for _ in range(nrings):
         nv = int(fl[p])
@@ -814,3 +825,53 @@ def locate_serial(xs: np.ndarray, ys: np.ndarray, buf: np.ndarray, out: np.ndarr
     codes = np.empty(_BLOCK, dtype=np.int64)
     for lo in range(0, xs.size, _BLOCK):
         _locate_block(xs, ys, lo, min(lo + _BLOCK, xs.size), buf, ints, ints_f, out, codes)
+
+
+_BUCKET_SHIFT = 4  # buckets of 16 x 16 cells
+
+
+@njit(cache=True, parallel=True)
+def locate_bucketed(xs: np.ndarray, ys: np.ndarray, buf: np.ndarray, out: np.ndarray) -> None:
+    """locate_one over large arrays, answered bucket by bucket.
+
+    Points are first counting-sorted by blocks of 16 x 16 cells, so that the cells,
+    lists and polygon records a block needs stay in cache while its points are
+    answered; random points otherwise pay several cache misses each.
+    """
+    ints = _ints_of(buf)
+    ints_f = ints.view(np.float64)
+    n = xs.size
+    ncols = ints[I_NCOLS]
+    nrows = ints[I_NROWS]
+    bcols = (ncols >> _BUCKET_SHIFT) + 1
+    nb = bcols * ((nrows >> _BUCKET_SHIFT) + 1) + 1
+    bucket = np.empty(n, dtype=np.int32)
+    for i in prange(n):
+        px = xs[i]
+        py = ys[i]
+        if px >= buf[F_BX0] and px <= buf[F_BX1] and py >= buf[F_BY0] and py <= buf[F_BY1]:
+            c = min(int((px - buf[F_X0]) * buf[F_INVW]), ncols - 1)
+            r = min(int((py - buf[F_Y0]) * buf[F_INVH]), nrows - 1)
+            bucket[i] = (r >> _BUCKET_SHIFT) * bcols + (c >> _BUCKET_SHIFT)
+        else:
+            bucket[i] = nb - 1
+    start = np.zeros(nb + 1, dtype=np.int64)
+    for i in range(n):
+        start[bucket[i] + 1] += 1
+    for b in range(nb):
+        start[b + 1] += start[b]
+    order = np.empty(n, dtype=np.int64)
+    sx = np.empty(n)
+    sy = np.empty(n)
+    for i in range(n):
+        j = start[bucket[i]]
+        start[bucket[i]] += 1
+        order[j] = i
+        sx[j] = xs[i]
+        sy[j] = ys[i]
+    nchunks = (n + 4095) // 4096
+    for k in prange(nchunks):
+        for j in range(k * 4096, min((k + 1) * 4096, n)):
+            px = sx[j]
+            py = sy[j]
+            out[order[j]] = _resolve(_cell_code(px, py, buf, ints), px, py, buf, ints, ints_f)

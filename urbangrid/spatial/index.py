@@ -69,7 +69,7 @@ INDEX_FORMAT_VERSION = 1
 """Version of the saved index layout; :meth:`GridIndex.load` refuses other versions."""
 
 _PARALLEL_MIN = 20_000
-_DEFAULT_CELLS_PER_EDGE = 2.0
+_DEFAULT_CELLS_PER_EDGE = 4.0
 _MAX_CELLS = 1 << 26
 
 
@@ -172,7 +172,7 @@ class GridIndex:
             Version of the grid layer (e.g. the store's generation), stamped into saved
             indexes so that :meth:`load` can refuse a stale one.
         cells : int, optional
-            Number of lookup cells. Default: twice the number of polygon edges (at least
+            Number of lookup cells. Default: four per polygon edge (at least
             1,024, at most 2**26). More cells answer more points at once and use more
             memory.
         whole_polygon_max_edges : int, default 32
