@@ -47,6 +47,7 @@ from urbangrid.errors import (
 )
 from urbangrid.spatial import _pip
 from urbangrid.spatial._locate_sql import install_locate_sql
+from urbangrid.spatial._pip import locate_one as _locate_one
 from urbangrid.spatial.crs import (
     CRSLike,
     crs_equal,
@@ -346,12 +347,17 @@ class GridIndex:
         >>> idx.locate(3.0, 4.0, crs=4547), idx.locate(30.0, 4.0, crs=4547)
         ('A', None)
         """
+        # The hot path of live cases: one dict lookup for the CRS, one compiled call.
+        try:
+            same = self._crs_cache[crs]
+        except (KeyError, TypeError):
+            same = self._same_crs(crs)
         if snap_tolerance:
             _check_tolerance(snap_tolerance)
-        if not self._same_crs(crs):
+        if not same:
             tx, ty = transform_xy([x], [y], crs=crs, to_crs=self._crs_norm)
             x, y = float(tx[0]), float(ty[0])
-        pos = _pip.locate_one(float(x), float(y), self._buf)
+        pos = _locate_one(float(x), float(y), self._buf)
         if pos < 0:
             xs = np.array([x], dtype=np.float64)
             ys = np.array([y], dtype=np.float64)
