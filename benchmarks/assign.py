@@ -101,7 +101,7 @@ def run_rtree(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64
 
     def go() -> NDArray[np.int64]:
         hit, counts = rt.intersection_v(pts, pts)
-        inp = np.repeat(np.arange(len(x)), counts)
+        inp = np.repeat(np.arange(len(x)), counts.astype(np.int64))
         keep = shapely.contains_xy(polys[hit], x[inp], y[inp])
         return first_hit(len(x), inp[keep], hit[keep].astype(np.int64))
 
