@@ -540,7 +540,7 @@ def assemble(
                         for b in range(FLAGS_PER_WORD):
                             t = w * FLAGS_PER_WORD + b
                             if t < ne:
-                                word |= np.int64(pe_flag[e + t]) << (2 * b)
+                                word |= int(pe_flag[e + t]) << (2 * b)
                         fl[lrec + 3 + w] = word
                     d = lrec + 3 + nfw
                     for t in range(ne):

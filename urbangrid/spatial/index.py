@@ -278,8 +278,8 @@ class GridIndex:
         )  # fmt: skip
 
     def _finish(self) -> None:
-        self._crs_cache = {}
-        self._snap_tree = None
+        self._crs_cache: dict[Any, bool] = {}
+        self._snap_tree: shapely.STRtree | None = None
         self._key_list = None if self.keys is None else self.keys.tolist()
 
     # ------------------------------------------------------------------ queries
@@ -487,10 +487,11 @@ class GridIndex:
         miss = np.flatnonzero((out < 0) & np.isfinite(xs) & np.isfinite(ys))
         if miss.size == 0:
             return out
-        if self._snap_tree is None:
-            self._snap_tree = shapely.STRtree(self.geometries)
+        tree = self._snap_tree
+        if tree is None:
+            tree = self._snap_tree = shapely.STRtree(self.geometries)
         pts = shapely.points(xs[miss], ys[miss])
-        inp, hit = self._snap_tree.query_nearest(pts, max_distance=tolerance, all_matches=True)
+        inp, hit = tree.query_nearest(pts, max_distance=tolerance, all_matches=True)
         best = np.full(miss.size, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(best, inp, hit)
         found = best != np.iinfo(np.int64).max
@@ -956,7 +957,9 @@ def responsible_unit(
     where_note = (
         f"street {territory[0]}" if territory[0] else "the point is outside every street area"
     )
-    order = ("territory", "owner") if kind == "event" else ("owner", "territory")
+    order: tuple[Literal["territory", "owner"], ...] = (
+        ("territory", "owner") if kind == "event" else ("owner", "territory")
+    )
     label = "先属地、后属主" if kind == "event" else "先属主、后属地"
     for rule in order:
         code, name = territory if rule == "territory" else owner
