@@ -22,7 +22,6 @@ from urbangrid.store import Store, init_store
 
 DEFAULT_ADMIN_DSN = "postgresql://urbangrid:urbangrid@localhost:5432/postgres"
 DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 _counter = itertools.count()
 

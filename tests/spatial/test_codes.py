@@ -27,8 +27,9 @@ from urbangrid.spatial.codes import (
     time_limits,
 )
 
-# The reference tables the code tables were built from (../shared beside the repository).
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+# The reference tables the code tables were built from (copied from the workspace's
+# shared/reference; see tests/data/SOURCES.md).
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 
 HEADER = "action,kind,class_code,code,name,aliases,department,note\n"
 
