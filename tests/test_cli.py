@@ -101,3 +101,18 @@ def test_components_load_and_stats(tmp_path: Path) -> None:
     stats = CliRunner().invoke(main, ["components", "stats", store])
     assert stats.exit_code == 0, stats.output
     assert "道路交通类    235" in stats.output
+
+
+def test_solve_postman_and_carp(tmp_path: Path) -> None:
+    from urbangrid.data import data_path
+
+    graph = str(data_path("networks/shenzhen_futian_osmnx_all.graphml.bz2"))
+    out = tmp_path / "walk.csv"
+    res = CliRunner().invoke(main, ["solve", "postman", graph, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "cost 284,594.1" in res.output and "proven optimal" in res.output
+    assert out.read_text().startswith("route,seq,u,v,key,served")
+    dat = str(Path(__file__).parent / "data" / "carp" / "gdb1.dat")
+    res = CliRunner().invoke(main, ["solve", "carp", dat, "--time-limit", "2", "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    assert "feasible: True" in res.output

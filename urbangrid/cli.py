@@ -126,6 +126,7 @@ def _register() -> None:
     """Attach each feature's command group, defined beside the feature it drives."""
     from urbangrid.loaders.cli import grant_readonly_command, load
     from urbangrid.routing.cli import route
+    from urbangrid.routing.solve_cli import solve
     from urbangrid.routing.staffing_cli import staffing
     from urbangrid.scale.cli import scale
     from urbangrid.spatial.components_cli import components
@@ -133,7 +134,7 @@ def _register() -> None:
     from urbangrid.spatial.grids_cli import grids
 
     for command in (grids, load, route, staffing, gazetteer_group, geocode_command,
-                    reverse_command, scale, components):
+                    reverse_command, scale, components, solve):
         main.add_command(command)
     db.add_command(grant_readonly_command)
 
