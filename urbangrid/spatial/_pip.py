@@ -8,11 +8,16 @@ point's cell). An edge is *listed* in a cell when the edge's bounding box meets 
 
 * A cell where no polygon lists an edge is inside a fixed set of polygons: the answer
   is stored (the first of them in input order, or -1).
+* A cell whose candidates all list one and the same segment (most boundary cells of a
+  partition) is answered by one orientation test against it; the answer for each side
+  is precomputed at a box corner. Near the line (where the filter is unsure) the
+  candidate list decides, as below.
 * Otherwise, for each candidate polygon (in input order, stopping at the first polygon
   that covers the whole cell), the point is tested against the polygon's listed edges
-  only, with the ray-crossing rule GEOS uses (``RayCrossingCounter``): a horizontal ray
-  to +x, upward edges include their start and exclude their end, horizontal edges never
-  count, and a point on an edge is on the boundary (covered).
+  (or the whole polygon when it is small), with the ray-crossing rule GEOS uses
+  (``RayCrossingCounter``): a horizontal ray to +x, upward edges include their start
+  and exclude their end, horizontal edges never count, and a point on an edge is on
+  the boundary (covered).
 
 Counting crossings only on listed edges is exact, not approximate. Write ``R(p)`` for
 the GEOS crossing count from ``p`` over all edges of the polygon. Edges that are not
@@ -875,3 +880,129 @@ def locate_bucketed(xs: np.ndarray, ys: np.ndarray, buf: np.ndarray, out: np.nda
             px = sx[j]
             py = sy[j]
             out[order[j]] = _resolve(_cell_code(px, py, buf, ints), px, py, buf, ints, ints_f)
+
+
+@njit(cache=True)
+def _block_len(ints: np.ndarray, at: int) -> int:
+    return 12 if ints[at] == -1 else 2 + 2 * ints[at]
+
+
+@njit(cache=True)
+def _hash_block(ints: np.ndarray, at: int, n: int) -> np.int64:
+    h = np.uint64(14695981039346656037)
+    for i in range(at, at + n):
+        h = (h ^ np.uint64(np.uint32(ints[i]))) * np.uint64(1099511628211)
+    return np.int64(h >> np.uint64(1))
+
+
+@njit(cache=True)
+def _same_block(ints: np.ndarray, a: int, b: int, n: int) -> bool:
+    return bool((ints[a : a + n] == ints[b : b + n]).all())
+
+
+@njit(cache=True)
+def _canonical(ints: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """For each block start, the start of the first block with the same content."""
+    m = starts.size
+    hashes = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        hashes[i] = _hash_block(ints, starts[i], _block_len(ints, starts[i]))
+    order = np.argsort(hashes, kind="mergesort")
+    canon = starts.copy()
+    i = 0
+    while i < m:
+        j = i
+        while j + 1 < m and hashes[order[j + 1]] == hashes[order[i]]:
+            j += 1
+        # Within a run of equal hashes, blocks equal to an earlier one share it.
+        for u in range(i + 1, j + 1):
+            a = starts[order[u]]
+            for v in range(i, u):
+                b = starts[order[v]]
+                if canon[order[v]] == b and _same_block(ints, a, b, _block_len(ints, a)):
+                    canon[order[u]] = b
+                    break
+        i = j + 1
+    return canon
+
+
+@njit(cache=True)
+def dedupe_blocks(ints: np.ndarray) -> np.ndarray:
+    """Share identical candidate lists and split blocks between cells.
+
+    Neighbouring cells cut by the same edge, or holding the same candidate polygons,
+    get the same block; on a Voronoi layer this halves the lookup memory.
+    """
+    ncols = ints[I_NCOLS]
+    ncells = ncols * ints[I_NROWS]
+    base = I_HEADER + ncells + (I_HEADER + ncells) % 2
+    # Pass 1: candidate lists (directly from cells, or behind split blocks).
+    nlists = 0
+    nsplits = 0
+    for c in range(ncells):
+        code = ints[I_HEADER + c]
+        if code < -1:
+            if ints[-2 - code] == -1:
+                nsplits += 1
+            nlists += 1
+    lstarts = np.empty(nlists, dtype=np.int64)
+    sstarts = np.empty(nsplits, dtype=np.int64)
+    nl = 0
+    ns = 0
+    for c in range(ncells):
+        code = ints[I_HEADER + c]
+        if code < -1:
+            at = -2 - code
+            if ints[at] == -1:
+                sstarts[ns] = at
+                ns += 1
+                lstarts[nl] = ints[at + 3]
+            else:
+                lstarts[nl] = at
+            nl += 1
+    lcanon = _canonical(ints, lstarts)
+    # Maps indexed by old block start (arrays: far faster than typed dicts here).
+    canon_of = np.full(ints.size, -1, dtype=np.int64)
+    for i in range(nlists):
+        canon_of[lstarts[i]] = lcanon[i]
+    # Point split blocks at canonical lists first, so equal blocks compare equal.
+    work = ints.copy()
+    for i in range(nsplits):
+        work[sstarts[i] + 3] = canon_of[work[sstarts[i] + 3]]
+    scanon = _canonical(work, sstarts)
+    scanon_of = np.full(ints.size, -1, dtype=np.int64)
+    for i in range(nsplits):
+        scanon_of[sstarts[i]] = scanon[i]
+    # Pass 2: emit each canonical block once, in cell order (neighbours stay close).
+    out = np.zeros(ints.size + nsplits + 2, dtype=np.int32)
+    out[:base] = work[:base]
+    new_at = np.full(ints.size, -1, dtype=np.int64)
+    at_new = base
+    for c in range(ncells):
+        code = work[I_HEADER + c]
+        if code >= -1:
+            continue
+        at = -2 - code
+        if work[at] == -1:
+            l_old = work[at + 3]
+            s_old = scanon_of[at]
+        else:
+            l_old = canon_of[at]
+            s_old = -1
+        if new_at[l_old] < 0:
+            n = _block_len(work, l_old)
+            out[at_new : at_new + n] = work[l_old : l_old + n]
+            new_at[l_old] = at_new
+            at_new += n
+        if s_old < 0:
+            out[I_HEADER + c] = -2 - new_at[l_old]
+            continue
+        if new_at[s_old] < 0:
+            at_new += at_new % 2
+            out[at_new : at_new + 12] = work[s_old : s_old + 12]
+            out[at_new + 3] = new_at[l_old]
+            new_at[s_old] = at_new
+            at_new += 12
+        out[I_HEADER + c] = -2 - new_at[s_old]
+    at_new += at_new % 2
+    return out[:at_new].copy()
