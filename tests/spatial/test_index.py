@@ -616,3 +616,26 @@ class TestPostGISFunction:
 
         with urbangrid.connect(tmp_path / "s.gpkg") as store, pytest.raises(StoreError):
             install_locate_sql(store)
+
+
+class TestLocateFrame:
+    def test_adds_hierarchy_columns_in_chunks(self) -> None:
+        from urbangrid.spatial.crs import transform_xy
+        from urbangrid.spatial.index import GridHierarchy, locate_frame
+
+        grids, areas = _tiny_city()
+        h = GridHierarchy.from_frames(grids, areas)
+        lon = np.array([116.405, 116.425, 116.5, np.nan])
+        lat = np.array([39.905, 39.905, 39.905, 39.905])
+        gx, gy = transform_xy(lon, lat, crs=4326, to_crs="GCJ-02")
+        reports = pd.DataFrame(
+            {"id": ["a", "b", "c", "d"], "lng": gx, "lat": [str(v) for v in gy]},
+            index=[10, 11, 12, 13],
+        )
+        done: list[int] = []
+        out = locate_frame(h, reports, x="lng", y="lat", crs="GCJ-02", chunk_size=3,
+                           progress=done.append)  # fmt: skip
+        assert done == [3, 1]
+        assert list(out.index) == [10, 11, 12, 13] and out["id"].tolist() == ["a", "b", "c", "d"]
+        assert out["street_name"].tolist() == ["建外街道", "朝外街道", None, None]
+        assert out["grid_code"].tolist()[:2] == ["110105001001001", "110105002001001"]

@@ -68,6 +68,7 @@ __all__ = [
     "GridIndex",
     "Responsibility",
     "install_locate_sql",
+    "locate_frame",
     "reference_locate",
     "responsible_unit",
 ]
@@ -857,6 +858,61 @@ class GridHierarchy:
     def locate(self, x: float, y: float, *, crs: CRSLike) -> dict[str, str | None]:
         """Hierarchy of one point (see :meth:`locate_many`) as a dict."""
         return dict(self.locate_many([x], [y], crs=crs).iloc[0])
+
+
+def locate_frame(
+    hierarchy: GridHierarchy,
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    crs: CRSLike,
+    chunk_size: int = 100_000,
+    progress: Any | None = None,
+) -> pd.DataFrame:
+    """Add the hierarchy columns to a table of points (e.g. a CSV of reports).
+
+    Parameters
+    ----------
+    hierarchy : GridHierarchy
+        The city's grids and areas.
+    frame : pandas.DataFrame
+        The points; other columns are kept.
+    x, y : str
+        Columns holding x (longitude or easting) and y (latitude or northing), in
+        ``crs``. Values that are not numbers become NaN and get no grid.
+    crs : str, int or pyproj.CRS
+        CRS of the coordinates (``"GCJ-02"`` for Amap/Tencent fixes, ``"BD-09"`` for
+        Baidu, ``4326`` for GPS).
+    chunk_size : int, default 100,000
+        Points per call; ``progress`` is told after each chunk.
+    progress : callable, optional
+        Called with the number of points done in each chunk (e.g. ``bar.update`` of a
+        ``click.progressbar``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``frame`` with ``grid_code``, ``work_grid_code``, ``community_code``,
+        ``community_name``, ``street_code``, ``street_name``, ``district_code`` and
+        ``district_name`` appended (same row order and index).
+    """
+    xs = pd.to_numeric(frame[x], errors="coerce").to_numpy(dtype=np.float64)
+    ys = pd.to_numeric(frame[y], errors="coerce").to_numpy(dtype=np.float64)
+    parts = []
+    for lo in range(0, len(frame), chunk_size):
+        parts.append(
+            hierarchy.locate_many(xs[lo : lo + chunk_size], ys[lo : lo + chunk_size], crs=crs)
+        )
+        if progress is not None:
+            progress(min(chunk_size, len(frame) - lo))
+    found = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=list(_HIERARCHY_COLUMNS), dtype=object)
+    )
+    found.index = frame.index
+    return pd.concat([frame, found], axis=1)
 
 
 @dataclass(frozen=True)
