@@ -639,3 +639,25 @@ class TestLocateFrame:
         assert list(out.index) == [10, 11, 12, 13] and out["id"].tolist() == ["a", "b", "c", "d"]
         assert out["street_name"].tolist() == ["建外街道", "朝外街道", None, None]
         assert out["grid_code"].tolist()[:2] == ["110105001001001", "110105002001001"]
+
+
+class TestKernels:
+    def test_serial_parallel_and_bucketed_agree(self) -> None:
+        from urbangrid.spatial import _pip
+
+        rng = np.random.default_rng(3)
+        sites = rng.uniform(0, 100, (400, 2))
+        box = shapely.box(0, 0, 100, 100)
+        cells = shapely.get_parts(
+            shapely.voronoi_polygons(shapely.multipoints(sites), extend_to=box)
+        )
+        polys = shapely.intersection(cells, box)
+        idx = GridIndex.from_polygons(polys, crs=CRS)
+        x = rng.uniform(-5, 105, 50_000)
+        y = rng.uniform(-5, 105, 50_000)
+        x[:10] = np.nan
+        want = reference_locate(polys, x, y)
+        for kernel in (_pip.locate_serial, _pip.locate_parallel, _pip.locate_bucketed):
+            out = np.empty(x.size, dtype=np.int64)
+            kernel(x, y, idx._buf, out)
+            assert (out == want).all(), kernel
