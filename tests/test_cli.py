@@ -116,3 +116,24 @@ def test_solve_postman_and_carp(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["solve", "carp", dat, "--time-limit", "2", "--seed", "1"])
     assert res.exit_code == 0, res.output
     assert "feasible: True" in res.output
+
+
+def test_locate_point_and_csv(tmp_path: Path) -> None:
+    from urbangrid.data import data_path
+
+    store = str(tmp_path / "g.gpkg")
+    osm = str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))
+    assert CliRunner().invoke(main, ["grids", "generate", store, "--osm", osm,
+                                     "--version", "v1"]).exit_code == 0
+    one = CliRunner().invoke(main, ["locate", store, "--crs", "GCJ-02", "116.3262", "39.9928"])
+    assert one.exit_code == 0, one.output
+    assert "grid_code\t990101001" in one.output
+    pts = tmp_path / "pts.csv"
+    pts.write_text("id,lon,lat\n1,116.3262,39.9928\n2,0,0\n3,not a number,1\n")
+    res = CliRunner().invoke(main, ["locate", store, "--crs", "GCJ-02", "--csv", str(pts),
+                                    "-o", str(tmp_path / "out.csv")])
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str)
+    assert out["grid_code"].notna().tolist() == [True, False, False]

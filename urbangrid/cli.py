@@ -132,9 +132,10 @@ def _register() -> None:
     from urbangrid.spatial.components_cli import components
     from urbangrid.spatial.geocoding.cli import gazetteer_group, geocode_command, reverse_command
     from urbangrid.spatial.grids_cli import grids
+    from urbangrid.spatial.locate_cli import locate
 
     for command in (grids, load, route, staffing, gazetteer_group, geocode_command,
-                    reverse_command, scale, components, solve):
+                    reverse_command, scale, components, solve, locate):
         main.add_command(command)
     db.add_command(grant_readonly_command)
 
