@@ -26,6 +26,7 @@ demo: $(VENV)/.installed
 ## make test: ruff, then every test (and notebook) against a real PostGIS.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	bash scripts/ensure_chromium.sh
 	dsn=$$(bash scripts/ensure_postgis.sh) && \
 	  URBANGRID_TEST_DSN="$$dsn" $(BIN)/python -m pytest tests \
 	  $$(ls notebooks/*.ipynb >/dev/null 2>&1 && echo --nbmake notebooks)
