@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 
 from urbangrid.errors import ChangeSetError, StoreSchemaError
-from urbangrid.store.base import canonical, json_text, utc_ms
+from urbangrid.store.base import canonical, convert_column, json_text, utc_ms
 
 __all__ = [
     "CHANGESET_LAYER",
@@ -271,39 +271,60 @@ def diff_rows(
     has_geom = info.geometry_column is not None
     new_geoms = _layer_geoms(frame, info) if has_geom else None
     old_geoms = np.asarray(stored.geometry.values, dtype=object) if has_geom else None
-    stored_cols = {c: stored[c].tolist() for c in cols if c in stored.columns}
     changes: list[FeatureChange] = []
     write_pos: list[int] = []
     moved_pairs: list[tuple[int, int, int]] = []  # (change index, new pos, old pos)
-    unchanged = 0
     before: dict[Any, dict[str, Any]] = {}
-    frame_cols = {c: frame[c].tolist() for c in cols}
     rows = frame.index.tolist()
+    match = [None if k is None else stored_by_key.get(k) for k in keys]
+    pos_idx = np.array([p for p, j in enumerate(match) if j is not None], dtype=np.int64)
+    j_idx = np.array([j for j in match if j is not None], dtype=np.int64)
+    # Whole columns are converted and compared at once (per-value calls made a
+    # re-run of an unchanged 42k-row survey take seconds); rows differing go on.
+    differs: dict[str, tuple[list[Any], list[Any], np.ndarray]] = {}
+    for c in cols:
+        if c == key or c not in stored.columns:
+            continue
+        logical = info.columns[c]
+        new_vals, _ = convert_column(frame[c].iloc[pos_idx].reset_index(drop=True), logical)
+        old_vals, _ = convert_column(stored[c].iloc[j_idx].reset_index(drop=True), logical)
+        flags = np.fromiter((not _same(o, n, logical) for o, n in
+                             zip(old_vals, new_vals, strict=True)), dtype=bool,
+                            count=len(new_vals))
+        if flags.any():
+            differs[c] = (old_vals, new_vals, flags)
+    if has_geom:
+        a_all = new_geoms[pos_idx]  # type: ignore[index]
+        b_all = old_geoms[j_idx]  # type: ignore[index]
+        a_none, b_none = shapely.is_missing(a_all), shapely.is_missing(b_all)
+        same_geom = (a_none & b_none) | (
+            ~a_none & ~b_none
+            & (shapely.get_type_id(a_all) == shapely.get_type_id(b_all))
+            & shapely.equals_exact(a_all, b_all, tolerance=0)
+        )
+    else:
+        same_geom = np.ones(len(pos_idx), dtype=bool)
+    changed_any = ~same_geom
+    for _, _, flags in differs.values():
+        changed_any |= flags
+    unchanged = int(len(pos_idx) - changed_any.sum())
+    slot = {int(p): m for m, p in enumerate(pos_idx.tolist())}
     for pos, k in enumerate(keys):
-        j = None if k is None else stored_by_key.get(k)
+        j = match[pos]
         if j is None:
             changes.append(FeatureChange(k, "added", int(rows[pos])))
             write_pos.append(pos)
             continue
-        diffs: dict[str, tuple[Any, Any]] = {}
-        for c in cols:
-            if c == key:
-                continue
-            old = canonical(stored_cols[c][j], info.columns[c])
-            new = canonical(frame_cols[c][pos], info.columns[c])
-            if not _same(old, new, info.columns[c]):
-                diffs[c] = (_jsonable(old), _jsonable(new))
-        geom_moved = False
-        if has_geom:
-            a, b = new_geoms[pos], old_geoms[j]  # type: ignore[index]
-            geom_moved = not (
-                a is not None and b is not None and a.geom_type == b.geom_type
-                and bool(shapely.equals_exact(a, b, tolerance=0))
-            ) and not (a is None and b is None)
-        if not diffs and not geom_moved:
-            unchanged += 1
+        m = slot[pos]
+        if not changed_any[m]:
             continue
+        diffs: dict[str, tuple[Any, Any]] = {
+            c: (_jsonable(old[m]), _jsonable(new[m]))
+            for c, (old, new, flags) in differs.items() if flags[m]
+        }
+        geom_moved = not same_geom[m]
         if geom_moved:
+            a, b = new_geoms[pos], old_geoms[j]  # type: ignore[index]
             diffs["geometry"] = (None if b is None else b.wkt, None if a is None else a.wkt)
         action = "moved" if list(diffs) == ["geometry"] else "changed"
         changes.append(FeatureChange(k, action, int(rows[pos]), diffs))
