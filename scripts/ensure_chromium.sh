@@ -5,7 +5,8 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
-for pkg in chromium chromium-driver; do
+# fonts-wqy-zenhei: Chinese layer names in the map screenshot (docs/img/demo_map.png).
+for pkg in chromium chromium-driver fonts-wqy-zenhei; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -187,3 +187,16 @@ def test_bad_rows_block_or_are_set_aside(store: Store, tmp_path: Path) -> None:
     skipped = load_survey(store, path, commit=True, on_invalid="skip")
     assert not skipped.blocked and store.count("component") == 47
     assert list_changesets(store)["n_set_aside"].tolist() == [3]
+
+
+def test_new_rows_with_unknown_source_keys_resolve_to_no_id(tmp_path: Path) -> None:
+    """Regression: pandas 3's string dtype refused the NaN of an unknown source key."""
+    from urbangrid.loaders.pipeline import _resolve_ids_readonly
+
+    frame = pd.DataFrame({
+        "component_id": pd.array([None, "3205080101000001"], dtype="str"),
+        "source": pd.array(["osm:node/1", None], dtype="str"),
+    })
+    with urbangrid.connect(tmp_path / "s.gpkg") as store:
+        out = _resolve_ids_readonly(store, frame)
+    assert out["component_id"].tolist() == [None, "3205080101000001"]

@@ -263,9 +263,10 @@ def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
                        columns=["component_id", "source"])
     by_source = dict(zip(known["source"], known["component_id"], strict=True))
     frame = frame.copy()
-    frame.loc[need, "component_id"] = frame.loc[need, "source"].map(by_source)
-    frame["component_id"] = frame["component_id"].astype(object).where(
-        frame["component_id"].notna(), None)
+    # Through object dtype: pandas 3's string dtype refuses the NaN of unknown sources.
+    ids = frame["component_id"].astype(object)
+    ids[need] = frame.loc[need, "source"].map(by_source).astype(object)
+    frame["component_id"] = ids.where(ids.notna(), None)
     return frame
 
 
