@@ -45,7 +45,6 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from urbangrid.errors import (
-    CoordinateError,
     CRSError,
     CRSMismatchError,
     GridGeometryError,
@@ -55,6 +54,7 @@ from urbangrid.spatial import _pip
 from urbangrid.spatial._locate_sql import install_locate_sql
 from urbangrid.spatial.crs import (
     CRSLike,
+    _as_xy,
     crs_equal,
     crs_to_string,
     normalize_crs,
@@ -446,15 +446,8 @@ class GridIndex:
         >>> idx.locate_many([10.0, 20.0, float("nan")], [10.0, 0.0, 1.0], crs=4547).tolist()
         [0, 1, -1]
         """
-        try:
-            xa = np.ascontiguousarray(xs, dtype=np.float64)
-            ya = np.ascontiguousarray(ys, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise CoordinateError(f"point coordinates must be numbers: {exc}") from None
-        if xa.shape != ya.shape:
-            raise CoordinateError(
-                f"xs and ys have different shapes {xa.shape} and {ya.shape}; pass one y per x"
-            )
+        xa, ya = _as_xy(xs, ys)  # numbers, one y per x, or CoordinateError
+        xa, ya = np.ascontiguousarray(xa), np.ascontiguousarray(ya)
         shape = xa.shape
         if snap_tolerance:
             _check_tolerance(snap_tolerance)
