@@ -23,12 +23,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/urbangrid demo --out out/
 
-## make test: ruff, then every test (and notebook) against a real PostGIS.
+## make test: ruff, then every test, docstring example and notebook against a real PostGIS.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	bash scripts/ensure_chromium.sh
 	dsn=$$(bash scripts/ensure_postgis.sh) && \
-	  URBANGRID_TEST_DSN="$$dsn" $(BIN)/python -m pytest tests \
+	  URBANGRID_TEST_DSN="$$dsn" $(BIN)/python -m pytest tests urbangrid --doctest-modules \
 	  $$(ls notebooks/*.ipynb >/dev/null 2>&1 && echo --nbmake notebooks)
 
 clean:
