@@ -19,7 +19,6 @@ Responsibility follows "先属主、后属地": a component goes to its owner
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import json
@@ -36,6 +35,7 @@ from shapely.geometry.base import BaseGeometry
 from urbangrid.errors import ComponentIdError, ValidationError
 from urbangrid.spatial.codes import CityProfile
 from urbangrid.spatial.component_ids import PROVINCE_CODES, make_component_ids
+from urbangrid.store._rtree_bulk import bulk_load_rtree
 from urbangrid.store.base import json_text
 
 __all__ = [
@@ -625,35 +625,13 @@ def write_components(
     out = frame[[*cols, frame.geometry.name]]
     if mode == "append":
         at = at or dt.datetime.now(dt.UTC)
-        with _write_transaction(store):
+        with store.transaction():  # BEGIN IMMEDIATE on GeoPackage: writers queue
             if store.kind == "postgis":
                 _copy_postgis(store, out, at, source)
             else:
                 _insert_gpkg(store, out, at)
         return WriteResult(inserted=len(out))
     return store.write(COMPONENT_LAYER, out, mode=mode, at=at, source=source)
-
-
-@contextlib.contextmanager
-def _write_transaction(store: Any) -> Iterator[None]:
-    """The store's transaction, but taking SQLite's write lock up front.
-
-    A deferred ``BEGIN`` makes SQLite fail a second writer with "database is
-    locked" at once instead of waiting its turn; ``BEGIN IMMEDIATE`` waits (busy
-    timeout). Inside a caller's transaction the caller's lock mode stands.
-    """
-    con = store.connection
-    if store.kind != "gpkg" or con.in_transaction:
-        with store.transaction():
-            yield
-        return
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def _layer_wkb(store: Any, frame: Any) -> np.ndarray:
@@ -860,25 +838,11 @@ def _insert_gpkg(store: Any, frame: Any, at: dt.datetime) -> None:
         ]
         bounds = shapely.bounds(geoms)
         keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
-        con.executemany(
-            f"INSERT INTO {rtree} VALUES (?, ?, ?, ?, ?)",
-            (
-                (f, float(b[0]), float(b[2]), float(b[1]), float(b[3]))
-                for f, b, k in zip(fids, bounds, keep, strict=True)
-                if k
-            ),
-        )
+        bulk_load_rtree(con, rtree, np.asarray(fids, dtype=np.int64)[keep], bounds[keep, 0],
+                        bounds[keep, 2], bounds[keep, 1], bounds[keep, 3])
         for ddl in rebuild:
             con.execute(ddl)
-    rtree = f"rtree_{COMPONENT_LAYER}_{info.geometry_column}"
-    # QGIS reads the layer extent from gpkg_contents; keep it current as the store does.
-    con.execute(
-        "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
-        f"min_x = (SELECT min(minx) FROM {rtree}), max_x = (SELECT max(maxx) FROM {rtree}), "
-        f"min_y = (SELECT min(miny) FROM {rtree}), max_y = (SELECT max(maxy) FROM {rtree}) "
-        "WHERE table_name = ?",
-        (COMPONENT_LAYER,),
-    )
+    store._touch(info)  # gpkg_contents extent and change time, as the store keeps them
 
 
 def retire_components(
