@@ -92,14 +92,13 @@ def reports(ctx: DemoContext) -> str:
     Boston 311 sample assigned to wards, checked against the city's own ward field."""
     import pandas as pd
 
+    from urbangrid.spatial.crs import wgs84_to_gcj02
     from urbangrid.spatial.index import GridHierarchy, GridIndex
 
     hierarchy = GridHierarchy.from_store(ctx.store)
     comps = ctx.store.read("component", columns=["component_id"])
     pts = comps.geometry.to_crs("EPSG:4326")
     # A phone reports in GCJ-02: shift the points as Amap would, then assign them back.
-    from urbangrid.spatial.crs import wgs84_to_gcj02
-
     gx, gy = wgs84_to_gcj02(pts.x.to_numpy(), pts.y.to_numpy())
     found = hierarchy.locate_many(gx, gy, crs="GCJ-02")
     split = found["community_code"].fillna("outside").value_counts()
