@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import pyogrio
+import pytest
 from click.testing import CliRunner
 
-from urbangrid.cli import main
+from urbangrid.cli import LazyGroup, db, main
 
 
 def test_help_lists_commands() -> None:
@@ -15,6 +19,25 @@ def test_help_lists_commands() -> None:
     assert result.exit_code == 0
     for command in ("db", "demo", "streets"):
         assert command in result.output
+
+
+@pytest.mark.parametrize("group", [main, db], ids=["main", "db"])
+def test_lazy_help_matches_each_command(group: LazyGroup) -> None:
+    """The one-line help kept in cli.py is the command's own (so it cannot drift)."""
+    ctx = click.Context(group)
+    for name, (_, summary) in group.lazy.items():
+        command = group.get_command(ctx, name)
+        assert command is not None and command.name == name
+        assert command.get_short_help_str(limit=500) == summary, name
+
+
+def test_help_imports_no_feature_module() -> None:
+    code = ("import sys; from urbangrid.cli import main\n"
+            "try: main(['--help'])\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('numba', 'osmnx', 'networkx', 'folium', 'rapidfuzz')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_db_init_gpkg_twice(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ its result. Errors urbangrid raises on purpose print as one line, no traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from collections.abc import Callable
@@ -33,7 +34,76 @@ def _friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Feature commands live beside the feature they drive and are imported only when
+# run: importing them all (numba, osmnx, pandas…) made `urbangrid --help` take ~1.7 s.
+# The one-line help is kept here so listing commands imports nothing;
+# tests/test_cli.py checks it still matches each command's own docstring.
+_LAZY: dict[str, tuple[str, str]] = {
+    "components": ("urbangrid.spatial.components_cli:components",
+                   "City components (城市部件): load and count the inventory."),
+    "gazetteer": ("urbangrid.spatial.geocoding.cli:gazetteer_group",
+                  "Build the place gazetteer (地名地址库) in a store."),
+    "geocode": ("urbangrid.spatial.geocoding.cli:geocode_command",
+                "Address → WGS84 longitude/latitude, match level and confidence (地址匹配)."),
+    "grids": ("urbangrid.spatial.grids_cli:grids",
+              "Unit grids (单元网格) and work grids (工作网格)."),
+    "load": ("urbangrid.loaders.cli:load",
+             "Load survey files (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, CSV) into a store."),
+    "locate": ("urbangrid.spatial.locate_cli:locate",
+               "Unit grid, work grid, community, street and district of LON LAT (or of a CSV)."),
+    "reverse": ("urbangrid.spatial.geocoding.cli:reverse_command",
+                'Point → nearest door plate or POI, described as "成府路55号东50米" (逆地理编码).'),
+    "route": ("urbangrid.routing.cli:route", "Patrol route of one area."),
+    "scale": ("urbangrid.scale.cli:scale",
+              "Beyond one machine (超越单机): bulk assignment and routing on Dask."),
+    "solve": ("urbangrid.routing.solve_cli:solve",
+              "Postman and CARP solvers on a GraphML network or a CARPLIB instance."),
+    "staffing": ("urbangrid.routing.staffing_cli:staffing",
+                 "Collectors needed by STORE's grids, by norm, and their collector areas."),
+}
+_LAZY_DB: dict[str, tuple[str, str]] = {
+    "grant-readonly": ("urbangrid.loaders.cli:grant_readonly_command",
+                       "Let ROLE read every urbangrid table of the PostGIS STORE, and write none."),
+}
+
+
+class LazyGroup(click.Group):
+    """A command group some of whose commands are imported only when run.
+
+    ``lazy`` maps a command name to ``("module:attribute", one-line help)``.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attr = self.lazy[cmd_name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = []
+        for name in names:
+            if name in self.commands:
+                if not self.commands[name].hidden:
+                    rows.append((name, self.commands[name].get_short_help_str(limit)))
+            else:
+                # A stand-in command shortens the help exactly as the real one would.
+                stand_in = click.Command(name, help=self.lazy[name][1])
+                rows.append((name, stand_in.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, lazy=_LAZY, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="urbangrid")
 def main() -> None:
     """urbangrid: digital city management (数字城管) GIS.
@@ -43,7 +113,7 @@ def main() -> None:
     """
 
 
-@main.group()
+@main.group(cls=LazyGroup, lazy=_LAZY_DB)
 def db() -> None:
     """Create, upgrade and inspect stores."""
 
@@ -121,26 +191,6 @@ def demo(out: Path) -> None:
     click.echo(f"  {'total':<14} {time.perf_counter() - t0:7.2f} s  open {out / 'demo.gpkg'} "
                "in QGIS")
 
-
-def _register() -> None:
-    """Attach each feature's command group, defined beside the feature it drives."""
-    from urbangrid.loaders.cli import grant_readonly_command, load
-    from urbangrid.routing.cli import route
-    from urbangrid.routing.solve_cli import solve
-    from urbangrid.routing.staffing_cli import staffing
-    from urbangrid.scale.cli import scale
-    from urbangrid.spatial.components_cli import components
-    from urbangrid.spatial.geocoding.cli import gazetteer_group, geocode_command, reverse_command
-    from urbangrid.spatial.grids_cli import grids
-    from urbangrid.spatial.locate_cli import locate
-
-    for command in (grids, load, route, staffing, gazetteer_group, geocode_command,
-                    reverse_command, scale, components, solve, locate):
-        main.add_command(command)
-    db.add_command(grant_readonly_command)
-
-
-_register()
 
 if __name__ == "__main__":
     main()
