@@ -14,7 +14,10 @@ from urbangrid.loaders.admin import read_divisions_csv
 def test_bundled_haidian_codes() -> None:
     frame = read_divisions_csv(data_path("codes/haidian_110108_divisions_2023.csv"))
     assert frame["level"].value_counts().to_dict() == {
-        "community": 678, "street": 29, "district": 1}
+        "community": 678,
+        "street": 29,
+        "district": 1,
+    }
     row = frame[frame["code"] == "110108001"].iloc[0]
     assert (row["name"], row["parent_code"]) == ("万寿路街道", "110108")
 
@@ -24,9 +27,9 @@ def test_every_bad_row_is_reported(tmp_path: Path) -> None:
     path.write_text(
         "code,name,level,parent_code\n"
         "110108,海淀区,district,\n"
-        "11010800,万寿路街道,street,110108\n"     # 8 digits
+        "11010800,万寿路街道,street,110108\n"  # 8 digits
         "110109001001,某社区,community,110108001\n"  # parent not a prefix
-        "110108001002,,community,110108001\n",    # empty name
+        "110108001002,,community,110108001\n",  # empty name
         encoding="utf-8",
     )
     with pytest.raises(ValidationError) as err:

@@ -45,15 +45,20 @@ class TestEventRows:
     HEAD = "案卷号,环节,时间,监督员编号,来源,经度,纬度\n"
 
     def test_read(self, tmp_path):
-        p = _write(tmp_path, self.HEAD + "a,上报,2025-03-03 09:00,C1,监督员上报,116.32,40.0\n"
-                   "a,立案,2025-03-03 09:10,,,116.32,40.0\n")
+        p = _write(
+            tmp_path,
+            self.HEAD + "a,上报,2025-03-03 09:00,C1,监督员上报,116.32,40.0\n"
+            "a,立案,2025-03-03 09:10,,,116.32,40.0\n",
+        )
         ev = read_case_log(p, collectors=["C1"])
         assert ev["event"].tolist() == ["上报", "立案"]
         assert ev["channel"].iloc[0] == "collector"
 
     def test_out_of_order_names_the_row(self, tmp_path):
-        p = _write(tmp_path, self.HEAD + "a,上报,2025-03-03 09:00,C1,监督员上报,,\n"
-                   "a,结案,2025-03-03 08:00,,,,\n")
+        p = _write(
+            tmp_path,
+            self.HEAD + "a,上报,2025-03-03 09:00,C1,监督员上报,,\na,结案,2025-03-03 08:00,,,,\n",
+        )
         with pytest.raises(CaseLogError, match=r"log\.csv: row 2: field 'at'.*out of order"):
             read_case_log(p)
 

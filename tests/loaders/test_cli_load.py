@@ -39,12 +39,14 @@ def test_exit_codes_for_bad_rows(tmp_path: Path) -> None:
     path = write_survey(frame, tmp_path, "geojson")
     store = str(tmp_path / "s.gpkg")
     runner = CliRunner()
-    blocked = runner.invoke(load, ["components", str(path), "--store", store,
-                                   "--report", str(tmp_path / "r")])
+    blocked = runner.invoke(
+        load, ["components", str(path), "--store", store, "--report", str(tmp_path / "r")]
+    )
     assert blocked.exit_code == EXIT_BLOCKED and "row 3 field status" in blocked.output
     assert (tmp_path / "r.csv").exists() and (tmp_path / "r.gpkg").exists()
-    skipped = runner.invoke(load, ["components", str(path), "--store", store,
-                                   "--on-invalid", "skip"])
+    skipped = runner.invoke(
+        load, ["components", str(path), "--store", store, "--on-invalid", "skip"]
+    )
     assert skipped.exit_code == EXIT_SET_ASIDE
     wrong = runner.invoke(load, ["grids", str(path), "--store", store])
     assert wrong.exit_code == EXIT_BLOCKED
@@ -56,12 +58,19 @@ def test_grids_target_fills_codes_from_the_grid_code(tmp_path: Path) -> None:
 
     from urbangrid.loaders.pipeline import load_survey
 
-    hoods = gpd.read_file("/vsigzip/" + str(Path(__file__).parents[1] / "data" / "cambridge"
-                                            / "neighborhoods.geojson.gz"))
+    hoods = gpd.read_file(
+        "/vsigzip/"
+        + str(Path(__file__).parents[1] / "data" / "cambridge" / "neighborhoods.geojson.gz")
+    )
     grids = gpd.GeoDataFrame(
-        {"网格编码": [f"320508001002{i + 1:03d}" for i in range(len(hoods))],
-         "管理等级": 1, "版本": "2024-survey"},
-        geometry=hoods.geometry.values, crs=hoods.crs)
+        {
+            "网格编码": [f"320508001002{i + 1:03d}" for i in range(len(hoods))],
+            "管理等级": 1,
+            "版本": "2024-survey",
+        },
+        geometry=hoods.geometry.values,
+        crs=hoods.crs,
+    )
     path = tmp_path / "grids.gpkg"
     grids.to_file(path, engine="pyogrio")
     with urbangrid.connect(tmp_path / "s.gpkg") as s:

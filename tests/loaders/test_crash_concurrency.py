@@ -58,7 +58,8 @@ def checksum(target: str) -> dict[str, str]:
         for t in TABLES:
             out[t] = con.execute(
                 f"SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY fid), '')) "
-                f"FROM urbangrid.{t} x").fetchone()[0]
+                f"FROM urbangrid.{t} x"
+            ).fetchone()[0]
     return out
 
 
@@ -78,7 +79,9 @@ def _in_transaction(target: str, proc: subprocess.Popen[bytes], app: str) -> boo
     with psycopg.connect(target, autocommit=True) as con:
         row = con.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
-            "AND backend_xid IS NOT NULL", (app,)).fetchone()
+            "AND backend_xid IS NOT NULL",
+            (app,),
+        ).fetchone()
     return bool(row and row[0])
 
 
@@ -99,8 +102,13 @@ def test_sigkill_mid_load_leaves_store_unchanged(
     script.write_text(LOADER)
     log = tmp_path / "loader.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, str(script), target, str(big)], cwd=ROOT,
-                                env={**os.environ, "PGAPPNAME": app}, stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), target, str(big)],
+            cwd=ROOT,
+            env={**os.environ, "PGAPPNAME": app},
+            stdout=out,
+            stderr=out,
+        )
     try:
         deadline = time.monotonic() + 300
         while not _in_transaction(target, proc, app):
@@ -144,9 +152,15 @@ def test_eight_concurrent_loaders_into_postgis(pg_dsn: str, tmp_path: Path) -> N
         files.append(path)
     script = tmp_path / "loader.py"
     script.write_text(LOADER)
-    procs = [subprocess.Popen([sys.executable, str(script), pg_dsn, str(f), f"loader{i}"],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for i, f in enumerate(files)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), pg_dsn, str(f), f"loader{i}"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for i, f in enumerate(files)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
     for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err.decode()[-2000:]

@@ -22,8 +22,13 @@ from urbangrid.loaders.security import connect_readonly, grant_readonly
 from urbangrid.spatial.components import find_components
 from urbangrid.store import Store
 
-SQLISH = ["'); DROP TABLE component; --", "1 OR 1=1", "\"; DELETE FROM load_change; --",
-          "$$; SELECT pg_sleep(10); $$", "Robert'); --"]
+SQLISH = [
+    "'); DROP TABLE component; --",
+    "1 OR 1=1",
+    '"; DELETE FROM load_change; --',
+    "$$; SELECT pg_sleep(10); $$",
+    "Robert'); --",
+]
 CONTROL = "".join(chr(c) for c in [*range(1, 9), 11, 12, *range(14, 32), 127])
 
 texts = st.one_of(
@@ -34,21 +39,37 @@ texts = st.one_of(
 )
 wkts = st.one_of(
     st.sampled_from(["POINT (116.33 39.99)", "LINESTRING (116.33 39.99, 116.34 39.99)"]),
-    st.sampled_from(["POINT (1 2", "POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))", "POINT (nan 1)",
-                     "LINESTRING (0 0)", "GARBAGE", "POINT EMPTY", "POINT (1e400 1)"]),
+    st.sampled_from(
+        [
+            "POINT (1 2",
+            "POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))",
+            "POINT (nan 1)",
+            "LINESTRING (0 0)",
+            "GARBAGE",
+            "POINT EMPTY",
+            "POINT (1e400 1)",
+        ]
+    ),
     texts,
 )
-rows = st.fixed_dictionaries({
-    "小类代码": st.one_of(st.sampled_from(["0101", "0203", "0406", "2114"]), texts),
-    "部件名称": texts,
-    "部件状态": st.one_of(st.sampled_from(["好", "完好", "破损"]), texts),
-    "数据来源": st.one_of(st.just("实测"), texts),
-    "初始日期": st.one_of(st.sampled_from(["2023-05-01", "2023/5/1", "2023年5月1日",
-                                          "2099-01-01", "2023-02-30"]), texts),
-    "标识码": st.one_of(st.none(), st.sampled_from(["3205080101000001", "32050801010000011",
-                                                   "9905080101000001"]), texts),
-    "wkt": wkts,
-})
+rows = st.fixed_dictionaries(
+    {
+        "小类代码": st.one_of(st.sampled_from(["0101", "0203", "0406", "2114"]), texts),
+        "部件名称": texts,
+        "部件状态": st.one_of(st.sampled_from(["好", "完好", "破损"]), texts),
+        "数据来源": st.one_of(st.just("实测"), texts),
+        "初始日期": st.one_of(
+            st.sampled_from(["2023-05-01", "2023/5/1", "2023年5月1日", "2099-01-01", "2023-02-30"]),
+            texts,
+        ),
+        "标识码": st.one_of(
+            st.none(),
+            st.sampled_from(["3205080101000001", "32050801010000011", "9905080101000001"]),
+            texts,
+        ),
+        "wkt": wkts,
+    }
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -77,10 +98,16 @@ def _default_names() -> set[str]:
 
 def test_sql_looking_text_is_stored_verbatim(store: Store, tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(
-        {"小类代码": ["0101"] * len(SQLISH), "部件名称": SQLISH, "部件状态": "好",
-         "数据来源": "实测", "备注": SQLISH},
+        {
+            "小类代码": ["0101"] * len(SQLISH),
+            "部件名称": SQLISH,
+            "部件状态": "好",
+            "数据来源": "实测",
+            "备注": SQLISH,
+        },
         geometry=[shapely.Point(116.33 + i * 1e-3, 39.99) for i in range(len(SQLISH))],
-        crs="EPSG:4326")
+        crs="EPSG:4326",
+    )
     path = tmp_path / "s.geojson"
     frame.to_file(path, driver="GeoJSON", engine="pyogrio")
     load_survey(store, path, commit=True)
@@ -94,8 +121,9 @@ def test_encoding_is_detected_and_said(tmp_path: Path) -> None:
     gb = choose_encoding([("x", "井盖".encode("gbk"))], source="f")
     assert gb.encoding == "GBK" and "not valid UTF-8 (x: byte 0xbe" in gb.reason
     assert choose_encoding([("x", b"abc")], source="f").reason.startswith("all text is ASCII")
-    frame = gpd.GeoDataFrame({"名称": ["雨水箅子"]}, geometry=[shapely.Point(0, 0)],
-                             crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(
+        {"名称": ["雨水箅子"]}, geometry=[shapely.Point(0, 0)], crs="EPSG:4326"
+    )
     frame.to_file(tmp_path / "a.shp", engine="pyogrio", encoding="UTF-8")
     assert detect_dbf_encoding(tmp_path / "a.shp").declared  # GDAL wrote a .cpg
     (tmp_path / "a.cpg").unlink()
@@ -106,7 +134,9 @@ def test_readonly_role_reads_and_cannot_write(pg_dsn: str, tmp_path: Path) -> No
     role = f"ug_reader_{tmp_path.name[-12:].replace('-', '_')}".lower()
     frame = gpd.GeoDataFrame(
         {"小类代码": ["0101", "0203"], "部件状态": "好", "数据来源": "实测"},
-        geometry=[shapely.Point(116.33, 39.99), shapely.Point(116.34, 39.99)], crs="EPSG:4326")
+        geometry=[shapely.Point(116.33, 39.99), shapely.Point(116.34, 39.99)],
+        crs="EPSG:4326",
+    )
     path = tmp_path / "s.gpkg"
     frame.to_file(path, engine="pyogrio")
     with urbangrid.connect(pg_dsn) as s:

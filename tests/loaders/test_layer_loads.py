@@ -50,25 +50,33 @@ def unit_grid_survey(demo_grids: tuple[gpd.GeoDataFrame, ...]) -> gpd.GeoDataFra
     """单元网格 in a contractor's layout, in the city's CRS."""
     grids = demo_grids[0]
     grade = ["一级", "二级", "三级"]
-    return gpd.GeoDataFrame({
-        "网格编码": grids["grid_code"],
-        "管理等级": [grade[i % 3] for i in range(len(grids))],
-        "工作网格": grids["work_grid_code"],
-        "版本": "2024年普查",
-        "数据来源": "五道口街道普查",
-    }, geometry=grids.geometry.values, crs=grids.crs).to_crs(CITY_CRS)
+    return gpd.GeoDataFrame(
+        {
+            "网格编码": grids["grid_code"],
+            "管理等级": [grade[i % 3] for i in range(len(grids))],
+            "工作网格": grids["work_grid_code"],
+            "版本": "2024年普查",
+            "数据来源": "五道口街道普查",
+        },
+        geometry=grids.geometry.values,
+        crs=grids.crs,
+    ).to_crs(CITY_CRS)
 
 
 def work_grid_survey(demo_grids: tuple[gpd.GeoDataFrame, ...]) -> gpd.GeoDataFrame:
     """工作网格 in a contractor's layout (no area, no street code: both derived)."""
     work = demo_grids[1]
-    return gpd.GeoDataFrame({
-        "工作网格编码": work["work_grid_code"],
-        "单元网格数": work["n_unit_grids"],
-        "工作量": work["workload"].round(3),
-        "版本": "2024年普查",
-        "数据来源": "五道口街道普查",
-    }, geometry=work.geometry.values, crs=work.crs).to_crs(CITY_CRS)
+    return gpd.GeoDataFrame(
+        {
+            "工作网格编码": work["work_grid_code"],
+            "单元网格数": work["n_unit_grids"],
+            "工作量": work["workload"].round(3),
+            "版本": "2024年普查",
+            "数据来源": "五道口街道普查",
+        },
+        geometry=work.geometry.values,
+        crs=work.crs,
+    ).to_crs(CITY_CRS)
 
 
 def place_survey() -> gpd.GeoDataFrame:
@@ -77,17 +85,28 @@ def place_survey() -> gpd.GeoDataFrame:
 
     places = places_from_osm(DATA / "geocoding" / "beijing_haidian_cau.osm.bz2")
     places = places[places.geom_type == "Point"].reset_index(drop=True)
-    kinds = {"poi": "兴趣点", "plate": "门牌", "street": "街巷", "block": "区片",
-             "zone": "地片", "area": "区域"}
-    return gpd.GeoDataFrame({
-        "地名编码": places["place_id"],
-        "地名": places["name"],
-        "地名类型": places["place_type"].map(kinds),
-        "街路巷": places["street"].astype(object).where(places["street"].notna(), None),
-        "门牌号": places["housenumber"].astype(object).where(places["housenumber"].notna(),
-                                                          None),
-        "数据来源": "地名普查",
-    }, geometry=places.geometry.values, crs=places.crs)
+    kinds = {
+        "poi": "兴趣点",
+        "plate": "门牌",
+        "street": "街巷",
+        "block": "区片",
+        "zone": "地片",
+        "area": "区域",
+    }
+    return gpd.GeoDataFrame(
+        {
+            "地名编码": places["place_id"],
+            "地名": places["name"],
+            "地名类型": places["place_type"].map(kinds),
+            "街路巷": places["street"].astype(object).where(places["street"].notna(), None),
+            "门牌号": places["housenumber"]
+            .astype(object)
+            .where(places["housenumber"].notna(), None),
+            "数据来源": "地名普查",
+        },
+        geometry=places.geometry.values,
+        crs=places.crs,
+    )
 
 
 def street_survey() -> gpd.GeoDataFrame:
@@ -95,15 +114,19 @@ def street_survey() -> gpd.GeoDataFrame:
     from urbangrid.loaders.osm import read_osm_graph, streets_frame
 
     streets = streets_frame(read_osm_graph(DATA / "osm" / "beijing_haidian_cau.osm.bz2"))
-    return gpd.GeoDataFrame({
-        "道路编码": streets["edge_id"],
-        "起点": streets["u"],
-        "终点": streets["v"],
-        "道路名称": streets["name"].astype(object).where(streets["name"].notna(), None),
-        "道路等级": streets["highway"],
-        "单行": streets["oneway"].map({True: "是", False: "否"}),
-        "长度": streets["length_m"].round(2),
-    }, geometry=streets.geometry.values, crs=streets.crs).to_crs(CITY_CRS)
+    return gpd.GeoDataFrame(
+        {
+            "道路编码": streets["edge_id"],
+            "起点": streets["u"],
+            "终点": streets["v"],
+            "道路名称": streets["name"].astype(object).where(streets["name"].notna(), None),
+            "道路等级": streets["highway"],
+            "单行": streets["oneway"].map({True: "是", False: "否"}),
+            "长度": streets["length_m"].round(2),
+        },
+        geometry=streets.geometry.values,
+        crs=streets.crs,
+    ).to_crs(CITY_CRS)
 
 
 def write_as(frame: gpd.GeoDataFrame, folder: Path, fmt: str) -> Path:

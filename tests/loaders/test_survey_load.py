@@ -70,8 +70,9 @@ def current(store: Store) -> pd.DataFrame:
     """Current components, comparable across stores (ID order, WKT geometry)."""
     f = store.read("component")
     f["wkt"] = shapely.to_wkt(f.geometry.values, rounding_precision=9)
-    return pd.DataFrame(f.drop(columns="geometry")).sort_values("component_id").reset_index(
-        drop=True)
+    return (
+        pd.DataFrame(f.drop(columns="geometry")).sort_values("component_id").reset_index(drop=True)
+    )
 
 
 class TestReaders:
@@ -141,8 +142,13 @@ def test_dry_run_writes_nothing_and_diff_is_field_by_field(store: Store, tmp_pat
     path2 = write_survey(frame, tmp_path / "v2", "gpkg")
     diff = load_survey(store, path2, diff=tmp_path / "d.csv").changeset
     assert diff is not None
-    assert diff.counts() == {"added": 0, "changed": 1, "moved": 1, "removed": 0,
-                             "unchanged": len(frame) - 2}
+    assert diff.counts() == {
+        "added": 0,
+        "changed": 1,
+        "moved": 1,
+        "removed": 0,
+        "unchanged": len(frame) - 2,
+    }
     changed = next(c for c in diff.changes if c.action == "changed")
     assert changed.fields == {"status": ("完好", "破损")}
     moved = next(c for c in diff.changes if c.action == "moved")
@@ -157,8 +163,12 @@ def test_rollback_restores_the_layer(store: Store, tmp_path: Path) -> None:
     before = current(store)
     frame.loc[:9, "部件状态"] = "坏"
     (tmp_path / "v2").mkdir()
-    second = load_survey(store, write_survey(frame, tmp_path / "v2", "gpkg"), commit=True,
-                         at=dt.datetime(2024, 2, 1, tzinfo=dt.UTC))
+    second = load_survey(
+        store,
+        write_survey(frame, tmp_path / "v2", "gpkg"),
+        commit=True,
+        at=dt.datetime(2024, 2, 1, tzinfo=dt.UTC),
+    )
     assert second.changeset is not None and second.changeset.count("changed") == 10
     with pytest.raises(ChangeSetError, match="changed later"):
         rollback_changeset(store, first.changeset_id)  # type: ignore[arg-type]
@@ -193,10 +203,12 @@ def test_new_rows_with_unknown_source_keys_resolve_to_no_id(tmp_path: Path) -> N
     """Regression: pandas 3's string dtype refused the NaN of an unknown source key."""
     from urbangrid.loaders.pipeline import _resolve_ids_readonly
 
-    frame = pd.DataFrame({
-        "component_id": pd.array([None, "3205080101000001"], dtype="str"),
-        "source": pd.array(["osm:node/1", None], dtype="str"),
-    })
+    frame = pd.DataFrame(
+        {
+            "component_id": pd.array([None, "3205080101000001"], dtype="str"),
+            "source": pd.array(["osm:node/1", None], dtype="str"),
+        }
+    )
     with urbangrid.connect(tmp_path / "s.gpkg") as store:
         out = _resolve_ids_readonly(store, frame)
     assert out["component_id"].tolist() == [None, "3205080101000001"]

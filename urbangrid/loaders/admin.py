@@ -19,8 +19,13 @@ from urbangrid.errors import ValidationError
 __all__ = ["CODE_LENGTHS", "admin_areas_frame", "read_divisions_csv"]
 
 #: Digits of a division code at each level.
-CODE_LENGTHS: dict[str, int] = {"province": 2, "city": 4, "district": 6, "street": 9,
-                                "community": 12}
+CODE_LENGTHS: dict[str, int] = {
+    "province": 2,
+    "city": 4,
+    "district": 6,
+    "street": 9,
+    "community": 12,
+}
 
 
 def read_divisions_csv(path: str | Path) -> pd.DataFrame:
@@ -47,8 +52,15 @@ def read_divisions_csv(path: str | Path) -> pd.DataFrame:
             parent = (rec.get("parent_code") or "").strip() or None
 
             def bad(field: str, value: object, reason: str, lineno: int = lineno) -> None:
-                problems.append({"file": str(path), "row": lineno, "field": field,
-                                 "value": value, "reason": reason})
+                problems.append(
+                    {
+                        "file": str(path),
+                        "row": lineno,
+                        "field": field,
+                        "value": value,
+                        "reason": reason,
+                    }
+                )
 
             if level not in CODE_LENGTHS:
                 bad("level", level, f"level must be one of {sorted(CODE_LENGTHS)}")
@@ -58,8 +70,14 @@ def read_divisions_csv(path: str | Path) -> pd.DataFrame:
                 bad("parent_code", parent, f"is not a prefix of code {code}")
             if not (rec.get("name") or "").strip():
                 bad("name", rec.get("name"), "name is empty")
-            rows.append({"code": code, "name": (rec.get("name") or "").strip(),
-                         "level": level, "parent_code": parent})
+            rows.append(
+                {
+                    "code": code,
+                    "name": (rec.get("name") or "").strip(),
+                    "level": level,
+                    "parent_code": parent,
+                }
+            )
     if problems:
         first = problems[0]
         raise ValidationError(
@@ -71,8 +89,11 @@ def read_divisions_csv(path: str | Path) -> pd.DataFrame:
 
 
 def admin_areas_frame(
-    divisions: pd.DataFrame, boundaries: gpd.GeoDataFrame | None = None,
-    *, boundary_code_column: str = "code", source: str | None = None,
+    divisions: pd.DataFrame,
+    boundaries: gpd.GeoDataFrame | None = None,
+    *,
+    boundary_code_column: str = "code",
+    source: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Join division codes to boundary polygons, shaped for the ``admin_area`` layer.
 
@@ -95,7 +116,8 @@ def admin_areas_frame(
     geoms = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     if boundaries is not None:
         crs = boundaries.crs
-        lookup = dict(zip(boundaries[boundary_code_column].astype(str), boundaries.geometry,
-                          strict=True))
+        lookup = dict(
+            zip(boundaries[boundary_code_column].astype(str), boundaries.geometry, strict=True)
+        )
         geoms = frame["code"].map(lookup)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=crs), crs=crs)

@@ -43,14 +43,25 @@ __all__ = [
 
 #: Formats tried, in order, for each timestamp column.
 DATETIME_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
 )
 
 #: Per-case timestamp columns and the event each one records.
 CASE_TIME_COLUMNS: dict[str, str] = {
-    "reported_at": "上报", "verified_at": "核实", "registered_at": "立案",
-    "dispatched_at": "派遣", "handled_at": "处置", "checked_at": "核查", "closed_at": "结案",
+    "reported_at": "上报",
+    "verified_at": "核实",
+    "registered_at": "立案",
+    "dispatched_at": "派遣",
+    "handled_at": "处置",
+    "checked_at": "核查",
+    "closed_at": "结案",
 }
 
 _ALLOWED = (*CASE_COLUMNS, *CASE_TIME_COLUMNS, "department", "lon", "lat", "registered")
@@ -62,8 +73,9 @@ def case_log_mappings() -> list[FieldMapping]:
     return [load_mapping(p) for p in sorted(_FOLDER.glob("*.toml"))]
 
 
-def _mapping(columns: Sequence[str], mapping: str | Path | FieldMapping | None,
-             source: str) -> FieldMapping:
+def _mapping(
+    columns: Sequence[str], mapping: str | Path | FieldMapping | None, source: str
+) -> FieldMapping:
     if isinstance(mapping, FieldMapping):
         return mapping
     shipped = case_log_mappings()
@@ -72,11 +84,14 @@ def _mapping(columns: Sequence[str], mapping: str | Path | FieldMapping | None,
             if m.name == str(mapping):
                 return m
         return load_mapping(mapping)
-    scored = sorted(((len(match_columns(columns, m)), m.name, m) for m in shipped),
-                    key=lambda t: (-t[0], t[1]))
+    scored = sorted(
+        ((len(match_columns(columns, m)), m.name, m) for m in shipped), key=lambda t: (-t[0], t[1])
+    )
     if scored[0][0] < 2:
-        raise MappingError(f"{source}: no case-log mapping matches the columns "
-                           f"{list(columns)[:12]}; pass mapping= (see {_FOLDER})")
+        raise MappingError(
+            f"{source}: no case-log mapping matches the columns "
+            f"{list(columns)[:12]}; pass mapping= (see {_FOLDER})"
+        )
     return scored[0][2]
 
 
@@ -90,16 +105,28 @@ def _parse_times(values: pd.Series, fld: str, source: str) -> pd.Series:
         if parsed[present].notna().all():
             return parsed
     # the format reading most values names the rows it cannot read
-    best = max(DATETIME_FORMATS, key=lambda f: pd.to_datetime(
-        text.where(present), format=f, errors="coerce").notna().sum())
+    best = max(
+        DATETIME_FORMATS,
+        key=lambda f: pd.to_datetime(text.where(present), format=f, errors="coerce").notna().sum(),
+    )
     parsed = pd.to_datetime(text.where(present), format=best, errors="coerce")
     bad = present & parsed.isna()
-    problems = [{"file": source, "row": int(r), "field": fld, "value": str(text[r]),
-                 "reason": f"unreadable timestamp (expected e.g. {best})"}
-                for r in values.index[bad][:50]]
+    problems = [
+        {
+            "file": source,
+            "row": int(r),
+            "field": fld,
+            "value": str(text[r]),
+            "reason": f"unreadable timestamp (expected e.g. {best})",
+        }
+        for r in values.index[bad][:50]
+    ]
     p = problems[0]
-    raise CaseLogError(f"{source}: row {p['row']}: field {fld!r}: {p['value']!r} is an "
-                       f"{p['reason']} ({int(bad.sum())} such rows)", problems)
+    raise CaseLogError(
+        f"{source}: row {p['row']}: field {fld!r}: {p['value']!r} is an "
+        f"{p['reason']} ({int(bad.sum())} such rows)",
+        problems,
+    )
 
 
 def _points(frame: pd.DataFrame, source: str) -> np.ndarray:
@@ -116,8 +143,17 @@ def _points(frame: pd.DataFrame, source: str) -> np.ndarray:
         raise CaseLogError(
             f"{source}: row {r}: field 'lon/lat': ({frame.at[r, 'lon']!r}, "
             f"{frame.at[r, 'lat']!r}) is not a longitude/latitude in degrees (EPSG:4326)",
-            [{"file": source, "row": int(rr), "field": "lon/lat", "value": None,
-              "reason": "not a WGS84 longitude/latitude"} for rr in frame.index[bad][:50]])
+            [
+                {
+                    "file": source,
+                    "row": int(rr),
+                    "field": "lon/lat",
+                    "value": None,
+                    "reason": "not a WGS84 longitude/latitude",
+                }
+                for rr in frame.index[bad][:50]
+            ],
+        )
     ok = given.to_numpy() & lon.notna().to_numpy()
     out = np.full(len(frame), None, dtype=object)
     out[ok] = shapely.points(lon.to_numpy()[ok], lat.to_numpy()[ok])
@@ -178,10 +214,8 @@ def read_case_log(
         raise CaseLogError(f"{source}: cannot read the CSV: {exc}") from exc
     raw.index = pd.RangeIndex(1, len(raw) + 1)
     fm = _mapping(list(raw.columns), mapping, source)
-    frame = gpd.GeoDataFrame(raw, geometry=np.full(len(raw), None, dtype=object),
-                             crs="EPSG:4326")
-    mapped = apply_mapping(frame, fm, allowed=_ALLOWED, source=source,
-                           extra_column=None).frame
+    frame = gpd.GeoDataFrame(raw, geometry=np.full(len(raw), None, dtype=object), crs="EPSG:4326")
+    mapped = apply_mapping(frame, fm, allowed=_ALLOWED, source=source, extra_column=None).frame
     geoms = _points(mapped, source)
     if "event" in mapped.columns:
         ev = pd.DataFrame(mapped.drop(columns=[mapped.geometry.name]))
@@ -203,19 +237,37 @@ def read_case_log(
     return out.reset_index(drop=True)
 
 
-def _explode(mapped: gpd.GeoDataFrame, geoms: np.ndarray, fm: FieldMapping,
-             source: str) -> pd.DataFrame:
+def _explode(
+    mapped: gpd.GeoDataFrame, geoms: np.ndarray, fm: FieldMapping, source: str
+) -> pd.DataFrame:
     if "case_id" not in mapped.columns or "reported_at" not in mapped.columns:
-        raise CaseLogError(f"{source}: mapping {fm.name!r} gives neither an 'event' column nor "
-                           "per-case 'case_id' and 'reported_at' columns")
-    times = {c: _parse_times(mapped[c], fm.fields.get(c, (c,))[0], source)
-             for c in CASE_TIME_COLUMNS if c in mapped.columns}
+        raise CaseLogError(
+            f"{source}: mapping {fm.name!r} gives neither an 'event' column nor "
+            "per-case 'case_id' and 'reported_at' columns"
+        )
+    times = {
+        c: _parse_times(mapped[c], fm.fields.get(c, (c,))[0], source)
+        for c in CASE_TIME_COLUMNS
+        if c in mapped.columns
+    }
     if "registered_at" not in times and "registered" in mapped.columns:
         same = mapped["registered"].astype(str).eq("reported")
         times["registered_at"] = times["reported_at"].where(same)
-    base_cols = [c for c in ("case_id", "collector_id", "channel", "assigned_to", "area_code",
-                             "category", "kind", "department", "due_at")
-                 if c in mapped.columns]
+    base_cols = [
+        c
+        for c in (
+            "case_id",
+            "collector_id",
+            "channel",
+            "assigned_to",
+            "area_code",
+            "category",
+            "kind",
+            "department",
+            "due_at",
+        )
+        if c in mapped.columns
+    ]
     base = pd.DataFrame(mapped[base_cols]).copy()
     base["geometry"] = geoms
     parts = []

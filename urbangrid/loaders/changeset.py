@@ -132,8 +132,10 @@ class ChangeSet:
     def summary(self) -> str:
         """One line of counts."""
         c = self.counts()
-        return (f"{self.layer}: {c['added']} added, {c['changed']} changed, {c['moved']} moved, "
-                f"{c['removed']} removed, {c['unchanged']} unchanged")
+        return (
+            f"{self.layer}: {c['added']} added, {c['changed']} changed, {c['moved']} moved, "
+            f"{c['removed']} removed, {c['unchanged']} unchanged"
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """The diff as a table, one line per changed field: key, action, row, field, old, new,
@@ -142,12 +144,22 @@ class ChangeSet:
         for c in self.changes:
             if c.fields:
                 for f, (old, new) in c.fields.items():
-                    lines.append((c.key, c.action, c.row, f, _cell(old), _cell(new),
-                                  c.distance_m if f == "geometry" else None))
+                    lines.append(
+                        (
+                            c.key,
+                            c.action,
+                            c.row,
+                            f,
+                            _cell(old),
+                            _cell(new),
+                            c.distance_m if f == "geometry" else None,
+                        )
+                    )
             else:
                 lines.append((c.key, c.action, c.row, None, None, None, c.distance_m))
-        return pd.DataFrame(lines, columns=["key", "action", "row", "field", "old", "new",
-                                            "distance_m"])
+        return pd.DataFrame(
+            lines, columns=["key", "action", "row", "field", "old", "new", "distance_m"]
+        )
 
 
 def _cell(v: Any) -> Any:
@@ -183,9 +195,10 @@ def read_current(
     keys = list(dict.fromkeys(k for k in keys if k is not None))
     if not keys:
         return store.read(layer, where={info.key: []}, all_versions=all_versions)
-    parts = [store.read(layer, where={info.key: keys[i : i + _READ_CHUNK]},
-                        all_versions=all_versions)
-             for i in range(0, len(keys), _READ_CHUNK)]
+    parts = [
+        store.read(layer, where={info.key: keys[i : i + _READ_CHUNK]}, all_versions=all_versions)
+        for i in range(0, len(keys), _READ_CHUNK)
+    ]
     if len(parts) == 1:
         return parts[0]
     frame = pd.concat(parts, ignore_index=True)
@@ -208,8 +221,11 @@ def _metric_distance(a: np.ndarray, b: np.ndarray, crs: Any) -> np.ndarray:
     return shapely.hausdorff_distance(np.asarray(ga.values), np.asarray(gb.values))
 
 
-_MULTI = {"MULTIPOINT": shapely.MultiPoint, "MULTILINESTRING": shapely.MultiLineString,
-          "MULTIPOLYGON": shapely.MultiPolygon}
+_MULTI = {
+    "MULTIPOINT": shapely.MultiPoint,
+    "MULTILINESTRING": shapely.MultiLineString,
+    "MULTIPOLYGON": shapely.MultiPolygon,
+}
 
 
 def _layer_geoms(frame: Any, info: Any) -> np.ndarray:
@@ -221,8 +237,10 @@ def _layer_geoms(frame: Any, info: Any) -> np.ndarray:
     multi = _MULTI.get(info.geometry_type or "")
     if multi is not None:
         single = multi.__name__.removeprefix("Multi")
-        values = np.array([multi([g]) if g is not None and g.geom_type == single else g
-                           for g in values], dtype=object)
+        values = np.array(
+            [multi([g]) if g is not None and g.geom_type == single else g for g in values],
+            dtype=object,
+        )
     return values
 
 
@@ -288,9 +306,11 @@ def diff_rows(
         logical = info.columns[c]
         new_vals, _ = convert_column(frame[c].iloc[pos_idx].reset_index(drop=True), logical)
         old_vals, _ = convert_column(stored[c].iloc[j_idx].reset_index(drop=True), logical)
-        flags = np.fromiter((not _same(o, n, logical) for o, n in
-                             zip(old_vals, new_vals, strict=True)), dtype=bool,
-                            count=len(new_vals))
+        flags = np.fromiter(
+            (not _same(o, n, logical) for o, n in zip(old_vals, new_vals, strict=True)),
+            dtype=bool,
+            count=len(new_vals),
+        )
         if flags.any():
             differs[c] = (old_vals, new_vals, flags)
     if has_geom:
@@ -298,7 +318,8 @@ def diff_rows(
         b_all = old_geoms[j_idx]  # type: ignore[index]
         a_none, b_none = shapely.is_missing(a_all), shapely.is_missing(b_all)
         same_geom = (a_none & b_none) | (
-            ~a_none & ~b_none
+            ~a_none
+            & ~b_none
             & (shapely.get_type_id(a_all) == shapely.get_type_id(b_all))
             & shapely.equals_exact(a_all, b_all, tolerance=0)
         )
@@ -320,7 +341,8 @@ def diff_rows(
             continue
         diffs: dict[str, tuple[Any, Any]] = {
             c: (_jsonable(old[m]), _jsonable(new[m]))
-            for c, (old, new, flags) in differs.items() if flags[m]
+            for c, (old, new, flags) in differs.items()
+            if flags[m]
         }
         geom_moved = not same_geom[m]
         if geom_moved:
@@ -358,8 +380,11 @@ def diff_rows(
 
 
 def _row_image(stored: Any, j: int, info: Any) -> dict[str, Any]:
-    img = {c: _jsonable(canonical(stored[c].iloc[j], info.columns[c]))
-           for c in info.columns if c in stored.columns}
+    img = {
+        c: _jsonable(canonical(stored[c].iloc[j], info.columns[c]))
+        for c in info.columns
+        if c in stored.columns
+    }
     if info.geometry_column:
         g = stored.geometry.iloc[j]
         img["_wkb"] = None if g is None else shapely.to_wkb(g, hex=True)
@@ -405,17 +430,20 @@ def lock_layer(store: Any, layer: str) -> None:
     another writer) so that two loaders cannot both read, then both write.
     """
     if store.kind == "postgis":
-        store.connection.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                                 (f"urbangrid.load.{layer}",))
+        store.connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"urbangrid.load.{layer}",)
+        )
     else:
         store.connection.execute(f"PRAGMA busy_timeout = {_GPKG_BUSY_MS}")
-        store.connection.execute(
-            "UPDATE urbangrid_settings SET value = value WHERE key = 'srid'"
-        )
+        store.connection.execute("UPDATE urbangrid_settings SET value = value WHERE key = 'srid'")
 
 
 def apply_changeset(
-    store: Any, cs: ChangeSet, meta: LoadMeta, *, at: dt.datetime | None = None,
+    store: Any,
+    cs: ChangeSet,
+    meta: LoadMeta,
+    *,
+    at: dt.datetime | None = None,
     source: str = "<survey>",
 ) -> str | None:
     """Write a change set and its record; returns the change set ID (None if empty).
@@ -445,26 +473,51 @@ def apply_changeset(
     info = store.layer_info(cs.layer)
     removed = [c.key for c in cs.changes if c.action == "removed"]
     if removed and not info.history:
-        raise StoreSchemaError(f"layer {cs.layer!r} keeps no history: a full-coverage load "
-                               "cannot remove features from it")
+        raise StoreSchemaError(
+            f"layer {cs.layer!r} keeps no history: a full-coverage load "
+            "cannot remove features from it"
+        )
     at = utc_ms(at or dt.datetime.now(dt.UTC))
     cid = uuid.uuid4().hex
     counts = cs.counts()
-    record = pd.DataFrame([{
-        "changeset_id": cid, "target": meta.target, "layer": cs.layer,
-        "file_name": meta.file_name, "file_sha256": meta.file_sha256, "mapping": meta.mapping,
-        "loaded_by": meta.loaded_by or _user(), "loaded_at": at,
-        "n_added": counts["added"], "n_changed": counts["changed"], "n_moved": counts["moved"],
-        "n_removed": counts["removed"], "n_unchanged": counts["unchanged"],
-        "n_set_aside": meta.set_aside, "status": "applied", "rolled_back_at": None,
-        "rolled_back_by": None, "options": meta.options or None,
-    }])
-    lines = pd.DataFrame([{
-        "changeset_id": cid, "feature_key": str(c.key), "action": c.action, "file_row": c.row,
-        "fields": ({f: [_cell(o), _cell(n)] for f, (o, n) in c.fields.items()} or None),
-        "distance_m": c.distance_m,
-        "before": None if info.history else cs.before.get(c.key),
-    } for c in cs.changes])
+    record = pd.DataFrame(
+        [
+            {
+                "changeset_id": cid,
+                "target": meta.target,
+                "layer": cs.layer,
+                "file_name": meta.file_name,
+                "file_sha256": meta.file_sha256,
+                "mapping": meta.mapping,
+                "loaded_by": meta.loaded_by or _user(),
+                "loaded_at": at,
+                "n_added": counts["added"],
+                "n_changed": counts["changed"],
+                "n_moved": counts["moved"],
+                "n_removed": counts["removed"],
+                "n_unchanged": counts["unchanged"],
+                "n_set_aside": meta.set_aside,
+                "status": "applied",
+                "rolled_back_at": None,
+                "rolled_back_by": None,
+                "options": meta.options or None,
+            }
+        ]
+    )
+    lines = pd.DataFrame(
+        [
+            {
+                "changeset_id": cid,
+                "feature_key": str(c.key),
+                "action": c.action,
+                "file_row": c.row,
+                "fields": ({f: [_cell(o), _cell(n)] for f, (o, n) in c.fields.items()} or None),
+                "distance_m": c.distance_m,
+                "before": None if info.history else cs.before.get(c.key),
+            }
+            for c in cs.changes
+        ]
+    )
     with store.transaction():
         if len(cs.rows):
             store.write(cs.layer, cs.rows, "upsert", at=at, source=source)
@@ -497,19 +550,22 @@ def _stamp(store: Any, at: dt.datetime) -> Any:
     return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
-def _execute_keys(store: Any, sql_text: str, table: str, key: str, keys: list[Any],
-                  stamp: Any) -> int:
+def _execute_keys(
+    store: Any, sql_text: str, table: str, key: str, keys: list[Any], stamp: Any
+) -> int:
     """Run ``sql_text`` (with {t}, {k} placeholders, one time parameter) per chunk of keys."""
     n = 0
     if store.kind == "postgis":
         from psycopg import sql
 
         query = sql.SQL(sql_text.replace("{t}", "{0}").replace("{k}", "{1}")).format(  # type: ignore[arg-type]
-            sql.Identifier("urbangrid", table), sql.Identifier(key))
+            sql.Identifier("urbangrid", table), sql.Identifier(key)
+        )
         for i in range(0, len(keys), _READ_CHUNK):
             part = keys[i : i + _READ_CHUNK]
-            n += store.connection.execute(query + sql.SQL(" AND {} = ANY(%s)").format(
-                sql.Identifier(key)), (stamp, part)).rowcount
+            n += store.connection.execute(
+                query + sql.SQL(" AND {} = ANY(%s)").format(sql.Identifier(key)), (stamp, part)
+            ).rowcount
         return n
     q = sql_text.replace("%s", "?").replace("{t}", _q(table)).replace("{k}", _q(key))
     for i in range(0, len(keys), 500):
@@ -551,8 +607,10 @@ def rollback_changeset(
         rec = store.read(CHANGESET_LAYER, where={"changeset_id": changeset_id})
         r = rec.iloc[0]
         if r["status"] != "applied":
-            raise ChangeSetError(f"change set {changeset_id} was already rolled back "
-                                 f"({r['rolled_back_at']}, by {r['rolled_back_by']})")
+            raise ChangeSetError(
+                f"change set {changeset_id} was already rolled back "
+                f"({r['rolled_back_at']}, by {r['rolled_back_by']})"
+            )
         info = store.layer_info(layer)
         key = info.key
         loaded_at = utc_ms(pd.Timestamp(r["loaded_at"]).to_pydatetime())
@@ -567,17 +625,28 @@ def rollback_changeset(
         stamp = _stamp(store, loaded_at)
         if info.history:
             versions = read_current(store, layer, written + typed["removed"], all_versions=True)
-            _check_not_superseded(versions, key, set(written), set(typed["removed"]), loaded_at,
-                                  changeset_id)
-            deleted = _execute_keys(store, "DELETE FROM {t} WHERE valid_from = %s", layer, key,
-                                    written, stamp)
-            restored = _execute_keys(store, "UPDATE {t} SET valid_to = NULL WHERE valid_to = %s",
-                                     layer, key, reopened, stamp)
+            _check_not_superseded(
+                versions, key, set(written), set(typed["removed"]), loaded_at, changeset_id
+            )
+            deleted = _execute_keys(
+                store, "DELETE FROM {t} WHERE valid_from = %s", layer, key, written, stamp
+            )
+            restored = _execute_keys(
+                store,
+                "UPDATE {t} SET valid_to = NULL WHERE valid_to = %s",
+                layer,
+                key,
+                reopened,
+                stamp,
+            )
         else:
-            deleted = _execute_keys(store, "DELETE FROM {t} WHERE fid <> %s", layer, key,
-                                    typed["added"], -1)
-            images = [json.loads(v) if isinstance(v, str) else v
-                      for v in lines.loc[lines["action"] != "added", "before"].tolist()]
+            deleted = _execute_keys(
+                store, "DELETE FROM {t} WHERE fid <> %s", layer, key, typed["added"], -1
+            )
+            images = [
+                json.loads(v) if isinstance(v, str) else v
+                for v in lines.loc[lines["action"] != "added", "before"].tolist()
+            ]
             restored = _restore_images(store, layer, [i for i in images if i])
         when = utc_ms(at or dt.datetime.now(dt.UTC))
         rec = rec.copy()
@@ -598,8 +667,7 @@ def _check_not_superseded(
     closed_later = versions.loc[
         (versions[key].isin(list(written)) & (vf == ts) & vt.notna()).to_numpy(), key
     ].tolist()
-    revived = versions.loc[(versions[key].isin(list(removed)) & vt.isna()).to_numpy(),
-                           key].tolist()
+    revived = versions.loc[(versions[key].isin(list(removed)) & vt.isna()).to_numpy(), key].tolist()
     bad = sorted({str(k) for k in [*later, *closed_later, *revived]})
     if bad:
         raise ChangeSetError(
@@ -618,8 +686,9 @@ def _restore_images(store: Any, layer: str, images: Iterable[dict[str, Any]]) ->
         return 0
     frame = pd.DataFrame([{c: v for c, v in img.items() if c != "_wkb"} for img in images])
     if info.geometry_column:
-        geoms = [None if img.get("_wkb") is None else shapely.from_wkb(img["_wkb"])
-                 for img in images]
+        geoms = [
+            None if img.get("_wkb") is None else shapely.from_wkb(img["_wkb"]) for img in images
+        ]
         frame = gpd.GeoDataFrame(frame, geometry=geoms, crs=info.crs)
     result = store.write(layer, frame, "upsert", source="rollback")
     return int(result.inserted + result.updated)

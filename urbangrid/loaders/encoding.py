@@ -136,10 +136,9 @@ def choose_encoding(
             continue
         rejected = "; ".join(f"not valid {e} ({first_bad[e]})" for e in cands[:i])
         also = [e for e in cands[i + 1 :] if e not in first_bad]
-        reason = (f"{rejected}; decodes as {enc}" if rejected else f"decodes as {enc}")
+        reason = f"{rejected}; decodes as {enc}" if rejected else f"decodes as {enc}"
         if i == 0 and also:
-            reason += (f" (also valid {', '.join(also)}; pass encoding= if the text "
-                       "looks wrong)")
+            reason += f" (also valid {', '.join(also)}; pass encoding= if the text looks wrong)"
         return EncodingChoice(enc, reason)
     detail = "; ".join(f"not {e}: {first_bad[e]}" for e in cands)
     raise EncodingDetectionError(

@@ -121,14 +121,15 @@ def _parse(data: Mapping[str, Any], source: str) -> FieldMapping:
             raise bad(f"[fields] {col} must be a field name or a list of field names")
         for n in names:
             if _norm(n) in seen and seen[_norm(n)] != col:
-                raise bad(f"[fields] field name {n!r} is listed for both "
-                          f"{seen[_norm(n)]!r} and {col!r}")
+                raise bad(
+                    f"[fields] field name {n!r} is listed for both {seen[_norm(n)]!r} and {col!r}"
+                )
             seen[_norm(n)] = col
         fields[col] = tuple(names)
     values: dict[str, Mapping[str, str]] = {}
     for col, table in (data.get("values") or {}).items():
         if not isinstance(table, dict):
-            raise bad(f"[values.{col}] must be a table of \"file value\" = \"store value\"")
+            raise bad(f'[values.{col}] must be a table of "file value" = "store value"')
         values[col] = MappingProxyType({str(k).strip(): v for k, v in table.items()})
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
@@ -137,9 +138,14 @@ def _parse(data: Mapping[str, Any], source: str) -> FieldMapping:
     if unknown:
         raise bad(f"unknown table(s) {sorted(unknown)}; use mapping, fields, values, defaults")
     return FieldMapping(
-        name=head["name"], target=head["target"], title=str(head.get("title", "")),
-        fields=MappingProxyType(fields), values=MappingProxyType(values),
-        defaults=MappingProxyType(dict(defaults)), unmapped=unmapped, source=source,
+        name=head["name"],
+        target=head["target"],
+        title=str(head.get("title", "")),
+        fields=MappingProxyType(fields),
+        values=MappingProxyType(values),
+        defaults=MappingProxyType(dict(defaults)),
+        unmapped=unmapped,
+        source=source,
     )
 
 
@@ -249,8 +255,9 @@ def choose_mapping(
         )
     n, best = scored[0]
     others = ", ".join(f"{m.name} {k}" for k, m in scored[1:])
-    reason = (f"mapping {best.name!r} chosen: it matches {n} of {len(columns)} columns"
-              + (f" (others: {others})" if others else ""))
+    reason = f"mapping {best.name!r} chosen: it matches {n} of {len(columns)} columns" + (
+        f" (others: {others})" if others else ""
+    )
     return best, reason
 
 
@@ -345,19 +352,22 @@ def apply_mapping(
     """
     import geopandas as gpd
 
-    wrong = [c for c in [*mapping.fields, *mapping.defaults, *mapping.values]
-             if c not in allowed]
+    wrong = [c for c in [*mapping.fields, *mapping.defaults, *mapping.values] if c not in allowed]
     if wrong:
-        raise MappingError(f"{mapping.source}: store column(s) {sorted(set(wrong))} are not "
-                           f"columns of target {mapping.target!r} ({sorted(allowed)})")
+        raise MappingError(
+            f"{mapping.source}: store column(s) {sorted(set(wrong))} are not "
+            f"columns of target {mapping.target!r} ({sorted(allowed)})"
+        )
     geom_name = frame.geometry.name
     columns = [c for c in frame.columns if c != geom_name]
     used = match_columns(columns, mapping, shapefile=shapefile)
     fed = set(used.values())
     unmapped = [c for c in columns if c not in fed]
     if unmapped and mapping.unmapped == "error":
-        raise MappingError(f"{source}: field(s) {unmapped} are not in mapping {mapping.name!r} "
-                           "(it says unmapped = \"error\")")
+        raise MappingError(
+            f"{source}: field(s) {unmapped} are not in mapping {mapping.name!r} "
+            '(it says unmapped = "error")'
+        )
     out: dict[str, Any] = {}
     recoded: dict[str, int] = {}
     defaulted: dict[str, int] = {}
@@ -393,6 +403,5 @@ def apply_mapping(
                 d = {**base, **d}
             extras.append(d or None)
         out[extra_column] = extras
-    mapped = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs,
-                              index=frame.index)
+    mapped = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs, index=frame.index)
     return MappedFrame(mapped, used, unmapped, recoded, defaulted)

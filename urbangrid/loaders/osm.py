@@ -32,17 +32,48 @@ __all__ = [
 #: ``highway`` values that make the street network a city is managed along:
 #: every public road, service roads and pedestrian streets; not footpaths,
 #: cycle tracks, steps, tracks or roads under construction.
-STREET_HIGHWAYS: frozenset[str] = frozenset({
-    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-    "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
-    "residential", "living_street", "service", "pedestrian", "road",
-})
+STREET_HIGHWAYS: frozenset[str] = frozenset(
+    {
+        "motorway",
+        "motorway_link",
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+        "unclassified",
+        "residential",
+        "living_street",
+        "service",
+        "pedestrian",
+        "road",
+    }
+)
 
 #: Way tags kept on every edge (osmnx keeps only a short default list).
 WAY_TAGS: tuple[str, ...] = (
-    "highway", "name", "name:zh", "name:en", "ref", "oneway", "oneway:bicycle",
-    "cycleway", "junction", "lanes", "maxspeed", "service", "access", "bicycle",
-    "foot", "bridge", "tunnel", "width", "area",
+    "highway",
+    "name",
+    "name:zh",
+    "name:en",
+    "ref",
+    "oneway",
+    "oneway:bicycle",
+    "cycleway",
+    "junction",
+    "lanes",
+    "maxspeed",
+    "service",
+    "access",
+    "bicycle",
+    "foot",
+    "bridge",
+    "tunnel",
+    "width",
+    "area",
 )
 
 
@@ -107,15 +138,14 @@ def read_osm_graph(
     if highways is not None:
         allowed = set(highways)
         drop = [
-            (u, v, k) for u, v, k, hw in G.edges(keys=True, data="highway")
+            (u, v, k)
+            for u, v, k, hw in G.edges(keys=True, data="highway")
             if not _matches(hw, allowed)
         ]
         G.remove_edges_from(drop)
         G.remove_nodes_from([n for n, d in G.degree() if d == 0])
     if G.number_of_edges() == 0:
-        raise DataFileError(
-            f"{path}: no street with highway in {sorted(highways or [])} was found"
-        )
+        raise DataFileError(f"{path}: no street with highway in {sorted(highways or [])} was found")
     if simplify:
         G = ox.simplify_graph(G)
     if not retain_all:
@@ -183,16 +213,18 @@ def streets_frame(G: nx.MultiDiGraph, *, source: str | None = None) -> gpd.GeoDa
                 continue
             unpaired[(u, v, length)] = unpaired.get((u, v, length), 0) + 1
         tags = {t: _first(d.get(t)) for t in others}
-        rows.append({
-            "edge_id": f"{u}-{v}-{k}",
-            "u": str(u),
-            "v": str(v),
-            "name": _first(d.get("name")),
-            "highway": _first(d.get("highway")),
-            "oneway": oneway,
-            "length_m": float(d["length"]),
-            "source": src,
-            "tags": {t: x for t, x in tags.items() if x is not None} or None,
-            "geometry": d["geometry"],
-        })
+        rows.append(
+            {
+                "edge_id": f"{u}-{v}-{k}",
+                "u": str(u),
+                "v": str(v),
+                "name": _first(d.get("name")),
+                "highway": _first(d.get("highway")),
+                "oneway": oneway,
+                "length_m": float(d["length"]),
+                "source": src,
+                "tags": {t: x for t, x in tags.items() if x is not None} or None,
+                "geometry": d["geometry"],
+            }
+        )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=G.graph.get("crs", "EPSG:4326"))

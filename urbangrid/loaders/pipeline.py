@@ -102,11 +102,19 @@ class Target:
 #: Survey kinds ``urbangrid load`` knows. Grids, work grids and places load into
 #: the layers of issues 5 and 9; until their migrations exist the store says so.
 TARGETS: dict[str, Target] = {
-    "components": Target("components", "component", {"subclass_name": "text"},
-                         ("component_id", "edition", "class_code", "name")),
+    "components": Target(
+        "components",
+        "component",
+        {"subclass_name": "text"},
+        ("component_id", "edition", "class_code", "name"),
+    ),
     "streets": Target("streets", "street_centreline"),
-    "grids": Target("grids", "unit_grid", {},
-                    ("code_form", "county_code", "street_code", "community_code", "area_m2")),
+    "grids": Target(
+        "grids",
+        "unit_grid",
+        {},
+        ("code_form", "county_code", "street_code", "community_code", "area_m2"),
+    ),
     "work-grids": Target("work-grids", "work_grid"),
     "places": Target("places", "place"),
 }
@@ -156,22 +164,30 @@ class LoadResult:
         """Several lines a GIS officer reads at the end of a load."""
         lines = [self.survey.summary(), self.mapping_note]
         if self.mapped.unmapped:
-            lines.append(f"fields not mapped (kept in extra unless the mapping says otherwise): "
-                         f"{', '.join(self.mapped.unmapped)}")
+            lines.append(
+                f"fields not mapped (kept in extra unless the mapping says otherwise): "
+                f"{', '.join(self.mapped.unmapped)}"
+            )
         lines.extend(self.notes)
         if self.problems:
-            lines.append(f"{len(self.problems)} problem(s) in {len(self.set_aside) or 'the'} "
-                         f"row(s)" + (" set aside" if self.set_aside and not self.blocked else ""))
+            lines.append(
+                f"{len(self.problems)} problem(s) in {len(self.set_aside) or 'the'} "
+                f"row(s)" + (" set aside" if self.set_aside and not self.blocked else "")
+            )
             for p in self.problems[:10]:
-                lines.append(f"  row {p['row']} field {p['field']}: {p['reason']}"
-                             + (f" ({p['value']!r})" if p["value"] is not None else ""))
+                lines.append(
+                    f"  row {p['row']} field {p['field']}: {p['reason']}"
+                    + (f" ({p['value']!r})" if p["value"] is not None else "")
+                )
             if len(self.problems) > 10:
                 lines.append(f"  … {len(self.problems) - 10} more (see the report)")
         if self.report_paths:
             lines.append(f"report: {self.report_paths[0]} and {self.report_paths[1]}")
         if self.blocked:
-            lines.append("nothing written: bad rows block the load (on_invalid='raise'); fix "
-                         "them, or pass on_invalid='skip' to set them aside")
+            lines.append(
+                "nothing written: bad rows block the load (on_invalid='raise'); fix "
+                "them, or pass on_invalid='skip' to set them aside"
+            )
         elif self.changeset is not None:
             lines.append(self.changeset.summary())
             if self.diff_path:
@@ -189,7 +205,12 @@ class LoadResult:
 
 
 def _component_checks(
-    store: Any, rows: ValidatedRows, *, profile: Any, admin_code: str | None, district: Any,
+    store: Any,
+    rows: ValidatedRows,
+    *,
+    profile: Any,
+    admin_code: str | None,
+    district: Any,
     source: str,
 ) -> tuple[Any, list[Problem]]:
     """Component-specific checks; returns the completed good rows and the problems."""
@@ -201,8 +222,9 @@ def _component_checks(
     if "subclass_name" in frame.columns:
         if "subclass_code" not in frame.columns:
             frame["subclass_code"] = None
-        for row, name, code in zip(frame.index, frame["subclass_name"], frame["subclass_code"],
-                                   strict=True):
+        for row, name, code in zip(
+            frame.index, frame["subclass_name"], frame["subclass_code"], strict=True
+        ):
             if name is None:
                 continue
             try:
@@ -215,8 +237,15 @@ def _component_checks(
             if code is None:
                 frame.at[row, "subclass_code"] = found
             elif code != found:
-                problems.append(problem(source, int(row), "subclass_code", code,
-                                        f"disagrees with the subclass name {name!r} ({found})"))
+                problems.append(
+                    problem(
+                        source,
+                        int(row),
+                        "subclass_code",
+                        code,
+                        f"disagrees with the subclass name {name!r} ({found})",
+                    )
+                )
         frame = frame.drop(columns=["subclass_name"])
     bad = {int(p["row"]) for p in [*rows.problems, *problems] if p["row"] is not None}  # type: ignore[call-overload]
     keep = [r for r in frame.index if r not in bad]
@@ -229,14 +258,20 @@ def _component_checks(
             break
         index = good.index
         try:
-            done = validate_components(good.drop(columns=dates).reset_index(drop=True), profile,
-                                       admin_code=admin_code, district=district, source=source)
+            done = validate_components(
+                good.drop(columns=dates).reset_index(drop=True),
+                profile,
+                admin_code=admin_code,
+                district=district,
+                source=source,
+            )
         except ValidationError as exc:
             drop = set()
             for p in exc.problems:
                 row = None if p.get("row") is None else int(index[int(p["row"])])  # type: ignore[call-overload]
-                problems.append(problem(source, row, str(p.get("field")), p.get("value"),
-                                        str(p.get("reason"))))
+                problems.append(
+                    problem(source, row, str(p.get("field")), p.get("value"), str(p.get("reason")))
+                )
                 if row is None:
                     return good.iloc[0:0], problems
                 drop.add(row)
@@ -259,8 +294,11 @@ def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
     need = frame["component_id"].isna() & frame["source"].notna()
     if not need.any():
         return frame
-    known = store.read("component", where={"source": frame.loc[need, "source"].unique().tolist()},
-                       columns=["component_id", "source"])
+    known = store.read(
+        "component",
+        where={"source": frame.loc[need, "source"].unique().tolist()},
+        columns=["component_id", "source"],
+    )
     by_source = dict(zip(known["source"], known["component_id"], strict=True))
     frame = frame.copy()
     # Through object dtype: pandas 3's string dtype refuses the NaN of unknown sources.
@@ -276,10 +314,16 @@ def _duplicates_against_store(
     """New components (no stored ID) within `tolerance_m` of a stored one of the same subclass."""
     if frame.empty:
         return []
-    ids = frame["component_id"] if "component_id" in frame.columns else pd.Series(
-        [None] * len(frame), index=frame.index)
-    stored_ids = set(read_current(store, "component", [i for i in ids if i is not None])
-                     ["component_id"]) if ids.notna().any() else set()
+    ids = (
+        frame["component_id"]
+        if "component_id" in frame.columns
+        else pd.Series([None] * len(frame), index=frame.index)
+    )
+    stored_ids = (
+        set(read_current(store, "component", [i for i in ids if i is not None])["component_id"])
+        if ids.notna().any()
+        else set()
+    )
     new = frame[[i is None or i not in stored_ids for i in ids]]
     if new.empty:
         return []
@@ -287,8 +331,11 @@ def _duplicates_against_store(
     new = new.to_crs(info.crs)
     minx, miny, maxx, maxy = new.total_bounds
     pad = tolerance_m / 100_000 if new.crs.is_geographic else tolerance_m
-    near = store.read("component", bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad),
-                      columns=["component_id", "subclass_code"])
+    near = store.read(
+        "component",
+        bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad),
+        columns=["component_id", "subclass_code"],
+    )
     if near.empty:
         return []
     crs = new.estimate_utm_crs() if new.crs.is_geographic else new.crs
@@ -300,9 +347,16 @@ def _duplicates_against_store(
         if a["subclass_code"].iloc[i] != b["subclass_code"].iloc[j]:
             continue
         d = float(shapely.distance(a.geometry.iloc[i], b.geometry.iloc[j]))
-        out.append(problem(source, int(a.index[i]), "geometry", None,
-                           f"probable duplicate of stored component {b['component_id'].iloc[j]} "
-                           f"(same subclass, {d:.2f} m away)"))
+        out.append(
+            problem(
+                source,
+                int(a.index[i]),
+                "geometry",
+                None,
+                f"probable duplicate of stored component {b['component_id'].iloc[j]} "
+                f"(same subclass, {d:.2f} m away)",
+            )
+        )
     return out
 
 
@@ -360,8 +414,9 @@ def _fill_grid_codes(frame: Any) -> Any:
     codes, digits = _code_parts(frame, "grid_code")
     ok = digits & codes.map(lambda c: c is not None and len(c) in (14, 15))
     for col, width in (("county_code", 6), ("street_code", 9), ("community_code", 12)):
-        _fill_from(frame, col, codes.where(ok, None).map(
-            lambda c, w=width: None if c is None else c[:w]))
+        _fill_from(
+            frame, col, codes.where(ok, None).map(lambda c, w=width: None if c is None else c[:w])
+        )
     frame["code_form"] = codes.where(ok, None).map(lambda c: None if c is None else len(c))
     return _fill_area(frame, with_crs=True)
 
@@ -374,13 +429,14 @@ def _fill_work_grid_codes(frame: Any) -> Any:
         return frame
     frame = frame.copy()
     codes = frame["work_grid_code"].map(lambda v: None if v is None else str(v).strip())
-    region = codes.map(lambda c: None if c is None or c.count("W") != 1
-                       else c.partition("W")[0])
-    region = region.map(lambda r: r if r is not None and r.isascii() and r.isdigit()
-                        and len(r) in (9, 12) else None)
+    region = codes.map(lambda c: None if c is None or c.count("W") != 1 else c.partition("W")[0])
+    region = region.map(
+        lambda r: r if r is not None and r.isascii() and r.isdigit() and len(r) in (9, 12) else None
+    )
     _fill_from(frame, "street_code", region.map(lambda r: None if r is None else r[:9]))
-    _fill_from(frame, "community_code",
-               region.map(lambda r: r if r is not None and len(r) == 12 else None))
+    _fill_from(
+        frame, "community_code", region.map(lambda r: r if r is not None and len(r) == 12 else None)
+    )
     return _fill_area(frame, with_crs=False)
 
 
@@ -392,8 +448,13 @@ def _retryable(exc: BaseException) -> bool:
 
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
-                      | psycopg.errors.LockNotAvailable | psycopg.errors.UniqueViolation):
+        if isinstance(
+            seen,
+            psycopg.errors.DeadlockDetected
+            | psycopg.errors.SerializationFailure
+            | psycopg.errors.LockNotAvailable
+            | psycopg.errors.UniqueViolation,
+        ):
             return True
         if isinstance(seen, sqlite3.OperationalError) and (
             "locked" in str(seen) or "busy" in str(seen)
@@ -518,8 +579,7 @@ def load_survey(
         if fmap.target != target:
             raise MappingError(f"{fmap.source}: mapping is for {fmap.target!r}, not {target!r}")
     allowed = [*info.columns, *tgt.helpers]
-    mapped = apply_mapping(survey.frame, fmap, allowed=allowed, source=source,
-                           shapefile=shapefile)
+    mapped = apply_mapping(survey.frame, fmap, allowed=allowed, source=source, shapefile=shapefile)
     notes: list[str] = []
     say("validate")
     profile_obj = None
@@ -536,18 +596,25 @@ def load_survey(
         mapped.frame = _fill_grid_codes(mapped.frame)
     elif target == "work-grids":
         mapped.frame = _fill_work_grid_codes(mapped.frame)
-    rows = validate_rows(mapped.frame, info, source=source, filled=tgt.filled,
-                         types=tgt.helpers, district=district)
+    rows = validate_rows(
+        mapped.frame, info, source=source, filled=tgt.filled, types=tgt.helpers, district=district
+    )
     problems = [*survey.problems, *rows.problems]
     good = rows.frame
     if target == "components":
-        good, extra = _component_checks(store, ValidatedRows(rows.frame, problems),
-                                        profile=profile_obj, admin_code=admin_code,
-                                        district=district, source=source)
+        good, extra = _component_checks(
+            store,
+            ValidatedRows(rows.frame, problems),
+            profile=profile_obj,
+            admin_code=admin_code,
+            district=district,
+            source=source,
+        )
         problems.extend(extra)
         good = _resolve_ids_readonly(store, good)
-        problems.extend(_duplicates_against_store(store, good, tolerance_m=DUPLICATE_DISTANCE_M,
-                                                  source=source))
+        problems.extend(
+            _duplicates_against_store(store, good, tolerance_m=DUPLICATE_DISTANCE_M, source=source)
+        )
     problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
     bad_rows = sorted({int(p["row"]) for p in problems if p["row"] is not None})  # type: ignore[call-overload]
     file_level = [p for p in problems if p["row"] is None]
@@ -555,8 +622,18 @@ def load_survey(
     if report is not None and problems:
         report_paths = write_report(problems, report, geometries=survey.frame.geometry)
     blocked = bool(file_level) or (bool(problems) and on_invalid == "raise")
-    result = LoadResult(survey, fmap, note, mapped, problems, bad_rows, None, blocked=blocked,
-                        report_paths=report_paths, notes=notes)
+    result = LoadResult(
+        survey,
+        fmap,
+        note,
+        mapped,
+        problems,
+        bad_rows,
+        None,
+        blocked=blocked,
+        report_paths=report_paths,
+        notes=notes,
+    )
     if blocked:
         return result
     good = good.drop(index=[r for r in bad_rows if r in good.index])
@@ -569,11 +646,19 @@ def load_survey(
         return result
     say("apply")
     meta = LoadMeta(
-        target=target, file_name=str(survey.path) + (f":{layer}" if layer else ""),
-        file_sha256=survey.sha256, mapping=fmap.name, loaded_by=by, set_aside=len(bad_rows),
-        options={"crs": survey.crs, "crs_note": survey.crs_note,
-                 "encoding": survey.encoding.encoding if survey.encoding else None,
-                 "on_invalid": on_invalid, "coverage": None if coverage is None else coverage.wkt},
+        target=target,
+        file_name=str(survey.path) + (f":{layer}" if layer else ""),
+        file_sha256=survey.sha256,
+        mapping=fmap.name,
+        loaded_by=by,
+        set_aside=len(bad_rows),
+        options={
+            "crs": survey.crs,
+            "crs_note": survey.crs_note,
+            "encoding": survey.encoding.encoding if survey.encoding else None,
+            "on_invalid": on_invalid,
+            "coverage": None if coverage is None else coverage.wkt,
+        },
     )
     for attempt in range(_RETRIES):
         try:
@@ -609,4 +694,3 @@ def _assign_component_ids(store: Any, frame: Any, profile: Any, admin_code: str 
     out = _assign_ids(store, frame.reset_index(drop=True).copy(), profile, admin_code)
     out.index = index
     return out
-

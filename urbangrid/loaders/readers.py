@@ -143,8 +143,10 @@ class SurveyFile:
         enc = ""
         if self.encoding:
             enc = f"; encoding {self.encoding.encoding} ({self.encoding.reason})"
-        return (f"{self.name}: {len(self.frame)} rows, {self.format}, CRS {self.crs} "
-                f"({self.crs_note}){enc}")
+        return (
+            f"{self.name}: {len(self.frame)} rows, {self.format}, CRS {self.crs} "
+            f"({self.crs_note}){enc}"
+        )
 
 
 def file_sha256(path: str | PathLike[str]) -> str:
@@ -152,8 +154,9 @@ def file_sha256(path: str | PathLike[str]) -> str:
     p = Path(path)
     parts = [p]
     if p.suffix.lower() == ".shp":
-        parts = [q for s in (".shp", ".shx", ".dbf", ".prj", ".cpg")
-                 if (q := p.with_suffix(s)).exists()]
+        parts = [
+            q for s in (".shp", ".shx", ".dbf", ".prj", ".cpg") if (q := p.with_suffix(s)).exists()
+        ]
     h = hashlib.sha256()
     for q in parts:
         with open(q, "rb") as fh:
@@ -244,8 +247,14 @@ def _read_csv(
     import geopandas as gpd
 
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding.encoding,
-                            sep=None, engine="python")
+        table = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding=encoding.encoding,
+            sep=None,
+            engine="python",
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise DataFileError(f"{path}: not a readable CSV file: {exc}") from exc
     table.columns = [str(c).strip() for c in table.columns]
@@ -263,8 +272,15 @@ def _read_csv(
         )
         for row in table.index[~ok.to_numpy()]:
             bad = pair[0] if pd.isna(xs[row]) else pair[1]
-            problems.append({"file": path.name, "row": int(row), "field": bad,
-                             "value": table.at[row, bad], "reason": "coordinate is not a number"})
+            problems.append(
+                {
+                    "file": path.name,
+                    "row": int(row),
+                    "field": bad,
+                    "value": table.at[row, bad],
+                    "reason": "coordinate is not a number",
+                }
+            )
         table = table.drop(columns=list(pair))
     else:
         wkt_col = next((c for c in columns if _norm(c) in WKT_COLUMNS), None)
@@ -283,16 +299,20 @@ def _read_csv(
             except (shapely.errors.GEOSException, ValueError) as exc:
                 # GEOS's own message can be undecodable for long non-ASCII text.
                 why = str(exc)[:200] if not isinstance(exc, UnicodeError) else "not ASCII"
-                problems.append({"file": path.name, "row": int(row), "field": wkt_col,
-                                 "value": text[:200], "reason": f"not WKT: {why}"})
+                problems.append(
+                    {
+                        "file": path.name,
+                        "row": int(row),
+                        "field": wkt_col,
+                        "value": text[:200],
+                        "reason": f"not WKT: {why}",
+                    }
+                )
         table = table.drop(columns=[wkt_col])
     return gpd.GeoDataFrame(table, geometry=list(geoms)), problems
 
 
-
-def _apply_crs(
-    frame: Any, path: Path, file_crs: Any, crs: CRSLike | None
-) -> tuple[Any, str, str]:
+def _apply_crs(frame: Any, path: Path, file_crs: Any, crs: CRSLike | None) -> tuple[Any, str, str]:
     """Set the frame's CRS (override or file), convert GCJ-02/BD-09, check the fit."""
     import geopandas as gpd
 
@@ -332,8 +352,9 @@ def _apply_crs(
 
     pcrs = pyproj.CRS.from_user_input(target)
     geoms = round_coordinates(geoms, geographic=bool(pcrs.is_geographic))
-    out = gpd.GeoDataFrame(frame.drop(columns=[frame.geometry.name]), geometry=list(geoms),
-                           crs=pcrs, index=frame.index)
+    out = gpd.GeoDataFrame(
+        frame.drop(columns=[frame.geometry.name]), geometry=list(geoms), crs=pcrs, index=frame.index
+    )
     return out, crs_to_string(pcrs), note
 
 
@@ -404,8 +425,15 @@ def read_survey(
         frame.index = pd.RangeIndex(1, len(frame) + 1)
         geoms = np.asarray(frame.geometry.values, dtype=object)
         for row in frame.index[shapely.is_missing(geoms)]:
-            problems.append({"file": p.name, "row": int(row), "field": "geometry",
-                             "value": None, "reason": "missing or unreadable geometry"})
+            problems.append(
+                {
+                    "file": p.name,
+                    "row": int(row),
+                    "field": "geometry",
+                    "value": None,
+                    "reason": "missing or unreadable geometry",
+                }
+            )
     frame, crs_label, note = _apply_crs(frame, p, file_crs, crs)
     frame.columns = [_clean_column(c) for c in frame.columns]
     dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})

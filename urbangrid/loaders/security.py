@@ -17,8 +17,9 @@ from urbangrid.store.postgis import SCHEMA, PostGISStore
 __all__ = ["connect_readonly", "grant_readonly"]
 
 
-def grant_readonly(dsn: str, role: str, *, create: bool = False,
-                   password: str | None = None) -> list[str]:
+def grant_readonly(
+    dsn: str, role: str, *, create: bool = False, password: str | None = None
+) -> list[str]:
     """Grant `role` read-only access to the urbangrid schema of the database at `dsn`.
 
     Parameters
@@ -61,17 +62,20 @@ def grant_readonly(dsn: str, role: str, *, create: bool = False,
             sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname), r),
             sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
             sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, r),
-            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}")
-            .format(s, r),
-            sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {} FROM {}")
-            .format(s, r),
+            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
+                s, r
+            ),
+            sql.SQL(
+                "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {} FROM {}"
+            ).format(s, r),
         ]
         try:
             for q in stmts:
                 con.execute(q)
                 text = q.as_string(con)
-                done.append(text.split(" PASSWORD ")[0] + (" PASSWORD ***" if " PASSWORD " in text
-                                                           else ""))
+                done.append(
+                    text.split(" PASSWORD ")[0] + (" PASSWORD ***" if " PASSWORD " in text else "")
+                )
         except psycopg.Error as exc:
             raise StoreConnectionError(f"cannot grant read-only access to {role!r}: {exc}") from exc
     return done

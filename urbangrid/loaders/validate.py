@@ -66,9 +66,12 @@ _DATE_FORMS = (
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
 _GEOM_TYPES = {
-    "POINT": ("Point",), "MULTIPOINT": ("Point", "MultiPoint"),
-    "LINESTRING": ("LineString",), "MULTILINESTRING": ("LineString", "MultiLineString"),
-    "POLYGON": ("Polygon",), "MULTIPOLYGON": ("Polygon", "MultiPolygon"),
+    "POINT": ("Point",),
+    "MULTIPOINT": ("Point", "MultiPoint"),
+    "LINESTRING": ("LineString",),
+    "MULTILINESTRING": ("LineString", "MultiLineString"),
+    "POLYGON": ("Polygon",),
+    "MULTIPOLYGON": ("Polygon", "MultiPolygon"),
 }
 
 
@@ -239,8 +242,11 @@ def validate_rows(
     bad_cells = {(p["row"], p["field"]) for p in problems}
     for col in sorted(info.required - set(filled)):
         if col not in out:
-            problems.append(problem(source, None, col, None, "required column is missing "
-                                    "(check the field mapping)"))
+            problems.append(
+                problem(
+                    source, None, col, None, "required column is missing (check the field mapping)"
+                )
+            )
             continue
         for row, v in zip(frame.index, out[col], strict=True):
             if v is None and (row, col) not in bad_cells:
@@ -248,16 +254,30 @@ def validate_rows(
     if "original_date" in out and "change_date" in out:
         for row, a, b in zip(frame.index, out["original_date"], out["change_date"], strict=True):
             if a is not None and b is not None and a > b:
-                problems.append(problem(source, int(row), "change_date", b.isoformat(),
-                                        f"before the initial date (初始日期) {a}"))
+                problems.append(
+                    problem(
+                        source,
+                        int(row),
+                        "change_date",
+                        b.isoformat(),
+                        f"before the initial date (初始日期) {a}",
+                    )
+                )
     if info.key in out:
         seen: dict[Any, int] = {}
         for row, k in zip(frame.index, out[info.key], strict=True):
             if k is None:
                 continue
             if k in seen:
-                problems.append(problem(source, int(row), info.key, k,
-                                        f"duplicate key in the file (first at row {seen[k]})"))
+                problems.append(
+                    problem(
+                        source,
+                        int(row),
+                        info.key,
+                        k,
+                        f"duplicate key in the file (first at row {seen[k]})",
+                    )
+                )
             else:
                 seen[k] = int(row)
     geoms = np.asarray(frame.geometry.values, dtype=object)
@@ -292,32 +312,55 @@ def _geometry_problems(
 ) -> list[Problem]:
     out: list[Problem] = []
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    coords_ok = np.array([
-        True if m else bool(np.isfinite(shapely.get_coordinates(g)).all())
-        for g, m in zip(geoms, missing, strict=True)
-    ], dtype=bool)
+    coords_ok = np.array(
+        [
+            True if m else bool(np.isfinite(shapely.get_coordinates(g)).all())
+            for g, m in zip(geoms, missing, strict=True)
+        ],
+        dtype=bool,
+    )
     want = _GEOM_TYPES.get(info.geometry_type or "GEOMETRY")
     for i, row in enumerate(rows):
         g = geoms[i]
         if missing[i]:
             out.append(problem(source, int(row), "geometry", None, "geometry is missing or empty"))
         elif not coords_ok[i]:
-            out.append(problem(source, int(row), "geometry", g.wkt[:200],
-                               "coordinates are not finite numbers"))
+            out.append(
+                problem(
+                    source, int(row), "geometry", g.wkt[:200], "coordinates are not finite numbers"
+                )
+            )
         elif want is not None and g.geom_type not in want:
-            out.append(problem(source, int(row), "geometry", g.geom_type,
-                               f"layer {info.name!r} takes {info.geometry_type}"))
+            out.append(
+                problem(
+                    source,
+                    int(row),
+                    "geometry",
+                    g.geom_type,
+                    f"layer {info.name!r} takes {info.geometry_type}",
+                )
+            )
         elif not shapely.is_valid(g):
-            out.append(problem(source, int(row), "geometry", g.wkt[:200],
-                               f"invalid geometry: {shapely.is_valid_reason(g)}"))
+            out.append(
+                problem(
+                    source,
+                    int(row),
+                    "geometry",
+                    g.wkt[:200],
+                    f"invalid geometry: {shapely.is_valid_reason(g)}",
+                )
+            )
     if district is not None:
         shapely.prepare(district)
         ok = ~missing & coords_ok
         outside = np.zeros(len(geoms), dtype=bool)
         outside[ok] = ~shapely.covered_by(geoms[ok], district)
         for i in np.flatnonzero(outside):
-            out.append(problem(source, int(rows[i]), "geometry", None,
-                               "lies outside the district boundary"))
+            out.append(
+                problem(
+                    source, int(rows[i]), "geometry", None, "lies outside the district boundary"
+                )
+            )
     return out
 
 
@@ -365,6 +408,7 @@ def write_report(
     gdf = gpd.GeoDataFrame(table.astype({"row": "float64"}), geometry=geoms, crs=crs)
     if gpkg_path.exists():
         gpkg_path.unlink()
-    pyogrio.write_dataframe(gdf, gpkg_path, layer="problems", driver="GPKG",
-                            geometry_type="Unknown")
+    pyogrio.write_dataframe(
+        gdf, gpkg_path, layer="problems", driver="GPKG", geometry_type="Unknown"
+    )
     return csv_path, gpkg_path
