@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from functools import cache
 from pathlib import Path
 
@@ -46,9 +47,11 @@ class TestRequiredStreets:
         a = set(required_streets(G, south, area_crs=CRS)["street_id"])
         b = set(required_streets(G, north, area_crs=CRS)["street_id"])
         assert not a & b
-        shared = {sid for sid in set(required_streets(G, south, area_crs=CRS, **outer)
-                                     ["street_id"])
-                  & set(required_streets(G, north, area_crs=CRS, **outer)["street_id"])}
+        shared = {
+            sid
+            for sid in set(required_streets(G, south, area_crs=CRS, **outer)["street_id"])
+            & set(required_streets(G, north, area_crs=CRS, **outer)["street_id"])
+        }
         assert len(shared) == 3  # the 3 segments of the y = 1 row
         assert shared <= b  # north side owns them
 
@@ -64,16 +67,24 @@ class TestRequiredStreets:
 
     def test_both_sides(self) -> None:
         G = street_graph(lattice_frame(2, highway="primary"), "car", crs=CRS)
-        req = required_streets(G, box(0, 0, 1, 1), area_crs=CRS, boundary="both",
-                               both_sides=["primary"])
+        req = required_streets(
+            G, box(0, 0, 1, 1), area_crs=CRS, boundary="both", both_sides=["primary"]
+        )
         assert (req["sides"] == 2).all()
 
 
 class TestAreaRoute:
     def test_square_block(self) -> None:
         G = lattice("bike", n=2)
-        r = area_route(G, box(0, 0, 1, 1), area_crs=CRS, boundary="both",
-                       start=(X0, Y0), start_crs=CRS, area_id="A")
+        r = area_route(
+            G,
+            box(0, 0, 1, 1),
+            area_crs=CRS,
+            boundary="both",
+            start=(X0, Y0),
+            start_crs=CRS,
+            area_id="A",
+        )
         prof = get_mode("bike")
         assert r.length_m == pytest.approx(400.0)
         assert r.deadhead_m == 0.0
@@ -90,8 +101,9 @@ class TestAreaRoute:
 
     def test_lattice_needs_deadhead(self) -> None:
         G = lattice("walk", n=3)
-        r = area_route(G, box(0, 0, 2, 2), area_crs=CRS, boundary="both", start=(X0, Y0),
-                       start_crs=CRS)
+        r = area_route(
+            G, box(0, 0, 2, 2), area_crs=CRS, boundary="both", start=(X0, Y0), start_crs=CRS
+        )
         # 12 streets of 100 m; the 4 odd nodes (side midpoints) pair up 200 m apart twice
         assert r.street_m == pytest.approx(1200.0)
         assert r.length_m == pytest.approx(1600.0)
@@ -100,8 +112,15 @@ class TestAreaRoute:
 
     def test_both_sides_car_drives_each_way(self) -> None:
         G = street_graph(lattice_frame(2, highway="primary"), "car", crs=CRS)
-        r = area_route(G, box(0, 0, 1, 1), area_crs=CRS, boundary="both",
-                       both_sides=["primary"], start=(X0, Y0), start_crs=CRS)
+        r = area_route(
+            G,
+            box(0, 0, 1, 1),
+            area_crs=CRS,
+            boundary="both",
+            both_sides=["primary"],
+            start=(X0, Y0),
+            start_crs=CRS,
+        )
         assert r.street_m == pytest.approx(800.0)
         assert r.length_m == pytest.approx(800.0)
         assert len(r.required) == 8
@@ -109,8 +128,14 @@ class TestAreaRoute:
     def test_start_too_far(self) -> None:
         G = lattice("walk", n=2)
         with pytest.raises(SnapError, match=r"is 1,900 m from the nearest street.*limit 200 m"):
-            area_route(G, box(0, 0, 1, 1), area_crs=CRS, boundary="both",
-                       start=(X0 + 2000, Y0), start_crs=CRS)
+            area_route(
+                G,
+                box(0, 0, 1, 1),
+                area_crs=CRS,
+                boundary="both",
+                start=(X0 + 2000, Y0),
+                start_crs=CRS,
+            )
         node, d = snap_point(G, X0 + 30, Y0 + 5, crs=CRS)
         assert d == pytest.approx(5.0)
         assert (G.nodes[node]["x"], G.nodes[node]["y"]) == (X0, Y0)
@@ -128,23 +153,89 @@ class TestAreaRoute:
         # a one-way spur into a dead end: a car can enter but never come back
         f = lattice_frame(2)
         spur = gpd.GeoDataFrame(
-            [{"name": "死胡同", "highway": "residential", "oneway": True,
-              "geometry": shapely.LineString([(X0 + 100, Y0 + 100), (X0 + 150, Y0 + 100)])}],
-            geometry="geometry", crs=CRS)
+            [
+                {
+                    "name": "死胡同",
+                    "highway": "residential",
+                    "oneway": True,
+                    "geometry": shapely.LineString([(X0 + 100, Y0 + 100), (X0 + 150, Y0 + 100)]),
+                }
+            ],
+            geometry="geometry",
+            crs=CRS,
+        )
         frame = gpd.GeoDataFrame(gpd.pd.concat([f, spur], ignore_index=True), crs=CRS)
         G = street_graph(frame, "car", crs=CRS)
         area = box(0, 0, 1.6, 1.2)
-        with pytest.raises(UnreachableError, match=r"cannot be reached and left again, e.g. "
-                           r"死胡同.*one-way streets make the area impossible to close"):
+        with pytest.raises(
+            UnreachableError,
+            match=r"cannot be reached and left again, e.g. "
+            r"死胡同.*one-way streets make the area impossible to close",
+        ):
             area_route(G, area, area_crs=CRS, boundary="both", start=(X0, Y0), start_crs=CRS)
-        r = area_route(G, area, area_crs=CRS, boundary="both", start=(X0, Y0), start_crs=CRS,
-                       unreachable="skip")
+        r = area_route(
+            G,
+            area,
+            area_crs=CRS,
+            boundary="both",
+            start=(X0, Y0),
+            start_crs=CRS,
+            unreachable="skip",
+        )
         assert len(r.skipped) == 1
         assert r.length_m == pytest.approx(400.0)
         # on foot the same spur is walked there and back
         W = street_graph(frame, "walk", crs=CRS)
         w = area_route(W, area, area_crs=CRS, boundary="both", start=(X0, Y0), start_crs=CRS)
         assert w.length_m == pytest.approx(500.0)
+
+
+class TestClippedGraph:
+    """The solver gets the streets near the area, plus the quickest ways to any street
+    only the whole graph can close, and finds the whole graph's route."""
+
+    @staticmethod
+    def _two_streets_and_a_loop(mode: str) -> object:
+        # two streets 50 m apart in the area, joined only by a 5.6 km loop far outside
+        # a 300 m buffer
+        xy = [(100, 50), (100, 1000), (1000, 1000), (1000, -1000), (100, -1000), (100, 0)]
+        rows = [
+            {
+                "name": "南街",
+                "highway": "residential",
+                "oneway": False,
+                "geometry": shapely.LineString([(X0, Y0), (X0 + 100, Y0)]),
+            },
+            {
+                "name": "北街",
+                "highway": "residential",
+                "oneway": False,
+                "geometry": shapely.LineString([(X0, Y0 + 50), (X0 + 100, Y0 + 50)]),
+            },
+        ]
+        for (ax, ay), (bx, by) in itertools.pairwise(xy):
+            rows.append(
+                {
+                    "name": "环路",
+                    "highway": "residential",
+                    "oneway": False,
+                    "geometry": shapely.LineString([(X0 + ax, Y0 + ay), (X0 + bx, Y0 + by)]),
+                }
+            )
+        frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
+        return street_graph(frame, mode, crs=CRS)
+
+    @pytest.mark.parametrize("mode", ["walk", "car"])
+    def test_far_connection_gives_the_whole_graph_route(self, mode: str) -> None:
+        G = self._two_streets_and_a_loop(mode)
+        area = shapely.box(X0 - 10, Y0 - 10, X0 + 110, Y0 + 60)
+        kw = {"area_crs": CRS, "start": (X0, Y0), "start_crs": CRS}
+        clipped = area_route(G, area, **kw)
+        whole = area_route(G, area, buffer_m=None, **kw)
+        assert clipped.skipped == () and whole.skipped == ()
+        assert clipped.plan.routes[0].edges == whole.plan.routes[0].edges
+        assert clipped.length_m == pytest.approx(whole.length_m)
+        assert clipped.length_m > 5000  # the loop is in the route
 
 
 @cache
@@ -177,31 +268,37 @@ class TestRealAreas:
         wg = _wudaokou_grids()
         G = _graph(str(WUDAOKOU), "bike")
         row = wg.iloc[i]
-        r = area_route(G, row.geometry, area_crs=wg.crs, area_id=row["work_grid_code"],
-                       unreachable="skip")
+        r = area_route(
+            G, row.geometry, area_crs=wg.crs, area_id=row["work_grid_code"], unreachable="skip"
+        )
         _plausible(r, "bike")
         assert 0.15e6 < r.area_m2 < 0.35e6
         assert 10 < r.duration_s / 60 < 120  # a work grid of ~0.25 km² by bike
         assert any(i.street and "路" in i.street for i in r.instructions)
         t = routes_table([r])
-        assert list(t.columns[:6]) == ["area", "mode", "km2", "street_km", "route_km",
-                                       "minutes"]
+        assert list(t.columns[:6]) == ["area", "mode", "km2", "street_km", "route_km", "minutes"]
 
     @pytest.mark.parametrize(
         ("path", "mode", "centre"),
         [
             (DATA / "osm/beijing_haidian_cau.osm.bz2", "walk", (116.352, 40.003)),
             (DATA / "osm/shanghai_huangpu_jingan_osmnx.osm.bz2", "car", (121.474, 31.230)),
-            (data_path("networks/shenzhen_futian_osmnx_all.graphml.bz2"), "ebike",
-             (114.02, 22.535)),
+            (
+                data_path("networks/shenzhen_futian_osmnx_all.graphml.bz2"),
+                "ebike",
+                (114.02, 22.535),
+            ),
             (DATA / "osm/west_oakland.osm.bz2", "car", (-122.2995, 37.8108)),
         ],
         ids=["cau-walk", "shanghai-car", "shenzhen-ebike", "oakland-car"],
     )
     def test_extracts(self, path: Path, mode: str, centre: tuple[float, float]) -> None:
         G = _graph(str(path), mode)
-        area = gpd.GeoSeries([shapely.Point(centre)], crs="EPSG:4326").to_crs(
-            G.graph["crs"]).buffer(300, cap_style="square")
+        area = (
+            gpd.GeoSeries([shapely.Point(centre)], crs="EPSG:4326")
+            .to_crs(G.graph["crs"])
+            .buffer(300, cap_style="square")
+        )
         r = area_route(G, area, unreachable="skip", start=centre)
         _plausible(r, mode)
         assert r.start_snap_m < 200
