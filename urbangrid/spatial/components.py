@@ -20,10 +20,9 @@ Responsibility follows "先属主、后属地": a component goes to its owner
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -35,7 +34,6 @@ from shapely.geometry.base import BaseGeometry
 from urbangrid.errors import ComponentIdError, ValidationError
 from urbangrid.spatial.codes import CityProfile
 from urbangrid.spatial.component_ids import PROVINCE_CODES, make_component_ids
-from urbangrid.store._rtree_bulk import bulk_load_rtree
 from urbangrid.store.base import json_text
 
 __all__ = [
@@ -87,9 +85,6 @@ RECORD_COLUMNS: dict[str, str] = {
 REQUIRED_FIELDS = ("subclass_code", "status", "data_source", "geometry")
 
 _GEOMETRY_TYPES = ("Point", "LineString")
-_CHUNK = 50_000
-# Bulk loads into an empty PostGIS layer at least this big rebuild its indexes.
-_REBUILD_ROWS = 20_000
 
 Grouping = Literal["class", "subclass", "grid", "work_grid", "community"]
 
@@ -160,6 +155,24 @@ def _district_geometry(district: Any, crs: pyproj.CRS) -> BaseGeometry:
     raise TypeError(msg)
 
 
+def _problems_error(source: str, problems: list[dict[str, object]]) -> ValidationError:
+    """One ValidationError listing the first ten problems by record, row and field."""
+    problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))  # type: ignore[operator]
+    head = "\n  ".join(
+        (f"record {p['record']}: " if p.get("record") else "")
+        + f"field {p['field']}: "
+        + (f"{p['value']!r}: " if p.get("value") is not None else "")
+        + str(p["reason"])
+        for p in problems[:10]
+    )
+    more = f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else ""
+    msg = (
+        f"{source}: {len(problems)} problem(s) in component records; "
+        f"nothing was written\n  {head}{more}"
+    )
+    return ValidationError(msg, problems)
+
+
 def validate_components(
     records: pd.DataFrame,
     profile: CityProfile,
@@ -187,8 +200,9 @@ def validate_components(
     source : str
         Name of the input, used in messages.
     check_json : bool
-        Parse ``extra`` text to check it is JSON (default). PostGIS bulk loads skip
-        it: the server parses ``jsonb`` anyway and its error is mapped to the record.
+        Parse ``extra`` text to check it is JSON (default). :func:`write_components`
+        skips it: both stores check JSON text where they store it and the error is
+        mapped to the record.
 
     Returns
     -------
@@ -372,20 +386,7 @@ def validate_components(
             frame["extra"] = pd.Series(texts, index=frame.index, dtype=object)
 
     if problems:
-        problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
-        head = "\n  ".join(
-            (f"record {p['record']}: " if p.get("record") else "")
-            + f"field {p['field']}: "
-            + (f"{p['value']!r}: " if p.get("value") is not None else "")
-            + str(p["reason"])
-            for p in problems[:10]
-        )
-        more = f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else ""
-        msg = (
-            f"{source}: {len(problems)} problem(s) in component records; "
-            f"nothing was written\n  {head}{more}"
-        )
-        raise ValidationError(msg, problems)
+        raise _problems_error(source, problems)
 
     frame["edition"] = ed.name
     frame["class_code"] = sub.str[: ed.class_digits]
@@ -587,8 +588,9 @@ def write_components(
     mode : {"upsert", "append", "replace"}
         ``upsert`` (default) inserts new components, versions changed ones and
         leaves equal ones alone (a re-run writes nothing); ``append`` only
-        inserts, through a bulk path (COPY on PostGIS); ``replace`` also retires
-        components absent from ``records``.
+        inserts; ``replace`` also retires components absent from ``records``.
+        Every mode writes through :meth:`Store.write`, whose bulk path (binary
+        ``COPY`` on PostGIS, a packed R*Tree on GeoPackage) serves large loads.
     admin_code : str, optional
         County code for new IDs; defaults to the profile's.
     district : geometry or GeoSeries, optional
@@ -608,8 +610,6 @@ def write_components(
     ValidationError
         Bad records, each named with its field; nothing is written.
     """
-    from urbangrid.store.base import WriteResult
-
     admin_code = admin_code or profile.admin_code
     frame = validate_components(
         records,
@@ -617,232 +617,24 @@ def write_components(
         admin_code=admin_code,
         district=district,
         source=source,
-        # PostGIS parses jsonb during COPY itself; its error names the record.
-        check_json=not (mode == "append" and store.kind == "postgis"),
+        # JSON text in `extra` is checked where it is stored (PostGIS parses jsonb,
+        # GeoPackage runs json_valid): parsed once, not twice.
+        check_json=False,
     )
     frame = _assign_ids(store, frame, profile, admin_code)
     cols = [c for c in RECORD_COLUMNS if c in frame.columns]
     out = frame[[*cols, frame.geometry.name]]
-    if mode == "append":
-        at = at or dt.datetime.now(dt.UTC)
-        with store.transaction():  # BEGIN IMMEDIATE on GeoPackage: writers queue
-            if store.kind == "postgis":
-                _copy_postgis(store, out, at, source)
-            else:
-                _insert_gpkg(store, out, at)
-        return WriteResult(inserted=len(out))
-    return store.write(COMPONENT_LAYER, out, mode=mode, at=at, source=source)
-
-
-def _layer_wkb(store: Any, frame: Any) -> np.ndarray:
-    info = store.layer_info(COMPONENT_LAYER)
-    geoms = frame.geometry
-    if frame.crs.to_epsg() != info.srid:
-        geoms = geoms.to_crs(info.crs)
-    return np.asarray(geoms.values, dtype=object)
-
-
-def _filled_columns(frame: pd.DataFrame) -> list[str]:
-    """Record columns holding at least one value: all-empty ones default to NULL."""
-    return [c for c in frame.columns if c in RECORD_COLUMNS and frame[c].notna().any()]
-
-
-def _cells(series: pd.Series) -> list[Any]:
-    """Column values with every kind of missing (NaN, NA, NaT) as None."""
-    return series.astype(object).where(series.notna(), None).tolist()
-
-
-def _copy_postgis(store: Any, frame: Any, at: dt.datetime, source: str) -> None:
-    """Bulk insert by ``COPY … (FORMAT csv)``, geometry as hex EWKB.
-
-    Into an empty layer the secondary indexes are dropped and rebuilt in the same
-    transaction: one sorted build is several times faster than 300,000 single
-    inserts into a GiST and four B-trees, and a failure rolls the drop back too.
-    """
-    import psycopg
-    from psycopg import sql
-    from psycopg.copy import QueuedLibpqWriter
-
-    from urbangrid.store.base import utc_ms
-
-    info = store.layer_info(COMPONENT_LAYER)
-    geoms = _layer_wkb(store, frame)
-    cols = _filled_columns(frame)
-    geoms = shapely.set_srid(geoms, info.srid)
-    names = [*cols, "valid_from", "geom"]
-    con = store.connection
-    rebuild: list[str] = []
-    if (
-        len(frame) >= _REBUILD_ROWS
-        and con.execute("SELECT NOT EXISTS (SELECT 1 FROM urbangrid.component)").fetchone()[0]
-    ):
-        # Sorting for the rebuild fits in memory; the commit need not wait for the
-        # WAL flush (a crash before it loses the load, never half of it).
-        con.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        con.execute("SET LOCAL synchronous_commit = off")
-        indexes = con.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'urbangrid' "
-            "AND tablename = 'component' AND indexname <> 'component_pkey'"
-        ).fetchall()
-        for name, ddl in indexes:
-            con.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier("urbangrid", name)))
-            rebuild.append(ddl)
-    query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-        sql.Identifier("urbangrid", COMPONENT_LAYER),
-        sql.SQL(", ").join(map(sql.Identifier, names)),
-    )
-    stamp = utc_ms(at).isoformat()
     try:
-        with con.cursor() as cur, cur.copy(query, writer=QueuedLibpqWriter(cur)) as copy:
-            # A writer thread sends chunk k while chunk k+1 is built.
-            for chunk in _csv_chunks(frame, cols, stamp, geoms):
-                copy.write(chunk)
-    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
-        raise _copy_error(exc, frame, source) from exc
-    for ddl in rebuild:
-        con.execute(ddl.encode())  # index definitions read back from the catalogue
-
-
-def _csv_chunks(
-    frame: pd.DataFrame, cols: list[str], stamp: str, geoms: np.ndarray
-) -> Iterator[bytes]:
-    """CSV bytes of ``cols`` + valid_from + geometry (hex EWKB), chunk by chunk.
-
-    Each chunk is built only when the previous one has been handed to the writer,
-    so the server parses while Python converts. pyarrow (optional) converts whole
-    columns in C; without it pandas writes the same CSV, slower.
-    """
-    n = len(frame)
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:
-        pa = None
-    for start in range(0, n, _CHUNK):
-        stop = min(n, start + _CHUNK)
-        # GEOS' hex writer is slower than binary WKB plus bytes.hex().
-        hexwkb = [w.hex() for w in shapely.to_wkb(geoms[start:stop], include_srid=True)]
-        part = frame.iloc[start:stop]
-        if pa is None:
-            out = pd.DataFrame({c: _cells(part[c]) for c in cols})
-            out["valid_from"] = stamp
-            out["geom"] = hexwkb
-            text = io.StringIO()
-            out.to_csv(text, index=False, header=False)
-            yield text.getvalue().encode()
-            continue
-        arrays = []
-        for c in cols:
-            col = part[c]
-            if RECORD_COLUMNS[c] == "date":
-                arrays.append(pa.array(_cells(col), type=pa.date32()))
-            else:
-                arrays.append(pa.Array.from_pandas(col.astype(_STR), type=pa.string()))
-        arrays.append(pa.array(np.full(stop - start, stamp, dtype=object), type=pa.string()))
-        arrays.append(pa.array(hexwkb, type=pa.string()))
-        buf = io.BytesIO()
-        pacsv.write_csv(
-            pa.Table.from_arrays(arrays, names=[*cols, "valid_from", "geom"]),
-            buf,
-            pacsv.WriteOptions(include_header=False),
-        )
-        yield buf.getvalue()
-
-
-def _copy_error(exc: Exception, frame: Any, source: str) -> ValidationError:
-    """A COPY failure as a ValidationError naming the record and field."""
-    import re
-
-    diag = getattr(exc, "diag", None)
-    context = (getattr(diag, "context", None) or "") if diag is not None else ""
-    m = re.search(r"COPY \w+, line (\d+)(?:, column (\w+))?", context)
-    primary = getattr(diag, "message_primary", None) or str(exc)
-    if m:
-        row = int(m.group(1)) - 1
-        fld = m.group(2)
-        # The input's own key first: the ID of a new record was only just assigned.
-        label = _label(frame, row, ("source", "component_id"))
-        msg = f"{source}: record {label}: field {fld}: {primary}; nothing was written"
+        return store.write(COMPONENT_LAYER, out, mode=mode, at=at, source=source)
+    except ValidationError as exc:
+        # The store names rows; name the records as validation does (the input's own
+        # key first: the ID of a new record was only just assigned).
         problems = [
-            {
-                "file": source,
-                "row": row,
-                "record": label,
-                "field": fld,
-                "value": None,
-                "reason": primary,
-            }
+            {**p, "record": None if p.get("row") is None else _label(
+                frame, int(p["row"]), ("source", "component_id"))}  # type: ignore[call-overload]
+            for p in exc.problems
         ]
-    else:
-        msg = f"{source}: {primary}; nothing was written"
-        problems = [{"file": source, "row": None, "field": None, "value": None, "reason": primary}]
-    return ValidationError(msg, problems)
-
-
-def _insert_gpkg(store: Any, frame: Any, at: dt.datetime) -> None:
-    from urbangrid.store.base import utc_ms
-    from urbangrid.store.gpkg import gpkg_blobs
-
-    info = store.layer_info(COMPONENT_LAYER)
-    geoms = _layer_wkb(store, frame)
-    wkb = shapely.to_wkb(geoms)
-    blobs = gpkg_blobs(geoms, list(wkb), info.srid)
-    cols = _filled_columns(frame)
-    data: list[list[Any]] = []
-    for c in cols:
-        values = _cells(frame[c])
-        if RECORD_COLUMNS[c] == "date":
-            values = [None if v is None else v.isoformat() for v in values]
-        data.append(values)
-    stamp = utc_ms(at).strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc_ms(at).microsecond // 1000:03d}Z"
-    data.append([stamp] * len(frame))
-    data.append(blobs)
-    names = [*cols, "valid_from", info.geometry_column]
-    con = store.connection
-    marks = ", ".join("?" * len(names))
-    rtree = f"rtree_{COMPONENT_LAYER}_{info.geometry_column}"
-    rebuild: list[str] = []
-    if (
-        len(frame) >= _REBUILD_ROWS
-        and not con.execute(f"SELECT EXISTS (SELECT 1 FROM {COMPONENT_LAYER})").fetchone()[0]
-    ):
-        # Into an empty layer: drop the indexes and R*Tree triggers, insert, then build
-        # them in one pass each, as GDAL does. Same transaction: a failure restores all.
-        rebuild = [
-            sql_text
-            for (sql_text,) in con.execute(
-                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-                "AND type IN ('index', 'trigger') ORDER BY type",
-                (COMPONENT_LAYER,),
-            ).fetchall()
-        ]
-        for kind, name in con.execute(
-            "SELECT type, name FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-            "AND type IN ('index', 'trigger')",
-            (COMPONENT_LAYER,),
-        ).fetchall():
-            con.execute(f'DROP {kind.upper()} "{name}"')
-    # A bigger page cache for the load (SQLite's default is 2 MB), restored after.
-    cache = con.execute("PRAGMA cache_size").fetchone()[0]
-    con.execute("PRAGMA cache_size = -262144")
-    try:
-        con.executemany(
-            f"INSERT INTO {COMPONENT_LAYER} ({', '.join(names)}) VALUES ({marks})",
-            zip(*data, strict=True),
-        )
-    finally:
-        con.execute(f"PRAGMA cache_size = {int(cache)}")
-    if rebuild:
-        fids = [
-            f for (f,) in con.execute(f"SELECT fid FROM {COMPONENT_LAYER} ORDER BY fid").fetchall()
-        ]
-        bounds = shapely.bounds(geoms)
-        keep = ~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)
-        bulk_load_rtree(con, rtree, np.asarray(fids, dtype=np.int64)[keep], bounds[keep, 0],
-                        bounds[keep, 2], bounds[keep, 1], bounds[keep, 3])
-        for ddl in rebuild:
-            con.execute(ddl)
-    store._touch(info)  # gpkg_contents extent and change time, as the store keeps them
+        raise _problems_error(source, problems) from exc
 
 
 def retire_components(

@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from urbangrid.errors import StoreSchemaError, ValidationError
+from urbangrid.store._columns import ArrowText, arrow_text
 
 __all__ = [
     "LOGICAL_TYPES",
@@ -272,6 +273,77 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+
+def json_text_problems(texts: Sequence[str | None]) -> list[tuple[int, str]]:
+    """Rows of `texts` that are not JSON text, with the reason.
+
+    As strict as the stores: PostgreSQL's ``jsonb`` and SQLite's ``json_valid``
+    refuse ``NaN`` and ``Infinity``, which Python's :mod:`json` would accept.
+    """
+    bad: list[tuple[int, str]] = []
+    for i, t in enumerate(texts):
+        if t is None:
+            continue
+        try:
+            json.loads(t, parse_constant=_reject_constant)
+        except ValueError as exc:
+            bad.append((i, f"not JSON: {exc}"))
+    return bad
+
+
+def write_values(values: pd.Series, logical: str) -> tuple[Any, list[tuple[int, str]]]:
+    """A column as the values a write stores, and the (row, reason) of each failure.
+
+    As :func:`convert_column`, except that JSON becomes JSON text without being
+    parsed: text given is kept as it is (the back end checks it), other
+    objects are serialised once by :func:`json_text`. A column of strings
+    comes back as an object array (None for missing) without a per-value loop.
+    """
+    if logical in ("text", "json") and values.dtype != object:
+        # A string column: kept in Arrow if pandas has it there, else one C pass
+        # to Python strings with None for missing.
+        text = arrow_text(values)
+        if text is not None:
+            return text, []
+        arr = values.to_numpy(dtype=object, na_value=None)
+        if pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty"):
+            return arr, []
+    if logical != "json":
+        return convert_column(values, logical)
+    out: list[Any] = []
+    bad: list[tuple[int, str]] = []
+    for i, v in enumerate(values.tolist()):
+        if isinstance(v, str):
+            out.append(str(v))
+        elif _is_missing(v):
+            out.append(None)
+        else:
+            try:
+                out.append(json_text(v))
+            except (TypeError, ValueError) as exc:
+                bad.append((i, f"not serialisable as JSON: {exc}"))
+                out.append(None)
+    return out, bad
+
+
+def _validation_error(
+    source: str, layer: str, problems: list[dict[str, object]]
+) -> ValidationError:
+    head = "; ".join(
+        f"row {p['row']} field {p['field']!r} value {p['value']!r}: {p['reason']}"
+        for p in problems[:5]
+    )
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return ValidationError(
+        f"{source}: {len(problems)} problem(s) writing to {layer!r}: {head}{more}; "
+        "nothing was written",
+        problems,
+    )
+
+
 _MULTI = {"POLYGON": "MULTIPOLYGON", "LINESTRING": "MULTILINESTRING", "POINT": "MULTIPOINT"}
 _MULTI_CLASS = {
     "MULTIPOLYGON": shapely.MultiPolygon,
@@ -282,8 +354,8 @@ _MULTI_CLASS = {
 
 def _geometry_wkb(
     info: LayerInfo, frame: pd.DataFrame, source: str
-) -> tuple[list[bytes | None], list[dict[str, object]]]:
-    """Geometries of `frame` as WKB in the layer CRS, plus the problems found."""
+) -> tuple[PreparedGeometry, list[dict[str, object]]]:
+    """Geometries of `frame` in the layer CRS (and as WKB), plus the problems found."""
     import geopandas as gpd
 
     if not isinstance(frame, gpd.GeoDataFrame):
@@ -321,17 +393,78 @@ def _geometry_wkb(
                 "file": source, "row": int(i), "field": info.geometry_column,
                 "value": str(names[types[i]]), "reason": f"layer {info.name!r} takes {want}",
             })
-    wkb = shapely.to_wkb(values, include_srid=False)
-    return [None if m else w for w, m in zip(wkb, missing, strict=True)], problems
+    # shapely writes None for a missing geometry: no per-row clean-up needed.
+    return PreparedGeometry(values, shapely.to_wkb(values, include_srid=False).tolist()), problems
+
+
+class RejectedValue(Exception):
+    """Raised by a back end's ``_insert`` for a value the database refused.
+
+    ``row`` is the position in the data given to ``_insert`` (None if unknown),
+    ``field`` the column. :meth:`BaseStore.write` turns it into a
+    ValidationError naming the input row.
+    """
+
+    def __init__(self, row: int | None, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.row = row
+        self.field = field
+        self.reason = reason
+
+
+@dataclass
+class PreparedGeometry:
+    """Geometries ready for writing: shapely objects in the layer CRS and their WKB.
+
+    Back ends take whichever they need (PostGIS EWKB, GeoPackage blobs and
+    envelopes) without decoding the WKB again.
+    """
+
+    values: np.ndarray
+    wkb: list[bytes | None]
+
+    def take(self, idx: Sequence[int]) -> PreparedGeometry:
+        """The geometries at positions `idx`."""
+        return PreparedGeometry(self.values[np.asarray(idx, dtype=np.int64)],
+                                [self.wkb[i] for i in idx])
 
 
 @dataclass
 class PreparedRows:
-    """A frame converted for writing: column names and canonical row tuples."""
+    """A frame converted for writing, column by column.
+
+    ``data[j]`` holds the canonical values of ``columns[j]`` (see
+    :func:`canonical`), except that JSON columns hold JSON *text*: the back end
+    checks it where it stores it (PostgreSQL parses ``jsonb``; GeoPackage runs
+    SQLite's ``json_valid``), so a bulk write encodes each JSON value once.
+    """
 
     columns: list[str]
-    rows: list[tuple[Any, ...]]
+    data: list[Any]  # per column a list or an object ndarray
     keys: list[Any]
+    n: int
+
+    def __len__(self) -> int:
+        return self.n
+
+    _lists: list[list[Any]] | None = None
+
+    def row(self, i: int) -> tuple[Any, ...]:
+        """Row `i` as a tuple in ``columns`` order."""
+        if self._lists is None:  # Python objects once, for row-by-row comparison
+            self._lists = [c.tolist() if isinstance(c, np.ndarray | ArrowText) else c
+                           for c in self.data]
+        return tuple(col[i] for col in self._lists)
+
+    def value(self, column: str, i: int) -> Any:
+        """The value of `column` in row `i`."""
+        return self.data[self.columns.index(column)][i]
+
+    def take(self, idx: Sequence[int]) -> list[Any]:
+        """Columns restricted to rows `idx`, in that order."""
+        pos = np.asarray(idx, dtype=np.int64)
+        return [col[pos] if isinstance(col, np.ndarray | ArrowText) else [col[i] for i in idx]
+                for col in self.data]
 
 
 class BaseStore:
@@ -353,9 +486,17 @@ class BaseStore:
         raise NotImplementedError
 
     def _insert(
-        self, info: LayerInfo, columns: list[str], rows: list[tuple[Any, ...]],
-        wkb: list[bytes | None] | None, valid_from: dt.datetime | None,
+        self, info: LayerInfo, columns: list[str], data: list[list[Any]],
+        geoms: PreparedGeometry | None, valid_from: dt.datetime | None,
     ) -> None:
+        """Insert rows given column by column (``data[j]`` for ``columns[j]``).
+
+        JSON columns hold text the back end must check; a value it refuses
+        raises :class:`RejectedValue` with the position in `data`.
+        """
+        raise NotImplementedError
+
+    def _is_empty(self, info: LayerInfo) -> bool:
         raise NotImplementedError
 
     def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:
@@ -428,40 +569,45 @@ class BaseStore:
                                  "reason": "required column is missing"})
         converted: list[list[Any]] = []
         for col in columns:
-            out, bad = convert_column(frame[col], info.columns[col])
+            out, bad = write_values(frame[col], info.columns[col])
             for i, reason in bad:
                 problems.append({"file": source, "row": i, "field": col,
                                  "value": frame[col].iloc[i], "reason": reason})
             if col in info.required:
-                failed = {i for i, _ in bad}
-                for j, v in enumerate(out):
-                    if v is None and j not in failed:
-                        problems.append({"file": source, "row": j, "field": col,
-                                         "value": frame[col].iloc[j],
-                                         "reason": "required value is empty"})
+                empty = (out.isnull() if isinstance(out, ArrowText)
+                         else pd.isna(np.asarray(out, dtype=object)))
+                if bad:
+                    empty[[i for i, _ in bad]] = False
+                for j in np.flatnonzero(empty).tolist():
+                    problems.append({"file": source, "row": j, "field": col,
+                                     "value": frame[col].iloc[j],
+                                     "reason": "required value is empty"})
             converted.append(out)
-        rows = list(zip(*converted, strict=True)) if converted else [()] * len(frame)
         keys: list[Any] = []
         if info.key is not None and info.key in columns:
-            keys = converted[columns.index(info.key)]
-            seen: dict[Any, int] = {}
-            for i, k in enumerate(keys):
-                if k in seen:
-                    problems.append({"file": source, "row": i, "field": info.key, "value": k,
-                                     "reason": f"duplicate key (first at row {seen[k]})"})
-                seen.setdefault(k, i)
+            col = converted[columns.index(info.key)]
+            keys = col.tolist() if isinstance(col, np.ndarray | ArrowText) else col
+            # Hashing in pandas finds whether any key repeats; only then name them.
+            if pd.Series(keys, dtype=object).duplicated().any():
+                seen: dict[Any, int] = {}
+                for i, k in enumerate(keys):
+                    if k in seen:
+                        problems.append({"file": source, "row": i, "field": info.key,
+                                         "value": k,
+                                         "reason": f"duplicate key (first at row {seen[k]})"})
+                    seen.setdefault(k, i)
         if problems:
-            head = "; ".join(
-                f"row {p['row']} field {p['field']!r} value {p['value']!r}: {p['reason']}"
-                for p in problems[:5]
-            )
-            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-            raise ValidationError(
-                f"{source}: {len(problems)} problem(s) writing to {info.name!r}: {head}{more}; "
-                "nothing was written",
-                problems,
-            )
-        return PreparedRows(columns, rows, keys)
+            # Report every bad value at once: JSON text too, which a clean write
+            # leaves to the back end.
+            for j, col in enumerate(columns):
+                if info.columns[col] == "json":
+                    problems.extend(
+                        {"file": source, "row": i, "field": col, "value": converted[j][i],
+                         "reason": reason}
+                        for i, reason in json_text_problems(converted[j])
+                    )
+            raise _validation_error(source, info.name, problems)
+        return PreparedRows(columns, converted, keys, len(frame))
 
     def write(
         self, layer: str, frame: pd.DataFrame, mode: WriteMode = "append", *,
@@ -502,9 +648,9 @@ class BaseStore:
         if mode not in ("append", "upsert", "replace"):
             raise ValueError(f"mode must be 'append', 'upsert' or 'replace', not {mode!r}")
         prepared = self._prepare(info, frame, source)
-        wkb: list[bytes | None] | None = None
+        geoms: PreparedGeometry | None = None
         if info.geometry_column:
-            wkb, problems = _geometry_wkb(info, frame, source)
+            geoms, problems = _geometry_wkb(info, frame, source)
             if problems:
                 raise ValidationError(
                     f"{source}: {len(problems)} geometry problem(s) writing to {info.name!r}: "
@@ -519,37 +665,72 @@ class BaseStore:
             raise StoreSchemaError(f"{source}: key column {info.key!r} is missing")
         with self.transaction():
             if mode == "append":
-                self._insert(info, prepared.columns, prepared.rows, wkb,
-                             at if info.history else None)
-                return WriteResult(inserted=len(prepared.rows))
+                self._write_rows(info, prepared, prepared.data, geoms,
+                                 at if info.history else None, source, None)
+                return WriteResult(inserted=len(prepared))
             if mode == "replace" and not info.history:
                 self._delete(info, None)
-                self._insert(info, prepared.columns, prepared.rows, wkb, None)
-                return WriteResult(inserted=len(prepared.rows))
-            return self._upsert(info, prepared, wkb, at, retire_missing=mode == "replace")
+                self._write_rows(info, prepared, prepared.data, geoms, None, source, None)
+                return WriteResult(inserted=len(prepared))
+            return self._upsert(info, prepared, geoms, at, source,
+                                retire_missing=mode == "replace")
+
+    def _write_rows(
+        self, info: LayerInfo, prepared: PreparedRows, data: list[list[Any]],
+        geoms: PreparedGeometry | None, valid_from: dt.datetime | None, source: str,
+        rows: Sequence[int] | None,
+    ) -> None:
+        """Insert `data` (all of `prepared`, or its `rows`) and report bad values by row.
+
+        A value the back end refuses (JSON text that is not JSON, say) comes
+        back as :class:`RejectedValue`; it becomes a ValidationError naming the
+        input row, field and value. For JSON, every bad value of the column is
+        listed, not only the first one the back end met.
+        """
+        try:
+            self._insert(info, prepared.columns, data, geoms, valid_from)
+        except RejectedValue as exc:
+            pos = None if exc.row is None else (exc.row if rows is None else rows[exc.row])
+            problems: list[dict[str, object]] = []
+            if exc.field is not None and info.columns.get(exc.field) == "json":
+                col = prepared.data[prepared.columns.index(exc.field)]
+                problems = [{"file": source, "row": i, "field": exc.field, "value": col[i],
+                             "reason": reason} for i, reason in json_text_problems(col)]
+            if not problems:
+                value = None
+                if pos is not None and exc.field in prepared.columns:
+                    value = prepared.data[prepared.columns.index(exc.field)][pos]
+                problems = [{"file": source, "row": pos, "field": exc.field, "value": value,
+                             "reason": exc.reason}]
+            raise _validation_error(source, info.name, problems) from exc
 
     def _upsert(
-        self, info: LayerInfo, prepared: PreparedRows, wkb: list[bytes | None] | None,
-        at: dt.datetime, *, retire_missing: bool,
+        self, info: LayerInfo, prepared: PreparedRows, geoms: PreparedGeometry | None,
+        at: dt.datetime, source: str, *, retire_missing: bool,
     ) -> WriteResult:
         assert info.key is not None
         cols = prepared.columns
         key_pos = cols.index(info.key)
-        stored_rows, stored_wkb = self._select(info, cols, {}, None, None, False)
-        stored = {
-            row[key_pos]: (row, None if stored_wkb is None else stored_wkb[i])
-            for i, row in enumerate(stored_rows)
-        }
         new_idx, changed_idx, unchanged = [], [], 0
-        for i, key in enumerate(prepared.keys):
-            old = stored.get(key)
-            g = None if wkb is None else wkb[i]
-            if old is None:
-                new_idx.append(i)
-            elif _same_row(old[0], prepared.rows[i], cols, info) and old[1] == g:
-                unchanged += 1
-            else:
-                changed_idx.append(i)
+        if self._is_empty(info):
+            # Nothing to compare with (a first load): skip reading the layer back.
+            stored: dict[Any, Any] = {}
+            new_idx = list(range(len(prepared)))
+        else:
+            stored_rows, stored_wkb = self._select(info, cols, {}, None, None, False)
+            stored = {
+                row[key_pos]: (row, None if stored_wkb is None else stored_wkb[i])
+                for i, row in enumerate(stored_rows)
+            }
+            for i, key in enumerate(prepared.keys):
+                old = stored.get(key)
+                g = None if geoms is None else geoms.wkb[i]
+                if old is None:
+                    new_idx.append(i)
+                elif _same_row(old[0], prepared.row(i), cols, info) and old[1] == g:
+                    unchanged += 1
+                else:
+                    changed_idx.append(i)
         changed_keys = [prepared.keys[i] for i in changed_idx]
         if changed_keys:
             if info.history:
@@ -557,11 +738,12 @@ class BaseStore:
             else:
                 self._delete(info, changed_keys)
         todo = new_idx + changed_idx
-        self._insert(
-            info, cols, [prepared.rows[i] for i in todo],
-            None if wkb is None else [wkb[i] for i in todo],
-            at if info.history else None,
-        )
+        if len(todo) == len(prepared):
+            data, part = prepared.data, geoms
+        else:
+            data, part = prepared.take(todo), None if geoms is None else geoms.take(todo)
+        self._write_rows(info, prepared, data, part, at if info.history else None, source,
+                         None if data is prepared.data else todo)
         retired = 0
         if retire_missing:
             gone = list(set(stored) - set(prepared.keys))
@@ -655,9 +837,18 @@ def _where_values(value: Any, logical: str) -> list[Any]:
 
 
 def _same_row(a: tuple[Any, ...], b: tuple[Any, ...], cols: list[str], info: LayerInfo) -> bool:
+    """Stored row `a` (JSON as objects) equals row `b` to write (JSON as text)."""
     for x, y, c in zip(a, b, cols, strict=True):
         if info.columns[c] == "json":
-            if (x is None) != (y is None) or (x is not None and json_text(x) != json_text(y)):
+            if (x is None) != (y is None):
+                return False
+            if x is None:
+                continue
+            try:
+                y = json.loads(y) if isinstance(y, str) else y
+            except ValueError:
+                return False  # not JSON: a change, which the back end then refuses
+            if json_text(x) != json_text(y):
                 return False
         elif info.columns[c] == "float":
             if not (x == y or (x is None and y is None)):

@@ -11,6 +11,7 @@ exactly as in PostGIS.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import re
 import sqlite3
@@ -24,8 +25,17 @@ import numpy as np
 import shapely
 
 from urbangrid.errors import StoreConnectionError, StoreSchemaError
+from urbangrid.store._columns import ArrowText
 from urbangrid.store._rtree_bulk import bulk_load_rtree, clear_rtree
-from urbangrid.store.base import BaseStore, LayerInfo, chunks, json_text
+from urbangrid.store.base import (
+    BaseStore,
+    LayerInfo,
+    PreparedGeometry,
+    RejectedValue,
+    chunks,
+    json_text,
+    json_text_problems,
+)
 from urbangrid.store.migrations import LayerDirective, load_migrations
 
 __all__ = ["GeoPackageStore", "gpkg_blobs", "gpkg_to_wkb"]
@@ -493,68 +503,107 @@ class GeoPackageStore(BaseStore):
                 wkb.append(gpkg_to_wkb(rec[n]))
         return rows, wkb
 
+    def _is_empty(self, info: LayerInfo) -> bool:
+        (empty,) = self.connection.execute(
+            f"SELECT NOT EXISTS (SELECT 1 FROM {_q(info.name)})").fetchone()
+        return bool(empty)
+
     def _insert(
-        self, info: LayerInfo, columns: list[str], rows: list[tuple[Any, ...]],
-        wkb: list[bytes | None] | None, valid_from: dt.datetime | None,
+        self, info: LayerInfo, columns: list[str], data: list[list[Any]],
+        geoms: PreparedGeometry | None, valid_from: dt.datetime | None,
     ) -> None:
-        if not rows:
+        """Insert column-wise data with explicit fids, then check JSON text in SQLite.
+
+        Loads of at least ``_BULK_ROWS`` into an empty R*Tree fill it in one
+        packed pass instead of through the insert trigger; into an empty table
+        they also build its other indexes once afterwards (as GDAL does). All
+        of it runs in the caller's transaction, so a failure restores all.
+        """
+        n = len(data[0]) if data else (0 if geoms is None else len(geoms.wkb))
+        if n == 0:
             return
-        cols = list(columns)
-        extra: list[Any] = []
+        con = self.connection
+        first_fid = self._next_fid(info)
+        cols = ["fid", *columns]
+        # Text, numbers and JSON text go to SQLite as they are; convert only the rest.
+        values: list[Any] = [range(first_fid, first_fid + n)]
+        for c, col in zip(columns, data, strict=True):
+            logical = info.columns[c]
+            if isinstance(col, np.ndarray | ArrowText):
+                col = col.tolist()  # sqlite3 binds Python objects; lists iterate fastest
+            if logical in ("boolean", "date", "datetime"):
+                col = [_to_sql(v, logical) for v in col]
+            values.append(col)
         if valid_from is not None:
             cols.append("valid_from")
-            extra.append(_to_sql(valid_from, "datetime"))
-        blobs: list[bytes | None] | None = None
+            values.append(itertools.repeat(_to_sql(valid_from, "datetime"), n))
         if info.geometry_column:
+            assert geoms is not None
             cols.append(info.geometry_column)
-            assert wkb is not None
-            geoms = shapely.from_wkb(np.array(wkb, dtype=object))
-            blobs = gpkg_blobs(geoms, wkb, info.srid or self.srid)
-        logical = [info.columns[c] for c in columns]
-        bulk = blobs is not None and len(rows) >= _BULK_ROWS and self._rtree_empty(info)
-        first_fid = self._next_fid(info) if bulk else 0
-        if bulk:
-            cols.insert(0, "fid")
-        sql = (f"INSERT INTO {_q(info.name)} ({', '.join(_q(c) for c in cols)}) "
-               f"VALUES ({', '.join('?' * len(cols))})")
-
-        # Text and numbers go to SQLite as they are; convert only the rest.
-        convert = [(j, t) for j, t in enumerate(logical)
-                   if t in ("json", "boolean", "date", "datetime")]
-        lead = 1 if bulk else 0
-
-        def records() -> Iterator[tuple[Any, ...]]:
-            for i, row in enumerate(rows):
-                vals = [first_fid + i, *row] if bulk else list(row)
-                for j, t in convert:
-                    vals[lead + j] = _to_sql(vals[lead + j], t)
-                vals.extend(extra)
-                if blobs is not None:
-                    vals.append(blobs[i])
-                yield tuple(vals)
-
-        con = self.connection
-        trigger = f"rtree_{info.name}_{info.geometry_column}_insert"
-        trigger_sql = None
+            values.append(gpkg_blobs(geoms.values, geoms.wkb, info.srid or self.srid))
+        bulk = geoms is not None and n >= _BULK_ROWS and self._rtree_empty(info)
+        restore: list[str] = []
         if bulk:
             # The R*Tree is filled in one packed pass below instead of row by row.
-            (trigger_sql,) = con.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
-            ).fetchone()
+            trigger = f"rtree_{info.name}_{info.geometry_column}_insert"
+            restore += [sql for (sql,) in con.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,))]
             con.execute(f"DROP TRIGGER {_q(trigger)}")
+            if self._is_empty(info):
+                indexes = con.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                    "AND sql IS NOT NULL", (info.name,)).fetchall()
+                for name, _ in indexes:
+                    con.execute(f"DROP INDEX {_q(name)}")
+                restore += [sql for _, sql in indexes]
+        sql = (f"INSERT INTO {_q(info.name)} ({', '.join(_q(c) for c in cols)}) "
+               f"VALUES ({', '.join('?' * len(cols))})")
+        # A bigger page cache for the load (SQLite's default is 2 MB), restored after.
+        (cache,) = con.execute("PRAGMA cache_size").fetchone()
+        con.execute("PRAGMA cache_size = -262144")
         try:
-            con.executemany(sql, records())
+            con.executemany(sql, zip(*values, strict=True))
+            self._check_json(info, columns, data, first_fid)
+            if bulk:
+                assert geoms is not None
+                g = geoms.values
+                b = shapely.bounds(g)
+                keep = ~(shapely.is_missing(g) | shapely.is_empty(g))
+                fids = np.arange(first_fid, first_fid + n)[keep]
+                bulk_load_rtree(con, f"rtree_{info.name}_{info.geometry_column}", fids,
+                                b[keep, 0], b[keep, 2], b[keep, 1], b[keep, 3])
+            for ddl in restore:
+                con.execute(ddl)
         except sqlite3.IntegrityError as exc:
             hint = "; use mode='upsert' to update existing keys" if "UNIQUE" in str(exc) else ""
             raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}{hint}") from exc
-        if bulk:
-            b = shapely.bounds(geoms)
-            keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-            fids = np.arange(first_fid, first_fid + len(rows))[keep]
-            bulk_load_rtree(con, f"rtree_{info.name}_{info.geometry_column}", fids,
-                            b[keep, 0], b[keep, 2], b[keep, 1], b[keep, 3])
-            con.execute(trigger_sql)
+        finally:
+            con.execute(f"PRAGMA cache_size = {int(cache)}")
         self._touch(info)
+
+    def _check_json(
+        self, info: LayerInfo, columns: list[str], data: list[list[Any]], first_fid: int
+    ) -> None:
+        """Raise RejectedValue for the first JSON text SQLite's ``json_valid`` refuses.
+
+        One pass in C over the rows just written, instead of parsing every value
+        in Python; ``json_valid`` takes RFC 8259 JSON only (no NaN), as PostGIS'
+        ``jsonb`` does.
+        """
+        for j, c in enumerate(columns):
+            if info.columns[c] != "json":
+                continue
+            try:
+                row = self.connection.execute(
+                    f"SELECT fid FROM {_q(info.name)} WHERE fid >= ? AND {_q(c)} IS NOT NULL "
+                    f"AND NOT json_valid({_q(c)}) ORDER BY fid LIMIT 1", (first_fid,),
+                ).fetchone()
+                bad = None if row is None else int(row[0]) - first_fid
+            except sqlite3.OperationalError:  # an SQLite built without JSON functions
+                found = json_text_problems(data[j])
+                bad = found[0][0] if found else None
+            if bad is not None:
+                raise RejectedValue(bad, c, "not JSON")
 
     def _rtree_empty(self, info: LayerInfo) -> bool:
         r = _q(f"rtree_{info.name}_{info.geometry_column}_rowid")

@@ -8,7 +8,7 @@ parameters; bulk writes use binary ``COPY``.
 from __future__ import annotations
 
 import datetime as dt
-import struct
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,10 +16,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.types.json import Jsonb
+from psycopg.copy import QueuedLibpqWriter
 
 from urbangrid.errors import StoreConnectionError, StorePermissionError, StoreSchemaError
-from urbangrid.store.base import BaseStore, LayerInfo
+from urbangrid.store._copy_binary import BadValue, Constant, binary_chunks
+from urbangrid.store.base import BaseStore, LayerInfo, PreparedGeometry, RejectedValue
 from urbangrid.store.migrations import LayerDirective, load_migrations
 
 __all__ = ["SCHEMA", "PostGISStore", "describe_dsn"]
@@ -33,12 +34,9 @@ _LOGICAL = {
     "boolean": "boolean", "date": "date", "timestamp with time zone": "datetime",
     "timestamp without time zone": "datetime", "jsonb": "json", "json": "json",
 }
-# Binary COPY type per logical type; geometry travels as EWKB through bytea,
-# which geometry_recv accepts as is.
-_COPY_TYPES = {
-    "text": "text", "integer": "int8", "float": "float8", "boolean": "bool",
-    "date": "date", "datetime": "timestamptz", "json": "jsonb",
-}
+# Loads at least this large, and at least as large as the layer, drop its
+# secondary indexes and build them again after the COPY (see `_drop_indexes_for_bulk`).
+BULK_ROWS = 20_000
 # Serialises concurrent `urbangrid db init` runs against one database.
 _MIGRATION_LOCK = 0x75726267  # "urbg"
 
@@ -54,13 +52,7 @@ def describe_dsn(dsn: str) -> str:
     return f"postgresql://{info.get('user', '')}@{host}:{port}/{info.get('dbname', '')}"
 
 
-def _ewkb(wkb: bytes | None, srid: int) -> bytes | None:
-    """ISO WKB → EWKB with `srid` (only the outer header changes)."""
-    if wkb is None:
-        return None
-    fmt = "<I" if wkb[0] == 1 else ">I"
-    (gtype,) = struct.unpack_from(fmt, wkb, 1)
-    return wkb[:1] + struct.pack(fmt, gtype | 0x20000000) + struct.pack(fmt, srid) + wkb[5:]
+_COPY_CONTEXT = re.compile(r"COPY \S+, line (\d+)(?:, column (\w+))?")
 
 
 class PostGISStore(BaseStore):
@@ -253,13 +245,16 @@ class PostGISStore(BaseStore):
             "FROM {}.layer_registry"
         ).format(s)).fetchall()
         layers = {}
+        self._pgtypes: dict[str, dict[str, str]] = {}
         for name, key, gcol, gtype, srid, history in regs:
             columns, required = {}, set()
+            pgtypes = self._pgtypes.setdefault(name, {})
             for col, dtype, nullable in self.connection.execute(
                 "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
                 "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
                 (SCHEMA, name),
             ):
+                pgtypes[col] = dtype
                 if col in ("fid", "valid_from", "valid_to", gcol):
                     continue
                 logical = _LOGICAL.get(dtype)
@@ -326,74 +321,108 @@ class PostGISStore(BaseStore):
             None if r[n] is None else bytes(r[n]) for r in records
         ]
 
+    def _is_empty(self, info: LayerInfo) -> bool:
+        (empty,) = self.connection.execute(
+            sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(
+                sql.Identifier(SCHEMA, info.name))
+        ).fetchone() or (True,)
+        return bool(empty)
+
     def _insert(
-        self, info: LayerInfo, columns: list[str], rows: list[tuple[Any, ...]],
-        wkb: list[bytes | None] | None, valid_from: dt.datetime | None,
+        self, info: LayerInfo, columns: list[str], data: list[list[Any]],
+        geoms: PreparedGeometry | None, valid_from: dt.datetime | None,
     ) -> None:
-        if not rows:
+        """One binary ``COPY``, built column by column (:mod:`._copy_binary`).
+
+        JSON text goes to ``jsonb`` as is (the server parses it: one encoding
+        in all), geometry as EWKB straight from shapely. A writer thread sends
+        each block while the next is encoded. Large loads drop the layer's
+        secondary indexes first and build each once afterwards, inside the
+        caller's transaction (see :meth:`_drop_indexes_for_bulk`).
+        """
+        n = len(data[0]) if data else (0 if geoms is None else len(geoms.wkb))
+        if n == 0:
             return
+        pgtypes = self._pgtypes[info.name]
         cols = list(columns)
-        types = [_COPY_TYPES[info.columns[c]] for c in columns]
-        json_pos = [i for i, c in enumerate(columns) if info.columns[c] == "json"]
+        values: list[Any] = list(data)
+        types = [pgtypes[c] for c in columns]
+        srids = [0] * len(cols)
         if valid_from is not None:
             cols.append("valid_from")
-            types.append("timestamptz")
-        ewkb = None
+            values.append(Constant(valid_from))
+            types.append(pgtypes["valid_from"])
+            srids.append(0)
         if info.geometry_column:
-            assert wkb is not None
+            assert geoms is not None
             cols.append(info.geometry_column)
-            types.append("bytea")
-            srid = info.srid or self.srid
-            ewkb = [_ewkb(w, srid) for w in wkb]
+            values.append(geoms.wkb)
+            types.append("geometry")
+            # geometry_recv reads EWKB: the encoder writes the SRID into each WKB
+            # header (cheaper than shapely.set_srid, which copies every geometry).
+            srids.append(info.srid or self.srid)
         query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier(SCHEMA, info.name), sql.SQL(", ").join(map(sql.Identifier, cols)))
-        rebuild = self._drop_gist_for_bulk(info, len(rows))
+        con = self.connection
+        rebuild = self._drop_indexes_for_bulk(info, n)
         try:
-            with self.connection.cursor() as cur, cur.copy(query) as copy:
-                copy.set_types(types)
-                for i, row in enumerate(rows):
-                    rec = list(row)
-                    for j in json_pos:
-                        if rec[j] is not None:
-                            rec[j] = Jsonb(rec[j])
-                    if valid_from is not None:
-                        rec.append(valid_from)
-                    if ewkb is not None:
-                        rec.append(ewkb[i])
-                    copy.write_row(rec)
+            with con.cursor() as cur, cur.copy(query, writer=QueuedLibpqWriter(cur)) as copy:
+                for block in binary_chunks(values, types, encoding=con.info.encoding,
+                                           srids=srids):
+                    copy.write(block)
+            for ddl in rebuild:
+                con.execute(ddl.encode())  # definitions read back from the catalogue
+        except BadValue as exc:
+            raise RejectedValue(exc.row, cols[exc.column], exc.reason) from exc
         except psycopg.errors.UniqueViolation as exc:
             raise StoreSchemaError(
                 f"{self.target}: writing {info.name!r}: {exc.diag.message_detail or exc}; "
                 "use mode='upsert' to update existing keys"
             ) from exc
         except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
-            raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}") from exc
-        for indexdef in rebuild:
-            self.connection.execute(indexdef.encode())
+            m = _COPY_CONTEXT.search(exc.diag.context or "")
+            if m is None:
+                raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}") from exc
+            raise RejectedValue(int(m.group(1)) - 1, m.group(2),
+                                exc.diag.message_primary or str(exc)) from exc
 
-    def _drop_gist_for_bulk(self, info: LayerInfo, n: int) -> list[str]:
-        """Drop the layer's GiST indexes before a large COPY; return their definitions.
+    def _drop_indexes_for_bulk(self, info: LayerInfo, n: int) -> list[str]:
+        """Drop the layer's secondary indexes before a large COPY; return their definitions.
 
-        Building a GiST index once over the loaded rows is several times faster
-        than growing it row by row. Only worth it when the load is large and
-        at least the size of the table; the caller's transaction makes the
-        drop and the rebuild atomic with the load.
+        Building an index once over the loaded rows is several times faster
+        than growing it row by row (GiST most of all). Only worth it when the
+        load is large and at least the size of the table. The caller's
+        transaction makes drop, load and rebuild one atomic step; meanwhile the
+        table is locked against readers, as for any bulk load.
+
+        The same transaction gets a larger ``maintenance_work_mem`` for the
+        sorts of the rebuild and ``synchronous_commit = off``: its commit does
+        not wait for the WAL flush. That is crash safe: an operating-system
+        crash within a fraction of a second after the commit can lose the whole
+        load (never part of it), and a crash of PostgreSQL alone loses nothing.
         """
-        if not info.geometry_column or n < 20_000:
+        if n < BULK_ROWS:
             return []
-        (stored,) = self.connection.execute(
+        con = self.connection
+        (stored,) = con.execute(
             "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass",
             (f"{SCHEMA}.{info.name}",),
         ).fetchone() or (0,)
         if n < stored:
             return []
-        defs = self.connection.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
-            "AND tablename = %s AND indexdef LIKE '%%USING gist%%'", (SCHEMA, info.name),
+        con.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        con.execute("SET LOCAL synchronous_commit = off")
+        # The primary key stays: constraints may refer to it.
+        defs = con.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes AS i "
+            "JOIN pg_class AS c ON c.relname = i.indexname "
+            "JOIN pg_namespace AS s ON s.oid = c.relnamespace AND s.nspname = i.schemaname "
+            "JOIN pg_index AS x ON x.indexrelid = c.oid "
+            "WHERE i.schemaname = %s AND i.tablename = %s AND NOT x.indisprimary "
+            "ORDER BY i.indexname", (SCHEMA, info.name),
         ).fetchall()
         for name, _ in defs:
-            self.connection.execute(
-                sql.SQL("DROP INDEX {}").format(sql.Identifier(SCHEMA, name)))
+            con.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(SCHEMA, name)))
         return [d for _, d in defs]
 
     def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:
