@@ -14,11 +14,14 @@ One run, same machine, prints:
 2. **City-wide routing** of the largest network in the data folder, the Wuhan
    functional urban area (92,667 OSM street edges): the walking patrol route of every
    1 km square of a ``--areas``-square window in the centre, serial vs the cluster.
-   Cluster start-up is timed apart.
+   Cluster start-up is timed apart. Each area is solved on the streets near it
+   (:func:`urbangrid.routing.patrol.area_route` clips the graph), so the time grows
+   with the areas, not with the city graph.
 
 Usage::
 
     python benchmarks/scale.py [--points 20000000] [--workers 2] [--areas 16]
+        [--skip-assign] [--skip-routing]
 """
 
 from __future__ import annotations
@@ -85,8 +88,9 @@ class PeakMemory:
 
 def make_points(path: Path, n: int) -> None:
     """Write ``n`` tiled real 311 points to ``path`` (see the module docstring)."""
-    cases = pd.read_csv(CASES, usecols=["CASE_ENQUIRY_ID", "OPEN_DT", "TYPE", "LATITUDE",
-                                        "LONGITUDE"], dtype=str)
+    cases = pd.read_csv(
+        CASES, usecols=["CASE_ENQUIRY_ID", "OPEN_DT", "TYPE", "LATITUDE", "LONGITUDE"], dtype=str
+    )
     lat = pd.to_numeric(cases["LATITUDE"])
     lon = pd.to_numeric(cases["LONGITUDE"])
     keep = ~((lat.round(4) == 42.3594) & (lon.round(4) == -71.0587)) & lat.notna()
@@ -95,26 +99,38 @@ def make_points(path: Path, n: int) -> None:
     ids = cases["CASE_ENQUIRY_ID"].to_numpy(dtype=str)
     opened = pd.to_datetime(cases["OPEN_DT"], format="mixed").to_numpy()
     types = pa.array(cases["TYPE"].to_numpy(dtype=str)).dictionary_encode()
-    schema = pa.schema([("case_id", pa.string()), ("open_dt", pa.timestamp("us")),
-                        ("type", types.type), ("longitude", pa.float64()),
-                        ("latitude", pa.float64())])
+    schema = pa.schema(
+        [
+            ("case_id", pa.string()),
+            ("open_dt", pa.timestamp("us")),
+            ("type", types.type),
+            ("longitude", pa.float64()),
+            ("latitude", pa.float64()),
+        ]
+    )
     done, k = 0, 0
     with pq.ParquetWriter(path, schema) as writer:
         while done < n:
             m = min(base, n - done)
             dx = ((k % 15) - 7) * 2e-5
             dy = ((k // 15 % 15) - 7) * 2e-5
-            table = pa.table({
-                "case_id": pa.array(np.char.add(ids[:m], f"-{k}")),
-                "open_dt": pa.array(opened[:m]).cast(pa.timestamp("us")),
-                "type": types[:m],
-                "longitude": lon[:m] + dx, "latitude": lat[:m] + dy,
-            }, schema=schema)
+            table = pa.table(
+                {
+                    "case_id": pa.array(np.char.add(ids[:m], f"-{k}")),
+                    "open_dt": pa.array(opened[:m]).cast(pa.timestamp("us")),
+                    "type": types[:m],
+                    "longitude": lon[:m] + dx,
+                    "latitude": lat[:m] + dy,
+                },
+                schema=schema,
+            )
             writer.write_table(table, row_group_size=250_000)
             done += m
             k += 1
-    print(f"points: {n:,} = {base:,} real 2015 Boston 311 cases x {k} offset copies "
-          f"({path.stat().st_size / 1e6:.0f} MB Parquet)")
+    print(
+        f"points: {n:,} = {base:,} real 2015 Boston 311 cases x {k} offset copies "
+        f"({path.stat().st_size / 1e6:.0f} MB Parquet)"
+    )
 
 
 def bench_assign(n: int, workers: int, client: Any, tmp: Path) -> None:
@@ -127,19 +143,29 @@ def bench_assign(n: int, workers: int, client: Any, tmp: Path) -> None:
     warm = np.linspace(-71.1, -71.0, 50_000)
     index.locate_many(warm, warm * 0 + 42.3, crs="EPSG:4326")
     client.run(lambda: index.locate_many(warm, warm * 0 + 42.3, crs="EPSG:4326") is None)
-    print(f"  kernels loaded in this process and on the workers in "
-          f"{time.perf_counter() - t:.1f} s (not counted below)")
+    print(
+        f"  kernels loaded in this process and on the workers in "
+        f"{time.perf_counter() - t:.1f} s (not counted below)"
+    )
     rows = []
     for label, scheduler in [("single process", None), (f"Dask {workers} workers", client)]:
         out = tmp / f"out-{label.split()[0]}.parquet"
         with PeakMemory() as mem:
-            res = assign_points(src, index, xy=("longitude", "latitude"), crs="EPSG:4326",
-                                out=out, scheduler=scheduler)
+            res = assign_points(
+                src,
+                index,
+                xy=("longitude", "latitude"),
+                crs="EPSG:4326",
+                out=out,
+                scheduler=scheduler,
+            )
         rows.append((label, res, mem.peak))
-        print(f"  {label:>16}: {res.rows:,} points in {res.seconds:6.1f} s = "
-              f"{res.points_per_s / 1e6:5.2f} M points/s, {res.partitions} partitions, "
-              f"{res.assigned / res.rows:.2%} in a ward, peak memory {mem.peak / GiB:.2f} GiB"
-              f" ({'under' if mem.peak < 2 * GiB else 'OVER'} 2 GiB)")
+        print(
+            f"  {label:>16}: {res.rows:,} points in {res.seconds:6.1f} s = "
+            f"{res.points_per_s / 1e6:5.2f} M points/s, {res.partitions} partitions, "
+            f"{res.assigned / res.rows:.2%} in a ward, peak memory {mem.peak / GiB:.2f} GiB"
+            f" ({'under' if mem.peak < 2 * GiB else 'OVER'} 2 GiB)"
+        )
         shutil.rmtree(out)
     (_, one, _), (_, many, _) = rows
     assert one.assigned == many.assigned
@@ -152,8 +178,10 @@ def bench_routing(n_areas: int, client: Any, workers: int) -> None:
     t = time.perf_counter()
     edges = gpd.read_parquet(WUHAN)
     G = street_graph(edges, "walk", crs=edges.crs, source=WUHAN.name)
-    print(f"  Wuhan FUA walking graph: {G.number_of_nodes():,} nodes, "
-          f"{G.number_of_edges():,} arcs, built in {time.perf_counter() - t:.1f} s")
+    print(
+        f"  Wuhan FUA walking graph: {G.number_of_nodes():,} nodes, "
+        f"{G.number_of_edges():,} arcs, built in {time.perf_counter() - t:.1f} s"
+    )
     xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)])
     cx, cy = np.median(xy, axis=0)
     side = math.isqrt(n_areas)
@@ -165,18 +193,23 @@ def bench_routing(n_areas: int, client: Any, workers: int) -> None:
             boxes.append(shapely.box(x0, y0, x0 + 1000.0, y0 + 1000.0))
             codes.append(f"WH{j:02d}{i:02d}")
     areas = gpd.GeoDataFrame({"code": codes}, geometry=boxes, crs=G.graph["crs"])
-    opts = {"iterations": 100, "unreachable": "skip", "lower_bound": False,
-            "on_error": "skip"}
+    opts = {"iterations": 100, "unreachable": "skip", "lower_bound": False, "on_error": "skip"}
     serial = plan_areas(G, areas, id_column="code", **opts)
     parallel = plan_areas(G, areas, id_column="code", scheduler=client, **opts)
-    same = all(a.plan.routes[0].edges == b.plan.routes[0].edges
-               for a, b in zip(serial.routes, parallel.routes, strict=True))
+    same = all(
+        a.plan.routes[0].edges == b.plan.routes[0].edges
+        for a, b in zip(serial.routes, parallel.routes, strict=True)
+    )
     km = sum(r.summary()["route_km"] for r in serial.routes)
-    print(f"  {len(serial.routes)} of {len(areas)} 1-km² areas planned "
-          f"({len(serial.failed)} without walkable streets), {km:,.0f} km of routes")
-    print(f"  serial {serial.seconds:6.1f} s, Dask {workers} workers {parallel.seconds:6.1f} s "
-          f"(graph shipped once), speed-up {serial.seconds / parallel.seconds:.2f}x, "
-          f"identical routes: {same}")
+    print(
+        f"  {len(serial.routes)} of {len(areas)} 1-km² areas planned "
+        f"({len(serial.failed)} without walkable streets), {km:,.0f} km of routes"
+    )
+    print(
+        f"  serial {serial.seconds:6.1f} s, Dask {workers} workers {parallel.seconds:6.1f} s "
+        f"(graph shipped once), speed-up {serial.seconds / parallel.seconds:.2f}x, "
+        f"identical routes: {same}"
+    )
 
 
 def main() -> None:
@@ -185,20 +218,25 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--areas", type=int, default=16)
     ap.add_argument("--skip-routing", action="store_true")
+    ap.add_argument("--skip-assign", action="store_true")
     args = ap.parse_args()
     import distributed
 
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / GiB:.0f} GiB")
     t = time.perf_counter()
-    cluster = distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     client = distributed.Client(cluster)
-    print(f"LocalCluster of {args.workers} single-threaded workers started in "
-          f"{time.perf_counter() - t:.1f} s")
+    print(
+        f"LocalCluster of {args.workers} single-threaded workers started in "
+        f"{time.perf_counter() - t:.1f} s"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="ug-scale-"))
     try:
-        print("1. bulk assignment from Parquet")
-        bench_assign(args.points, args.workers, client, tmp)
+        if not args.skip_assign:
+            print("1. bulk assignment from Parquet")
+            bench_assign(args.points, args.workers, client, tmp)
         if not args.skip_routing:
             print("2. city-wide patrol routing")
             bench_routing(args.areas, client, args.workers)

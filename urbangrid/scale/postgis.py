@@ -14,11 +14,12 @@ Three bulk paths, all in the PostgreSQL schema ``urbangrid``:
   years, partitioned by calendar year (UTC) of ``opened_at``; ``geom`` is computed from
   ``lon``/``lat`` (EPSG:4326) by the server.
 * :func:`assign_in_database` — the assignment done inside PostgreSQL for points already
-  there: each point gets the key of the first grid polygon (in ``fid`` order, the
-  order a :class:`~urbangrid.spatial.index.GridIndex` built from the layer uses) that
-  covers it (``ST_Covers``, boundary included), against the grid cut into small pieces
-  by ``ST_Subdivide`` so each test is cheap. With ``parallel > 1``, one connection per
-  year partition at a time.
+  there, by the SQL function ``urbangrid.locate_update`` (migration 1302), the
+  set-based form of ``urbangrid.locate`` (migration 0601): each point gets the key of
+  the current grid polygon covering it (boundary included), the smallest key when
+  several do, as :meth:`~urbangrid.spatial.index.GridIndex.from_store` answers; the
+  grid is cut into small pieces by ``ST_Subdivide`` so each test is cheap. With
+  ``parallel > 1``, one connection per year partition at a time.
 """
 
 from __future__ import annotations
@@ -86,9 +87,15 @@ class PostGISSink:
     """
 
     def __init__(
-        self, dsn: str, table: str, *, columns: Mapping[str, str],
-        rename: Mapping[str, str] | None = None, mode: Literal["create", "append"] = "create",
-        geometry: tuple[str, str, int] | None = None, overwrite: bool = False,
+        self,
+        dsn: str,
+        table: str,
+        *,
+        columns: Mapping[str, str],
+        rename: Mapping[str, str] | None = None,
+        mode: Literal["create", "append"] = "create",
+        geometry: tuple[str, str, int] | None = None,
+        overwrite: bool = False,
     ) -> None:
         if mode not in ("create", "append"):
             raise ValueError(f"mode must be 'create' or 'append', not {mode!r}")
@@ -112,26 +119,35 @@ class PostGISSink:
     def open(self) -> None:
         """Check the target and create the loading table (client side)."""
         with _connect(self.dsn) as con:
-            exists = con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{self.table}",)
-                                 ).fetchone()[0] is not None  # type: ignore[index]
+            exists = (
+                con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{self.table}",)).fetchone()[0]
+                is not None
+            )  # type: ignore[index]
             if self.mode == "create" and exists and not self.overwrite:
                 raise StoreSchemaError(
                     f"{self.target}: table exists; pass overwrite=True to replace it"
                 )
             if self.mode == "append" and not exists:
                 raise StoreSchemaError(f"{self.target}: no such table to append to")
-            cols = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
-                    for c, t in self.columns.items()]
-            con.execute(sql.SQL("CREATE TABLE {} (_part integer NOT NULL, {})").format(
-                sql.Identifier(SCHEMA, self.stage), sql.SQL(", ").join(cols)))
-            con.execute(sql.SQL("CREATE INDEX ON {} (_part)").format(
-                sql.Identifier(SCHEMA, self.stage)))
+            cols = [
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
+                for c, t in self.columns.items()
+            ]
+            con.execute(
+                sql.SQL("CREATE TABLE {} (_part integer NOT NULL, {})").format(
+                    sql.Identifier(SCHEMA, self.stage), sql.SQL(", ").join(cols)
+                )
+            )
+            con.execute(
+                sql.SQL("CREATE INDEX ON {} (_part)").format(sql.Identifier(SCHEMA, self.stage))
+            )
 
     def write(self, table: Any, i: int) -> None:
         """COPY partition ``i`` (worker side), replacing an earlier attempt's rows."""
         if not isinstance(table, pa.Table):
-            frame = table.drop(columns=[table.geometry.name]) if hasattr(table, "geometry") \
-                else table
+            frame = (
+                table.drop(columns=[table.geometry.name]) if hasattr(table, "geometry") else table
+            )
             table = pa.Table.from_pandas(frame, preserve_index=False)
         names = [self.rename.get(c, c) for c in self.columns]
         missing = [n for n in names if n not in table.column_names]
@@ -150,15 +166,21 @@ class PostGISSink:
             arrays.append(col)
         picked = pa.table(arrays, names=list(self.columns))
         buf = io.BytesIO()
-        pacsv.write_csv(picked, buf, pacsv.WriteOptions(
-            include_header=False, quoting_style="all_valid"))
+        pacsv.write_csv(
+            picked, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+        )
         query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
             sql.Identifier(SCHEMA, self.stage),
-            sql.SQL(", ").join(map(sql.Identifier, ["_part", *self.columns])))
+            sql.SQL(", ").join(map(sql.Identifier, ["_part", *self.columns])),
+        )
         prefix = f"{i},".encode()
         with _connect(self.dsn) as con, con.transaction():
-            con.execute(sql.SQL("DELETE FROM {} WHERE _part = %s").format(
-                sql.Identifier(SCHEMA, self.stage)), (i,))
+            con.execute(
+                sql.SQL("DELETE FROM {} WHERE _part = %s").format(
+                    sql.Identifier(SCHEMA, self.stage)
+                ),
+                (i,),
+            )
             with con.cursor().copy(query) as copy:
                 for line in buf.getvalue().splitlines(keepends=True):
                     copy.write(prefix + line)
@@ -171,36 +193,54 @@ class PostGISSink:
         with _connect(self.dsn) as con, con.transaction():
             if self.mode == "append":
                 if self.table == CASE_HISTORY:
-                    con.execute(sql.SQL(
-                        "SELECT {}.case_history_partition(y::integer) FROM (SELECT DISTINCT "
-                        "extract(year FROM opened_at AT TIME ZONE 'UTC') AS y FROM {}) AS ys"
-                    ).format(sql.Identifier(SCHEMA), s))
-                con.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(
-                    t, cols, cols, s))
+                    con.execute(
+                        sql.SQL(
+                            "SELECT {}.case_history_partition(y::integer) FROM (SELECT DISTINCT "
+                            "extract(year FROM opened_at AT TIME ZONE 'UTC') AS y FROM {}) AS ys"
+                        ).format(sql.Identifier(SCHEMA), s)
+                    )
+                con.execute(
+                    sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(t, cols, cols, s)
+                )
                 con.execute(sql.SQL("DROP TABLE {}").format(s))
                 return
             if self.overwrite:
                 con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(t))
             con.execute(sql.SQL("ALTER TABLE {} DROP COLUMN _part").format(s))
-            con.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                s, sql.Identifier(self.table)))
+            con.execute(
+                sql.SQL("ALTER TABLE {} RENAME TO {}").format(s, sql.Identifier(self.table))
+            )
             if self.geometry is not None:
                 x, y, srid = self.geometry
-                con.execute(sql.SQL(
-                    "ALTER TABLE {} ADD COLUMN geom geometry(POINT, {}) GENERATED ALWAYS AS "
-                    "(ST_SetSRID(ST_MakePoint({}, {}), {})) STORED"
-                ).format(t, sql.Literal(int(srid)), sql.Identifier(x), sql.Identifier(y),
-                         sql.Literal(int(srid))))
-                con.execute(sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
-                    sql.Identifier(f"{self.table}_geom_gist"), t))
-            con.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                t, sql.Literal(json.dumps(manifest, default=str))))
+                con.execute(
+                    sql.SQL(
+                        "ALTER TABLE {} ADD COLUMN geom geometry(POINT, {}) GENERATED ALWAYS AS "
+                        "(ST_SetSRID(ST_MakePoint({}, {}), {})) STORED"
+                    ).format(
+                        t,
+                        sql.Literal(int(srid)),
+                        sql.Identifier(x),
+                        sql.Identifier(y),
+                        sql.Literal(int(srid)),
+                    )
+                )
+                con.execute(
+                    sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
+                        sql.Identifier(f"{self.table}_geom_gist"), t
+                    )
+                )
+            con.execute(
+                sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                    t, sql.Literal(json.dumps(manifest, default=str))
+                )
+            )
 
     def abort(self) -> None:
         """Drop the loading table: nothing of a failed load remains."""
         with _connect(self.dsn) as con:
-            con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
-                sql.Identifier(SCHEMA, self.stage)))
+            con.execute(
+                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, self.stage))
+            )
 
 
 def case_history_partitions(dsn: str) -> dict[int, int]:
@@ -237,16 +277,23 @@ def assign_in_database(
 ) -> int:
     """Assign points already in PostGIS to grid polygons, inside the database.
 
+    Runs the SQL function ``urbangrid.locate_update`` (migration
+    ``1302_locate_update.sql``), the set-based form of ``urbangrid.locate`` (migration
+    0601): each point gets the key of the current grid polygon covering it (boundary
+    included), the smallest key (codepoint order) when several do, NULL when none: the
+    rule of :meth:`urbangrid.spatial.index.GridIndex.from_store`.
+
     Parameters
     ----------
     dsn : str
-        The PostGIS database (schema ``urbangrid``).
+        The PostGIS database (schema ``urbangrid``, migrated).
     table : str
-        Point table with a ``geom`` column (e.g. :data:`CASE_HISTORY` or a table made by
-        :class:`PostGISSink`). Points are transformed to the grid's SRID.
+        Point table in schema ``urbangrid`` with a ``geom`` column (e.g.
+        :data:`CASE_HISTORY` or a table made by :class:`PostGISSink`). Points are
+        transformed to the grid's SRID.
     grid_layer : str
-        Polygon table in schema ``urbangrid`` with ``fid``, ``geom`` and ``key`` (a
-        store layer such as ``unit_grid``; current rows only for history layers).
+        Polygon history layer in schema ``urbangrid`` (``unit_grid``, ``work_grid`` …:
+        ``geom`` and ``valid_to`` columns); its current rows are used.
     key : str
         Grid column written to ``column``.
     column : str
@@ -270,59 +317,52 @@ def assign_in_database(
     Raises
     ------
     StoreSchemaError
-        A table or column is missing.
+        A table or column is missing, or the database lacks migration 1302.
     """
     with _connect(dsn) as con:
         for name in (table, grid_layer):
             if con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{name}",)).fetchone() == (None,):
                 raise StoreSchemaError(f"{describe_dsn(dsn)}: no table {SCHEMA}.{name}")
-        has_valid_to = con.execute(
-            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND "
-            "table_name = %s AND column_name = 'valid_to'", (SCHEMA, grid_layer)).fetchone()
-        srid = con.execute(
-            "SELECT srid FROM geometry_columns WHERE f_table_schema = %s AND f_table_name = %s",
-            (SCHEMA, grid_layer)).fetchone()
-        if srid is None:
-            raise StoreSchemaError(f"{describe_dsn(dsn)}: {grid_layer} has no geometry column")
+        cols = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s",
+                (SCHEMA, grid_layer),
+            )
+        }
+        missing = {"geom", "valid_to", key} - cols
+        if missing:
+            raise StoreSchemaError(
+                f"{describe_dsn(dsn)}: {SCHEMA}.{grid_layer} has no column(s) {sorted(missing)}"
+            )
+        if con.execute("SELECT to_regproc('urbangrid.locate_update')").fetchone() == (None,):
+            raise StoreSchemaError(
+                f"{describe_dsn(dsn)}: urbangrid.locate_update is missing; "
+                "migrate the database (urbangrid db init)"
+            )
         if table == CASE_HISTORY:
             parts = sorted(case_history_partitions(dsn))
             targets = [f"{CASE_HISTORY}_y{y}" for y in parts if years is None or y in years]
         else:
             targets = [table]
-    pieces = f"_grid_pieces_{uuid.uuid4().hex[:8]}"
-    p = sql.Identifier(SCHEMA, pieces)
-    with _connect(dsn) as con:
-        # A real (not temporary) table, so that every connection sees the same pieces.
-        con.execute(sql.SQL(
-            "CREATE UNLOGGED TABLE {} AS SELECT fid, {} AS key, "
-            "ST_Subdivide(geom, %s) AS geom FROM {} {}"
-        ).format(p, sql.Identifier(key), sql.Identifier(SCHEMA, grid_layer),
-                 sql.SQL("WHERE valid_to IS NULL" if has_valid_to else "")), (max_vertices,))
-        con.execute(sql.SQL("CREATE INDEX ON {} USING gist (geom)").format(p))
-        con.execute(sql.SQL("ANALYZE {}").format(p))
-        con.commit()
 
     def run(target: str) -> int:
-        sets = [sql.SQL("{} = (SELECT g.key FROM {} g WHERE ST_Covers(g.geom, pt) "
-                        "ORDER BY g.fid LIMIT 1)").format(sql.Identifier(column), p)]
-        params: list[Any] = []
-        if grid_version is not None:
-            sets.append(sql.SQL("grid_version = %s"))
-            params.append(grid_version)
-        query = sql.SQL(
-            "UPDATE {t} SET {sets} FROM (SELECT ctid AS id, ST_Transform(geom, %s) AS pt "
-            "FROM {t} {w}) AS src WHERE {t}.ctid = src.id"
-        ).format(t=sql.Identifier(SCHEMA, target), sets=sql.SQL(", ").join(sets),
-                 w=sql.SQL("WHERE {} IS NULL").format(sql.Identifier(column))
-                 if only_missing else sql.SQL(""))
         with _connect(dsn) as con, con.transaction():
-            return con.execute(query, [*params, int(srid[0])]).rowcount
+            row = con.execute(
+                "SELECT urbangrid.locate_update(%s::regclass, %s, %s, %s, 'geom', %s, %s, %s, %s)",
+                (
+                    sql.Identifier(SCHEMA, target).as_string(con),
+                    grid_layer,
+                    key,
+                    column,
+                    only_missing,
+                    None if grid_version is None else "grid_version",
+                    grid_version,
+                    max_vertices,
+                ),
+            ).fetchone()
+        return int(row[0]) if row else 0
 
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-            return sum(pool.map(run, targets))
-    finally:
-        with _connect(dsn) as con:
-            con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(p))
-            con.commit()
-
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        return sum(pool.map(run, targets))
