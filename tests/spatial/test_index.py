@@ -44,7 +44,13 @@ def check_against_reference(
     bad = np.flatnonzero(got != want)
     assert bad.size == 0, [(x[i], y[i], int(got[i]), int(want[i])) for i in bad[:5]]
     for i in range(0, len(x), max(1, len(x) // 50)):  # single calls agree too
-        one = idx.locate(float(x[i]), float(y[i]), crs=CRS)
+        try:
+            one = idx.locate(float(x[i]), float(y[i]), crs=CRS)
+        except CRSMismatchError:
+            # A lone miss next to a small grid whose x and y ranges nearly meet can
+            # look like swapped coordinates; locate says so, as documented.
+            assert want[i] == -1
+            continue
         assert (-1 if one is None else one) == want[i]
     return got
 

@@ -237,7 +237,6 @@ def _polygon_pairs(
     bp_cell: np.ndarray,
     bp_par: np.ndarray,
     bp_n: np.ndarray,
-    bp_e: np.ndarray,
     cp_cell: np.ndarray,
     pe: np.ndarray,
     pe_flag: np.ndarray,
@@ -270,7 +269,6 @@ def _polygon_pairs(
     lw = c1 - c0 + 1
     lh = r1 - r0 + 1
     count = np.zeros(lw * lh, dtype=np.int64)
-    first = np.zeros(lw * lh, dtype=np.int64)
     for g in range(g0, g1):
         s = ring_off[g]
         for t in range(ring_off[g + 1] - s - 1):
@@ -282,10 +280,7 @@ def _polygon_pairs(
             fa, fb = _cell_span(min(ay, by), max(ay, by), y0, invh, nrows, row_lo, row_hi)
             for r in range(fa, fb + 1):
                 for c in range(ea, eb + 1):
-                    li = (r - r0) * lw + (c - c0)
-                    if count[li] == 0:
-                        first[li] = s + t
-                    count[li] += 1
+                    count[(r - r0) * lw + (c - c0)] += 1
     nbp = 0
     ncp = 0
     npe = 0
@@ -313,7 +308,6 @@ def _polygon_pairs(
                     bp_cell[bp_at + nbp] = r * ncols + c
                     bp_par[bp_at + nbp] = right & 1
                     bp_n[bp_at + nbp] = 0 if full else count[li]
-                    bp_e[bp_at + nbp] = first[li] if count[li] == 1 else -1
                 if not full:
                     slot[li] = pe_at + npe
                     npe += count[li]
@@ -388,7 +382,7 @@ def build_pairs(
         a, b, c = _polygon_pairs(
             k, xs, ys, ring_off, poly_ring_off, full[k], x0, y0, invw, invh, ncols, nrows,
             col_lo, col_hi, row_lo, row_hi, False, 0, 0, 0,
-            dummy_i, dummy_u, dummy_i, dummy_i, dummy_i, dummy_e, dummy_u,
+            dummy_i, dummy_u, dummy_i, dummy_i, dummy_e, dummy_u,
         )  # fmt: skip
         counts[k, 0] = a
         counts[k, 1] = b
@@ -400,7 +394,6 @@ def build_pairs(
     bp_cell = np.empty(offs[npoly, 0], dtype=np.int64)
     bp_par = np.empty(offs[npoly, 0], dtype=np.uint8)
     bp_n = np.empty(offs[npoly, 0], dtype=np.int64)
-    bp_e = np.empty(offs[npoly, 0], dtype=np.int64)
     cp_cell = np.empty(offs[npoly, 1], dtype=np.int64)
     pe = np.empty((offs[npoly, 2], 4))
     pe_flag = np.empty(offs[npoly, 2], dtype=np.uint8)
@@ -408,9 +401,9 @@ def build_pairs(
         _polygon_pairs(
             k, xs, ys, ring_off, poly_ring_off, full[k], x0, y0, invw, invh, ncols, nrows,
             col_lo, col_hi, row_lo, row_hi, True, offs[k, 0], offs[k, 1], offs[k, 2],
-            bp_cell, bp_par, bp_n, bp_e, cp_cell, pe, pe_flag,
+            bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag,
         )  # fmt: skip
-    return offs, bp_cell, bp_par, bp_n, bp_e, cp_cell, pe, pe_flag
+    return offs, bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag
 
 
 @njit(cache=True)
@@ -428,11 +421,10 @@ def assemble(
     bp_cell: np.ndarray,
     bp_par: np.ndarray,
     bp_n: np.ndarray,
-    bp_e: np.ndarray,
     cp_cell: np.ndarray,
     pe: np.ndarray,
     pe_flag: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Pack the pairs into the two query arrays.
 
     ``ints``: header, one code per cell (answer >= 0, -1 outside, or ``-2 - L`` for a
@@ -443,8 +435,6 @@ def assemble(
     count and x, y pairs. A
     record ``< 0`` is a cell-local record at ``fl[-1 - record]``: bottom line of the
     cell box, parity D, edge count, flag words, then x1, y1, x2, y2 per edge.
-
-    Also returns the per-cell summary (0 outside, 1 one polygon, 2 boundary) for stats.
     """
     ncells = ncols * nrows
     npoly = offs.shape[0] - 1
@@ -474,7 +464,7 @@ def assemble(
             nfloat += 5
             for g in range(poly_ring_off[k], poly_ring_off[k + 1]):
                 nfloat += 1 + 2 * (ring_off[g + 1] - ring_off[g])
-    # Lists start at even positions so that split-cell blocks can hold float64 values.
+    # Lists start at even positions so that line blocks can hold float64 values.
     nint = I_HEADER + ncells + (I_HEADER + ncells) % 2
     for c in range(ncells):
         if per_cell[c] > 0:
@@ -485,9 +475,7 @@ def assemble(
     ints = np.empty(nint, dtype=np.int32)
     ints[I_NCOLS] = ncols
     ints[I_NROWS] = nrows
-    state = np.zeros(ncells, dtype=np.uint8)
     fill = np.zeros(ncells, dtype=np.int64)
-    entry_e = np.full(nint, -1, dtype=np.int64)
     at = I_HEADER + ncells + (I_HEADER + ncells) % 2
     if at > I_HEADER + ncells:
         ints[at - 1] = 0
@@ -499,10 +487,8 @@ def assemble(
             ints[at + 1] = default
             fill[c] = at + 2
             at += 2 + 2 * per_cell[c]
-            state[c] = 2
         else:
             ints[I_HEADER + c] = default
-            state[c] = 0 if default < 0 else 1
     for k in range(npoly):
         if used[k]:
             p = poly_rec[k]
@@ -531,7 +517,6 @@ def assemble(
                 q = fill[c]
                 fill[c] += 2
                 ints[q] = k
-                entry_e[q] = bp_e[j]
                 if full[k]:
                     ints[q + 1] = poly_rec[k]
                 else:
@@ -555,100 +540,255 @@ def assemble(
                         fl[d + 4 * t + 3] = pe[e + t, 3]
                     lrec = d + 4 * ne
             e += ne
-    return fl, ints, state, entry_e
+    return fl, ints
 
 
-@njit(cache=True)
-def _same_segment(xs: np.ndarray, ys: np.ndarray, u: int, v: int) -> bool:
-    ax, ay, bx, by = xs[u], ys[u], xs[u + 1], ys[u + 1]
-    cx, cy, dx, dy = xs[v], ys[v], xs[v + 1], ys[v + 1]
-    return (ax == cx and ay == cy and bx == dx and by == dy) or (
-        ax == dx and ay == dy and bx == cx and by == cy
+# Cells whose boundary is at most this many distinct segments get a line block: one
+# orientation test per segment picks the answer (2**MAX_LINES answers per block).
+MAX_LINES = 2
+# Lattice steps per side of a cell box when looking for a point of each sign pattern.
+_SAMPLE_STEPS = 8
+
+
+@njit(cache=True, inline="always")
+def _may_meet(
+    ax: float, ay: float, bx: float, by: float, xlo: float, xhi: float, ylo: float, yhi: float
+) -> bool:
+    """False only when segment a-b surely misses the box (exact: certain signs only)."""
+    if min(ax, bx) > xhi or max(ax, bx) < xlo or min(ay, by) > yhi or max(ay, by) < ylo:
+        return False
+    s = orient_filter(ax, ay, bx, by, xlo, ylo)
+    if s != 1 and s != -1:
+        return True
+    # All four corners strictly on one side of the line: the (convex) box is too.
+    return not (
+        orient_filter(ax, ay, bx, by, xhi, ylo) == s
+        and orient_filter(ax, ay, bx, by, xlo, yhi) == s
+        and orient_filter(ax, ay, bx, by, xhi, yhi) == s
     )
 
 
+@njit(cache=True, inline="always")
+def _add_segment(
+    ax: float, ay: float, bx: float, by: float, box: np.ndarray, segs: np.ndarray, k: int
+) -> int:
+    """Add a-b to segs[:k] if it may meet the box and is new; returns the new count."""
+    if (ax == bx and ay == by) or not _may_meet(ax, ay, bx, by, box[0], box[1], box[2], box[3]):
+        return k
+    for j in range(min(k, MAX_LINES)):
+        if (segs[j, 0] == ax and segs[j, 1] == ay and segs[j, 2] == bx and segs[j, 3] == by) or (
+            segs[j, 0] == bx and segs[j, 1] == by and segs[j, 2] == ax and segs[j, 3] == ay
+        ):
+            return k
+    if k < MAX_LINES:
+        segs[k, 0] = ax
+        segs[k, 1] = ay
+        segs[k, 2] = bx
+        segs[k, 3] = by
+    return k + 1
+
+
 @njit(cache=True)
-def split_cells(
+def _cell_segments(
+    fl: np.ndarray, ints: np.ndarray, at: int, box: np.ndarray, segs: np.ndarray
+) -> int:
+    """Distinct candidate edges of list ``at`` that may meet the box (> MAX_LINES: stop)."""
+    k = 0
+    for i in range(ints[at]):
+        rec = ints[at + 3 + 2 * i]
+        if rec >= 0:
+            p = rec + 5
+            for _ in range(int(fl[rec])):
+                nv = int(fl[p])
+                p += 1
+                for t in range(nv - 1):
+                    q = p + 2 * t
+                    k = _add_segment(fl[q], fl[q + 1], fl[q + 2], fl[q + 3], box, segs, k)
+                    if k > MAX_LINES:
+                        return k
+                p += 2 * nv
+        else:
+            p = -1 - rec
+            ne = int(fl[p + 2])
+            d = p + 3 + (ne + FLAGS_PER_WORD - 1) // FLAGS_PER_WORD
+            for t in range(ne):
+                q = d + 4 * t
+                k = _add_segment(fl[q], fl[q + 1], fl[q + 2], fl[q + 3], box, segs, k)
+                if k > MAX_LINES:
+                    return k
+    return k
+
+
+@njit(cache=True, inline="always")
+def _sign_pattern(px: float, py: float, segs: np.ndarray, k: int) -> int:
+    """Bit i set when the point is surely right of line i; -1 when any sign is unsure or 0."""
+    j = 0
+    for i in range(k):
+        o = orient_filter(segs[i, 0], segs[i, 1], segs[i, 2], segs[i, 3], px, py)
+        if o == -1:
+            j |= 1 << i
+        elif o != 1:
+            return -1
+    return j
+
+
+@njit(cache=True, inline="always")
+def _lattice(lo: float, hi: float, a: int, steps: int) -> float:
+    # The box edges themselves exactly; lattice points between them.
+    if a == 0:
+        return lo
+    if a == steps:
+        return hi
+    return lo + (hi - lo) * (a / steps)
+
+
+@njit(cache=True, inline="always")
+def line_block_len(k: int) -> int:
+    """int32 words of a line block over k segments (always even)."""
+    return 2 + (1 << k) + 8 * k
+
+
+@njit(cache=True)
+def _cell_box(
+    cell: int, ncols: int, col_lo: np.ndarray, col_hi: np.ndarray, row_lo: np.ndarray,
+    row_hi: np.ndarray, box: np.ndarray,
+) -> None:  # fmt: skip
+    r = cell // ncols
+    c = cell - r * ncols
+    box[0] = col_lo[c]
+    box[1] = col_hi[c]
+    box[2] = row_lo[r]
+    box[3] = row_hi[r]
+
+
+@njit(cache=True, parallel=True)
+def classify_cells(
     fl: np.ndarray,
     ints: np.ndarray,
-    entry_e: np.ndarray,
-    xs: np.ndarray,
-    ys: np.ndarray,
     col_lo: np.ndarray,
     col_hi: np.ndarray,
     row_lo: np.ndarray,
     row_hi: np.ndarray,
-) -> tuple[np.ndarray, int]:
-    """Add a one-orientation shortcut to boundary cells cut by a single segment.
+) -> tuple[np.ndarray, np.ndarray]:
+    """How many distinct edges may meet each boundary cell, for :func:`write_line_blocks`.
 
-    In a partition most boundary cells hold one edge shared by two polygons (or one
-    polygon and the outside). When every candidate of a cell lists exactly one edge and
-    these are the same segment, each candidate's boundary within the cell's box lies on
-    the segment's line, so each open side of the line is covered uniformly: the answer
-    for a side is the full answer at any box corner strictly on that side. A point
-    exactly on the line falls back to the candidate list.
+    Edges are listed in a cell by bounding box, so many boundary cells are crossed by
+    no edge at all, or by one or two. For each boundary cell, the distinct candidate
+    edges that may meet the cell's box ``B`` are counted (an edge surely misses ``B``
+    when all four corners of ``B`` are strictly on one side of its line).
 
-    Block layout (``ints[at]`` even): -1, left answer, right answer (-3: ask the list),
-    candidate list start, then x1, y1, x2, y2 as float64.
+    Returns ``kind`` per cell (-1 not a boundary cell, else the count, capped at
+    MAX_LINES + 1) and, where the count is 0, the answer: no polygon boundary meets
+    ``B``, so one answer holds for all of it (found at its centre).
     """
     ncols = ints[I_NCOLS]
-    nrows = ints[I_NROWS]
+    ncells = ncols * ints[I_NROWS]
     ints_f = ints.view(np.float64)
-    nsplit = 0
-    ok = np.zeros(ncols * nrows, dtype=np.bool_)
-    for cell in range(ncols * nrows):
-        code = ints[I_HEADER + cell]
-        if code >= -1:
-            continue
-        at = -2 - code
-        n = ints[at]
-        e0 = entry_e[at + 2]
-        if e0 < 0:
-            continue
-        same = True
-        for i in range(1, n):
-            e = entry_e[at + 2 + 2 * i]
-            if e < 0 or not _same_segment(xs, ys, e0, e):
-                same = False
-                break
-        if same:
-            ok[cell] = True
-            nsplit += 1
-    out = np.empty(ints.size + 12 * nsplit, dtype=np.int32)
+    kind = np.full(ncells, -1, dtype=np.int8)
+    answer = np.zeros(ncells, dtype=np.int32)
+    nchunks = (ncells + 4095) // 4096
+    for ch in prange(nchunks):
+        segs = np.empty((MAX_LINES, 4))
+        box = np.empty(4)
+        for cell in range(ch * 4096, min((ch + 1) * 4096, ncells)):
+            code = ints[I_HEADER + cell]
+            if code >= -1:
+                continue
+            _cell_box(cell, ncols, col_lo, col_hi, row_lo, row_hi, box)
+            k = _cell_segments(fl, ints, -2 - code, box, segs)
+            kind[cell] = k
+            if k == 0:
+                cx = 0.5 * (box[0] + box[1])
+                cy = 0.5 * (box[2] + box[3])
+                answer[cell] = _resolve(code, cx, cy, fl, ints, ints_f)
+    return kind, answer
+
+
+@njit(cache=True, parallel=True)
+def write_line_blocks(
+    fl: np.ndarray,
+    ints: np.ndarray,
+    kind: np.ndarray,
+    answer: np.ndarray,
+    col_lo: np.ndarray,
+    col_hi: np.ndarray,
+    row_lo: np.ndarray,
+    row_hi: np.ndarray,
+) -> np.ndarray:
+    """Answer boundary cells by at most MAX_LINES orientation tests where possible.
+
+    From :func:`classify_cells`: a cell no edge meets gets its one answer as its code,
+    like a cell inside one polygon. A cell met by k <= MAX_LINES distinct segments
+    gets a line block: every candidate's boundary within ``B`` lies on their k lines.
+    The points of ``B`` strictly off every line fall into convex regions by their k
+    signs, and no boundary passes through a region, so each sign pattern has one
+    answer, found at any lattice point of ``B`` with that pattern (-3 when none was
+    sampled: such points ask the list). A point on a line or with an unsure sign
+    asks the list too, so answers stay exact. Other cells keep their candidate list.
+
+    Line block layout (``ints[at]`` even): -k, then 2**k answers indexed by the sign
+    pattern (bit i set: strictly right of segment i), the candidate list start, then
+    x1, y1, x2, y2 per segment as float64. For k = 1 this is the layout of the
+    one-edge blocks of earlier versions (-1, left, right, list), so saved indexes
+    stay readable.
+
+    Returns the new int32 array, blocks appended; lists no cell uses any more are
+    dropped by :func:`dedupe_blocks`.
+    """
+    ncols = ints[I_NCOLS]
+    ncells = ncols * ints[I_NROWS]
+    ints_f = ints.view(np.float64)
+    start = np.zeros(ncells, dtype=np.int64)
+    total = ints.size
+    for cell in range(ncells):
+        k = kind[cell]
+        start[cell] = total
+        if 1 <= k <= MAX_LINES:
+            total += line_block_len(k)
+    out = np.empty(total, dtype=np.int32)
     out[: ints.size] = ints
     out_f = out.view(np.float64)
-    at_new = ints.size
-    for cell in range(ncols * nrows):
-        if not ok[cell]:
-            continue
-        at = -2 - ints[I_HEADER + cell]
-        e0 = entry_e[at + 2]
-        ax, ay, bx, by = xs[e0], ys[e0], xs[e0 + 1], ys[e0 + 1]
-        r = cell // ncols
-        c = cell % ncols
-        left = -3
-        right = -3
-        for corner in range(4):
-            qx = col_lo[c] if corner % 2 == 0 else col_hi[c]
-            qy = row_lo[r] if corner < 2 else row_hi[r]
-            o = orient_filter(ax, ay, bx, by, qx, qy)
-            if o == 1 and left == -3:
-                left = _resolve(ints[I_HEADER + cell], qx, qy, fl, ints, ints_f)
-            elif o == -1 and right == -3:
-                right = _resolve(ints[I_HEADER + cell], qx, qy, fl, ints, ints_f)
-        # A side without a corner surely on it keeps -3: its points use the list.
-        out[at_new] = -1
-        out[at_new + 1] = left
-        out[at_new + 2] = right
-        out[at_new + 3] = at
-        h = (at_new + 4) // 2
-        out_f[h] = ax
-        out_f[h + 1] = ay
-        out_f[h + 2] = bx
-        out_f[h + 3] = by
-        out[I_HEADER + cell] = -2 - at_new
-        at_new += 12
-    return out, nsplit
+    nchunks = (ncells + 4095) // 4096
+    for ch in prange(nchunks):
+        segs = np.empty((MAX_LINES, 4))
+        box = np.empty(4)
+        ans = np.empty(1 << MAX_LINES, dtype=np.int64)
+        for cell in range(ch * 4096, min((ch + 1) * 4096, ncells)):
+            k = np.int64(kind[cell])
+            if k == 0:
+                out[I_HEADER + cell] = answer[cell]
+                continue
+            if k < 1 or k > MAX_LINES:
+                continue
+            code = ints[I_HEADER + cell]
+            _cell_box(cell, ncols, col_lo, col_hi, row_lo, row_hi, box)
+            _cell_segments(fl, ints, -2 - code, box, segs)
+            npat = 1 << k
+            ans[:npat] = -3
+            # The corners find both sides of one line; more lines need a lattice.
+            steps = 1 if k == 1 else _SAMPLE_STEPS
+            while True:
+                for a in range(steps + 1):
+                    qx = _lattice(box[0], box[1], a, steps)
+                    for b in range(steps + 1):
+                        qy = _lattice(box[2], box[3], b, steps)
+                        j = _sign_pattern(qx, qy, segs, k)
+                        if j >= 0 and ans[j] == -3:
+                            ans[j] = _resolve(code, qx, qy, fl, ints, ints_f)
+                if steps == _SAMPLE_STEPS or (ans[:npat] != -3).all():
+                    break
+                steps = _SAMPLE_STEPS
+            at = start[cell]
+            out[at] = -k
+            for j in range(npat):
+                out[at + 1 + j] = ans[j]
+            out[at + 1 + npat] = -2 - code
+            h = (at + 2 + npat) // 2
+            for i in range(k):
+                for v in range(4):
+                    out_f[h + 4 * i + v] = segs[i, v]
+            out[I_HEADER + cell] = -2 - at
+    return out
 
 
 # --------------------------------------------------------------------------- query
@@ -751,16 +891,27 @@ def _resolve(
     if code >= -1:
         return code
     at = -2 - code
-    if ints[at] == -1:
-        # Split cell: one exact orientation decides, except on the line itself.
-        h = (at + 4) // 2
-        # Only a certain sign may use the shortcut: near the line, each polygon is
-        # asked with its own edge direction, as GEOS does.
-        o = orient_filter(ints_f[h], ints_f[h + 1], ints_f[h + 2], ints_f[h + 3], px, py)
-        side = ints[at + 1] if o == 1 else (ints[at + 2] if o == -1 else -3)
-        if side != -3:
-            return side
-        at = ints[at + 3]  # on the line or undecided: the candidate list decides
+    k = -ints[at]
+    if k > 0:
+        # Line block: the signs against k segments pick the answer. Only certain
+        # signs may use it: on or near a line, each polygon is asked with its own
+        # edge direction, as GEOS does.
+        npat = 1 << k
+        h = (at + 2 + npat) // 2
+        j = 0
+        for i in range(k):
+            q = h + 4 * i
+            o = orient_filter(ints_f[q], ints_f[q + 1], ints_f[q + 2], ints_f[q + 3], px, py)
+            if o == -1:
+                j |= 1 << i
+            elif o != 1:
+                j = -1
+                break
+        if j >= 0:
+            side = ints[at + 1 + j]
+            if side != -3:
+                return side
+        at = ints[at + 1 + npat]  # on a line, unsure, or not sampled: the list decides
     for i in range(ints[at]):
         q = at + 2 + 2 * i
         rec = ints[q + 1]
@@ -804,6 +955,8 @@ def _locate_block(
             if ints[at] > 0:
                 rec = ints[at + 3]
                 touch += buf[rec if rec >= 0 else -1 - rec]
+            else:  # a line block: its first segment
+                touch += ints_f[(at + 2 + (1 << -ints[at])) // 2]
     for i in range(lo, hi):
         out[i] = _resolve(codes[i - lo], xs[i], ys[i], buf, ints, ints_f)
     if touch == 1.2345e300:  # keeps the touching reads from being optimised away
@@ -884,7 +1037,13 @@ def locate_bucketed(xs: np.ndarray, ys: np.ndarray, buf: np.ndarray, out: np.nda
 
 @njit(cache=True)
 def _block_len(ints: np.ndarray, at: int) -> int:
-    return 12 if ints[at] == -1 else 2 + 2 * ints[at]
+    return line_block_len(-ints[at]) if ints[at] < 0 else 2 + 2 * ints[at]
+
+
+@njit(cache=True, inline="always")
+def _list_of(ints: np.ndarray, at: int) -> int:
+    """Index of the list slot of the line block at ``at``."""
+    return at + 1 + (1 << -ints[at])
 
 
 @njit(cache=True)
@@ -928,7 +1087,7 @@ def _canonical(ints: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def dedupe_blocks(ints: np.ndarray) -> np.ndarray:
-    """Share identical candidate lists and split blocks between cells.
+    """Share identical candidate lists and line blocks between cells.
 
     Neighbouring cells cut by the same edge, or holding the same candidate polygons,
     get the same block; on a Voronoi layer this halves the lookup memory.
@@ -936,27 +1095,27 @@ def dedupe_blocks(ints: np.ndarray) -> np.ndarray:
     ncols = ints[I_NCOLS]
     ncells = ncols * ints[I_NROWS]
     base = I_HEADER + ncells + (I_HEADER + ncells) % 2
-    # Pass 1: candidate lists (directly from cells, or behind split blocks).
+    # Pass 1: candidate lists (directly from cells, or behind line blocks).
     nlists = 0
-    nsplits = 0
+    nlines = 0
     for c in range(ncells):
         code = ints[I_HEADER + c]
         if code < -1:
-            if ints[-2 - code] == -1:
-                nsplits += 1
+            if ints[-2 - code] < 0:
+                nlines += 1
             nlists += 1
     lstarts = np.empty(nlists, dtype=np.int64)
-    sstarts = np.empty(nsplits, dtype=np.int64)
+    bstarts = np.empty(nlines, dtype=np.int64)
     nl = 0
-    ns = 0
+    nb = 0
     for c in range(ncells):
         code = ints[I_HEADER + c]
         if code < -1:
             at = -2 - code
-            if ints[at] == -1:
-                sstarts[ns] = at
-                ns += 1
-                lstarts[nl] = ints[at + 3]
+            if ints[at] < 0:
+                bstarts[nb] = at
+                nb += 1
+                lstarts[nl] = ints[_list_of(ints, at)]
             else:
                 lstarts[nl] = at
             nl += 1
@@ -965,16 +1124,17 @@ def dedupe_blocks(ints: np.ndarray) -> np.ndarray:
     canon_of = np.full(ints.size, -1, dtype=np.int64)
     for i in range(nlists):
         canon_of[lstarts[i]] = lcanon[i]
-    # Point split blocks at canonical lists first, so equal blocks compare equal.
+    # Point line blocks at canonical lists first, so equal blocks compare equal.
     work = ints.copy()
-    for i in range(nsplits):
-        work[sstarts[i] + 3] = canon_of[work[sstarts[i] + 3]]
-    scanon = _canonical(work, sstarts)
-    scanon_of = np.full(ints.size, -1, dtype=np.int64)
-    for i in range(nsplits):
-        scanon_of[sstarts[i]] = scanon[i]
+    for i in range(nlines):
+        slot = _list_of(work, bstarts[i])
+        work[slot] = canon_of[work[slot]]
+    bcanon = _canonical(work, bstarts)
+    bcanon_of = np.full(ints.size, -1, dtype=np.int64)
+    for i in range(nlines):
+        bcanon_of[bstarts[i]] = bcanon[i]
     # Pass 2: emit each canonical block once, in cell order (neighbours stay close).
-    out = np.zeros(ints.size + nsplits + 2, dtype=np.int32)
+    out = np.zeros(ints.size + nlines + 2, dtype=np.int32)
     out[:base] = work[:base]
     new_at = np.full(ints.size, -1, dtype=np.int64)
     at_new = base
@@ -983,26 +1143,27 @@ def dedupe_blocks(ints: np.ndarray) -> np.ndarray:
         if code >= -1:
             continue
         at = -2 - code
-        if work[at] == -1:
-            l_old = work[at + 3]
-            s_old = scanon_of[at]
+        if work[at] < 0:
+            l_old = work[_list_of(work, at)]
+            b_old = bcanon_of[at]
         else:
             l_old = canon_of[at]
-            s_old = -1
+            b_old = -1
         if new_at[l_old] < 0:
             n = _block_len(work, l_old)
             out[at_new : at_new + n] = work[l_old : l_old + n]
             new_at[l_old] = at_new
             at_new += n
-        if s_old < 0:
+        if b_old < 0:
             out[I_HEADER + c] = -2 - new_at[l_old]
             continue
-        if new_at[s_old] < 0:
+        if new_at[b_old] < 0:
             at_new += at_new % 2
-            out[at_new : at_new + 12] = work[s_old : s_old + 12]
-            out[at_new + 3] = new_at[l_old]
-            new_at[s_old] = at_new
-            at_new += 12
-        out[I_HEADER + c] = -2 - new_at[s_old]
+            n = _block_len(work, b_old)
+            out[at_new : at_new + n] = work[b_old : b_old + n]
+            out[_list_of(out, at_new)] = new_at[l_old]
+            new_at[b_old] = at_new
+            at_new += n
+        out[I_HEADER + c] = -2 - new_at[b_old]
     at_new += at_new % 2
     return out[:at_new].copy()

@@ -83,9 +83,6 @@ _DEFAULT_CELLS_PER_EDGE = 4.0
 _MAX_CELLS = 1 << 26
 
 
-_LOCATE_ONE: list[Any] = [None]
-
-
 def _compiled_locate_one() -> Any:
     """The compiled single-point kernel, called without numba's dispatcher.
 
@@ -98,10 +95,20 @@ def _compiled_locate_one() -> Any:
     sig = (types.float64, types.float64, types.Array(types.float64, 1, "C"))
     try:
         _pip.locate_one.compile(sig)
-        _LOCATE_ONE[0] = _pip.locate_one.overloads[sig].entry_point  # type: ignore[attr-defined]
+        return _pip.locate_one.overloads[sig].entry_point  # type: ignore[attr-defined]
     except (AttributeError, KeyError, TypeError):  # numba internals moved: use dispatch
-        _LOCATE_ONE[0] = _pip.locate_one
-    return _LOCATE_ONE[0]
+        return _pip.locate_one
+
+
+def _locate_one_first_call(x: float, y: float, buf: NDArray[np.float64]) -> int:
+    # Compiling (or loading from numba's cache) on first use keeps importing cheap;
+    # then the module global points at the entry point itself, one lookup per call.
+    global _locate_one
+    _locate_one = _compiled_locate_one()
+    return int(_locate_one(x, y, buf))
+
+
+_locate_one = _locate_one_first_call
 
 
 def reference_locate(
@@ -154,6 +161,7 @@ class GridIndex:
     """
 
     __slots__ = (
+        "_bounds",
         "_buf",
         "_crs_cache",
         "_crs_norm",
@@ -308,6 +316,7 @@ class GridIndex:
         )  # fmt: skip
 
     def _finish(self) -> None:
+        self._bounds = self.bounds
         self._crs_cache: dict[Any, bool] = {}
         self._snap_tree: shapely.STRtree | None = None
         self._key_list = None if self.keys is None else self.keys.tolist()
@@ -377,7 +386,8 @@ class GridIndex:
         >>> idx.locate(3.0, 4.0, crs=4547), idx.locate(30.0, 4.0, crs=4547)
         ('A', None)
         """
-        # The hot path of live cases: one dict lookup for the CRS, one compiled call.
+        # The hot path of live cases: one dict lookup for the CRS, one compiled call
+        # (which converts x and y as float() does), one list read for the key.
         try:
             same = self._crs_cache[crs]
         except (KeyError, TypeError):
@@ -387,18 +397,28 @@ class GridIndex:
         if not same:
             tx, ty = transform_xy([x], [y], crs=crs, to_crs=self._crs_norm)
             x, y = float(tx[0]), float(ty[0])
-        pos = (_LOCATE_ONE[0] or _compiled_locate_one())(float(x), float(y), self._buf)
-        if pos < 0:
+        try:
+            pos = _locate_one(x, y, self._buf)
+        except TypeError:
+            x, y = float(x), float(y)  # float()'s own message for what is not a number
+            raise
+        if pos >= 0:
+            return pos if self._key_list is None else self._key_list[pos]
+        return self._locate_miss(float(x), float(y), snap_tolerance)
+
+    def _locate_miss(self, x: float, y: float, snap_tolerance: float) -> Hashable | None:
+        """:meth:`locate` for a point no polygon covers: snapping, then the CRS check."""
+        if snap_tolerance > 0.0:
             xs = np.array([x], dtype=np.float64)
             ys = np.array([y], dtype=np.float64)
-            if snap_tolerance > 0.0:
-                pos = int(self._snap(xs, ys, np.zeros(1, np.int64) - 1, snap_tolerance)[0])
-            if pos < 0:
-                bx0, by0, bx1, by1 = self.bounds
-                if not (bx0 <= x <= bx1 and by0 <= y <= by1):
-                    self._diagnose_miss(xs, ys)
-                return None
-        return pos if self._key_list is None else self._key_list[pos]
+            pos = int(self._snap(xs, ys, np.full(1, -1, dtype=np.int64), snap_tolerance)[0])
+            if pos >= 0:
+                return pos if self._key_list is None else self._key_list[pos]
+        bx0, by0, bx1, by1 = self._bounds
+        if not (bx0 <= x <= bx1 and by0 <= y <= by1) and math.isfinite(x) and math.isfinite(y):
+            swapped = int(bx0 <= y <= bx1 and by0 <= x <= by1)
+            self._raise_if_other_crs(x, x, y, y, swapped, 1)
+        return None
 
     def locate_many(
         self,
@@ -479,13 +499,27 @@ class GridIndex:
             return
         xs = xs[ok]
         ys = ys[ok]
-        bx0, by0, bx1, by1 = self.bounds
+        bx0, by0, bx1, by1 = self._bounds
+        swapped = int(((ys >= bx0) & (ys <= bx1) & (xs >= by0) & (xs <= by1)).sum())
+        self._raise_if_other_crs(
+            float(xs.min()), float(xs.max()), float(ys.min()), float(ys.max()), swapped, xs.size
+        )
+
+    def _raise_if_other_crs(
+        self, x0: float, x1: float, y0: float, y1: float, swapped: int, n: int
+    ) -> None:
+        """The checks of :meth:`_diagnose_miss` on finite points spanning x0..x1, y0..y1.
+
+        ``swapped`` of the ``n`` points would fall inside the grid's bounds with x and
+        y exchanged.
+        """
+        bx0, by0, bx1, by1 = self._bounds
         degrees_box = bx0 >= -180.0 and bx1 <= 180.0 and by0 >= -90.0 and by1 <= 90.0
-        looks_degrees = bool((np.abs(xs) <= 180.0).all() and (np.abs(ys) <= 90.0).all())
+        looks_degrees = max(-x0, x1) <= 180.0 and max(-y0, y1) <= 90.0
         if degrees_box and not looks_degrees:
             raise CRSMismatchError(
                 f"no point falls inside the grid ({self.crs}, degrees) and the points reach "
-                f"x {xs.min():.6g}..{xs.max():.6g}, y {ys.min():.6g}..{ys.max():.6g}: they "
+                f"x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g}: they "
                 "look like metres of a projected CRS; pass that CRS as crs="
             )
         if not degrees_box and looks_degrees and (bx1 < -180 or bx0 > 180 or by1 < -90 or by0 > 90):
@@ -497,11 +531,10 @@ class GridIndex:
         if not (bx1 < by0 or by1 < bx0):
             # x and y ranges of the grid overlap: a swap cannot be told from a miss.
             return
-        swapped_in = (ys >= bx0) & (ys <= bx1) & (xs >= by0) & (xs <= by1)
-        if swapped_in.mean() >= 0.5:
+        if swapped >= 0.5 * n:
             raise CRSMismatchError(
                 f"no point falls inside the grid ({self.crs}, x {bx0:.6g}..{bx1:.6g}, y "
-                f"{by0:.6g}..{by1:.6g}), but {int(swapped_in.sum())} of {xs.size} would with "
+                f"{by0:.6g}..{by1:.6g}), but {swapped} of {n} would with "
                 "x and y swapped: pass x=longitude/easting, y=latitude/northing"
             )
 
@@ -1165,6 +1198,23 @@ def _geometry_arrays(
     return np.ascontiguousarray(coords, dtype=np.float64), ring_off, part_ring_off, poly_part_off
 
 
+def _cell_counts(ints: NDArray[np.int32]) -> dict[str, int]:
+    """Cells by how a point in them is answered (for ``meta`` and the benchmark)."""
+    ncells = int(ints[_pip.I_NCOLS]) * int(ints[_pip.I_NROWS])
+    codes = ints[_pip.I_HEADER : _pip.I_HEADER + ncells]
+    heads = ints[-2 - codes[codes < -1]]
+    lines = np.bincount(-heads[heads < 0], minlength=_pip.MAX_LINES + 1)
+    return {
+        "cells_outside": int((codes == -1).sum()),
+        "cells_inside": int((codes >= 0).sum()),
+        "cells_boundary": int(heads.size),
+        # Answered by one orientation test, by two or more, by the candidate list.
+        "cells_split": int(lines[1]),
+        "cells_lines": int(lines[2:].sum()),
+        "cells_list": int((heads > 0).sum()),
+    }
+
+
 def _build(
     geom: tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
     cells: int | None,
@@ -1209,38 +1259,43 @@ def _build(
     # Small polygons are tested whole (one short contiguous record); large ones only on
     # the edges crossing the point's cell.
     full = poly_edges <= whole_max
-    offs, bp_cell, bp_par, bp_n, bp_e, cp_cell, pe, pe_flag = _pip.build_pairs(
+    offs, bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag = _pip.build_pairs(
         xs, ys, ring_off, poly_ring_off, full, bx0, by0, invw, invh, ncols, nrows,
         col_lo, col_hi, row_lo, row_hi,
     )  # fmt: skip
     header = np.zeros(_pip.F_HEADER, dtype=np.float64)
     header[[_pip.F_BX0, _pip.F_BY0, _pip.F_BX1, _pip.F_BY1]] = (bx0, by0, bx1, by1)
     header[[_pip.F_X0, _pip.F_Y0, _pip.F_INVW, _pip.F_INVH]] = (bx0, by0, invw, invh)
-    if max(ncols * nrows, bp_cell.size * 2 + ncols * nrows) >= np.iinfo(np.int32).max // 2:
+    int32_max = np.iinfo(np.int32).max
+    if max(ncols * nrows, bp_cell.size * 2 + ncols * nrows) >= int32_max // 2:
         raise GridGeometryError("grid too large for one index: split the layer or lower cells=")
-    fl, ints, state, entry_e = _pip.assemble(
+    fl, ints = _pip.assemble(
         ncols, nrows, header, row_lo, xs, ys, ring_off, poly_ring_off, full,
-        offs, bp_cell, bp_par, bp_n, bp_e, cp_cell, pe, pe_flag,
+        offs, bp_cell, bp_par, bp_n, cp_cell, pe, pe_flag,
     )  # fmt: skip
     del pe, pe_flag
-    ints, nsplit = _pip.split_cells(fl, ints, entry_e, xs, ys, col_lo, col_hi, row_lo, row_hi)
+    # Boundary cells that no edge really crosses, or only a few edges, are answered
+    # without their candidate lists (see _pip.write_line_blocks).
+    kind, answer = _pip.classify_cells(fl, ints, col_lo, col_hi, row_lo, row_hi)
+    ks = kind[kind > 0].astype(np.int64)
+    ks = ks[ks <= _pip.MAX_LINES]
+    if ints.size + int((2 + (1 << ks) + 8 * ks).sum()) >= int32_max:
+        raise GridGeometryError("grid too large for one index: split the layer or lower cells=")
+    ints = _pip.write_line_blocks(fl, ints, kind, answer, col_lo, col_hi, row_lo, row_hi)
+    del kind, answer, ks
     ints = _pip.dedupe_blocks(ints)
-    if fl.size >= np.iinfo(np.int32).max:
+    if fl.size >= int32_max:
         raise GridGeometryError("grid too large for one index: split the layer or lower cells=")
     # One buffer: the int32 part is viewed in place, so a query passes a single array.
     buf = np.concatenate([fl, ints.view(np.float64)])
     buf[_pip.F_IOFF] = fl.size
-    counts = np.bincount(state, minlength=3)
     meta = {
         "ncols": ncols,
         "nrows": nrows,
         "cell_width": w,
         "cell_height": h,
         "eps": eps,
-        "cells_outside": int(counts[0]),
-        "cells_inside": int(counts[1]),
-        "cells_boundary": int(counts[2]),
-        "cells_split": int(nsplit),
+        **_cell_counts(ints),
         "whole_polygons": int(full.sum()),
         "polygon_edges": nedges,
     }
