@@ -83,7 +83,7 @@ def test_fuzzed_rows_are_reported_never_crash(records: list[dict[str, object]]) 
             loaded = store.count("component")
             assert loaded + len(result.set_aside) == len(records)
             for p in result.problems:
-                assert set(p) == {"file", "row", "field", "value", "reason"}
+                assert set(p) == {"file", "row", "field", "value", "reason", "severity"}
                 assert p["file"] == "fuzz.csv" and p["reason"]
             if loaded:
                 names = set(store.read("component")["name"])

@@ -119,7 +119,9 @@ def test_formats_load_identically(store: Store, tmp_path: Path, fmt: str) -> Non
     path = write_survey(frame, folder, fmt)
     crs = "EPSG:4326" if fmt == "csv" else None
     result = load_survey(store, path, crs=crs, commit=True, at=at)
-    assert not result.problems, result.summary()
+    # The real data repeats a few features (same subclass, same place): warned, loaded.
+    assert not result.set_aside, result.summary()
+    assert all(p["severity"] == "warning" for p in result.problems)
     assert result.changeset is not None and result.changeset.count("added") == len(frame)
     assert current(store).equals(current(reference))
     again = load_survey(store, path, crs=crs, commit=True)

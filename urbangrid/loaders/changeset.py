@@ -32,6 +32,8 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,6 +55,7 @@ __all__ = [
     "lock_layer",
     "read_current",
     "rollback_changeset",
+    "write_diff",
 ]
 
 #: Layer of change set records (one row per applied load).
@@ -137,6 +140,26 @@ class ChangeSet:
             f"{c['removed']} removed, {c['unchanged']} unchanged"
         )
 
+    def lines(self, most: int = 10) -> list[str]:
+        """The first `most` changes, one line each, for a printed summary."""
+        out = []
+        for c in self.changes[:most]:
+            what = f"  {c.action} {c.key if c.key is not None else '(new ID)'}"
+            what += f" (row {c.row})" if c.row is not None else ""
+            if c.distance_m is not None:
+                what += f" {c.distance_m:g} m"
+            fields = [
+                f"{f} {_short_cell(o, 30)} → {_short_cell(n, 30)}"
+                for f, (o, n) in c.fields.items()
+                if f != "geometry"
+            ]
+            if fields:
+                what += ": " + "; ".join(fields)
+            out.append(what)
+        if len(self.changes) > most:
+            out.append(f"  … {len(self.changes) - most} more (see the diff)")
+        return out
+
     def to_frame(self) -> pd.DataFrame:
         """The diff as a table, one line per changed field: key, action, row, field, old, new,
         distance_m."""
@@ -160,6 +183,111 @@ class ChangeSet:
         return pd.DataFrame(
             lines, columns=["key", "action", "row", "field", "old", "new", "distance_m"]
         )
+
+    def to_geoframes(self, crs: Any) -> tuple[Any, Any]:
+        """The diff as features a GIS officer opens in QGIS.
+
+        Parameters
+        ----------
+        crs : pyproj.CRS or str
+            CRS of the result: the store layer's (the old shapes are kept in it).
+
+        Returns
+        -------
+        (geopandas.GeoDataFrame, geopandas.GeoDataFrame)
+            ``changes``: one feature per change — key, action, file row, the
+            fields changed, what changed as text (``status: 完好 → 破损``) and the
+            distance moved in metres — with the new shape (the old one for a
+            removed feature); ``previous``: the old shape of every changed, moved
+            and removed feature (key, action), to compare with.
+        """
+        import geopandas as gpd
+
+        new_geoms: dict[Any, Any] = {}
+        if self.rows is not None and len(self.rows) and hasattr(self.rows, "geometry"):
+            rows = self.rows if self.rows.crs is None else self.rows.to_crs(crs)
+            new_geoms = dict(zip(rows.index.tolist(), rows.geometry.values, strict=True))
+        table, geoms, prev, prev_geoms = [], [], [], []
+        for c in self.changes:
+            detail = "; ".join(
+                f"geometry: moved {c.distance_m:g} m"
+                if f == "geometry" and c.distance_m
+                else "geometry: changed"
+                if f == "geometry"
+                else f"{f}: {_short_cell(old)} → {_short_cell(new)}"
+                for f, (old, new) in c.fields.items()
+            )
+            table.append(
+                {
+                    "key": None if c.key is None else str(c.key),
+                    "action": c.action,
+                    "row": c.row,
+                    "fields": ", ".join(c.fields) or None,
+                    "detail": detail or None,
+                    "distance_m": c.distance_m,
+                }
+            )
+            old = self.before.get(c.key, {}).get("_wkb") if c.key is not None else None
+            old_geom = None if old is None else shapely.from_wkb(old)
+            geoms.append(old_geom if c.action == "removed" else new_geoms.get(c.row))
+            if c.action != "added" and old_geom is not None:
+                prev.append({"key": str(c.key), "action": c.action})
+                prev_geoms.append(old_geom)
+        changes = gpd.GeoDataFrame(
+            pd.DataFrame(
+                table, columns=["key", "action", "row", "fields", "detail", "distance_m"]
+            ).astype({"row": "Int64", "distance_m": "float64"}),
+            geometry=gpd.GeoSeries(geoms, crs=crs),
+        )
+        previous = gpd.GeoDataFrame(
+            pd.DataFrame(prev, columns=["key", "action"]),
+            geometry=gpd.GeoSeries(prev_geoms, crs=crs),
+        )
+        return changes, previous
+
+
+def _short_cell(v: Any, limit: int = 80) -> str:
+    text = "∅" if v is None else str(_cell(v))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def write_diff(changeset: ChangeSet, path: str | PathLike[str], *, crs: Any) -> tuple[Path, Path]:
+    """Write a change set as ``<path>.csv`` and ``<path>.gpkg`` beside each other.
+
+    Parameters
+    ----------
+    changeset : ChangeSet
+    path : path-like
+        Name of the diff; a ``.csv`` or ``.gpkg`` suffix is replaced.
+    crs : pyproj.CRS or str
+        The store layer's CRS (the GeoPackage is written in it).
+
+    Returns
+    -------
+    (Path, Path)
+        The CSV (:meth:`ChangeSet.to_frame`, UTF-8 with BOM for Excel: one line
+        per changed field) and the GeoPackage (layers ``changes`` and ``previous``
+        of :meth:`ChangeSet.to_geoframes`), written even when nothing changed.
+    """
+    import pyogrio
+
+    p = Path(path)
+    stem = p.with_suffix("") if p.suffix.lower() in (".csv", ".gpkg") else p
+    # Appended, not with_suffix: "r.diff" must give r.diff.csv, not r.csv.
+    csv_path, gpkg_path = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".gpkg")
+    changeset.to_frame().to_csv(csv_path, index=False, encoding="utf-8-sig")
+    changes, previous = changeset.to_geoframes(crs)
+    gpkg_path.unlink(missing_ok=True)
+    for name, frame in (("changes", changes), ("previous", previous)):
+        pyogrio.write_dataframe(
+            frame,
+            gpkg_path,
+            layer=name,
+            driver="GPKG",
+            geometry_type="Unknown",
+            append=gpkg_path.exists(),
+        )
+    return csv_path, gpkg_path
 
 
 def _cell(v: Any) -> Any:

@@ -1,14 +1,18 @@
 """``urbangrid load …``: survey loads from the command line; ``--dry-run`` previews.
 
-Exit codes a script can use: :data:`EXIT_OK` (0) done, or dry run with no problem;
-:data:`EXIT_ERROR` (1) the file, mapping or store could not be used;
-2 wrong usage (click); :data:`EXIT_BLOCKED` (3) bad rows blocked the load, nothing
-written; :data:`EXIT_SET_ASIDE` (4) loaded (or would load) with bad rows set aside.
+Exit codes a script can use (also in ``urbangrid load --help``): :data:`EXIT_OK` (0)
+done, or a dry run that found no bad row; :data:`EXIT_ERROR` (1) the file, mapping
+or store could not be used; 2 wrong usage (click); :data:`EXIT_BLOCKED` (3) bad rows
+blocked the load, nothing written; :data:`EXIT_SET_ASIDE` (4) loaded (or, dry run,
+would load) with bad rows set aside. Warnings (probable duplicates under
+``--duplicates warn``) do not change the code.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,7 @@ from urbangrid.errors import UrbangridError
 
 __all__ = [
     "EXIT_BLOCKED",
+    "EXIT_CODES_HELP",
     "EXIT_ERROR",
     "EXIT_OK",
     "EXIT_SET_ASIDE",
@@ -30,6 +35,17 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_BLOCKED = 3
 EXIT_SET_ASIDE = 4
+
+#: The exit codes, as the help text shows them (\b keeps click from rewrapping).
+EXIT_CODES_HELP = (
+    "\b\nExit codes:\n"
+    f"  {EXIT_OK}  done (or dry run: nothing bad found)\n"
+    f"  {EXIT_ERROR}  the file, mapping or store could not be used; nothing written\n"
+    "  2  wrong usage\n"
+    f"  {EXIT_BLOCKED}  bad rows blocked the load (--on-invalid raise); nothing written\n"
+    f"  {EXIT_SET_ASIDE}  loaded (dry run: would load) with bad rows set aside\n"
+    "Warnings (probable duplicates under --duplicates warn) keep the code."
+)
 
 _STEPS = ("read", "map", "validate", "diff", "apply")
 
@@ -49,12 +65,26 @@ def run_load(
     on_invalid: str,
     admin_code: str | None,
     by: str | None,
+    duplicates: str = "warn",
+    duplicate_distance_m: float | None = None,
 ) -> int:
-    """Run one load, print its summary, return the exit code."""
+    """Run one load with a progress bar over its steps, print its summary and the
+    time each step took, return the exit code.
+
+    A dry run without ``diff`` or ``report`` writes its diff to
+    ``./<file stem>.diff.csv`` and ``.gpkg``; with ``report`` to ``<report>.diff.*``.
+    """
     import urbangrid
+    from urbangrid.loaders.duplicates import DUPLICATE_DISTANCE_M
     from urbangrid.loaders.pipeline import load_survey
 
-    steps = _STEPS if commit else _STEPS[:-1]
+    # A committed load diffs inside its apply step (under the layer lock).
+    steps = ("read", "map", "validate", "apply") if commit else _STEPS[:-1]
+    if diff is None and report is not None:
+        diff = report.with_name(report.name.removesuffix(".csv").removesuffix(".gpkg") + ".diff")
+    elif diff is None and not commit:
+        diff = Path.cwd() / f"{file.stem}.diff"
+    marks: list[tuple[str, float]] = []
     try:
         with (
             urbangrid.connect(store) as s,
@@ -63,14 +93,14 @@ def run_load(
                 label=f"{target} ← {file.name}",
                 file=sys.stderr,
                 item_show_func=lambda step: step,
+                show_eta=False,
             ) as bar,
         ):
 
             def progress(step: str) -> None:
+                marks.append((step, time.perf_counter()))
                 bar.update(1, step)
 
-            if diff is None and report is not None:
-                diff = report.with_suffix("").with_name(report.stem + ".diff.csv")
             result = load_survey(
                 s,
                 file,
@@ -81,21 +111,33 @@ def run_load(
                 layer=layer,
                 admin_code=admin_code,
                 on_invalid=on_invalid,  # type: ignore[arg-type]
+                duplicates=duplicates,  # type: ignore[arg-type]
+                duplicate_distance_m=duplicate_distance_m or DUPLICATE_DISTANCE_M,
                 commit=commit,
                 report=report,
                 diff=diff,
                 by=by,
                 progress=progress,
             )
+            marks.append(("", time.perf_counter()))
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         return EXIT_ERROR
     click.echo(result.summary())
+    click.echo(_timings(marks))
     if result.blocked:
         return EXIT_BLOCKED
     if result.set_aside:
         return EXIT_SET_ASIDE
     return EXIT_OK
+
+
+def _timings(marks: list[tuple[str, float]]) -> str:
+    """``took 3.2 s (read 0.2, map 0.1 …)`` from the step start times."""
+    if len(marks) < 2:
+        return ""
+    parts = [f"{name} {b - a:.1f}" for (name, a), (_, b) in itertools.pairwise(marks)]
+    return f"took {marks[-1][1] - marks[0][1]:.1f} s ({', '.join(parts)})"
 
 
 def _options(func: Any) -> Any:
@@ -117,17 +159,21 @@ def _options(func: Any) -> Any:
                 "--dry-run",
                 "dry_run",
                 is_flag=True,
-                help="Only compute and print the diff against the store; write nothing.",
+                help="Only compute the diff against the store, print it and write it "
+                "(--diff, else beside --report, else ./FILESTEM.diff.csv and .gpkg); "
+                "write nothing to the store.",
             ),
             click.option(
                 "--report",
                 type=click.Path(dir_okay=False, path_type=Path),
-                help="Write problems to REPORT.csv and REPORT.gpkg, the diff to REPORT.diff.csv.",
+                help="Write problems to REPORT.csv and REPORT.gpkg (layer problems), the "
+                "diff to REPORT.diff.csv and REPORT.diff.gpkg.",
             ),
             click.option(
                 "--diff",
                 type=click.Path(dir_okay=False, path_type=Path),
-                help="Write the diff table (CSV) here.",
+                help="Write the diff to DIFF.csv (one line per changed field) and DIFF.gpkg "
+                "(layers changes and previous, for QGIS).",
             ),
             click.option(
                 "--on-invalid",
@@ -135,6 +181,21 @@ def _options(func: Any) -> Any:
                 default="raise",
                 show_default=True,
                 help="Bad rows block the load, or are set aside.",
+            ),
+            click.option(
+                "--duplicates",
+                type=click.Choice(["warn", "reject"]),
+                default="warn",
+                show_default=True,
+                help="Probable duplicates (same kind, identical or within "
+                "--duplicate-distance, in the file or against the store) are warnings, or "
+                "bad rows handled by --on-invalid.",
+            ),
+            click.option(
+                "--duplicate-distance",
+                "duplicate_distance_m",
+                type=click.FloatRange(min=0),
+                help="Near-duplicate tolerance in metres [default: 0.5].",
             ),
             click.option("--admin-code", help="County code (6 digits) for component IDs."),
             click.option("--by", help="Who loads (recorded; default the OS user)."),
@@ -144,19 +205,19 @@ def _options(func: Any) -> Any:
     return func
 
 
-@click.group("load")
+@click.group("load", epilog=EXIT_CODES_HELP)
 def load() -> None:
     """Load survey files (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, CSV) into a store.
 
     A load is validated first, then applied in one transaction and recorded as a
     change set that `urbangrid load rollback` undoes; loading the same file again
-    changes nothing. --dry-run prints the diff against the store (and writes it
-    with --report/--diff) without writing.
+    changes nothing. --dry-run prints the diff against the store and writes it
+    (CSV and GeoPackage) without writing to the store.
     """
 
 
 def _make(target: str) -> None:
-    @load.command(target, help=f"Load a {target} survey FILE into --store.")
+    @load.command(target, help=f"Load a {target} survey FILE into --store.", epilog=EXIT_CODES_HELP)
     @_options
     def command(
         file: Path,
@@ -169,6 +230,8 @@ def _make(target: str) -> None:
         report: Path | None,
         diff: Path | None,
         on_invalid: str,
+        duplicates: str,
+        duplicate_distance_m: float | None,
         admin_code: str | None,
         by: str | None,
     ) -> None:
@@ -187,6 +250,8 @@ def _make(target: str) -> None:
                 on_invalid=on_invalid,
                 admin_code=admin_code,
                 by=by,
+                duplicates=duplicates,
+                duplicate_distance_m=duplicate_distance_m,
             )
         )
 

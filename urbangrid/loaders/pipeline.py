@@ -42,7 +42,15 @@ from urbangrid.loaders.changeset import (
     apply_changeset,
     diff_rows,
     lock_layer,
-    read_current,
+    write_diff,
+)
+from urbangrid.loaders.duplicates import (
+    DUPLICATE_DISTANCE_M,
+    DuplicatePolicy,
+    duplicates_in_file,
+    pair_distances,
+    search_radius,
+    severity_of,
 )
 from urbangrid.loaders.mapping import (
     FieldMapping,
@@ -56,6 +64,7 @@ from urbangrid.loaders.validate import (
     OnInvalid,
     Problem,
     ValidatedRows,
+    is_error,
     problem,
     validate_rows,
     write_report,
@@ -70,10 +79,8 @@ __all__ = [
     "load_survey",
 ]
 
-#: New components closer than this (metres) to a stored one of the same subclass
-#: are reported as probable duplicates.
-DUPLICATE_DISTANCE_M = 0.5
 _RETRIES = 6
+_KEY_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -91,12 +98,21 @@ class Target:
         (``subclass_name`` is resolved to ``subclass_code``).
     filled : tuple of str
         Required layer columns the target fills itself.
+    group : str or None
+        Column whose equal values make two features comparable as probable
+        duplicates (same subclass, same place type); None: all features are.
+    near : bool
+        Probable duplicates include shapes within the tolerance, not only
+        identical ones (off for streets: a two-way street's two directed edges
+        coincide).
     """
 
     name: str
     layer: str
     helpers: dict[str, str] = field(default_factory=dict)
     filled: tuple[str, ...] = ()
+    group: str | None = None
+    near: bool = True
 
 
 #: Survey kinds ``urbangrid load`` knows. Grids, work grids and places load into
@@ -107,8 +123,9 @@ TARGETS: dict[str, Target] = {
         "component",
         {"subclass_name": "text"},
         ("component_id", "edition", "class_code", "name"),
+        group="subclass_code",
     ),
-    "streets": Target("streets", "street_centreline"),
+    "streets": Target("streets", "street_centreline", near=False),
     "grids": Target(
         "grids",
         "unit_grid",
@@ -116,7 +133,7 @@ TARGETS: dict[str, Target] = {
         ("code_form", "county_code", "street_code", "community_code", "area_m2"),
     ),
     "work-grids": Target("work-grids", "work_grid"),
-    "places": Target("places", "place"),
+    "places": Target("places", "place", group="place_type"),
 }
 
 
@@ -133,15 +150,19 @@ class LoadResult:
         Which mapping and why.
     mapped : MappedFrame
     problems : list of dict
-        Every problem found (file, row, field, value, reason).
+        Every problem found (file, row, field, value, reason, severity).
     set_aside : list of int
-        File rows left out (``on_invalid="skip"``).
+        File rows with an error (left out under ``on_invalid="skip"``); rows with
+        only warnings load.
     changeset : ChangeSet or None
         The diff (None when validation blocked the load).
     changeset_id : str or None
         Set when a committed load changed something.
     committed : bool
-    report_paths, diff_path : paths written, if any
+    report_paths : (Path, Path) or None
+        Problem report written (CSV, GeoPackage layer ``problems``).
+    diff_paths : (Path, Path) or None
+        Diff written (CSV, GeoPackage layers ``changes`` and ``previous``).
     notes : list of str
         Decisions made on the way, for the summary.
     """
@@ -157,7 +178,7 @@ class LoadResult:
     committed: bool = False
     blocked: bool = False
     report_paths: tuple[Path, Path] | None = None
-    diff_path: Path | None = None
+    diff_paths: tuple[Path, Path] | None = None
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -169,18 +190,18 @@ class LoadResult:
                 f"{', '.join(self.mapped.unmapped)}"
             )
         lines.extend(self.notes)
-        if self.problems:
+        errors = [p for p in self.problems if is_error(p)]
+        warnings = [p for p in self.problems if not is_error(p)]
+        if errors:
+            where = f"{len(self.set_aside)} row(s)" if self.set_aside else "the file"
             lines.append(
-                f"{len(self.problems)} problem(s) in {len(self.set_aside) or 'the'} "
-                f"row(s)" + (" set aside" if self.set_aside and not self.blocked else "")
+                f"{len(errors)} error(s) in {where}"
+                + (" set aside" if self.set_aside and not self.blocked else "")
             )
-            for p in self.problems[:10]:
-                lines.append(
-                    f"  row {p['row']} field {p['field']}: {p['reason']}"
-                    + (f" ({p['value']!r})" if p["value"] is not None else "")
-                )
-            if len(self.problems) > 10:
-                lines.append(f"  … {len(self.problems) - 10} more (see the report)")
+            lines.extend(_problem_lines(errors))
+        if warnings:
+            lines.append(f"{len(warnings)} warning(s), loaded anyway:")
+            lines.extend(_problem_lines(warnings))
         if self.report_paths:
             lines.append(f"report: {self.report_paths[0]} and {self.report_paths[1]}")
         if self.blocked:
@@ -190,8 +211,9 @@ class LoadResult:
             )
         elif self.changeset is not None:
             lines.append(self.changeset.summary())
-            if self.diff_path:
-                lines.append(f"diff: {self.diff_path}")
+            lines.extend(self.changeset.lines())
+            if self.diff_paths:
+                lines.append(f"diff: {self.diff_paths[0]} and {self.diff_paths[1]}")
             if not self.committed:
                 lines.append("dry run: nothing written (commit to apply)")
             elif self.changeset_id:
@@ -199,6 +221,17 @@ class LoadResult:
             else:
                 lines.append("nothing to change: the store already holds this survey")
         return "\n".join(lines)
+
+
+def _problem_lines(problems: list[Problem], most: int = 10) -> list[str]:
+    lines = [
+        f"  row {p['row']} field {p['field']}: {p['reason']}"
+        + (f" ({p['value']!r})" if p["value"] is not None and p["field"] != "geometry" else "")
+        for p in problems[:most]
+    ]
+    if len(problems) > most:
+        lines.append(f"  … {len(problems) - most} more (see the report)")
+    return lines
 
 
 # --------------------------------------------------------------------------- components
@@ -247,7 +280,9 @@ def _component_checks(
                     )
                 )
         frame = frame.drop(columns=["subclass_name"])
-    bad = {int(p["row"]) for p in [*rows.problems, *problems] if p["row"] is not None}  # type: ignore[call-overload]
+    bad = {
+        int(p["row"]) for p in [*rows.problems, *problems] if p["row"] is not None and is_error(p)
+    }  # type: ignore[call-overload]
     keep = [r for r in frame.index if r not in bad]
     cols = [c for c in frame.columns if c in RECORD_COLUMNS]
     good = frame.loc[keep, [*cols, frame.geometry.name]]
@@ -308,29 +343,53 @@ def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
     return frame
 
 
+def _stored_keys(store: Any, layer: str, key: str, keys: Any) -> set[Any]:
+    """Which of `keys` the layer holds (key column only: no geometry is read)."""
+    wanted = list(dict.fromkeys(k for k in keys if k is not None and not pd.isna(k)))
+    found: set[Any] = set()
+    for i in range(0, len(wanted), _KEY_CHUNK):
+        part = store.read(layer, where={key: wanted[i : i + _KEY_CHUNK]}, columns=[key])
+        found.update(part[key].tolist())
+    return found
+
+
 def _duplicates_against_store(
-    store: Any, frame: Any, *, tolerance_m: float, source: str
+    store: Any,
+    frame: Any,
+    *,
+    tolerance_m: float,
+    source: str,
+    policy: DuplicatePolicy = "warn",
+    given: pd.Series | None = None,
 ) -> list[Problem]:
-    """New components (no stored ID) within `tolerance_m` of a stored one of the same subclass."""
+    """New components (no stored ID) within `tolerance_m` of a stored one of the same
+    subclass, in metres (:func:`~urbangrid.loaders.duplicates.pair_distances`).
+
+    `given` marks the rows whose ID the file gave (default: every row with one); the
+    others' IDs were found in the store by source key, so only the given ones are
+    looked up (a contractor's file without IDs costs no lookup at all).
+    """
     if frame.empty:
         return []
+    severity = severity_of(policy)
     ids = (
-        frame["component_id"]
+        frame["component_id"].astype(object)
         if "component_id" in frame.columns
-        else pd.Series([None] * len(frame), index=frame.index)
+        else pd.Series([None] * len(frame), index=frame.index, dtype=object)
     )
-    stored_ids = (
-        set(read_current(store, "component", [i for i in ids if i is not None])["component_id"])
-        if ids.notna().any()
-        else set()
-    )
-    new = frame[[i is None or i not in stored_ids for i in ids]]
+    has_id = ids.notna()
+    asked = has_id if given is None else has_id & given.reindex(frame.index, fill_value=True)
+    stored_ids = _stored_keys(store, "component", "component_id", ids[asked])
+    known = has_id & (~asked | ids.isin(stored_ids))
+    new = frame[~known.to_numpy()]
+    new = new[~shapely.is_missing(np.asarray(new.geometry.values, dtype=object))]
     if new.empty:
         return []
     info = store.layer_info("component")
     new = new.to_crs(info.crs)
+    a = np.asarray(new.geometry.values, dtype=object)
+    pad = search_radius(tolerance_m, a, new.crs)
     minx, miny, maxx, maxy = new.total_bounds
-    pad = tolerance_m / 100_000 if new.crs.is_geographic else tolerance_m
     near = store.read(
         "component",
         bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad),
@@ -338,23 +397,30 @@ def _duplicates_against_store(
     )
     if near.empty:
         return []
-    crs = new.estimate_utm_crs() if new.crs.is_geographic else new.crs
-    a, b = new.to_crs(crs), near.to_crs(crs)
-    tree = shapely.STRtree(np.asarray(b.geometry.values))
-    pairs = tree.query(np.asarray(a.geometry.values), predicate="dwithin", distance=tolerance_m)
+    b = np.asarray(near.geometry.values, dtype=object)
+    i, j = shapely.STRtree(b).query(a, predicate="dwithin", distance=pad)
+    same = (
+        new["subclass_code"].to_numpy(dtype=object)[i]
+        == near["subclass_code"].to_numpy(dtype=object)[j]
+    )
+    i, j = i[same], j[same]
+    dist = pair_distances(a[i], b[j], new.crs)
+    hit = dist <= tolerance_m
     out: list[Problem] = []
-    for i, j in zip(*pairs, strict=True):
-        if a["subclass_code"].iloc[i] != b["subclass_code"].iloc[j]:
+    seen: set[int] = set()
+    for ii, jj, d in zip(i[hit], j[hit], dist[hit], strict=True):
+        if ii in seen:
             continue
-        d = float(shapely.distance(a.geometry.iloc[i], b.geometry.iloc[j]))
+        seen.add(int(ii))
         out.append(
             problem(
                 source,
-                int(a.index[i]),
+                int(new.index[ii]),
                 "geometry",
                 None,
-                f"probable duplicate of stored component {b['component_id'].iloc[j]} "
-                f"(same subclass, {d:.2f} m away)",
+                f"probable duplicate of stored component {near['component_id'].iloc[jj]} "
+                f"(same subclass, {d:.2f} m away, tolerance {tolerance_m:g} m)",
+                severity=severity,
             )
         )
     return out
@@ -491,6 +557,8 @@ def load_survey(
     district: Any = None,
     coverage: Any = None,
     on_invalid: OnInvalid = "raise",
+    duplicates: DuplicatePolicy = "warn",
+    duplicate_distance_m: float = DUPLICATE_DISTANCE_M,
     commit: bool = False,
     report: str | PathLike[str] | None = None,
     diff: str | PathLike[str] | None = None,
@@ -531,12 +599,22 @@ def load_survey(
     on_invalid : {"raise", "skip"}
         ``"raise"`` (default): any bad row blocks the load; ``"skip"``: bad rows
         are set aside (listed in the report) and the rest load.
+    duplicates : {"warn", "reject"}
+        Probable duplicates — within the file (same kind, identical or within
+        `duplicate_distance_m`, :func:`~urbangrid.loaders.duplicates.duplicates_in_file`)
+        and new components near a stored one of the same subclass — are warnings
+        (default: reported, loaded) or errors (bad rows, handled by `on_invalid`).
+    duplicate_distance_m : float
+        Tolerance of the near-duplicate checks, metres (default
+        :data:`~urbangrid.loaders.duplicates.DUPLICATE_DISTANCE_M`).
     commit : bool
         Apply the change set (default False: dry run).
     report : path-like, optional
         Write the problems to ``<report>.csv`` and ``<report>.gpkg``.
     diff : path-like, optional
-        Write the diff table (CSV) there.
+        Write the diff (:func:`~urbangrid.loaders.changeset.write_diff`): ``<diff>.csv``
+        one line per changed field, and ``<diff>.gpkg`` with the features for QGIS.
+        A committed load writes the diff it applied.
     by : str, optional
         Who loads (recorded; default the OS user).
     at : datetime, optional
@@ -611,17 +689,42 @@ def load_survey(
             source=source,
         )
         problems.extend(extra)
+        given = (
+            good["component_id"].notna()
+            if "component_id" in good.columns
+            else pd.Series(False, index=good.index)
+        )
         good = _resolve_ids_readonly(store, good)
         problems.extend(
-            _duplicates_against_store(store, good, tolerance_m=DUPLICATE_DISTANCE_M, source=source)
+            _duplicates_against_store(
+                store,
+                good,
+                tolerance_m=duplicate_distance_m,
+                source=source,
+                policy=duplicates,
+                given=given,
+            )
         )
+    else:
+        good = good.drop(index=ValidatedRows(good, problems).bad_rows, errors="ignore")
+    problems.extend(
+        duplicates_in_file(
+            good,
+            source=source,
+            key=info.key,
+            group=tgt.group,
+            near=tgt.near,
+            tolerance_m=duplicate_distance_m,
+            policy=duplicates,
+        )
+    )
     problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
-    bad_rows = sorted({int(p["row"]) for p in problems if p["row"] is not None})  # type: ignore[call-overload]
-    file_level = [p for p in problems if p["row"] is None]
+    checked = ValidatedRows(good, problems)
+    bad_rows = checked.bad_rows
     report_paths = None
     if report is not None and problems:
         report_paths = write_report(problems, report, geometries=survey.frame.geometry)
-    blocked = bool(file_level) or (bool(problems) and on_invalid == "raise")
+    blocked = bool(checked.file_problems) or (bool(bad_rows) and on_invalid == "raise")
     result = LoadResult(
         survey,
         fmap,
@@ -637,13 +740,16 @@ def load_survey(
     if blocked:
         return result
     good = good.drop(index=[r for r in bad_rows if r in good.index])
-    say("diff")
-    result.changeset = diff_rows(store, tgt.layer, good, coverage=coverage)
-    if diff is not None:
-        result.diff_path = Path(diff)
-        result.changeset.to_frame().to_csv(result.diff_path, index=False, encoding="utf-8-sig")
+    layer_crs = info.crs
     if not commit:
+        say("diff")
+        result.changeset = diff_rows(store, tgt.layer, good, coverage=coverage)
+        if diff is not None:
+            result.diff_paths = write_diff(result.changeset, diff, crs=layer_crs)
         return result
+    # A committed load diffs once, under the layer lock, in the transaction that
+    # applies it (a diff before the lock could be stale, and re-running an
+    # unchanged survey would pay for two).
     say("apply")
     meta = LoadMeta(
         target=target,
@@ -681,6 +787,8 @@ def load_survey(
                 continue
             raise
     result.changeset, result.changeset_id, result.committed = cs, cid, True
+    if diff is not None:
+        result.diff_paths = write_diff(cs, diff, crs=layer_crs)
     return result
 
 

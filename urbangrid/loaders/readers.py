@@ -42,6 +42,7 @@ from urbangrid.loaders.encoding import (
     detect_csv_encoding,
     detect_dbf_encoding,
 )
+from urbangrid.loaders.validate import problem
 from urbangrid.spatial.crs import (
     BD09,
     GCJ02,
@@ -273,13 +274,7 @@ def _read_csv(
         for row in table.index[~ok.to_numpy()]:
             bad = pair[0] if pd.isna(xs[row]) else pair[1]
             problems.append(
-                {
-                    "file": path.name,
-                    "row": int(row),
-                    "field": bad,
-                    "value": table.at[row, bad],
-                    "reason": "coordinate is not a number",
-                }
+                problem(path.name, int(row), bad, table.at[row, bad], "coordinate is not a number")
             )
         table = table.drop(columns=list(pair))
     else:
@@ -289,25 +284,23 @@ def _read_csv(
                 f"{path}: no coordinate columns (x/y, lon/lat, 经度/纬度, 东坐标/北坐标 …) and no "
                 f"WKT column; columns are {columns}; pass x= and y="
             )
-        for i, (row, text) in enumerate(table[wkt_col].items()):
-            if not str(text).strip():
-                continue
+        texts = table[wkt_col].astype(str).to_numpy(dtype=object)
+        given = np.array([bool(t.strip()) for t in texts], dtype=bool)
+        # One vectorised parse; only the rows it rejects are parsed again for GEOS's reason.
+        with np.errstate(over="ignore", invalid="ignore"):  # 1e400 → inf: flagged later
+            geoms[given] = shapely.from_wkt(texts[given], on_invalid="ignore")
+        for i in np.flatnonzero(given & shapely.is_missing(geoms)):
+            text = str(texts[i])
             try:
-                # 1e400 overflows to inf: validation reports it as not finite.
                 with np.errstate(over="ignore", invalid="ignore"):
-                    geoms[i] = shapely.from_wkt(str(text))
+                    geoms[i] = shapely.from_wkt(text)
+                continue
             except (shapely.errors.GEOSException, ValueError) as exc:
                 # GEOS's own message can be undecodable for long non-ASCII text.
                 why = str(exc)[:200] if not isinstance(exc, UnicodeError) else "not ASCII"
-                problems.append(
-                    {
-                        "file": path.name,
-                        "row": int(row),
-                        "field": wkt_col,
-                        "value": text[:200],
-                        "reason": f"not WKT: {why}",
-                    }
-                )
+            problems.append(
+                problem(path.name, int(table.index[i]), wkt_col, text[:200], f"not WKT: {why}")
+            )
         table = table.drop(columns=[wkt_col])
     return gpd.GeoDataFrame(table, geometry=list(geoms)), problems
 
@@ -426,13 +419,7 @@ def read_survey(
         geoms = np.asarray(frame.geometry.values, dtype=object)
         for row in frame.index[shapely.is_missing(geoms)]:
             problems.append(
-                {
-                    "file": p.name,
-                    "row": int(row),
-                    "field": "geometry",
-                    "value": None,
-                    "reason": "missing or unreadable geometry",
-                }
+                problem(p.name, int(row), "geometry", None, "missing or unreadable geometry")
             )
     frame, crs_label, note = _apply_crs(frame, p, file_crs, crs)
     frame.columns = [_clean_column(c) for c in frame.columns]

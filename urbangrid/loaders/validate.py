@@ -45,6 +45,8 @@ __all__ = [
     "OnInvalid",
     "Problem",
     "ValidatedRows",
+    "finite_coordinates",
+    "is_error",
     "parse_date",
     "problem",
     "validate_rows",
@@ -84,9 +86,34 @@ def _short(value: Any, limit: int = 200) -> Any:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
 
 
-def problem(file: str, row: int | None, field_: str | None, value: Any, reason: str) -> Problem:
-    """One problem record (value shortened for the report)."""
-    return {"file": file, "row": row, "field": field_, "value": _short(value), "reason": reason}
+def problem(
+    file: str,
+    row: int | None,
+    field_: str | None,
+    value: Any,
+    reason: str,
+    *,
+    severity: str = "error",
+) -> Problem:
+    """One problem record (value shortened for the report).
+
+    ``severity`` is ``"error"`` (the row is bad: it blocks the load or is set aside)
+    or ``"warning"`` (reported, loaded anyway: a probable duplicate under the
+    ``warn`` policy).
+    """
+    return {
+        "file": file,
+        "row": row,
+        "field": field_,
+        "value": _short(value),
+        "reason": reason,
+        "severity": severity,
+    }
+
+
+def is_error(p: Problem) -> bool:
+    """True unless the problem is only a warning."""
+    return p.get("severity", "error") != "warning"
 
 
 def parse_date(value: Any) -> dt.date:
@@ -156,13 +183,15 @@ class ValidatedRows:
 
     @property
     def bad_rows(self) -> list[int]:
-        """File row numbers with at least one problem, sorted."""
-        return sorted({int(p["row"]) for p in self.problems if p["row"] is not None})  # type: ignore[call-overload]
+        """File row numbers with at least one error (warnings do not count), sorted."""
+        return sorted(
+            {int(p["row"]) for p in self.problems if p["row"] is not None and is_error(p)}  # type: ignore[call-overload]
+        )
 
     @property
     def file_problems(self) -> list[Problem]:
         """Problems not tied to a row (a missing required column …): they block any load."""
-        return [p for p in self.problems if p["row"] is None]
+        return [p for p in self.problems if p["row"] is None and is_error(p)]
 
 
 def validate_rows(
@@ -212,6 +241,11 @@ def validate_rows(
             continue
         logical = all_types.get(col, "text")
         values = frame[col].tolist()
+        if logical == "text":
+            fast = _clean_text_column(values)
+            if fast is not None:
+                out[col] = fast
+                continue
         conv: list[Any] = []
         for row, v in zip(frame.index, values, strict=True):
             if logical == "text":
@@ -287,6 +321,28 @@ def validate_rows(
     return ValidatedRows(result, problems)
 
 
+def _clean_text_column(values: list[Any]) -> list[Any] | None:
+    """The column as canonical text when every value is text or missing and none has
+    a control character or is over-long — checked with one regex search over the
+    whole column, not one per value (a 42k-row survey has ~300k cells); None when
+    some value needs the per-value path (numbers, bad text)."""
+    texts = [v for v in values if v is not None]
+    if any(type(v) is not str for v in texts):
+        return None
+    if texts and (_CONTROL.search("\n".join(texts)) or max(map(len, texts)) > MAX_TEXT):
+        return None
+    return values
+
+
+def finite_coordinates(geoms: np.ndarray) -> np.ndarray:
+    """True for each geometry (or None) whose coordinates are all finite numbers."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    ok = np.ones(len(geoms), dtype=bool)
+    ok[np.unique(index[bad])] = False
+    return ok
+
+
 def _missing(v: Any) -> bool:
     return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
 
@@ -312,44 +368,29 @@ def _geometry_problems(
 ) -> list[Problem]:
     out: list[Problem] = []
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    coords_ok = np.array(
-        [
-            True if m else bool(np.isfinite(shapely.get_coordinates(g)).all())
-            for g, m in zip(geoms, missing, strict=True)
-        ],
-        dtype=bool,
-    )
+    coords_ok = finite_coordinates(geoms)
     want = _GEOM_TYPES.get(info.geometry_type or "GEOMETRY")
-    for i, row in enumerate(rows):
-        g = geoms[i]
+    # Vectorised first; only the rows found wrong are looked at one by one.
+    types = np.array([None if g is None else g.geom_type for g in geoms], dtype=object)
+    wrong_type = np.zeros(len(geoms), dtype=bool)
+    if want is not None:
+        wrong_type = ~missing & ~np.isin(types, list(want))
+    checkable = ~missing & coords_ok & ~wrong_type
+    invalid = np.zeros(len(geoms), dtype=bool)
+    invalid[checkable] = ~shapely.is_valid(geoms[checkable])
+    for i in np.flatnonzero(missing | ~coords_ok | wrong_type | invalid):
+        g, row = geoms[i], int(rows[i])
         if missing[i]:
-            out.append(problem(source, int(row), "geometry", None, "geometry is missing or empty"))
+            out.append(problem(source, row, "geometry", None, "geometry is missing or empty"))
         elif not coords_ok[i]:
-            out.append(
-                problem(
-                    source, int(row), "geometry", g.wkt[:200], "coordinates are not finite numbers"
-                )
-            )
-        elif want is not None and g.geom_type not in want:
-            out.append(
-                problem(
-                    source,
-                    int(row),
-                    "geometry",
-                    g.geom_type,
-                    f"layer {info.name!r} takes {info.geometry_type}",
-                )
-            )
-        elif not shapely.is_valid(g):
-            out.append(
-                problem(
-                    source,
-                    int(row),
-                    "geometry",
-                    g.wkt[:200],
-                    f"invalid geometry: {shapely.is_valid_reason(g)}",
-                )
-            )
+            why = "coordinates are not finite numbers"
+            out.append(problem(source, row, "geometry", g.wkt[:200], why))
+        elif wrong_type[i]:
+            why = f"layer {info.name!r} takes {info.geometry_type}"
+            out.append(problem(source, row, "geometry", g.geom_type, why))
+        else:
+            why = f"invalid geometry: {shapely.is_valid_reason(g)}"
+            out.append(problem(source, row, "geometry", g.wkt[:200], why))
     if district is not None:
         shapely.prepare(district)
         ok = ~missing & coords_ok
@@ -375,7 +416,8 @@ def write_report(
     Parameters
     ----------
     problems : sequence of dict
-        ``file``, ``row``, ``field``, ``value``, ``reason``.
+        ``file``, ``row``, ``field``, ``value``, ``reason`` and ``severity``
+        (``error`` or ``warning``; missing means error).
     path : path-like
         Report name; ``.csv`` and ``.gpkg`` files are written beside each other
         (``report.csv`` + ``report.gpkg`` for ``report``, ``report.csv`` or
@@ -393,9 +435,13 @@ def write_report(
 
     p = Path(path)
     stem = p.with_suffix("") if p.suffix.lower() in (".csv", ".gpkg") else p
-    csv_path, gpkg_path = stem.with_suffix(".csv"), stem.with_suffix(".gpkg")
-    cols = ["file", "row", "field", "value", "reason"]
-    table = pd.DataFrame([{c: pr.get(c) for c in cols} for pr in problems], columns=cols)
+    # Appended, not with_suffix: "survey.v2" must give survey.v2.csv, not survey.csv.
+    csv_path, gpkg_path = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".gpkg")
+    cols = ["file", "row", "field", "value", "reason", "severity"]
+    table = pd.DataFrame(
+        [{c: pr.get(c, "error" if c == "severity" else None) for c in cols} for pr in problems],
+        columns=cols,
+    )
     table["row"] = table["row"].astype("Int64")
     table["value"] = table["value"].map(lambda v: None if v is None else str(_short(v)))
     table.to_csv(csv_path, index=False, encoding="utf-8-sig")
