@@ -103,6 +103,44 @@ class TestCaseHistory:
         sink.commit({})
         assert len(_cases(pg_dsn)) == 150
 
+    def test_new_years_are_attached_with_indexes_old_years_appended(
+        self, pg_dsn: str, ward_index: GridIndex
+    ) -> None:
+        frame = assign_points(SAMPLE_311, ward_index, xy=XY, crs=4326).frame
+        first = _sink(pg_dsn)
+        first.open()
+        first.write(frame.iloc[:100], 0)
+        first.commit({})
+        # a second load: 50 more 2025 rows and 30 rows moved a year back, in two
+        # partitions, the 2024 ones split between them
+        later = frame.iloc[100:180].copy()
+        opened = pd.to_datetime(later["open_dt"])
+        later["open_dt"] = opened.where(
+            np.arange(len(later)) % 8 != 0, opened - pd.DateOffset(years=1)
+        ).astype(str)
+        second = _sink(pg_dsn)
+        second.open()
+        second.write(later.iloc[:40], 0)
+        second.write(later.iloc[40:], 1)
+        second.commit({})
+        cases = _cases(pg_dsn)
+        parts = cases["partition"].str.split(".").str[-1].value_counts().to_dict()
+        assert parts == {"case_history_y2025": 170, "case_history_y2024": 10}
+        with psycopg.connect(pg_dsn) as con:
+            indexes = con.execute(
+                "SELECT tablename, count(*) FROM pg_indexes WHERE schemaname = 'urbangrid' "
+                "AND tablename LIKE 'case\\_history\\_y%' GROUP BY tablename ORDER BY 1"
+            ).fetchall()
+            dupe = (
+                "INSERT INTO urbangrid.case_history (case_id, opened_at) SELECT case_id, "
+                "opened_at FROM urbangrid.case_history_y2024 LIMIT 1"
+            )
+            with pytest.raises(psycopg.errors.UniqueViolation):
+                con.execute(dupe)
+        # key, geometry and grid_key indexes on both, the attached one included
+        assert indexes == [("case_history_y2024", 3), ("case_history_y2025", 3)]
+        assert _loading_tables(pg_dsn) == []
+
     def test_a_failed_load_leaves_nothing(
         self, pg_dsn: str, ward_index: GridIndex, tmp_path: Path
     ) -> None:

@@ -3,13 +3,18 @@
 Three bulk paths, all in the PostgreSQL schema ``urbangrid``:
 
 * :class:`PostGISSink` — the output of :func:`urbangrid.scale.assign.assign_points`
-  as a PostGIS table. Every partition is COPYed (CSV, built by Arrow) by the worker
-  that assigned it into a loading table, replacing that partition's earlier rows in
-  the same transaction, so a partition re-run after a worker died never doubles rows.
-  When every partition is in, one transaction either renames the loading table into
-  place (``mode="create"``) or inserts it into an existing table such as
-  ``case_history`` (``mode="append"``, the year partitions created first). A failed
-  run drops the loading table: readers never see part of a load.
+  as a PostGIS table. Every partition is COPYed (CSV written by Arrow in C, one COPY
+  per partition) by the worker that assigned it into a loading table, replacing that
+  partition's earlier rows in the same transaction, so a partition re-run after a
+  worker died never doubles rows. When every partition is in, one transaction either
+  renames the loading table into place (``mode="create"``) or inserts it into an
+  existing table (``mode="append"``). A failed run drops the loading tables: readers
+  never see part of a load.
+* Appending to ``case_history``: the rows are loaded into one table per calendar year
+  (UTC), without indexes or key. At commit, a year with no partition yet becomes one
+  as it stands: renamed, given a CHECK on its range (so attaching needs no scan) and
+  attached, which builds its key and indexes in bulk, once, after the rows are in; a
+  year that has a partition already gets its rows by ``INSERT … SELECT``.
 * ``case_history`` (migration ``1301_case_history.sql``) — every case of a city for
   years, partitioned by calendar year (UTC) of ``opened_at``; ``geom`` is computed from
   ``lon``/``lat`` (EPSG:4326) by the server.
@@ -31,8 +36,11 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
+import numpy as np
+import pandas as pd
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
 
@@ -110,6 +118,10 @@ class PostGISSink:
         self.geometry = geometry
         self.overwrite = overwrite
         self.stage = f"_loading_{table}_{uuid.uuid4().hex[:8]}"
+        # case_history: one loading table per year, each becoming that year's partition
+        self.by_year = mode == "append" and table == CASE_HISTORY
+        if self.by_year and "opened_at" not in self.columns:
+            raise StoreSchemaError(f"{self.target}: the columns must include opened_at")
 
     @property
     def target(self) -> str:
@@ -129,6 +141,8 @@ class PostGISSink:
                 )
             if self.mode == "append" and not exists:
                 raise StoreSchemaError(f"{self.target}: no such table to append to")
+            if self.by_year:
+                return  # the year tables are made as rows arrive
             cols = [
                 sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
                 for c, t in self.columns.items()
@@ -141,6 +155,27 @@ class PostGISSink:
             con.execute(
                 sql.SQL("CREATE INDEX ON {} (_part)").format(sql.Identifier(SCHEMA, self.stage))
             )
+
+    def _year_stage(self, con: psycopg.Connection[Any], year: int) -> sql.Composed:
+        """The loading table of one year, made on first use: ``case_history``'s columns
+        and ``_part``, no key, no index (they come when it is attached)."""
+        name = sql.Identifier(SCHEMA, f"{self.stage}_y{year}")
+        # two workers may start the same year at once
+        con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.stage,))
+        con.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS INCLUDING GENERATED, "
+                "_part integer NOT NULL)"
+            ).format(name, sql.Identifier(SCHEMA, CASE_HISTORY))
+        )
+        return name
+
+    def _year_stages(self, con: psycopg.Connection[Any]) -> dict[int, str]:
+        rows = con.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s",
+            (SCHEMA, self.stage.replace("_", "\\_") + "\\_y%"),
+        ).fetchall()
+        return {int(t.rsplit("_y", 1)[1]): t for (t,) in rows}
 
     def write(self, table: Any, i: int) -> None:
         """COPY partition ``i`` (worker side), replacing an earlier attempt's rows."""
@@ -164,26 +199,42 @@ class PostGISSink:
             if pa.types.is_timestamp(col.type):
                 col = col.cast(pa.timestamp("us", tz=col.type.tz or "UTC"))
             arrays.append(col)
-        picked = pa.table(arrays, names=list(self.columns))
-        buf = io.BytesIO()
-        pacsv.write_csv(
-            picked, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+        picked = pa.table(
+            [pa.array(np.full(picked.num_rows, i, dtype=np.int32)), *arrays],
+            names=["_part", *self.columns],
         )
-        query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-            sql.Identifier(SCHEMA, self.stage),
-            sql.SQL(", ").join(map(sql.Identifier, ["_part", *self.columns])),
-        )
-        prefix = f"{i},".encode()
-        with _connect(self.dsn) as con, con.transaction():
-            con.execute(
-                sql.SQL("DELETE FROM {} WHERE _part = %s").format(
-                    sql.Identifier(SCHEMA, self.stage)
-                ),
-                (i,),
+        cols = sql.SQL(", ").join(map(sql.Identifier, ["_part", *self.columns]))
+        if not self.by_year:
+            with _connect(self.dsn) as con, con.transaction():
+                stage = sql.Identifier(SCHEMA, self.stage)
+                con.execute(sql.SQL("DELETE FROM {} WHERE _part = %s").format(stage), (i,))
+                _copy_csv(con, stage, cols, picked)
+            return
+        opened = picked.column("opened_at")
+        if not pa.types.is_timestamp(opened.type):
+            # text (a CSV): the year decides the table, so parse here, as PostgreSQL
+            # would (ISO 8601, offsets honoured, none meaning UTC)
+            try:
+                ts = pd.to_datetime(opened.to_pandas(), format="mixed", utc=True)
+            except (ValueError, TypeError) as exc:
+                raise StoreSchemaError(
+                    f"{self.target}: opened_at of partition {i} is not a date-time: {exc}"
+                ) from None
+            opened = pa.array(ts, type=pa.timestamp("us", tz="UTC"))
+            picked = picked.set_column(
+                picked.schema.get_field_index("opened_at"), "opened_at", opened
             )
-            with con.cursor().copy(query) as copy:
-                for line in buf.getvalue().splitlines(keepends=True):
-                    copy.write(prefix + line)
+        if opened.null_count:
+            raise StoreSchemaError(
+                f"{self.target}: opened_at is empty in {opened.null_count} row(s) of partition {i}"
+            )
+        years = pc.year(opened).to_numpy()
+        with _connect(self.dsn) as con, con.transaction():
+            # an earlier attempt at this partition wrote the same rows, so the same years
+            for year in np.unique(years).tolist():
+                stage = self._year_stage(con, int(year))
+                con.execute(sql.SQL("DELETE FROM {} WHERE _part = %s").format(stage), (i,))
+                _copy_csv(con, stage, cols, picked.filter(pa.array(years == year)))
 
     def commit(self, manifest: dict[str, Any]) -> None:
         """Move the complete load into place in one transaction (client side)."""
@@ -191,14 +242,11 @@ class PostGISSink:
         t = sql.Identifier(SCHEMA, self.table)
         cols = sql.SQL(", ").join(map(sql.Identifier, self.columns))
         with _connect(self.dsn) as con, con.transaction():
+            if self.by_year:
+                for year, stage in sorted(self._year_stages(con).items()):
+                    _attach_year(con, year, sql.Identifier(SCHEMA, stage), cols)
+                return
             if self.mode == "append":
-                if self.table == CASE_HISTORY:
-                    con.execute(
-                        sql.SQL(
-                            "SELECT {}.case_history_partition(y::integer) FROM (SELECT DISTINCT "
-                            "extract(year FROM opened_at AT TIME ZONE 'UTC') AS y FROM {}) AS ys"
-                        ).format(sql.Identifier(SCHEMA), s)
-                    )
                 con.execute(
                     sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(t, cols, cols, s)
                 )
@@ -236,11 +284,56 @@ class PostGISSink:
             )
 
     def abort(self) -> None:
-        """Drop the loading table: nothing of a failed load remains."""
+        """Drop the loading tables: nothing of a failed load remains."""
         with _connect(self.dsn) as con:
-            con.execute(
-                sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, self.stage))
-            )
+            for name in [self.stage, *self._year_stages(con).values()]:
+                con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, name)))
+
+
+def _copy_csv(
+    con: psycopg.Connection[Any], table: sql.Composable, cols: sql.Composable, rows: pa.Table
+) -> None:
+    """COPY an Arrow table in as CSV written by Arrow (in C, whole), in one write."""
+    buf = io.BytesIO()
+    pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
+    query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(table, cols)
+    with con.cursor().copy(query) as copy:
+        copy.write(buf.getbuffer())
+
+
+def _attach_year(
+    con: psycopg.Connection[Any], year: int, stage: sql.Identifier, cols: sql.Composable
+) -> None:
+    """Move one year's loading table into ``case_history`` (in the caller's
+    transaction): as the year's partition when it has none, else by INSERT."""
+    if not 1900 <= year <= 2999:
+        raise StoreSchemaError(f"case_history: year {year} is out of range 1900-2999")
+    part = f"{CASE_HISTORY}_y{year}"
+    parent = sql.Identifier(SCHEMA, CASE_HISTORY)
+    if con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{part}",)).fetchone() != (None,):
+        con.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(parent, cols, cols, stage)
+        )
+        con.execute(sql.SQL("DROP TABLE {}").format(stage))
+        return
+    # the bounds of case_history_partition (migration 1301): the UTC calendar year
+    lo, hi = f"{year}-01-01 00:00:00+00", f"{year + 1}-01-01 00:00:00+00"
+    target = sql.Identifier(SCHEMA, part)
+    check = sql.Identifier(f"{part}_range")
+    con.execute(sql.SQL("ALTER TABLE {} DROP COLUMN _part").format(stage))
+    con.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(stage, sql.Identifier(part)))
+    # the CHECK spares ATTACH a scan of the rows; ATTACH builds the key and indexes
+    con.execute(
+        sql.SQL(
+            "ALTER TABLE {} ADD CONSTRAINT {} CHECK (opened_at >= {} AND opened_at < {})"
+        ).format(target, check, sql.Literal(lo), sql.Literal(hi))
+    )
+    con.execute(
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+            parent, target, sql.Literal(lo), sql.Literal(hi)
+        )
+    )
+    con.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, check))
 
 
 def case_history_partitions(dsn: str) -> dict[int, int]:
