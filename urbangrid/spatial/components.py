@@ -388,13 +388,27 @@ def validate_components(
     if problems:
         raise _problems_error(source, problems)
 
-    frame["edition"] = ed.name
-    frame["class_code"] = sub.str[: ed.class_digits]
-    names = sub.map({c: s.name for c, s in profile.components.items()})
-    frame["name"] = _text(frame, "name").fillna(names)
-    depts = sub.map({c: s.department or np.nan for c, s in profile.components.items()})
-    frame["dept_name1"] = _text(frame, "dept_name1").fillna(depts).astype(_STR)
+    frame["edition"] = pd.Series(ed.name, index=frame.index, dtype=_STR)
+    # Defaults per subclass: look up the few distinct codes once, then gather by code.
+    group, codes = pd.factorize(sub)
+    subclass = [profile.components[c] for c in codes]
+    frame["class_code"] = _gather([c[: ed.class_digits] for c in codes], group, frame.index)
+    frame["name"] = _default(_text(frame, "name"), [c.name for c in subclass], group)
+    depts = [c.department or None for c in subclass]
+    frame["dept_name1"] = _default(_text(frame, "dept_name1"), depts, group)
     return frame
+
+
+def _gather(values: list[Any], group: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values[group[i]]`` for every row, as a string column."""
+    table = np.array([*values, None], dtype=object)  # group -1 (missing) takes None
+    return pd.Series(table[group], index=index, dtype=_STR)
+
+
+def _default(given: pd.Series, values: list[Any], group: np.ndarray) -> pd.Series:
+    """`given` where present, else the per-subclass default ``values[group[i]]``."""
+    filled = _gather(values, group, given.index)
+    return given.where(given.notna(), filled) if given.notna().any() else filled
 
 
 # --------------------------------------------------------------------------- serials
@@ -499,8 +513,7 @@ def _raise_counters(store: Any, ids: pd.Series, profile: CityProfile) -> None:
 def _ids_by_source(store: Any, keys: list[str]) -> dict[str, str]:
     """Current component IDs of the given source keys (attributes only, no geometry)."""
     con = store.connection
-    table = "urbangrid.component" if store.kind == "postgis" else "component"
-    if con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})").fetchone()[0]:
+    if _no_components(store):
         return {}
     if store.kind == "postgis":
         # A hash join on the keys: source has no index (it would slow every bulk load).
@@ -534,9 +547,9 @@ def _assign_ids(
         frame["component_id"] = None
     cid = frame["component_id"].astype(object)
     # Re-loading the same source records keeps their IDs, so a re-run is an upsert of
-    # unchanged rows rather than a second copy.
+    # unchanged rows rather than a second copy. A first load has nothing to look up.
     need = cid.isna()
-    if need.any() and "source" in frame.columns:
+    if need.any() and "source" in frame.columns and not _no_components(store):
         keys = frame.loc[need & frame["source"].notna(), "source"].unique().tolist()
         if keys:
             by_source = _ids_by_source(store, keys)
@@ -549,16 +562,34 @@ def _assign_ids(
         if admin_code is None:
             msg = "records without component_id need an admin_code (or a profile with one)"
             raise ComponentIdError(msg)
-        subs = frame.loc[need, "subclass_code"]
-        serials = pd.Series(0, index=subs.index, dtype="int64")
-        for code, idx in subs.groupby(subs).groups.items():
-            r = allocate_serials(store, admin_code, str(code), len(idx), profile=profile)
-            serials.loc[idx] = np.arange(r.start, r.stop, dtype="int64")
+        subs = frame.loc[need, "subclass_code"].to_numpy(dtype=object)
+        group, codes = pd.factorize(subs)
+        counts = np.bincount(group, minlength=len(codes))
+        # One short transaction for every counter: one commit (one fsync), not one per
+        # subclass, and no counter stays locked while the records are written.
+        with store.transaction():
+            first = np.array(
+                [
+                    allocate_serials(store, admin_code, str(c), int(k), profile=profile).start
+                    for c, k in zip(codes, counts, strict=True)
+                ],
+                dtype=np.int64,
+            )
+        # Serial of each row: its subclass's first serial plus its rank in the subclass.
+        order = np.argsort(group, kind="stable")
+        rank = np.empty(len(group), dtype=np.int64)
+        rank[order] = np.arange(len(group)) - np.repeat(np.cumsum(counts) - counts, counts)
         cid.loc[need] = make_component_ids(
-            admin_code, subs.to_numpy(), serials.to_numpy(), profile=profile
+            admin_code, subs, first[group] + rank, profile=profile
         )
     frame["component_id"] = cid.astype(object)
     return frame
+
+
+def _no_components(store: Any) -> bool:
+    table = "urbangrid.component" if store.kind == "postgis" else "component"
+    query = f"SELECT NOT EXISTS (SELECT 1 FROM {table})"
+    return bool(store.connection.execute(query).fetchone()[0])
 
 
 # --------------------------------------------------------------------------- writing

@@ -258,6 +258,12 @@ def convert_column(values: pd.Series, logical: str) -> tuple[list[Any], list[tup
                 for v, m in zip(arr.tolist(), missing.tolist(), strict=True)], bad
     if logical == "boolean" and values.dtype.kind == "b":
         return values.astype(object).to_numpy().tolist(), bad
+    if logical == "date" and values.dtype == object:
+        raw = values.to_numpy()
+        # Plain date objects (a date-time is a date too, but converts) are canonical.
+        if {type(v) for v in raw[~missing].tolist()} <= {dt.date}:
+            return [None if m else v for v, m in zip(raw.tolist(), missing.tolist(),
+                                                     strict=True)], bad
     out = []
     for i, v in enumerate(values.tolist()):
         try:
