@@ -29,7 +29,7 @@ import shapely
 from click.testing import CliRunner
 
 import urbangrid
-from urbangrid.loaders.cli import EXIT_OK, load
+from urbangrid.loaders.cli import EXIT_BLOCKED, EXIT_OK, EXIT_SET_ASIDE, load
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FORMATS = ("gpkg", "shp", "geojson", "csv")
@@ -220,3 +220,51 @@ def test_every_format_loads_identically(
         assert want in out, f"{fmt}: {out}"
         got = current(target, layer)
         pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=f"{kind} {fmt}")
+
+
+def test_grid_codes_are_checked_and_never_crash_the_load(
+    target: str, tmp_path: Path, demo_grids: tuple[gpd.GeoDataFrame, ...]
+) -> None:
+    """Malformed codes, codes disagreeing with the file's own community code, and
+    communities the store's admin areas (2023 Haidian codes) do not know."""
+    from urbangrid.data import data_path
+    from urbangrid.loaders.admin import admin_areas_frame, read_divisions_csv
+
+    with urbangrid.connect(target) as s:
+        divisions = read_divisions_csv(data_path("codes/haidian_110108_divisions_2023.csv"))
+        s.write("admin_area", admin_areas_frame(divisions), "upsert")
+    grids = unit_grid_survey(demo_grids).iloc[:12].copy()
+    grids["社区代码"] = grids["网格编码"].str[:12]
+    grids.loc[grids.index[1], "网格编码"] = "1101080140010"  # 13 digits
+    grids.loc[grids.index[2], "网格编码"] = "11010801400100X"
+    grids.loc[grids.index[3], "社区代码"] = "110108014009"  # the code says otherwise
+    grids.loc[grids.index[4], ["网格编码", "社区代码"]] = ["110108014999001", "110108014999"]
+    path = write_as(grids, tmp_path / "g", "shp")
+    result = CliRunner().invoke(
+        load, ["grids", str(path), "--store", target, "--report", str(tmp_path / "r")]
+    )
+    assert result.exit_code == EXIT_BLOCKED, result.output
+    report = pd.read_csv(tmp_path / "r.csv", encoding="utf-8-sig", dtype={"value": str})
+    got = {(r.row, r.field): r.reason for r in report.itertuples()}
+    assert got[(2, "grid_code")] == "has 13 digits, expected 15 or 14"
+    assert got[(3, "grid_code")] == "must contain digits 0-9 only"
+    assert got[(4, "community_code")].startswith("grid code 110108014001")
+    assert "not in the code table" in got[(5, "grid_code")]
+    skipped = CliRunner().invoke(
+        load, ["grids", str(path), "--store", target, "--on-invalid", "skip"]
+    )
+    assert skipped.exit_code == EXIT_SET_ASIDE, skipped.output
+    assert "8 added" in skipped.output
+
+    work = work_grid_survey(demo_grids).iloc[:5].copy()
+    work.loc[work.index[1], "工作网格编码"] = "110108014001X01"
+    work["街道代码"] = "110108014"
+    work.loc[work.index[2], "街道代码"] = "110108015"
+    path = write_as(work, tmp_path / "w", "geojson")
+    result = CliRunner().invoke(
+        load, ["work-grids", str(path), "--store", target, "--on-invalid", "skip"]
+    )
+    assert result.exit_code == EXIT_SET_ASIDE, result.output
+    assert "row 2 field work_grid_code: not a work grid code" in result.output
+    assert "row 3 field street_code: work grid code" in result.output
+    assert "3 added" in result.output

@@ -52,6 +52,12 @@ from urbangrid.loaders.duplicates import (
     search_radius,
     severity_of,
 )
+from urbangrid.loaders.grid_checks import (
+    fill_unit_grids,
+    fill_work_grids,
+    grid_code_problems,
+    known_communities,
+)
 from urbangrid.loaders.mapping import (
     FieldMapping,
     MappedFrame,
@@ -437,75 +443,6 @@ def _district_from_store(store: Any, admin_code: str | None, crs: Any) -> tuple[
     return geom, f"district boundary: admin area {admin_code} ({name}) from the store"
 
 
-def _code_parts(frame: Any, column: str) -> tuple[pd.Series, pd.Series]:
-    """The stripped codes of `column` and which are all ASCII digits."""
-    codes = frame[column].map(lambda v: None if v is None else str(v).strip())
-    digits = codes.map(lambda c: c is not None and c.isascii() and c.isdigit())
-    return codes, digits
-
-
-def _fill_from(frame: Any, column: str, derived: pd.Series) -> None:
-    """Fill `column` from `derived` where the file gives no value (the file wins)."""
-    given = frame[column] if column in frame.columns else pd.Series(None, index=frame.index)
-    frame[column] = given.where(given.notna(), derived).astype(object)
-
-
-def _fill_area(frame: Any, *, with_crs: bool) -> Any:
-    """``area_m2`` of each polygon where the file gives none (and, `with_crs`, the
-    ``metric_crs`` it was measured in): in the file's CRS when it is projected (the
-    city's Gauss-Krüger zone), else in the local UTM zone."""
-    if frame.crs is None or not len(frame):
-        return frame
-    valid = frame.geometry.notna() & ~frame.geometry.is_empty
-    if not valid.any():
-        return frame
-    given = frame["area_m2"] if "area_m2" in frame.columns else None
-    if given is not None and given.notna().all():
-        return frame
-    metric = frame.crs if not frame.crs.is_geographic else frame[valid].estimate_utm_crs()
-    area = frame.geometry.to_crs(metric).area.where(valid, None)
-    _fill_from(frame, "area_m2", area)
-    if with_crs:
-        _fill_from(frame, "metric_crs", pd.Series(metric.to_string(), index=frame.index))
-    return frame
-
-
-def _fill_grid_codes(frame: Any) -> Any:
-    """Code form and county/street/community codes from each unit grid code's prefix
-    (CJ/T 213: 6 county + 3 street + 3 community + serial), where the file gives none;
-    the area in square metres (:func:`_fill_area`)."""
-    if "grid_code" not in frame.columns:
-        return frame
-    frame = frame.copy()
-    codes, digits = _code_parts(frame, "grid_code")
-    ok = digits & codes.map(lambda c: c is not None and len(c) in (14, 15))
-    for col, width in (("county_code", 6), ("street_code", 9), ("community_code", 12)):
-        _fill_from(
-            frame, col, codes.where(ok, None).map(lambda c, w=width: None if c is None else c[:w])
-        )
-    frame["code_form"] = codes.where(ok, None).map(lambda c: None if c is None else len(c))
-    return _fill_area(frame, with_crs=True)
-
-
-def _fill_work_grid_codes(frame: Any) -> Any:
-    """Street and community codes from each work grid code, where the file gives none
-    (``<12-digit community>W<2-digit serial>`` or ``<9-digit street>W<3-digit serial>``,
-    :mod:`urbangrid.spatial.work_grids`); the area in square metres."""
-    if "work_grid_code" not in frame.columns:
-        return frame
-    frame = frame.copy()
-    codes = frame["work_grid_code"].map(lambda v: None if v is None else str(v).strip())
-    region = codes.map(lambda c: None if c is None or c.count("W") != 1 else c.partition("W")[0])
-    region = region.map(
-        lambda r: r if r is not None and r.isascii() and r.isdigit() and len(r) in (9, 12) else None
-    )
-    _fill_from(frame, "street_code", region.map(lambda r: None if r is None else r[:9]))
-    _fill_from(
-        frame, "community_code", region.map(lambda r: r if r is not None and len(r) == 12 else None)
-    )
-    return _fill_area(frame, with_crs=False)
-
-
 # --------------------------------------------------------------------------- the load
 
 
@@ -670,14 +607,18 @@ def load_survey(
             district, dnote = _district_from_store(store, admin_code, survey.frame.crs)
             if dnote:
                 notes.append(dnote)
-    if target == "grids":
-        mapped.frame = _fill_grid_codes(mapped.frame)
-    elif target == "work-grids":
-        mapped.frame = _fill_work_grid_codes(mapped.frame)
+    grid_problems: list[Problem] = []
+    if target in ("grids", "work-grids"):
+        communities = known_communities(store) if target == "grids" else None
+        grid_problems = grid_code_problems(
+            mapped.frame, target=target, source=source, communities=communities
+        )
+        fill = fill_unit_grids if target == "grids" else fill_work_grids
+        mapped.frame = fill(mapped.frame)
     rows = validate_rows(
         mapped.frame, info, source=source, filled=tgt.filled, types=tgt.helpers, district=district
     )
-    problems = [*survey.problems, *rows.problems]
+    problems = [*survey.problems, *grid_problems, *rows.problems]
     good = rows.frame
     if target == "components":
         good, extra = _component_checks(
