@@ -6,11 +6,14 @@ The polygons' bounding box is cut into a uniform grid. Each cell gets a slightly
 box ``B`` (widened by ``eps`` on every side, far more than any rounding in computing a
 point's cell). An edge is *listed* in a cell when the edge's bounding box meets ``B``.
 
-* A cell where no polygon lists an edge is inside a fixed set of polygons: the answer
-  is stored (the first of them in input order, or -1).
-* A cell whose candidates all list one and the same segment (most boundary cells of a
-  partition) is answered by one orientation test against it; the answer for each side
-  is precomputed at a box corner. Near the line (where the filter is unsure) the
+* A cell that no polygon edge meets is inside a fixed set of polygons: the answer is
+  stored (the first of them in input order, or -1). That includes cells where edges
+  are listed but none crosses ``B`` (listing goes by bounding box, so a long diagonal
+  edge is listed in many cells it never crosses; :func:`classify_cells`).
+* A cell crossed by one or two distinct segments (most boundary cells of a
+  partition) is answered by one orientation test per segment: the answer for each
+  sign pattern is precomputed at a point of ``B`` with that pattern
+  (:func:`write_line_blocks`). On a line, or where the filter is unsure, the
   candidate list decides, as below.
 * Otherwise, for each candidate polygon (in input order, stopping at the first polygon
   that covers the whole cell), the point is tested against the polygon's listed edges
@@ -931,7 +934,10 @@ def _ints_of(buf: np.ndarray) -> np.ndarray:
 def locate_one(px: float, py: float, buf: np.ndarray) -> int:
     """Position of the first polygon covering (px, py), or -1."""
     ints = _ints_of(buf)
-    return _resolve(_cell_code(px, py, buf, ints), px, py, buf, ints, ints.view(np.float64))
+    code = _cell_code(px, py, buf, ints)
+    if code >= -1:
+        return code  # most cells: no float view needed (each view costs ~15 ns a call)
+    return _resolve(code, px, py, buf, ints, ints.view(np.float64))
 
 
 _BLOCK = 64

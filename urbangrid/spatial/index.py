@@ -14,16 +14,16 @@ tolerance. NaN or infinite coordinates are outside everything: -1 from
 :meth:`GridIndex.locate_many`, ``None`` from :meth:`GridIndex.locate`; they never raise.
 
 Speed comes from a uniform lookup grid over the polygons (four cells per polygon edge
-by default). A point in a cell wholly inside one polygon (or outside all) is answered
-by one array read; a point in a cell cut by a single edge by one orientation test; the
-rest test the few candidate polygons of their cell (small polygons whole, behind an
-exact bounding-box check; large ones only on the edges crossing the cell). Queries run
-compiled (numba) and, for large batches, on every core. Identical cell blocks are
-shared between cells.
+by default). A point in a cell that no edge crosses (wholly inside one polygon, or
+outside all) is answered by one array read; a point in a cell crossed by one or two
+segments by one orientation test per segment; the rest test the few candidate
+polygons of their cell (small polygons whole, behind an exact bounding-box check;
+large ones only on the edges crossing the cell). Queries run compiled (numba) and,
+for large batches, on every core. Identical cell blocks are shared between cells.
 
 Memory, measured on 100,000 Voronoi polygons of 6 edges on average (the benchmark
-layer) with the default grid of 2.4 million cells: about 75 MB in all (lookup grid and
-lists 45 MB, polygon records 16 MB, polygon coordinates kept for snapping and saving
+layer) with the default grid of 2.4 million cells: about 76 MB in all (lookup grid and
+blocks 46 MB, polygon records 16 MB, polygon coordinates kept for snapping and saving
 14 MB). :meth:`GridIndex.memory_usage` reports it for any index; ``cells=`` trades
 memory for speed.
 """
