@@ -667,3 +667,44 @@ class TestKernels:
             out = np.empty(x.size, dtype=np.int64)
             kernel(x, y, idx._buf, out)
             assert (out == want).all(), kernel
+
+    def test_line_blocks_on_and_beside_every_edge(self) -> None:
+        # Cells crossed by one or two segments answer by orientation signs; points on a
+        # segment, or a rounding away from it, must fall back to the candidate list.
+        rng = np.random.default_rng(5)
+        sites = rng.uniform(0, 100, (150, 2))
+        box = shapely.box(0, 0, 100, 100)
+        polys = shapely.intersection(
+            shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(sites), extend_to=box)),
+            box,
+        )
+        idx = GridIndex.from_polygons(polys, crs=CRS)
+        m = idx.meta
+        assert m["cells_split"] > 0 and m["cells_lines"] > 0 and m["cells_list"] > 0
+        assert (
+            m["cells_inside"] + m["cells_outside"] + m["cells_boundary"] == m["ncols"] * m["nrows"]
+        )
+        coords = shapely.get_coordinates(shapely.get_rings(shapely.get_parts(polys)))
+        a, b = coords[:-1], coords[1:]
+        t = rng.uniform(0, 1, (a.shape[0], 1))
+        on = a + t * (b - a)
+        xs = [on[:, 0], np.nextafter(on[:, 0], np.inf), np.nextafter(on[:, 0], -np.inf)]
+        ys = [on[:, 1], on[:, 1], np.nextafter(on[:, 1], np.inf)]
+        x = np.concatenate([*xs, coords[:, 0], rng.uniform(-1, 101, 5000)])
+        y = np.concatenate([*ys, coords[:, 1], rng.uniform(-1, 101, 5000)])
+        check_against_reference(polys, x, y)
+
+    def test_index_saved_before_line_blocks_loads(self) -> None:
+        # Saved by the version whose only shortcut was the one-edge block (same layout
+        # as a one-segment line block): it must load and answer as before.
+        idx = GridIndex.load(DATA / "grid_index_v1_one_edge_blocks.npz")
+        assert idx.grid_version == "v1-one-edge-blocks" and "cells_lines" not in idx.meta
+        rng = np.random.default_rng(6)
+        coords = shapely.get_coordinates(idx.geometries)
+        x = np.concatenate([coords[:, 0], rng.uniform(-1, 101, 20_000)])
+        y = np.concatenate([coords[:, 1], rng.uniform(-1, 101, 20_000)])
+        want = reference_locate(idx.geometries, x, y)
+        assert (idx.locate_many(x, y, crs=CRS) == want).all()
+        pts = zip(x[:500].tolist(), y[:500].tolist(), strict=True)
+        keys = [idx.locate(a, b, crs=CRS) for a, b in pts]
+        assert keys == [None if w < 0 else f"G{w:03d}" for w in want[:500]]
