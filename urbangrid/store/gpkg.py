@@ -56,22 +56,33 @@ _JSON_COLUMN = re.compile(r"^\s*(\w+)\s+JSON\b", re.M)
 
 # ------------------------------------------------------------ geometry blobs
 
-_HEADER = struct.Struct("<2sBBi4d")  # magic, version, flags, srs_id, envelope
+
+
+_HEADER_ARRAY = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"),
+                          ("srs_id", "<i4"), ("envelope", "<f8", 4)])
 
 
 def gpkg_blobs(geoms: np.ndarray, wkb: Sequence[bytes | None], srid: int) -> list[bytes | None]:
-    """GeoPackage blobs for arrays of geometries and their WKB (vectorised envelope)."""
+    """GeoPackage blobs for arrays of geometries and their WKB.
+
+    The 40-byte headers (magic, version, flags: little-endian with an XY
+    envelope, SRS id, envelope minx maxx miny maxy) are built for all rows at
+    once by numpy; only the concatenation with each WKB is per row.
+    """
     bounds = shapely.bounds(geoms)
     empty = shapely.is_empty(geoms)
-    out: list[bytes | None] = []
-    for w, b, e in zip(wkb, bounds, empty, strict=True):
-        if w is None:
-            out.append(None)
-        elif e:
-            # Flags: little-endian, no envelope, empty-geometry bit set.
-            out.append(struct.pack("<2sBBi", b"GP", 0, 0b00010001, srid) + w)
-        else:
-            out.append(_HEADER.pack(b"GP", 0, 0b00000011, srid, b[0], b[2], b[1], b[3]) + w)
+    head = np.zeros(len(wkb), dtype=_HEADER_ARRAY)
+    head["magic"], head["flags"], head["srs_id"] = b"GP", 0b00000011, srid
+    head["envelope"] = bounds[:, [0, 2, 1, 3]]
+    raw = head.tobytes()
+    size = _HEADER_ARRAY.itemsize
+    out: list[bytes | None] = [
+        None if w is None else raw[i : i + size] + w
+        for i, w in zip(range(0, len(raw), size), wkb, strict=True)
+    ]
+    for i in np.flatnonzero(empty & np.array([w is not None for w in wkb], dtype=bool)):
+        # Flags: little-endian, no envelope, empty-geometry bit set.
+        out[i] = struct.pack("<2sBBi", b"GP", 0, 0b00010001, srid) + wkb[i]  # type: ignore[operator]
     return out
 
 
@@ -400,6 +411,8 @@ class GeoPackageStore(BaseStore):
         )
 
     def _refresh_layers(self) -> None:
+        # Columns with a DEFAULT: a write must send their NULLs rather than leave them out.
+        self._defaults: dict[str, set[str]] = {}
         json_cols = set()
         if self._has_table("gpkg_data_columns"):
             json_cols = set(self.connection.execute(
@@ -412,9 +425,12 @@ class GeoPackageStore(BaseStore):
             "FROM layer_registry"
         ):
             columns, required = {}, set()
-            for _, col, ctype, notnull, _, _ in self.connection.execute(
+            defaults = self._defaults.setdefault(name, set())
+            for _, col, ctype, notnull, default, _ in self.connection.execute(
                 f"PRAGMA table_info({_q(name)})"
             ):
+                if default is not None:
+                    defaults.add(col)
                 if col in ("fid", "valid_from", "valid_to", gcol):
                     continue
                 logical = ("json" if (name, col) in json_cols
@@ -524,15 +540,20 @@ class GeoPackageStore(BaseStore):
             return
         con = self.connection
         first_fid = self._next_fid(info)
-        cols = ["fid", *columns]
+        cols = ["fid"]
         # Text, numbers and JSON text go to SQLite as they are; convert only the rest.
         values: list[Any] = [range(first_fid, first_fid + n)]
         for c, col in zip(columns, data, strict=True):
             logical = info.columns[c]
             if isinstance(col, np.ndarray | ArrowText):
                 col = col.tolist()  # sqlite3 binds Python objects; lists iterate fastest
+            if c not in self._defaults[info.name] and all(v is None for v in col):
+                # Binding None costs sqlite3 about twice a string (a failed adapter
+                # look-up); a column left out is NULL all the same.
+                continue
             if logical in ("boolean", "date", "datetime"):
                 col = [_to_sql(v, logical) for v in col]
+            cols.append(c)
             values.append(col)
         if valid_from is not None:
             cols.append("valid_from")
@@ -543,6 +564,7 @@ class GeoPackageStore(BaseStore):
             values.append(gpkg_blobs(geoms.values, geoms.wkb, info.srid or self.srid))
         bulk = geoms is not None and n >= _BULK_ROWS and self._rtree_empty(info)
         restore: list[str] = []
+        extent: tuple[float, float, float, float] | None = None
         if bulk:
             # The R*Tree is filled in one packed pass below instead of row by row.
             trigger = f"rtree_{info.name}_{info.geometry_column}_insert"
@@ -558,9 +580,12 @@ class GeoPackageStore(BaseStore):
                 restore += [sql for _, sql in indexes]
         sql = (f"INSERT INTO {_q(info.name)} ({', '.join(_q(c) for c in cols)}) "
                f"VALUES ({', '.join('?' * len(cols))})")
-        # A bigger page cache for the load (SQLite's default is 2 MB), restored after.
+        # A bigger page cache for the load (SQLite's default is 2 MB) and index sorts
+        # in memory, restored after.
         (cache,) = con.execute("PRAGMA cache_size").fetchone()
+        (temp,) = con.execute("PRAGMA temp_store").fetchone()
         con.execute("PRAGMA cache_size = -262144")
+        con.execute("PRAGMA temp_store = MEMORY")
         try:
             con.executemany(sql, zip(*values, strict=True))
             self._check_json(info, columns, data, first_fid)
@@ -572,6 +597,8 @@ class GeoPackageStore(BaseStore):
                 fids = np.arange(first_fid, first_fid + n)[keep]
                 bulk_load_rtree(con, f"rtree_{info.name}_{info.geometry_column}", fids,
                                 b[keep, 0], b[keep, 2], b[keep, 1], b[keep, 3])
+                if keep.any():  # the R*Tree held nothing else: its extent is these rows'
+                    extent = (*b[keep, :2].min(axis=0), *b[keep, 2:].max(axis=0))
             for ddl in restore:
                 con.execute(ddl)
         except sqlite3.IntegrityError as exc:
@@ -579,7 +606,8 @@ class GeoPackageStore(BaseStore):
             raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}{hint}") from exc
         finally:
             con.execute(f"PRAGMA cache_size = {int(cache)}")
-        self._touch(info)
+            con.execute(f"PRAGMA temp_store = {int(temp)}")
+        self._touch(info, extent)
 
     def _check_json(
         self, info: LayerInfo, columns: list[str], data: list[list[Any]], first_fid: int
@@ -616,9 +644,22 @@ class GeoPackageStore(BaseStore):
         ).fetchone()
         return int(row[0])
 
-    def _touch(self, info: LayerInfo) -> None:
-        """Keep gpkg_contents' extent and change time current, as QGIS reads them."""
+    def _touch(
+        self, info: LayerInfo, extent: tuple[float, float, float, float] | None = None
+    ) -> None:
+        """Keep gpkg_contents' extent and change time current, as QGIS reads them.
+
+        `extent` (minx, miny, maxx, maxy), when the caller knows it, saves a
+        scan of the R*Tree.
+        """
         if not info.geometry_column:
+            return
+        if extent is not None:
+            self.connection.execute(
+                "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
+                "min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE table_name = ?",
+                (*map(float, extent), info.name),
+            )
             return
         r = _q(f"rtree_{info.name}_{info.geometry_column}")
         self.connection.execute(
