@@ -86,8 +86,12 @@ class PeakMemory:
         self._thread.join()
 
 
-def make_points(path: Path, n: int) -> None:
-    """Write ``n`` tiled real 311 points to ``path`` (see the module docstring)."""
+def make_points(path: Path, n: int, years: int = 1) -> None:
+    """Write ``n`` tiled real 311 points to ``path`` (see the module docstring).
+
+    With ``years`` > 1, copy ``k`` is also moved ``k mod years`` calendar years on
+    (2015, 2016, …), so the cases fill that many year partitions.
+    """
     cases = pd.read_csv(
         CASES, usecols=["CASE_ENQUIRY_ID", "OPEN_DT", "TYPE", "LATITUDE", "LONGITUDE"], dtype=str
     )
@@ -97,7 +101,8 @@ def make_points(path: Path, n: int) -> None:
     cases, lat, lon = cases[keep], lat[keep].to_numpy(), lon[keep].to_numpy()
     base = len(cases)
     ids = cases["CASE_ENQUIRY_ID"].to_numpy(dtype=str)
-    opened = pd.to_datetime(cases["OPEN_DT"], format="mixed").to_numpy()
+    opened_at = pd.to_datetime(cases["OPEN_DT"], format="mixed")
+    opened_by_year = [(opened_at + pd.DateOffset(years=y)).to_numpy() for y in range(years)]
     types = pa.array(cases["TYPE"].to_numpy(dtype=str)).dictionary_encode()
     schema = pa.schema(
         [
@@ -117,7 +122,7 @@ def make_points(path: Path, n: int) -> None:
             table = pa.table(
                 {
                     "case_id": pa.array(np.char.add(ids[:m], f"-{k}")),
-                    "open_dt": pa.array(opened[:m]).cast(pa.timestamp("us")),
+                    "open_dt": pa.array(opened_by_year[k % years][:m]).cast(pa.timestamp("us")),
                     "type": types[:m],
                     "longitude": lon[:m] + dx,
                     "latitude": lat[:m] + dy,
@@ -127,8 +132,9 @@ def make_points(path: Path, n: int) -> None:
             writer.write_table(table, row_group_size=250_000)
             done += m
             k += 1
+    spread = f", moved over {years} years" if years > 1 else ""
     print(
-        f"points: {n:,} = {base:,} real 2015 Boston 311 cases x {k} offset copies "
+        f"points: {n:,} = {base:,} real 2015 Boston 311 cases x {k} offset copies{spread} "
         f"({path.stat().st_size / 1e6:.0f} MB Parquet)"
     )
 
@@ -225,7 +231,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / GiB:.0f} GiB")
     t = time.perf_counter()
     cluster = distributed.LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     client = distributed.Client(cluster)
     print(

@@ -22,8 +22,9 @@ WARDS = DATA / "index" / "boston_wards.geojson"
 def ward_index() -> GridIndex:
     """The 22 Boston wards (EPSG:4326), keyed by ward number as text."""
     wards = gpd.read_file(WARDS)
-    return GridIndex.from_polygons(wards, wards["WARD"].astype(str).to_numpy(),
-                                   grid_version="boston-wards-2012")
+    return GridIndex.from_polygons(
+        wards, wards["WARD"].astype(str).to_numpy(), grid_version="boston-wards-2012"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +36,7 @@ def cluster_client() -> Iterator[Any]:
     """
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = distributed.Client(cluster)
         try:

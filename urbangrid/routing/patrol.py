@@ -406,11 +406,11 @@ class _GraphCache:
 
 @dataclass
 class _WholeGraph:
-    """The drivable whole graph as the solver would get it without a buffer."""
+    """The drivable whole graph as the solver would get it without a buffer: one arc
+    per street (the first, as :func:`_solve_graph` keeps), both ways unless one-way."""
 
-    scc: dict[Hashable, int]
-    nodes: list[Hashable]
-    index: dict[Hashable, int]
+    scc: np.ndarray  # strongly connected component of each node (by G's node order)
+    index: dict[Hashable, int]  # node -> its position in G
     drive: Any  # scipy.sparse.csr_matrix of travel seconds, node index to node index
     street: dict[tuple[int, int], str]  # quickest street from node index to node index
 
@@ -463,38 +463,38 @@ def _local_graph(
 
 
 def _whole_graph(G: nx.MultiDiGraph) -> _WholeGraph:
-    """Components and travel times of the drivable whole graph, built once per graph."""
+    """Components and travel times of the drivable whole graph, built once per graph
+    from the cached arcs (no networkx copy of a city graph)."""
+    from scipy.sparse.csgraph import connected_components
+
     c = _graph_cache(G)
     if c.whole is None:
-        H, _ = _solve_graph(G, _NO_STREETS, None)
-        scc = {
-            n: i
-            for i, comp in enumerate(nx.strongly_connected_components(_drive_graph(H)))
-            for n in comp
-        }
-        nodes = list(H.nodes)
-        index = {n: i for i, n in enumerate(nodes)}
+        pos = c.node_pos
         a, b, w, sid = [], [], [], []
-        for u, v, d in H.edges(data=True):
-            ends = (
-                [(index[u], index[v])]
-                if d["oneway"]
-                else [(index[u], index[v]), (index[v], index[u])]
-            )
+        seen: set[str] = set()
+        for u, v, _k, d in c.arcs:
+            street = d["street_id"]
+            if street in seen:
+                continue
+            seen.add(street)
+            # scipy drops explicit zeros from a sparse graph: keep free arcs as arcs
+            t = max(float(d["time_s"]), 1e-9)
+            ends = [(pos[u], pos[v])] if d["oneway"] else [(pos[u], pos[v]), (pos[v], pos[u])]
             for i, j in ends:
                 a.append(i)
                 b.append(j)
-                # scipy drops explicit zeros from a sparse graph: keep free arcs as arcs
-                w.append(max(float(d["time_s"]), 1e-9))
-                sid.append(d["street_id"])
+                w.append(t)
+                sid.append(street)
         aa, bb, ww = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64), np.asarray(w)
         order = np.lexsort((ww, bb, aa))
         first = np.ones(len(order), dtype=bool)
         first[1:] = (aa[order][1:] != aa[order][:-1]) | (bb[order][1:] != bb[order][:-1])
         pick = order[first]
-        drive = sp.csr_matrix((ww[pick], (aa[pick], bb[pick])), shape=(len(nodes),) * 2)
-        street = {(int(aa[i]), int(bb[i])): sid[i] for i in pick.tolist()}
-        c.whole = _WholeGraph(scc, nodes, index, drive, street)
+        n = len(pos)
+        drive = sp.csr_matrix((ww[pick], (aa[pick], bb[pick])), shape=(n, n))
+        _, scc = connected_components(drive, directed=True, connection="strong")
+        street_of = {(int(aa[i]), int(bb[i])): sid[i] for i in pick.tolist()}
+        c.whole = _WholeGraph(scc, pos, drive, street_of)
     return c.whole
 
 
@@ -523,15 +523,17 @@ def _closable_in_whole(
     G: nx.MultiDiGraph, H: nx.MultiDiGraph, required: list[EdgeId]
 ) -> set[EdgeId]:
     """The required arcs a closed walk on the whole of ``G`` could serve: both ends in
-    the component holding most required metres (the first such, as
+    the strongly connected component holding most required metres (as
     :func:`_main_component` picks)."""
-    label = _whole_graph(G).scc
+    W = _whole_graph(G)
+    label = {n: int(W.scc[W.index[n]]) for e in required for n in e[:2]}
     metres: dict[int, list[float]] = {}
     for e in required:
         if label[e[0]] == label[e[1]]:
             metres.setdefault(label[e[0]], []).append(H.edges[e]["length_m"])
     if not metres:
         return set()
+    # ties (equal metres in two components) go to the lowest component number
     best = max(sorted(metres), key=lambda k: math.fsum(metres[k]))
     return {e for e in required if label[e[0]] == best and label[e[1]] == best}
 
@@ -596,9 +598,6 @@ def snap_point(
 
 
 # --------------------------------------------------------------------------- solving
-
-
-_NO_STREETS = pd.DataFrame({"street_id": [], "u": [], "v": [], "key": [], "twin": [], "sides": []})
 
 
 def _solve_graph(

@@ -65,9 +65,11 @@ def open_client(scheduler: SchedulerLike, workers: int | None = None) -> Iterato
         )
     if scheduler == "local":
         n = workers or os.cpu_count() or 1
-        # No dashboard: it needs bokeh and a free port, neither of which a batch job wants.
+        # The scheduler's HTTP server (dashboard or not) on any free port: the default
+        # 8787 is often taken by another cluster on the same machine, and then the
+        # cluster fails to start.
         cluster = distributed.LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = distributed.Client(cluster)
         try:
