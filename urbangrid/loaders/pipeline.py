@@ -335,12 +335,14 @@ def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
     need = frame["component_id"].isna() & frame["source"].notna()
     if not need.any():
         return frame
-    known = store.read(
-        "component",
-        where={"source": frame.loc[need, "source"].unique().tolist()},
-        columns=["component_id", "source"],
-    )
-    by_source = dict(zip(known["source"], known["component_id"], strict=True))
+    by_source: dict[Any, Any] = {}
+    if store.count("component"):  # a first load looks nothing up
+        known = store.read(
+            "component",
+            where={"source": frame.loc[need, "source"].unique().tolist()},
+            columns=["component_id", "source"],
+        )
+        by_source = dict(zip(known["source"], known["component_id"], strict=True))
     frame = frame.copy()
     # Through object dtype: pandas 3's string dtype refuses the NaN of unknown sources.
     ids = frame["component_id"].astype(object)

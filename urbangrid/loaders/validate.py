@@ -326,9 +326,14 @@ def _clean_text_column(values: list[Any]) -> list[Any] | None:
     a control character or is over-long — checked with one regex search over the
     whole column, not one per value (a 42k-row survey has ~300k cells); None when
     some value needs the per-value path (numbers, bad text)."""
-    texts = [v for v in values if v is not None]
-    if any(type(v) is not str for v in texts):
-        return None
+    texts = [v for v in values if type(v) is str]
+    if len(texts) < len(values):
+        # The rest must be missing: None, or the NaN a pandas string column holds.
+        if not all(
+            v is None or (type(v) is float and v != v) for v in values if type(v) is not str
+        ):
+            return None
+        values = [v if type(v) is str else None for v in values]
     if texts and (_CONTROL.search("\n".join(texts)) or max(map(len, texts)) > MAX_TEXT):
         return None
     return values
