@@ -583,6 +583,24 @@ class TestStoreIntegration:
         assert row["grid_code"] is None and row["street_code"] == "110105002"
         assert row["district_name"] == "朝阳区"
 
+    def test_single_point_equals_many(self) -> None:
+        from urbangrid.spatial.index import GridHierarchy
+
+        grids, areas = _tiny_city()
+        areas.loc[2, "name"] = None  # a name missing from the admin layer
+        grids.loc[3, "community_code"] = None  # a grid row without its community
+        rng = np.random.default_rng(8)
+        x = np.concatenate([rng.uniform(116.395, 116.445, 300), [116.40, 116.41, np.nan]])
+        y = np.concatenate([rng.uniform(39.895, 39.915, 300), [39.90, 39.905, 39.9]])
+        for h in (
+            GridHierarchy.from_frames(grids, areas),
+            GridHierarchy.from_frames(grids.iloc[:3]),
+        ):
+            many = h.locate_many(x, y, crs=4326).to_dict("records")
+            one = [h.locate(float(a), float(b), crs=4326) for a, b in zip(x, y, strict=True)]
+            assert one == many
+            assert all(list(r) == list(many[0]) for r in one)
+
 
 @pytest.mark.postgis
 class TestPostGISFunction:
