@@ -245,8 +245,10 @@ def main() -> None:
     )
     meta = idx.meta
     print(
-        f"grid: {meta['ncols']}x{meta['nrows']} cells, {meta['cells_inside']:,} inside one "
-        f"polygon, {meta['cells_boundary']:,} boundary, {meta['cells_split']:,} split by one edge, "
+        f"grid: {meta['ncols']}x{meta['nrows']} cells; answered by one read "
+        f"{meta['cells_inside'] + meta['cells_outside']:,}, by one orientation test "
+        f"{meta['cells_split']:,}, by two {meta.get('cells_lines', 0):,}, by the candidate "
+        f"list {meta.get('cells_list', meta['cells_boundary'] - meta['cells_split']):,}; "
         f"{meta['whole_polygons']:,} polygons tested whole"
     )
 
