@@ -279,6 +279,15 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def all_missing(column: Any) -> bool:
+    """Whether a prepared column (list, object array or ArrowText) holds only None."""
+    if isinstance(column, ArrowText):
+        return column.array.null_count == len(column)
+    if isinstance(column, np.ndarray):
+        return bool(pd.isna(column).all())
+    return all(v is None for v in column)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259)")
 

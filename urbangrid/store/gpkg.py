@@ -11,12 +11,12 @@ exactly as in PostGIS.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import re
 import sqlite3
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from urbangrid.store.base import (
     LayerInfo,
     PreparedGeometry,
     RejectedValue,
+    all_missing,
     chunks,
     json_text,
     json_text_problems,
@@ -43,6 +44,8 @@ __all__ = ["GeoPackageStore", "gpkg_blobs", "gpkg_to_wkb"]
 _APPLICATION_ID = 0x47504B47  # "GPKG"
 # Loads at least this large into an empty layer build the R*Tree in one pass.
 _BULK_ROWS = 5_000
+# Rows per executemany of a large insert (prepared while the previous chunk inserts).
+_CHUNK = 32_768
 _USER_VERSION = 10400  # GeoPackage 1.4.0
 
 _LOGICAL = {
@@ -541,27 +544,39 @@ class GeoPackageStore(BaseStore):
         con = self.connection
         first_fid = self._next_fid(info)
         cols = ["fid"]
-        # Text, numbers and JSON text go to SQLite as they are; convert only the rest.
-        values: list[Any] = [range(first_fid, first_fid + n)]
+        sources: list[tuple[Any, str]] = []
         for c, col in zip(columns, data, strict=True):
-            logical = info.columns[c]
-            if isinstance(col, np.ndarray | ArrowText):
-                col = col.tolist()  # sqlite3 binds Python objects; lists iterate fastest
-            if c not in self._defaults[info.name] and all(v is None for v in col):
+            if c not in self._defaults[info.name] and all_missing(col):
                 # Binding None costs sqlite3 about twice a string (a failed adapter
                 # look-up); a column left out is NULL all the same.
                 continue
-            if logical in ("boolean", "date", "datetime"):
-                col = [_to_sql(v, logical) for v in col]
             cols.append(c)
-            values.append(col)
-        if valid_from is not None:
+            sources.append((col, info.columns[c]))
+        stamp = None if valid_from is None else _to_sql(valid_from, "datetime")
+        if stamp is not None:
             cols.append("valid_from")
-            values.append(itertools.repeat(_to_sql(valid_from, "datetime"), n))
         if info.geometry_column:
             assert geoms is not None
             cols.append(info.geometry_column)
-            values.append(gpkg_blobs(geoms.values, geoms.wkb, info.srid or self.srid))
+        srid = info.srid or self.srid
+
+        def rows(start: int, stop: int) -> list[tuple[Any, ...]]:
+            """Rows start..stop as SQLite parameters."""
+            part: list[Any] = [range(first_fid + start, first_fid + stop)]
+            for col, logical in sources:
+                values = col[start:stop]
+                if isinstance(values, np.ndarray | ArrowText):
+                    values = values.tolist()  # sqlite3 binds Python objects
+                # Text, numbers and JSON text go as they are; convert only the rest.
+                if logical in ("boolean", "date", "datetime"):
+                    values = [_to_sql(v, logical) for v in values]
+                part.append(values)
+            if stamp is not None:
+                part.append([stamp] * (stop - start))
+            if geoms is not None:
+                part.append(gpkg_blobs(geoms.values[start:stop], geoms.wkb[start:stop], srid))
+            return list(zip(*part, strict=True))
+
         bulk = geoms is not None and n >= _BULK_ROWS and self._rtree_empty(info)
         restore: list[str] = []
         extent: tuple[float, float, float, float] | None = None
@@ -587,7 +602,7 @@ class GeoPackageStore(BaseStore):
         con.execute("PRAGMA cache_size = -262144")
         con.execute("PRAGMA temp_store = MEMORY")
         try:
-            con.executemany(sql, zip(*values, strict=True))
+            self._execute_chunks(sql, rows, n)
             self._check_json(info, columns, data, first_fid)
             if bulk:
                 assert geoms is not None
@@ -608,6 +623,29 @@ class GeoPackageStore(BaseStore):
             con.execute(f"PRAGMA cache_size = {int(cache)}")
             con.execute(f"PRAGMA temp_store = {int(temp)}")
         self._touch(info, extent)
+
+    def _execute_chunks(
+        self, sql: str, rows: Callable[[int, int], list[tuple[Any, ...]]], n: int
+    ) -> None:
+        """``executemany`` over rows 0..n, preparing each chunk while the previous inserts.
+
+        sqlite3 lets go of the GIL while SQLite executes a row, so a worker
+        thread inserting chunk k leaves room for this one to build chunk k+1
+        (Python lists, GeoPackage blobs). One statement at a time still runs
+        on the connection.
+        """
+        if n <= _CHUNK:
+            self.connection.executemany(sql, rows(0, n))
+            return
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending: Future[Any] | None = None
+            for start in range(0, n, _CHUNK):
+                part = rows(start, min(n, start + _CHUNK))
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(self.connection.executemany, sql, part)
+            assert pending is not None
+            pending.result()
 
     def _check_json(
         self, info: LayerInfo, columns: list[str], data: list[list[Any]], first_fid: int

@@ -19,8 +19,13 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.copy import QueuedLibpqWriter
 
 from urbangrid.errors import StoreConnectionError, StorePermissionError, StoreSchemaError
-from urbangrid.store._copy_binary import BadValue, Constant, binary_chunks
-from urbangrid.store.base import BaseStore, LayerInfo, PreparedGeometry, RejectedValue
+from urbangrid.store.base import (
+    BaseStore,
+    LayerInfo,
+    PreparedGeometry,
+    RejectedValue,
+    all_missing,
+)
 from urbangrid.store.migrations import LayerDirective, load_migrations
 
 __all__ = ["SCHEMA", "PostGISStore", "describe_dsn"]
@@ -246,15 +251,21 @@ class PostGISStore(BaseStore):
         ).format(s)).fetchall()
         layers = {}
         self._pgtypes: dict[str, dict[str, str]] = {}
+        # Columns with a DEFAULT: a write must send their NULLs rather than leave them out.
+        self._defaults: dict[str, set[str]] = {}
         for name, key, gcol, gtype, srid, history in regs:
             columns, required = {}, set()
             pgtypes = self._pgtypes.setdefault(name, {})
-            for col, dtype, nullable in self.connection.execute(
-                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+            defaults = self._defaults.setdefault(name, set())
+            for col, dtype, nullable, default in self.connection.execute(
+                "SELECT column_name, data_type, is_nullable, column_default "
+                "FROM information_schema.columns "
                 "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
                 (SCHEMA, name),
             ):
                 pgtypes[col] = dtype
+                if default is not None:
+                    defaults.add(col)
                 if col in ("fid", "valid_from", "valid_to", gcol):
                     continue
                 logical = _LOGICAL.get(dtype)
@@ -340,13 +351,20 @@ class PostGISStore(BaseStore):
         secondary indexes first and build each once afterwards, inside the
         caller's transaction (see :meth:`_drop_indexes_for_bulk`).
         """
+        # Imported here: the encoder compiles with numba, which `urbangrid --help`
+        # should not have to load.
+        from urbangrid.store._copy_binary import BadValue, Constant, binary_chunks
+
         n = len(data[0]) if data else (0 if geoms is None else len(geoms.wkb))
         if n == 0:
             return
         pgtypes = self._pgtypes[info.name]
-        cols = list(columns)
-        values: list[Any] = list(data)
-        types = [pgtypes[c] for c in columns]
+        # A column without a value is NULL all the same when left out of the COPY.
+        keep = [j for j, c in enumerate(columns)
+                if c in self._defaults[info.name] or not all_missing(data[j])]
+        cols = [columns[j] for j in keep]
+        values: list[Any] = [data[j] for j in keep]
+        types = [pgtypes[c] for c in cols]
         srids = [0] * len(cols)
         if valid_from is not None:
             cols.append("valid_from")
