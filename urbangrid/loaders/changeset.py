@@ -54,6 +54,7 @@ __all__ = [
     "list_changesets",
     "lock_layer",
     "read_current",
+    "read_where_in",
     "rollback_changeset",
     "write_diff",
 ]
@@ -311,28 +312,53 @@ def _jsonable(v: Any) -> Any:
 # --------------------------------------------------------------------------- reading
 
 
-def read_current(
-    store: Any, layer: str, keys: Sequence[Any] | None = None, *, all_versions: bool = False
+def read_where_in(
+    store: Any,
+    layer: str,
+    column: str,
+    values: Sequence[Any],
+    *,
+    columns: Sequence[str] | None = None,
+    all_versions: bool = False,
 ) -> Any:
-    """Current rows of `layer` (those with the given keys), read in chunks of keys."""
+    """Rows of `layer` whose `column` is one of `values`, read in chunks of values.
+
+    When the first chunk finds nothing and the layer is empty, the other chunks are
+    not asked for: a first load of 316,851 rows otherwise spends a second on
+    look-ups that cannot find anything, and a re-run pays no extra count.
+    """
     import geopandas as gpd
 
     info = store.layer_info(layer)
-    if keys is None:
-        return store.read(layer, all_versions=all_versions)
-    keys = list(dict.fromkeys(k for k in keys if k is not None))
-    if not keys:
-        return store.read(layer, where={info.key: []}, all_versions=all_versions)
-    parts = [
-        store.read(layer, where={info.key: keys[i : i + _READ_CHUNK]}, all_versions=all_versions)
-        for i in range(0, len(keys), _READ_CHUNK)
-    ]
+    wanted = list(dict.fromkeys(v for v in values if v is not None and not _na(v)))
+    kwargs: dict[str, Any] = {"all_versions": all_versions}
+    if columns is not None:
+        kwargs["columns"] = list(columns)
+    parts = []
+    for i in range(0, max(len(wanted), 1), _READ_CHUNK):
+        part = store.read(layer, where={column: wanted[i : i + _READ_CHUNK]}, **kwargs)
+        parts.append(part)
+        if i == 0 and part.empty and len(wanted) > _READ_CHUNK and store.count(layer) == 0:
+            break
     if len(parts) == 1:
         return parts[0]
     frame = pd.concat(parts, ignore_index=True)
-    if info.geometry_column:
-        return gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=info.crs)
+    if info.geometry_column and columns is None:
+        return gpd.GeoDataFrame(frame, geometry=parts[0].geometry.name, crs=info.crs)
     return frame
+
+
+def _na(v: Any) -> bool:
+    return isinstance(v, float) and v != v
+
+
+def read_current(
+    store: Any, layer: str, keys: Sequence[Any] | None = None, *, all_versions: bool = False
+) -> Any:
+    """Current rows of `layer` (those with the given keys; all of them without keys)."""
+    if keys is None:
+        return store.read(layer, all_versions=all_versions)
+    return read_where_in(store, layer, store.layer_info(layer).key, keys, all_versions=all_versions)
 
 
 def _metric_distance(a: np.ndarray, b: np.ndarray, crs: Any) -> np.ndarray:
@@ -412,12 +438,7 @@ def diff_rows(
     key = info.key
     cols = [c for c in frame.columns if c in info.columns]
     keys = frame[key].tolist() if key in frame.columns else [None] * len(frame)
-    # A first load into an empty layer looks up nothing (316,851 keys cost ~1 s of
-    # queries that find nothing).
-    if any(k is not None for k in keys) and store.count(layer) == 0:
-        stored = store.read(layer, where={key: []})
-    else:
-        stored = read_current(store, layer, keys)
+    stored = read_current(store, layer, keys)
     stored_by_key = {k: i for i, k in enumerate(stored[key].tolist())}
     has_geom = info.geometry_column is not None
     new_geoms = _layer_geoms(frame, info) if has_geom else None

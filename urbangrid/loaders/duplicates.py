@@ -127,14 +127,14 @@ def pair_distances(a: np.ndarray, b: np.ndarray, crs: Any) -> np.ndarray:
     return shapely.hausdorff_distance(_local(a, origin, scale), _local(b, origin, scale))
 
 
-def _names(frame: Any, columns: list[str]) -> list[str | None]:
-    """``component_id 3205…`` or ``source osm:node/1`` for each row, else None."""
-    out: list[str | None] = [None] * len(frame)
-    for col in reversed([c for c in columns if c in frame.columns]):
-        for i, v in enumerate(frame[col].astype(object).tolist()):
+def _name(frame: Any, position: int, columns: list[str]) -> str | None:
+    """``component_id 3205…`` or ``source osm:node/1`` for the row at `position`."""
+    for col in columns:
+        if col in frame.columns:
+            v = frame[col].iloc[position]
             if v is not None and not pd.isna(v):
-                out[i] = f"{col} {v}"
-    return out
+                return f"{col} {v}"
+    return None
 
 
 def _metres(d: float) -> str:
@@ -207,7 +207,7 @@ def duplicates_in_file(
         later, earlier = later[same], earlier[same]
     keys = frame[key].astype(object).to_numpy() if key and key in frame.columns else None
     # Rows are named by their key, else by their source key (来源编号) when they have one.
-    names = _names(frame, [c for c in (key, "source") if c])
+    name_columns = [c for c in (key, "source") if c]
     if keys is not None:
         a, b = keys[pos[later]], keys[pos[earlier]]
         differ = pd.isna(a) | pd.isna(b) | (a != b)
@@ -235,7 +235,8 @@ def duplicates_in_file(
         later[first], earlier[first], exact[first], dist[first], strict=True
     ):
         other = int(rows[pos[j]])
-        ref = f"row {other}" + (f" ({names[pos[j]]})" if names[pos[j]] else "")
+        name = _name(frame, int(pos[j]), name_columns)
+        ref = f"row {other}" + (f" ({name})" if name else "")
         how = (
             f"same geometry as {ref}"
             if same_geom

@@ -332,7 +332,7 @@ def _recode(series: pd.Series, vmap: Mapping[str, str] | None) -> tuple[list[Any
     codes, found = pd.factorize(series, use_na_sentinel=True)
     uniques = found.tolist()  # Python scalars, as Series.tolist() gives them
     plain = [_strip(u) for u in uniques]
-    mapped = [_recode_one(u, vmap) for u in uniques]
+    mapped = [_recode_one(u, vmap) for u in uniques] if vmap else plain
     table = np.empty(len(mapped) + 1, dtype=object)
     table[:-1] = mapped
     table[-1] = None  # code -1: missing

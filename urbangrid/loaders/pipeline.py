@@ -42,6 +42,7 @@ from urbangrid.loaders.changeset import (
     apply_changeset,
     diff_rows,
     lock_layer,
+    read_where_in,
     write_diff,
 )
 from urbangrid.loaders.duplicates import (
@@ -86,7 +87,6 @@ __all__ = [
 ]
 
 _RETRIES = 6
-_KEY_CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -335,14 +335,14 @@ def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
     need = frame["component_id"].isna() & frame["source"].notna()
     if not need.any():
         return frame
-    by_source: dict[Any, Any] = {}
-    if store.count("component"):  # a first load looks nothing up
-        known = store.read(
-            "component",
-            where={"source": frame.loc[need, "source"].unique().tolist()},
-            columns=["component_id", "source"],
-        )
-        by_source = dict(zip(known["source"], known["component_id"], strict=True))
+    known = read_where_in(
+        store,
+        "component",
+        "source",
+        frame.loc[need, "source"].unique().tolist(),
+        columns=["component_id", "source"],
+    )
+    by_source = dict(zip(known["source"], known["component_id"], strict=True))
     frame = frame.copy()
     # Through object dtype: pandas 3's string dtype refuses the NaN of unknown sources.
     ids = frame["component_id"].astype(object)
@@ -353,12 +353,7 @@ def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
 
 def _stored_keys(store: Any, layer: str, key: str, keys: Any) -> set[Any]:
     """Which of `keys` the layer holds (key column only: no geometry is read)."""
-    wanted = list(dict.fromkeys(k for k in keys if k is not None and not pd.isna(k)))
-    found: set[Any] = set()
-    for i in range(0, len(wanted), _KEY_CHUNK):
-        part = store.read(layer, where={key: wanted[i : i + _KEY_CHUNK]}, columns=[key])
-        found.update(part[key].tolist())
-    return found
+    return set(read_where_in(store, layer, key, list(keys), columns=[key])[key])
 
 
 def _duplicates_against_store(
