@@ -268,3 +268,26 @@ def test_grid_codes_are_checked_and_never_crash_the_load(
     assert "row 2 field work_grid_code: not a work grid code" in result.output
     assert "row 3 field street_code: work grid code" in result.output
     assert "3 added" in result.output
+
+
+def test_full_coverage_survey_removes_what_it_lacks(
+    target: str, tmp_path: Path, demo_grids: tuple[gpd.GeoDataFrame, ...]
+) -> None:
+    """A re-survey of the whole area (--coverage) without 5 grids retires those 5."""
+    grids = unit_grid_survey(demo_grids)
+    first = write_as(grids, tmp_path / "v1", "gpkg")
+    run_cli("grids", str(first), "--store", target)
+    area = tmp_path / "area.geojson"
+    hull = gpd.GeoDataFrame(geometry=[grids.union_all().convex_hull.buffer(10)], crs=CITY_CRS)
+    pyogrio.write_dataframe(hull, area, driver="GeoJSON")
+    second = write_as(grids.iloc[5:], tmp_path / "v2", "shp")
+    args = ["grids", str(second), "--store", target, "--coverage", str(area)]
+    dry = run_cli(*args, "--dry-run", "--diff", str(tmp_path / "d"))
+    assert f"0 added, 0 changed, 0 moved, 5 removed, {len(grids) - 5} unchanged" in dry, dry
+    removed = gpd.read_file(tmp_path / "d.gpkg", layer="changes")
+    assert set(removed["key"]) == set(grids["网格编码"].iloc[:5])
+    assert removed.geometry.notna().all()
+    run_cli(*args)
+    assert len(current(target, "unit_grid")) == len(grids) - 5
+    missing = CliRunner().invoke(load, [*args[:4], "--coverage", "admin:110108999"])
+    assert missing.exit_code == 1 and "no boundary of admin area" in missing.output

@@ -26,6 +26,7 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_OK",
     "EXIT_SET_ASIDE",
+    "coverage_area",
     "grant_readonly_command",
     "load",
     "run_load",
@@ -67,12 +68,14 @@ def run_load(
     by: str | None,
     duplicates: str = "warn",
     duplicate_distance_m: float | None = None,
+    coverage: str | None = None,
 ) -> int:
     """Run one load with a progress bar over its steps, print its summary and the
     time each step took, return the exit code.
 
     A dry run without ``diff`` or ``report`` writes its diff to
     ``./<file stem>.diff.csv`` and ``.gpkg``; with ``report`` to ``<report>.diff.*``.
+    ``coverage`` (:func:`coverage_area`) makes the survey a full-coverage one.
     """
     import urbangrid
     from urbangrid.loaders.duplicates import DUPLICATE_DISTANCE_M
@@ -101,6 +104,11 @@ def run_load(
                 marks.append((step, time.perf_counter()))
                 bar.update(1, step)
 
+            area = None
+            if coverage is not None:
+                from urbangrid.loaders.pipeline import TARGETS
+
+                area = coverage_area(s, coverage, TARGETS[target].layer)
             result = load_survey(
                 s,
                 file,
@@ -116,6 +124,7 @@ def run_load(
                 commit=commit,
                 report=report,
                 diff=diff,
+                coverage=area,
                 by=by,
                 progress=progress,
             )
@@ -130,6 +139,51 @@ def run_load(
     if result.set_aside:
         return EXIT_SET_ASIDE
     return EXIT_OK
+
+
+def coverage_area(store: Any, spec: str, layer: str) -> Any:
+    """The area a full-coverage survey covers, in the CRS of the store `layer`.
+
+    Parameters
+    ----------
+    store : Store
+    spec : str
+        ``admin:CODE`` — the boundary of that ``admin_area`` in the store (a street
+        office 110108014 …) — or a polygon file (GeoPackage, GeoJSON, Shapefile …)
+        with a CRS, whose polygons are united.
+    layer : str
+        The layer loaded.
+
+    Returns
+    -------
+    shapely geometry
+
+    Raises
+    ------
+    DataFileError
+        The admin area has no boundary in the store, or the file no polygon or CRS.
+    """
+    import geopandas as gpd
+
+    from urbangrid.errors import DataFileError
+
+    crs = store.layer_info(layer).crs
+    if spec.startswith("admin:"):
+        code = spec.removeprefix("admin:")
+        area = store.read("admin_area", where={"code": code})
+        if area.empty or area.geometry.isna().all():
+            raise DataFileError(
+                f"--coverage {spec}: the store has no boundary of admin area {code!r}"
+            )
+        return area.to_crs(crs).union_all()
+    try:
+        frame = gpd.read_file(spec, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several kinds for an unreadable file
+        raise DataFileError(f"--coverage {spec}: cannot read the area: {exc}") from exc
+    polys = frame[frame.geom_type.isin(["Polygon", "MultiPolygon"])]
+    if polys.empty or frame.crs is None:
+        raise DataFileError(f"--coverage {spec}: needs polygons and a CRS")
+    return polys.to_crs(crs).union_all()
 
 
 def _timings(marks: list[tuple[str, float]]) -> str:
@@ -197,6 +251,12 @@ def _options(func: Any) -> Any:
                 type=click.FloatRange(min=0),
                 help="Near-duplicate tolerance in metres [default: 0.5].",
             ),
+            click.option(
+                "--coverage",
+                help="The survey covers this area completely: stored features inside it "
+                "that the file lacks are removed. admin:CODE (an admin area of the store) "
+                "or a polygon file.",
+            ),
             click.option("--admin-code", help="County code (6 digits) for component IDs."),
             click.option("--by", help="Who loads (recorded; default the OS user)."),
         ]
@@ -232,6 +292,7 @@ def _make(target: str) -> None:
         on_invalid: str,
         duplicates: str,
         duplicate_distance_m: float | None,
+        coverage: str | None,
         admin_code: str | None,
         by: str | None,
     ) -> None:
@@ -252,6 +313,7 @@ def _make(target: str) -> None:
                 by=by,
                 duplicates=duplicates,
                 duplicate_distance_m=duplicate_distance_m,
+                coverage=coverage,
             )
         )
 

@@ -191,10 +191,12 @@ class LoadResult:
         """Several lines a GIS officer reads at the end of a load."""
         lines = [self.survey.summary(), self.mapping_note]
         if self.mapped.unmapped:
-            lines.append(
-                f"fields not mapped (kept in extra unless the mapping says otherwise): "
-                f"{', '.join(self.mapped.unmapped)}"
+            where = (
+                "kept in extra"
+                if "extra" in self.mapped.frame.columns
+                else "not loaded: the mapping or the layer keeps no extra"
             )
+            lines.append(f"fields not mapped ({where}): {', '.join(self.mapped.unmapped)}")
         lines.extend(self.notes)
         errors = [p for p in self.problems if is_error(p)]
         warnings = [p for p in self.problems if not is_error(p)]
