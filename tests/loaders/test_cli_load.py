@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import urbangrid
@@ -11,7 +12,8 @@ from tests.loaders.test_survey_load import survey_frame, write_survey
 from urbangrid.loaders.cli import EXIT_BLOCKED, EXIT_OK, EXIT_SET_ASIDE, load
 
 
-def test_load_components_cli(tmp_path: Path) -> None:
+def test_load_components_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # a dry run writes its diff where it runs
     frame = survey_frame(("cambridge_litter_barrels",))
     path = write_survey(frame, tmp_path, "shp")
     store = str(tmp_path / "s.gpkg")
@@ -19,6 +21,7 @@ def test_load_components_cli(tmp_path: Path) -> None:
     dry = runner.invoke(load, ["components", str(path), "--store", store, "--dry-run"])
     assert dry.exit_code == EXIT_OK, dry.output
     assert "encoding GBK" in dry.output and "dry run: nothing written" in dry.output
+    assert (tmp_path / "survey.diff.csv").exists() and (tmp_path / "survey.diff.gpkg").exists()
     with urbangrid.connect(store) as s:
         assert s.count("component") == 0
     done = runner.invoke(load, ["components", str(path), "--store", store])
