@@ -211,7 +211,7 @@ def main() -> None:
                 print(f"postgis  {args.fresh_rows} rows, fresh load {t}")
                 print(
                     f"         {result.changeset.summary()}; "
-                    f"{sum(p['severity'] == 'warning' for p in result.problems)} warnings, "
+                    f"{sum(p.get('severity') == 'warning' for p in result.problems)} warnings, "
                     f"{len(result.set_aside)} set aside"
                 )
     finally:
