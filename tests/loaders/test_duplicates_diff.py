@@ -209,3 +209,17 @@ def test_diff_is_written_as_csv_and_geopackage(
     assert "changed " in out.output and "status 完好 → 破损" in out.output
     with urbangrid.connect(target) as s:
         assert s.count("load_changeset") == 1  # the dry run wrote nothing
+
+
+def test_keyless_features_are_not_added_twice(store: Store, tmp_path: Path) -> None:
+    """Rows with neither ID nor source key: a re-run finds them stored (always a bad
+    row, whatever --duplicates says), so loading the file again adds nothing."""
+    frame = survey_frame(("cambridge_hydrants",)).iloc[:5].copy()
+    frame["来源编号"] = None
+    path = write_survey(frame, tmp_path, "gpkg")
+    assert load_survey(store, path, commit=True).changeset_id
+    again = load_survey(store, path, commit=True, on_invalid="skip", duplicates="warn")
+    assert again.changeset_id is None and store.count("component") == 5
+    assert again.set_aside == [1, 2, 3, 4, 5]
+    assert {p["severity"] for p in again.problems} == {"error"}
+    assert "probable duplicate of stored component" in str(again.problems[0]["reason"])

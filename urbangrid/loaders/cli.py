@@ -241,9 +241,9 @@ def _options(func: Any) -> Any:
                 type=click.Choice(["warn", "reject"]),
                 default="warn",
                 show_default=True,
-                help="Probable duplicates (same kind, identical or within "
-                "--duplicate-distance, in the file or against the store) are warnings, or "
-                "bad rows handled by --on-invalid.",
+                help="Probable duplicates within the file (same kind, identical or within "
+                "--duplicate-distance) are warnings, or bad rows handled by --on-invalid. "
+                "A new feature that close to a stored one is always a bad row.",
             ),
             click.option(
                 "--duplicate-distance",

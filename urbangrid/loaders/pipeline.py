@@ -51,7 +51,6 @@ from urbangrid.loaders.duplicates import (
     duplicates_in_file,
     pair_distances,
     search_radius,
-    severity_of,
 )
 from urbangrid.loaders.grid_checks import (
     fill_unit_grids,
@@ -186,6 +185,11 @@ class LoadResult:
     report_paths: tuple[Path, Path] | None = None
     diff_paths: tuple[Path, Path] | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def diff_path(self) -> Path | None:
+        """The diff CSV written (``diff_paths[0]``), or None."""
+        return self.diff_paths[0] if self.diff_paths else None
 
     def summary(self) -> str:
         """Several lines a GIS officer reads at the end of a load."""
@@ -364,7 +368,6 @@ def _duplicates_against_store(
     *,
     tolerance_m: float,
     source: str,
-    policy: DuplicatePolicy = "warn",
     given: pd.Series | None = None,
 ) -> list[Problem]:
     """New components (no stored ID) within `tolerance_m` of a stored one of the same
@@ -376,7 +379,6 @@ def _duplicates_against_store(
     """
     if frame.empty:
         return []
-    severity = severity_of(policy)
     ids = (
         frame["component_id"].astype(object)
         if "component_id" in frame.columns
@@ -425,7 +427,6 @@ def _duplicates_against_store(
                 None,
                 f"probable duplicate of stored component {near['component_id'].iloc[jj]} "
                 f"(same subclass, {d:.2f} m away, tolerance {tolerance_m:g} m)",
-                severity=severity,
             )
         )
     return out
@@ -536,10 +537,13 @@ def load_survey(
         ``"raise"`` (default): any bad row blocks the load; ``"skip"``: bad rows
         are set aside (listed in the report) and the rest load.
     duplicates : {"warn", "reject"}
-        Probable duplicates — within the file (same kind, identical or within
+        Probable duplicates within the file (same kind, identical or within
         `duplicate_distance_m`, :func:`~urbangrid.loaders.duplicates.duplicates_in_file`)
-        and new components near a stored one of the same subclass — are warnings
-        (default: reported, loaded) or errors (bad rows, handled by `on_invalid`).
+        are warnings (default: reported, loaded) or errors (bad rows, handled by
+        `on_invalid`). A *new* component (no ID, no known source key) within
+        `duplicate_distance_m` of a stored one of the same subclass is always an
+        error: loading it would store the feature twice, and a re-run of a file
+        without IDs would add it again each time.
     duplicate_distance_m : float
         Tolerance of the near-duplicate checks, metres (default
         :data:`~urbangrid.loaders.duplicates.DUPLICATE_DISTANCE_M`).
@@ -641,7 +645,6 @@ def load_survey(
                 good,
                 tolerance_m=duplicate_distance_m,
                 source=source,
-                policy=duplicates,
                 given=given,
             )
         )
