@@ -147,3 +147,15 @@ def test_nul_in_text_is_named_by_row(store: Store) -> None:
         store.write("street_centreline", frame)
     assert [(p["row"], p["field"]) for p in err.value.problems] == [(2, "name")]
     assert store.count("street_centreline") == 0
+
+
+def test_rolled_back_bulk_load_leaves_the_layer_as_it_was(store: Store) -> None:
+    frame = streets(BULK_ROWS + 5)
+    before = _indexes(store, "street_centreline")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.write("street_centreline", frame)  # indexes dropped, table emptied, COPY FREEZE
+        raise RuntimeError("boom")
+    assert store.count("street_centreline") == 0
+    assert _indexes(store, "street_centreline") == before
+    assert store.write("street_centreline", frame).inserted == len(frame)
+    assert len(store.read("street_centreline", bbox=(116.30, 39.99, 116.31, 40.0))) > 0

@@ -40,7 +40,7 @@ _LOGICAL = {
     "timestamp without time zone": "datetime", "jsonb": "json", "json": "json",
 }
 # Loads at least this large, and at least as large as the layer, drop its
-# secondary indexes and build them again after the COPY (see `_drop_indexes_for_bulk`).
+# secondary indexes and build them again after the COPY (see `_prepare_bulk`).
 BULK_ROWS = 20_000
 # Serialises concurrent `urbangrid db init` runs against one database.
 _MIGRATION_LOCK = 0x75726267  # "urbg"
@@ -346,10 +346,10 @@ class PostGISStore(BaseStore):
         """One binary ``COPY``, built column by column (:mod:`._copy_binary`).
 
         JSON text goes to ``jsonb`` as is (the server parses it: one encoding
-        in all), geometry as EWKB straight from shapely. A writer thread sends
+        in all), geometry as WKB made EWKB on the way. A writer thread sends
         each block while the next is encoded. Large loads drop the layer's
         secondary indexes first and build each once afterwards, inside the
-        caller's transaction (see :meth:`_drop_indexes_for_bulk`).
+        caller's transaction (see :meth:`_prepare_bulk`).
         """
         # Imported here: the encoder compiles with numba, which `urbangrid --help`
         # should not have to load.
@@ -379,10 +379,11 @@ class PostGISStore(BaseStore):
             # geometry_recv reads EWKB: the encoder writes the SRID into each WKB
             # header (cheaper than shapely.set_srid, which copies every geometry).
             srids.append(info.srid or self.srid)
-        query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-            sql.Identifier(SCHEMA, info.name), sql.SQL(", ").join(map(sql.Identifier, cols)))
         con = self.connection
-        rebuild = self._drop_indexes_for_bulk(info, n)
+        rebuild, freeze = self._prepare_bulk(info, n)
+        query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY{})").format(
+            sql.Identifier(SCHEMA, info.name), sql.SQL(", ").join(map(sql.Identifier, cols)),
+            sql.SQL(", FREEZE" if freeze else ""))
         try:
             with con.cursor() as cur, cur.copy(query, writer=QueuedLibpqWriter(cur)) as copy:
                 for block in binary_chunks(values, types, encoding=con.info.encoding,
@@ -404,44 +405,64 @@ class PostGISStore(BaseStore):
             raise RejectedValue(int(m.group(1)) - 1, m.group(2),
                                 exc.diag.message_primary or str(exc)) from exc
 
-    def _drop_indexes_for_bulk(self, info: LayerInfo, n: int) -> list[str]:
-        """Drop the layer's secondary indexes before a large COPY; return their definitions.
+    def _prepare_bulk(self, info: LayerInfo, n: int) -> tuple[list[str], bool]:
+        """Ready the layer for a large COPY: the index definitions to rebuild, and FREEZE.
 
         Building an index once over the loaded rows is several times faster
-        than growing it row by row (GiST most of all). Only worth it when the
-        load is large and at least the size of the table. The caller's
-        transaction makes drop, load and rebuild one atomic step; meanwhile the
-        table is locked against readers, as for any bulk load.
+        than growing it row by row (GiST most of all), so a load of at least
+        :data:`BULK_ROWS` rows, and at least the size of the table, drops the
+        layer's secondary indexes here; :meth:`_insert` builds them again after
+        the COPY. The caller's transaction makes drop, load and rebuild one
+        atomic step; meanwhile the table is locked against readers, as for any
+        bulk load. Only the table's owner may drop its indexes: for another
+        role the COPY goes into the indexed table.
 
-        The same transaction gets a larger ``maintenance_work_mem`` for the
-        sorts of the rebuild and ``synchronous_commit = off``: its commit does
-        not wait for the WAL flush. That is crash safe: an operating-system
-        crash within a fraction of a second after the commit can lose the whole
-        load (never part of it), and a crash of PostgreSQL alone loses nothing.
+        Into an *empty* table the load also runs as ``COPY … FREEZE`` after a
+        ``TRUNCATE`` of the empty table in the same transaction (what FREEZE
+        requires): rows are written already frozen, so neither the index builds
+        nor later readers have to check or set their visibility, about 10 %
+        less time. Rolled back, the TRUNCATE restores the table as it was. The
+        one visible effect is PostgreSQL's documented caveat: a repeatable-read
+        transaction that began before the commit and reads the layer only
+        after it sees the new rows instead of an empty layer.
         """
         if n < BULK_ROWS:
-            return []
+            return [], False
         con = self.connection
-        (stored,) = con.execute(
-            "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass",
+        table = sql.Identifier(SCHEMA, info.name)
+        (owner,) = con.execute(
+            "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = %s::regclass",
             (f"{SCHEMA}.{info.name}",),
-        ).fetchone() or (0,)
-        if n < stored:
-            return []
-        con.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        con.execute("SET LOCAL synchronous_commit = off")
+        ).fetchone() or (False,)
+        if not owner:
+            return [], False
+        # The lock first: no other writer can add rows between the checks below and
+        # the load (DROP INDEX would take the same lock anyway).
+        con.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
+        (empty, stored, referenced) = con.execute(
+            sql.SQL(
+                "SELECT NOT EXISTS (SELECT 1 FROM {t}), "
+                "(SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass), "
+                "EXISTS (SELECT 1 FROM pg_constraint WHERE confrelid = %s::regclass)"
+            ).format(t=table),
+            (f"{SCHEMA}.{info.name}",) * 2,
+        ).fetchone() or (False, 0, True)
+        if not empty and n < stored:
+            return [], False
+        con.execute("SET LOCAL maintenance_work_mem = '256MB'")  # index sorts in memory
+        freeze = bool(empty and not referenced)
+        if freeze:
+            con.execute(sql.SQL("TRUNCATE {}").format(table))
         # The primary key stays: constraints may refer to it.
         defs = con.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes AS i "
-            "JOIN pg_class AS c ON c.relname = i.indexname "
-            "JOIN pg_namespace AS s ON s.oid = c.relnamespace AND s.nspname = i.schemaname "
-            "JOIN pg_index AS x ON x.indexrelid = c.oid "
-            "WHERE i.schemaname = %s AND i.tablename = %s AND NOT x.indisprimary "
-            "ORDER BY i.indexname", (SCHEMA, info.name),
+            "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index AS x "
+            "JOIN pg_class AS c ON c.oid = x.indexrelid "
+            "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary ORDER BY c.relname",
+            (f"{SCHEMA}.{info.name}",),
         ).fetchall()
         for name, _ in defs:
             con.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(SCHEMA, name)))
-        return [d for _, d in defs]
+        return [d for _, d in defs], freeze
 
     def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:
         assert info.key is not None
