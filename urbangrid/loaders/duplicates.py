@@ -127,13 +127,12 @@ def pair_distances(a: np.ndarray, b: np.ndarray, crs: Any) -> np.ndarray:
     return shapely.hausdorff_distance(_local(a, origin, scale), _local(b, origin, scale))
 
 
-def _name(frame: Any, position: int, columns: list[str]) -> str | None:
+def _name(columns: dict[str, np.ndarray], position: int) -> str | None:
     """``component_id 3205…`` or ``source osm:node/1`` for the row at `position`."""
-    for col in columns:
-        if col in frame.columns:
-            v = frame[col].iloc[position]
-            if v is not None and not pd.isna(v):
-                return f"{col} {v}"
+    for col, values in columns.items():
+        v = values[position]
+        if v is not None and not pd.isna(v):
+            return f"{col} {v}"
     return None
 
 
@@ -207,7 +206,9 @@ def duplicates_in_file(
         later, earlier = later[same], earlier[same]
     keys = frame[key].astype(object).to_numpy() if key and key in frame.columns else None
     # Rows are named by their key, else by their source key (来源编号) when they have one.
-    name_columns = [c for c in (key, "source") if c]
+    name_columns = {
+        c: frame[c].to_numpy(dtype=object) for c in (key, "source") if c and c in frame.columns
+    }
     if keys is not None:
         a, b = keys[pos[later]], keys[pos[earlier]]
         differ = pd.isna(a) | pd.isna(b) | (a != b)
@@ -235,7 +236,7 @@ def duplicates_in_file(
         later[first], earlier[first], exact[first], dist[first], strict=True
     ):
         other = int(rows[pos[j]])
-        name = _name(frame, int(pos[j]), name_columns)
+        name = _name(name_columns, int(pos[j]))
         ref = f"row {other}" + (f" ({name})" if name else "")
         how = (
             f"same geometry as {ref}"
