@@ -318,6 +318,23 @@ class TestBostonWards:
         idx = GridIndex.from_polygons(wards, "WARD")
         assert idx.locate(-71.06, 42.36, crs="GCJ-02") == idx.locate(-71.06, 42.36, crs=4326)
 
+    def test_crs_objects_alternating(self) -> None:
+        # The last CRS seen is remembered by identity: alternating CRS objects (equal
+        # or not to the index CRS) must each keep their own answer.
+        import pyproj
+
+        box = shapely.box(500_000, 4_400_000, 510_000, 4_410_000)
+        idx = GridIndex.from_polygons([box], ["A"], crs=pyproj.CRS.from_epsg(4547))
+        lon, lat = transform_xy([505_000.0], [4_405_000.0], crs=4547, to_crs=4326)
+        metric, degrees, also_metric = (
+            pyproj.CRS.from_epsg(4547), pyproj.CRS.from_epsg(4326), "EPSG:4547"
+        )  # fmt: skip
+        for _ in range(3):
+            assert idx.locate(505_000.0, 4_405_000.0, crs=metric) == "A"
+            assert idx.locate(float(lon[0]), float(lat[0]), crs=degrees) == "A"
+            assert idx.locate(505_000.0, 4_405_000.0, crs=also_metric) == "A"
+            assert idx.locate_many([float(lon[0])], [float(lat[0])], crs=degrees).tolist() == [0]
+
 
 class TestChinaGCJ02:
     def test_gcj02_points_on_wgs84_districts(self) -> None:

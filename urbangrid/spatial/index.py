@@ -80,6 +80,7 @@ _PARALLEL_MIN = 20_000
 # point) pays for itself in cache hits.
 _BUCKETED_MIN = 200_000
 _DEFAULT_CELLS_PER_EDGE = 4.0
+_NO_CRS = object()  # no CRS seen yet (None is a CRS argument too, if a wrong one)
 _MAX_CELLS = 1 << 26
 
 
@@ -164,6 +165,7 @@ class GridIndex:
         "_bounds",
         "_buf",
         "_crs_cache",
+        "_crs_last",
         "_crs_norm",
         "_geom",
         "_key_list",
@@ -318,6 +320,7 @@ class GridIndex:
     def _finish(self) -> None:
         self._bounds = self.bounds
         self._crs_cache: dict[Any, bool] = {}
+        self._crs_last: tuple[Any, bool] = (_NO_CRS, False)
         self._snap_tree: shapely.STRtree | None = None
         self._key_list = None if self.keys is None else self.keys.tolist()
 
@@ -335,6 +338,10 @@ class GridIndex:
         )
 
     def _same_crs(self, crs: CRSLike) -> bool:
+        """Whether ``crs`` is the index CRS, cached by identity, then by value."""
+        last = self._crs_last
+        if crs is last[0]:
+            return last[1]
         try:
             hit = self._crs_cache.get(crs)
         except TypeError:  # unhashable CRS description
@@ -342,6 +349,10 @@ class GridIndex:
         if hit is None:
             hit = crs_equal(crs, self._crs_norm)
             self._crs_cache[crs] = hit
+        # One tuple (replaced whole, so threads never see a CRS with another's flag):
+        # a pyproj.CRS hashes its WKT, ~18 us, so the same object must not be hashed
+        # on every call.
+        self._crs_last = (crs, hit)
         return hit
 
     def locate(
@@ -386,12 +397,10 @@ class GridIndex:
         >>> idx.locate(3.0, 4.0, crs=4547), idx.locate(30.0, 4.0, crs=4547)
         ('A', None)
         """
-        # The hot path of live cases: one dict lookup for the CRS, one compiled call
-        # (which converts x and y as float() does), one list read for the key.
-        try:
-            same = self._crs_cache[crs]
-        except (KeyError, TypeError):
-            same = self._same_crs(crs)
+        # The hot path of live cases: one identity check for the CRS, one compiled
+        # call (which converts x and y as float() does), one list read for the key.
+        last = self._crs_last
+        same = last[1] if crs is last[0] else self._same_crs(crs)
         if snap_tolerance:
             _check_tolerance(snap_tolerance)
         if not same:
@@ -568,6 +577,7 @@ class GridIndex:
         twin.keys = None
         twin._key_list = None
         twin._crs_cache = {}
+        twin._crs_last = (_NO_CRS, False)
         twin._snap_tree = None
         return twin
 
