@@ -58,6 +58,7 @@ __all__ = [
     "FORMATS",
     "WKT_COLUMNS",
     "SurveyFile",
+    "coordinate_grid",
     "file_sha256",
     "read_survey",
     "round_coordinates",
@@ -93,6 +94,11 @@ WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "空间
 
 _DEGREE_DECIMALS = 9  # 1e-9 degree ≈ 0.1 mm
 _METRE_DECIMALS = 4
+
+
+def coordinate_grid(geographic: bool) -> float:
+    """The step coordinates are rounded to on reading: 1e-9 degree or 1e-4 metre."""
+    return 10.0 ** -(_DEGREE_DECIMALS if geographic else _METRE_DECIMALS)
 
 
 @dataclass
