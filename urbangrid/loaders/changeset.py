@@ -536,9 +536,9 @@ def diff_rows(
 def _grid_tolerance(crs: Any) -> float:
     """Coordinates this close are the same point: 1.5 steps of the reading grid
     (:func:`~urbangrid.loaders.readers.coordinate_grid`). A file written with a
-    different number of decimals (GDAL's GeoJSON writes 15 significant digits) is
-    rounded twice on its way in, which can land one grid step away; without the
-    tolerance that showed as a "move" of 0 m on about one coordinate in 10,000."""
+    different number of decimals is rounded twice on its way in, which can land one
+    grid step away; without the tolerance that showed as a "move" of 0 m (986 of the
+    2,642 Cambridge street lines from a GeoJSON written to 10 decimals)."""
     import pyproj
 
     from urbangrid.loaders.readers import coordinate_grid
