@@ -20,7 +20,7 @@ One run, same machine, prints:
 
 Usage::
 
-    python benchmarks/scale.py [--points 20000000] [--workers 2] [--areas 16]
+    python benchmarks/scale.py [--points 20000000] [--workers 2] [--areas 64]
         [--skip-assign] [--skip-routing]
 """
 
@@ -222,7 +222,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=20_000_000)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--areas", type=int, default=16)
+    ap.add_argument("--areas", type=int, default=64)
     ap.add_argument("--skip-routing", action="store_true")
     ap.add_argument("--skip-assign", action="store_true")
     args = ap.parse_args()
