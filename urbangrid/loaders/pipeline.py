@@ -3,16 +3,19 @@
 :func:`load_survey` is the single core behind the Python API and the
 ``urbangrid load`` command. It is a **dry run unless** ``commit=True``: the diff
 against the store is computed and returned (and written, when asked), nothing is
-written to the store. A committed run repeats the diff under the layer lock, in
-the transaction that applies it, so concurrent loaders never lose or duplicate a
-row; deadlocks and lock time-outs are retried.
+written to the store. A committed run computes the diff once, under the layer
+lock, in the transaction that applies it, so concurrent loaders never lose or
+duplicate a row; deadlocks and lock time-outs are retried.
 
 Targets (:data:`TARGETS`) name the store layer a survey kind goes to and the
 checks it gets beyond the schema ones: component records are checked against the
 city profile by :func:`urbangrid.spatial.components.validate_components` (IDs vs
 subclass vs county, states, data sources), new components are compared with the
 stored ones for duplicates (same subclass within :data:`DUPLICATE_DISTANCE_M`), and
-IDs are given to new components by the store's serial counters.
+IDs are given to new components by the store's serial counters; grid surveys get
+their codes checked and derived (:mod:`urbangrid.loaders.grid_checks`); every
+target gets the probable duplicates within the file
+(:mod:`urbangrid.loaders.duplicates`), as warnings or bad rows.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ generic checks that follow from the target layer's schema:
 Target-specific checks (component IDs against subclass and county, grid codes,
 duplicates against the store) are added by the caller (:mod:`urbangrid.loaders.pipeline`).
 The policy (:data:`OnInvalid`) then decides: ``"raise"`` blocks the load when any
-row is bad, ``"skip"`` sets the bad rows aside and loads the rest.
+row is bad, ``"skip"`` sets the bad rows aside and loads the rest. A problem of
+severity ``"warning"`` (a probable duplicate under the ``warn`` policy) is
+reported and does not make its row bad.
 :func:`write_report` writes the problems as CSV (UTF-8 with BOM, for Excel) and as
 a GeoPackage layer with each bad row's geometry, for QGIS.
 """
