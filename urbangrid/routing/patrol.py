@@ -147,7 +147,10 @@ class PatrolRoute:
     area : shapely geometry or None
         The area, graph CRS.
     lower_bound_s : float or None
-        Proven lower bound on the travel time of any route (seconds, no penalties).
+        Proven lower bound on the travel time of any route (seconds, no penalties)
+        on the streets the search was given: the area's ``buffer_m`` buffer and the
+        ways to streets only reachable from further away (see :func:`area_route`). A
+        route leaving those could in principle be shorter.
     problem : str
         The routing problem solved.
     uturns, turns : int
