@@ -3,13 +3,15 @@
 Three bulk paths, all in the PostgreSQL schema ``urbangrid``:
 
 * :class:`PostGISSink` — the output of :func:`urbangrid.scale.assign.assign_points`
-  as a PostGIS table. Every partition is COPYed (CSV written by Arrow in C, one COPY
-  per partition) by the worker that assigned it into a loading table, replacing that
-  partition's earlier rows in the same transaction, so a partition re-run after a
-  worker died never doubles rows. When every partition is in, one transaction either
-  renames the loading table into place (``mode="create"``) or inserts it into an
-  existing table (``mode="append"``). A failed run drops the loading tables: readers
-  never see part of a load.
+  as a PostGIS table. Every partition is COPYed, in one binary COPY (the store's
+  encoder, :mod:`urbangrid.store._copy_binary`, fed straight from the Arrow buffers;
+  CSV written by Arrow when a column is text for the server to parse, such as numbers
+  read from a CSV file), by the worker that assigned it into a loading table,
+  replacing that partition's earlier rows in the same transaction, so a partition
+  re-run after a worker died never doubles rows. When every partition is in, one
+  transaction either renames the loading table into place (``mode="create"``) or
+  inserts it into an existing table (``mode="append"``). A failed run drops the
+  loading tables: readers never see part of a load.
 * Appending to ``case_history``: the rows are loaded into one table per calendar year
   (UTC), without indexes or key. At commit, a year with no partition yet becomes one
   as it stands: renamed, given a CHECK on its range (so attaching needs no scan) and
@@ -45,6 +47,8 @@ import pyarrow.csv as pacsv
 from psycopg import sql
 
 from urbangrid.errors import StoreSchemaError
+from urbangrid.store._columns import ArrowText
+from urbangrid.store._copy_binary import SIGNATURE, TRAILER, Field, encode_column, rows_binary
 from urbangrid.store.postgis import SCHEMA, describe_dsn
 
 __all__ = ["CASE_HISTORY", "PostGISSink", "assign_in_database", "case_history_partitions"]
@@ -203,12 +207,12 @@ class PostGISSink:
             [pa.array(np.full(picked.num_rows, i, dtype=np.int32)), *arrays],
             names=["_part", *self.columns],
         )
-        cols = sql.SQL(", ").join(map(sql.Identifier, ["_part", *self.columns]))
+        names, types = ["_part", *self.columns], ["integer", *self.columns.values()]
         if not self.by_year:
             with _connect(self.dsn) as con, con.transaction():
                 stage = sql.Identifier(SCHEMA, self.stage)
                 con.execute(sql.SQL("DELETE FROM {} WHERE _part = %s").format(stage), (i,))
-                _copy_csv(con, stage, cols, picked)
+                _copy_rows(con, stage, names, types, picked)
             return
         opened = picked.column("opened_at")
         if not pa.types.is_timestamp(opened.type):
@@ -234,7 +238,7 @@ class PostGISSink:
             for year in np.unique(years).tolist():
                 stage = self._year_stage(con, int(year))
                 con.execute(sql.SQL("DELETE FROM {} WHERE _part = %s").format(stage), (i,))
-                _copy_csv(con, stage, cols, picked.filter(pa.array(years == year)))
+                _copy_rows(con, stage, names, types, picked.filter(pa.array(years == year)))
 
     def commit(self, manifest: dict[str, Any]) -> None:
         """Move the complete load into place in one transaction (client side)."""
@@ -290,15 +294,83 @@ class PostGISSink:
                 con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, name)))
 
 
-def _copy_csv(
-    con: psycopg.Connection[Any], table: sql.Composable, cols: sql.Composable, rows: pa.Table
+def _copy_rows(
+    con: psycopg.Connection[Any],
+    table: sql.Composable,
+    names: list[str],
+    types: list[str],
+    rows: pa.Table,
 ) -> None:
-    """COPY an Arrow table in as CSV written by Arrow (in C, whole), in one write."""
-    buf = io.BytesIO()
-    pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
-    query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(table, cols)
+    """COPY an Arrow table in, in one write: binary when every column is typed for its
+    PostgreSQL type, else CSV written by Arrow (text the server parses)."""
+    cols = sql.SQL(", ").join(map(sql.Identifier, names))
+    payload = _binary_payload(rows, types)
+    if payload is None:
+        buf = io.BytesIO()
+        pacsv.write_csv(
+            rows, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+        )
+        payload, form = buf.getbuffer(), "csv"
+    else:
+        form = "binary"
+    query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(table, cols, sql.SQL(form))
     with con.cursor().copy(query) as copy:
-        copy.write(buf.getbuffer())
+        copy.write(payload)
+
+
+# binary send format of the fixed-width types (big-endian); PostgreSQL's epoch is 2000
+_FIXED_DTYPES = {
+    "integer": ">i4",
+    "bigint": ">i8",
+    "double precision": ">f8",
+    "boolean": "u1",
+    "timestamptz": ">i8",
+    "date": ">i4",
+}
+_PG_EPOCH_US = 946_684_800_000_000
+_PG_EPOCH_DAYS = 10_957
+
+
+def _arrow_field(col: pa.Array, pgtype: str) -> Field | None:
+    """One Arrow column as a field of the store's binary COPY encoder; None when its
+    Arrow type is not the PostgreSQL type's (text to parse: the CSV path does it)."""
+    t = col.type
+    if pgtype in ("text", "jsonb"):
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+            if pgtype == "jsonb" or not pa.types.is_dictionary(t):
+                return None
+            col = col.cast(pa.string())
+        return encode_column(ArrowText(col), pgtype)
+    if pgtype == "double precision" and (pa.types.is_floating(t) or pa.types.is_integer(t)):
+        vals = col.cast(pa.float64()).fill_null(0).to_numpy()
+    elif pgtype in ("bigint", "integer") and pa.types.is_integer(t):
+        vals = col.cast(pa.int64()).fill_null(0).to_numpy()
+    elif pgtype == "boolean" and pa.types.is_boolean(t):
+        vals = col.fill_null(False).to_numpy(zero_copy_only=False)
+    elif pgtype == "timestamptz" and pa.types.is_timestamp(t) and t.tz is not None:
+        vals = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).fill_null(0).to_numpy()
+        vals = vals - _PG_EPOCH_US
+    elif pgtype == "date" and pa.types.is_date(t):
+        vals = col.cast(pa.date32()).cast(pa.int32()).fill_null(0).to_numpy() - _PG_EPOCH_DAYS
+    else:
+        return None
+    data = np.ascontiguousarray(vals.astype(_FIXED_DTYPES[pgtype])).view(np.uint8).reshape(-1)
+    width = np.dtype(_FIXED_DTYPES[pgtype]).itemsize
+    lengths = np.where(col.is_valid().to_numpy(zero_copy_only=False), width, -1)
+    return Field(data, np.arange(len(col), dtype=np.int64) * width, lengths.astype(np.int64))
+
+
+def _binary_payload(rows: pa.Table, types: list[str]) -> bytes | None:
+    """The binary COPY stream of ``rows`` (columns in ``types`` order), or None."""
+    fields = []
+    for col, pgtype in zip(rows.columns, types, strict=True):
+        field = _arrow_field(col.combine_chunks(), pgtype)
+        if field is None:
+            return None
+        fields.append(field)
+    if rows.num_rows == 0:
+        return SIGNATURE + TRAILER
+    return b"".join((SIGNATURE, rows_binary(fields), TRAILER))
 
 
 def _attach_year(
