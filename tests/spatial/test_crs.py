@@ -270,3 +270,173 @@ class TestDistrictFiles:
             for g in both.geometry_gcj
         ]
         assert np.median(_centroid_offsets_m(back, list(both.geometry_wgs))) < 60
+
+
+# Anywhere on Earth for the GCJ-02 pass-through; China plus a margin across the rectangle's
+# edges; Gauss-Krüger zone 38 (CM 114E) metres for the projected side.
+any_lon = st.floats(-179.9, 179.9, allow_nan=False)
+any_lat = st.floats(-89.9, 89.9, allow_nan=False)
+edge_lon = st.floats(70.0, 140.0, allow_nan=False)
+edge_lat = st.floats(-1.0, 57.0, allow_nan=False)
+
+_PAIRS = [
+    ("GCJ-02", "EPSG:4326"),
+    ("EPSG:4326", "GCJ-02"),
+    ("BD-09", "EPSG:4326"),
+    ("EPSG:4326", "BD-09"),
+    ("GCJ-02", "BD-09"),
+    ("BD-09", "GCJ-02"),
+    ("GCJ-02", "EPSG:4547"),
+    ("BD-09", "EPSG:4547"),
+    ("EPSG:4490", "EPSG:4547"),
+    ("EPSG:4490", "GCJ-02"),
+]
+
+
+def _agree(src: str, dst: str, x: float, y: float) -> None:
+    """transform_point gives what transform_xy gives: 1e-9 degrees or 1e-6 m."""
+    px, py = C.transform_point(x, y, crs=src, to_crs=dst, check=False)
+    vx, vy = C.transform_xy([x], [y], crs=src, to_crs=dst, check=False)
+    assert isinstance(px, float) and isinstance(py, float)
+    tol = 1e-9 if C.is_geographic(dst) else 1e-6
+    assert abs(px - vx[0]) <= tol and abs(py - vy[0]) <= tol, (src, dst, x, y)
+
+
+class TestTransformPoint:
+    """The one-point path gives the array path's numbers."""
+
+    @pytest.mark.parametrize("src, dst", _PAIRS)
+    @settings(max_examples=150, deadline=None)
+    @given(lon=edge_lon, lat=edge_lat)
+    def test_agrees_with_arrays_in_and_around_china(
+        self, src: str, dst: str, lon: float, lat: float
+    ) -> None:
+        _agree(src, dst, lon, lat)
+
+    @pytest.mark.parametrize("src, dst", _PAIRS[:6])
+    @settings(max_examples=100, deadline=None)
+    @given(lon=any_lon, lat=any_lat)
+    def test_agrees_with_arrays_worldwide(self, src: str, dst: str, lon: float, lat: float) -> None:
+        _agree(src, dst, lon, lat)
+
+    @settings(max_examples=100, deadline=None)
+    @given(lon=any_lon, lat=any_lat)
+    def test_outside_china_gcj02_passes_through(self, lon: float, lat: float) -> None:
+        if C.in_gcj02_area([lon], [lat])[0]:
+            return
+        assert C.transform_point(lon, lat, crs="GCJ-02", to_crs=4326, check=False) == (lon, lat)
+        assert C.transform_point(lon, lat, crs=4326, to_crs="GCJ-02", check=False) == (lon, lat)
+
+    @settings(max_examples=100, deadline=None)
+    @given(x=st.floats(380_000.0, 620_000.0), y=st.floats(2_300_000.0, 4_500_000.0))
+    def test_projected_to_gcj02_agrees(self, x: float, y: float) -> None:
+        _agree("EPSG:4547", "GCJ-02", x, y)
+        _agree("EPSG:4547", "EPSG:4326", x, y)
+
+    def test_many_random_points_bit_for_bit_with_the_kernels(self) -> None:
+        # Both paths run the same compiled formulas, so they agree exactly.
+        rng = np.random.default_rng(7)
+        lon, lat = rng.uniform(72.0, 138.0, 2_000), rng.uniform(0.5, 56.0, 2_000)
+        for src, dst in _PAIRS[:6]:
+            vx, vy = C.transform_xy(lon, lat, crs=src, to_crs=dst, check=False)
+            fn = C.point_transformer(src, dst, check=False)
+            got = np.array([fn(a, b) for a, b in zip(lon.tolist(), lat.tolist(), strict=True)])
+            assert np.array_equal(got[:, 0], vx) and np.array_equal(got[:, 1], vy), (src, dst)
+
+    def test_matches_published_formula(self) -> None:
+        for lon, lat in [(116.391, 39.907), (114.05, 22.54), (87.6, 43.8)]:
+            gx, gy = C.transform_point(lon, lat, crs=4326, to_crs="GCJ-02")
+            ex, ey = _published_wgs84_to_gcj02(lon, lat)
+            assert gx == pytest.approx(ex, abs=1e-12) and gy == pytest.approx(ey, abs=1e-12)
+
+    @pytest.mark.parametrize("crs", ["GCJ-02", "gcj02", 4547, "EPSG:4547", pyproj.CRS(4547)])
+    def test_same_crs_is_identity(self, crs: object) -> None:
+        fn = C.point_transformer(crs, crs)  # type: ignore[arg-type]
+        x, y = (114.05, 22.54) if C.is_geographic(crs) else (500_000.0, 2_490_000.0)  # type: ignore[arg-type]
+        assert fn(x, y) == (x, y)
+
+    def test_cached_per_pair(self) -> None:
+        a = C.point_transformer("GCJ-02", "EPSG:4547")
+        assert C.point_transformer("gcj02", 4547) is a
+        assert C.point_transformer("GCJ-02", pyproj.CRS("EPSG:4547")) is a
+        assert C.point_transformer("GCJ-02", 4547, check=False) is not a
+
+    def test_accepts_ints_and_numpy_floats(self) -> None:
+        x, y = C.transform_point(np.float64(114.05), 22, crs="GCJ-02", to_crs=4547)
+        vx, vy = C.transform_xy([114.05], [22.0], crs="GCJ-02", to_crs=4547)
+        assert (x, y) == (vx[0], vy[0]) and type(x) is float
+
+    def test_nan_gives_nan(self) -> None:
+        for src, dst in [("GCJ-02", 4547), ("BD-09", 4326), (4490, 4547), (4326, "BD-09")]:
+            x, y = C.transform_point(math.nan, 22.5, crs=src, to_crs=dst)
+            assert math.isnan(x) or math.isnan(y)
+
+    def test_not_numbers(self) -> None:
+        with pytest.raises(CoordinateError, match="numbers"):
+            C.transform_point("east", 22.5, crs="GCJ-02", to_crs=4547)  # type: ignore[arg-type]
+        with pytest.raises(CoordinateError, match="numbers"):
+            C.transform_point(None, 22.5, crs=4326, to_crs=4326)  # type: ignore[arg-type]
+
+    def test_bad_crs(self) -> None:
+        with pytest.raises(CRSError):
+            C.point_transformer("not a crs", 4326)
+
+    # The same wrong-CRS errors as check_xy / transform_xy, and only for wrong points.
+    @pytest.mark.parametrize(
+        "x, y, crs, to_crs, match",
+        [
+            (500123.0, 2490000.0, 4326, 4547, "metres"),
+            (500123.0, 2490000.0, "GCJ-02", 4547, "metres"),
+            (39.9, 116.4, 4326, "GCJ-02", "swapped"),
+            (39.5, 76.0, "GCJ-02", 4547, "swapped"),
+            (39.5, 76.0, 4490, 4547, "swapped"),
+            (114.05, 22.54, 4547, 4326, "degrees"),
+        ],
+    )
+    def test_wrong_crs_raises(
+        self, x: float, y: float, crs: object, to_crs: object, match: str
+    ) -> None:
+        with pytest.raises(CRSMismatchError, match=match):
+            C.transform_point(x, y, crs=crs, to_crs=to_crs)  # type: ignore[arg-type]
+        with pytest.raises(CRSMismatchError, match=match):
+            C.transform_xy([x], [y], crs=crs, to_crs=to_crs)  # type: ignore[arg-type]
+        C.transform_point(x, y, crs=crs, to_crs=to_crs, check=False)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        "x, y, crs",
+        [
+            (-71.06, 42.36, 4490),  # outside China in a China CRS: fine, as check_xy
+            (-71.06, 42.36, "GCJ-02"),
+            (39.5, 76.0, 4326),  # a point in Georgia, world CRS
+            (1.0, 2.0, "+proj=tmerc +lon_0=114 +units=m"),  # local CRS: no area to check
+            (math.inf, 22.0, 4326),
+        ],
+    )
+    def test_plausible_points_pass(self, x: float, y: float, crs: object) -> None:
+        C.transform_point(x, y, crs=crs, to_crs="EPSG:3857")  # type: ignore[arg-type]
+
+
+class TestIndexSinglePoint:
+    """GridIndex.locate transforms one point as locate_many transforms arrays."""
+
+    def test_locate_agrees_with_locate_many_from_gcj02_bd09_and_4490(self) -> None:
+        from urbangrid.spatial.index import GridIndex
+
+        # 40 x 40 cells of 25 m in zone 38 (CM 114E), near Shenzhen.
+        x0, y0 = 504_000.0, 2_493_000.0
+        cells = [
+            shapely.box(x0 + 25 * i, y0 + 25 * j, x0 + 25 * (i + 1), y0 + 25 * (j + 1))
+            for i in range(40)
+            for j in range(40)
+        ]
+        idx = GridIndex.from_polygons(cells, crs="EPSG:4547")
+        rng = np.random.default_rng(3)
+        gx, gy = rng.uniform(x0 - 50, x0 + 1_050, 500), rng.uniform(y0 - 50, y0 + 1_050, 500)
+        for crs in ("GCJ-02", "BD-09", "EPSG:4490", pyproj.CRS(4490)):
+            lon, lat = C.transform_xy(gx, gy, crs=4547, to_crs=crs)
+            many = idx.locate_many(lon, lat, crs=crs)
+            one = [
+                idx.locate(a, b, crs=crs) for a, b in zip(lon.tolist(), lat.tolist(), strict=True)
+            ]
+            assert [-1 if p is None else p for p in one] == many.tolist()
+            assert (many >= 0).sum() > 350

@@ -54,10 +54,12 @@ from urbangrid.spatial import _pip
 from urbangrid.spatial._locate_sql import install_locate_sql
 from urbangrid.spatial.crs import (
     CRSLike,
+    PointTransform,
     _as_xy,
     crs_equal,
     crs_to_string,
     normalize_crs,
+    point_transformer,
     transform_xy,
 )
 
@@ -171,6 +173,7 @@ class GridIndex:
         "_key_list",
         "_n",
         "_snap_tree",
+        "_to_index",
         "crs",
         "grid_version",
         "keys",
@@ -321,6 +324,7 @@ class GridIndex:
         self._bounds = self.bounds
         self._crs_cache: dict[Any, bool] = {}
         self._crs_last: tuple[Any, bool] = (_NO_CRS, False)
+        self._to_index: tuple[Any, PointTransform | None] = (_NO_CRS, None)
         self._snap_tree: shapely.STRtree | None = None
         self._key_list = None if self.keys is None else self.keys.tolist()
 
@@ -354,6 +358,12 @@ class GridIndex:
         # on every call.
         self._crs_last = (crs, hit)
         return hit
+
+    def _point_transform(self, crs: CRSLike) -> PointTransform:
+        """The one-point transform from ``crs`` to the index CRS, remembered by identity."""
+        fn = point_transformer(crs, self._crs_norm)
+        self._to_index = (crs, fn)  # one tuple, as _crs_last
+        return fn
 
     def locate(
         self, x: float, y: float, *, crs: CRSLike, snap_tolerance: float = 0.0
@@ -404,8 +414,11 @@ class GridIndex:
         if snap_tolerance:
             _check_tolerance(snap_tolerance)
         if not same:
-            tx, ty = transform_xy([x], [y], crs=crs, to_crs=self._crs_norm)
-            x, y = float(tx[0]), float(ty[0])
+            # A live case from a phone (GCJ-02) or a survey (CGCS2000 degrees): the
+            # one-point transform, kept per CRS argument like the CRS check above.
+            to_index = self._to_index
+            fn = to_index[1] if crs is to_index[0] else self._point_transform(crs)
+            x, y = fn(x, y)  # type: ignore[misc]
         try:
             pos = _locate_one(x, y, self._buf)
         except TypeError:
@@ -578,6 +591,7 @@ class GridIndex:
         twin._key_list = None
         twin._crs_cache = {}
         twin._crs_last = (_NO_CRS, False)
+        twin._to_index = (_NO_CRS, None)
         twin._snap_tree = None
         return twin
 
