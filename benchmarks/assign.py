@@ -11,7 +11,10 @@ One run prints, for the same polygons and points on the same machine:
   ``contains_xy``, and PostGIS (``ST_Covers`` join on a GiST index, points loaded by
   COPY) when ``--dsn`` is given;
 * the ratio of GridIndex throughput to each, and agreement with the GEOS reference
-  (STRtree ``covered_by``, first polygon) on every point.
+  (STRtree ``covered_by``, first polygon) on every point;
+* single ``locate`` calls of live cases in another CRS, transform included: the same
+  polygons in EPSG:4548 (Gauss-Krüger metres, at Beijing) and the points in GCJ-02,
+  BD-09 and EPSG:4490 (:func:`live_crs_figures`).
 
 Bulk timings are the best of ``--repeat`` runs, because the machine is shared.
 
@@ -36,6 +39,7 @@ from numpy.typing import NDArray
 from urbangrid.spatial.index import GridIndex, reference_locate
 
 CRS = "EPSG:3857"
+GK_CRS = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: Beijing's zone
 SEED = 20240601
 EXTENT = 10_000.0  # metres: a 10 km square city
 
@@ -165,19 +169,30 @@ def single_locate_median(
     y: NDArray[np.float64],
     calls: int = 100_000,
     batch: int = 1_000,
+    crs: Any = CRS,
 ) -> tuple[float, float]:
     """Median over batches of the mean time per ``locate`` call, and the bare loop's.
 
-    ``calls`` consecutive points of the stream (each a different point), timed in
-    batches of ``batch`` calls; the loop around the calls (list reads, iteration)
-    is included, and its own time per call is returned for reference.
+    ``calls`` consecutive points of the stream (each a different point, in ``crs``),
+    timed in batches of ``batch`` calls; the loop around the calls (list reads,
+    iteration) is included, and its own time per call is returned for reference.
     """
+    return single_call_median(lambda px, py: idx.locate(px, py, crs=crs), x, y, calls, batch)
+
+
+def single_call_median(
+    call: Callable[[float, float], Any],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    calls: int = 100_000,
+    batch: int = 1_000,
+) -> tuple[float, float]:
+    """:func:`single_locate_median` for any call taking one point (x, y)."""
     xs = x[:calls].tolist()
     ys = y[:calls].tolist()
     batch = min(batch, len(xs))
-    locate = idx.locate
-    for i in range(min(1_000, len(xs))):  # first call compiles or loads the kernel
-        locate(xs[i], ys[i], crs=CRS)
+    for i in range(min(1_000, len(xs))):  # first call compiles or loads the kernels
+        call(xs[i], ys[i])
     per_call = []
     bare = []
     for lo in range(0, len(xs) - batch + 1, batch):
@@ -185,7 +200,7 @@ def single_locate_median(
         by = ys[lo : lo + batch]
         t = time.perf_counter()
         for px, py in zip(bx, by, strict=True):
-            locate(px, py, crs=CRS)
+            call(px, py)
         per_call.append((time.perf_counter() - t) / batch)
         t = time.perf_counter()
         for _px, _py in zip(bx, by, strict=True):
@@ -207,6 +222,41 @@ def strtree_single_median(
             _ = int(hit.min()) if hit.size else -1
         per_call.append((time.perf_counter() - t) / 100)
     return statistics.median(per_call)
+
+
+def live_crs_figures(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64]) -> None:
+    """Single ``locate`` calls whose point is not in the index CRS, transform included.
+
+    The same polygons moved to Beijing in CGCS2000 / 3-degree Gauss-Krüger CM 117E
+    (EPSG:4548, metres); the same points given as a phone sends them (GCJ-02, BD-09)
+    and as a survey does (CGCS2000 degrees, EPSG:4490). Also the transform alone
+    (:func:`urbangrid.spatial.crs.point_transformer`), and a check that every single
+    answer is what ``locate_many`` gives for the same points.
+    """
+    from urbangrid.spatial.crs import point_transformer, transform_xy
+
+    ox, oy = transform_xy([116.35], [39.88], crs=4326, to_crs=GK_CRS)  # Beijing, west
+    dx, dy = float(ox[0]), float(oy[0])
+    moved = shapely.transform(polys, lambda c: c + np.array([dx, dy]))
+    idx = GridIndex.from_polygons(moved, crs=GK_CRS)
+    n = min(len(x), 100_000)
+    gx, gy = x[:n] + dx, y[:n] + dy
+    print(f"\nsingle locate with the transform, index in {GK_CRS} at Beijing ({idx!r}):")
+    base, _ = single_locate_median(idx, gx, gy, crs=GK_CRS)
+    print(f"  {GK_CRS} (no transform): {base * 1e6:.3f} us")
+    for crs in ("GCJ-02", "BD-09", "EPSG:4490"):
+        lon, lat = transform_xy(gx, gy, crs=GK_CRS, to_crs=crs)
+        one, _ = single_locate_median(idx, lon, lat, crs=crs)
+        only, _ = single_call_median(point_transformer(crs, GK_CRS), lon, lat)
+        many = idx.locate_many(lon, lat, crs=crs)
+        got = np.array(
+            [idx.locate(a, b, crs=crs) for a, b in zip(lon.tolist(), lat.tolist(), strict=True)]
+        )
+        got = np.where(got == None, -1, got).astype(np.int64)  # noqa: E711 (object array)
+        print(
+            f"  {crs} point: {one * 1e6:.3f} us per locate (transform alone {only * 1e6:.3f} us);"
+            f" same answer as locate_many on {(got == many).mean():.4%} of {n:,} points"
+        )
 
 
 def main() -> None:
@@ -277,6 +327,8 @@ def main() -> None:
     cx, cy = clustered_points(100_000, np.random.default_rng(SEED + 1))
     single_c, _ = single_locate_median(idx, cx, cy)
     print(f"single locate median, clustered stream (200 hot spots): {single_c * 1e6:.3f} us")
+
+    live_crs_figures(polys, x, y)
 
     peers: list[tuple[str, Callable[[], Any]]] = []
     if "sjoin" not in skip:

@@ -38,7 +38,9 @@ INVERSE_STEP_DEG = 1e-11
 INVERSE_MAX_ITER = 30
 
 # Operation codes of map_points.
-WGS84_TO_GCJ02, GCJ02_TO_WGS84, GCJ02_TO_BD09, BD09_TO_GCJ02 = range(4)
+WGS84_TO_GCJ02, GCJ02_TO_WGS84, GCJ02_TO_BD09, BD09_TO_GCJ02, WGS84_TO_BD09, BD09_TO_WGS84 = range(
+    6
+)
 
 
 @njit(cache=True)
@@ -144,6 +146,20 @@ def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
 
 
 @njit(cache=True)
+def wgs84_to_bd09(lon: float, lat: float) -> tuple[float, float]:
+    """WGS84 to BD-09 through GCJ-02 (one compiled call instead of two)."""
+    gx, gy = wgs84_to_gcj02(lon, lat)
+    return gcj02_to_bd09(gx, gy)
+
+
+@njit(cache=True)
+def bd09_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
+    """BD-09 to WGS84 through GCJ-02, both steps iterative."""
+    gx, gy = bd09_to_gcj02(lon, lat)
+    return gcj02_to_wgs84(gx, gy)
+
+
+@njit(cache=True)
 def map_points(
     op: int, x: NDArray[np.float64], y: NDArray[np.float64]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -158,6 +174,10 @@ def map_points(
             ox[i], oy[i] = gcj02_to_wgs84(x[i], y[i])
         elif op == GCJ02_TO_BD09:
             ox[i], oy[i] = gcj02_to_bd09(x[i], y[i])
-        else:
+        elif op == BD09_TO_GCJ02:
             ox[i], oy[i] = bd09_to_gcj02(x[i], y[i])
+        elif op == WGS84_TO_BD09:
+            ox[i], oy[i] = wgs84_to_bd09(x[i], y[i])
+        else:
+            ox[i], oy[i] = bd09_to_wgs84(x[i], y[i])
     return ox, oy

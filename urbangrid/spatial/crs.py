@@ -617,7 +617,7 @@ def wgs84_to_bd09(
     >>> round(float(lon[0]), 4), round(float(lat[0]), 4)
     (116.4036, 39.9147)
     """
-    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+    return _map_points("WGS84_TO_BD09", lon, lat)
 
 
 def bd09_to_wgs84(
@@ -641,7 +641,7 @@ def bd09_to_wgs84(
     >>> round(float(lon[0]), 5), round(float(lat[0]), 5)
     (116.391, 39.907)
     """
-    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+    return _map_points("BD09_TO_WGS84", lon, lat)
 
 
 # --------------------------------------------------------------------------- any to any
@@ -882,7 +882,10 @@ def _build_point_transform(
     lo_x, hi_x, lo_y, hi_y, inside_ok = plausible
 
     def checked(x: float, y: float) -> tuple[float, float]:
-        x, y = _floats(x, y)
+        try:
+            x, y = float(x), float(y)
+        except (TypeError, ValueError):
+            x, y = _floats(x, y)  # raises CoordinateError
         # Points in the box (or outside it, for a projected CRS whose area lies far
         # from the degree ranges) cannot fail check_xy; the rest get the full check,
         # which raises or lets them pass (NaN, a Boston point in 4490).
@@ -896,9 +899,9 @@ def _build_point_transform(
 # Kernels of _crs_kernels, in order, between the named CRS and WGS84 (and each other).
 _KERNEL_ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     (GCJ02, "WGS84"): ("gcj02_to_wgs84",),
-    (BD09, "WGS84"): ("bd09_to_gcj02", "gcj02_to_wgs84"),
+    (BD09, "WGS84"): ("bd09_to_wgs84",),
     ("WGS84", GCJ02): ("wgs84_to_gcj02",),
-    ("WGS84", BD09): ("wgs84_to_gcj02", "gcj02_to_bd09"),
+    ("WGS84", BD09): ("wgs84_to_bd09",),
     (GCJ02, BD09): ("gcj02_to_bd09",),
     (BD09, GCJ02): ("bd09_to_gcj02",),
 }
