@@ -79,8 +79,10 @@ def build_records(n: int) -> gpd.GeoDataFrame:
         tiles.append(tile)
         t += 1
     out = gpd.GeoDataFrame(pd.concat(tiles, ignore_index=True), crs="EPSG:4326").iloc[:n]
-    print(f"records: {len(out):,} = {len(base):,} real records tiled {t}× with 0.01° offsets "
-          "(the data is tiled: 18 shifted copies of the bundled extracts)")
+    print(
+        f"records: {len(out):,} = {len(base):,} real records tiled {t}× with 0.01° offsets "
+        "(the data is tiled: 18 shifted copies of the bundled extracts)"
+    )
     return out.reset_index(drop=True)
 
 
@@ -108,8 +110,7 @@ def urbangrid_load(target: str, path: Path) -> dict[str, float]:
         steps["IDs"] = time.perf_counter() - t
         t = time.perf_counter()
         cols = [c for c in RECORD_COLUMNS if c in frame.columns]
-        store.write("component", frame[[*cols, frame.geometry.name]], "append",
-                    source=path.name)
+        store.write("component", frame[[*cols, frame.geometry.name]], "append", source=path.name)
         steps["write"] = time.perf_counter() - t
     return steps
 
@@ -139,15 +140,16 @@ class Run:
         detail = ""
         if isinstance(out, dict):
             detail = "  (" + ", ".join(f"{k} {v:.2f}" for k, v in out.items()) + ")"
-        print(f"{label:<52} {dt_s:7.2f} s  {N_RECORDS / dt_s:>10,.0f} rows/s{detail}",
-              flush=True)
+        print(f"{label:<52} {dt_s:7.2f} s  {N_RECORDS / dt_s:>10,.0f} rows/s{detail}", flush=True)
         return dt_s
 
     def ratio(self, ogr: str, ours: str, what: str) -> None:
         if ogr in self.seconds and ours in self.seconds:
             r = self.seconds[ogr] / self.seconds[ours]
-            print(f"{what}: ogr2ogr {self.seconds[ogr]:.2f} s / urbangrid "
-                  f"{self.seconds[ours]:.2f} s = {r:.2f}× ({_faster(r)})")
+            print(
+                f"{what}: ogr2ogr {self.seconds[ogr]:.2f} s / urbangrid "
+                f"{self.seconds[ours]:.2f} s = {r:.2f}× ({_faster(r)})"
+            )
 
 
 def _load() -> str:
@@ -164,8 +166,11 @@ def main() -> None:
         ),
     )
     ap.add_argument("--workdir", default=None)
-    ap.add_argument("--skip-loader", action="store_true",
-                    help="leave out the loader route (the slowest contender)")
+    ap.add_argument(
+        "--skip-loader",
+        action="store_true",
+        help="leave out the loader route (the slowest contender)",
+    )
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="ug_bench_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -179,8 +184,10 @@ def main() -> None:
         print(f"input file: {path} ({path.stat().st_size / 1e6:.1f} MB, {driver})")
     t0 = time.perf_counter()
     validate_components(records, demo_profile())
-    print(f"(validation alone, JSON parsed in Python: {time.perf_counter() - t0:.2f} s; the "
-          "loads below leave JSON to the store, which parses it once)")
+    print(
+        f"(validation alone, JSON parsed in Python: {time.perf_counter() - t0:.2f} s; the "
+        "loads below leave JSON to the store, which parses it once)"
+    )
     print(f"urbangrid {urbangrid.__version__}, Python {sys.version.split()[0]}, {_load()}")
 
     admin = psycopg.connect(args.dsn, autocommit=True)
@@ -197,12 +204,23 @@ def main() -> None:
 
     def count(table: str) -> int:
         with psycopg.connect(pg_dsn) as con:
-            return con.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                sql.SQL(table))).fetchone()[0]
+            return con.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(table))
+            ).fetchone()[0]
 
     def ogr2ogr(dst_driver: str, dst: str, src: Path) -> Callable[[], object]:
-        cmd = [ogr or "ogr2ogr", "-f", dst_driver, dst, str(src), "-nln", "ogr_components",
-               "-nlt", "GEOMETRY", "-overwrite"]
+        cmd = [
+            ogr or "ogr2ogr",
+            "-f",
+            dst_driver,
+            dst,
+            str(src),
+            "-nln",
+            "ogr_components",
+            "-nlt",
+            "GEOMETRY",
+            "-overwrite",
+        ]
         if dst_driver == "PostgreSQL":
             cmd += ["-lco", "GEOMETRY_NAME=geom"]
         return lambda: subprocess.run(cmd, check=True)
@@ -232,24 +250,30 @@ def main() -> None:
             print(f"ogr2ogr: {version.strip()}")
             run.time("ogr2ogr FlatGeobuf → PostGIS (copy only)", ogr2ogr("PostgreSQL", pg, fgb))
             assert count("ogr_components") == N_RECORDS
-            run.time("ogr2ogr GeoPackage → PostGIS (copy only)",
-                     ogr2ogr("PostgreSQL", pg, gpkg_in))
+            run.time("ogr2ogr GeoPackage → PostGIS (copy only)", ogr2ogr("PostgreSQL", pg, gpkg_in))
             assert count("ogr_components") == N_RECORDS
             ogr_gpkg = work / "ogr.gpkg"
             ogr_gpkg.unlink(missing_ok=True)
-            run.time("ogr2ogr FlatGeobuf → GeoPackage (copy only)",
-                     ogr2ogr("GPKG", str(ogr_gpkg), fgb))
+            run.time(
+                "ogr2ogr FlatGeobuf → GeoPackage (copy only)", ogr2ogr("GPKG", str(ogr_gpkg), fgb)
+            )
         if not args.skip_loader:
             fresh_db()
-            run.time("loader route in process (load_survey, GeoPackage)",
-                     lambda: loader_load(pg_dsn, gpkg_in))
+            run.time(
+                "loader route in process (load_survey, GeoPackage)",
+                lambda: loader_load(pg_dsn, gpkg_in),
+            )
             assert count("urbangrid.component") == N_RECORDS
             fresh_db()
             cli = shutil.which("urbangrid") or str(Path(sys.executable).with_name("urbangrid"))
-            run.time("loader route: urbangrid load components (command)",
-                     lambda: subprocess.run([cli, "load", "components", str(gpkg_in),
-                                             "--store", pg_dsn], check=True,
-                                            stdout=subprocess.DEVNULL))
+            run.time(
+                "loader route: urbangrid load components (command)",
+                lambda: subprocess.run(
+                    [cli, "load", "components", str(gpkg_in), "--store", pg_dsn],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                ),
+            )
             assert count("urbangrid.component") == N_RECORDS
     finally:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
@@ -259,14 +283,18 @@ def main() -> None:
     pg_s = run.seconds[pg_fgb]
     verdict = "met" if pg_s <= PG_TARGET_S else "NOT met"
     print(f"PostGIS target ≤ {PG_TARGET_S:.0f} s including validation: {verdict} ({pg_s:.2f} s)")
-    run.ratio("ogr2ogr FlatGeobuf → PostGIS (copy only)", pg_fgb,
-              "into PostGIS from FlatGeobuf")
-    run.ratio("ogr2ogr GeoPackage → PostGIS (copy only)", pg_gpkg,
-              "into PostGIS from GeoPackage (issue 11)")
+    run.ratio("ogr2ogr FlatGeobuf → PostGIS (copy only)", pg_fgb, "into PostGIS from FlatGeobuf")
+    run.ratio(
+        "ogr2ogr GeoPackage → PostGIS (copy only)",
+        pg_gpkg,
+        "into PostGIS from GeoPackage (issue 11)",
+    )
     run.ratio("ogr2ogr FlatGeobuf → GeoPackage (copy only)", gp_fgb, "into GeoPackage")
-    run.ratio("ogr2ogr GeoPackage → PostGIS (copy only)",
-              "loader route in process (load_survey, GeoPackage)",
-              "loader route (in process) vs ogr2ogr from GeoPackage")
+    run.ratio(
+        "ogr2ogr GeoPackage → PostGIS (copy only)",
+        "loader route in process (load_survey, GeoPackage)",
+        "loader route (in process) vs ogr2ogr from GeoPackage",
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ def streets(n: int, seed: int = 7) -> gpd.GeoDataFrame:
             "length_m": rng.random(n) * 100,
             "oneway": rng.random(n) > 0.5,
             "name": pd.Series([f"路{i}" if i % 3 else None for i in range(n)], dtype="str"),
-            "tags": [json.dumps({"i": i, "名": "街"}, ensure_ascii=False) if i % 2 else None
-                     for i in range(n)],
+            "tags": [
+                json.dumps({"i": i, "名": "街"}, ensure_ascii=False) if i % 2 else None
+                for i in range(n)
+            ],
         },
         geometry=shapely.linestrings(np.stack([np.c_[x, y], np.c_[x + 1e-4, y]], axis=1)),
         crs="EPSG:4326",
@@ -60,8 +62,9 @@ def test_large_load_keeps_spatial_index(store: Store) -> None:
     if store.kind == "gpkg":  # packed R*Tree, then kept up by the triggers
         check = "SELECT rtreecheck('rtree_street_centreline_geom')"
         assert store.connection.execute(check).fetchone() == ("ok",)
-        store.write("street_centreline", frame.iloc[:10].assign(
-            edge_id=[f"x{i}" for i in range(10)]))
+        store.write(
+            "street_centreline", frame.iloc[:10].assign(edge_id=[f"x{i}" for i in range(10)])
+        )
         assert store.connection.execute(check).fetchone() == ("ok",)
         assert len(store.read("street_centreline", bbox=box)) >= want
 
@@ -104,8 +107,7 @@ def test_bad_json_listed_with_other_problems(store: Store) -> None:
     frame.loc[2, "length_m"] = "long"
     with pytest.raises(ValidationError) as err:
         store.write("street_centreline", frame)
-    assert {(p["row"], p["field"]) for p in err.value.problems} == {
-        (1, "tags"), (2, "length_m")}
+    assert {(p["row"], p["field"]) for p in err.value.problems} == {(1, "tags"), (2, "length_m")}
 
 
 def test_bad_json_in_an_upsert_names_the_input_row(store: Store) -> None:

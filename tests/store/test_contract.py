@@ -31,8 +31,12 @@ def admin_frame() -> gpd.GeoDataFrame:
         geometry=[
             HAIDIAN,
             shapely.box(116.33, 39.99, 116.36, 40.01),
-            shapely.MultiPolygon([shapely.box(116.34, 40.0, 116.345, 40.005),
-                                  shapely.box(116.35, 40.0, 116.355, 40.005)]),
+            shapely.MultiPolygon(
+                [
+                    shapely.box(116.34, 40.0, 116.345, 40.005),
+                    shapely.box(116.35, 40.0, 116.355, 40.005),
+                ]
+            ),
         ],
         crs="EPSG:4326",
     )
@@ -64,13 +68,24 @@ class TestLayers:
         assert {"admin_area", "street_centreline"} <= set(store.layers())
         info = store.layer_info("admin_area")
         assert (info.key, info.geometry_type, info.srid, info.history) == (
-            "code", "MULTIPOLYGON", 4326, True)
+            "code",
+            "MULTIPOLYGON",
+            4326,
+            True,
+        )
         assert info.crs == "EPSG:4326"
         assert info.required == {"code", "level", "name"}
         streets = store.layer_info("street_centreline")
         assert streets.columns == {
-            "edge_id": "text", "u": "text", "v": "text", "name": "text", "highway": "text",
-            "oneway": "boolean", "length_m": "float", "source": "text", "tags": "json",
+            "edge_id": "text",
+            "u": "text",
+            "v": "text",
+            "name": "text",
+            "highway": "text",
+            "oneway": "boolean",
+            "length_m": "float",
+            "source": "text",
+            "tags": "json",
         }
         assert store.schema_version() >= 1
 
@@ -91,8 +106,11 @@ class TestRoundTrip:
         # Polygons come back promoted to the layer's MultiPolygon, coordinates exact.
         for got, want in zip(back.geometry, frame.geometry, strict=True):
             assert got.geom_type == "MultiPolygon"
-            assert shapely.equals_exact(got, shapely.MultiPolygon(
-                [want] if want.geom_type == "Polygon" else list(want.geoms)), tolerance=0)
+            assert shapely.equals_exact(
+                got,
+                shapely.MultiPolygon([want] if want.geom_type == "Polygon" else list(want.geoms)),
+                tolerance=0,
+            )
         assert len(back.geometry[0].geoms[0].interiors) == 1
 
     def test_attribute_types(self, store: Store) -> None:
@@ -104,8 +122,11 @@ class TestRoundTrip:
         assert back["tags"][0] == {"name:en": "Chengfu Road", "lanes": 4}
         assert back["tags"][1] is None
         assert pd.isna(back["name"][1])
-        assert back.geometry[1].coords[:] == [(116.3402, 39.9925), (116.3402, 39.9999),
-                                             (116.35, 40.0)]
+        assert back.geometry[1].coords[:] == [
+            (116.3402, 39.9925),
+            (116.3402, 39.9999),
+            (116.35, 40.0),
+        ]
 
     def test_reprojects_to_layer_crs(self, store: Store) -> None:
         frame = street_frame().to_crs("EPSG:32650")  # UTM 50N, metres
@@ -118,8 +139,7 @@ class TestRoundTrip:
         store.write("admin_area", admin_frame())
         got = store.read("admin_area", where={"level": ["street", "community"]})
         assert sorted(got["code"]) == ["110108017", "110108017001"]
-        got = store.read("admin_area", bbox=(116.351, 40.001, 116.352, 40.002),
-                         columns=["code"])
+        got = store.read("admin_area", bbox=(116.351, 40.001, 116.352, 40.002), columns=["code"])
         assert list(got.columns) == ["code", "geometry"]
         assert sorted(got["code"]) == ["110108", "110108017", "110108017001"]
         # Inside the district's hole and the street's box only: not the district.
@@ -146,8 +166,11 @@ class TestWriteModes:
         changed = store.write("admin_area", frame, "upsert", at=t1)
         assert (changed.inserted, changed.updated, changed.unchanged) == (0, 1, 2)
         assert store.read("admin_area", where={"code": "110108017001"})["name"][0] == "石油大院社区"
-        old = store.read("admin_area", where={"code": "110108017001"},
-                         as_of=dt.datetime(2024, 12, 31, tzinfo=dt.UTC))
+        old = store.read(
+            "admin_area",
+            where={"code": "110108017001"},
+            as_of=dt.datetime(2024, 12, 31, tzinfo=dt.UTC),
+        )
         assert list(old["name"]) == ["石油大院社区（东区）"]
         every = store.read("admin_area", all_versions=True, where={"code": "110108017001"})
         assert len(every) == 2

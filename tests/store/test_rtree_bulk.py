@@ -22,11 +22,16 @@ def test_valid_tree_same_answers(n: int) -> None:
     assert con.execute("SELECT rtreecheck('r')").fetchone() == ("ok",)
     for _ in range(25):
         qx, qy = rng.random() * 100, rng.random() * 50
-        got = sorted(i for (i,) in con.execute(
-            "SELECT id FROM r WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?",
-            (qx + 3, qx, qy + 3, qy)))
-        want = (np.flatnonzero((x <= qx + 3) & (x + w >= qx) & (y <= qy + 3) & (y + w >= qy))
-                + 1).tolist()
+        got = sorted(
+            i
+            for (i,) in con.execute(
+                "SELECT id FROM r WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?",
+                (qx + 3, qx, qy + 3, qy),
+            )
+        )
+        want = (
+            np.flatnonzero((x <= qx + 3) & (x + w >= qx) & (y <= qy + 3) & (y + w >= qy)) + 1
+        ).tolist()
         assert got == want
     # SQLite keeps maintaining the packed tree row by row afterwards.
     con.execute("INSERT INTO r VALUES (?, 1, 2, 1, 2)", (n + 1,))

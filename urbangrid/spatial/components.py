@@ -579,9 +579,7 @@ def _assign_ids(
         order = np.argsort(group, kind="stable")
         rank = np.empty(len(group), dtype=np.int64)
         rank[order] = np.arange(len(group)) - np.repeat(np.cumsum(counts) - counts, counts)
-        cid.loc[need] = make_component_ids(
-            admin_code, subs, first[group] + rank, profile=profile
-        )
+        cid.loc[need] = make_component_ids(admin_code, subs, first[group] + rank, profile=profile)
     frame["component_id"] = cid.astype(object)
     return frame
 
@@ -661,8 +659,12 @@ def write_components(
         # The store names rows; name the records as validation does (the input's own
         # key first: the ID of a new record was only just assigned).
         problems = [
-            {**p, "record": None if p.get("row") is None else _label(
-                frame, int(p["row"]), ("source", "component_id"))}  # type: ignore[call-overload]
+            {
+                **p,
+                "record": None
+                if p.get("row") is None
+                else _label(frame, int(p["row"]), ("source", "component_id")),
+            }  # type: ignore[call-overload]
             for p in exc.problems
         ]
         raise _problems_error(source, problems) from exc

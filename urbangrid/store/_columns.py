@@ -62,8 +62,7 @@ class ArrowText:
         width = np.int64 if str(arr.type) in ("large_string", "large_utf8") else np.int32
         offsets = np.frombuffer(bufs[1], width)[arr.offset : arr.offset + len(arr) + 1]
         offsets = offsets.astype(np.int64)
-        data = (np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None
-                else np.empty(0, np.uint8))
+        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
         # Only this slice's bytes: a slice of a big array shares its whole buffer.
         data = data[offsets[0] : offsets[-1]]
         lengths = np.diff(offsets)

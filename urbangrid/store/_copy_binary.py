@@ -33,7 +33,13 @@ from numba import njit
 from urbangrid.store._columns import ArrowText
 
 __all__ = [
-    "SIGNATURE", "TRAILER", "BadValue", "Constant", "Field", "binary_chunks", "encode_column",
+    "SIGNATURE",
+    "TRAILER",
+    "BadValue",
+    "Constant",
+    "Field",
+    "binary_chunks",
+    "encode_column",
     "rows_binary",
 ]
 
@@ -46,8 +52,12 @@ _US = dt.timedelta(microseconds=1)
 
 # Fixed-width binary formats: numpy dtype (big-endian) per PostgreSQL type.
 _FIXED = {
-    "bigint": ">i8", "integer": ">i4", "smallint": ">i2",
-    "double precision": ">f8", "real": ">f4", "boolean": "u1",
+    "bigint": ">i8",
+    "integer": ">i4",
+    "smallint": ">i2",
+    "double precision": ">f8",
+    "real": ">f4",
+    "boolean": "u1",
 }
 _TEXT_TYPES = ("text", "character varying", "character")
 
@@ -167,8 +177,7 @@ def _fixed_field(values: Sequence[Any], dtype: str) -> Field:
     n = len(values)
     missing = _missing(values)
     try:
-        arr = np.array([0 if m else v for v, m in zip(values, missing, strict=True)],
-                       dtype=dtype)
+        arr = np.array([0 if m else v for v, m in zip(values, missing, strict=True)], dtype=dtype)
     except (OverflowError, ValueError, TypeError):
         for i, v in enumerate(values):
             try:
@@ -183,7 +192,11 @@ def _fixed_field(values: Sequence[Any], dtype: str) -> Field:
 
 
 def encode_column(
-    values: Sequence[Any] | Constant, pgtype: str, encoding: str = "utf-8", *, n: int = 0,
+    values: Sequence[Any] | Constant,
+    pgtype: str,
+    encoding: str = "utf-8",
+    *,
+    n: int = 0,
     srid: int = 0,
 ) -> Field:
     """One column of canonical values (see :func:`urbangrid.store.base.canonical`) as a Field.
@@ -207,8 +220,9 @@ def encode_column(
     """
     if isinstance(values, Constant):
         one = encode_column([values.value], pgtype, encoding, srid=srid)
-        return Field(one.data, np.zeros(n, np.int64), np.repeat(one.lengths, n),
-                     one.prefix, one.srid)
+        return Field(
+            one.data, np.zeros(n, np.int64), np.repeat(one.lengths, n), one.prefix, one.srid
+        )
     if pgtype in _TEXT_TYPES or pgtype in ("jsonb", "json"):
         # json's binary format is the bare text, jsonb's a version byte then the text.
         prefix = 1 if pgtype == "jsonb" else 0
@@ -235,17 +249,30 @@ def encode_column(
 @njit(cache=True, nogil=True)
 def _put4(out: np.ndarray, p: int, v: int, little: bool) -> None:  # pragma: no cover
     if little:
-        out[p], out[p + 1], out[p + 2], out[p + 3] = v & 0xFF, (v >> 8) & 0xFF, \
-            (v >> 16) & 0xFF, (v >> 24) & 0xFF
+        out[p], out[p + 1], out[p + 2], out[p + 3] = (
+            v & 0xFF,
+            (v >> 8) & 0xFF,
+            (v >> 16) & 0xFF,
+            (v >> 24) & 0xFF,
+        )
     else:
-        out[p], out[p + 1], out[p + 2], out[p + 3] = (v >> 24) & 0xFF, (v >> 16) & 0xFF, \
-            (v >> 8) & 0xFF, v & 0xFF
+        out[p], out[p + 1], out[p + 2], out[p + 3] = (
+            (v >> 24) & 0xFF,
+            (v >> 16) & 0xFF,
+            (v >> 8) & 0xFF,
+            v & 0xFF,
+        )
 
 
 @njit(cache=True, nogil=True)
 def _interleave(  # pragma: no cover - compiled
-    blob: np.ndarray, starts: np.ndarray, lengths: np.ndarray, prefix: np.ndarray,
-    srid: np.ndarray, offsets: np.ndarray, out: np.ndarray,
+    blob: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    prefix: np.ndarray,
+    srid: np.ndarray,
+    offsets: np.ndarray,
+    out: np.ndarray,
 ) -> None:
     n, k = lengths.shape
     for r in range(n):
@@ -267,11 +294,9 @@ def _interleave(  # pragma: no cover - compiled
                 little = blob[s] == 1
                 out[p] = blob[s]
                 if little:
-                    t = (blob[s + 1] | (blob[s + 2] << 8) | (blob[s + 3] << 16)
-                         | (blob[s + 4] << 24))
+                    t = blob[s + 1] | (blob[s + 2] << 8) | (blob[s + 3] << 16) | (blob[s + 4] << 24)
                 else:
-                    t = ((blob[s + 1] << 24) | (blob[s + 2] << 16) | (blob[s + 3] << 8)
-                         | blob[s + 4])
+                    t = (blob[s + 1] << 24) | (blob[s + 2] << 16) | (blob[s + 3] << 8) | blob[s + 4]
                 _put4(out, p + 1, t | 0x20000000, little)
                 _put4(out, p + 5, srid[c], little)
                 p += 9
@@ -313,8 +338,12 @@ def rows_binary(fields: Sequence[Field]) -> bytes:
 
 
 def binary_chunks(
-    columns: Sequence[Sequence[Any] | Constant], pgtypes: Sequence[str], *,
-    encoding: str = "utf-8", srids: Sequence[int] | None = None, chunk: int = 65_536,
+    columns: Sequence[Sequence[Any] | Constant],
+    pgtypes: Sequence[str],
+    *,
+    encoding: str = "utf-8",
+    srids: Sequence[int] | None = None,
+    chunk: int = 65_536,
 ) -> Iterator[bytes]:
     """The whole binary COPY stream of `columns`, `chunk` rows at a time.
 

@@ -54,8 +54,13 @@ def _pack(boxes: np.ndarray, cap: int) -> list[np.ndarray]:
 
 
 def bulk_load_rtree(
-    con: sqlite3.Connection, rtree: str, ids: np.ndarray,
-    minx: np.ndarray, maxx: np.ndarray, miny: np.ndarray, maxy: np.ndarray,
+    con: sqlite3.Connection,
+    rtree: str,
+    ids: np.ndarray,
+    minx: np.ndarray,
+    maxx: np.ndarray,
+    miny: np.ndarray,
+    maxy: np.ndarray,
 ) -> None:
     """Fill the empty 2-D R*Tree `rtree` with boxes, inside the caller's transaction.
 
@@ -117,8 +122,13 @@ def bulk_load_rtree(
                 leaf_nodes.append(np.full(len(cells), no, dtype=np.int64))
             else:
                 parent_rows.extend((c, no) for c in cells["id"].tolist())
-            parent[j] = (no, cells["x0"].min(), cells["x1"].max(),
-                         cells["y0"].min(), cells["y1"].max())
+            parent[j] = (
+                no,
+                cells["x0"].min(),
+                cells["x1"].max(),
+                cells["y0"].min(),
+                cells["y1"].max(),
+            )
         level = parent
 
     con.execute(f'DELETE FROM {q}_node"')
@@ -132,14 +142,17 @@ def bulk_load_rtree(
         # Consecutive rowids (the usual bulk load): one statement over a JSON array
         # of node numbers, about 2.5x faster than a parameter pair per row.
         try:
-            con.execute(f'INSERT INTO {q}_rowid" (rowid, nodeno) '
-                        "SELECT ? + key, value FROM json_each(?)",
-                        (int(rowids[0]), "[" + ",".join(map(str, nodes.tolist())) + "]"))
+            con.execute(
+                f'INSERT INTO {q}_rowid" (rowid, nodeno) SELECT ? + key, value FROM json_each(?)',
+                (int(rowids[0]), "[" + ",".join(map(str, nodes.tolist())) + "]"),
+            )
             rowids = rowids[:0]
         except sqlite3.OperationalError:  # an SQLite built without JSON functions
             pass
-    con.executemany(f'INSERT INTO {q}_rowid" (rowid, nodeno) VALUES (?, ?)',
-                    zip(rowids.tolist(), nodes[: len(rowids)].tolist(), strict=True))
+    con.executemany(
+        f'INSERT INTO {q}_rowid" (rowid, nodeno) VALUES (?, ?)',
+        zip(rowids.tolist(), nodes[: len(rowids)].tolist(), strict=True),
+    )
     con.executemany(f'INSERT INTO {q}_parent" (nodeno, parentnode) VALUES (?, ?)', parent_rows)
 
 

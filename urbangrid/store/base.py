@@ -110,11 +110,9 @@ class Store(Protocol):
     connection: Any
     """The raw ``sqlite3`` or ``psycopg`` connection, for backend-specific SQL."""
 
-    def __enter__(self) -> Store:
-        ...
+    def __enter__(self) -> Store: ...
 
-    def __exit__(self, *exc: object) -> None:
-        ...
+    def __exit__(self, *exc: object) -> None: ...
 
     def migrate(self) -> list[int]:
         """Apply pending migrations; returns the versions applied."""
@@ -133,16 +131,26 @@ class Store(Protocol):
         ...
 
     def write(
-        self, layer: str, frame: pd.DataFrame, mode: WriteMode = "append", *,
-        at: dt.datetime | None = None, source: str = "<frame>",
+        self,
+        layer: str,
+        frame: pd.DataFrame,
+        mode: WriteMode = "append",
+        *,
+        at: dt.datetime | None = None,
+        source: str = "<frame>",
     ) -> WriteResult:
         """Write `frame` to `layer` atomically; see :meth:`BaseStore.write`."""
         ...
 
     def read(
-        self, layer: str, *, where: Mapping[str, Any] | None = None,
-        bbox: Sequence[float] | None = None, columns: Sequence[str] | None = None,
-        as_of: dt.datetime | None = None, all_versions: bool = False,
+        self,
+        layer: str,
+        *,
+        where: Mapping[str, Any] | None = None,
+        bbox: Sequence[float] | None = None,
+        columns: Sequence[str] | None = None,
+        as_of: dt.datetime | None = None,
+        all_versions: bool = False,
     ) -> pd.DataFrame:
         """Rows of `layer` as a GeoDataFrame (a DataFrame for attribute layers)."""
         ...
@@ -151,9 +159,7 @@ class Store(Protocol):
         """Number of current rows of `layer` matching `where`."""
         ...
 
-    def retire(
-        self, layer: str, keys: Iterable[Any], *, at: dt.datetime | None = None
-    ) -> int:
+    def retire(self, layer: str, keys: Iterable[Any], *, at: dt.datetime | None = None) -> int:
         """Close the current version of each key of a history layer."""
         ...
 
@@ -246,24 +252,30 @@ def convert_column(values: pd.Series, logical: str) -> tuple[list[Any], list[tup
     bad: list[tuple[int, str]] = []
     if logical == "text":
         raw = values.astype(object).to_numpy()
-        out = [None if m else (v if type(v) is str else str(v))
-               for v, m in zip(raw.tolist(), missing.tolist(), strict=True)]
+        out = [
+            None if m else (v if type(v) is str else str(v))
+            for v, m in zip(raw.tolist(), missing.tolist(), strict=True)
+        ]
         return out, bad
-    if logical in ("float", "integer") and values.dtype.kind in "iufb" and (
-        logical == "float" or values.dtype.kind in "iu"
+    if (
+        logical in ("float", "integer")
+        and values.dtype.kind in "iufb"
+        and (logical == "float" or values.dtype.kind in "iu")
     ):
         arr = values.to_numpy(dtype=float, na_value=np.nan)
         cast = int if logical == "integer" else float
-        return [None if m else cast(v)
-                for v, m in zip(arr.tolist(), missing.tolist(), strict=True)], bad
+        return [
+            None if m else cast(v) for v, m in zip(arr.tolist(), missing.tolist(), strict=True)
+        ], bad
     if logical == "boolean" and values.dtype.kind == "b":
         return values.astype(object).to_numpy().tolist(), bad
     if logical == "date" and values.dtype == object:
         raw = values.to_numpy()
         # Plain date objects (a date-time is a date too, but converts) are canonical.
         if {type(v) for v in raw[~missing].tolist()} <= {dt.date}:
-            return [None if m else v for v, m in zip(raw.tolist(), missing.tolist(),
-                                                     strict=True)], bad
+            return [
+                None if m else v for v, m in zip(raw.tolist(), missing.tolist(), strict=True)
+            ], bad
     out = []
     for i, v in enumerate(values.tolist()):
         try:
@@ -389,8 +401,16 @@ def _geometry_wkb(
     want = info.geometry_type or "GEOMETRY"
     types = shapely.get_type_id(values)
     names = np.array(
-        ["POINT", "LINESTRING", "LINEARRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING",
-         "MULTIPOLYGON", "GEOMETRYCOLLECTION"]
+        [
+            "POINT",
+            "LINESTRING",
+            "LINEARRING",
+            "POLYGON",
+            "MULTIPOINT",
+            "MULTILINESTRING",
+            "MULTIPOLYGON",
+            "GEOMETRYCOLLECTION",
+        ]
     )
     missing = types < 0
     if want != "GEOMETRY":
@@ -404,10 +424,15 @@ def _geometry_wkb(
                 types = shapely.get_type_id(values)
         bad = (~missing) & (names[np.maximum(types, 0)] != want)
         for i in np.flatnonzero(bad):
-            problems.append({
-                "file": source, "row": int(i), "field": info.geometry_column,
-                "value": str(names[types[i]]), "reason": f"layer {info.name!r} takes {want}",
-            })
+            problems.append(
+                {
+                    "file": source,
+                    "row": int(i),
+                    "field": info.geometry_column,
+                    "value": str(names[types[i]]),
+                    "reason": f"layer {info.name!r} takes {want}",
+                }
+            )
     # shapely writes None for a missing geometry: no per-row clean-up needed.
     return PreparedGeometry(values, shapely.to_wkb(values, include_srid=False).tolist()), problems
 
@@ -440,8 +465,9 @@ class PreparedGeometry:
 
     def take(self, idx: Sequence[int]) -> PreparedGeometry:
         """The geometries at positions `idx`."""
-        return PreparedGeometry(self.values[np.asarray(idx, dtype=np.int64)],
-                                [self.wkb[i] for i in idx])
+        return PreparedGeometry(
+            self.values[np.asarray(idx, dtype=np.int64)], [self.wkb[i] for i in idx]
+        )
 
 
 @dataclass
@@ -467,8 +493,9 @@ class PreparedRows:
     def row(self, i: int) -> tuple[Any, ...]:
         """Row `i` as a tuple in ``columns`` order."""
         if self._lists is None:  # Python objects once, for row-by-row comparison
-            self._lists = [c.tolist() if isinstance(c, np.ndarray | ArrowText) else c
-                           for c in self.data]
+            self._lists = [
+                c.tolist() if isinstance(c, np.ndarray | ArrowText) else c for c in self.data
+            ]
         return tuple(col[i] for col in self._lists)
 
     def value(self, column: str, i: int) -> Any:
@@ -478,8 +505,10 @@ class PreparedRows:
     def take(self, idx: Sequence[int]) -> list[Any]:
         """Columns restricted to rows `idx`, in that order."""
         pos = np.asarray(idx, dtype=np.int64)
-        return [col[pos] if isinstance(col, np.ndarray | ArrowText) else [col[i] for i in idx]
-                for col in self.data]
+        return [
+            col[pos] if isinstance(col, np.ndarray | ArrowText) else [col[i] for i in idx]
+            for col in self.data
+        ]
 
 
 class BaseStore:
@@ -495,14 +524,23 @@ class BaseStore:
         raise NotImplementedError
 
     def _select(
-        self, info: LayerInfo, columns: list[str], where: Mapping[str, Any],
-        bbox: Sequence[float] | None, as_of: dt.datetime | None, all_versions: bool,
+        self,
+        info: LayerInfo,
+        columns: list[str],
+        where: Mapping[str, Any],
+        bbox: Sequence[float] | None,
+        as_of: dt.datetime | None,
+        all_versions: bool,
     ) -> tuple[list[tuple[Any, ...]], list[bytes | None] | None]:
         raise NotImplementedError
 
     def _insert(
-        self, info: LayerInfo, columns: list[str], data: list[list[Any]],
-        geoms: PreparedGeometry | None, valid_from: dt.datetime | None,
+        self,
+        info: LayerInfo,
+        columns: list[str],
+        data: list[list[Any]],
+        geoms: PreparedGeometry | None,
+        valid_from: dt.datetime | None,
     ) -> None:
         """Insert rows given column by column (``data[j]`` for ``columns[j]``).
 
@@ -565,11 +603,12 @@ class BaseStore:
 
     def _prepare(self, info: LayerInfo, frame: pd.DataFrame, source: str) -> PreparedRows:
         extra = [
-            c for c in frame.columns
-            if c not in info.columns and c != info.geometry_column
-            and c not in _SYSTEM_COLUMNS and not (
-                info.geometry_column and c == getattr(frame, "_geometry_column_name", None)
-            )
+            c
+            for c in frame.columns
+            if c not in info.columns
+            and c != info.geometry_column
+            and c not in _SYSTEM_COLUMNS
+            and not (info.geometry_column and c == getattr(frame, "_geometry_column_name", None))
         ]
         if extra:
             raise StoreSchemaError(
@@ -580,23 +619,46 @@ class BaseStore:
         problems: list[dict[str, object]] = []
         for col in info.required:
             if col not in frame.columns:
-                problems.append({"file": source, "row": None, "field": col, "value": None,
-                                 "reason": "required column is missing"})
+                problems.append(
+                    {
+                        "file": source,
+                        "row": None,
+                        "field": col,
+                        "value": None,
+                        "reason": "required column is missing",
+                    }
+                )
         converted: list[list[Any]] = []
         for col in columns:
             out, bad = write_values(frame[col], info.columns[col])
             for i, reason in bad:
-                problems.append({"file": source, "row": i, "field": col,
-                                 "value": frame[col].iloc[i], "reason": reason})
+                problems.append(
+                    {
+                        "file": source,
+                        "row": i,
+                        "field": col,
+                        "value": frame[col].iloc[i],
+                        "reason": reason,
+                    }
+                )
             if col in info.required:
-                empty = (out.isnull() if isinstance(out, ArrowText)
-                         else pd.isna(np.asarray(out, dtype=object)))
+                empty = (
+                    out.isnull()
+                    if isinstance(out, ArrowText)
+                    else pd.isna(np.asarray(out, dtype=object))
+                )
                 if bad:
                     empty[[i for i, _ in bad]] = False
                 for j in np.flatnonzero(empty).tolist():
-                    problems.append({"file": source, "row": j, "field": col,
-                                     "value": frame[col].iloc[j],
-                                     "reason": "required value is empty"})
+                    problems.append(
+                        {
+                            "file": source,
+                            "row": j,
+                            "field": col,
+                            "value": frame[col].iloc[j],
+                            "reason": "required value is empty",
+                        }
+                    )
             converted.append(out)
         keys: list[Any] = []
         if info.key is not None and info.key in columns:
@@ -607,9 +669,15 @@ class BaseStore:
                 seen: dict[Any, int] = {}
                 for i, k in enumerate(keys):
                     if k in seen:
-                        problems.append({"file": source, "row": i, "field": info.key,
-                                         "value": k,
-                                         "reason": f"duplicate key (first at row {seen[k]})"})
+                        problems.append(
+                            {
+                                "file": source,
+                                "row": i,
+                                "field": info.key,
+                                "value": k,
+                                "reason": f"duplicate key (first at row {seen[k]})",
+                            }
+                        )
                     seen.setdefault(k, i)
         if problems:
             # Report every bad value at once: JSON text too, which a clean write
@@ -617,16 +685,26 @@ class BaseStore:
             for j, col in enumerate(columns):
                 if info.columns[col] == "json":
                     problems.extend(
-                        {"file": source, "row": i, "field": col, "value": converted[j][i],
-                         "reason": reason}
+                        {
+                            "file": source,
+                            "row": i,
+                            "field": col,
+                            "value": converted[j][i],
+                            "reason": reason,
+                        }
                         for i, reason in json_text_problems(converted[j])
                     )
             raise _validation_error(source, info.name, problems)
         return PreparedRows(columns, converted, keys, len(frame))
 
     def write(
-        self, layer: str, frame: pd.DataFrame, mode: WriteMode = "append", *,
-        at: dt.datetime | None = None, source: str = "<frame>",
+        self,
+        layer: str,
+        frame: pd.DataFrame,
+        mode: WriteMode = "append",
+        *,
+        at: dt.datetime | None = None,
+        source: str = "<frame>",
     ) -> WriteResult:
         """Write the rows of `frame` to `layer`, all or nothing.
 
@@ -669,8 +747,9 @@ class BaseStore:
             if problems:
                 raise ValidationError(
                     f"{source}: {len(problems)} geometry problem(s) writing to {info.name!r}: "
-                    + "; ".join(f"row {p['row']}: {p['value']} ({p['reason']})"
-                                for p in problems[:5]),
+                    + "; ".join(
+                        f"row {p['row']}: {p['value']} ({p['reason']})" for p in problems[:5]
+                    ),
                     problems,
                 )
         at = utc_ms(at or dt.datetime.now(dt.UTC))
@@ -680,19 +759,24 @@ class BaseStore:
             raise StoreSchemaError(f"{source}: key column {info.key!r} is missing")
         with self.transaction():
             if mode == "append":
-                self._write_rows(info, prepared, prepared.data, geoms,
-                                 at if info.history else None, source, None)
+                self._write_rows(
+                    info, prepared, prepared.data, geoms, at if info.history else None, source, None
+                )
                 return WriteResult(inserted=len(prepared))
             if mode == "replace" and not info.history:
                 self._delete(info, None)
                 self._write_rows(info, prepared, prepared.data, geoms, None, source, None)
                 return WriteResult(inserted=len(prepared))
-            return self._upsert(info, prepared, geoms, at, source,
-                                retire_missing=mode == "replace")
+            return self._upsert(info, prepared, geoms, at, source, retire_missing=mode == "replace")
 
     def _write_rows(
-        self, info: LayerInfo, prepared: PreparedRows, data: list[list[Any]],
-        geoms: PreparedGeometry | None, valid_from: dt.datetime | None, source: str,
+        self,
+        info: LayerInfo,
+        prepared: PreparedRows,
+        data: list[list[Any]],
+        geoms: PreparedGeometry | None,
+        valid_from: dt.datetime | None,
+        source: str,
         rows: Sequence[int] | None,
     ) -> None:
         """Insert `data` (all of `prepared`, or its `rows`) and report bad values by row.
@@ -709,19 +793,40 @@ class BaseStore:
             problems: list[dict[str, object]] = []
             if exc.field is not None and info.columns.get(exc.field) == "json":
                 col = prepared.data[prepared.columns.index(exc.field)]
-                problems = [{"file": source, "row": i, "field": exc.field, "value": col[i],
-                             "reason": reason} for i, reason in json_text_problems(col)]
+                problems = [
+                    {
+                        "file": source,
+                        "row": i,
+                        "field": exc.field,
+                        "value": col[i],
+                        "reason": reason,
+                    }
+                    for i, reason in json_text_problems(col)
+                ]
             if not problems:
                 value = None
                 if pos is not None and exc.field in prepared.columns:
                     value = prepared.data[prepared.columns.index(exc.field)][pos]
-                problems = [{"file": source, "row": pos, "field": exc.field, "value": value,
-                             "reason": exc.reason}]
+                problems = [
+                    {
+                        "file": source,
+                        "row": pos,
+                        "field": exc.field,
+                        "value": value,
+                        "reason": exc.reason,
+                    }
+                ]
             raise _validation_error(source, info.name, problems) from exc
 
     def _upsert(
-        self, info: LayerInfo, prepared: PreparedRows, geoms: PreparedGeometry | None,
-        at: dt.datetime, source: str, *, retire_missing: bool,
+        self,
+        info: LayerInfo,
+        prepared: PreparedRows,
+        geoms: PreparedGeometry | None,
+        at: dt.datetime,
+        source: str,
+        *,
+        retire_missing: bool,
     ) -> WriteResult:
         assert info.key is not None
         cols = prepared.columns
@@ -757,8 +862,15 @@ class BaseStore:
             data, part = prepared.data, geoms
         else:
             data, part = prepared.take(todo), None if geoms is None else geoms.take(todo)
-        self._write_rows(info, prepared, data, part, at if info.history else None, source,
-                         None if data is prepared.data else todo)
+        self._write_rows(
+            info,
+            prepared,
+            data,
+            part,
+            at if info.history else None,
+            source,
+            None if data is prepared.data else todo,
+        )
         retired = 0
         if retire_missing:
             gone = list(set(stored) - set(prepared.keys))
@@ -778,9 +890,14 @@ class BaseStore:
             return self._close(info, list(keys), utc_ms(at or dt.datetime.now(dt.UTC)))
 
     def read(
-        self, layer: str, *, where: Mapping[str, Any] | None = None,
-        bbox: Sequence[float] | None = None, columns: Sequence[str] | None = None,
-        as_of: dt.datetime | None = None, all_versions: bool = False,
+        self,
+        layer: str,
+        *,
+        where: Mapping[str, Any] | None = None,
+        bbox: Sequence[float] | None = None,
+        columns: Sequence[str] | None = None,
+        as_of: dt.datetime | None = None,
+        all_versions: bool = False,
     ) -> pd.DataFrame:
         """Rows of `layer` as a GeoDataFrame in the layer CRS.
 
@@ -839,9 +956,12 @@ class BaseStore:
         info = self.layer_info(layer)
         key = info.key or next(iter(info.columns))
         rows, _ = self._select(
-            info, [key],
+            info,
+            [key],
             {c: _where_values(v, info.columns[c]) for c, v in (where or {}).items()},
-            None, None, False,
+            None,
+            None,
+            False,
         )
         return len(rows)
 

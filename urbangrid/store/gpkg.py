@@ -49,9 +49,16 @@ _CHUNK = 32_768
 _USER_VERSION = 10400  # GeoPackage 1.4.0
 
 _LOGICAL = {
-    "TEXT": "text", "INTEGER": "integer", "INT": "integer", "DOUBLE": "float",
-    "REAL": "float", "FLOAT": "float", "BOOLEAN": "boolean", "DATE": "date",
-    "DATETIME": "datetime", "JSON": "json",
+    "TEXT": "text",
+    "INTEGER": "integer",
+    "INT": "integer",
+    "DOUBLE": "float",
+    "REAL": "float",
+    "FLOAT": "float",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "DATETIME": "datetime",
+    "JSON": "json",
 }
 
 _CREATE_TABLE = re.compile(r"^\s*CREATE TABLE (?:IF NOT EXISTS )?\"?(?P<table>\w+)", re.I)
@@ -60,9 +67,9 @@ _JSON_COLUMN = re.compile(r"^\s*(\w+)\s+JSON\b", re.M)
 # ------------------------------------------------------------ geometry blobs
 
 
-
-_HEADER_ARRAY = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"),
-                          ("srs_id", "<i4"), ("envelope", "<f8", 4)])
+_HEADER_ARRAY = np.dtype(
+    [("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"), ("envelope", "<f8", 4)]
+)
 
 
 def gpkg_blobs(geoms: np.ndarray, wkb: Sequence[bytes | None], srid: int) -> list[bytes | None]:
@@ -117,6 +124,7 @@ def _is_empty(blob: bytes | None) -> int | None:
 
 
 # ------------------------------------------------------------ values
+
 
 def _to_sql(value: Any, logical: str) -> Any:
     if value is None:
@@ -187,8 +195,9 @@ class GeoPackageStore(BaseStore):
                     "GeoPackage written by urbangrid, QGIS or GDAL"
                 )
         try:
-            self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                                              timeout=60.0)
+            self.connection = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=60.0
+            )
         except sqlite3.Error as exc:
             raise StoreConnectionError(f"cannot open GeoPackage {path}: {exc}") from exc
         self._depth = 0
@@ -234,8 +243,10 @@ class GeoPackageStore(BaseStore):
                 description TEXT)""")
             con.executemany(
                 "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)",
-                [("Undefined cartesian SRS", -1, "NONE", -1, "undefined", None),
-                 ("Undefined geographic SRS", 0, "NONE", 0, "undefined", None)],
+                [
+                    ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", None),
+                    ("Undefined geographic SRS", 0, "NONE", 0, "undefined", None),
+                ],
             )
             self._ensure_srs(4326)
             con.execute("""CREATE TABLE IF NOT EXISTS gpkg_contents (
@@ -327,7 +338,8 @@ class GeoPackageStore(BaseStore):
             self._ensure_data_columns()
             self.connection.executemany(
                 "INSERT INTO gpkg_data_columns (table_name, column_name, mime_type) "
-                "VALUES (?, ?, 'application/json')", json_cols,
+                "VALUES (?, ?, 'application/json')",
+                json_cols,
             )
 
     def _ensure_data_columns(self) -> None:
@@ -352,16 +364,15 @@ class GeoPackageStore(BaseStore):
             con.execute(f"ALTER TABLE {_q(t)} ADD COLUMN valid_to DATETIME")
         if d.key:
             where = " WHERE valid_to IS NULL" if d.history else ""
-            con.execute(
-                f"CREATE UNIQUE INDEX {_q(t + '_key_idx')} ON {_q(t)} ({_q(d.key)}){where}"
-            )
+            con.execute(f"CREATE UNIQUE INDEX {_q(t + '_key_idx')} ON {_q(t)} ({_q(d.key)}){where}")
         if d.geometry_column:
             g = d.geometry_column
             self._ensure_srs(srid)
             con.execute(f"ALTER TABLE {_q(t)} ADD COLUMN {_q(g)} {d.geometry_type}")
             con.execute(
                 "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
-                "VALUES (?, 'features', ?, ?)", (t, t, srid),
+                "VALUES (?, 'features', ?, ?)",
+                (t, t, srid),
             )
             con.execute(
                 "INSERT INTO gpkg_geometry_columns VALUES (?, ?, ?, ?, 0, 0)",
@@ -374,43 +385,53 @@ class GeoPackageStore(BaseStore):
         else:
             con.execute(
                 "INSERT INTO gpkg_contents (table_name, data_type, identifier) "
-                "VALUES (?, 'attributes', ?)", (t, t),
+                "VALUES (?, 'attributes', ?)",
+                (t, t),
             )
         con.execute(
             "INSERT INTO layer_registry VALUES (?, ?, ?, ?, ?, ?)",
-            (t, d.key, d.geometry_column, d.geometry_type,
-             srid if d.geometry_column else None, int(d.history)),
+            (
+                t,
+                d.key,
+                d.geometry_column,
+                d.geometry_type,
+                srid if d.geometry_column else None,
+                int(d.history),
+            ),
         )
 
     def _create_rtree(self, t: str, g: str) -> None:
         """The GeoPackage R*Tree extension: virtual table plus its six triggers."""
         con = self.connection
         r = f"rtree_{t}_{g}"
-        vals = (f"NEW.fid, ST_MinX(NEW.{_q(g)}), ST_MaxX(NEW.{_q(g)}), "
-                f"ST_MinY(NEW.{_q(g)}), ST_MaxY(NEW.{_q(g)})")
+        vals = (
+            f"NEW.fid, ST_MinX(NEW.{_q(g)}), ST_MaxX(NEW.{_q(g)}), "
+            f"ST_MinY(NEW.{_q(g)}), ST_MaxY(NEW.{_q(g)})"
+        )
         present = f"NEW.{_q(g)} NOT NULL AND NOT ST_IsEmpty(NEW.{_q(g)})"
         absent = f"(NEW.{_q(g)} ISNULL OR ST_IsEmpty(NEW.{_q(g)}))"
         con.execute(f"CREATE VIRTUAL TABLE {_q(r)} USING rtree(id, minx, maxx, miny, maxy)")
         triggers = {
             "insert": f"AFTER INSERT ON {_q(t)} WHEN ({present}) "
-                      f"BEGIN INSERT OR REPLACE INTO {_q(r)} VALUES ({vals}); END",
+            f"BEGIN INSERT OR REPLACE INTO {_q(r)} VALUES ({vals}); END",
             "update1": f"AFTER UPDATE OF {_q(g)} ON {_q(t)} WHEN OLD.fid = NEW.fid AND "
-                       f"({present}) BEGIN INSERT OR REPLACE INTO {_q(r)} VALUES ({vals}); END",
+            f"({present}) BEGIN INSERT OR REPLACE INTO {_q(r)} VALUES ({vals}); END",
             "update2": f"AFTER UPDATE OF {_q(g)} ON {_q(t)} WHEN OLD.fid = NEW.fid AND {absent} "
-                       f"BEGIN DELETE FROM {_q(r)} WHERE id = OLD.fid; END",
+            f"BEGIN DELETE FROM {_q(r)} WHERE id = OLD.fid; END",
             "update3": f"AFTER UPDATE ON {_q(t)} WHEN OLD.fid != NEW.fid AND ({present}) "
-                       f"BEGIN DELETE FROM {_q(r)} WHERE id = OLD.fid; "
-                       f"INSERT OR REPLACE INTO {_q(r)} VALUES ({vals}); END",
+            f"BEGIN DELETE FROM {_q(r)} WHERE id = OLD.fid; "
+            f"INSERT OR REPLACE INTO {_q(r)} VALUES ({vals}); END",
             "update4": f"AFTER UPDATE ON {_q(t)} WHEN OLD.fid != NEW.fid AND {absent} "
-                       f"BEGIN DELETE FROM {_q(r)} WHERE id IN (OLD.fid, NEW.fid); END",
+            f"BEGIN DELETE FROM {_q(r)} WHERE id IN (OLD.fid, NEW.fid); END",
             "delete": f"AFTER DELETE ON {_q(t)} WHEN OLD.{_q(g)} NOT NULL "
-                      f"BEGIN DELETE FROM {_q(r)} WHERE id = OLD.fid; END",
+            f"BEGIN DELETE FROM {_q(r)} WHERE id = OLD.fid; END",
         }
         for name, body in triggers.items():
             con.execute(f"CREATE TRIGGER {_q(r + '_' + name)} {body}")
         con.execute(
             "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', "
-            "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')", (t, g),
+            "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+            (t, g),
         )
 
     def _refresh_layers(self) -> None:
@@ -418,10 +439,12 @@ class GeoPackageStore(BaseStore):
         self._defaults: dict[str, set[str]] = {}
         json_cols = set()
         if self._has_table("gpkg_data_columns"):
-            json_cols = set(self.connection.execute(
-                "SELECT table_name, column_name FROM gpkg_data_columns "
-                "WHERE mime_type = 'application/json'"
-            ).fetchall())
+            json_cols = set(
+                self.connection.execute(
+                    "SELECT table_name, column_name FROM gpkg_data_columns "
+                    "WHERE mime_type = 'application/json'"
+                ).fetchall()
+            )
         layers = {}
         for name, key, gcol, gtype, srid, history in self.connection.execute(
             "SELECT name, key_column, geometry_column, geometry_type, srid, history "
@@ -436,15 +459,19 @@ class GeoPackageStore(BaseStore):
                     defaults.add(col)
                 if col in ("fid", "valid_from", "valid_to", gcol):
                     continue
-                logical = ("json" if (name, col) in json_cols
-                           else _LOGICAL.get(ctype.upper().split("(")[0]))
+                logical = (
+                    "json"
+                    if (name, col) in json_cols
+                    else _LOGICAL.get(ctype.upper().split("(")[0])
+                )
                 if logical is None:
                     raise StoreSchemaError(f"{self.target}: column {name}.{col} has type {ctype}")
                 columns[col] = logical
                 if notnull:
                     required.add(col)
-            layers[name] = LayerInfo(name, key, gcol, gtype, srid, bool(history), columns,
-                                     frozenset(required))
+            layers[name] = LayerInfo(
+                name, key, gcol, gtype, srid, bool(history), columns, frozenset(required)
+            )
         self._layers = layers
 
     # ------------------------------------------------------------ primitives
@@ -471,8 +498,9 @@ class GeoPackageStore(BaseStore):
             self._depth -= 1
             con.execute("COMMIT" if self._depth == 0 else f"RELEASE {name}")
 
-    def _current(self, info: LayerInfo, as_of: dt.datetime | None, all_versions: bool
-                 ) -> tuple[list[str], list[Any]]:
+    def _current(
+        self, info: LayerInfo, as_of: dt.datetime | None, all_versions: bool
+    ) -> tuple[list[str], list[Any]]:
         if not info.history or all_versions:
             return [], []
         if as_of is None:
@@ -481,8 +509,13 @@ class GeoPackageStore(BaseStore):
         return ["valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"], [t, t]
 
     def _select(
-        self, info: LayerInfo, columns: list[str], where: Mapping[str, list[Any]],
-        bbox: Sequence[float] | None, as_of: dt.datetime | None, all_versions: bool,
+        self,
+        info: LayerInfo,
+        columns: list[str],
+        where: Mapping[str, list[Any]],
+        bbox: Sequence[float] | None,
+        as_of: dt.datetime | None,
+        all_versions: bool,
     ) -> tuple[list[tuple[Any, ...]], list[bytes | None] | None]:
         types = {**info.columns, "valid_from": "datetime", "valid_to": "datetime"}
         sel = [_q(c) for c in columns]
@@ -497,8 +530,10 @@ class GeoPackageStore(BaseStore):
             params.extend(_to_sql(v, info.columns[col]) for v in values)
         if bbox is not None:
             r = _q(f"rtree_{info.name}_{info.geometry_column}")
-            conds.append(f"fid IN (SELECT id FROM {r} WHERE minx <= ? AND maxx >= ? "
-                         "AND miny <= ? AND maxy >= ?)")
+            conds.append(
+                f"fid IN (SELECT id FROM {r} WHERE minx <= ? AND maxx >= ? "
+                "AND miny <= ? AND maxy >= ?)"
+            )
             params.extend([bbox[2], bbox[0], bbox[3], bbox[1]])
         sql = f"SELECT {', '.join(sel) or 'fid'} FROM {_q(info.name)}"
         if conds:
@@ -508,8 +543,11 @@ class GeoPackageStore(BaseStore):
         rows: list[tuple[Any, ...]] = []
         wkb: list[bytes | None] | None = [] if info.geometry_column else None
         n = len(columns)
-        convert = [(i, types[c]) for i, c in enumerate(columns)
-                   if types[c] in ("json", "boolean", "date", "datetime")]
+        convert = [
+            (i, types[c])
+            for i, c in enumerate(columns)
+            if types[c] in ("json", "boolean", "date", "datetime")
+        ]
         for rec in cur:
             if convert:
                 vals = list(rec[:n])
@@ -524,12 +562,17 @@ class GeoPackageStore(BaseStore):
 
     def _is_empty(self, info: LayerInfo) -> bool:
         (empty,) = self.connection.execute(
-            f"SELECT NOT EXISTS (SELECT 1 FROM {_q(info.name)})").fetchone()
+            f"SELECT NOT EXISTS (SELECT 1 FROM {_q(info.name)})"
+        ).fetchone()
         return bool(empty)
 
     def _insert(
-        self, info: LayerInfo, columns: list[str], data: list[list[Any]],
-        geoms: PreparedGeometry | None, valid_from: dt.datetime | None,
+        self,
+        info: LayerInfo,
+        columns: list[str],
+        data: list[list[Any]],
+        geoms: PreparedGeometry | None,
+        valid_from: dt.datetime | None,
     ) -> None:
         """Insert column-wise data with explicit fids, then check JSON text in SQLite.
 
@@ -583,18 +626,26 @@ class GeoPackageStore(BaseStore):
         if bulk:
             # The R*Tree is filled in one packed pass below instead of row by row.
             trigger = f"rtree_{info.name}_{info.geometry_column}_insert"
-            restore += [sql for (sql,) in con.execute(
-                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,))]
+            restore += [
+                sql
+                for (sql,) in con.execute(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
+                )
+            ]
             con.execute(f"DROP TRIGGER {_q(trigger)}")
             if self._is_empty(info):
                 indexes = con.execute(
                     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                    "AND sql IS NOT NULL", (info.name,)).fetchall()
+                    "AND sql IS NOT NULL",
+                    (info.name,),
+                ).fetchall()
                 for name, _ in indexes:
                     con.execute(f"DROP INDEX {_q(name)}")
                 restore += [sql for _, sql in indexes]
-        sql = (f"INSERT INTO {_q(info.name)} ({', '.join(_q(c) for c in cols)}) "
-               f"VALUES ({', '.join('?' * len(cols))})")
+        sql = (
+            f"INSERT INTO {_q(info.name)} ({', '.join(_q(c) for c in cols)}) "
+            f"VALUES ({', '.join('?' * len(cols))})"
+        )
         # A bigger page cache for the load (SQLite's default is 2 MB) and index sorts
         # in memory, restored after.
         (cache,) = con.execute("PRAGMA cache_size").fetchone()
@@ -610,8 +661,15 @@ class GeoPackageStore(BaseStore):
                 b = shapely.bounds(g)
                 keep = ~(shapely.is_missing(g) | shapely.is_empty(g))
                 fids = np.arange(first_fid, first_fid + n)[keep]
-                bulk_load_rtree(con, f"rtree_{info.name}_{info.geometry_column}", fids,
-                                b[keep, 0], b[keep, 2], b[keep, 1], b[keep, 3])
+                bulk_load_rtree(
+                    con,
+                    f"rtree_{info.name}_{info.geometry_column}",
+                    fids,
+                    b[keep, 0],
+                    b[keep, 2],
+                    b[keep, 1],
+                    b[keep, 3],
+                )
                 if keep.any():  # the R*Tree held nothing else: its extent is these rows'
                     extent = (*b[keep, :2].min(axis=0), *b[keep, 2:].max(axis=0))
             for ddl in restore:
@@ -662,7 +720,8 @@ class GeoPackageStore(BaseStore):
             try:
                 row = self.connection.execute(
                     f"SELECT fid FROM {_q(info.name)} WHERE fid >= ? AND {_q(c)} IS NOT NULL "
-                    f"AND NOT json_valid({_q(c)}) ORDER BY fid LIMIT 1", (first_fid,),
+                    f"AND NOT json_valid({_q(c)}) ORDER BY fid LIMIT 1",
+                    (first_fid,),
                 ).fetchone()
                 bad = None if row is None else int(row[0]) - first_fid
             except sqlite3.OperationalError:  # an SQLite built without JSON functions
@@ -678,7 +737,8 @@ class GeoPackageStore(BaseStore):
     def _next_fid(self, info: LayerInfo) -> int:
         row = self.connection.execute(
             f"SELECT max(coalesce((SELECT max(fid) FROM {_q(info.name)}), 0), "
-            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)) + 1", (info.name,),
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)) + 1",
+            (info.name,),
         ).fetchone()
         return int(row[0])
 
@@ -704,7 +764,8 @@ class GeoPackageStore(BaseStore):
             "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
             f"min_x = (SELECT min(minx) FROM {r}), max_x = (SELECT max(maxx) FROM {r}), "
             f"min_y = (SELECT min(miny) FROM {r}), max_y = (SELECT max(maxy) FROM {r}) "
-            "WHERE table_name = ?", (info.name,),
+            "WHERE table_name = ?",
+            (info.name,),
         )
 
     def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:

@@ -34,10 +34,20 @@ __all__ = ["SCHEMA", "PostGISStore", "describe_dsn"]
 SCHEMA = "urbangrid"
 
 _LOGICAL = {
-    "text": "text", "character varying": "text", "bigint": "integer", "integer": "integer",
-    "smallint": "integer", "double precision": "float", "real": "float", "numeric": "float",
-    "boolean": "boolean", "date": "date", "timestamp with time zone": "datetime",
-    "timestamp without time zone": "datetime", "jsonb": "json", "json": "json",
+    "text": "text",
+    "character varying": "text",
+    "bigint": "integer",
+    "integer": "integer",
+    "smallint": "integer",
+    "double precision": "float",
+    "real": "float",
+    "numeric": "float",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp with time zone": "datetime",
+    "timestamp without time zone": "datetime",
+    "jsonb": "json",
+    "json": "json",
 }
 # Loads at least this large, and at least as large as the layer, drop its
 # secondary indexes and build them again after the COPY (see `_prepare_bulk`).
@@ -80,13 +90,20 @@ class PostGISStore(BaseStore):
     kind = "postgis"
 
     def __init__(
-        self, dsn: str, *, migrate: bool = True, create_extension: bool = False,
-        srid: int = 4326, connect_timeout: int = 5,
+        self,
+        dsn: str,
+        *,
+        migrate: bool = True,
+        create_extension: bool = False,
+        srid: int = 4326,
+        connect_timeout: int = 5,
     ) -> None:
         self.target = describe_dsn(dsn)
         try:
             self.connection = psycopg.connect(
-                dsn, autocommit=True, connect_timeout=connect_timeout,
+                dsn,
+                autocommit=True,
+                connect_timeout=connect_timeout,
                 options="-c timezone=UTC",
             )
         except psycopg.OperationalError as exc:
@@ -152,26 +169,33 @@ class PostGISStore(BaseStore):
         if ready:
             return  # nothing to create: also lets a read-only role connect
         with self.connection.transaction():
-            self.connection.execute(
-                "SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,)
-            )
+            self.connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
             self.connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(s))
-            self.connection.execute(sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.settings (key text PRIMARY KEY, value text NOT NULL)"
-            ).format(s))
             self.connection.execute(
-                sql.SQL("INSERT INTO {}.settings VALUES ('srid', %s) ON CONFLICT DO NOTHING")
-                .format(s), (str(srid),),
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.settings "
+                    "(key text PRIMARY KEY, value text NOT NULL)"
+                ).format(s)
             )
-            self.connection.execute(sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.schema_version (version integer PRIMARY KEY, "
-                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            ).format(s))
-            self.connection.execute(sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.layer_registry (name text PRIMARY KEY, "
-                "key_column text, geometry_column text, geometry_type text, srid integer, "
-                "history boolean NOT NULL)"
-            ).format(s))
+            self.connection.execute(
+                sql.SQL(
+                    "INSERT INTO {}.settings VALUES ('srid', %s) ON CONFLICT DO NOTHING"
+                ).format(s),
+                (str(srid),),
+            )
+            self.connection.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.schema_version (version integer PRIMARY KEY, "
+                    "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+                ).format(s)
+            )
+            self.connection.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.layer_registry (name text PRIMARY KEY, "
+                    "key_column text, geometry_column text, geometry_type text, srid integer, "
+                    "history boolean NOT NULL)"
+                ).format(s)
+            )
 
     def schema_version(self) -> int:
         """Highest migration version applied (0 for none)."""
@@ -186,8 +210,9 @@ class PostGISStore(BaseStore):
         applied = []
         con = self.connection
         s = sql.Identifier(SCHEMA)
-        done = {v for (v,) in con.execute(
-            sql.SQL("SELECT version FROM {}.schema_version").format(s))}
+        done = {
+            v for (v,) in con.execute(sql.SQL("SELECT version FROM {}.schema_version").format(s))
+        }
         pending = [mig for mig in load_migrations() if mig.version not in done]
         for mig in pending:
             with con.transaction():
@@ -205,8 +230,10 @@ class PostGISStore(BaseStore):
                     else:
                         con.execute(stmt.encode())  # trusted text shipped with the package
                 con.execute(
-                    sql.SQL("INSERT INTO {}.schema_version (version, name) VALUES (%s, %s)")
-                    .format(s), (mig.version, mig.name),
+                    sql.SQL("INSERT INTO {}.schema_version (version, name) VALUES (%s, %s)").format(
+                        s
+                    ),
+                    (mig.version, mig.name),
                 )
             applied.append(mig.version)
         if applied:
@@ -218,37 +245,59 @@ class PostGISStore(BaseStore):
         t = sql.Identifier(SCHEMA, d.table)
         srid = d.srid or self.srid
         if d.history:
-            con.execute(sql.SQL(
-                "ALTER TABLE {} ADD COLUMN valid_from timestamptz NOT NULL, "
-                "ADD COLUMN valid_to timestamptz"
-            ).format(t))
+            con.execute(
+                sql.SQL(
+                    "ALTER TABLE {} ADD COLUMN valid_from timestamptz NOT NULL, "
+                    "ADD COLUMN valid_to timestamptz"
+                ).format(t)
+            )
         if d.key:
-            con.execute(sql.SQL("CREATE UNIQUE INDEX {} ON {} ({}) {}").format(
-                sql.Identifier(d.table + "_key_idx"), t, sql.Identifier(d.key),
-                sql.SQL("WHERE valid_to IS NULL" if d.history else ""),
-            ))
+            con.execute(
+                sql.SQL("CREATE UNIQUE INDEX {} ON {} ({}) {}").format(
+                    sql.Identifier(d.table + "_key_idx"),
+                    t,
+                    sql.Identifier(d.key),
+                    sql.SQL("WHERE valid_to IS NULL" if d.history else ""),
+                )
+            )
         if d.geometry_column:
-            con.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} geometry({}, {})").format(
-                t, sql.Identifier(d.geometry_column), sql.SQL(d.geometry_type or "GEOMETRY"),
-                sql.Literal(srid),
-            ))
-            con.execute(sql.SQL("CREATE INDEX {} ON {} USING gist ({})").format(
-                sql.Identifier(f"{d.table}_{d.geometry_column}_gist"), t,
-                sql.Identifier(d.geometry_column),
-            ))
+            con.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN {} geometry({}, {})").format(
+                    t,
+                    sql.Identifier(d.geometry_column),
+                    sql.SQL(d.geometry_type or "GEOMETRY"),
+                    sql.Literal(srid),
+                )
+            )
+            con.execute(
+                sql.SQL("CREATE INDEX {} ON {} USING gist ({})").format(
+                    sql.Identifier(f"{d.table}_{d.geometry_column}_gist"),
+                    t,
+                    sql.Identifier(d.geometry_column),
+                )
+            )
         con.execute(
-            sql.SQL("INSERT INTO {}.layer_registry VALUES (%s, %s, %s, %s, %s, %s)")
-            .format(sql.Identifier(SCHEMA)),
-            (d.table, d.key, d.geometry_column, d.geometry_type,
-             srid if d.geometry_column else None, d.history),
+            sql.SQL("INSERT INTO {}.layer_registry VALUES (%s, %s, %s, %s, %s, %s)").format(
+                sql.Identifier(SCHEMA)
+            ),
+            (
+                d.table,
+                d.key,
+                d.geometry_column,
+                d.geometry_type,
+                srid if d.geometry_column else None,
+                d.history,
+            ),
         )
 
     def _refresh_layers(self) -> None:
         s = sql.Identifier(SCHEMA)
-        regs = self.connection.execute(sql.SQL(
-            "SELECT name, key_column, geometry_column, geometry_type, srid, history "
-            "FROM {}.layer_registry"
-        ).format(s)).fetchall()
+        regs = self.connection.execute(
+            sql.SQL(
+                "SELECT name, key_column, geometry_column, geometry_type, srid, history "
+                "FROM {}.layer_registry"
+            ).format(s)
+        ).fetchall()
         layers = {}
         self._pgtypes: dict[str, dict[str, str]] = {}
         # Columns with a DEFAULT: a write must send their NULLs rather than leave them out.
@@ -274,8 +323,9 @@ class PostGISStore(BaseStore):
                 columns[col] = logical
                 if nullable == "NO":
                     required.add(col)
-            layers[name] = LayerInfo(name, key, gcol, gtype, srid, history, columns,
-                                     frozenset(required))
+            layers[name] = LayerInfo(
+                name, key, gcol, gtype, srid, history, columns, frozenset(required)
+            )
         self._layers = layers
 
     # ------------------------------------------------------------ primitives
@@ -296,8 +346,13 @@ class PostGISStore(BaseStore):
             ) from exc
 
     def _select(
-        self, info: LayerInfo, columns: list[str], where: Mapping[str, list[Any]],
-        bbox: Sequence[float] | None, as_of: dt.datetime | None, all_versions: bool,
+        self,
+        info: LayerInfo,
+        columns: list[str],
+        where: Mapping[str, list[Any]],
+        bbox: Sequence[float] | None,
+        as_of: dt.datetime | None,
+        all_versions: bool,
     ) -> tuple[list[tuple[Any, ...]], list[bytes | None] | None]:
         sel: list[sql.Composable] = [sql.Identifier(c) for c in columns]
         if info.geometry_column:
@@ -314,11 +369,15 @@ class PostGISStore(BaseStore):
             conds.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(col)))
             params.append(values)
         if bbox is not None:
-            conds.append(sql.SQL("{} && ST_MakeEnvelope(%s, %s, %s, %s, %s)").format(
-                sql.Identifier(info.geometry_column or "")))
+            conds.append(
+                sql.SQL("{} && ST_MakeEnvelope(%s, %s, %s, %s, %s)").format(
+                    sql.Identifier(info.geometry_column or "")
+                )
+            )
             params.extend([*map(float, bbox), info.srid])
         query = sql.SQL("SELECT {} FROM {}").format(
-            sql.SQL(", ").join(sel or [sql.SQL("fid")]), sql.Identifier(SCHEMA, info.name))
+            sql.SQL(", ").join(sel or [sql.SQL("fid")]), sql.Identifier(SCHEMA, info.name)
+        )
         if conds:
             query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conds)
         query += sql.SQL(" ORDER BY fid")
@@ -335,13 +394,18 @@ class PostGISStore(BaseStore):
     def _is_empty(self, info: LayerInfo) -> bool:
         (empty,) = self.connection.execute(
             sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(
-                sql.Identifier(SCHEMA, info.name))
+                sql.Identifier(SCHEMA, info.name)
+            )
         ).fetchone() or (True,)
         return bool(empty)
 
     def _insert(
-        self, info: LayerInfo, columns: list[str], data: list[list[Any]],
-        geoms: PreparedGeometry | None, valid_from: dt.datetime | None,
+        self,
+        info: LayerInfo,
+        columns: list[str],
+        data: list[list[Any]],
+        geoms: PreparedGeometry | None,
+        valid_from: dt.datetime | None,
     ) -> None:
         """One binary ``COPY``, built column by column (:mod:`._copy_binary`).
 
@@ -360,8 +424,11 @@ class PostGISStore(BaseStore):
             return
         pgtypes = self._pgtypes[info.name]
         # A column without a value is NULL all the same when left out of the COPY.
-        keep = [j for j, c in enumerate(columns)
-                if c in self._defaults[info.name] or not all_missing(data[j])]
+        keep = [
+            j
+            for j, c in enumerate(columns)
+            if c in self._defaults[info.name] or not all_missing(data[j])
+        ]
         cols = [columns[j] for j in keep]
         values: list[Any] = [data[j] for j in keep]
         types = [pgtypes[c] for c in cols]
@@ -382,12 +449,13 @@ class PostGISStore(BaseStore):
         con = self.connection
         rebuild, freeze = self._prepare_bulk(info, n)
         query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY{})").format(
-            sql.Identifier(SCHEMA, info.name), sql.SQL(", ").join(map(sql.Identifier, cols)),
-            sql.SQL(", FREEZE" if freeze else ""))
+            sql.Identifier(SCHEMA, info.name),
+            sql.SQL(", ").join(map(sql.Identifier, cols)),
+            sql.SQL(", FREEZE" if freeze else ""),
+        )
         try:
             with con.cursor() as cur, cur.copy(query, writer=QueuedLibpqWriter(cur)) as copy:
-                for block in binary_chunks(values, types, encoding=con.info.encoding,
-                                           srids=srids):
+                for block in binary_chunks(values, types, encoding=con.info.encoding, srids=srids):
                     copy.write(block)
             for ddl in rebuild:
                 con.execute(ddl.encode())  # definitions read back from the catalogue
@@ -402,8 +470,9 @@ class PostGISStore(BaseStore):
             m = _COPY_CONTEXT.search(exc.diag.context or "")
             if m is None:
                 raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}") from exc
-            raise RejectedValue(int(m.group(1)) - 1, m.group(2),
-                                exc.diag.message_primary or str(exc)) from exc
+            raise RejectedValue(
+                int(m.group(1)) - 1, m.group(2), exc.diag.message_primary or str(exc)
+            ) from exc
 
     def _prepare_bulk(self, info: LayerInfo, n: int) -> tuple[list[str], bool]:
         """Ready the layer for a large COPY: the index definitions to rebuild, and FREEZE.
@@ -467,8 +536,9 @@ class PostGISStore(BaseStore):
     def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:
         assert info.key is not None
         cur = self.connection.execute(
-            sql.SQL("UPDATE {} SET valid_to = %s WHERE valid_to IS NULL AND {} = ANY(%s)")
-            .format(sql.Identifier(SCHEMA, info.name), sql.Identifier(info.key)),
+            sql.SQL("UPDATE {} SET valid_to = %s WHERE valid_to IS NULL AND {} = ANY(%s)").format(
+                sql.Identifier(SCHEMA, info.name), sql.Identifier(info.key)
+            ),
             (at, keys),
         )
         return cur.rowcount
