@@ -255,6 +255,33 @@ class TestWrite:
                 write_components(store, frame, PROFILE, mode=mode)
         assert store.count("component") == 0
 
+    def test_bulk_load_names_the_bad_record(self, store: Any) -> None:
+        """A load big enough for the bulk path (indexes rebuilt, COPY FREEZE on PostGIS)."""
+        n = 25_000
+        i = np.arange(n)
+        frame = gpd.GeoDataFrame(
+            {
+                "subclass_code": np.where(i % 2 == 0, "0101", "0118"),
+                "status": "完好",
+                "data_source": "实测",
+                "source": [f"b{k}" for k in range(n)],
+                "extra": [f'{{"k": {k}}}' for k in range(n)],
+            },
+            geometry=shapely.points(X0 + (i % 200) * 1e-5, Y0 + (i // 200) * 1e-5),
+            crs="EPSG:4326",
+        )
+        bad = frame.copy()
+        bad.loc[20_001, "extra"] = "{bad"
+        with pytest.raises(ValidationError, match=r"record b20001 \(row 20001\): field extra"):
+            write_components(store, bad, PROFILE, mode="append")
+        assert store.count("component") == 0
+        res = write_components(store, frame, PROFILE, at=T0)
+        assert res.inserted == n
+        got = find_components(store, subclass_codes="0118")
+        assert len(got) == n // 2 and got["extra"].iloc[0] == {"k": 1}
+        again = write_components(store, frame, PROFILE, at=T0 + DAY)
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, n)
+
     def test_append_matches_upsert_representation(self, store: Any) -> None:
         frame = records(original_date=["2020-05-01", None, None, None, None])
         res = write_components(store, frame, PROFILE, mode="append", at=T0)
