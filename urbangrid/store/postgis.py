@@ -429,6 +429,8 @@ class PostGISStore(BaseStore):
             for j, c in enumerate(columns)
             if c in self._defaults[info.name] or not all_missing(data[j])
         ]
+        if not keep and columns and not info.geometry_column:
+            keep = [0]  # COPY needs one column at least
         cols = [columns[j] for j in keep]
         values: list[Any] = [data[j] for j in keep]
         types = [pgtypes[c] for c in cols]
