@@ -36,7 +36,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -135,10 +135,8 @@ class PostGISSink:
     def open(self) -> None:
         """Check the target and create the loading table (client side)."""
         with _connect(self.dsn) as con:
-            exists = (
-                con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{self.table}",)).fetchone()[0]
-                is not None
-            )  # type: ignore[index]
+            row = con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{self.table}",)).fetchone()
+            exists = row is not None and row[0] is not None
             if self.mode == "create" and exists and not self.overwrite:
                 raise StoreSchemaError(
                     f"{self.target}: table exists; pass overwrite=True to replace it"
@@ -160,7 +158,7 @@ class PostGISSink:
                 sql.SQL("CREATE INDEX ON {} (_part)").format(sql.Identifier(SCHEMA, self.stage))
             )
 
-    def _year_stage(self, con: psycopg.Connection[Any], year: int) -> sql.Composed:
+    def _year_stage(self, con: psycopg.Connection[Any], year: int) -> sql.Identifier:
         """The loading table of one year, made on first use: ``case_history``'s columns
         and ``_part``, no key, no index (they come when it is attached)."""
         name = sql.Identifier(SCHEMA, f"{self.stage}_y{year}")
@@ -304,15 +302,16 @@ def _copy_rows(
     """COPY an Arrow table in, in one write: binary when every column is typed for its
     PostgreSQL type, else CSV written by Arrow (text the server parses)."""
     cols = sql.SQL(", ").join(map(sql.Identifier, names))
-    payload = _binary_payload(rows, types)
-    if payload is None:
+    binary = _binary_payload(rows, types)
+    payload: bytes | memoryview
+    if binary is None:
         buf = io.BytesIO()
         pacsv.write_csv(
             rows, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
         )
         payload, form = buf.getbuffer(), "csv"
     else:
-        form = "binary"
+        payload, form = binary, "binary"
     query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(table, cols, sql.SQL(form))
     with con.cursor().copy(query) as copy:
         copy.write(payload)
@@ -340,7 +339,8 @@ def _arrow_field(col: pa.Array, pgtype: str) -> Field | None:
             if pgtype == "jsonb" or not pa.types.is_dictionary(t):
                 return None
             col = col.cast(pa.string())
-        return encode_column(ArrowText(col), pgtype)
+        # encode_column takes ArrowText for a sequence of str (its UTF-8 buffers are used)
+        return encode_column(cast(Any, ArrowText(col)), pgtype)
     if pgtype == "double precision" and (pa.types.is_floating(t) or pa.types.is_integer(t)):
         vals = col.cast(pa.float64()).fill_null(0).to_numpy()
     elif pgtype in ("bigint", "integer") and pa.types.is_integer(t):
