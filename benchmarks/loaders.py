@@ -11,7 +11,11 @@ Two measurements, each printed as seconds per step:
   ``urbangrid load components FILE --store DSN`` does it. The loader's own steps
   (read, map, validate, the diff against the empty store, the change-set record)
   are timed apart from the store write (``Store.write``: helper code in
-  ``urbangrid/store``) and the ID allocation (``spatial.components``).
+  ``urbangrid/store``) and the ID allocation (``spatial.components``). In the same
+  run, into fresh databases: ``ogr2ogr`` GeoPackage → PostGIS of the same file (a
+  plain copy: no validation, no IDs, no change set) and the ratio, and the command
+  itself (``urbangrid load components FILE --store DSN --on-invalid skip``, wall
+  time with interpreter start-up and imports).
 
 The rows are the real bundled extracts (OSM street furniture of Beijing, Shanghai
 and Helsinki; City of Cambridge MA street lights, hydrants, benches …: 18,392
@@ -21,6 +25,7 @@ Usage::
 
     python benchmarks/loaders.py [--dsn postgresql://...] [--workdir DIR] [--repeat 3]
                                  [--rows 42000] [--fresh-rows 316851] [--skip-fresh]
+                                 [--skip-rerun] [--skip-cli]
 
 ``--dsn`` is a superuser DSN (default ``$URBANGRID_TEST_DSN`` or the local test
 server); throw-away databases ``ug_bench_loaders_*`` are created and dropped.
@@ -33,6 +38,8 @@ import contextlib
 import itertools
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -132,8 +139,8 @@ class Timer:
         return f"{total:.2f} s: " + ", ".join(parts) + (f"  [inside: {inner}]" if inner else "")
 
 
-def timed_load(target: str, path: Path, *, inner: bool = False) -> tuple[Any, str]:
-    """One committed load of `path` into `target`, timed per step."""
+def timed_load(target: str, path: Path, *, inner: bool = False) -> tuple[Any, str, float]:
+    """One committed load of `path` into `target`: result, seconds per step, total seconds."""
     timer = Timer()
     undo = []
     if inner:
@@ -169,7 +176,30 @@ def timed_load(target: str, path: Path, *, inner: bool = False) -> tuple[Any, st
     finally:
         for u in undo:
             u()
-    return result, timer.report(end)
+    return result, timer.report(end), end - timer.steps[0][1]
+
+
+def ogr2ogr_command(dsn: str, path: Path) -> list[str]:
+    """``ogr2ogr`` copying `path` into a new table of `dsn` (its COPY path)."""
+    info = psycopg.conninfo.conninfo_to_dict(dsn)
+    pg = "PG:" + " ".join(f"{k}={v}" for k, v in info.items() if v is not None)
+    cmd = [shutil.which("ogr2ogr") or "ogr2ogr", "-f", "PostgreSQL", pg, str(path)]
+    return [*cmd, "-nln", "ogr_components", "-nlt", "GEOMETRY", "-lco", "GEOMETRY_NAME=geom"]
+
+
+def loader_command(dsn: str, path: Path) -> list[str]:
+    """``urbangrid load components FILE --store DSN --on-invalid skip``."""
+    script = Path(sys.executable).with_name("urbangrid")  # the installed command
+    start = [str(script)] if script.exists() else [sys.executable, "-m", "urbangrid.cli"]
+    cmd = [*start, "load", "components", str(path)]
+    return [*cmd, "--store", dsn, "--on-invalid", "skip"]
+
+
+def timed_command(cmd: list[str]) -> float:
+    """Wall seconds of one run of `cmd` (start-up included), output discarded."""
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
 
 
 def main() -> None:
@@ -179,6 +209,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=42_000)
     ap.add_argument("--fresh-rows", type=int, default=316_851)
     ap.add_argument("--skip-fresh", action="store_true")
+    ap.add_argument("--skip-rerun", action="store_true", help="only the fresh load")
+    ap.add_argument("--skip-cli", action="store_true", help="no run of the command")
     ap.add_argument("--repeat", type=int, default=3, help="unchanged re-runs per store")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="ug_bench_loaders_"))
@@ -189,18 +221,19 @@ def main() -> None:
     )
     try:
         path = work / f"survey_{args.rows}.gpkg"
-        pyogrio.write_dataframe(survey(args.rows), path, layer="部件")
-        for kind in ("gpkg", "postgis"):
+        if not args.skip_rerun:
+            pyogrio.write_dataframe(survey(args.rows), path, layer="部件")
+        for kind in () if args.skip_rerun else ("gpkg", "postgis"):
             with contextlib.ExitStack() as stack:
                 if kind == "gpkg":
                     target = str(work / "rerun.gpkg")
                     Path(target).unlink(missing_ok=True)
                 else:
                     target = stack.enter_context(fresh_db(args.dsn, "ug_bench_loaders_rerun"))
-                first, t1 = timed_load(target, path)
+                first, t1, _ = timed_load(target, path)
                 print(f"{kind:8s} {args.rows} rows, first load  {t1}")
                 for k in range(args.repeat):
-                    again, t2 = timed_load(target, path)
+                    again, t2, _ = timed_load(target, path)
                     assert again.changeset is not None and again.changeset.empty
                     assert again.changeset.unchanged == args.rows - len(first.set_aside)
                     print(f"{kind:8s} {args.rows} rows, unchanged re-run #{k + 1} {t2}")
@@ -208,13 +241,32 @@ def main() -> None:
             big = work / f"survey_{args.fresh_rows}.gpkg"
             pyogrio.write_dataframe(survey(args.fresh_rows), big, layer="部件")
             with fresh_db(args.dsn, "ug_bench_loaders_fresh") as dsn:
-                result, t = timed_load(dsn, big, inner=True)
+                result, t, ours = timed_load(dsn, big, inner=True)
                 assert result.changeset is not None
                 print(f"postgis  {args.fresh_rows} rows, fresh load {t}")
                 print(
                     f"         {result.changeset.summary()}; "
                     f"{sum(p.get('severity') == 'warning' for p in result.problems)} warnings, "
                     f"{len(result.set_aside)} set aside"
+                )
+            runs = {"ogr2ogr": ogr2ogr_command}
+            if not args.skip_cli:
+                runs["command"] = loader_command
+            wall = {}
+            for name, command in runs.items():
+                with fresh_db(args.dsn, f"ug_bench_loaders_{name}") as dsn:
+                    wall[name] = timed_command(command(dsn, big))
+            ogr = wall["ogr2ogr"]
+            print(
+                f"ogr2ogr  {args.fresh_rows} rows, GeoPackage → PostGIS {ogr:.2f} s (plain copy); "
+                f"ogr2ogr / loader = {ogr / ours:.2f} ({'loader' if ours < ogr else 'ogr2ogr'} "
+                "faster)"
+            )
+            if "command" in wall:
+                print(
+                    f"command  {args.fresh_rows} rows, urbangrid load components … --on-invalid "
+                    f"skip: {wall['command']:.2f} s wall (start-up and imports included); "
+                    f"ogr2ogr / command = {ogr / wall['command']:.2f}"
                 )
     finally:
         if args.workdir is None:

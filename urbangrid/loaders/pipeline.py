@@ -44,6 +44,7 @@ from urbangrid.loaders.changeset import (
     LoadMeta,
     apply_changeset,
     diff_rows,
+    layer_is_empty,
     lock_layer,
     read_where_in,
     write_diff,
@@ -258,7 +259,6 @@ def _component_checks(
     *,
     profile: Any,
     admin_code: str | None,
-    district: Any,
     source: str,
 ) -> tuple[Any, list[Problem]]:
     """Component-specific checks; returns the completed good rows and the problems."""
@@ -308,11 +308,13 @@ def _component_checks(
             break
         index = good.index
         try:
+            # No district: validate_rows has tested every geometry against it
+            # (covered_by, same CRS) and set the rows outside aside already.
             done = validate_components(
                 good.drop(columns=dates).reset_index(drop=True),
                 profile,
                 admin_code=admin_code,
-                district=district,
+                district=None,
                 source=source,
             )
         except ValidationError as exc:
@@ -344,18 +346,21 @@ def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
     need = frame["component_id"].isna() & frame["source"].notna()
     if not need.any():
         return frame
-    known = read_where_in(
-        store,
-        "component",
-        "source",
-        frame.loc[need, "source"].unique().tolist(),
-        columns=["component_id", "source"],
-    )
-    by_source = dict(zip(known["source"], known["component_id"], strict=True))
+    found: Any = None  # a first load (empty layer): no source key can be known
+    if not layer_is_empty(store, "component"):
+        known = read_where_in(
+            store,
+            "component",
+            "source",
+            frame.loc[need, "source"].unique().tolist(),
+            columns=["component_id", "source"],
+        )
+        by_source = dict(zip(known["source"], known["component_id"], strict=True))
+        found = frame.loc[need, "source"].map(by_source).astype(object)
     frame = frame.copy()
     # Through object dtype: pandas 3's string dtype refuses the NaN of unknown sources.
     ids = frame["component_id"].astype(object)
-    ids[need] = frame.loc[need, "source"].map(by_source).astype(object)
+    ids[need] = found
     frame["component_id"] = ids.where(ids.notna(), None)
     return frame
 
@@ -380,7 +385,7 @@ def _duplicates_against_store(
     others' IDs were found in the store by source key, so only the given ones are
     looked up (a contractor's file without IDs costs no lookup at all).
     """
-    if frame.empty:
+    if frame.empty or layer_is_empty(store, "component"):
         return []
     ids = (
         frame["component_id"].astype(object)
@@ -632,7 +637,6 @@ def load_survey(
             ValidatedRows(rows.frame, problems),
             profile=profile_obj,
             admin_code=admin_code,
-            district=district,
             source=source,
         )
         problems.extend(extra)

@@ -69,6 +69,17 @@ _DATE_FORMS = (
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 )
+#: shapely.get_type_id → geometry type name.
+_GEOS_TYPE_NAMES = (
+    "Point",
+    "LineString",
+    "LinearRing",
+    "Polygon",
+    "MultiPoint",
+    "MultiLineString",
+    "MultiPolygon",
+    "GeometryCollection",
+)
 _GEOM_TYPES = {
     "POINT": ("Point",),
     "MULTIPOINT": ("Point", "MultiPoint"),
@@ -378,10 +389,11 @@ def _geometry_problems(
     coords_ok = finite_coordinates(geoms)
     want = _GEOM_TYPES.get(info.geometry_type or "GEOMETRY")
     # Vectorised first; only the rows found wrong are looked at one by one.
-    types = np.array([None if g is None else g.geom_type for g in geoms], dtype=object)
     wrong_type = np.zeros(len(geoms), dtype=bool)
     if want is not None:
-        wrong_type = ~missing & ~np.isin(types, list(want))
+        # By GEOS type id (-1 for None): no Python call per geometry.
+        ids = [i for i, name in enumerate(_GEOS_TYPE_NAMES) if name in want]
+        wrong_type = ~missing & ~np.isin(shapely.get_type_id(geoms), ids)
     checkable = ~missing & coords_ok & ~wrong_type
     invalid = np.zeros(len(geoms), dtype=bool)
     invalid[checkable] = ~shapely.is_valid(geoms[checkable])
