@@ -659,13 +659,9 @@ def write_components(
         # The store names rows; name the records as validation does (the input's own
         # key first: the ID of a new record was only just assigned).
         problems = [
-            {
-                **p,
-                "record": None
-                if p.get("row") is None
-                else _label(frame, int(p["row"]), ("source", "component_id")),
-            }  # type: ignore[call-overload]
+            {**p, "record": None if row is None else _label(frame, row, ("source", "component_id"))}
             for p in exc.problems
+            for row in [None if p.get("row") is None else int(str(p["row"]))]
         ]
         raise _problems_error(source, problems) from exc
 
@@ -839,7 +835,7 @@ def _first_box_postgis(
 ) -> tuple[float, float, float, float] | None:
     from psycopg import sql
 
-    conds = [sql.SQL("valid_to IS NULL")]
+    conds: list[sql.Composable] = [sql.SQL("valid_to IS NULL")]
     params: list[Any] = []
     for col, values in where.items():
         conds.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(col)))

@@ -109,11 +109,13 @@ def _missing(values: Sequence[Any]) -> np.ndarray:
 
 
 def _bytes_field(values: Sequence[bytes | None], prefix: int = 0, srid: int = 0) -> Field:
-    vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    if None in vals:
-        lengths = np.array([-1 if v is None else len(v) for v in vals], np.int64)
-        vals = [b"" if v is None else v for v in vals]
+    given: list[bytes | None] = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    vals: list[bytes]
+    if None in given:
+        lengths = np.array([-1 if v is None else len(v) for v in given], np.int64)
+        vals = [b"" if v is None else v for v in given]
     else:
+        vals = given  # type: ignore[assignment]  # no None in it
         lengths = np.fromiter(map(len, vals), np.int64, len(vals))
     data = np.frombuffer(b"".join(vals), np.uint8)
     starts = np.zeros(len(vals), np.int64)

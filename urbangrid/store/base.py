@@ -662,8 +662,10 @@ class BaseStore:
             converted.append(out)
         keys: list[Any] = []
         if info.key is not None and info.key in columns:
-            col = converted[columns.index(info.key)]
-            keys = col.tolist() if isinstance(col, np.ndarray | ArrowText) else col
+            key_col = converted[columns.index(info.key)]
+            keys = (
+                key_col.tolist() if isinstance(key_col, np.ndarray | ArrowText) else list(key_col)
+            )
             # Hashing in pandas finds whether any key repeats; only then name them.
             if pd.Series(keys, dtype=object).duplicated().any():
                 seen: dict[Any, int] = {}

@@ -98,7 +98,9 @@ def gpkg_blobs(geoms: np.ndarray, wkb: Sequence[bytes | None], srid: int) -> lis
     ]
     for i in np.flatnonzero(empty & np.array([w is not None for w in wkb], dtype=bool)):
         # Flags: little-endian, no envelope, empty-geometry bit set.
-        out[i] = struct.pack("<2sBBi", b"GP", 0, 0b00010001, srid) + wkb[i]  # type: ignore[operator]
+        w = wkb[int(i)]
+        assert w is not None
+        out[i] = struct.pack("<2sBBi", b"GP", 0, 0b00010001, srid) + w
     return out
 
 
