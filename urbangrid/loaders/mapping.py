@@ -312,14 +312,21 @@ def _recode_one(v: Any, vmap: Mapping[str, str] | None) -> Any:
     return v
 
 
-def _recode(series: pd.Series, vmap: Mapping[str, str] | None) -> tuple[list[Any], int]:
+def _recode(series: pd.Series, vmap: Mapping[str, str] | None) -> tuple[Any, int]:
     """A column's values stripped and value-mapped, and how many the map changed.
 
     A survey column holds few distinct values (状态, 数据来源, 权属单位 …), so each
     distinct value is recoded once and the column rebuilt by index (pandas.factorize),
     instead of one Python call per cell (2.2 million of them for a 316k-row file).
     Columns of mixed Python types (where 1 == 1.0 == True would merge) go value by value.
+    A string column that stays text comes back as a string column (a list otherwise):
+    the distinct values are gathered by Arrow's take, no cell becomes a Python string.
     """
+    if not vmap and _arrow_text(series):
+        # No value map: strip by Arrow over the column (its whitespace is
+        # str.strip's), blank → missing; 来源编号 has as many values as rows.
+        stripped = series.str.strip()
+        return stripped.where(stripped != "", None), 0
     kind = pd.api.types.infer_dtype(series, skipna=True)
     if kind.startswith("mixed") or kind == "unknown-array":
         values = [_recode_one(v, vmap) for v in series.tolist()]
@@ -341,7 +348,16 @@ def _recode(series: pd.Series, vmap: Mapping[str, str] | None) -> tuple[list[Any
         changed = np.array([m != q for m, q in zip(mapped, plain, strict=True)], dtype=bool)
         counts = np.bincount(codes[codes >= 0], minlength=len(mapped))
         n = int(counts[changed].sum()) if len(changed) else 0
+    if _arrow_text(series) and all(m is None or type(m) is str for m in mapped):
+        texts = pd.array([*mapped, None], dtype=series.dtype)
+        gather = np.where(codes < 0, len(mapped), codes)  # code -1: missing
+        return pd.Series(texts.take(gather), index=series.index), n
     return table[codes].tolist(), n
+
+
+def _arrow_text(series: pd.Series) -> bool:
+    """True for an Arrow-backed string column (pandas' ``str`` dtype with pyarrow)."""
+    return isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow"
 
 
 def _json_safe(v: Any) -> Any:
@@ -421,6 +437,15 @@ def apply_mapping(
         out[col] = values
     for col, default in mapping.defaults.items():
         values = out.get(col, [None] * len(frame))
+        if isinstance(values, pd.Series):
+            gaps = values.isna()
+            if not gaps.any():
+                continue
+            if type(default) is str:
+                out[col] = values.where(~gaps, default)
+                defaulted[col] = int(gaps.sum())
+                continue
+            values = values.astype(object).where(~gaps, None).tolist()
         missing = [i for i, v in enumerate(values) if v is None]
         for i in missing:
             values[i] = default
@@ -429,6 +454,8 @@ def apply_mapping(
         out[col] = values
     if unmapped and mapping.unmapped == "extra" and extra_column in allowed:
         existing = out.get(extra_column)
+        if isinstance(existing, pd.Series):
+            existing = existing.astype(object).where(existing.notna(), None).tolist()
         extras: list[Any] = []
         cols = {c: frame[c].tolist() for c in unmapped}
         for i in range(len(frame)):

@@ -265,9 +265,10 @@ def _component_checks(
     from urbangrid.spatial.codes import find_subclass
     from urbangrid.spatial.components import RECORD_COLUMNS, validate_components
 
-    frame = rows.frame.copy()
+    frame = rows.frame
     problems: list[Problem] = []
     if "subclass_name" in frame.columns:
+        frame = frame.copy()  # subclass codes are filled in below
         if "subclass_code" not in frame.columns:
             frame["subclass_code"] = None
         for row, name, code in zip(
@@ -298,7 +299,7 @@ def _component_checks(
     bad = {
         int(p["row"]) for p in [*rows.problems, *problems] if p["row"] is not None and is_error(p)
     }  # type: ignore[call-overload]
-    keep = [r for r in frame.index if r not in bad]
+    keep = ~frame.index.isin(list(bad))
     cols = [c for c in frame.columns if c in RECORD_COLUMNS]
     good = frame.loc[keep, [*cols, frame.geometry.name]]
     # Dates were parsed and checked by validate_rows (more forms than it knows).

@@ -253,6 +253,9 @@ def validate_rows(
         if col == frame.geometry.name:
             continue
         logical = all_types.get(col, "text")
+        if logical == "text" and _clean_arrow_text(frame[col]):
+            out[col] = frame[col]  # kept as it is: no round trip through Python
+            continue
         values = frame[col].tolist()
         if logical == "text":
             fast = _clean_text_column(values)
@@ -295,8 +298,9 @@ def validate_rows(
                 )
             )
             continue
-        for row, v in zip(frame.index, out[col], strict=True):
-            if v is None and (row, col) not in bad_cells:
+        for i in np.flatnonzero(_empty(out[col])):
+            row = frame.index[i]
+            if (row, col) not in bad_cells:
                 problems.append(problem(source, int(row), col, None, "required value is empty"))
     if "original_date" in out and "change_date" in out:
         for row, a, b in zip(frame.index, out["original_date"], out["change_date"], strict=True):
@@ -311,27 +315,51 @@ def validate_rows(
                     )
                 )
     if info.key in out:
-        seen: dict[Any, int] = {}
-        for row, k in zip(frame.index, out[info.key], strict=True):
-            if k is None:
-                continue
-            if k in seen:
+        keys = pd.Series(out[info.key], index=frame.index, dtype=object)
+        keys = keys[~_empty(out[info.key])]
+        again = keys.duplicated(keep="first").to_numpy()
+        if again.any():
+            first = dict(zip(keys[~again].tolist(), keys.index[~again].tolist(), strict=True))
+            for row, k in keys[again].items():
                 problems.append(
                     problem(
                         source,
                         int(row),
                         info.key,
                         k,
-                        f"duplicate key in the file (first at row {seen[k]})",
+                        f"duplicate key in the file (first at row {first[k]})",
                     )
                 )
-            else:
-                seen[k] = int(row)
     geoms = np.asarray(frame.geometry.values, dtype=object)
     if info.geometry_column:
         problems.extend(_geometry_problems(geoms, frame.index, info, source, district))
-    result = gpd.GeoDataFrame(out, geometry=list(geoms), crs=frame.crs, index=frame.index)
+    result = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs, index=frame.index)
     return ValidatedRows(result, problems)
+
+
+#: :data:`_CONTROL` in RE2 syntax, for Arrow's regex kernels.
+_CONTROL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x{9f}\x{2028}\x{2029}]"
+
+
+def _clean_arrow_text(column: pd.Series) -> bool:
+    """True when an Arrow-backed string column needs no per-value look: no control
+    character, none over :data:`MAX_TEXT` (Arrow's kernels over the column; the
+    values never become Python strings — 316,851 rows × 7 columns cost ~0.5 s
+    through :func:`_clean_text_column`)."""
+    dtype = column.dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow" or column.empty:
+        return False
+    if column.str.contains(_CONTROL_RE2, regex=True).fillna(False).to_numpy(dtype=bool).any():
+        return False
+    longest = column.str.len().max()
+    return bool(pd.isna(longest) or longest <= MAX_TEXT)
+
+
+def _empty(values: Any) -> np.ndarray:
+    """True where a converted value is missing (None in a list, NA in a kept column)."""
+    if isinstance(values, pd.Series):
+        return values.isna().to_numpy()
+    return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
 
 
 def _clean_text_column(values: list[Any]) -> list[Any] | None:
