@@ -196,10 +196,15 @@ def loader_command(dsn: str, path: Path) -> list[str]:
 
 
 def timed_command(cmd: list[str]) -> float:
-    """Wall seconds of one run of `cmd` (start-up included), output discarded."""
+    """Wall seconds of one run of `cmd` (start-up included); its output is shown only
+    when it fails."""
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - t
+    if done.returncode:
+        print(done.stdout, done.stderr, sep="\n")
+        raise SystemExit(f"{cmd[0]} exited with {done.returncode}")
+    return seconds
 
 
 def main() -> None:
