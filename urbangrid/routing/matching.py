@@ -35,7 +35,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
 
 from urbangrid.errors import RoutingError
 from urbangrid.routing.graphs import EdgeId, check_node, index_graph
@@ -84,7 +84,8 @@ def min_t_join(
         Edge attribute holding the cost (metres or seconds).
     time_limit : float
         Seconds for the integer program. When it runs out, the best join found is
-        returned with ``optimal=False`` (or a greedy nearest-terminal join).
+        returned with ``optimal=False`` (or a greedy nearest-terminal join), its
+        cycles removed, with a proven ``lower_bound``.
 
     Returns
     -------
@@ -124,7 +125,12 @@ def t_join_arrays(
     terminal: np.ndarray,
     time_limit: float,
 ) -> tuple[list[int], float, float, bool]:
-    """Array form of :func:`min_t_join`: returns edge positions, cost, bound, optimal."""
+    """Array form of :func:`min_t_join`: returns edge positions, cost, bound, optimal.
+
+    The join is a forest whose every piece holds a terminal, also when the time
+    limit cuts the search short (then ``optimal`` is False and the bound is the
+    larger of HiGHS's dual bound and half the sum of nearest-terminal distances).
+    """
     if not terminal.any():
         return [], 0.0, 0.0, True
     keep = np.flatnonzero(tail != head)
@@ -160,24 +166,108 @@ def t_join_arrays(
         constraints=LinearConstraint(A, rhs, rhs),
         options={"time_limit": max(0.1, float(time_limit)), "mip_rel_gap": 0.0, "disp": False},
     )
-    chosen: list[int] | None = None
-    lb = 0.0
+    sel: np.ndarray | None = None
     optimal = False
     if res.x is not None:
         x = np.round(res.x[:m]).astype(np.int64)
-        sel = np.flatnonzero(x == 1)
-        par = (np.bincount(a[sel], minlength=n) + np.bincount(b[sel], minlength=n)) % 2 == 1
+        cand = np.flatnonzero(x == 1)
+        par = (np.bincount(a[cand], minlength=n) + np.bincount(b[cand], minlength=n)) % 2 == 1
         if np.array_equal(par, terminal):
-            chosen = [int(p) for p in pos[sel]]
+            sel = cand
             optimal = res.status == 0
-            bound = getattr(res, "mip_dual_bound", None)
-            lb = float(bound) if bound is not None and math.isfinite(bound) else 0.0
-    if chosen is None:
-        chosen = [int(pos[e]) for e in _greedy_join(n, a, b, cw, terminal)]
+    if sel is None:
+        sel = np.asarray(_greedy_join(n, a, b, cw, terminal), dtype=np.int64)
+    # an incumbent cut short by the time limit (or the greedy XOR of paths) may hold
+    # cycles, even whole pieces far from every terminal; callers that join the walk
+    # through the terminals (rural_postman) need every piece to touch one
+    sel = _forest_join(n, a, b, cw, sel, terminal)
+    chosen = [int(p) for p in pos[sel]]
     cost = math.fsum(float(w[p]) for p in chosen)
-    # HiGHS proves optimality to its tolerances; the exact bound is then the cost
-    lb = cost if optimal else min(lb, cost)
-    return chosen, cost, lb, optimal
+    if optimal:
+        # HiGHS proves optimality to its tolerances; the exact bound is then the cost
+        return chosen, cost, cost, True
+    # the solve's dual bound holds whether or not it found a solution; the nearest-
+    # terminal bound holds always and is what is left when HiGHS stops at its root
+    bound = getattr(res, "mip_dual_bound", None)
+    lb = float(bound) if bound is not None and math.isfinite(bound) else 0.0
+    lb = max(lb, _nearest_terminal_bound(n, a, b, cw, terminal))
+    return chosen, cost, min(lb, cost), False
+
+
+def _forest_join(
+    n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, sel: np.ndarray, terminal: np.ndarray
+) -> np.ndarray:
+    """The T-join inside the T-join ``sel`` that is a forest (never dearer: a subset).
+
+    Every piece of ``sel`` holds an even number of terminals, so a spanning tree of
+    the piece holds exactly one T-join: the tree edges below which an odd number of
+    terminals lie. The cycles of ``sel`` go, and so do its pieces with no terminal;
+    every piece of the result holds a terminal. The spanning tree is the minimum one,
+    to keep the cheap edges of each cycle.
+    """
+    if len(sel) == 0:
+        return sel
+    sa, sb = a[sel], b[sel]
+    # +1 on every weight: the same tree (every spanning forest of the pieces has the
+    # same number of edges), and scipy's spanning tree would drop zero weights
+    J = sp.csr_matrix((w[sel] + 1.0, (sa, sb)), shape=(n, n))
+    T = minimum_spanning_tree(J).tocoo()
+    edge_of = {(int(x), int(y)): int(e) for x, y, e in zip(sa, sb, sel, strict=True)}
+    adj: dict[int, list[tuple[int, int]]] = {}
+    for x, y in zip(T.row.tolist(), T.col.tolist(), strict=True):
+        e = edge_of[(min(x, y), max(x, y))]
+        adj.setdefault(x, []).append((y, e))
+        adj.setdefault(y, []).append((x, e))
+    # breadth-first order from a root per piece; leaves first, each node passes
+    # its parity up through the edge to its parent
+    parent: dict[int, tuple[int, int]] = {}
+    order: list[int] = []
+    for root in adj:
+        if root in parent:
+            continue
+        parent[root] = (-1, -1)
+        order.append(root)
+        i = len(order) - 1
+        while i < len(order):
+            x = order[i]
+            i += 1
+            for y, e in adj[x]:
+                if y not in parent:
+                    parent[y] = (x, e)
+                    order.append(y)
+    odd = terminal.copy()
+    keep: list[int] = []
+    for x in reversed(order):
+        up, e = parent[x]
+        if odd[x] and up >= 0:
+            keep.append(e)
+            odd[up] ^= True
+    return np.asarray(sorted(keep), dtype=np.int64)
+
+
+def _nearest_terminal_bound(
+    n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, terminal: np.ndarray
+) -> float:
+    """Half the sum of each terminal's distance to its nearest other terminal.
+
+    A minimum T-join costs as much as a minimum perfect matching of the terminals on
+    shortest-path distances, and a matched pair ``(t, u)`` costs ``d(t, u) >=
+    (near(t) + near(u)) / 2``. One Dijkstra run from all terminals gives every
+    ``near(t)``: the shortest path from ``t`` to its nearest other terminal leaves
+    ``t``'s Voronoi cell through an edge ``(x, y)``, and ``d(t, x) + w + d(y)`` is
+    its length (Mehlhorn's boundary-edge argument).
+    """
+    A = sp.csr_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    T = np.flatnonzero(terminal)
+    d, _, src = dijkstra(A, directed=False, indices=T, min_only=True, return_predecessors=True)
+    cross = (src[a] != src[b]) & (src[a] >= 0) & (src[b] >= 0)
+    length = d[a[cross]] + w[cross] + d[b[cross]]
+    near = np.full(n, np.inf)
+    np.minimum.at(near, src[a[cross]], length)
+    np.minimum.at(near, src[b[cross]], length)
+    near_t = near[T]
+    # a terminal with no boundary edge can only arise from ties at zero distance
+    return 0.5 * math.fsum(np.where(np.isfinite(near_t), near_t, 0.0).tolist())
 
 
 def _greedy_join(

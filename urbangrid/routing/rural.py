@@ -147,12 +147,19 @@ def _walk_plan(
 
 def _parity_join(
     ig: IndexedGraph, multiset: np.ndarray, time_limit: float
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, float, float, bool]:
+    """T-join of the odd nodes of ``multiset``: edges, cost, lower bound, optimal.
+
+    Every piece of the join holds an odd node of ``multiset`` (see
+    :func:`~urbangrid.routing.matching.t_join_arrays`), so adding it to a connected
+    ``multiset`` keeps the walk connected, whether or not the time limit cut the
+    search short.
+    """
     deg = np.bincount(ig.tail[multiset], minlength=ig.n) + np.bincount(
         ig.head[multiset], minlength=ig.n
     )
-    join, cost, _lb, _ = t_join_arrays(ig.n, ig.tail, ig.head, ig.w, deg % 2 == 1, time_limit)
-    return np.asarray(join, dtype=np.int64), cost
+    join, cost, lb, opt = t_join_arrays(ig.n, ig.tail, ig.head, ig.w, deg % 2 == 1, time_limit)
+    return np.asarray(join, dtype=np.int64), cost, lb, opt
 
 
 def _connected(ig: IndexedGraph, edges: np.ndarray, s: int) -> bool:
@@ -198,14 +205,16 @@ def rural_postman(
         Depot; default the first node of the first required edge. It need not
         touch a required edge.
     time_limit : float
-        Seconds for the whole search (each T-join gets what is left).
+        Seconds for the whole search (each T-join gets what is left, at least
+        0.5 s; a T-join cut short falls back to its best or a greedy join).
 
     Returns
     -------
     RoutePlan
-        One route, with ``lower_bound``; ``optimal`` is True when the required
-        edges and the start form one piece (then the exact T-join is optimal) or
-        the bound is met.
+        One closed walk, with a proven ``lower_bound``; ``optimal`` is True when
+        the required edges and the start form one piece and the exact T-join
+        finished in time, or when the bound is met. When the time runs out the
+        walk is still valid, only perhaps longer, and ``optimal`` is False.
 
     Raises
     ------
@@ -228,7 +237,9 @@ def rural_postman(
         return max(0.5, deadline - time.perf_counter())
 
     ncomp, lab, labs = _components(ig, req, s)
-    join0, jcost0 = _parity_join(ig, req, left())
+    # the parity bound is the join's proven bound, not its cost: when the time
+    # limit stops the exact T-join early the cost only bounds from above
+    join0, _jcost0, jlb0, jopt0 = _parity_join(ig, req, left())
     if ncomp == 1:
         return _walk_plan(
             ig,
@@ -236,8 +247,8 @@ def rural_postman(
             join0,
             s,
             weight,
-            base + jcost0,
-            True,
+            base + jlb0,
+            jopt0,
             {"pieces": 1, "seconds": time.perf_counter() - t0},
         )
     # distances between pieces, by multi-source Dijkstra from each piece
@@ -260,7 +271,7 @@ def rural_postman(
     np.fill_diagonal(tiny, 0)
     mst = minimum_spanning_tree(sp.csr_matrix(tiny)).tocoo()
     mst_cost = float(np.sum(np.where(mst.data > 1e-12, mst.data, 0.0)))
-    lower = base + max(jcost0, mst_cost)
+    lower = base + max(jlb0, mst_cost)
     pair_edge = _pair_edges(ig)
     connectors: list[np.ndarray] = []
     for i, j in zip(mst.row.tolist(), mst.col.tolist(), strict=True):
@@ -276,15 +287,18 @@ def rural_postman(
 
     def assemble(conns: list[np.ndarray]) -> tuple[np.ndarray, float] | None:
         con = np.concatenate([req[:0], *conns]) if conns else req[:0]
-        join, _ = _parity_join(ig, np.r_[req, con], left())
+        join, *_ = _parity_join(ig, np.r_[req, con], left())
         extra = np.r_[con, join].astype(np.int64)
         if not _connected(ig, np.r_[req, extra], s):
             return None
         return extra, float(ig.w[extra].sum())
 
-    first = assemble(connectors)
-    assert first is not None  # the spanning tree joins every piece
-    best_extra, best_cost = first
+    # the connectors join every piece and each piece of the parity join holds an
+    # odd node of required + connectors, so this walk is connected: no check needed
+    con0 = np.concatenate(connectors) if connectors else req[:0]
+    join, *_ = _parity_join(ig, np.r_[req, con0], left())
+    best_extra = np.r_[con0, join].astype(np.int64)
+    best_cost = float(ig.w[best_extra].sum())
     tries = 0
     # local search: drop a connector when the parity repair keeps the walk connected
     improved = True
@@ -339,7 +353,9 @@ def rural_postman_exact(
     Returns
     -------
     RoutePlan
-        ``optimal`` is True when HiGHS closed every solve within ``time_limit``.
+        ``optimal`` is True when HiGHS closed every solve within ``time_limit``;
+        otherwise ``lower_bound`` is the required cost plus the best dual bound
+        of the solves (each relaxes the full program).
 
     Raises
     ------
@@ -364,6 +380,9 @@ def rural_postman_exact(
     key_nodes[s] = True
     cuts: list[np.ndarray] = []
     optimal = True
+    # every solve relaxes the full program (some cuts missing), so each one's dual
+    # bound on the deadhead holds for the tour
+    dual = 0.0
     while True:
         remaining = time_limit - (time.perf_counter() - t0)
         if remaining <= 0:
@@ -387,21 +406,27 @@ def rural_postman_exact(
             msg = f"rural_postman_exact: the integer program failed ({res.message})"
             raise RoutingError(msg)
         optimal = optimal and res.status == 0
+        bound = getattr(res, "mip_dual_bound", None)
+        if bound is not None and math.isfinite(bound):
+            dual = max(dual, float(bound))
         x = np.round(res.x[:m]).astype(np.int64)
         extra = np.repeat(pe, x)
         ncomp, lab, labs = _components(ig, np.r_[req, extra], s)
+        # a piece with no required edge and not the start is a closed detour (every
+        # node even, no required degree): a solve cut short may hold one; drop it,
+        # and never cut round it (a cut is valid only with key nodes on both sides)
+        idle = [c for c in labs.tolist() if not (key_nodes & (lab == c)).any()]
+        if idle:
+            extra = extra[~np.isin(lab[ig.tail[extra]], idle)]
+            ncomp -= len(idle)
         if ncomp == 1:
             break
-        added = False
-        for c in labs:
-            inside = lab == c
-            if not (inside & key_nodes).any():
+        for c in labs.tolist():
+            if c in idle:
                 continue
-            cross = inside[a] ^ inside[b]
-            cuts.append(cross)
-            added = True
-        if not added:  # pragma: no cover - every piece holds a key node by construction
-            break
+            inside = lab == c
+            cuts.append(inside[a] ^ inside[b])
     cost = math.fsum(ig.w[np.r_[req, extra]].tolist())
     info = {"cuts": len(cuts), "seconds": time.perf_counter() - t0}
-    return _walk_plan(ig, req, extra, s, weight, cost if optimal else 0.0, optimal, info)
+    lower = cost if optimal else math.fsum(ig.w[req].tolist()) + dual
+    return _walk_plan(ig, req, extra, s, weight, lower, optimal, info)
