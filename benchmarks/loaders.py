@@ -57,6 +57,7 @@ from psycopg import sql
 import urbangrid
 from urbangrid.loaders import pipeline
 from urbangrid.loaders.osm_components import BUNDLED_SOURCES, read_bundled_components
+from urbangrid.spatial import components
 from urbangrid.spatial.codes import demo_profile
 from urbangrid.store import init_store
 
@@ -144,10 +145,17 @@ def timed_load(target: str, path: Path, *, inner: bool = False) -> tuple[Any, st
     timer = Timer()
     undo = []
     if inner:
-        # The apply step = ID allocation (spatial.components) + the loader's diff +
-        # apply_changeset, which is the store write of the layer (Store.write, in
-        # urbangrid/store) and of the change-set record (load_changeset, load_change).
+        # The validate step = the schema checks (loaders.validate), the component
+        # checks (the loader's subclass names + spatial.components.validate_components)
+        # and the duplicates within the file. The apply step = ID allocation
+        # (spatial.components) + the loader's diff + apply_changeset, which is the
+        # store write of the layer (Store.write, in urbangrid/store) and of the
+        # change-set record (load_changeset, load_change).
         undo = [
+            timer.wrap(pipeline, "validate_rows", "validate_rows"),
+            timer.wrap(pipeline, "_component_checks", "component checks"),
+            timer.wrap(components, "validate_components", "of which validate_components"),
+            timer.wrap(pipeline, "duplicates_in_file", "duplicates in file"),
             timer.wrap(pipeline, "_assign_component_ids", "ids"),
             timer.wrap(pipeline, "diff_rows", "diff"),
             timer.wrap(pipeline, "apply_changeset", "apply_changeset"),

@@ -7,6 +7,8 @@ contractor's layout (:func:`tests.loaders.test_survey_load.survey_frame`).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +41,16 @@ def test_added_changes_is_a_lazy_sequence() -> None:
         AddedChanges(["a", "b"], [1])
 
 
+@pytest.mark.parametrize(
+    "rows", [[1, 2, 3, 5, 6, 9], [], [4], [3, 2, 1], [1, None, 3], list(range(1, 10_001))]
+)
+def test_file_rows_are_recorded_as_runs(rows: list[int | None]) -> None:
+    runs = changeset._row_runs(rows)
+    assert changeset._rows_of(runs) == rows
+    if rows and None not in rows and rows == sorted(rows):
+        assert len(runs) == 1 + sum(b - a != 1 for a, b in itertools.pairwise(rows))
+
+
 def test_first_load_records_blocks_and_rolls_back(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -55,6 +67,8 @@ def test_first_load_records_blocks_and_rolls_back(
     raw = store.read(CHANGE_LAYER, where={"changeset_id": done.changeset_id})
     assert len(raw) == -(-n // 7)
     assert set(raw["action"]) == {"added"} and raw["file_row"].isna().all()
+    fields = [json.loads(f) if isinstance(f, str) else f for f in raw["fields"]]
+    assert all(len(f["file_rows"]) == 1 for f in fields)  # 1…n in runs of 7: one run each
     lines = read_changes(store, done.changeset_id)
     stored = store.read("component")
     assert len(lines) == n and set(lines["action"]) == {"added"}
