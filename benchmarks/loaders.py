@@ -121,6 +121,7 @@ class Timer:
     def wrap(self, module: Any, name: str, label: str) -> Callable[[], None]:
         """Time every call of module.name under `label`; returns the undo."""
         original = getattr(module, name)
+        self.inner.setdefault(label, 0.0)  # printed in the order wrapped
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             t = time.perf_counter()

@@ -690,7 +690,8 @@ def load_survey(
     )
     if blocked:
         return result
-    good = good.drop(index=[r for r in bad_rows if r in good.index])
+    if bad_rows:  # (a drop of nothing still copies all the rows)
+        good = good.drop(index=[r for r in bad_rows if r in good.index])
     layer_crs = info.crs
     if not commit:
         say("diff")
