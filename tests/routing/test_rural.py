@@ -141,6 +141,12 @@ def _late_milp(detour: Collection[int] = (), *, found: bool = True, dual: float 
     return fake
 
 
+def _cut_short(monkeypatch: pytest.MonkeyPatch, late: Callable) -> None:
+    """T-joins by the (faked) integer program, however few the terminals."""
+    monkeypatch.setattr(matching, "MATCHING_MAX_TERMINALS", 0)
+    monkeypatch.setattr(matching, "milp", late)
+
+
 class TestOutOfTime:
     @pytest.mark.parametrize(
         "late",
@@ -152,7 +158,7 @@ class TestOutOfTime:
     ) -> None:
         G = _path_and_triangle()
         req = [(0, 1), (3, 4)]
-        monkeypatch.setattr(matching, "milp", late)
+        _cut_short(monkeypatch, late)
         plan = rural_postman(G, req, start=0, time_limit=1.0)
         # the optimum (test_two_pieces_on_a_path): 0-1 served, 1-2-3 deadhead, 3-4
         # served, 4-3-2-1-0 back; the triangle's cycle is dropped, not driven
@@ -167,7 +173,7 @@ class TestOutOfTime:
         # one piece, the path itself: the only parity repair is the path back (4)
         G = _path_and_triangle()
         req = [(0, 1), (1, 2), (2, 3), (3, 4)]
-        monkeypatch.setattr(matching, "milp", _late_milp({5, 6, 7}, dual=0.5))
+        _cut_short(monkeypatch, _late_milp({5, 6, 7}, dual=0.5))
         plan = rural_postman(G, req, start=0, time_limit=1.0)
         assert check_plan(G, plan, required=req) == pytest.approx(8.0)
         # the nearest-terminal bound (half of 4 + 4) proves the walk optimal
@@ -181,8 +187,8 @@ class TestOutOfTime:
         star = list(S.edges)
         monkeypatch.undo()
         plan = rural_postman(S, star, start="c", time_limit=1.0)
-        assert plan.optimal  # the real solve, in time
-        monkeypatch.setattr(matching, "milp", _late_milp(dual=0.5))
+        assert plan.optimal  # solved in time
+        _cut_short(monkeypatch, _late_milp(dual=0.5))
         plan = rural_postman(S, star, start="c", time_limit=1.0)
         assert check_plan(S, plan, required=star) == pytest.approx(16.0)
         assert plan.lower_bound == pytest.approx(8.0 + 6.0)
@@ -205,7 +211,7 @@ class TestTJoinOutOfTime:
     def test_cycles_and_idle_pieces_are_removed(self, monkeypatch: pytest.MonkeyPatch) -> None:
         G = _path_and_triangle()
         G.add_edge(1, 3, weight=1.5)  # a cycle 1-2-3 beside the path
-        monkeypatch.setattr(matching, "milp", _late_milp({1, 2, 3, 5, 6, 7}))
+        _cut_short(monkeypatch, _late_milp({1, 2, 3, 5, 6, 7}))
         tj = min_t_join(G, [0, 4])
         # a forest inside the incumbent: never dearer, every piece holds a terminal
         assert not tj.optimal
@@ -223,7 +229,7 @@ class TestTJoinOutOfTime:
         rng = random.Random(seed)
         G = nx.Graph(random_connected_multigraph(rng.randint(6, 12), rng.randint(2, 10), seed))
         T = rng.sample(list(G.nodes), 2 * rng.randint(1, G.number_of_nodes() // 2))
-        monkeypatch.setattr(matching, "milp", _late_milp(found=False))
+        _cut_short(monkeypatch, _late_milp(found=False))
         tj = min_t_join(G, T)
         odd = {n for n, d in nx.Graph([e[:2] for e in tj.edges]).degree() if d % 2}
         assert odd == set(T)
@@ -233,3 +239,30 @@ class TestTJoinOutOfTime:
         best = brute_force_t_join_cost(G, T)
         assert tj.lower_bound <= best + 1e-6
         assert best <= tj.cost + 1e-6
+
+
+class TestTJoinByMatching:
+    @pytest.mark.parametrize("seed", range(10))
+    def test_matching_and_integer_program_agree(
+        self, seed: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        rng = random.Random(100 + seed)
+        G = random_connected_multigraph(rng.randint(5, 11), rng.randint(2, 9), seed, integer=True)
+        for u, v, k in rng.sample(list(G.edges(keys=True)), 2):
+            G.edges[u, v, k]["weight"] = 0.0  # zero-cost streets are edges too
+        H = nx.Graph()  # a second component: each needs an even number of terminals
+        nx.add_path(H, [100, 101, 102], weight=2.0)
+        nodes = sorted(G.nodes)
+        G.add_edges_from(H.edges(data=True))
+        T = [*rng.sample(nodes, 2 * rng.randint(1, len(nodes) // 2)), 100, 102]
+        by_matching = min_t_join(G, T)
+        monkeypatch.setattr(matching, "MATCHING_MAX_TERMINALS", 0)
+        by_program = min_t_join(G, T)
+        # per component: the random graph's pairing, and the path 100-101-102
+        best = brute_force_t_join_cost(G.subgraph(nodes), T[:-2]) + 4.0
+        for tj in (by_matching, by_program):
+            assert tj.optimal
+            assert tj.cost == pytest.approx(best)
+            assert tj.lower_bound == pytest.approx(best)
+            D = nx.MultiGraph([e[:2] for e in tj.edges])
+            assert {n for n, d in D.degree() if d % 2} == set(T)

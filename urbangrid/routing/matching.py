@@ -14,7 +14,12 @@ HiGHS through :func:`scipy.optimize.milp`::
          x_e ∈ {0, 1},  z_v ∈ {0, …, ⌊deg(v) / 2⌋}
 
 (an edge is never needed twice: dropping two copies keeps every parity and costs
-nothing more). HiGHS closes the branch-and-bound tree with a dual bound equal to the
+nothing more). With few terminals (at most :data:`MATCHING_MAX_TERMINALS`) the join
+is instead the shortest paths of a minimum perfect matching of ``T`` (networkx's
+blossom on a table of ``|T|²`` distances): the program's relaxation is weak when the
+terminals are few and far apart, and HiGHS spent over 20 s without proof on a
+14-terminal join of a 5,430-edge Wuhan clip that the matching solves in 0.01 s.
+HiGHS closes the branch-and-bound tree with a dual bound equal to the
 incumbent, which is the optimality proof; :attr:`TJoin.lower_bound` keeps that
 bound. The tests compare the result with brute-force matching on tiny graphs and
 with networkx's exact blossom matching on mid-size ones.
@@ -40,7 +45,12 @@ from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spannin
 from urbangrid.errors import RoutingError
 from urbangrid.routing.graphs import EdgeId, check_node, index_graph
 
-__all__ = ["TJoin", "min_t_join"]
+__all__ = ["MATCHING_MAX_TERMINALS", "TJoin", "min_t_join"]
+
+#: Up to this many terminals the join comes from an exact matching, not the integer
+#: program: networkx's blossom takes 0.04 s for 50 terminals, 0.5 s for 100 and
+#: 16 s for 300 (measured on a Wuhan clip), and one Dijkstra run per terminal.
+MATCHING_MAX_TERMINALS = 64
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,11 @@ def t_join_arrays(
             f"({int(odd.sum())} such components)"
         )
         raise RoutingError(msg)
+    if terminal.sum() <= MATCHING_MAX_TERMINALS:
+        sel = _forest_join(n, a, b, cw, _matching_join(n, a, b, cw, terminal), terminal)
+        chosen = [int(p) for p in pos[sel]]
+        cost = math.fsum(float(w[p]) for p in chosen)
+        return chosen, cost, cost, True
     inc = sp.csr_matrix(
         (np.ones(2 * m), (np.r_[a, b], np.r_[np.arange(m), np.arange(m)])), shape=(n, m)
     )
@@ -268,6 +283,34 @@ def _nearest_terminal_bound(
     near_t = near[T]
     # a terminal with no boundary edge can only arise from ties at zero distance
     return 0.5 * math.fsum(np.where(np.isfinite(near_t), near_t, 0.0).tolist())
+
+
+def _matching_join(
+    n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, terminal: np.ndarray
+) -> np.ndarray:
+    """Minimum T-join as the XOR of the shortest paths of a minimum perfect matching.
+
+    The matching's cost is the minimum T-join's (Edmonds & Johnson); the XOR of its
+    paths is a T-join no dearer (shared edges cancel), so it is a minimum one.
+    """
+    A = sp.csr_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    T = np.flatnonzero(terminal)
+    dist, pred = dijkstra(A, directed=False, indices=T, return_predecessors=True)
+    K = nx.Graph()
+    K.add_nodes_from(range(len(T)))
+    for i in range(len(T)):
+        d = dist[i, T[i + 1 :]]
+        ok = np.flatnonzero(np.isfinite(d))
+        K.add_weighted_edges_from((i, i + 1 + int(j), float(d[j])) for j in ok)
+    eid = {(int(x), int(y)): e for e, (x, y) in enumerate(zip(a, b, strict=True))}
+    used = np.zeros(len(a), dtype=bool)
+    for i, j in nx.min_weight_matching(K):
+        cur, src = int(T[j]), int(T[i])
+        while cur != src:
+            p = int(pred[i, cur])
+            used[eid[(min(p, cur), max(p, cur))]] ^= True
+            cur = p
+    return np.flatnonzero(used)
 
 
 def _greedy_join(
