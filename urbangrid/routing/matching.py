@@ -164,8 +164,8 @@ def t_join_arrays(
         )
         raise RoutingError(msg)
     if terminal.sum() <= MATCHING_MAX_TERMINALS:
-        sel = _forest_join(n, a, b, cw, _matching_join(n, a, b, cw, terminal), terminal)
-        chosen = [int(p) for p in pos[sel]]
+        exact = _forest_join(n, a, b, cw, _matching_join(n, a, b, cw, terminal), terminal)
+        chosen = [int(p) for p in pos[exact]]
         cost = math.fsum(float(w[p]) for p in chosen)
         return chosen, cost, cost, True
     inc = sp.csr_matrix(
