@@ -31,6 +31,7 @@ of a file's columns and says so.
 
 from __future__ import annotations
 
+import json
 import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -462,6 +463,17 @@ def apply_mapping(
             d = {c: _json_safe(cols[c][i]) for c in unmapped}
             d = {k: v for k, v in d.items() if v is not None}
             base = existing[i] if existing is not None else None
+            if isinstance(base, str):
+                # The file's own JSON text: merged when it is an object; anything
+                # else stays as it is, for validation to judge.
+                try:
+                    parsed = json.loads(base)
+                except ValueError:
+                    parsed = None
+                if not isinstance(parsed, dict):
+                    extras.append(base)
+                    continue
+                base = parsed
             if isinstance(base, dict):
                 d = {**base, **d}
             extras.append(d or None)

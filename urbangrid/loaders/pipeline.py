@@ -309,14 +309,16 @@ def _component_checks(
             break
         index = good.index
         try:
-            # No district: validate_rows has tested every geometry against it
-            # (covered_by, same CRS) and set the rows outside aside already.
+            # No district and no JSON check: validate_rows has tested every geometry
+            # against the district (covered_by, same CRS) and parsed every JSON value,
+            # and set the bad rows aside already.
             done = validate_components(
                 good.drop(columns=dates).reset_index(drop=True),
                 profile,
                 admin_code=admin_code,
                 district=None,
                 source=source,
+                check_json=False,
             )
         except ValidationError as exc:
             drop = set()
