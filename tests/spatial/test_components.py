@@ -17,6 +17,7 @@ from urbangrid.errors import ComponentIdError, ValidationError
 from urbangrid.spatial.codes import demo_profile, standard_profile
 from urbangrid.spatial.components import (
     allocate_serials,
+    append_component_file,
     component_history,
     component_stats,
     find_components,
@@ -611,4 +612,59 @@ class TestBulk:
         with pytest.raises(ValidationError, match=r"record b24000 \(row 24000\): field extra"):
             write_components(store, frame, PROFILE, mode="append", at=T0)
         assert _index_names(store) == before
+        assert store.count("component") == 0
+
+
+class TestFileInBatches:
+    """`append_component_file`: a file loaded batch by batch is one all-or-nothing load."""
+
+    @staticmethod
+    def file(tmp_path: Any, frame: gpd.GeoDataFrame) -> Any:
+        path = tmp_path / "components.fgb"
+        # No spatial index: it would sort the features, and rows are counted in file order.
+        frame.to_file(path, driver="FlatGeobuf", engine="pyogrio", SPATIAL_INDEX="NO")
+        return path
+
+    def test_loads_every_batch(self, store: Any, tmp_path: Any) -> None:
+        before = _index_names(store)
+        frame = TestBulk.big(25_000)
+        res = append_component_file(
+            store, self.file(tmp_path, frame), PROFILE, at=T0, batch_rows=4_000
+        )
+        assert res.inserted == 25_000
+        assert store.count("component") == 25_000
+        assert _index_names(store) == before
+        got = find_components(store)
+        # Serials run on across batches: 1..12,500 per subclass, each once.
+        for sub in ("0118", "0101"):
+            serials = sorted(int(c[-6:]) for c in got["component_id"] if c[6:10] == sub)
+            assert serials == list(range(1, 12_501))
+        by_source = dict(zip(got["source"], got["component_id"], strict=True))
+        assert by_source["b0"] == "3205080118000001"
+        assert by_source["b24999"] == "3205080101012500"
+        box = (X0, Y0, X0 + 0.01, Y0 + 0.01)
+        assert len(find_components(store, bbox=box)) == len(
+            frame.cx[X0 : X0 + 0.01, Y0 : Y0 + 0.01]
+        )
+
+    def test_bad_records_in_several_batches(self, store: Any, tmp_path: Any) -> None:
+        frame = TestBulk.big(25_000)
+        frame.loc[[10, 21_000], "status"] = "gone"
+        before = _index_names(store)
+        with pytest.raises(ValidationError) as info:
+            append_component_file(store, self.file(tmp_path, frame), PROFILE, batch_rows=4_000)
+        bad = sorted((p["row"], p["field"], p["value"]) for p in info.value.problems)
+        assert bad == [(10, "status", "gone"), (21_000, "status", "gone")]
+        assert "record b21000 (row 21000)" in str(info.value)
+        assert store.count("component") == 0
+        assert _index_names(store) == before
+
+    def test_value_the_store_refuses(self, store: Any, tmp_path: Any) -> None:
+        frame = TestBulk.big(25_000)
+        frame["extra"] = frame["extra"].astype(object)
+        frame.loc[[5_000, 24_000], "extra"] = "{not json"
+        with pytest.raises(ValidationError) as info:
+            append_component_file(store, self.file(tmp_path, frame), PROFILE, batch_rows=4_000)
+        rows = sorted((p["row"], p["field"]) for p in info.value.problems)
+        assert rows == [(5_000, "extra"), (24_000, "extra")]
         assert store.count("component") == 0

@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -42,6 +43,7 @@ __all__ = [
     "REQUIRED_FIELDS",
     "SERIAL_LAYER",
     "allocate_serials",
+    "append_component_file",
     "component_history",
     "component_stats",
     "find_components",
@@ -541,15 +543,24 @@ def _ids_by_source(store: Any, keys: list[str]) -> dict[str, str]:
 
 
 def _assign_ids(
-    store: Any, frame: pd.DataFrame, profile: CityProfile, admin_code: str | None
+    store: Any,
+    frame: pd.DataFrame,
+    profile: CityProfile,
+    admin_code: str | None,
+    *,
+    empty: bool | None = None,
 ) -> pd.DataFrame:
+    # `empty`: whether the layer holds no component, when the caller knows (a load
+    # streaming into a locked layer asks on another connection, which must not wait).
     if "component_id" not in frame.columns:
         frame["component_id"] = None
     cid = frame["component_id"].astype(object)
     # Re-loading the same source records keeps their IDs, so a re-run is an upsert of
     # unchanged rows rather than a second copy. A first load has nothing to look up.
     need = cid.isna()
-    if need.any() and "source" in frame.columns and not _no_components(store):
+    if empty is None and need.any() and "source" in frame.columns:
+        empty = _no_components(store)
+    if need.any() and "source" in frame.columns and not empty:
         keys = frame.loc[need & frame["source"].notna(), "source"].unique().tolist()
         if keys:
             by_source = _ids_by_source(store, keys)
@@ -664,6 +675,133 @@ def write_components(
             for row in [None if p.get("row") is None else int(str(p["row"]))]
         ]
         raise _problems_error(source, problems) from exc
+
+
+def append_component_file(
+    store: Any,
+    path: str | Path,
+    profile: CityProfile,
+    *,
+    admin_code: str | None = None,
+    district: Any = None,
+    at: dt.datetime | None = None,
+    batch_rows: int = 50_000,
+) -> Any:
+    """Load a file of component records (部件普查成果) as new components, in batches.
+
+    What :func:`write_components` with ``mode="append"`` does for a frame, for a
+    file read `batch_rows` records at a time (pyogrio through Arrow): each
+    batch is validated, given IDs and handed to :meth:`Store.append_batches`,
+    which on PostGIS sends it into one ``COPY`` while the next batch is read,
+    so reading and checking overlap the server's work. All or nothing as
+    before: every batch is checked before the commit, and the error lists
+    every bad record of the file.
+
+    Parameters
+    ----------
+    store : Store
+    path : str or Path
+        Any vector file pyogrio reads (FlatGeobuf, GeoPackage, GeoJSON …),
+        point or line geometries with a CRS; columns from :data:`RECORD_COLUMNS`.
+    profile : CityProfile
+    admin_code : str, optional
+        County code for new IDs; defaults to the profile's.
+    district : geometry or GeoSeries, optional
+        Boundary every geometry must lie in.
+    at : datetime, optional
+        ``valid_from`` of the new components; default now (UTC).
+    batch_rows : int
+        Records per batch.
+
+    Returns
+    -------
+    WriteResult
+
+    Raises
+    ------
+    ValidationError
+        Bad records, each named with its file row and field; nothing is
+        written (serials reserved meanwhile are not reused, as with a sequence).
+    """
+    import pyogrio
+
+    path = Path(path)
+    source = path.name
+    admin_code = admin_code or profile.admin_code
+    rows = int(pyogrio.read_info(path)["features"])
+    empty = _no_components(store)
+    # Serials commit on their own connection: the load holds the layer locked.
+    ids = store.second_connection() if store.kind == "postgis" else store
+    problems: list[dict[str, object]] = []
+
+    def batches() -> Iterable[tuple[int, pd.DataFrame]]:
+        start = 0
+        for raw in _read_batches(path, batch_rows):
+            end = start + len(raw)
+            try:
+                frame = validate_components(
+                    raw,
+                    profile,
+                    admin_code=admin_code,
+                    district=district,
+                    source=source,
+                    check_json=False,  # the store checks JSON where it stores it
+                )
+            except ValidationError as exc:
+                problems.extend(_shifted(exc.problems, start))
+                start = end
+                continue
+            if problems:
+                start = end
+                continue  # checked only: nothing will be written
+            frame = _assign_ids(ids, frame, profile, admin_code, empty=empty)
+            cols = [c for c in RECORD_COLUMNS if c in frame.columns]
+            yield start, frame[[*cols, frame.geometry.name]]
+            start = end
+        if problems:
+            raise _problems_error(source, problems)
+
+    try:
+        return store.append_batches(COMPONENT_LAYER, batches(), rows=rows, at=at, source=source)
+    finally:
+        if ids is not store:
+            ids.close()
+
+
+def _read_batches(path: Path, batch_rows: int) -> Iterable[Any]:
+    """The records of `path` as GeoDataFrames of `batch_rows` rows, read once, in order.
+
+    pyogrio's Arrow reader, converted as :func:`pyogrio.read_dataframe` does
+    (text as Python strings, dates as ``datetime.date``, geometry from WKB).
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    with pyogrio.open_arrow(path, batch_size=batch_rows, use_pyarrow=True) as (meta, reader):
+        geom = meta["geometry_name"] or "wkb_geometry"
+        for batch in reader:
+            frame = batch.to_pandas()
+            if geom not in frame.columns:  # no geometry: validation says so
+                yield gpd.GeoDataFrame(frame)
+                continue
+            wkb = frame.pop(geom).to_numpy()
+            yield gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs=meta["crs"])
+
+
+def _shifted(problems: list[dict[str, object]], start: int) -> list[dict[str, object]]:
+    """Problems of a batch with rows counted from the file's first record."""
+    out = []
+    for p in problems:
+        row = p.get("row")
+        if row is None or not start:
+            out.append(p)
+            continue
+        r = int(str(row))
+        record = p.get("record")
+        if isinstance(record, str):
+            record = record.replace(f"(row {r})", f"(row {r + start})")
+        out.append({**p, "row": r + start, "record": record})
+    return out
 
 
 def retire_components(

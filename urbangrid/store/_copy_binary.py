@@ -346,12 +346,16 @@ def binary_chunks(
     encoding: str = "utf-8",
     srids: Sequence[int] | None = None,
     chunk: int = 65_536,
+    framed: bool = True,
 ) -> Iterator[bytes]:
     """The whole binary COPY stream of `columns`, `chunk` rows at a time.
 
     Each chunk is built only when the previous one has been taken, so a writer
     thread can send chunk k while chunk k+1 is encoded. ``srids[j]`` (default
-    0) makes the WKB of column j EWKB with that SRID.
+    0) makes the WKB of column j EWKB with that SRID. ``framed=False`` leaves
+    out the stream's signature and trailer: the rows of one batch of a stream
+    sent in several (the caller writes :data:`SIGNATURE` first and
+    :data:`TRAILER` last).
 
     Raises
     ------
@@ -360,7 +364,8 @@ def binary_chunks(
     """
     n = max((len(c) for c in columns if not isinstance(c, Constant)), default=0)
     srids = srids or [0] * len(columns)
-    yield SIGNATURE
+    if framed:
+        yield SIGNATURE
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         fields = []
@@ -371,4 +376,5 @@ def binary_chunks(
             except BadValue as exc:
                 raise BadValue(start + exc.row, exc.reason, j) from None
         yield rows_binary(fields)
-    yield TRAILER
+    if framed:
+        yield TRAILER

@@ -771,6 +771,58 @@ class BaseStore:
                 return WriteResult(inserted=len(prepared))
             return self._upsert(info, prepared, geoms, at, source, retire_missing=mode == "replace")
 
+    def append_batches(
+        self,
+        layer: str,
+        batches: Iterable[tuple[int, pd.DataFrame]],
+        *,
+        rows: int,
+        at: dt.datetime | None = None,
+        source: str = "<frames>",
+    ) -> WriteResult:
+        """Append rows given a batch at a time to `layer`, all or nothing, as one load.
+
+        For inputs read in pieces: the PostGIS store sends each batch into one
+        ``COPY`` as soon as it comes, so the caller reads and checks the next
+        batch while the server stores this one. Every batch is still checked
+        before anything is committed, and a bad row anywhere rolls back the
+        whole load. This base version gathers the batches and writes them with
+        :meth:`write` (mode ``append``).
+
+        Parameters
+        ----------
+        layer : str
+            Layer name.
+        batches : iterable of (int, GeoDataFrame or DataFrame)
+            Each batch with the input row number of its first row (used in
+            error messages); every batch has the same columns. The iterable
+            may itself raise :class:`~urbangrid.errors.ValidationError` once
+            exhausted, for problems it found in its input: the load is then
+            rolled back and the store's own problems are added to it.
+        rows : int
+            The expected number of rows in all (sizes the load: a large one
+            rebuilds the layer's indexes once at the end).
+        at : datetime, optional
+            ``valid_from`` of the rows on a history layer (default: now, UTC).
+        source : str
+            Name of the input, used in error messages.
+
+        Returns
+        -------
+        WriteResult
+
+        Raises
+        ------
+        ValidationError
+            Every bad value of every batch, by input row and field; nothing
+            is written.
+        """
+        frames = [frame for _, frame in batches]
+        if not frames:
+            return WriteResult()
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return self.write(layer, frame, "append", at=at, source=source)
+
     def _write_rows(
         self,
         info: LayerInfo,

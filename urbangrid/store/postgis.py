@@ -9,22 +9,35 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
+import pandas as pd
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.copy import QueuedLibpqWriter
 
-from urbangrid.errors import StoreConnectionError, StorePermissionError, StoreSchemaError
+from urbangrid.errors import (
+    StoreConnectionError,
+    StorePermissionError,
+    StoreSchemaError,
+    ValidationError,
+)
 from urbangrid.store.base import (
     BaseStore,
     LayerInfo,
     PreparedGeometry,
+    PreparedRows,
     RejectedValue,
+    WriteResult,
+    _geometry_wkb,
+    _validation_error,
     all_missing,
+    json_text_problems,
+    utc_ms,
 )
 from urbangrid.store.migrations import LayerDirective, load_migrations
 
@@ -99,6 +112,7 @@ class PostGISStore(BaseStore):
         connect_timeout: int = 5,
     ) -> None:
         self.target = describe_dsn(dsn)
+        self._dsn = dsn
         try:
             self.connection = psycopg.connect(
                 dsn,
@@ -121,6 +135,14 @@ class PostGISStore(BaseStore):
         if migrate:
             self.migrate()
         self._refresh_layers()
+
+    def second_connection(self) -> PostGISStore:
+        """Another store on the same database, with its own connection.
+
+        For work that must commit while this store's transaction is open, such
+        as reserving serials while a long load holds its table locked.
+        """
+        return PostGISStore(self._dsn, migrate=False, srid=self.srid)
 
     # ------------------------------------------------------------ set-up
     def _fetch1(self, query: str, params: Sequence[Any] = ()) -> Any:
@@ -415,14 +437,9 @@ class PostGISStore(BaseStore):
         secondary indexes first and build each once afterwards, inside the
         caller's transaction (see :meth:`_prepare_bulk`).
         """
-        # Imported here: the encoder compiles with numba, which `urbangrid --help`
-        # should not have to load.
-        from urbangrid.store._copy_binary import BadValue, Constant, binary_chunks
-
         n = len(data[0]) if data else (0 if geoms is None else len(geoms.wkb))
         if n == 0:
             return
-        pgtypes = self._pgtypes[info.name]
         # A column without a value is NULL all the same when left out of the COPY.
         keep = [
             j
@@ -432,37 +449,177 @@ class PostGISStore(BaseStore):
         if not keep and columns and not info.geometry_column:
             keep = [0]  # COPY needs one column at least
         cols = [columns[j] for j in keep]
-        values: list[Any] = [data[j] for j in keep]
+        rebuild, freeze = self._prepare_bulk(info, n)
+        with self._copy_errors(info):
+            self._copy(info, cols, valid_from, freeze, iter([(0, [data[j] for j in keep], geoms)]))
+            for ddl in rebuild:
+                self.connection.execute(ddl.encode())  # definitions read back from the catalogue
+
+    def append_batches(
+        self,
+        layer: str,
+        batches: Iterable[tuple[int, pd.DataFrame]],
+        *,
+        rows: int,
+        at: dt.datetime | None = None,
+        source: str = "<frames>",
+    ) -> WriteResult:
+        """Append rows given a batch at a time, streamed into one ``COPY``, all or nothing.
+
+        See :meth:`BaseStore.append_batches`. Each batch is checked, encoded
+        and sent as it comes, while the caller prepares the next one: the
+        client and the server work at the same time instead of in turn. The
+        first bad batch stops the sending, but every later batch is still
+        checked, so the error lists every bad value; the transaction (and the
+        ``COPY`` in it) is then rolled back. A large load drops the layer's
+        secondary indexes first and builds them once at the end (see
+        :meth:`_prepare_bulk`).
+        """
+        info = self.layer_info(layer)
+        valid_from = utc_ms(at or dt.datetime.now(dt.UTC)) if info.history else None
+        problems: list[dict[str, object]] = []
+        kept: list[tuple[int, PreparedRows]] = []  # to name the value the server refuses
+        columns: list[str] = []
+        own: list[ValidationError] = []
+
+        def parts() -> Iterator[tuple[int, list[Any], PreparedGeometry | None]]:
+            for start, frame in batches:
+                found: list[dict[str, object]] = []
+                prepared: PreparedRows | None = None
+                try:
+                    prepared = self._prepare(info, frame, source)
+                except ValidationError as exc:
+                    found.extend(exc.problems)
+                geoms = None
+                if info.geometry_column:
+                    geoms, bad = _geometry_wkb(info, frame, source)
+                    found.extend(bad)
+                problems.extend(
+                    {**p, "row": None if p.get("row") is None else start + int(str(p["row"]))}
+                    for p in found
+                )
+                if prepared is None or problems:
+                    continue  # checked, not sent: the load will be rolled back
+                if not columns:
+                    columns.extend(prepared.columns)
+                elif prepared.columns != columns:
+                    raise StoreSchemaError(
+                        f"{source}: rows from {start} have columns {prepared.columns}, "
+                        f"earlier batches {columns}"
+                    )
+                kept.append((start, prepared))
+                yield start, prepared.data, geoms
+
+        stream = parts()
+        try:
+            with self.transaction():
+                first = next(stream, None)  # the COPY's columns are the first batch's
+                if first is not None:
+                    rebuild, freeze = self._prepare_bulk(info, rows)
+                    try:
+                        with self._copy_errors(info):
+                            self._copy(info, columns, valid_from, freeze, chain([first], stream))
+                    except RejectedValue as exc:
+                        for _ in stream:  # check the rest, so the error lists all
+                            pass
+                        json = info.columns.get(exc.field or "") == "json"
+                        problems.extend(_rejected(exc, kept, source, json))
+                    if not problems:
+                        with self._copy_errors(info):
+                            for ddl in rebuild:
+                                self.connection.execute(ddl.encode())
+                if problems:
+                    own.append(_validation_error(source, info.name, problems))
+                    raise own[0]
+        except ValidationError as exc:
+            if own and exc is own[0]:
+                raise
+            # Raised by `batches` (the caller's own checks): add the store's.
+            raise ValidationError(
+                f"{exc} (and {len(problems)} problem(s) found writing)" if problems else str(exc),
+                [*exc.problems, *problems],
+            ) from exc
+        return WriteResult(inserted=sum(len(p) for _, p in kept))
+
+    def _copy(
+        self,
+        info: LayerInfo,
+        columns: list[str],
+        valid_from: dt.datetime | None,
+        freeze: bool,
+        parts: Iterator[tuple[int, list[Any], PreparedGeometry | None]],
+    ) -> None:
+        """One binary ``COPY`` of `columns` (then ``valid_from`` and the geometry).
+
+        `parts` gives the rows a batch at a time, as (row number of its first
+        row, values per column, geometries); each is encoded and sent as it
+        comes, so a caller that reads and checks batch k+1 while the server
+        stores batch k keeps both busy. A writer thread sends each block while
+        the next is encoded.
+
+        Raises
+        ------
+        RejectedValue
+            A value the encoder refuses, its row counted from the first part.
+        """
+        # Imported here: the encoder compiles with numba, which `urbangrid --help`
+        # should not have to load.
+        from urbangrid.store._copy_binary import (
+            SIGNATURE,
+            TRAILER,
+            BadValue,
+            Constant,
+            binary_chunks,
+        )
+
+        pgtypes = self._pgtypes[info.name]
+        cols = list(columns)
         types = [pgtypes[c] for c in cols]
         srids = [0] * len(cols)
         if valid_from is not None:
             cols.append("valid_from")
-            values.append(Constant(valid_from))
             types.append(pgtypes["valid_from"])
             srids.append(0)
         if info.geometry_column:
-            assert geoms is not None
             cols.append(info.geometry_column)
-            values.append(geoms.wkb)
             types.append("geometry")
             # geometry_recv reads EWKB: the encoder writes the SRID into each WKB
             # header (cheaper than shapely.set_srid, which copies every geometry).
             srids.append(info.srid or self.srid)
         con = self.connection
-        rebuild, freeze = self._prepare_bulk(info, n)
         query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY{})").format(
             sql.Identifier(SCHEMA, info.name),
             sql.SQL(", ").join(map(sql.Identifier, cols)),
             sql.SQL(", FREEZE" if freeze else ""),
         )
+        with con.cursor() as cur, cur.copy(query, writer=QueuedLibpqWriter(cur)) as copy:
+            copy.write(SIGNATURE)
+            for start, data, geoms in parts:
+                values: list[Any] = list(data)
+                if valid_from is not None:
+                    values.append(Constant(valid_from))
+                if info.geometry_column:
+                    assert geoms is not None
+                    values.append(geoms.wkb)
+                try:
+                    for block in binary_chunks(
+                        values, types, encoding=con.info.encoding, srids=srids, framed=False
+                    ):
+                        copy.write(block)
+                except BadValue as exc:
+                    raise RejectedValue(start + exc.row, cols[exc.column], exc.reason) from exc
+            copy.write(TRAILER)
+
+    @contextmanager
+    def _copy_errors(self, info: LayerInfo) -> Iterator[None]:
+        """Turn what a COPY into `columns` and the index builds raise into store errors.
+
+        A value the server refuses becomes :class:`RejectedValue` with its row
+        counted from the start of the COPY; a repeated key,
+        :class:`StoreSchemaError`.
+        """
         try:
-            with con.cursor() as cur, cur.copy(query, writer=QueuedLibpqWriter(cur)) as copy:
-                for block in binary_chunks(values, types, encoding=con.info.encoding, srids=srids):
-                    copy.write(block)
-            for ddl in rebuild:
-                con.execute(ddl.encode())  # definitions read back from the catalogue
-        except BadValue as exc:
-            raise RejectedValue(exc.row, cols[exc.column], exc.reason) from exc
+            yield
         except psycopg.errors.UniqueViolation as exc:
             raise StoreSchemaError(
                 f"{self.target}: writing {info.name!r}: {exc.diag.message_detail or exc}; "
@@ -558,3 +715,45 @@ class PostGISStore(BaseStore):
     def close(self) -> None:
         """Close the database connection."""
         self.connection.close()
+
+
+def _rejected(
+    exc: RejectedValue, kept: list[tuple[int, PreparedRows]], source: str, json: bool
+) -> list[dict[str, object]]:
+    """The problems behind a value the COPY refused, by input row.
+
+    `kept` holds the batches sent, each with its first input row; the COPY
+    counts rows from the first of them. For a `json` field every bad text of
+    every batch is listed, not only the first one the server met.
+    """
+    field = exc.field
+    found: list[dict[str, object]] = []
+    sent = 0
+    for start, prepared in kept:
+        if field in prepared.columns:
+            col = prepared.data[prepared.columns.index(field)]
+            if json:
+                found.extend(
+                    {
+                        "file": source,
+                        "row": start + i,
+                        "field": field,
+                        "value": col[i],
+                        "reason": reason,
+                    }
+                    for i, reason in json_text_problems(col)
+                )
+            elif exc.row is not None and sent <= exc.row < sent + len(prepared):
+                found.append(
+                    {
+                        "file": source,
+                        "row": start + exc.row - sent,
+                        "field": field,
+                        "value": col[exc.row - sent],
+                        "reason": exc.reason,
+                    }
+                )
+        sent += len(prepared)
+    return found or [
+        {"file": source, "row": exc.row, "field": field, "value": None, "reason": exc.reason}
+    ]
