@@ -1,8 +1,10 @@
 -- Load change sets (入库变更记录): who loaded which file when, what it changed.
 --
 -- One load_changeset row per applied survey load; one load_change row per feature
--- it added, changed, moved or removed, so a change set can be listed, audited and
--- rolled back (urbangrid/loaders/changeset.py). History layers keep the old
+-- it changed, moved or removed, and one per block of up to 10,000 features it only
+-- added (their keys and file rows in `fields`; loaders.changeset.read_changes gives
+-- the one-row-per-feature view), so a change set can be listed, audited and rolled
+-- back (urbangrid/loaders/changeset.py). History layers keep the old
 -- versions themselves; for layers without history `before` holds the row as it
 -- was (attributes + WKB hex), which is what a rollback restores.
 CREATE TABLE load_changeset (
