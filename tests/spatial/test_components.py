@@ -659,6 +659,21 @@ class TestFileInBatches:
         assert store.count("component") == 0
         assert _index_names(store) == before
 
+    def test_bad_json_before_and_after_a_bad_record(self, store: Any, tmp_path: Any) -> None:
+        # Batch 0 is sent before batch 5 fails; batch 6 is only checked: all three named.
+        frame = TestBulk.big(25_000)
+        frame["extra"] = frame["extra"].astype(object)
+        frame.loc[[1_000, 24_000], "extra"] = "{not json"
+        frame.loc[21_000, "status"] = "gone"
+        before = _index_names(store)
+        with pytest.raises(ValidationError) as info:
+            append_component_file(store, self.file(tmp_path, frame), PROFILE, batch_rows=4_000)
+        bad = sorted((p["row"], p["field"]) for p in info.value.problems)
+        assert bad == [(1_000, "extra"), (21_000, "status"), (24_000, "extra")]
+        assert "record b21000 (row 21000)" in str(info.value)
+        assert store.count("component") == 0
+        assert _index_names(store) == before
+
     def test_value_the_store_refuses(self, store: Any, tmp_path: Any) -> None:
         frame = TestBulk.big(25_000)
         frame["extra"] = frame["extra"].astype(object)

@@ -745,7 +745,9 @@ def append_component_file(
                     admin_code=admin_code,
                     district=district,
                     source=source,
-                    check_json=False,  # the store checks JSON where it stores it
+                    # The store checks JSON where it stores it; once the load is
+                    # failing, batches no longer reach the store, so check it here.
+                    check_json=bool(problems),
                 )
             except ValidationError as exc:
                 problems.extend(_shifted(exc.problems, start))

@@ -356,6 +356,26 @@ def write_values(values: pd.Series, logical: str) -> tuple[Any, list[tuple[int, 
     return out, bad
 
 
+def batch_json_problems(
+    info: LayerInfo, start: int, columns: list[str], data: Sequence[Any], source: str
+) -> list[dict[str, object]]:
+    """Problems of the JSON text in one batch given column by column, rows from `start`."""
+    out: list[dict[str, object]] = []
+    for j, col in enumerate(columns):
+        if info.columns.get(col) == "json":
+            out.extend(
+                {
+                    "file": source,
+                    "row": start + i,
+                    "field": col,
+                    "value": data[j][i],
+                    "reason": reason,
+                }
+                for i, reason in json_text_problems(data[j])
+            )
+    return out
+
+
 def _validation_error(
     source: str, layer: str, problems: list[dict[str, object]]
 ) -> ValidationError:
@@ -817,7 +837,24 @@ class BaseStore:
             Every bad value of every batch, by input row and field; nothing
             is written.
         """
-        frames = [frame for _, frame in batches]
+        info = self.layer_info(layer)
+        given: list[tuple[int, pd.DataFrame]] = []
+        try:
+            given.extend(batches)
+        except ValidationError as exc:
+            # The caller's own checks failed: add the JSON problems of the batches it
+            # had given, which the store would otherwise have found writing them.
+            found = []
+            for start, frame in given:
+                cols = [c for c in frame.columns if info.columns.get(c) == "json"]
+                texts = [write_values(frame[c], "json")[0] for c in cols]
+                found.extend(batch_json_problems(info, start, cols, texts, source))
+            if not found:
+                raise
+            raise ValidationError(
+                f"{exc} (and {len(found)} JSON problem(s))", [*exc.problems, *found]
+            ) from exc
+        frames = [frame for _, frame in given]
         if not frames:
             return WriteResult()
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

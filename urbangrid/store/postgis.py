@@ -36,6 +36,7 @@ from urbangrid.store.base import (
     _geometry_wkb,
     _validation_error,
     all_missing,
+    batch_json_problems,
     json_text_problems,
     utc_ms,
 )
@@ -534,7 +535,13 @@ class PostGISStore(BaseStore):
         except ValidationError as exc:
             if own and exc is own[0]:
                 raise
-            # Raised by `batches` (the caller's own checks): add the store's.
+            # Raised by `batches` (the caller's own checks): add the store's, JSON
+            # text of the batches already sent included (the aborted COPY never
+            # reported on it).
+            for start, prepared in kept:
+                problems.extend(
+                    batch_json_problems(info, start, prepared.columns, prepared.data, source)
+                )
             raise ValidationError(
                 f"{exc} (and {len(problems)} problem(s) found writing)" if problems else str(exc),
                 [*exc.problems, *problems],
