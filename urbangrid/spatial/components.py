@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +36,7 @@ from shapely.geometry.base import BaseGeometry
 from urbangrid.errors import ComponentIdError, ValidationError
 from urbangrid.spatial.codes import CityProfile
 from urbangrid.spatial.component_ids import PROVINCE_CODES, make_component_ids
-from urbangrid.store.base import json_text
+from urbangrid.store.base import gc_paused, json_text
 
 __all__ = [
     "COMPONENT_LAYER",
@@ -591,7 +592,8 @@ def _assign_ids(
         rank = np.empty(len(group), dtype=np.int64)
         rank[order] = np.arange(len(group)) - np.repeat(np.cumsum(counts) - counts, counts)
         cid.loc[need] = make_component_ids(admin_code, subs, first[group] + rank, profile=profile)
-    frame["component_id"] = cid.astype(object)
+    # As the other text columns (Arrow strings): the store writes their buffers as they are.
+    frame["component_id"] = cid.astype(_STR)
     return frame
 
 
@@ -650,6 +652,20 @@ def write_components(
     ValidationError
         Bad records, each named with its field; nothing is written.
     """
+    with gc_paused():
+        return _write_components(store, records, profile, mode, admin_code, district, at, source)
+
+
+def _write_components(
+    store: Any,
+    records: pd.DataFrame,
+    profile: CityProfile,
+    mode: Literal["append", "upsert", "replace"],
+    admin_code: str | None,
+    district: Any,
+    at: dt.datetime | None,
+    source: str,
+) -> Any:
     admin_code = admin_code or profile.admin_code
     frame = validate_components(
         records,
@@ -764,7 +780,8 @@ def append_component_file(
             raise _problems_error(source, problems)
 
     try:
-        return store.append_batches(COMPONENT_LAYER, batches(), rows=rows, at=at, source=source)
+        with gc_paused():
+            return store.append_batches(COMPONENT_LAYER, batches(), rows=rows, at=at, source=source)
     finally:
         if ids is not store:
             ids.close()
@@ -775,19 +792,42 @@ def _read_batches(path: Path, batch_rows: int) -> Iterable[Any]:
 
     pyogrio's Arrow reader, converted as :func:`pyogrio.read_dataframe` does
     (text as Python strings, dates as ``datetime.date``, geometry from WKB).
+    Batch k+1 is read and decoded on a worker thread while the caller works on
+    batch k: GDAL's read and GEOS' WKB parsing release the GIL, so on two cores
+    the read mostly leaves the caller's path.
     """
-    import geopandas as gpd
     import pyogrio
 
-    with pyogrio.open_arrow(path, batch_size=batch_rows, use_pyarrow=True) as (meta, reader):
+    with (
+        pyogrio.open_arrow(path, batch_size=batch_rows, use_pyarrow=True) as (meta, reader),
+        ThreadPoolExecutor(max_workers=1) as ahead,
+    ):
         geom = meta["geometry_name"] or "wkb_geometry"
-        for batch in reader:
-            frame = batch.to_pandas()
-            if geom not in frame.columns:  # no geometry: validation says so
-                yield gpd.GeoDataFrame(frame)
-                continue
-            wkb = frame.pop(geom).to_numpy()
-            yield gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs=meta["crs"])
+        # Parsed once: a CRS given as text is parsed again by every GeoDataFrame.
+        crs = pyproj.CRS.from_user_input(meta["crs"]) if meta["crs"] else None
+
+        def read_one() -> Any:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return None
+            return _batch_frame(batch, geom, crs)
+
+        pending = ahead.submit(read_one)
+        while (frame := pending.result()) is not None:
+            pending = ahead.submit(read_one)
+            yield frame
+
+
+def _batch_frame(batch: Any, geom: str, crs: Any) -> Any:
+    """One Arrow record batch as a GeoDataFrame (no geometry column: validation says so)."""
+    import geopandas as gpd
+
+    if geom not in batch.schema.names:
+        return gpd.GeoDataFrame(batch.to_pandas())
+    wkb = batch.column(geom).to_numpy(zero_copy_only=False)
+    frame = batch.drop_columns([geom]).to_pandas()
+    return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs=crs)
 
 
 def _shifted(problems: list[dict[str, object]], start: int) -> list[dict[str, object]]:

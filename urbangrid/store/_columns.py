@@ -1,4 +1,4 @@
-"""A text column kept as Arrow UTF-8 buffers for bulk writes.
+"""Text and binary columns kept as Arrow buffers for bulk writes.
 
 pandas keeps string columns in Apache Arrow when pyarrow is installed: one
 UTF-8 byte buffer and an offset per value. Turning 316,851 of them into Python
@@ -6,6 +6,9 @@ UTF-8 byte buffer and an offset per value. Turning 316,851 of them into Python
 40 ms a column; :class:`ArrowText` hands the buffers to the binary ``COPY``
 encoder as they are and makes Python strings only where something asks for
 them (upsert comparisons, SQLite parameters, error messages).
+:class:`ArrowBytes` does the same for WKB: a layer of points gets its WKB
+written straight into one buffer (see :func:`urbangrid.store.base.wkb_column`)
+instead of as 316,851 ``bytes`` objects.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ArrowText", "arrow_text"]
+__all__ = ["ArrowBytes", "ArrowText", "arrow_text"]
 
 
-class ArrowText:
-    """An Arrow string array behaving as a read-only sequence of ``str`` / None."""
+class _ArrowColumn:
+    """An Arrow array behaving as a read-only sequence of Python values / None."""
 
     def __init__(self, array: Any) -> None:
         self.array = array
@@ -32,34 +35,35 @@ class ArrowText:
         if isinstance(key, slice):
             start, stop, step = key.indices(len(self.array))
             if step == 1:
-                return ArrowText(self.array.slice(start, stop - start))
+                return type(self)(self.array.slice(start, stop - start))
             key = np.arange(start, stop, step)
         if isinstance(key, np.ndarray | list):
             import pyarrow as pa
 
-            return ArrowText(self.array.take(pa.array(np.asarray(key, dtype=np.int64))))
+            return type(self)(self.array.take(pa.array(np.asarray(key, dtype=np.int64))))
         return self.array[int(key)].as_py()
 
-    def __iter__(self) -> Iterator[str | None]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self.tolist())
 
-    def tolist(self) -> list[str | None]:
-        """Python strings, None for missing."""
+    def tolist(self) -> list[Any]:
+        """Python values, None for missing."""
         return self.array.to_pylist()
 
     def isnull(self) -> np.ndarray:
         """Missing values as a boolean array."""
         return self.array.is_null().to_numpy(zero_copy_only=False)
 
-    def utf8(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(data, starts, lengths)``: the UTF-8 bytes, each value's start and length.
+    def buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(data, starts, lengths)``: the bytes, each value's start and length.
 
         ``data`` is the Arrow buffer itself (no copy); ``lengths`` is -1 for
         missing values.
         """
         arr = self.array
         bufs = arr.buffers()
-        width = np.int64 if str(arr.type) in ("large_string", "large_utf8") else np.int32
+        large = str(arr.type) in ("large_string", "large_utf8", "large_binary")
+        width = np.int64 if large else np.int32
         offsets = np.frombuffer(bufs[1], width)[arr.offset : arr.offset + len(arr) + 1]
         offsets = offsets.astype(np.int64)
         data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
@@ -69,6 +73,33 @@ class ArrowText:
         if arr.null_count:
             lengths[self.isnull()] = -1
         return data, offsets[:-1] - offsets[0], lengths
+
+
+class ArrowText(_ArrowColumn):
+    """An Arrow string array behaving as a read-only sequence of ``str`` / None."""
+
+    def utf8(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(data, starts, lengths)`` of the UTF-8 bytes (see :meth:`buffers`)."""
+        return self.buffers()
+
+
+class ArrowBytes(_ArrowColumn):
+    """An Arrow binary array (WKB) behaving as a read-only sequence of ``bytes`` / None."""
+
+    @classmethod
+    def fixed(cls, data: np.ndarray, width: int) -> ArrowBytes:
+        """Values of `width` bytes each, back to back in `data` (uint8, copied once)."""
+        import pyarrow as pa
+
+        n = len(data) // width
+        large = len(data) >= 2**31 - 1  # 32-bit offsets reach 2 GiB
+        offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64 if large else np.int32)
+        array = pa.Array.from_buffers(
+            pa.large_binary() if large else pa.binary(),
+            n,
+            [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data))],
+        )
+        return cls(array)
 
 
 def arrow_text(values: pd.Series) -> ArrowText | None:

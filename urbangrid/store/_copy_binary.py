@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from urbangrid.store._columns import ArrowText
+from urbangrid.store._columns import ArrowBytes, ArrowText
 
 __all__ = [
     "SIGNATURE",
@@ -205,7 +205,7 @@ def encode_column(
 
     Parameters
     ----------
-    values : sequence, ArrowText or Constant
+    values : sequence, ArrowText, ArrowBytes or Constant
         ``None`` for NULL. ``jsonb``/``json`` columns take JSON *text*;
         ``geometry`` columns WKB (with `srid`, made EWKB on the way) or EWKB.
         A :class:`Constant` stands for `n` equal values.
@@ -235,12 +235,26 @@ def encode_column(
             values = values.tolist()
         return _text_field(values, encoding, prefix)
     if pgtype in ("geometry", "USER-DEFINED", "bytea"):
+        if isinstance(values, ArrowBytes):
+            return Field(*values.buffers(), srid=srid)
         return _bytes_field(values, srid=srid)
     if pgtype in _FIXED:
         return _fixed_field(values, _FIXED[pgtype])
     if pgtype == "date":
-        days = [None if v is None else v.toordinal() - _PG_EPOCH_DATE for v in values]
-        return _fixed_field(days, ">i4")
+        n = len(values)
+        missing = _missing(values)
+        if missing.any():
+            ordinals = [
+                0 if m else v.toordinal() for v, m in zip(values, missing.tolist(), strict=True)
+            ]
+        else:
+            ordinals = [v.toordinal() for v in values]
+        days = np.array(ordinals, np.int64) - _PG_EPOCH_DATE
+        if ((days < -(2**31)) | (days >= 2**31)).any():  # pragma: no cover - years 1..9999 fit
+            raise BadValue(int(np.argmax(np.abs(days) >= 2**31)), "date out of range")
+        lengths = np.where(missing, -1, 4).astype(np.int64)
+        arr = days.astype(">i4")
+        return Field(arr.view(np.uint8), np.arange(n, dtype=np.int64) * 4, lengths)
     if pgtype in ("timestamp with time zone", "timestamp without time zone"):
         # Canonical date-times are UTC; a naive column stores the UTC wall time.
         us = [None if v is None else (v - _PG_EPOCH) // _US for v in values]
@@ -267,6 +281,24 @@ def _put4(out: np.ndarray, p: int, v: int, little: bool) -> None:  # pragma: no 
 
 
 @njit(cache=True, nogil=True)
+def _row_offsets(  # pragma: no cover - compiled
+    lengths: np.ndarray, extra: np.ndarray, offsets: np.ndarray
+) -> int:
+    """Where each row starts in the output (`offsets`, n + 1 entries); returns the total size."""
+    k, n = lengths.shape
+    p = 0
+    for r in range(n):
+        offsets[r] = p
+        p += 2 + 4 * k
+        for c in range(k):
+            ln = lengths[c, r]
+            if ln >= 0:
+                p += ln + extra[c]
+    offsets[n] = p
+    return p
+
+
+@njit(cache=True, nogil=True)
 def _interleave(  # pragma: no cover - compiled
     blob: np.ndarray,
     starts: np.ndarray,
@@ -276,19 +308,19 @@ def _interleave(  # pragma: no cover - compiled
     offsets: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    n, k = lengths.shape
+    k, n = lengths.shape
     for r in range(n):
         p = offsets[r]
         out[p] = k >> 8
         out[p + 1] = k & 0xFF
         p += 2
         for c in range(k):
-            ln = lengths[r, c]
+            ln = lengths[c, r]
             if ln < 0:
                 _put4(out, p, 0xFFFFFFFF, False)
                 p += 4
                 continue
-            s = starts[r, c]
+            s = starts[c, r]
             if srid[c] != 0 and ln >= 5:
                 # WKB -> EWKB: the type word gains the SRID flag, the SRID follows it.
                 _put4(out, p, ln + 4, False)
@@ -314,29 +346,28 @@ def _interleave(  # pragma: no cover - compiled
             p += ln
 
 
-def rows_binary(fields: Sequence[Field]) -> bytes:
-    """The rows of `fields` (equal lengths) in binary COPY format, without signature."""
+def rows_binary(fields: Sequence[Field]) -> memoryview:
+    """The rows of `fields` (equal lengths) in binary COPY format, without signature.
+
+    A view of the encoded buffer, not a copy of it (``bytes(...)`` makes one).
+    """
     n = len(fields[0].lengths)
     k = len(fields)
     prefix = np.array([f.prefix for f in fields], np.int64)
     srid = np.array([f.srid for f in fields], np.int64)
-    lengths = np.empty((n, k), np.int64)
-    starts = np.empty((n, k), np.int64)
+    # Column-major (k, n): each field fills one contiguous row of the arrays.
+    lengths = np.empty((k, n), np.int64)
+    starts = np.empty((k, n), np.int64)
     base = 0
     for c, f in enumerate(fields):
-        lengths[:, c] = f.lengths
-        starts[:, c] = f.starts + base
+        lengths[c] = f.lengths
+        np.add(f.starts, base, out=starts[c])
         base += len(f.data)
     blob = np.concatenate([f.data for f in fields]) if k else np.empty(0, np.uint8)
-    present = lengths >= 0
-    extra = prefix + np.where(srid != 0, 4, 0)
-    sizes = 2 + 4 * k + np.where(present, lengths + extra, 0).sum(axis=1)
-    offsets = np.zeros(n, np.int64)
-    if n > 1:
-        np.cumsum(sizes[:-1], out=offsets[1:])
-    out = np.empty(int(sizes.sum()), np.uint8)
+    offsets = np.empty(n + 1, np.int64)
+    out = np.empty(_row_offsets(lengths, prefix + np.where(srid != 0, 4, 0), offsets), np.uint8)
     _interleave(blob, starts, lengths, prefix, srid, offsets, out)
-    return out.tobytes()
+    return memoryview(out)
 
 
 def binary_chunks(
@@ -347,7 +378,7 @@ def binary_chunks(
     srids: Sequence[int] | None = None,
     chunk: int = 65_536,
     framed: bool = True,
-) -> Iterator[bytes]:
+) -> Iterator[bytes | memoryview]:
     """The whole binary COPY stream of `columns`, `chunk` rows at a time.
 
     Each chunk is built only when the previous one has been taken, so a writer

