@@ -241,17 +241,12 @@ def encode_column(
     if pgtype in _FIXED:
         return _fixed_field(values, _FIXED[pgtype])
     if pgtype == "date":
-        n = len(values)
-        missing = _missing(values)
-        if missing.any():
-            ordinals = [
-                0 if m else v.toordinal() for v, m in zip(values, missing.tolist(), strict=True)
-            ]
-        else:
-            ordinals = [v.toordinal() for v in values]
-        days = np.array(ordinals, np.int64) - _PG_EPOCH_DATE
-        if ((days < -(2**31)) | (days >= 2**31)).any():  # pragma: no cover - years 1..9999 fit
-            raise BadValue(int(np.argmax(np.abs(days) >= 2**31)), "date out of range")
+        # Each distinct date converted once (a column holds few distinct dates).
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+        n = len(codes)
+        missing = codes < 0
+        ordinals = np.array([v.toordinal() for v in uniques] + [0], np.int64)
+        days = ordinals[codes] - _PG_EPOCH_DATE  # years 1..9999: int32 holds them
         lengths = np.where(missing, -1, 4).astype(np.int64)
         arr = days.astype(">i4")
         return Field(arr.view(np.uint8), np.arange(n, dtype=np.int64) * 4, lengths)

@@ -295,9 +295,9 @@ def convert_column(values: pd.Series, logical: str) -> tuple[list[Any], list[tup
         raw = values.to_numpy()
         # Plain date objects (a date-time is a date too, but converts) are canonical.
         if {type(v) for v in raw[~missing].tolist()} <= {dt.date}:
-            return [
-                None if m else v for v, m in zip(raw.tolist(), missing.tolist(), strict=True)
-            ], bad
+            out = raw.copy()
+            out[missing] = None
+            return out.tolist(), bad
     out = []
     for i, v in enumerate(values.tolist()):
         try:
@@ -306,6 +306,13 @@ def convert_column(values: pd.Series, logical: str) -> tuple[list[Any], list[tup
             bad.append((i, str(exc)))
             out.append(None)
     return out, bad
+
+
+def _distinct(array: Any) -> int:
+    """Number of distinct values of an Arrow array, missing counted as one."""
+    import pyarrow.compute as pc
+
+    return int(pc.count_distinct(array, mode="all").as_py())
 
 
 def json_text(value: Any) -> str:
@@ -730,8 +737,12 @@ class BaseStore:
             keys = (
                 key_col.tolist() if isinstance(key_col, np.ndarray | ArrowText) else list(key_col)
             )
-            # Hashing in pandas finds whether any key repeats; only then name them.
-            if pd.Series(keys, dtype=object).duplicated().any():
+            # Hashing (in Arrow, or pandas) finds whether any key repeats; only then name them.
+            if (
+                _distinct(key_col.array) < len(keys)
+                if isinstance(key_col, ArrowText)
+                else pd.Series(keys, dtype=object).duplicated().any()
+            ):
                 seen: dict[Any, int] = {}
                 for i, k in enumerate(keys):
                     if k in seen:

@@ -479,7 +479,11 @@ class PostGISStore(BaseStore):
         info = self.layer_info(layer)
         valid_from = utc_ms(at or dt.datetime.now(dt.UTC)) if info.history else None
         problems: list[dict[str, object]] = []
-        kept: list[tuple[int, PreparedRows]] = []  # to name the value the server refuses
+        # Batches sent, their JSON columns only: to name the bad JSON text the server
+        # refuses, or that an aborted COPY never reported on. Keeping every column of
+        # every batch held the whole file in memory (a first load paid 0.3 s of page
+        # faults for it).
+        kept: list[tuple[int, PreparedRows]] = []
         columns: list[str] = []
         own: list[ValidationError] = []
 
@@ -508,8 +512,9 @@ class PostGISStore(BaseStore):
                         f"{source}: rows from {start} have columns {prepared.columns}, "
                         f"earlier batches {columns}"
                     )
-                kept.append((start, prepared))
+                kept.append((start, _json_only(info, prepared)))
                 yield start, prepared.data, geoms
+                del prepared, geoms, frame  # sent: only the JSON text is kept (see `kept`)
 
         stream = parts()
         try:
@@ -743,6 +748,13 @@ class PostGISStore(BaseStore):
         self.connection.close()
 
 
+def _json_only(info: LayerInfo, prepared: PreparedRows) -> PreparedRows:
+    """`prepared` reduced to its JSON columns (no keys)."""
+    cols = [c for c in prepared.columns if info.columns.get(c) == "json"]
+    data = [prepared.data[prepared.columns.index(c)] for c in cols]
+    return PreparedRows(cols, data, [], len(prepared))
+
+
 def _rejected(
     exc: RejectedValue, kept: list[tuple[int, PreparedRows]], source: str, json: bool
 ) -> list[dict[str, object]]:
@@ -756,29 +768,28 @@ def _rejected(
     found: list[dict[str, object]] = []
     sent = 0
     for start, prepared in kept:
-        if field in prepared.columns:
-            col = prepared.data[prepared.columns.index(field)]
-            if json:
-                found.extend(
-                    {
-                        "file": source,
-                        "row": start + i,
-                        "field": field,
-                        "value": col[i],
-                        "reason": reason,
-                    }
-                    for i, reason in json_text_problems(col)
-                )
-            elif exc.row is not None and sent <= exc.row < sent + len(prepared):
-                found.append(
-                    {
-                        "file": source,
-                        "row": start + exc.row - sent,
-                        "field": field,
-                        "value": col[exc.row - sent],
-                        "reason": exc.reason,
-                    }
-                )
+        col = prepared.data[prepared.columns.index(field)] if field in prepared.columns else None
+        if json and col is not None:
+            found.extend(
+                {
+                    "file": source,
+                    "row": start + i,
+                    "field": field,
+                    "value": col[i],
+                    "reason": reason,
+                }
+                for i, reason in json_text_problems(col)
+            )
+        elif not json and exc.row is not None and sent <= exc.row < sent + len(prepared):
+            found.append(
+                {
+                    "file": source,
+                    "row": start + exc.row - sent,
+                    "field": field,
+                    "value": None if col is None else col[exc.row - sent],
+                    "reason": exc.reason,
+                }
+            )
         sent += len(prepared)
     return found or [
         {"file": source, "row": exc.row, "field": field, "value": None, "reason": exc.reason}
