@@ -567,9 +567,11 @@ def _assign_ids(
     admin_code: str | None,
     *,
     empty: bool | None = None,
+    known: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    # `empty`: whether the layer holds no component, when the caller knows (a load
-    # streaming into a locked layer asks on another connection, which must not wait).
+    # `empty`: whether the layer holds no component, and `known`: the current IDs of
+    # the input's source keys, when the caller knows (a load streaming into a locked
+    # layer cannot ask on its own connection, and another would wait for the lock).
     if "component_id" not in frame.columns:
         frame["component_id"] = None
     cid = frame["component_id"].astype(object)
@@ -581,8 +583,8 @@ def _assign_ids(
     if need.any() and "source" in frame.columns and not empty:
         keys = frame.loc[need & frame["source"].notna(), "source"].unique().tolist()
         if keys:
-            by_source = _ids_by_source(store, keys)
-            cid = cid.where(~need, frame["source"].map(by_source))
+            by_source = known if known is not None else _ids_by_source(store, keys)
+            cid = cid.where(~need, frame["source"].astype(object).map(by_source))
     need = cid.isna()
     explicit = cid[~need]
     if len(explicit):
@@ -765,8 +767,16 @@ def append_component_file(
     path = Path(path)
     source = path.name
     admin_code = admin_code or profile.admin_code
-    rows = int(pyogrio.read_info(path)["features"])
+    info = pyogrio.read_info(path)
+    rows = int(info["features"])
     empty = _no_components(store)
+    known: dict[str, str] | None = None
+    if not empty and "source" in list(info["fields"]):
+        # Looked up before the load locks the layer (see _assign_ids).
+        keys = pyogrio.read_dataframe(
+            path, columns=["source"], read_geometry=False, use_arrow=True
+        )["source"]
+        known = _ids_by_source(store, keys.dropna().astype(str).str.strip().unique().tolist())
     # Serials commit on their own connection: the load holds the layer locked.
     ids = store.second_connection() if store.kind == "postgis" else store
     problems: list[dict[str, object]] = []
@@ -793,7 +803,7 @@ def append_component_file(
             if problems:
                 start = end
                 continue  # checked only: nothing will be written
-            frame = _assign_ids(ids, frame, profile, admin_code, empty=empty)
+            frame = _assign_ids(ids, frame, profile, admin_code, empty=empty, known=known)
             cols = [c for c in RECORD_COLUMNS if c in frame.columns]
             yield start, frame[[*cols, frame.geometry.name]]
             start = end

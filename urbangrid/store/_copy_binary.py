@@ -362,7 +362,7 @@ def rows_binary(fields: Sequence[Field]) -> memoryview:
     offsets = np.empty(n + 1, np.int64)
     out = np.empty(_row_offsets(lengths, prefix + np.where(srid != 0, 4, 0), offsets), np.uint8)
     _interleave(blob, starts, lengths, prefix, srid, offsets, out)
-    return memoryview(out)
+    return memoryview(out.data)
 
 
 def binary_chunks(

@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.copy import QueuedLibpqWriter
+from psycopg.pq import TransactionStatus
 
 from urbangrid.errors import (
     StoreConnectionError,
@@ -26,6 +27,7 @@ from urbangrid.errors import (
     StoreSchemaError,
     ValidationError,
 )
+from urbangrid.store._pg_staged import StagedLoad, begin_staged_load
 from urbangrid.store.base import (
     BaseStore,
     LayerInfo,
@@ -473,8 +475,10 @@ class PostGISStore(BaseStore):
         first bad batch stops the sending, but every later batch is still
         checked, so the error lists every bad value; the transaction (and the
         ``COPY`` in it) is then rolled back. A large load drops the layer's
-        secondary indexes first and builds them once at the end (see
-        :meth:`_prepare_bulk`).
+        indexes first and builds them once at the end (see
+        :meth:`_prepare_bulk`); into an *empty* layer, outside a caller's
+        transaction, it goes through a staging table whose indexes are built
+        side by side and which is then swapped in (:mod:`._pg_staged`).
         """
         info = self.layer_info(layer)
         valid_from = utc_ms(at or dt.datetime.now(dt.UTC)) if info.history else None
@@ -517,14 +521,22 @@ class PostGISStore(BaseStore):
                 del prepared, geoms, frame  # sent: only the JSON text is kept (see `kept`)
 
         stream = parts()
+        staged = self._begin_staged(info, rows)
         try:
             with self.transaction():
                 first = next(stream, None)  # the COPY's columns are the first batch's
                 if first is not None:
-                    rebuild, freeze = self._prepare_bulk(info, rows)
+                    rebuild: list[str] = []
+                    if staged is not None:
+                        target, freeze = staged.create(self.connection), True
+                    else:
+                        target = info.name
+                        rebuild, freeze = self._prepare_bulk(info, rows)
                     try:
                         with self._copy_errors(info):
-                            self._copy(info, columns, valid_from, freeze, chain([first], stream))
+                            self._copy(
+                                info, columns, valid_from, freeze, chain([first], stream), target
+                            )
                     except RejectedValue as exc:
                         for _ in stream:  # check the rest, so the error lists all
                             pass
@@ -537,21 +549,54 @@ class PostGISStore(BaseStore):
                 if problems:
                     own.append(_validation_error(source, info.name, problems))
                     raise own[0]
-        except ValidationError as exc:
+            if staged is not None and first is not None:
+                with self._copy_errors(info):
+                    staged.finish(self.connection)
+        except BaseException as exc:
+            if staged is not None:
+                staged.abort(self.connection)
+            if not isinstance(exc, ValidationError):
+                raise
             if own and exc is own[0]:
                 raise
-            # Raised by `batches` (the caller's own checks): add the store's, JSON
-            # text of the batches already sent included (the aborted COPY never
-            # reported on it).
-            for start, prepared in kept:
-                problems.extend(
-                    batch_json_problems(info, start, prepared.columns, prepared.data, source)
-                )
-            raise ValidationError(
-                f"{exc} (and {len(problems)} problem(s) found writing)" if problems else str(exc),
-                [*exc.problems, *problems],
-            ) from exc
+            self._more_problems(exc, info, kept, problems, source)
+            raise  # pragma: no cover - _more_problems raises
+        finally:
+            if staged is not None:
+                staged.close()
         return WriteResult(inserted=sum(len(p) for _, p in kept))
+
+    def _more_problems(
+        self,
+        exc: ValidationError,
+        info: LayerInfo,
+        kept: list[tuple[int, PreparedRows]],
+        problems: list[dict[str, object]],
+        source: str,
+    ) -> None:
+        """Raise `exc` (the caller's own checks failed) with the store's problems added.
+
+        The JSON text of the batches already sent is checked too: the aborted
+        COPY never reported on it.
+        """
+        for start, prepared in kept:
+            problems.extend(
+                batch_json_problems(info, start, prepared.columns, prepared.data, source)
+            )
+        raise ValidationError(
+            f"{exc} (and {len(problems)} problem(s) found writing)" if problems else str(exc),
+            [*exc.problems, *problems],
+        ) from exc
+
+    def _begin_staged(self, info: LayerInfo, rows: int) -> StagedLoad | None:
+        """A staged load (:mod:`._pg_staged`) for a large load into an empty layer, if it can be.
+
+        Not inside a caller's transaction (the staging table must commit on
+        its own), nor below :data:`BULK_ROWS` rows.
+        """
+        if rows < BULK_ROWS or self.connection.info.transaction_status != TransactionStatus.IDLE:
+            return None
+        return begin_staged_load(self._dsn, SCHEMA, info.name)
 
     def _copy(
         self,
@@ -560,8 +605,11 @@ class PostGISStore(BaseStore):
         valid_from: dt.datetime | None,
         freeze: bool,
         parts: Iterator[tuple[int, list[Any], PreparedGeometry | None]],
+        table: str | None = None,
     ) -> None:
         """One binary ``COPY`` of `columns` (then ``valid_from`` and the geometry).
+
+        Into the layer's table, or `table` in the same schema (a staging table).
 
         `parts` gives the rows a batch at a time, as (row number of its first
         row, values per column, geometries); each is encoded and sent as it
@@ -600,7 +648,7 @@ class PostGISStore(BaseStore):
             srids.append(info.srid or self.srid)
         con = self.connection
         query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY{})").format(
-            sql.Identifier(SCHEMA, info.name),
+            sql.Identifier(SCHEMA, table or info.name),
             sql.SQL(", ").join(map(sql.Identifier, cols)),
             sql.SQL(", FREEZE" if freeze else ""),
         )
@@ -651,11 +699,12 @@ class PostGISStore(BaseStore):
         Building an index once over the loaded rows is several times faster
         than growing it row by row (GiST most of all), so a load of at least
         :data:`BULK_ROWS` rows, and at least the size of the table, drops the
-        layer's secondary indexes here; :meth:`_insert` builds them again after
-        the COPY. The caller's transaction makes drop, load and rebuild one
-        atomic step; meanwhile the table is locked against readers, as for any
-        bulk load. Only the table's owner may drop its indexes: for another
-        role the COPY goes into the indexed table.
+        layer's indexes here (the primary key too when no foreign key needs
+        it); :meth:`_insert` builds them again after the COPY. The caller's
+        transaction makes drop, load and rebuild one atomic step; meanwhile
+        the table is locked against readers, as for any bulk load. Only the
+        table's owner may drop its indexes: for another role the COPY goes into
+        the indexed table.
 
         Into an *empty* table the load also runs as ``COPY … FREEZE`` after a
         ``TRUNCATE`` of the empty table in the same transaction (what FREEZE

@@ -1,0 +1,196 @@
+"""A first bulk load into an empty PostGIS layer: staged, indexed side by side, swapped in.
+
+Whether the swap ran is seen from the layer's table OID (a new table), and that
+it changed nothing else from the catalogue: index definitions, primary key,
+identity sequence, comments, privileges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import psycopg
+import pytest
+import shapely
+
+import urbangrid
+from urbangrid.errors import StoreSchemaError, ValidationError
+from urbangrid.spatial.codes import demo_profile
+from urbangrid.spatial.components import append_component_file
+
+PROFILE = demo_profile()  # county 320508
+N = 25_000  # above the store's bulk threshold (20,000 rows)
+
+
+@pytest.fixture
+def pg(pg_dsn: str) -> Iterator[Any]:
+    store = urbangrid.connect(pg_dsn)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _frame(n: int = N) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(7)
+    return gpd.GeoDataFrame(
+        {
+            "subclass_code": np.where(np.arange(n) % 2 == 0, "0118", "0101"),
+            "status": "完好",
+            "data_source": "实测",
+            "source": [f"s{i}" for i in range(n)],
+        },
+        geometry=shapely.points(rng.uniform(120.5, 120.6, n), rng.uniform(31.2, 31.3, n)),
+        crs="EPSG:4326",
+    )
+
+
+def _file(tmp_path: Any, frame: gpd.GeoDataFrame) -> Any:
+    path = tmp_path / "components.fgb"
+    frame.to_file(path, driver="FlatGeobuf", engine="pyogrio", SPATIAL_INDEX="NO")
+    return path
+
+
+def _catalogue(store: Any) -> dict[str, Any]:
+    """What a swap must keep: everything about the layer's table but its OID and rows."""
+    con = store.connection
+    q = "'urbangrid.component'::regclass"
+    return {
+        "indexes": sorted(
+            con.execute(
+                "SELECT indexname, indexdef FROM pg_indexes "
+                "WHERE schemaname = 'urbangrid' AND tablename = 'component'"
+            ).fetchall()
+        ),
+        "constraints": sorted(
+            con.execute(
+                f"SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = {q}"
+            ).fetchall()
+        ),
+        "sequence": con.execute(
+            "SELECT pg_get_serial_sequence('urbangrid.component', 'fid')"
+        ).fetchone(),
+        "owner": con.execute(
+            f"SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = {q}"
+        ).fetchone(),
+        "comment": con.execute(f"SELECT obj_description({q}, 'pg_class')").fetchone(),
+        "column comment": con.execute(f"SELECT col_description({q}, 2)").fetchone(),
+        "acl": con.execute(f"SELECT relacl FROM pg_class WHERE oid = {q}").fetchone(),
+    }
+
+
+def _oid(store: Any) -> int:
+    return int(
+        store.connection.execute("SELECT 'urbangrid.component'::regclass::oid").fetchone()[0]
+    )
+
+
+def _leftovers(store: Any) -> list[str]:
+    return [
+        r[0]
+        for r in store.connection.execute(
+            "SELECT relname FROM pg_class WHERE relname LIKE 'component\\_\\_load%'"
+        ).fetchall()
+    ]
+
+
+def test_swapped_in_table_is_the_same_table(pg: Any, tmp_path: Any) -> None:
+    pg.connection.execute("COMMENT ON TABLE urbangrid.component IS '城市部件 components'")
+    pg.connection.execute("COMMENT ON COLUMN urbangrid.component.component_id IS '标识码'")
+    # Keys already handed out stay handed out: the sequence goes on after the swap.
+    pg.connection.execute("SELECT setval('urbangrid.component_fid_seq', 41)")
+    before, oid = _catalogue(pg), _oid(pg)
+    res = append_component_file(pg, _file(tmp_path, _frame()), PROFILE, batch_rows=4_000)
+    assert res.inserted == N
+    assert _oid(pg) != oid  # staged and swapped
+    assert _catalogue(pg) == before
+    assert _leftovers(pg) == []
+    fids = pg.connection.execute("SELECT min(fid), max(fid) FROM urbangrid.component").fetchone()
+    assert fids == (42, 41 + N)
+    assert pg.connection.execute("SELECT nextval('urbangrid.component_fid_seq')").fetchone() == (
+        42 + N,
+    )
+    # The indexes answer: by key, by subclass, by place.
+    plan = pg.connection.execute(
+        "EXPLAIN SELECT * FROM urbangrid.component WHERE component_id = '3205080118000001' "
+        "AND valid_to IS NULL"
+    ).fetchall()
+    assert "component_key_idx" in " ".join(r[0] for r in plan)
+    assert pg.count("component", where={"subclass_code": "0118"}) == N // 2
+    # A second load goes into a layer that is no longer empty: one transaction, no swap.
+    oid = _oid(pg)
+    more = _frame(N).assign(source=[f"t{i}" for i in range(N)])
+    append_component_file(pg, _file(tmp_path, more), PROFILE, batch_rows=4_000)
+    assert _oid(pg) == oid
+    assert pg.count("component") == 2 * N
+
+
+def test_a_bad_record_leaves_the_layer_as_it_was(pg: Any, tmp_path: Any) -> None:
+    frame = _frame()
+    frame.loc[21_000, "status"] = "gone"
+    oid = _oid(pg)
+    with pytest.raises(ValidationError) as info:
+        append_component_file(pg, _file(tmp_path, frame), PROFILE, batch_rows=4_000)
+    assert [(p["row"], p["field"]) for p in info.value.problems] == [(21_000, "status")]
+    assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])
+
+
+def test_a_key_repeated_across_batches_fails_before_the_swap(pg: Any, tmp_path: Any) -> None:
+    # Each batch is checked on its own; the repeat shows only when the unique
+    # index is built on the staging table, after its COPY committed.
+    frame = _frame()
+    frame["component_id"] = None
+    frame.loc[[3, 20_003], "component_id"] = "3205080101000007"
+    oid = _oid(pg)
+    with pytest.raises(StoreSchemaError, match="3205080101000007"):
+        append_component_file(pg, _file(tmp_path, frame), PROFILE, batch_rows=4_000)
+    assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])
+    # The layer takes the load once the file is right.
+    frame.loc[20_003, "component_id"] = None
+    append_component_file(pg, _file(tmp_path, frame), PROFILE, batch_rows=4_000)
+    assert pg.count("component") == N
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "CREATE VIEW urbangrid.lamps AS SELECT * FROM urbangrid.component "
+        "WHERE subclass_code = '0118'",
+        "GRANT SELECT ON urbangrid.component TO PUBLIC",
+    ],
+    ids=["view", "grant"],
+)
+def test_layer_with_dependents_loads_in_one_transaction(pg: Any, tmp_path: Any, setup: str) -> None:
+    pg.connection.execute(setup)
+    before, oid = _catalogue(pg), _oid(pg)
+    append_component_file(pg, _file(tmp_path, _frame()), PROFILE, batch_rows=4_000)
+    assert _oid(pg) == oid  # not swapped: the view and the grant still refer to it
+    assert _catalogue(pg) == before
+    assert pg.count("component") == N
+    if "VIEW" in setup:
+        assert pg.connection.execute("SELECT count(*) FROM urbangrid.lamps").fetchone() == (N // 2,)
+
+
+def test_inside_a_callers_transaction_loads_in_it(pg: Any, tmp_path: Any) -> None:
+    oid = _oid(pg)
+    path = _file(tmp_path, _frame())
+    with pg.transaction():
+        append_component_file(pg, path, PROFILE, batch_rows=4_000)
+    assert _oid(pg) == oid
+    assert pg.count("component") == N
+
+
+def test_readers_wait_for_nothing_and_writers_for_the_load(
+    pg: Any, pg_dsn: str, tmp_path: Any
+) -> None:
+    # While a staged load runs the layer is readable; once it is in, a writer
+    # that waited on the lock sees the swapped-in table.
+    path = _file(tmp_path, _frame())
+    with psycopg.connect(pg_dsn, autocommit=True) as other:
+        append_component_file(pg, path, PROFILE, batch_rows=4_000)
+        assert other.execute("SELECT count(*) FROM urbangrid.component").fetchone() == (N,)
+        other.execute("UPDATE urbangrid.component SET note = 'checked' WHERE source = 's0'")
+    assert pg.count("component", where={"note": "checked"}) == 1
