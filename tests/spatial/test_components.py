@@ -674,6 +674,21 @@ class TestFileInBatches:
         assert store.count("component") == 0
         assert _index_names(store) == before
 
+    def test_geometries_stored_as_read(self, store: Any, tmp_path: Any) -> None:
+        # The file's own WKB is written (not decoded and written anew): points and lines.
+        frame = TestBulk.big(25_000)
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        geoms[7] = shapely.LineString([(X0, Y0), (X0 + 0.001, Y0 + 0.002), (X0 + 0.003, Y0)])
+        geoms[4_005] = shapely.LineString([(X0, Y0), (X0 + 0.001, Y0 + 0.001)])
+        frame = frame.set_geometry(gpd.GeoSeries(geoms, crs="EPSG:4326"))
+        append_component_file(store, self.file(tmp_path, frame), PROFILE, batch_rows=4_000)
+        got = find_components(store).set_index("source").geometry
+        want = frame.set_index("source").geometry
+        assert shapely.equals_exact(
+            np.asarray(got.loc[want.index].values), np.asarray(want.values), tolerance=0
+        ).all()
+        assert got.loc["b4005"].geom_type == "LineString"
+
     def test_value_the_store_refuses(self, store: Any, tmp_path: Any) -> None:
         frame = TestBulk.big(25_000)
         frame["extra"] = frame["extra"].astype(object)

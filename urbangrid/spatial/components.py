@@ -781,9 +781,9 @@ def append_component_file(
     ids = store.second_connection() if store.kind == "postgis" else store
     problems: list[dict[str, object]] = []
 
-    def batches() -> Iterable[tuple[int, pd.DataFrame]]:
+    def batches() -> Iterable[tuple[int, pd.DataFrame, Any]]:
         start = 0
-        for raw in _read_batches(path, batch_rows):
+        for raw, wkb in _read_batches(path, batch_rows):
             end = start + len(raw)
             try:
                 frame = validate_components(
@@ -805,7 +805,8 @@ def append_component_file(
                 continue  # checked only: nothing will be written
             frame = _assign_ids(ids, frame, profile, admin_code, empty=empty, known=known)
             cols = [c for c in RECORD_COLUMNS if c in frame.columns]
-            yield start, frame[[*cols, frame.geometry.name]]
+            # The geometries are the ones decoded from `wkb`: the store writes it as it is.
+            yield start, frame[[*cols, frame.geometry.name]], wkb
             start = end
         if problems:
             raise _problems_error(source, problems)
@@ -818,11 +819,15 @@ def append_component_file(
             ids.close()
 
 
-def _read_batches(path: Path, batch_rows: int, first_rows: int = 5_000) -> Iterable[Any]:
+def _read_batches(
+    path: Path, batch_rows: int, first_rows: int = 5_000
+) -> Iterable[tuple[Any, Any]]:
     """The records of `path` as GeoDataFrames of `batch_rows` rows, read once, in order.
 
     pyogrio's Arrow reader, converted as :func:`pyogrio.read_dataframe` does
     (text as Python strings, dates as ``datetime.date``, geometry from WKB).
+    Each frame comes with the WKB its geometries were decoded from (an Arrow
+    binary array; None without a geometry column).
     Batch k+1 is read and decoded on a worker thread while the caller works on
     batch k: GDAL's read and GEOS' WKB parsing release the GIL, so on two cores
     the read mostly leaves the caller's path. The first batch is cut at
@@ -862,15 +867,22 @@ def _read_batches(path: Path, batch_rows: int, first_rows: int = 5_000) -> Itera
             yield frame
 
 
-def _batch_frame(batch: Any, geom: str, crs: Any) -> Any:
-    """One Arrow record batch as a GeoDataFrame (no geometry column: validation says so)."""
+def _batch_frame(batch: Any, geom: str, crs: Any) -> tuple[Any, Any]:
+    """One Arrow record batch as a GeoDataFrame, and the WKB of its geometries.
+
+    No geometry column: no WKB, and validation says what is missing.
+    """
     import geopandas as gpd
+    import pyarrow as pa
 
     if geom not in batch.schema.names:
-        return gpd.GeoDataFrame(batch.to_pandas())
-    wkb = batch.column(geom).to_numpy(zero_copy_only=False)
+        return gpd.GeoDataFrame(batch.to_pandas()), None
+    wkb = batch.column(geom)
+    if isinstance(wkb, pa.ExtensionArray):  # geoarrow.wkb / ogc.wkb: WKB in its storage
+        wkb = wkb.storage
     frame = batch.drop_columns([geom]).to_pandas()
-    return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs=crs)
+    geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs), wkb
 
 
 def _shifted(problems: list[dict[str, object]], start: int) -> list[dict[str, object]]:

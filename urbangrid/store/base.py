@@ -308,13 +308,6 @@ def convert_column(values: pd.Series, logical: str) -> tuple[list[Any], list[tup
     return out, bad
 
 
-def _distinct(array: Any) -> int:
-    """Number of distinct values of an Arrow array, missing counted as one."""
-    import pyarrow.compute as pc
-
-    return int(pc.count_distinct(array, mode="all").as_py())
-
-
 def json_text(value: Any) -> str:
     """Canonical JSON text: the same object always gives the same bytes."""
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -429,9 +422,14 @@ _MULTI_CLASS = {
 
 
 def _geometry_wkb(
-    info: LayerInfo, frame: pd.DataFrame, source: str
+    info: LayerInfo, frame: pd.DataFrame, source: str, wkb: Any = None
 ) -> tuple[PreparedGeometry, list[dict[str, object]]]:
-    """Geometries of `frame` in the layer CRS (and as WKB), plus the problems found."""
+    """Geometries of `frame` in the layer CRS (and as WKB), plus the problems found.
+
+    `wkb`, when given, is the 2D WKB the geometries were read from (an Arrow
+    binary array, row for row): it is written as it is when the geometries
+    need neither reprojecting nor promoting, instead of being written anew.
+    """
     import geopandas as gpd
 
     if not isinstance(frame, gpd.GeoDataFrame):
@@ -445,6 +443,7 @@ def _geometry_wkb(
     geoms = frame.geometry
     if frame.crs.to_epsg() != info.srid:
         geoms = geoms.to_crs(info.crs)
+        wkb = None
     values = np.asarray(geoms.values, dtype=object)
     problems: list[dict[str, object]] = []
     want = info.geometry_type or "GEOMETRY"
@@ -468,6 +467,7 @@ def _geometry_wkb(
             promote = names[np.maximum(types, 0)] == single[0]
             promote &= ~missing
             if promote.any():
+                wkb = None
                 values = values.copy()
                 values[promote] = [_MULTI_CLASS[want]([g]) for g in values[promote]]
                 types = shapely.get_type_id(values)
@@ -482,6 +482,8 @@ def _geometry_wkb(
                     "reason": f"layer {info.name!r} takes {want}",
                 }
             )
+    if wkb is not None and len(wkb) == len(values) and not shapely.has_z(values).any():
+        return PreparedGeometry(values, ArrowBytes(wkb)), problems
     return PreparedGeometry(values, wkb_column(values)), problems
 
 
@@ -737,12 +739,8 @@ class BaseStore:
             keys = (
                 key_col.tolist() if isinstance(key_col, np.ndarray | ArrowText) else list(key_col)
             )
-            # Hashing (in Arrow, or pandas) finds whether any key repeats; only then name them.
-            if (
-                _distinct(key_col.array) < len(keys)
-                if isinstance(key_col, ArrowText)
-                else pd.Series(keys, dtype=object).duplicated().any()
-            ):
+            # Hashing in pandas finds whether any key repeats; only then name them.
+            if pd.Series(keys, dtype=object).duplicated().any():
                 seen: dict[Any, int] = {}
                 for i, k in enumerate(keys):
                     if k in seen:
@@ -860,7 +858,7 @@ class BaseStore:
     def append_batches(
         self,
         layer: str,
-        batches: Iterable[tuple[int, pd.DataFrame]],
+        batches: Iterable[tuple[int, pd.DataFrame] | tuple[int, pd.DataFrame, Any]],
         *,
         rows: int,
         at: dt.datetime | None = None,
@@ -879,9 +877,11 @@ class BaseStore:
         ----------
         layer : str
             Layer name.
-        batches : iterable of (int, GeoDataFrame or DataFrame)
+        batches : iterable of (int, GeoDataFrame or DataFrame[, WKB])
             Each batch with the input row number of its first row (used in
-            error messages); every batch has the same columns. The iterable
+            error messages); every batch has the same columns. A third item,
+            the 2D WKB the batch's geometries were decoded from (an Arrow
+            binary array, row for row), spares writing it again. The iterable
             may itself raise :class:`~urbangrid.errors.ValidationError` once
             exhausted, for problems it found in its input: the load is then
             rolled back and the store's own problems are added to it.
@@ -904,14 +904,14 @@ class BaseStore:
             is written.
         """
         info = self.layer_info(layer)
-        given: list[tuple[int, pd.DataFrame]] = []
+        given: list[tuple[Any, ...]] = []
         try:
             given.extend(batches)
         except ValidationError as exc:
             # The caller's own checks failed: add the JSON problems of the batches it
             # had given, which the store would otherwise have found writing them.
             found = []
-            for start, frame in given:
+            for start, frame, *_ in given:
                 cols = [c for c in frame.columns if info.columns.get(c) == "json"]
                 texts = [write_values(frame[c], "json")[0] for c in cols]
                 found.extend(batch_json_problems(info, start, cols, texts, source))
@@ -920,7 +920,7 @@ class BaseStore:
             raise ValidationError(
                 f"{exc} (and {len(found)} JSON problem(s))", [*exc.problems, *found]
             ) from exc
-        frames = [frame for _, frame in given]
+        frames = [frame for _, frame, *_ in given]
         if not frames:
             return WriteResult()
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

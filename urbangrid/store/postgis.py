@@ -461,7 +461,7 @@ class PostGISStore(BaseStore):
     def append_batches(
         self,
         layer: str,
-        batches: Iterable[tuple[int, pd.DataFrame]],
+        batches: Iterable[tuple[int, pd.DataFrame] | tuple[int, pd.DataFrame, Any]],
         *,
         rows: int,
         at: dt.datetime | None = None,
@@ -492,7 +492,7 @@ class PostGISStore(BaseStore):
         own: list[ValidationError] = []
 
         def parts() -> Iterator[tuple[int, list[Any], PreparedGeometry | None]]:
-            for start, frame in batches:
+            for start, frame, *wkb in batches:
                 found: list[dict[str, object]] = []
                 prepared: PreparedRows | None = None
                 try:
@@ -501,7 +501,7 @@ class PostGISStore(BaseStore):
                     found.extend(exc.problems)
                 geoms = None
                 if info.geometry_column:
-                    geoms, bad = _geometry_wkb(info, frame, source)
+                    geoms, bad = _geometry_wkb(info, frame, source, *wkb)
                     found.extend(bad)
                 problems.extend(
                     {**p, "row": None if p.get("row") is None else start + int(str(p["row"]))}
@@ -518,7 +518,7 @@ class PostGISStore(BaseStore):
                     )
                 kept.append((start, _json_only(info, prepared)))
                 yield start, prepared.data, geoms
-                del prepared, geoms, frame  # sent: only the JSON text is kept (see `kept`)
+                del prepared, geoms, frame, wkb  # sent: only the JSON text is kept (see `kept`)
 
         stream = parts()
         staged = self._begin_staged(info, rows)
