@@ -10,7 +10,9 @@ to a GeoPackage; every contender then loads the same file in the same run:
 * urbangrid → PostGIS (issue 4; from the GeoPackage too, issue 11): read the file
   (pyogrio through Arrow), validate every record against the demo city profile
   (subclass, state, source, geometry), allocate serials and 16-digit IDs, write
-  (binary COPY, history columns, indexes rebuilt once). Timed two ways:
+  (binary COPY with history columns; into the empty layer through a staging
+  table whose indexes are built on two connections at once, then swapped in;
+  the step-by-step route rebuilds them once, in its transaction). Timed two ways:
   ``append_component_file`` streams 50,000-record batches into one COPY, so the
   next batch is read and checked while the server stores this one; and step by
   step over the whole file (read, validate, IDs, ``Store.write``), for the
