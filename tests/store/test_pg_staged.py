@@ -194,3 +194,18 @@ def test_readers_wait_for_nothing_and_writers_for_the_load(
         assert other.execute("SELECT count(*) FROM urbangrid.component").fetchone() == (N,)
         other.execute("UPDATE urbangrid.component SET note = 'checked' WHERE source = 's0'")
     assert pg.count("component", where={"note": "checked"}) == 1
+
+
+def test_staging_table_of_a_crashed_load_is_dropped(pg: Any, tmp_path: Any) -> None:
+    # A load that died after its staging table committed left it behind; no
+    # connection has its number now, so the next staged load drops it.
+    pg.connection.execute(
+        "CREATE TABLE urbangrid.component__load_2147483 (LIKE urbangrid.component)"
+    )
+    pg.connection.execute("CREATE TABLE urbangrid.component_notes__load_x (n int)")
+    append_component_file(pg, _file(tmp_path, _frame()), PROFILE, batch_rows=4_000)
+    assert _leftovers(pg) == []
+    names = pg.connection.execute(
+        "SELECT relname FROM pg_class WHERE relname = 'component_notes__load_x'"
+    ).fetchall()
+    assert names == [("component_notes__load_x",)]  # not a staging table of this layer

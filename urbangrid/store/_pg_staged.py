@@ -19,6 +19,7 @@ load into an *empty* layer goes through a staging table instead:
    identity sequence to the layer's names, owner and comment as they were.
 
 Any failure before the swap drops the staging table: the layer is as it was.
+A staging table left by a load that crashed is dropped by the next staged load.
 A layer with anything else depending on it (views, triggers, foreign keys,
 grants, policies, publications, inheritance, storage options) is not swapped;
 the caller then loads it in one transaction as before.
@@ -248,6 +249,21 @@ def _on_stage(ix: _Index, temp: str, stage: str) -> str:
     return f'CREATE {unique}INDEX "{temp}" ON {stage} USING {ix.definition[m.end() :]}'
 
 
+def _drop_orphans(lock: psycopg.Connection[Any], schema: str, table: str) -> None:
+    """Drop staging tables of `table` left by loads whose connection is gone (a crash)."""
+    names = lock.execute(
+        "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind = 'r'",
+        (schema,),
+    ).fetchall()
+    alive = {pid for (pid,) in lock.execute("SELECT pid FROM pg_stat_activity").fetchall()}
+    pattern = re.compile(re.escape(table) + r"__load_([0-9]{1,10})")
+    for (name,) in names:
+        m = pattern.fullmatch(name)
+        if m is not None and int(m.group(1)) not in alive:
+            lock.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, name)))
+
+
 def begin_staged_load(dsn: str, schema: str, table: str) -> StagedLoad | None:
     """Lock `table` against writers and plan a staged load, or None where it cannot be swapped.
 
@@ -266,6 +282,7 @@ def begin_staged_load(dsn: str, schema: str, table: str) -> StagedLoad | None:
         if not (swappable and empty):
             lock.close()
             return None
+        _drop_orphans(lock, schema, table)
         rows = lock.execute(
             "SELECT i.relname, pg_get_indexdef(i.oid), am.amname = 'gist', "
             "(SELECT conname FROM pg_constraint WHERE conindid = i.oid AND contype = 'p'), "
