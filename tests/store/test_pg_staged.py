@@ -209,3 +209,22 @@ def test_staging_table_of_a_crashed_load_is_dropped(pg: Any, tmp_path: Any) -> N
         "SELECT relname FROM pg_class WHERE relname = 'component_notes__load_x'"
     ).fetchall()
     assert names == [("component_notes__load_x",)]  # not a staging table of this layer
+
+
+def test_a_swap_cut_short_leaves_the_layer_as_it_was(
+    pg: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The swap fails after dropping the layer and renaming the staging table: its
+    # transaction rolls back, and the staging table is dropped after it.
+    from urbangrid.store import _pg_staged
+
+    def cut_short(self: Any, temp: dict[str, str]) -> None:
+        self.lock.execute("DROP TABLE urbangrid.component")
+        self.lock.execute(f'ALTER TABLE urbangrid."{self.stage}" RENAME TO component')
+        raise RuntimeError("cut short")
+
+    monkeypatch.setattr(_pg_staged.StagedLoad, "_swap", cut_short)
+    oid = _oid(pg)
+    with pytest.raises(RuntimeError, match="cut short"):
+        append_component_file(pg, _file(tmp_path, _frame()), PROFILE, batch_rows=4_000)
+    assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])

@@ -223,13 +223,18 @@ class StagedLoad:
         lk.commit()
 
     def abort(self, con: psycopg.Connection[Any]) -> None:
-        """Drop the staging table if the caller's transaction committed it; release the lock."""
+        """Release the lock (undoing a swap cut short), then drop the staging table if committed.
+
+        In that order: a swap cut short holds the staging table locked until
+        its rollback. Left behind on a broken connection, the staging table
+        is dropped by the layer's next staged load.
+        """
+        if not self.lock.closed:
+            with contextlib.suppress(psycopg.Error):
+                self.lock.rollback()
         if self.committed and self.stage:
-            # On a broken connection the staging table stays, named after the layer.
             with contextlib.suppress(psycopg.Error):
                 con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident(self.stage)))
-        if not self.lock.closed:
-            self.lock.rollback()
 
     def close(self) -> None:
         """Close the extra connections."""
