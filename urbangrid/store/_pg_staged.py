@@ -147,29 +147,42 @@ class StagedLoad:
         others = [ddl[ix.name] for ix in self.indexes if not ix.gist]
         setting = sql.SQL("SET maintenance_work_mem = {}").format(sql.Literal(maintenance_work_mem))
         con.execute(setting)
-        if self._helper:
-            helper = self._helper[0]
-            helper.execute(setting)
-            errors: list[BaseException] = []
+        try:
+            self._build(con, gist, others, setting)
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                con.execute("RESET maintenance_work_mem")
+        self._swap(temp)
 
-            def build(c: psycopg.Connection[Any], statements: list[str]) -> None:
-                try:
-                    for s in statements:
-                        c.execute(s.encode())
-                except BaseException as exc:  # re-raised below, on the caller's thread
-                    errors.append(exc)
-
-            side = threading.Thread(target=build, args=(helper, others))
-            side.start()
-            build(con, gist)
-            side.join()
-            if errors:
-                raise errors[0]
-        else:
+    def _build(
+        self,
+        con: psycopg.Connection[Any],
+        gist: list[str],
+        others: list[str],
+        setting: sql.Composed,
+    ) -> None:
+        """The GiST indexes on `con`, the rest on the helper connection, at the same time."""
+        if not self._helper:
             for s in gist + others:
                 con.execute(s.encode())
-        con.execute("RESET maintenance_work_mem")
-        self._swap(temp)
+            return
+        helper = self._helper[0]
+        helper.execute(setting)
+        errors: list[BaseException] = []
+
+        def build(c: psycopg.Connection[Any], statements: list[str]) -> None:
+            try:
+                for s in statements:
+                    c.execute(s.encode())
+            except BaseException as exc:  # re-raised below, on the caller's thread
+                errors.append(exc)
+
+        side = threading.Thread(target=build, args=(helper, others))
+        side.start()
+        build(con, gist)
+        side.join()
+        if errors:
+            raise errors[0]
 
     def _qualified(self, name: str) -> str:
         return self._ident(name).as_string(self.lock)
