@@ -292,46 +292,9 @@ def make_component_ids(
     ComponentIdError
         Naming the first bad row (0-based position) and field.
     """
-    codes = pd.Series(np.asarray(subclass_codes, dtype=object))
-    n = len(codes)
-    scalar = isinstance(admin_code, str)
-    admin = pd.Series(np.asarray([admin_code] if scalar else admin_code, dtype=object))
-    ser = np.asarray(serials)
-    if (not scalar and len(admin) != n) or len(ser) != n:
-        msg = "admin_code, subclass_codes and serials must have the same length"
-        raise ValueError(msg)
+    digits = _checked_digits(admin_code, subclass_codes, serials, profile)
     ed = profile.edition
-    bad_sub = ~codes.isin(list(profile.components))
-    # One county code for all rows (the usual case) is checked once.
-    bad_admin = ~admin.str.fullmatch(r"\d{6}").fillna(False).astype(bool) | ~admin.str[:2].isin(
-        list(PROVINCE_CODES)
-    )
-    if scalar:
-        bad_admin = pd.Series(np.repeat(bad_admin.to_numpy(), n))
-        admin = pd.Series([admin_code] * n, dtype=object)
-    if not np.issubdtype(ser.dtype, np.integer):
-        msg = f"serials must be integers, got dtype {ser.dtype}"
-        raise ComponentIdError(msg)
-    bad_serial = (ser < 1) | (ser > ed.max_serial)
-    for mask, fld, value in (
-        (bad_admin.to_numpy(), "admin_code", admin),
-        (bad_sub.to_numpy(), "subclass_code", codes),
-        (bad_serial, "serial", pd.Series(ser)),
-    ):
-        if mask.any():
-            i = int(np.flatnonzero(mask)[0])
-            msg = (
-                f"cannot make component IDs: row {i} field {fld}: bad value {value.iloc[i]!r} "
-                f"({int(mask.sum())} bad row(s))"
-            )
-            raise ComponentIdError(msg)
-    return (
-        _id_digits(admin, codes, ser, ed)
-        .view(f"S{ed.id_length}")
-        .ravel()
-        .astype(f"U{ed.id_length}")
-        .astype(object)
-    )
+    return digits.view(f"S{ed.id_length}").ravel().astype(f"U{ed.id_length}").astype(object)
 
 
 def component_id_column(
@@ -348,27 +311,65 @@ def component_id_column(
     digits, against 5 ms for Python strings), for bulk loads that write the
     column's buffer straight to the store.
     """
-    import pyarrow as pa
+    from urbangrid.store._columns import fixed_width_array
 
-    make_component_ids(admin_code, subclass_codes[:1], serials[:1], profile=profile)  # checks
-    codes = pd.Series(np.asarray(subclass_codes, dtype=object))
-    ser = np.asarray(serials)
-    ed = profile.edition
-    if len(ser) != len(codes):
-        raise ValueError("subclass_codes and serials must have the same length")
-    bad = ~codes.isin(list(profile.components)).to_numpy() | (ser < 1) | (ser > ed.max_serial)
-    if bad.any():  # the full checks name the row
-        make_component_ids(admin_code, subclass_codes, serials, profile=profile)
-    n = len(ser)
-    digits = _id_digits(pd.Series([admin_code], dtype=object), codes, ser, ed)
-    offsets = np.arange(0, (n + 1) * ed.id_length, ed.id_length, dtype=np.int64)
-    array = pa.Array.from_buffers(
-        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(digits)]
-    )
+    digits = _checked_digits(admin_code, subclass_codes, serials, profile)
+    array = fixed_width_array(digits.reshape(-1), profile.edition.id_length, text=True)
     return pd.Series(pd.array(array, dtype=_STR))
 
 
 _STR = pd.StringDtype(na_value=np.nan)
+
+
+def _checked_digits(
+    admin_code: str | Sequence[str] | np.ndarray,
+    subclass_codes: Sequence[str] | np.ndarray,
+    serials: Sequence[int] | np.ndarray,
+    profile: CityProfile,
+) -> np.ndarray:
+    """The inputs of :func:`make_component_ids` checked, and the IDs as ASCII digits.
+
+    Raises
+    ------
+    ComponentIdError
+        Naming the first bad row (0-based position) and field.
+    """
+    codes = pd.Series(np.asarray(subclass_codes, dtype=object))
+    n = len(codes)
+    scalar = isinstance(admin_code, str)
+    admin = pd.Series(np.asarray([admin_code] if scalar else admin_code, dtype=object))
+    ser = np.asarray(serials)
+    if (not scalar and len(admin) != n) or len(ser) != n:
+        msg = "admin_code, subclass_codes and serials must have the same length"
+        raise ValueError(msg)
+    ed = profile.edition
+    bad_sub = ~codes.isin(list(profile.components))
+    # One county code for all rows (the usual case) is checked once.
+    bad_admin = ~admin.str.fullmatch(r"\d{6}").fillna(False).astype(bool) | ~admin.str[:2].isin(
+        list(PROVINCE_CODES)
+    )
+    if not np.issubdtype(ser.dtype, np.integer):
+        msg = f"serials must be integers, got dtype {ser.dtype}"
+        raise ComponentIdError(msg)
+    bad_serial = (ser < 1) | (ser > ed.max_serial)
+    for mask, fld, value in (
+        (
+            np.repeat(bad_admin.to_numpy(), n) if scalar else bad_admin.to_numpy(),
+            "admin_code",
+            admin,
+        ),
+        (bad_sub.to_numpy(), "subclass_code", codes),
+        (bad_serial, "serial", pd.Series(ser)),
+    ):
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            bad_value = value.iloc[0 if scalar and fld == "admin_code" else i]
+            msg = (
+                f"cannot make component IDs: row {i} field {fld}: bad value {bad_value!r} "
+                f"({int(mask.sum())} bad row(s))"
+            )
+            raise ComponentIdError(msg)
+    return _id_digits(admin, codes, ser, ed)
 
 
 def _id_digits(admin: pd.Series, codes: pd.Series, serials: np.ndarray, ed: Edition) -> np.ndarray:

@@ -584,7 +584,7 @@ def _assign_ids(
         keys = frame.loc[need & frame["source"].notna(), "source"].unique().tolist()
         if keys:
             by_source = known if known is not None else _ids_by_source(store, keys)
-            cid = cid.where(~need, frame["source"].astype(object).map(by_source))
+            cid = cid.where(~need, frame["source"].map(by_source))
     need = cid.isna()
     explicit = cid[~need]
     if len(explicit):
@@ -773,10 +773,11 @@ def append_component_file(
     known: dict[str, str] | None = None
     if not empty and "source" in list(info["fields"]):
         # Looked up before the load locks the layer (see _assign_ids).
-        keys = pyogrio.read_dataframe(
-            path, columns=["source"], read_geometry=False, use_arrow=True
-        )["source"]
-        known = _ids_by_source(store, keys.dropna().astype(str).str.strip().unique().tolist())
+        keys = _text(
+            pyogrio.read_dataframe(path, columns=["source"], read_geometry=False, use_arrow=True),
+            "source",
+        )
+        known = _ids_by_source(store, keys.dropna().unique().tolist())
     # Serials commit on their own connection: the load holds the layer locked.
     ids = store.second_connection() if store.kind == "postgis" else store
     problems: list[dict[str, object]] = []

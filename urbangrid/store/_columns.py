@@ -6,9 +6,9 @@ UTF-8 byte buffer and an offset per value. Turning 316,851 of them into Python
 40 ms a column; :class:`ArrowText` hands the buffers to the binary ``COPY``
 encoder as they are and makes Python strings only where something asks for
 them (upsert comparisons, SQLite parameters, error messages).
-:class:`ArrowBytes` does the same for WKB: a layer of points gets its WKB
-written straight into one buffer (see :func:`urbangrid.store.base.wkb_column`)
-instead of as 316,851 ``bytes`` objects.
+:class:`ArrowBytes` does the same for WKB: the WKB a file reader hands over,
+or a layer of points whose WKB is written straight into one buffer (see
+:func:`urbangrid.store.base.wkb_column`), instead of 316,851 ``bytes`` objects.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ArrowBytes", "ArrowText", "arrow_text"]
+__all__ = ["ArrowBytes", "ArrowText", "arrow_text", "fixed_width_array"]
 
 
 class _ArrowColumn:
@@ -88,18 +88,27 @@ class ArrowBytes(_ArrowColumn):
 
     @classmethod
     def fixed(cls, data: np.ndarray, width: int) -> ArrowBytes:
-        """Values of `width` bytes each, back to back in `data` (uint8, copied once)."""
-        import pyarrow as pa
+        """Values of `width` bytes each, back to back in `data` (uint8)."""
+        return cls(fixed_width_array(data, width))
 
-        n = len(data) // width
-        large = len(data) >= 2**31 - 1  # 32-bit offsets reach 2 GiB
-        offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64 if large else np.int32)
-        array = pa.Array.from_buffers(
-            pa.large_binary() if large else pa.binary(),
-            n,
-            [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data))],
-        )
-        return cls(array)
+
+def fixed_width_array(data: np.ndarray, width: int, *, text: bool = False) -> Any:
+    """A pyarrow binary (or, with `text`, UTF-8 string) array over `data`, `width` bytes a value.
+
+    `data` (uint8, values back to back) becomes the array's buffer as it is:
+    no Python object per value.
+    """
+    import pyarrow as pa
+
+    n = len(data) // width
+    large = len(data) >= 2**31 - 1  # 32-bit offsets reach 2 GiB
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64 if large else np.int32)
+    if text:
+        kind = pa.large_string() if large else pa.string()
+    else:
+        kind = pa.large_binary() if large else pa.binary()
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(data))]
+    return pa.Array.from_buffers(kind, n, buffers)
 
 
 def arrow_text(values: pd.Series) -> ArrowText | None:

@@ -566,8 +566,7 @@ class PostGISStore(BaseStore):
                 raise
             if own and exc is own[0]:
                 raise
-            self._more_problems(exc, info, kept, problems, source)
-            raise  # pragma: no cover - _more_problems raises
+            raise self._more_problems(exc, info, kept, problems, source) from exc
         finally:
             if staged is not None:
                 staged.close()
@@ -580,8 +579,8 @@ class PostGISStore(BaseStore):
         kept: list[tuple[int, PreparedRows]],
         problems: list[dict[str, object]],
         source: str,
-    ) -> None:
-        """Raise `exc` (the caller's own checks failed) with the store's problems added.
+    ) -> ValidationError:
+        """`exc` (the caller's own checks failed) with the store's problems added.
 
         The JSON text of the batches already sent is checked too: the aborted
         COPY never reported on it.
@@ -590,10 +589,10 @@ class PostGISStore(BaseStore):
             problems.extend(
                 batch_json_problems(info, start, prepared.columns, prepared.data, source)
             )
-        raise ValidationError(
+        return ValidationError(
             f"{exc} (and {len(problems)} problem(s) found writing)" if problems else str(exc),
             [*exc.problems, *problems],
-        ) from exc
+        )
 
     def _begin_staged(self, info: LayerInfo, rows: int) -> StagedLoad | None:
         """A staged load (:mod:`._pg_staged`) for a large load into an empty layer, if it can be.
@@ -824,8 +823,8 @@ def _rejected(
     found: list[dict[str, object]] = []
     sent = 0
     for start, prepared in kept:
-        col = prepared.data[prepared.columns.index(field)] if field in prepared.columns else None
-        if json and col is not None:
+        if json and field in prepared.columns:
+            col = prepared.data[prepared.columns.index(field)]
             found.extend(
                 {
                     "file": source,
@@ -842,7 +841,7 @@ def _rejected(
                     "file": source,
                     "row": start + exc.row - sent,
                     "field": field,
-                    "value": None if col is None else col[exc.row - sent],
+                    "value": None,  # `kept` holds JSON text only: the server's reason says more
                     "reason": exc.reason,
                 }
             )
