@@ -2,7 +2,7 @@
 
 One run prints, for the same polygons and points on the same machine:
 
-* :class:`urbangrid.spatial.index.GridIndex` bulk ``locate_many`` throughput, build
+* :class:`urbangrid.spatial.index.engine.GridIndex` bulk ``locate_many`` throughput, build
   time, memory, and the median time of one ``locate`` call (100,000 calls on
   different points, timed in batches of 1,000: on the uniform points, which miss
   the CPU caches, and on a stream clustered around 200 hot spots);
@@ -36,7 +36,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from urbangrid.spatial.index import GridIndex, reference_locate
+from urbangrid.spatial.index.engine import GridIndex, reference_locate
 
 CRS = "EPSG:3857"
 GK_CRS = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: Beijing's zone
@@ -230,10 +230,10 @@ def live_crs_figures(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.
     The same polygons moved to Beijing in CGCS2000 / 3-degree Gauss-Krüger CM 117E
     (EPSG:4548, metres); the same points given as a phone sends them (GCJ-02, BD-09)
     and as a survey does (CGCS2000 degrees, EPSG:4490). Also the transform alone
-    (:func:`urbangrid.spatial.crs.point_transformer`), and a check that every single
+    (:func:`urbangrid.spatial.crs.transform.point_transformer`), and a check that every single
     answer is what ``locate_many`` gives for the same points.
     """
-    from urbangrid.spatial.crs import point_transformer, transform_xy
+    from urbangrid.spatial.crs.transform import point_transformer, transform_xy
 
     ox, oy = transform_xy([116.35], [39.88], crs=4326, to_crs=GK_CRS)  # Beijing, west
     dx, dy = float(ox[0]), float(oy[0])

@@ -60,8 +60,8 @@ from psycopg import sql
 
 import urbangrid
 from urbangrid.loaders.osm_components import read_bundled_components
-from urbangrid.spatial.codes import demo_profile
-from urbangrid.spatial.components import (
+from urbangrid.spatial.components.codes import demo_profile
+from urbangrid.spatial.components.records import (
     RECORD_COLUMNS,
     _assign_ids,
     append_component_file,
@@ -127,7 +127,7 @@ def urbangrid_load(target: str, path: Path) -> dict[str, float]:
         frame = read_records(path)
         steps["read"] = time.perf_counter() - t
         t = time.perf_counter()
-        # What write_components does, step by step so each can be timed.
+        # What load_components does, step by step so each can be timed.
         frame = validate_components(frame, profile, source=path.name, check_json=False)
         steps["validate"] = time.perf_counter() - t
         t = time.perf_counter()

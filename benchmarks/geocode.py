@@ -31,10 +31,10 @@ from urbangrid.loaders.admin import read_divisions_csv
 from urbangrid.spatial.geocoding.forward import geocode
 from urbangrid.spatial.geocoding.gazetteer import (
     Gazetteer,
+    load_places,
     merge_places,
     places_from_divisions,
     places_from_osm,
-    write_places,
 )
 from urbangrid.spatial.geocoding.parse import normalize_address
 from urbangrid.spatial.geocoding.reverse import reverse_many
@@ -105,7 +105,7 @@ def main() -> None:
     try:
         dsn = psycopg.conninfo.make_conninfo(args.dsn, dbname=name)
         store, _ = urbangrid.store.init_store(dsn)
-        write_places(store, places)
+        load_places(store, places)
         con = store.connection
         con.execute("SET search_path TO urbangrid, public")
         con.execute("ANALYZE urbangrid.place")

@@ -12,7 +12,7 @@ it and for the Wudaokou OSM extract (4.4 km²):
 
 With ``--wuhan`` (the 7,185 km OSM network in ``shared/data/networks``) it also times a
 *measured* 70 km² district: a square window of central Wuhan cut by its arterial roads
-into play communities (:func:`urbangrid.spatial.grid_generate.partition_by_lines`).
+into play communities (:func:`urbangrid.spatial.grids.generate.partition_by_lines`).
 
 Usage::
 
@@ -32,16 +32,15 @@ import numpy as np
 import shapely
 
 from urbangrid.data import data_path
-from urbangrid.spatial.grid_generate import (
+from urbangrid.demo.inputs import cambridge_inputs, osm_extract_inputs
+from urbangrid.spatial.grids.generate import (
     STREET_HIGHWAYS,
     GeneratedGrids,
-    cambridge_inputs,
     generate_unit_grids,
-    osm_extract_inputs,
     partition_by_lines,
 )
-from urbangrid.spatial.grid_validate import validate_unit_grids
-from urbangrid.spatial.work_grids import group_work_grids
+from urbangrid.spatial.grids.validate import validate_unit_grids
+from urbangrid.spatial.grids.work import group_work_grids
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICT_KM2 = 70.0

@@ -58,7 +58,7 @@ import urbangrid
 from urbangrid.loaders import pipeline
 from urbangrid.loaders.osm_components import BUNDLED_SOURCES, read_bundled_components
 from urbangrid.spatial import components
-from urbangrid.spatial.codes import demo_profile
+from urbangrid.spatial.components.codes import demo_profile
 from urbangrid.store import init_store
 
 DEFAULT_DSN = "postgresql://urbangrid:urbangrid@localhost:5432/postgres"
@@ -199,7 +199,7 @@ def ogr2ogr_command(dsn: str, path: Path) -> list[str]:
 def loader_command(dsn: str, path: Path) -> list[str]:
     """``urbangrid load components FILE --store DSN --on-invalid skip``."""
     script = Path(sys.executable).with_name("urbangrid")  # the installed command
-    start = [str(script)] if script.exists() else [sys.executable, "-m", "urbangrid.cli"]
+    start = [str(script)] if script.exists() else [sys.executable, "-m", "urbangrid.cli.main"]
     cmd = [*start, "load", "components", str(path)]
     return [*cmd, "--store", dsn, "--on-invalid", "skip"]
 

@@ -4,12 +4,12 @@ One run prints, on the same machine and graphs:
 
 * **Undirected Chinese postman** on the bundled networks (Shenzhen Futian GraphML,
   Beijing Wudaokou and Shanghai Huangpu/Jing'an OSM, as undirected multigraphs,
-  weight ``length`` in metres): :func:`urbangrid.routing.postman.chinese_postman`
+  weight ``length`` in metres): :func:`urbangrid.routing.core.postman.chinese_postman`
   against ``postman_problems`` (PyPI) ``cpp`` on the same edge list, which runs in a
   subprocess killed after ``--peer-timeout`` seconds (then the ratio is a lower bound).
   Costs are compared with the proven optimum.
 * **Directed Chinese postman** on the largest strongly connected part of each
-  network (every arc driven): :func:`~urbangrid.routing.postman.directed_postman`
+  network (every arc driven): :func:`~urbangrid.routing.core.postman.directed_postman`
   against pgRouting ``pgr_chinesePostman`` when ``--dsn`` names a PostgreSQL server
   with pgRouting (a scratch database is created and dropped).
 * **Mixed postman** (one-way arcs forwards, two-way streets once) with its gap.
@@ -45,9 +45,9 @@ from typing import Any
 import networkx as nx
 import osmnx as ox
 
-from urbangrid.routing.carp import read_instance, solve
-from urbangrid.routing.postman import chinese_postman, directed_postman, mixed_postman
-from urbangrid.routing.route import check_plan
+from urbangrid.routing.core.carp import read_instance, solve
+from urbangrid.routing.core.plan import check_plan
+from urbangrid.routing.core.postman import chinese_postman, directed_postman, mixed_postman
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RESULTS = Path(__file__).resolve().parent / "results"

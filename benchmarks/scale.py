@@ -15,7 +15,7 @@ One run, same machine, prints:
    functional urban area (92,667 OSM street edges): the walking patrol route of every
    1 km square of a ``--areas``-square window in the centre, serial vs the cluster.
    Cluster start-up is timed apart. Each area is solved on the streets near it
-   (:func:`urbangrid.routing.patrol.area_route` clips the graph), so the time grows
+   (:func:`urbangrid.routing.patrol.routes.area_route` clips the graph), so the time grows
    with the areas, not with the city graph.
 
 Usage::
@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from urbangrid.scale import assign_points, plan_areas
-from urbangrid.spatial.index import GridIndex
+from urbangrid.spatial.index.engine import GridIndex
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 CASES = SHARED / "reports" / "boston_311_2015.csv.gz"
@@ -179,7 +179,7 @@ def bench_assign(n: int, workers: int, client: Any, tmp: Path) -> None:
 
 
 def bench_routing(n_areas: int, client: Any, workers: int) -> None:
-    from urbangrid.routing.streets import street_graph
+    from urbangrid.routing.patrol.streets import street_graph
 
     t = time.perf_counter()
     edges = gpd.read_parquet(WUHAN)

@@ -18,7 +18,7 @@ end, prints for each step the rows, seconds and rows/s, and the database size:
    writes each case's ward (the 22 Boston wards as a polygon layer) with the SQL
    function ``urbangrid.locate_update`` (migration 1302), one connection per year
    partition, ``--parallel`` at once. The count of cases in a ward is checked against
-   the count :class:`~urbangrid.spatial.index.GridIndex` found while loading.
+   the count :class:`~urbangrid.spatial.index.engine.GridIndex` found while loading.
 3. **Size**: the database, and rows and size of each year partition.
 
 Usage::
@@ -48,7 +48,7 @@ from scale import WARDS, make_points
 import urbangrid
 from urbangrid.scale import assign_points
 from urbangrid.scale.postgis import CASE_HISTORY, PostGISSink, assign_in_database
-from urbangrid.spatial.index import GridIndex
+from urbangrid.spatial.index.engine import GridIndex
 
 COLUMNS = {
     "case_id": "text",

@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 
-from urbangrid.cli import LazyGroup, db, main
+from urbangrid.cli.main import LazyGroup, db, main
 
 
 def test_help_lists_commands() -> None:
@@ -32,7 +32,7 @@ def test_lazy_help_matches_each_command(group: LazyGroup) -> None:
 
 
 def test_help_imports_no_feature_module() -> None:
-    code = ("import sys; from urbangrid.cli import main\n"
+    code = ("import sys; from urbangrid.cli.main import main\n"
             "try: main(['--help'])\nexcept SystemExit: pass\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('numba', 'osmnx', 'networkx', 'folium', 'rapidfuzz')))")
@@ -90,7 +90,7 @@ def test_streets_load_twice_changes_nothing(tmp_path: Path) -> None:
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         done = subprocess.run(
-            [sys.executable, "-m", "urbangrid.cli", "streets", "load", target, osm],
+            [sys.executable, "-m", "urbangrid.cli.main", "streets", "load", target, osm],
             capture_output=True, text=True, env=env, check=True,
         )
         outputs.append(done.stdout)

@@ -1,7 +1,7 @@
 """The demo's HTML map opens in headless Chromium without console errors.
 
-The map under test is made by the demo's own map step (:func:`urbangrid.demo.web_map`,
-:func:`urbangrid.webmap.write_layers_map`) on a smaller run than ``urbangrid demo``:
+The map under test is made by the demo's own map step (:func:`urbangrid.demo.run.web_map`,
+:func:`urbangrid.demo.map.write_layers_map`) on a smaller run than ``urbangrid demo``:
 every demo step runs except the slow ones (geocoding, patrol routes of all 90 work
 grids, staffing), and bike patrol routes are planned for the first few work grids
 only. The layers are those of ``out/map.html``: unit grids, work grids, streets,
@@ -103,8 +103,8 @@ SLOW_STEPS = {"geocoding", "patrol routes", "staffing"}
 def demo_map(tmp_path_factory: pytest.TempPathFactory) -> DemoMap:
     """``map.html`` of a demo run without its slow steps, routes for a few work grids."""
     from urbangrid import demo
-    from urbangrid.routing.patrol import area_routes
-    from urbangrid.routing.streets import read_street_graph
+    from urbangrid.routing.patrol.routes import area_routes
+    from urbangrid.routing.patrol.streets import read_street_graph
     from urbangrid.store import GeoPackageStore
 
     out = tmp_path_factory.mktemp("demo")

@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from urbangrid.webmap import MapLayer, write_layers_map
+from urbangrid.demo.map import MapLayer, write_layers_map
 
 
 def test_layers_are_named_and_switchable(tmp_path: Path) -> None:

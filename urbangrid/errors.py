@@ -126,7 +126,7 @@ class UnreachableError(RoutingError):
 class InfeasibleRouteError(RoutingError):
     """A route or plan fails a feasibility check, or no plan meets the limits.
 
-    Raised by :func:`urbangrid.routing.route.check_route` with the first
+    Raised by :func:`urbangrid.routing.core.plan.check_route` with the first
     violation found: an open walk, a gap between two edges, an uncovered required
     edge, a one-way street driven the wrong way, or an over-capacity route.
     """

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from urbangrid.cases.indicators import case_table, indicators
 from urbangrid.data import data_path
 from urbangrid.errors import CaseLogError
 from urbangrid.loaders.case_log import load_case_log, read_case_log
-from urbangrid.routing.indicators import case_table, indicators
 
 BOSTON = data_path("reports/boston_311_2025_sample.csv.gz")
 NYC = data_path("reports/nyc_311_2022-05_sample.csv.gz")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import urbangrid
 from tests.loaders.test_survey_load import survey_frame, write_survey
-from urbangrid.loaders.cli import EXIT_BLOCKED, EXIT_OK, EXIT_SET_ASIDE, load
+from urbangrid.cli.load import EXIT_BLOCKED, EXIT_OK, EXIT_SET_ASIDE, load
 
 
 def test_load_components_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

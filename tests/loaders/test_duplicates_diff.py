@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import urbangrid
 from tests.loaders.test_survey_load import survey_frame, write_survey
-from urbangrid.loaders.cli import EXIT_BLOCKED, EXIT_OK, EXIT_SET_ASIDE, load
+from urbangrid.cli.load import EXIT_BLOCKED, EXIT_OK, EXIT_SET_ASIDE, load
 from urbangrid.loaders.duplicates import duplicates_in_file, pair_distances, search_radius
 from urbangrid.loaders.pipeline import load_survey
 from urbangrid.store import Store

@@ -19,7 +19,7 @@ from urbangrid.errors import StorePermissionError
 from urbangrid.loaders.encoding import choose_encoding, detect_dbf_encoding
 from urbangrid.loaders.pipeline import load_survey
 from urbangrid.loaders.security import connect_readonly, grant_readonly
-from urbangrid.spatial.components import find_components
+from urbangrid.spatial.components.records import find_components
 from urbangrid.store import Store
 
 SQLISH = [
@@ -91,7 +91,7 @@ def test_fuzzed_rows_are_reported_never_crash(records: list[dict[str, object]]) 
 
 
 def _default_names() -> set[str]:
-    from urbangrid.spatial.codes import demo_profile
+    from urbangrid.spatial.components.codes import demo_profile
 
     return {s.name for s in demo_profile().components.values()}
 

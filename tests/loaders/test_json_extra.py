@@ -17,7 +17,7 @@ import pytest
 from urbangrid.loaders.osm_components import read_bundled_components
 from urbangrid.loaders.pipeline import load_survey
 from urbangrid.loaders.validate import _clean_arrow_json
-from urbangrid.spatial.codes import demo_profile
+from urbangrid.spatial.components.codes import demo_profile
 from urbangrid.store import Store
 
 

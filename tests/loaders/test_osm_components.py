@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
+from urbangrid.demo.inputs import load_demo_components
 from urbangrid.errors import DataFileError
 from urbangrid.loaders.osm_components import (
     BUNDLED_SOURCES,
     CAMBRIDGE_DATASETS,
-    load_demo_components,
-    load_osm_mapping,
     read_bundled_components,
     read_cambridge_components,
     read_osm_components,
+    read_osm_mapping,
 )
-from urbangrid.spatial.codes import demo_profile, standard_profile
-from urbangrid.spatial.components import find_components, validate_components
+from urbangrid.spatial.components.codes import demo_profile, standard_profile
+from urbangrid.spatial.components.records import find_components, validate_components
 
 DEMO = demo_profile()
 
@@ -39,7 +39,7 @@ def write_geojson(path: Path, features: list[dict]) -> Path:
 
 class TestMapping:
     def test_bundled(self) -> None:
-        rules = load_osm_mapping()
+        rules = read_osm_mapping()
         assert rules[0].key == "man_made" and rules[0].extra == ("manhole", "water")
         assert {r.subclass_code for r in rules if r.key == "highway" and r.value == "crossing"} == {
             None
@@ -61,13 +61,13 @@ class TestMapping:
         p = tmp_path / "m.csv"
         p.write_text("key,value,extra,subclass_code,note\nhighway,street_lamp,lit,0118,\n", "utf-8")
         with pytest.raises(DataFileError, match=r"m.csv line 2: field extra must be key=value"):
-            load_osm_mapping(p)
+            read_osm_mapping(p)
         p.write_text("key,value,extra,subclass_code,note\nhighway,,,0118,\n", "utf-8")
         with pytest.raises(DataFileError, match="line 2: key and value are required"):
-            load_osm_mapping(p)
+            read_osm_mapping(p)
         p.write_text("key,value\n", "utf-8")
         with pytest.raises(DataFileError, match="header"):
-            load_osm_mapping(p)
+            read_osm_mapping(p)
 
 
 class TestReadOSM:

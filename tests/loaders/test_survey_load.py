@@ -17,7 +17,7 @@ from urbangrid.loaders.changeset import list_changesets, rollback_changeset
 from urbangrid.loaders.osm_components import read_bundled_components
 from urbangrid.loaders.pipeline import load_survey
 from urbangrid.loaders.readers import read_survey
-from urbangrid.spatial.codes import demo_profile
+from urbangrid.spatial.components.codes import demo_profile
 from urbangrid.store import Store
 
 SOURCES = ("osm_china", "cambridge_hydrants", "cambridge_litter_barrels")

@@ -6,7 +6,7 @@ import geopandas as gpd
 import networkx as nx
 import shapely
 
-from urbangrid.routing.streets import street_graph
+from urbangrid.routing.patrol.streets import street_graph
 
 #: UTM 50N: metres, near Beijing.
 CRS = "EPSG:32650"

@@ -8,8 +8,8 @@ import networkx as nx
 import pytest
 
 from urbangrid.errors import DataFileError, InfeasibleRouteError, RoutingError, UnreachableError
-from urbangrid.routing.carp import collector_routes, min_collectors, read_instance, solve
-from urbangrid.routing.route import check_plan
+from urbangrid.routing.core.carp import collector_routes, min_collectors, read_instance, solve
+from urbangrid.routing.core.plan import check_plan
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "carp"
 

@@ -7,13 +7,13 @@ import shapely
 
 from tests.routing.lattice import lattice
 from urbangrid.errors import ShiftLimitError
-from urbangrid.routing.collector_areas import (
+from urbangrid.routing.core.plan import check_route
+from urbangrid.routing.patrol.collector_areas import (
+    load_collector_areas,
     plan_collector_areas,
     route_lines,
-    save_collector_areas,
 )
-from urbangrid.routing.route import check_route
-from urbangrid.routing.streets import street_graph
+from urbangrid.routing.patrol.streets import street_graph
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +81,9 @@ class TestLimits:
 
 
 def test_saved_in_both_stores(store, plan):
-    result = save_collector_areas(store, plan, mode="walk")
+    result = load_collector_areas(store, plan, mode="walk")
     assert result.inserted == len(plan.areas)
     back = store.read("collector_area")
     assert sorted(back["area_code"]) == sorted(plan.areas["area_code"])
-    again = save_collector_areas(store, plan, mode="walk")
+    again = load_collector_areas(store, plan, mode="walk")
     assert again.inserted == 0 and again.unchanged == len(plan.areas)

@@ -13,20 +13,20 @@ from click.testing import CliRunner
 from lxml import etree
 
 from tests.routing.patrol_cases import CRS, X0, Y0, box, lattice
+from urbangrid.cli.route import route as route_cmd
 from urbangrid.data import data_path
 from urbangrid.errors import RoutingError
 from urbangrid.loaders.osm import read_osm_graph, streets_frame
-from urbangrid.routing.cli import route as route_cmd
-from urbangrid.routing.export import (
+from urbangrid.routing.patrol.export import (
     GPX_NAMESPACE,
+    load_routes,
     routes_frame,
     write_geojson,
     write_gpx,
     write_map,
-    write_routes,
 )
-from urbangrid.routing.patrol import PatrolRoute, area_route
-from urbangrid.routing.streets import read_street_graph
+from urbangrid.routing.patrol.routes import PatrolRoute, area_route
+from urbangrid.routing.patrol.streets import read_street_graph
 
 XSD = Path(__file__).parent.parent / "data" / "gpx" / "gpx11.xsd"
 WUDAOKOU = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
@@ -53,7 +53,7 @@ def _square() -> PatrolRoute:
 
 @cache
 def _real() -> tuple[PatrolRoute, ...]:
-    from urbangrid.routing.cli import demo_work_grids
+    from urbangrid.demo.inputs import demo_work_grids
 
     wg = demo_work_grids(WUDAOKOU).iloc[[2, 9]]
     G = read_street_graph(WUDAOKOU, "bike")
@@ -122,9 +122,9 @@ class TestGeoJsonAndMap:
 
 def test_store_layer(store: object) -> None:
     routes = _real()
-    res = write_routes(store, routes)
+    res = load_routes(store, routes)
     assert res.inserted == 2
-    again = write_routes(store, routes)
+    again = load_routes(store, routes)
     assert again.unchanged == 2 and again.inserted == 0
     back = store.read("patrol_route")  # type: ignore[attr-defined]
     assert sorted(back["route_id"]) == sorted(f"{r.area_id}:bike" for r in routes)
@@ -136,7 +136,7 @@ def test_store_layer(store: object) -> None:
 
 class TestCli:
     def test_file_and_polygon(self, tmp_path: Path) -> None:
-        from urbangrid.routing.cli import demo_work_grids
+        from urbangrid.demo.inputs import demo_work_grids
 
         wg = demo_work_grids(WUDAOKOU).iloc[[4]]
         area = tmp_path / "area.geojson"
@@ -159,7 +159,7 @@ class TestCli:
 
     def test_store_area_code(self, tmp_path: Path) -> None:
         import urbangrid
-        from urbangrid.routing.cli import demo_work_grids
+        from urbangrid.demo.inputs import demo_work_grids
 
         path = tmp_path / "d.gpkg"
         s = urbangrid.connect(str(path))

@@ -6,27 +6,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from urbangrid.errors import CalendarError, CaseLogError, NormsError
-from urbangrid.routing.calendar import (
-    add_working_time,
-    deadline,
-    load_calendar,
-    working_seconds,
-)
-from urbangrid.routing.indicators import (
+from urbangrid.cases.calendar import add_working_time, deadline, read_calendar, working_seconds
+from urbangrid.cases.indicators import (
     INDICATORS,
     attendance_days,
     case_table,
     check_case_log,
     collector_scores,
     indicators,
-    load_evaluation_norms,
+    read_evaluation_norms,
 )
+from urbangrid.errors import CalendarError, CaseLogError, NormsError
 
 
 @pytest.fixture(scope="module")
 def cal():
-    return load_calendar()
+    return read_calendar()
 
 
 class TestCalendar:
@@ -68,7 +63,7 @@ class TestCalendar:
         p.write_text('[calendar]\nhours = [["12:00", "08:00"]]\nyears = [2025, 2025]\n',
                      encoding="utf-8")
         with pytest.raises(CalendarError, match=r"hours\[0\]"):
-            load_calendar(p)
+            read_calendar(p)
 
 
 def _log(rows):
@@ -204,7 +199,7 @@ class TestCollectorScore:
         p.write_text('[score.weights]\n"有效上报率" = 0.5\n"漏报率" = 0.2\n[grades]\nA = 0\n'
                      '[limits]\n"核实" = [1, "小时"]\n"核查" = [1, "小时"]\n', encoding="utf-8")
         with pytest.raises(NormsError, match=r"sum to 0\.7"):
-            load_evaluation_norms(p)
+            read_evaluation_norms(p)
 
 
 class TestAttendance:

@@ -9,14 +9,14 @@ import pytest
 
 from tests.routing.patrol_cases import CRS, X0, Y0, box, lattice
 from urbangrid.errors import RoutingError
-from urbangrid.routing.intervals import (
+from urbangrid.routing.patrol.intervals import (
     revisit_intervals,
     route_visits,
     schedule_visits,
     share_seen_every,
     staggered_schedule,
 )
-from urbangrid.routing.patrol import area_route
+from urbangrid.routing.patrol.routes import area_route
 
 H = 3600.0
 

@@ -13,9 +13,14 @@ import shapely
 from tests.routing.patrol_cases import CRS, X0, Y0, box, lattice, lattice_frame
 from urbangrid.data import data_path
 from urbangrid.errors import PatrolAreaError, SnapError, UnreachableError
-from urbangrid.routing.modes import get_mode
-from urbangrid.routing.patrol import area_route, required_streets, routes_table, snap_point
-from urbangrid.routing.streets import read_street_graph, street_graph
+from urbangrid.routing.patrol.modes import get_mode
+from urbangrid.routing.patrol.routes import (
+    area_route,
+    required_streets,
+    routes_table,
+    snap_point,
+)
+from urbangrid.routing.patrol.streets import read_street_graph, street_graph
 
 DATA = Path(__file__).parent.parent / "data"
 WUDAOKOU = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
@@ -240,7 +245,7 @@ class TestClippedGraph:
 
 @cache
 def _wudaokou_grids() -> gpd.GeoDataFrame:
-    from urbangrid.routing.cli import demo_work_grids
+    from urbangrid.demo.inputs import demo_work_grids
 
     return demo_work_grids(WUDAOKOU)
 

@@ -16,9 +16,9 @@ from tests.routing.helpers import (
     random_connected_multigraph,
 )
 from urbangrid.errors import InfeasibleRouteError, RoutingError, UnreachableError
-from urbangrid.routing.matching import min_t_join
-from urbangrid.routing.postman import chinese_postman, directed_postman, mixed_postman
-from urbangrid.routing.route import Route, check_plan, check_route
+from urbangrid.routing.core.matching import min_t_join
+from urbangrid.routing.core.plan import Route, check_plan, check_route
+from urbangrid.routing.core.postman import chinese_postman, directed_postman, mixed_postman
 
 
 def _square(diagonal: float) -> nx.Graph:

@@ -14,11 +14,11 @@ from scipy.optimize import OptimizeResult
 
 from tests.routing.helpers import brute_force_t_join_cost, random_connected_multigraph
 from urbangrid.errors import RoutingError, UnreachableError
-from urbangrid.routing import matching, rural
-from urbangrid.routing.matching import min_t_join
-from urbangrid.routing.postman import chinese_postman
-from urbangrid.routing.route import check_plan
-from urbangrid.routing.rural import rural_postman, rural_postman_exact
+from urbangrid.routing.core import matching, rural
+from urbangrid.routing.core.matching import min_t_join
+from urbangrid.routing.core.plan import check_plan
+from urbangrid.routing.core.postman import chinese_postman
+from urbangrid.routing.core.rural import rural_postman, rural_postman_exact
 
 
 def _path(n: int) -> nx.Graph:

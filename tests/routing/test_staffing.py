@@ -9,18 +9,18 @@ import pytest
 
 from tests.routing.lattice import lattice
 from urbangrid.errors import NormsError, ShiftLimitError, StaffingError
-from urbangrid.routing import staffing
-from urbangrid.routing.staffing import (
+from urbangrid.routing.patrol import staffing
+from urbangrid.routing.patrol.staffing import (
     DISTRICT,
     community_kind,
     explain,
-    load_staffing_norms,
     parse_duration,
+    read_staffing_norms,
     shift_schedule,
     staffing_table,
     time_based_staffing,
 )
-from urbangrid.routing.streets import street_graph
+from urbangrid.routing.patrol.streets import street_graph
 
 NORMS = Path(staffing.__file__).parent / "norms" / "staffing.toml"
 
@@ -67,7 +67,7 @@ class TestWorkedExamples:
         norms_file = tmp_path / "chaoyang.toml"
         body = NORMS.read_text(encoding="utf-8").replace("urban = 0.22", "urban = 0.27")
         norms_file.write_text(body, encoding="utf-8")
-        norms = load_staffing_norms(norms_file)
+        norms = read_staffing_norms(norms_file)
         grids = pd.DataFrame({"grid_code": [f"g{i}" for i in range(4765)],
                               "community_code": "110105001001", "grade": 1,
                               "area_m2": 10_000.0})
@@ -106,7 +106,7 @@ class TestPieces:
         p.write_text("[per_grids.grade]\n1 = [2.0, 1.5]\n2 = [1, 1]\n3 = [1, 1]\n"
                      "[area]\nurban = 0.2\nrural = 0.9\n", encoding="utf-8")
         with pytest.raises(NormsError, match="high is below low"):
-            load_staffing_norms(p)
+            read_staffing_norms(p)
 
 
 class TestBadInput:

@@ -13,8 +13,8 @@ from tests.routing.patrol_cases import CRS, X0, Y0, lattice_frame
 from urbangrid.data import data_path
 from urbangrid.errors import DataFileError, ModeProfileError
 from urbangrid.loaders.osm import read_osm_graph, streets_frame
-from urbangrid.routing.modes import get_mode, load_modes
-from urbangrid.routing.streets import read_street_graph, store_street_graph, street_graph
+from urbangrid.routing.patrol.modes import get_mode, read_modes
+from urbangrid.routing.patrol.streets import read_street_graph, store_street_graph, street_graph
 
 DATA = Path(__file__).parent.parent / "data"
 WUDAOKOU = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
@@ -22,7 +22,7 @@ WUDAOKOU = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
 
 class TestModes:
     def test_bundled_profiles(self) -> None:
-        modes = load_modes()
+        modes = read_modes()
         assert set(modes) == {"walk", "bike", "ebike", "car"}
         for m in modes.values():
             assert m.patrol <= m.travel
@@ -55,7 +55,7 @@ class TestModes:
         f = tmp_path / "modes.toml"
         f.write_text(body, encoding="utf-8")
         with pytest.raises(ModeProfileError, match=match):
-            load_modes(f)
+            read_modes(f)
 
 
 def _one_way_frame(**tags: str) -> gpd.GeoDataFrame:

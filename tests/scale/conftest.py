@@ -11,7 +11,7 @@ import distributed
 import geopandas as gpd
 import pytest
 
-from urbangrid.spatial.index import GridIndex
+from urbangrid.spatial.index.engine import GridIndex
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SAMPLE_311 = DATA / "reports" / "boston_311_2025_sample.csv.gz"

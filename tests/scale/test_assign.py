@@ -17,7 +17,7 @@ import pytest
 
 from urbangrid.errors import CRSError, DataFileError, ScaleJobError
 from urbangrid.scale import AssignResult, assign_points
-from urbangrid.spatial.index import GridIndex, reference_locate
+from urbangrid.spatial.index.engine import GridIndex, reference_locate
 
 from .conftest import SAMPLE_311
 

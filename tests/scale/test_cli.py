@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 from click.testing import CliRunner
 
-from urbangrid.scale.cli import scale
+from urbangrid.cli.scale import scale
 
 from .conftest import SAMPLE_311, WARDS
 

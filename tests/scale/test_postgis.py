@@ -27,7 +27,7 @@ from urbangrid.scale.postgis import (
     assign_in_database,
     case_history_partitions,
 )
-from urbangrid.spatial.index import GridIndex
+from urbangrid.spatial.index.engine import GridIndex
 
 from .conftest import SAMPLE_311, WARDS
 

@@ -1,4 +1,4 @@
-"""Code tables and city profiles (urbangrid.spatial.codes)."""
+"""Code tables and city profiles (urbangrid.spatial.components.codes)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from urbangrid.errors import ProfileError, UnknownCodeError, UrbangridError
-from urbangrid.spatial.codes import (
+from urbangrid.spatial.components.codes import (
     CityProfile,
     bundled_profile,
     demo_profile,
@@ -19,9 +19,9 @@ from urbangrid.spatial.codes import (
     edition_names,
     find_subclass,
     get_edition,
-    load_profile,
-    normalise_name,
+    normalize_name,
     profile_table,
+    read_profile,
     standard_profile,
     standard_subclasses,
     time_limits,
@@ -156,7 +156,7 @@ class TestProfiles:
             bundled_profile("atlantis")
 
     def test_load_extend_override_disable(self, tmp_path: Path) -> None:
-        p = load_profile(
+        p = read_profile(
             write_profile(
                 tmp_path,
                 "extend,component,21,2101,防蚊闸,防蚊门,,\n"
@@ -185,8 +185,8 @@ class TestProfiles:
             encoding="gbk",
         )
         with pytest.raises(ProfileError, match="gbk"):
-            load_profile(path)
-        assert load_profile(path, encoding="gbk").components["2101"].name == "防蚊闸"
+            read_profile(path)
+        assert read_profile(path, encoding="gbk").components["2101"].name == "防蚊闸"
 
     @pytest.mark.parametrize(
         ("body", "line", "reason"),
@@ -211,7 +211,7 @@ class TestProfiles:
     def test_bad_rows(self, tmp_path: Path, body: str, line: int, reason: str) -> None:
         path = write_profile(tmp_path, body)
         with pytest.raises(ProfileError) as info:
-            load_profile(path)
+            read_profile(path)
         assert f"line {line}:" in str(info.value)
         assert reason in str(info.value)
         assert str(path) in str(info.value)
@@ -223,7 +223,7 @@ class TestProfiles:
             "extend,component,07,0701,甲,,,\n\n# comment\nextend,component,21,2201,乙,,,\n",
         )
         with pytest.raises(ProfileError) as info:
-            load_profile(path)
+            read_profile(path)
         assert [p["row"] for p in info.value.problems] == [4, 7]
 
     @pytest.mark.parametrize(
@@ -240,24 +240,24 @@ class TestProfiles:
     )
     def test_bad_metadata(self, tmp_path: Path, meta: str, reason: str) -> None:
         with pytest.raises(ProfileError, match=reason):
-            load_profile(write_profile(tmp_path, "", meta))
+            read_profile(write_profile(tmp_path, "", meta))
 
     def test_bad_header(self, tmp_path: Path) -> None:
         path = tmp_path / "h.csv"
         path.write_text("# name: t\n# edition: cjt214-2007\naction,kind,colour\n", encoding="utf-8")
         with pytest.raises(ProfileError, match=r"line 3: unknown column\(s\) \['colour'\]"):
-            load_profile(path)
+            read_profile(path)
 
     def test_missing_file(self, tmp_path: Path) -> None:
         with pytest.raises(ProfileError, match="cannot read"):
-            load_profile(tmp_path / "nope.csv")
+            read_profile(tmp_path / "nope.csv")
 
     def test_error_is_a_value_error(self) -> None:
         assert issubclass(ProfileError, UrbangridError)
         assert issubclass(ProfileError, ValueError)
 
     def test_2026_profile(self, tmp_path: Path) -> None:
-        p = load_profile(
+        p = read_profile(
             write_profile(
                 tmp_path,
                 "extend,component,21,21001,防蚊闸,,,\n",
@@ -266,7 +266,7 @@ class TestProfiles:
         )
         assert p.n_component_subclasses == 86
         with pytest.raises(ProfileError, match="5 digits"):
-            load_profile(
+            read_profile(
                 write_profile(
                     tmp_path,
                     "extend,component,21,2101,甲,,,\n",
@@ -308,7 +308,7 @@ class TestFindSubclass:
         assert find_subclass(standard_profile(), "其它街面秩序问题", kind="event").code == "0599"
 
     def test_normalise(self) -> None:
-        assert normalise_name("输油（气）井盖") == "输油(气)井盖"
+        assert normalize_name("输油（气）井盖") == "输油(气)井盖"
 
 
 class TestTimeLimits:

@@ -1,4 +1,4 @@
-"""Component identifiers (urbangrid.spatial.component_ids)."""
+"""Component identifiers (urbangrid.spatial.components.ids)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from urbangrid.errors import ComponentIdError
-from urbangrid.spatial.codes import demo_profile, standard_profile
-from urbangrid.spatial.component_ids import (
+from urbangrid.spatial.components.codes import demo_profile, standard_profile
+from urbangrid.spatial.components.ids import (
     ComponentId,
     check_component_ids,
     is_valid_component_id,

@@ -1,4 +1,4 @@
-"""Component records on both stores (urbangrid.spatial.components): the contract."""
+"""Component records on both stores (urbangrid.spatial.components.records): the contract."""
 
 from __future__ import annotations
 
@@ -14,17 +14,17 @@ import shapely
 
 import urbangrid
 from urbangrid.errors import ComponentIdError, ValidationError
-from urbangrid.spatial.codes import demo_profile, standard_profile
-from urbangrid.spatial.components import (
+from urbangrid.spatial.components.codes import demo_profile, standard_profile
+from urbangrid.spatial.components.records import (
     allocate_serials,
     append_component_file,
     component_history,
     component_stats,
     find_components,
+    load_components,
     nearest_components,
     retire_components,
     validate_components,
-    write_components,
 )
 
 PROFILE = demo_profile()  # admin code 320508
@@ -198,7 +198,7 @@ class TestValidate:
 
 class TestWrite:
     def test_insert_allocates_ids(self, store: Any) -> None:
-        res = write_components(store, records(), PROFILE, at=T0)
+        res = load_components(store, records(), PROFILE, at=T0)
         assert (res.inserted, res.updated, res.unchanged) == (5, 0, 0)
         got = find_components(store)
         assert ids(got) == [
@@ -214,15 +214,15 @@ class TestWrite:
         assert got.set_index("source").loc["s5"].geometry.geom_type == "LineString"
 
     def test_rerun_is_idempotent(self, store: Any) -> None:
-        write_components(store, records(), PROFILE, at=T0)
-        res = write_components(store, records(), PROFILE, at=T0 + DAY)
+        load_components(store, records(), PROFILE, at=T0)
+        res = load_components(store, records(), PROFILE, at=T0 + DAY)
         assert (res.inserted, res.updated, res.unchanged) == (0, 0, 5)
         assert store.count("component") == 5
 
     def test_update_keeps_history_and_as_of(self, store: Any) -> None:
-        write_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, at=T0)
         changed = records(status=["破损", "完好", "完好", "破损", "完好"])
-        res = write_components(store, changed, PROFILE, at=T0 + 2 * DAY)
+        res = load_components(store, changed, PROFILE, at=T0 + 2 * DAY)
         assert (res.inserted, res.updated, res.unchanged) == (0, 1, 4)
         hist = component_history(store, "3205080101000001")
         assert list(hist["status"]) == ["完好", "破损"]
@@ -235,17 +235,17 @@ class TestWrite:
         assert find_components(store, as_of=T0 - DAY).empty
 
     def test_retire(self, store: Any) -> None:
-        write_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, at=T0)
         assert retire_components(store, ["3205080113000001", "3205089999999999"], at=T0 + DAY) == 1
         assert "3205080113000001" not in ids(find_components(store))
         assert "3205080113000001" in ids(find_components(store, as_of=T0 + DAY / 2))
 
     def test_bad_input_writes_nothing(self, store: Any) -> None:
-        write_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, at=T0)
         bad = records(subclass_code=["0101", "0101", "0118", "0113", "2199"])
         for mode in ("upsert", "append"):
             with pytest.raises(ValidationError, match="record e \\(row 4\\): field subclass_code"):
-                write_components(store, bad.assign(source=list("abcde")), PROFILE, mode=mode)
+                load_components(store, bad.assign(source=list("abcde")), PROFILE, mode=mode)
         assert store.count("component") == 5
         assert store.read("component_serial")["last_serial"].max() == 2
 
@@ -253,7 +253,7 @@ class TestWrite:
         frame = records(extra=[None, "{bad", None, None, None])
         for mode in ("append", "upsert"):
             with pytest.raises(ValidationError, match=r"record s2 \(row 1\): field extra"):
-                write_components(store, frame, PROFILE, mode=mode)
+                load_components(store, frame, PROFILE, mode=mode)
         assert store.count("component") == 0
 
     def test_bulk_load_names_the_bad_record(self, store: Any) -> None:
@@ -274,21 +274,21 @@ class TestWrite:
         bad = frame.copy()
         bad.loc[20_001, "extra"] = "{bad"
         with pytest.raises(ValidationError, match=r"record b20001 \(row 20001\): field extra"):
-            write_components(store, bad, PROFILE, mode="append")
+            load_components(store, bad, PROFILE, mode="append")
         assert store.count("component") == 0
-        res = write_components(store, frame, PROFILE, at=T0)
+        res = load_components(store, frame, PROFILE, at=T0)
         assert res.inserted == n
         got = find_components(store, subclass_codes="0118")
         assert len(got) == n // 2 and got["extra"].iloc[0] == {"k": 1}
-        again = write_components(store, frame, PROFILE, at=T0 + DAY)
+        again = load_components(store, frame, PROFILE, at=T0 + DAY)
         assert (again.inserted, again.updated, again.unchanged) == (0, 0, n)
 
     def test_append_matches_upsert_representation(self, store: Any) -> None:
         frame = records(original_date=["2020-05-01", None, None, None, None])
-        res = write_components(store, frame, PROFILE, mode="append", at=T0)
+        res = load_components(store, frame, PROFILE, mode="append", at=T0)
         assert res.inserted == 5
         # The bulk path stores exactly what the row path would: a re-upsert is a no-op.
-        res = write_components(store, frame, PROFILE, at=T0 + DAY)
+        res = load_components(store, frame, PROFILE, at=T0 + DAY)
         assert (res.inserted, res.updated, res.unchanged) == (0, 0, 5)
         got = find_components(store).set_index("source")
         assert got.loc["s1", "original_date"] == dt.date(2020, 5, 1)
@@ -296,13 +296,13 @@ class TestWrite:
 
     def test_explicit_ids_move_the_counter(self, store: Any) -> None:
         first = records(component_id=["3205080101000050", None, None, None, None])
-        write_components(store, first, PROFILE, at=T0)
+        load_components(store, first, PROFILE, at=T0)
         got = find_components(store).set_index("source")
         assert got.loc["s1", "component_id"] == "3205080101000050"
         assert got.loc["s2", "component_id"] == "3205080101000051"
 
     def test_reprojected_input(self, store: Any) -> None:
-        write_components(store, records().to_crs(32651), PROFILE, at=T0)
+        load_components(store, records().to_crs(32651), PROFILE, at=T0)
         got = find_components(store).set_index("source")
         assert got.crs.to_epsg() == 4326
         assert got.loc["s1"].geometry.x == pytest.approx(X0, abs=1e-9)
@@ -347,7 +347,7 @@ class TestSerials:
                     )
                     barrier.wait(timeout=30)
                     for part in range(5):  # several transactions per writer interleave
-                        write_components(
+                        load_components(
                             s, frame.iloc[part * 5 : part * 5 + 5], PROFILE, mode="append"
                         )
             except BaseException as exc:  # re-raised in the main thread
@@ -378,7 +378,7 @@ def _full_dsn(store: Any) -> str:
 class TestQueries:
     @pytest.fixture
     def loaded(self, store: Any) -> Any:
-        write_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, at=T0)
         return store
 
     def test_by_grid(self, loaded: Any) -> None:
@@ -453,7 +453,7 @@ class TestQueries:
             geometry=[shapely.Point(24.9415, 60.1700), shapely.Point(24.94, 60.1710)],
             crs="EPSG:4326",
         )
-        write_components(store, frame, PROFILE, at=T0)
+        load_components(store, frame, PROFILE, at=T0)
         got = nearest_components(store, 24.94, 60.17, k=1)
         assert got["component_id"].iloc[0] == "3205080118000001"
 
@@ -492,7 +492,7 @@ def grids() -> gpd.GeoDataFrame:
 class TestStats:
     @pytest.fixture
     def loaded(self, store: Any) -> Any:
-        write_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, at=T0)
         return store
 
     def test_by_class(self, loaded: Any) -> None:
@@ -520,7 +520,7 @@ class TestStats:
         assert out["n_21"].tolist() == [0, 0, 0]
 
     def test_located_by_geometry(self, store: Any) -> None:
-        write_components(store, records(grid_code=[None] * 5), PROFILE, at=T0)
+        load_components(store, records(grid_code=[None] * 5), PROFILE, at=T0)
         out = component_stats(store, by="grid", grids=grids()).set_index("grid_code")
         # Cover 1 lies 10 m into the first grid, cover 2 5 m into the second; the lamp
         # (117 m north), the hydrant (391 m east) and the metro line lie outside all three.
@@ -592,7 +592,7 @@ class TestBulk:
     def test_indexes_rebuilt(self, store: Any) -> None:
         before = _index_names(store)
         frame = self.big(25_000)
-        res = write_components(store, frame, PROFILE, mode="append", at=T0)
+        res = load_components(store, frame, PROFILE, mode="append", at=T0)
         assert res.inserted == 25_000
         assert _index_names(store) == before
         assert store.count("component") == 25_000
@@ -600,7 +600,7 @@ class TestBulk:
         box = (X0, Y0, X0 + 0.01, Y0 + 0.01)
         inside = frame.cx[X0 : X0 + 0.01, Y0 : Y0 + 0.01]
         assert len(find_components(store, bbox=box)) == len(inside)
-        write_components(store, records(), PROFILE, at=T0 + DAY)
+        load_components(store, records(), PROFILE, at=T0 + DAY)
         assert len(find_components(store, bbox=box)) == len(inside) + 5
         got = nearest_components(store, X0, Y0, k=3, subclass_codes="0118")
         assert len(got) == 3
@@ -610,7 +610,7 @@ class TestBulk:
         frame.loc[24_000, "extra"] = "{not json"
         before = _index_names(store)
         with pytest.raises(ValidationError, match=r"record b24000 \(row 24000\): field extra"):
-            write_components(store, frame, PROFILE, mode="append", at=T0)
+            load_components(store, frame, PROFILE, mode="append", at=T0)
         assert _index_names(store) == before
         assert store.count("component") == 0
 

@@ -1,4 +1,4 @@
-"""Tests for urbangrid.spatial.crs: GCJ-02/BD-09 both ways, pyproj paths, wrong-CRS checks."""
+"""Tests for urbangrid.spatial.crs.transform: GCJ-02/BD-09 both ways, pyproj, wrong-CRS checks."""
 
 from __future__ import annotations
 
@@ -420,7 +420,7 @@ class TestIndexSinglePoint:
     """GridIndex.locate transforms one point as locate_many transforms arrays."""
 
     def test_locate_agrees_with_locate_many_from_gcj02_bd09_and_4490(self) -> None:
-        from urbangrid.spatial.index import GridIndex
+        from urbangrid.spatial.index.engine import GridIndex
 
         # 40 x 40 cells of 25 m in zone 38 (CM 114E), near Shenzhen.
         x0, y0 = 504_000.0, 2_493_000.0

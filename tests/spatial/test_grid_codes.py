@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from urbangrid.errors import GridCodeError
-from urbangrid.spatial.grid_codes import (
+from urbangrid.spatial.grids.codes import (
     build_grid_codes,
     check_grid_codes,
     grid_serial_order,

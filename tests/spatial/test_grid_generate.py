@@ -10,15 +10,14 @@ import pytest
 import shapely
 
 from urbangrid.data import data_path
+from urbangrid.demo.inputs import cambridge_inputs, osm_extract_inputs
 from urbangrid.errors import CommunityCoverageError, GridCRSError, GridGeometryError
-from urbangrid.spatial.grid_codes import validate_grid_codes
-from urbangrid.spatial.grid_generate import (
+from urbangrid.spatial.crs.metric import choose_metric_crs
+from urbangrid.spatial.grids.codes import validate_grid_codes
+from urbangrid.spatial.grids.generate import (
     GeneratedGrids,
-    cambridge_inputs,
-    choose_metric_crs,
     generate_unit_grids,
     merge_small_faces,
-    osm_extract_inputs,
     partition_by_lines,
     resolve_communities,
 )

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from urbangrid.errors import GridCodeError, GridGeometryError, ValidationError
-from urbangrid.spatial.grids import (
+from urbangrid.spatial.grids.versions import (
     diff_versions,
     grid_versions,
     load_unit_grids,
@@ -17,7 +17,7 @@ from urbangrid.spatial.grids import (
     read_unit_grids,
     retired_grid_codes,
 )
-from urbangrid.spatial.work_grids import dissolve_work_grids, group_work_grids
+from urbangrid.spatial.grids.work import dissolve_work_grids, group_work_grids
 from urbangrid.store import Store
 
 CRS = "EPSG:4548"  # CGCS2000 3-degree Gauss-Krüger CM 117E (Beijing)

@@ -11,9 +11,10 @@ import pyogrio
 import pytest
 import shapely
 
+from urbangrid.demo.inputs import cambridge_inputs
 from urbangrid.errors import GridCRSError
-from urbangrid.spatial.grid_generate import cambridge_inputs, generate_unit_grids
-from urbangrid.spatial.grid_validate import (
+from urbangrid.spatial.grids.generate import generate_unit_grids
+from urbangrid.spatial.grids.validate import (
     REPORT_COLUMNS,
     fix_merge_slivers,
     fix_snap,

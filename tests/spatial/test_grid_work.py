@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import shapely
 
+from urbangrid.demo.inputs import cambridge_inputs
 from urbangrid.errors import GridGeometryError
-from urbangrid.spatial.grid_generate import GeneratedGrids, cambridge_inputs, generate_unit_grids
-from urbangrid.spatial.work_grids import dissolve_work_grids, group_work_grids, workload
+from urbangrid.spatial.grids.generate import GeneratedGrids, generate_unit_grids
+from urbangrid.spatial.grids.work import dissolve_work_grids, group_work_grids, workload
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 C1, C2 = "110108014001", "110108014002"

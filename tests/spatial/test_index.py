@@ -1,4 +1,4 @@
-"""Tests for urbangrid.spatial.index.GridIndex: exact agreement with the GEOS reference."""
+"""Tests for urbangrid.spatial.index.engine.GridIndex: exact agreement with the GEOS reference."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from urbangrid.errors import (
     GridGeometryError,
     IndexFileError,
 )
-from urbangrid.spatial.crs import transform_xy
-from urbangrid.spatial.index import GridIndex, reference_locate
+from urbangrid.spatial.crs.transform import transform_xy
+from urbangrid.spatial.index.engine import GridIndex, reference_locate
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "index"
 CRS = "EPSG:4547"
@@ -252,7 +252,7 @@ class TestOrientation:
     ) -> None:
         from fractions import Fraction
 
-        from urbangrid.spatial._pip import orient
+        from urbangrid.spatial.index._pip import orient
 
         # A point on the segment up to rounding, nudged by a few ulps.
         px = np.nextafter(ax + t * (bx - ax), np.inf if ulps > 0 else -np.inf)
@@ -527,7 +527,7 @@ class TestStoreIntegration:
     def test_from_store_and_hierarchy(self, store: object) -> None:
         import datetime as dt
 
-        from urbangrid.spatial.index import GridHierarchy, responsible_unit
+        from urbangrid.spatial.admin.hierarchy import GridHierarchy, responsible_unit
 
         grids, areas = _tiny_city()
         store.write("admin_area", areas)  # type: ignore[attr-defined]
@@ -592,7 +592,7 @@ class TestStoreIntegration:
             responsible_unit(h, 116.405, 39.905, crs=4326, kind="case")  # type: ignore[arg-type]
 
     def test_hierarchy_falls_back_to_admin_areas(self) -> None:
-        from urbangrid.spatial.index import GridHierarchy
+        from urbangrid.spatial.admin.hierarchy import GridHierarchy
 
         grids, areas = _tiny_city()
         h = GridHierarchy.from_frames(grids.iloc[:1], areas)
@@ -601,7 +601,7 @@ class TestStoreIntegration:
         assert row["district_name"] == "朝阳区"
 
     def test_single_point_equals_many(self) -> None:
-        from urbangrid.spatial.index import GridHierarchy
+        from urbangrid.spatial.admin.hierarchy import GridHierarchy
 
         grids, areas = _tiny_city()
         areas.loc[2, "name"] = None  # a name missing from the admin layer
@@ -623,7 +623,7 @@ class TestStoreIntegration:
 class TestPostGISFunction:
     def test_sql_agrees_with_grid_index(self, pg_dsn: str) -> None:
         import urbangrid
-        from urbangrid.spatial.index import install_locate_sql
+        from urbangrid.spatial.index.engine import install_locate_sql
 
         grids, _ = _tiny_city()
         with urbangrid.connect(pg_dsn) as store:
@@ -653,7 +653,7 @@ class TestPostGISFunction:
     def test_gpkg_refused(self, tmp_path: Path) -> None:
         import urbangrid
         from urbangrid.errors import StoreError
-        from urbangrid.spatial.index import install_locate_sql
+        from urbangrid.spatial.index.engine import install_locate_sql
 
         with urbangrid.connect(tmp_path / "s.gpkg") as store, pytest.raises(StoreError):
             install_locate_sql(store)
@@ -661,8 +661,8 @@ class TestPostGISFunction:
 
 class TestLocateFrame:
     def test_adds_hierarchy_columns_in_chunks(self) -> None:
-        from urbangrid.spatial.crs import transform_xy
-        from urbangrid.spatial.index import GridHierarchy, locate_frame
+        from urbangrid.spatial.admin.hierarchy import GridHierarchy, locate_frame
+        from urbangrid.spatial.crs.transform import transform_xy
 
         grids, areas = _tiny_city()
         h = GridHierarchy.from_frames(grids, areas)
@@ -684,7 +684,7 @@ class TestLocateFrame:
 
 class TestKernels:
     def test_serial_parallel_and_bucketed_agree(self) -> None:
-        from urbangrid.spatial import _pip
+        from urbangrid.spatial.index import _pip
 
         rng = np.random.default_rng(3)
         sites = rng.uniform(0, 100, (400, 2))

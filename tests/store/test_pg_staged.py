@@ -18,8 +18,8 @@ import shapely
 
 import urbangrid
 from urbangrid.errors import StoreSchemaError, ValidationError
-from urbangrid.spatial.codes import demo_profile
-from urbangrid.spatial.components import append_component_file
+from urbangrid.spatial.components.codes import demo_profile
+from urbangrid.spatial.components.records import append_component_file
 
 PROFILE = demo_profile()  # county 320508
 N = 25_000  # above the store's bulk threshold (20,000 rows)

@@ -13,7 +13,7 @@ Two shapes of file are read, through field mappings (TOML, the format of
 Timestamps are read with the first of :data:`DATETIME_FORMATS` that reads every value
 of the column (ISO ``2025-01-24 03:24:56``, US ``05/01/2022 12:00:03 AM``); they are the
 city's local wall-clock times. Points come from ``lon``/``lat`` (EPSG:4326 degrees). The
-events are checked by :func:`urbangrid.routing.indicators.check_case_log` (order,
+events are checked by :func:`urbangrid.cases.indicators.check_case_log` (order,
 roster); any problem raises :class:`~urbangrid.errors.CaseLogError` naming the file,
 row (1-based data row), field and reason, and nothing is written.
 """
@@ -29,9 +29,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from urbangrid.cases.indicators import CASE_COLUMNS, EVENTS, check_case_log
 from urbangrid.errors import CaseLogError, MappingError
-from urbangrid.loaders.mapping import FieldMapping, apply_mapping, load_mapping, match_columns
-from urbangrid.routing.indicators import CASE_COLUMNS, EVENTS, check_case_log
+from urbangrid.loaders.mapping import FieldMapping, apply_mapping, match_columns, read_mapping
 
 __all__ = [
     "CASE_TIME_COLUMNS",
@@ -70,7 +70,7 @@ _FOLDER = Path(__file__).parent / "case_log_mappings"
 
 def case_log_mappings() -> list[FieldMapping]:
     """The shipped case-log mappings (``boston-311``, ``nyc-311``, ``case-events``)."""
-    return [load_mapping(p) for p in sorted(_FOLDER.glob("*.toml"))]
+    return [read_mapping(p) for p in sorted(_FOLDER.glob("*.toml"))]
 
 
 def _mapping(
@@ -83,7 +83,7 @@ def _mapping(
         for m in shipped:
             if m.name == str(mapping):
                 return m
-        return load_mapping(mapping)
+        return read_mapping(mapping)
     scored = sorted(
         ((len(match_columns(columns, m)), m.name, m) for m in shipped), key=lambda t: (-t[0], t[1])
     )
@@ -185,7 +185,7 @@ def read_case_log(
     -------
     geopandas.GeoDataFrame
         One row per event: the columns of
-        :data:`~urbangrid.routing.indicators.CASE_COLUMNS` plus ``department``,
+        :data:`~urbangrid.cases.indicators.CASE_COLUMNS` plus ``department``,
         ``source``, ``source_row`` (1-based data row) and the point (EPSG:4326, None
         where the file gives none), sorted by case and time.
 

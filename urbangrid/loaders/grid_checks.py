@@ -4,10 +4,10 @@ A grid survey names each grid by its code and often nothing else. Before the
 generic validation (:func:`urbangrid.loaders.validate.validate_rows`):
 
 * :func:`grid_code_problems` reports codes that are malformed (CJ/T 213 unit grid
-  codes through :func:`urbangrid.spatial.grid_codes.validate_grid_codes`: 15 or 14
+  codes through :func:`urbangrid.spatial.grids.codes.validate_grid_codes`: 15 or 14
   digits, a well-formed community part, a non-zero serial, one form per file;
   work grid codes ``<12-digit community>W<2-digit serial>`` or
-  ``<9-digit street>W<3-digit serial>`` as :mod:`urbangrid.spatial.work_grids`
+  ``<9-digit street>W<3-digit serial>`` as :mod:`urbangrid.spatial.grids.work`
   makes them), codes that disagree with the county/street/community codes the
   file also gives, and unit grids of communities the store's ``admin_area`` does
   not know;
@@ -114,7 +114,7 @@ def grid_code_problems(
     list of dict
         Problems (file, row, field, value, reason).
     """
-    from urbangrid.spatial.grid_codes import validate_grid_codes
+    from urbangrid.spatial.grids.codes import validate_grid_codes
 
     rows = frame.index.tolist()
     out: list[Problem] = []

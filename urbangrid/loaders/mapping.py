@@ -52,8 +52,8 @@ __all__ = [
     "MappedFrame",
     "apply_mapping",
     "choose_mapping",
-    "load_mapping",
     "match_columns",
+    "read_mapping",
     "shipped_mappings",
 ]
 
@@ -150,7 +150,7 @@ def _parse(data: Mapping[str, Any], source: str) -> FieldMapping:
     )
 
 
-def load_mapping(path: str | PathLike[str]) -> FieldMapping:
+def read_mapping(path: str | PathLike[str]) -> FieldMapping:
     """Read a mapping TOML file (or a shipped one by name, e.g. ``"components-cjt214"``).
 
     Raises

@@ -13,7 +13,7 @@ Two kinds of input, each mapped to subclasses by an editable CSV table under
 * ``cambridge_components.csv``: one row per City of Cambridge asset layer
   (street lights, hydrants, poles, signals …) with the fields to read.
 
-Readers return record frames for :func:`urbangrid.spatial.components.write_components`
+Readers return record frames for :func:`urbangrid.spatial.components.records.load_components`
 in EPSG:4326 (longitude/latitude, degrees); they write nothing.
 :func:`load_demo_components` loads every bundled extract into a store.
 """
@@ -38,19 +38,17 @@ import pandas as pd
 import shapely
 
 from urbangrid.errors import DataFileError
-from urbangrid.spatial.codes import CityProfile, demo_profile
-from urbangrid.spatial.components import write_components
+from urbangrid.spatial.components.codes import CityProfile
 
 __all__ = [
     "BUNDLED_SOURCES",
     "CAMBRIDGE_DATASETS",
     "TagReport",
     "TagRule",
-    "load_demo_components",
-    "load_osm_mapping",
     "read_bundled_components",
     "read_cambridge_components",
     "read_osm_components",
+    "read_osm_mapping",
 ]
 
 #: Bundled OSM extracts (derived from OSM, ODbL) in ``urbangrid/data/components/``.
@@ -183,7 +181,7 @@ def _codes_file(name: str) -> str:
     return resources.files("urbangrid.schemas").joinpath("codes", name).read_text(encoding="utf-8")
 
 
-def load_osm_mapping(path: str | PathLike[str] | None = None) -> tuple[TagRule, ...]:
+def read_osm_mapping(path: str | PathLike[str] | None = None) -> tuple[TagRule, ...]:
     """Read the OSM tag → subclass table.
 
     Parameters
@@ -284,7 +282,7 @@ def read_osm_components(
     profile : CityProfile
         Target subclasses; features mapped to a subclass it lacks are reported.
     rules : sequence of TagRule, optional
-        Mapping table (:func:`load_osm_mapping`); default the bundled one.
+        Mapping table (:func:`read_osm_mapping`); default the bundled one.
     status : str
         State to record (OSM does not say); default 完好.
     name : {"osm_china", "osm_helsinki", "osm_haidian"}, optional
@@ -314,7 +312,7 @@ def read_osm_components(
     else:
         label = str(path)
         data = _read_geojson(path, label)
-    rules = load_osm_mapping() if rules is None else tuple(rules)
+    rules = read_osm_mapping() if rules is None else tuple(rules)
     report = TagReport(label)
     out: dict[str, list[Any]] = {k: [] for k in ("subclass_code", "name", "source", "extra")}
     geoms: list[Any] = []
@@ -499,47 +497,3 @@ def read_bundled_components(
     return frame, report
 
 
-def load_demo_components(
-    store: Any,
-    *,
-    profile: CityProfile | None = None,
-    sources: Sequence[str] = BUNDLED_SOURCES,
-    admin_code: str | None = None,
-    at: dt.datetime | None = None,
-) -> dict[str, int]:
-    """Load the bundled component extracts into a store; return counts by class.
-
-    Idempotent: a second run finds every record by its ``source`` key and writes
-    nothing new.
-
-    Parameters
-    ----------
-    store : Store
-    profile : CityProfile, optional
-        Default the demo city profile (7 classes, 121 subclasses).
-    sources : sequence of str
-        Bundled sources (default all: OSM China and Helsinki, Cambridge MA layers);
-        ``("osm_haidian",)`` with ``admin_code="110108"`` gives the Haidian demo.
-    admin_code : str, optional
-        County code for the IDs; default the profile's (320508 for the demo).
-    at : datetime, optional
-        Time of the load (history ``valid_from``).
-
-    Returns
-    -------
-    dict
-        ``"<class_code> <class_name>"`` → components of that class now in the
-        store, in class order, plus ``"unmapped"``, ``"skipped"`` and
-        ``"not_in_profile"`` feature counts from the readers.
-    """
-    from urbangrid.spatial.components import component_stats
-
-    profile = profile or demo_profile()
-    frame, report = read_bundled_components(profile, sources)
-    write_components(store, frame, profile, admin_code=admin_code, at=at, source="bundled extracts")
-    stats = component_stats(store, profile=profile)
-    counts = {f"{r.class_code} {r.class_name}": int(r.count) for r in stats.itertuples()}
-    counts["unmapped"] = sum(report.unmapped.values())
-    counts["skipped"] = sum(report.skipped.values())
-    counts["not_in_profile"] = sum(report.not_in_profile.values())
-    return counts

@@ -9,7 +9,7 @@ duplicate a row; deadlocks and lock time-outs are retried.
 
 Targets (:data:`TARGETS`) name the store layer a survey kind goes to and the
 checks it gets beyond the schema ones: component records are checked against the
-city profile by :func:`urbangrid.spatial.components.validate_components` (IDs vs
+city profile by :func:`urbangrid.spatial.components.records.validate_components` (IDs vs
 subclass vs county, states, data sources), new components are compared with the
 stored ones for duplicates (same subclass within :data:`DUPLICATE_DISTANCE_M`), and
 IDs are given to new components by the store's serial counters; grid surveys get
@@ -67,7 +67,7 @@ from urbangrid.loaders.mapping import (
     MappedFrame,
     apply_mapping,
     choose_mapping,
-    load_mapping,
+    read_mapping,
 )
 from urbangrid.loaders.readers import SurveyFile, read_survey
 from urbangrid.loaders.validate import (
@@ -79,7 +79,7 @@ from urbangrid.loaders.validate import (
     validate_rows,
     write_report,
 )
-from urbangrid.spatial.crs import CRSLike
+from urbangrid.spatial.crs.transform import CRSLike
 
 __all__ = [
     "DUPLICATE_DISTANCE_M",
@@ -262,8 +262,8 @@ def _component_checks(
     source: str,
 ) -> tuple[Any, list[Problem]]:
     """Component-specific checks; returns the completed good rows and the problems."""
-    from urbangrid.spatial.codes import find_subclass
-    from urbangrid.spatial.components import RECORD_COLUMNS, validate_components
+    from urbangrid.spatial.components.codes import find_subclass
+    from urbangrid.spatial.components.records import RECORD_COLUMNS, validate_components
 
     frame = rows.frame
     problems: list[Problem] = []
@@ -603,7 +603,7 @@ def load_survey(
     if mapping is None:
         fmap, note = choose_mapping(columns, target, shapefile=shapefile)
     else:
-        fmap = mapping if isinstance(mapping, FieldMapping) else load_mapping(mapping)
+        fmap = mapping if isinstance(mapping, FieldMapping) else read_mapping(mapping)
         note = f"mapping {fmap.name!r} ({fmap.source})"
         if fmap.target != target:
             raise MappingError(f"{fmap.source}: mapping is for {fmap.target!r}, not {target!r}")
@@ -613,7 +613,7 @@ def load_survey(
     say("validate")
     profile_obj = None
     if target == "components":
-        from urbangrid.spatial.codes import demo_profile
+        from urbangrid.spatial.components.codes import demo_profile
 
         profile_obj = profile or demo_profile()
         admin_code = admin_code or profile_obj.admin_code
@@ -748,7 +748,7 @@ def load_survey(
 
 def _assign_component_ids(store: Any, frame: Any, profile: Any, admin_code: str | None) -> Any:
     """IDs for new components: the stored one for a known source key, else a new serial."""
-    from urbangrid.spatial.components import _assign_ids
+    from urbangrid.spatial.components.records import _assign_ids
 
     if frame.empty:
         return frame

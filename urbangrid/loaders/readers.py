@@ -11,7 +11,7 @@ CRS rules: the file's own CRS is used unless ``crs=`` overrides it (the override
 wins and the file's is reported); a CSV carries none, so ``crs=`` is required.
 ``"GCJ-02"`` and ``"BD-09"`` (Amap/Tencent and Baidu coordinates, which pyproj
 does not know) are converted to WGS84 on reading with
-:func:`urbangrid.spatial.crs.transform_xy`. Coordinates that cannot be in the CRS
+:func:`urbangrid.spatial.crs.transform.transform_xy`. Coordinates that cannot be in the CRS
 (metres said to be degrees, latitude and longitude swapped) raise
 :class:`~urbangrid.errors.CRSMismatchError` naming the file.
 
@@ -43,7 +43,7 @@ from urbangrid.loaders.encoding import (
     detect_dbf_encoding,
 )
 from urbangrid.loaders.validate import problem
-from urbangrid.spatial.crs import (
+from urbangrid.spatial.crs.transform import (
     BD09,
     GCJ02,
     CRSLike,

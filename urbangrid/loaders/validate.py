@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from urbangrid.problems import Problem, is_error, problem, short_value
 from urbangrid.store.base import LayerInfo, canonical
 
 __all__ = [
@@ -56,8 +57,6 @@ __all__ = [
 ]
 
 OnInvalid = Literal["raise", "skip"]
-Problem = dict[str, object]
-
 #: Longest text value accepted, in characters (a 备注 is a sentence, not a file).
 MAX_TEXT = 2000
 
@@ -88,45 +87,6 @@ _GEOM_TYPES = {
     "POLYGON": ("Polygon",),
     "MULTIPOLYGON": ("Polygon", "MultiPolygon"),
 }
-
-
-def _short(value: Any, limit: int = 200) -> Any:
-    """A value fit for a report cell: long text cut, control characters made visible."""
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    text = value if isinstance(value, str) else repr(value)
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
-
-
-def problem(
-    file: str,
-    row: int | None,
-    field_: str | None,
-    value: Any,
-    reason: str,
-    *,
-    severity: str = "error",
-) -> Problem:
-    """One problem record (value shortened for the report).
-
-    ``severity`` is ``"error"`` (the row is bad: it blocks the load or is set aside)
-    or ``"warning"`` (reported, loaded anyway: a probable duplicate under the
-    ``warn`` policy).
-    """
-    return {
-        "file": file,
-        "row": row,
-        "field": field_,
-        "value": _short(value),
-        "reason": reason,
-        "severity": severity,
-    }
-
-
-def is_error(p: Problem) -> bool:
-    """True unless the problem is only a warning."""
-    return p.get("severity", "error") != "warning"
 
 
 def parse_date(value: Any) -> dt.date:
@@ -538,7 +498,7 @@ def write_report(
         columns=cols,
     )
     table["row"] = table["row"].astype("Int64")
-    table["value"] = table["value"].map(lambda v: None if v is None else str(_short(v)))
+    table["value"] = table["value"].map(lambda v: None if v is None else str(short_value(v)))
     table.to_csv(csv_path, index=False, encoding="utf-8-sig")
     geoms = [None] * len(table)
     crs = None

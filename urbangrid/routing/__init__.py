@@ -1,16 +1,16 @@
 """Street graphs, arc routing (postman problems, CARP), patrol intervals and staffing."""
 
-from urbangrid.routing.carp import (
+from urbangrid.routing.core.carp import (
     CarpInstance,
     CarpSolution,
     collector_routes,
     min_collectors,
     read_instance,
 )
-from urbangrid.routing.matching import TJoin, min_t_join
-from urbangrid.routing.postman import chinese_postman, directed_postman, mixed_postman
-from urbangrid.routing.route import Route, RoutePlan, check_plan, check_route
-from urbangrid.routing.rural import rural_postman, rural_postman_exact
+from urbangrid.routing.core.matching import TJoin, min_t_join
+from urbangrid.routing.core.plan import Route, RoutePlan, check_plan, check_route
+from urbangrid.routing.core.postman import chinese_postman, directed_postman, mixed_postman
+from urbangrid.routing.core.rural import rural_postman, rural_postman_exact
 
 __all__ = [
     "CarpInstance",

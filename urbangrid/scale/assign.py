@@ -1,9 +1,9 @@
 """Streaming bulk assignment (批量归属): points of any size to grid polygons, part by part.
 
 :func:`assign_points` answers, for every point of a CSV, Parquet or GeoPackage file (or
-a pandas / Dask frame) of any size, which polygon of a :class:`~urbangrid.spatial.index.GridIndex`
-covers it: the index's exact semantics (boundary included, first polygon in input order),
-a key column appended to each row. The input is cut into partitions of
+a pandas / Dask frame) of any size, which polygon of a
+:class:`~urbangrid.spatial.index.engine.GridIndex` covers it: the index's exact semantics
+(boundary included, first polygon in input order), a key column appended to each row. The input is cut into partitions of
 ``partition_rows`` rows that are read, assigned and written one at a time, so memory is
 bounded by the partition size, never by the input:
 
@@ -62,8 +62,8 @@ import pyarrow.parquet as pq
 
 from urbangrid.errors import CRSError, DataFileError, ScaleJobError, UrbangridError
 from urbangrid.scale._dask import Progress, SchedulerLike, open_client, ship, task_key
-from urbangrid.spatial.crs import CRSLike, crs_to_string, normalize_crs
-from urbangrid.spatial.index import GridIndex
+from urbangrid.spatial.crs.transform import CRSLike, crs_to_string, normalize_crs
+from urbangrid.spatial.index.engine import GridIndex
 
 __all__ = ["AssignResult", "ParquetSink", "assign_points"]
 
@@ -580,7 +580,7 @@ def assign_points(
 
     See Also
     --------
-    urbangrid.spatial.index.GridIndex.locate_many : the in-memory kernel used per partition.
+    urbangrid.spatial.index.engine.GridIndex.locate_many : the in-memory kernel used per partition.
     urbangrid.scale.postgis.PostGISSink : write to a PostGIS table by COPY instead.
 
     Examples

@@ -24,7 +24,7 @@ Three bulk paths, all in the PostgreSQL schema ``urbangrid``:
   there, by the SQL function ``urbangrid.locate_update`` (migration 1302), the
   set-based form of ``urbangrid.locate`` (migration 0601): each point gets the key of
   the current grid polygon covering it (boundary included), the smallest key when
-  several do, as :meth:`~urbangrid.spatial.index.GridIndex.from_store` answers; the
+  several do, as :meth:`~urbangrid.spatial.index.engine.GridIndex.from_store` answers; the
   grid is cut into small pieces by ``ST_Subdivide`` so each test is cheap. With
   ``parallel > 1``, one connection per year partition at a time.
 """
@@ -446,7 +446,7 @@ def assign_in_database(
     ``1302_locate_update.sql``), the set-based form of ``urbangrid.locate`` (migration
     0601): each point gets the key of the current grid polygon covering it (boundary
     included), the smallest key (codepoint order) when several do, NULL when none: the
-    rule of :meth:`urbangrid.spatial.index.GridIndex.from_store`.
+    rule of :meth:`urbangrid.spatial.index.engine.GridIndex.from_store`.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """City-wide patrol planning in parallel (全市巡查路线并行规划): every area at once on Dask.
 
 :func:`plan_areas` plans the patrol route of every collector area (责任区: work grids,
-street offices' areas …) of a city with :func:`urbangrid.routing.patrol.area_route`,
+street offices' areas …) of a city with :func:`urbangrid.routing.patrol.routes.area_route`,
 one task per area, on one process or any Dask cluster. The street graph is sent to the
 cluster once; each worker fetches it once.
 
@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 
 from urbangrid.errors import PatrolAreaError, RoutingError, ScaleJobError, UrbangridError
-from urbangrid.routing.patrol import PatrolRoute, area_route, routes_table
+from urbangrid.routing.patrol.routes import PatrolRoute, area_route, routes_table
 from urbangrid.scale._dask import Progress, SchedulerLike, open_client, ship, task_key
 
 __all__ = ["CityPlan", "plan_areas"]
@@ -54,7 +54,7 @@ class CityPlan:
     seconds: float = 0.0
 
     def table(self) -> pd.DataFrame:
-        """One row per route (see :func:`urbangrid.routing.patrol.routes_table`)."""
+        """One row per route (see :func:`urbangrid.routing.patrol.routes.routes_table`)."""
         return routes_table(self.routes)
 
 
@@ -90,7 +90,7 @@ def plan_areas(
     ----------
     G : networkx.MultiDiGraph
         Street graph of one travel mode, metric CRS
-        (:func:`urbangrid.routing.streets.street_graph`).
+        (:func:`urbangrid.routing.patrol.streets.street_graph`).
     areas : geopandas.GeoDataFrame
         One polygon per collector area, any CRS (set).
     id_column : str
@@ -110,7 +110,7 @@ def plan_areas(
     progress : bool
         Draw a progress bar on stderr.
     **options
-        Passed to :func:`~urbangrid.routing.patrol.area_route` (``iterations``,
+        Passed to :func:`~urbangrid.routing.patrol.routes.area_route` (``iterations``,
         ``seed``, ``boundary``, ``unreachable`` …). ``iterations`` must be a number:
         a search stopped by the clock would depend on how busy the machine is.
 
@@ -131,7 +131,7 @@ def plan_areas(
 
     See Also
     --------
-    urbangrid.routing.patrol.area_routes : the same, always in this process.
+    urbangrid.routing.patrol.routes.area_routes : the same, always in this process.
     """
     t0 = time.perf_counter()
     if on_error not in ("raise", "skip"):

@@ -36,7 +36,7 @@ from urbangrid.store.base import (
     json_text,
     json_text_problems,
 )
-from urbangrid.store.migrations import LayerDirective, load_migrations
+from urbangrid.store.migrations import LayerDirective, read_migrations
 
 __all__ = ["GeoPackageStore", "gpkg_blobs", "gpkg_to_wkb"]
 
@@ -313,7 +313,7 @@ class GeoPackageStore(BaseStore):
         """Apply pending migrations; returns the versions applied (empty if none)."""
         done = {r[0] for r in self.connection.execute("SELECT version FROM schema_version")}
         applied = []
-        for mig in load_migrations():
+        for mig in read_migrations():
             if mig.version in done:
                 continue
             with self.transaction():

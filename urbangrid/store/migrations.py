@@ -38,8 +38,8 @@ __all__ = [
     "GEOMETRY_TYPES",
     "LayerDirective",
     "Migration",
-    "load_migrations",
     "parse_migration",
+    "read_migrations",
     "translate",
 ]
 
@@ -212,7 +212,7 @@ def parse_migration(text: str, filename: str) -> Migration:
     return Migration(int(m[1]), m[2], statements, tuple(layers))
 
 
-def load_migrations() -> list[Migration]:
+def read_migrations() -> list[Migration]:
     """Every migration shipped in ``urbangrid.schemas.migrations``, in version order."""
     folder = resources.files("urbangrid.schemas") / "migrations"
     migrations = [

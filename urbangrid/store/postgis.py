@@ -42,7 +42,7 @@ from urbangrid.store.base import (
     json_text_problems,
     utc_ms,
 )
-from urbangrid.store.migrations import LayerDirective, load_migrations
+from urbangrid.store.migrations import LayerDirective, read_migrations
 
 __all__ = ["SCHEMA", "PostGISStore", "describe_dsn"]
 
@@ -245,7 +245,7 @@ class PostGISStore(BaseStore):
         done = {
             v for (v,) in con.execute(sql.SQL("SELECT version FROM {}.schema_version").format(s))
         }
-        pending = [mig for mig in load_migrations() if mig.version not in done]
+        pending = [mig for mig in read_migrations() if mig.version not in done]
         for mig in pending:
             with con.transaction():
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))

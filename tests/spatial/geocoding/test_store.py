@@ -9,23 +9,23 @@ import geopandas as gpd
 import pytest
 from click.testing import CliRunner
 
+from urbangrid.cli.geocode import gazetteer_group, geocode_command, reverse_command
 from urbangrid.errors import DataFileError, ValidationError
-from urbangrid.spatial.geocoding.cli import gazetteer_group, geocode_command, reverse_command
 from urbangrid.spatial.geocoding.forward import geocode
 from urbangrid.spatial.geocoding.gazetteer import (
     Gazetteer,
+    load_places,
     read_door_plates_csv,
     read_places,
     rename_place,
-    write_places,
 )
 from urbangrid.store import Store
 
 
 def test_round_trip_and_idempotent(store: Store, haidian_places: gpd.GeoDataFrame) -> None:
-    first = write_places(store, haidian_places)
+    first = load_places(store, haidian_places)
     assert first.inserted == len(haidian_places)
-    again = write_places(store, haidian_places)
+    again = load_places(store, haidian_places)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(haidian_places))
     g = Gazetteer.from_store(store)
     assert len(g) == len(haidian_places)
@@ -35,9 +35,9 @@ def test_round_trip_and_idempotent(store: Store, haidian_places: gpd.GeoDataFram
 def test_rename_keeps_history(store: Store, haidian_places: gpd.GeoDataFrame) -> None:
     t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     t1 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    write_places(store, haidian_places, at=t0)
+    load_places(store, haidian_places, at=t0)
     renamed = rename_place(haidian_places, "osm:street:成府路", "成府大街", on=t1.date())
-    result = write_places(store, renamed, at=t1)
+    result = load_places(store, renamed, at=t1)
     assert result.updated == 1
     now = Gazetteer(read_places(store))
     assert geocode(now, "成府大街55号").level == "plate"
@@ -55,7 +55,7 @@ def test_door_plate_csv(tmp_path: Path, store: Store) -> None:
     plates = read_door_plates_csv(f, crs="GCJ-02")
     assert plates.housenumber.tolist() == ["200", "202"]
     assert plates.geometry.x.iloc[0] < 116.3200  # GCJ-02 → WGS84 shifts west in Beijing
-    write_places(store, plates)
+    load_places(store, plates)
     g = Gazetteer.from_store(store)
     assert geocode(g, "成府路201号").level == "interpolated"
 

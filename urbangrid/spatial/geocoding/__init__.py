@@ -22,13 +22,13 @@ from urbangrid.spatial.geocoding.gazetteer import (
     PLACE_TYPES,
     Gazetteer,
     assign_grids,
+    load_places,
     merge_places,
     places_from_divisions,
     places_from_osm,
     read_door_plates_csv,
     read_places,
     rename_place,
-    write_places,
 )
 from urbangrid.spatial.geocoding.parse import ParsedAddress, normalize_address, parse_address
 from urbangrid.spatial.geocoding.reverse import describe_offset, reverse_geocode, reverse_many
@@ -46,6 +46,7 @@ __all__ = [
     "forward_accuracy",
     "geocode",
     "geocode_many",
+    "load_places",
     "merge_places",
     "normalize_address",
     "parse_address",
@@ -57,5 +58,4 @@ __all__ = [
     "reverse_accuracy",
     "reverse_geocode",
     "reverse_many",
-    "write_places",
 ]

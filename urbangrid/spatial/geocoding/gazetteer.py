@@ -59,6 +59,7 @@ __all__ = [
     "PLACE_TYPES",
     "Gazetteer",
     "assign_grids",
+    "load_places",
     "merge_places",
     "name_key",
     "places_from_divisions",
@@ -66,7 +67,6 @@ __all__ = [
     "read_door_plates_csv",
     "read_places",
     "rename_place",
-    "write_places",
 ]
 
 #: Store layer holding the gazetteer.
@@ -361,7 +361,7 @@ def read_door_plates_csv(
     DataFileError
         The file is missing, not text in `encoding`, or lacks a required column.
     """
-    from urbangrid.spatial.crs import transform_xy
+    from urbangrid.spatial.crs.transform import transform_xy
 
     path = Path(path)
     try:
@@ -473,7 +473,7 @@ def assign_grids(
     ----------
     places : GeoDataFrame
         Places with geometry (any CRS).
-    grid_index, community_index : urbangrid.spatial.index.GridIndex, optional
+    grid_index, community_index : urbangrid.spatial.index.engine.GridIndex, optional
         Indexes over the unit grids (单元网格) and communities (社区), built with
         keys (grid and community codes). The representative point of each place is
         located; places outside every polygon keep their value.
@@ -543,7 +543,7 @@ def rename_place(
 # ------------------------------------------------------------------------ store
 
 
-def write_places(
+def load_places(
     store: Any, places: gpd.GeoDataFrame, *, mode: str = "upsert",
     at: dt.datetime | None = None,
 ) -> Any:

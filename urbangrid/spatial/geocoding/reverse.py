@@ -5,7 +5,7 @@ when it is much nearer, as the standard prefers plates), a description of the
 point relative to it in the standard form "成府路55号东50米", the nearest street
 (街巷) and, from assignment indexes, the unit grid (单元网格) and community (社区).
 
-Points may be in any CRS :func:`urbangrid.spatial.crs.transform_xy` knows, GCJ-02
+Points may be in any CRS :func:`urbangrid.spatial.crs.transform.transform_xy` knows, GCJ-02
 and BD-09 included. Everything is vectorised: one call answers a million points
 without a Python loop over them (only the final strings are built per point).
 """
@@ -21,7 +21,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-from urbangrid.spatial.crs import CRSLike, crs_equal, transform_xy
+from urbangrid.spatial.crs.transform import CRSLike, crs_equal, transform_xy
 from urbangrid.spatial.geocoding.gazetteer import Gazetteer
 
 __all__ = ["REVERSE_COLUMNS", "describe_offset", "reverse_geocode", "reverse_many"]
@@ -167,7 +167,7 @@ def reverse_many(
         ``"GCJ-02"``, ``"BD-09"``) or easting/northing in metres (projected CRS).
     crs : str, int or pyproj.CRS
         CRS of `x`, `y`.
-    grid_index, community_index : urbangrid.spatial.index.GridIndex, optional
+    grid_index, community_index : urbangrid.spatial.index.engine.GridIndex, optional
         Assignment indexes over unit grids and communities, with keys; fill
         ``grid_code`` and ``community_code``. Without a community index, the anchor's
         ``community_code`` is used.

@@ -1,0 +1,208 @@
+"""Command line: ``urbangrid geocode``, ``urbangrid reverse`` and ``urbangrid gazetteer load``.
+
+The three click objects here are wired into :mod:`urbangrid.cli.main`: ``geocode_command``,
+``reverse_command`` and ``gazetteer_group``. A demo step, :func:`demo_step`, loads the
+bundled Wudaokou gazetteer and geocodes a few addresses.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+__all__ = ["gazetteer_group", "geocode_command", "reverse_command"]
+
+
+def _open(target: str) -> Any:
+    import urbangrid
+    from urbangrid.errors import UrbangridError
+
+    try:
+        return urbangrid.connect(target)
+    except UrbangridError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _gazetteer(store: Any) -> Any:
+    from urbangrid.spatial.geocoding.gazetteer import Gazetteer
+
+    if store.count("place") == 0:
+        raise click.ClickException(
+            f"{store.target}: the place layer is empty; load a gazetteer first with "
+            "`urbangrid gazetteer load STORE --osm FILE --divisions CSV`"
+        )
+    return Gazetteer.from_store(store)
+
+
+def _write(frame: pd.DataFrame, output: str | None) -> None:
+    if output:
+        frame.to_csv(output, index=False, encoding="utf-8")
+        click.echo(f"wrote {len(frame)} rows to {output}", err=True)
+    else:
+        frame.to_csv(sys.stdout, index=False)
+
+
+@click.command("geocode")
+@click.argument("store")
+@click.argument("address", required=False)
+@click.option("--csv", "csv_in", type=click.Path(exists=True, dir_okay=False),
+              help="Geocode every row of this CSV file instead (UTF-8).")
+@click.option("--column", default="address", show_default=True,
+              help="Column of --csv holding the address.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Write the --csv results here (default: standard output).")
+@click.option("--limit", default=1, show_default=True, help="Candidates to list.")
+def geocode_command(
+    store: str, address: str | None, csv_in: str | None, column: str,
+    output: str | None, limit: int,
+) -> None:
+    """Address → WGS84 longitude/latitude, match level and confidence (地址匹配)."""
+    from urbangrid.spatial.geocoding.forward import geocode, geocode_many
+
+    if (address is None) == (csv_in is None):
+        raise click.UsageError("give one ADDRESS or --csv FILE")
+    with _open(store) as s:
+        gaz = _gazetteer(s)
+    if csv_in is not None:
+        frame = pd.read_csv(csv_in, dtype=str, keep_default_na=False)
+        if column not in frame:
+            raise click.ClickException(
+                f"{csv_in}: no column {column!r}; columns are {list(frame.columns)}")
+        with click.progressbar(length=len(frame), label="geocoding", file=sys.stderr) as bar:
+            res = geocode_many(gaz, frame[column].tolist(), progress=bar.update)
+        out = pd.concat([frame.reset_index(drop=True),
+                         pd.DataFrame(res.drop(columns=["geometry", "query"]))], axis=1)
+        _write(out, output)
+        return
+    assert address is not None
+    r = geocode(gaz, address, limit=limit)
+    if not r.found:
+        click.echo(f"none: {r.reason}")
+        return
+    for c in r.candidates[:limit]:
+        click.echo(f"{c.level}\t{c.confidence:.2f}\t{c.lon:.6f}\t{c.lat:.6f}\t{c.name}"
+                   + (f"\t{c.note}" if c.note else ""))
+
+
+@click.command("reverse")
+@click.argument("store")
+@click.argument("lon", type=float, required=False)
+@click.argument("lat", type=float, required=False)
+@click.option("--crs", default="EPSG:4326", show_default=True,
+              help="CRS of the points: EPSG:4326, GCJ-02, BD-09, EPSG:4547, …")
+@click.option("--csv", "csv_in", type=click.Path(exists=True, dir_okay=False),
+              help="Reverse geocode every row of this CSV file instead.")
+@click.option("--x", "xcol", default="lon", show_default=True, help="x/longitude column.")
+@click.option("--y", "ycol", default="lat", show_default=True, help="y/latitude column.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False),
+              help="Write the --csv results here (default: standard output).")
+def reverse_command(
+    store: str, lon: float | None, lat: float | None, crs: str, csv_in: str | None,
+    xcol: str, ycol: str, output: str | None,
+) -> None:
+    """Point → nearest door plate or POI, described as "成府路55号东50米" (逆地理编码)."""
+    from urbangrid.errors import UrbangridError
+    from urbangrid.spatial.geocoding.reverse import reverse_many
+
+    if csv_in is None and (lon is None or lat is None):
+        raise click.UsageError("give LON LAT or --csv FILE")
+    with _open(store) as s:
+        gaz = _gazetteer(s)
+    try:
+        if csv_in is not None:
+            frame = pd.read_csv(csv_in)
+            missing = [c for c in (xcol, ycol) if c not in frame]
+            if missing:
+                raise click.ClickException(
+                    f"{csv_in}: no column(s) {missing}; columns are {list(frame.columns)}")
+            chunk = 50_000
+            parts = []
+            with click.progressbar(length=len(frame), label="reverse geocoding",
+                                   file=sys.stderr) as bar:
+                for start in range(0, len(frame), chunk):
+                    sub = frame.iloc[start:start + chunk]
+                    parts.append(reverse_many(gaz, sub[xcol].to_numpy(float),
+                                              sub[ycol].to_numpy(float), crs=crs))
+                    bar.update(len(sub))
+            res = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            res = res.rename(columns={"lon": "lon_wgs84", "lat": "lat_wgs84"})
+            _write(pd.concat([frame.reset_index(drop=True), res], axis=1), output)
+            return
+        row = reverse_many(gaz, [lon], [lat], crs=crs).iloc[0]
+    except UrbangridError as exc:
+        raise click.ClickException(str(exc)) from None
+    if row["description"] is None:
+        click.echo("none: no door plate or POI within 500 m")
+        return
+    click.echo(row["description"])
+    click.echo(f"street\t{row['street']}\t{row['street_distance_m']:.0f} m")
+    click.echo(f"anchor\t{row['place_id']}\t{row['distance_m']:.0f} m {row['direction'] or ''}")
+    for k in ("grid_code", "community_code"):
+        if row[k] is not None:
+            click.echo(f"{k}\t{row[k]}")
+
+
+@click.group("gazetteer")
+def gazetteer_group() -> None:
+    """Build the place gazetteer (地名地址库) in a store."""
+
+
+@gazetteer_group.command("load")
+@click.argument("store")
+@click.option("--osm", "osm_files", multiple=True, type=click.Path(exists=True),
+              help="OSM XML extract (.osm/.osm.bz2); repeat for several.")
+@click.option("--divisions", type=click.Path(exists=True),
+              help="Division code CSV (code,name,level,parent_code).")
+@click.option("--boundaries", type=click.Path(exists=True),
+              help="Division polygons (any format GDAL reads) for --divisions.")
+@click.option("--boundary-code-column", default="code", show_default=True)
+@click.option("--plates", "plate_files", multiple=True, type=click.Path(exists=True),
+              help="Door-plate CSV (street,number,x,y); repeat for several.")
+@click.option("--plates-crs", default="EPSG:4326", show_default=True,
+              help="CRS of the door-plate x/y.")
+@click.option("--encoding", default="utf-8-sig", show_default=True,
+              help="Encoding of the door-plate CSV (gbk for Chinese Excel).")
+def gazetteer_load(
+    store: str, osm_files: tuple[str, ...], divisions: str | None, boundaries: str | None,
+    boundary_code_column: str, plate_files: tuple[str, ...], plates_crs: str, encoding: str,
+) -> None:
+    """Load places from OSM extracts, division codes and door-plate files (upsert)."""
+    import geopandas as gpd
+
+    from urbangrid.errors import UrbangridError
+    from urbangrid.loaders.admin import read_divisions_csv
+    from urbangrid.spatial.geocoding.gazetteer import (
+        load_places,
+        merge_places,
+        places_from_divisions,
+        places_from_osm,
+        read_door_plates_csv,
+    )
+
+    frames = []
+    try:
+        for f in osm_files:
+            frames.append(places_from_osm(f))
+        if divisions:
+            bounds = gpd.read_file(boundaries) if boundaries else None
+            frames.append(places_from_divisions(
+                read_divisions_csv(divisions), bounds,
+                boundary_code_column=boundary_code_column, source=Path(divisions).name))
+        for f in plate_files:
+            frames.append(read_door_plates_csv(f, crs=plates_crs, encoding=encoding))
+        if not frames:
+            raise click.UsageError("give at least one of --osm, --divisions, --plates")
+        places = merge_places(*frames)
+        with _open(store) as s:
+            result = load_places(s, places)
+    except UrbangridError as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = places.place_type.value_counts().to_dict()
+    click.echo(f"{len(places)} places {counts}: {result.inserted} new, {result.updated} "
+               f"changed, {result.unchanged} unchanged")
+
+

@@ -1,0 +1,140 @@
+"""``urbangrid grids``: generate, validate and compare unit grid (单元网格) versions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import pyproj
+
+__all__ = ["grids"]
+
+
+@click.group()
+def grids() -> None:
+    """Unit grids (单元网格) and work grids (工作网格)."""
+
+
+def _codes(value: str | None, n_default: int) -> list[str]:
+    if value is None:
+        # Province 99 does not exist in GB/T 2260: play codes cannot clash with real ones.
+        return [f"990101001{k:03d}" for k in range(1, n_default + 1)]
+    path = Path(value)
+    if path.is_file():
+        import pandas as pd
+
+        return pd.read_csv(path, dtype=str)["code"].tolist()
+    return [c.strip() for c in value.split(",") if c.strip()]
+
+
+@grids.command("generate")
+@click.argument("store")
+@click.option("--osm", "osm", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="OSM extract (.osm/.osm.bz2): streets, and a documented partition of "
+                   "it playing communities.")
+@click.option("--streets", type=click.Path(exists=True, path_type=Path),
+              help="Street centrelines file (any format GDAL reads).")
+@click.option("--communities", type=click.Path(exists=True, path_type=Path),
+              help="Community polygons file with a 12-digit code column.")
+@click.option("--code-column", default="community_code", show_default=True)
+@click.option("--community-codes", default=None,
+              help="With --osm: comma-separated 12-digit codes, or a CSV with a 'code' "
+                   "column, handed to the partition cells in reading order.")
+@click.option("--version", "version", required=True, help="Label of the new grid version.")
+@click.option("--target-m2", default=10_000.0, show_default=True, help="Target grid area, m².")
+@click.option("--tolerance", default=0.5, show_default=True,
+              help="Relative size tolerance around the target.")
+@click.option("--work-grids", "work_count", type=int, default=None,
+              help="Number of work grids (default: one per 5 unit grids).")
+def generate(
+    store: str, osm: Path | None, streets: Path | None, communities: Path | None,
+    code_column: str, community_codes: str | None, version: str, target_m2: float,
+    tolerance: float, work_count: int | None,
+) -> None:
+    """Generate unit grids and work grids into STORE as a new version."""
+    import urbangrid
+    from urbangrid.demo.inputs import osm_extract_inputs
+    from urbangrid.spatial.grids.generate import generate_unit_grids
+    from urbangrid.spatial.grids.versions import load_unit_grids, load_work_grids
+    from urbangrid.spatial.grids.work import dissolve_work_grids, group_work_grids
+
+    t0 = time.perf_counter()
+    if osm is not None:
+        inputs = osm_extract_inputs(osm, _codes(community_codes, 99))
+        lines, comms, ways, note = (inputs.streets, inputs.communities,
+                                    inputs.internal_ways, inputs.note)
+        code_column, source = "community_code", osm.name
+    elif streets is not None and communities is not None:
+        lines, comms, ways = gpd.read_file(streets), gpd.read_file(communities), None
+        note, source = f"streets {streets.name}, communities {communities.name}", streets.name
+    else:
+        raise click.UsageError("give --osm FILE, or both --streets and --communities")
+    out = generate_unit_grids(lines, comms, target_area_m2=target_m2, tolerance=tolerance,
+                              internal_ways=ways, code_column=code_column)
+    unit = out.grids
+    assignment = group_work_grids(unit, target_count=work_count or max(1, round(len(unit) / 5)))
+    unit = unit.merge(assignment[["grid_code", "work_grid_code"]], on="grid_code")
+    work = dissolve_work_grids(out.grids, assignment)
+    with urbangrid.connect(store) as s:
+        summary = load_unit_grids(s, unit, version=version, source=source, note=note)
+        load_work_grids(s, work, version=version, at=summary.loaded_at, source=source)
+    click.echo(
+        f"{len(unit)} unit grids, median {out.stats['median_area_m2']:.0f} m², "
+        f"{len(work)} work grids, in {out.stats['metric_crs']}; coverage error "
+        f"{float(out.stats['coverage_error']):.1e}; version {version!r}: "
+        f"{summary.n_added} added, {summary.n_changed} changed, {summary.n_removed} removed "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
+    if len(out.fixes):
+        click.echo(f"community coverage fixes applied ({len(out.fixes)}):")
+        click.echo(out.fixes.to_string(index=False))
+
+
+@grids.command("validate")
+@click.argument("store")
+@click.option("--communities", type=click.Path(exists=True, path_type=Path),
+              help="Community polygons to check straddling against.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="QA report GeoPackage (a CSV is written beside it).")
+@click.option("--version", "version", default=None, help="Grid version (default: current).")
+def validate(store: str, communities: Path | None, out: Path, version: str | None) -> None:
+    """Check STORE's unit grids like a QA tool; write the problems for QGIS."""
+    import urbangrid
+    from urbangrid.spatial.grids.validate import validate_unit_grids, write_qa_report
+    from urbangrid.spatial.grids.versions import read_unit_grids
+
+    with urbangrid.connect(store) as s:
+        unit = read_unit_grids(s, version=version)
+    if unit.empty:
+        raise click.ClickException(f"{store} holds no unit grids")
+    metric = pyproj.CRS.from_user_input(unit["metric_crs"].dropna().iloc[0])
+    comms = None if communities is None else gpd.read_file(communities).to_crs(metric)
+    report = validate_unit_grids(unit.to_crs(metric), comms)
+    gpkg, csv = write_qa_report(report, out, csv=out.with_suffix(".csv"))
+    counts = report["check"].value_counts().to_dict() if "check" in report else {}
+    click.echo(f"{len(unit)} grids checked: {len(report)} problem(s) {counts}; "
+               f"report {gpkg} and {csv}")
+
+
+@grids.command("diff")
+@click.argument("store")
+@click.argument("old")
+@click.argument("new")
+@click.option("--csv", "csv", type=click.Path(path_type=Path), default=None,
+              help="Write the grid changes to this CSV.")
+def diff(store: str, old: str, new: str, csv: Path | None) -> None:
+    """List grids added, removed and reshaped from version OLD to NEW, and features that move."""
+    import urbangrid
+    from urbangrid.spatial.grids.versions import diff_versions
+
+    with urbangrid.connect(store) as s:
+        d = diff_versions(s, old, new)
+    click.echo(f"{len(d.grids)} grid change(s), {len(d.moved)} feature(s) change grid")
+    if len(d.grids):
+        click.echo(d.grids.to_string(index=False, max_rows=40))
+    if len(d.moved):
+        click.echo(d.moved.to_string(index=False, max_rows=40))
+    if csv is not None:
+        d.grids.to_csv(csv, index=False)

@@ -1,0 +1,196 @@
+"""The ``urbangrid`` command line.
+
+Commands are thin: they parse arguments, call one library function and print
+its result. Errors urbangrid raises on purpose print as one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from urbangrid import __version__
+from urbangrid.errors import UrbangridError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _friendly_errors(func: F) -> F:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UrbangridError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+# Each command lives in its own module of urbangrid/cli/ and is imported only when
+# run: importing them all (numba, osmnx, pandas…) made `urbangrid --help` take ~1.7 s.
+# The one-line help is kept here so listing commands imports nothing;
+# tests/test_cli.py checks it still matches each command's own docstring.
+_LAZY: dict[str, tuple[str, str]] = {
+    "components": ("urbangrid.cli.components:components",
+                   "City components (城市部件): load and count the inventory."),
+    "gazetteer": ("urbangrid.cli.geocode:gazetteer_group",
+                  "Build the place gazetteer (地名地址库) in a store."),
+    "geocode": ("urbangrid.cli.geocode:geocode_command",
+                "Address → WGS84 longitude/latitude, match level and confidence (地址匹配)."),
+    "grids": ("urbangrid.cli.grids:grids",
+              "Unit grids (单元网格) and work grids (工作网格)."),
+    "load": ("urbangrid.cli.load:load",
+             "Load survey files (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, CSV) into a store."),
+    "locate": ("urbangrid.cli.locate:locate",
+               "Unit grid, work grid, community, street and district of LON LAT (or of a CSV)."),
+    "reverse": ("urbangrid.cli.geocode:reverse_command",
+                'Point → nearest door plate or POI, described as "成府路55号东50米" (逆地理编码).'),
+    "route": ("urbangrid.cli.route:route", "Patrol route of one area."),
+    "scale": ("urbangrid.cli.scale:scale",
+              "Beyond one machine (超越单机): bulk assignment and routing on Dask."),
+    "solve": ("urbangrid.cli.solve:solve",
+              "Postman and CARP solvers on a GraphML network or a CARPLIB instance."),
+    "staffing": ("urbangrid.cli.staffing:staffing",
+                 "Collectors needed by STORE's grids, by norm, and their collector areas."),
+}
+_LAZY_DB: dict[str, tuple[str, str]] = {
+    "grant-readonly": ("urbangrid.cli.load:grant_readonly_command",
+                       "Let ROLE read every urbangrid table of the PostGIS STORE, and write none."),
+}
+
+
+class LazyGroup(click.Group):
+    """A command group some of whose commands are imported only when run.
+
+    ``lazy`` maps a command name to ``("module:attribute", one-line help)``.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attr = self.lazy[cmd_name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = []
+        for name in names:
+            if name in self.commands:
+                if not self.commands[name].hidden:
+                    rows.append((name, self.commands[name].get_short_help_str(limit)))
+            else:
+                # A stand-in command shortens the help exactly as the real one would.
+                stand_in = click.Command(name, help=self.lazy[name][1])
+                rows.append((name, stand_in.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, lazy=_LAZY, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="urbangrid")
+def main() -> None:
+    """urbangrid: digital city management (数字城管) GIS.
+
+    STORE is a GeoPackage path (district.gpkg: embedded, no server) or a
+    PostGIS DSN (postgresql://user:pass@host/db: the system of record).
+    """
+
+
+@main.group(cls=LazyGroup, lazy=_LAZY_DB)
+def db() -> None:
+    """Create, upgrade and inspect stores."""
+
+
+@db.command("init")
+@click.argument("store")
+@click.option("--srid", default=4326, show_default=True,
+              help="EPSG code of geometry columns in a new store.")
+@_friendly_errors
+def db_init(store: str, srid: int) -> None:
+    """Create or upgrade STORE's schema; running it again changes nothing."""
+    from urbangrid.store import init_store
+
+    s, applied = init_store(store, srid=srid)
+    with s:
+        if applied:
+            click.echo(f"{s.target}: applied migration(s) {', '.join(map(str, applied))}; "
+                       f"schema version {s.schema_version()}")
+        else:
+            click.echo(f"{s.target}: up to date (schema version {s.schema_version()})")
+
+
+@db.command("info")
+@click.argument("store")
+@_friendly_errors
+def db_info(store: str) -> None:
+    """List STORE's layers with their geometry, CRS and row counts."""
+    import urbangrid
+
+    with urbangrid.connect(store, migrate=False) as s:
+        click.echo(f"{s.target} ({s.kind}), schema version {s.schema_version()}")
+        for name in s.layers():
+            info = s.layer_info(name)
+            geom = f"{info.geometry_type} {info.crs}" if info.geometry_type else "attributes"
+            hist = ", history" if info.history else ""
+            click.echo(f"  {name:<28} {geom:<24} {s.count(name):>9} rows{hist}")
+
+
+@main.group()
+def streets() -> None:
+    """Street centrelines."""
+
+
+@streets.command("load")
+@click.argument("store")
+@click.argument("osm_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_friendly_errors
+def streets_load(store: str, osm_file: Path) -> None:
+    """Load OSM_FILE's streets (.osm / .osm.bz2) into STORE (upsert by edge id)."""
+    import urbangrid
+    from urbangrid.loaders.osm import read_osm_graph, streets_frame
+
+    t0 = time.perf_counter()
+    frame = streets_frame(read_osm_graph(osm_file))
+    with urbangrid.connect(store) as s:
+        r = s.write("street_centreline", frame, "upsert", source=str(osm_file))
+    click.echo(f"{len(frame)} segments from {osm_file.name}: {r.inserted} new, {r.updated} "
+               f"changed, {r.unchanged} unchanged ({time.perf_counter() - t0:.2f} s)")
+
+
+@main.command()
+@click.option("--out", "out", default="out", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@_friendly_errors
+def demo(out: Path) -> None:
+    """Run the main job end to end on bundled real data (embedded store, no server)."""
+    from urbangrid.demo.run import run_demo
+
+    t0 = time.perf_counter()
+    click.echo(f"urbangrid {__version__} demo → {out / 'demo.gpkg'}")
+    results = run_demo(out, progress=click.echo)
+    click.echo("\nsummary")
+    for r in results:
+        click.echo(f"  {r.name:<14} {r.seconds:7.2f} s  {r.summary}")
+    click.echo(f"  {'total':<14} {time.perf_counter() - t0:7.2f} s  open {out / 'demo.gpkg'} "
+               "in QGIS")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""``urbangrid scale``: bulk assignment and city-wide routing on one process or a Dask cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["scale"]
+
+_SCHEDULER_HELP = (
+    "Where to run: omit for this process, 'local' for a local Dask cluster, or a Dask "
+    "scheduler address such as tcp://10.0.0.5:8786 (workers must see the input and output "
+    "paths)."
+)
+
+
+@click.group()
+def scale() -> None:
+    """Beyond one machine (超越单机): bulk assignment and routing on Dask."""
+
+
+@scale.command("assign")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--grid", "grid", required=True, type=click.Path(exists=True, path_type=Path),
+              help="Polygon file (any format GDAL reads) or a saved index (.npz).")
+@click.option("--key", default=None, help="Grid column holding each polygon's key.")
+@click.option("--x", "x", default=None, help="x / longitude column (tabular input).")
+@click.option("--y", "y", default=None, help="y / latitude column (tabular input).")
+@click.option("--crs", default=None, help="CRS of the points: EPSG:4326, GCJ-02, BD-09, …")
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Parquet dataset directory to create.")
+@click.option("--column", default="grid_key", show_default=True, help="Key column to add.")
+@click.option("--partition-rows", default=500_000, show_default=True, type=int)
+@click.option("--scheduler", default=None, help=_SCHEDULER_HELP)
+@click.option("--workers", default=None, type=int, help="Workers of a 'local' cluster.")
+@click.option("--on-invalid", type=click.Choice(["raise", "null"]), default="raise",
+              show_default=True, help="Non-numeric coordinates: stop, or leave unassigned.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output when done.")
+def assign(
+    source: Path, grid: Path, key: str | None, x: str | None, y: str | None,
+    crs: str | None, out: Path, column: str, partition_rows: int, scheduler: str | None,
+    workers: int | None, on_invalid: str, overwrite: bool,
+) -> None:
+    """Assign every point of SOURCE (CSV, Parquet, GeoPackage) to a grid polygon.
+
+    Writes a Parquet dataset under a temporary name and renames it when complete.
+    """
+    import geopandas as gpd
+
+    from urbangrid.scale.assign import assign_points
+    from urbangrid.spatial.index.engine import GridIndex
+
+    if grid.suffix == ".npz":
+        index = GridIndex.load(grid)
+    else:
+        polygons = gpd.read_file(grid)
+        if key is not None and key not in polygons.columns:
+            raise click.BadParameter(f"{grid} has no column {key!r}", param_hint="--key")
+        keys = None if key is None else polygons[key].astype(str).to_numpy()
+        index = GridIndex.from_polygons(polygons, keys)
+    if (x is None) != (y is None):
+        raise click.BadParameter("give both --x and --y, or neither (point geometry)")
+    res = assign_points(
+        source, index, out=out, xy=None if x is None else (x, y), crs=crs, column=column,  # type: ignore[arg-type]
+        partition_rows=partition_rows, scheduler=scheduler, workers=workers,
+        on_invalid=on_invalid, overwrite=overwrite, progress=True,  # type: ignore[arg-type]
+    )
+    where = f"{res.workers} Dask workers" if res.workers else "one process"
+    click.echo(
+        f"{res.rows:,} points, {res.assigned:,} assigned ({res.assigned / max(res.rows, 1):.1%}), "
+        f"{res.invalid:,} invalid, {res.partitions} partitions on {where} in "
+        f"{res.seconds:.1f} s ({res.points_per_s:,.0f} points/s) -> {res.out}"
+    )
+
+
+@scale.command("routes")
+@click.argument("streets", type=click.Path(exists=True, path_type=Path))
+@click.option("--areas", "areas_path", required=True,
+              type=click.Path(exists=True, path_type=Path), help="Collector area polygons.")
+@click.option("--id-column", required=True, help="Area code column.")
+@click.option("--mode", default="walk", show_default=True, help="walk | bike | ebike | car")
+@click.option("--iterations", default=300, show_default=True, type=int,
+              help="Search budget per area (results are deterministic for a budget).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Summary table (.csv) to write.")
+@click.option("--scheduler", default=None, help=_SCHEDULER_HELP)
+@click.option("--workers", default=None, type=int, help="Workers of a 'local' cluster.")
+def routes(
+    streets: Path, areas_path: Path, id_column: str, mode: str, iterations: int, seed: int,
+    out: Path, scheduler: str | None, workers: int | None,
+) -> None:
+    """Patrol route of every area of AREAS over the street network STREETS, in parallel."""
+    import geopandas as gpd
+
+    from urbangrid.routing.patrol.streets import read_street_graph, street_graph
+    from urbangrid.scale.routing import plan_areas
+
+    if streets.suffix in (".parquet", ".geoparquet"):
+        frame = gpd.read_parquet(streets)
+        G = street_graph(frame, mode, source=streets.name)
+    else:
+        G = read_street_graph(streets, mode)
+    areas = gpd.read_file(areas_path)
+    plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,
+                      on_error="skip", progress=True, iterations=iterations, seed=seed,
+                      unreachable="skip")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    plan.table().to_csv(tmp, index=False)
+    tmp.replace(out)
+    for code, why in plan.failed.items():
+        click.echo(f"area {code}: not planned: {why}", err=True)
+    where = f"{plan.workers} Dask workers" if plan.workers else "one process"
+    click.echo(f"{len(plan.routes)} routes, {len(plan.failed)} areas not planned, on {where} "
+               f"in {plan.seconds:.1f} s -> {out}")

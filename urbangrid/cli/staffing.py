@@ -1,0 +1,124 @@
+"""``urbangrid staffing STORE``: a staffing plan and collector areas from the store.
+
+Thin: reads the unit grids and streets, calls :mod:`urbangrid.routing.patrol.staffing`, prints
+the plan table and its explanation, and optionally writes the collector areas.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["staffing", "staffing_plan"]
+
+
+def staffing_plan(store: Any, *, mode: str, limit_s: float, shifts: int,
+                  iterations: int = 60) -> tuple[Any, Any, list[str]]:
+    """Staffing table and collector areas for the district in ``store``.
+
+    Grids without a management grade are graded by their streets
+    (:func:`~urbangrid.routing.patrol.staffing.grade_grids_by_streets`); a grid that cannot be
+    ridden round within the limit is flagged, not fatal.
+
+    Returns
+    -------
+    (pandas.DataFrame, CollectorAreas, list of str)
+        The table of :func:`~urbangrid.routing.patrol.staffing.staffing_table`, the areas,
+        and notes for the reader.
+    """
+    from urbangrid.routing.patrol.staffing import (
+        grade_grids_by_streets,
+        staffing_table,
+        time_based_staffing,
+    )
+    from urbangrid.routing.patrol.streets import store_street_graph
+    from urbangrid.spatial.grids.versions import read_unit_grids
+
+    grids = read_unit_grids(store)
+    if len(grids) == 0:
+        raise click.UsageError("the store has no unit grids; load or generate them first")
+    G = store_street_graph(store, mode)
+    notes = []
+    if grids["grade"].isna().any():
+        n = int(grids["grade"].isna().sum())
+        graded = grade_grids_by_streets(grids, G)
+        grids["grade"] = grids["grade"].fillna(
+            dict(zip(grids.index, graded, strict=True)))
+        notes.append(f"{n} grid(s) had no management grade: graded by their best road "
+                     "(一级道路 → 1, 二级 → 2, else 3)")
+    tb, areas = time_based_staffing(G, grids, limit_s=limit_s, shifts=shifts,
+                                    iterations=iterations, on_over="flag")
+    over = areas.areas[~areas.areas["fits"]]
+    for _, a in over.iterrows():
+        notes.append(f"area {a['area_code']} (one unit grid) takes {a['route_s'] / 60:.1f} "
+                     f"min to ride round, over the {limit_s / 60:.0f} min limit: its "
+                     f"streets need {a['service_s'] / 60:.1f} min, the rest is riding round "
+                     "one-way carriageways")
+    table = staffing_table(grids, shifts=shifts, time_based=tb)
+    return table, areas, notes
+
+
+@click.command("staffing")
+@click.argument("store")
+@click.option("--mode", default="bike", show_default=True,
+              help="Travel mode: walk, bike, ebike, car.")
+@click.option("--limit", "limit", default="30min", show_default=True,
+              help="Longest patrol round, e.g. 30min, 1h.")
+@click.option("--shifts", type=click.IntRange(1, 3), default=1, show_default=True,
+              help="Shifts per day.")
+@click.option("--areas", "areas_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the collector areas and routes here (GeoPackage or GeoJSON).")
+@click.option("--save/--no-save", default=False, show_default=True,
+              help="Store the areas in the collector_area layer.")
+def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | None,
+             save: bool) -> None:
+    """Collectors needed by STORE's grids, by norm, and their collector areas."""
+    import pandas as pd
+
+    import urbangrid
+    from urbangrid.errors import UrbangridError
+    from urbangrid.routing.patrol.collector_areas import load_collector_areas, route_lines
+    from urbangrid.routing.patrol.staffing import explain, parse_duration
+
+    try:
+        limit_s = parse_duration(limit)
+        with urbangrid.connect(store) as s:
+            table, areas, notes = staffing_plan(s, mode=mode, limit_s=limit_s, shifts=shifts)
+            cols = ["kind", "n_grids", "grade1", "grade2", "grade3", "area_km2", "grids_low",
+                    "grids_high", "area_per_shift", "area_headcount", "time_per_shift",
+                    "grade1_extra", "time_headcount"]
+            with pd.option_context("display.width", 200, "display.max_columns", 20):
+                click.echo(table[cols].round(2).to_string())
+            click.echo(explain(table))
+            a = areas.areas
+            click.echo(f"{len(a)} collector areas ({mode}, limit {limit_s / 60:.0f} min): "
+                       f"rounds {a['route_s'].min() / 60:.1f}-{a['route_s'].max() / 60:.1f} "
+                       f"min, {int(a['fits'].sum())} within the limit")
+            for n in notes:
+                click.echo(f"note: {n}")
+            if save:
+                r = load_collector_areas(s, areas, mode=mode, source=store)
+                click.echo(f"collector_area: {r.inserted} new, {r.updated} changed, "
+                           f"{r.retired} retired")
+            if areas_out is not None:
+                from urbangrid.routing.patrol.streets import store_street_graph
+
+                G = store_street_graph(s, mode)
+                layer_a = a.drop(columns=["depot"])
+                lines = route_lines(G, areas)
+                if areas_out.suffix.lower() == ".gpkg":
+                    layer_a.to_file(areas_out, layer="collector_area", driver="GPKG")
+                    lines.to_file(areas_out, layer="collector_route", driver="GPKG")
+                else:
+                    layer_a.to_crs(4326).to_file(areas_out, driver="GeoJSON")
+                    lines.to_crs(4326).to_file(areas_out.with_suffix(".routes.geojson"),
+                                               driver="GeoJSON")
+                click.echo(f"wrote {areas_out}")
+    except UrbangridError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+

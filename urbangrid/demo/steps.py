@@ -1,0 +1,127 @@
+"""The demo's steps that need more than one call: geocoding, patrol routes, staffing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from urbangrid.cli.route import format_table
+from urbangrid.cli.staffing import staffing_plan
+from urbangrid.demo.inputs import demo_work_grids
+
+
+def routes_step(ctx: Any) -> str:
+    """Demo: bike patrol routes for every work grid of the Wudaokou extract.
+
+    Work grids come from the store's ``work_grid`` layer when an earlier step wrote
+    them, else they are generated in memory (unit grids from the OSM extract's streets
+    and its documented community partition, grouped to about 0.27 km² each, the
+    Beijing Chaoyang norm). Writes ``routes/<code>.gpx``, ``patrol_routes.geojson``
+    and ``patrol_routes.txt`` into ``ctx.out`` and the ``patrol_route`` layer, keeps
+    the routes in ``ctx.state["routes"]`` for the demo map, prints the route table
+    and returns a summary line.
+    """
+    from urbangrid.data import data_path
+    from urbangrid.routing.patrol import export
+    from urbangrid.routing.patrol.routes import area_routes
+    from urbangrid.routing.patrol.streets import read_street_graph
+
+    osm = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
+    G = read_street_graph(osm, "bike")
+    grids = None
+    if "work_grid" in ctx.store.layers() and ctx.store.count("work_grid"):
+        grids = ctx.store.read("work_grid")
+    if grids is None or not len(grids):
+        grids = demo_work_grids(osm)
+    skipped: list[tuple[str, str]] = []
+    routes = area_routes(G, grids, id_column="work_grid_code", unreachable="skip",
+                         iterations=50, skipped=skipped)
+    out = Path(ctx.out)
+    gpx_dir = out / "routes"
+    gpx_dir.mkdir(parents=True, exist_ok=True)
+    for r in routes:
+        export.write_gpx(r, gpx_dir / f"{r.area_id}.gpx")
+    export.write_geojson(routes, out / "patrol_routes.geojson", areas=True)
+    ctx.state["routes"] = routes
+    export.load_routes(ctx.store, routes, source=f"demo: {osm.name}, bike")
+    table = format_table(routes)
+    (out / "patrol_routes.txt").write_text(table + "\n", encoding="utf-8")
+    click.echo(table)
+    km = sum(r.length_m for r in routes) / 1000
+    minutes = [r.duration_s / 60 for r in routes]
+    none = f" ({len(skipped)} work grids have no bike street to patrol)" if skipped else ""
+    return (f"{len(routes)} bike patrol routes, one per work grid{none}, {km:.1f} km in all, "
+            f"{min(minutes):.0f}–{max(minutes):.0f} min each; routes/*.gpx, "
+            "patrol_routes.geojson, layer patrol_route")
+
+
+def staffing_step(ctx: Any) -> str:
+    """Demo step: staffing plan and bike collector areas (30 min, 3 shifts); 311 case log.
+
+    Uses the unit grids in ``ctx.store`` (generated for the bundled extract when the
+    layer is empty) and its streets; writes ``collector_areas.geojson`` and
+    ``collector_routes.geojson`` (EPSG:4326) to ``ctx.out``, stores the areas and the
+    bundled Boston 311 sample as case events, and reports the district indicators.
+    """
+    from urbangrid.cases.indicators import case_table, indicators
+    from urbangrid.data import data_path
+    from urbangrid.demo.inputs import load_demo_grids
+    from urbangrid.loaders.case_log import load_case_log, read_case_log
+    from urbangrid.routing.patrol.collector_areas import load_collector_areas, route_lines
+    from urbangrid.routing.patrol.staffing import DISTRICT
+    from urbangrid.routing.patrol.streets import store_street_graph
+
+    store = ctx.store
+    if store.count("unit_grid") == 0:
+        load_demo_grids(store)
+    table, areas, _ = staffing_plan(store, mode="bike", limit_s=1800.0, shifts=3)
+    load_collector_areas(store, areas, mode="bike", source="demo")
+    a = areas.areas
+    a.drop(columns=["depot"]).to_crs(4326).to_file(ctx.out / "collector_areas.geojson",
+                                                   driver="GeoJSON")
+    G = store_street_graph(store, "bike")
+    route_lines(G, areas).to_crs(4326).to_file(ctx.out / "collector_routes.geojson",
+                                               driver="GeoJSON")
+    events = read_case_log(data_path("reports/boston_311_2025_sample.csv.gz"))
+    load_case_log(store, events, source="boston_311_2025_sample.csv.gz")
+    ind = indicators(case_table(events), by=None).loc["all"]
+    d = table.loc[DISTRICT]
+    return (f"staffing {int(d['n_grids'])} grids: roster {int(d['grids_low'])}-"
+            f"{int(d['grids_high'])} by grids, {int(d['area_headcount'])} by area, "
+            f"{int(d['time_headcount'])} by time ({int(d['time_per_shift'])} bike areas × 3 "
+            f"shifts, rounds ≤ {a['route_s'].max() / 60:.1f} min); Boston 311: "
+            f"{int(ind['受理数'])} cases, 有效上报率 {ind['有效上报率']:.0%}, "
+            f"漏报率 {ind['漏报率']:.0%}")
+
+
+def geocoding_step(ctx: Any) -> str:
+    """Demo: gazetteer from the Wudaokou extract and Haidian codes; geocode both ways."""
+    import geopandas as gpd
+
+    from urbangrid.data import data_path
+    from urbangrid.loaders.admin import read_divisions_csv
+    from urbangrid.spatial.geocoding.forward import geocode
+    from urbangrid.spatial.geocoding.gazetteer import (
+        Gazetteer,
+        load_places,
+        merge_places,
+        places_from_divisions,
+        places_from_osm,
+    )
+    from urbangrid.spatial.geocoding.reverse import reverse_geocode
+
+    places = merge_places(
+        places_from_osm(data_path("osm/beijing_haidian_wudaokou.osm.bz2")),
+        places_from_divisions(
+            read_divisions_csv(data_path("codes/haidian_110108_divisions_2023.csv")),
+            gpd.read_file(data_path("boundaries/haidian_110108_wgs84.geojson")),
+            boundary_code_column="district_adcode", source="nbs-2023"),
+    )
+    load_places(ctx.store, places)
+    gaz = Gazetteer.from_store(ctx.store)
+    r = geocode(gaz, "北京市海淀区成府路六十九号")
+    back = reverse_geocode(gaz, 116.3262, 39.9928, crs="GCJ-02")
+    return (f"{len(places)} places; 成府路六十九号 → {r.level} ({r.lon:.5f}, {r.lat:.5f}); "
+            f"GCJ-02 (116.3262, 39.9928) → {back['description']}")

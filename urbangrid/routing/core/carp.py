@@ -1,0 +1,1158 @@
+"""Capacitated and min-max arc routing: k collectors sharing a district's streets.
+
+Each required street (edge) is *served* once by one of several closed routes from a
+depot; routes may also *deadhead* along any street. Two objectives are offered:
+
+* ``"total"`` — minimise the summed cost of all routes under a per-route
+  ``capacity`` (demand units, e.g. bins or kerb metres) and/or a per-route cost
+  limit ``route_limit`` (e.g. a shift of 14,400 s). This is the classic CARP.
+* ``"max"`` — split the streets among exactly ``k`` collectors, each from the
+  common depot or from their own start node, minimising the longest route.
+
+The solver is a memetic algorithm in the spirit of Lacomme, Prins &
+Ramdane-Chérif [1]_ and Vidal's HGS-CARP [2]_: giant tours cut by an optimal Split,
+a compiled local search (relocate, swap, 2-opt*, 2-opt, with both directions of
+each street), order crossover, penalised capacity with an adaptive penalty, and
+partial restarts. The min-max mode runs an iterated ruin-and-recreate search with
+the same local search. Both stop at ``time_limit`` seconds or after ``iterations``;
+for a given ``seed`` and ``iterations`` the result is deterministic.
+
+:func:`read_instance` reads the CARPLIB files of the gdb, val and egl benchmark
+sets and :func:`solve` solves them.
+
+References
+----------
+.. [1] P. Lacomme, C. Prins, W. Ramdane-Chérif. Competitive memetic algorithms for
+   arc routing problems. Annals of Operations Research 131:159-185, 2004.
+.. [2] T. Vidal. Node, edge, arc routing and turn penalties: multiple problems —
+   one neighborhood extension. Operations Research 65(4):992-1010, 2017.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from urbangrid.errors import DataFileError, InfeasibleRouteError, RoutingError, UnreachableError
+from urbangrid.routing.core.graphs import EdgeId, check_node, edge_weight, iter_edges
+from urbangrid.routing.core.plan import Route, RoutePlan
+
+__all__ = [
+    "CarpInstance",
+    "CarpSolution",
+    "collector_routes",
+    "min_collectors",
+    "read_instance",
+    "solve",
+]
+
+
+# ---------------------------------------------------------------------------
+# CARPLIB instances
+
+
+@dataclass(frozen=True)
+class CarpInstance:
+    """A CARPLIB instance (gdb, val, egl sets): one depot, undirected edges.
+
+    Attributes
+    ----------
+    name : str
+        ``NOMBRE`` header.
+    vertices : int
+        Number of vertices, numbered ``1 … vertices``.
+    depot : int
+        Depot vertex.
+    vehicles : int
+        ``VEHICULOS``: a lower bound on the fleet, not a hard limit.
+    capacity : float
+        Vehicle capacity in demand units.
+    required : list of (u, v, cost, demand)
+        Required edges.
+    nonrequired : list of (u, v, cost)
+        Edges that may only be deadheaded.
+    header_required_cost : float
+        ``COSTE_TOTAL_REQ``; for val files it includes a per-graph constant.
+    comment : str
+        ``COMENTARIO`` (usually an old upper bound, not the best-known cost).
+    """
+
+    name: str
+    vertices: int
+    depot: int
+    vehicles: int
+    capacity: float
+    required: list[tuple[int, int, float, float]]
+    nonrequired: list[tuple[int, int, float]]
+    header_required_cost: float = 0.0
+    comment: str = ""
+
+    def graph(self) -> nx.MultiGraph:
+        """The instance as a MultiGraph with ``cost``, ``demand`` and ``required`` attributes.
+
+        Required edge ``i`` gets key ``i``; non-required edges follow.
+        """
+        G = nx.MultiGraph(name=self.name)
+        G.add_nodes_from(range(1, self.vertices + 1))
+        for i, (u, v, c, q) in enumerate(self.required):
+            G.add_edge(u, v, key=i, cost=c, demand=q, required=True)
+        base = len(self.required)
+        for j, (u, v, c) in enumerate(self.nonrequired):
+            G.add_edge(u, v, key=base + j, cost=c, demand=0.0, required=False)
+        return G
+
+
+_EDGE_RE = re.compile(
+    r"\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*coste\s+([0-9.]+)(?:\s+demanda\s+([0-9.]+))?", re.IGNORECASE
+)
+
+
+def read_instance(path: str | Path) -> CarpInstance:
+    """Read a CARPLIB ``.dat`` file (gdb, val, egl format).
+
+    Parameters
+    ----------
+    path : str or Path
+        File to read (plain ASCII, ``KEY : value`` header, then edge lists).
+
+    Returns
+    -------
+    CarpInstance
+
+    Raises
+    ------
+    DataFileError
+        When a header field is missing or the edge counts disagree with the header;
+        the message names the file and the field.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        msg = f"{p}: cannot read CARP instance ({exc})"
+        raise DataFileError(msg) from exc
+    head: dict[str, str] = {}
+    required: list[tuple[int, int, float, float]] = []
+    nonreq: list[tuple[int, int, float]] = []
+    section = ""
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        m = _EDGE_RE.search(line)
+        if m:
+            u, v = int(m.group(1)), int(m.group(2))
+            c = float(m.group(3))
+            if section == "LISTA_ARISTAS_REQ":
+                if m.group(4) is None:
+                    msg = f"{p}, line {lineno}: required edge without 'demanda'"
+                    raise DataFileError(msg)
+                required.append((u, v, c, float(m.group(4))))
+            elif section == "LISTA_ARISTAS_NOREQ":
+                nonreq.append((u, v, c))
+            else:
+                msg = f"{p}, line {lineno}: edge outside an edge list"
+                raise DataFileError(msg)
+            continue
+        if ":" in line:
+            name, _, value = line.partition(":")
+            name = name.strip().upper()
+            if name.startswith("LISTA_ARISTAS"):
+                section = name
+            else:
+                head[name] = value.strip()
+    try:
+        vertices = int(head["VERTICES"])
+        depot = int(head.get("DEPOSITO", "1"))
+        n_req = int(head["ARISTAS_REQ"])
+        n_noreq = int(head.get("ARISTAS_NOREQ", "0"))
+        vehicles = int(head.get("VEHICULOS", "0"))
+        capacity = float(head["CAPACIDAD"])
+        total = float(head.get("COSTE_TOTAL_REQ", "0"))
+    except KeyError as exc:
+        msg = f"{p}: header field {exc.args[0]} is missing"
+        raise DataFileError(msg) from None
+    except ValueError as exc:
+        msg = f"{p}: bad header value ({exc})"
+        raise DataFileError(msg) from None
+    if len(required) != n_req or len(nonreq) != n_noreq:
+        msg = (
+            f"{p}: header says {n_req} required / {n_noreq} non-required edges, "
+            f"the lists hold {len(required)} / {len(nonreq)}"
+        )
+        raise DataFileError(msg)
+    for a, b, *_ in [*required, *nonreq]:
+        if not (1 <= a <= vertices and 1 <= b <= vertices):
+            msg = f"{p}: edge ({a}, {b}) has a vertex outside 1..{vertices}"
+            raise DataFileError(msg)
+    return CarpInstance(
+        name=head.get("NOMBRE", p.stem),
+        vertices=vertices,
+        depot=depot,
+        vehicles=vehicles,
+        capacity=capacity,
+        required=required,
+        nonrequired=nonreq,
+        header_required_cost=total,
+        comment=head.get("COMENTARIO", ""),
+    )
+
+
+# ---------------------------------------------------------------------------
+# problem arrays
+
+
+@dataclass
+class _Problem:
+    """Compressed arrays: ``D`` between relevant nodes, tasks ``2e``/``2e+1``."""
+
+    D: np.ndarray
+    th: np.ndarray
+    tt: np.ndarray
+    tc: np.ndarray
+    tq: np.ndarray
+    allowed: np.ndarray
+    depots: np.ndarray
+    rel_nodes: np.ndarray  # index into the full node list
+    pred: np.ndarray | None = None  # (relevant, n_full) predecessors for path expansion
+
+    @property
+    def m(self) -> int:
+        return int(self.tq.shape[0] // 2)
+
+
+def _tasks_problem(
+    n_full: int,
+    adj: sp.csr_matrix,
+    directed: bool,
+    t_tail: np.ndarray,
+    t_head: np.ndarray,
+    t_cost: np.ndarray,
+    t_dem: np.ndarray,
+    t_two_way: np.ndarray,
+    depots: np.ndarray,
+    keep_pred: bool,
+) -> _Problem:
+    rel = np.unique(np.r_[t_tail, t_head, depots])
+    pos = np.full(n_full, -1, dtype=np.int64)
+    pos[rel] = np.arange(len(rel))
+    if keep_pred:
+        dist, pred = dijkstra(adj, directed=directed, indices=rel, return_predecessors=True)
+    else:
+        dist = dijkstra(adj, directed=directed, indices=rel)
+        pred = None
+    D = np.ascontiguousarray(dist[:, rel])
+    m = len(t_tail)
+    th = np.empty(2 * m, dtype=np.int64)
+    tt = np.empty(2 * m, dtype=np.int64)
+    th[0::2], tt[0::2] = pos[t_tail], pos[t_head]
+    th[1::2], tt[1::2] = pos[t_head], pos[t_tail]
+    tc = np.repeat(np.asarray(t_cost, dtype=np.float64), 2)
+    tq = np.repeat(np.asarray(t_dem, dtype=np.float64), 2)
+    allowed = np.ones(2 * m, dtype=np.bool_)
+    allowed[1::2] = t_two_way
+    return _Problem(D, th, tt, tc, tq, allowed, pos[depots], rel, pred)
+
+
+def _check_reach(prob: _Problem, names: Sequence[Any]) -> None:
+    """Every required edge must be servable on a closed route from its depot."""
+    D = prob.D
+    for e in range(prob.m):
+        ok = False
+        for o in (2 * e, 2 * e + 1):
+            if not prob.allowed[o]:
+                continue
+            for d in np.unique(prob.depots):
+                if math.isfinite(D[d, prob.th[o]]) and math.isfinite(D[prob.tt[o], d]):
+                    ok = True
+        if not ok:
+            msg = f"required edge {names[e]!r} cannot be reached from the depot and back"
+            raise UnreachableError(msg)
+
+
+# ---------------------------------------------------------------------------
+# search
+
+
+@dataclass
+class _Sol:
+    routes: list[np.ndarray]
+    cost: float
+    obj: float
+    feasible: bool
+    costs: list[float]
+    loads: list[float]
+
+
+class _Search:
+    def __init__(
+        self,
+        prob: _Problem,
+        *,
+        capacity: float,
+        route_limit: float,
+        mode: int,
+        k: int,
+        seed: int,
+    ) -> None:
+        # numba compiles (or loads from cache) only when a search is run
+        from urbangrid.routing.core import _carp_kernels
+
+        self.K = _carp_kernels
+        self.p = prob
+        self.Q = float(capacity)
+        self.Lmax = float(route_limit)
+        self.mode = mode
+        self.k = k
+        self.m = prob.m
+        self.rng = np.random.default_rng(seed)
+        self.maxr = max(self.m + 1, k) if mode == 0 else k
+        self.maxl = self.m + 1
+        finite = prob.D[np.isfinite(prob.D)]
+        dmax = float(finite.max(initial=1.0)) + float(prob.tc.max(initial=1.0))
+        qmax = float(prob.tq.max(initial=1.0)) or 1.0
+        self.lam = max(1e-3, dmax / qmax) if math.isfinite(self.Q) else 0.0
+        self.mu = 1.0 if math.isfinite(self.Lmax) else 0.0
+        self.eps = 1e-3
+        self.dep0 = int(prob.depots[0])
+        a, b = prob.th[0::2], prob.tt[0::2]
+        D = prob.D
+        near = np.minimum(
+            np.minimum(D[np.ix_(a, a)], D[np.ix_(a, b)]),
+            np.minimum(D[np.ix_(b, a)], D[np.ix_(b, b)]),
+        )
+        near = np.minimum(near, near.T)
+        np.fill_diagonal(near, np.inf)
+        self.sym = bool(np.array_equal(D, D.T) and prob.allowed.all())
+        ng = min(20, self.m - 1)
+        self.neigh = np.ascontiguousarray(
+            np.argsort(near, axis=1, kind="stable")[:, :ng].astype(np.int64)
+        )
+
+    # -- evaluation
+    def _eval(self, routes: list[np.ndarray], deps: np.ndarray) -> _Sol:
+        p = self.p
+        costs = [
+            float(self.K.route_cost(r, len(r), int(deps[i]), p.D, p.th, p.tt, p.tc))
+            for i, r in enumerate(routes)
+        ]
+        loads = [float(p.tq[r].sum()) for r in routes]
+        total = math.fsum(costs)
+        feas = all(q <= self.Q + 1e-9 for q in loads) and all(
+            c <= self.Lmax * (1 + 1e-12) + 1e-9 for c in costs
+        )
+        obj = total if self.mode == 0 else max(costs, default=0.0) + self.eps * total
+        return _Sol([r.copy() for r in routes], total, obj, feas, costs, loads)
+
+    def _arrays(self, routes: list[np.ndarray], deps: np.ndarray) -> tuple[np.ndarray, ...]:
+        rt = np.zeros((self.maxr, self.maxl), dtype=np.int64)
+        rl = np.zeros(self.maxr, dtype=np.int64)
+        dep = np.full(self.maxr, self.dep0, dtype=np.int64)
+        for i, r in enumerate(routes):
+            rt[i, : len(r)] = r
+            rl[i] = len(r)
+            dep[i] = deps[i]
+        return rt, rl, dep
+
+    def _ls(
+        self, routes: list[np.ndarray], deps: np.ndarray, lam: float, mu: float
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        p = self.p
+        rt, rl, dep = self._arrays(routes, deps)
+        order = self.rng.permutation(self.m).astype(np.int64)
+        nr = self.K.local_search(
+            rt,
+            rl,
+            dep,
+            len(routes),
+            self.maxr,
+            self.mode == 0,
+            p.D,
+            p.th,
+            p.tt,
+            p.tc,
+            p.tq,
+            p.allowed,
+            self.Q,
+            lam,
+            self.Lmax,
+            mu,
+            self.mode,
+            self.eps,
+            order,
+            self.neigh,
+            self.sym,
+        )
+        out = [rt[i, : rl[i]].copy() for i in range(nr)]
+        return out, dep[:nr].copy()
+
+    def _insert(
+        self, routes: list[np.ndarray], deps: np.ndarray, tasks: np.ndarray, lam: float, mu: float
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        p = self.p
+        rt, rl, dep = self._arrays(routes, deps)
+        nr = self.K.insert_tasks(
+            rt,
+            rl,
+            dep,
+            len(routes),
+            self.maxr,
+            self.mode == 0,
+            tasks.astype(np.int64),
+            p.D,
+            p.th,
+            p.tt,
+            p.tc,
+            p.tq,
+            p.allowed,
+            self.Q,
+            lam,
+            self.Lmax,
+            mu,
+            self.mode,
+            self.eps,
+        )
+        return [rt[i, : rl[i]].copy() for i in range(nr)], dep[:nr].copy()
+
+    def _improve(self, routes: list[np.ndarray], deps: np.ndarray) -> tuple[_Sol, bool]:
+        routes, deps = self._ls(routes, deps, self.lam, self.mu)
+        s = self._eval(routes, deps)
+        first_feasible = s.feasible
+        mult = 10.0
+        while not s.feasible and mult <= 1000.0:
+            routes, deps = self._ls(routes, deps, self.lam * mult, self.mu * mult)
+            s = self._eval(routes, deps)
+            mult *= 10.0
+        return s, first_feasible
+
+    # -- memetic (mode 0, single depot)
+    def _random_giant(self) -> np.ndarray:
+        if self.rng.random() < 0.5:
+            return self._nearest_giant()
+        perm = self.rng.permutation(self.m)
+        flip = self.rng.integers(0, 2, self.m)
+        g = 2 * perm + flip
+        bad = ~self.p.allowed[g]
+        g[bad] ^= 1
+        return g.astype(np.int64)
+
+    def _nearest_giant(self) -> np.ndarray:
+        """Randomised nearest-neighbour tour: from the depot, one of the 3 closest free tasks."""
+        p = self.p
+        free = p.allowed.copy()
+        at = self.dep0
+        out = np.empty(self.m, dtype=np.int64)
+        for k in range(self.m):
+            d = np.where(free, p.D[at, p.th], np.inf)
+            cand = np.argpartition(d, min(2, len(d) - 1))[:3]
+            cand = cand[np.isfinite(d[cand])]
+            t = int(cand[self.rng.integers(0, len(cand))])
+            out[k] = t
+            free[t] = free[t ^ 1] = False
+            at = int(p.tt[t])
+        return out
+
+    def _split(self, giant: np.ndarray) -> list[np.ndarray]:
+        p = self.p
+        cuts = self.K.split(
+            giant, self.dep0, p.D, p.th, p.tt, p.tc, p.tq, self.Q, self.lam, self.Lmax, self.mu
+        )
+        return [giant[cuts[i] : cuts[i + 1]].copy() for i in range(len(cuts) - 1)]
+
+    def _ox(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        n = len(a)
+        i, j = sorted(self.rng.integers(0, n, 2).tolist())
+        child = np.empty(n, dtype=np.int64)
+        used = np.zeros(self.m, dtype=bool)
+        child[i : j + 1] = a[i : j + 1]
+        used[a[i : j + 1] >> 1] = True
+        fill = [t for t in np.r_[b[j + 1 :], b[: j + 1]] if not used[t >> 1]]
+        pos = list(range(j + 1, n)) + list(range(0, i))
+        child[pos] = fill
+        return child
+
+    def memetic(self, time_limit: float, iterations: int | None) -> tuple[_Sol, dict[str, Any]]:
+        t0 = time.perf_counter()
+        deadline = t0 + time_limit
+        deps1 = np.full(self.maxr, self.dep0, dtype=np.int64)
+        popsize = 25
+        pop: list[_Sol] = []
+        best: _Sol | None = None
+        it = 0
+        tries = 0
+        while len(pop) < popsize and tries < 4 * popsize:
+            tries += 1
+            s, _ = self._improve(self._split(self._random_giant()), deps1)
+            if s.feasible and all(abs(s.cost - x.cost) > 1e-6 for x in pop):
+                pop.append(s)
+            if time.perf_counter() > deadline and pop:
+                break
+        if not pop:
+            s, _ = self._improve(self._split(self._random_giant()), deps1)
+            pop.append(s)
+        pop.sort(key=lambda x: (not x.feasible, x.obj))
+        best = pop[0]
+        since = 0
+        feas_hist: list[bool] = []
+        restarts = 0
+        while True:
+            if iterations is not None and it >= iterations:
+                break
+            if time.perf_counter() > deadline:
+                break
+            it += 1
+            a = self._tournament(pop)
+            b = self._tournament(pop)
+            ga = np.concatenate(a.routes)
+            gb = np.concatenate(b.routes)
+            child_g = self._ox(ga, gb) if len(ga) > 1 else ga.copy()
+            s, ff = self._improve(self._split(child_g), deps1)
+            feas_hist.append(ff)
+            if len(feas_hist) >= 100:
+                frac = sum(feas_hist) / len(feas_hist)
+                if frac < 0.2:
+                    self.lam *= 1.3
+                elif frac > 0.5:
+                    self.lam = max(1e-3, self.lam * 0.8)
+                feas_hist.clear()
+            if s.feasible and all(abs(s.cost - x.cost) > 1e-6 for x in pop):
+                worst = len(pop) // 2 + int(self.rng.integers(0, len(pop) - len(pop) // 2))
+                if s.obj < pop[worst].obj:
+                    pop[worst] = s
+                    pop.sort(key=lambda x: (not x.feasible, x.obj))
+            if s.feasible and (not best.feasible or s.obj < best.obj - 1e-9):
+                best = s
+                since = 0
+            else:
+                since += 1
+            if since > 1500 + 10 * self.m:
+                restarts += 1
+                since = 0
+                keep = pop[:3]
+                pop = list(keep)
+                tries = 0
+                while len(pop) < popsize and tries < 4 * popsize:
+                    tries += 1
+                    if time.perf_counter() > deadline:
+                        break
+                    s, _ = self._improve(self._split(self._random_giant()), deps1)
+                    if s.feasible and all(abs(s.cost - x.cost) > 1e-6 for x in pop):
+                        pop.append(s)
+                pop.sort(key=lambda x: (not x.feasible, x.obj))
+        info = {
+            "iterations": it,
+            "restarts": restarts,
+            "seconds": time.perf_counter() - t0,
+        }
+        return best, info
+
+    def _tournament(self, pop: list[_Sol]) -> _Sol:
+        i, j = self.rng.integers(0, len(pop), 2)
+        return pop[min(int(i), int(j))]
+
+    # -- iterated ruin and recreate (mode 1, or several depots)
+    def ils(
+        self,
+        deps: np.ndarray,
+        time_limit: float,
+        iterations: int | None,
+    ) -> tuple[_Sol, dict[str, Any]]:
+        t0 = time.perf_counter()
+        deadline = t0 + time_limit
+        nr = len(deps)
+        empty = [np.zeros(0, dtype=np.int64) for _ in range(nr)]
+        routes, d = self._insert(empty, deps, self.rng.permutation(self.m), self.lam, self.mu)
+        cur, _ = self._improve(routes, d)
+        cur_d = d
+        best, best_d = cur, cur_d
+        it = 0
+        while True:
+            if iterations is not None and it >= iterations:
+                break
+            if time.perf_counter() > deadline:
+                break
+            it += 1
+            q = int(self.rng.integers(2, max(3, int(0.25 * self.m)) + 1))
+            q = min(q, self.m)
+            if self.rng.random() < 0.5:
+                rem = self.rng.choice(self.m, size=q, replace=False)
+            else:
+                seed_e = int(self.rng.integers(0, self.m))
+                rem = np.r_[seed_e, self.neigh[seed_e, : q - 1]]
+            mask = np.zeros(self.m, dtype=bool)
+            mask[rem] = True
+            kept = [r[~mask[r >> 1]] for r in cur.routes]
+            routes, d = self._insert(kept, cur_d, self.rng.permutation(rem), self.lam, self.mu)
+            s, _ = self._improve(routes, d)
+            if s.feasible and (
+                s.obj < cur.obj - 1e-9 or (s.obj <= cur.obj * 1.005 and self.rng.random() < 0.2)
+            ):
+                # mostly descend, sometimes accept a slightly worse plan to move on
+                cur, cur_d = s, d
+            elif not cur.feasible and s.obj < cur.obj:
+                cur, cur_d = s, d
+            if (s.feasible and (not best.feasible or s.obj < best.obj - 1e-9)) or (
+                not best.feasible and s.obj < best.obj
+            ):
+                best, best_d = s, d
+        info = {"iterations": it, "seconds": time.perf_counter() - t0, "depots": best_d}
+        return best, info
+
+
+# ---------------------------------------------------------------------------
+# public solvers
+
+
+@dataclass(frozen=True)
+class CarpSolution:
+    """Routes of a CARP instance.
+
+    Attributes
+    ----------
+    cost : float
+        Total cost (service plus deadhead), instance units, no val constant.
+    routes : list of list of (u, v)
+        Served edges of each route in order, each in the direction driven;
+        deadheading between them follows shortest paths.
+    loads : list of float
+        Demand served by each route.
+    route_costs : list of float
+        Cost of each route.
+    feasible : bool
+        Whether every route fits the capacity.
+    route_edges : list of list of int
+        Position in ``instance.required`` of each served edge.
+    info : dict
+        Iterations, restarts, seconds, seed.
+    """
+
+    cost: float
+    routes: list[list[tuple[int, int]]]
+    loads: list[float]
+    route_costs: list[float]
+    feasible: bool
+    route_edges: list[list[int]] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_plan(self, instance: CarpInstance) -> RoutePlan:
+        """Expand to closed walks on ``instance.graph()`` (weight ``"cost"``)."""
+        G = instance.graph()
+        required: list[EdgeId] = [(u, v, i) for i, (u, v, _, _) in enumerate(instance.required)]
+        served: list[list[EdgeId]] = [
+            [(u, v, i) for (u, v), i in zip(r, idx, strict=True)]
+            for r, idx in zip(self.routes, self.route_edges, strict=True)
+        ]
+        demand: dict[EdgeId, float] = {
+            (u, v, i): q for i, (u, v, _, q) in enumerate(instance.required)
+        }
+        return _expand(G, "cost", instance.depot, served, required, demand)
+
+
+def _expand(
+    G: nx.Graph,
+    weight: str,
+    depot: Hashable | Sequence[Hashable],
+    routes: list[list[EdgeId]],
+    required: list[EdgeId],
+    demand: Mapping[EdgeId, float] | None,
+    oneway: str | None = None,
+    objective: str = "total",
+    info: dict[str, Any] | None = None,
+) -> RoutePlan:
+    """Join served traversals with cheapest deadhead paths into closed walks."""
+    nodes = list(G.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    best: dict[tuple[int, int], tuple[float, EdgeId]] = {}
+    for u, v, k, d in iter_edges(G):
+        w = edge_weight(u, v, k, d, weight)
+        fwd = [(index[u], index[v], (u, v, k))]
+        if not G.is_directed() or (oneway is not None and not d.get(oneway)):
+            fwd.append((index[v], index[u], (v, u, k)))
+        for a, b, eid in fwd:
+            if a != b and ((a, b) not in best or w < best[(a, b)][0]):
+                best[(a, b)] = (w, eid)
+    rows = [a for a, _ in best]
+    cols = [b for _, b in best]
+    ws = [best[x][0] for x in best]
+    adj = sp.csr_matrix((ws, (rows, cols)), shape=(len(nodes), len(nodes)))
+    deps = list(depot) if isinstance(depot, list | tuple) else [depot] * len(routes)
+    wmap = {}
+    for u, v, k, d in iter_edges(G):
+        wmap[(u, v, k)] = edge_weight(u, v, k, d, weight)
+        if not G.is_directed() or (oneway is not None and not d.get(oneway)):
+            wmap[(v, u, k)] = wmap[(u, v, k)]
+    srcs = sorted({index[x] for x in deps} | {index[e[1]] for r in routes for e in r})
+    _, pred = dijkstra(adj, directed=True, indices=srcs, return_predecessors=True)
+    row = {s: i for i, s in enumerate(srcs)}
+
+    def path(a: int, b: int) -> list[EdgeId]:
+        out = []
+        cur = b
+        pr = pred[row[a]]
+        while cur != a:
+            p = int(pr[cur])
+            if p < 0:
+                msg = f"no path from {nodes[a]!r} to {nodes[b]!r}"
+                raise UnreachableError(msg)
+            out.append(best[(p, cur)][1])
+            cur = p
+        return out[::-1]
+
+    dem = demand or {}
+    out_routes = []
+    for ri, r in enumerate(routes):
+        dnode = deps[ri]
+        edges: list[EdgeId] = []
+        served: list[bool] = []
+        at = index[dnode]
+        load = 0.0
+        for e in r:
+            for x in path(at, index[e[0]]):
+                edges.append(x)
+                served.append(False)
+            edges.append(e)
+            served.append(True)
+            load += float(dem.get(e, dem.get((e[1], e[0], e[2]), 0.0)))
+            at = index[e[1]]
+        if r:
+            for x in path(at, index[dnode]):
+                edges.append(x)
+                served.append(False)
+        ws_ = [wmap[x] for x in edges]
+        out_routes.append(
+            Route(
+                start=dnode,
+                edges=tuple(edges),
+                served=tuple(served),
+                cost=math.fsum(ws_),
+                deadhead_cost=math.fsum(w for w, s in zip(ws_, served, strict=True) if not s),
+                load=load,
+            )
+        )
+    return RoutePlan(
+        routes=tuple(out_routes), weight=weight, objective=objective, info=dict(info or {})
+    )
+
+
+def solve(
+    instance: CarpInstance,
+    *,
+    time_limit: float = 60.0,
+    seed: int = 0,
+    iterations: int | None = None,
+) -> CarpSolution:
+    """Solve a CARPLIB instance: minimise total cost under the vehicle capacity.
+
+    Parameters
+    ----------
+    instance : CarpInstance
+        From :func:`read_instance`.
+    time_limit : float
+        Seconds of search (the compiled kernels' first use adds a few seconds).
+    seed : int
+        Random seed; with ``iterations`` set the result is deterministic.
+    iterations : int, optional
+        Number of offspring to generate; default unlimited (until ``time_limit``).
+
+    Returns
+    -------
+    CarpSolution
+        The number of routes is not capped by ``instance.vehicles``, as in the
+        benchmark convention.
+    """
+    n = instance.vertices + 1
+    rows: list[int] = []
+    cols: list[int] = []
+    ws: list[float] = []
+    for u, v, c in [(r[0], r[1], r[2]) for r in instance.required] + instance.nonrequired:
+        rows += [u, v]
+        cols += [v, u]
+        ws += [c, c]
+    best: dict[tuple[int, int], float] = {}
+    for a, b, w in zip(rows, cols, ws, strict=True):
+        if (a, b) not in best or w < best[(a, b)]:
+            best[(a, b)] = w
+    adj = sp.csr_matrix(
+        (list(best.values()), ([a for a, _ in best], [b for _, b in best])), shape=(n, n)
+    )
+    req = instance.required
+    prob = _tasks_problem(
+        n,
+        adj,
+        False,
+        np.array([r[0] for r in req], dtype=np.int64),
+        np.array([r[1] for r in req], dtype=np.int64),
+        np.array([r[2] for r in req], dtype=np.float64),
+        np.array([r[3] for r in req], dtype=np.float64),
+        np.ones(len(req), dtype=bool),
+        np.array([instance.depot], dtype=np.int64),
+        keep_pred=False,
+    )
+    _check_reach(prob, [(r[0], r[1]) for r in req])
+    if any(r[3] > instance.capacity for r in req):
+        msg = f"{instance.name}: a required edge's demand exceeds the capacity"
+        raise InfeasibleRouteError(msg)
+    search = _Search(prob, capacity=instance.capacity, route_limit=math.inf, mode=0, k=1, seed=seed)
+    sol, info = search.memetic(time_limit, iterations)
+    info["seed"] = seed
+    nodes = prob.rel_nodes
+    routes = [
+        [(int(nodes[prob.th[t]]), int(nodes[prob.tt[t]])) for t in r.tolist()] for r in sol.routes
+    ]
+    return CarpSolution(
+        cost=sol.cost,
+        routes=routes,
+        loads=sol.loads,
+        route_costs=sol.costs,
+        feasible=sol.feasible,
+        route_edges=[[t >> 1 for t in r.tolist()] for r in sol.routes],
+        info=info,
+    )
+
+
+def _graph_problem(
+    G: nx.Graph,
+    required: Iterable[tuple[Any, ...]] | None,
+    weight: str,
+    depots: list[Hashable],
+    demand: str | None,
+    oneway: str | None,
+) -> tuple[_Problem, list[EdgeId], dict[EdgeId, float]]:
+    for depot in depots:
+        check_node(G, depot, "depot")
+    nodes = list(G.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    directed = G.is_directed()
+    best: dict[tuple[int, int], float] = {}
+    edata: dict[EdgeId, dict[str, Any]] = {}
+    for u, v, k, d in iter_edges(G):
+        w = edge_weight(u, v, k, d, weight)
+        edata[(u, v, k)] = d
+        pairs = [(index[u], index[v])]
+        if not directed or (oneway is not None and not d.get(oneway)):
+            pairs.append((index[v], index[u]))
+        for a, b in pairs:
+            if a != b and ((a, b) not in best or w < best[(a, b)]):
+                best[(a, b)] = w
+    adj = sp.csr_matrix(
+        (list(best.values()), ([a for a, _ in best], [b for _, b in best])),
+        shape=(len(nodes), len(nodes)),
+    )
+    if required is None:
+        req_ids = list(edata)
+    else:
+        req_ids = []
+        for e in required:
+            e = tuple(e)
+            if len(e) == 2:
+                e = (*e, 0) if not G.is_multigraph() else e
+            if len(e) == 2:
+                keys = list(G[e[0]][e[1]]) if G.has_node(e[0]) and G.has_edge(e[0], e[1]) else []
+                if len(keys) != 1:
+                    msg = f"required edge {e!r} needs a key ({len(keys)} parallel edges)"
+                    raise RoutingError(msg)
+                e = (e[0], e[1], keys[0])
+            if e not in edata and not directed and (e[1], e[0], e[2]) in edata:
+                e = (e[1], e[0], e[2])
+            if e not in edata:
+                msg = f"required edge {e!r} is not in the graph"
+                raise RoutingError(msg)
+            req_ids.append(e)
+    if not req_ids:
+        msg = "no required edges"
+        raise RoutingError(msg)
+    if len(set(req_ids)) != len(req_ids):
+        msg = "a required edge is listed twice"
+        raise RoutingError(msg)
+    dem: dict[EdgeId, float] = {}
+    for e in req_ids:
+        if demand is None:
+            dem[e] = 0.0
+        else:
+            val = edata[e].get(demand)
+            try:
+                q = float(val)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                msg = f"required edge {e!r} has no numeric {demand!r} demand: {val!r}"
+                raise RoutingError(msg) from None
+            if not math.isfinite(q) or q < 0:
+                msg = f"required edge {e!r} has {demand!r} = {val!r}; demands must be >= 0"
+                raise RoutingError(msg)
+            dem[e] = q
+    two_way = np.array(
+        [(not directed) or (oneway is not None and not edata[e].get(oneway)) for e in req_ids],
+        dtype=bool,
+    )
+    prob = _tasks_problem(
+        len(nodes),
+        adj,
+        True,
+        np.array([index[e[0]] for e in req_ids], dtype=np.int64),
+        np.array([index[e[1]] for e in req_ids], dtype=np.int64),
+        np.array([edge_weight(*e, edata[e], weight) for e in req_ids], dtype=np.float64),
+        np.array([dem[e] for e in req_ids], dtype=np.float64),
+        two_way,
+        np.array([index[d] for d in depots], dtype=np.int64),
+        keep_pred=False,
+    )
+    _check_reach(prob, req_ids)
+    return prob, req_ids, dem
+
+
+def _routes_to_ids(
+    prob: _Problem, sol: _Sol, req_ids: list[EdgeId], G: nx.Graph
+) -> list[list[EdgeId]]:
+    out = []
+    for r in sol.routes:
+        seq = []
+        for t in r.tolist():
+            u, v, k = req_ids[t >> 1]
+            seq.append((u, v, k) if t % 2 == 0 else (v, u, k))
+        out.append(seq)
+    return out
+
+
+def collector_routes(
+    G: nx.Graph,
+    *,
+    depot: Hashable | None = None,
+    depots: Sequence[Hashable] | None = None,
+    k: int | None = None,
+    required: Iterable[tuple[Any, ...]] | None = None,
+    weight: str = "weight",
+    objective: str = "total",
+    demand: str | None = None,
+    capacity: float | None = None,
+    route_limit: float | None = None,
+    oneway: str | None = None,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    iterations: int | None = None,
+) -> RoutePlan:
+    """Split required streets among collectors' closed routes.
+
+    Parameters
+    ----------
+    G : networkx graph
+        Street graph. Undirected edges may be served in either direction; on a
+        directed graph arcs are served forwards only, unless ``oneway`` names the
+        attribute marking one-way arcs (then the others are two-way).
+    depot : node, optional
+        Common start and end of every route.
+    depots : sequence of node, optional
+        One start node per collector (min-max only); fixes ``k``.
+    k : int, optional
+        Number of collectors for ``objective="max"``.
+    required : iterable of (u, v) or (u, v, key), optional
+        Streets to serve; default every edge.
+    weight : str
+        Edge cost attribute (metres or seconds).
+    objective : {"total", "max"}
+        Minimise the sum of route costs (CARP) or the longest route (min-max).
+    demand : str, optional
+        Edge attribute holding each street's demand (e.g. bins); needs ``capacity``.
+    capacity : float, optional
+        Largest demand per route.
+    route_limit : float, optional
+        Largest cost per route (a shift, in the weight's unit).
+    oneway : str, optional
+        Attribute marking one-way arcs on a directed graph.
+    time_limit : float
+        Seconds of search.
+    seed : int
+        Random seed; with ``iterations`` the result is deterministic.
+    iterations : int, optional
+        Search budget (offspring or ruin-and-recreate steps).
+
+    Returns
+    -------
+    RoutePlan
+        Closed walks with serving flags and per-route loads; check them with
+        :func:`~urbangrid.routing.core.plan.check_plan` (``serve_once=True``).
+
+    Raises
+    ------
+    UnreachableError
+        When a required street cannot be served from a depot and back.
+    InfeasibleRouteError
+        When no plan meeting ``capacity`` and ``route_limit`` was found.
+
+    See Also
+    --------
+    min_collectors : the fewest collectors meeting a route limit.
+    solve : the same search on a CARPLIB benchmark instance.
+    """
+    if objective not in ("total", "max"):
+        msg = f"objective must be 'total' or 'max', not {objective!r}"
+        raise RoutingError(msg)
+    if depots is not None:
+        deps = list(depots)
+        if not deps:
+            msg = "depots is empty"
+            raise RoutingError(msg)
+        if k is not None and k != len(deps):
+            msg = f"k={k} but {len(deps)} depots were given"
+            raise RoutingError(msg)
+        k = len(deps)
+        if objective != "max":
+            msg = "per-collector depots need objective='max'"
+            raise RoutingError(msg)
+    else:
+        if depot is None:
+            msg = "give a depot (or per-collector depots)"
+            raise RoutingError(msg)
+        deps = [depot]
+    if objective == "max" and (k is None or k < 1):
+        msg = "objective='max' needs k >= 1 collectors"
+        raise RoutingError(msg)
+    if demand is not None and capacity is None:
+        msg = "a demand attribute needs a capacity"
+        raise RoutingError(msg)
+    if capacity is not None and not capacity > 0:
+        msg = f"capacity must be > 0, not {capacity!r}"
+        raise RoutingError(msg)
+    if route_limit is not None and not route_limit > 0:
+        msg = f"route_limit must be > 0, not {route_limit!r}"
+        raise RoutingError(msg)
+    prob, req_ids, dem = _graph_problem(G, required, weight, deps, demand, oneway)
+    Q = math.inf if capacity is None else float(capacity)
+    for e in req_ids:
+        if dem[e] > Q:
+            msg = f"required edge {e!r} has demand {dem[e]} above the capacity {Q}"
+            raise InfeasibleRouteError(msg)
+    L = math.inf if route_limit is None else float(route_limit)
+    mode = 0 if objective == "total" else 1
+    search = _Search(prob, capacity=Q, route_limit=L, mode=mode, k=k or 1, seed=seed)
+    if mode == 0:
+        sol, info = search.memetic(time_limit, iterations)
+        route_deps: list[Hashable] = [deps[0]] * len(sol.routes)
+    else:
+        assert k is not None
+        dep_idx = np.array(
+            [prob.depots[i if len(deps) > 1 else 0] for i in range(k)], dtype=np.int64
+        )
+        sol, info = search.ils(dep_idx, time_limit, iterations)
+        nodes_full = list(G.nodes)
+        dmap = {int(prob.depots[i]): d for i, d in enumerate(deps)}
+        route_deps = [
+            dmap.get(int(x), nodes_full[int(prob.rel_nodes[x])]) for x in info.pop("depots")
+        ]
+        while len(sol.routes) < k:
+            sol.routes.append(np.zeros(0, dtype=np.int64))
+    if not sol.feasible:
+        msg = (
+            "no plan found within the capacity / route limit "
+            f"(best has loads {max(sol.loads, default=0):.6g}, "
+            f"longest route {max(sol.costs, default=0):.6g}); allow more collectors or time"
+        )
+        raise InfeasibleRouteError(msg)
+    info["seed"] = seed
+    served = _routes_to_ids(prob, sol, req_ids, G)
+    plan = _expand(
+        G, weight, route_deps, served, req_ids, dem, oneway=oneway, objective=objective, info=info
+    )
+    if mode == 1:
+        plan = replace(plan, lower_bound=_minmax_bound(prob, k or 1))
+    return plan
+
+
+def _minmax_bound(prob: _Problem, k: int) -> float:
+    """Longest route >= the dearest single street served alone, and >= service / k."""
+    D, th, tt, tc = prob.D, prob.th, prob.tt, prob.tc
+    deps = np.unique(prob.depots)
+    alone = np.full(2 * prob.m, np.inf)
+    for d in deps:
+        alone = np.minimum(alone, D[d, th] + tc + D[tt, d])
+    alone[~prob.allowed] = np.inf
+    per_edge = np.minimum(alone[0::2], alone[1::2])
+    return float(max(per_edge.max(initial=0.0), tc[0::2].sum() / k))
+
+
+def min_collectors(
+    G: nx.Graph,
+    *,
+    depot: Hashable,
+    route_limit: float,
+    required: Iterable[tuple[Any, ...]] | None = None,
+    weight: str = "weight",
+    oneway: str | None = None,
+    time_limit: float = 30.0,
+    seed: int = 0,
+    iterations: int | None = None,
+) -> RoutePlan:
+    """Fewest collectors from ``depot`` whose routes each cost at most ``route_limit``.
+
+    A total-cost search under the route limit gives an upper bound ``k``; then
+    min-max searches with ``k - 1, k - 2, …`` collectors run while one stays
+    within the limit and time is left (``time_limit`` covers the whole call). The
+    lower bound ``max(1, ceil(Σ required cost / limit))`` stops the descent early.
+
+    Returns
+    -------
+    RoutePlan
+        The plan with the fewest routes found; ``info["k_lower_bound"]`` gives
+        the bound, and ``optimal`` is True when the two meet.
+
+    Raises
+    ------
+    InfeasibleRouteError
+        When a single street cannot be served within the limit.
+    """
+    deadline = time.perf_counter() + time_limit
+    req = None if required is None else list(required)
+    common: dict[str, Any] = {
+        "depot": depot,
+        "required": req,
+        "weight": weight,
+        "oneway": oneway,
+        "seed": seed,
+        "iterations": iterations,
+    }
+    plan = collector_routes(
+        G, objective="total", route_limit=route_limit, time_limit=time_limit / 2, **common
+    )
+    routes = [r for r in plan.routes if r.edges]
+    service = math.fsum(r.service_cost for r in routes)
+    k_lb = max(1, math.ceil(service / route_limit - 1e-9))
+    best = RoutePlan(routes=tuple(routes), weight=weight, info=dict(plan.info))
+    k = len(routes)
+    while k - 1 >= k_lb:
+        left = deadline - time.perf_counter()
+        if left <= 0 and iterations is None:
+            break
+        try:
+            cand = collector_routes(
+                G,
+                objective="max",
+                k=k - 1,
+                route_limit=route_limit,
+                time_limit=max(0.1, min(time_limit / 4, left)),
+                **common,
+            )
+        except InfeasibleRouteError:
+            break
+        if cand.max_route_cost > route_limit * (1 + 1e-12):
+            break
+        best = RoutePlan(
+            routes=tuple(r for r in cand.routes if r.edges), weight=weight, info=dict(cand.info)
+        )
+        k = len(best.routes)
+    info = dict(best.info)
+    info["k_lower_bound"] = k_lb
+    return RoutePlan(
+        routes=best.routes,
+        weight=weight,
+        optimal=len(best.routes) == k_lb,
+        objective="total",
+        info=info,
+    )

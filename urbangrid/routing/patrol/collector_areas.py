@@ -1,0 +1,447 @@
+"""Collector areas (采集员责任区): k contiguous areas of whole grids, each ridden round in time.
+
+A district's collectors each patrol an area made of whole work grids (工作网格) — or
+unit grids — and ride it round in one closed route within the limit of their mode
+(e.g. 30 min by bike, the Beijing Chaoyang norm). :func:`plan_collector_areas` finds,
+per community (社区/村; areas never cross a community boundary unless allowed):
+
+1. the **patrol time** of each grid: the time (``time_s``, length at the mode's patrol
+   speed) of the streets whose midpoint lies in it (:func:`assign_streets`);
+2. ``k`` contiguous areas balanced by that time, by the recursive bisection of
+   :func:`urbangrid.spatial.grids.work.group_work_grids` (contiguity, community rule
+   and stable codes are its own), starting from ``k = ceil(patrol time / limit)``;
+3. each area's **route**: one closed walk serving every street of the area from the
+   street node nearest its centre, deadheading along any street of the mode
+   (:func:`urbangrid.routing.core.carp.collector_routes` with one collector);
+4. while a route is longer than the limit, ``k + 1`` areas and again.
+
+So the ``k`` found per community is the time-based staffing norm (the smallest ``k``
+found whose routes all fit; a heuristic, not a proven minimum), and the areas come with
+their routes and patrol intervals: a street served once per round is passed every
+``route_s`` seconds, ``floor(shift / route_s)`` times a shift.
+
+Stability: given the previous assignment (grid → area code), an area keeps the code
+most of its patrol time had, so codes survive small grid changes
+(:func:`~urbangrid.spatial.grids.work.group_work_grids`). Codes read
+``<community code>C<2-digit serial>`` (``<street code>C<3 digits>`` across communities).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from urbangrid.errors import InfeasibleRouteError, ShiftLimitError, StaffingError
+from urbangrid.routing.core.plan import Route
+
+__all__ = [
+    "CollectorAreas",
+    "assign_streets",
+    "check_limit",
+    "load_collector_areas",
+    "patrol_graph",
+    "plan_collector_areas",
+    "route_lines",
+]
+
+#: Workload weights for balancing: patrol time, with a little area so that grids
+#: without streets still spread evenly.
+BALANCE_WEIGHTS: dict[str, float] = {"patrol_s": 1.0, "area_m2": 0.1}
+
+
+@dataclass(frozen=True)
+class CollectorAreas:
+    """Collector areas of a district with their routes.
+
+    Attributes
+    ----------
+    areas : geopandas.GeoDataFrame
+        One row per area, graph CRS (metres): ``area_code``, ``community_code``,
+        ``n_units`` (work grids, or unit grids where one was split), ``n_grids``,
+        ``streets``, ``patrol_km``, ``service_s`` (time on the area's
+        streets), ``route_s`` (the closed round, seconds), ``deadhead_s``,
+        ``interval_s`` (time between two passes of a street, = ``route_s``),
+        ``limit_s``, ``fits`` (route within the limit), ``depot`` (start node) and the polygon.
+    assignment : pandas.DataFrame
+        ``grid_code`` (unit grid) → ``area_code``.
+    routes : dict of str to Route
+        Each area's closed walk on the graph (weight ``time_s``).
+    crs : str
+        CRS of the geometries (the street graph's).
+    info : dict
+        ``k`` per community, iterations of the search.
+    """
+
+    areas: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    routes: dict[str, Route] = field(repr=False)
+    crs: str
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def patrol_graph(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """The largest strongly connected part of a street graph (every street reachable)."""
+    comp = max(nx.strongly_connected_components(G), key=len)
+    return G.subgraph(comp).copy()
+
+
+def _midpoints(G: nx.MultiDiGraph) -> tuple[list[tuple[Hashable, Hashable, Any]], np.ndarray]:
+    arcs = []
+    geoms = []
+    seen: set[Any] = set()
+    for u, v, k, d in G.edges(keys=True, data=True):
+        sid = d.get("street_id", (min(str(u), str(v)), max(str(u), str(v)), k))
+        # a two-way street is two opposite arcs: keep one, the collector serves it once
+        if sid in seen:
+            continue
+        seen.add(sid)
+        arcs.append((u, v, k))
+        geom = d.get("geometry")
+        if geom is None:
+            geom = shapely.LineString([(G.nodes[u]["x"], G.nodes[u]["y"]),
+                                       (G.nodes[v]["x"], G.nodes[v]["y"])])
+        geoms.append(geom)
+    mids = shapely.line_interpolate_point(np.array(geoms, dtype=object), 0.5, normalized=True)
+    return arcs, mids
+
+
+def assign_streets(G: nx.MultiDiGraph, units: gpd.GeoDataFrame, *, key: str) -> pd.DataFrame:
+    """Which unit (grid, community, area) each street lies in: the one holding its midpoint.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        A street graph of one mode (:func:`urbangrid.routing.patrol.streets.street_graph`),
+        metric CRS in ``G.graph["crs"]``, ``time_s`` on every arc; a two-way street
+        (two opposite arcs with one ``street_id``) counts once.
+    units : geopandas.GeoDataFrame
+        Polygons in any stated CRS (reprojected to the graph's).
+    key : str
+        Column of ``units`` naming each unit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``u``, ``v``, ``key_`` (the arc to serve), ``street_id``, ``name``, ``grade``,
+        ``length_m`` (metres), ``time_s`` (seconds) and ``unit`` (the ``key`` value);
+        streets outside every unit are left out.
+    """
+    arcs, mids = _midpoints(G)
+    polys = units.to_crs(G.graph["crs"])
+    geoms = polys.geometry.to_numpy()
+    pt_idx, poly_idx = shapely.STRtree(geoms).query(mids, predicate="within")
+    owner = np.full(len(arcs), -1, dtype="int64")
+    owner[pt_idx[::-1]] = poly_idx[::-1]  # the first unit wins on a shared boundary
+    names = polys[key].to_numpy()
+    rows = []
+    for (u, v, k), o in zip(arcs, owner, strict=True):
+        if o < 0:
+            continue
+        d = G.edges[u, v, k]
+        rows.append((u, v, k, d.get("street_id"), d.get("name"), d.get("grade"),
+                     float(d.get("length_m", 0.0)), float(d["time_s"]), names[o]))
+    return pd.DataFrame(rows, columns=["u", "v", "key_", "street_id", "name", "grade",
+                                       "length_m", "time_s", "unit"])
+
+
+def check_limit(streets: pd.DataFrame, limit_s: float, what: str) -> None:
+    """Raise :class:`ShiftLimitError` when one street alone takes longer than the limit.
+
+    Parameters
+    ----------
+    streets : pandas.DataFrame
+        Rows of :func:`assign_streets`.
+    limit_s : float
+        Limit, seconds.
+    what : str
+        The area, for the message.
+    """
+    if len(streets) == 0:
+        return
+    worst = streets.loc[streets["time_s"].idxmax()]
+    if worst["time_s"] > limit_s:
+        raise ShiftLimitError(
+            f"{what}: street {worst['street_id']} ({worst['name'] or 'unnamed'}, "
+            f"{worst['length_m']:.0f} m) alone takes {worst['time_s'] / 60:.1f} min to "
+            f"patrol, above the limit of {limit_s / 60:.1f} min: no number of collectors can "
+            "meet it; raise the limit or use a faster mode")
+
+
+def _route(G: nx.MultiDiGraph, streets: pd.DataFrame, area: Any, *, seed: int,
+           iterations: int | None, time_limit: float) -> tuple[Route, Hashable]:
+    from urbangrid.routing.core.carp import collector_routes
+
+    nodes = pd.unique(np.concatenate([streets["u"].to_numpy(dtype=object),
+                                      streets["v"].to_numpy(dtype=object)]))
+    xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes])
+    c = shapely.point_on_surface(area)
+    depot = nodes[int(np.argmin(np.hypot(xy[:, 0] - c.x, xy[:, 1] - c.y)))]
+    req = list(zip(streets["u"], streets["v"], streets["key_"], strict=True))
+    plan = collector_routes(G, depot=depot, k=1, objective="max", required=req,
+                            weight="time_s", oneway="oneway", seed=seed,
+                            iterations=iterations, time_limit=time_limit)
+    return plan.routes[0], depot
+
+
+def _partition(blocks: gpd.GeoDataFrame, k: int, previous: Mapping[str, str] | None,
+               cross: bool, used: set[str]) -> np.ndarray:
+    """Area codes of ``blocks`` cut into ``k`` contiguous parts balanced by patrol time."""
+    from urbangrid.spatial.grids.work import group_work_grids
+
+    prev = {b: str(a).replace("C", "W", 1) for b, a in (previous or {}).items()}
+    frame = gpd.GeoDataFrame({
+        "grid_code": blocks["block"].to_numpy(), "community_code": blocks["region"].to_numpy(),
+        "patrol_s": blocks["patrol_s"].to_numpy(), "area_m2": blocks["area_m2"].to_numpy(),
+    }, geometry=blocks.geometry.to_numpy(), crs=blocks.crs)
+    out = group_work_grids(frame, weights=BALANCE_WEIGHTS, target_count=k, previous=prev or None,
+                           cross_communities=cross,
+                           retired={c.replace("C", "W", 1) for c in used})
+    return out["work_grid_code"].str.replace("W", "C", n=1).to_numpy()
+
+
+def _blocks(fine: gpd.GeoDataFrame, column: str, grid_time: pd.Series,
+            by: str) -> gpd.GeoDataFrame:
+    g = fine[list(dict.fromkeys([column, "grid_code", "region", by, "geometry"]))]
+    out = g.dissolve(by=column, aggfunc="first").reset_index()
+    out = out.rename(columns={column: "block"})
+    out["block"] = out["block"].astype(str)
+    if column == "grid_code":
+        out["grids"] = [[b] for b in out["block"]]
+    else:
+        lists = g.groupby(column)["grid_code"].agg(list)
+        out["grids"] = [lists[b] for b in out["block"]]
+    out["patrol_s"] = [float(grid_time.reindex(gs).fillna(0.0).sum()) for gs in out["grids"]]
+    out["area_m2"] = shapely.area(out.geometry.to_numpy())
+    return out
+
+
+def plan_collector_areas(
+    G: nx.MultiDiGraph,
+    grids: gpd.GeoDataFrame,
+    *,
+    limit_s: float,
+    unit: str = "work_grid_code",
+    by: str = "community_code",
+    cross_communities: bool = False,
+    k: Mapping[str, int] | None = None,
+    streets: pd.DataFrame | None = None,
+    previous: Mapping[str, str] | None = None,
+    seed: int = 0,
+    iterations: int | None = 60,
+    time_limit: float = 2.0,
+    on_over: str = "raise",
+) -> CollectorAreas:
+    """Contiguous collector areas of whole grids, each ridden round within ``limit_s``.
+
+    Per community, the work grids are cut into ``k`` areas balanced by patrol time
+    (default ``k = ceil(patrol time / limit)``); an area whose round is longer than the
+    limit is cut in two (the part with more patrol time keeps its code), down to single
+    work grids and then their unit grids, until every round fits.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Street graph of the mode (:func:`urbangrid.routing.patrol.streets.street_graph`), metric
+        CRS; its largest strongly connected part is used (:func:`patrol_graph`).
+    grids : geopandas.GeoDataFrame
+        Unit grids, any stated CRS, with ``grid_code``, ``by`` and (optionally) ``unit``.
+    limit_s : float
+        Longest round, seconds (1,800 for 30 min).
+    unit : str
+        Column of the grids areas are made of (work grids); unit grids (``grid_code``)
+        when it is missing or blank.
+    by : str
+        Community column: areas never cross it unless ``cross_communities``.
+    cross_communities : bool
+        Let areas span communities of one street office (街道, first 9 digits).
+    k : mapping of str to int, optional
+        Start count of areas per community (region).
+    streets : pandas.DataFrame, optional
+        The streets to patrol (``street_id`` column), e.g. only grade-1 roads; default
+        every street of the mode in the grids.
+    previous : mapping of str to str, optional
+        Previous ``grid_code → area_code`` (the ``assignment`` of an earlier plan), so
+        areas keep their codes.
+    seed, iterations, time_limit
+        Budget of each route search (:func:`~urbangrid.routing.core.carp.collector_routes`).
+    on_over : {"raise", "flag"}
+        What to do when a single unit grid cannot be ridden round within the limit
+        although each of its streets can (deadheading round one-way carriageways, or a
+        network cut at the edge of the data): raise, or keep it as its own area with
+        ``fits`` False.
+
+    Returns
+    -------
+    CollectorAreas
+        ``areas["fits"]`` tells whether each round is within the limit.
+
+    Raises
+    ------
+    ShiftLimitError
+        A single street takes longer than the limit (named), or (``on_over="raise"``) a
+        single unit grid cannot be ridden round within it.
+    StaffingError
+        A work grid spanning communities, or missing columns.
+    """
+    if not limit_s > 0:
+        raise StaffingError(f"limit_s must be > 0 seconds, not {limit_s!r}")
+    if on_over not in ("raise", "flag"):
+        raise StaffingError(f"on_over must be 'raise' or 'flag', not {on_over!r}")
+    missing = [c for c in ("grid_code", by) if c not in grids.columns]
+    if missing:
+        raise StaffingError(f"unit grids: missing column(s) {missing}")
+    H = patrol_graph(G)
+    crs = H.graph["crs"]
+    fine = grids.to_crs(crs).copy()
+    fine["grid_code"] = fine["grid_code"].astype(str)
+    use_unit = unit in fine.columns and fine[unit].notna().all()
+    column = unit if use_unit else "grid_code"
+    fine["region"] = fine[by].astype(str).str[:9] if cross_communities else fine[by].astype(str)
+    if use_unit:
+        spans = fine.groupby(unit)["region"].nunique()
+        if (spans > 1).any():
+            raise StaffingError(f"work grid {spans[spans > 1].index[0]!r} spans several "
+                                f"{by} values; plan on unit grids (unit='grid_code') or "
+                                "allow crossing")
+    st = assign_streets(H, fine, key="grid_code")
+    if streets is not None:
+        st = st[st["street_id"].isin(streets["street_id"])]
+    check_limit(st, limit_s, "collector areas")
+    grid_time = st.groupby("unit")["time_s"].sum()
+    prev = {str(g): str(a) for g, a in (previous or {}).items()}
+    area_rows: list[dict[str, Any]] = []
+    assign_rows: list[pd.DataFrame] = []
+    routes: dict[str, Route] = {}
+    ks: dict[str, int] = {}
+    rounds = 0
+    for region, rfine in fine.groupby("region", sort=True):
+        blocks = _blocks(rfine, column, grid_time, by)
+        total = float(blocks["patrol_s"].sum())
+        if total == 0:
+            continue
+        k0 = max(1, (k or {}).get(str(region), math.ceil(total / limit_s - 1e-9)))
+        block_prev = {b: pd.Series([prev[g] for g in gs if g in prev]).mode().iloc[0]
+                      for b, gs in zip(blocks["block"], blocks["grids"], strict=True)
+                      if any(g in prev for g in gs)}
+        used: set[str] = set()
+        labels = _partition(blocks, min(k0, len(blocks)), block_prev, cross_communities, used)
+        used |= set(labels)
+        todo = [(c, blocks[labels == c]) for c in sorted(set(labels))]
+        done = 0
+        while todo:
+            code, members = todo.pop(0)
+            gcodes = [g for gs in members["grids"] for g in gs]
+            ast = st[st["unit"].isin(gcodes)]
+            geom = shapely.coverage_union_all(members.geometry.to_numpy())
+            route, depot = None, None
+            if len(ast):
+                rounds += 1
+                try:
+                    route, depot = _route(H, ast, geom, seed=seed, iterations=iterations,
+                                          time_limit=time_limit)
+                except InfeasibleRouteError as exc:
+                    raise ShiftLimitError(f"area {code}: {exc}") from exc
+            cost = 0.0 if route is None else route.cost
+            fits = cost <= limit_s * (1 + 1e-9)
+            if not fits and not (on_over == "flag" and len(gcodes) == 1):
+                parts = members
+                if len(members) == 1 and len(gcodes) > 1:
+                    # one work grid too long to ride round: fall back to its unit grids
+                    sub = rfine[rfine["grid_code"].isin(gcodes)]
+                    parts = _blocks(sub, "grid_code", grid_time, by)
+                if len(parts) == 1:
+                    raise ShiftLimitError(
+                        f"{by} {region}: unit grid {gcodes[0]} takes {cost / 60:.1f} min to "
+                        f"ride round, above the limit of {limit_s / 60:.1f} min; raise the "
+                        "limit or use a faster mode")
+                sub_labels = _partition(parts, 2, None, cross_communities, used)
+                used |= set(sub_labels)
+                load = pd.Series(parts["patrol_s"].to_numpy()).groupby(sub_labels).sum()
+                keep = str(load.idxmax())
+                sub_labels = np.where(sub_labels == keep, code, sub_labels)
+                todo[:0] = [(c, parts[sub_labels == c]) for c in sorted(set(sub_labels))]
+                continue
+            done += 1
+            comms = sorted(set(members[by].astype(str)))
+            area_rows.append({
+                "area_code": code, "community_code": comms[0] if len(comms) == 1 else None,
+                "n_units": len(members), "n_grids": len(gcodes), "streets": len(ast),
+                "patrol_km": ast["length_m"].sum() / 1000, "service_s": ast["time_s"].sum(),
+                "route_s": cost, "deadhead_s": 0.0 if route is None else route.deadhead_cost,
+                "interval_s": cost, "limit_s": float(limit_s), "fits": fits, "depot": depot,
+                "geometry": geom})
+            if route is not None:
+                routes[code] = route
+            assign_rows.append(pd.DataFrame({"grid_code": gcodes, "area_code": code}))
+        ks[str(region)] = done
+    if not area_rows:
+        raise StaffingError("no street of the mode lies in the grids: nothing to patrol")
+    areas = gpd.GeoDataFrame(area_rows, geometry="geometry", crs=crs)
+    assignment = pd.concat(assign_rows, ignore_index=True)
+    return CollectorAreas(areas=areas, assignment=assignment, routes=routes, crs=crs,
+                          info={"k": ks, "unit": column, "routes_solved": rounds})
+
+
+def route_lines(G: nx.MultiDiGraph, result: CollectorAreas) -> gpd.GeoDataFrame:
+    """Each area's route as one MultiLineString (graph CRS, metres) with its times.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``area_code``, ``route_s``, ``deadhead_s``, ``edges`` and the geometry.
+    """
+    rows = []
+    for code, route in result.routes.items():
+        lines = []
+        for u, v, k in route.edges:
+            d = G.edges[u, v, k] if G.has_edge(u, v, k) else G.edges[v, u, k]
+            geom = d.get("geometry") or shapely.LineString(
+                [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])])
+            lines.append(geom)
+        rows.append({"area_code": code, "route_s": route.cost,
+                     "deadhead_s": route.deadhead_cost, "edges": len(route.edges),
+                     "geometry": shapely.multilinestrings(lines)})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=result.crs)
+
+
+def load_collector_areas(store: Any, result: CollectorAreas, *, mode: str | None = None,
+                         source: str = "collector areas") -> Any:
+    """Write areas to the store's ``collector_area`` layer (history: replace retires old ones).
+
+    Parameters
+    ----------
+    store : urbangrid.store.Store
+        A migrated store (migration ``1001_case_log.sql``).
+    result : CollectorAreas
+    mode : str, optional
+        Travel mode the routes were planned for.
+    source : str
+        Name for messages.
+
+    Returns
+    -------
+    urbangrid.store.WriteResult
+    """
+    import json
+
+    a = result.areas
+    grids = result.assignment.groupby("area_code")["grid_code"].agg(list)
+    frame = gpd.GeoDataFrame({
+        "area_code": a["area_code"].to_numpy(), "community_code": a["community_code"].to_numpy(),
+        "n_grids": a["n_grids"].astype("int64").to_numpy(),
+        "streets": a["streets"].astype("int64").to_numpy(),
+        "patrol_km": a["patrol_km"].to_numpy(), "route_s": a["route_s"].to_numpy(),
+        "deadhead_s": a["deadhead_s"].to_numpy(), "limit_s": a["limit_s"].to_numpy(),
+        "fits": a["fits"].astype(bool).to_numpy(), "mode": mode,
+        "grid_codes": [json.dumps(grids[c]) for c in a["area_code"]],
+    }, geometry=[shapely.MultiPolygon(list(shapely.get_parts(g)))
+                 for g in a.geometry.to_numpy()], crs=result.crs)
+    return store.write("collector_area", frame, "replace", source=source)

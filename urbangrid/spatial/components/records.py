@@ -1,0 +1,1270 @@
+"""City component records (城市部件): validate, write with history, query, count.
+
+Records live in the ``component`` layer of a store (migration
+``0401_components.sql``), on GeoPackage and PostGIS alike. Every change keeps the
+previous version (``valid_from``/``valid_to``), so the inventory as of a date is a
+query (:func:`find_components` with ``as_of=``).
+
+A record frame is a GeoDataFrame with the columns of :data:`RECORD_COLUMNS`
+(a subset is fine) and point or line geometries in any CRS (reprojected to the
+layer's). :func:`load_components` checks every row against a
+:class:`~urbangrid.spatial.components.codes.CityProfile` first and writes nothing when one is
+bad; it fills in the class code, the edition, the default name and competent
+department, and allocates serials (流水号) for rows without an ID.
+
+Responsibility follows "先属主、后属地": a component goes to its owner
+(权属单位, ``dept_name2``) first, its territory second; the competent department
+(主管部门, ``dept_name1``) defaults to the subclass's department in the profile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from urbangrid.errors import ComponentIdError, ValidationError
+from urbangrid.spatial.components.codes import CityProfile
+from urbangrid.spatial.components.ids import (
+    PROVINCE_CODES,
+    component_id_column,
+    make_component_ids,
+)
+from urbangrid.store.base import gc_paused, json_text
+
+__all__ = [
+    "COMPONENT_LAYER",
+    "RECORD_COLUMNS",
+    "REQUIRED_FIELDS",
+    "SERIAL_LAYER",
+    "allocate_serials",
+    "append_component_file",
+    "component_history",
+    "component_stats",
+    "find_components",
+    "load_components",
+    "nearest_components",
+    "retire_components",
+    "validate_components",
+]
+
+#: Layer holding component records.
+COMPONENT_LAYER = "component"
+#: Layer holding serial counters per county + subclass.
+SERIAL_LAYER = "component_serial"
+
+#: Record columns (CJ/T 214 field in brackets) and their logical types.
+RECORD_COLUMNS: dict[str, str] = {
+    "component_id": "text",  # 标识码 OBJID
+    "edition": "text",
+    "class_code": "text",
+    "subclass_code": "text",
+    "name": "text",  # 名称 OBJNAME
+    "status": "text",  # 状态 OBJSTATE
+    "dept_code1": "text",  # 主管部门 DEPTCODE1
+    "dept_name1": "text",
+    "dept_code2": "text",  # 权属单位 DEPTCODE2
+    "dept_name2": "text",
+    "dept_code3": "text",  # 养护单位 DEPTCODE3
+    "dept_name3": "text",
+    "grid_code": "text",  # 所在单元网格 BGID
+    "data_source": "text",  # 数据来源 DATASOURCE
+    "location": "text",  # 位置描述
+    "original_date": "date",  # 初始日期 ORDATE
+    "change_date": "date",  # 变更日期 CHDATE
+    "picture": "text",  # 图片 PICTURE
+    "note": "text",  # 备注 NOTE
+    "source": "text",
+    "extra": "json",
+}
+
+#: Fields every input record must carry (the rest are filled or optional).
+REQUIRED_FIELDS = ("subclass_code", "status", "data_source", "geometry")
+
+_GEOMETRY_TYPES = ("Point", "LineString")
+
+Grouping = Literal["class", "subclass", "grid", "work_grid", "community"]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _label(
+    frame: pd.DataFrame, i: int, prefer: tuple[str, ...] = ("component_id", "source")
+) -> str:
+    for col in prefer:
+        if col in frame.columns:
+            v = frame[col].iloc[i]
+            if isinstance(v, str) and v:
+                return f"{v} (row {i})"
+    return f"row {i}"
+
+
+_STR = pd.StringDtype(na_value=np.nan)
+_DECODER = json.JSONDecoder()
+
+
+def _text(frame: pd.DataFrame, col: str) -> pd.Series:
+    """Column as stripped strings (NaN for missing or blank), vectorised."""
+    if col not in frame.columns:
+        return pd.Series(np.nan, index=frame.index, dtype=_STR)
+    s = frame[col]
+    if s.dtype != _STR:
+        s = s.astype(_STR)
+    s = s.str.strip()
+    return s.mask(s == "")
+
+
+def _column(frame: pd.DataFrame, col: str) -> pd.Series:
+    """A text column already cleaned by :func:`_text`, or all missing if absent."""
+    if col not in frame.columns:
+        return pd.Series(np.nan, index=frame.index, dtype=_STR)
+    return frame[col]
+
+
+def _json_problems(values: pd.Series) -> tuple[list[Any], list[int]]:
+    """Extra fields as JSON text, plus the rows that are not JSON."""
+    out: list[Any] = []
+    bad: list[int] = []
+    for i, v in enumerate(values.tolist()):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            out.append(None)
+            continue
+        try:
+            if isinstance(v, str):
+                text = v.strip()
+                _, end = _DECODER.raw_decode(text)
+                if end != len(text):
+                    raise ValueError("trailing text")
+                out.append(text)
+            else:
+                out.append(json_text(v))
+        except (TypeError, ValueError):
+            bad.append(i)
+            out.append(None)
+    return out, bad
+
+
+def _district_geometry(district: Any, crs: pyproj.CRS) -> BaseGeometry:
+    import geopandas as gpd
+
+    if isinstance(district, gpd.GeoDataFrame | gpd.GeoSeries):
+        if district.crs is None:
+            msg = "district has no CRS; set one (it is compared with the records' CRS)"
+            raise ValueError(msg)
+        return district.to_crs(crs).union_all()
+    if isinstance(district, BaseGeometry):
+        return district
+    msg = f"district must be a shapely geometry or a GeoSeries/GeoDataFrame, not {type(district)}"
+    raise TypeError(msg)
+
+
+def _problems_error(source: str, problems: list[dict[str, object]]) -> ValidationError:
+    """One ValidationError listing the first ten problems by record, row and field."""
+    problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))  # type: ignore[operator]
+    head = "\n  ".join(
+        (f"record {p['record']}: " if p.get("record") else "")
+        + f"field {p['field']}: "
+        + (f"{p['value']!r}: " if p.get("value") is not None else "")
+        + str(p["reason"])
+        for p in problems[:10]
+    )
+    more = f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else ""
+    msg = (
+        f"{source}: {len(problems)} problem(s) in component records; "
+        f"nothing was written\n  {head}{more}"
+    )
+    return ValidationError(msg, problems)
+
+
+def validate_components(
+    records: pd.DataFrame,
+    profile: CityProfile,
+    *,
+    admin_code: str | None = None,
+    district: Any = None,
+    source: str = "<records>",
+    check_json: bool = True,
+) -> Any:
+    """Check component records against a city profile; return them completed.
+
+    Parameters
+    ----------
+    records : geopandas.GeoDataFrame
+        One row per component, columns from :data:`RECORD_COLUMNS` (a subset),
+        point or line geometries with a CRS.
+    profile : CityProfile
+        Gives the edition, the subclasses and the allowed states and sources.
+    admin_code : str, optional
+        6-digit county code (GB/T 2260); IDs must carry it. Defaults to the
+        profile's ``admin_code``.
+    district : shapely geometry, GeoSeries or GeoDataFrame, optional
+        The district boundary; every geometry must lie inside it. A bare shapely
+        geometry is taken to be in the records' CRS.
+    source : str
+        Name of the input, used in messages.
+    check_json : bool
+        Parse ``extra`` text to check it is JSON (default). :func:`load_components`
+        skips it: both stores check JSON text where they store it and the error is
+        mapped to the record.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with ``edition``, ``class_code``, ``name`` (default: subclass name)
+        and ``dept_name1`` (default: the subclass's department) filled in, text
+        columns stripped (blank → missing), dates as ``datetime.date`` and
+        ``extra`` as JSON text.
+
+    Raises
+    ------
+    ValidationError
+        Listing each bad record (its ID or source key and row) with the field and
+        reason: unknown subclass, an ID whose admin code or class disagrees with
+        its subclass, a state or data source outside the edition's lists, a
+        geometry that is missing, not a point or line, or outside the district,
+        a missing required field. ``problems`` holds them all.
+    """
+    import geopandas as gpd
+
+    if not isinstance(records, gpd.GeoDataFrame):
+        msg = f"{source}: component records must be a GeoDataFrame (point or line geometries)"
+        raise ValidationError(msg, [{"file": source, "row": None, "field": "geometry"}])
+    if records.crs is None:
+        msg = f"{source}: the records have no CRS; set one (e.g. EPSG:4326 lon/lat degrees)"
+        raise ValidationError(msg, [{"file": source, "row": None, "field": "geometry"}])
+    ed = profile.edition
+    admin_code = admin_code or profile.admin_code
+    frame = records.copy()
+    geom_col = frame.geometry.name
+    unknown = [c for c in frame.columns if c not in RECORD_COLUMNS and c != geom_col]
+    problems: list[dict[str, object]] = []
+
+    def bad(mask: np.ndarray, fld: str, reason: str, values: pd.Series | None = None) -> None:
+        for i in np.flatnonzero(mask):
+            problems.append(
+                {
+                    "file": source,
+                    "row": int(i),
+                    "record": _label(frame, int(i)),
+                    "field": fld,
+                    "value": None if values is None else values.iloc[int(i)],
+                    "reason": reason,
+                }
+            )
+
+    if unknown:
+        problems.append(
+            {
+                "file": source,
+                "row": None,
+                "record": None,
+                "field": ", ".join(map(str, unknown)),
+                "value": None,
+                "reason": f"unknown column(s); record columns are {list(RECORD_COLUMNS)}",
+            }
+        )
+    for fld in REQUIRED_FIELDS[:-1]:
+        if fld not in frame.columns:
+            problems.append(
+                {
+                    "file": source,
+                    "row": None,
+                    "record": None,
+                    "field": fld,
+                    "value": None,
+                    "reason": "required column is missing",
+                }
+            )
+    for col, logical in RECORD_COLUMNS.items():
+        if logical == "text" and col in frame.columns:
+            frame[col] = _text(frame, col)
+
+    sub = _column(frame, "subclass_code")
+    known = sub.isin(list(profile.components)).to_numpy()
+    if "subclass_code" in frame.columns:
+        bad(sub.isna().to_numpy(), "subclass_code", "required value is empty")
+        bad(
+            (sub.notna() & ~sub.isin(list(profile.components))).to_numpy(),
+            "subclass_code",
+            f"unknown subclass in profile {profile.name!r} ({ed.name})",
+            sub,
+        )
+    if "class_code" in frame.columns:
+        cls = _column(frame, "class_code")
+        mism = (cls.notna() & known & (cls != sub.str[: ed.class_digits])).to_numpy()
+        bad(mism, "class_code", "class code disagrees with the subclass code", cls)
+    for fld, allowed in (("status", ed.component_statuses), ("data_source", ed.data_sources)):
+        if fld in frame.columns:
+            s = _column(frame, fld)
+            bad(s.isna().to_numpy(), fld, "required value is empty")
+            bad(
+                (s.notna() & ~s.isin(list(allowed))).to_numpy(),
+                fld,
+                f"must be one of {'/'.join(allowed)} ({ed.name})",
+                s,
+            )
+
+    # Identifiers: well-formed, of the county, and of the record's own subclass.
+    if "component_id" in frame.columns:
+        cid = _column(frame, "component_id")
+        given = cid.notna()
+        a, c = ed.admin_digits, ed.admin_digits + ed.code_length
+        shape = cid.str.fullmatch(rf"\d{{{ed.id_length}}}").fillna(False).astype(bool)
+        bad((given & ~shape).to_numpy(), "component_id", f"not {ed.id_length} digits", cid)
+        ok = given & shape
+        adm = cid.str[:a]
+        bad(
+            (ok & ~adm.str[:2].isin(list(PROVINCE_CODES))).to_numpy(),
+            "component_id",
+            "admin code is not a GB/T 2260 county code",
+            cid,
+        )
+        if admin_code is not None:
+            bad(
+                (ok & adm.str[:2].isin(list(PROVINCE_CODES)) & (adm != admin_code)).to_numpy(),
+                "component_id",
+                f"admin code disagrees with the district's {admin_code}",
+                cid,
+            )
+        emb = cid.str[a:c]
+        bad(
+            (ok & sub.notna() & (emb != sub)).fillna(False).to_numpy().astype(bool),
+            "component_id",
+            "the ID's class/subclass disagrees with the record's subclass_code",
+            cid,
+        )
+        bad(
+            (ok & (cid.str[c:] == "0" * ed.serial_digits)).to_numpy(),
+            "component_id",
+            "serial 000000 is not used",
+            cid,
+        )
+        dup = (given & cid.duplicated(keep=False)).to_numpy()
+        bad(dup, "component_id", "duplicate component_id in the input", cid)
+    if "grid_code" in frame.columns:
+        g = _column(frame, "grid_code")
+        bad(
+            (g.notna() & ~g.str.fullmatch(r"\d{14}|\d{15}").fillna(False)).to_numpy(),
+            "grid_code",
+            "unit grid code must be 14 or 15 digits",
+            g,
+        )
+
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    bad(missing, "geometry", "required geometry is missing or empty")
+    types = shapely.get_type_id(geoms)
+    wrong = ~missing & ~np.isin(types, [0, 1])
+    tnames = pd.Series(
+        [g.geom_type if w else None for g, w in zip(geoms, wrong, strict=True)]
+        if wrong.any()
+        else [None] * len(geoms)
+    )
+    bad(wrong, "geometry", f"must be one of {'/'.join(_GEOMETRY_TYPES)}", tnames)
+    bad(~missing & ~shapely.is_valid(geoms), "geometry", "invalid geometry")
+    if district is not None:
+        area = _district_geometry(district, frame.crs)
+        shapely.prepare(area)
+        outside = ~missing & ~shapely.covered_by(geoms, area)
+        bad(outside, "geometry", "lies outside the district boundary")
+    for col in ("original_date", "change_date"):
+        if col in frame.columns:
+            raw = frame[col]
+            # Each distinct value parsed once (a survey holds a few hundred dates).
+            codes, uniques = pd.factorize(raw)
+            if not len(uniques):
+                frame[col] = None
+                continue
+            parsed = pd.to_datetime(
+                pd.Series(np.asarray(uniques, dtype=object)), errors="coerce", format="mixed"
+            )
+            ok = parsed.notna().to_numpy()
+            bad((codes >= 0) & ~ok[codes], col, "not a date", raw)
+            dates = np.array([*parsed.dt.date, None], dtype=object)  # code -1 (missing): None
+            dates[:-1][~ok] = None
+            frame[col] = dates[codes]
+    if "extra" in frame.columns:
+        extra = frame["extra"]
+        if check_json or extra.dtype != _STR:
+            texts, bad_json = _json_problems(extra)
+            bad(np.isin(np.arange(len(frame)), bad_json), "extra", "not JSON (or not serialisable)")
+            frame["extra"] = pd.Series(texts, index=frame.index, dtype=object)
+
+    if problems:
+        raise _problems_error(source, problems)
+
+    frame["edition"] = pd.Series(ed.name, index=frame.index, dtype=_STR)
+    # Defaults per subclass: look up the few distinct codes once, then gather by code.
+    group, codes = pd.factorize(sub)
+    subclass = [profile.components[c] for c in codes]
+    frame["class_code"] = _gather([c[: ed.class_digits] for c in codes], group, frame.index)
+    frame["name"] = _default(_column(frame, "name"), [c.name for c in subclass], group)
+    depts = [c.department or None for c in subclass]
+    frame["dept_name1"] = _default(_column(frame, "dept_name1"), depts, group)
+    return frame
+
+
+def _gather(values: list[Any], group: np.ndarray, index: pd.Index) -> pd.Series:
+    """``values[group[i]]`` for every row (missing where ``group[i]`` is -1), as a string column.
+
+    The few distinct values become Arrow strings once, then are taken by
+    position: no Python string per row.
+    """
+    table = pd.array(np.asarray(values, dtype=object), dtype=_STR)
+    return pd.Series(table.take(group, allow_fill=True), index=index)
+
+
+def _default(given: pd.Series, values: list[Any], group: np.ndarray) -> pd.Series:
+    """`given` where present, else the per-subclass default ``values[group[i]]``."""
+    filled = _gather(values, group, given.index)
+    return given.where(given.notna(), filled) if given.notna().any() else filled
+
+
+# --------------------------------------------------------------------------- serials
+
+
+def _serial_table(store: Any) -> str:
+    return "urbangrid.component_serial" if store.kind == "postgis" else "component_serial"
+
+
+def allocate_serials(
+    store: Any, admin_code: str, subclass_code: str, n: int, *, profile: CityProfile
+) -> range:
+    """Reserve ``n`` consecutive serials (流水号) for one county and subclass.
+
+    One UPSERT adds ``n`` to the counter and returns the new value, atomically:
+    on PostGIS the row lock it takes, on GeoPackage SQLite's write lock, makes
+    concurrent writers wait for each other, so no serial is handed out twice. A
+    serial reserved by a write that later fails is not reused (as with a
+    sequence).
+
+    Parameters
+    ----------
+    store : Store
+    admin_code : str
+        6-digit county code.
+    subclass_code : str
+        Full subclass code in the profile.
+    n : int
+        How many serials, at least 1.
+    profile : CityProfile
+
+    Returns
+    -------
+    range
+        The serials reserved, e.g. ``range(1, 101)``.
+
+    Raises
+    ------
+    ComponentIdError
+        When the subclass is unknown or the counter would pass 999999.
+    """
+    if n < 1:
+        msg = f"n must be at least 1, got {n}"
+        raise ValueError(msg)
+    if subclass_code not in profile.components:
+        msg = (
+            f"cannot allocate serials: subclass {subclass_code!r} "
+            f"is not in profile {profile.name!r}"
+        )
+        raise ComponentIdError(msg)
+    key = admin_code + subclass_code
+    table = _serial_table(store)
+    query = (
+        f"INSERT INTO {table} (serial_key, last_serial) VALUES (%s, %s) "
+        f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = {table.split('.')[-1]}.last_serial "
+        "+ excluded.last_serial RETURNING last_serial"
+    )
+    con = store.connection
+    if store.kind == "postgis":
+        last = con.execute(query, (key, n)).fetchone()[0]
+    else:
+        last = con.execute(query.replace("%s", "?"), (key, n)).fetchall()[0][0]
+    last = int(last)
+    if last > profile.edition.max_serial:
+        msg = (
+            f"serials exhausted for county {admin_code} subclass {subclass_code}: "
+            f"{last} > {profile.edition.max_serial}"
+        )
+        raise ComponentIdError(msg)
+    return range(last - n + 1, last + 1)
+
+
+def _raise_counters(store: Any, ids: pd.Series, profile: CityProfile) -> None:
+    """Move counters past serials used by explicit IDs, so allocation never reuses them."""
+    ed = profile.edition
+    c = ed.admin_digits + ed.code_length
+    top = pd.DataFrame({"key": ids.str[:c], "serial": ids.str[c:].astype(int)})
+    top = top.groupby("key")["serial"].max()
+    if top.empty:
+        return
+    table = _serial_table(store)
+    short = table.split(".")[-1]
+    if store.kind == "postgis":
+        query = (
+            f"INSERT INTO {table} (serial_key, last_serial) VALUES (%s, %s) "
+            f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = "
+            f"GREATEST({short}.last_serial, excluded.last_serial)"
+        )
+        with store.connection.cursor() as cur:
+            cur.executemany(query, list(zip(top.index, top.astype(int).tolist(), strict=True)))
+    else:
+        query = (
+            f"INSERT INTO {table} (serial_key, last_serial) VALUES (?, ?) "
+            f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = "
+            f"max({short}.last_serial, excluded.last_serial)"
+        )
+        store.connection.executemany(
+            query, list(zip(top.index, top.astype(int).tolist(), strict=True))
+        )
+
+
+def _ids_by_source(store: Any, keys: list[str]) -> dict[str, str]:
+    """Current component IDs of the given source keys (attributes only, no geometry)."""
+    con = store.connection
+    if _no_components(store):
+        return {}
+    if store.kind == "postgis":
+        # A hash join on the keys: source has no index (it would slow every bulk load).
+        rows = con.execute(
+            "SELECT c.source, c.component_id FROM urbangrid.component AS c "
+            "JOIN unnest(%s::text[]) AS k(source) ON c.source = k.source "
+            "WHERE c.valid_to IS NULL",
+            (keys,),
+        ).fetchall()
+        return dict(rows)
+    if len(keys) <= 500:
+        marks = ", ".join("?" * len(keys))
+        rows = con.execute(
+            "SELECT source, component_id FROM component "
+            f"WHERE valid_to IS NULL AND source IN ({marks})",
+            keys,
+        ).fetchall()
+        return dict(rows)
+    # SQLite caps bound variables: scan the current sources once instead.
+    wanted = set(keys)
+    rows = con.execute(
+        "SELECT source, component_id FROM component WHERE valid_to IS NULL AND source IS NOT NULL"
+    ).fetchall()
+    return {s: c for s, c in rows if s in wanted}
+
+
+def _assign_ids(
+    store: Any,
+    frame: pd.DataFrame,
+    profile: CityProfile,
+    admin_code: str | None,
+    *,
+    empty: bool | None = None,
+    known: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    # `empty`: whether the layer holds no component, and `known`: the current IDs of
+    # the input's source keys, when the caller knows (a load streaming into a locked
+    # layer cannot ask on its own connection, and another would wait for the lock).
+    if "component_id" not in frame.columns:
+        frame["component_id"] = None
+    cid = frame["component_id"].astype(object)
+    # Re-loading the same source records keeps their IDs, so a re-run is an upsert of
+    # unchanged rows rather than a second copy. A first load has nothing to look up.
+    need = cid.isna()
+    if empty is None and need.any() and "source" in frame.columns:
+        empty = _no_components(store)
+    if need.any() and "source" in frame.columns and not empty:
+        keys = frame.loc[need & frame["source"].notna(), "source"].unique().tolist()
+        if keys:
+            by_source = known if known is not None else _ids_by_source(store, keys)
+            cid = cid.where(~need, frame["source"].map(by_source))
+    need = cid.isna()
+    explicit = cid[~need]
+    if len(explicit):
+        _raise_counters(store, explicit.astype(str), profile)
+    if need.any():
+        if admin_code is None:
+            msg = "records without component_id need an admin_code (or a profile with one)"
+            raise ComponentIdError(msg)
+        subs = frame.loc[need, "subclass_code"].to_numpy(dtype=object)
+        group, codes = pd.factorize(subs)
+        counts = np.bincount(group, minlength=len(codes))
+        # One short transaction for every counter: one commit (one fsync), not one per
+        # subclass, and no counter stays locked while the records are written.
+        with store.transaction():
+            first = np.array(
+                [
+                    allocate_serials(store, admin_code, str(c), int(k), profile=profile).start
+                    for c, k in zip(codes, counts, strict=True)
+                ],
+                dtype=np.int64,
+            )
+        # Serial of each row: its subclass's first serial plus its rank in the subclass.
+        order = np.argsort(group, kind="stable")
+        rank = np.empty(len(group), dtype=np.int64)
+        rank[order] = np.arange(len(group)) - np.repeat(np.cumsum(counts) - counts, counts)
+        if need.all():  # a new batch: the IDs go straight into an Arrow column
+            ids = component_id_column(admin_code, subs, first[group] + rank, profile=profile)
+            frame["component_id"] = ids.set_axis(frame.index)
+            return frame
+        cid.loc[need] = make_component_ids(admin_code, subs, first[group] + rank, profile=profile)
+    # As the other text columns (Arrow strings): the store writes their buffers as they are.
+    frame["component_id"] = cid.astype(_STR)
+    return frame
+
+
+def _no_components(store: Any) -> bool:
+    table = "urbangrid.component" if store.kind == "postgis" else "component"
+    query = f"SELECT NOT EXISTS (SELECT 1 FROM {table})"
+    return bool(store.connection.execute(query).fetchone()[0])
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def load_components(
+    store: Any,
+    records: pd.DataFrame,
+    profile: CityProfile,
+    *,
+    mode: Literal["append", "upsert", "replace"] = "upsert",
+    admin_code: str | None = None,
+    district: Any = None,
+    at: dt.datetime | None = None,
+    source: str = "<records>",
+) -> Any:
+    """Validate component records, give new ones an ID, write them with history.
+
+    Parameters
+    ----------
+    store : Store
+        A GeoPackage or PostGIS store (:func:`urbangrid.connect`).
+    records : geopandas.GeoDataFrame
+        See :func:`validate_components`. Rows without ``component_id`` get one:
+        the ID already stored for the same ``source`` key, else a new serial.
+    profile : CityProfile
+    mode : {"upsert", "append", "replace"}
+        ``upsert`` (default) inserts new components, versions changed ones and
+        leaves equal ones alone (a re-run writes nothing); ``append`` only
+        inserts; ``replace`` also retires components absent from ``records``.
+        Every mode writes through :meth:`Store.write`, whose bulk path (binary
+        ``COPY`` on PostGIS, a packed R*Tree on GeoPackage) serves large loads.
+    admin_code : str, optional
+        County code for new IDs; defaults to the profile's.
+    district : geometry or GeoSeries, optional
+        Boundary every geometry must lie in.
+    at : datetime, optional
+        Time of the change (``valid_from`` of new versions); default now (UTC).
+    source : str
+        Input name for messages.
+
+    Returns
+    -------
+    WriteResult
+        Inserted / updated / unchanged / retired counts.
+
+    Raises
+    ------
+    ValidationError
+        Bad records, each named with its field; nothing is written.
+    """
+    with gc_paused():
+        return _load_components(store, records, profile, mode, admin_code, district, at, source)
+
+
+def _load_components(
+    store: Any,
+    records: pd.DataFrame,
+    profile: CityProfile,
+    mode: Literal["append", "upsert", "replace"],
+    admin_code: str | None,
+    district: Any,
+    at: dt.datetime | None,
+    source: str,
+) -> Any:
+    admin_code = admin_code or profile.admin_code
+    frame = validate_components(
+        records,
+        profile,
+        admin_code=admin_code,
+        district=district,
+        source=source,
+        # JSON text in `extra` is checked where it is stored (PostGIS parses jsonb,
+        # GeoPackage runs json_valid): parsed once, not twice.
+        check_json=False,
+    )
+    frame = _assign_ids(store, frame, profile, admin_code)
+    cols = [c for c in RECORD_COLUMNS if c in frame.columns]
+    out = frame[[*cols, frame.geometry.name]]
+    try:
+        return store.write(COMPONENT_LAYER, out, mode=mode, at=at, source=source)
+    except ValidationError as exc:
+        # The store names rows; name the records as validation does (the input's own
+        # key first: the ID of a new record was only just assigned).
+        problems = [
+            {**p, "record": None if row is None else _label(frame, row, ("source", "component_id"))}
+            for p in exc.problems
+            for row in [None if p.get("row") is None else int(str(p["row"]))]
+        ]
+        raise _problems_error(source, problems) from exc
+
+
+def append_component_file(
+    store: Any,
+    path: str | Path,
+    profile: CityProfile,
+    *,
+    admin_code: str | None = None,
+    district: Any = None,
+    at: dt.datetime | None = None,
+    batch_rows: int = 50_000,
+) -> Any:
+    """Load a file of component records (部件普查成果) as new components, in batches.
+
+    What :func:`load_components` with ``mode="append"`` does for a frame, for a
+    file read `batch_rows` records at a time (pyogrio through Arrow): each
+    batch is validated, given IDs and handed to :meth:`Store.append_batches`,
+    which on PostGIS sends it into one ``COPY`` while the next batch is read,
+    so reading and checking overlap the server's work. All or nothing as
+    before: every batch is checked before the commit, and the error lists
+    every bad record of the file.
+
+    Parameters
+    ----------
+    store : Store
+    path : str or Path
+        Any vector file pyogrio reads (FlatGeobuf, GeoPackage, GeoJSON …),
+        point or line geometries with a CRS; columns from :data:`RECORD_COLUMNS`.
+    profile : CityProfile
+    admin_code : str, optional
+        County code for new IDs; defaults to the profile's.
+    district : geometry or GeoSeries, optional
+        Boundary every geometry must lie in.
+    at : datetime, optional
+        ``valid_from`` of the new components; default now (UTC).
+    batch_rows : int
+        Records per batch.
+
+    Returns
+    -------
+    WriteResult
+
+    Raises
+    ------
+    ValidationError
+        Bad records, each named with its file row and field; nothing is
+        written (serials reserved meanwhile are not reused, as with a sequence).
+    """
+    import pyogrio
+
+    path = Path(path)
+    source = path.name
+    admin_code = admin_code or profile.admin_code
+    info = pyogrio.read_info(path)
+    rows = int(info["features"])
+    empty = _no_components(store)
+    known: dict[str, str] | None = None
+    if not empty and "source" in list(info["fields"]):
+        # Looked up before the load locks the layer (see _assign_ids).
+        keys = _text(
+            pyogrio.read_dataframe(path, columns=["source"], read_geometry=False, use_arrow=True),
+            "source",
+        )
+        known = _ids_by_source(store, keys.dropna().unique().tolist())
+    # Serials commit on their own connection: the load holds the layer locked.
+    ids = store.second_connection() if store.kind == "postgis" else store
+    problems: list[dict[str, object]] = []
+
+    def batches() -> Iterable[tuple[int, pd.DataFrame, Any]]:
+        start = 0
+        for raw, wkb in _read_batches(path, batch_rows):
+            end = start + len(raw)
+            try:
+                frame = validate_components(
+                    raw,
+                    profile,
+                    admin_code=admin_code,
+                    district=district,
+                    source=source,
+                    # The store checks JSON where it stores it; once the load is
+                    # failing, batches no longer reach the store, so check it here.
+                    check_json=bool(problems),
+                )
+            except ValidationError as exc:
+                problems.extend(_shifted(exc.problems, start))
+                start = end
+                continue
+            if problems:
+                start = end
+                continue  # checked only: nothing will be written
+            frame = _assign_ids(ids, frame, profile, admin_code, empty=empty, known=known)
+            cols = [c for c in RECORD_COLUMNS if c in frame.columns]
+            # The geometries are the ones decoded from `wkb`: the store writes it as it is.
+            yield start, frame[[*cols, frame.geometry.name]], wkb
+            start = end
+        if problems:
+            raise _problems_error(source, problems)
+
+    try:
+        with gc_paused():
+            return store.append_batches(COMPONENT_LAYER, batches(), rows=rows, at=at, source=source)
+    finally:
+        if ids is not store:
+            ids.close()
+
+
+def _read_batches(
+    path: Path, batch_rows: int, first_rows: int = 5_000
+) -> Iterable[tuple[Any, Any]]:
+    """The records of `path` as GeoDataFrames of `batch_rows` rows, read once, in order.
+
+    pyogrio's Arrow reader, converted as :func:`pyogrio.read_dataframe` does
+    (text as Python strings, dates as ``datetime.date``, geometry from WKB).
+    Each frame comes with the WKB its geometries were decoded from (an Arrow
+    binary array; None without a geometry column).
+    Batch k+1 is read and decoded on a worker thread while the caller works on
+    batch k: GDAL's read and GEOS' WKB parsing release the GIL, so on two cores
+    the read mostly leaves the caller's path. The first batch is cut at
+    `first_rows`: the server starts on it while the client checks the rest of
+    the first read (a whole first batch kept the server waiting 0.15 s).
+    """
+    import pyogrio
+
+    with (
+        pyogrio.open_arrow(path, batch_size=batch_rows, use_pyarrow=True) as (meta, reader),
+        ThreadPoolExecutor(max_workers=1) as ahead,
+    ):
+        geom = meta["geometry_name"] or "wkb_geometry"
+        # Parsed once: a CRS given as text is parsed again by every GeoDataFrame.
+        crs = pyproj.CRS.from_user_input(meta["crs"]) if meta["crs"] else None
+
+        def read_one() -> Any:
+            try:
+                return reader.read_next_batch()
+            except StopIteration:
+                return None
+
+        def decode_and_read(batch: Any) -> tuple[Any, Any]:
+            return _batch_frame(batch, geom, crs), read_one()
+
+        batch = read_one()
+        if batch is not None and len(batch) > first_rows:
+            head, batch = batch.slice(0, first_rows), batch.slice(first_rows)
+            pending = ahead.submit(decode_and_read, batch)
+            yield _batch_frame(head, geom, crs)
+        elif batch is not None:
+            pending = ahead.submit(decode_and_read, batch)
+        while batch is not None:
+            frame, batch = pending.result()
+            if batch is not None:  # decoded and read on the worker while the caller works
+                pending = ahead.submit(decode_and_read, batch)
+            yield frame
+
+
+def _batch_frame(batch: Any, geom: str, crs: Any) -> tuple[Any, Any]:
+    """One Arrow record batch as a GeoDataFrame, and the WKB of its geometries.
+
+    No geometry column: no WKB, and validation says what is missing.
+    """
+    import geopandas as gpd
+    import pyarrow as pa
+
+    if geom not in batch.schema.names:
+        return gpd.GeoDataFrame(batch.to_pandas()), None
+    wkb = batch.column(geom)
+    if isinstance(wkb, pa.ExtensionArray):  # geoarrow.wkb / ogc.wkb: WKB in its storage
+        wkb = wkb.storage
+    frame = batch.drop_columns([geom]).to_pandas()
+    geoms = shapely.from_wkb(wkb.to_numpy(zero_copy_only=False))
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs), wkb
+
+
+def _shifted(problems: list[dict[str, object]], start: int) -> list[dict[str, object]]:
+    """Problems of a batch with rows counted from the file's first record."""
+    out = []
+    for p in problems:
+        row = p.get("row")
+        if row is None or not start:
+            out.append(p)
+            continue
+        r = int(str(row))
+        record = p.get("record")
+        if isinstance(record, str):
+            record = record.replace(f"(row {r})", f"(row {r + start})")
+        out.append({**p, "row": r + start, "record": record})
+    return out
+
+
+def retire_components(
+    store: Any, component_ids: Iterable[str], *, at: dt.datetime | None = None
+) -> int:
+    """Close the current version of components that are gone (拆除, 移除).
+
+    Returns
+    -------
+    int
+        Number of components retired; unknown IDs are ignored.
+    """
+    return int(store.retire(COMPONENT_LAYER, list(component_ids), at=at))
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def find_components(
+    store: Any,
+    *,
+    grid_codes: Sequence[str] | str | None = None,
+    bbox: Sequence[float] | None = None,
+    polygon: Any = None,
+    subclass_codes: Sequence[str] | str | None = None,
+    class_codes: Sequence[str] | str | None = None,
+    owner: Sequence[str] | str | None = None,
+    as_of: dt.datetime | None = None,
+) -> Any:
+    """Components matching every filter given (the inventory, or as of a date).
+
+    Parameters
+    ----------
+    store : Store
+    grid_codes : str or list of str, optional
+        Unit grid codes (``grid_code``, BGID).
+    bbox : (minx, miny, maxx, maxy), optional
+        In the layer CRS (``store.layer_info("component").crs``; degrees for
+        EPSG:4326): components whose geometry intersects the box.
+    polygon : shapely geometry, GeoSeries or GeoDataFrame, optional
+        Components intersecting it; a bare geometry is in the layer CRS.
+    subclass_codes, class_codes : str or list of str, optional
+    owner : str or list of str, optional
+        Owner (权属单位, ``dept_name2``).
+    as_of : datetime, optional
+        The inventory valid at that instant; default the current one.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the layer CRS, ordered by insertion.
+    """
+    where: dict[str, Any] = {}
+    for col, value in (
+        ("grid_code", grid_codes),
+        ("subclass_code", subclass_codes),
+        ("class_code", class_codes),
+        ("dept_name2", owner),
+    ):
+        if value is not None:
+            where[col] = [value] if isinstance(value, str) else list(value)
+    area = None
+    if polygon is not None:
+        info = store.layer_info(COMPONENT_LAYER)
+        area = _district_geometry(polygon, pyproj.CRS(info.crs))
+        box = shapely.bounds(area).tolist()
+        bbox = (
+            box
+            if bbox is None
+            else [
+                max(bbox[0], box[0]),
+                max(bbox[1], box[1]),
+                min(bbox[2], box[2]),
+                min(bbox[3], box[3]),
+            ]
+        )
+    out = store.read(COMPONENT_LAYER, where=where or None, bbox=bbox, as_of=as_of)
+    if area is not None:
+        shapely.prepare(area)
+        out = out[shapely.intersects(np.asarray(out.geometry.values), area)].reset_index(drop=True)
+    return out
+
+
+def component_history(store: Any, component_id: str) -> Any:
+    """Every version of one component, oldest first, with ``valid_from``/``valid_to``."""
+    out = store.read(COMPONENT_LAYER, where={"component_id": component_id}, all_versions=True)
+    return out.sort_values("valid_from", kind="stable").reset_index(drop=True)
+
+
+def _metres_from(lon: float, lat: float, geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    """Distance in metres from (lon, lat) to each geometry (in ``crs``).
+
+    An azimuthal equidistant projection centred on the point keeps distances from
+    the centre true, for points and lines alike.
+    """
+    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+    t = pyproj.Transformer.from_crs(crs, aeqd, always_xy=True)
+    moved = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    return shapely.distance(moved, shapely.Point(0, 0))
+
+
+def nearest_components(
+    store: Any,
+    x: float,
+    y: float,
+    *,
+    k: int = 1,
+    subclass_codes: Sequence[str] | str | None = None,
+    crs: Any = None,
+    as_of: dt.datetime | None = None,
+) -> Any:
+    """The ``k`` components nearest a point (KNN), optionally of given subclasses.
+
+    PostGIS orders by the index-assisted ``<->`` operator; GeoPackage searches its
+    R*Tree in growing boxes. Both then rank the candidates by true distance in
+    metres, so the answer is exact, not the planar order of degrees.
+
+    Parameters
+    ----------
+    store : Store
+    x, y : float
+        The point: longitude/latitude in degrees for EPSG:4326, else easting/
+        northing in ``crs`` units.
+    k : int
+        How many components.
+    subclass_codes : str or list of str, optional
+        Restrict to these subclasses (e.g. ``"0113"`` hydrants).
+    crs : CRS-like, optional
+        CRS of ``x, y``; default the layer's.
+    as_of : datetime, optional
+        Search the inventory as of that instant.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        At most ``k`` rows, nearest first, with ``distance_m`` (metres, geodesic
+        on WGS84).
+    """
+    if k < 1:
+        msg = f"k must be at least 1, got {k}"
+        raise ValueError(msg)
+    info = store.layer_info(COMPONENT_LAYER)
+    layer_crs = pyproj.CRS(info.crs)
+    if crs is not None and pyproj.CRS(crs) != layer_crs:
+        x, y = pyproj.Transformer.from_crs(crs, layer_crs, always_xy=True).transform(x, y)
+    lon, lat = pyproj.Transformer.from_crs(layer_crs, "EPSG:4326", always_xy=True).transform(x, y)
+    where: dict[str, Any] = {}
+    if subclass_codes is not None:
+        where["subclass_code"] = (
+            [subclass_codes] if isinstance(subclass_codes, str) else list(subclass_codes)
+        )
+    # A first box that surely holds k components, then the exact metre ranking.
+    if store.kind == "postgis" and as_of is None:
+        box = _first_box_postgis(store, info, x, y, k, where)
+    else:
+        box = _first_box_window(store, x, y, k, where, as_of, layer_crs)
+    if box is None:
+        cand = store.read(COMPONENT_LAYER, where=where or None, as_of=as_of)
+    else:
+        cand = _candidates(store, box, where, as_of, lon, lat, layer_crs, k)
+    d = _metres_from(lon, lat, np.asarray(cand.geometry.values), layer_crs)
+    cand = cand.assign(distance_m=d)
+    cand = cand.sort_values(["distance_m", "component_id"], kind="stable")
+    return cand.head(k).reset_index(drop=True)
+
+
+def _first_box_postgis(
+    store: Any, info: Any, x: float, y: float, k: int, where: dict[str, Any]
+) -> tuple[float, float, float, float] | None:
+    from psycopg import sql
+
+    conds: list[sql.Composable] = [sql.SQL("valid_to IS NULL")]
+    params: list[Any] = []
+    for col, values in where.items():
+        conds.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(col)))
+        params.append(values)
+    g = sql.Identifier(info.geometry_column)
+    query = sql.SQL(
+        "SELECT max(d) FROM (SELECT {g} <-> ST_SetSRID(ST_MakePoint(%s, %s), %s) AS d FROM {t} "
+        "WHERE {c} ORDER BY {g} <-> ST_SetSRID(ST_MakePoint(%s, %s), %s) LIMIT %s) AS nearest"
+    ).format(g=g, t=sql.Identifier("urbangrid", COMPONENT_LAYER), c=sql.SQL(" AND ").join(conds))
+    row = store.connection.execute(query, [x, y, info.srid, *params, x, y, info.srid, k]).fetchone()
+    if row is None or row[0] is None:
+        return None
+    # The k nearest in planar CRS units all touch this box.
+    r = float(row[0]) * 1.000001 + 1e-9
+    return (x - r, y - r, x + r, y + r)
+
+
+def _first_box_window(
+    store: Any, x: float, y: float, k: int, where: dict[str, Any], as_of: Any, crs: pyproj.CRS
+) -> tuple[float, float, float, float] | None:
+    r, limit = (0.0005, 360.0) if crs.is_geographic else (50.0, 4.0e7)
+    while r <= limit:  # past a whole-Earth box, fewer than k exist: the caller reads all
+        box = (x - r, y - r, x + r, y + r)
+        got = store.read(
+            COMPONENT_LAYER, where=where or None, bbox=box, as_of=as_of, columns=["component_id"]
+        )
+        if len(got) >= k:
+            return box
+        r *= 2
+    return None
+
+
+def _circle_box(lon: float, lat: float, metres: float, crs: pyproj.CRS) -> tuple[float, ...]:
+    """Bounds, in ``crs``, of the circle of ``metres`` around (lon, lat)."""
+    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
+    t = pyproj.Transformer.from_crs(aeqd, crs, always_xy=True)
+    a = np.linspace(0, 2 * np.pi, 73)
+    # 1 % margin: the 72-gon's chords cut inside the circle by far less.
+    xs, ys = t.transform(metres * 1.01 * np.cos(a), metres * 1.01 * np.sin(a))
+    return (float(np.min(xs)), float(np.min(ys)), float(np.max(xs)), float(np.max(ys)))
+
+
+def _candidates(
+    store: Any,
+    box: tuple[float, float, float, float],
+    where: dict[str, Any],
+    as_of: Any,
+    lon: float,
+    lat: float,
+    crs: pyproj.CRS,
+    k: int,
+) -> Any:
+    """Every component that can be among the k nearest in metres, given a box holding k."""
+    cand = store.read(COMPONENT_LAYER, where=where or None, bbox=box, as_of=as_of)
+    d = np.sort(_metres_from(lon, lat, np.asarray(cand.geometry.values), crs))
+    if len(d) < k:
+        return store.read(COMPONENT_LAYER, where=where or None, as_of=as_of)
+    outer = _circle_box(lon, lat, float(d[k - 1]), crs)
+    if outer[0] >= box[0] and outer[1] >= box[1] and outer[2] <= box[2] and outer[3] <= box[3]:
+        return cand
+    return store.read(COMPONENT_LAYER, where=where or None, bbox=outer, as_of=as_of)
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _area_km2(geoms: Any) -> np.ndarray:
+    """Area in km²: planar in a projected CRS (the survey's metres), else on WGS84."""
+    crs = geoms.crs
+    if crs is None:
+        msg = "grids have no CRS; set one (areas need it)"
+        raise ValueError(msg)
+    if crs.is_projected:
+        unit = crs.axis_info[0].unit_conversion_factor
+        return shapely.area(np.asarray(geoms.values)) * unit * unit / 1e6
+    geod = pyproj.Geod(ellps="WGS84")
+    g4326 = geoms.to_crs("EPSG:4326")
+    return np.array([abs(geod.geometry_area_perimeter(g)[0]) / 1e6 for g in g4326.values])
+
+
+def component_stats(
+    store: Any,
+    *,
+    by: Grouping = "class",
+    profile: CityProfile | None = None,
+    grids: Any = None,
+    as_of: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """Component counts and density per class, subclass, unit grid, work grid or community.
+
+    The table a staffing plan (人员配置) starts from.
+
+    Parameters
+    ----------
+    store : Store
+    by : {"class", "subclass", "grid", "work_grid", "community"}
+        Grouping. ``grid``/``work_grid``/``community`` need ``grids``.
+    profile : CityProfile, optional
+        Supplies class and subclass names; without it names are left blank.
+    grids : geopandas.GeoDataFrame, optional
+        Unit grids (单元网格) with ``grid_code`` and polygon geometry, plus
+        ``work_grid`` (工作网格) and/or ``community`` (社区) columns for those
+        groupings. Components without ``grid_code`` are placed by location
+        (covered by the grid). Areas are planar in the grids' CRS when it is
+        projected (metres), else geodesic on WGS84; with grids, ``by="class"``
+        densities use their total area.
+    as_of : datetime, optional
+        Count the inventory as of that instant.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``class``/``subclass``: ``class_code``, ``class_name`` (, ``subclass_code``,
+        ``name``), ``count``, ``share`` (fraction of all), and ``density_per_km2``
+        when grids are given. Grid groupings: the key, ``area_km2``, ``count``,
+        ``density_per_km2``, then one count column per class code (``n_01``,
+        ``n_02``, … ``n_21``). Groups with no component appear with 0.
+    """
+    cols = ["component_id", "class_code", "subclass_code", "grid_code"]
+    comps = store.read(COMPONENT_LAYER, columns=cols, as_of=as_of)
+    total_area = None
+    if grids is not None:
+        if "grid_code" not in grids.columns:
+            msg = "grids must have a grid_code column"
+            raise ValueError(msg)
+        grids = grids.reset_index(drop=True)
+        area = _area_km2(grids.geometry)
+        total_area = float(area.sum())
+        missing = comps["grid_code"].isna().to_numpy()
+        if missing.any():
+            g = grids.to_crs(comps.crs) if comps.crs is not None else grids
+            pts = shapely.point_on_surface(np.asarray(comps.geometry.values)[missing])
+            hit = g.sindex.query(pts, predicate="covered_by")
+            # First grid wins on a shared edge: a grid partition has no overlaps.
+            first = pd.DataFrame({"p": hit[0], "g": hit[1]}).drop_duplicates("p")
+            rows = np.flatnonzero(missing)[first["p"].to_numpy()]
+            codes = np.array(comps["grid_code"].astype(object), dtype=object)
+            codes[rows] = g["grid_code"].to_numpy()[first["g"].to_numpy()]
+            comps["grid_code"] = codes
+    n_all = len(comps)
+    if by in ("class", "subclass"):
+        keys = ["class_code"] if by == "class" else ["class_code", "subclass_code"]
+        if profile is not None:
+            base = pd.DataFrame(
+                [
+                    {"class_code": s.class_code, "subclass_code": s.code}
+                    for s in profile.components.values()
+                ]
+            )[keys].drop_duplicates()
+        else:
+            base = comps[keys].drop_duplicates()
+        counts = comps.groupby(keys).size().rename("count").reset_index()
+        out = base.merge(counts, on=keys, how="outer").fillna({"count": 0})
+        out["count"] = out["count"].astype("int64")
+        out = out.sort_values(keys).reset_index(drop=True)
+        classes = profile.component_classes if profile is not None else {}
+        out.insert(1, "class_name", out["class_code"].map(lambda c: classes.get(c, "")))
+        if by == "subclass":
+            subs = profile.components if profile is not None else {}
+            out.insert(
+                3, "name", out["subclass_code"].map(lambda c: subs[c].name if c in subs else "")
+            )
+        out["share"] = out["count"] / n_all if n_all else 0.0
+        if total_area:
+            out["density_per_km2"] = out["count"] / total_area
+        return out
+    if grids is None:
+        msg = f"by={by!r} needs grids (a GeoDataFrame of unit grids with grid_code)"
+        raise ValueError(msg)
+    key = {"grid": "grid_code", "work_grid": "work_grid", "community": "community"}[by]
+    if key not in grids.columns:
+        msg = f"by={by!r} needs a {key!r} column in grids"
+        raise ValueError(msg)
+    g = pd.DataFrame(
+        {"grid_code": grids["grid_code"].to_numpy(), key: grids[key].to_numpy(), "area_km2": area}
+    )
+    if key == "grid_code":
+        g = g.loc[:, ["grid_code", "area_km2"]]
+    merged = comps.loc[:, ["grid_code", "class_code"]].merge(
+        g.drop(columns="area_km2"), on="grid_code", how="inner"
+    )
+    areas = g.groupby(key)["area_km2"].sum()
+    counts = merged.groupby(key).size().reindex(areas.index, fill_value=0)
+    per_class = merged.pivot_table(index=key, columns="class_code", aggfunc="size", fill_value=0)
+    per_class = per_class.reindex(areas.index, fill_value=0)
+    class_list = (
+        sorted(profile.component_classes) if profile is not None else sorted(per_class.columns)
+    )
+    out = pd.DataFrame(
+        {key: areas.index, "area_km2": areas.to_numpy(), "count": counts.to_numpy().astype("int64")}
+    )
+    out["density_per_km2"] = out["count"] / out["area_km2"]
+    for c in class_list:
+        out[f"n_{c}"] = per_class[c].to_numpy() if c in per_class.columns else 0
+        out[f"n_{c}"] = out[f"n_{c}"].astype("int64")
+    return out.sort_values(key).reset_index(drop=True)

@@ -1,0 +1,51 @@
+"""The assignment rule inside PostGIS, for systems that only speak SQL.
+
+``urbangrid.locate(layer, key, pt)`` gives, for a point geometry in any SRID, the key
+of the current row of ``layer`` whose polygon covers it (boundary included), the
+smallest key (codepoint order) where several do: the rule of
+:class:`urbangrid.spatial.index.engine.GridIndex` built with
+:meth:`~urbangrid.spatial.index.engine.GridIndex.from_store`. The GiST index on ``geom``
+serves the ``&&`` filter. ``urbangrid.locate_unit_grid(pt)`` applies it to unit grids.
+
+The functions are created by the store migration ``0601_locate.sql``, so every
+migrated PostGIS store has them.
+
+PostGIS answers ``ST_Covers`` for a point with its own point-in-polygon code, not
+GEOS's; both agree everywhere except, possibly, on points within rounding distance of
+an edge that is not axis-aligned. GCJ-02 and BD-09 are unknown to PostGIS: convert
+such points first (:func:`urbangrid.spatial.crs.transform.transform_xy`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from urbangrid.errors import StoreError
+
+__all__ = ["install_locate_sql"]
+
+
+def install_locate_sql(store: Any) -> None:
+    """Make sure a PostGIS store has the ``urbangrid.locate`` SQL functions.
+
+    They come with migration ``0601_locate.sql``; this applies pending migrations
+    (idempotent) and checks the functions are there.
+
+    Parameters
+    ----------
+    store : urbangrid.store.Store
+        An open PostGIS store (``store.kind == "postgis"``).
+
+    Raises
+    ------
+    StoreError
+        The store is not PostGIS, or the functions are missing after migrating.
+    """
+    if getattr(store, "kind", None) != "postgis":
+        raise StoreError("the locate SQL functions need a PostGIS store, not a GeoPackage")
+    store.migrate()
+    found = store.connection.execute(
+        "SELECT to_regprocedure('urbangrid.locate(text, text, geometry)') IS NOT NULL"
+    ).fetchone()
+    if not found or not found[0]:
+        raise StoreError(f"{store.target}: urbangrid.locate is missing after migrating")
