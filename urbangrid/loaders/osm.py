@@ -1,17 +1,33 @@
-"""Street networks from local OpenStreetMap files, through osmnx.
+"""Reading OpenStreetMap files and street files: the library's one OSM reader.
 
-Nothing is downloaded: osmnx reads the ``.osm``/``.osm.bz2`` file given.
-``osmnx.graph_from_xml`` keeps every way it finds (footpaths, building
-outlines' service roads, construction sites), so ways are filtered here by
-their ``highway`` tag before the graph is simplified — filtering after
-simplification would leave edges merged across dropped ways.
+Nothing is downloaded: files are read from disk.
+
+* :func:`read_osm_graph` — a street graph (osmnx) of an OSM file; ways are filtered by
+  their ``highway`` tag before the graph is simplified (filtering after simplification
+  would leave edges merged across dropped ways).
+* :func:`read_osm_ways` — the ways with a ``highway``, ``waterway`` or ``railway`` tag
+  as lines (osmnx features), with the file's bounds.
+* :func:`streets_frame` — a graph as one row per street segment (the shape of the
+  ``street_centreline`` layer).
+* :func:`read_streets` / :func:`read_street_graph` — street centrelines of any street
+  file (OSM, osmnx GraphML, a survey layer) and the routing graph of one travel mode.
+
+Formats: OSM XML (``.osm``, ``.xml``, plain or ``.bz2``/``.gz``-compressed) through
+osmnx; OSM PBF (``.pbf``) through ``osmium`` (the ``pbf`` extra), converted to OSM XML
+in a temporary directory first.
 
 OSM data is © OpenStreetMap contributors, ODbL 1.0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+import bz2
+import gzip
+import shutil
+import tempfile
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,15 +35,40 @@ from typing import Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pyproj
+import shapely
 
 from urbangrid.errors import DataFileError
+from urbangrid.routing.patrol.modes import ModeProfile, get_mode
+from urbangrid.routing.patrol.streets import street_graph
 
 __all__ = [
+    "OSM_SUFFIXES",
     "STREET_HIGHWAYS",
+    "SURVEY_COLUMNS",
     "WAY_TAGS",
     "read_osm_graph",
+    "read_osm_ways",
+    "read_street_graph",
+    "read_streets",
     "streets_frame",
 ]
+
+#: File name endings read as OSM XML (osmnx opens ``.bz2`` and ``.gz`` itself).
+OSM_SUFFIXES: tuple[str, ...] = (
+    ".osm", ".osm.bz2", ".osm.gz", ".xml", ".xml.bz2", ".xml.gz",
+)
+
+#: Column names accepted in a survey file (调查路网), English or Chinese, per field.
+SURVEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "NAME", "street_name", "road_name", "道路名称", "路名", "名称"),
+    "highway": ("highway", "HIGHWAY", "class", "road_class", "道路等级", "等级"),
+    "oneway": ("oneway", "ONEWAY", "one_way", "单行", "单行道"),
+    "lanes": ("lanes", "LANES", "车道数"),
+}
+
+#: Tags that make a way a line of :func:`read_osm_ways`.
+LINE_KEYS: tuple[str, ...] = ("highway", "waterway", "railway")
 
 #: ``highway`` values that make the street network a city is managed along:
 #: every public road, service roads and pedestrian streets; not footpaths,
@@ -91,6 +132,62 @@ def _osmnx_way_tags(tags: tuple[str, ...]) -> Iterator[None]:
         ox.settings.useful_tags_way = saved
 
 
+def _is_pbf(path: Path) -> bool:
+    return path.name.lower().endswith(".pbf")
+
+
+def _pbf_as_xml(path: Path, tmp: Path, keys: Collection[str]) -> Path:
+    """Write the nodes, and the ways tagged with one of `keys`, of a PBF file as OSM XML.
+
+    Extracts clip ways at their edge, leaving references to nodes that are not in the
+    file; osmnx refuses those, so ways are cut to the nodes present.
+    """
+    try:
+        import osmium
+    except ImportError as exc:
+        raise DataFileError(
+            f"{path}: reading .osm.pbf needs the 'osmium' package "
+            "(pip install 'urbangrid[pbf]')"
+        ) from exc
+    xml = tmp / (path.name.removesuffix(".pbf").removesuffix(".osm") + ".osm")
+    try:
+        present = {n.id for n in osmium.FileProcessor(str(path), osmium.osm.NODE)}
+        n_ways = 0
+        with osmium.SimpleWriter(str(xml)) as w:
+            for obj in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY):
+                if isinstance(obj, osmium.osm.Node):
+                    w.add(obj)
+                elif isinstance(obj, osmium.osm.Way) and any(k in obj.tags for k in keys):
+                    refs = [r.ref for r in obj.nodes if r.ref in present]
+                    if len(refs) >= 2:
+                        w.add(obj.replace(nodes=refs))
+                        n_ways += 1
+    except RuntimeError as exc:  # osmium's error for unreadable files
+        raise DataFileError(f"{path}: cannot read as OSM PBF: {exc}") from exc
+    if n_ways == 0:
+        raise DataFileError(f"{path}: no way tagged {' or '.join(keys)} in the file")
+    return xml
+
+
+@contextmanager
+def _as_osm_xml(path: Path, keys: Collection[str]) -> Iterator[Path]:
+    """`path` itself for OSM XML; a temporary OSM XML copy of a PBF file's `keys` ways."""
+    if not _is_pbf(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield _pbf_as_xml(path, Path(tmp), keys)
+
+
+@contextmanager
+def _osmnx_xml_warnings() -> Iterator[None]:
+    with warnings.catch_warnings():
+        # osmnx warns on XML it wrote itself (the Shanghai extract); the ways and
+        # nodes are plain OSM XML and read correctly
+        warnings.filterwarnings("ignore", message=".*appears to have been generated by OSMnx")
+        yield
+
+
 def read_osm_graph(
     path: str | Path,
     *,
@@ -98,12 +195,13 @@ def read_osm_graph(
     simplify: bool = True,
     retain_all: bool = True,
 ) -> nx.MultiDiGraph:
-    """Read a street graph from a local OSM XML file (``.osm`` or ``.osm.bz2``).
+    """Read a street graph from a local OSM file.
 
     Parameters
     ----------
     path : str or Path
-        OSM XML file; bz2-compressed is fine.
+        OSM XML (``.osm``, ``.xml``; bz2- or gzip-compressed is fine) or OSM PBF
+        (``.pbf``, needs the ``osmium`` package: ``pip install 'urbangrid[pbf]'``).
     highways : collection of str or None
         Keep only ways whose ``highway`` tag is in this set (default
         :data:`STREET_HIGHWAYS`); None keeps every ``highway`` way.
@@ -119,22 +217,25 @@ def read_osm_graph(
         osmnx graph in EPSG:4326 (node ``x``/``y`` are longitude/latitude in
         degrees), edges with ``length`` in metres and the :data:`WAY_TAGS`
         present on the way. Two-way streets appear as two directed edges.
+        ``G.graph["source"]`` is the file name.
 
     Raises
     ------
     DataFileError
-        The file is missing, unreadable, or holds no matching street.
+        The file is missing, unreadable, holds no matching street, or is PBF
+        without ``osmium`` installed.
     """
     import osmnx as ox
 
     path = Path(path)
     if not path.is_file():
         raise DataFileError(f"{path}: no such OSM file")
-    try:
-        with _osmnx_way_tags(WAY_TAGS):
-            G = ox.graph_from_xml(path, simplify=False, retain_all=True)
-    except Exception as exc:  # osmnx raises bare ValueError/XML errors on bad files
-        raise DataFileError(f"{path}: cannot read as OSM XML: {exc}") from exc
+    with _as_osm_xml(path, ("highway",)) as xml:
+        try:
+            with _osmnx_way_tags(WAY_TAGS), _osmnx_xml_warnings():
+                G = ox.graph_from_xml(xml, simplify=False, retain_all=True)
+        except Exception as exc:  # osmnx raises bare ValueError/XML errors on bad files
+            raise DataFileError(f"{path}: cannot read as OSM XML: {exc}") from exc
     if highways is not None:
         allowed = set(highways)
         drop = [
@@ -152,6 +253,90 @@ def read_osm_graph(
         G = ox.truncate.largest_component(G, strongly=False)
     G.graph["source"] = path.name
     return G
+
+
+def read_osm_ways(path: str | Path) -> tuple[gpd.GeoDataFrame, shapely.Polygon]:
+    """The ways tagged ``highway``, ``waterway`` or ``railway`` of an OSM file, as lines.
+
+    Parameters
+    ----------
+    path : str or Path
+        OSM XML or PBF file, as for :func:`read_osm_graph`.
+
+    Returns
+    -------
+    ways : geopandas.GeoDataFrame
+        Columns ``osm_id``, ``highway``, ``waterway``, ``railway``, ``name``
+        (None where untagged) and LineString geometry in EPSG:4326 (lon/lat degrees),
+        one row per way with two or more nodes, in OSM id order. A closed way is a
+        closed line, whatever its tags (the outline, should osmnx have had to mend
+        it, may be a MultiLineString).
+    bounds : shapely.Polygon
+        The file's ``<bounds>`` (PBF: header box) as a lon/lat box in degrees; the
+        ways' extent when the file states none.
+
+    Raises
+    ------
+    DataFileError
+        The file is missing or unreadable.
+    """
+    import osmnx as ox
+    from osmnx._errors import InsufficientResponseError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{path}: no such OSM file")
+    columns = ["osm_id", *LINE_KEYS, "name"]
+    with _as_osm_xml(path, LINE_KEYS) as xml:
+        bounds = _osm_bounds(path, xml)
+        try:
+            with _osmnx_xml_warnings():
+                feats = ox.features_from_xml(xml, tags=dict.fromkeys(LINE_KEYS, True))
+        except InsufficientResponseError:
+            feats = gpd.GeoDataFrame(columns=["geometry"], geometry="geometry", crs="EPSG:4326")
+        except Exception as exc:  # osmnx raises bare ValueError/XML errors on bad files
+            raise DataFileError(f"{path}: cannot read as OSM XML: {exc}") from exc
+    feats = feats.reset_index()
+    if "element" in feats:
+        feats = feats[feats["element"] == "way"].rename(columns={"id": "osm_id"})
+    # osmnx makes closed ways with area-like tags (highway=services, waterway=dock)
+    # polygons; their outline is the way
+    geoms = feats.geometry.to_numpy().copy()
+    polys = np.isin(shapely.get_type_id(geoms), (3, 6))
+    geoms[polys] = shapely.boundary(geoms[polys])
+    data = {c: (feats[c].where(feats[c].notna(), None).to_numpy() if c in feats
+                else [None] * len(feats)) for c in columns}
+    ways = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"),
+                            crs="EPSG:4326")
+    ways = ways[shapely.get_num_coordinates(geoms) >= 2].reset_index(drop=True)
+    if bounds is None:
+        bounds = shapely.box(*ways.total_bounds)
+    return ways, bounds
+
+
+def _osm_bounds(path: Path, xml: Path) -> shapely.Polygon | None:
+    """The ``<bounds>`` box (lon/lat degrees) of an OSM file, None when it has none."""
+    if _is_pbf(path):
+        import osmium
+
+        box = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING).header().box()
+        if not box.valid():
+            return None
+        return shapely.box(box.bottom_left.lon, box.bottom_left.lat,
+                           box.top_right.lon, box.top_right.lat)
+    opener: Any = {".bz2": bz2.open, ".gz": gzip.open}.get(xml.suffix, open)
+    try:
+        with opener(xml, "rb") as fh:
+            # <bounds> comes before the first node, so reading stops there
+            for _, el in ET.iterparse(fh, events=("start",)):
+                if el.tag == "bounds":
+                    return shapely.box(*(float(el.get(k, "nan")) for k in
+                                         ("minlon", "minlat", "maxlon", "maxlat")))
+                if el.tag in ("node", "way", "relation"):
+                    return None
+    except (OSError, ET.ParseError, EOFError) as exc:
+        raise DataFileError(f"{path}: cannot read as OSM XML: {exc}") from exc
+    return None
 
 
 def _matches(highway: Any, allowed: set[str]) -> bool:
@@ -228,3 +413,146 @@ def streets_frame(G: nx.MultiDiGraph, *, source: str | None = None) -> gpd.GeoDa
             }
         )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=G.graph.get("crs", "EPSG:4326"))
+
+
+def _graphml_streets(path: Path, highways: Collection[str] | None) -> gpd.GeoDataFrame:
+    import osmnx as ox
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = path
+        if path.suffix == ".bz2":
+            # osmnx reads GraphML only uncompressed
+            plain = Path(tmp) / path.stem
+            with bz2.open(path, "rb") as fin, plain.open("wb") as fout:
+                shutil.copyfileobj(fin, fout)
+        try:
+            G = ox.load_graphml(plain)
+        except Exception as exc:  # osmnx raises bare XML/parse errors on bad files
+            raise DataFileError(f"{path}: cannot read as GraphML: {exc}") from exc
+    if highways is not None:
+        allowed = set(highways)
+        G.remove_edges_from([
+            (u, v, k) for u, v, k, hw in G.edges(keys=True, data="highway")
+            if not _matches(hw, allowed)
+        ])
+    if G.number_of_edges() == 0:
+        raise DataFileError(f"{path}: no street with highway in {sorted(highways or [])}")
+    G.graph["source"] = path.name
+    return streets_frame(G)
+
+
+def _survey_streets(path: Path, columns: Mapping[str, str] | None) -> gpd.GeoDataFrame:
+    try:
+        frame = gpd.read_file(f"/vsigzip/{path}" if path.suffix == ".gz" else path)
+    except Exception as exc:  # pyogrio raises its own DataSourceError family
+        raise DataFileError(f"{path}: cannot read as a vector file: {exc}") from exc
+    rename: dict[str, str] = {}
+    for fld, names in SURVEY_COLUMNS.items():
+        chosen = (columns or {}).get(fld)
+        if chosen is not None:
+            if chosen not in frame.columns:
+                raise DataFileError(f"{path}: column {chosen!r} (for {fld!r}) is not in the file")
+            rename[chosen] = fld
+            continue
+        hit = next((c for c in names if c in frame.columns), None)
+        if hit is not None and hit != fld:
+            rename[hit] = fld
+    frame = frame.rename(columns=rename)
+    if "highway" not in frame.columns:
+        known = ", ".join(SURVEY_COLUMNS["highway"])
+        raise DataFileError(f"{path}: no road class column (one of {known}); pass columns=")
+    # survey node ids (if any) are not trusted: street_graph snaps line ends instead
+    return frame.drop(columns=[c for c in ("u", "v") if c in frame.columns])
+
+
+def read_streets(
+    path: str | Path,
+    *,
+    highways: Collection[str] | None = STREET_HIGHWAYS,
+    columns: Mapping[str, str] | None = None,
+) -> gpd.GeoDataFrame:
+    """Street centrelines of a file, one row per street segment.
+
+    Reads OSM XML or PBF (as :func:`read_osm_graph`), osmnx GraphML (``.graphml``,
+    ``.graphml.bz2``) or a survey file (anything GDAL reads: GeoPackage, GeoJSON,
+    shapefile; ``.gz`` through ``/vsigzip/``) with the columns of
+    :data:`SURVEY_COLUMNS`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    highways : collection of str or None
+        OSM and GraphML ways are kept only with a ``highway`` in this set, before the
+        graph is simplified; None keeps every ``highway`` way. Survey rows are not
+        filtered.
+    columns : mapping of str to str, optional
+        For survey files: field (``name``, ``highway``, ``oneway``, ``lanes``) to
+        column name, where the defaults do not match.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        OSM and GraphML: the rows of :func:`streets_frame` (EPSG:4326); survey files:
+        the file's rows and CRS with the fields renamed. ``attrs["source"]`` is the
+        file name.
+
+    Raises
+    ------
+    DataFileError
+        Missing or unreadable file, or no usable street (e.g. an OSM file without
+        ``highway`` ways).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(f"{path}: no such file")
+    name = path.name.lower()
+    if name.endswith(OSM_SUFFIXES) or _is_pbf(path):
+        frame = streets_frame(read_osm_graph(path, highways=highways))
+    elif name.endswith((".graphml", ".graphml.bz2")):
+        frame = _graphml_streets(path, highways)
+    else:
+        frame = _survey_streets(path, columns)
+    frame.attrs["source"] = path.name
+    return frame
+
+
+def read_street_graph(
+    path: str | Path,
+    mode: str | ModeProfile,
+    *,
+    crs: pyproj.CRS | str | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> nx.MultiDiGraph:
+    """Routing graph of one travel mode from a street file.
+
+    :func:`read_streets` filtered to the mode's ``travel`` highways, then
+    :func:`urbangrid.routing.patrol.streets.street_graph`.
+
+    Parameters
+    ----------
+    path : str or Path
+        OSM XML/PBF, GraphML or survey file (see :func:`read_streets`).
+    mode : str or ModeProfile
+        Travel mode (``"walk"``, ``"bike"``, ``"ebike"``, ``"car"``).
+    crs : pyproj.CRS or str, optional
+        Metric CRS of the graph; default chosen from the file's extent
+        (:func:`urbangrid.spatial.crs.metric.choose_metric_crs`).
+    columns : mapping of str to str, optional
+        Survey-file column names, see :func:`read_streets`.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Arcs with ``length_m`` (metres) and ``time_s`` (seconds), nodes in `crs`; see
+        :mod:`urbangrid.routing.patrol.streets`.
+
+    Examples
+    --------
+    >>> from urbangrid.data import data_path
+    >>> G = read_street_graph(data_path("osm/beijing_haidian_wudaokou.osm.bz2"), "bike")
+    >>> G.graph["crs"], G.graph["mode"]
+    ('EPSG:4548', 'bike')
+    """
+    frame = read_streets(path, highways=get_mode(mode).travel, columns=columns)
+    return street_graph(frame, mode, crs=crs, source=Path(path).name)
