@@ -64,7 +64,7 @@ class TestReadInstance:
 class TestSolve:
     def test_gdb1_feasible_near_optimum(self) -> None:
         inst = read_instance(DATA / "gdb1.dat")
-        sol = solve(inst, iterations=300, time_limit=120, seed=3)
+        sol = solve(inst, iterations=300, time_limit_s=120, seed=3)
         assert sol.feasible
         assert 316 <= sol.cost <= 316 * 1.03
         assert _check_instance_plan(inst, sol) == pytest.approx(sol.cost)
@@ -73,8 +73,8 @@ class TestSolve:
 
     def test_deterministic_for_a_seed(self) -> None:
         inst = read_instance(DATA / "val1A.dat")
-        a = solve(inst, iterations=60, time_limit=120, seed=7)
-        b = solve(inst, iterations=60, time_limit=120, seed=7)
+        a = solve(inst, iterations=60, time_limit_s=120, seed=7)
+        b = solve(inst, iterations=60, time_limit_s=120, seed=7)
         assert a.cost == b.cost and a.routes == b.routes
         assert a.cost >= 173
         _check_instance_plan(inst, a)

@@ -57,7 +57,7 @@ class TestRevisitIntervals:
     def test_window_counts_unseen_ends(self) -> None:
         legs = _loop()
         v = route_visits(legs, starts_s=[7 * H], until_s=8 * H)
-        iv = revisit_intervals(v, window=(6 * H, 8 * H))
+        iv = revisit_intervals(v, window_s=(6 * H, 8 * H))
         # s0 first passed at 07:01:15: 1 h 75 s unseen since 06:00
         assert iv.loc["s0", "max_interval_s"] == pytest.approx(H + 75)
         assert iv.loc["s3", "max_interval_s"] == pytest.approx(H + 525)
@@ -78,7 +78,7 @@ class TestRevisitIntervals:
             route_visits(pd.DataFrame({"street_id": ["a"]}), starts_s=[0.0], until_s=H)
         with pytest.raises(RoutingError, match="window end"):
             revisit_intervals(route_visits(_loop(), starts_s=[0.0], until_s=H),
-                              window=(H, 0.0))
+                              window_s=(H, 0.0))
 
     def test_patrol_route_loop(self) -> None:
         G = lattice("bike", n=2)
@@ -96,12 +96,12 @@ class TestStaggeredSchedule:
     def test_grade1_covered_14_hours(self, loop_s: float, target_s: float) -> None:
         legs = _loop(n=5, leg_s=loop_s / 5)
         sched = staggered_schedule(loop_s, max_interval_s=target_s,
-                                   coverage=(7 * H, 21 * H), shift_s=8 * H)
+                                   coverage_s=(7 * H, 21 * H), shift_s=8 * H)
         c = math.ceil(loop_s / target_s)
         assert sched["slot"].nunique() == c
         assert sched["shift"].nunique() == 2
         v = schedule_visits(legs, sched)
-        iv = revisit_intervals(v, window=(7 * H, 21 * H))
+        iv = revisit_intervals(v, window_s=(7 * H, 21 * H))
         assert iv["max_interval_s"].max() <= loop_s / c + 1e-6
         assert share_seen_every(iv, target_s / 60) == 1.0
         # reliefs take over at the depot: every slot is ridden without a break
@@ -111,8 +111,8 @@ class TestStaggeredSchedule:
 
     def test_one_collector_misses_a_tighter_norm(self) -> None:
         legs = _loop()
-        sched = staggered_schedule(600.0, max_interval_s=600.0, coverage=(7 * H, 21 * H))
-        iv = revisit_intervals(schedule_visits(legs, sched), window=(7 * H, 21 * H))
+        sched = staggered_schedule(600.0, max_interval_s=600.0, coverage_s=(7 * H, 21 * H))
+        iv = revisit_intervals(schedule_visits(legs, sched), window_s=(7 * H, 21 * H))
         assert share_seen_every(iv, 10) == 1.0
         assert share_seen_every(iv, 5) == 0.0
 
@@ -120,4 +120,4 @@ class TestStaggeredSchedule:
         with pytest.raises(RoutingError, match="must be > 0"):
             staggered_schedule(0.0, max_interval_s=600.0)
         with pytest.raises(RoutingError, match="coverage end"):
-            staggered_schedule(600.0, max_interval_s=600.0, coverage=(2 * H, H))
+            staggered_schedule(600.0, max_interval_s=600.0, coverage_s=(2 * H, H))

@@ -159,7 +159,7 @@ class TestOutOfTime:
         G = _path_and_triangle()
         req = [(0, 1), (3, 4)]
         _cut_short(monkeypatch, late)
-        plan = rural_postman(G, req, start=0, time_limit=1.0)
+        plan = rural_postman(G, req, start=0, time_limit_s=1.0)
         # the optimum (test_two_pieces_on_a_path): 0-1 served, 1-2-3 deadhead, 3-4
         # served, 4-3-2-1-0 back; the triangle's cycle is dropped, not driven
         assert check_plan(G, plan, required=req) == pytest.approx(8.0)
@@ -174,7 +174,7 @@ class TestOutOfTime:
         G = _path_and_triangle()
         req = [(0, 1), (1, 2), (2, 3), (3, 4)]
         _cut_short(monkeypatch, _late_milp({5, 6, 7}, dual=0.5))
-        plan = rural_postman(G, req, start=0, time_limit=1.0)
+        plan = rural_postman(G, req, start=0, time_limit_s=1.0)
         assert check_plan(G, plan, required=req) == pytest.approx(8.0)
         # the nearest-terminal bound (half of 4 + 4) proves the walk optimal
         assert plan.lower_bound == pytest.approx(8.0)
@@ -186,10 +186,10 @@ class TestOutOfTime:
         S.add_edge("c", "t4", weight=5.0)
         star = list(S.edges)
         monkeypatch.undo()
-        plan = rural_postman(S, star, start="c", time_limit=1.0)
+        plan = rural_postman(S, star, start="c", time_limit_s=1.0)
         assert plan.optimal  # solved in time
         _cut_short(monkeypatch, _late_milp(dual=0.5))
-        plan = rural_postman(S, star, start="c", time_limit=1.0)
+        plan = rural_postman(S, star, start="c", time_limit_s=1.0)
         assert check_plan(S, plan, required=star) == pytest.approx(16.0)
         assert plan.lower_bound == pytest.approx(8.0 + 6.0)
         assert not plan.optimal
@@ -200,7 +200,7 @@ class TestOutOfTime:
         G = _path_and_triangle()
         req = [(0, 1), (3, 4)]
         monkeypatch.setattr(rural, "milp", _late_milp({5, 6, 7}, dual=1.5))
-        plan = rural_postman_exact(G, req, start=0, time_limit=5.0)
+        plan = rural_postman_exact(G, req, start=0, time_limit_s=5.0)
         # a cut round the required edges would force the walk to the triangle (cost 32)
         assert check_plan(G, plan, required=req) == pytest.approx(8.0)
         assert not plan.optimal

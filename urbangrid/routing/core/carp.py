@@ -14,7 +14,7 @@ Ramdane-Chérif [1]_ and Vidal's HGS-CARP [2]_: giant tours cut by an optimal Sp
 a compiled local search (relocate, swap, 2-opt*, 2-opt, with both directions of
 each street), order crossover, penalised capacity with an adaptive penalty, and
 partial restarts. The min-max mode runs an iterated ruin-and-recreate search with
-the same local search. Both stop at ``time_limit`` seconds or after ``iterations``;
+the same local search. Both stop at ``time_limit_s`` seconds or after ``iterations``;
 for a given ``seed`` and ``iterations`` the result is deterministic.
 
 :func:`read_instance` reads the CARPLIB files of the gdb, val and egl benchmark
@@ -481,9 +481,9 @@ class _Search:
         child[pos] = fill
         return child
 
-    def memetic(self, time_limit: float, iterations: int | None) -> tuple[_Sol, dict[str, Any]]:
+    def memetic(self, time_limit_s: float, iterations: int | None) -> tuple[_Sol, dict[str, Any]]:
         t0 = time.perf_counter()
-        deadline = t0 + time_limit
+        deadline = t0 + time_limit_s
         deps1 = np.full(self.maxr, self.dep0, dtype=np.int64)
         popsize = 25
         pop: list[_Sol] = []
@@ -564,11 +564,11 @@ class _Search:
     def ils(
         self,
         deps: np.ndarray,
-        time_limit: float,
+        time_limit_s: float,
         iterations: int | None,
     ) -> tuple[_Sol, dict[str, Any]]:
         t0 = time.perf_counter()
-        deadline = t0 + time_limit
+        deadline = t0 + time_limit_s
         nr = len(deps)
         empty = [np.zeros(0, dtype=np.int64) for _ in range(nr)]
         routes, d = self._insert(empty, deps, self.rng.permutation(self.m), self.lam, self.mu)
@@ -747,7 +747,7 @@ def _expand(
 def solve(
     instance: CarpInstance,
     *,
-    time_limit: float = 60.0,
+    time_limit_s: float = 60.0,
     seed: int = 0,
     iterations: int | None = None,
 ) -> CarpSolution:
@@ -757,12 +757,12 @@ def solve(
     ----------
     instance : CarpInstance
         From :func:`read_instance`.
-    time_limit : float
+    time_limit_s : float
         Seconds of search (the compiled kernels' first use adds a few seconds).
     seed : int
         Random seed; with ``iterations`` set the result is deterministic.
     iterations : int, optional
-        Number of offspring to generate; default unlimited (until ``time_limit``).
+        Number of offspring to generate; default unlimited (until ``time_limit_s``).
 
     Returns
     -------
@@ -803,7 +803,7 @@ def solve(
         msg = f"{instance.name}: a required edge's demand exceeds the capacity"
         raise InfeasibleRouteError(msg)
     search = _Search(prob, capacity=instance.capacity, route_limit=math.inf, mode=0, k=1, seed=seed)
-    sol, info = search.memetic(time_limit, iterations)
+    sol, info = search.memetic(time_limit_s, iterations)
     info["seed"] = seed
     nodes = prob.rel_nodes
     routes = [
@@ -935,7 +935,7 @@ def collector_routes(
     capacity: float | None = None,
     route_limit: float | None = None,
     oneway: str | None = None,
-    time_limit: float = 30.0,
+    time_limit_s: float = 30.0,
     seed: int = 0,
     iterations: int | None = None,
 ) -> RoutePlan:
@@ -967,7 +967,7 @@ def collector_routes(
         Largest cost per route (a shift, in the weight's unit).
     oneway : str, optional
         Attribute marking one-way arcs on a directed graph.
-    time_limit : float
+    time_limit_s : float
         Seconds of search.
     seed : int
         Random seed; with ``iterations`` the result is deterministic.
@@ -1034,14 +1034,14 @@ def collector_routes(
     mode = 0 if objective == "total" else 1
     search = _Search(prob, capacity=Q, route_limit=L, mode=mode, k=k or 1, seed=seed)
     if mode == 0:
-        sol, info = search.memetic(time_limit, iterations)
+        sol, info = search.memetic(time_limit_s, iterations)
         route_deps: list[Hashable] = [deps[0]] * len(sol.routes)
     else:
         assert k is not None
         dep_idx = np.array(
             [prob.depots[i if len(deps) > 1 else 0] for i in range(k)], dtype=np.int64
         )
-        sol, info = search.ils(dep_idx, time_limit, iterations)
+        sol, info = search.ils(dep_idx, time_limit_s, iterations)
         nodes_full = list(G.nodes)
         dmap = {int(prob.depots[i]): d for i, d in enumerate(deps)}
         route_deps = [
@@ -1086,7 +1086,7 @@ def min_collectors(
     required: Iterable[tuple[Any, ...]] | None = None,
     weight: str = "weight",
     oneway: str | None = None,
-    time_limit: float = 30.0,
+    time_limit_s: float = 30.0,
     seed: int = 0,
     iterations: int | None = None,
 ) -> RoutePlan:
@@ -1094,7 +1094,7 @@ def min_collectors(
 
     A total-cost search under the route limit gives an upper bound ``k``; then
     min-max searches with ``k - 1, k - 2, …`` collectors run while one stays
-    within the limit and time is left (``time_limit`` covers the whole call). The
+    within the limit and time is left (``time_limit_s`` covers the whole call). The
     lower bound ``max(1, ceil(Σ required cost / limit))`` stops the descent early.
 
     Returns
@@ -1108,7 +1108,7 @@ def min_collectors(
     InfeasibleRouteError
         When a single street cannot be served within the limit.
     """
-    deadline = time.perf_counter() + time_limit
+    deadline = time.perf_counter() + time_limit_s
     req = None if required is None else list(required)
     common: dict[str, Any] = {
         "depot": depot,
@@ -1119,7 +1119,7 @@ def min_collectors(
         "iterations": iterations,
     }
     plan = collector_routes(
-        G, objective="total", route_limit=route_limit, time_limit=time_limit / 2, **common
+        G, objective="total", route_limit=route_limit, time_limit_s=time_limit_s / 2, **common
     )
     routes = [r for r in plan.routes if r.edges]
     service = math.fsum(r.service_cost for r in routes)
@@ -1136,7 +1136,7 @@ def min_collectors(
                 objective="max",
                 k=k - 1,
                 route_limit=route_limit,
-                time_limit=max(0.1, min(time_limit / 4, left)),
+                time_limit_s=max(0.1, min(time_limit_s / 4, left)),
                 **common,
             )
         except InfeasibleRouteError:

@@ -80,7 +80,7 @@ def min_t_join(
     terminals: Iterable[Hashable],
     *,
     weight: str = "weight",
-    time_limit: float = 60.0,
+    time_limit_s: float = 60.0,
 ) -> TJoin:
     """Find a minimum-weight T-join of an undirected graph.
 
@@ -92,7 +92,7 @@ def min_t_join(
         The set ``T``; a node listed twice cancels out.
     weight : str
         Edge attribute holding the cost (metres or seconds).
-    time_limit : float
+    time_limit_s : float
         Seconds for the integer program. When it runs out, the best join found is
         returned with ``optimal=False`` (or a greedy nearest-terminal join), its
         cycles removed, with a proven ``lower_bound``.
@@ -123,7 +123,7 @@ def min_t_join(
     for t in terminals:
         check_node(G, t, "terminal")
         mask[ig.index[t]] ^= True
-    chosen, cost, lb, opt = t_join_arrays(ig.n, ig.tail, ig.head, ig.w, mask, time_limit)
+    chosen, cost, lb, opt = t_join_arrays(ig.n, ig.tail, ig.head, ig.w, mask, time_limit_s)
     return TJoin([ig.ids[e] for e in chosen], cost, lb, opt)
 
 
@@ -133,7 +133,7 @@ def t_join_arrays(
     head: np.ndarray,
     w: np.ndarray,
     terminal: np.ndarray,
-    time_limit: float,
+    time_limit_s: float,
 ) -> tuple[list[int], float, float, bool]:
     """Array form of :func:`min_t_join`: returns edge positions, cost, bound, optimal.
 
@@ -179,7 +179,7 @@ def t_join_arrays(
         integrality=np.ones(m + n),
         bounds=Bounds(np.zeros(m + n), np.r_[np.ones(m), np.floor(deg / 2)]),
         constraints=LinearConstraint(A, rhs, rhs),
-        options={"time_limit": max(0.1, float(time_limit)), "mip_rel_gap": 0.0, "disp": False},
+        options={"time_limit_s": max(0.1, float(time_limit_s)), "mip_rel_gap": 0.0, "disp": False},
     )
     sel: np.ndarray | None = None
     optimal = False

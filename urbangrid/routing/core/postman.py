@@ -115,7 +115,7 @@ def chinese_postman(
     *,
     weight: str = "weight",
     start: Hashable | None = None,
-    time_limit: float = 60.0,
+    time_limit_s: float = 60.0,
 ) -> RoutePlan:
     """Cheapest closed walk driving every edge of an undirected graph.
 
@@ -132,7 +132,7 @@ def chinese_postman(
         Edge attribute holding the cost (metres or seconds), finite and >= 0.
     start : node, optional
         Depot; default the first endpoint of the first edge.
-    time_limit : float
+    time_limit_s : float
         Seconds for the parity integer program; past it the plan is still
         feasible but ``optimal`` may be False.
 
@@ -174,7 +174,7 @@ def chinese_postman(
     check_reachable(ig, range(m), s, strongly=False)
     deg = np.bincount(ig.tail, minlength=ig.n) + np.bincount(ig.head, minlength=ig.n)
     odd = deg % 2 == 1
-    join, _, jlb, opt = t_join_arrays(ig.n, ig.tail, ig.head, ig.w, odd, time_limit)
+    join, _, jlb, opt = t_join_arrays(ig.n, ig.tail, ig.head, ig.w, odd, time_limit_s)
     copies = np.r_[np.arange(m), np.asarray(join, dtype=np.int64)]
     walk = euler_walk(ig.n, ig.tail[copies], ig.head[copies], s, directed=False)
     base = math.fsum(ig.w.tolist())
@@ -322,7 +322,7 @@ def mixed_postman(
     oneway: str = "oneway",
     start: Hashable | None = None,
     merge_twins: bool = True,
-    time_limit: float = 30.0,
+    time_limit_s: float = 30.0,
 ) -> RoutePlan:
     """Closed walk driving every street of a mixed graph, with a proven gap.
 
@@ -333,7 +333,7 @@ def mixed_postman(
     road), so a bike patrol passes it once.
 
     The problem is NP-hard. It is solved as an integer flow (balanced traversal
-    counts, each street at least once) by HiGHS within ``time_limit``. The
+    counts, each street at least once) by HiGHS within ``time_limit_s``. The
     linear relaxation gives the lower bound; if HiGHS stops without a solution,
     the relaxation's orientation is rounded and balanced by a minimum-cost flow.
 
@@ -349,7 +349,7 @@ def mixed_postman(
         Depot; default the tail of the first arc.
     merge_twins : bool
         Pair reverse twin arcs into one two-way street.
-    time_limit : float
+    time_limit_s : float
         Seconds for the integer program.
 
     Returns
@@ -443,7 +443,7 @@ def mixed_postman(
         integrality=np.ones(nv),
         bounds=Bounds(np.zeros(nv), np.full(nv, np.inf)),
         constraints=cons,
-        options={"time_limit": max(0.1, float(time_limit)), "mip_rel_gap": 0.0, "disp": False},
+        options={"time_limit_s": max(0.1, float(time_limit_s)), "mip_rel_gap": 0.0, "disp": False},
     )
     x: np.ndarray | None = None
     optimal = False

@@ -146,7 +146,7 @@ def _walk_plan(
 
 
 def _parity_join(
-    ig: IndexedGraph, multiset: np.ndarray, time_limit: float
+    ig: IndexedGraph, multiset: np.ndarray, time_limit_s: float
 ) -> tuple[np.ndarray, float, float, bool]:
     """T-join of the odd nodes of ``multiset``: edges, cost, lower bound, optimal.
 
@@ -158,7 +158,7 @@ def _parity_join(
     deg = np.bincount(ig.tail[multiset], minlength=ig.n) + np.bincount(
         ig.head[multiset], minlength=ig.n
     )
-    join, cost, lb, opt = t_join_arrays(ig.n, ig.tail, ig.head, ig.w, deg % 2 == 1, time_limit)
+    join, cost, lb, opt = t_join_arrays(ig.n, ig.tail, ig.head, ig.w, deg % 2 == 1, time_limit_s)
     return np.asarray(join, dtype=np.int64), cost, lb, opt
 
 
@@ -195,7 +195,7 @@ def rural_postman(
     *,
     weight: str = "weight",
     start: Hashable | None = None,
-    time_limit: float = 30.0,
+    time_limit_s: float = 30.0,
 ) -> RoutePlan:
     """Short closed walk from ``start`` that drives every required edge.
 
@@ -210,7 +210,7 @@ def rural_postman(
     start : node, optional
         Depot; default the first node of the first required edge. It need not
         touch a required edge.
-    time_limit : float
+    time_limit_s : float
         Seconds for the whole search (each T-join gets what is left, at least
         0.5 s; a T-join cut short falls back to its best or a greedy join).
 
@@ -235,7 +235,7 @@ def rural_postman(
     urbangrid.routing.core.postman.chinese_postman : every edge required.
     """
     t0 = time.perf_counter()
-    deadline = t0 + time_limit
+    deadline = t0 + time_limit_s
     ig, req, s = _setup(G, required, weight, start)
     base = math.fsum(ig.w[req].tolist())
 
@@ -346,7 +346,7 @@ def rural_postman_exact(
     *,
     weight: str = "weight",
     start: Hashable | None = None,
-    time_limit: float = 60.0,
+    time_limit_s: float = 60.0,
 ) -> RoutePlan:
     """Optimal rural postman tour by integer programming (small graphs).
 
@@ -359,7 +359,7 @@ def rural_postman_exact(
     Returns
     -------
     RoutePlan
-        ``optimal`` is True when HiGHS closed every solve within ``time_limit``;
+        ``optimal`` is True when HiGHS closed every solve within ``time_limit_s``;
         otherwise ``lower_bound`` is the required cost plus the best dual bound
         of the solves (each relaxes the full program).
 
@@ -390,9 +390,9 @@ def rural_postman_exact(
     # bound on the deadhead holds for the tour
     dual = 0.0
     while True:
-        remaining = time_limit - (time.perf_counter() - t0)
+        remaining = time_limit_s - (time.perf_counter() - t0)
         if remaining <= 0:
-            msg = f"rural_postman_exact: no connected solution within {time_limit} s"
+            msg = f"rural_postman_exact: no connected solution within {time_limit_s} s"
             raise RoutingError(msg)
         cons = [LinearConstraint(A_par, -rdeg.astype(float), -rdeg.astype(float))]
         if cuts:
@@ -406,7 +406,7 @@ def rural_postman_exact(
             integrality=np.ones(m + n),
             bounds=Bounds(np.zeros(m + n), np.r_[np.full(m, 2.0), np.floor(maxdeg / 2)]),
             constraints=cons,
-            options={"time_limit": max(0.1, remaining), "mip_rel_gap": 0.0, "disp": False},
+            options={"time_limit_s": max(0.1, remaining), "mip_rel_gap": 0.0, "disp": False},
         )
         if res.x is None:
             msg = f"rural_postman_exact: the integer program failed ({res.message})"

@@ -176,7 +176,7 @@ def check_limit(streets: pd.DataFrame, limit_s: float, what: str) -> None:
 
 
 def _route(G: nx.MultiDiGraph, streets: pd.DataFrame, area: Any, *, seed: int,
-           iterations: int | None, time_limit: float) -> tuple[Route, Hashable]:
+           iterations: int | None, time_limit_s: float) -> tuple[Route, Hashable]:
     from urbangrid.routing.core.carp import collector_routes
 
     nodes = pd.unique(np.concatenate([streets["u"].to_numpy(dtype=object),
@@ -187,7 +187,7 @@ def _route(G: nx.MultiDiGraph, streets: pd.DataFrame, area: Any, *, seed: int,
     req = list(zip(streets["u"], streets["v"], streets["key_"], strict=True))
     plan = collector_routes(G, depot=depot, k=1, objective="max", required=req,
                             weight="time_s", oneway="oneway", seed=seed,
-                            iterations=iterations, time_limit=time_limit)
+                            iterations=iterations, time_limit_s=time_limit_s)
     return plan.routes[0], depot
 
 
@@ -236,7 +236,7 @@ def plan_collector_areas(
     previous: Mapping[str, str] | None = None,
     seed: int = 0,
     iterations: int | None = 60,
-    time_limit: float = 2.0,
+    time_limit_s: float = 2.0,
     on_over: str = "raise",
 ) -> CollectorAreas:
     """Contiguous collector areas of whole grids, each ridden round within ``limit_s``.
@@ -270,7 +270,7 @@ def plan_collector_areas(
     previous : mapping of str to str, optional
         Previous ``grid_code → area_code`` (the ``assignment`` of an earlier plan), so
         areas keep their codes.
-    seed, iterations, time_limit
+    seed, iterations, time_limit_s
         Budget of each route search (:func:`~urbangrid.routing.core.carp.collector_routes`).
     on_over : {"raise", "flag"}
         What to do when a single unit grid cannot be ridden round within the limit
@@ -346,7 +346,7 @@ def plan_collector_areas(
                 rounds += 1
                 try:
                     route, depot = _route(H, ast, geom, seed=seed, iterations=iterations,
-                                          time_limit=time_limit)
+                                          time_limit_s=time_limit_s)
                 except InfeasibleRouteError as exc:
                     raise ShiftLimitError(f"area {code}: {exc}") from exc
             cost = 0.0 if route is None else route.cost

@@ -131,7 +131,7 @@ def route_visits(
 def revisit_intervals(
     visits: pd.DataFrame | Iterable[pd.DataFrame],
     *,
-    window: tuple[float, float] | None = None,
+    window_s: tuple[float, float] | None = None,
     streets: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Revisit interval of every street: the gaps between consecutive passes.
@@ -141,7 +141,7 @@ def revisit_intervals(
     visits : pandas.DataFrame or iterable of DataFrame
         From :func:`route_visits` / :func:`schedule_visits`; several frames (several
         collectors, shifts or overlapping areas) are pooled by ``street_id``.
-    window : (float, float), optional
+    window_s : (float, float), optional
         ``(start_s, end_s)`` seconds after midnight: only passes inside count, and the
         unseen time from ``start_s`` to the first pass and from the last pass to
         ``end_s`` counts as a gap. Default: only gaps between passes.
@@ -158,15 +158,15 @@ def revisit_intervals(
     """
     frames = [visits] if isinstance(visits, pd.DataFrame) else list(visits)
     v = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_VISIT_COLUMNS)
-    if window is not None:
-        a, b = float(window[0]), float(window[1])
+    if window_s is not None:
+        a, b = float(window_s[0]), float(window_s[1])
         if not b > a:
             raise RoutingError(f"window end {b} must be after its start {a}")
         v = v[(v["t_s"] >= a) & (v["t_s"] <= b)]
     rows: list[dict[str, Any]] = []
     for sid, grp in v.groupby("street_id", sort=True):
         t = np.sort(grp["t_s"].to_numpy(dtype=float))
-        if window is not None:
+        if window_s is not None:
             t = np.r_[a, t, b]
         gaps = np.diff(t)
         rows.append({
@@ -233,7 +233,7 @@ def staggered_schedule(
     loop_s: float,
     *,
     max_interval_s: float,
-    coverage: tuple[float, float] = (7 * 3600.0, 21 * 3600.0),
+    coverage_s: tuple[float, float] = (7 * 3600.0, 21 * 3600.0),
     shift_s: float = 8 * 3600.0,
 ) -> pd.DataFrame:
     """Collectors and staggered start times keeping a loop seen every ``max_interval_s``.
@@ -252,7 +252,7 @@ def staggered_schedule(
         Loop time, seconds (``PatrolRoute.duration_s``).
     max_interval_s : float
         The longest gap allowed between passes of a street, seconds.
-    coverage : (float, float)
+    coverage_s : (float, float)
         Window to cover, seconds after midnight (default 07:00–21:00, 14 hours).
     shift_s : float
         Longest nominal shift, seconds (default 8 hours).
@@ -266,13 +266,13 @@ def staggered_schedule(
 
     Examples
     --------
-    >>> s = staggered_schedule(1800.0, max_interval_s=900.0, coverage=(25200.0, 75600.0))
+    >>> s = staggered_schedule(1800.0, max_interval_s=900.0, coverage_s=(25200.0, 75600.0))
     >>> len(s), sorted(set(s["shift"])), s["start_s"].tolist()[:2]
     (4, [0, 1], [25200.0, 24300.0])
     """
     if not loop_s > 0 or not max_interval_s > 0 or not shift_s > 0:
         raise RoutingError("loop_s, max_interval_s and shift_s must be > 0 s")
-    a, b = float(coverage[0]), float(coverage[1])
+    a, b = float(coverage_s[0]), float(coverage_s[1])
     if not b > a:
         raise RoutingError(f"coverage end {b} must be after its start {a}")
     c = math.ceil(loop_s / max_interval_s - 1e-9)

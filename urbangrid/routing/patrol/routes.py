@@ -39,8 +39,8 @@ street graph of one travel mode (:mod:`urbangrid.routing.patrol.streets`) and a 
 
 from __future__ import annotations
 
+import functools
 import math
-import weakref
 from collections.abc import Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,18 +52,23 @@ import pandas as pd
 import pyproj
 import scipy.sparse as sp
 import shapely
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from urbangrid.errors import PatrolAreaError, RoutingError, SnapError, UnreachableError
+from urbangrid.routing.core.carp import collector_routes
 from urbangrid.routing.core.graphs import EdgeId
 from urbangrid.routing.core.plan import Route, RoutePlan, check_plan
+from urbangrid.routing.core.rural import rural_postman
 from urbangrid.routing.patrol.modes import ModeProfile, get_mode
 
 __all__ = [
     "BOUNDARY_RULES",
     "Instruction",
     "PatrolRoute",
+    "PreparedGraph",
     "area_route",
     "area_routes",
+    "prepare_graph",
     "required_streets",
     "routes_table",
     "snap_point",
@@ -388,26 +393,18 @@ def required_streets(
     )
 
 
-# --------------------------------------------------------------------------- local graphs
+# --------------------------------------------------------------------------- prepared graphs
 #
 # A city graph has ~10^5 arcs and an area ~10^2: every per-area step (street table,
 # clipping, connectivity) works on a copy of the arcs near the area, found through an
-# STRtree kept per graph. The copy keeps G's node and arc order, so every later step
-# (and the solvers' tie-breaks) sees exactly what it would on G.
+# STRtree. A PreparedGraph, owned by the caller, holds that tree and the whole graph's
+# travel times; it compares a fingerprint of the graph's content on every use and
+# rebuilds them when an edit changed it, so an edited street is never routed on stale
+# data. The copy keeps G's node and arc order, so every later step (and the solvers'
+# tie-breaks) sees exactly what it would on G.
 
 
-@dataclass
-class _GraphCache:
-    size: tuple[int, int]
-    arcs: list[tuple[Hashable, Hashable, Any, dict[str, Any]]]
-    tree: shapely.STRtree
-    node_pos: dict[Hashable, int]
-    bounds: tuple[float, float, float, float]
-    street_arcs: dict[str, list[int]]
-    whole: _WholeGraph | None = None
-
-
-@dataclass
+@dataclass(frozen=True)
 class _WholeGraph:
     """The drivable whole graph as the solver would get it without a buffer: one arc
     per street (the first, as :func:`_solve_graph` keeps), both ways unless one-way."""
@@ -418,16 +415,36 @@ class _WholeGraph:
     street: dict[tuple[int, int], str]  # quickest street from node index to node index
 
 
-_CACHE: weakref.WeakKeyDictionary[nx.MultiDiGraph, _GraphCache] = weakref.WeakKeyDictionary()
+@dataclass(frozen=True, eq=False)
+class _GraphState:
+    """What :class:`PreparedGraph` derives from one version of its graph."""
+
+    fingerprint: int
+    arcs: list[tuple[Hashable, Hashable, Any, dict[str, Any]]]
+    tree: shapely.STRtree
+    node_pos: dict[Hashable, int]
+    bounds: tuple[float, float, float, float]  # graph CRS, metres
+    street_arcs: dict[str, list[int]]
+
+    @functools.cached_property
+    def whole(self) -> _WholeGraph:
+        """Components and travel times of the drivable whole graph (built on first use)."""
+        return _whole_graph(self)
 
 
-def _graph_cache(G: nx.MultiDiGraph) -> _GraphCache:
-    """Arcs, their STRtree and node order of ``G``, built once per graph (rebuilt when
-    its node or arc count changes: graphs are not meant to be edited between calls)."""
-    size = (G.number_of_nodes(), G.number_of_edges())
-    got = _CACHE.get(G)
-    if got is not None and got.size == size:
-        return got
+def _fingerprint(G: nx.MultiDiGraph) -> int:
+    """Hash of what :class:`_GraphState` is built from: node order and positions, arc
+    ids, their attribute dicts and geometries (by identity: the state holds them, so
+    an id cannot be reused while it lives), ``street_id``, ``time_s`` and ``oneway``."""
+    nodes = tuple((n, d["x"], d["y"]) for n, d in G.nodes(data=True))
+    arcs = tuple(
+        (u, v, k, id(d), id(d["geometry"]), d["street_id"], d["time_s"], d["oneway"])
+        for u, v, k, d in G.edges(keys=True, data=True)
+    )
+    return hash((G.graph.get("crs"), G.graph.get("mode"), nodes, arcs))
+
+
+def _graph_state(G: nx.MultiDiGraph, fingerprint: int) -> _GraphState:
     arcs = list(G.edges(keys=True, data=True))
     tree = shapely.STRtree(np.array([d["geometry"] for *_, d in arcs], dtype=object))
     xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)]).reshape(-1, 2)
@@ -435,78 +452,103 @@ def _graph_cache(G: nx.MultiDiGraph) -> _GraphCache:
     street_arcs: dict[str, list[int]] = {}
     for i, (*_, d) in enumerate(arcs):
         street_arcs.setdefault(d["street_id"], []).append(i)
-    got = _GraphCache(
-        size,
+    return _GraphState(
+        fingerprint,
         arcs,
         tree,
         {n: i for i, n in enumerate(G.nodes)},
         (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])),
         street_arcs,
     )
-    _CACHE[G] = got
-    return got
+
+
+class PreparedGraph:
+    """A street graph of one mode with the look-ups :func:`area_route` needs.
+
+    Build it once with :func:`prepare_graph` and pass it to :func:`area_route` or
+    :func:`area_routes` for every area of a city: the spatial index of the arcs and
+    the whole graph's travel times are then built once, not per area. The graph may
+    be edited between calls (a street's ``time_s`` or ``oneway``, streets added or
+    removed): each use compares a fingerprint of the graph's content (node positions,
+    arcs, ``street_id``, ``time_s``, ``oneway``, geometry objects; one pass over the
+    arcs) and rebuilds what changed, so a route always reflects the graph as it is.
+
+    Attributes
+    ----------
+    graph : networkx.MultiDiGraph
+        The street graph (:func:`~urbangrid.routing.patrol.streets.street_graph`),
+        metric CRS in ``graph.graph["crs"]``.
+    """
+
+    def __init__(self, G: nx.MultiDiGraph) -> None:
+        self.graph = G
+        self._state = _graph_state(G, _fingerprint(G))
+
+    def state(self) -> _GraphState:
+        """The look-ups for the graph as it is now (rebuilt if its content changed)."""
+        fp = _fingerprint(self.graph)
+        if fp != self._state.fingerprint:
+            self._state = _graph_state(self.graph, fp)
+        return self._state
+
+
+def prepare_graph(G: nx.MultiDiGraph | PreparedGraph) -> PreparedGraph:
+    """``G`` prepared for many :func:`area_route` calls (a prepared graph is returned as is)."""
+    return G if isinstance(G, PreparedGraph) else PreparedGraph(G)
 
 
 def _local_graph(
-    G: nx.MultiDiGraph, region: shapely.Geometry, streets: Collection[str] = ()
+    S: _GraphState, G: nx.MultiDiGraph, region: shapely.Geometry, streets: Collection[str] = ()
 ) -> nx.MultiDiGraph:
     """The arcs of ``G`` meeting ``region`` (metres, graph CRS) and those of
-    ``streets``, in ``G``'s order."""
-    c = _graph_cache(G)
-    hit = c.tree.query(region, predicate="intersects")
+    ``streets``, in ``G``'s order (``S`` is ``G``'s current state)."""
+    hit = S.tree.query(region, predicate="intersects")
     if streets:
-        hit = np.r_[hit, [i for sid in streets for i in c.street_arcs[sid]]]
+        hit = np.r_[hit, [i for sid in streets for i in S.street_arcs[sid]]]
     hit = np.unique(hit)
     L = nx.MultiDiGraph(**G.graph)
-    picked = [c.arcs[i] for i in hit.tolist()]
+    picked = [S.arcs[i] for i in hit.tolist()]
     nodes = {u for u, *_ in picked} | {v for _, v, *_ in picked}
-    L.add_nodes_from((n, G.nodes[n]) for n in sorted(nodes, key=c.node_pos.__getitem__))
+    L.add_nodes_from((n, G.nodes[n]) for n in sorted(nodes, key=S.node_pos.__getitem__))
     L.add_edges_from(picked)
     return L
 
 
-def _whole_graph(G: nx.MultiDiGraph) -> _WholeGraph:
-    """Components and travel times of the drivable whole graph, built once per graph
-    from the cached arcs (no networkx copy of a city graph)."""
-    from scipy.sparse.csgraph import connected_components
-
-    c = _graph_cache(G)
-    if c.whole is None:
-        pos = c.node_pos
-        a, b, w, sid = [], [], [], []
-        seen: set[str] = set()
-        for u, v, _k, d in c.arcs:
-            street = d["street_id"]
-            if street in seen:
-                continue
-            seen.add(street)
-            # scipy drops explicit zeros from a sparse graph: keep free arcs as arcs
-            t = max(float(d["time_s"]), 1e-9)
-            ends = [(pos[u], pos[v])] if d["oneway"] else [(pos[u], pos[v]), (pos[v], pos[u])]
-            for i, j in ends:
-                a.append(i)
-                b.append(j)
-                w.append(t)
-                sid.append(street)
-        aa, bb, ww = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64), np.asarray(w)
-        order = np.lexsort((ww, bb, aa))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = (aa[order][1:] != aa[order][:-1]) | (bb[order][1:] != bb[order][:-1])
-        pick = order[first]
-        n = len(pos)
-        drive = sp.csr_matrix((ww[pick], (aa[pick], bb[pick])), shape=(n, n))
-        _, scc = connected_components(drive, directed=True, connection="strong")
-        street_of = {(int(aa[i]), int(bb[i])): sid[i] for i in pick.tolist()}
-        c.whole = _WholeGraph(scc, pos, drive, street_of)
-    return c.whole
+def _whole_graph(S: _GraphState) -> _WholeGraph:
+    """Components and travel times of the drivable whole graph, from the state's arcs
+    (no networkx copy of a city graph)."""
+    pos = S.node_pos
+    a, b, w, sid = [], [], [], []
+    seen: set[str] = set()
+    for u, v, _k, d in S.arcs:
+        street = d["street_id"]
+        if street in seen:
+            continue
+        seen.add(street)
+        # scipy drops explicit zeros from a sparse graph: keep free arcs as arcs
+        t = max(float(d["time_s"]), 1e-9)
+        ends = [(pos[u], pos[v])] if d["oneway"] else [(pos[u], pos[v]), (pos[v], pos[u])]
+        for i, j in ends:
+            a.append(i)
+            b.append(j)
+            w.append(t)
+            sid.append(street)
+    aa, bb, ww = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64), np.asarray(w)
+    order = np.lexsort((ww, bb, aa))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (aa[order][1:] != aa[order][:-1]) | (bb[order][1:] != bb[order][:-1])
+    pick = order[first]
+    n = len(pos)
+    drive = sp.csr_matrix((ww[pick], (aa[pick], bb[pick])), shape=(n, n))
+    _, scc = connected_components(drive, directed=True, connection="strong")
+    street_of = {(int(aa[i]), int(bb[i])): sid[i] for i in pick.tolist()}
+    return _WholeGraph(scc, pos, drive, street_of)
 
 
-def _corridor(G: nx.MultiDiGraph, comp: Collection[Hashable], arcs: Iterable[EdgeId]) -> set[str]:
+def _corridor(S: _GraphState, comp: Collection[Hashable], arcs: Iterable[EdgeId]) -> set[str]:
     """Streets of the quickest ways, in the whole graph, from the nodes ``comp`` to the
     ends of ``arcs`` and back: what a closed walk needs beyond the buffer to serve them."""
-    from scipy.sparse.csgraph import dijkstra
-
-    W = _whole_graph(G)
+    W = S.whole
     src = [W.index[n] for n in comp]
     ends = {W.index[n] for e in arcs for n in e[:2]}
     out: set[str] = set()
@@ -523,12 +565,12 @@ def _corridor(G: nx.MultiDiGraph, comp: Collection[Hashable], arcs: Iterable[Edg
 
 
 def _closable_in_whole(
-    G: nx.MultiDiGraph, H: nx.MultiDiGraph, required: list[EdgeId]
+    S: _GraphState, H: nx.MultiDiGraph, required: list[EdgeId]
 ) -> set[EdgeId]:
-    """The required arcs a closed walk on the whole of ``G`` could serve: both ends in
+    """The required arcs a closed walk on the whole graph could serve: both ends in
     the strongly connected component holding most required metres (as
     :func:`_main_component` picks)."""
-    W = _whole_graph(G)
+    W = S.whole
     label = {n: int(W.scc[W.index[n]]) for e in required for n in e[:2]}
     metres: dict[int, list[float]] = {}
     for e in required:
@@ -644,12 +686,12 @@ def _solve_graph(
 
 
 def _extents(
-    G: nx.MultiDiGraph, geom: shapely.Geometry, buffer_m: float | None
+    bounds: tuple[float, float, float, float], geom: shapely.Geometry, buffer_m: float | None
 ) -> Iterator[shapely.Geometry | None]:
     """The area buffered by ``buffer_m``, then twice as far each time, then (None) the
-    whole graph once a buffer would hold all of it."""
+    whole graph (extent ``bounds``) once a buffer would hold all of it."""
     if buffer_m is not None:
-        x0, y0, x1, y1 = _graph_cache(G).bounds
+        x0, y0, x1, y1 = bounds
         whole = shapely.box(x0, y0, x1, y1)
         b = float(buffer_m)
         while True:
@@ -849,7 +891,7 @@ def _instructions(legs: list[dict[str, Any]], actions: list[str]) -> tuple[Instr
 
 
 def area_route(
-    G: nx.MultiDiGraph,
+    G: nx.MultiDiGraph | PreparedGraph,
     area: shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries,
     *,
     start: tuple[float, float] | None = None,
@@ -864,7 +906,7 @@ def area_route(
     max_snap_m: float = 200.0,
     unreachable: str = "raise",
     lower_bound: bool = True,
-    time_limit: float = 5.0,
+    time_limit_s: float = 5.0,
     iterations: int | None = 300,
     seed: int = 0,
 ) -> PatrolRoute:
@@ -872,8 +914,10 @@ def area_route(
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
+    G : networkx.MultiDiGraph or PreparedGraph
         Street graph of one mode, metric CRS (:mod:`urbangrid.routing.patrol.streets`).
+        For many areas of one graph pass :func:`prepare_graph`'s result: its spatial
+        index is then built once (a plain graph is prepared on every call).
     area : shapely geometry, GeoDataFrame or GeoSeries
         The collector's area (a work grid, unit grids, any polygon).
     start : (float, float), optional
@@ -905,7 +949,7 @@ def area_route(
     lower_bound : bool
         For mixed graphs, compute the lower bound of the undirected relaxation (on foot
         the rural postman solver gives it anyway).
-    time_limit : float
+    time_limit_s : float
         Seconds for the route search.
     iterations : int or None
         Search budget; with a number the result is deterministic for a ``seed``.
@@ -926,51 +970,110 @@ def area_route(
         A required street cannot be reached from the start and back (one-way streets
         that make the area impossible to close, or a disconnected network).
     """
-    from urbangrid.routing.core.carp import collector_routes
-    from urbangrid.routing.core.rural import rural_postman
-
     if unreachable not in ("raise", "skip"):
         raise RoutingError(f"unreachable must be 'raise' or 'skip', not {unreachable!r}")
+    P = prepare_graph(G)
+    S, G = P.state(), P.graph
     prof = get_mode(G.graph["mode"])
     geom = _area_geometry(area, area_crs, G, area_id)
     # a street is required when its midpoint is within the tolerance of the area, so
     # it meets this margin: the streets near the area decide as the whole graph would
     margin = 2 * boundary_tolerance_m + 1.0
-    near = _local_graph(G, geom.buffer(margin))
+    rule = {"boundary": boundary, "boundary_tolerance_m": boundary_tolerance_m,
+            "highways": highways, "both_sides": both_sides}
+    req = _area_streets(S, G, geom, margin, prof, area_id, rule)
+    default_start = start is None
+    if start is None:
+        rp = geom.representative_point()
+        start, start_crs, max_snap_m = (rp.x, rp.y), G.graph["crs"], math.inf
+    H, required, closable, comp = _routable(
+        S, G, geom, req, (buffer_m, margin), unreachable == "raise", prof, area_id
+    )
+    skipped = sorted({H.edges[e]["street_id"] for e in required if e not in closable})
+    if not closable:
+        name = f"area {area_id}" if area_id else "area"
+        raise PatrolAreaError(f"{name}: none of its streets lie on a closed {prof.name} walk")
+    # no office given: start on a required street, near the area's middle
+    inner = H.edge_subgraph(closable) if default_start else H.subgraph(comp)
+    node, snap_m = snap_point(inner, start[0], start[1], crs=start_crs, max_snap_m=max_snap_m)
+    wide = bool((req["sides"] == 2).any())
+    search = {"time_limit_s": time_limit_s, "iterations": iterations, "seed": seed}
+    plan, lb = _solve(H, closable, node, prof.oneway == "ignore" and not wide, lower_bound, search)
+    route = _concatenate(H, plan.routes, node)
+    plan = RoutePlan(routes=(route,), weight="time_s", info=dict(plan.info))
+    check_plan(H, plan, weight="time_s", required=closable, oneway="oneway")
+    plan = RoutePlan(routes=plan.routes, weight="time_s", lower_bound=lb, info=plan.info)
+    req = req[~req["street_id"].isin(skipped)]
+    legs, actions = _legs(H, route, set(req["street_id"]), prof)
+    return PatrolRoute(
+        area_id=area_id,
+        mode=prof.name,
+        crs=G.graph["crs"],
+        start_node=node,
+        start_snap_m=snap_m,
+        plan=plan,
+        legs=_legs_frame(legs, G.graph["crs"]),
+        instructions=_instructions(legs, actions),
+        required=_side_ids(req),
+        street_m=float((req["length_m"] * req["sides"]).sum()),
+        area=geom,
+        lower_bound_s=lb,
+        problem=_problem_name(prof, wide),
+        uturns=actions.count("uturn"),
+        turns=actions.count("left") + actions.count("right"),
+        skipped=tuple(skipped),
+    )
+
+
+def _area_streets(
+    S: _GraphState,
+    G: nx.MultiDiGraph,
+    geom: shapely.Geometry,
+    margin: float,
+    prof: ModeProfile,
+    area_id: str | None,
+    rule: dict[str, Any],
+) -> gpd.GeoDataFrame:
+    """:func:`required_streets` of the area, found on the arcs within ``margin``
+    (metres) of it; raises :class:`PatrolAreaError` saying why when there are none."""
+    near = _local_graph(S, G, geom.buffer(margin))
     # no street near: the whole graph's (empty) table, with its columns
     req = required_streets(
         near if near.number_of_edges() else G,
         geom,
         area_crs=G.graph["crs"],
-        boundary=boundary,
-        boundary_tolerance_m=boundary_tolerance_m,
-        highways=highways,
-        both_sides=both_sides,
         area_id=area_id,
+        **rule,
     )
-    name = f"area {area_id}" if area_id else "area"
     if len(req) == 0:
+        name = f"area {area_id}" if area_id else "area"
         where = (
             "it lies outside the street graph's extent"
-            if not geom.intersects(shapely.box(*_graph_cache(G).bounds))
+            if not geom.intersects(shapely.box(*S.bounds))
             else f"no {prof.name} patrol street ({', '.join(sorted(prof.patrol)[:4])}, …) "
             "has its midpoint inside it"
         )
         raise PatrolAreaError(f"{name}: no street to patrol: {where}")
-    default_start = start is None
-    if start is None:
-        rp = geom.representative_point()
-        start, start_crs, max_snap_m = (rp.x, rp.y), G.graph["crs"], math.inf
-    problem = (
-        "rural postman, undirected (one-ways ignored)"
-        if prof.oneway == "ignore"
-        else "rural postman, mixed (one-way streets forwards only)"
-    )
-    if (req["sides"] == 2).any():
-        problem += ", wide roads on both sides"
-    plan: RoutePlan | None = None
-    skipped: list[str] = []
-    for ext in _extents(G, geom, buffer_m):
+    return req
+
+
+def _routable(
+    S: _GraphState,
+    G: nx.MultiDiGraph,
+    geom: shapely.Geometry,
+    req: gpd.GeoDataFrame,
+    buffer: tuple[float | None, float],
+    strict: bool,
+    prof: ModeProfile,
+    area_id: str | None,
+) -> tuple[nx.MultiDiGraph, list[EdgeId], list[EdgeId], set[Hashable]]:
+    """The solve graph of the first extent (see :func:`_extents`) on which a closed
+    walk serves every required arc the whole graph could: ``(H, required, closable,
+    component)``. ``buffer`` is ``(buffer_m, margin_m)``; with ``strict`` a required
+    arc no closed walk can serve raises :class:`UnreachableError`."""
+    buffer_m, margin = buffer
+    for ext in _extents(S.bounds, geom, buffer_m):
+        region = None
         if ext is None:
             H, required = _solve_graph(G, req, None)
         else:
@@ -980,96 +1083,89 @@ def area_route(
                 if buffer_m is not None and buffer_m >= margin
                 else ext.union(geom.buffer(margin))
             )
-            H, required = _solve_graph(_local_graph(G, region), req, ext)
+            H, required = _solve_graph(_local_graph(S, G, region), req, ext)
         comp = _main_component(H, required)
         closable = [e for e in required if e[0] in comp and e[1] in comp]
         if len(closable) < len(required):
             # what the whole graph can close: a wider buffer cannot do better
-            whole = _closable_in_whole(G, H, required)
-            if len(whole) < len(required) and unreachable == "raise":
+            whole = _closable_in_whole(S, H, required)
+            if len(whole) < len(required) and strict:
                 bad = next(e for e in required if e not in whole)
                 raise _unreachable(H, bad, prof, area_id, len(required) - len(whole))
-            if ext is not None and set(closable) != whole:
+            if region is not None and set(closable) != whole:
                 # a few streets the buffer cannot close (a loop through a bridge, a
                 # one-way system): add the quickest ways there and back rather than a
                 # wider buffer all round; a far bigger graph makes the search slow
-                extra = _corridor(G, comp, whole - set(closable))
-                H, required = _solve_graph(_local_graph(G, region, extra), req, ext, extra)
+                extra = _corridor(S, comp, whole - set(closable))
+                H, required = _solve_graph(_local_graph(S, G, region, extra), req, ext, extra)
                 comp = _main_component(H, required)
                 closable = [e for e in required if e[0] in comp and e[1] in comp]
                 if set(closable) != whole:
                     continue
-        skipped = sorted({H.edges[e]["street_id"] for e in required if e not in closable})
-        required = closable
-        if not required:
-            raise PatrolAreaError(f"{name}: none of its streets lie on a closed {prof.name} walk")
-        # no office given: start on a required street, near the area's middle
-        inner = H.edge_subgraph(required) if default_start else H.subgraph(comp)
-        node, snap_m = snap_point(inner, start[0], start[1], crs=start_crs, max_snap_m=max_snap_m)
-        U, required_u = _undirected(H, required)
-        if prof.oneway == "ignore" and not (req["sides"] == 2).any():
-            plan = rural_postman(U, required_u, weight="time_s", start=node, time_limit=time_limit)
-            lb = plan.lower_bound
-        else:
-            plan = collector_routes(
-                H,
-                depot=node,
-                required=required,
-                weight="time_s",
-                oneway="oneway",
-                objective="total",
-                time_limit=time_limit,
-                iterations=iterations,
-                seed=seed,
-            )
-            # any mixed walk is an undirected one: the relaxation's bound holds
-            lb = (
-                rural_postman(
-                    U, required_u, weight="time_s", start=node, time_limit=time_limit
-                ).lower_bound
-                if lower_bound
-                else None
-            )
-        break
-    assert plan is not None
-    route = _concatenate(H, plan.routes, node)
-    plan = RoutePlan(routes=(route,), weight="time_s", info=dict(plan.info))
-    check_plan(H, plan, weight="time_s", required=required, oneway="oneway")
-    plan = RoutePlan(routes=plan.routes, weight="time_s", lower_bound=lb, info=plan.info)
-    req = req[~req["street_id"].isin(skipped)]
-    req_ids = set(req["street_id"])
-    legs, actions = _legs(H, route, req_ids, prof)
-    instr = _instructions(legs, actions)
+        return H, required, closable, comp
+    raise AssertionError("the last extent, the whole graph, always returns")  # pragma: no cover
+
+
+def _solve(
+    H: nx.MultiDiGraph,
+    required: list[EdgeId],
+    node: Hashable,
+    undirected: bool,
+    lower_bound: bool,
+    search: dict[str, Any],
+) -> tuple[RoutePlan, float | None]:
+    """Solve the routing problem on ``H`` (weight ``time_s``, seconds) from ``node``:
+    rural postman when ``undirected`` (on foot, no street on both sides), else the
+    CARP search for one collector; with the undirected relaxation's lower bound."""
+    U, required_u = _undirected(H, required)
+    limit = search["time_limit_s"]
+    if undirected:
+        plan = rural_postman(U, required_u, weight="time_s", start=node, time_limit_s=limit)
+        return plan, plan.lower_bound
+    plan = collector_routes(
+        H,
+        depot=node,
+        required=required,
+        weight="time_s",
+        oneway="oneway",
+        objective="total",
+        **search,
+    )
+    # any mixed walk is an undirected one: the relaxation's bound holds
+    if not lower_bound:
+        return plan, None
+    relaxed = rural_postman(U, required_u, weight="time_s", start=node, time_limit_s=limit)
+    return plan, relaxed.lower_bound
+
+
+def _problem_name(prof: ModeProfile, wide: bool) -> str:
+    problem = (
+        "rural postman, undirected (one-ways ignored)"
+        if prof.oneway == "ignore"
+        else "rural postman, mixed (one-way streets forwards only)"
+    )
+    return problem + (", wide roads on both sides" if wide else "")
+
+
+def _legs_frame(legs: list[dict[str, Any]], crs: str) -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame(
         [{k: v for k, v in leg.items() if k != "reverse"} for leg in legs],
         geometry="geometry",
-        crs=G.graph["crs"],
+        crs=crs,
     )
     frame.insert(0, "seq", np.arange(len(frame)))
+    return frame
+
+
+def _side_ids(req: gpd.GeoDataFrame) -> tuple[str, ...]:
+    """Required street ids; ``"<id>@<u>"`` per side of a street required on both."""
     side_ids = []
     for r in req.itertuples():
         if r.sides == 2:
             side_ids += [f"{r.street_id}@{r.u}", f"{r.street_id}@{r.v}"]
         else:
             side_ids.append(str(r.street_id))
-    return PatrolRoute(
-        area_id=area_id,
-        mode=prof.name,
-        crs=G.graph["crs"],
-        start_node=node,
-        start_snap_m=snap_m,
-        plan=plan,
-        legs=frame,
-        instructions=instr,
-        required=tuple(side_ids),
-        street_m=float((req["length_m"] * req["sides"]).sum()),
-        area=geom,
-        lower_bound_s=lb,
-        problem=problem,
-        uturns=actions.count("uturn"),
-        turns=actions.count("left") + actions.count("right"),
-        skipped=tuple(skipped),
-    )
+    return tuple(side_ids)
 
 
 def _concatenate(H: nx.MultiDiGraph, routes: Iterable[Route], depot: Hashable) -> Route:
@@ -1088,7 +1184,7 @@ def _concatenate(H: nx.MultiDiGraph, routes: Iterable[Route], depot: Hashable) -
 
 
 def area_routes(
-    G: nx.MultiDiGraph,
+    G: nx.MultiDiGraph | PreparedGraph,
     areas: gpd.GeoDataFrame,
     *,
     id_column: str,
@@ -1100,8 +1196,8 @@ def area_routes(
 
     Parameters
     ----------
-    G : networkx.MultiDiGraph
-        Street graph of one mode.
+    G : networkx.MultiDiGraph or PreparedGraph
+        Street graph of one mode (a plain graph is prepared once for all areas).
     areas : geopandas.GeoDataFrame
         One polygon per area, with a CRS.
     id_column : str
@@ -1125,6 +1221,7 @@ def area_routes(
         raise PatrolAreaError("areas have no CRS")
     if id_column not in areas.columns:
         raise PatrolAreaError(f"areas have no column {id_column!r}")
+    P = prepare_graph(G)
     out = []
     for idx, row in areas.iterrows():
         start = None
@@ -1135,7 +1232,7 @@ def area_routes(
         try:
             out.append(
                 area_route(
-                    G,
+                    P,
                     row.geometry,
                     area_crs=areas.crs,
                     area_id=str(row[id_column]),

@@ -522,7 +522,7 @@ def time_based_staffing(
     unit: str = "work_grid_code",
     previous: Mapping[str, str] | None = None,
     norms: StaffingNorms | None = None,
-    time_limit: float = 2.0,
+    time_limit_s: float = 2.0,
     seed: int = 0,
     iterations: int | None = 60,
     on_over: str = "raise",
@@ -556,7 +556,7 @@ def time_based_staffing(
     previous : mapping of str to str, optional
         Previous unit → area code, for stable codes.
     norms : StaffingNorms, optional
-    time_limit, seed, iterations
+    time_limit_s, seed, iterations
         Budget of each route search; with ``iterations`` the result is deterministic.
     on_over : {"raise", "flag"}
         A unit grid that cannot be ridden round within the limit: raise, or keep it
@@ -585,7 +585,7 @@ def time_based_staffing(
         raise StaffingError(f"shifts must be an integer 1-{norms.max_shifts}, not {shifts!r}")
     result = plan_collector_areas(G, grids, limit_s=limit_s, unit=unit, by=by,
                                   previous=previous, seed=seed, iterations=iterations,
-                                  time_limit=time_limit, on_over=on_over)
+                                  time_limit_s=time_limit_s, on_over=on_over)
     extra_shifts = _grade1_extra_shifts(shifts, norms)
     g1k: dict[str, int] = {}
     if extra_shifts:
@@ -595,7 +595,7 @@ def time_based_staffing(
         if len(g1):
             cover = plan_collector_areas(G, grids, limit_s=limit_s, unit=unit, by=by,
                                          streets=g1, seed=seed, iterations=iterations,
-                                         time_limit=time_limit, on_over=on_over)
+                                         time_limit_s=time_limit_s, on_over=on_over)
             g1k = cover.info["k"]
     a = result.areas
     codes = sorted(set(grids[by].astype(str)))
