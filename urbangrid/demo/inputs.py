@@ -5,10 +5,8 @@ Fixtures for the demo, the tests and the benchmarks; no library module imports t
 
 from __future__ import annotations
 
-import bz2
 import datetime as dt
 import gzip
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +15,15 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from urbangrid.errors import (
-    DataFileError,
-)
+from urbangrid.data import data_path
+from urbangrid.errors import DataFileError
+from urbangrid.loaders.admin import read_divisions_csv
+from urbangrid.loaders.osm import read_osm_ways, read_streets
 from urbangrid.loaders.osm_components import BUNDLED_SOURCES, read_bundled_components
 from urbangrid.spatial.components.codes import CityProfile, demo_profile
-from urbangrid.spatial.components.records import load_components
+from urbangrid.spatial.components.records import component_stats, load_components
 from urbangrid.spatial.crs.metric import choose_metric_crs
+from urbangrid.spatial.grids.codes import grid_serial_order
 from urbangrid.spatial.grids.generate import (
     DIVIDER_HIGHWAYS,
     INTERNAL_WAY_HIGHWAYS,
@@ -36,53 +36,6 @@ from urbangrid.spatial.grids.versions import load_unit_grids, load_work_grids
 from urbangrid.spatial.grids.work import dissolve_work_grids, group_work_grids
 from urbangrid.store import Store
 
-
-def _read_osm_ways(path: str | Path) -> tuple[gpd.GeoDataFrame, shapely.Polygon]:
-    """Read the ways of an OSM XML file (.osm, .osm.bz2, .osm.gz) as lines, EPSG:4326.
-
-    Returns the ways (columns ``osm_id, highway, waterway, railway, name, geometry``) and
-    the file's ``<bounds>`` as a lon/lat box (degrees). A private stop-gap until
-    ``urbangrid.loaders.osm`` provides street reading with a highway filter.
-    """
-    path = Path(path)
-    opener = bz2.open if path.suffix == ".bz2" else gzip.open if path.suffix == ".gz" else open
-    nodes: dict[str, tuple[float, float]] = {}
-    rows: list[dict[str, object]] = []
-    bounds: shapely.Polygon | None = None
-    try:
-        with opener(path, "rb") as fh:
-            for _, el in ET.iterparse(fh):
-                if el.tag == "node":
-                    nodes[el.get("id", "")] = (float(el.get("lon", "nan")),
-                                               float(el.get("lat", "nan")))
-                    el.clear()
-                elif el.tag == "way":
-                    tags = {t.get("k"): t.get("v") for t in el.iter("tag")}
-                    refs = [nd.get("ref", "") for nd in el.iter("nd")]
-                    pts = [nodes[r] for r in refs if r in nodes]
-                    if len(pts) >= 2 and any(k in tags for k in ("highway", "waterway",
-                                                                 "railway")):
-                        rows.append({"osm_id": int(el.get("id", "0")),
-                                     "highway": tags.get("highway"),
-                                     "waterway": tags.get("waterway"),
-                                     "railway": tags.get("railway"),
-                                     "name": tags.get("name"),
-                                     "geometry": shapely.LineString(pts)})
-                    el.clear()
-                elif el.tag == "bounds":
-                    bounds = shapely.box(float(el.get("minlon", "nan")),
-                                         float(el.get("minlat", "nan")),
-                                         float(el.get("maxlon", "nan")),
-                                         float(el.get("maxlat", "nan")))
-                elif el.tag == "relation":
-                    el.clear()
-    except (OSError, ET.ParseError, EOFError) as exc:
-        msg = f"{path}: cannot read OSM XML: {exc}"
-        raise DataFileError(msg) from exc
-    ways = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
-    if bounds is None:
-        bounds = shapely.box(*ways.total_bounds)
-    return ways, bounds
 
 @dataclass(frozen=True)
 class GridInputs:
@@ -168,7 +121,9 @@ def osm_extract_inputs(
     Parameters
     ----------
     path : str or Path
-        OSM XML extract (``.osm`` or ``.osm.bz2``).
+        OSM extract: XML (``.osm``, ``.osm.bz2``, ``.osm.gz``) or PBF, read by
+        :func:`urbangrid.loaders.osm.read_osm_ways` and
+        :func:`~urbangrid.loaders.osm.read_streets`.
     community_codes : iterable of str
         12-digit codes to hand out, in order; at least as many as cells.
     min_community_area_m2, min_community_width_m, max_community_area_m2 : float
@@ -179,12 +134,9 @@ def osm_extract_inputs(
     GridInputs
         In the metric CRS of :func:`choose_metric_crs`. Streets are the ways with a
         :data:`STREET_HIGHWAYS` tag; internal ways those with :data:`INTERNAL_WAY_HIGHWAYS`
-        (read with :func:`urbangrid.loaders.osm.read_osm_graph`).
+        (as :func:`urbangrid.loaders.osm.read_streets` gives them).
     """
-    from urbangrid.loaders.osm import read_osm_graph, streets_frame
-    from urbangrid.spatial.grids.codes import grid_serial_order
-
-    ways, bounds = _read_osm_ways(path)
+    ways, bounds = read_osm_ways(path)
     box = gpd.GeoSeries([bounds], crs="EPSG:4326")
     crs = choose_metric_crs(box)
     area = box.to_crs(crs).iloc[0]
@@ -206,8 +158,8 @@ def osm_extract_inputs(
     comm = gpd.GeoDataFrame({"community_code": [codes[r - 1] for r in rank]},
                             geometry=gpd.GeoSeries(cells, crs=crs), crs=crs)
     comm = comm.sort_values("community_code").reset_index(drop=True)
-    streets = streets_frame(read_osm_graph(path, highways=STREET_HIGHWAYS)).to_crs(crs)
-    internal = streets_frame(read_osm_graph(path, highways=INTERNAL_WAY_HIGHWAYS)).to_crs(crs)
+    streets = read_streets(path, highways=STREET_HIGHWAYS).to_crs(crs)
+    internal = read_streets(path, highways=INTERNAL_WAY_HIGHWAYS).to_crs(crs)
     note = (f"{Path(path).name}: communities are a documented partition of the extract's "
             "bounding box by arterial roads, rivers and railways (not real community "
             f"boundaries); {len(cells)} cells given codes {comm['community_code'].iloc[0]}… in "
@@ -226,7 +178,7 @@ def load_demo_grids(
     """Demo step: generate unit grids and work grids for the bundled Haidian extract.
 
     Communities are the documented partition of
-    :func:`~urbangrid.spatial.grids.generate.osm_extract_inputs` (not real boundaries),
+    :func:`osm_extract_inputs` (not real boundaries),
     given the 2023 codes of 清华园街道 (110108014) in reading order.
 
     Parameters
@@ -247,8 +199,6 @@ def load_demo_grids(
     str
         One-line summary.
     """
-    from urbangrid.data import data_path
-
     path = Path(osm_path) if osm_path is not None else data_path(
         "osm/beijing_haidian_wudaokou.osm.bz2")
     codes = list(community_codes) if community_codes is not None else [
@@ -265,12 +215,12 @@ def load_demo_grids(
     load_work_grids(store, work, version=version, at=summary.loaded_at, source=path.name)
     return (f"{len(grids)} unit grids (median {out.stats['median_area_m2']:.0f} m², "
             f"{out.stats['metric_crs']}) in {grids['community_code'].nunique()} partition "
-            f"communities, {len(work)} work grids; coverage error "
-            f"{float(out.stats['coverage_error']):.1e}")
+            f"communities, {len(work)} work grids; "
+            f"coverage error {out.stats['coverage_error']:.1e}")
 
 
 def load_demo_components(
-    store: Any,
+    store: Store,
     *,
     profile: CityProfile | None = None,
     sources: Sequence[str] = BUNDLED_SOURCES,
@@ -302,8 +252,6 @@ def load_demo_components(
         store, in class order, plus ``"unmapped"``, ``"skipped"`` and
         ``"not_in_profile"`` feature counts from the readers.
     """
-    from urbangrid.spatial.components.records import component_stats
-
     profile = profile or demo_profile()
     frame, report = read_bundled_components(profile, sources)
     load_components(store, frame, profile, admin_code=admin_code, at=at, source="bundled extracts")
@@ -319,16 +267,10 @@ def demo_work_grids(osm: Path, *, target_workload: float = 27.0) -> Any:
     """Work grids of an OSM extract generated in memory (issue-5 functions).
 
     Unit grids (about 10,000 m² each) from the extract's streets and its documented
-    community partition (:func:`~urbangrid.spatial.grids.generate.osm_extract_inputs`,
+    community partition (:func:`osm_extract_inputs`,
     Haidian's 2023 community codes), grouped into work grids of ``target_workload``
     average unit grids (27 → about 0.27 km²).
     """
-    from urbangrid.data import data_path
-    from urbangrid.demo.inputs import osm_extract_inputs
-    from urbangrid.loaders.admin import read_divisions_csv
-    from urbangrid.spatial.grids.generate import generate_unit_grids
-    from urbangrid.spatial.grids.work import dissolve_work_grids, group_work_grids
-
     div = read_divisions_csv(data_path("codes/haidian_110108_divisions_2023.csv"))
     codes = div.loc[div["level"] == "community", "code"].astype(str).tolist()
     inputs = osm_extract_inputs(osm, codes)
