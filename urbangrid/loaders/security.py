@@ -8,11 +8,8 @@ such a role, without migrating; writes through it fail with
 
 from __future__ import annotations
 
-import psycopg
-from psycopg import sql
-
-from urbangrid.errors import StoreConnectionError
-from urbangrid.store.postgis import SCHEMA, PostGISStore
+from urbangrid.store.postgis import PostGISStore
+from urbangrid.store.postgis import grant_readonly as _grant_readonly
 
 __all__ = ["connect_readonly", "grant_readonly"]
 
@@ -43,42 +40,7 @@ def grant_readonly(
     StoreConnectionError
         The role does not exist (and ``create`` is False) or the grant is refused.
     """
-    done: list[str] = []
-    with psycopg.connect(dsn, autocommit=True) as con:
-        dbname = con.info.dbname
-        exists = con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-        r = sql.Identifier(role)
-        s = sql.Identifier(SCHEMA)
-        stmts: list[sql.Composable] = []
-        if not exists:
-            if not create:
-                msg = f"no role {role!r}; create it first, or pass create=True"
-                raise StoreConnectionError(msg)
-            q = sql.SQL("CREATE ROLE {} LOGIN").format(r)
-            if password is not None:
-                q += sql.SQL(" PASSWORD {}").format(sql.Literal(password))
-            stmts.append(q)
-        stmts += [
-            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname), r),
-            sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
-            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, r),
-            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(
-                s, r
-            ),
-            sql.SQL(
-                "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {} FROM {}"
-            ).format(s, r),
-        ]
-        try:
-            for q in stmts:
-                con.execute(q)
-                text = q.as_string(con)
-                done.append(
-                    text.split(" PASSWORD ")[0] + (" PASSWORD ***" if " PASSWORD " in text else "")
-                )
-        except psycopg.Error as exc:
-            raise StoreConnectionError(f"cannot grant read-only access to {role!r}: {exc}") from exc
-    return done
+    return _grant_readonly(dsn, role, create=create, password=password)
 
 
 def connect_readonly(dsn: str) -> PostGISStore:

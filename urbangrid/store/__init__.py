@@ -14,15 +14,26 @@ from __future__ import annotations
 from pathlib import Path
 
 from urbangrid.errors import StoreConnectionError
-from urbangrid.store.base import LayerInfo, Store, WriteMode, WriteResult
+from urbangrid.store.base import (
+    DuplicateKeyError,
+    LayerInfo,
+    PostGISOnlyError,
+    Store,
+    StoreConflictError,
+    WriteMode,
+    WriteResult,
+)
 from urbangrid.store.gpkg import GeoPackageStore
 from urbangrid.store.postgis import PostGISStore
 
 __all__ = [
+    "DuplicateKeyError",
     "GeoPackageStore",
     "LayerInfo",
+    "PostGISOnlyError",
     "PostGISStore",
     "Store",
+    "StoreConflictError",
     "WriteMode",
     "WriteResult",
     "connect",

@@ -48,11 +48,13 @@ class _ArrowColumn:
 
     def tolist(self) -> list[Any]:
         """Python values, None for missing."""
-        return self.array.to_pylist()
+        out: list[Any] = self.array.to_pylist()
+        return out
 
     def isnull(self) -> np.ndarray:
         """Missing values as a boolean array."""
-        return self.array.is_null().to_numpy(zero_copy_only=False)
+        out: np.ndarray = self.array.is_null().to_numpy(zero_copy_only=False)
+        return out
 
     def buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(data, starts, lengths)``: the bytes, each value's start and length.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -87,41 +88,55 @@ def bulk_load_rtree(
     if len(ids) == 0:
         return
     (root,) = con.execute(f'SELECT data FROM {q}_node" WHERE nodeno = 1').fetchone()
-    node_size = len(root)
-    cap = (node_size - 4) // _CELL.itemsize
-
     level = np.empty(len(ids), dtype=_CELL)
     level["id"] = ids
     level["x0"], level["x1"] = _down(np.asarray(minx, float)), _up(np.asarray(maxx, float))
     level["y0"], level["y1"] = _down(np.asarray(miny, float)), _up(np.asarray(maxy, float))
+    tree = _packed_tree(level, len(root))
+    con.execute(f'DELETE FROM {q}_node"')
+    con.executemany(f'INSERT INTO {q}_node" (nodeno, data) VALUES (?, ?)', tree.nodes)
+    _write_rowids(con, q, np.concatenate(tree.leaf_ids), np.concatenate(tree.leaf_nodes))
+    con.executemany(f'INSERT INTO {q}_parent" (nodeno, parentnode) VALUES (?, ?)', tree.parents)
 
+
+@dataclass
+class _Tree:
+    """The shadow-table rows of a packed R*Tree: node blobs, the leaf node of each
+    row id, the parent of each inner node."""
+
+    nodes: list[tuple[int, bytes]] = field(default_factory=list)
+    leaf_ids: list[np.ndarray] = field(default_factory=list)
+    leaf_nodes: list[np.ndarray] = field(default_factory=list)
+    parents: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _packed_tree(level: np.ndarray, node_size: int) -> _Tree:
+    """Pack the cells of `level` (the rows' boxes) into nodes of `node_size` bytes,
+    level by level up to the root (node 1)."""
+    cap = (node_size - 4) // _CELL.itemsize
     # Node counts per level are known up front (STR fills every node but the
     # last of each slab), so nodes can be numbered top-down with the root as 1.
-    counts = [max(1, math.ceil(len(ids) / cap))]
+    counts = [max(1, math.ceil(len(level) / cap))]
     while counts[-1] > 1:
         counts.append(math.ceil(counts[-1] / cap))
     depth = len(counts) - 1
-    offsets = {k: 1 + sum(counts[k + 1 :]) for k in range(len(counts))}
-
-    node_rows: list[tuple[int, bytes]] = []
-    leaf_ids: list[np.ndarray] = []
-    leaf_nodes: list[np.ndarray] = []
-    parent_rows: list[tuple[int, int]] = []
+    tree = _Tree()
     for k in range(len(counts)):
         groups = _pack(level, cap) if counts[k] > 1 else [np.arange(len(level))]
         assert len(groups) == counts[k]
         parent = np.empty(len(groups), dtype=_CELL)
+        first = 1 + sum(counts[k + 1 :])
         for j, g in enumerate(groups):
-            no = offsets[k] + j
+            no = first + j
             cells = level[g]
             header = np.array([depth if no == 1 else 0, len(cells)], dtype=">u2").tobytes()
             body = header + cells.tobytes()
-            node_rows.append((no, body + b"\0" * (node_size - len(body))))
+            tree.nodes.append((no, body + b"\0" * (node_size - len(body))))
             if k == 0:
-                leaf_ids.append(cells["id"])
-                leaf_nodes.append(np.full(len(cells), no, dtype=np.int64))
+                tree.leaf_ids.append(cells["id"])
+                tree.leaf_nodes.append(np.full(len(cells), no, dtype=np.int64))
             else:
-                parent_rows.extend((c, no) for c in cells["id"].tolist())
+                tree.parents.extend((c, no) for c in cells["id"].tolist())
             parent[j] = (
                 no,
                 cells["x0"].min(),
@@ -130,12 +145,13 @@ def bulk_load_rtree(
                 cells["y1"].max(),
             )
         level = parent
+    return tree
 
-    con.execute(f'DELETE FROM {q}_node"')
-    con.executemany(f'INSERT INTO {q}_node" (nodeno, data) VALUES (?, ?)', node_rows)
+
+def _write_rowids(con: sqlite3.Connection, q: str, ids: np.ndarray, nodes: np.ndarray) -> None:
+    """Fill ``<rtree>_rowid`` (`q`: the quoted name without its closing quote)."""
     # In rowid order: appending to the shadow table's B-tree beats inserting all over it.
-    rowids = np.concatenate(leaf_ids).astype(np.int64)
-    nodes = np.concatenate(leaf_nodes)
+    rowids = ids.astype(np.int64)
     order = np.argsort(rowids, kind="stable")
     rowids, nodes = rowids[order], nodes[order]
     if len(rowids) and rowids[-1] - rowids[0] == len(rowids) - 1:
@@ -146,14 +162,13 @@ def bulk_load_rtree(
                 f'INSERT INTO {q}_rowid" (rowid, nodeno) SELECT ? + key, value FROM json_each(?)',
                 (int(rowids[0]), "[" + ",".join(map(str, nodes.tolist())) + "]"),
             )
-            rowids = rowids[:0]
+            return
         except sqlite3.OperationalError:  # an SQLite built without JSON functions
             pass
     con.executemany(
         f'INSERT INTO {q}_rowid" (rowid, nodeno) VALUES (?, ?)',
-        zip(rowids.tolist(), nodes[: len(rowids)].tolist(), strict=True),
+        zip(rowids.tolist(), nodes.tolist(), strict=True),
     )
-    con.executemany(f'INSERT INTO {q}_parent" (nodeno, parentnode) VALUES (?, ?)', parent_rows)
 
 
 def clear_rtree(con: sqlite3.Connection, rtree: str) -> None:

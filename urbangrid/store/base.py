@@ -11,11 +11,10 @@ upsert are new, changed or unchanged — lives here, once, in
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -23,20 +22,27 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbangrid.errors import StoreSchemaError, ValidationError
+from urbangrid.errors import StoreError, StoreSchemaError, ValidationError
+from urbangrid.problems import Problem, format_problem, problem
 from urbangrid.store._columns import ArrowBytes, ArrowText, arrow_text
 
 __all__ = [
     "LOGICAL_TYPES",
+    "SERIAL_LAYER",
     "BaseStore",
+    "DuplicateKeyError",
     "LayerInfo",
+    "PostGISOnlyError",
     "Store",
+    "StoreConflictError",
     "WriteMode",
     "WriteResult",
-    "gc_paused",
 ]
 
 WriteMode = Literal["append", "upsert", "replace"]
+
+#: Layer of serial counters (migration 0401: ``serial_key``, ``last_serial``).
+SERIAL_LAYER = "component_serial"
 
 #: Column types as the store contract names them, whatever the back end.
 LOGICAL_TYPES = ("text", "integer", "float", "boolean", "date", "datetime", "json", "geometry")
@@ -95,22 +101,45 @@ class WriteResult:
     retired: int = 0
 
 
+class StoreConflictError(StoreError):
+    """Another transaction got in the way: a deadlock, a serialisation failure, a lock
+    not granted in time, the database file busy, or a key another writer stored
+    meanwhile. Nothing was written; running the transaction again may succeed."""
+
+
+class DuplicateKeyError(StoreSchemaError, StoreConflictError):
+    """A write would store a key the layer already holds (PostGIS: possibly stored by
+    a concurrent writer since the caller looked; use ``mode="upsert"`` to update)."""
+
+
+class PostGISOnlyError(StoreError, NotImplementedError):
+    """A capability only the PostGIS store has was asked of a GeoPackage store."""
+
+
+def postgis_only(store: object, what: str) -> PostGISOnlyError:
+    """The error a GeoPackage store raises for capability `what`."""
+    return PostGISOnlyError(
+        f"{what}: needs a PostGIS store; this is a GeoPackage ({getattr(store, 'target', '?')})"
+    )
+
+
 @runtime_checkable
 class Store(Protocol):
     """The contract every urbangrid store keeps (GeoPackage and PostGIS).
 
     Coordinates are in each layer's CRS (``layer_info(name).crs``); frames
     written in another CRS are reprojected, frames without a CRS are refused.
+    Every capability a feature uses is named here; none talks to the database
+    directly. The few only PostGIS has (server-side locate, privileges) raise
+    :class:`PostGISOnlyError` on a GeoPackage store.
     """
 
     kind: str
-    """``"gpkg"`` or ``"postgis"``: dispatch backend-specific fast paths on it."""
+    """``"gpkg"`` or ``"postgis"``, for messages; features do not branch on it."""
     target: str
     """The file path, or the DSN without its password."""
     srid: int
     """EPSG code of geometry columns unless a layer declares its own."""
-    connection: Any
-    """The raw ``sqlite3`` or ``psycopg`` connection, for backend-specific SQL."""
 
     def __enter__(self) -> Store: ...
 
@@ -144,6 +173,19 @@ class Store(Protocol):
         """Write `frame` to `layer` atomically; see :meth:`BaseStore.write`."""
         ...
 
+    def append_batches(
+        self,
+        layer: str,
+        batches: Iterable[tuple[int, pd.DataFrame] | tuple[int, pd.DataFrame, Any]],
+        *,
+        rows: int,
+        at: dt.datetime | None = None,
+        source: str = "<frames>",
+    ) -> WriteResult:
+        """Append batches of rows as one all-or-nothing load; see
+        :meth:`BaseStore.append_batches`."""
+        ...
+
     def read(
         self,
         layer: str,
@@ -161,8 +203,81 @@ class Store(Protocol):
         """Number of current rows of `layer` matching `where`."""
         ...
 
+    def is_empty(self, layer: str) -> bool:
+        """True when `layer` holds no row at all, current or retired (one probe)."""
+        ...
+
+    def current_values(
+        self, layer: str, column: str, values: Sequence[Any], value_column: str
+    ) -> dict[Any, Any]:
+        """``{value of column: value of value_column}`` over the current rows of
+        `layer` whose `column` is one of `values` (attributes only, no geometry)."""
+        ...
+
+    def knn_radius(
+        self,
+        layer: str,
+        x: float,
+        y: float,
+        k: int,
+        *,
+        where: Mapping[str, Sequence[Any]] | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> float | None:
+        """Half-width (layer CRS units) of a box around (x, y) holding at least `k`
+        rows of `layer` matching `where`; None when fewer than `k` exist."""
+        ...
+
     def retire(self, layer: str, keys: Iterable[Any], *, at: dt.datetime | None = None) -> int:
         """Close the current version of each key of a history layer."""
+        ...
+
+    def delete_keys(self, layer: str, keys: Sequence[Any]) -> int:
+        """Delete every row (every version) of the given keys; returns the count."""
+        ...
+
+    def undo_versions(
+        self, layer: str, written: Sequence[Any], reopened: Sequence[Any], at: dt.datetime
+    ) -> tuple[int, int]:
+        """Undo a change made at `at` on a history layer: delete the versions of the
+        `written` keys that began at `at`, reopen the versions of the `reopened`
+        keys that ended at `at`; returns (deleted, reopened) counts."""
+        ...
+
+    def reserve_serials(self, key: str, n: int, *, layer: str = SERIAL_LAYER) -> int:
+        """Add `n` to serial counter `key` of `layer` (created at 0); returns its new value.
+
+        Atomic: concurrent callers wait for each other; nothing is handed out twice.
+        """
+        ...
+
+    def raise_serials(self, floors: Mapping[str, int], *, layer: str = SERIAL_LAYER) -> None:
+        """Move each serial counter of `layer` up to at least its floor (never down)."""
+        ...
+
+    def lock_layer(self, layer: str, *, timeout_s: float = 120.0) -> None:
+        """Serialise writers of `layer` until the current transaction ends.
+
+        Call inside :meth:`transaction`. Waits at most `timeout_s` seconds for
+        another holder, then raises :class:`StoreConflictError`.
+        """
+        ...
+
+    def side_store(self) -> AbstractContextManager[Store]:
+        """A store whose writes commit on their own while this store's transaction
+        is open (PostGIS: a second connection, closed after). SQLite lets one writer
+        hold a file at a time, so a GeoPackage store gives itself: its writes join
+        the open transaction."""
+        ...
+
+    def ensure_locate_functions(self) -> None:
+        """PostGIS only: make sure the ``urbangrid.locate`` SQL functions exist."""
+        ...
+
+    def grant_readonly(
+        self, role: str, *, create: bool = False, password: str | None = None
+    ) -> list[str]:
+        """PostGIS only: let `role` read every urbangrid table and nothing else."""
         ...
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -175,26 +290,6 @@ class Store(Protocol):
 
 
 # ---------------------------------------------------------------- values
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for a bulk load, back on after (if it was on).
-
-    A load of 316,851 records makes millions of short-lived objects (geometries,
-    strings, dates) that hold no reference cycles, yet each few hundred
-    allocations start a collection that walks every tracked object: with the
-    collector on, building the geometries of one 50,000-record batch took
-    48 ms instead of 12 ms. Reference counting still frees everything as usual;
-    the cycles left over, if any, are collected when the collector is back on.
-    """
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def utc_ms(value: dt.datetime) -> dt.datetime:
@@ -316,7 +411,7 @@ def json_text(value: Any) -> str:
 def all_missing(column: Any) -> bool:
     """Whether a prepared column (list, object array or ArrowText) holds only None."""
     if isinstance(column, ArrowText):
-        return column.array.null_count == len(column)
+        return bool(column.array.null_count == len(column))
     if isinstance(column, np.ndarray):
         return bool(pd.isna(column).all())
     return all(v is None for v in column)
@@ -380,36 +475,26 @@ def write_values(values: pd.Series, logical: str) -> tuple[Any, list[tuple[int, 
 
 def batch_json_problems(
     info: LayerInfo, start: int, columns: list[str], data: Sequence[Any], source: str
-) -> list[dict[str, object]]:
+) -> list[Problem]:
     """Problems of the JSON text in one batch given column by column, rows from `start`."""
-    out: list[dict[str, object]] = []
+    out: list[Problem] = []
     for j, col in enumerate(columns):
         if info.columns.get(col) == "json":
             out.extend(
-                {
-                    "file": source,
-                    "row": start + i,
-                    "field": col,
-                    "value": data[j][i],
-                    "reason": reason,
-                }
+                problem(source, start + i, col, data[j][i], reason)
                 for i, reason in json_text_problems(data[j])
             )
     return out
 
 
-def _validation_error(
-    source: str, layer: str, problems: list[dict[str, object]]
-) -> ValidationError:
-    head = "; ".join(
-        f"row {p['row']} field {p['field']!r} value {p['value']!r}: {p['reason']}"
-        for p in problems[:5]
-    )
+def _validation_error(source: str, layer: str, problems: Sequence[Problem]) -> ValidationError:
+    """One ValidationError naming the first five problems (:func:`format_problem`)."""
+    head = "; ".join(format_problem(p) for p in problems[:5])
     more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
     return ValidationError(
         f"{source}: {len(problems)} problem(s) writing to {layer!r}: {head}{more}; "
         "nothing was written",
-        problems,
+        [dict(p) for p in problems],
     )
 
 
@@ -423,7 +508,7 @@ _MULTI_CLASS = {
 
 def _geometry_wkb(
     info: LayerInfo, frame: pd.DataFrame, source: str, wkb: Any = None
-) -> tuple[PreparedGeometry, list[dict[str, object]]]:
+) -> tuple[PreparedGeometry, list[Problem]]:
     """Geometries of `frame` in the layer CRS (and as WKB), plus the problems found.
 
     `wkb`, when given, is the 2D WKB the geometries were read from (an Arrow
@@ -445,7 +530,7 @@ def _geometry_wkb(
         geoms = geoms.to_crs(info.crs)
         wkb = None
     values = np.asarray(geoms.values, dtype=object)
-    problems: list[dict[str, object]] = []
+    problems: list[Problem] = []
     want = info.geometry_type or "GEOMETRY"
     types = shapely.get_type_id(values)
     names = np.array(
@@ -472,16 +557,16 @@ def _geometry_wkb(
                 values[promote] = [_MULTI_CLASS[want]([g]) for g in values[promote]]
                 types = shapely.get_type_id(values)
         bad = (~missing) & (names[np.maximum(types, 0)] != want)
-        for i in np.flatnonzero(bad):
-            problems.append(
-                {
-                    "file": source,
-                    "row": int(i),
-                    "field": info.geometry_column,
-                    "value": str(names[types[i]]),
-                    "reason": f"layer {info.name!r} takes {want}",
-                }
+        problems.extend(
+            problem(
+                source,
+                int(i),
+                info.geometry_column,
+                str(names[types[i]]),
+                f"layer {info.name!r} takes {want}",
             )
+            for i in np.flatnonzero(bad)
+        )
     if wkb is not None and len(wkb) == len(values) and not shapely.has_z(values).any():
         return PreparedGeometry(values, ArrowBytes(wkb)), problems
     return PreparedGeometry(values, wkb_column(values)), problems
@@ -506,7 +591,8 @@ def wkb_column(values: np.ndarray) -> list[bytes | None] | ArrowBytes:
             out["order"], out["type"], out["x"], out["y"] = 1, 1, xy[:, 0], xy[:, 1]
             return ArrowBytes.fixed(out.view(np.uint8), _POINT_WKB.itemsize)
     # shapely writes None for a missing geometry: no per-row clean-up needed.
-    return shapely.to_wkb(values, include_srid=False).tolist()
+    written: list[bytes | None] = shapely.to_wkb(values, include_srid=False).tolist()
+    return written
 
 
 class RejectedValue(Exception):
@@ -582,6 +668,60 @@ class PreparedRows:
             col[pos] if isinstance(col, np.ndarray | ArrowText) else [col[i] for i in idx]
             for col in self.data
         ]
+
+
+def _check_columns(info: LayerInfo, frame: pd.DataFrame, source: str) -> None:
+    """Raise StoreSchemaError for a column of `frame` that layer `info` does not have."""
+    geometry_name = getattr(frame, "_geometry_column_name", None)
+    extra = [
+        c
+        for c in frame.columns
+        if c not in info.columns
+        and c != info.geometry_column
+        and c not in _SYSTEM_COLUMNS
+        and not (info.geometry_column and c == geometry_name)
+    ]
+    if extra:
+        raise StoreSchemaError(
+            f"{source}: column(s) {extra} are not in layer {info.name!r}; "
+            f"its columns are {sorted(info.columns)}"
+        )
+
+
+def _converted_column(
+    info: LayerInfo, values: pd.Series, col: str, source: str
+) -> tuple[Any, list[Problem]]:
+    """One column as :func:`write_values` gives it, and its problems (bad or
+    missing required values)."""
+    out, bad = write_values(values, info.columns[col])
+    problems = [problem(source, i, col, values.iloc[i], reason) for i, reason in bad]
+    if col in info.required:
+        empty = (
+            out.isnull() if isinstance(out, ArrowText) else pd.isna(np.asarray(out, dtype=object))
+        )
+        if bad:
+            empty[[i for i, _ in bad]] = False
+        problems.extend(
+            problem(source, j, col, values.iloc[j], "required value is empty")
+            for j in np.flatnonzero(empty).tolist()
+        )
+    return out, problems
+
+
+def _key_values(column: Any, key: str, source: str) -> tuple[list[Any], list[Problem]]:
+    """The key column as a list, and a problem for each key repeated in it."""
+    keys = column.tolist() if isinstance(column, np.ndarray | ArrowText) else list(column)
+    problems: list[Problem] = []
+    # Hashing in pandas finds whether any key repeats; only then name them.
+    if pd.Series(keys, dtype=object).duplicated().any():
+        seen: dict[Any, int] = {}
+        for i, k in enumerate(keys):
+            if k in seen:
+                problems.append(
+                    problem(source, i, key, k, f"duplicate key (first at row {seen[k]})")
+                )
+            seen.setdefault(k, i)
+    return keys, problems
 
 
 class BaseStore:
@@ -675,100 +815,36 @@ class BaseStore:
             ) from None
 
     def _prepare(self, info: LayerInfo, frame: pd.DataFrame, source: str) -> PreparedRows:
-        extra = [
-            c
-            for c in frame.columns
-            if c not in info.columns
-            and c != info.geometry_column
-            and c not in _SYSTEM_COLUMNS
-            and not (info.geometry_column and c == getattr(frame, "_geometry_column_name", None))
-        ]
-        if extra:
-            raise StoreSchemaError(
-                f"{source}: column(s) {extra} are not in layer {info.name!r}; "
-                f"its columns are {sorted(info.columns)}"
-            )
+        """`frame` converted column by column for writing to `info`'s layer.
+
+        Raises
+        ------
+        StoreSchemaError
+            A column the layer does not have.
+        ValidationError
+            Every bad value (unconvertible, required but empty, repeated key,
+            JSON text that is not JSON), by row and field; nothing is written.
+        """
+        _check_columns(info, frame, source)
         columns = [c for c in info.columns if c in frame.columns]
-        problems: list[dict[str, object]] = []
-        for col in info.required:
-            if col not in frame.columns:
-                problems.append(
-                    {
-                        "file": source,
-                        "row": None,
-                        "field": col,
-                        "value": None,
-                        "reason": "required column is missing",
-                    }
-                )
-        converted: list[list[Any]] = []
+        problems = [
+            problem(source, None, col, None, "required column is missing")
+            for col in info.required
+            if col not in frame.columns
+        ]
+        converted: list[Any] = []
         for col in columns:
-            out, bad = write_values(frame[col], info.columns[col])
-            for i, reason in bad:
-                problems.append(
-                    {
-                        "file": source,
-                        "row": i,
-                        "field": col,
-                        "value": frame[col].iloc[i],
-                        "reason": reason,
-                    }
-                )
-            if col in info.required:
-                empty = (
-                    out.isnull()
-                    if isinstance(out, ArrowText)
-                    else pd.isna(np.asarray(out, dtype=object))
-                )
-                if bad:
-                    empty[[i for i, _ in bad]] = False
-                for j in np.flatnonzero(empty).tolist():
-                    problems.append(
-                        {
-                            "file": source,
-                            "row": j,
-                            "field": col,
-                            "value": frame[col].iloc[j],
-                            "reason": "required value is empty",
-                        }
-                    )
+            out, found = _converted_column(info, frame[col], col, source)
+            problems.extend(found)
             converted.append(out)
         keys: list[Any] = []
         if info.key is not None and info.key in columns:
-            key_col = converted[columns.index(info.key)]
-            keys = (
-                key_col.tolist() if isinstance(key_col, np.ndarray | ArrowText) else list(key_col)
-            )
-            # Hashing in pandas finds whether any key repeats; only then name them.
-            if pd.Series(keys, dtype=object).duplicated().any():
-                seen: dict[Any, int] = {}
-                for i, k in enumerate(keys):
-                    if k in seen:
-                        problems.append(
-                            {
-                                "file": source,
-                                "row": i,
-                                "field": info.key,
-                                "value": k,
-                                "reason": f"duplicate key (first at row {seen[k]})",
-                            }
-                        )
-                    seen.setdefault(k, i)
+            keys, found = _key_values(converted[columns.index(info.key)], info.key, source)
+            problems.extend(found)
         if problems:
             # Report every bad value at once: JSON text too, which a clean write
             # leaves to the back end.
-            for j, col in enumerate(columns):
-                if info.columns[col] == "json":
-                    problems.extend(
-                        {
-                            "file": source,
-                            "row": i,
-                            "field": col,
-                            "value": converted[j][i],
-                            "reason": reason,
-                        }
-                        for i, reason in json_text_problems(converted[j])
-                    )
+            problems.extend(batch_json_problems(info, 0, columns, converted, source))
             raise _validation_error(source, info.name, problems)
         return PreparedRows(columns, converted, keys, len(frame))
 
@@ -815,8 +891,7 @@ class BaseStore:
         info = self.layer_info(layer)
         if mode not in ("append", "upsert", "replace"):
             raise ValueError(f"mode must be 'append', 'upsert' or 'replace', not {mode!r}")
-        with gc_paused():
-            return self._write_frame(info, frame, mode, at, source)
+        return self._write_frame(info, frame, mode, at, source)
 
     def _write_frame(
         self,
@@ -831,13 +906,7 @@ class BaseStore:
         if info.geometry_column:
             geoms, problems = _geometry_wkb(info, frame, source)
             if problems:
-                raise ValidationError(
-                    f"{source}: {len(problems)} geometry problem(s) writing to {info.name!r}: "
-                    + "; ".join(
-                        f"row {p['row']}: {p['value']} ({p['reason']})" for p in problems[:5]
-                    ),
-                    problems,
-                )
+                raise _validation_error(source, info.name, problems)
         at = utc_ms(at or dt.datetime.now(dt.UTC))
         if mode != "append" and info.key is None:
             raise StoreSchemaError(f"layer {info.name!r} has no key; only mode='append' works")
@@ -918,7 +987,8 @@ class BaseStore:
             if not found:
                 raise
             raise ValidationError(
-                f"{exc} (and {len(found)} JSON problem(s))", [*exc.problems, *found]
+                f"{exc} (and {len(found)} JSON problem(s))",
+                [*exc.problems, *(dict(p) for p in found)],
             ) from exc
         frames = [frame for _, frame, *_ in given]
         if not frames:
@@ -947,32 +1017,18 @@ class BaseStore:
             self._insert(info, prepared.columns, data, geoms, valid_from)
         except RejectedValue as exc:
             pos = None if exc.row is None else (exc.row if rows is None else rows[exc.row])
-            problems: list[dict[str, object]] = []
+            problems: list[Problem] = []
             if exc.field is not None and info.columns.get(exc.field) == "json":
                 col = prepared.data[prepared.columns.index(exc.field)]
                 problems = [
-                    {
-                        "file": source,
-                        "row": i,
-                        "field": exc.field,
-                        "value": col[i],
-                        "reason": reason,
-                    }
+                    problem(source, i, exc.field, col[i], reason)
                     for i, reason in json_text_problems(col)
                 ]
             if not problems:
                 value = None
                 if pos is not None and exc.field in prepared.columns:
                     value = prepared.data[prepared.columns.index(exc.field)][pos]
-                problems = [
-                    {
-                        "file": source,
-                        "row": pos,
-                        "field": exc.field,
-                        "value": value,
-                        "reason": exc.reason,
-                    }
-                ]
+                problems = [problem(source, pos, exc.field, value, exc.reason)]
             raise _validation_error(source, info.name, problems) from exc
 
     def _upsert(
@@ -1034,6 +1090,121 @@ class BaseStore:
             if gone:
                 retired = self._close(info, gone, at)
         return WriteResult(len(new_idx), len(changed_idx), unchanged, retired)
+
+    # ---- capabilities both back ends share (see :class:`Store`)
+    def is_empty(self, layer: str) -> bool:
+        """True when `layer` holds no row at all, current or retired (one probe).
+
+        :meth:`count` reads every current key and says 0 for a layer whose rows
+        were all retired; this does neither.
+        """
+        return self._is_empty(self.layer_info(layer))
+
+    def knn_radius(
+        self,
+        layer: str,
+        x: float,
+        y: float,
+        k: int,
+        *,
+        where: Mapping[str, Sequence[Any]] | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> float | None:
+        """Half-width (layer CRS units) of a box around (x, y) holding at least `k`
+        rows of `layer` matching `where` (current, or valid `as_of`).
+
+        This version searches boxes doubling in size from 0.0005° (50 m in a
+        projected CRS) through the layer's spatial index; None once a whole-Earth
+        box holds fewer than `k` rows. The PostGIS store asks its index for the
+        k nearest instead.
+        """
+        import pyproj
+
+        info = self.layer_info(layer)
+        geographic = pyproj.CRS.from_user_input(info.crs or self.srid).is_geographic
+        r, limit = (0.0005, 360.0) if geographic else (50.0, 4.0e7)
+        probe = [info.key or next(iter(info.columns))]
+        while r <= limit:
+            got = self.read(
+                layer,
+                where=where or None,
+                bbox=(x - r, y - r, x + r, y + r),
+                as_of=as_of,
+                columns=probe,
+            )
+            if len(got) >= k:
+                return r
+            r *= 2
+        return None
+
+    def delete_keys(self, layer: str, keys: Sequence[Any]) -> int:
+        """Delete every row (every version) of the given keys; returns the count."""
+        info = self.layer_info(layer)
+        if not keys:
+            return 0
+        with self.transaction():
+            return self._delete(info, list(keys))
+
+    def undo_versions(
+        self, layer: str, written: Sequence[Any], reopened: Sequence[Any], at: dt.datetime
+    ) -> tuple[int, int]:
+        """Undo a change made at `at` on history layer `layer` (a change-set rollback).
+
+        Deletes the versions of the `written` keys that began at `at` and
+        reopens (``valid_to`` back to NULL) the versions of the `reopened` keys
+        that ended at `at`. Returns (deleted, reopened) row counts.
+        """
+        info = self.layer_info(layer)
+        if not info.history or info.key is None:
+            raise StoreSchemaError(f"layer {layer!r} keeps no history; no version to undo")
+        at = utc_ms(at)
+        with self.transaction():
+            return self._undo_versions(info, list(written), list(reopened), at)
+
+    @contextmanager
+    def side_store(self) -> Iterator[Store]:
+        """This store itself: one SQLite writer holds a file at a time, so writes
+        meant to commit on their own join this store's transaction instead. The
+        PostGIS store gives a second connection."""
+        yield self
+
+    def ensure_locate_functions(self) -> None:
+        """PostGIS only: the ``urbangrid.locate`` SQL functions (see the PostGIS store)."""
+        raise postgis_only(self, "the locate SQL functions")
+
+    def grant_readonly(
+        self, role: str, *, create: bool = False, password: str | None = None
+    ) -> list[str]:
+        """PostGIS only: a read-only role (see the PostGIS store)."""
+        raise postgis_only(self, "granting read-only access")
+
+    def _atomic(self) -> AbstractContextManager[None]:
+        """A transaction of its own for one step, unless the caller has one open
+        (then the step is part of it, without a savepoint's round trips)."""
+        return nullcontext() if self._in_transaction() else self.transaction()
+
+    # ---- primitives of the capabilities above, per back end
+    def _in_transaction(self) -> bool:
+        raise NotImplementedError
+
+    def current_values(
+        self, layer: str, column: str, values: Sequence[Any], value_column: str
+    ) -> dict[Any, Any]:
+        raise NotImplementedError
+
+    def reserve_serials(self, key: str, n: int, *, layer: str = SERIAL_LAYER) -> int:
+        raise NotImplementedError
+
+    def raise_serials(self, floors: Mapping[str, int], *, layer: str = SERIAL_LAYER) -> None:
+        raise NotImplementedError
+
+    def lock_layer(self, layer: str, *, timeout_s: float = 120.0) -> None:
+        raise NotImplementedError
+
+    def _undo_versions(
+        self, info: LayerInfo, written: list[Any], reopened: list[Any], at: dt.datetime
+    ) -> tuple[int, int]:
+        raise NotImplementedError
 
     def retire(self, layer: str, keys: Iterable[Any], *, at: dt.datetime | None = None) -> int:
         """Close the current version of each key of history layer `layer`.

@@ -17,6 +17,7 @@ import sqlite3
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,12 @@ from urbangrid.errors import StoreConnectionError, StoreSchemaError
 from urbangrid.store._columns import ArrowText
 from urbangrid.store._rtree_bulk import bulk_load_rtree, clear_rtree
 from urbangrid.store.base import (
+    SERIAL_LAYER,
     BaseStore,
     LayerInfo,
     PreparedGeometry,
     RejectedValue,
+    StoreConflictError,
     all_missing,
     chunks,
     json_text,
@@ -167,6 +170,66 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+@contextmanager
+def _load_pragmas(con: sqlite3.Connection) -> Iterator[None]:
+    """A bigger page cache for a load (SQLite's default is 2 MB) and index sorts in
+    memory, restored after."""
+    (cache,) = con.execute("PRAGMA cache_size").fetchone()
+    (temp,) = con.execute("PRAGMA temp_store").fetchone()
+    con.execute("PRAGMA cache_size = -262144")
+    con.execute("PRAGMA temp_store = MEMORY")
+    try:
+        yield
+    finally:
+        con.execute(f"PRAGMA cache_size = {int(cache)}")
+        con.execute(f"PRAGMA temp_store = {int(temp)}")
+
+
+@dataclass
+class _InsertRows:
+    """Column-wise data of one insert, turned into SQLite parameter rows a chunk at a
+    time: fids from `first_fid`, then each `sources` column (values, logical type),
+    the `stamp` (``valid_from`` text) and the geometry blobs."""
+
+    first_fid: int
+    sources: list[tuple[Any, str]]
+    stamp: str | None
+    geoms: PreparedGeometry | None
+    srid: int
+
+    def chunk(self, start: int, stop: int) -> list[tuple[Any, ...]]:
+        """Rows start..stop as SQLite parameters."""
+        part: list[Any] = [range(self.first_fid + start, self.first_fid + stop)]
+        for col, logical in self.sources:
+            values = col[start:stop]
+            if isinstance(values, np.ndarray | ArrowText):
+                values = values.tolist()  # sqlite3 binds Python objects
+            # Text, numbers and JSON text go as they are; convert only the rest.
+            if logical in ("boolean", "date", "datetime"):
+                values = [_to_sql(v, logical) for v in values]
+            part.append(values)
+        if self.stamp is not None:
+            part.append([self.stamp] * (stop - start))
+        if self.geoms is not None:
+            g = self.geoms
+            part.append(gpkg_blobs(g.values[start:stop], g.wkb[start:stop], self.srid))
+        return list(zip(*part, strict=True))
+
+
+@contextmanager
+def _translated(store: GeoPackageStore) -> Iterator[None]:
+    """SQLite's "database is locked/busy" as :class:`StoreConflictError` (retryable)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreConflictError(
+                f"{store.target}: another writer holds the GeoPackage: {exc}; nothing was "
+                "written, try again"
+            ) from exc
+        raise
+
+
 class GeoPackageStore(BaseStore):
     """Store in one GeoPackage file; see :func:`urbangrid.connect`.
 
@@ -238,7 +301,7 @@ class GeoPackageStore(BaseStore):
         row = self.connection.execute(
             "SELECT value FROM urbangrid_settings WHERE key = ?", (key,)
         ).fetchone()
-        return row[0]
+        return str(row[0])
 
     def _create_core(self, srid: int) -> None:
         con = self.connection
@@ -482,29 +545,127 @@ class GeoPackageStore(BaseStore):
             )
         self._layers = layers
 
+    # ------------------------------------------------------------ capabilities
+    def current_values(
+        self, layer: str, column: str, values: Sequence[Any], value_column: str
+    ) -> dict[Any, Any]:
+        """``{column value: value_column value}`` of the current rows whose `column`
+        is one of `values` (see :class:`~urbangrid.store.base.Store`)."""
+        info = self.layer_info(layer)
+        for c in (column, value_column):
+            if c not in info.columns:
+                raise StoreSchemaError(f"layer {layer!r} has no column {c!r}")
+        if not values or self._is_empty(info):
+            return {}
+        t, c, v = _q(info.name), _q(column), _q(value_column)
+        current = " AND valid_to IS NULL" if info.history else ""
+        kind = info.columns[column]
+        wanted = [_to_sql(x, kind) for x in values]
+        if len(wanted) <= 500:
+            marks = ", ".join("?" * len(wanted))
+            rows = self.connection.execute(
+                f"SELECT {c}, {v} FROM {t} WHERE {c} IN ({marks}){current}", wanted
+            ).fetchall()
+        else:
+            # SQLite caps bound variables: scan the column once instead.
+            keep = set(wanted)
+            rows = [
+                r
+                for r in self.connection.execute(
+                    f"SELECT {c}, {v} FROM {t} WHERE {c} IS NOT NULL{current}"
+                )
+                if r[0] in keep
+            ]
+        out_kind = info.columns[value_column]
+        return {_from_sql(a, kind): _from_sql(b, out_kind) for a, b in rows}
+
+    def reserve_serials(self, key: str, n: int, *, layer: str = SERIAL_LAYER) -> int:
+        """Add `n` to counter `key` of `layer` and return its new value (one UPSERT
+        under SQLite's write lock: concurrent writers wait for each other)."""
+        t = _q(self.layer_info(layer).name)
+        with self._atomic():
+            row = self.connection.execute(
+                f"INSERT INTO {t} (serial_key, last_serial) VALUES (?, ?) "
+                f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = {t}.last_serial "
+                "+ excluded.last_serial RETURNING last_serial",
+                (key, n),
+            ).fetchall()
+        return int(row[0][0])
+
+    def raise_serials(self, floors: Mapping[str, int], *, layer: str = SERIAL_LAYER) -> None:
+        """Move each counter of `layer` up to at least its floor."""
+        if not floors:
+            return
+        t = _q(self.layer_info(layer).name)
+        with self._atomic():
+            self.connection.executemany(
+                f"INSERT INTO {t} (serial_key, last_serial) VALUES (?, ?) "
+                f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = "
+                f"max({t}.last_serial, excluded.last_serial)",
+                [(k, int(v)) for k, v in floors.items()],
+            )
+
+    def lock_layer(self, layer: str, *, timeout_s: float = 120.0) -> None:
+        """Take SQLite's write lock at once (one lock for the whole file), waiting
+        up to `timeout_s` for another writer, so that two loaders cannot both read,
+        then both write. Call inside :meth:`transaction`."""
+        self.layer_info(layer)
+        con = self.connection
+        con.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        with _translated(self):
+            con.execute("UPDATE urbangrid_settings SET value = value WHERE key = 'srid'")
+
+    def _in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def _undo_versions(
+        self, info: LayerInfo, written: list[Any], reopened: list[Any], at: dt.datetime
+    ) -> tuple[int, int]:
+        assert info.key is not None
+        stamp, kind = _to_sql(at, "datetime"), info.columns[info.key]
+        t, k = _q(info.name), _q(info.key)
+        counts = []
+        for query, keys in (
+            (f"DELETE FROM {t} WHERE valid_from = ?", written),
+            (f"UPDATE {t} SET valid_to = NULL WHERE valid_to = ?", reopened),
+        ):
+            n = 0
+            for part in chunks(keys, 500):
+                n += self.connection.execute(
+                    f"{query} AND {k} IN ({', '.join('?' * len(part))})",
+                    [stamp, *(_to_sql(x, kind) for x in part)],
+                ).rowcount
+            counts.append(n)
+        return counts[0], counts[1]
+
     # ------------------------------------------------------------ primitives
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes atomically; nested blocks become savepoints."""
-        con = self.connection
-        name = f"ug_{self._depth}"
-        # IMMEDIATE takes the write lock up front, so concurrent writers wait
-        # (busy timeout) instead of failing when a read lock cannot be upgraded.
-        con.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {name}")
-        self._depth += 1
-        try:
-            yield
-        except BaseException:
-            self._depth -= 1
-            if self._depth == 0:
-                con.execute("ROLLBACK")
+        """Group writes atomically; nested blocks become savepoints.
+
+        The file locked by another writer past the busy timeout becomes
+        :class:`~urbangrid.store.base.StoreConflictError` (nothing written).
+        """
+        with _translated(self):
+            con = self.connection
+            name = f"ug_{self._depth}"
+            # IMMEDIATE takes the write lock up front, so concurrent writers wait
+            # (busy timeout) instead of failing when a read lock cannot be upgraded.
+            con.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {name}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if self._depth == 0:
+                    con.execute("ROLLBACK")
+                else:
+                    con.execute(f"ROLLBACK TO {name}")
+                    con.execute(f"RELEASE {name}")
+                raise
             else:
-                con.execute(f"ROLLBACK TO {name}")
-                con.execute(f"RELEASE {name}")
-            raise
-        else:
-            self._depth -= 1
-            con.execute("COMMIT" if self._depth == 0 else f"RELEASE {name}")
+                self._depth -= 1
+                con.execute("COMMIT" if self._depth == 0 else f"RELEASE {name}")
 
     def _current(
         self, info: LayerInfo, as_of: dt.datetime | None, all_versions: bool
@@ -594,105 +755,98 @@ class GeoPackageStore(BaseStore):
             return
         con = self.connection
         first_fid = self._next_fid(info)
+        rows = _InsertRows(
+            first_fid=first_fid,
+            sources=[],
+            stamp=None if valid_from is None else _to_sql(valid_from, "datetime"),
+            geoms=geoms,
+            srid=info.srid or self.srid,
+        )
         cols = ["fid"]
-        sources: list[tuple[Any, str]] = []
         for c, col in zip(columns, data, strict=True):
             if c not in self._defaults[info.name] and all_missing(col):
                 # Binding None costs sqlite3 about twice a string (a failed adapter
                 # look-up); a column left out is NULL all the same.
                 continue
             cols.append(c)
-            sources.append((col, info.columns[c]))
-        stamp = None if valid_from is None else _to_sql(valid_from, "datetime")
-        if stamp is not None:
+            rows.sources.append((col, info.columns[c]))
+        if rows.stamp is not None:
             cols.append("valid_from")
         if info.geometry_column:
             assert geoms is not None
             cols.append(info.geometry_column)
-        srid = info.srid or self.srid
-
-        def rows(start: int, stop: int) -> list[tuple[Any, ...]]:
-            """Rows start..stop as SQLite parameters."""
-            part: list[Any] = [range(first_fid + start, first_fid + stop)]
-            for col, logical in sources:
-                values = col[start:stop]
-                if isinstance(values, np.ndarray | ArrowText):
-                    values = values.tolist()  # sqlite3 binds Python objects
-                # Text, numbers and JSON text go as they are; convert only the rest.
-                if logical in ("boolean", "date", "datetime"):
-                    values = [_to_sql(v, logical) for v in values]
-                part.append(values)
-            if stamp is not None:
-                part.append([stamp] * (stop - start))
-            if geoms is not None:
-                part.append(gpkg_blobs(geoms.values[start:stop], geoms.wkb[start:stop], srid))
-            return list(zip(*part, strict=True))
-
         bulk = geoms is not None and n >= _BULK_ROWS and self._rtree_empty(info)
-        restore: list[str] = []
-        extent: tuple[float, float, float, float] | None = None
-        if bulk:
-            # The R*Tree is filled in one packed pass below instead of row by row.
-            trigger = f"rtree_{info.name}_{info.geometry_column}_insert"
-            restore += [
-                sql
-                for (sql,) in con.execute(
-                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
-                )
-            ]
-            con.execute(f"DROP TRIGGER {_q(trigger)}")
-            if self._is_empty(info):
-                indexes = con.execute(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                    "AND sql IS NOT NULL",
-                    (info.name,),
-                ).fetchall()
-                for name, _ in indexes:
-                    con.execute(f"DROP INDEX {_q(name)}")
-                restore += [sql for _, sql in indexes]
+        restore = self._drop_for_bulk(info) if bulk else []
         sql = (
             f"INSERT INTO {_q(info.name)} ({', '.join(_q(c) for c in cols)}) "
             f"VALUES ({', '.join('?' * len(cols))})"
         )
-        # A bigger page cache for the load (SQLite's default is 2 MB) and index sorts
-        # in memory, restored after.
-        (cache,) = con.execute("PRAGMA cache_size").fetchone()
-        (temp,) = con.execute("PRAGMA temp_store").fetchone()
-        con.execute("PRAGMA cache_size = -262144")
-        con.execute("PRAGMA temp_store = MEMORY")
+        extent: tuple[float, float, float, float] | None = None
         try:
-            # A chunk of rows at a time: the parameter tuples of a 300,000-row load
-            # need not all exist at once. (A worker thread inserting one chunk while
-            # the next is built was tried: no gain measured, sqlite3 binds under the GIL.)
-            for start in range(0, n, _CHUNK):
-                con.executemany(sql, rows(start, min(n, start + _CHUNK)))
-            self._check_json(info, columns, data, first_fid)
-            if bulk:
-                assert geoms is not None
-                g = geoms.values
-                b = shapely.bounds(g)
-                keep = ~(shapely.is_missing(g) | shapely.is_empty(g))
-                fids = np.arange(first_fid, first_fid + n)[keep]
-                bulk_load_rtree(
-                    con,
-                    f"rtree_{info.name}_{info.geometry_column}",
-                    fids,
-                    b[keep, 0],
-                    b[keep, 2],
-                    b[keep, 1],
-                    b[keep, 3],
-                )
-                if keep.any():  # the R*Tree held nothing else: its extent is these rows'
-                    extent = (*b[keep, :2].min(axis=0), *b[keep, 2:].max(axis=0))
-            for ddl in restore:
-                con.execute(ddl)
+            with _load_pragmas(con):
+                # A chunk of rows at a time: the parameter tuples of a 300,000-row load
+                # need not all exist at once. (A worker thread inserting one chunk while
+                # the next is built was tried: no gain measured, sqlite3 binds under
+                # the GIL.)
+                for start in range(0, n, _CHUNK):
+                    con.executemany(sql, rows.chunk(start, min(n, start + _CHUNK)))
+                self._check_json(info, columns, data, first_fid)
+                if bulk:
+                    assert geoms is not None
+                    extent = self._fill_rtree(info, geoms, first_fid)
+                for ddl in restore:
+                    con.execute(ddl)
         except sqlite3.IntegrityError as exc:
             hint = "; use mode='upsert' to update existing keys" if "UNIQUE" in str(exc) else ""
             raise StoreSchemaError(f"{self.target}: writing {info.name!r}: {exc}{hint}") from exc
-        finally:
-            con.execute(f"PRAGMA cache_size = {int(cache)}")
-            con.execute(f"PRAGMA temp_store = {int(temp)}")
         self._touch(info, extent)
+
+    def _drop_for_bulk(self, info: LayerInfo) -> list[str]:
+        """Drop the R*Tree insert trigger (and, on an empty table, its indexes) for a
+        bulk load; returns the statements that make them again."""
+        con = self.connection
+        trigger = f"rtree_{info.name}_{info.geometry_column}_insert"
+        restore = [
+            sql
+            for (sql,) in con.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)
+            )
+        ]
+        con.execute(f"DROP TRIGGER {_q(trigger)}")
+        if self._is_empty(info):
+            indexes = con.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL",
+                (info.name,),
+            ).fetchall()
+            for name, _ in indexes:
+                con.execute(f"DROP INDEX {_q(name)}")
+            restore += [sql for _, sql in indexes]
+        return restore
+
+    def _fill_rtree(
+        self, info: LayerInfo, geoms: PreparedGeometry, first_fid: int
+    ) -> tuple[float, float, float, float] | None:
+        """Fill the layer's empty R*Tree in one packed pass; returns the extent
+        (minx, miny, maxx, maxy) of the rows, None when all are empty."""
+        g = geoms.values
+        b = shapely.bounds(g)
+        keep = ~(shapely.is_missing(g) | shapely.is_empty(g))
+        fids = np.arange(first_fid, first_fid + len(g))[keep]
+        bulk_load_rtree(
+            self.connection,
+            f"rtree_{info.name}_{info.geometry_column}",
+            fids,
+            b[keep, 0],
+            b[keep, 2],
+            b[keep, 1],
+            b[keep, 3],
+        )
+        if not keep.any():
+            return None
+        # The R*Tree held nothing else: its extent is these rows'.
+        lo, hi = b[keep, :2].min(axis=0), b[keep, 2:].max(axis=0)
+        return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
     def _check_json(
         self, info: LayerInfo, columns: list[str], data: list[list[Any]], first_fid: int
@@ -721,7 +875,7 @@ class GeoPackageStore(BaseStore):
 
     def _rtree_empty(self, info: LayerInfo) -> bool:
         r = _q(f"rtree_{info.name}_{info.geometry_column}_rowid")
-        return self.connection.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {r})").fetchone()[0]
+        return bool(self.connection.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {r})").fetchone()[0])
 
     def _next_fid(self, info: LayerInfo) -> int:
         row = self.connection.execute(
@@ -782,9 +936,9 @@ class GeoPackageStore(BaseStore):
             n = con.execute(f"DELETE FROM {_q(info.name)}").rowcount
             clear_rtree(con, f"rtree_{info.name}_{info.geometry_column}")
             con.execute(trigger_sql)
-            return n
+            return int(n)
         if keys is None:
-            return self.connection.execute(f"DELETE FROM {_q(info.name)}").rowcount
+            return int(self.connection.execute(f"DELETE FROM {_q(info.name)}").rowcount)
         assert info.key is not None
         n = 0
         for part in chunks(keys, 500):
@@ -793,7 +947,7 @@ class GeoPackageStore(BaseStore):
                 f"({', '.join('?' * len(part))})",
                 [_to_sql(k, info.columns[info.key]) for k in part],
             ).rowcount
-        return n
+        return int(n)
 
     def close(self) -> None:
         """Close the SQLite connection."""

@@ -22,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,13 +35,15 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from urbangrid.errors import ComponentIdError, ValidationError
+from urbangrid.problems import format_problem, problem
 from urbangrid.spatial.components.codes import CityProfile
 from urbangrid.spatial.components.ids import (
     PROVINCE_CODES,
     component_id_column,
     make_component_ids,
 )
-from urbangrid.store.base import gc_paused, json_text
+from urbangrid.store import Store
+from urbangrid.store.base import json_text
 
 __all__ = [
     "COMPONENT_LAYER",
@@ -169,14 +172,20 @@ def _district_geometry(district: Any, crs: pyproj.CRS) -> BaseGeometry:
     raise TypeError(msg)
 
 
+def _record_problem(
+    source: str, row: int | None, record: str | None, field_: str, value: Any, reason: str
+) -> dict[str, object]:
+    """A :func:`~urbangrid.problems.problem` record that also names the component
+    (``record``: its ID or source key, and row)."""
+    return {**problem(source, row, field_, value, reason), "record": record}
+
+
 def _problems_error(source: str, problems: list[dict[str, object]]) -> ValidationError:
-    """One ValidationError listing the first ten problems by record, row and field."""
+    """One ValidationError listing the first ten problems (:func:`format_problem`),
+    each with the record it is about."""
     problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))  # type: ignore[operator]
     head = "\n  ".join(
-        (f"record {p['record']}: " if p.get("record") else "")
-        + f"field {p['field']}: "
-        + (f"{p['value']!r}: " if p.get("value") is not None else "")
-        + str(p["reason"])
+        format_problem(p) + (f" (record {p['record']})" if p.get("record") else "")
         for p in problems[:10]
     )
     more = f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else ""
@@ -185,6 +194,26 @@ def _problems_error(source: str, problems: list[dict[str, object]]) -> Validatio
         f"nothing was written\n  {head}{more}"
     )
     return ValidationError(msg, problems)
+
+
+@dataclass
+class _Checks:
+    """The record frame under validation and the problems found in it."""
+
+    frame: Any
+    source: str
+    problems: list[dict[str, object]] = field(default_factory=list)
+
+    def bad(self, mask: np.ndarray, fld: str, reason: str, values: pd.Series | None = None) -> None:
+        """A problem for each row where `mask` holds (its value from `values`)."""
+        for i in np.flatnonzero(mask):
+            value = None if values is None else values.iloc[int(i)]
+            label = _label(self.frame, int(i))
+            self.problems.append(_record_problem(self.source, int(i), label, fld, value, reason))
+
+    def whole(self, fld: str, reason: str) -> None:
+        """A problem of the input as a whole (a column)."""
+        self.problems.append(_record_problem(self.source, None, None, fld, None, reason))
 
 
 def validate_components(
@@ -235,66 +264,78 @@ def validate_components(
         geometry that is missing, not a point or line, or outside the district,
         a missing required field. ``problems`` holds them all.
     """
+    _check_geoframe(records, source)
+    admin_code = admin_code or profile.admin_code
+    chk = _Checks(records.copy(), source)
+    frame = chk.frame
+    _check_column_names(chk)
+    for col, logical in RECORD_COLUMNS.items():
+        if logical == "text" and col in frame.columns:
+            frame[col] = _text(frame, col)
+    sub = _column(frame, "subclass_code")
+    _check_codes(chk, sub, profile)
+    if "component_id" in frame.columns:
+        _check_ids(chk, sub, profile, admin_code)
+    if "grid_code" in frame.columns:
+        g = _column(frame, "grid_code")
+        chk.bad(
+            (g.notna() & ~g.str.fullmatch(r"\d{14}|\d{15}").fillna(False)).to_numpy(),
+            "grid_code",
+            "unit grid code must be 14 or 15 digits",
+            g,
+        )
+    _check_geometries(chk, district)
+    _parse_dates(chk)
+    if "extra" in frame.columns:
+        extra = frame["extra"]
+        if check_json or extra.dtype != _STR:
+            texts, bad_json = _json_problems(extra)
+            chk.bad(
+                np.isin(np.arange(len(frame)), bad_json),
+                "extra",
+                "not JSON (or not serialisable)",
+            )
+            frame["extra"] = pd.Series(texts, index=frame.index, dtype=object)
+    if chk.problems:
+        raise _problems_error(source, chk.problems)
+    return _with_defaults(frame, sub, profile)
+
+
+def _check_geoframe(records: Any, source: str) -> None:
+    """Raise ValidationError unless `records` is a GeoDataFrame with a CRS."""
     import geopandas as gpd
 
     if not isinstance(records, gpd.GeoDataFrame):
         msg = f"{source}: component records must be a GeoDataFrame (point or line geometries)"
-        raise ValidationError(msg, [{"file": source, "row": None, "field": "geometry"}])
+        raise ValidationError(msg, [dict(problem(source, None, "geometry", None, msg))])
     if records.crs is None:
         msg = f"{source}: the records have no CRS; set one (e.g. EPSG:4326 lon/lat degrees)"
-        raise ValidationError(msg, [{"file": source, "row": None, "field": "geometry"}])
-    ed = profile.edition
-    admin_code = admin_code or profile.admin_code
-    frame = records.copy()
+        raise ValidationError(msg, [dict(problem(source, None, "geometry", None, msg))])
+
+
+def _check_column_names(chk: _Checks) -> None:
+    """Unknown columns, and required ones missing."""
+    frame = chk.frame
     geom_col = frame.geometry.name
     unknown = [c for c in frame.columns if c not in RECORD_COLUMNS and c != geom_col]
-    problems: list[dict[str, object]] = []
-
-    def bad(mask: np.ndarray, fld: str, reason: str, values: pd.Series | None = None) -> None:
-        for i in np.flatnonzero(mask):
-            problems.append(
-                {
-                    "file": source,
-                    "row": int(i),
-                    "record": _label(frame, int(i)),
-                    "field": fld,
-                    "value": None if values is None else values.iloc[int(i)],
-                    "reason": reason,
-                }
-            )
-
     if unknown:
-        problems.append(
-            {
-                "file": source,
-                "row": None,
-                "record": None,
-                "field": ", ".join(map(str, unknown)),
-                "value": None,
-                "reason": f"unknown column(s); record columns are {list(RECORD_COLUMNS)}",
-            }
+        chk.whole(
+            ", ".join(map(str, unknown)),
+            f"unknown column(s); record columns are {list(RECORD_COLUMNS)}",
         )
     for fld in REQUIRED_FIELDS[:-1]:
         if fld not in frame.columns:
-            problems.append(
-                {
-                    "file": source,
-                    "row": None,
-                    "record": None,
-                    "field": fld,
-                    "value": None,
-                    "reason": "required column is missing",
-                }
-            )
-    for col, logical in RECORD_COLUMNS.items():
-        if logical == "text" and col in frame.columns:
-            frame[col] = _text(frame, col)
+            chk.whole(fld, "required column is missing")
 
-    sub = _column(frame, "subclass_code")
+
+def _check_codes(chk: _Checks, sub: pd.Series, profile: CityProfile) -> None:
+    """Subclass known to the profile, class code agreeing, state and data source
+    from the edition's lists."""
+    frame, ed = chk.frame, profile.edition
     known = sub.isin(list(profile.components)).to_numpy()
     if "subclass_code" in frame.columns:
-        bad(sub.isna().to_numpy(), "subclass_code", "required value is empty")
-        bad(
+        chk.bad(sub.isna().to_numpy(), "subclass_code", "required value is empty")
+        chk.bad(
             (sub.notna() & ~sub.isin(list(profile.components))).to_numpy(),
             "subclass_code",
             f"unknown subclass in profile {profile.name!r} ({ed.name})",
@@ -303,67 +344,65 @@ def validate_components(
     if "class_code" in frame.columns:
         cls = _column(frame, "class_code")
         mism = (cls.notna() & known & (cls != sub.str[: ed.class_digits])).to_numpy()
-        bad(mism, "class_code", "class code disagrees with the subclass code", cls)
+        chk.bad(mism, "class_code", "class code disagrees with the subclass code", cls)
     for fld, allowed in (("status", ed.component_statuses), ("data_source", ed.data_sources)):
         if fld in frame.columns:
             s = _column(frame, fld)
-            bad(s.isna().to_numpy(), fld, "required value is empty")
-            bad(
+            chk.bad(s.isna().to_numpy(), fld, "required value is empty")
+            chk.bad(
                 (s.notna() & ~s.isin(list(allowed))).to_numpy(),
                 fld,
                 f"must be one of {'/'.join(allowed)} ({ed.name})",
                 s,
             )
 
-    # Identifiers: well-formed, of the county, and of the record's own subclass.
-    if "component_id" in frame.columns:
-        cid = _column(frame, "component_id")
-        given = cid.notna()
-        a, c = ed.admin_digits, ed.admin_digits + ed.code_length
-        shape = cid.str.fullmatch(rf"\d{{{ed.id_length}}}").fillna(False).astype(bool)
-        bad((given & ~shape).to_numpy(), "component_id", f"not {ed.id_length} digits", cid)
-        ok = given & shape
-        adm = cid.str[:a]
-        bad(
-            (ok & ~adm.str[:2].isin(list(PROVINCE_CODES))).to_numpy(),
-            "component_id",
-            "admin code is not a GB/T 2260 county code",
-            cid,
-        )
-        if admin_code is not None:
-            bad(
-                (ok & adm.str[:2].isin(list(PROVINCE_CODES)) & (adm != admin_code)).to_numpy(),
-                "component_id",
-                f"admin code disagrees with the district's {admin_code}",
-                cid,
-            )
-        emb = cid.str[a:c]
-        bad(
-            (ok & sub.notna() & (emb != sub)).fillna(False).to_numpy().astype(bool),
-            "component_id",
-            "the ID's class/subclass disagrees with the record's subclass_code",
-            cid,
-        )
-        bad(
-            (ok & (cid.str[c:] == "0" * ed.serial_digits)).to_numpy(),
-            "component_id",
-            "serial 000000 is not used",
-            cid,
-        )
-        dup = (given & cid.duplicated(keep=False)).to_numpy()
-        bad(dup, "component_id", "duplicate component_id in the input", cid)
-    if "grid_code" in frame.columns:
-        g = _column(frame, "grid_code")
-        bad(
-            (g.notna() & ~g.str.fullmatch(r"\d{14}|\d{15}").fillna(False)).to_numpy(),
-            "grid_code",
-            "unit grid code must be 14 or 15 digits",
-            g,
-        )
 
+def _check_ids(chk: _Checks, sub: pd.Series, profile: CityProfile, admin_code: str | None) -> None:
+    """Identifiers: well-formed, of the county, and of the record's own subclass."""
+    ed = profile.edition
+    cid = _column(chk.frame, "component_id")
+    given = cid.notna()
+    a, c = ed.admin_digits, ed.admin_digits + ed.code_length
+    shape = cid.str.fullmatch(rf"\d{{{ed.id_length}}}").fillna(False).astype(bool)
+    chk.bad((given & ~shape).to_numpy(), "component_id", f"not {ed.id_length} digits", cid)
+    ok = given & shape
+    adm = cid.str[:a]
+    province = adm.str[:2].isin(list(PROVINCE_CODES))
+    chk.bad(
+        (ok & ~province).to_numpy(),
+        "component_id",
+        "admin code is not a GB/T 2260 county code",
+        cid,
+    )
+    if admin_code is not None:
+        chk.bad(
+            (ok & province & (adm != admin_code)).to_numpy(),
+            "component_id",
+            f"admin code disagrees with the district's {admin_code}",
+            cid,
+        )
+    chk.bad(
+        (ok & sub.notna() & (cid.str[a:c] != sub)).fillna(False).to_numpy().astype(bool),
+        "component_id",
+        "the ID's class/subclass disagrees with the record's subclass_code",
+        cid,
+    )
+    chk.bad(
+        (ok & (cid.str[c:] == "0" * ed.serial_digits)).to_numpy(),
+        "component_id",
+        "serial 000000 is not used",
+        cid,
+    )
+    dup = (given & cid.duplicated(keep=False)).to_numpy()
+    chk.bad(dup, "component_id", "duplicate component_id in the input", cid)
+
+
+def _check_geometries(chk: _Checks, district: Any) -> None:
+    """Present, a point or line, valid, and inside the district (when given)."""
+    frame = chk.frame
     geoms = np.asarray(frame.geometry.values, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    bad(missing, "geometry", "required geometry is missing or empty")
+    chk.bad(missing, "geometry", "required geometry is missing or empty")
     types = shapely.get_type_id(geoms)
     wrong = ~missing & ~np.isin(types, [0, 1])
     tnames = pd.Series(
@@ -371,39 +410,40 @@ def validate_components(
         if wrong.any()
         else [None] * len(geoms)
     )
-    bad(wrong, "geometry", f"must be one of {'/'.join(_GEOMETRY_TYPES)}", tnames)
-    bad(~missing & ~shapely.is_valid(geoms), "geometry", "invalid geometry")
+    chk.bad(wrong, "geometry", f"must be one of {'/'.join(_GEOMETRY_TYPES)}", tnames)
+    chk.bad(~missing & ~shapely.is_valid(geoms), "geometry", "invalid geometry")
     if district is not None:
         area = _district_geometry(district, frame.crs)
         shapely.prepare(area)
         outside = ~missing & ~shapely.covered_by(geoms, area)
-        bad(outside, "geometry", "lies outside the district boundary")
+        chk.bad(outside, "geometry", "lies outside the district boundary")
+
+
+def _parse_dates(chk: _Checks) -> None:
+    """Date columns as ``datetime.date`` (None when missing); unparseable ones noted."""
+    frame = chk.frame
     for col in ("original_date", "change_date"):
-        if col in frame.columns:
-            raw = frame[col]
-            # Each distinct value parsed once (a survey holds a few hundred dates).
-            codes, uniques = pd.factorize(raw)
-            if not len(uniques):
-                frame[col] = None
-                continue
-            parsed = pd.to_datetime(
-                pd.Series(np.asarray(uniques, dtype=object)), errors="coerce", format="mixed"
-            )
-            ok = parsed.notna().to_numpy()
-            bad((codes >= 0) & ~ok[codes], col, "not a date", raw)
-            dates = np.array([*parsed.dt.date, None], dtype=object)  # code -1 (missing): None
-            dates[:-1][~ok] = None
-            frame[col] = dates[codes]
-    if "extra" in frame.columns:
-        extra = frame["extra"]
-        if check_json or extra.dtype != _STR:
-            texts, bad_json = _json_problems(extra)
-            bad(np.isin(np.arange(len(frame)), bad_json), "extra", "not JSON (or not serialisable)")
-            frame["extra"] = pd.Series(texts, index=frame.index, dtype=object)
+        if col not in frame.columns:
+            continue
+        raw = frame[col]
+        # Each distinct value parsed once (a survey holds a few hundred dates).
+        codes, uniques = pd.factorize(raw)
+        if not len(uniques):
+            frame[col] = None
+            continue
+        parsed = pd.to_datetime(
+            pd.Series(np.asarray(uniques, dtype=object)), errors="coerce", format="mixed"
+        )
+        ok = parsed.notna().to_numpy()
+        chk.bad((codes >= 0) & ~ok[codes], col, "not a date", raw)
+        dates = np.array([*parsed.dt.date, None], dtype=object)  # code -1 (missing): None
+        dates[:-1][~ok] = None
+        frame[col] = dates[codes]
 
-    if problems:
-        raise _problems_error(source, problems)
 
+def _with_defaults(frame: Any, sub: pd.Series, profile: CityProfile) -> Any:
+    """`frame` with the edition, class code, default name and department filled in."""
+    ed = profile.edition
     frame["edition"] = pd.Series(ed.name, index=frame.index, dtype=_STR)
     # Defaults per subclass: look up the few distinct codes once, then gather by code.
     group, codes = pd.factorize(sub)
@@ -434,12 +474,8 @@ def _default(given: pd.Series, values: list[Any], group: np.ndarray) -> pd.Serie
 # --------------------------------------------------------------------------- serials
 
 
-def _serial_table(store: Any) -> str:
-    return "urbangrid.component_serial" if store.kind == "postgis" else "component_serial"
-
-
 def allocate_serials(
-    store: Any, admin_code: str, subclass_code: str, n: int, *, profile: CityProfile
+    store: Store, admin_code: str, subclass_code: str, n: int, *, profile: CityProfile
 ) -> range:
     """Reserve ``n`` consecutive serials (流水号) for one county and subclass.
 
@@ -479,19 +515,7 @@ def allocate_serials(
             f"is not in profile {profile.name!r}"
         )
         raise ComponentIdError(msg)
-    key = admin_code + subclass_code
-    table = _serial_table(store)
-    query = (
-        f"INSERT INTO {table} (serial_key, last_serial) VALUES (%s, %s) "
-        f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = {table.split('.')[-1]}.last_serial "
-        "+ excluded.last_serial RETURNING last_serial"
-    )
-    con = store.connection
-    if store.kind == "postgis":
-        last = con.execute(query, (key, n)).fetchone()[0]
-    else:
-        last = con.execute(query.replace("%s", "?"), (key, n)).fetchall()[0][0]
-    last = int(last)
+    last = store.reserve_serials(admin_code + subclass_code, n, layer=SERIAL_LAYER)
     if last > profile.edition.max_serial:
         msg = (
             f"serials exhausted for county {admin_code} subclass {subclass_code}: "
@@ -501,7 +525,7 @@ def allocate_serials(
     return range(last - n + 1, last + 1)
 
 
-def _raise_counters(store: Any, ids: pd.Series, profile: CityProfile) -> None:
+def _raise_counters(store: Store, ids: pd.Series, profile: CityProfile) -> None:
     """Move counters past serials used by explicit IDs, so allocation never reuses them."""
     ed = profile.edition
     c = ed.admin_digits + ed.code_length
@@ -509,59 +533,18 @@ def _raise_counters(store: Any, ids: pd.Series, profile: CityProfile) -> None:
     top = top.groupby("key")["serial"].max()
     if top.empty:
         return
-    table = _serial_table(store)
-    short = table.split(".")[-1]
-    if store.kind == "postgis":
-        query = (
-            f"INSERT INTO {table} (serial_key, last_serial) VALUES (%s, %s) "
-            f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = "
-            f"GREATEST({short}.last_serial, excluded.last_serial)"
-        )
-        with store.connection.cursor() as cur:
-            cur.executemany(query, list(zip(top.index, top.astype(int).tolist(), strict=True)))
-    else:
-        query = (
-            f"INSERT INTO {table} (serial_key, last_serial) VALUES (?, ?) "
-            f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = "
-            f"max({short}.last_serial, excluded.last_serial)"
-        )
-        store.connection.executemany(
-            query, list(zip(top.index, top.astype(int).tolist(), strict=True))
-        )
+    store.raise_serials(
+        dict(zip(top.index, top.astype(int).tolist(), strict=True)), layer=SERIAL_LAYER
+    )
 
 
-def _ids_by_source(store: Any, keys: list[str]) -> dict[str, str]:
+def _ids_by_source(store: Store, keys: list[str]) -> dict[str, str]:
     """Current component IDs of the given source keys (attributes only, no geometry)."""
-    con = store.connection
-    if _no_components(store):
-        return {}
-    if store.kind == "postgis":
-        # A hash join on the keys: source has no index (it would slow every bulk load).
-        rows = con.execute(
-            "SELECT c.source, c.component_id FROM urbangrid.component AS c "
-            "JOIN unnest(%s::text[]) AS k(source) ON c.source = k.source "
-            "WHERE c.valid_to IS NULL",
-            (keys,),
-        ).fetchall()
-        return dict(rows)
-    if len(keys) <= 500:
-        marks = ", ".join("?" * len(keys))
-        rows = con.execute(
-            "SELECT source, component_id FROM component "
-            f"WHERE valid_to IS NULL AND source IN ({marks})",
-            keys,
-        ).fetchall()
-        return dict(rows)
-    # SQLite caps bound variables: scan the current sources once instead.
-    wanted = set(keys)
-    rows = con.execute(
-        "SELECT source, component_id FROM component WHERE valid_to IS NULL AND source IS NOT NULL"
-    ).fetchall()
-    return {s: c for s, c in rows if s in wanted}
+    return store.current_values(COMPONENT_LAYER, "source", keys, "component_id")
 
 
 def _assign_ids(
-    store: Any,
+    store: Store,
     frame: pd.DataFrame,
     profile: CityProfile,
     admin_code: str | None,
@@ -620,17 +603,15 @@ def _assign_ids(
     return frame
 
 
-def _no_components(store: Any) -> bool:
-    table = "urbangrid.component" if store.kind == "postgis" else "component"
-    query = f"SELECT NOT EXISTS (SELECT 1 FROM {table})"
-    return bool(store.connection.execute(query).fetchone()[0])
+def _no_components(store: Store) -> bool:
+    return store.is_empty(COMPONENT_LAYER)
 
 
 # --------------------------------------------------------------------------- writing
 
 
 def load_components(
-    store: Any,
+    store: Store,
     records: pd.DataFrame,
     profile: CityProfile,
     *,
@@ -675,12 +656,11 @@ def load_components(
     ValidationError
         Bad records, each named with its field; nothing is written.
     """
-    with gc_paused():
-        return _load_components(store, records, profile, mode, admin_code, district, at, source)
+    return _load_components(store, records, profile, mode, admin_code, district, at, source)
 
 
 def _load_components(
-    store: Any,
+    store: Store,
     records: pd.DataFrame,
     profile: CityProfile,
     mode: Literal["append", "upsert", "replace"],
@@ -717,7 +697,7 @@ def _load_components(
 
 
 def append_component_file(
-    store: Any,
+    store: Store,
     path: str | Path,
     profile: CityProfile,
     *,
@@ -765,10 +745,8 @@ def append_component_file(
     import pyogrio
 
     path = Path(path)
-    source = path.name
     admin_code = admin_code or profile.admin_code
     info = pyogrio.read_info(path)
-    rows = int(info["features"])
     empty = _no_components(store)
     known: dict[str, str] | None = None
     if not empty and "source" in list(info["fields"]):
@@ -778,46 +756,66 @@ def append_component_file(
             "source",
         )
         known = _ids_by_source(store, keys.dropna().unique().tolist())
-    # Serials commit on their own connection: the load holds the layer locked.
-    ids = store.second_connection() if store.kind == "postgis" else store
-    problems: list[dict[str, object]] = []
+    # Serials commit on their own (side_store: on PostGIS, another connection): the
+    # load holds the layer locked.
+    with store.side_store() as ids:
+        batches = _ComponentBatches(
+            path, profile, admin_code, district, ids, empty, known, batch_rows
+        )
+        return store.append_batches(
+            COMPONENT_LAYER, batches, rows=int(info["features"]), at=at, source=path.name
+        )
 
-    def batches() -> Iterable[tuple[int, pd.DataFrame, Any]]:
+
+@dataclass
+class _ComponentBatches:
+    """The batches of :func:`append_component_file`: read, validated, given IDs
+    (serials reserved through `ids`), each with its first file row and its WKB.
+
+    Once a batch is bad, the later ones are only checked; when all are read, the
+    problems of every batch are raised together (the store rolls back the load).
+    """
+
+    path: Path
+    profile: CityProfile
+    admin_code: str | None
+    district: Any
+    ids: Store
+    empty: bool
+    known: dict[str, str] | None
+    batch_rows: int
+    problems: list[dict[str, object]] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[tuple[int, pd.DataFrame, Any]]:
+        source = self.path.name
         start = 0
-        for raw, wkb in _read_batches(path, batch_rows):
-            end = start + len(raw)
+        for raw, wkb in _read_batches(self.path, self.batch_rows):
+            end, first = start + len(raw), start
+            start = end
             try:
                 frame = validate_components(
                     raw,
-                    profile,
-                    admin_code=admin_code,
-                    district=district,
+                    self.profile,
+                    admin_code=self.admin_code,
+                    district=self.district,
                     source=source,
                     # The store checks JSON where it stores it; once the load is
                     # failing, batches no longer reach the store, so check it here.
-                    check_json=bool(problems),
+                    check_json=bool(self.problems),
                 )
             except ValidationError as exc:
-                problems.extend(_shifted(exc.problems, start))
-                start = end
+                self.problems.extend(_shifted(exc.problems, first))
                 continue
-            if problems:
-                start = end
+            if self.problems:
                 continue  # checked only: nothing will be written
-            frame = _assign_ids(ids, frame, profile, admin_code, empty=empty, known=known)
+            frame = _assign_ids(
+                self.ids, frame, self.profile, self.admin_code, empty=self.empty, known=self.known
+            )
             cols = [c for c in RECORD_COLUMNS if c in frame.columns]
             # The geometries are the ones decoded from `wkb`: the store writes it as it is.
-            yield start, frame[[*cols, frame.geometry.name]], wkb
-            start = end
-        if problems:
-            raise _problems_error(source, problems)
-
-    try:
-        with gc_paused():
-            return store.append_batches(COMPONENT_LAYER, batches(), rows=rows, at=at, source=source)
-    finally:
-        if ids is not store:
-            ids.close()
+            yield first, frame[[*cols, frame.geometry.name]], wkb
+        if self.problems:
+            raise _problems_error(source, self.problems)
 
 
 def _read_batches(
@@ -903,7 +901,7 @@ def _shifted(problems: list[dict[str, object]], start: int) -> list[dict[str, ob
 
 
 def retire_components(
-    store: Any, component_ids: Iterable[str], *, at: dt.datetime | None = None
+    store: Store, component_ids: Iterable[str], *, at: dt.datetime | None = None
 ) -> int:
     """Close the current version of components that are gone (拆除, 移除).
 
@@ -919,7 +917,7 @@ def retire_components(
 
 
 def find_components(
-    store: Any,
+    store: Store,
     *,
     grid_codes: Sequence[str] | str | None = None,
     bbox: Sequence[float] | None = None,
@@ -983,7 +981,7 @@ def find_components(
     return out
 
 
-def component_history(store: Any, component_id: str) -> Any:
+def component_history(store: Store, component_id: str) -> Any:
     """Every version of one component, oldest first, with ``valid_from``/``valid_to``."""
     out = store.read(COMPONENT_LAYER, where={"component_id": component_id}, all_versions=True)
     return out.sort_values("valid_from", kind="stable").reset_index(drop=True)
@@ -1002,7 +1000,7 @@ def _metres_from(lon: float, lat: float, geoms: np.ndarray, crs: pyproj.CRS) -> 
 
 
 def nearest_components(
-    store: Any,
+    store: Store,
     x: float,
     y: float,
     *,
@@ -1013,8 +1011,9 @@ def nearest_components(
 ) -> Any:
     """The ``k`` components nearest a point (KNN), optionally of given subclasses.
 
-    PostGIS orders by the index-assisted ``<->`` operator; GeoPackage searches its
-    R*Tree in growing boxes. Both then rank the candidates by true distance in
+    The store gives a first box holding k components (:meth:`Store.knn_radius`:
+    PostGIS orders by the index-assisted ``<->`` operator, GeoPackage searches its
+    R*Tree in growing boxes); the candidates are then ranked by true distance in
     metres, so the answer is exact, not the planar order of degrees.
 
     Parameters
@@ -1052,10 +1051,8 @@ def nearest_components(
             [subclass_codes] if isinstance(subclass_codes, str) else list(subclass_codes)
         )
     # A first box that surely holds k components, then the exact metre ranking.
-    if store.kind == "postgis" and as_of is None:
-        box = _first_box_postgis(store, info, x, y, k, where)
-    else:
-        box = _first_box_window(store, x, y, k, where, as_of, layer_crs)
+    r = store.knn_radius(COMPONENT_LAYER, x, y, k, where=where or None, as_of=as_of)
+    box = None if r is None else (x - r, y - r, x + r, y + r)
     if box is None:
         cand = store.read(COMPONENT_LAYER, where=where or None, as_of=as_of)
     else:
@@ -1064,44 +1061,6 @@ def nearest_components(
     cand = cand.assign(distance_m=d)
     cand = cand.sort_values(["distance_m", "component_id"], kind="stable")
     return cand.head(k).reset_index(drop=True)
-
-
-def _first_box_postgis(
-    store: Any, info: Any, x: float, y: float, k: int, where: dict[str, Any]
-) -> tuple[float, float, float, float] | None:
-    from psycopg import sql
-
-    conds: list[sql.Composable] = [sql.SQL("valid_to IS NULL")]
-    params: list[Any] = []
-    for col, values in where.items():
-        conds.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(col)))
-        params.append(values)
-    g = sql.Identifier(info.geometry_column)
-    query = sql.SQL(
-        "SELECT max(d) FROM (SELECT {g} <-> ST_SetSRID(ST_MakePoint(%s, %s), %s) AS d FROM {t} "
-        "WHERE {c} ORDER BY {g} <-> ST_SetSRID(ST_MakePoint(%s, %s), %s) LIMIT %s) AS nearest"
-    ).format(g=g, t=sql.Identifier("urbangrid", COMPONENT_LAYER), c=sql.SQL(" AND ").join(conds))
-    row = store.connection.execute(query, [x, y, info.srid, *params, x, y, info.srid, k]).fetchone()
-    if row is None or row[0] is None:
-        return None
-    # The k nearest in planar CRS units all touch this box.
-    r = float(row[0]) * 1.000001 + 1e-9
-    return (x - r, y - r, x + r, y + r)
-
-
-def _first_box_window(
-    store: Any, x: float, y: float, k: int, where: dict[str, Any], as_of: Any, crs: pyproj.CRS
-) -> tuple[float, float, float, float] | None:
-    r, limit = (0.0005, 360.0) if crs.is_geographic else (50.0, 4.0e7)
-    while r <= limit:  # past a whole-Earth box, fewer than k exist: the caller reads all
-        box = (x - r, y - r, x + r, y + r)
-        got = store.read(
-            COMPONENT_LAYER, where=where or None, bbox=box, as_of=as_of, columns=["component_id"]
-        )
-        if len(got) >= k:
-            return box
-        r *= 2
-    return None
 
 
 def _circle_box(lon: float, lat: float, metres: float, crs: pyproj.CRS) -> tuple[float, ...]:
@@ -1115,7 +1074,7 @@ def _circle_box(lon: float, lat: float, metres: float, crs: pyproj.CRS) -> tuple
 
 
 def _candidates(
-    store: Any,
+    store: Store,
     box: tuple[float, float, float, float],
     where: dict[str, Any],
     as_of: Any,
@@ -1153,7 +1112,7 @@ def _area_km2(geoms: Any) -> np.ndarray:
 
 
 def component_stats(
-    store: Any,
+    store: Store,
     *,
     by: Grouping = "class",
     profile: CityProfile | None = None,
@@ -1192,52 +1151,17 @@ def component_stats(
     """
     cols = ["component_id", "class_code", "subclass_code", "grid_code"]
     comps = store.read(COMPONENT_LAYER, columns=cols, as_of=as_of)
-    total_area = None
+    area = None
     if grids is not None:
         if "grid_code" not in grids.columns:
             msg = "grids must have a grid_code column"
             raise ValueError(msg)
         grids = grids.reset_index(drop=True)
         area = _area_km2(grids.geometry)
-        total_area = float(area.sum())
-        missing = comps["grid_code"].isna().to_numpy()
-        if missing.any():
-            g = grids.to_crs(comps.crs) if comps.crs is not None else grids
-            pts = shapely.point_on_surface(np.asarray(comps.geometry.values)[missing])
-            hit = g.sindex.query(pts, predicate="covered_by")
-            # First grid wins on a shared edge: a grid partition has no overlaps.
-            first = pd.DataFrame({"p": hit[0], "g": hit[1]}).drop_duplicates("p")
-            rows = np.flatnonzero(missing)[first["p"].to_numpy()]
-            codes = np.array(comps["grid_code"].astype(object), dtype=object)
-            codes[rows] = g["grid_code"].to_numpy()[first["g"].to_numpy()]
-            comps["grid_code"] = codes
-    n_all = len(comps)
+        _place_by_location(comps, grids)
     if by in ("class", "subclass"):
-        keys = ["class_code"] if by == "class" else ["class_code", "subclass_code"]
-        if profile is not None:
-            base = pd.DataFrame(
-                [
-                    {"class_code": s.class_code, "subclass_code": s.code}
-                    for s in profile.components.values()
-                ]
-            )[keys].drop_duplicates()
-        else:
-            base = comps[keys].drop_duplicates()
-        counts = comps.groupby(keys).size().rename("count").reset_index()
-        out = base.merge(counts, on=keys, how="outer").fillna({"count": 0})
-        out["count"] = out["count"].astype("int64")
-        out = out.sort_values(keys).reset_index(drop=True)
-        classes = profile.component_classes if profile is not None else {}
-        out.insert(1, "class_name", out["class_code"].map(lambda c: classes.get(c, "")))
-        if by == "subclass":
-            subs = profile.components if profile is not None else {}
-            out.insert(
-                3, "name", out["subclass_code"].map(lambda c: subs[c].name if c in subs else "")
-            )
-        out["share"] = out["count"] / n_all if n_all else 0.0
-        if total_area:
-            out["density_per_km2"] = out["count"] / total_area
-        return out
+        total_area = None if area is None else float(area.sum())
+        return _stats_by_code(comps, by, profile, total_area)
     if grids is None:
         msg = f"by={by!r} needs grids (a GeoDataFrame of unit grids with grid_code)"
         raise ValueError(msg)
@@ -1245,6 +1169,60 @@ def component_stats(
     if key not in grids.columns:
         msg = f"by={by!r} needs a {key!r} column in grids"
         raise ValueError(msg)
+    assert area is not None
+    return _stats_by_area(comps, grids, key, area, profile)
+
+
+def _place_by_location(comps: Any, grids: Any) -> None:
+    """Fill the missing ``grid_code`` of `comps` with the grid covering each one."""
+    missing = comps["grid_code"].isna().to_numpy()
+    if not missing.any():
+        return
+    g = grids.to_crs(comps.crs) if comps.crs is not None else grids
+    pts = shapely.point_on_surface(np.asarray(comps.geometry.values)[missing])
+    hit = g.sindex.query(pts, predicate="covered_by")
+    # First grid wins on a shared edge: a grid partition has no overlaps.
+    first = pd.DataFrame({"p": hit[0], "g": hit[1]}).drop_duplicates("p")
+    rows = np.flatnonzero(missing)[first["p"].to_numpy()]
+    codes = np.array(comps["grid_code"].astype(object), dtype=object)
+    codes[rows] = g["grid_code"].to_numpy()[first["g"].to_numpy()]
+    comps["grid_code"] = codes
+
+
+def _stats_by_code(
+    comps: Any, by: str, profile: CityProfile | None, total_area: float | None
+) -> pd.DataFrame:
+    """Counts, shares (and densities over `total_area` km²) per class or subclass."""
+    n_all = len(comps)
+    keys = ["class_code"] if by == "class" else ["class_code", "subclass_code"]
+    if profile is not None:
+        base = pd.DataFrame(
+            [
+                {"class_code": s.class_code, "subclass_code": s.code}
+                for s in profile.components.values()
+            ]
+        )[keys].drop_duplicates()
+    else:
+        base = comps[keys].drop_duplicates()
+    counts = comps.groupby(keys).size().rename("count").reset_index()
+    out = base.merge(counts, on=keys, how="outer").fillna({"count": 0})
+    out["count"] = out["count"].astype("int64")
+    out = out.sort_values(keys).reset_index(drop=True)
+    classes = profile.component_classes if profile is not None else {}
+    out.insert(1, "class_name", out["class_code"].map(lambda c: classes.get(c, "")))
+    if by == "subclass":
+        subs = profile.components if profile is not None else {}
+        out.insert(3, "name", out["subclass_code"].map(lambda c: subs[c].name if c in subs else ""))
+    out["share"] = out["count"] / n_all if n_all else 0.0
+    if total_area:
+        out["density_per_km2"] = out["count"] / total_area
+    return out
+
+
+def _stats_by_area(
+    comps: Any, grids: Any, key: str, area: np.ndarray, profile: CityProfile | None
+) -> pd.DataFrame:
+    """Area (km²), count, density and per-class counts per value of grids' `key`."""
     g = pd.DataFrame(
         {"grid_code": grids["grid_code"].to_numpy(), key: grids[key].to_numpy(), "area_km2": area}
     )

@@ -8,7 +8,8 @@ smallest key (codepoint order) where several do: the rule of
 serves the ``&&`` filter. ``urbangrid.locate_unit_grid(pt)`` applies it to unit grids.
 
 The functions are created by the store migration ``0601_locate.sql``, so every
-migrated PostGIS store has them.
+migrated PostGIS store has them; :meth:`urbangrid.store.Store.ensure_locate_functions`
+checks it.
 
 PostGIS answers ``ST_Covers`` for a point with its own point-in-polygon code, not
 GEOS's; both agree everywhere except, possibly, on points within rounding distance of
@@ -18,14 +19,12 @@ such points first (:func:`urbangrid.spatial.crs.transform.transform_xy`).
 
 from __future__ import annotations
 
-from typing import Any
-
-from urbangrid.errors import StoreError
+from urbangrid.store import Store
 
 __all__ = ["install_locate_sql"]
 
 
-def install_locate_sql(store: Any) -> None:
+def install_locate_sql(store: Store) -> None:
     """Make sure a PostGIS store has the ``urbangrid.locate`` SQL functions.
 
     They come with migration ``0601_locate.sql``; this applies pending migrations
@@ -34,18 +33,12 @@ def install_locate_sql(store: Any) -> None:
     Parameters
     ----------
     store : urbangrid.store.Store
-        An open PostGIS store (``store.kind == "postgis"``).
+        An open PostGIS store.
 
     Raises
     ------
     StoreError
-        The store is not PostGIS, or the functions are missing after migrating.
+        The store is a GeoPackage (:class:`~urbangrid.store.PostGISOnlyError`), or the
+        functions are missing after migrating.
     """
-    if getattr(store, "kind", None) != "postgis":
-        raise StoreError("the locate SQL functions need a PostGIS store, not a GeoPackage")
-    store.migrate()
-    found = store.connection.execute(
-        "SELECT to_regprocedure('urbangrid.locate(text, text, geometry)') IS NOT NULL"
-    ).fetchone()
-    if not found or not found[0]:
-        raise StoreError(f"{store.target}: urbangrid.locate is missing after migrating")
+    store.ensure_locate_functions()
