@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from urbangrid.errors import CoordinateError, CRSError, CRSMismatchError
-from urbangrid.spatial import crs as C
+from urbangrid.spatial.crs import transform as C
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "index"
 

@@ -356,17 +356,29 @@ class TestSnapping:
     def test_off_by_default_and_within_tolerance(self) -> None:
         idx = GridIndex.from_polygons(self.polys, ["a", "b"], crs=CRS)
         assert idx.locate(10.5, 5, crs=CRS) is None
-        assert idx.locate(10.5, 5, crs=CRS, snap_tolerance=1.0) == "a"
-        assert idx.locate(19.2, 5, crs=CRS, snap_tolerance=1.0) == "b"
-        assert idx.locate(15.0, 5, crs=CRS, snap_tolerance=1.0) is None
-        out = idx.locate_many([10.5, 15, 15, 5], [5, 5, 5, 5], crs=CRS, snap_tolerance=5.0)
+        assert idx.locate(10.5, 5, crs=CRS, snap_tolerance_m=1.0) == "a"
+        assert idx.locate(19.2, 5, crs=CRS, snap_tolerance_m=1.0) == "b"
+        assert idx.locate(15.0, 5, crs=CRS, snap_tolerance_m=1.0) is None
+        out = idx.locate_many([10.5, 15, 15, 5], [5, 5, 5, 5], crs=CRS, snap_tolerance_m=5.0)
         # 15 is equidistant from both: the first in input order wins.
         assert out.tolist() == [0, 0, 0, 0]
 
     def test_bad_tolerance(self) -> None:
         idx = GridIndex.from_polygons(self.polys, crs=CRS)
-        with pytest.raises(ValueError, match="snap_tolerance"):
-            idx.locate_many([50.0], [5.0], crs=CRS, snap_tolerance=float("nan"))
+        with pytest.raises(ValueError, match="snap_tolerance_m"):
+            idx.locate_many([50.0], [5.0], crs=CRS, snap_tolerance_m=float("nan"))
+
+    def test_old_keyword_still_accepted(self) -> None:
+        idx = GridIndex.from_polygons(self.polys, ["a", "b"], crs=CRS)
+        assert idx.locate(10.5, 5, crs=CRS, snap_tolerance=1.0) == "a"
+        assert idx.locate_many([10.5], [5], crs=CRS, snap_tolerance=1.0).tolist() == [0]
+        with pytest.raises(TypeError, match="snap_tolerance_m only"):
+            idx.locate(10.5, 5, crs=CRS, snap_tolerance=1.0, snap_tolerance_m=1.0)
+
+    def test_metres_refused_on_a_degree_index(self) -> None:
+        idx = GridIndex.from_polygons([shapely.box(116.0, 39.0, 116.1, 39.1)], crs=4326)
+        with pytest.raises(CRSError, match="degrees"):
+            idx.locate(116.2, 39.05, crs=4326, snap_tolerance_m=10.0)
 
 
 class TestPersistence:

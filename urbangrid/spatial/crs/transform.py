@@ -243,47 +243,45 @@ def is_geographic(crs: CRSLike) -> bool:
 
 
 # pyproj CRS objects hash and compare through their WKT, which costs a millisecond;
-# these caches key on the definition string instead.
-_TRANSFORMERS: dict[tuple[str, str], pyproj.Transformer] = {}
-_FACTS: dict[str, tuple[bool, bool, str, tuple[float, float, float, float] | None]] = {}
+# these caches key on the definition string (``crs.srs``) instead: an immutable key
+# that names the CRS exactly (pyproj pickles a CRS as that string and rebuilds it
+# from it, as :func:`_pyproj_crs` does here).
 
 
 def _transformer(src: pyproj.CRS, dst: pyproj.CRS) -> pyproj.Transformer:
-    key = (src.srs, dst.srs)
-    tf = _TRANSFORMERS.get(key)
-    if tf is None:
-        tf = pyproj.Transformer.from_crs(src, dst, always_xy=True)
-        if len(_TRANSFORMERS) < 256:
-            _TRANSFORMERS[key] = tf
-    return tf
+    return _transformer_between(src.srs, dst.srs)
 
 
-_SAME: dict[tuple[str, str], bool] = {}
+@functools.lru_cache(maxsize=256)
+def _transformer_between(src_srs: str, dst_srs: str) -> pyproj.Transformer:
+    """The ``always_xy`` transformer between two CRS given by definition strings."""
+    return pyproj.Transformer.from_crs(_pyproj_crs(src_srs), _pyproj_crs(dst_srs), always_xy=True)
 
 
 def _same_pyproj(a: pyproj.CRS, b: pyproj.CRS) -> bool:
     """CRS equality, cached by definition strings ("4326" and "EPSG:4326" are equal)."""
-    key = (a.srs, b.srs)
-    same = _SAME.get(key)
-    if same is None:
-        same = a.srs == b.srs or bool(a == b)
-        if len(_SAME) < 1024:
-            _SAME[key] = same
-    return same
+    return a.srs == b.srs or _same_definition(a.srs, b.srs)
+
+
+@functools.lru_cache(maxsize=1024)
+def _same_definition(a_srs: str, b_srs: str) -> bool:
+    return bool(_pyproj_crs(a_srs) == _pyproj_crs(b_srs))
 
 
 def _facts(crs: pyproj.CRS) -> tuple[bool, bool, str, tuple[float, float, float, float] | None]:
     """(is_geographic, area is China, label, projected bounds of the area of use)."""
-    facts = _FACTS.get(crs.srs)
-    if facts is None:
-        facts = (
-            bool(crs.is_geographic),
-            _area_is_china(crs),
-            str(crs.name or "the CRS"),
-            _projected_bounds(crs),
-        )
-        _FACTS[crs.srs] = facts
-    return facts
+    return _facts_of(crs.srs)
+
+
+@functools.lru_cache(maxsize=256)
+def _facts_of(srs: str) -> tuple[bool, bool, str, tuple[float, float, float, float] | None]:
+    crs = _pyproj_crs(srs)
+    return (
+        bool(crs.is_geographic),
+        _area_is_china(crs),
+        str(crs.name or "the CRS"),
+        _projected_bounds(crs),
+    )
 
 
 def _projected_bounds(crs: pyproj.CRS) -> tuple[float, float, float, float] | None:
@@ -374,52 +372,64 @@ def check_xy(x: ArrayLike, y: ArrayLike, *, crs: CRSLike) -> None:
     rng = _finite_range(xa, ya)
     if rng is None:
         return
-    lo_x, hi_x, lo_y, hi_y = rng
     if isinstance(norm, str):
         geographic, china_only, label, bounds = True, True, norm, None
     else:
         geographic, china_only, label, bounds = _facts(norm)
     if geographic:
-        if (
-            max(abs(lo_y), abs(hi_y)) > 90.0
-            and max(abs(lo_y), abs(hi_y)) <= 180.0
-            and max(abs(lo_x), abs(hi_x)) <= 90.0
-        ):
-            raise CRSMismatchError(
-                f"coordinates said to be {label} have y (latitude) up to {hi_y:.6g} but x "
-                f"within ±90: longitude and latitude look swapped; pass x=longitude, "
-                "y=latitude"
-            )
-        if max(abs(lo_x), abs(hi_x)) > 180.0 or max(abs(lo_y), abs(hi_y)) > 90.0:
-            raise CRSMismatchError(
-                f"coordinates are said to be degrees ({label}) but reach x {lo_x:.6g}..{hi_x:.6g},"
-                f" y {lo_y:.6g}..{hi_y:.6g}: they look like metres of a projected CRS; pass "
-                "that CRS (e.g. crs='EPSG:4547' for CGCS2000 / 3-degree Gauss-Kruger CM 114E)"
-            )
-        if (
-            china_only
-            and not _overlaps_china(lo_x, hi_x, lo_y, hi_y)
-            and _in_china_range(lo_y, hi_y, lo_x, hi_x)
-        ):
-            raise CRSMismatchError(
-                f"coordinates said to be {label} lie outside China as (lon, lat) but inside it "
-                "as (lat, lon): longitude and latitude look swapped; pass x=longitude, "
-                "y=latitude"
-            )
-        return
+        _check_degrees(rng, label, china_only=china_only)
+    elif bounds is not None:
+        _check_metres(rng, label, bounds)
+
+
+def _check_degrees(rng: tuple[float, float, float, float], label: str, *, china_only: bool) -> None:
+    """:func:`check_xy` for a longitude/latitude CRS; ``rng`` is (lo_x, hi_x, lo_y, hi_y)."""
+    lo_x, hi_x, lo_y, hi_y = rng
     if (
-        bounds is not None
-        and max(abs(lo_x), abs(hi_x)) <= 180.0
-        and max(abs(lo_y), abs(hi_y)) <= 90.0
+        max(abs(lo_y), abs(hi_y)) > 90.0
+        and max(abs(lo_y), abs(hi_y)) <= 180.0
+        and max(abs(lo_x), abs(hi_x)) <= 90.0
     ):
-        bx0, by0, bx1, by1 = bounds
-        if bx1 < -180.0 or bx0 > 180.0 or by1 < -90.0 or by0 > 90.0:
-            raise CRSMismatchError(
-                f"coordinates are said to be in {label} (metres) but all lie within ±180, ±90 "
-                f"(x {lo_x:.6g}..{hi_x:.6g}, y {lo_y:.6g}..{hi_y:.6g}), far outside the area "
-                f"of that CRS (x {bx0:.0f}..{bx1:.0f}, y {by0:.0f}..{by1:.0f}): they look like "
-                "longitude/latitude degrees; pass crs='EPSG:4326' (or 'GCJ-02'/'BD-09')"
-            )
+        raise CRSMismatchError(
+            f"coordinates said to be {label} have y (latitude) up to {hi_y:.6g} but x "
+            f"within ±90: longitude and latitude look swapped; pass x=longitude, "
+            "y=latitude"
+        )
+    if max(abs(lo_x), abs(hi_x)) > 180.0 or max(abs(lo_y), abs(hi_y)) > 90.0:
+        raise CRSMismatchError(
+            f"coordinates are said to be degrees ({label}) but reach x {lo_x:.6g}..{hi_x:.6g},"
+            f" y {lo_y:.6g}..{hi_y:.6g}: they look like metres of a projected CRS; pass "
+            "that CRS (e.g. crs='EPSG:4547' for CGCS2000 / 3-degree Gauss-Kruger CM 114E)"
+        )
+    if (
+        china_only
+        and not _overlaps_china(lo_x, hi_x, lo_y, hi_y)
+        and _in_china_range(lo_y, hi_y, lo_x, hi_x)
+    ):
+        raise CRSMismatchError(
+            f"coordinates said to be {label} lie outside China as (lon, lat) but inside it "
+            "as (lat, lon): longitude and latitude look swapped; pass x=longitude, "
+            "y=latitude"
+        )
+
+
+def _check_metres(
+    rng: tuple[float, float, float, float],
+    label: str,
+    bounds: tuple[float, float, float, float],
+) -> None:
+    """:func:`check_xy` for a projected CRS whose area of use is ``bounds`` (its units)."""
+    lo_x, hi_x, lo_y, hi_y = rng
+    if max(abs(lo_x), abs(hi_x)) > 180.0 or max(abs(lo_y), abs(hi_y)) > 90.0:
+        return
+    bx0, by0, bx1, by1 = bounds
+    if bx1 < -180.0 or bx0 > 180.0 or by1 < -90.0 or by0 > 90.0:
+        raise CRSMismatchError(
+            f"coordinates are said to be in {label} (metres) but all lie within ±180, ±90 "
+            f"(x {lo_x:.6g}..{hi_x:.6g}, y {lo_y:.6g}..{hi_y:.6g}), far outside the area "
+            f"of that CRS (x {bx0:.0f}..{bx1:.0f}, y {by0:.0f}..{by1:.0f}): they look like "
+            "longitude/latitude degrees; pass crs='EPSG:4326' (or 'GCJ-02'/'BD-09')"
+        )
 
 
 def _overlaps_china(lo_x: float, hi_x: float, lo_y: float, hi_y: float) -> bool:
@@ -708,24 +718,34 @@ def transform_xy(
     dst = normalize_crs(to_crs)
     if check:
         check_xy(xa, ya, crs=src)
+    if isinstance(src, pyproj.CRS) and isinstance(dst, pyproj.CRS):
+        return _pyproj_transform(xa, ya, src, dst)
+    return _transform_named(xa, ya, src, dst)
+
+
+def _transform_named(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    src: str | pyproj.CRS,
+    dst: str | pyproj.CRS,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """:func:`transform_xy` when GCJ-02 or BD-09 is on a side: through WGS84 degrees."""
     # Compare names only as strings: pyproj's CRS.__eq__ would try to parse "GCJ-02".
     src_name = src if isinstance(src, str) else None
     dst_name = dst if isinstance(dst, str) else None
-    if isinstance(src, pyproj.CRS) and isinstance(dst, pyproj.CRS):
-        return _pyproj_transform(xa, ya, src, dst)
     if src_name is not None and src_name == dst_name:
-        return xa.copy(), ya.copy()
+        return x.copy(), y.copy()
     if src_name == GCJ02 and dst_name == BD09:
-        return gcj02_to_bd09(xa, ya)
+        return gcj02_to_bd09(x, y)
     if src_name == BD09 and dst_name == GCJ02:
-        return bd09_to_gcj02(xa, ya)
+        return bd09_to_gcj02(x, y)
     if src_name == GCJ02:
-        lon, lat = gcj02_to_wgs84(xa, ya)
+        lon, lat = gcj02_to_wgs84(x, y)
     elif src_name == BD09:
-        lon, lat = bd09_to_wgs84(xa, ya)
+        lon, lat = bd09_to_wgs84(x, y)
     else:
         assert isinstance(src, pyproj.CRS)
-        lon, lat = _pyproj_transform(xa, ya, src, _WGS84)
+        lon, lat = _pyproj_transform(x, y, src, _WGS84)
     if dst_name == GCJ02:
         return wgs84_to_gcj02(lon, lat)
     if dst_name == BD09:
@@ -755,9 +775,6 @@ def _pyproj_transform(
 
 PointTransform: TypeAlias = Callable[[float, float], tuple[float, float]]
 """A function ``(x, y) -> (x, y)`` taking and giving one point as floats."""
-
-# Keyed by definition strings, like _TRANSFORMERS: hashing a pyproj.CRS hashes its WKT.
-_POINT_FNS: dict[tuple[str, str, bool], PointTransform] = {}
 
 
 def transform_point(
@@ -838,18 +855,22 @@ def point_transformer(crs: CRSLike, to_crs: CRSLike, *, check: bool = True) -> P
     """
     src = normalize_crs(crs)
     dst = normalize_crs(to_crs)
-    key = (_definition(src), _definition(dst), bool(check))
-    fn = _POINT_FNS.get(key)
-    if fn is None:
-        fn = _build_point_transform(src, dst, check=bool(check))
-        if len(_POINT_FNS) < 256:
-            _POINT_FNS[key] = fn
-    return fn
+    return _point_transform_between(_definition(src), _definition(dst), bool(check))
 
 
 def _definition(crs: str | pyproj.CRS) -> str:
     # GCJ-02 and BD-09 cannot clash with a pyproj definition string.
     return crs if isinstance(crs, str) else crs.srs
+
+
+def _from_definition(definition: str) -> str | pyproj.CRS:
+    return definition if definition in (GCJ02, BD09) else _pyproj_crs(definition)
+
+
+@functools.lru_cache(maxsize=256)
+def _point_transform_between(src: str, dst: str, check: bool) -> PointTransform:
+    """:func:`point_transformer` by definition strings (hashing a pyproj.CRS hashes its WKT)."""
+    return _build_point_transform(_from_definition(src), _from_definition(dst), check=check)
 
 
 def _build_point_transform(

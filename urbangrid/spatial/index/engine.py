@@ -31,12 +31,13 @@ memory for speed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import os
 from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,7 @@ from urbangrid.spatial.crs.transform import (
     _as_xy,
     crs_equal,
     crs_to_string,
+    is_geographic,
     normalize_crs,
     point_transformer,
     transform_xy,
@@ -81,12 +83,16 @@ _NO_CRS = object()  # no CRS seen yet (None is a CRS argument too, if a wrong on
 _MAX_CELLS = 1 << 26
 
 
+@functools.cache
 def _compiled_locate_one() -> Any:
     """The compiled single-point kernel, called without numba's dispatcher.
 
     The dispatcher re-checks argument types on every call (~90 ns, a tenth of a live
     lookup); ``locate`` always passes two floats and the C-contiguous float64 buffer,
-    so the compiled entry point for exactly that signature is called directly.
+    so the compiled entry point for exactly that signature is called directly. Each
+    index keeps it in an attribute (one attribute read per call); compiling, or loading
+    from numba's cache (about 30 ms), happens once, when the first index is made, so
+    importing stays cheap.
     """
     from numba import types
 
@@ -96,17 +102,6 @@ def _compiled_locate_one() -> Any:
         return _pip.locate_one.overloads[sig].entry_point  # type: ignore[attr-defined]
     except (AttributeError, KeyError, TypeError):  # numba internals moved: use dispatch
         return _pip.locate_one
-
-
-def _locate_one_first_call(x: float, y: float, buf: NDArray[np.float64]) -> int:
-    # Compiling (or loading from numba's cache) on first use keeps importing cheap;
-    # then the module global points at the entry point itself, one lookup per call.
-    global _locate_one
-    _locate_one = _compiled_locate_one()
-    return int(_locate_one(x, y, buf))
-
-
-_locate_one = _locate_one_first_call
 
 
 def reference_locate(
@@ -166,6 +161,7 @@ class GridIndex:
         "_crs_norm",
         "_geom",
         "_key_list",
+        "_locate_one",
         "_n",
         "_snap_tree",
         "_to_index",
@@ -322,6 +318,7 @@ class GridIndex:
         self._to_index: tuple[Any, PointTransform | None] = (_NO_CRS, None)
         self._snap_tree: shapely.STRtree | None = None
         self._key_list = None if self.keys is None else self.keys.tolist()
+        self._locate_one = _compiled_locate_one()
 
     # ------------------------------------------------------------------ queries
 
@@ -361,7 +358,13 @@ class GridIndex:
         return fn
 
     def locate(
-        self, x: float, y: float, *, crs: CRSLike, snap_tolerance: float = 0.0
+        self,
+        x: float,
+        y: float,
+        *,
+        crs: CRSLike,
+        snap_tolerance_m: float = 0.0,
+        snap_tolerance: float | None = None,
     ) -> Hashable | None:
         """Key of the polygon covering one point, or None.
 
@@ -372,10 +375,12 @@ class GridIndex:
         crs : str, int or pyproj.CRS
             CRS of ``x``, ``y``; transformed to the index CRS when different (e.g. a
             collector's GCJ-02 fix against a CGCS2000 Gauss-Krüger grid).
-        snap_tolerance : float, default 0.0
-            When the point is outside every polygon but within this distance of one
-            (index CRS units, metres for a projected CRS), answer the nearest polygon
-            (the first in input order on ties). 0 turns snapping off.
+        snap_tolerance_m : float, default 0.0
+            When the point is outside every polygon but within this many metres of one
+            (measured in the index CRS, which must then be projected), answer the
+            nearest polygon (the first in input order on ties). 0 turns snapping off.
+        snap_tolerance : float, optional
+            Old name of ``snap_tolerance_m``, kept while callers move; do not use.
 
         Returns
         -------
@@ -406,8 +411,8 @@ class GridIndex:
         # call (which converts x and y as float() does), one list read for the key.
         last = self._crs_last
         same = last[1] if crs is last[0] else self._same_crs(crs)
-        if snap_tolerance:
-            _check_tolerance(snap_tolerance)
+        if snap_tolerance_m or snap_tolerance is not None:
+            snap_tolerance_m = self._snap_distance_m(snap_tolerance_m, snap_tolerance)
         if not same:
             # A live case from a phone (GCJ-02) or a survey (CGCS2000 degrees): the
             # one-point transform, kept per CRS argument like the CRS check above.
@@ -415,20 +420,20 @@ class GridIndex:
             fn = to_index[1] if crs is to_index[0] else self._point_transform(crs)
             x, y = fn(x, y)  # type: ignore[misc]
         try:
-            pos = _locate_one(x, y, self._buf)
+            pos = self._locate_one(x, y, self._buf)
         except TypeError:
             x, y = float(x), float(y)  # float()'s own message for what is not a number
             raise
         if pos >= 0:
             return pos if self._key_list is None else self._key_list[pos]
-        return self._locate_miss(float(x), float(y), snap_tolerance)
+        return self._locate_miss(float(x), float(y), snap_tolerance_m)
 
-    def _locate_miss(self, x: float, y: float, snap_tolerance: float) -> Hashable | None:
+    def _locate_miss(self, x: float, y: float, snap_tolerance_m: float) -> Hashable | None:
         """:meth:`locate` for a point no polygon covers: snapping, then the CRS check."""
-        if snap_tolerance > 0.0:
+        if snap_tolerance_m > 0.0:
             xs = np.array([x], dtype=np.float64)
             ys = np.array([y], dtype=np.float64)
-            pos = int(self._snap(xs, ys, np.full(1, -1, dtype=np.int64), snap_tolerance)[0])
+            pos = int(self._snap(xs, ys, np.full(1, -1, dtype=np.int64), snap_tolerance_m)[0])
             if pos >= 0:
                 return pos if self._key_list is None else self._key_list[pos]
         bx0, by0, bx1, by1 = self._bounds
@@ -443,7 +448,8 @@ class GridIndex:
         ys: ArrayLike,
         *,
         crs: CRSLike,
-        snap_tolerance: float = 0.0,
+        snap_tolerance_m: float = 0.0,
+        snap_tolerance: float | None = None,
     ) -> NDArray[np.int64]:
         """Positions of the polygons covering many points (-1 where none does).
 
@@ -453,9 +459,12 @@ class GridIndex:
             Points, easting/northing or longitude/latitude in ``crs``, same shape.
         crs : str, int or pyproj.CRS
             CRS of the points; transformed to the index CRS when different.
-        snap_tolerance : float, default 0.0
-            Points outside every polygon but within this distance of one (index CRS
-            units) get the nearest polygon (first in input order on ties). 0: off.
+        snap_tolerance_m : float, default 0.0
+            Points outside every polygon but within this many metres of one (measured
+            in the index CRS, which must then be projected) get the nearest polygon
+            (first in input order on ties). 0: off.
+        snap_tolerance : float, optional
+            Old name of ``snap_tolerance_m``, kept while callers move; do not use.
 
         Returns
         -------
@@ -486,8 +495,8 @@ class GridIndex:
         xa, ya = _as_xy(xs, ys)  # numbers, one y per x, or CoordinateError
         xa, ya = np.ascontiguousarray(xa), np.ascontiguousarray(ya)
         shape = xa.shape
-        if snap_tolerance:
-            _check_tolerance(snap_tolerance)
+        if snap_tolerance_m or snap_tolerance is not None:
+            snap_tolerance_m = self._snap_distance_m(snap_tolerance_m, snap_tolerance)
         if not self._same_crs(crs):
             xa, ya = transform_xy(xa, ya, crs=crs, to_crs=self._crs_norm)
         xa = np.ascontiguousarray(xa.reshape(-1))
@@ -500,8 +509,8 @@ class GridIndex:
         else:
             kernel = _pip.locate_serial
         kernel(xa, ya, self._buf, out)
-        if xa.size and snap_tolerance > 0.0:
-            out = self._snap(xa, ya, out, snap_tolerance)
+        if xa.size and snap_tolerance_m > 0.0:
+            out = self._snap(xa, ya, out, snap_tolerance_m)
         if xa.size and not (out >= 0).any():
             self._diagnose_miss(xa, ya)
         return out.reshape(shape)
@@ -555,13 +564,31 @@ class GridIndex:
                 "x and y swapped: pass x=longitude/easting, y=latitude/northing"
             )
 
+    def _snap_distance_m(self, snap_tolerance_m: float, snap_tolerance: float | None) -> float:
+        """The snapping distance in metres, checked (the old keyword still accepted)."""
+        if snap_tolerance is not None:
+            if snap_tolerance_m:
+                raise TypeError("pass snap_tolerance_m only (snap_tolerance is its old name)")
+            snap_tolerance_m = snap_tolerance
+        if not math.isfinite(snap_tolerance_m) or snap_tolerance_m < 0:
+            raise ValueError(
+                f"snap_tolerance_m must be a finite distance >= 0, not {snap_tolerance_m}"
+            )
+        if snap_tolerance_m and is_geographic(self._crs_norm):
+            raise CRSError(
+                f"snap_tolerance_m is in metres, but the index CRS {self.crs!r} is in "
+                "degrees: build the index on grids in a projected CRS to snap"
+            )
+        return float(snap_tolerance_m)
+
     def _snap(
         self,
         xs: NDArray[np.float64],
         ys: NDArray[np.float64],
         out: NDArray[np.int64],
-        tolerance: float,
+        tolerance_m: float,
     ) -> NDArray[np.int64]:
+        """``out`` with misses within ``tolerance_m`` (index CRS metres) set to the nearest."""
         miss = np.flatnonzero((out < 0) & np.isfinite(xs) & np.isfinite(ys))
         if miss.size == 0:
             return out
@@ -569,7 +596,7 @@ class GridIndex:
         if tree is None:
             tree = self._snap_tree = shapely.STRtree(self.geometries)
         pts = shapely.points(xs[miss], ys[miss])
-        inp, hit = tree.query_nearest(pts, max_distance=tolerance, all_matches=True)
+        inp, hit = tree.query_nearest(pts, max_distance=tolerance_m, all_matches=True)
         best = np.full(miss.size, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(best, inp, hit)
         found = best != np.iinfo(np.int64).max
@@ -778,18 +805,6 @@ class GridIndex:
         return self
 
 
-# ---------------------------------------------------------------------- hierarchy
-
-
-
-
-
-
-
-
-
-
-
 def _latest_grid_version(store: Any, as_of: dt.datetime | None) -> str | None:
     if "grid_version" not in store.layers():
         return None
@@ -802,11 +817,6 @@ def _latest_grid_version(store: Any, as_of: dt.datetime | None) -> str | None:
 
 
 # ---------------------------------------------------------------------- build helpers
-
-
-def _check_tolerance(tolerance: float) -> None:
-    if not math.isfinite(tolerance) or tolerance < 0:
-        raise ValueError(f"snap_tolerance must be a finite distance >= 0, not {tolerance}")
 
 
 def _read_input(
@@ -918,25 +928,25 @@ def _cell_counts(ints: NDArray[np.int32]) -> dict[str, int]:
     }
 
 
-def _build(
-    geom: tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
-    cells: int | None,
-    whole_max: int,
-) -> tuple[NDArray[np.float64], dict[str, Any]]:
-    coords, ring_off, part_ring_off, poly_part_off = geom
-    poly_ring_off = part_ring_off[poly_part_off]
-    xs = np.ascontiguousarray(coords[:, 0])
-    ys = np.ascontiguousarray(coords[:, 1])
+class _Layout(NamedTuple):
+    """The uniform lookup grid over the layer's bounding box (layer CRS units)."""
+
+    bounds: tuple[float, float, float, float]
+    ncols: int
+    nrows: int
+    w: float
+    h: float
+    eps: float
+    col_lo: NDArray[np.float64]
+    col_hi: NDArray[np.float64]
+    row_lo: NDArray[np.float64]
+    row_hi: NDArray[np.float64]
+
+
+def _layout(xs: NDArray[np.float64], ys: NDArray[np.float64], cells: int) -> _Layout:
+    """About ``cells`` square-ish cells over the vertices' box, each widened by ``eps``."""
     bx0, bx1 = float(xs.min()), float(xs.max())
     by0, by1 = float(ys.min()), float(ys.max())
-    ring_edges = np.diff(ring_off) - 1
-    poly_edges = np.add.reduceat(np.append(ring_edges, 0), poly_ring_off[:-1]) * (
-        np.diff(poly_ring_off) > 0
-    )
-    nedges = int(ring_edges.sum())
-    if cells is None:
-        cells = int(_DEFAULT_CELLS_PER_EDGE * nedges)
-    cells = int(min(max(cells, 1024), _MAX_CELLS))
     width = bx1 - bx0
     height = by1 - by0
     scale = max(abs(bx0), abs(bx1), abs(by0), abs(by1), 1.0)
@@ -953,12 +963,36 @@ def _build(
     eps = max(min(w, h) * 1e-6, float(np.spacing(scale)) * 64)
     col = np.arange(ncols, dtype=np.float64)
     row = np.arange(nrows, dtype=np.float64)
-    col_lo = bx0 + col * w - eps
-    col_hi = bx0 + (col + 1.0) * w + eps
-    row_lo = by0 + row * h - eps
-    row_hi = by0 + (row + 1.0) * h + eps
-    invw = 1.0 / w
-    invh = 1.0 / h
+    return _Layout(
+        (bx0, by0, bx1, by1), ncols, nrows, w, h, eps,
+        bx0 + col * w - eps, bx0 + (col + 1.0) * w + eps,
+        by0 + row * h - eps, by0 + (row + 1.0) * h + eps,
+    )  # fmt: skip
+
+
+def _build(
+    geom: tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]],
+    cells: int | None,
+    whole_max: int,
+) -> tuple[NDArray[np.float64], dict[str, Any]]:
+    """The index buffer (float64 records, then the int32 lookup grid viewed in place)."""
+    coords, ring_off, part_ring_off, poly_part_off = geom
+    poly_ring_off = part_ring_off[poly_part_off]
+    xs = np.ascontiguousarray(coords[:, 0])
+    ys = np.ascontiguousarray(coords[:, 1])
+    ring_edges = np.diff(ring_off) - 1
+    poly_edges = np.add.reduceat(np.append(ring_edges, 0), poly_ring_off[:-1]) * (
+        np.diff(poly_ring_off) > 0
+    )
+    nedges = int(ring_edges.sum())
+    if cells is None:
+        cells = int(_DEFAULT_CELLS_PER_EDGE * nedges)
+    lay = _layout(xs, ys, int(min(max(cells, 1024), _MAX_CELLS)))
+    ncols, nrows = lay.ncols, lay.nrows
+    col_lo, col_hi, row_lo, row_hi = lay.col_lo, lay.col_hi, lay.row_lo, lay.row_hi
+    bx0, by0, bx1, by1 = lay.bounds
+    invw = 1.0 / lay.w
+    invh = 1.0 / lay.h
     # Small polygons are tested whole (one short contiguous record); large ones only on
     # the edges crossing the point's cell.
     full = poly_edges <= whole_max
@@ -995,9 +1029,9 @@ def _build(
     meta = {
         "ncols": ncols,
         "nrows": nrows,
-        "cell_width": w,
-        "cell_height": h,
-        "eps": eps,
+        "cell_width": lay.w,
+        "cell_height": lay.h,
+        "eps": lay.eps,
         **_cell_counts(ints),
         "whole_polygons": int(full.sum()),
         "polygon_edges": nedges,
