@@ -17,8 +17,13 @@ from urbangrid.cli.main import LazyGroup, db, main
 def test_help_lists_commands() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("db", "demo", "streets"):
+    for command in ("db", "demo", "load", "components"):
         assert command in result.output
+    # One command per job: files go into a store through `urbangrid load` only.
+    assert "streets" not in [line.split()[0] for line in result.output.splitlines()
+                             if line.startswith("  ")]
+    loads = CliRunner().invoke(main, ["components", "--help"])
+    assert loads.exit_code == 0 and "  load " not in loads.output
 
 
 @pytest.mark.parametrize("group", [main, db], ids=["main", "db"])
@@ -76,11 +81,10 @@ def test_demo_writes_a_geopackage(tmp_path: Path) -> None:
     assert admin["level"].value_counts()["community"] == 678
 
 
-def test_streets_load_twice_changes_nothing(tmp_path: Path) -> None:
-    """Idempotent across processes: osmnx's merged-tag order varies with the hash seed."""
+def test_load_osm_streets_twice_changes_nothing(tmp_path: Path) -> None:
+    """`load streets` takes an OSM extract too (upsert by edge id), idempotent across
+    processes: osmnx's merged-tag order varies with the hash seed."""
     import os
-    import subprocess
-    import sys
 
     from urbangrid.data import data_path
 
@@ -90,11 +94,22 @@ def test_streets_load_twice_changes_nothing(tmp_path: Path) -> None:
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         done = subprocess.run(
-            [sys.executable, "-m", "urbangrid.cli.main", "streets", "load", target, osm],
+            [sys.executable, "-m", "urbangrid.cli.main", "load", "streets", osm,
+             "--store", target],
             capture_output=True, text=True, env=env, check=True,
         )
         outputs.append(done.stdout)
+    assert " new, 0 changed, 0 unchanged" in outputs[0], outputs
     assert " 0 new, 0 changed," in outputs[1], outputs
+
+
+def test_load_osm_streets_refuses_survey_options(tmp_path: Path) -> None:
+    from urbangrid.data import data_path
+
+    osm = str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))
+    res = CliRunner().invoke(main, ["load", "streets", osm, "--store",
+                                    str(tmp_path / "x.gpkg"), "--dry-run"])
+    assert res.exit_code == 2 and "--dry-run: for survey files" in res.output
 
 
 def test_grids_generate_validate_diff(tmp_path: Path) -> None:
@@ -113,17 +128,59 @@ def test_grids_generate_validate_diff(tmp_path: Path) -> None:
     assert same.output.startswith("0 grid change(s)")
 
 
-def test_components_load_and_stats(tmp_path: Path) -> None:
+def _haidian_survey(tmp_path: Path) -> Path:
+    """The bundled Haidian street furniture as a contractor's survey GeoPackage."""
+    import geopandas as gpd
+
+    from urbangrid.loaders.osm_components import read_bundled_components
+    from urbangrid.spatial.components.codes import demo_profile
+
+    records, _ = read_bundled_components(demo_profile(), ("osm_haidian",))
+    survey = gpd.GeoDataFrame({
+        "小类代码": records["subclass_code"].astype(str), "部件名称": records["name"],
+        "部件状态": "好", "数据来源": "实测", "来源编号": records["source"].astype(str),
+    }, geometry=records.geometry.values, crs="EPSG:4326")
+    path = tmp_path / "survey.gpkg"
+    pyogrio.write_dataframe(survey, path, layer="部件")
+    return path
+
+
+def test_load_components_and_stats(tmp_path: Path) -> None:
+    """Components go in through `load components` (once `components load` too) and
+    `components stats` counts them."""
     store = str(tmp_path / "c.gpkg")
-    args = ["components", "load", store, "--bundled", "osm_haidian", "--admin-code", "110108"]
+    args = ["load", "components", str(_haidian_survey(tmp_path)), "--store", store,
+            "--admin-code", "110108"]
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
-    assert "282 new" in first.output
+    assert "282 added" in first.output
     again = CliRunner().invoke(main, args)
-    assert "0 new, 0 changed, 282 unchanged" in again.output
+    assert "0 added, 0 changed, 0 moved, 0 removed, 282 unchanged" in again.output
     stats = CliRunner().invoke(main, ["components", "stats", store])
     assert stats.exit_code == 0, stats.output
     assert "道路交通类    235" in stats.output
+
+
+@pytest.mark.parametrize("args", [
+    ["components", "stats", "{tmp}/missing/x.gpkg"],
+    ["locate", "{tmp}/empty.gpkg", "116.3", "39.99"],
+    ["grids", "diff", "{tmp}/empty.gpkg", "v1", "v2"],
+    ["staffing", "{tmp}/empty.gpkg"],
+    ["solve", "carp", "{tmp}/garbage.dat"],
+    ["load", "streets", "{tmp}/garbage.osm", "--store", "{tmp}/empty.gpkg"],
+], ids=lambda a: " ".join(a[:2]))
+def test_errors_are_one_line_never_a_traceback(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "garbage.dat").write_text("not a CARPLIB instance\n")
+    (tmp_path / "garbage.osm").write_text("<osm><way")
+    CliRunner().invoke(main, ["db", "init", str(tmp_path / "empty.gpkg")])
+    argv = [a.format(tmp=tmp_path) for a in args]
+    done = subprocess.run([sys.executable, "-m", "urbangrid.cli.main", *argv],
+                          capture_output=True, text=True, check=False,
+                          env={**__import__("os").environ, "URBANGRID_DEBUG": "0"})
+    assert done.returncode in (1, 2), done
+    assert "Traceback" not in done.stderr + done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(("error: ", "Error: ")), done.stderr
 
 
 def test_solve_postman_and_carp(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The ``urbangrid`` command line: one module per job, loaded when its command runs."""
+"""The ``urbangrid`` command line: one module per job, loaded when its command runs.
 
-from urbangrid.cli.main import main
-
-__all__ = ["main"]
+The entry point is :func:`urbangrid.cli.main.main` (``urbangrid`` or
+``python -m urbangrid.cli``); this package imports nothing itself, so
+``python -m urbangrid.cli.main`` runs without a double-import warning.
+"""

@@ -1,8 +1,9 @@
 """Command line: ``urbangrid geocode``, ``urbangrid reverse`` and ``urbangrid gazetteer load``.
 
 The three click objects here are wired into :mod:`urbangrid.cli.main`: ``geocode_command``,
-``reverse_command`` and ``gazetteer_group``. A demo step, :func:`demo_step`, loads the
-bundled Wudaokou gazetteer and geocodes a few addresses.
+``reverse_command`` and ``gazetteer_group``. ``gazetteer load`` builds the gazetteer
+from reference sources (OSM, division codes, door plates); a place *survey* file is
+loaded with ``urbangrid load places FILE --store STORE``.
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ def reverse_command(
             res = res.rename(columns={"lon": "lon_wgs84", "lat": "lat_wgs84"})
             _write(pd.concat([frame.reset_index(drop=True), res], axis=1), output)
             return
+        assert lon is not None and lat is not None  # checked above
         row = reverse_many(gaz, [lon], [lat], crs=crs).iloc[0]
     except UrbangridError as exc:
         raise click.ClickException(str(exc)) from None

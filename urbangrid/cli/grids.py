@@ -83,7 +83,7 @@ def generate(
     click.echo(
         f"{len(unit)} unit grids, median {out.stats['median_area_m2']:.0f} m², "
         f"{len(work)} work grids, in {out.stats['metric_crs']}; coverage error "
-        f"{float(out.stats['coverage_error']):.1e}; version {version!r}: "
+        f"{out.stats['coverage_error']:.1e}; version {version!r}: "
         f"{summary.n_added} added, {summary.n_changed} changed, {summary.n_removed} removed "
         f"({time.perf_counter() - t0:.1f} s)"
     )

@@ -1,4 +1,9 @@
-"""``urbangrid load …``: survey loads from the command line; ``--dry-run`` previews.
+"""``urbangrid load …``: files into a store from the command line; ``--dry-run`` previews.
+
+Survey files go through :func:`urbangrid.loaders.pipeline.load_survey` (validated,
+diffed, applied as a change set). An OSM extract given to ``urbangrid load streets``
+is upserted by edge id into ``street_centreline`` (:func:`load_osm_streets`): the one
+command that loads streets, whatever the file.
 
 Exit codes a script can use (also in ``urbangrid load --help``): :data:`EXIT_OK` (0)
 done, or a dry run that found no bad row; :data:`EXIT_ERROR` (1) the file, mapping
@@ -14,11 +19,14 @@ import itertools
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from urbangrid.errors import UrbangridError
+
+if TYPE_CHECKING:
+    from urbangrid.store import Store
 
 __all__ = [
     "EXIT_BLOCKED",
@@ -28,7 +36,9 @@ __all__ = [
     "EXIT_SET_ASIDE",
     "coverage_area",
     "grant_readonly_command",
+    "is_osm_file",
     "load",
+    "load_osm_streets",
     "run_load",
 ]
 
@@ -77,58 +87,21 @@ def run_load(
     ``./<file stem>.diff.csv`` and ``.gpkg``; with ``report`` to ``<report>.diff.*``.
     ``coverage`` (:func:`coverage_area`) makes the survey a full-coverage one.
     """
-    import urbangrid
     from urbangrid.loaders.duplicates import DUPLICATE_DISTANCE_M
-    from urbangrid.loaders.pipeline import load_survey
 
-    # A committed load diffs inside its apply step (under the layer lock).
-    steps = ("read", "map", "validate", "apply") if commit else _STEPS[:-1]
     if diff is None and report is not None:
         diff = report.with_name(report.name.removesuffix(".csv").removesuffix(".gpkg") + ".diff")
     elif diff is None and not commit:
         diff = Path.cwd() / f"{file.stem}.diff"
+    options: dict[str, Any] = {
+        "mapping": mapping, "crs": crs, "encoding": encoding, "layer": layer,
+        "admin_code": admin_code, "on_invalid": on_invalid, "duplicates": duplicates,
+        "duplicate_distance_m": duplicate_distance_m or DUPLICATE_DISTANCE_M,
+        "commit": commit, "report": report, "diff": diff, "by": by,
+    }
     marks: list[tuple[str, float]] = []
     try:
-        with (
-            urbangrid.connect(store) as s,
-            click.progressbar(
-                length=len(steps),
-                label=f"{target} ← {file.name}",
-                file=sys.stderr,
-                item_show_func=lambda step: step,
-                show_eta=False,
-            ) as bar,
-        ):
-
-            def progress(step: str) -> None:
-                marks.append((step, time.perf_counter()))
-                bar.update(1, step)
-
-            area = None
-            if coverage is not None:
-                from urbangrid.loaders.pipeline import TARGETS
-
-                area = coverage_area(s, coverage, TARGETS[target].layer)
-            result = load_survey(
-                s,
-                file,
-                target,
-                mapping=mapping,
-                crs=crs,
-                encoding=encoding,
-                layer=layer,
-                admin_code=admin_code,
-                on_invalid=on_invalid,  # type: ignore[arg-type]
-                duplicates=duplicates,  # type: ignore[arg-type]
-                duplicate_distance_m=duplicate_distance_m or DUPLICATE_DISTANCE_M,
-                commit=commit,
-                report=report,
-                diff=diff,
-                coverage=area,
-                by=by,
-                progress=progress,
-            )
-            marks.append(("", time.perf_counter()))
+        result = _load_with_progress(target, file, store, coverage, options, marks)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         return EXIT_ERROR
@@ -141,7 +114,54 @@ def run_load(
     return EXIT_OK
 
 
-def coverage_area(store: Any, spec: str, layer: str) -> Any:
+def _load_with_progress(target: str, file: Path, store: str, coverage: str | None,
+                        options: dict[str, Any], marks: list[tuple[str, float]]) -> Any:
+    """:func:`~urbangrid.loaders.pipeline.load_survey` under a progress bar on stderr;
+    appends each step's start time to ``marks`` and the end time last."""
+    import urbangrid
+    from urbangrid.loaders.pipeline import TARGETS, load_survey
+
+    # A committed load diffs inside its apply step (under the layer lock).
+    steps = ("read", "map", "validate", "apply") if options["commit"] else _STEPS[:-1]
+    with (
+        urbangrid.connect(store) as s,
+        click.progressbar(length=len(steps), label=f"{target} ← {file.name}", file=sys.stderr,
+                          item_show_func=lambda step: step, show_eta=False) as bar,
+    ):
+
+        def progress(step: str) -> None:
+            marks.append((step, time.perf_counter()))
+            bar.update(1, step)
+
+        area = None if coverage is None else coverage_area(s, coverage, TARGETS[target].layer)
+        result = load_survey(s, file, target, coverage=area, progress=progress, **options)
+        marks.append(("", time.perf_counter()))
+    return result
+
+
+def is_osm_file(file: Path) -> bool:
+    """Whether ``file`` is an OSM extract (.osm, .osm.bz2, .osm.gz, .pbf) by its name."""
+    return file.name.lower().endswith((".osm", ".osm.bz2", ".osm.gz", ".pbf"))
+
+
+def load_osm_streets(file: Path, store: str) -> str:
+    """Upsert the streets of an OSM extract into ``street_centreline``; one summary line.
+
+    Streets are :func:`urbangrid.loaders.osm.read_streets` (EPSG:4326), keyed by edge
+    id: loading the same extract again changes nothing.
+    """
+    import urbangrid
+    from urbangrid.loaders.osm import read_streets
+
+    t0 = time.perf_counter()
+    frame = read_streets(file)
+    with urbangrid.connect(store) as s:
+        r = s.write("street_centreline", frame, "upsert", source=str(file))
+    return (f"{len(frame)} segments from {file.name}: {r.inserted} new, {r.updated} "
+            f"changed, {r.unchanged} unchanged ({time.perf_counter() - t0:.2f} s)")
+
+
+def coverage_area(store: Store, spec: str, layer: str) -> Any:
     """The area a full-coverage survey covers, in the CRS of the store `layer`.
 
     Parameters
@@ -267,7 +287,8 @@ def _options(func: Any) -> Any:
 
 @click.group("load", epilog=EXIT_CODES_HELP)
 def load() -> None:
-    """Load survey files (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, CSV) into a store.
+    """Load files into a store: surveys (GeoPackage, Shapefile, GeoJSON, FlatGeobuf,
+    CSV), OSM streets.
 
     A load is validated first, then applied in one transaction and recorded as a
     change set that `urbangrid load rollback` undoes; loading the same file again
@@ -277,7 +298,11 @@ def load() -> None:
 
 
 def _make(target: str) -> None:
-    @load.command(target, help=f"Load a {target} survey FILE into --store.", epilog=EXIT_CODES_HELP)
+    extra = (" FILE may also be an OSM extract (.osm, .osm.bz2, .osm.gz, .pbf): its streets "
+             "are upserted by edge id." if target == "streets" else "")
+
+    @load.command(target, help=f"Load a {target} survey FILE into --store.{extra}",
+                  epilog=EXIT_CODES_HELP)
     @_options
     def command(
         file: Path,
@@ -296,6 +321,20 @@ def _make(target: str) -> None:
         admin_code: str | None,
         by: str | None,
     ) -> None:
+        if target == "streets" and is_osm_file(file):
+            survey_only = {"--mapping": mapping, "--crs": crs, "--encoding": encoding,
+                           "--layer": layer, "--dry-run": dry_run, "--report": report,
+                           "--diff": diff, "--coverage": coverage}
+            given = [k for k, v in survey_only.items() if v]
+            if given:
+                raise click.UsageError(f"{', '.join(given)}: for survey files; an OSM "
+                                       "extract is upserted by edge id as it is")
+            try:
+                click.echo(load_osm_streets(file, store))
+            except UrbangridError as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(EXIT_ERROR)
+            return
         sys.exit(
             run_load(
                 target,

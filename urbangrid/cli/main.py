@@ -1,38 +1,25 @@
 """The ``urbangrid`` command line.
 
 Commands are thin: they parse arguments, call one library function and print
-its result. Errors urbangrid raises on purpose print as one line, no traceback.
+its result. One command per job (docs/conventions.md): files go into a store
+through ``urbangrid load …`` only. No command prints a traceback: errors urbangrid
+raises on purpose print as ``error: …`` and exit 1; anything else prints as
+``error: internal error (TypeName): …`` and exit 1, with the traceback only when
+``URBANGRID_DEBUG=1`` is set.
 """
 
 from __future__ import annotations
 
 import importlib
-import sys
+import os
 import time
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from urbangrid import __version__
 from urbangrid.errors import UrbangridError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _friendly_errors(func: F) -> F:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except UrbangridError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
 
 # Each command lives in its own module of urbangrid/cli/ and is imported only when
 # run: importing them all (numba, osmnx, pandas…) made `urbangrid --help` take ~1.7 s.
@@ -40,7 +27,7 @@ def _friendly_errors(func: F) -> F:
 # tests/test_cli.py checks it still matches each command's own docstring.
 _LAZY: dict[str, tuple[str, str]] = {
     "components": ("urbangrid.cli.components:components",
-                   "City components (城市部件): load and count the inventory."),
+                   "City components (城市部件): count the inventory."),
     "gazetteer": ("urbangrid.cli.geocode:gazetteer_group",
                   "Build the place gazetteer (地名地址库) in a store."),
     "geocode": ("urbangrid.cli.geocode:geocode_command",
@@ -48,7 +35,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "grids": ("urbangrid.cli.grids:grids",
               "Unit grids (单元网格) and work grids (工作网格)."),
     "load": ("urbangrid.cli.load:load",
-             "Load survey files (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, CSV) into a store."),
+             "Load files into a store: surveys (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, "
+             "CSV), OSM streets."),
     "locate": ("urbangrid.cli.locate:locate",
                "Unit grid, work grid, community, street and district of LON LAT (or of a CSV)."),
     "reverse": ("urbangrid.cli.geocode:reverse_command",
@@ -103,7 +91,33 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, lazy=_LAZY, context_settings={"help_option_names": ["-h", "--help"]})
+class MainGroup(LazyGroup):
+    """The top group: no command it runs prints a traceback.
+
+    click handles its own usage errors, ``--help`` and ``sys.exit``. An
+    :class:`~urbangrid.errors.UrbangridError` is a message for the user: one line
+    ``error: …``, exit code 1. Anything else is a bug, said so in one line, exit
+    code 1; ``URBANGRID_DEBUG=1`` lets its traceback through.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("URBANGRID_DEBUG") == "1":
+                raise
+            if isinstance(exc, UrbangridError):
+                click.echo(f"error: {exc}", err=True)
+            else:
+                click.echo(f"error: internal error ({type(exc).__name__}): {exc} "
+                           "(URBANGRID_DEBUG=1 shows the traceback)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=MainGroup, lazy=_LAZY, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="urbangrid")
 def main() -> None:
     """urbangrid: digital city management (数字城管) GIS.
@@ -122,7 +136,6 @@ def db() -> None:
 @click.argument("store")
 @click.option("--srid", default=4326, show_default=True,
               help="EPSG code of geometry columns in a new store.")
-@_friendly_errors
 def db_init(store: str, srid: int) -> None:
     """Create or upgrade STORE's schema; running it again changes nothing."""
     from urbangrid.store import init_store
@@ -138,7 +151,6 @@ def db_init(store: str, srid: int) -> None:
 
 @db.command("info")
 @click.argument("store")
-@_friendly_errors
 def db_info(store: str) -> None:
     """List STORE's layers with their geometry, CRS and row counts."""
     import urbangrid
@@ -152,32 +164,9 @@ def db_info(store: str) -> None:
             click.echo(f"  {name:<28} {geom:<24} {s.count(name):>9} rows{hist}")
 
 
-@main.group()
-def streets() -> None:
-    """Street centrelines."""
-
-
-@streets.command("load")
-@click.argument("store")
-@click.argument("osm_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_friendly_errors
-def streets_load(store: str, osm_file: Path) -> None:
-    """Load OSM_FILE's streets (.osm / .osm.bz2) into STORE (upsert by edge id)."""
-    import urbangrid
-    from urbangrid.loaders.osm import read_osm_graph, streets_frame
-
-    t0 = time.perf_counter()
-    frame = streets_frame(read_osm_graph(osm_file))
-    with urbangrid.connect(store) as s:
-        r = s.write("street_centreline", frame, "upsert", source=str(osm_file))
-    click.echo(f"{len(frame)} segments from {osm_file.name}: {r.inserted} new, {r.updated} "
-               f"changed, {r.unchanged} unchanged ({time.perf_counter() - t0:.2f} s)")
-
-
 @main.command()
 @click.option("--out", "out", default="out", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
-@_friendly_errors
 def demo(out: Path) -> None:
     """Run the main job end to end on bundled real data (embedded store, no server)."""
     from urbangrid.demo.run import run_demo

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from urbangrid.errors import PatrolAreaError, UrbangridError
 
+if TYPE_CHECKING:
+    from urbangrid.store import Store
+
 __all__ = [
     "AREA_LAYERS",
     "area_from_store",
-    "format_table",
     "route",
 ]
 
@@ -36,7 +38,7 @@ AREA_LAYERS: tuple[tuple[str, str], ...] = (
 )
 
 
-def area_from_store(store: Any, code: str) -> Any:
+def area_from_store(store: Store, code: str) -> Any:
     """The polygon(s) of an area code from the first of :data:`AREA_LAYERS` holding it.
 
     Returns
@@ -82,7 +84,7 @@ def _start(text: str | None) -> tuple[float, float] | None:
 @click.option("--polygon", type=click.Path(exists=True, dir_okay=False),
               help="Vector file with the area polygon(s) (any CRS it states).")
 @click.option("--mode", default="bike", show_default=True,
-              help="Travel mode: walk, bike, ebike or car (urbangrid/routing/modes.toml).")
+              help="Travel mode: walk, bike, ebike or car (urbangrid/routing/patrol/modes.toml).")
 @click.option("--start", "start_text", help="Start point LON,LAT (WGS 84), e.g. the "
               "community office; default a street near the area's middle.")
 @click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False),
@@ -91,22 +93,23 @@ def _start(text: str | None) -> tuple[float, float] | None:
               "two-way streets are patrolled on both sides, e.g. primary,secondary.")
 @click.option("--boundary", type=click.Choice(["north", "both", "none"]), default="north",
               show_default=True, help="Owner of streets along the area boundary.")
-@click.option("--max-snap", default=200.0, show_default=True,
+@click.option("--max-snap", "max_snap_m", default=200.0, show_default=True,
               help="Largest distance (m) from --start to a street.")
 @click.option("--skip-unreachable", is_flag=True,
               help="Route what can be closed and list streets one-ways make unreachable.")
 @click.option("--save", is_flag=True, help="Also write the route to the store's "
               "patrol_route layer (store SOURCE only).")
-@click.option("--time-limit", default=5.0, show_default=True, help="Seconds of route search.")
+@click.option("--time-limit", "time_limit_s", default=5.0, show_default=True,
+              help="Seconds of route search.")
 def route(source: str, area_code: str | None, polygon: str | None, mode: str,
           start_text: str | None, outputs: tuple[str, ...], both_sides: str, boundary: str,
-          max_snap: float, skip_unreachable: bool, save: bool, time_limit: float) -> None:
+          max_snap_m: float, skip_unreachable: bool, save: bool, time_limit_s: float) -> None:
     """Patrol route of one area. SOURCE is a store (GeoPackage path or PostGIS DSN) or a
     street file (OSM .osm/.osm.bz2/.osm.pbf, GraphML, or a survey GeoPackage/GeoJSON)."""
     try:
         _route(source, area_code, polygon, mode, _start(start_text), outputs,
-               [h for h in both_sides.split(",") if h], boundary, max_snap,
-               skip_unreachable, save, time_limit)
+               [h for h in both_sides.split(",") if h], boundary, max_snap_m,
+               skip_unreachable, save, time_limit_s)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -114,79 +117,73 @@ def route(source: str, area_code: str | None, polygon: str | None, mode: str,
 
 def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
            start: tuple[float, float] | None, outputs: tuple[str, ...], both_sides: list[str],
-           boundary: str, max_snap: float, skip: bool, save: bool, time_limit: float) -> None:
+           boundary: str, max_snap_m: float, skip: bool, save: bool,
+           time_limit_s: float) -> None:
     import geopandas as gpd
 
     from urbangrid.routing.patrol import export
     from urbangrid.routing.patrol.routes import area_route
-    from urbangrid.routing.patrol.streets import read_street_graph, store_street_graph
 
     if (area_code is None) == (polygon is None):
         raise click.UsageError("give exactly one of --area CODE and --polygon FILE")
     if save and not _is_store(source):
         raise click.UsageError("--save needs a store SOURCE")
-    store = None
+    if area_code is not None and not _is_store(source):
+        raise click.UsageError("--area CODE needs a store SOURCE; use --polygon")
+    store: Store | None = None
     if _is_store(source):
         import urbangrid
 
         store = urbangrid.connect(source)
     try:
-        if polygon is not None:
-            area = gpd.read_file(polygon)
-            area_id = Path(polygon).stem
+        if store is not None and area_code is not None:
+            area, area_id = area_from_store(store, area_code), area_code
         else:
-            if store is None:
-                raise click.UsageError("--area CODE needs a store SOURCE; use --polygon")
-            area = area_from_store(store, str(area_code))
-            area_id = str(area_code)
-        if store is not None:
-            a = area.to_crs(store.layer_info("street_centreline").srid)
-            pad = 0.01 if a.crs.is_geographic else 1000.0  # ~1 km around the area
-            x0, y0, x1, y1 = a.total_bounds
-            bbox = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)
-            G = store_street_graph(store, mode, bbox=bbox)
-        else:
-            G = read_street_graph(source, mode)
+            area, area_id = gpd.read_file(polygon), Path(str(polygon)).stem
+        G = _street_graph(store, source, area, mode)
         r = area_route(G, area, area_id=area_id, start=start, boundary=boundary,
-                       both_sides=both_sides, max_snap_m=max_snap,
-                       unreachable="skip" if skip else "raise", time_limit=time_limit)
+                       both_sides=both_sides, max_snap_m=max_snap_m,
+                       unreachable="skip" if skip else "raise", time_limit_s=time_limit_s)
         s = r.summary()
         click.echo(f"{area_id} ({r.mode}): {s['km2'] or 0:.3f} km², streets {s['street_km']:.2f} "
                    f"km, route {s['route_km']:.2f} km, {s['minutes']:.0f} min, deadhead "
                    f"{s['deadhead_pct']:.0f}%, {len(r.instructions)} steps"
                    + (f", {len(r.skipped)} unreachable streets skipped" if r.skipped else ""))
-        for out in outputs:
-            suffix = Path(out).suffix.lower()
-            if suffix == ".gpx":
-                export.write_gpx(r, out)
-            elif suffix in (".geojson", ".json"):
-                export.write_geojson(r, out, steps=True, areas=True)
-            elif suffix in (".html", ".htm"):
-                export.write_map(r, out)
-            else:
-                raise click.UsageError(f"{out}: unknown output type (use .gpx, .geojson, .html)")
-            click.echo(f"wrote {out}")
+        _write_outputs(r, outputs)
         if save and store is not None:
             res = export.load_routes(store, [r])
             click.echo(f"patrol_route: {res.inserted} inserted, {res.updated} updated")
     finally:
-        if store is not None and hasattr(store, "close"):
+        if store is not None:
             store.close()
 
 
-def format_table(routes: Any) -> str:
-    """The demo's route table: area, km², street km, route km, minutes, deadhead %."""
-    from urbangrid.routing.patrol.routes import routes_table
+def _street_graph(store: Store | None, source: str, area: Any, mode: str) -> Any:
+    """The mode's graph: from the store's streets within ~1 km of ``area``, else the file."""
+    if store is None:
+        from urbangrid.loaders.osm import read_street_graph
 
-    t = routes_table(routes)
-    lines = [f"{'area':<18}{'km²':>7}{'street km':>11}{'route km':>10}{'minutes':>9}"
-             f"{'deadhead %':>12}{'gap to bound %':>16}"]
-    for r in t.itertuples():
-        gap = "" if r.gap_pct is None or r.gap_pct != r.gap_pct else f"{r.gap_pct:.1f}"
-        lines.append(f"{r.area:<18}{r.km2:>7.3f}{r.street_km:>11.2f}{r.route_km:>10.2f}"
-                     f"{r.minutes:>9.1f}{r.deadhead_pct:>12.1f}{gap:>16}")
-    return "\n".join(lines)
+        return read_street_graph(source, mode)
+    from urbangrid.routing.patrol.streets import store_street_graph
 
-
+    a = area.to_crs(store.layer_info("street_centreline").srid)
+    pad = 0.01 if a.crs.is_geographic else 1000.0  # ~1 km around the area (degrees or m)
+    x0, y0, x1, y1 = a.total_bounds
+    return store_street_graph(store, mode, bbox=(x0 - pad, y0 - pad, x1 + pad, y1 + pad))
 
 
+def _write_outputs(r: Any, outputs: tuple[str, ...]) -> None:
+    """Write route ``r`` to each output file, the type following its suffix."""
+    from urbangrid.routing.patrol import export
+
+    for out in outputs:
+        suffix = Path(out).suffix.lower()
+        if suffix == ".gpx":
+            export.write_gpx(r, out)
+        elif suffix in (".geojson", ".json"):
+            export.write_geojson(r, out, steps=True, areas=True)
+        elif suffix in (".html", ".htm"):
+            export.write_map(r, out)
+        else:
+            raise click.UsageError(f"{out}: unknown output type (use .gpx, .geojson, .html)")
+        click.echo(f"wrote {out}")

@@ -94,7 +94,8 @@ def routes(
     """Patrol route of every area of AREAS over the street network STREETS, in parallel."""
     import geopandas as gpd
 
-    from urbangrid.routing.patrol.streets import read_street_graph, street_graph
+    from urbangrid.loaders.osm import read_street_graph
+    from urbangrid.routing.patrol.streets import street_graph
     from urbangrid.scale.routing import plan_areas
 
     if streets.suffix in (".parquet", ".geoparquet"):

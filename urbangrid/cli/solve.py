@@ -70,14 +70,15 @@ def postman(graph: Path, kind: str, weight: str, out: Path | None) -> None:
 
 @solve.command("carp")
 @click.argument("instance", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--time-limit", default=60.0, show_default=True, help="Seconds of search.")
+@click.option("--time-limit", "time_limit_s", default=60.0, show_default=True,
+              help="Seconds of search.")
 @click.option("--seed", default=0, show_default=True)
-def carp(instance: Path, time_limit: float, seed: int) -> None:
+def carp(instance: Path, time_limit_s: float, seed: int) -> None:
     """Solve a CARPLIB INSTANCE (.dat of the gdb, val or egl sets)."""
     from urbangrid.routing.core.carp import read_instance
     from urbangrid.routing.core.carp import solve as solve_carp
 
-    sol = solve_carp(read_instance(instance), time_limit=time_limit, seed=seed)
+    sol = solve_carp(read_instance(instance), time_limit_s=time_limit_s, seed=seed)
     click.echo(f"{instance.name}: cost {sol.cost} with {len(sol.routes)} routes "
                f"(feasible: {sol.feasible})")
     for i, (route, cost) in enumerate(zip(sol.routes, sol.route_costs, strict=True), 1):

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 __all__ = ["staffing", "staffing_plan"]
 
+if TYPE_CHECKING:
+    from urbangrid.store import Store
 
-def staffing_plan(store: Any, *, mode: str, limit_s: float, shifts: int,
+
+def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
                   iterations: int = 60) -> tuple[Any, Any, list[str]]:
     """Staffing table and collector areas for the district in ``store``.
 

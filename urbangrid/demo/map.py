@@ -101,7 +101,8 @@ def write_layers_map(
             add_route(group, r, arrows_every_m=0, gradient=False)
         group.add_to(fmap)
     if title:
-        fmap.get_root().html.add_child(folium.Element(
+        root: Any = fmap.get_root()  # a folium Figure, typed as its base Element
+        root.html.add_child(folium.Element(
             f'<h3 style="position:absolute;z-index:1000;left:60px;top:4px;'
             f'background:white;padding:2px 6px">{title}</h3>'))
     folium.LayerControl(collapsed=False).add_to(fmap)

@@ -7,9 +7,22 @@ from typing import Any
 
 import click
 
-from urbangrid.cli.route import format_table
 from urbangrid.cli.staffing import staffing_plan
 from urbangrid.demo.inputs import demo_work_grids
+
+
+def format_table(routes: Any) -> str:
+    """The demo's route table: area, km², street km, route km, minutes, deadhead %."""
+    from urbangrid.routing.patrol.routes import routes_table
+
+    t = routes_table(routes)
+    lines = [f"{'area':<18}{'km²':>7}{'street km':>11}{'route km':>10}{'minutes':>9}"
+             f"{'deadhead %':>12}{'gap to bound %':>16}"]
+    for r in t.itertuples():
+        gap = "" if r.gap_pct is None or r.gap_pct != r.gap_pct else f"{r.gap_pct:.1f}"
+        lines.append(f"{r.area:<18}{r.km2:>7.3f}{r.street_km:>11.2f}{r.route_km:>10.2f}"
+                     f"{r.minutes:>9.1f}{r.deadhead_pct:>12.1f}{gap:>16}")
+    return "\n".join(lines)
 
 
 def routes_step(ctx: Any) -> str:
@@ -24,9 +37,9 @@ def routes_step(ctx: Any) -> str:
     and returns a summary line.
     """
     from urbangrid.data import data_path
+    from urbangrid.loaders.osm import read_street_graph
     from urbangrid.routing.patrol import export
     from urbangrid.routing.patrol.routes import area_routes
-    from urbangrid.routing.patrol.streets import read_street_graph
 
     osm = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
     G = read_street_graph(osm, "bike")
