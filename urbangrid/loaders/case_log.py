@@ -32,6 +32,7 @@ import pandas as pd
 from urbangrid.cases.indicators import CASE_COLUMNS, EVENTS, check_case_log
 from urbangrid.errors import CaseLogError, MappingError
 from urbangrid.loaders.mapping import FieldMapping, apply_mapping, match_columns, read_mapping
+from urbangrid.problems import Problem, format_problem, problem
 
 __all__ = [
     "CASE_TIME_COLUMNS",
@@ -111,22 +112,16 @@ def _parse_times(values: pd.Series, fld: str, source: str) -> pd.Series:
     )
     parsed = pd.to_datetime(text.where(present), format=best, errors="coerce")
     bad = present & parsed.isna()
-    problems = [
-        {
-            "file": source,
-            "row": int(r),
-            "field": fld,
-            "value": str(text[r]),
-            "reason": f"unreadable timestamp (expected e.g. {best})",
-        }
-        for r in values.index[bad][:50]
-    ]
-    p = problems[0]
+    why = f"unreadable timestamp (expected e.g. {best})"
+    problems = [problem(source, int(r), fld, str(text[r]), why) for r in values.index[bad][:50]]
     raise CaseLogError(
-        f"{source}: row {p['row']}: field {fld!r}: {p['value']!r} is an "
-        f"{p['reason']} ({int(bad.sum())} such rows)",
-        problems,
+        f"{format_problem(problems[0])} ({int(bad.sum())} such rows)", _records(problems)
     )
+
+
+def _records(problems: list[Problem]) -> list[dict[str, object]]:
+    # ValidationError is typed for plain dicts; a Problem is one with known keys
+    return [dict(p) for p in problems]
 
 
 def _points(frame: pd.DataFrame, source: str) -> np.ndarray:
@@ -140,19 +135,14 @@ def _points(frame: pd.DataFrame, source: str) -> np.ndarray:
     bad = given & (lon.isna() | lat.isna() | ~lon.between(-180, 180) | ~lat.between(-90, 90))
     if bad.any():
         r = frame.index[bad][0]
+        problems = [
+            problem(source, int(rr), "lon/lat", None, "not a WGS84 longitude/latitude")
+            for rr in frame.index[bad][:50]
+        ]
         raise CaseLogError(
             f"{source}: row {r}: field 'lon/lat': ({frame.at[r, 'lon']!r}, "
             f"{frame.at[r, 'lat']!r}) is not a longitude/latitude in degrees (EPSG:4326)",
-            [
-                {
-                    "file": source,
-                    "row": int(rr),
-                    "field": "lon/lat",
-                    "value": None,
-                    "reason": "not a WGS84 longitude/latitude",
-                }
-                for rr in frame.index[bad][:50]
-            ],
+            _records(problems),
         )
     ok = given.to_numpy() & lon.notna().to_numpy()
     out = np.full(len(frame), None, dtype=object)

@@ -12,7 +12,7 @@ type — the caller's ``group`` column) and
   polygons it means the whole shape lies that close, so neighbours that only touch
   (adjacent grids, a kerb continued by the next segment) are not duplicates.
 
-Everything is vectorised: an STRtree query with ``dwithin`` (:func:`search_radius`)
+Everything is vectorized: an STRtree query with ``dwithin`` (:func:`search_radius`)
 finds the candidate pairs, and :func:`pair_distances` measures all of them at once
 in metres, each pair in its own local projection, so no UTM zone is needed and a
 file spanning several cities (or continents) is measured correctly everywhere.
@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbangrid.loaders.validate import Problem, finite_coordinates, problem
+from urbangrid.loaders.validate import finite_coordinates
+from urbangrid.problems import Problem, Severity, problem
 
 __all__ = [
     "DUPLICATE_DISTANCE_M",
@@ -53,7 +54,7 @@ _M_PER_DEG_LAT = 111_132.954
 _M_PER_DEG_LON = 111_319.491
 
 
-def severity_of(policy: DuplicatePolicy) -> str:
+def severity_of(policy: DuplicatePolicy) -> Severity:
     """Problem severity for a duplicate policy (``"warning"`` or ``"error"``)."""
     if policy not in ("warn", "reject"):
         raise ValueError(f"duplicate policy must be 'warn' or 'reject', not {policy!r}")
@@ -181,41 +182,21 @@ def duplicates_in_file(
     severity = severity_of(policy)
     if len(frame) < 2 or frame.geometry.name not in frame.columns:
         return []
+    if group is not None and group not in frame.columns:
+        return []
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-    ok &= finite_coordinates(geoms)
-    ok &= shapely.is_valid(geoms) | ~ok
-    if group is not None:
-        if group not in frame.columns:
-            return []
-        kinds = frame[group].astype(object).to_numpy()
-        ok &= pd.notna(kinds)
-    pos = np.flatnonzero(ok)
+    kinds = frame[group].astype(object).to_numpy() if group is not None else None
+    pos = np.flatnonzero(_comparable(geoms, kinds))
     if len(pos) < 2:
         return []
-    candidates = geoms[pos]
-    radius = search_radius(tolerance_m, candidates, frame.crs) if near else 0.0
-    # A zero distance still finds identical shapes; near pairs need the tolerance.
-    later, earlier = shapely.STRtree(candidates).query(
-        candidates, predicate="dwithin", distance=radius
-    )
-    keep = earlier < later
-    later, earlier = later[keep], earlier[keep]
-    if group is not None:
-        same = kinds[pos[later]] == kinds[pos[earlier]]
-        later, earlier = later[same], earlier[same]
     keys = frame[key].astype(object).to_numpy() if key and key in frame.columns else None
-    # Rows are named by their key, else by their source key (来源编号) when they have one.
-    name_columns = {
-        c: frame[c].to_numpy(dtype=object) for c in (key, "source") if c and c in frame.columns
-    }
-    if keys is not None:
-        a, b = keys[pos[later]], keys[pos[earlier]]
-        differ = pd.isna(a) | pd.isna(b) | (a != b)
-        later, earlier = later[differ], earlier[differ]
+    later, earlier = _candidate_pairs(geoms[pos], frame.crs, tolerance_m if near else 0.0,
+                                      None if kinds is None else kinds[pos],
+                                      None if keys is None else keys[pos])
     if not len(later):
         return []
-    exact = shapely.equals_exact(geoms[pos[later]], geoms[pos[earlier]], tolerance=0)
+    candidates = geoms[pos]
+    exact = shapely.equals_exact(candidates[later], candidates[earlier], tolerance=0)
     dist = np.zeros(len(later))
     if near:
         dist[~exact] = pair_distances(
@@ -230,27 +211,53 @@ def duplicates_in_file(
     later, earlier, exact, dist = later[order], earlier[order], exact[order], dist[order]
     first = np.r_[True, later[1:] != later[:-1]]
     rows = frame.index.to_numpy()
+    # Rows are named by their key, else by their source key (来源编号) when they have one.
+    name_columns = {
+        c: frame[c].to_numpy(dtype=object) for c in (key, "source") if c and c in frame.columns
+    }
     what = f"same {group}, " if group else ""
     out: list[Problem] = []
     for i, j, same_geom, d in zip(
         later[first], earlier[first], exact[first], dist[first], strict=True
     ):
-        other = int(rows[pos[j]])
         name = _name(name_columns, int(pos[j]))
-        ref = f"row {other}" + (f" ({name})" if name else "")
+        ref = f"row {int(rows[pos[j]])}" + (f" ({name})" if name else "")
         how = (
             f"same geometry as {ref}"
             if same_geom
             else f"within {_metres(d)} of {ref} ({what}tolerance {tolerance_m:g} m)"
         )
-        out.append(
-            problem(
-                source,
-                int(rows[pos[i]]),
-                "geometry",
-                geoms[pos[i]].wkt,
-                f"probable duplicate: {how}",
-                severity=severity,
-            )
-        )
+        out.append(problem(source, int(rows[pos[i]]), "geometry", geoms[pos[i]].wkt,
+                           f"probable duplicate: {how}", severity=severity))
     return out
+
+
+def _comparable(geoms: np.ndarray, kinds: np.ndarray | None) -> np.ndarray:
+    """True for rows that can be compared: a valid, finite geometry and a kind."""
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    ok &= finite_coordinates(geoms)
+    ok &= shapely.is_valid(geoms) | ~ok
+    if kinds is not None:
+        ok &= pd.notna(kinds)
+    return ok
+
+
+def _candidate_pairs(
+    geoms: np.ndarray, crs: Any, tolerance_m: float, kinds: np.ndarray | None,
+    keys: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (later, earlier) of the pairs within `tolerance_m` (metres) of each
+    other, of one kind and with different keys (a repeated key is reported elsewhere)."""
+    radius = search_radius(tolerance_m, geoms, crs) if tolerance_m else 0.0
+    # A zero distance still finds identical shapes; near pairs need the tolerance.
+    later, earlier = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=radius)
+    keep = earlier < later
+    later, earlier = later[keep], earlier[keep]
+    if kinds is not None:
+        same = kinds[later] == kinds[earlier]
+        later, earlier = later[same], earlier[same]
+    if keys is not None:
+        a, b = keys[later], keys[earlier]
+        differ = pd.isna(a) | pd.isna(b) | (a != b)
+        later, earlier = later[differ], earlier[differ]
+    return later, earlier

@@ -23,7 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from urbangrid.loaders.validate import Problem, problem
+from urbangrid.problems import Problem, problem
+from urbangrid.spatial.crs.metric import choose_metric_crs
+from urbangrid.spatial.grids.codes import validate_grid_codes
 
 __all__ = [
     "WORK_GRID_CODE",
@@ -111,11 +113,9 @@ def grid_code_problems(
 
     Returns
     -------
-    list of dict
-        Problems (file, row, field, value, reason).
+    list of Problem
+        One per bad code (:mod:`urbangrid.problems`).
     """
-    from urbangrid.spatial.grids.codes import validate_grid_codes
-
     rows = frame.index.tolist()
     out: list[Problem] = []
     if target == "grids" and "grid_code" in frame.columns:
@@ -167,7 +167,9 @@ def _fill(frame: Any, column: str, derived: list[Any]) -> None:
 def _fill_area(frame: Any, *, with_crs: bool) -> None:
     """``area_m2`` of each polygon where the file gives none (and, `with_crs`, the
     ``metric_crs`` it was measured in): in the file's CRS when it is projected (the
-    city's Gauss-Krüger zone), else in the local UTM zone."""
+    city's Gauss-Krüger zone), else in the CRS of
+    :func:`~urbangrid.spatial.crs.metric.choose_metric_crs` (the CGCS2000 Gauss-Krüger
+    zone in China, UTM elsewhere)."""
     if frame.crs is None or not len(frame):
         return
     valid = frame.geometry.notna() & ~frame.geometry.is_empty
@@ -176,7 +178,7 @@ def _fill_area(frame: Any, *, with_crs: bool) -> None:
     given = frame["area_m2"] if "area_m2" in frame.columns else None
     if given is not None and given.notna().all():
         return
-    metric = frame.crs if not frame.crs.is_geographic else frame[valid].estimate_utm_crs()
+    metric = frame.crs if not frame.crs.is_geographic else choose_metric_crs(frame[valid])
     area = frame.geometry.to_crs(metric).area
     _fill(frame, "area_m2", [float(a) if v else None for a, v in zip(area, valid, strict=True)])
     if with_crs:

@@ -18,7 +18,7 @@ A mapping is a TOML file a GIS officer can read and edit::
     [defaults]                     # for values missing in the file (blank or no column)
     data_source = "实测"
 
-Field names match after Unicode NFKC normalisation, case folding and removal of
+Field names match after Unicode NFKC normalization, case folding and removal of
 spaces, so ``ＯＢＪＩＤ``, ``objid`` and ``OBJID`` are one name. Shapefiles cut field
 names to 10 bytes (5 Chinese characters in GBK, 3 in UTF-8): in a Shapefile a
 column also matches a name it is the 10-byte cut of (``主管部门代`` for
@@ -429,15 +429,25 @@ def apply_mapping(
         )
     out: dict[str, Any] = {}
     recoded: dict[str, int] = {}
-    defaulted: dict[str, int] = {}
     for col, src in used.items():
         vmap = mapping.values.get(col)
         values, n = _recode(frame[src], vmap)
         if vmap:
             recoded[col] = n
         out[col] = values
-    for col, default in mapping.defaults.items():
-        values = out.get(col, [None] * len(frame))
+    defaulted = _fill_defaults(out, mapping.defaults, len(frame))
+    if unmapped and mapping.unmapped == "extra" and extra_column and extra_column in allowed:
+        out[extra_column] = _extras(frame, unmapped, out.get(extra_column))
+    mapped = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs, index=frame.index)
+    return MappedFrame(mapped, used, unmapped, recoded, defaulted)
+
+
+def _fill_defaults(out: dict[str, Any], defaults: Mapping[str, Any], n_rows: int) -> dict[str, int]:
+    """Fill the mapped columns' missing values from ``[defaults]`` in place; returns
+    store column → number of values filled."""
+    defaulted: dict[str, int] = {}
+    for col, default in defaults.items():
+        values = out.get(col, [None] * n_rows)
         if isinstance(values, pd.Series):
             gaps = values.isna()
             if not gaps.any():
@@ -453,30 +463,32 @@ def apply_mapping(
         if missing:
             defaulted[col] = len(missing)
         out[col] = values
-    if unmapped and mapping.unmapped == "extra" and extra_column in allowed:
-        existing = out.get(extra_column)
-        if isinstance(existing, pd.Series):
-            existing = existing.astype(object).where(existing.notna(), None).tolist()
-        extras: list[Any] = []
-        cols = {c: frame[c].tolist() for c in unmapped}
-        for i in range(len(frame)):
-            d = {c: _json_safe(cols[c][i]) for c in unmapped}
-            d = {k: v for k, v in d.items() if v is not None}
-            base = existing[i] if existing is not None else None
-            if isinstance(base, str):
-                # The file's own JSON text: merged when it is an object; anything
-                # else stays as it is, for validation to judge.
-                try:
-                    parsed = json.loads(base)
-                except ValueError:
-                    parsed = None
-                if not isinstance(parsed, dict):
-                    extras.append(base)
-                    continue
-                base = parsed
-            if isinstance(base, dict):
-                d = {**base, **d}
-            extras.append(d or None)
-        out[extra_column] = extras
-    mapped = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs, index=frame.index)
-    return MappedFrame(mapped, used, unmapped, recoded, defaulted)
+    return defaulted
+
+
+def _extras(frame: Any, unmapped: Sequence[str], existing: Any) -> list[Any]:
+    """Per row, the unmapped fields as a dict merged over the row's own ``extra``
+    JSON object (`existing`, mapped from the file), None when there is nothing."""
+    if isinstance(existing, pd.Series):
+        existing = existing.astype(object).where(existing.notna(), None).tolist()
+    extras: list[Any] = []
+    cols = {c: frame[c].tolist() for c in unmapped}
+    for i in range(len(frame)):
+        d = {c: _json_safe(cols[c][i]) for c in unmapped}
+        d = {k: v for k, v in d.items() if v is not None}
+        base = existing[i] if existing is not None else None
+        if isinstance(base, str):
+            # The file's own JSON text: merged when it is an object; anything
+            # else stays as it is, for validation to judge.
+            try:
+                parsed = json.loads(base)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                extras.append(base)
+                continue
+            base = parsed
+        if isinstance(base, dict):
+            d = {**base, **d}
+        extras.append(d or None)
+    return extras

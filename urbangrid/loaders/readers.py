@@ -42,7 +42,7 @@ from urbangrid.loaders.encoding import (
     detect_csv_encoding,
     detect_dbf_encoding,
 )
-from urbangrid.loaders.validate import problem
+from urbangrid.problems import Problem, problem
 from urbangrid.spatial.crs.transform import (
     BD09,
     GCJ02,
@@ -75,8 +75,8 @@ FORMATS = {
     ".txt": "CSV",
 }
 
-#: Coordinate column pairs recognised in CSV files (x = easting / longitude first),
-#: compared after case folding and full-width → half-width normalisation.
+#: Coordinate column pairs recognized in CSV files (x = easting / longitude first),
+#: compared after case folding and full-width → half-width normalization.
 COORDINATE_COLUMNS = (
     ("x", "y"),
     ("lon", "lat"),
@@ -89,7 +89,7 @@ COORDINATE_COLUMNS = (
     ("easting", "northing"),
     ("point_x", "point_y"),
 )
-#: Columns recognised as WKT geometry in CSV files.
+#: Columns recognized as WKT geometry in CSV files.
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "shape", "几何", "空间信息")
 
 _DEGREE_DECIMALS = 9  # 1e-9 degree ≈ 0.1 mm
@@ -124,9 +124,9 @@ class SurveyFile:
         For Shapefiles and CSV: the text encoding and the reason.
     sha256 : str
         Hex digest of the file (of every part of a Shapefile).
-    problems : list of dict
-        Rows the reader could not fully read (``file``, ``row``, ``field``,
-        ``value``, ``reason``): unparseable coordinates or WKT. Their geometry is
+    problems : list of Problem
+        Rows the reader could not fully read (:mod:`urbangrid.problems` records):
+        unparseable coordinates or WKT. Their geometry is
         None; validation reports them again and sets them aside or blocks.
     """
 
@@ -138,7 +138,7 @@ class SurveyFile:
     crs_note: str
     encoding: EncodingChoice | None
     sha256: str
-    problems: list[dict[str, object]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -167,7 +167,7 @@ def file_sha256(path: str | PathLike[str]) -> str:
     h = hashlib.sha256()
     for q in parts:
         with open(q, "rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            while block := fh.read(1 << 20):
                 h.update(block)
     return h.hexdigest()
 
@@ -263,7 +263,7 @@ def _number(text: Any) -> float | None:
 
 def _read_csv(
     path: Path, encoding: EncodingChoice, x: str | None, y: str | None
-) -> tuple[Any, list[dict[str, object]]]:
+) -> tuple[Any, list[Problem]]:
     import geopandas as gpd
 
     try:
@@ -280,7 +280,7 @@ def _read_csv(
     table.columns = [str(c).strip() for c in table.columns]
     table.index = pd.RangeIndex(1, len(table) + 1)
     columns = list(table.columns)
-    problems: list[dict[str, object]] = []
+    problems: list[Problem] = []
     pair = _find_pair(columns, x, y)
     geoms = np.full(len(table), None, dtype=object)
     if pair is not None:
@@ -305,7 +305,7 @@ def _read_csv(
             )
         texts = table[wkt_col].astype(str).to_numpy(dtype=object)
         given = np.array([bool(t.strip()) for t in texts], dtype=bool)
-        # One vectorised parse; only the rows it rejects are parsed again for GEOS's reason.
+        # One vectorized parse; only the rows it rejects are parsed again for GEOS's reason.
         with np.errstate(over="ignore", invalid="ignore"):  # 1e400 → inf: flagged later
             geoms[given] = shapely.from_wkt(texts[given], on_invalid="ignore")
         for i in np.flatnonzero(given & shapely.is_missing(geoms)):
@@ -421,7 +421,7 @@ def read_survey(
         raise DataFileError(
             f"{p}: unknown survey format {p.suffix!r}; use one of {sorted(set(FORMATS))}"
         )
-    problems: list[dict[str, object]] = []
+    problems: list[Problem] = []
     choice: EncodingChoice | None = None
     file_crs = None
     if fmt == "CSV":

@@ -1,9 +1,9 @@
 """Validation of mapped survey rows before anything is written (入库前检查).
 
-Every check reports *problems* — dicts with ``file``, ``row`` (1-based record
-number in the file), ``field``, ``value`` and ``reason`` — instead of raising, so
-one pass lists everything wrong with a file. :func:`validate_rows` runs the
-generic checks that follow from the target layer's schema:
+Every check reports *problems* — :class:`urbangrid.problems.Problem` records with
+``file``, ``row`` (1-based record number in the file), ``field``, ``value``, ``reason``
+and ``severity`` — instead of raising, so one pass lists everything wrong with a file.
+:func:`validate_rows` runs the generic checks that follow from the target layer's schema:
 
 * text: control characters, over-long values (:data:`MAX_TEXT`);
 * types: each value converts to the column's logical type (dates in the forms
@@ -46,12 +46,9 @@ from urbangrid.store.base import LayerInfo, canonical
 __all__ = [
     "MAX_TEXT",
     "OnInvalid",
-    "Problem",
     "ValidatedRows",
     "finite_coordinates",
-    "is_error",
     "parse_date",
-    "problem",
     "validate_rows",
     "write_report",
 ]
@@ -148,7 +145,7 @@ class ValidatedRows:
     frame : geopandas.GeoDataFrame
         Every row (index: file row numbers), values converted to the column
         types (None where a value was bad).
-    problems : list of dict
+    problems : list of Problem
     """
 
     frame: Any
@@ -157,9 +154,8 @@ class ValidatedRows:
     @property
     def bad_rows(self) -> list[int]:
         """File row numbers with at least one error (warnings do not count), sorted."""
-        return sorted(
-            {int(p["row"]) for p in self.problems if p["row"] is not None and is_error(p)}  # type: ignore[call-overload]
-        )
+        rows = (p.get("row") for p in self.problems if is_error(p))
+        return sorted({int(r) for r in rows if r is not None})
 
     @property
     def file_problems(self) -> list[Problem]:
@@ -206,101 +202,124 @@ def validate_rows(
     import geopandas as gpd
 
     today = today or dt.date.today()
-    problems: list[Problem] = []
     all_types = {**info.columns, **(types or {})}
-    out: dict[str, list[Any]] = {}
+    out: dict[str, Any] = {}
+    problems: list[Problem] = []
     for col in frame.columns:
-        if col == frame.geometry.name:
-            continue
-        logical = all_types.get(col, "text")
-        if logical == "text" and _clean_arrow_text(frame[col]):
-            out[col] = frame[col]  # kept as it is: no round trip through Python
-            continue
-        if logical == "json" and _clean_arrow_json(frame[col]):
-            out[col] = frame[col]  # JSON text, checked; the store parses it once more
-            continue
-        values = frame[col].tolist()
-        if logical == "text":
-            fast = _clean_text_column(values)
-            if fast is not None:
-                out[col] = fast
-                continue
-        conv: list[Any] = []
-        for row, v in zip(frame.index, values, strict=True):
-            if v is None or (type(v) is float and v != v) or v is pd.NA or v is pd.NaT:
-                conv.append(None)  # missing is None for every type (canonical's rule)
-                continue
-            if logical == "text":
-                v = _text_value(v)
-            if isinstance(v, str):
-                why = _text_problems(v)
-                if why:
-                    problems.append(problem(source, int(row), col, v, why))
-                    conv.append(None)
-                    continue
-            try:
-                if logical == "date" and v is not None and not _missing(v):
-                    c = parse_date(v)
-                    if c > today:
-                        raise ValueError(f"date {c} is in the future")
-                elif logical == "json" and v is not None and not _missing(v):
-                    c = canonical(v, "json")
-                    bad = _json_text_problem(c)
-                    if bad:
-                        raise ValueError(bad)
-                else:
-                    c = canonical(v, logical)
-            except (ValueError, TypeError, OverflowError, json.JSONDecodeError) as exc:
-                problems.append(problem(source, int(row), col, v, str(exc) or "bad value"))
-                c = None
-            conv.append(c)
-        out[col] = conv
-    bad_cells = {(p["row"], p["field"]) for p in problems}
-    for col in sorted(info.required - set(filled)):
-        if col not in out:
-            problems.append(
-                problem(
-                    source, None, col, None, "required column is missing (check the field mapping)"
-                )
-            )
-            continue
-        for i in np.flatnonzero(_empty(out[col])):
-            row = frame.index[i]
-            if (row, col) not in bad_cells:
-                problems.append(problem(source, int(row), col, None, "required value is empty"))
-    if "original_date" in out and "change_date" in out:
-        for row, a, b in zip(frame.index, out["original_date"], out["change_date"], strict=True):
-            if a is not None and b is not None and a > b:
-                problems.append(
-                    problem(
-                        source,
-                        int(row),
-                        "change_date",
-                        b.isoformat(),
-                        f"before the initial date (初始日期) {a}",
-                    )
-                )
-    if info.key in out:
-        keys = pd.Series(out[info.key], index=frame.index, dtype=object)
-        keys = keys[~_empty(out[info.key])]
-        again = keys.duplicated(keep="first").to_numpy()
-        if again.any():
-            first = dict(zip(keys[~again].tolist(), keys.index[~again].tolist(), strict=True))
-            for row, k in keys[again].items():
-                problems.append(
-                    problem(
-                        source,
-                        int(row),
-                        info.key,
-                        k,
-                        f"duplicate key in the file (first at row {first[k]})",
-                    )
-                )
+        if col != frame.geometry.name:
+            out[col] = _convert_column(frame[col], all_types.get(col, "text"), source,
+                                       today, problems)
+    problems += _required_problems(out, frame.index, info, filled, source, problems)
+    problems += _date_order_problems(out, frame.index, source)
+    problems += _duplicate_key_problems(out, frame.index, info.key, source)
     geoms = np.asarray(frame.geometry.values, dtype=object)
     if info.geometry_column:
         problems.extend(_geometry_problems(geoms, frame.index, info, source, district))
     result = gpd.GeoDataFrame(out, geometry=frame.geometry.values, crs=frame.crs, index=frame.index)
     return ValidatedRows(result, problems)
+
+
+def _convert_column(
+    column: pd.Series, logical: str, source: str, today: dt.date, problems: list[Problem]
+) -> Any:
+    """`column` converted to the `logical` type (None where missing or bad); the bad
+    values' problems are appended to `problems`."""
+    if logical == "text" and _clean_arrow_text(column):
+        return column  # kept as it is: no round trip through Python
+    if logical == "json" and _clean_arrow_json(column):
+        return column  # JSON text, checked; the store parses it once more
+    values = column.tolist()
+    if logical == "text":
+        fast = _clean_text_column(values)
+        if fast is not None:
+            return fast
+    col = str(column.name)
+    conv: list[Any] = []
+    for row, v in zip(column.index, values, strict=True):
+        if v is None or (type(v) is float and v != v) or v is pd.NA or v is pd.NaT:
+            conv.append(None)  # missing is None for every type (canonical's rule)
+            continue
+        if logical == "text":
+            v = _text_value(v)
+        if isinstance(v, str):
+            why = _text_problems(v)
+            if why:
+                problems.append(problem(source, int(row), col, v, why))
+                conv.append(None)
+                continue
+        try:
+            c = _convert_value(v, logical, today)
+        except (ValueError, TypeError, OverflowError, json.JSONDecodeError) as exc:
+            problems.append(problem(source, int(row), col, v, str(exc) or "bad value"))
+            c = None
+        conv.append(c)
+    return conv
+
+
+def _convert_value(v: Any, logical: str, today: dt.date) -> Any:
+    """One present value as `logical`; raises ValueError (or TypeError …) saying why not."""
+    if logical == "date" and not _missing(v):
+        c = parse_date(v)
+        if c > today:
+            raise ValueError(f"date {c} is in the future")
+        return c
+    if logical == "json" and not _missing(v):
+        c = canonical(v, "json")
+        bad = _json_text_problem(c)
+        if bad:
+            raise ValueError(bad)
+        return c
+    return canonical(v, logical)
+
+
+def _required_problems(
+    out: Mapping[str, Any], rows: pd.Index, info: LayerInfo, filled: Collection[str],
+    source: str, found: Sequence[Problem],
+) -> list[Problem]:
+    """Required columns missing, and required values empty (where no problem in `found`
+    already explains the empty cell)."""
+    problems: list[Problem] = []
+    bad_cells = {(p["row"], p["field"]) for p in found}
+    for col in sorted(info.required - set(filled)):
+        if col not in out:
+            why = "required column is missing (check the field mapping)"
+            problems.append(problem(source, None, col, None, why))
+            continue
+        for i in np.flatnonzero(_empty(out[col])):
+            row = rows[i]
+            if (row, col) not in bad_cells:
+                problems.append(problem(source, int(row), col, None, "required value is empty"))
+    return problems
+
+
+def _date_order_problems(out: Mapping[str, Any], rows: pd.Index, source: str) -> list[Problem]:
+    """Rows whose ``change_date`` is before their ``original_date``."""
+    if "original_date" not in out or "change_date" not in out:
+        return []
+    return [
+        problem(source, int(row), "change_date", b.isoformat(),
+                f"before the initial date (初始日期) {a}")
+        for row, a, b in zip(rows, out["original_date"], out["change_date"], strict=True)
+        if a is not None and b is not None and a > b
+    ]
+
+
+def _duplicate_key_problems(
+    out: Mapping[str, Any], rows: pd.Index, key: str | None, source: str
+) -> list[Problem]:
+    """Rows repeating an earlier row's key, naming the first row."""
+    if key is None or key not in out:
+        return []
+    keys = pd.Series(out[key], index=rows, dtype=object)
+    keys = keys[~_empty(out[key])]
+    again = keys.duplicated(keep="first").to_numpy()
+    if not again.any():
+        return []
+    first = dict(zip(keys[~again].tolist(), keys.index[~again].tolist(), strict=True))
+    return [
+        problem(source, int(row), key, k, f"duplicate key in the file (first at row {first[k]})")
+        for row, k in keys[again].items()
+    ]
 
 
 #: :data:`_CONTROL` in RE2 syntax, for Arrow's regex kernels.
@@ -424,7 +443,7 @@ def _geometry_problems(
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     coords_ok = finite_coordinates(geoms)
     want = _GEOM_TYPES.get(info.geometry_type or "GEOMETRY")
-    # Vectorised first; only the rows found wrong are looked at one by one.
+    # Vectorized first; only the rows found wrong are looked at one by one.
     wrong_type = np.zeros(len(geoms), dtype=bool)
     if want is not None:
         # By GEOS type id (-1 for None): no Python call per geometry.
@@ -470,9 +489,8 @@ def write_report(
 
     Parameters
     ----------
-    problems : sequence of dict
-        ``file``, ``row``, ``field``, ``value``, ``reason`` and ``severity``
-        (``error`` or ``warning``; missing means error).
+    problems : sequence of Problem
+        :mod:`urbangrid.problems` records (``severity`` missing means error).
     path : path-like
         Report name; ``.csv`` and ``.gpkg`` files are written beside each other
         (``report.csv`` + ``report.gpkg`` for ``report``, ``report.csv`` or
