@@ -297,21 +297,7 @@ def read_osm_components(
         ``extra`` (``{"osm_tags": …}``, plus ``站名`` for bus stops).
     report : TagReport
     """
-    if path is None:
-        if name not in OSM_FILES:
-            msg = f"give a path or one of {list(OSM_FILES)} as name"
-            raise ValueError(msg)
-        label, data = name, _read_geojson(_data_file(OSM_FILES[name]), name)
-        if name in _OSM_FILTER:
-            prefix = _OSM_FILTER[name]
-            data["features"] = [
-                f
-                for f in data["features"]
-                if str((f.get("properties") or {}).get("source_file", "")).startswith(prefix)
-            ]
-    else:
-        label = str(path)
-        data = _read_geojson(path, label)
+    label, data = _osm_features(path, name)
     rules = read_osm_mapping() if rules is None else tuple(rules)
     report = TagReport(label)
     out: dict[str, list[Any]] = {k: [] for k in ("subclass_code", "name", "source", "extra")}
@@ -319,13 +305,7 @@ def read_osm_components(
     for i, feat in enumerate(data["features"]):
         report.total += 1
         props = feat.get("properties") or {}
-        tags = props.get("tags") or {}
-        if isinstance(tags, str):
-            try:
-                tags = json.loads(tags)
-            except ValueError as exc:
-                msg = f"{label}: feature {i}: field tags is not JSON ({exc})"
-                raise DataFileError(msg) from exc
+        tags = _feature_tags(props, label, i)
         category = props.get("category") or next(
             (f"{k}={tags[k]}" for k in sorted(tags) if k not in ("name",)), "(no tags)"
         )
@@ -360,6 +340,38 @@ def read_osm_components(
     frame["status"] = status
     frame["data_source"] = "其它"
     return frame, report
+
+
+def _osm_features(
+    path: str | PathLike[str] | None, name: str | None
+) -> tuple[str, dict[str, Any]]:
+    """(label, GeoJSON) of the file at `path` or of the bundled extract `name`."""
+    if path is not None:
+        return str(path), _read_geojson(path, str(path))
+    if name not in OSM_FILES:
+        msg = f"give a path or one of {list(OSM_FILES)} as name"
+        raise ValueError(msg)
+    data = _read_geojson(_data_file(OSM_FILES[name]), name)
+    if name in _OSM_FILTER:
+        prefix = _OSM_FILTER[name]
+        data["features"] = [
+            f
+            for f in data["features"]
+            if str((f.get("properties") or {}).get("source_file", "")).startswith(prefix)
+        ]
+    return name, data
+
+
+def _feature_tags(props: dict[str, Any], label: str, i: int) -> Any:
+    """The OSM tags of a feature's properties (a JSON object or its text)."""
+    tags = props.get("tags") or {}
+    if isinstance(tags, str):
+        try:
+            tags = json.loads(tags)
+        except ValueError as exc:
+            msg = f"{label}: feature {i}: field tags is not JSON ({exc})"
+            raise DataFileError(msg) from exc
+    return tags
 
 
 # --------------------------------------------------------------------------- Cambridge
