@@ -111,3 +111,21 @@ class TestReverse:
         i = int(np.flatnonzero(helsinki.types == "plate")[0])
         row = reverse_geocode(helsinki, helsinki.lon[i], helsinki.lat[i], crs=4326)
         assert row["description"] == f"{helsinki.street[i]} {helsinki.housenumber[i]}"
+
+
+class TestAnchorsOwnedByGazetteer:
+    def test_built_once_and_kept_by_the_gazetteer(self, haidian: Gazetteer) -> None:
+        r = geocode(haidian, "成府路55号")
+        first = reverse_many(haidian, [r.lon], [r.lat], crs=4326)
+        anchors = haidian.anchors
+        assert haidian.anchors is anchors  # one build per gazetteer, not per call
+        again = reverse_many(haidian, [r.lon], [r.lat], crs=4326)
+        assert again.equals(first)
+        assert haidian.anchors is anchors
+
+    def test_a_smaller_gazetteer_has_its_own(self, haidian: Gazetteer) -> None:
+        r = geocode(haidian, "成府路55号")
+        assert r.place_id is not None
+        smaller = haidian.without([r.place_id])
+        assert smaller.anchors is not haidian.anchors
+        assert len(smaller.anchors.anchor_pos) == len(haidian.anchors.anchor_pos) - 1

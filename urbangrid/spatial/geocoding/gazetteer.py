@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import json
 import re
 from collections import defaultdict
@@ -45,6 +46,7 @@ import shapely
 from numpy.typing import NDArray
 
 from urbangrid.errors import DataFileError, ValidationError
+from urbangrid.spatial.geocoding._anchors import Anchors, build_anchors
 from urbangrid.spatial.geocoding.parse import (
     Vocabulary,
     admin_entries,
@@ -642,7 +644,6 @@ class Gazetteer:
         self._parts_cache: dict[int, tuple[NDArray[Any], NDArray[np.float64]]] = {}
         self._build_names()
         self._build_plates()
-        self._reverse_cache: Any = None
 
     # ---------------------------------------------------------------- construction
     def _build_names(self) -> None:
@@ -687,11 +688,11 @@ class Gazetteer:
         self._street_pos = street_pos
         named = np.flatnonzero(self.types != "street")
         keys, pos = [], []
-        for i in named:
+        for i in named.tolist():
             for nm in [official[i], *(a["name"] for a in self._all_names[i])]:
                 if nm:
                     keys.append(name_key(nm))
-                    pos.append(int(i))
+                    pos.append(i)
         self._named_keys, self._named_pos = keys, np.asarray(pos, dtype=np.int64)
 
     def _build_plates(self) -> None:
@@ -774,12 +775,22 @@ class Gazetteer:
         return None
 
     def _parents(self) -> tuple[dict[str, Any], dict[str, int]]:
-        cache = getattr(self, "_parent_cache", None)
-        if cache is None:
-            cache = (dict(zip(self.ids, self.places.parent_id, strict=True)),
-                     {pid: i for i, pid in enumerate(self.ids)})
-            self._parent_cache: tuple[dict[str, Any], dict[str, int]] = cache
-        return cache
+        return self._parent_index
+
+    @functools.cached_property
+    def _parent_index(self) -> tuple[dict[str, Any], dict[str, int]]:
+        """(place id → parent id, place id → position), built on first use."""
+        return (dict(zip(self.ids, self.places.parent_id, strict=True)),
+                {pid: i for i, pid in enumerate(self.ids)})
+
+    @functools.cached_property
+    def anchors(self) -> Anchors:
+        """KD-trees over door plates, POIs and street vertices (:attr:`metric_crs`).
+
+        What reverse geocoding searches; built on first use and kept with the
+        gazetteer, which does not change once built.
+        """
+        return build_anchors(self)
 
     def street_names(self, pos: int) -> list[str]:
         """Official name of place `pos`, then its other names (aliases, old names)."""
@@ -812,12 +823,13 @@ class Gazetteer:
         return "".join(out)
 
     def _by_admin(self) -> dict[str, int]:
-        cache = getattr(self, "_admin_cache", None)
-        if cache is None:
-            cache = {c: i for i, c in enumerate(self.places.admin_code)
-                     if isinstance(c, str) and self.types[i] == "area"}
-            self._admin_cache: dict[str, int] = cache
-        return cache
+        return self._admin_index
+
+    @functools.cached_property
+    def _admin_index(self) -> dict[str, int]:
+        """Division code → position of its area place, built on first use."""
+        return {c: i for i, c in enumerate(self.places.admin_code)
+                if isinstance(c, str) and self.types[i] == "area"}
 
     def plates_on(self, street: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """Door plates on a street: positions and leading numbers (-1 if none)."""

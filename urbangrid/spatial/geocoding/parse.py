@@ -24,7 +24,7 @@ import csv
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field, replace
 
 from urbangrid.data import data_path
@@ -390,7 +390,8 @@ def _script(s: str) -> str:
     return "zh" if zh else "latin" if latin else "none"
 
 
-def _longest(s: str, i: int, names: frozenset[str] | dict[str, object], maxlen: int) -> str:
+def _longest(s: str, i: int, names: Container[str], maxlen: int) -> str:
+    """The longest of ``names`` starting at ``s[i]`` (at most ``maxlen`` long), or ""."""
     for j in range(min(len(s), i + maxlen), i + 1, -1):
         if s[i:j] in names:
             return s[i:j]
@@ -437,14 +438,34 @@ def parse_address(text: str, *, vocabulary: Vocabulary | None = None) -> ParsedA
 
 
 def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedAddress:
+    """Chinese address ``s`` (normalised) into parts, stage by stage, left to right.
+
+    Each stage takes the text not yet read, files what it recognises in ``parts`` and
+    returns the rest.
+    """
     parts: dict[str, object] = {}
+    s = _postcode(s, parts)
+    s = re.sub(r"^(中国|中华人民共和国)", "", s)
+    s = _admin_prefix(s, parts, vocab)
+    s = _office_and_community(s, parts, vocab)
+    s = _position_words(s, parts)
+    s = _road(s, parts, vocab)
+    s = _number_and_building(s, parts, vocab)
+    rest = _leftover(s, parts)
+    return ParsedAddress(text, normalize_address(text), script, rest=rest, **parts)  # type: ignore[arg-type]
+
+
+def _postcode(s: str, parts: dict[str, object]) -> str:
+    """A six-digit postcode at either end (or before a bracket) is taken out."""
     m = _RE_POSTCODE.search(s)
     if m and (m.start() == 0 or m.end() == len(s) or s[m.end():m.end() + 1] in "(("):
         parts["postcode"] = m.group(1)
         s = s[: m.start()] + s[m.end():]
-    s = re.sub(r"^(中国|中华人民共和国)", "", s)
+    return s
 
-    # Administrative prefix: levels go largest to smallest; any may be missing.
+
+def _admin_prefix(s: str, parts: dict[str, object], vocab: Vocabulary) -> str:
+    """Administrative prefix: levels go largest to smallest; any may be missing."""
     i = 0
     levels = ("province", "city", "district", "street", "community")
     seen = -1
@@ -471,10 +492,13 @@ def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedA
     if "province" in parts and "city" not in parts and \
             parts["province"] in ("北京市", "天津市", "上海市", "重庆市"):
         parts["city"] = parts["province"]
-    s = s[i:]
     if code:
         parts["admin_code"] = code
+    return s[i:]
 
+
+def _office_and_community(s: str, parts: dict[str, object], vocab: Vocabulary) -> str:
+    """A street office (街道) or community (社区) not found among the known divisions."""
     if "street_office" not in parts:
         m = _RE_STREET_OFFICE.match(s)
         if m and not _longest(s, 0, vocab.roads, vocab._max_road):
@@ -485,8 +509,11 @@ def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedA
         if m:
             parts["community"] = m.group("c")
             s = s[m.end():]
+    return s
 
-    # Position words at the end: offsets, sides, intersections.
+
+def _position_words(s: str, parts: dict[str, object]) -> str:
+    """Position words at the end: offsets (in metres), sides, intersections."""
     m = _RE_OFFSET.search(s)
     if m:
         dist = float(m.group("dist"))
@@ -508,9 +535,12 @@ def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedA
         parts.setdefault("relation", m.group(1))
         # 成府路口: the 路 belongs to the road.
         s = s[: m.start()] + ("路" if m.group(1) == "路口" else "")
+    return s
 
-    # Road: a known name anywhere (earliest, longest), else the suffix rule.
-    road_at = -1
+
+def _road(s: str, parts: dict[str, object], vocab: Vocabulary) -> str:
+    """Road: a known name anywhere (earliest, longest), else the suffix rule."""
+    road_at, road = -1, ""
     if vocab.roads:
         for j in range(len(s)):
             hit = _longest(s, j, vocab.roads, vocab._max_road)
@@ -534,6 +564,11 @@ def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedA
         if before:
             _place_or_zone(before, parts, vocab)
         s = s_after
+    return s
+
+
+def _number_and_building(s: str, parts: dict[str, object], vocab: Vocabulary) -> str:
+    """Door number, building, unit, floor and room, after the road (or a zone)."""
     # Numbers after the road (or after a zone: 华清嘉园12号楼).
     m = _RE_NUMBER.match(s) or (None if "road" in parts else _RE_NUMBER.search(s))
     if m:
@@ -548,10 +583,8 @@ def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedA
     m = _RE_BUILDING.search(s)
     if m:
         before = s[: m.start()]
-        if before and "number" in parts:
+        if before:
             # 成府路43号清华科技园5号楼: the text between is a POI or zone.
-            _place_or_zone(before, parts, vocab)
-        elif before:
             _place_or_zone(before, parts, vocab)
         parts["building"] = m.group("b")
         s = s[m.end():]
@@ -568,6 +601,11 @@ def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedA
         if m:
             parts["room"] = m.group(1)
             s = s[: m.start()]
+    return s
+
+
+def _leftover(s: str, parts: dict[str, object]) -> str:
+    """File what is left as POI (or zone and POI); return what still has no place."""
     rest = s.strip("-")
     if rest:
         if "poi" not in parts:
@@ -581,7 +619,7 @@ def _parse_chinese(text: str, s: str, script: str, vocab: Vocabulary) -> ParsedA
         m = _RE_SIDE.search(poi)
         if m and m.end() == len(poi) and m.group("rel") in ("侧", "边", "面") and m.start():
             parts["relation"], parts["poi"] = m.group(0), poi[: m.start()]
-    return ParsedAddress(text, normalize_address(text), script, rest=rest, **parts)  # type: ignore[arg-type]
+    return rest
 
 
 def _short_form_ok(s: str, i: int, hit: str, level: str, vocab: Vocabulary) -> bool:
@@ -609,7 +647,7 @@ def _short_form_ok(s: str, i: int, hit: str, level: str, vocab: Vocabulary) -> b
     if (nxt and vocab.admin[nxt][1] == nxt) or _longest(rest, 0, vocab.roads, vocab._max_road):
         return True
     m = _RE_ROAD.match(rest)
-    return bool(m) and len(m.group("road")) >= 3
+    return m is not None and len(m.group("road")) >= 3
 
 
 def _place_or_zone(chunk: str, parts: dict[str, object], vocab: Vocabulary) -> None:

@@ -12,16 +12,14 @@ without a Python loop over them (only the final strings are built per point).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import ArrayLike, NDArray
-from scipy.spatial import cKDTree
 
 from urbangrid.spatial.crs.transform import CRSLike, crs_equal, transform_xy
+from urbangrid.spatial.geocoding._anchors import Anchors
 from urbangrid.spatial.geocoding.gazetteer import Gazetteer
 
 __all__ = ["REVERSE_COLUMNS", "describe_offset", "reverse_geocode", "reverse_many"]
@@ -35,70 +33,8 @@ REVERSE_COLUMNS: tuple[str, ...] = (
 _DIRS_ZH = np.array(["北", "东北", "东", "东南", "南", "西南", "西", "西北"], dtype=object)
 _DIRS_EN = np.array(["N", "NE", "E", "SE", "S", "SW", "W", "NW"], dtype=object)
 
-# Street vertices are sampled this often (metres) for the nearest-street lookup, so
-# the street distance is exact to within half of it.
-_STREET_STEP_M = 4.0
-
 # Within this distance a point is "at" its anchor and the description has no offset.
 _AT_ANCHOR_M = 10.0
-
-
-@dataclass
-class _ReverseIndex:
-    anchor_pos: NDArray[np.int64]
-    anchor_text: NDArray[Any]
-    anchor_latin: NDArray[np.bool_]
-    plate_tree: cKDTree | None
-    plate_pos: NDArray[np.int64]
-    poi_tree: cKDTree | None
-    poi_pos: NDArray[np.int64]
-    street_tree: cKDTree | None
-    street_owner: NDArray[np.int64]
-
-
-def _anchor_text(g: Gazetteer, i: int) -> str:
-    street, number = g.street[i], g.housenumber[i]
-    if g.types[i] == "plate" and isinstance(street, str) and isinstance(number, str):
-        if street.isascii():
-            return f"{street} {number}"
-        return f"{street}{number}号"
-    return str(g.name[i])
-
-
-def _index(g: Gazetteer) -> _ReverseIndex:
-    cached = g._reverse_cache
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    ok = np.isfinite(g.x)
-    plates = np.flatnonzero(ok & (g.types == "plate") & g.places.street.notna().to_numpy())
-    pois = np.flatnonzero(ok & np.isin(g.types, ["poi", "block", "zone"]))
-    anchors = np.concatenate([plates, pois])
-    text = np.array([_anchor_text(g, int(i)) for i in anchors], dtype=object)
-    latin = np.array([t.isascii() for t in text], dtype=bool)
-    streets = np.flatnonzero(g.types == "street")
-    xs: list[NDArray[np.float64]] = []
-    owner: list[NDArray[np.int64]] = []
-    for s in streets:
-        geom = g.geometry_m(int(s))
-        if geom is None or geom.is_empty:
-            continue
-        coords = shapely.get_coordinates(shapely.segmentize(geom, _STREET_STEP_M))
-        xs.append(coords)
-        owner.append(np.full(len(coords), s, dtype=np.int64))
-    street_xy = np.concatenate(xs) if xs else np.empty((0, 2))
-    idx = _ReverseIndex(
-        anchor_pos=anchors,
-        anchor_text=text,
-        anchor_latin=latin,
-        plate_tree=cKDTree(np.column_stack([g.x[plates], g.y[plates]])) if len(plates) else None,
-        plate_pos=np.arange(len(plates)),
-        poi_tree=cKDTree(np.column_stack([g.x[pois], g.y[pois]])) if len(pois) else None,
-        poi_pos=np.arange(len(plates), len(anchors)),
-        street_tree=cKDTree(street_xy) if len(street_xy) else None,
-        street_owner=np.concatenate(owner) if owner else np.empty(0, np.int64),
-    )
-    g._reverse_cache = idx
-    return idx
 
 
 def _sector(dx: NDArray[np.float64], dy: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -193,64 +129,110 @@ def reverse_many(
         lon, lat = transform_xy(xa, ya, crs=crs, to_crs=4326)
     g = gazetteer
     mx, my = g.to_metric(lon, lat)
-    n = len(mx)
-    idx = _index(g)
+    idx = g.anchors
     finite = np.isfinite(mx) & np.isfinite(my)
     pts = np.column_stack([np.where(finite, mx, 0.0), np.where(finite, my, 0.0)])
-    inf = np.full(n, np.inf)
-    d_plate, i_plate = (idx.plate_tree.query(pts, distance_upper_bound=max_distance_m)
-                        if idx.plate_tree is not None else (inf, np.zeros(n, np.int64)))
-    d_poi, i_poi = (idx.poi_tree.query(pts, distance_upper_bound=max_distance_m)
-                    if idx.poi_tree is not None else (inf, np.zeros(n, np.int64)))
-    # Door plates first, as the standard prefers; a POI wins only when much nearer.
-    use_poi = np.isfinite(d_poi) & (~np.isfinite(d_plate) | (d_poi * 2.0 + 20.0 < d_plate))
-    has = finite & (np.isfinite(d_plate) | np.isfinite(d_poi))
-    slot = np.where(use_poi, idx.poi_pos[np.minimum(i_poi, len(idx.poi_pos) - 1)]
-                    if len(idx.poi_pos) else 0,
-                    idx.plate_pos[np.minimum(i_plate, len(idx.plate_pos) - 1)]
-                    if len(idx.plate_pos) else 0)
-    slot = np.where(has, slot, 0)
-    pos = idx.anchor_pos[slot] if len(idx.anchor_pos) else np.zeros(n, np.int64)
-    dx = mx - g.x[pos] if len(idx.anchor_pos) else np.zeros(n)
-    dy = my - g.y[pos] if len(idx.anchor_pos) else np.zeros(n)
-    dist = np.hypot(dx, dy)
-    sector = _sector(dx, dy)
-    desc = np.full(n, None, dtype=object)
-    if has.any():
-        desc[has] = describe_offset(idx.anchor_text[slot[has]], dx[has], dy[has],
-                                    latin=idx.anchor_latin[slot[has]])
-    def text(values: Any) -> pd.Series:
-        # Object dtype keeps None as None (pandas would turn text columns into
-        # its string dtype, with NaN for missing).
-        return pd.Series(values, dtype=object)
-
-    out = pd.DataFrame({
-        "lon": lon, "lat": lat,
-        "place_id": text(np.where(has, g.ids[pos], None)),
-        "anchor": text(np.where(has, idx.anchor_text[slot] if len(slot) else None, None)),
-        "anchor_type": text(np.where(has, g.types[pos], None)),
-        "distance_m": np.where(has, dist, np.nan),
-        "direction": text(np.where(has & (dist >= _AT_ANCHOR_M), _DIRS_ZH[sector], None)),
-        "description": text(desc),
-    })
-    if idx.street_tree is not None:
-        d_st, i_st = idx.street_tree.query(pts, distance_upper_bound=max_distance_m)
-        ok = finite & np.isfinite(d_st)
-        owner = idx.street_owner[np.minimum(i_st, len(idx.street_owner) - 1)]
-        names = g.places.name.to_numpy(dtype=object)
-        out["street"] = text(np.where(ok, names[owner], None))
-        out["street_distance_m"] = np.where(ok, d_st, np.nan)
-    else:
-        out["street"] = None
-        out["street_distance_m"] = np.nan
+    has, slot = _nearest_anchor(idx, pts, finite, max_distance_m)
+    out = _anchor_columns(g, idx, lon, lat, mx, my, has, slot)
+    out["street"], out["street_distance_m"] = _nearest_street(g, idx, pts, finite, max_distance_m)
     out["grid_code"] = pd.Series(_locate(grid_index, lon, lat), dtype=object)
     if community_index is not None:
         out["community_code"] = pd.Series(_locate(community_index, lon, lat), dtype=object)
     else:
+        pos = _anchor_positions(idx, slot)
         comm = np.array([c if isinstance(c, str) else None
                          for c in g.places.community_code], dtype=object)
-        out["community_code"] = pd.Series(np.where(has, comm[pos], None), dtype=object)
+        out["community_code"] = _text_where(has, comm[pos])
     return out[list(REVERSE_COLUMNS)]
+
+
+def _text(values: Any) -> pd.Series:
+    # Object dtype keeps None as None (pandas would turn text columns into its string
+    # dtype, with NaN for missing).
+    return pd.Series(values, dtype=object)
+
+
+def _text_where(mask: NDArray[np.bool_], values: NDArray[Any]) -> pd.Series:
+    """``values`` where ``mask``, None elsewhere, as an object column."""
+    out = np.full(len(mask), None, dtype=object)
+    out[mask] = np.asarray(values, dtype=object)[mask]
+    return _text(out)
+
+
+def _nearest_anchor(
+    idx: Anchors, pts: NDArray[np.float64], finite: NDArray[np.bool_], max_distance_m: float,
+) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+    """For points (metric CRS, metres): whether an anchor is near, and its slot.
+
+    The slot indexes ``idx.anchor_pos`` (0 where no anchor is within
+    ``max_distance_m``). Door plates first, as the standard prefers; a POI wins only
+    when much nearer.
+    """
+    n = len(pts)
+    inf = np.full(n, np.inf)
+    none = np.zeros(n, np.int64)
+    d_plate, i_plate = (idx.plate_tree.query(pts, distance_upper_bound=max_distance_m)
+                        if idx.plate_tree is not None else (inf, none))
+    d_poi, i_poi = (idx.poi_tree.query(pts, distance_upper_bound=max_distance_m)
+                    if idx.poi_tree is not None else (inf, none))
+    use_poi = np.isfinite(d_poi) & (~np.isfinite(d_plate) | (d_poi * 2.0 + 20.0 < d_plate))
+    has = finite & (np.isfinite(d_plate) | np.isfinite(d_poi))
+    poi_slot = (idx.poi_pos[np.minimum(i_poi, len(idx.poi_pos) - 1)]
+                if len(idx.poi_pos) else none)
+    plate_slot = (idx.plate_pos[np.minimum(i_plate, len(idx.plate_pos) - 1)]
+                  if len(idx.plate_pos) else none)
+    slot = np.where(use_poi, poi_slot, plate_slot)
+    return has, np.where(has, slot, 0)
+
+
+def _anchor_positions(idx: Anchors, slot: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Gazetteer positions of the anchors in ``slot`` (0 when there are no anchors)."""
+    return idx.anchor_pos[slot] if len(idx.anchor_pos) else np.zeros(len(slot), np.int64)
+
+
+def _anchor_columns(
+    g: Gazetteer, idx: Anchors, lon: NDArray[np.float64], lat: NDArray[np.float64],
+    mx: NDArray[np.float64], my: NDArray[np.float64],
+    has: NDArray[np.bool_], slot: NDArray[np.int64],
+) -> pd.DataFrame:
+    """The point (EPSG:4326 degrees) and its anchor: id, text, type, distance, direction.
+
+    ``mx``, ``my`` are the points in the gazetteer's metric CRS (metres).
+    """
+    n = len(mx)
+    pos = _anchor_positions(idx, slot)
+    dx = mx - g.x[pos] if len(idx.anchor_pos) else np.zeros(n)
+    dy = my - g.y[pos] if len(idx.anchor_pos) else np.zeros(n)
+    dist = np.hypot(dx, dy)
+    sector = _sector(dx, dy)
+    anchor = idx.anchor_text[slot] if len(idx.anchor_text) else np.full(n, None, dtype=object)
+    desc = np.full(n, None, dtype=object)
+    if has.any():
+        desc[has] = describe_offset(idx.anchor_text[slot[has]], dx[has], dy[has],
+                                    latin=idx.anchor_latin[slot[has]])
+    return pd.DataFrame({
+        "lon": lon, "lat": lat,
+        "place_id": _text_where(has, g.ids[pos]),
+        "anchor": _text_where(has, anchor),
+        "anchor_type": _text_where(has, g.types[pos]),
+        "distance_m": np.where(has, dist, np.nan),
+        "direction": _text_where(has & (dist >= _AT_ANCHOR_M), _DIRS_ZH[sector]),
+        "description": _text(desc),
+    })
+
+
+def _nearest_street(
+    g: Gazetteer, idx: Anchors, pts: NDArray[np.float64], finite: NDArray[np.bool_],
+    max_distance_m: float,
+) -> tuple[pd.Series | None, NDArray[np.float64] | float]:
+    """Name of and distance (metres) to the nearest street within ``max_distance_m``."""
+    if idx.street_tree is None:
+        return None, np.nan
+    d_st, i_st = idx.street_tree.query(pts, distance_upper_bound=max_distance_m)
+    ok = finite & np.isfinite(d_st)
+    owner = idx.street_owner[np.minimum(i_st, len(idx.street_owner) - 1)]
+    names = g.places.name.to_numpy(dtype=object)
+    return _text_where(ok, names[owner]), np.where(ok, d_st, np.nan)
 
 
 def _locate(index: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[Any]:
