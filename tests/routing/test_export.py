@@ -16,7 +16,7 @@ from tests.routing.patrol_cases import CRS, X0, Y0, box, lattice
 from urbangrid.cli.route import route as route_cmd
 from urbangrid.data import data_path
 from urbangrid.errors import RoutingError
-from urbangrid.loaders.osm import read_osm_graph, streets_frame
+from urbangrid.loaders.osm import read_osm_graph, read_street_graph, streets_frame
 from urbangrid.routing.patrol.export import (
     GPX_NAMESPACE,
     load_routes,
@@ -26,7 +26,6 @@ from urbangrid.routing.patrol.export import (
     write_map,
 )
 from urbangrid.routing.patrol.routes import PatrolRoute, area_route
-from urbangrid.routing.patrol.streets import read_street_graph
 
 XSD = Path(__file__).parent.parent / "data" / "gpx" / "gpx11.xsd"
 WUDAOKOU = data_path("osm/beijing_haidian_wudaokou.osm.bz2")

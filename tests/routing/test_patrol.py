@@ -13,6 +13,7 @@ import shapely
 from tests.routing.patrol_cases import CRS, X0, Y0, box, lattice, lattice_frame
 from urbangrid.data import data_path
 from urbangrid.errors import PatrolAreaError, SnapError, UnreachableError
+from urbangrid.loaders.osm import read_street_graph
 from urbangrid.routing.patrol.modes import get_mode
 from urbangrid.routing.patrol.routes import (
     area_route,
@@ -20,7 +21,7 @@ from urbangrid.routing.patrol.routes import (
     routes_table,
     snap_point,
 )
-from urbangrid.routing.patrol.streets import read_street_graph, street_graph
+from urbangrid.routing.patrol.streets import street_graph
 
 DATA = Path(__file__).parent.parent / "data"
 WUDAOKOU = data_path("osm/beijing_haidian_wudaokou.osm.bz2")

@@ -12,9 +12,9 @@ import shapely
 from tests.routing.patrol_cases import CRS, X0, Y0, lattice_frame
 from urbangrid.data import data_path
 from urbangrid.errors import DataFileError, ModeProfileError
-from urbangrid.loaders.osm import read_osm_graph, streets_frame
+from urbangrid.loaders.osm import read_osm_graph, read_street_graph, streets_frame
 from urbangrid.routing.patrol.modes import get_mode, read_modes
-from urbangrid.routing.patrol.streets import read_street_graph, store_street_graph, street_graph
+from urbangrid.routing.patrol.streets import store_street_graph, street_graph
 
 DATA = Path(__file__).parent.parent / "data"
 WUDAOKOU = data_path("osm/beijing_haidian_wudaokou.osm.bz2")

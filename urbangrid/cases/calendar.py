@@ -334,7 +334,7 @@ def _parse(data: Mapping[str, Any], source: str) -> WorkCalendar:
     hours = head.get("hours")
     if not isinstance(hours, list) or not hours:
         raise CalendarError(f"{source}: [calendar] hours must list [\"HH:MM\", \"HH:MM\"] periods")
-    periods = []
+    periods: list[tuple[int, int]] = []
     for i, p in enumerate(hours):
         if not isinstance(p, list) or len(p) != 2:
             raise CalendarError(f"{source}: [calendar] hours[{i}] must be [start, end]")

@@ -47,6 +47,7 @@ import pandas as pd
 
 from urbangrid.cases.calendar import UNITS, WorkCalendar, deadline
 from urbangrid.errors import CaseLogError, NormsError
+from urbangrid.problems import Problem, format_problem, problem
 
 __all__ = [
     "CASE_COLUMNS",
@@ -221,16 +222,11 @@ def read_evaluation_norms(path: str | Path | None = None) -> EvaluationNorms:
 # ------------------------------------------------------------------------- case log
 
 
-def _problem(source: str, row: Any, fld: str, value: Any, reason: str) -> dict[str, object]:
-    return {"file": source, "row": row, "field": fld, "value": value, "reason": reason}
-
-
-def _raise(source: str, problems: list[dict[str, object]]) -> None:
+def _raise(problems: list[Problem]) -> None:
+    """Raise :class:`CaseLogError` with the problems, the first one in the message."""
     if problems:
-        p = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        msg = (f"{p['file']}: row {p['row']}: field {p['field']!r}: {p['reason']}{more}")
-        raise CaseLogError(msg, problems)
+        raise CaseLogError(format_problem(problems[0]) + more, [dict(p) for p in problems])
 
 
 def check_case_log(
@@ -267,70 +263,81 @@ def check_case_log(
     """
     missing = [c for c in ("case_id", "event", "at") if c not in events.columns]
     if missing:
-        _raise(source, [_problem(source, None, c, None, "required column missing")
-                        for c in missing])
+        _raise([problem(source, None, c, None, "required column missing") for c in missing])
     ev = events.copy()
     for c in CASE_COLUMNS:
         if c not in ev.columns:
             ev[c] = None
-    problems: list[dict[str, object]] = []
+    _raise(_normalise_rows(ev, collectors, source))
+    ev["_stage"] = ev["event"].map({e: i for i, e in enumerate(EVENTS)}).astype("int64")
+    ev["_row"] = ev.index
+    ev = ev.sort_values(["case_id", "at", "_stage"], kind="stable")
+    problems: list[Problem] = []
+    for case, g in ev.groupby("case_id", sort=False):
+        problems += _case_problems(case, g, source)
+    _raise(problems)
+    return ev.drop(columns=["_stage", "_row"])
+
+
+def _normalise_rows(
+    ev: pd.DataFrame, collectors: Sequence[str] | None, source: str
+) -> list[Problem]:
+    """Events to their Chinese names and times to datetimes, in place; the problems of
+    single rows: unknown event, unreadable time, no case id, collector off the roster."""
+    problems: list[Problem] = []
     names = ev["event"].map(lambda v: v if v in EVENTS else EVENT_ALIASES.get(
         str(v).strip().lower() if isinstance(v, str) else v))
     for row in ev.index[names.isna()]:
-        problems.append(_problem(source, row, "event", ev.at[row, "event"],
-                                 f"unknown event; use one of {list(EVENTS)}"))
+        problems.append(problem(source, row, "event", ev.at[row, "event"],
+                                f"unknown event; use one of {list(EVENTS)}"))
     ev["event"] = names
     at = pd.to_datetime(ev["at"], errors="coerce")
     for row in ev.index[at.isna()]:
-        problems.append(_problem(source, row, "at", ev.at[row, "at"],
-                                 "missing or unreadable timestamp"))
+        problems.append(problem(source, row, "at", ev.at[row, "at"],
+                                "missing or unreadable timestamp"))
     ev["at"] = at
     ev["due_at"] = pd.to_datetime(ev["due_at"], errors="coerce")
     for row in ev.index[ev["case_id"].isna()]:
-        problems.append(_problem(source, row, "case_id", None, "missing case id"))
+        problems.append(problem(source, row, "case_id", None, "missing case id"))
     if collectors is not None:
         roster = {str(c) for c in collectors}
         for col in ("collector_id", "assigned_to"):
             vals = ev[col]
             bad = vals.notna() & ~vals.astype(str).isin(roster)
             for row in ev.index[bad]:
-                problems.append(_problem(source, row, col, vals[row],
-                                         "unknown collector (not in the roster)"))
-    _raise(source, problems)
-    stage = ev["event"].map({e: i for i, e in enumerate(EVENTS)}).astype("int64")
-    ev["_stage"] = stage
-    ev["_row"] = ev.index
-    ev = ev.sort_values(["case_id", "at", "_stage"], kind="stable")
-    for case, g in ev.groupby("case_id", sort=False):
-        reports = g[g["_stage"] == 0]
-        if len(reports) != 1:
-            row = g["_row"].iloc[0] if len(reports) == 0 else reports["_row"].iloc[1]
-            problems.append(_problem(source, row, "event", case,
-                                     f"case {case!r} has {len(reports)} 上报 events; "
-                                     "it needs exactly one"))
-            continue
-        t0 = reports["at"].iloc[0]
-        first = g.groupby("_stage")["at"].min()
-        prev_stage, prev_t = 0, t0
-        for s, t in first.items():
-            if t < prev_t:
-                r = g.loc[(g["_stage"] == s) & (g["at"] == t), "_row"].iloc[0]
-                problems.append(_problem(
-                    source, r, "at", str(t),
-                    f"events out of order in case {case!r}: {list(EVENTS)[int(s)]} at {t} "
-                    f"is before {list(EVENTS)[prev_stage]} at {prev_t}"))
-                break
-            prev_stage, prev_t = int(s), t
-        closes = g[g["_stage"] == 6]
-        if len(closes):
-            tc = closes["at"].min()
-            after = g[(g["at"] > tc) & (g["_stage"] != 6)]
-            if len(after) or len(closes) > 1:
-                r = (after if len(after) else closes.iloc[1:])["_row"].iloc[0]
-                problems.append(_problem(source, r, "event", case,
-                                         f"case {case!r} has events after its 结案 at {tc}"))
-    _raise(source, problems)
-    return ev.drop(columns=["_stage", "_row"])
+                problems.append(problem(source, row, col, vals[row],
+                                        "unknown collector (not in the roster)"))
+    return problems
+
+
+def _case_problems(case: Any, g: pd.DataFrame, source: str) -> list[Problem]:
+    """The first problem of one case's events (sorted by time and stage): not exactly
+    one 上报, a stage before the one it follows, anything after 结案."""
+    reports = g[g["_stage"] == 0]
+    if len(reports) != 1:
+        row = g["_row"].iloc[0] if len(reports) == 0 else reports["_row"].iloc[1]
+        return [problem(source, row, "event", case,
+                        f"case {case!r} has {len(reports)} 上报 events; it needs exactly one")]
+    out: list[Problem] = []
+    prev_stage, prev_t = 0, reports["at"].iloc[0]
+    for s, t in g.groupby("_stage")["at"].min().items():
+        if t < prev_t:
+            r = g.loc[(g["_stage"] == s) & (g["at"] == t), "_row"].iloc[0]
+            out.append(problem(
+                source, r, "at", str(t),
+                f"events out of order in case {case!r}: {list(EVENTS)[int(s)]} at {t} "
+                f"is before {list(EVENTS)[prev_stage]} at {prev_t}"))
+            break
+        prev_stage, prev_t = int(s), t
+    closes = g[g["_stage"] == 6]
+    if len(closes):
+        tc = closes["at"].min()
+        after = g[(g["at"] > tc) & (g["_stage"] != 6)]
+        if len(after) or len(closes) > 1:
+            r = (after if len(after) else closes.iloc[1:])["_row"].iloc[0]
+            out.append(problem(source, r, "event", case,
+                               f"case {case!r} has events after its 结案 at {tc}"))
+    return out
 
 
 def _first_of(ev: pd.DataFrame, event: str, column: str) -> pd.Series:

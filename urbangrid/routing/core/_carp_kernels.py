@@ -10,6 +10,15 @@ node ``dep[r]``.
 The objective has two modes. Mode 0 (total): the sum over routes of
 ``cost + lam * load excess + mu * cost excess``. Mode 1 (min-max): the largest route
 cost plus, over routes, ``eps * cost`` and the same penalties.
+
+Kernels take records (tuples), not a parameter per table:
+
+* ``inst = (D, th, tt, tc, tq, allowed)``: the instance, read only;
+* ``obj = (Q, lam, Lmax, mu, eps, mode)``: capacity, load penalty, route cost limit,
+  cost penalty, min-max tie weight, objective mode;
+* ``routes = (rt, rl, dep)``: the solution, changed in place;
+* ``state = (rc, rq, pre, preq, where_r, where_i)``: per route cost and load, their
+  prefix sums along the route, and the route and position of each edge.
 """
 
 # mypy: ignore-errors
@@ -24,9 +33,8 @@ _EPS = 1e-9
 
 
 @nb.njit(cache=True)
-def _term(
-    c: float, q: float, Q: float, lam: float, Lmax: float, mu: float, mode: int, eps: float
-) -> float:
+def _term(c: float, q: float, obj: tuple):
+    Q, lam, Lmax, mu, eps, mode = obj
     p = 0.0
     if q > Q:
         p += lam * (q - Q)
@@ -52,12 +60,14 @@ def route_cost(seq, L, d, D, th, tt, tc):
 
 
 @nb.njit(cache=True)
-def split(giant, d, D, th, tt, tc, tq, Q, lam, Lmax, mu):
+def split(giant, d, inst, obj):
     """Optimal cut of a giant tour into depot routes (Prins' Split, soft limits).
 
     Returns the start index of each route in ``giant`` (ending with ``len(giant)``).
     Loads up to twice the capacity are allowed at a penalty ``lam`` per unit.
     """
+    D, th, tt, tc, tq, _allowed = inst
+    Q, lam, Lmax, mu, _eps, _mode = obj
     n = giant.shape[0]
     V = np.full(n + 1, np.inf)
     P = np.zeros(n + 1, dtype=np.int64)
@@ -97,7 +107,10 @@ def split(giant, d, D, th, tt, tc, tq, Q, lam, Lmax, mu):
 
 
 @nb.njit(cache=True)
-def _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i):
+def _refresh(r, routes, inst, state):
+    rt, rl, dep = routes
+    D, th, tt, tc, tq, _allowed = inst
+    rc, rq, pre, preq, where_r, where_i = state
     L = rl[r]
     d = dep[r]
     c = 0.0
@@ -134,16 +147,13 @@ def _top3(rc, nr):
 
 
 @nb.njit(cache=True)
-def _delta(mode, rc, rq, top, r1, c1, q1, r2, c2, q2, Q, lam, Lmax, mu, eps):
-    d = _term(c1, q1, Q, lam, Lmax, mu, mode, eps) - _term(
-        rc[r1], rq[r1], Q, lam, Lmax, mu, mode, eps
-    )
+def _delta(obj, rc, rq, top, r1, c1, q1, r2, c2, q2):
+    mode = obj[5]
+    d = _term(c1, q1, obj) - _term(rc[r1], rq[r1], obj)
     if r2 >= 0:
         old2c = rc[r2] if r2 < rc.shape[0] else 0.0
         old2q = rq[r2] if r2 < rq.shape[0] else 0.0
-        d += _term(c2, q2, Q, lam, Lmax, mu, mode, eps) - _term(
-            old2c, old2q, Q, lam, Lmax, mu, mode, eps
-        )
+        d += _term(c2, q2, obj) - _term(old2c, old2q, obj)
     if mode == 1:
         old = rc[top[0]] if top[0] >= 0 else 0.0
         new = c1
@@ -160,29 +170,7 @@ def _delta(mode, rc, rq, top, r1, c1, q1, r2, c2, q2, Q, lam, Lmax, mu, eps):
 
 
 @nb.njit(cache=True)
-def local_search(
-    rt,
-    rl,
-    dep,
-    nr,
-    maxr,
-    can_open,
-    D,
-    th,
-    tt,
-    tc,
-    tq,
-    allowed,
-    Q,
-    lam,
-    Lmax,
-    mu,
-    mode,
-    eps,
-    order,
-    neigh,
-    sym,
-):
+def local_search(routes, nr, maxr, can_open, inst, obj, order, neigh, sym):
     """Improve routes in place by relocate, swap, 2-opt* and 2-opt moves.
 
     First-improvement descent over tasks in ``order`` (edge ids); moves place a
@@ -191,6 +179,9 @@ def local_search(
     empty routes are dropped and a task may open a new route (``can_open``);
     in mode 1 the ``nr`` routes stay, possibly empty. Returns the new route count.
     """
+    rt, rl, dep = routes
+    D, th, tt, tc, tq, allowed = inst
+    mode = obj[5]
     m = order.shape[0]
     maxl = rt.shape[1]
     rc = np.zeros(maxr)
@@ -201,8 +192,9 @@ def local_search(
     where_i = np.full(m, -1, dtype=np.int64)
     tmp = np.empty(maxl, dtype=np.int64)
     tmp2 = np.empty(maxl, dtype=np.int64)
+    state = (rc, rq, pre, preq, where_r, where_i)
     for r in range(nr):
-        _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
+        _refresh(r, routes, inst, state)
     top = _top3(rc, nr)
     # skip re-testing a task against routes untouched since its last full scan
     # (mode 0 only: in min-max a move elsewhere can change the objective's max)
@@ -263,9 +255,7 @@ def local_search(
                         a = d1 if jr == 0 else tt[rt[r1, jr - 1 if jr - 1 < i else jr]]
                         b = d1 if jr == L1 - 1 else th[rt[r1, jr if jr < i else jr + 1]]
                         c1n = c1rem + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
-                        dl = _delta(
-                            mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam, Lmax, mu, eps
-                        )
+                        dl = _delta(obj, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0)
                         if dl < -_EPS:
                             k = 0
                             for x in range(L1):
@@ -288,9 +278,7 @@ def local_search(
                         a = d2 if j == 0 else tt[rt[r2, j - 1]]
                         b = d2 if j == L2 else th[rt[r2, j]]
                         c2n = base2 + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
-                        dl = _delta(
-                            mode, rc, rq, top, r1, c1rem, q1rem, r2, c2n, q2n, Q, lam, Lmax, mu, eps
-                        )
+                        dl = _delta(obj, rc, rq, top, r1, c1rem, q1rem, r2, c2n, q2n)
                         if dl < -_EPS:
                             for x in range(L2, j, -1):
                                 rt[r2, x] = rt[r2, x - 1]
@@ -304,23 +292,7 @@ def local_search(
                             for x in range(i, L1 - 1):
                                 rt[r1, x] = rt[r1, x + 1]
                             rl[r1] = L1 - 1
-                            _refresh(
-                                r2,
-                                rt,
-                                rl,
-                                dep,
-                                D,
-                                th,
-                                tt,
-                                tc,
-                                tq,
-                                rc,
-                                rq,
-                                pre,
-                                preq,
-                                where_r,
-                                where_i,
-                            )
+                            _refresh(r2, routes, inst, state)
                             moved = True
             if not moved:
                 # ---- swap with a neighbour
@@ -358,50 +330,18 @@ def local_search(
                                 tb = x
                     if r2 == r1:
                         c1n = rc[r1] - cur - curu + bu + bt
-                        dl = _delta(
-                            mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam, Lmax, mu, eps
-                        )
+                        dl = _delta(obj, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0)
                     else:
                         c1n = rc[r1] - cur + bu
                         c2n = rc[r2] - curu + bt
-                        dl = _delta(
-                            mode,
-                            rc,
-                            rq,
-                            top,
-                            r1,
-                            c1n,
-                            rq[r1] - tq[t] + tq[u],
-                            r2,
-                            c2n,
-                            rq[r2] - tq[u] + tq[t],
-                            Q,
-                            lam,
-                            Lmax,
-                            mu,
-                            eps,
-                        )
+                        q1n = rq[r1] - tq[t] + tq[u]
+                        q2n = rq[r2] - tq[u] + tq[t]
+                        dl = _delta(obj, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n)
                     if dl < -_EPS:
                         rt[r1, i] = ub
                         rt[r2, j] = tb
                         if r2 != r1:
-                            _refresh(
-                                r2,
-                                rt,
-                                rl,
-                                dep,
-                                D,
-                                th,
-                                tt,
-                                tc,
-                                tq,
-                                rc,
-                                rq,
-                                pre,
-                                preq,
-                                where_r,
-                                where_i,
-                            )
+                            _refresh(r2, routes, inst, state)
                         moved = True
                         break
             if not moved:
@@ -446,9 +386,7 @@ def local_search(
                     else:
                         c2n = preA2 + D[endA2, d2]
                     q2n = qA2 + (rq[r1] - qA1)
-                    dl = _delta(
-                        mode, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n, Q, lam, Lmax, mu, eps
-                    )
+                    dl = _delta(obj, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n)
                     if dl < -_EPS:
                         nb1 = L1 - c1 - 1
                         for x in range(nb1):
@@ -462,9 +400,7 @@ def local_search(
                         for x in range(nb1):
                             rt[r2, j + 1 + x] = tmp[x]
                         rl[r2] = j + 1 + nb1
-                        _refresh(
-                            r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i
-                        )
+                        _refresh(r2, routes, inst, state)
                         moved = True
                         break
             if not moved and sym:
@@ -514,9 +450,7 @@ def local_search(
                         c2n += D[at2, d2]
                     q1n = qA1 + qA2
                     q2n = (rq[r1] - qA1) + (rq[r2] - qA2)
-                    dl = _delta(
-                        mode, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n, Q, lam, Lmax, mu, eps
-                    )
+                    dl = _delta(obj, rc, rq, top, r1, c1n, q1n, r2, c2n, q2n)
                     if dl < -_EPS:
                         nb1 = L1 - c1 - 1
                         for x in range(nb1):
@@ -536,9 +470,7 @@ def local_search(
                         for x in range(nb2):
                             rt[r2, nb1 + x] = tmp2[x]
                         rl[r2] = nb1 + nb2
-                        _refresh(
-                            r2, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i
-                        )
+                        _refresh(r2, routes, inst, state)
                         moved = True
                         break
             # ---- 2-opt inside the route: reverse tasks i..j
@@ -556,9 +488,7 @@ def local_search(
                     old = D[P1, th[t]] + oint + D[tt[u], Nj]
                     new = D[P1, tt[u]] + rint + D[th[t], Nj]
                     c1n = rc[r1] + new - old
-                    dl = _delta(
-                        mode, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0, Q, lam, Lmax, mu, eps
-                    )
+                    dl = _delta(obj, rc, rq, top, r1, c1n, rq[r1], -1, 0.0, 0.0)
                     if dl < -_EPS:
                         a = i
                         b = j
@@ -581,7 +511,7 @@ def local_search(
                     rmod[r2] = clock
                 etest[e] = -1
                 improved = True
-                _refresh(r1, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
+                _refresh(r1, routes, inst, state)
                 if mode == 0:
                     r = 0
                     while r < nr:
@@ -593,23 +523,7 @@ def local_search(
                                 rl[r] = rl[last]
                                 dep[r] = dep[last]
                                 rmod[r] = clock
-                                _refresh(
-                                    r,
-                                    rt,
-                                    rl,
-                                    dep,
-                                    D,
-                                    th,
-                                    tt,
-                                    tc,
-                                    tq,
-                                    rc,
-                                    rq,
-                                    pre,
-                                    preq,
-                                    where_r,
-                                    where_i,
-                                )
+                                _refresh(r, routes, inst, state)
                             rl[last] = 0
                             rc[last] = 0.0
                             rq[last] = 0.0
@@ -621,32 +535,15 @@ def local_search(
 
 
 @nb.njit(cache=True)
-def insert_tasks(
-    rt,
-    rl,
-    dep,
-    nr,
-    maxr,
-    can_open,
-    tasks,
-    D,
-    th,
-    tt,
-    tc,
-    tq,
-    allowed,
-    Q,
-    lam,
-    Lmax,
-    mu,
-    mode,
-    eps,
-):
+def insert_tasks(routes, nr, maxr, can_open, tasks, inst, obj):
     """Insert each edge of ``tasks`` (edge ids, in order) at its cheapest place.
 
     Every route, position and allowed direction is tried with the objective's
     delta; in mode 0 a new route may be opened. Returns the new route count.
     """
+    rt, rl, dep = routes
+    D, th, tt, tc, tq, allowed = inst
+    mode = obj[5]
     maxl = rt.shape[1]
     rc = np.zeros(maxr)
     rq = np.zeros(maxr)
@@ -655,8 +552,9 @@ def insert_tasks(
     m = tq.shape[0] // 2
     where_r = np.full(m, -1, dtype=np.int64)
     where_i = np.full(m, -1, dtype=np.int64)
+    state = (rc, rq, pre, preq, where_r, where_i)
     for r in range(nr):
-        _refresh(r, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
+        _refresh(r, routes, inst, state)
     top = _top3(rc, nr)
     for k in range(tasks.shape[0]):
         e = tasks[k]
@@ -679,11 +577,9 @@ def insert_tasks(
                     b = d2 if j == L2 else th[rt[r2, j]]
                     c2n = base2 + D[a, th[o]] + tc[o] + D[tt[o], b] - D[a, b]
                     if r2 < nr:
-                        dl = _delta(
-                            mode, rc, rq, top, r2, c2n, q2n, -1, 0.0, 0.0, Q, lam, Lmax, mu, eps
-                        )
+                        dl = _delta(obj, rc, rq, top, r2, c2n, q2n, -1, 0.0, 0.0)
                     else:
-                        dl = _term(c2n, q2n, Q, lam, Lmax, mu, mode, eps)
+                        dl = _term(c2n, q2n, obj)
                         if mode == 1 and top[0] >= 0 and c2n > rc[top[0]]:
                             dl += c2n - rc[top[0]]
                     if dl < best:
@@ -700,6 +596,6 @@ def insert_tasks(
             rt[br, x] = rt[br, x - 1]
         rt[br, bj] = bo
         rl[br] = L2 + 1
-        _refresh(br, rt, rl, dep, D, th, tt, tc, tq, rc, rq, pre, preq, where_r, where_i)
+        _refresh(br, routes, inst, state)
         top = _top3(rc, nr)
     return nr

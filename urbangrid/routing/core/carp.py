@@ -44,7 +44,13 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from urbangrid.errors import DataFileError, InfeasibleRouteError, RoutingError, UnreachableError
-from urbangrid.routing.core.graphs import EdgeId, check_node, edge_weight, iter_edges
+from urbangrid.routing.core.graphs import (
+    EdgeId,
+    check_node,
+    edge_weight,
+    iter_edges,
+    required_edges,
+)
 from urbangrid.routing.core.plan import Route, RoutePlan
 
 __all__ = [
@@ -338,6 +344,12 @@ class _Search:
         self.neigh = np.ascontiguousarray(
             np.argsort(near, axis=1, kind="stable")[:, :ng].astype(np.int64)
         )
+        # the kernels' instance record (see _carp_kernels)
+        self.inst = (prob.D, prob.th, prob.tt, prob.tc, prob.tq, prob.allowed)
+
+    def _obj(self, lam: float, mu: float) -> tuple[float, float, float, float, float, int]:
+        """The kernels' objective record: capacity, penalties, route limit, mode."""
+        return (self.Q, float(lam), self.Lmax, float(mu), self.eps, int(self.mode))
 
     # -- evaluation
     def _eval(self, routes: list[np.ndarray], deps: np.ndarray) -> _Sol:
@@ -367,28 +379,15 @@ class _Search:
     def _ls(
         self, routes: list[np.ndarray], deps: np.ndarray, lam: float, mu: float
     ) -> tuple[list[np.ndarray], np.ndarray]:
-        p = self.p
         rt, rl, dep = self._arrays(routes, deps)
         order = self.rng.permutation(self.m).astype(np.int64)
         nr = self.K.local_search(
-            rt,
-            rl,
-            dep,
+            (rt, rl, dep),
             len(routes),
             self.maxr,
             self.mode == 0,
-            p.D,
-            p.th,
-            p.tt,
-            p.tc,
-            p.tq,
-            p.allowed,
-            self.Q,
-            lam,
-            self.Lmax,
-            mu,
-            self.mode,
-            self.eps,
+            self.inst,
+            self._obj(lam, mu),
             order,
             self.neigh,
             self.sym,
@@ -399,28 +398,15 @@ class _Search:
     def _insert(
         self, routes: list[np.ndarray], deps: np.ndarray, tasks: np.ndarray, lam: float, mu: float
     ) -> tuple[list[np.ndarray], np.ndarray]:
-        p = self.p
         rt, rl, dep = self._arrays(routes, deps)
         nr = self.K.insert_tasks(
-            rt,
-            rl,
-            dep,
+            (rt, rl, dep),
             len(routes),
             self.maxr,
             self.mode == 0,
             tasks.astype(np.int64),
-            p.D,
-            p.th,
-            p.tt,
-            p.tc,
-            p.tq,
-            p.allowed,
-            self.Q,
-            lam,
-            self.Lmax,
-            mu,
-            self.mode,
-            self.eps,
+            self.inst,
+            self._obj(lam, mu),
         )
         return [rt[i, : rl[i]].copy() for i in range(nr)], dep[:nr].copy()
 
@@ -463,10 +449,7 @@ class _Search:
         return out
 
     def _split(self, giant: np.ndarray) -> list[np.ndarray]:
-        p = self.p
-        cuts = self.K.split(
-            giant, self.dep0, p.D, p.th, p.tt, p.tc, p.tq, self.Q, self.lam, self.Lmax, self.mu
-        )
+        cuts = self.K.split(giant, self.dep0, self.inst, self._obj(self.lam, self.mu))
         return [giant[cuts[i] : cuts[i + 1]].copy() for i in range(len(cuts) - 1)]
 
     def _ox(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -850,45 +833,13 @@ def _graph_problem(
     )
     if required is None:
         req_ids = list(edata)
+        if not req_ids:
+            msg = "no required edges"
+            raise RoutingError(msg)
     else:
-        req_ids = []
-        for e in required:
-            e = tuple(e)
-            if len(e) == 2:
-                e = (*e, 0) if not G.is_multigraph() else e
-            if len(e) == 2:
-                keys = list(G[e[0]][e[1]]) if G.has_node(e[0]) and G.has_edge(e[0], e[1]) else []
-                if len(keys) != 1:
-                    msg = f"required edge {e!r} needs a key ({len(keys)} parallel edges)"
-                    raise RoutingError(msg)
-                e = (e[0], e[1], keys[0])
-            if e not in edata and not directed and (e[1], e[0], e[2]) in edata:
-                e = (e[1], e[0], e[2])
-            if e not in edata:
-                msg = f"required edge {e!r} is not in the graph"
-                raise RoutingError(msg)
-            req_ids.append(e)
-    if not req_ids:
-        msg = "no required edges"
-        raise RoutingError(msg)
-    if len(set(req_ids)) != len(req_ids):
-        msg = "a required edge is listed twice"
-        raise RoutingError(msg)
-    dem: dict[EdgeId, float] = {}
-    for e in req_ids:
-        if demand is None:
-            dem[e] = 0.0
-        else:
-            val = edata[e].get(demand)
-            try:
-                q = float(val)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                msg = f"required edge {e!r} has no numeric {demand!r} demand: {val!r}"
-                raise RoutingError(msg) from None
-            if not math.isfinite(q) or q < 0:
-                msg = f"required edge {e!r} has {demand!r} = {val!r}; demands must be >= 0"
-                raise RoutingError(msg)
-            dem[e] = q
+        ids = list(edata)  # iter_edges order, as edge_index counts
+        req_ids = [ids[i] for i in required_edges(G, required)]
+    dem = _demands(req_ids, edata, demand)
     two_way = np.array(
         [(not directed) or (oneway is not None and not edata[e].get(oneway)) for e in req_ids],
         dtype=bool,
@@ -907,6 +858,28 @@ def _graph_problem(
     )
     _check_reach(prob, req_ids)
     return prob, req_ids, dem
+
+
+def _demands(
+    req_ids: list[EdgeId], edata: dict[EdgeId, dict[str, Any]], demand: str | None
+) -> dict[EdgeId, float]:
+    """Demand of each required edge from its ``demand`` attribute (0 without one)."""
+    dem: dict[EdgeId, float] = {}
+    for e in req_ids:
+        if demand is None:
+            dem[e] = 0.0
+            continue
+        val = edata[e].get(demand)
+        try:
+            q = float(val)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            msg = f"required edge {e!r} has no numeric {demand!r} demand: {val!r}"
+            raise RoutingError(msg) from None
+        if not math.isfinite(q) or q < 0:
+            msg = f"required edge {e!r} has {demand!r} = {val!r}; demands must be >= 0"
+            raise RoutingError(msg)
+        dem[e] = q
+    return dem
 
 
 def _routes_to_ids(

@@ -24,10 +24,12 @@ __all__ = [
     "IndexedGraph",
     "check_node",
     "check_reachable",
-    "edge_id",
+    "edge_index",
+    "edge_position",
     "edge_weight",
     "index_graph",
     "iter_edges",
+    "required_edges",
 ]
 
 EdgeId = tuple[Hashable, Hashable, Any]
@@ -66,39 +68,80 @@ def edge_weight(u: Hashable, v: Hashable, key: Any, data: dict[str, Any], weight
     return wf
 
 
-def edge_id(G: nx.Graph, u: Hashable, v: Hashable, key: Any = None) -> EdgeId:
-    """Normalise ``(u, v)`` or ``(u, v, key)`` to an existing edge id of ``G``.
+def edge_index(G: nx.Graph) -> dict[EdgeId, int]:
+    """Position of every edge id in :func:`iter_edges` order.
 
-    On an undirected graph ``(v, u, key)`` names the same edge as ``(u, v, key)``.
-    On a multigraph without a key, the edge between ``u`` and ``v`` must be unique.
+    On an undirected graph the reversed id ``(v, u, key)`` maps to the same position:
+    the orientation networkx iterates an edge in is its canonical id.
+    """
+    index: dict[EdgeId, int] = {}
+    undirected = not G.is_directed()
+    for i, (u, v, k, _) in enumerate(iter_edges(G)):
+        index[(u, v, k)] = i
+        if undirected:
+            index.setdefault((v, u, k), i)
+    return index
+
+
+def edge_position(G: nx.Graph, e: tuple[Any, ...], index: dict[EdgeId, int]) -> int:
+    """Position (in :func:`iter_edges` order) of the edge a required edge names.
+
+    ``e`` is ``(u, v)`` or ``(u, v, key)``; on a multigraph ``(u, v)`` must name the
+    only edge between its nodes, on a simple graph the key is ``0``; on an
+    undirected graph ``(v, u, key)`` names the same edge as ``(u, v, key)``.
+    ``index`` is :func:`edge_index` of ``G``. This is the one normalisation of
+    required edges: every solver and the plan check use it.
 
     Raises
     ------
     RoutingError
         Naming the node or edge that is not in the graph, or the ambiguous pair.
     """
-    if not G.has_node(u) or not G.has_node(v):
-        missing = u if not G.has_node(u) else v
-        msg = f"edge {(u, v, key)!r}: node {missing!r} is not in the graph"
-        raise RoutingError(msg)
-    if G.is_multigraph():
-        if key is None:
+    e = tuple(e)
+    if len(e) == 2:
+        u, v = e
+        for n in (u, v):
+            check_node(G, n, f"required edge {e!r}: node")
+        k: Any = 0
+        if G.is_multigraph():
             keys = list(G[u][v]) if G.has_edge(u, v) else []
             if len(keys) != 1:
-                msg = (
-                    f"edge {(u, v)!r} needs a key: the graph has {len(keys)} edges "
-                    f"between these nodes"
-                )
+                msg = f"required edge {e!r} needs a key ({len(keys)} parallel edges)"
                 raise RoutingError(msg)
-            key = keys[0]
-        if not G.has_edge(u, v, key):
-            msg = f"edge {(u, v, key)!r} is not in the graph"
-            raise RoutingError(msg)
-        return (u, v, key)
-    if not G.has_edge(u, v) or key not in (None, 0):
-        msg = f"edge {(u, v, key)!r} is not in the graph"
+            k = keys[0]
+        e = (u, v, k)
+    if len(e) != 3:
+        msg = f"required edge {e!r} is not a (u, v) or (u, v, key) tuple"
         raise RoutingError(msg)
-    return (u, v, 0)
+    try:
+        return index[e]  # type: ignore[index]
+    except (KeyError, TypeError):
+        msg = f"required edge {e!r} is not in the graph"
+        raise RoutingError(msg) from None
+
+
+def required_edges(
+    G: nx.Graph, required: Iterable[tuple[Any, ...]], index: dict[EdgeId, int] | None = None
+) -> list[int]:
+    """Positions (in :func:`iter_edges` order) of the required edges, in their order.
+
+    Each is normalised by :func:`edge_position` (``index`` defaults to
+    :func:`edge_index` of ``G``).
+
+    Raises
+    ------
+    RoutingError
+        An edge is not in the graph or ambiguous, none is given, or one is listed twice.
+    """
+    index = edge_index(G) if index is None else index
+    out = [edge_position(G, e, index) for e in required]
+    if not out:
+        msg = "no required edges"
+        raise RoutingError(msg)
+    if len(set(out)) != len(out):
+        msg = "a required edge is listed twice"
+        raise RoutingError(msg)
+    return out
 
 
 def check_node(G: nx.Graph, node: Hashable, role: str = "node") -> None:

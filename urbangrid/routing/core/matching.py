@@ -179,7 +179,7 @@ def t_join_arrays(
         integrality=np.ones(m + n),
         bounds=Bounds(np.zeros(m + n), np.r_[np.ones(m), np.floor(deg / 2)]),
         constraints=LinearConstraint(A, rhs, rhs),
-        options={"time_limit_s": max(0.1, float(time_limit_s)), "mip_rel_gap": 0.0, "disp": False},
+        options={"time_limit": max(0.1, float(time_limit_s)), "mip_rel_gap": 0.0, "disp": False},
     )
     sel: np.ndarray | None = None
     optimal = False

@@ -19,7 +19,13 @@ from typing import Any
 import networkx as nx
 
 from urbangrid.errors import InfeasibleRouteError, RoutingError
-from urbangrid.routing.core.graphs import EdgeId, edge_weight, iter_edges
+from urbangrid.routing.core.graphs import (
+    EdgeId,
+    edge_index,
+    edge_position,
+    edge_weight,
+    iter_edges,
+)
 
 __all__ = ["Route", "RoutePlan", "check_plan", "check_route", "make_route"]
 
@@ -163,7 +169,8 @@ class _Resolver:
         self.oneway = oneway
         self.directed = G.is_directed()
         self.multi = G.is_multigraph()
-        self._canon: dict[EdgeId, EdgeId] | None = None
+        self._edge_index: dict[EdgeId, int] | None = None
+        self._ids: list[EdgeId] = []
 
     def _data(self, a: Hashable, b: Hashable, k: Any) -> dict[str, Any] | None:
         G = self.G
@@ -202,35 +209,19 @@ class _Resolver:
 
     def canonical_undirected(self, a: Hashable, b: Hashable, k: Any) -> EdgeId:
         # the orientation networkx iterates an undirected edge in is its id
-        if self._canon is None:
-            self._canon = {}
-            for u, v, kk, _ in iter_edges(self.G):
-                self._canon[(u, v, kk)] = (u, v, kk)
-                self._canon.setdefault((v, u, kk), (u, v, kk))
-        return self._canon.get((a, b, k), (a, b, k))
+        i = self._index().get((a, b, k))
+        return (a, b, k) if i is None else self._ids[i]
+
+    def _index(self) -> dict[EdgeId, int]:
+        if self._edge_index is None:
+            self._edge_index = edge_index(self.G)
+            self._ids = [(u, v, k) for u, v, k, _ in iter_edges(self.G)]
+        return self._edge_index
 
     def canonical(self, e: tuple[Any, ...]) -> EdgeId:
         """Canonical id of a required edge given as (u, v) or (u, v, key)."""
-        if len(e) == 2:
-            a, b = e
-            k: Any = 0
-            if self.multi:
-                keys = list(self.G[a][b]) if self.G.has_edge(a, b) else []
-                if len(keys) != 1:
-                    msg = f"required edge {e!r} needs a key ({len(keys)} parallel edges)"
-                    raise RoutingError(msg)
-                k = keys[0]
-        elif len(e) == 3:
-            a, b, k = e
-        else:
-            msg = f"required edge {e!r} is not a (u, v) or (u, v, key) tuple"
-            raise RoutingError(msg)
-        if self._data(a, b, k) is None:
-            msg = f"required edge {(a, b, k)!r} is not in the graph"
-            raise RoutingError(msg)
-        if self.directed:
-            return (a, b, k)
-        return self.canonical_undirected(a, b, k)
+        i = edge_position(self.G, e, self._index())
+        return self._ids[i]
 
 
 def make_route(

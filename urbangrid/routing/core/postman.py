@@ -443,7 +443,7 @@ def mixed_postman(
         integrality=np.ones(nv),
         bounds=Bounds(np.zeros(nv), np.full(nv, np.inf)),
         constraints=cons,
-        options={"time_limit_s": max(0.1, float(time_limit_s)), "mip_rel_gap": 0.0, "disp": False},
+        options={"time_limit": max(0.1, float(time_limit_s)), "mip_rel_gap": 0.0, "disp": False},
     )
     x: np.ndarray | None = None
     optimal = False

@@ -30,44 +30,18 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
 
 from urbangrid.errors import RoutingError
-from urbangrid.routing.core.graphs import IndexedGraph, check_node, check_reachable, index_graph
+from urbangrid.routing.core.graphs import (
+    IndexedGraph,
+    check_node,
+    check_reachable,
+    index_graph,
+    required_edges,
+)
 from urbangrid.routing.core.matching import t_join_arrays
 from urbangrid.routing.core.plan import Route, RoutePlan
 from urbangrid.routing.core.postman import euler_walk
 
 __all__ = ["rural_postman", "rural_postman_exact"]
-
-
-def _required_indices(
-    G: nx.Graph, ig: IndexedGraph, required: Iterable[tuple[Any, ...]]
-) -> list[int]:
-    pos: dict[tuple[Any, ...], int] = {}
-    for i, (u, v, k) in enumerate(ig.ids):
-        pos[(u, v, k)] = i
-        pos.setdefault((v, u, k), i)
-    out: list[int] = []
-    for e in required:
-        e = tuple(e)
-        if len(e) == 2:
-            u, v = e
-            for n in (u, v):
-                check_node(G, n, f"required edge {e!r}: node")
-            keys = [k for (a, b, k) in pos if a == u and b == v] if G.is_multigraph() else [0]
-            if len(set(keys)) != 1:
-                msg = f"required edge {e!r} needs a key ({len(set(keys))} parallel edges)"
-                raise RoutingError(msg)
-            e = (u, v, keys[0])
-        if len(e) != 3 or e not in pos:
-            msg = f"required edge {e!r} is not in the graph"
-            raise RoutingError(msg)
-        out.append(pos[e])
-    if not out:
-        msg = "no required edges"
-        raise RoutingError(msg)
-    if len(set(out)) != len(out):
-        msg = "a required edge is listed twice"
-        raise RoutingError(msg)
-    return out
 
 
 def _setup(
@@ -77,7 +51,8 @@ def _setup(
         msg = "rural_postman needs an undirected graph"
         raise RoutingError(msg)
     ig = index_graph(G, weight)
-    req = np.asarray(_required_indices(G, ig, required), dtype=np.int64)
+    # index_graph keeps iter_edges order: positions are edge indices of ig
+    req = np.asarray(required_edges(G, required), dtype=np.int64)
     if start is None:
         s = int(ig.tail[req[0]])
     else:
@@ -406,7 +381,7 @@ def rural_postman_exact(
             integrality=np.ones(m + n),
             bounds=Bounds(np.zeros(m + n), np.r_[np.full(m, 2.0), np.floor(maxdeg / 2)]),
             constraints=cons,
-            options={"time_limit_s": max(0.1, remaining), "mip_rel_gap": 0.0, "disp": False},
+            options={"time_limit": max(0.1, remaining), "mip_rel_gap": 0.0, "disp": False},
         )
         if res.x is None:
             msg = f"rural_postman_exact: the integer program failed ({res.message})"
