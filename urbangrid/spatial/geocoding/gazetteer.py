@@ -45,7 +45,9 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from urbangrid.errors import DataFileError, ValidationError
+from urbangrid.errors import CRSError, DataFileError, ValidationError
+from urbangrid.problems import Problem, format_problem, problem
+from urbangrid.spatial.crs.transform import transform_xy
 from urbangrid.spatial.geocoding._anchors import Anchors, build_anchors
 from urbangrid.spatial.geocoding.parse import (
     Vocabulary,
@@ -176,59 +178,19 @@ def places_from_osm(path: str | Path, *, source: str | None = None) -> gpd.GeoDa
         raise DataFileError(f"{path}: cannot read as OSM XML: {exc}") from exc
     feats = feats.reset_index()
     feats = feats[feats.geometry.notna() & ~feats.geometry.is_empty]
-
-    def tag(rec: Mapping[str, Any], key: str) -> str | None:
-        v = rec.get(key)
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        return str(v).strip() or None
-
     rows: list[dict[str, Any]] = []
     streets: dict[str, list[Any]] = defaultdict(list)
     street_names: dict[str, set[str]] = defaultdict(set)
     for rec in feats.to_dict("records"):
-        pid = f"osm:{rec['element']}/{rec['id']}"
-        name = tag(rec, "name") or tag(rec, "name:zh")
+        name = _tag(rec, "name") or _tag(rec, "name:zh")
+        names = _osm_names(rec, name)
         geom = rec["geometry"]
-        names = []
-        for t in _ALIAS_TAGS:
-            v = tag(rec, t)
-            if v and v != name:
-                names.append({"name": v, "kind": "en" if ":en" in t else "alias"})
-        for t in ("old_name", "old_name:zh"):
-            v = tag(rec, t)
-            if v:
-                names.extend({"name": n.strip(), "kind": "old"} for n in v.split(";"))
-        if tag(rec, "highway") and geom.geom_type in ("LineString", "MultiLineString"):
+        if _tag(rec, "highway") and geom.geom_type in ("LineString", "MultiLineString"):
             if name:
                 streets[name].append(geom)
                 street_names[name].update(n["name"] for n in names)
             continue
-        number = _housenumber(tag(rec, "addr:housenumber"))
-        street = tag(rec, "addr:street")
-        admin = None
-        if number and _NUMBER_TEXT.match(number):
-            rows.append({
-                "place_id": f"{pid}#plate", "place_type": "plate",
-                "name": f"{street or ''}{number}号", "names": None, "street": street,
-                "housenumber": number, "admin_code": admin, "source": src,
-                "geometry": geom if geom.geom_type == "Point" else geom.representative_point(),
-                "_element": pid,
-            })
-        if not name:
-            continue
-        place = tag(rec, "place")
-        if place in _ZONE_PLACES:
-            ptype = "zone"
-        elif tag(rec, "landuse") == "residential" and geom.geom_type != "Point":
-            ptype = "block"
-        else:
-            ptype = "poi"
-        rows.append({
-            "place_id": pid, "place_type": ptype, "name": name, "names": names or None,
-            "street": street, "housenumber": number if number else None, "source": src,
-            "geometry": geom, "_element": pid,
-        })
+        rows.extend(_osm_place_rows(rec, name, names, src))
     for name, geoms in streets.items():
         merged = shapely.line_merge(shapely.union_all(geoms))
         aliases = [{"name": n, "kind": "alias"} for n in sorted(street_names[name]) if n != name]
@@ -239,6 +201,61 @@ def places_from_osm(path: str | Path, *, source: str | None = None) -> gpd.GeoDa
     frame = _frame(rows)
     frame = _resolve_plate_streets(frame.drop(columns="_element", errors="ignore"))
     return frame.reset_index(drop=True)
+
+
+def _tag(rec: Mapping[str, Any], key: str) -> str | None:
+    """An OSM tag's text, None when absent or blank."""
+    v = rec.get(key)
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return str(v).strip() or None
+
+
+def _osm_names(rec: Mapping[str, Any], name: str | None) -> list[dict[str, str]]:
+    """Other names of an OSM element: aliases, English names, old names."""
+    names = []
+    for t in _ALIAS_TAGS:
+        v = _tag(rec, t)
+        if v and v != name:
+            names.append({"name": v, "kind": "en" if ":en" in t else "alias"})
+    for t in ("old_name", "old_name:zh"):
+        v = _tag(rec, t)
+        if v:
+            names.extend({"name": n.strip(), "kind": "old"} for n in v.split(";"))
+    return names
+
+
+def _osm_place_rows(
+    rec: Mapping[str, Any], name: str | None, names: list[dict[str, str]], src: str,
+) -> list[dict[str, Any]]:
+    """Place rows of one OSM element that is not a street: a plate, a named place, both."""
+    pid = f"osm:{rec['element']}/{rec['id']}"
+    geom = rec["geometry"]
+    number = _housenumber(_tag(rec, "addr:housenumber"))
+    street = _tag(rec, "addr:street")
+    rows = []
+    if number and _NUMBER_TEXT.match(number):
+        rows.append({
+            "place_id": f"{pid}#plate", "place_type": "plate",
+            "name": f"{street or ''}{number}号", "names": None, "street": street,
+            "housenumber": number, "admin_code": None, "source": src,
+            "geometry": geom if geom.geom_type == "Point" else geom.representative_point(),
+            "_element": pid,
+        })
+    if not name:
+        return rows
+    if _tag(rec, "place") in _ZONE_PLACES:
+        ptype = "zone"
+    elif _tag(rec, "landuse") == "residential" and geom.geom_type != "Point":
+        ptype = "block"
+    else:
+        ptype = "poi"
+    rows.append({
+        "place_id": pid, "place_type": ptype, "name": name, "names": names or None,
+        "street": street, "housenumber": number if number else None, "source": src,
+        "geometry": geom, "_element": pid,
+    })
+    return rows
 
 
 def _resolve_plate_streets(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -363,9 +380,42 @@ def read_door_plates_csv(
     DataFileError
         The file is missing, not text in `encoding`, or lacks a required column.
     """
-    from urbangrid.spatial.crs.transform import transform_xy
-
     path = Path(path)
+    records = _read_plate_records(path, encoding)
+    problems: list[Problem] = []
+    rows: list[dict[str, Any]] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    seen: dict[str, int] = {}
+    for lineno, rec in enumerate(records, start=2):
+        row, x, y = _plate_row(path, lineno, rec, seen, problems)
+        row["source"] = source or f"plates:{path.name}"
+        rows.append(row)
+        xs.append(x)
+        ys.append(y)
+    if not problems and rows:
+        try:
+            lon, lat = transform_xy(np.array(xs), np.array(ys), crs=crs, to_crs=4326)
+        except CRSError as exc:
+            problems.append(problem(str(path), None, "x/y", None, str(exc)))
+        else:
+            for r, a, b in zip(rows, lon, lat, strict=True):
+                r["geometry"] = shapely.Point(a, b)
+    if problems:
+        raise ValidationError(
+            f"{path}: {len(problems)} bad door-plate row(s); first: "
+            f"{format_problem(problems[0])}; nothing was loaded",
+            [dict(p) for p in problems],  # ValidationError is typed with plain dicts
+        )
+    for r in rows:
+        b = r.pop("building")
+        if b:
+            r["names"] = (r["names"] or []) + [{"name": f"{b}号楼", "kind": "building"}]
+    return _frame(rows)
+
+
+def _read_plate_records(path: Path, encoding: str) -> list[dict[str, str]]:
+    """The rows of a door-plate CSV, checked for the required columns."""
     try:
         with open(path, encoding=encoding, newline="") as fh:
             records = list(csv.DictReader(fh))
@@ -380,67 +430,47 @@ def read_door_plates_csv(
     missing = [f for f in _PLATE_FIELDS if f not in header]
     if missing:
         raise DataFileError(f"{path}: missing column(s) {missing}; need {list(_PLATE_FIELDS)}")
-    problems: list[dict[str, object]] = []
-    rows: list[dict[str, Any]] = []
-    xs: list[float] = []
-    ys: list[float] = []
-    seen: dict[str, int] = {}
-    for lineno, rec in enumerate(records, start=2):
-        def bad(fieldname: str, value: object, reason: str, lineno: int = lineno) -> None:
-            problems.append({"file": str(path), "row": lineno, "field": fieldname,
-                             "value": value, "reason": reason})
+    return records
 
-        street = normalize_address(rec.get("street") or "")
-        number = _housenumber(rec.get("number") or "")
-        if not street:
-            bad("street", rec.get("street"), "street name is empty")
-        if not number or not _NUMBER_TEXT.match(number):
-            bad("number", rec.get("number"), "not a door number like 12, 12号, 12-3, 甲2")
-        try:
-            x, y = float(rec["x"]), float(rec["y"])
-            if not (np.isfinite(x) and np.isfinite(y)):
-                raise ValueError
-        except (TypeError, ValueError):
-            bad("x/y", (rec.get("x"), rec.get("y")), "coordinates are not finite numbers")
-            x = y = float("nan")
-        pid = (rec.get("plate_id") or "").strip() or f"{path.name}:{lineno}"
-        if pid in seen:
-            bad("plate_id", pid, f"duplicate plate_id (first at row {seen[pid]})")
-        seen.setdefault(pid, lineno)
-        xs.append(x)
-        ys.append(y)
-        rows.append({
-            "place_id": pid, "place_type": "plate", "name": f"{street}{number}号",
-            "street": street, "housenumber": number,
-            "names": ([{"name": n, "kind": "alias"} for n in [rec.get("name")] if n] or None),
-            "community_code": (rec.get("community_code") or None),
-            "admin_code": (rec.get("admin_code") or None),
-            "source": source or f"plates:{path.name}",
-            "building": rec.get("building") or None,
-        })
-    if not problems and rows:
-        from urbangrid.errors import CRSError
 
-        try:
-            lon, lat = transform_xy(np.array(xs), np.array(ys), crs=crs, to_crs=4326)
-        except CRSError as exc:
-            problems.append({"file": str(path), "row": None, "field": "x/y", "value": None,
-                             "reason": str(exc)})
-        else:
-            for r, a, b in zip(rows, lon, lat, strict=True):
-                r["geometry"] = shapely.Point(a, b)
-    if problems:
-        first = problems[0]
-        raise ValidationError(
-            f"{path}: {len(problems)} bad door-plate row(s); first: row {first['row']} "
-            f"field {first['field']!r} value {first['value']!r}: {first['reason']}; "
-            "nothing was loaded", problems,
-        )
-    for r in rows:
-        b = r.pop("building")
-        if b:
-            r["names"] = (r["names"] or []) + [{"name": f"{b}号楼", "kind": "building"}]
-    return _frame(rows)
+def _plate_row(
+    path: Path, lineno: int, rec: Mapping[str, str | None], seen: dict[str, int],
+    problems: list[Problem],
+) -> tuple[dict[str, Any], float, float]:
+    """One door-plate row as a place (no geometry yet) and its x, y in the file's CRS.
+
+    Problems of the row are appended to ``problems``; ``seen`` maps plate ids to the
+    row that first used them.
+    """
+
+    def bad(fieldname: str, value: object, reason: str) -> None:
+        problems.append(problem(str(path), lineno, fieldname, value, reason))
+
+    street = normalize_address(rec.get("street") or "")
+    number = _housenumber(rec.get("number") or "")
+    if not street:
+        bad("street", rec.get("street"), "street name is empty")
+    if not number or not _NUMBER_TEXT.match(number):
+        bad("number", rec.get("number"), "not a door number like 12, 12号, 12-3, 甲2")
+    try:
+        x, y = float(rec["x"] or ""), float(rec["y"] or "")
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise ValueError
+    except (TypeError, ValueError):
+        bad("x/y", (rec.get("x"), rec.get("y")), "coordinates are not finite numbers")
+        x = y = float("nan")
+    pid = (rec.get("plate_id") or "").strip() or f"{path.name}:{lineno}"
+    if pid in seen:
+        bad("plate_id", pid, f"duplicate plate_id (first at row {seen[pid]})")
+    seen.setdefault(pid, lineno)
+    return {
+        "place_id": pid, "place_type": "plate", "name": f"{street}{number}号",
+        "street": street, "housenumber": number,
+        "names": ([{"name": n, "kind": "alias"} for n in [rec.get("name")] if n] or None),
+        "community_code": (rec.get("community_code") or None),
+        "admin_code": (rec.get("admin_code") or None),
+        "building": rec.get("building") or None,
+    }, x, y
 
 
 def merge_places(*frames: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
