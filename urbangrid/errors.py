@@ -5,6 +5,12 @@ Messages name what was wrong (file, row, field, value) and what to do about it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from urbangrid.problems import Problem
+
 __all__ = [
     "CRSError",
     "CRSMismatchError",
@@ -67,14 +73,14 @@ class ValidationError(UrbangridError, ValueError):
 
     Attributes
     ----------
-    problems : list of dict
-        One entry per bad value, with keys ``file``, ``row``, ``field``, ``value``
-        and ``reason``.
+    problems : list of Problem
+        One :class:`urbangrid.problems.Problem` per bad value (``file``, ``row``,
+        ``field``, ``value``, ``reason``, ``severity``).
     """
 
-    def __init__(self, message: str, problems: list[dict[str, object]] | None = None) -> None:
+    def __init__(self, message: str, problems: Sequence[Problem] | None = None) -> None:
         super().__init__(message)
-        self.problems: list[dict[str, object]] = list(problems or [])
+        self.problems: list[Problem] = list(problems or [])
 
 
 class UnknownCodeError(UrbangridError, LookupError):
