@@ -212,7 +212,7 @@ class TestProfiles:
         path = write_profile(tmp_path, body)
         with pytest.raises(ProfileError) as info:
             read_profile(path)
-        assert f"line {line}:" in str(info.value)
+        assert f"row {line}:" in str(info.value)
         assert reason in str(info.value)
         assert str(path) in str(info.value)
         assert info.value.problems[0]["row"] == line
@@ -245,7 +245,7 @@ class TestProfiles:
     def test_bad_header(self, tmp_path: Path) -> None:
         path = tmp_path / "h.csv"
         path.write_text("# name: t\n# edition: cjt214-2007\naction,kind,colour\n", encoding="utf-8")
-        with pytest.raises(ProfileError, match=r"line 3: unknown column\(s\) \['colour'\]"):
+        with pytest.raises(ProfileError, match=r"row 3: unknown column\(s\) \['colour'\]"):
             read_profile(path)
 
     def test_missing_file(self, tmp_path: Path) -> None:

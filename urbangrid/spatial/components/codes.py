@@ -33,7 +33,7 @@ import io
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from os import PathLike
@@ -42,6 +42,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from urbangrid.errors import ProfileError, UnknownCodeError
+from urbangrid.problems import Problem, format_problem, problem
 
 __all__ = [
     "KINDS",
@@ -590,25 +591,46 @@ def read_profile(path: str | PathLike[str], *, encoding: str = "utf-8-sig") -> C
         text = p.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
         msg = f"{p}: not readable as {encoding} ({exc.reason}); try encoding='gbk'"
-        raise ProfileError(
-            msg, [{"file": str(p), "row": None, "field": None, "reason": msg}]
-        ) from None
+        raise ProfileError(msg, [problem(str(p), None, None, None, msg)]) from None
     except OSError as exc:
         msg = f"{p}: cannot read profile: {exc.strerror}"
-        raise ProfileError(
-            msg, [{"file": str(p), "row": None, "field": None, "reason": msg}]
-        ) from None
+        raise ProfileError(msg, [problem(str(p), None, None, None, msg)]) from None
     return _parse_profile(text, str(p))
 
 
+# Records a problem of a profile: (line, field, reason, value).
+_Bad = Callable[[int | None, str | None, str, object], None]
+
+
 def _parse_profile(text: str, source: str) -> CityProfile:
-    problems: list[dict[str, object]] = []
+    """The profile written in ``text`` (read from ``source``), or ProfileError."""
+    problems: list[Problem] = []
 
     def bad(line: int | None, fld: str | None, reason: str, value: object = None) -> None:
-        problems.append(
-            {"file": source, "row": line, "field": fld, "value": value, "reason": reason}
-        )
+        problems.append(problem(source, line, fld, value, reason))
 
+    meta, rows = _profile_lines(text, bad)
+    edition, admin_code = _profile_meta(meta, bad)
+    if edition is None or problems:
+        _raise_profile(source, problems)
+    assert edition is not None
+    tables = _Tables.of(edition)
+    for lineno, r in rows:
+        _apply_row(tables, edition, lineno, r, source, bad)
+    if problems:
+        _raise_profile(source, problems)
+    return _build_profile(
+        name=meta["name"],
+        title=meta.get("title") or meta["name"],
+        edition=edition,
+        admin_code=admin_code,
+        subclasses={k: tables.subs[k].values() for k in KINDS},
+        source=source,
+    )
+
+
+def _profile_lines(text: str, bad: _Bad) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]]]:
+    """The ``# key: value`` metadata and the data rows (line number, cells by column)."""
     meta: dict[str, str] = {}
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
@@ -621,33 +643,41 @@ def _parse_profile(text: str, source: str) -> CityProfile:
             if header is None and m and m.group(1) in _META_KEYS:
                 key = m.group(1)
                 if key in meta:
-                    bad(lineno, key, f"metadata {key!r} given twice")
+                    bad(lineno, key, f"metadata {key!r} given twice", None)
                 meta[key] = m.group(2).strip()
             continue
         cells = [c.strip() for c in next(csv.reader([raw]))]
         if header is None:
             header = cells
-            unknown = [c for c in header if c not in _PROFILE_COLUMNS]
-            missing = [c for c in _REQUIRED_COLUMNS if c not in header]
-            if unknown:
-                bad(lineno, None, f"unknown column(s) {unknown}; allowed: {list(_PROFILE_COLUMNS)}")
-            if missing:
-                bad(lineno, None, f"missing column(s) {missing}")
-            if len(set(header)) != len(header):
-                bad(lineno, None, "a column name is repeated")
+            _check_header(lineno, header, bad)
             continue
         if len(cells) > len(header):
-            bad(lineno, None, f"{len(cells)} cells but the header has {len(header)} columns")
+            bad(lineno, None, f"{len(cells)} cells but the header has {len(header)} columns", None)
             continue
         rows.append(
             (lineno, dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=True)))
         )
-
     if header is None:
-        bad(None, None, "no header line (action,kind,class_code,code,...)")
+        bad(None, None, "no header line (action,kind,class_code,code,...)", None)
+    return meta, rows
+
+
+def _check_header(lineno: int, header: list[str], bad: _Bad) -> None:
+    unknown = [c for c in header if c not in _PROFILE_COLUMNS]
+    missing = [c for c in _REQUIRED_COLUMNS if c not in header]
+    if unknown:
+        bad(lineno, None, f"unknown column(s) {unknown}; allowed: {list(_PROFILE_COLUMNS)}", None)
+    if missing:
+        bad(lineno, None, f"missing column(s) {missing}", None)
+    if len(set(header)) != len(header):
+        bad(lineno, None, "a column name is repeated", None)
+
+
+def _profile_meta(meta: dict[str, str], bad: _Bad) -> tuple[Edition | None, str | None]:
+    """The edition and the county ``admin_code`` the metadata names (checked)."""
     for key in ("name", "edition"):
         if not meta.get(key):
-            bad(None, key, f"missing metadata line '# {key}: ...' before the header")
+            bad(None, key, f"missing metadata line '# {key}: ...' before the header", None)
     edition: Edition | None = None
     if meta.get("edition"):
         try:
@@ -657,130 +687,126 @@ def _parse_profile(text: str, source: str) -> CityProfile:
     admin_code = meta.get("admin_code") or None
     if admin_code is not None and not re.fullmatch(r"\d{6}", admin_code):
         bad(None, "admin_code", "admin_code must be 6 digits (GB/T 2260 county code)", admin_code)
-    if edition is None or problems:
-        _raise_profile(source, problems)
-    assert edition is not None
+    return edition, admin_code
 
-    subs: dict[Kind, dict[str, Subclass]] = {
-        k: {s.code: s for s in standard_subclasses(edition.name, k)} for k in KINDS
-    }
-    defined_on: dict[tuple[str, str], int] = {}
-    name_owner: dict[tuple[str, str], str] = {
-        (k, normalize_name(s.name)): s.code for k in KINDS for s in subs[k].values()
-    }
-    for lineno, r in rows:
-        action, kind, class_code, code = r["action"], r["kind"], r["class_code"], r["code"]
-        if action not in _ACTIONS:
-            bad(lineno, "action", f"unknown action {action!r}; use one of {list(_ACTIONS)}", action)
-            continue
-        if kind not in KINDS:
-            bad(lineno, "kind", f"unknown kind {kind!r}; use component or event", kind)
-            continue
-        classes = _classes(edition.name, kind)  # type: ignore[arg-type]
-        if class_code not in classes:
-            bad(
-                lineno,
-                "class_code",
-                f"unknown {kind} class {class_code!r} in {edition.name}; "
-                f"known: {', '.join(sorted(classes))}",
-                class_code,
-            )
-            continue
-        if not re.fullmatch(rf"\d{{{edition.code_length}}}", code):
-            bad(
-                lineno, "code", f"code must be {edition.code_length} digits in {edition.name}", code
-            )
-            continue
-        if not code.startswith(class_code):
-            bad(lineno, "code", f"code {code} is outside its class {class_code}", code)
-            continue
-        table = subs[kind]  # type: ignore[index]
-        key = (kind, code)
-        if key in defined_on:
-            bad(lineno, "code", f"duplicate code {code} (already on line {defined_on[key]})", code)
-            continue
-        defined_on[key] = lineno
-        aliases = tuple(a.strip() for a in r.get("aliases", "").split("|") if a.strip())
-        if action == "extend":
-            if code in table:
-                bad(
-                    lineno,
-                    "code",
-                    f"duplicate code {code}: already the subclass {table[code].name!r}",
-                    code,
-                )
-                continue
-            if not r.get("name"):
-                bad(lineno, "name", "an extended subclass needs a name")
-                continue
-            new = Subclass(
-                kind=kind,  # type: ignore[arg-type]
-                edition=edition.name,
-                code=code,
-                name=r["name"],
-                class_code=class_code,
-                class_name=classes[class_code][0],
-                aliases=aliases,
-                department=r.get("department", ""),
-                verified=False,
-                extension=True,
-                source=f"{source} line {lineno}" + (f": {r['note']}" if r.get("note") else ""),
-            )
-        else:
-            if code not in table:
-                bad(
-                    lineno,
-                    "code",
-                    f"cannot {action} {code}: no such {kind} subclass in {edition.name}",
-                    code,
-                )
-                continue
-            old = table[code]
-            if action == "disable":
-                del table[code]
-                name_owner.pop((kind, normalize_name(old.name)), None)
-                continue
-            new_name = r.get("name") or old.name
-            kept = old.aliases + ((old.name,) if new_name != old.name else ())
-            new = replace(
-                old,
-                name=new_name,
-                aliases=tuple(dict.fromkeys(kept + aliases)),
-                department=r.get("department") or old.department,
-                source=f"{old.source}; overridden by {source} line {lineno}",
-            )
-            if new_name != old.name:
-                name_owner.pop((kind, normalize_name(old.name)), None)
-        nkey = (kind, normalize_name(new.name))
-        if name_owner.get(nkey, code) != code:
-            bad(
-                lineno,
-                "name",
-                f"duplicate name {new.name!r}: already subclass {name_owner[nkey]}",
-                new.name,
-            )
-            continue
-        name_owner[nkey] = code
-        table[code] = new
-    if problems:
-        _raise_profile(source, problems)
-    return _build_profile(
-        name=meta["name"],
-        title=meta.get("title") or meta["name"],
-        edition=edition,
-        admin_code=admin_code,
-        subclasses={k: subs[k].values() for k in KINDS},
-        source=source,
+
+@dataclass
+class _Tables:
+    """The subclasses being edited by a profile, and which line or code owns what."""
+
+    subs: dict[Kind, dict[str, Subclass]]
+    defined_on: dict[tuple[Kind, str], int]  # (kind, code) -> profile line
+    name_owner: dict[tuple[Kind, str], str]  # (kind, normalised name) -> code
+
+    @classmethod
+    def of(cls, edition: Edition) -> _Tables:
+        subs: dict[Kind, dict[str, Subclass]] = {
+            k: {s.code: s for s in standard_subclasses(edition.name, k)} for k in KINDS
+        }
+        owner = {(k, normalize_name(s.name)): s.code for k in KINDS for s in subs[k].values()}
+        return cls(subs, {}, owner)
+
+
+def _check_row(
+    t: _Tables, edition: Edition, lineno: int, r: dict[str, str], bad: _Bad
+) -> tuple[Kind, dict[str, tuple[str, bool]]] | None:
+    """The row's kind and that kind's classes, or None (and a problem) if the row is bad."""
+    action, kind, class_code, code = r["action"], r["kind"], r["class_code"], r["code"]
+    if action not in _ACTIONS:
+        bad(lineno, "action", f"unknown action {action!r}; use one of {list(_ACTIONS)}", action)
+        return None
+    if kind not in KINDS:
+        bad(lineno, "kind", f"unknown kind {kind!r}; use component or event", kind)
+        return None
+    classes = _classes(edition.name, kind)  # type: ignore[arg-type]
+    if class_code not in classes:
+        known = ", ".join(sorted(classes))
+        reason = f"unknown {kind} class {class_code!r} in {edition.name}; known: {known}"
+        bad(lineno, "class_code", reason, class_code)
+        return None
+    if not re.fullmatch(rf"\d{{{edition.code_length}}}", code):
+        bad(lineno, "code", f"code must be {edition.code_length} digits in {edition.name}", code)
+        return None
+    if not code.startswith(class_code):
+        bad(lineno, "code", f"code {code} is outside its class {class_code}", code)
+        return None
+    key = (kind, code)
+    if key in t.defined_on:
+        bad(lineno, "code", f"duplicate code {code} (already on line {t.defined_on[key]})", code)
+        return None
+    t.defined_on[key] = lineno
+    return kind, classes  # type: ignore[return-value]
+
+
+def _apply_row(
+    t: _Tables, edition: Edition, lineno: int, r: dict[str, str], source: str, bad: _Bad
+) -> None:
+    """Apply one ``extend`` / ``override`` / ``disable`` row to the tables."""
+    checked = _check_row(t, edition, lineno, r, bad)
+    if checked is None:
+        return
+    kind, classes = checked
+    action, class_code, code = r["action"], r["class_code"], r["code"]
+    table = t.subs[kind]
+    aliases = tuple(a.strip() for a in r.get("aliases", "").split("|") if a.strip())
+    if action == "extend":
+        if code in table:
+            reason = f"duplicate code {code}: already the subclass {table[code].name!r}"
+            bad(lineno, "code", reason, code)
+            return
+        if not r.get("name"):
+            bad(lineno, "name", "an extended subclass needs a name", None)
+            return
+        new = Subclass(
+            kind=kind,
+            edition=edition.name,
+            code=code,
+            name=r["name"],
+            class_code=class_code,
+            class_name=classes[class_code][0],
+            aliases=aliases,
+            department=r.get("department", ""),
+            verified=False,
+            extension=True,
+            source=f"{source} line {lineno}" + (f": {r['note']}" if r.get("note") else ""),
+        )
+    else:
+        if code not in table:
+            reason = f"cannot {action} {code}: no such {kind} subclass in {edition.name}"
+            bad(lineno, "code", reason, code)
+            return
+        old = table[code]
+        if action == "disable":
+            del table[code]
+            t.name_owner.pop((kind, normalize_name(old.name)), None)
+            return
+        new = _overridden(old, r, aliases, f"{source} line {lineno}")
+        if new.name != old.name:
+            t.name_owner.pop((kind, normalize_name(old.name)), None)
+    nkey = (kind, normalize_name(new.name))
+    if t.name_owner.get(nkey, code) != code:
+        reason = f"duplicate name {new.name!r}: already subclass {t.name_owner[nkey]}"
+        bad(lineno, "name", reason, new.name)
+        return
+    t.name_owner[nkey] = code
+    table[code] = new
+
+
+def _overridden(old: Subclass, r: dict[str, str], aliases: tuple[str, ...], where: str) -> Subclass:
+    """``old`` with the row's non-blank fields; a new name keeps the old one as an alias."""
+    new_name = r.get("name") or old.name
+    kept = old.aliases + ((old.name,) if new_name != old.name else ())
+    return replace(
+        old,
+        name=new_name,
+        aliases=tuple(dict.fromkeys(kept + aliases)),
+        department=r.get("department") or old.department,
+        source=f"{old.source}; overridden by {where}",
     )
 
 
-def _raise_profile(source: str, problems: list[dict[str, object]]) -> None:
-    lines = [
-        (f"line {p['row']}: " if p["row"] is not None else "")
-        + (f"{p['field']}: " if p["field"] else "")
-        + str(p["reason"])
-        for p in problems
-    ]
+def _raise_profile(source: str, problems: list[Problem]) -> None:
+    lines = [format_problem(p) for p in problems]
     shown = "\n  ".join(lines[:20]) + (
         f"\n  … and {len(lines) - 20} more" if len(lines) > 20 else ""
     )

@@ -404,8 +404,7 @@ def read_door_plates_csv(
     if problems:
         raise ValidationError(
             f"{path}: {len(problems)} bad door-plate row(s); first: "
-            f"{format_problem(problems[0])}; nothing was loaded",
-            [dict(p) for p in problems],  # ValidationError is typed with plain dicts
+            f"{format_problem(problems[0])}; nothing was loaded", problems,
         )
     for r in rows:
         b = r.pop("building")
