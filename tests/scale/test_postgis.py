@@ -22,12 +22,11 @@ from urbangrid.scale import assign_points
 from urbangrid.scale.postgis import (
     CASE_HISTORY,
     PostGISSink,
-    _binary_payload,
-    _copy_rows,
     assign_in_database,
     case_history_partitions,
 )
 from urbangrid.spatial.index.engine import GridIndex
+from urbangrid.store.pg_bulk import _binary_payload, _copy_rows
 
 from .conftest import SAMPLE_311, WARDS
 

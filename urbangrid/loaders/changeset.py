@@ -43,7 +43,9 @@ import pandas as pd
 import shapely
 
 from urbangrid.errors import ChangeSetError, StoreSchemaError
-from urbangrid.store.base import canonical, convert_column, json_text, utc_ms
+from urbangrid.spatial.crs.metric import choose_metric_crs
+from urbangrid.store import Store
+from urbangrid.store.base import LayerInfo, canonical, convert_column, json_text, utc_ms
 
 __all__ = [
     "CHANGESET_LAYER",
@@ -72,7 +74,8 @@ CHANGE_LAYER = "load_change"
 _READ_CHUNK = 5000
 #: Added features recorded per ``load_change`` block row (see :func:`_change_lines`).
 _ADDED_BLOCK = 10_000
-_GPKG_BUSY_MS = 120_000
+#: Seconds a loader waits for another one holding the layer lock.
+_LOCK_WAIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,7 @@ class ChangeSet:
     def to_frame(self) -> pd.DataFrame:
         """The diff as a table, one line per changed field: key, action, row, field, old, new,
         distance_m."""
-        lines = []
+        lines: list[tuple[Any, ...]] = []
         for c in self.changes:
             if c.fields:
                 for f, (old, new) in c.fields.items():
@@ -361,7 +364,7 @@ def _jsonable(v: Any) -> Any:
 
 
 def read_where_in(
-    store: Any,
+    store: Store,
     layer: str,
     column: str,
     values: Sequence[Any],
@@ -395,15 +398,13 @@ def read_where_in(
     return frame
 
 
-def layer_is_empty(store: Any, layer: str) -> bool:
+def layer_is_empty(store: Store, layer: str) -> bool:
     """True when `layer` holds no row at all, current or past (one probe).
 
     ``Store.count`` reads every current key, and says 0 for a layer whose rows
-    were all retired; the store's own emptiness probe does neither. A store
-    without one is taken to be non-empty (the caller then looks rows up).
+    were all retired; :meth:`Store.is_empty` does neither.
     """
-    probe = getattr(store, "_is_empty", None)
-    return bool(probe(store.layer_info(layer))) if probe is not None else False
+    return store.is_empty(layer)
 
 
 def _na(v: Any) -> bool:
@@ -411,12 +412,15 @@ def _na(v: Any) -> bool:
 
 
 def read_current(
-    store: Any, layer: str, keys: Sequence[Any] | None = None, *, all_versions: bool = False
+    store: Store, layer: str, keys: Sequence[Any] | None = None, *, all_versions: bool = False
 ) -> Any:
     """Current rows of `layer` (those with the given keys; all of them without keys)."""
     if keys is None:
         return store.read(layer, all_versions=all_versions)
-    return read_where_in(store, layer, store.layer_info(layer).key, keys, all_versions=all_versions)
+    key = store.layer_info(layer).key
+    if key is None:
+        raise StoreSchemaError(f"layer {layer!r} has no key to look rows up by")
+    return read_where_in(store, layer, key, keys, all_versions=all_versions)
 
 
 def _metric_distance(a: np.ndarray, b: np.ndarray, crs: Any) -> np.ndarray:
@@ -428,8 +432,8 @@ def _metric_distance(a: np.ndarray, b: np.ndarray, crs: Any) -> np.ndarray:
     ga = gpd.GeoSeries(a, crs=crs)
     gb = gpd.GeoSeries(b, crs=crs)
     if ga.crs is not None and ga.crs.is_geographic:
-        utm = ga.estimate_utm_crs()
-        ga, gb = ga.to_crs(utm), gb.to_crs(utm)
+        metric = choose_metric_crs(ga)  # the library's one rule for a metric CRS
+        ga, gb = ga.to_crs(metric), gb.to_crs(metric)
     return shapely.hausdorff_distance(np.asarray(ga.values), np.asarray(gb.values))
 
 
@@ -465,7 +469,7 @@ def _same(a: Any, b: Any, logical: str) -> bool:
 
 
 def diff_rows(
-    store: Any,
+    store: Store,
     layer: str,
     frame: Any,
     *,
@@ -494,7 +498,6 @@ def diff_rows(
     if info.key is None:
         raise StoreSchemaError(f"layer {layer!r} has no key; survey loads need one")
     key = info.key
-    cols = [c for c in frame.columns if c in info.columns]
     keys = frame[key].tolist() if key in frame.columns else [None] * len(frame)
     has_geom = info.geometry_column is not None
     # Into an empty layer (a first load) every row is added and nothing can be
@@ -506,22 +509,74 @@ def diff_rows(
     stored = read_current(store, layer, keys)
     if stored.empty and coverage is None:
         return ChangeSet(layer, key, frame, AddedChanges(keys, frame.index.tolist()), 0)
-    stored_by_key = {k: i for i, k in enumerate(stored[key].tolist())}
-    new_geoms = _layer_geoms(frame, info) if has_geom else None
-    old_geoms = np.asarray(stored.geometry.values, dtype=object) if has_geom else None
-    changes: list[FeatureChange] = []
-    write_pos: list[int] = []
-    moved_pairs: list[tuple[int, int, int]] = []  # (change index, new pos, old pos)
-    before: dict[Any, dict[str, Any]] = {}
-    rows = frame.index.tolist()
-    match = [None if k is None else stored_by_key.get(k) for k in keys]
-    pos_idx = np.array([p for p, j in enumerate(match) if j is not None], dtype=np.int64)
-    j_idx = np.array([j for j in match if j is not None], dtype=np.int64)
-    # Whole columns are converted and compared at once (per-value calls made a
-    # re-run of an unchanged 42k-row survey take seconds); rows differing go on.
+    pair = _Pairing.of(frame, stored, keys, info)
+    changes, write_pos, before = _feature_changes(pair, frame, stored, keys, info)
+    if coverage is not None:
+        if not has_geom:
+            raise StoreSchemaError(f"layer {layer!r} has no geometry; coverage does not apply")
+        changes, before = _removals(store, layer, coverage, keys, info, changes, before)
+    to_write = frame.iloc[write_pos] if write_pos else frame.iloc[0:0]
+    return ChangeSet(layer, key, to_write, changes, pair.unchanged, before)
+
+
+@dataclass
+class _Pairing:
+    """Input rows paired with stored rows of the same key, compared at once.
+
+    ``match[pos]`` is the stored row of input row `pos` (None: added);
+    ``pos_idx``/``j_idx`` the paired positions; per pair (in that order)
+    ``same_geom``, and per differing column the old and new values and which
+    pairs differ; ``changed_any`` marks the pairs with any difference.
+    """
+
+    match: list[int | None]
+    pos_idx: np.ndarray
+    j_idx: np.ndarray
+    differs: dict[str, tuple[list[Any], list[Any], np.ndarray]]
+    new_geoms: np.ndarray | None
+    old_geoms: np.ndarray | None
+    same_geom: np.ndarray
+    changed_any: np.ndarray
+
+    @property
+    def unchanged(self) -> int:
+        """Pairs without any difference."""
+        return int(len(self.pos_idx) - self.changed_any.sum())
+
+    @classmethod
+    def of(cls, frame: Any, stored: Any, keys: list[Any], info: LayerInfo) -> _Pairing:
+        """Pair `frame` (input) with `stored` by key and compare them."""
+        key = info.key
+        assert key is not None
+        stored_by_key = {k: i for i, k in enumerate(stored[key].tolist())}
+        match = [None if k is None else stored_by_key.get(k) for k in keys]
+        pos_idx = np.array([p for p, j in enumerate(match) if j is not None], dtype=np.int64)
+        j_idx = np.array([j for j in match if j is not None], dtype=np.int64)
+        differs = _column_differences(frame, stored, pos_idx, j_idx, info)
+        new_geoms = old_geoms = None
+        if info.geometry_column is not None:
+            new_geoms = _layer_geoms(frame, info)
+            old_geoms = np.asarray(stored.geometry.values, dtype=object)
+            same_geom = _same_geometries(new_geoms[pos_idx], old_geoms[j_idx], info)
+        else:
+            same_geom = np.ones(len(pos_idx), dtype=bool)
+        changed_any = ~same_geom
+        for _, _, flags in differs.values():
+            changed_any |= flags
+        return cls(match, pos_idx, j_idx, differs, new_geoms, old_geoms, same_geom, changed_any)
+
+
+def _column_differences(
+    frame: Any, stored: Any, pos_idx: np.ndarray, j_idx: np.ndarray, info: LayerInfo
+) -> dict[str, tuple[list[Any], list[Any], np.ndarray]]:
+    """Per column that differs in some pair: old values, new values, which pairs differ.
+
+    Whole columns are converted and compared at once (per-value calls made a
+    re-run of an unchanged 42k-row survey take seconds).
+    """
     differs: dict[str, tuple[list[Any], list[Any], np.ndarray]] = {}
-    for c in cols:
-        if c == key or c not in stored.columns:
+    for c in frame.columns:
+        if c not in info.columns or c == info.key or c not in stored.columns:
             continue
         logical = info.columns[c]
         new_vals, _ = convert_column(frame[c].iloc[pos_idx].reset_index(drop=True), logical)
@@ -533,70 +588,91 @@ def diff_rows(
         )
         if flags.any():
             differs[c] = (old_vals, new_vals, flags)
-    if has_geom:
-        a_all = new_geoms[pos_idx]  # type: ignore[index]
-        b_all = old_geoms[j_idx]  # type: ignore[index]
-        a_none, b_none = shapely.is_missing(a_all), shapely.is_missing(b_all)
-        same_geom = (a_none & b_none) | (
-            ~a_none
-            & ~b_none
-            & (shapely.get_type_id(a_all) == shapely.get_type_id(b_all))
-            & shapely.equals_exact(a_all, b_all, tolerance=_grid_tolerance(info.crs))
-        )
-    else:
-        same_geom = np.ones(len(pos_idx), dtype=bool)
-    changed_any = ~same_geom
-    for _, _, flags in differs.values():
-        changed_any |= flags
-    unchanged = int(len(pos_idx) - changed_any.sum())
-    slot = {int(p): m for m, p in enumerate(pos_idx.tolist())}
+    return differs
+
+
+def _same_geometries(a: np.ndarray, b: np.ndarray, info: LayerInfo) -> np.ndarray:
+    """Pairwise: both missing, or of one type and equal within the reading grid."""
+    a_none, b_none = shapely.is_missing(a), shapely.is_missing(b)
+    same: np.ndarray = (a_none & b_none) | (
+        ~a_none
+        & ~b_none
+        & (shapely.get_type_id(a) == shapely.get_type_id(b))
+        & shapely.equals_exact(a, b, tolerance=_grid_tolerance(info.crs))
+    )
+    return same
+
+
+def _feature_changes(
+    pair: _Pairing, frame: Any, stored: Any, keys: list[Any], info: LayerInfo
+) -> tuple[list[FeatureChange], list[int], dict[Any, dict[str, Any]]]:
+    """The added, changed and moved features (moves with their distance in metres),
+    the input positions to write, and the stored image of each changed feature."""
+    changes: list[FeatureChange] = []
+    write_pos: list[int] = []
+    moved_pairs: list[tuple[int, int, int]] = []  # (change index, new pos, old pos)
+    before: dict[Any, dict[str, Any]] = {}
+    rows = frame.index.tolist()
+    slot = {int(p): m for m, p in enumerate(pair.pos_idx.tolist())}
     for pos, k in enumerate(keys):
-        j = match[pos]
+        j = pair.match[pos]
         if j is None:
             changes.append(FeatureChange(k, "added", int(rows[pos])))
             write_pos.append(pos)
             continue
         m = slot[pos]
-        if not changed_any[m]:
+        if not pair.changed_any[m]:
             continue
         diffs: dict[str, tuple[Any, Any]] = {
             c: (_jsonable(old[m]), _jsonable(new[m]))
-            for c, (old, new, flags) in differs.items()
+            for c, (old, new, flags) in pair.differs.items()
             if flags[m]
         }
-        geom_moved = not same_geom[m]
-        if geom_moved:
-            a, b = new_geoms[pos], old_geoms[j]  # type: ignore[index]
+        if not pair.same_geom[m]:
+            assert pair.new_geoms is not None and pair.old_geoms is not None
+            a, b = pair.new_geoms[pos], pair.old_geoms[j]
             diffs["geometry"] = (None if b is None else b.wkt, None if a is None else a.wkt)
+            if a is not None and b is not None:
+                moved_pairs.append((len(changes), pos, j))
         action = "moved" if list(diffs) == ["geometry"] else "changed"
         changes.append(FeatureChange(k, action, int(rows[pos]), diffs))
-        if geom_moved and a is not None and b is not None:
-            moved_pairs.append((len(changes) - 1, pos, j))
         write_pos.append(pos)
         before[k] = _row_image(stored, j, info)
     if moved_pairs:
+        assert pair.new_geoms is not None and pair.old_geoms is not None
         dist = _metric_distance(
-            np.array([new_geoms[p] for _, p, _ in moved_pairs], dtype=object),  # type: ignore[index]
-            np.array([old_geoms[j] for _, _, j in moved_pairs], dtype=object),  # type: ignore[index]
+            np.array([pair.new_geoms[p] for _, p, _ in moved_pairs], dtype=object),
+            np.array([pair.old_geoms[j] for _, _, j in moved_pairs], dtype=object),
             info.crs,
         )
         for (ci, _, _), d in zip(moved_pairs, dist, strict=True):
             c = changes[ci]
             changes[ci] = FeatureChange(c.key, c.action, c.row, c.fields, round(float(d), 3))
-    if coverage is not None:
-        if not has_geom:
-            raise StoreSchemaError(f"layer {layer!r} has no geometry; coverage does not apply")
-        in_area = store.read(layer, bbox=coverage.bounds)
-        shapely.prepare(coverage)
-        inside = shapely.covered_by(np.asarray(in_area.geometry.values, dtype=object), coverage)
-        present = set(keys)
-        for j in np.flatnonzero(inside):
-            k = in_area[key].iloc[j]
-            if k not in present:
-                changes.append(FeatureChange(k, "removed", None))
-                before[k] = _row_image(in_area, int(j), info)
-    to_write = frame.iloc[write_pos] if write_pos else frame.iloc[0:0]
-    return ChangeSet(layer, key, to_write, changes, unchanged, before)
+    return changes, write_pos, before
+
+
+def _removals(
+    store: Store,
+    layer: str,
+    coverage: Any,
+    keys: list[Any],
+    info: LayerInfo,
+    changes: list[FeatureChange],
+    before: dict[Any, dict[str, Any]],
+) -> tuple[list[FeatureChange], dict[Any, dict[str, Any]]]:
+    """`changes` and `before` with the stored features covered by `coverage` that
+    the input lacks added as *removed*."""
+    key = info.key
+    in_area = store.read(layer, bbox=coverage.bounds)
+    shapely.prepare(coverage)
+    inside = shapely.covered_by(np.asarray(in_area.geometry.values, dtype=object), coverage)
+    present = set(keys)
+    for j in np.flatnonzero(inside):
+        k = in_area[key].iloc[j]
+        if k not in present:
+            changes.append(FeatureChange(k, "removed", None))
+            before[k] = _row_image(in_area, int(j), info)
+    return changes, before
 
 
 def _grid_tolerance(crs: Any) -> float:
@@ -654,25 +730,20 @@ class LoadMeta:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def lock_layer(store: Any, layer: str) -> None:
+def lock_layer(store: Store, layer: str) -> None:
     """Serialise loaders of one layer until the current transaction ends.
 
-    Call inside ``store.transaction()``, before reading what the diff needs:
-    PostGIS takes a transaction-scoped advisory lock keyed by the layer name;
-    GeoPackage takes SQLite's write lock at once (waiting up to 2 minutes for
-    another writer) so that two loaders cannot both read, then both write.
+    Call inside ``store.transaction()``, before reading what the diff needs
+    (:meth:`Store.lock_layer`: PostGIS takes a transaction-scoped advisory lock
+    keyed by the layer name; GeoPackage takes SQLite's write lock at once), so
+    that two loaders cannot both read, then both write. Waits up to 2 minutes
+    for another loader, then raises :class:`~urbangrid.store.StoreConflictError`.
     """
-    if store.kind == "postgis":
-        store.connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"urbangrid.load.{layer}",)
-        )
-    else:
-        store.connection.execute(f"PRAGMA busy_timeout = {_GPKG_BUSY_MS}")
-        store.connection.execute("UPDATE urbangrid_settings SET value = value WHERE key = 'srid'")
+    store.lock_layer(layer, timeout_s=_LOCK_WAIT_S)
 
 
 def apply_changeset(
-    store: Any,
+    store: Store,
     cs: ChangeSet,
     meta: LoadMeta,
     *,
@@ -819,7 +890,7 @@ def _rows_of(recorded: Any) -> list[Any]:
     return [r for first, last in recorded for r in range(first, last + 1)]
 
 
-def read_changes(store: Any, changeset_id: str) -> pd.DataFrame:
+def read_changes(store: Store, changeset_id: str) -> pd.DataFrame:
     """The features a change set touched, one row each.
 
     Parameters
@@ -872,50 +943,14 @@ def _user() -> str:
 # --------------------------------------------------------------------------- rollback
 
 
-def list_changesets(store: Any, *, layer: str | None = None) -> pd.DataFrame:
+def list_changesets(store: Store, *, layer: str | None = None) -> pd.DataFrame:
     """Change set records, oldest first (optionally of one layer)."""
     frame = store.read(CHANGESET_LAYER, where={"layer": layer} if layer else None)
     return frame.sort_values("loaded_at", kind="stable").reset_index(drop=True)
 
 
-def _stamp(store: Any, at: dt.datetime) -> Any:
-    if store.kind == "postgis":
-        return at
-    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
-
-
-def _execute_keys(
-    store: Any, sql_text: str, table: str, key: str, keys: list[Any], stamp: Any
-) -> int:
-    """Run ``sql_text`` (with {t}, {k} placeholders, one time parameter) per chunk of keys."""
-    n = 0
-    if store.kind == "postgis":
-        from psycopg import sql
-
-        query = sql.SQL(sql_text.replace("{t}", "{0}").replace("{k}", "{1}")).format(  # type: ignore[arg-type]
-            sql.Identifier("urbangrid", table), sql.Identifier(key)
-        )
-        for i in range(0, len(keys), _READ_CHUNK):
-            part = keys[i : i + _READ_CHUNK]
-            n += store.connection.execute(
-                query + sql.SQL(" AND {} = ANY(%s)").format(sql.Identifier(key)), (stamp, part)
-            ).rowcount
-        return n
-    q = sql_text.replace("%s", "?").replace("{t}", _q(table)).replace("{k}", _q(key))
-    for i in range(0, len(keys), 500):
-        part = keys[i : i + 500]
-        n += store.connection.execute(
-            q + f" AND {_q(key)} IN ({', '.join('?' * len(part))})", [stamp, *part]
-        ).rowcount
-    return n
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def rollback_changeset(
-    store: Any, changeset_id: str, *, by: str | None = None, at: dt.datetime | None = None
+    store: Store, changeset_id: str, *, by: str | None = None, at: dt.datetime | None = None
 ) -> dict[str, int]:
     """Undo an applied change set.
 
@@ -947,6 +982,7 @@ def rollback_changeset(
             )
         info = store.layer_info(layer)
         key = info.key
+        assert key is not None  # change sets are only applied to keyed layers
         loaded_at = utc_ms(pd.Timestamp(r["loaded_at"]).to_pydatetime())
         lines = read_changes(store, changeset_id)
         by_action: dict[str, list[str]] = {
@@ -956,27 +992,14 @@ def rollback_changeset(
         typed = {a: [canonical(k, info.columns[key]) for k in ks] for a, ks in by_action.items()}
         written = typed["added"] + typed["changed"] + typed["moved"]
         reopened = typed["changed"] + typed["moved"] + typed["removed"]
-        stamp = _stamp(store, loaded_at)
         if info.history:
             versions = read_current(store, layer, written + typed["removed"], all_versions=True)
             _check_not_superseded(
                 versions, key, set(written), set(typed["removed"]), loaded_at, changeset_id
             )
-            deleted = _execute_keys(
-                store, "DELETE FROM {t} WHERE valid_from = %s", layer, key, written, stamp
-            )
-            restored = _execute_keys(
-                store,
-                "UPDATE {t} SET valid_to = NULL WHERE valid_to = %s",
-                layer,
-                key,
-                reopened,
-                stamp,
-            )
+            deleted, restored = store.undo_versions(layer, written, reopened, loaded_at)
         else:
-            deleted = _execute_keys(
-                store, "DELETE FROM {t} WHERE fid <> %s", layer, key, typed["added"], -1
-            )
+            deleted = store.delete_keys(layer, typed["added"])
             images = [
                 json.loads(v) if isinstance(v, str) else v
                 for v in lines.loc[lines["action"] != "added", "before"].tolist()
@@ -1011,7 +1034,7 @@ def _check_not_superseded(
         )
 
 
-def _restore_images(store: Any, layer: str, images: Iterable[dict[str, Any]]) -> int:
+def _restore_images(store: Store, layer: str, images: Iterable[dict[str, Any]]) -> int:
     import geopandas as gpd
 
     info = store.layer_info(layer)

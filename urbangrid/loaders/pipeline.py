@@ -21,10 +21,9 @@ target gets the probable duplicates within the file
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -79,12 +78,16 @@ from urbangrid.loaders.validate import (
     validate_rows,
     write_report,
 )
+from urbangrid.spatial.components.codes import demo_profile, find_subclass
+from urbangrid.spatial.components.records import RECORD_COLUMNS, _assign_ids, validate_components
 from urbangrid.spatial.crs.transform import CRSLike
+from urbangrid.store import Store, StoreConflictError
 
 __all__ = [
     "DUPLICATE_DISTANCE_M",
     "TARGETS",
     "LoadResult",
+    "SurveyLoadOptions",
     "Target",
     "load_survey",
 ]
@@ -253,8 +256,44 @@ def _problem_lines(problems: list[Problem], most: int = 10) -> list[str]:
 # --------------------------------------------------------------------------- components
 
 
+def _resolve_subclass_names(frame: Any, profile: Any, source: str) -> tuple[Any, list[Problem]]:
+    """`frame` with ``subclass_name`` resolved to ``subclass_code`` (then dropped), and
+    the problems: a name the profile lacks, a name and a code that disagree."""
+    problems: list[Problem] = []
+    if "subclass_name" not in frame.columns:
+        return frame, problems
+    frame = frame.copy()  # subclass codes are filled in below
+    if "subclass_code" not in frame.columns:
+        frame["subclass_code"] = None
+    for row, name, code in zip(
+        frame.index, frame["subclass_name"], frame["subclass_code"], strict=True
+    ):
+        if name is None:
+            continue
+        try:
+            found = find_subclass(profile, str(name)).code
+        except UnknownCodeError:
+            if code is None:
+                why = f"no subclass of that name in profile {profile.name!r}"
+                problems.append(problem(source, int(row), "subclass_name", name, why))
+            continue
+        if code is None:
+            frame.at[row, "subclass_code"] = found
+        elif code != found:
+            problems.append(
+                problem(
+                    source,
+                    int(row),
+                    "subclass_code",
+                    code,
+                    f"disagrees with the subclass name {name!r} ({found})",
+                )
+            )
+    return frame.drop(columns=["subclass_name"]), problems
+
+
 def _component_checks(
-    store: Any,
+    store: Store,
     rows: ValidatedRows,
     *,
     profile: Any,
@@ -262,40 +301,7 @@ def _component_checks(
     source: str,
 ) -> tuple[Any, list[Problem]]:
     """Component-specific checks; returns the completed good rows and the problems."""
-    from urbangrid.spatial.components.codes import find_subclass
-    from urbangrid.spatial.components.records import RECORD_COLUMNS, validate_components
-
-    frame = rows.frame
-    problems: list[Problem] = []
-    if "subclass_name" in frame.columns:
-        frame = frame.copy()  # subclass codes are filled in below
-        if "subclass_code" not in frame.columns:
-            frame["subclass_code"] = None
-        for row, name, code in zip(
-            frame.index, frame["subclass_name"], frame["subclass_code"], strict=True
-        ):
-            if name is None:
-                continue
-            try:
-                found = find_subclass(profile, str(name)).code
-            except UnknownCodeError:
-                if code is None:
-                    why = f"no subclass of that name in profile {profile.name!r}"
-                    problems.append(problem(source, int(row), "subclass_name", name, why))
-                continue
-            if code is None:
-                frame.at[row, "subclass_code"] = found
-            elif code != found:
-                problems.append(
-                    problem(
-                        source,
-                        int(row),
-                        "subclass_code",
-                        code,
-                        f"disagrees with the subclass name {name!r} ({found})",
-                    )
-                )
-        frame = frame.drop(columns=["subclass_name"])
+    frame, problems = _resolve_subclass_names(rows.frame, profile, source)
     bad = {
         int(p["row"]) for p in [*rows.problems, *problems] if p["row"] is not None and is_error(p)
     }  # type: ignore[call-overload]
@@ -339,7 +345,7 @@ def _component_checks(
     return good, problems
 
 
-def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
+def _resolve_ids_readonly(store: Store, frame: Any) -> Any:
     """Known IDs of rows without one, by their source key (what a real load would reuse)."""
     if "source" not in frame.columns:
         return frame
@@ -368,13 +374,13 @@ def _resolve_ids_readonly(store: Any, frame: Any) -> Any:
     return frame
 
 
-def _stored_keys(store: Any, layer: str, key: str, keys: Any) -> set[Any]:
+def _stored_keys(store: Store, layer: str, key: str, keys: Any) -> set[Any]:
     """Which of `keys` the layer holds (key column only: no geometry is read)."""
     return set(read_where_in(store, layer, key, list(keys), columns=[key])[key])
 
 
 def _duplicates_against_store(
-    store: Any,
+    store: Store,
     frame: Any,
     *,
     tolerance_m: float,
@@ -443,7 +449,7 @@ def _duplicates_against_store(
     return out
 
 
-def _district_from_store(store: Any, admin_code: str | None, crs: Any) -> tuple[Any, str | None]:
+def _district_from_store(store: Store, admin_code: str | None, crs: Any) -> tuple[Any, str | None]:
     if not admin_code or "admin_area" not in store.layers():
         return None, None
     area = store.read("admin_area", where={"code": admin_code})
@@ -458,72 +464,32 @@ def _district_from_store(store: Any, admin_code: str | None, crs: Any) -> tuple[
 
 
 def _retryable(exc: BaseException) -> bool:
-    import psycopg
-
+    """Whether `exc` (or an error it was raised from) says another loader got in the
+    way: a deadlock, a lock wait that ran out, a key stored meanwhile."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(
-            seen,
-            psycopg.errors.DeadlockDetected
-            | psycopg.errors.SerializationFailure
-            | psycopg.errors.LockNotAvailable
-            | psycopg.errors.UniqueViolation,
-        ):
-            return True
-        if isinstance(seen, sqlite3.OperationalError) and (
-            "locked" in str(seen) or "busy" in str(seen)
-        ):
+        if isinstance(seen, StoreConflictError):
             return True
         seen = seen.__cause__
     return False
 
 
 def _permission(exc: BaseException) -> bool:
-    import psycopg
-
+    """Whether `exc` (or an error it was raised from) is a write the store refused."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, psycopg.errors.InsufficientPrivilege):
+        if isinstance(seen, StorePermissionError):
             return True
         seen = seen.__cause__
     return False
 
 
-def load_survey(
-    store: Any,
-    path: str | PathLike[str],
-    target: str = "components",
-    *,
-    mapping: FieldMapping | str | PathLike[str] | None = None,
-    crs: CRSLike | None = None,
-    encoding: str | None = None,
-    layer: str | None = None,
-    x: str | None = None,
-    y: str | None = None,
-    profile: Any = None,
-    admin_code: str | None = None,
-    district: Any = None,
-    coverage: Any = None,
-    on_invalid: OnInvalid = "raise",
-    duplicates: DuplicatePolicy = "warn",
-    duplicate_distance_m: float = DUPLICATE_DISTANCE_M,
-    commit: bool = False,
-    report: str | PathLike[str] | None = None,
-    diff: str | PathLike[str] | None = None,
-    by: str | None = None,
-    at: dt.datetime | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> LoadResult:
-    """Load a survey file into a store — a dry run unless ``commit=True``.
+@dataclass(frozen=True)
+class SurveyLoadOptions:
+    """The options of :func:`load_survey` (each may also be given to it by keyword).
 
-    Parameters
+    Attributes
     ----------
-    store : Store
-        GeoPackage or PostGIS (:func:`urbangrid.connect`).
-    path : path-like
-        The survey file (:func:`~urbangrid.loaders.readers.read_survey` formats).
-    target : str
-        One of :data:`TARGETS` (default ``"components"``).
     mapping : FieldMapping, str or path, optional
         Field mapping (a TOML path or a shipped mapping's name); default: the
         shipped mapping of the target matching most of the file's fields.
@@ -572,6 +538,57 @@ def load_survey(
         Time of the change (default now, UTC).
     progress : callable, optional
         Called with the name of each step as it starts.
+    """
+
+    mapping: FieldMapping | str | PathLike[str] | None = None
+    crs: CRSLike | None = None
+    encoding: str | None = None
+    layer: str | None = None
+    x: str | None = None
+    y: str | None = None
+    profile: Any = None
+    admin_code: str | None = None
+    district: Any = None
+    coverage: Any = None
+    on_invalid: OnInvalid = "raise"
+    duplicates: DuplicatePolicy = "warn"
+    duplicate_distance_m: float = DUPLICATE_DISTANCE_M
+    commit: bool = False
+    report: str | PathLike[str] | None = None
+    diff: str | PathLike[str] | None = None
+    by: str | None = None
+    at: dt.datetime | None = None
+    progress: Callable[[str], None] | None = None
+
+    def say(self, step: str) -> None:
+        """Report that `step` starts (to ``progress``, when given)."""
+        if self.progress is not None:
+            self.progress(step)
+
+
+def load_survey(
+    store: Store,
+    path: str | PathLike[str],
+    target: str = "components",
+    *,
+    options: SurveyLoadOptions | None = None,
+    **overrides: Any,
+) -> LoadResult:
+    """Load a survey file into a store — a dry run unless ``commit=True``.
+
+    Parameters
+    ----------
+    store : Store
+        GeoPackage or PostGIS (:func:`urbangrid.connect`).
+    path : path-like
+        The survey file (:func:`~urbangrid.loaders.readers.read_survey` formats).
+    target : str
+        One of :data:`TARGETS` (default ``"components"``).
+    options : SurveyLoadOptions, optional
+        How to read, check and apply the file (see :class:`SurveyLoadOptions`).
+    **overrides
+        Any field of :class:`SurveyLoadOptions` by keyword (``commit=True``,
+        ``crs="EPSG:4326"`` …), over `options`.
 
     Returns
     -------
@@ -580,6 +597,8 @@ def load_survey(
 
     Raises
     ------
+    TypeError
+        A keyword that is not an option.
     DataFileError, EncodingDetectionError, CRSError, CRSMismatchError
         The file cannot be read as it is (see :func:`read_survey`).
     MappingError
@@ -589,38 +608,109 @@ def load_survey(
     StorePermissionError
         The store role may not write.
     """
-    say = progress or (lambda _msg: None)
+    opts = replace(options or SurveyLoadOptions(), **overrides)
     if target not in TARGETS:
         raise MappingError(f"unknown target {target!r}; use one of {sorted(TARGETS)}")
     tgt = TARGETS[target]
     info = store.layer_info(tgt.layer)
-    say("read")
-    survey = read_survey(path, layer=layer, crs=crs, encoding=encoding, x=x, y=y)
-    source = survey.name
-    say("map")
+    opts.say("read")
+    survey = read_survey(
+        path, layer=opts.layer, crs=opts.crs, encoding=opts.encoding, x=opts.x, y=opts.y
+    )
+    opts.say("map")
+    fmap, note, mapped = _mapped(survey, tgt, info, opts)
+    opts.say("validate")
+    checked = _checked_rows(store, survey, mapped, tgt, info, opts)
+    report_paths = None
+    if opts.report is not None and checked.problems:
+        report_paths = write_report(checked.problems, opts.report, geometries=survey.frame.geometry)
+    bad_rows = ValidatedRows(checked.good, checked.problems).bad_rows
+    blocked = bool(ValidatedRows(checked.good, checked.problems).file_problems) or (
+        bool(bad_rows) and opts.on_invalid == "raise"
+    )
+    result = LoadResult(
+        survey,
+        fmap,
+        note,
+        mapped,
+        checked.problems,
+        bad_rows,
+        None,
+        blocked=blocked,
+        report_paths=report_paths,
+        notes=checked.notes,
+    )
+    if blocked:
+        return result
+    good = checked.good
+    if bad_rows:  # (a drop of nothing still copies all the rows)
+        good = good.drop(index=[r for r in bad_rows if r in good.index])
+    if not opts.commit:
+        opts.say("diff")
+        result.changeset = diff_rows(store, tgt.layer, good, coverage=opts.coverage)
+    else:
+        opts.say("apply")
+        meta = _load_meta(survey, fmap, target, len(bad_rows), opts)
+        cs, cid = _apply(store, tgt, good, meta, checked, source=survey.name, opts=opts)
+        result.changeset, result.changeset_id, result.committed = cs, cid, True
+    if opts.diff is not None:
+        result.diff_paths = write_diff(result.changeset, opts.diff, crs=info.crs)
+    return result
+
+
+def _mapped(
+    survey: SurveyFile, tgt: Target, info: Any, opts: SurveyLoadOptions
+) -> tuple[FieldMapping, str, MappedFrame]:
+    """The field mapping (given or chosen), why it was taken, and the mapped frame."""
+    target = tgt.name
     columns = [c for c in survey.frame.columns if c != survey.frame.geometry.name]
     shapefile = survey.format == "Shapefile"
-    if mapping is None:
+    if opts.mapping is None:
         fmap, note = choose_mapping(columns, target, shapefile=shapefile)
     else:
+        mapping = opts.mapping
         fmap = mapping if isinstance(mapping, FieldMapping) else read_mapping(mapping)
         note = f"mapping {fmap.name!r} ({fmap.source})"
         if fmap.target != target:
             raise MappingError(f"{fmap.source}: mapping is for {fmap.target!r}, not {target!r}")
     allowed = [*info.columns, *tgt.helpers]
-    mapped = apply_mapping(survey.frame, fmap, allowed=allowed, source=source, shapefile=shapefile)
-    notes: list[str] = []
-    say("validate")
-    profile_obj = None
-    if target == "components":
-        from urbangrid.spatial.components.codes import demo_profile
+    mapped = apply_mapping(
+        survey.frame, fmap, allowed=allowed, source=survey.name, shapefile=shapefile
+    )
+    return fmap, note, mapped
 
-        profile_obj = profile or demo_profile()
-        admin_code = admin_code or profile_obj.admin_code
+
+@dataclass
+class _Checked:
+    """The rows that passed (completed), every problem found (sorted by row), the
+    notes for the summary, and for components the profile and county code."""
+
+    good: Any
+    problems: list[Problem]
+    notes: list[str]
+    profile: Any = None
+    admin_code: str | None = None
+
+
+def _checked_rows(
+    store: Store,
+    survey: SurveyFile,
+    mapped: MappedFrame,
+    tgt: Target,
+    info: Any,
+    opts: SurveyLoadOptions,
+) -> _Checked:
+    """Validate the mapped rows: schema, target-specific checks, duplicates."""
+    source, target = survey.name, tgt.name
+    out = _Checked(None, [], [], admin_code=opts.admin_code)
+    district = opts.district
+    if target == "components":
+        out.profile = opts.profile or demo_profile()
+        out.admin_code = out.admin_code or out.profile.admin_code
         if district is None:
-            district, dnote = _district_from_store(store, admin_code, survey.frame.crs)
+            district, dnote = _district_from_store(store, out.admin_code, survey.frame.crs)
             if dnote:
-                notes.append(dnote)
+                out.notes.append(dnote)
     grid_problems: list[Problem] = []
     if target in ("grids", "work-grids"):
         communities = known_communities(store) if target == "grids" else None
@@ -632,104 +722,101 @@ def load_survey(
     rows = validate_rows(
         mapped.frame, info, source=source, filled=tgt.filled, types=tgt.helpers, district=district
     )
-    problems = [*survey.problems, *grid_problems, *rows.problems]
-    good = rows.frame
+    out.problems = [*survey.problems, *grid_problems, *rows.problems]
     if target == "components":
-        good, extra = _component_checks(
-            store,
-            ValidatedRows(rows.frame, problems),
-            profile=profile_obj,
-            admin_code=admin_code,
-            source=source,
-        )
-        problems.extend(extra)
-        given = (
-            good["component_id"].notna()
-            if "component_id" in good.columns
-            else pd.Series(False, index=good.index)
-        )
-        good = _resolve_ids_readonly(store, good)
-        problems.extend(
-            _duplicates_against_store(
-                store,
-                good,
-                tolerance_m=duplicate_distance_m,
-                source=source,
-                given=given,
-            )
-        )
+        out.good = _component_rows(store, rows.frame, out, source, opts.duplicate_distance_m)
     else:
-        good = good.drop(index=ValidatedRows(good, problems).bad_rows, errors="ignore")
-    problems.extend(
+        out.good = rows.frame.drop(
+            index=ValidatedRows(rows.frame, out.problems).bad_rows, errors="ignore"
+        )
+    out.problems.extend(
         duplicates_in_file(
-            good,
+            out.good,
             source=source,
             key=info.key,
             group=tgt.group,
             near=tgt.near,
-            tolerance_m=duplicate_distance_m,
-            policy=duplicates,
+            tolerance_m=opts.duplicate_distance_m,
+            policy=opts.duplicates,
         )
     )
-    problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
-    checked = ValidatedRows(good, problems)
-    bad_rows = checked.bad_rows
-    report_paths = None
-    if report is not None and problems:
-        report_paths = write_report(problems, report, geometries=survey.frame.geometry)
-    blocked = bool(checked.file_problems) or (bool(bad_rows) and on_invalid == "raise")
-    result = LoadResult(
-        survey,
-        fmap,
-        note,
-        mapped,
-        problems,
-        bad_rows,
-        None,
-        blocked=blocked,
-        report_paths=report_paths,
-        notes=notes,
+    out.problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
+    return out
+
+
+def _component_rows(
+    store: Store, frame: Any, out: _Checked, source: str, tolerance_m: float
+) -> Any:
+    """Component rows checked against the profile, known IDs found by source key, and
+    new components near stored ones of their subclass flagged; problems go to `out`."""
+    good, extra = _component_checks(
+        store,
+        ValidatedRows(frame, out.problems),
+        profile=out.profile,
+        admin_code=out.admin_code,
+        source=source,
     )
-    if blocked:
-        return result
-    if bad_rows:  # (a drop of nothing still copies all the rows)
-        good = good.drop(index=[r for r in bad_rows if r in good.index])
-    layer_crs = info.crs
-    if not commit:
-        say("diff")
-        result.changeset = diff_rows(store, tgt.layer, good, coverage=coverage)
-        if diff is not None:
-            result.diff_paths = write_diff(result.changeset, diff, crs=layer_crs)
-        return result
-    # A committed load diffs once, under the layer lock, in the transaction that
-    # applies it (a diff before the lock could be stale, and re-running an
-    # unchanged survey would pay for two).
-    say("apply")
-    meta = LoadMeta(
+    out.problems.extend(extra)
+    given = (
+        good["component_id"].notna()
+        if "component_id" in good.columns
+        else pd.Series(False, index=good.index)
+    )
+    good = _resolve_ids_readonly(store, good)
+    out.problems.extend(
+        _duplicates_against_store(store, good, tolerance_m=tolerance_m, source=source, given=given)
+    )
+    return good
+
+
+def _load_meta(
+    survey: SurveyFile, fmap: FieldMapping, target: str, set_aside: int, opts: SurveyLoadOptions
+) -> LoadMeta:
+    """What the change set record says about this load."""
+    return LoadMeta(
         target=target,
-        file_name=str(survey.path) + (f":{layer}" if layer else ""),
+        file_name=str(survey.path) + (f":{opts.layer}" if opts.layer else ""),
         file_sha256=survey.sha256,
         mapping=fmap.name,
-        loaded_by=by,
-        set_aside=len(bad_rows),
+        loaded_by=opts.by,
+        set_aside=set_aside,
         options={
             "crs": survey.crs,
             "crs_note": survey.crs_note,
             "encoding": survey.encoding.encoding if survey.encoding else None,
-            "on_invalid": on_invalid,
-            "coverage": None if coverage is None else coverage.wkt,
+            "on_invalid": opts.on_invalid,
+            "coverage": None if opts.coverage is None else opts.coverage.wkt,
         },
     )
+
+
+def _apply(
+    store: Store,
+    tgt: Target,
+    good: Any,
+    meta: LoadMeta,
+    checked: _Checked,
+    *,
+    source: str,
+    opts: SurveyLoadOptions,
+) -> tuple[ChangeSet, str | None]:
+    """Diff and apply in one transaction under the layer lock, retried when another
+    loader got in the way.
+
+    A committed load diffs once, under the lock, in the transaction that applies
+    it (a diff before the lock could be stale, and re-running an unchanged survey
+    would pay for two).
+    """
     for attempt in range(_RETRIES):
         try:
             with store.transaction():
                 lock_layer(store, tgt.layer)
                 frame = good
-                if target == "components":
-                    frame = _assign_component_ids(store, good, profile_obj, admin_code)
-                cs = diff_rows(store, tgt.layer, frame, coverage=coverage)
-                cid = apply_changeset(store, cs, meta, at=at, source=source)
-            break
+                if tgt.name == "components":
+                    frame = _assign_component_ids(store, good, checked.profile, checked.admin_code)
+                cs = diff_rows(store, tgt.layer, frame, coverage=opts.coverage)
+                cid = apply_changeset(store, cs, meta, at=opts.at, source=source)
+            return cs, cid
         except Exception as exc:
             if _permission(exc):
                 raise StorePermissionError(
@@ -740,16 +827,11 @@ def load_survey(
                 time.sleep(0.05 * 2**attempt)
                 continue
             raise
-    result.changeset, result.changeset_id, result.committed = cs, cid, True
-    if diff is not None:
-        result.diff_paths = write_diff(cs, diff, crs=layer_crs)
-    return result
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _assign_component_ids(store: Any, frame: Any, profile: Any, admin_code: str | None) -> Any:
+def _assign_component_ids(store: Store, frame: Any, profile: Any, admin_code: str | None) -> Any:
     """IDs for new components: the stored one for a known source key, else a new serial."""
-    from urbangrid.spatial.components.records import _assign_ids
-
     if frame.empty:
         return frame
     index = frame.index

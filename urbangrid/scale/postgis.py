@@ -31,36 +31,35 @@ Three bulk paths, all in the PostgreSQL schema ``urbangrid``:
 
 from __future__ import annotations
 
-import io
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-from psycopg import sql
 
 from urbangrid.errors import StoreSchemaError
-from urbangrid.store._columns import ArrowText
-from urbangrid.store._copy_binary import SIGNATURE, TRAILER, Field, encode_column, rows_binary
-from urbangrid.store.postgis import SCHEMA, describe_dsn
+from urbangrid.store.pg_bulk import (
+    CASE_HISTORY,
+    case_history_partitions,
+    check_locate_inputs,
+    commit_loading_table,
+    create_loading_table,
+    drop_loading_tables,
+    locate_update,
+    move_year_tables,
+    replace_partition,
+    replace_partition_by_year,
+    table_exists,
+)
+from urbangrid.store.postgis import describe_dsn
 
 __all__ = ["CASE_HISTORY", "PostGISSink", "assign_in_database", "case_history_partitions"]
 
-CASE_HISTORY = "case_history"
-"""The year-partitioned case table of migration 1301."""
-
 _PG_TYPES = {"text", "bigint", "double precision", "boolean", "timestamptz", "date", "jsonb"}
-
-
-def _connect(dsn: str) -> psycopg.Connection[Any]:
-    return psycopg.connect(dsn, options="-c timezone=UTC")
 
 
 class PostGISSink:
@@ -134,50 +133,15 @@ class PostGISSink:
 
     def open(self) -> None:
         """Check the target and create the loading table (client side)."""
-        with _connect(self.dsn) as con:
-            row = con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{self.table}",)).fetchone()
-            exists = row is not None and row[0] is not None
-            if self.mode == "create" and exists and not self.overwrite:
-                raise StoreSchemaError(
-                    f"{self.target}: table exists; pass overwrite=True to replace it"
-                )
-            if self.mode == "append" and not exists:
-                raise StoreSchemaError(f"{self.target}: no such table to append to")
-            if self.by_year:
-                return  # the year tables are made as rows arrive
-            cols = [
-                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
-                for c, t in self.columns.items()
-            ]
-            con.execute(
-                sql.SQL("CREATE TABLE {} (_part integer NOT NULL, {})").format(
-                    sql.Identifier(SCHEMA, self.stage), sql.SQL(", ").join(cols)
-                )
+        exists = table_exists(self.dsn, self.table)
+        if self.mode == "create" and exists and not self.overwrite:
+            raise StoreSchemaError(
+                f"{self.target}: table exists; pass overwrite=True to replace it"
             )
-            con.execute(
-                sql.SQL("CREATE INDEX ON {} (_part)").format(sql.Identifier(SCHEMA, self.stage))
-            )
-
-    def _year_stage(self, con: psycopg.Connection[Any], year: int) -> sql.Identifier:
-        """The loading table of one year, made on first use: ``case_history``'s columns
-        and ``_part``, no key, no index (they come when it is attached)."""
-        name = sql.Identifier(SCHEMA, f"{self.stage}_y{year}")
-        # two workers may start the same year at once
-        con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.stage,))
-        con.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS INCLUDING GENERATED, "
-                "_part integer NOT NULL)"
-            ).format(name, sql.Identifier(SCHEMA, CASE_HISTORY))
-        )
-        return name
-
-    def _year_stages(self, con: psycopg.Connection[Any]) -> dict[int, str]:
-        rows = con.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s",
-            (SCHEMA, self.stage.replace("_", "\\_") + "\\_y%"),
-        ).fetchall()
-        return {int(t.rsplit("_y", 1)[1]): t for (t,) in rows}
+        if self.mode == "append" and not exists:
+            raise StoreSchemaError(f"{self.target}: no such table to append to")
+        if not self.by_year:  # (the year tables are made as rows arrive)
+            create_loading_table(self.dsn, self.stage, self.columns)
 
     def write(self, table: Any, i: int) -> None:
         """COPY partition ``i`` (worker side), replacing an earlier attempt's rows."""
@@ -207,15 +171,18 @@ class PostGISSink:
         )
         names, types = ["_part", *self.columns], ["integer", *self.columns.values()]
         if not self.by_year:
-            with _connect(self.dsn) as con, con.transaction():
-                stage = sql.Identifier(SCHEMA, self.stage)
-                con.execute(sql.SQL("DELETE FROM {} WHERE _part = %s").format(stage), (i,))
-                _copy_rows(con, stage, names, types, picked)
+            replace_partition(self.dsn, self.stage, i, names, types, picked)
             return
+        picked, opened = self._opened_at(picked, i)
+        years = pc.year(opened).to_numpy()
+        replace_partition_by_year(self.dsn, self.stage, i, names, types, picked, years)
+
+    def _opened_at(self, picked: pa.Table, i: int) -> tuple[pa.Table, Any]:
+        """`picked` with ``opened_at`` as UTC timestamps, and that column; a CSV's text
+        is parsed here, as PostgreSQL would (the year decides the table)."""
         opened = picked.column("opened_at")
         if not pa.types.is_timestamp(opened.type):
-            # text (a CSV): the year decides the table, so parse here, as PostgreSQL
-            # would (ISO 8601, offsets honoured, none meaning UTC)
+            # text (a CSV): ISO 8601, offsets honoured, none meaning UTC
             try:
                 ts = pd.to_datetime(opened.to_pandas(), format="mixed", utc=True)
             except (ValueError, TypeError) as exc:
@@ -230,201 +197,27 @@ class PostGISSink:
             raise StoreSchemaError(
                 f"{self.target}: opened_at is empty in {opened.null_count} row(s) of partition {i}"
             )
-        years = pc.year(opened).to_numpy()
-        with _connect(self.dsn) as con, con.transaction():
-            # an earlier attempt at this partition wrote the same rows, so the same years
-            for year in np.unique(years).tolist():
-                stage = self._year_stage(con, int(year))
-                con.execute(sql.SQL("DELETE FROM {} WHERE _part = %s").format(stage), (i,))
-                _copy_rows(con, stage, names, types, picked.filter(pa.array(years == year)))
+        return picked, opened
 
     def commit(self, manifest: dict[str, Any]) -> None:
         """Move the complete load into place in one transaction (client side)."""
-        s = sql.Identifier(SCHEMA, self.stage)
-        t = sql.Identifier(SCHEMA, self.table)
-        cols = sql.SQL(", ").join(map(sql.Identifier, self.columns))
-        with _connect(self.dsn) as con, con.transaction():
-            if self.by_year:
-                for year, stage in sorted(self._year_stages(con).items()):
-                    _attach_year(con, year, sql.Identifier(SCHEMA, stage), cols)
-                return
-            if self.mode == "append":
-                con.execute(
-                    sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(t, cols, cols, s)
-                )
-                con.execute(sql.SQL("DROP TABLE {}").format(s))
-                return
-            if self.overwrite:
-                con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(t))
-            con.execute(sql.SQL("ALTER TABLE {} DROP COLUMN _part").format(s))
-            con.execute(
-                sql.SQL("ALTER TABLE {} RENAME TO {}").format(s, sql.Identifier(self.table))
-            )
-            if self.geometry is not None:
-                x, y, srid = self.geometry
-                con.execute(
-                    sql.SQL(
-                        "ALTER TABLE {} ADD COLUMN geom geometry(POINT, {}) GENERATED ALWAYS AS "
-                        "(ST_SetSRID(ST_MakePoint({}, {}), {})) STORED"
-                    ).format(
-                        t,
-                        sql.Literal(int(srid)),
-                        sql.Identifier(x),
-                        sql.Identifier(y),
-                        sql.Literal(int(srid)),
-                    )
-                )
-                con.execute(
-                    sql.SQL("CREATE INDEX {} ON {} USING gist (geom)").format(
-                        sql.Identifier(f"{self.table}_geom_gist"), t
-                    )
-                )
-            con.execute(
-                sql.SQL("COMMENT ON TABLE {} IS {}").format(
-                    t, sql.Literal(json.dumps(manifest, default=str))
-                )
-            )
+        if self.by_year:
+            move_year_tables(self.dsn, self.stage, list(self.columns))
+            return
+        commit_loading_table(
+            self.dsn,
+            self.stage,
+            self.table,
+            list(self.columns),
+            append=self.mode == "append",
+            overwrite=self.overwrite,
+            geometry=self.geometry,
+            manifest=manifest,
+        )
 
     def abort(self) -> None:
         """Drop the loading tables: nothing of a failed load remains."""
-        with _connect(self.dsn) as con:
-            for name in [self.stage, *self._year_stages(con).values()]:
-                con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(SCHEMA, name)))
-
-
-def _copy_rows(
-    con: psycopg.Connection[Any],
-    table: sql.Composable,
-    names: list[str],
-    types: list[str],
-    rows: pa.Table,
-) -> None:
-    """COPY an Arrow table in, in one write: binary when every column is typed for its
-    PostgreSQL type, else CSV written by Arrow (text the server parses)."""
-    cols = sql.SQL(", ").join(map(sql.Identifier, names))
-    binary = _binary_payload(rows, types)
-    payload: bytes | memoryview
-    if binary is None:
-        buf = io.BytesIO()
-        pacsv.write_csv(
-            rows, buf, pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
-        )
-        payload, form = buf.getbuffer(), "csv"
-    else:
-        payload, form = binary, "binary"
-    query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(table, cols, sql.SQL(form))
-    with con.cursor().copy(query) as copy:
-        copy.write(payload)
-
-
-# binary send format of the fixed-width types (big-endian); PostgreSQL's epoch is 2000
-_FIXED_DTYPES = {
-    "integer": ">i4",
-    "bigint": ">i8",
-    "double precision": ">f8",
-    "boolean": "u1",
-    "timestamptz": ">i8",
-    "date": ">i4",
-}
-_PG_EPOCH_US = 946_684_800_000_000
-_PG_EPOCH_DAYS = 10_957
-
-
-def _arrow_field(col: pa.Array, pgtype: str) -> Field | None:
-    """One Arrow column as a field of the store's binary COPY encoder; None when its
-    Arrow type is not the PostgreSQL type's (text to parse: the CSV path does it)."""
-    t = col.type
-    if pgtype in ("text", "jsonb"):
-        if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
-            if pgtype == "jsonb" or not pa.types.is_dictionary(t):
-                return None
-            col = col.cast(pa.string())
-        # encode_column takes ArrowText for a sequence of str (its UTF-8 buffers are used)
-        return encode_column(cast(Any, ArrowText(col)), pgtype)
-    if pgtype == "double precision" and (pa.types.is_floating(t) or pa.types.is_integer(t)):
-        vals = col.cast(pa.float64()).fill_null(0).to_numpy()
-    elif pgtype in ("bigint", "integer") and pa.types.is_integer(t):
-        vals = col.cast(pa.int64()).fill_null(0).to_numpy()
-    elif pgtype == "boolean" and pa.types.is_boolean(t):
-        vals = col.fill_null(False).to_numpy(zero_copy_only=False)
-    elif pgtype == "timestamptz" and pa.types.is_timestamp(t) and t.tz is not None:
-        vals = col.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).fill_null(0).to_numpy()
-        vals = vals - _PG_EPOCH_US
-    elif pgtype == "date" and pa.types.is_date(t):
-        vals = col.cast(pa.date32()).cast(pa.int32()).fill_null(0).to_numpy() - _PG_EPOCH_DAYS
-    else:
-        return None
-    data = np.ascontiguousarray(vals.astype(_FIXED_DTYPES[pgtype])).view(np.uint8).reshape(-1)
-    width = np.dtype(_FIXED_DTYPES[pgtype]).itemsize
-    lengths = np.where(col.is_valid().to_numpy(zero_copy_only=False), width, -1)
-    return Field(data, np.arange(len(col), dtype=np.int64) * width, lengths.astype(np.int64))
-
-
-def _binary_payload(rows: pa.Table, types: list[str]) -> bytes | None:
-    """The binary COPY stream of ``rows`` (columns in ``types`` order), or None."""
-    fields = []
-    for col, pgtype in zip(rows.columns, types, strict=True):
-        field = _arrow_field(col.combine_chunks(), pgtype)
-        if field is None:
-            return None
-        fields.append(field)
-    if rows.num_rows == 0:
-        return SIGNATURE + TRAILER
-    return b"".join((SIGNATURE, rows_binary(fields), TRAILER))
-
-
-def _attach_year(
-    con: psycopg.Connection[Any], year: int, stage: sql.Identifier, cols: sql.Composable
-) -> None:
-    """Move one year's loading table into ``case_history`` (in the caller's
-    transaction): as the year's partition when it has none, else by INSERT."""
-    if not 1900 <= year <= 2999:
-        raise StoreSchemaError(f"case_history: year {year} is out of range 1900-2999")
-    part = f"{CASE_HISTORY}_y{year}"
-    parent = sql.Identifier(SCHEMA, CASE_HISTORY)
-    if con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{part}",)).fetchone() != (None,):
-        con.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {}").format(parent, cols, cols, stage)
-        )
-        con.execute(sql.SQL("DROP TABLE {}").format(stage))
-        return
-    # the bounds of case_history_partition (migration 1301): the UTC calendar year
-    lo, hi = f"{year}-01-01 00:00:00+00", f"{year + 1}-01-01 00:00:00+00"
-    target = sql.Identifier(SCHEMA, part)
-    check = sql.Identifier(f"{part}_range")
-    con.execute(sql.SQL("ALTER TABLE {} DROP COLUMN _part").format(stage))
-    con.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(stage, sql.Identifier(part)))
-    # the CHECK spares ATTACH a scan of the rows; ATTACH builds the key and indexes
-    con.execute(
-        sql.SQL(
-            "ALTER TABLE {} ADD CONSTRAINT {} CHECK (opened_at >= {} AND opened_at < {})"
-        ).format(target, check, sql.Literal(lo), sql.Literal(hi))
-    )
-    con.execute(
-        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
-            parent, target, sql.Literal(lo), sql.Literal(hi)
-        )
-    )
-    con.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, check))
-
-
-def case_history_partitions(dsn: str) -> dict[int, int]:
-    """Year → row count of each ``case_history`` partition (estimates from statistics).
-
-    Parameters
-    ----------
-    dsn : str
-        The PostGIS database.
-    """
-    with _connect(dsn) as con:
-        rows = con.execute(
-            "SELECT c.relname, greatest(c.reltuples, 0)::bigint FROM pg_inherits i "
-            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
-            "JOIN pg_namespace n ON n.oid = p.relnamespace "
-            "WHERE n.nspname = %s AND p.relname = %s ORDER BY c.relname",
-            (SCHEMA, CASE_HISTORY),
-        ).fetchall()
-    return {int(name.rsplit("_y", 1)[1]): int(n) for name, n in rows}
+        drop_loading_tables(self.dsn, self.stage)
 
 
 def assign_in_database(
@@ -484,50 +277,24 @@ def assign_in_database(
     StoreSchemaError
         A table or column is missing, or the database lacks migration 1302.
     """
-    with _connect(dsn) as con:
-        for name in (table, grid_layer):
-            if con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{name}",)).fetchone() == (None,):
-                raise StoreSchemaError(f"{describe_dsn(dsn)}: no table {SCHEMA}.{name}")
-        cols = {
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
-                "AND table_name = %s",
-                (SCHEMA, grid_layer),
-            )
-        }
-        missing = {"geom", "valid_to", key} - cols
-        if missing:
-            raise StoreSchemaError(
-                f"{describe_dsn(dsn)}: {SCHEMA}.{grid_layer} has no column(s) {sorted(missing)}"
-            )
-        if con.execute("SELECT to_regproc('urbangrid.locate_update')").fetchone() == (None,):
-            raise StoreSchemaError(
-                f"{describe_dsn(dsn)}: urbangrid.locate_update is missing; "
-                "migrate the database (urbangrid db init)"
-            )
-        if table == CASE_HISTORY:
-            parts = sorted(case_history_partitions(dsn))
-            targets = [f"{CASE_HISTORY}_y{y}" for y in parts if years is None or y in years]
-        else:
-            targets = [table]
+    check_locate_inputs(dsn, table, grid_layer, key)
+    if table == CASE_HISTORY:
+        parts = sorted(case_history_partitions(dsn))
+        targets = [f"{CASE_HISTORY}_y{y}" for y in parts if years is None or y in years]
+    else:
+        targets = [table]
 
     def run(target: str) -> int:
-        with _connect(dsn) as con, con.transaction():
-            row = con.execute(
-                "SELECT urbangrid.locate_update(%s::regclass, %s, %s, %s, 'geom', %s, %s, %s, %s)",
-                (
-                    sql.Identifier(SCHEMA, target).as_string(con),
-                    grid_layer,
-                    key,
-                    column,
-                    only_missing,
-                    None if grid_version is None else "grid_version",
-                    grid_version,
-                    max_vertices,
-                ),
-            ).fetchone()
-        return int(row[0]) if row else 0
+        return locate_update(
+            dsn,
+            target,
+            grid_layer,
+            key,
+            column,
+            only_missing=only_missing,
+            grid_version=grid_version,
+            max_vertices=max_vertices,
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         return sum(pool.map(run, targets))

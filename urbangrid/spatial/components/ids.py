@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from urbangrid.errors import ComponentIdError, UnknownCodeError
+from urbangrid.problems import Problem, problem
 from urbangrid.spatial.components.codes import (
     CityProfile,
     Edition,
@@ -53,6 +54,7 @@ __all__ = [
     "make_component_id",
     "make_component_ids",
     "parse_component_id",
+    "validate_component_ids",
 ]
 
 #: First two digits of GB/T 2260 codes: 31 provinces, Taiwan, Hong Kong, Macao.
@@ -389,13 +391,14 @@ def _id_digits(admin: pd.Series, codes: pd.Series, serials: np.ndarray, ed: Edit
     return out
 
 
-def check_component_ids(
+def validate_component_ids(
     ids: Sequence[str] | np.ndarray | pd.Series,
     subclass_codes: Sequence[str] | np.ndarray | pd.Series | None = None,
     *,
     profile: CityProfile,
     admin_codes: Collection[str] | None = None,
-) -> list[tuple[int, str]]:
+    source: str = "<ids>",
+) -> list[Problem]:
     """Check many identifiers at once; return the problems instead of raising.
 
     Parameters
@@ -408,11 +411,14 @@ def check_component_ids(
     profile : CityProfile
     admin_codes : collection of str, optional
         Allowed county codes.
+    source : str
+        Name of the input, for the problem records.
 
     Returns
     -------
-    list of (int, str)
-        ``(position, reason)`` for each bad ID, in order; empty when all are good.
+    list of Problem
+        One :func:`~urbangrid.problems.problem` per bad ID (``row`` its position,
+        field ``component_id``), in order; empty when all are good.
     """
     s = pd.Series(np.asarray(ids, dtype=object)).astype("string")
     ed = profile.edition
@@ -420,24 +426,41 @@ def check_component_ids(
     shape_ok = s.str.fullmatch(rf"\d{{{ed.id_length}}}").fillna(False).astype(bool)
     admin = s.str[:a]
     code = s.str[a:c]
-    reasons: list[tuple[int, str]] = []
-    bad_shape = ~shape_ok
     bad_admin = shape_ok & ~admin.str[:2].isin(list(PROVINCE_CODES))
     if admin_codes is not None:
         bad_admin |= shape_ok & ~admin.isin(list(admin_codes))
     bad_code = shape_ok & ~code.isin(list(profile.components))
-    bad_serial = shape_ok & (s.str[c:] == "0" * ed.serial_digits)
     bad_match = pd.Series(False, index=s.index)
     if subclass_codes is not None:
         claimed = pd.Series(np.asarray(subclass_codes, dtype=object)).astype("string")
         bad_match = shape_ok & ~bad_code & (code != claimed).fillna(True).astype(bool)
+    found: list[tuple[int, str]] = []
     for mask, why in (
-        (bad_shape, f"not {ed.id_length} digits ({ed.name})"),
+        (~shape_ok, f"not {ed.id_length} digits ({ed.name})"),
         (bad_admin, "admin code is not a valid GB/T 2260 county code"),
         (bad_code, f"embedded subclass is not in profile {profile.name!r}"),
-        (bad_serial, "serial 000000 is not used"),
+        (shape_ok & (s.str[c:] == "0" * ed.serial_digits), "serial 000000 is not used"),
         (bad_match, "the ID's class/subclass disagrees with the record's subclass"),
     ):
-        for i in np.flatnonzero(mask.to_numpy()):
-            reasons.append((int(i), f"{why}: {s.iloc[int(i)]!r}"))
-    return sorted(reasons)
+        found.extend((int(i), why) for i in np.flatnonzero(mask.to_numpy()))
+    return [
+        problem(source, i, "component_id", s.iloc[i], why)
+        for i, why in sorted(found, key=lambda f: (f[0], f"{f[1]}: {s.iloc[f[0]]!r}"))
+    ]
+
+
+def check_component_ids(
+    ids: Sequence[str] | np.ndarray | pd.Series,
+    subclass_codes: Sequence[str] | np.ndarray | pd.Series | None = None,
+    *,
+    profile: CityProfile,
+    admin_codes: Collection[str] | None = None,
+) -> list[tuple[int, str]]:
+    """``(position, "reason: 'id'")`` of each bad ID (:func:`validate_component_ids`
+    as pairs), kept for earlier callers; new code takes the Problem records."""
+    return [
+        (int(p["row"] or 0), f"{p['reason']}: {p['value']!r}")
+        for p in validate_component_ids(
+            ids, subclass_codes, profile=profile, admin_codes=admin_codes
+        )
+    ]
