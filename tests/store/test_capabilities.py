@@ -118,10 +118,13 @@ def test_postgis_only_capabilities_on_gpkg(tmp_path: Path) -> None:
 
 def test_gpkg_writer_busy_is_a_conflict(tmp_path: Path) -> None:
     path = tmp_path / "s.gpkg"
-    with urbangrid.connect(path) as a, urbangrid.connect(path) as b, a.transaction():
-        with pytest.raises(StoreConflictError):
-            with b.transaction():
-                b.lock_layer("component", timeout_s=0.05)
+    with (
+        urbangrid.connect(path) as a,
+        urbangrid.connect(path) as b,
+        a.transaction(),
+        pytest.raises(StoreConflictError),  # b waits 0.05 s for a's write lock
+    ):
+        b.lock_layer("component", timeout_s=0.05)
 
 
 def test_pg_lock_timeout_is_a_conflict(pg_dsn: str) -> None:
