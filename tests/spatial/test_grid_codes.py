@@ -88,6 +88,15 @@ class TestValidate:
         assert (3, "community_mismatch") in checks
         assert (3, "unknown_community") in checks
 
+    def test_rows_read_as_problem_records(self) -> None:
+        from urbangrid.problems import format_problem
+
+        found = validate_grid_codes(["110108014001001", "12"])
+        row = found.iloc[0].to_dict()
+        assert (row["field"], row["value"], row["severity"]) == ("grid_code", "12", "error")
+        assert format_problem({"file": "grids.gpkg", **row}).startswith(
+            "grids.gpkg: row 1: field 'grid_code' value '12': ")
+
     def test_check_raises_naming_rows(self) -> None:
         with pytest.raises(GridCodeError, match=r"(?s)grids.gpkg: 2 grid code problem.*row 1"):
             check_grid_codes(["110108014001001", "110108014001001"], layer="grids.gpkg")

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from urbangrid.errors import GridCodeError
+from urbangrid.problems import format_problem, problem, short_value
 
 __all__ = [
     "SERIAL_DIGITS",
@@ -281,9 +282,11 @@ def validate_grid_codes(
     Returns
     -------
     pandas.DataFrame
-        Columns ``row`` (input position), ``code``, ``check`` (``format``, ``mixed_form``,
-        ``duplicate``, ``community_mismatch``, ``unknown_community``) and ``reason``.
-        Empty when every code is valid.
+        Columns ``row`` (input position, 0-based), ``code``, ``check`` (``format``,
+        ``mixed_form``, ``duplicate``, ``community_mismatch``, ``unknown_community``),
+        ``reason``, and, so that each row reads as a :class:`urbangrid.problems.Problem`,
+        ``field`` (``"grid_code"``), ``value`` (the code, shortened for the report) and
+        ``severity`` (``"error"``). Empty when every code is valid.
 
     Examples
     --------
@@ -299,10 +302,10 @@ def validate_grid_codes(
     rows: list[dict[str, object]] = []
     ok = np.ones(len(s), dtype=bool)
     for i, code in enumerate(s.tolist()):
-        problem = _code_problem(code, form)
-        if problem is not None:
+        reason = _code_problem(code, form)
+        if reason is not None:
             ok[i] = False
-            rows.append({"row": i, "code": code, "check": "format", "reason": problem})
+            rows.append({"row": i, "code": code, "check": "format", "reason": reason})
     good = s[ok].astype(str)
     if form is None and good.size:
         lengths = good.str.len()
@@ -331,7 +334,13 @@ def validate_grid_codes(
                 rows.append({"row": int(i), "code": code, "check": "unknown_community",
                              "reason": f"community {code[:12]} is not in the code table"})
     out = pd.DataFrame(rows, columns=["row", "code", "check", "reason"])
-    return out.astype({"row": "int64"})
+    out["field"] = "grid_code"
+    out["value"] = [short_value(c) for c in out["code"]]
+    out["severity"] = "error"
+    return out[list(_PROBLEM_COLUMNS)].astype({"row": "int64"})
+
+
+_PROBLEM_COLUMNS = ("row", "code", "check", "reason", "field", "value", "severity")
 
 
 def check_grid_codes(
@@ -359,8 +368,10 @@ def check_grid_codes(
     problems = validate_grid_codes(codes, form=form, community_codes=community_codes,
                                    known_communities=known_communities)
     if len(problems):
-        lines = [f"  row {r.row}, code {r.code!r}: {r.check}: {r.reason}"
-                 for r in problems.head(10).itertuples()]
+        lines = [
+            "  " + format_problem(problem(layer, r.row, r.field, r.code, f"{r.check}: {r.reason}"))
+            for r in problems.head(10).itertuples()
+        ]
         msg = f"{layer}: {len(problems)} grid code problem(s):\n" + "\n".join(lines)
         raise GridCodeError(msg)
 
@@ -520,6 +531,28 @@ def renumber_grids(
             raise GridCodeError(msg)
     order = np.argsort(grid_serial_order(comm, x, y, row_height_m=row_height_m) - 1
                        + _community_offsets(comm), kind="stable")
+    result, highest = _kept_codes(order, comm, current, retired, form)
+    limit = 10**digits - 1
+    for i in order:
+        if result[i] is None:
+            serial = highest.get(comm[i], 0) + 1
+            if serial > limit:
+                msg = (f"community {comm[i]}: no {form}-digit serial left (highest issued "
+                       f"{limit}); use the 15-digit form or split the community")
+                raise GridCodeError(msg)
+            highest[comm[i]] = serial
+            result[i] = f"{comm[i]}{serial:0{digits}d}"
+    return np.array(result, dtype=object)
+
+
+def _kept_codes(
+    order: np.ndarray, comm: np.ndarray, current: list[str | None], retired: Collection[str],
+    form: int,
+) -> tuple[list[str | None], dict[str, int]]:
+    """The codes grids keep (None for the rest), and the highest serial per community.
+
+    Walks the grids in reading ``order``; the highest serial counts retired codes too.
+    """
     highest: dict[str, int] = {}
     for code in retired:
         if _code_problem(code, form) is None:
@@ -533,17 +566,7 @@ def renumber_grids(
             result[i] = code
             taken.add(code)
             highest[comm[i]] = max(highest.get(comm[i], 0), int(code[12:]))
-    limit = 10**digits - 1
-    for i in order:
-        if result[i] is None:
-            serial = highest.get(comm[i], 0) + 1
-            if serial > limit:
-                msg = (f"community {comm[i]}: no {form}-digit serial left (highest issued "
-                       f"{limit}); use the 15-digit form or split the community")
-                raise GridCodeError(msg)
-            highest[comm[i]] = serial
-            result[i] = f"{comm[i]}{serial:0{digits}d}"
-    return np.array(result, dtype=object)
+    return result, highest
 
 
 def _community_offsets(comm: np.ndarray) -> np.ndarray:
