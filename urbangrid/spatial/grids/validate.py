@@ -32,11 +32,13 @@ Checks (``check`` column; severity ``error`` unless noted):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
 from urbangrid.errors import GridCRSError
 from urbangrid.spatial.grids.codes import validate_grid_codes
@@ -131,13 +133,43 @@ def validate_unit_grids(
     if grids.crs is None or not grids.crs.is_projected:
         msg = "grids: QA needs a projected CRS in metres (areas in m²)"
         raise GridCRSError(msg)
-    rows: list[dict[str, object]] = []
     geoms = grids.geometry.to_numpy()
     codes = (grids[code_column].astype(str).to_numpy() if code_column in grids.columns
              else np.array([f"row {i}" for i in range(len(grids))], dtype=object))
     own_comm = (grids[community_column].astype(str).to_numpy()
                 if community_column in grids.columns else np.full(len(grids), None))
+    rows, missing, valid = _geometry_rows(geoms, codes, own_comm)
+    ok = np.flatnonzero(valid)
+    good = geoms[ok]
+    rows += _overlap_rows(good, codes[ok], own_comm[ok], snap_tolerance_m)
+    union = _coverage_union(good)
+    contained = np.full(len(grids), None, dtype=object)
+    if communities is not None:
+        comm = communities.to_crs(grids.crs) if communities.crs != grids.crs else communities
+        comm_geoms = comm.geometry.to_numpy()
+        comm_codes = comm[community_column].astype(str).to_numpy()
+        gaps = shapely.difference(shapely.union_all(comm_geoms), union)
+    else:
+        gaps = shapely.union_all([shapely.Polygon(r) for p in shapely.get_parts(union)
+                                  for r in getattr(p, "interiors", [])])
+    rows += _gap_rows(gaps, snap_tolerance_m)
+    if communities is not None and len(good):
+        found, contained[ok] = _community_rows(good, codes[ok], comm_geoms, comm_codes,
+                                               straddle_tolerance_m2)
+        rows += found
+    rows += _shape_rows(good, codes[ok], own_comm[ok], target_area_m2=target_area_m2,
+                        size_factor=size_factor, sliver_area_m2=sliver_area_m2,
+                        sliver_width_m=sliver_width_m)
+    reference = contained if communities is not None else own_comm
+    rows += _code_rows(geoms, missing, codes, reference)
+    return _sorted_report(rows, grids.crs)
 
+
+def _geometry_rows(
+    geoms: NDArray[Any], codes: NDArray[Any], own_comm: NDArray[Any],
+) -> tuple[list[dict[str, object]], NDArray[np.bool_], NDArray[np.bool_]]:
+    """``empty``, ``invalid`` and ``multipart`` findings; which grids are missing, valid."""
+    rows = []
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing):
         rows.append(_row("empty", None, grid_code=codes[i], community_code=own_comm[i],
@@ -152,104 +184,138 @@ def validate_unit_grids(
         rows.append(_row("multipart", geoms[i], grid_code=codes[i], community_code=own_comm[i],
                          detail=f"{int(n_parts[i])} parts",
                          fix="split into separate grids or merge the small parts"))
-    ok = np.flatnonzero(valid)
-    good = geoms[ok]
+    return rows, missing, valid
 
-    # Overlaps between grids.
-    if len(good) > 1:
-        left, right = shapely.STRtree(good).query(good, predicate="intersects")
-        pairs = left < right
-        left, right = left[pairs], right[pairs]
-        inter = shapely.intersection(good[left], good[right])
-        areas = shapely.area(inter)
-        for a, b, geom, area in zip(left, right, inter, areas, strict=True):
-            if _is_noise(geom):
-                continue
-            width = 2.0 * area / max(shapely.length(geom), 1e-12)
-            rows.append(_row("overlap", _polygonal(geom), grid_code=codes[ok[a]],
-                             other_code=codes[ok[b]], community_code=own_comm[ok[a]],
-                             detail=f"mean width {width:.2f} m",
-                             fix="fix_snap" if width <= snap_tolerance_m else ""))
 
+def _overlap_rows(
+    good: NDArray[Any], codes: NDArray[Any], own_comm: NDArray[Any], snap_tolerance_m: float,
+) -> list[dict[str, object]]:
+    """``overlap`` findings between valid grids (metres), noise left out."""
+    rows: list[dict[str, object]] = []
+    if len(good) < 2:
+        return rows
+    left, right = shapely.STRtree(good).query(good, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    inter = shapely.intersection(good[left], good[right])
+    areas = shapely.area(inter)
+    for a, b, geom, area in zip(left, right, inter, areas, strict=True):
+        if _is_noise(geom):
+            continue
+        width = 2.0 * area / max(shapely.length(geom), 1e-12)
+        rows.append(_row("overlap", _polygonal(geom), grid_code=codes[a],
+                         other_code=codes[b], community_code=own_comm[a],
+                         detail=f"mean width {width:.2f} m",
+                         fix="fix_snap" if width <= snap_tolerance_m else ""))
+    return rows
+
+
+def _coverage_union(good: NDArray[Any]) -> shapely.Geometry:
+    """Union of the valid grids: the fast coverage union, a full one if that fails."""
     try:
         union = shapely.coverage_union_all(good) if len(good) else shapely.Polygon()
     except shapely.errors.GEOSException:
         union = None  # not a clean coverage (overlaps): fall back to a full union
     if union is None or not shapely.is_valid(union):
         union = shapely.union_all(good)
-    comm_geoms = comm_codes = None
-    if communities is not None:
-        comm = communities.to_crs(grids.crs) if communities.crs != grids.crs else communities
-        comm_geoms = comm.geometry.to_numpy()
-        comm_codes = comm[community_column].astype(str).to_numpy()
-        gaps = shapely.difference(shapely.union_all(comm_geoms), union)
-    else:
-        gaps = shapely.union_all([shapely.Polygon(r) for p in shapely.get_parts(union)
-                                  for r in getattr(p, "interiors", [])])
+    return union
+
+
+def _gap_rows(gaps: shapely.Geometry, snap_tolerance_m: float) -> list[dict[str, object]]:
+    """``gap`` findings, one per polygon of ``gaps`` (metres), noise left out."""
+    rows = []
     for gap in shapely.get_parts(gaps):
         if gap.geom_type != "Polygon" or _is_noise(gap):
             continue
         width = 2.0 * gap.area / max(gap.length, 1e-12)
         rows.append(_row("gap", gap, detail=f"mean width {width:.2f} m",
                          fix="fix_snap" if width <= snap_tolerance_m else ""))
+    return rows
 
-    contained = np.full(len(grids), None, dtype=object)
-    if comm_geoms is not None and comm_codes is not None and len(good):
-        g_idx, c_idx = shapely.STRtree(comm_geoms).query(good, predicate="intersects")
-        parts = shapely.intersection(good[g_idx], comm_geoms[c_idx])
-        part_area = shapely.area(parts)
-        inside = np.bincount(g_idx, weights=part_area, minlength=len(good))
-        for k, i in enumerate(ok):
-            mine = np.flatnonzero((g_idx == k) & (part_area > straddle_tolerance_m2))
-            if len(mine):
-                best = mine[np.argmax(part_area[mine])]
-                contained[i] = comm_codes[c_idx[best]]
-            if len(mine) > 1:
-                names = ", ".join(f"{comm_codes[c_idx[m]]} {part_area[m]:.1f} m²" for m in mine)
-                rows.append(_row("straddles", good[k], grid_code=codes[i],
-                                 community_code=contained[i],
-                                 detail=f"in {len(mine)} communities: {names}",
-                                 fix="split the grid along the community boundary"))
-            out_area = shapely.area(good[k]) - inside[k]
-            if out_area > straddle_tolerance_m2:
-                rows.append(_row("outside", shapely.difference(good[k], shapely.union_all(
-                    comm_geoms[c_idx[g_idx == k]])) if (g_idx == k).any() else good[k],
-                                 grid_code=codes[i], community_code=contained[i],
-                                 detail=f"{out_area:.1f} m² outside every community"))
 
+def _community_rows(
+    good: NDArray[Any], codes: NDArray[Any], comm_geoms: NDArray[Any], comm_codes: NDArray[Any],
+    straddle_tolerance_m2: float,
+) -> tuple[list[dict[str, object]], NDArray[Any]]:
+    """``straddles`` and ``outside`` findings; the community holding most of each grid."""
+    rows = []
+    contained = np.full(len(good), None, dtype=object)
+    g_idx, c_idx = shapely.STRtree(comm_geoms).query(good, predicate="intersects")
+    parts = shapely.intersection(good[g_idx], comm_geoms[c_idx])
+    part_area = shapely.area(parts)
+    inside = np.bincount(g_idx, weights=part_area, minlength=len(good))
+    for k in range(len(good)):
+        mine = np.flatnonzero((g_idx == k) & (part_area > straddle_tolerance_m2))
+        if len(mine):
+            best = mine[np.argmax(part_area[mine])]
+            contained[k] = comm_codes[c_idx[best]]
+        if len(mine) > 1:
+            names = ", ".join(f"{comm_codes[c_idx[m]]} {part_area[m]:.1f} m²" for m in mine)
+            rows.append(_row("straddles", good[k], grid_code=codes[k],
+                             community_code=contained[k],
+                             detail=f"in {len(mine)} communities: {names}",
+                             fix="split the grid along the community boundary"))
+        out_area = shapely.area(good[k]) - inside[k]
+        if out_area > straddle_tolerance_m2:
+            rows.append(_row("outside", shapely.difference(good[k], shapely.union_all(
+                comm_geoms[c_idx[g_idx == k]])) if (g_idx == k).any() else good[k],
+                             grid_code=codes[k], community_code=contained[k],
+                             detail=f"{out_area:.1f} m² outside every community"))
+    return rows, contained
+
+
+def _shape_rows(
+    good: NDArray[Any], codes: NDArray[Any], own_comm: NDArray[Any], *, target_area_m2: float,
+    size_factor: float, sliver_area_m2: float, sliver_width_m: float,
+) -> list[dict[str, object]]:
+    """``sliver`` and ``size`` warnings (areas in m², widths in m)."""
+    rows = []
     area = shapely.area(good)
     perimeter = shapely.length(good)
-    for k, i in enumerate(ok):
+    for k in range(len(good)):
         if area[k] < sliver_area_m2 or 2.0 * area[k] < sliver_width_m * perimeter[k]:
-            rows.append(_row("sliver", good[k], grid_code=codes[i], community_code=own_comm[i],
+            rows.append(_row("sliver", good[k], grid_code=codes[k], community_code=own_comm[k],
                              severity="warning",
                              detail=f"mean width {2 * area[k] / perimeter[k]:.2f} m",
                              fix="fix_merge_slivers"))
         elif area[k] < target_area_m2 / size_factor or area[k] > target_area_m2 * size_factor:
-            rows.append(_row("size", good[k], grid_code=codes[i], community_code=own_comm[i],
+            rows.append(_row("size", good[k], grid_code=codes[k], community_code=own_comm[k],
                              severity="warning",
                              detail=f"{area[k]:.0f} m² against a target of "
                                     f"{target_area_m2:.0f} m²"))
+    return rows
 
-    reference = contained if comm_geoms is not None else own_comm
+
+def _code_rows(
+    geoms: NDArray[Any], missing: NDArray[np.bool_], codes: NDArray[Any], reference: NDArray[Any],
+) -> list[dict[str, object]]:
+    """Grid-code findings, against the community each grid lies in (``reference``)."""
     has_ref = np.array([r is not None for r in reference])
     code_problems = validate_grid_codes(
         codes, community_codes=np.where(has_ref, reference, [str(c)[:12] for c in codes]))
     kinds = {"format": "code_format", "mixed_form": "code_format",
              "duplicate": "duplicate_code", "community_mismatch": "code_community"}
+    rows = []
     for p in code_problems.itertuples():
         i = int(p.row)
         rows.append(_row(kinds.get(p.check, p.check), geoms[i] if not missing[i] else None,
                          grid_code=codes[i], community_code=reference[i], detail=p.reason,
                          fix="renumber_grids" if p.check != "format" else ""))
+    return rows
+
+
+_CHECK_ORDER = {c: k for k, c in enumerate(["empty", "invalid", "multipart", "overlap", "gap",
+                                            "outside", "straddles", "code_format",
+                                            "duplicate_code", "code_community", "sliver",
+                                            "size"])}
+
+
+def _sorted_report(rows: list[dict[str, object]], crs: Any) -> gpd.GeoDataFrame:
+    """The findings as a report frame, by check then grid code."""
     report = gpd.GeoDataFrame(rows, columns=[*REPORT_COLUMNS, "geometry"], geometry="geometry",
-                              crs=grids.crs)
+                              crs=crs)
     report = report.astype({"area_m2": "float64", "x": "float64", "y": "float64"})
-    order = {c: k for k, c in enumerate(["empty", "invalid", "multipart", "overlap", "gap",
-                                         "outside", "straddles", "code_format",
-                                         "duplicate_code", "code_community", "sliver",
-                                         "size"])}
-    report["_o"] = report["check"].map(order)
+    report["_o"] = report["check"].map(_CHECK_ORDER)
     return report.sort_values(["_o", "grid_code"], kind="stable").drop(columns="_o").reset_index(
         drop=True)
 
