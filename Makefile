@@ -23,9 +23,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/urbangrid demo --out out/
 
-## make test: ruff, then every test, docstring example and notebook against a real PostGIS.
+## make test: ruff and mypy (strict on store/ and the public API, see pyproject.toml),
+## then every test, docstring example and notebook against a real PostGIS.
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy urbangrid
 	bash scripts/ensure_chromium.sh
 	dsn=$$(bash scripts/ensure_postgis.sh) && \
 	  URBANGRID_TEST_DSN="$$dsn" $(BIN)/python -m pytest tests urbangrid --doctest-modules \

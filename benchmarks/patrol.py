@@ -25,8 +25,8 @@ import shapely
 
 from urbangrid.data import data_path
 from urbangrid.errors import UrbangridError
+from urbangrid.loaders.osm import read_street_graph
 from urbangrid.routing.patrol.routes import area_route, required_streets
-from urbangrid.routing.patrol.streets import read_street_graph
 
 
 def _eulerize_length(G: nx.MultiDiGraph, req: object) -> float | None:

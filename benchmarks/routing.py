@@ -258,7 +258,7 @@ def bench_cpp(args: argparse.Namespace) -> None:
     for name, G in nets.items():
         S = G.subgraph(max(nx.strongly_connected_components(G), key=len)).copy()
         t = time.perf_counter()
-        plan = mixed_postman(S, weight="length", time_limit=args.mixed_time_limit)
+        plan = mixed_postman(S, weight="length", time_limit_s=args.mixed_time_limit)
         dt = time.perf_counter() - t
         check_plan(
             S,
@@ -294,7 +294,7 @@ def bench_carp(args: argparse.Namespace) -> None:
     for r in rows:
         inst = read_instance(carp / r["set"] / f"{r['instance']}.dat")
         t = time.perf_counter()
-        sol = solve(inst, time_limit=args.time_limit, seed=args.seed)
+        sol = solve(inst, time_limit_s=args.time_limit, seed=args.seed)
         dt = time.perf_counter() - t
         bk = float(r["best_known_cost"])
         gap = 100 * (sol.cost - bk) / bk

@@ -103,8 +103,8 @@ SLOW_STEPS = {"geocoding", "patrol routes", "staffing"}
 def demo_map(tmp_path_factory: pytest.TempPathFactory) -> DemoMap:
     """``map.html`` of a demo run without its slow steps, routes for a few work grids."""
     from urbangrid import demo
+    from urbangrid.loaders.osm import read_street_graph
     from urbangrid.routing.patrol.routes import area_routes
-    from urbangrid.routing.patrol.streets import read_street_graph
     from urbangrid.store import GeoPackageStore
 
     out = tmp_path_factory.mktemp("demo")

@@ -31,7 +31,8 @@ class Problem(TypedDict, total=False):
     ``row`` is the 1-based data row of the file (``None`` for the file or a column as a
     whole); ``field`` the column as the file names it (``None`` for the row as a whole);
     ``severity`` is ``"error"`` (blocks the load or sets the row aside) or ``"warning"``
-    (reported, loaded anyway).
+    (reported, loaded anyway); ``record``, where a check knows it, names the record the
+    row holds (a component's ID or source key).
     """
 
     file: str
@@ -40,6 +41,7 @@ class Problem(TypedDict, total=False):
     value: Any
     reason: str
     severity: Severity
+    record: str | None
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")

@@ -12,7 +12,7 @@ import shapely
 
 from urbangrid.data import data_path
 from urbangrid.errors import PatrolAreaError, RoutingError
-from urbangrid.routing.patrol.streets import read_street_graph
+from urbangrid.loaders.osm import read_street_graph
 from urbangrid.scale import CityPlan, plan_areas
 
 OPTIONS = {"iterations": 60, "unreachable": "skip", "lower_bound": False}

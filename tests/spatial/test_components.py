@@ -244,7 +244,10 @@ class TestWrite:
         load_components(store, records(), PROFILE, at=T0)
         bad = records(subclass_code=["0101", "0101", "0118", "0113", "2199"])
         for mode in ("upsert", "append"):
-            with pytest.raises(ValidationError, match=r"row 4: field 'subclass_code'.*\(record e \(row 4\)\)"):
+            with pytest.raises(ValidationError, match=(
+                r"row 4: field 'subclass_code'.*"
+                r"\(record e \(row 4\)\)"
+            )):
                 load_components(store, bad.assign(source=list("abcde")), PROFILE, mode=mode)
         assert store.count("component") == 5
         assert store.read("component_serial")["last_serial"].max() == 2
@@ -252,7 +255,10 @@ class TestWrite:
     def test_bad_json_extra(self, store: Any) -> None:
         frame = records(extra=[None, "{bad", None, None, None])
         for mode in ("append", "upsert"):
-            with pytest.raises(ValidationError, match=r"row 1: field 'extra'.*\(record s2 \(row 1\)\)"):
+            with pytest.raises(ValidationError, match=(
+                r"row 1: field 'extra'.*"
+                r"\(record s2 \(row 1\)\)"
+            )):
                 load_components(store, frame, PROFILE, mode=mode)
         assert store.count("component") == 0
 
@@ -273,7 +279,10 @@ class TestWrite:
         )
         bad = frame.copy()
         bad.loc[20_001, "extra"] = "{bad"
-        with pytest.raises(ValidationError, match=r"row 20001: field 'extra'.*\(record b20001 \(row 20001\)\)"):
+        with pytest.raises(ValidationError, match=(
+            r"row 20001: field 'extra'.*"
+            r"\(record b20001 \(row 20001\)\)"
+        )):
             load_components(store, bad, PROFILE, mode="append")
         assert store.count("component") == 0
         res = load_components(store, frame, PROFILE, at=T0)
@@ -609,7 +618,10 @@ class TestBulk:
         frame = self.big(25_000)
         frame.loc[24_000, "extra"] = "{not json"
         before = _index_names(store)
-        with pytest.raises(ValidationError, match=r"row 24000: field 'extra'.*\(record b24000 \(row 24000\)\)"):
+        with pytest.raises(ValidationError, match=(
+            r"row 24000: field 'extra'.*"
+            r"\(record b24000 \(row 24000\)\)"
+        )):
             load_components(store, frame, PROFILE, mode="append", at=T0)
         assert _index_names(store) == before
         assert store.count("component") == 0

@@ -226,7 +226,7 @@ def _raise(problems: list[Problem]) -> None:
     """Raise :class:`CaseLogError` with the problems, the first one in the message."""
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise CaseLogError(format_problem(problems[0]) + more, [dict(p) for p in problems])
+        raise CaseLogError(format_problem(problems[0]) + more, problems)
 
 
 def check_case_log(

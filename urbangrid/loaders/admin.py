@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from urbangrid.errors import ValidationError
+from urbangrid.problems import Problem, format_problem, problem
 
 __all__ = ["CODE_LENGTHS", "admin_areas_frame", "read_divisions_csv"]
 
@@ -40,7 +41,7 @@ def read_divisions_csv(path: str | Path) -> pd.DataFrame:
     DataFrame with string columns ``code``, ``name``, ``level``, ``parent_code``.
     """
     path = Path(path)
-    problems: list[dict[str, object]] = []
+    problems: list[Problem] = []
     rows = []
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
@@ -52,15 +53,7 @@ def read_divisions_csv(path: str | Path) -> pd.DataFrame:
             parent = (rec.get("parent_code") or "").strip() or None
 
             def bad(field: str, value: object, reason: str, lineno: int = lineno) -> None:
-                problems.append(
-                    {
-                        "file": str(path),
-                        "row": lineno,
-                        "field": field,
-                        "value": value,
-                        "reason": reason,
-                    }
-                )
+                problems.append(problem(str(path), lineno, field, value, reason))
 
             if level not in CODE_LENGTHS:
                 bad("level", level, f"level must be one of {sorted(CODE_LENGTHS)}")
@@ -81,8 +74,7 @@ def read_divisions_csv(path: str | Path) -> pd.DataFrame:
     if problems:
         first = problems[0]
         raise ValidationError(
-            f"{path}: {len(problems)} bad row(s); first: row {first['row']} field "
-            f"{first['field']!r} value {first['value']!r}: {first['reason']}",
+            f"{len(problems)} bad row(s); first: {format_problem(first)}",
             problems,
         )
     return pd.DataFrame(rows, columns=["code", "name", "level", "parent_code"])

@@ -32,7 +32,8 @@ import pandas as pd
 from urbangrid.cases.indicators import CASE_COLUMNS, EVENTS, check_case_log
 from urbangrid.errors import CaseLogError, MappingError
 from urbangrid.loaders.mapping import FieldMapping, apply_mapping, match_columns, read_mapping
-from urbangrid.problems import Problem, format_problem, problem
+from urbangrid.problems import format_problem, problem
+from urbangrid.store import Store
 
 __all__ = [
     "CASE_TIME_COLUMNS",
@@ -115,13 +116,8 @@ def _parse_times(values: pd.Series, fld: str, source: str) -> pd.Series:
     why = f"unreadable timestamp (expected e.g. {best})"
     problems = [problem(source, int(r), fld, str(text[r]), why) for r in values.index[bad][:50]]
     raise CaseLogError(
-        f"{format_problem(problems[0])} ({int(bad.sum())} such rows)", _records(problems)
+        f"{format_problem(problems[0])} ({int(bad.sum())} such rows)", problems
     )
-
-
-def _records(problems: list[Problem]) -> list[dict[str, object]]:
-    # ValidationError is typed for plain dicts; a Problem is one with known keys
-    return [dict(p) for p in problems]
 
 
 def _points(frame: pd.DataFrame, source: str) -> np.ndarray:
@@ -142,7 +138,7 @@ def _points(frame: pd.DataFrame, source: str) -> np.ndarray:
         raise CaseLogError(
             f"{source}: row {r}: field 'lon/lat': ({frame.at[r, 'lon']!r}, "
             f"{frame.at[r, 'lat']!r}) is not a longitude/latitude in degrees (EPSG:4326)",
-            _records(problems),
+            problems,
         )
     ok = given.to_numpy() & lon.notna().to_numpy()
     out = np.full(len(frame), None, dtype=object)
@@ -280,7 +276,7 @@ def _explode(
     return ev.iloc[np.lexsort((ev["event"].map(order).to_numpy(), ev.index.to_numpy()))]
 
 
-def load_case_log(store: Any, events: gpd.GeoDataFrame, *, source: str = "case log") -> int:
+def load_case_log(store: Store, events: gpd.GeoDataFrame, *, source: str = "case log") -> int:
     """Write checked case events to the store's ``case_event`` layer (all or nothing).
 
     Parameters

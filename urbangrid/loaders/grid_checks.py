@@ -26,6 +26,7 @@ import pandas as pd
 from urbangrid.problems import Problem, problem
 from urbangrid.spatial.crs.metric import choose_metric_crs
 from urbangrid.spatial.grids.codes import validate_grid_codes
+from urbangrid.store import Store
 
 __all__ = [
     "WORK_GRID_CODE",
@@ -67,7 +68,7 @@ def _work_region(code: str | None) -> str | None:
     return m.group(1) or m.group(3)
 
 
-def known_communities(store: Any) -> set[str] | None:
+def known_communities(store: Store) -> set[str] | None:
     """The community codes of the store's ``admin_area`` (None when it has none)."""
     if "admin_area" not in store.layers():
         return None

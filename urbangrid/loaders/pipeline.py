@@ -329,7 +329,8 @@ def _component_checks(
         except ValidationError as exc:
             drop = set()
             for p in exc.problems:
-                row = None if p.get("row") is None else int(index[int(p["row"])])  # type: ignore[call-overload]
+                at = p.get("row")
+                row = None if at is None else int(index[at])
                 problems.append(
                     problem(source, row, str(p.get("field")), p.get("value"), str(p.get("reason")))
                 )

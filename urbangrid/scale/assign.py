@@ -2,10 +2,11 @@
 
 :func:`assign_points` answers, for every point of a CSV, Parquet or GeoPackage file (or
 a pandas / Dask frame) of any size, which polygon of a
-:class:`~urbangrid.spatial.index.engine.GridIndex` covers it: the index's exact semantics
-(boundary included, first polygon in input order), a key column appended to each row. The input is cut into partitions of
-``partition_rows`` rows that are read, assigned and written one at a time, so memory is
-bounded by the partition size, never by the input:
+:class:`~urbangrid.spatial.index.engine.GridIndex` covers it: the index's exact
+semantics (boundary included, first polygon in input order), a key column appended to
+each row. The input is cut into partitions of ``partition_rows`` rows that are read,
+assigned and written one at a time, so memory is bounded by the partition size, never
+by the input:
 
 * **Parquet** files and directories are cut at row-group boundaries and each partition
   is read by the worker that assigns it;
@@ -142,10 +143,10 @@ class _Spec:
     source: str
     x: str | None
     y: str | None
-    crs: str | None
+    crs: str
     column: str
     columns: tuple[str, ...] | None
-    snap_tolerance: float
+    snap_tolerance_m: float
     on_invalid: str
     geo: bool
     key_type: str  # "string" | "int64"
@@ -225,7 +226,7 @@ def _open_text(path: Path) -> tuple[IO[bytes], IO[bytes]]:
     name = path.name.lower()
     stream: IO[bytes]
     if name.endswith(".gz"):
-        stream = gzip.GzipFile(fileobj=raw)
+        stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]  # an IO[bytes]
     elif name.endswith(".bz2"):
         stream = bz2.BZ2File(raw)
     elif name.endswith(".xz"):
@@ -456,7 +457,7 @@ def _run_part(
         data = data[keep]
     xs, ys, invalid = _coordinates(data, spec, part)
     try:
-        pos = index.locate_many(xs, ys, crs=spec.crs, snap_tolerance=spec.snap_tolerance)
+        pos = index.locate_many(xs, ys, crs=spec.crs, snap_tolerance_m=spec.snap_tolerance_m)
     except (CRSError, UrbangridError) as exc:
         where = f"rows {part.start}.." if part.start is not None else f"partition {part.i}"
         raise type(exc)(f"{spec.source}: {where}: {exc}") from None
@@ -501,7 +502,7 @@ def assign_points(
     column: str = "grid_key",
     columns: Sequence[str] | None = None,
     layer: str | None = None,
-    snap_tolerance: float = 0.0,
+    snap_tolerance_m: float = 0.0,
     on_invalid: Literal["raise", "null"] = "raise",
     partition_rows: int = DEFAULT_PARTITION_ROWS,
     scheduler: SchedulerLike | None = None,
@@ -539,9 +540,9 @@ def assign_points(
         Input columns to keep (default all); the coordinate columns must be among them.
     layer : str, optional
         Layer of a multi-layer GeoPackage.
-    snap_tolerance : float
-        Points outside every polygon but this close to one (index CRS units, metres
-        for a projected grid) get the nearest; 0 turns snapping off.
+    snap_tolerance_m : float
+        Points outside every polygon but this many metres from one get the nearest
+        (the index CRS must then be projected); 0 turns snapping off.
     on_invalid : {"raise", "null"}
         Coordinates that are not numbers (or geometries that are not points): raise
         :class:`~urbangrid.errors.DataFileError` naming the file, row, field and value
@@ -601,7 +602,7 @@ def assign_points(
     kind = _kind(source)
     name = str(source) if kind in ("csv", "parquet", "ogr") else f"<{type(source).__name__}>"
     spec, parts, feed = _plan(source, kind, name, index, xy=xy, crs=crs, column=column,
-                              columns=columns, layer=layer, snap_tolerance=snap_tolerance,
+                              columns=columns, layer=layer, snap_tolerance_m=snap_tolerance_m,
                               on_invalid=on_invalid, partition_rows=partition_rows,
                               transform=transform)
     sink: Any
@@ -622,16 +623,8 @@ def assign_points(
                 results = _run_cluster(client, feed, index, replace(spec, kernel_threads=1),
                                        sink, bar, name)
         results.sort(key=lambda r: r["i"])
-        rows = sum(r["rows"] for r in results)
-        assigned = sum(r["assigned"] for r in results)
-        invalid = sum(r["invalid"] for r in results)
-        manifest = {
-            "source": name, "rows": rows, "assigned": assigned, "invalid": invalid,
-            "partitions": len(results), "column": column, "index_crs": index.crs,
-            "grid_version": index.grid_version, "polygons": len(index),
-            "points_crs": spec.crs, "written": dt.datetime.now(dt.UTC).isoformat(),
-        }
-        sink.commit(manifest)
+        totals = {k: sum(r[k] for r in results) for k in ("rows", "assigned", "invalid")}
+        sink.commit(_manifest(name, totals, len(results), index, spec))
     except BaseException:
         sink.abort()
         raise
@@ -641,22 +634,61 @@ def assign_points(
     if isinstance(sink, _MemorySink):
         frames = [r["frame"] for r in results]
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return AssignResult(sink.target, frame, rows, assigned, invalid, len(results), nworkers,
-                        time.perf_counter() - t0)
+    return AssignResult(sink.target, frame, totals["rows"], totals["assigned"],
+                        totals["invalid"], len(results), nworkers, time.perf_counter() - t0)
+
+
+def _manifest(
+    name: str, totals: dict[str, int], partitions: int, index: GridIndex, spec: _Spec
+) -> dict[str, Any]:
+    """What ``_urbangrid.json`` records of a run."""
+    return {
+        "source": name, **totals, "partitions": partitions, "column": spec.column,
+        "index_crs": index.crs, "grid_version": index.grid_version, "polygons": len(index),
+        "points_crs": spec.crs, "written": dt.datetime.now(dt.UTC).isoformat(),
+    }
 
 
 Feed = Callable[[Progress], Iterator[tuple[_Part, Any]]]
 
 
+@dataclass(frozen=True)
+class _Header:
+    """What the input says about itself before any row is read."""
+
+    names: list[str]  # its columns
+    geo: bool  # points come from a geometry column
+    geo_crs: Any  # the geometry's CRS, None when unknown
+    parquet_parts: list[_Part] | None = None  # Parquet: the partitions, from its metadata
+
+
 def _plan(
     source: Any, kind: str, name: str, index: GridIndex, *, xy: tuple[str, str] | None,
     crs: CRSLike | None, column: str, columns: Sequence[str] | None, layer: str | None,
-    snap_tolerance: float, on_invalid: str, partition_rows: int,
+    snap_tolerance_m: float, on_invalid: str, partition_rows: int,
     transform: Callable[[pd.DataFrame], pd.DataFrame] | None,
 ) -> tuple[_Spec, list[_Part] | None, Feed]:
     """The worker spec, the partitions (None when only known while reading) and a feed."""
-    geo_crs = None
-    names: list[str]
+    head = _header(source, kind, name, xy, layer, partition_rows)
+    _check_columns(name, head, xy, columns, column, transform)
+    key_type = "int64"
+    if index.keys is not None and index.keys.dtype.kind not in "iu":
+        key_type = "string"
+    spec = _Spec(
+        source=name, x=None if xy is None else xy[0], y=None if xy is None else xy[1],
+        crs=_points_crs(name, crs, head.geo_crs), column=column,
+        columns=None if columns is None else tuple(columns), snap_tolerance_m=snap_tolerance_m,
+        on_invalid=on_invalid, geo=head.geo, key_type=key_type, transform=transform,
+    )
+    parts, feed = _feed(source, kind, head, layer, columns, partition_rows)
+    return spec, parts, feed
+
+
+def _header(
+    source: Any, kind: str, name: str, xy: tuple[str, str] | None, layer: str | None,
+    partition_rows: int,
+) -> _Header:
+    """Columns, geometry and CRS of the input, read from its header or metadata."""
     if kind == "csv":
         path = Path(source)
         if not path.is_file():
@@ -669,33 +701,36 @@ def _plan(
         finally:
             stream.close()
             raw.close()
-        geo = False
-    elif kind == "parquet":
+        return _Header(names, False, None)
+    if kind == "parquet":
         pq_parts, schema = _parquet_parts(Path(source), partition_rows)
-        names = list(schema.names)
-        geo = b"geo" in (schema.metadata or {})
-        if geo and xy is None:
+        if b"geo" in (schema.metadata or {}) and xy is None:
             raise DataFileError(
                 f"{name}: GeoParquet input needs xy= columns; read it with "
                 "dask_geopandas.read_parquet and pass the frame to assign points by geometry"
             )
-        geo = False
-    elif kind == "ogr":
+        return _Header(list(schema.names), False, None, pq_parts)
+    if kind == "ogr":
         import pyogrio
 
         try:
             info = pyogrio.read_info(source, layer=layer)
         except Exception as exc:  # pyogrio's DataSourceError / DataLayerError
             raise DataFileError(f"{name}: not a readable vector file ({exc})") from None
-        names = [*info["fields"], "geometry"]
         geo = info["geometry_type"] is not None and xy is None
-        geo_crs = info["crs"]
-    else:
-        meta = source._meta if kind == "dask" else source
-        names = list(meta.columns)
-        geo = hasattr(meta, "geometry") and xy is None and _has_geometry(meta)
-        geo_crs = getattr(meta, "crs", None) if geo else None
-    if xy is None and not geo:
+        return _Header([*info["fields"], "geometry"], geo, info["crs"])
+    meta = source._meta if kind == "dask" else source
+    geo = hasattr(meta, "geometry") and xy is None and _has_geometry(meta)
+    return _Header(list(meta.columns), geo, getattr(meta, "crs", None) if geo else None)
+
+
+def _check_columns(
+    name: str, head: _Header, xy: tuple[str, str] | None, columns: Sequence[str] | None,
+    column: str, transform: Callable[[pd.DataFrame], pd.DataFrame] | None,
+) -> None:
+    """Raise DataFileError unless the coordinates, kept columns and new column fit."""
+    names = head.names
+    if xy is None and not head.geo:
         raise DataFileError(f"{name}: no point geometry; pass xy=(x_column, y_column)")
     if xy is not None:
         missing = [c for c in xy if c not in names]
@@ -713,6 +748,10 @@ def _plan(
         raise DataFileError(
             f"{name}: already has a column {column!r}; choose another column= name"
         )
+
+
+def _points_crs(name: str, crs: CRSLike | None, geo_crs: Any) -> str:
+    """The points' CRS as a string: ``crs``, else the geometry's; both must agree."""
     if crs is None:
         if geo_crs is None:
             raise CRSError(
@@ -724,20 +763,20 @@ def _plan(
         normalize_crs(geo_crs)
     ):
         raise CRSError(f"{name}: crs={crs!r} but the data says {geo_crs}")
-    key_type = "int64"
-    if index.keys is not None and index.keys.dtype.kind not in "iu":
-        key_type = "string"
-    spec = _Spec(
-        source=name, x=None if xy is None else xy[0], y=None if xy is None else xy[1],
-        crs=crs_to_string(normalize_crs(crs)), column=column,
-        columns=None if columns is None else tuple(columns), snap_tolerance=snap_tolerance,
-        on_invalid=on_invalid, geo=geo, key_type=key_type, transform=transform,
-    )
+    return crs_to_string(normalize_crs(crs))
+
+
+def _feed(
+    source: Any, kind: str, head: _Header, layer: str | None, columns: Sequence[str] | None,
+    partition_rows: int,
+) -> tuple[list[_Part] | None, Feed]:
+    """The partitions (None when only known while reading a CSV) and their feed."""
     if kind == "parquet":
-        return spec, pq_parts, _listed(pq_parts)
+        assert head.parquet_parts is not None  # _header lists them
+        return head.parquet_parts, _listed(head.parquet_parts)
     if kind == "ogr":
         parts = _ogr_parts(Path(source), layer, partition_rows)
-        return spec, parts, _listed(parts)
+        return parts, _listed(parts)
     if kind == "csv":
         usecols = None if columns is None else list(columns)
 
@@ -746,23 +785,23 @@ def _plan(
                 bar.fraction = frac
                 yield part, chunk
 
-        return spec, None, feed_csv
+        return None, feed_csv
     if kind == "frame":
-        n = len(source)
-        parts = [_Part(i, s, "data") for i, s in enumerate(range(0, n, partition_rows))]
+        starts = range(0, len(source), partition_rows)
+        parts = [_Part(i, s, "data") for i, s in enumerate(starts)]
 
         def feed_frame(bar: Progress) -> Iterator[tuple[_Part, Any]]:
-            for p in parts:
-                yield p, source.iloc[p.start : p.start + partition_rows]
+            for p, s in zip(parts, starts, strict=True):
+                yield p, source.iloc[s : s + partition_rows]
 
-        return spec, parts, feed_frame
+        return parts, feed_frame
     delayed = source.to_delayed()
     parts = [_Part(i, None, "data") for i in range(len(delayed))]
 
     def feed_dask(bar: Progress) -> Iterator[tuple[_Part, Any]]:
         yield from zip(parts, delayed, strict=True)
 
-    return spec, parts, feed_dask
+    return parts, feed_dask
 
 
 def _has_geometry(frame: Any) -> bool:

@@ -6,7 +6,7 @@ one task per area, on one process or any Dask cluster. The street graph is sent 
 cluster once; each worker fetches it once.
 
 **Deterministic whatever the worker count.** Each area's search is bounded by its
-``iterations`` budget and a fixed ``seed``, not by wall time (``time_limit`` defaults
+``iterations`` budget and a fixed ``seed``, not by wall time (``time_limit_s`` defaults
 to an hour here, so it does not bind), and areas are independent, so one process, two
 workers or a hundred return the same routes, in the order of ``areas``.
 """
@@ -136,28 +136,14 @@ def plan_areas(
     t0 = time.perf_counter()
     if on_error not in ("raise", "skip"):
         raise RoutingError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-    if areas.crs is None:
-        raise PatrolAreaError("areas have no CRS; set one (e.g. areas.set_crs(4548))")
-    if id_column not in areas.columns:
-        raise PatrolAreaError(f"areas have no column {id_column!r}; columns: {list(areas.columns)}")
-    codes = areas[id_column].astype(str)
-    dupes = sorted(set(codes[codes.duplicated()]))
-    if dupes:
-        raise PatrolAreaError(f"area codes repeat in {id_column!r}: {dupes[:5]}")
     if options.get("iterations", 300) is None:
         raise RoutingError(
             "iterations=None stops each search by the clock, so results would depend on "
             "the machine's load; give a number of iterations"
         )
-    options.setdefault("time_limit", _DEFAULT_TIME_LIMIT_S)
+    options.setdefault("time_limit_s", _DEFAULT_TIME_LIMIT_S)
+    jobs = _jobs(areas, id_column, starts)
     area_crs = areas.crs.to_string()
-    jobs = []
-    for pos, (idx, geom) in enumerate(areas.geometry.items()):
-        start, start_crs = None, "EPSG:4326"
-        if starts is not None:
-            pt = starts.loc[idx]
-            start, start_crs = (float(pt.x), float(pt.y)), starts.crs
-        jobs.append((pos, geom, codes.iloc[pos], start, start_crs))
     bar = Progress("plan areas", len(jobs), progress)
     results: dict[int, tuple[str, PatrolRoute | str]] = {}
     nworkers = 0
@@ -182,6 +168,28 @@ def plan_areas(
         else:
             routes.append(res)
     return CityPlan(tuple(routes), failed, nworkers, time.perf_counter() - t0)
+
+
+def _jobs(
+    areas: gpd.GeoDataFrame, id_column: str, starts: gpd.GeoSeries | None
+) -> list[tuple[int, Any, str, Any, Any]]:
+    """One ``(position, polygon, code, start, start CRS)`` per area, the areas checked."""
+    if areas.crs is None:
+        raise PatrolAreaError("areas have no CRS; set one (e.g. areas.set_crs(4548))")
+    if id_column not in areas.columns:
+        raise PatrolAreaError(f"areas have no column {id_column!r}; columns: {list(areas.columns)}")
+    codes = areas[id_column].astype(str)
+    dupes = sorted(set(codes[codes.duplicated()]))
+    if dupes:
+        raise PatrolAreaError(f"area codes repeat in {id_column!r}: {dupes[:5]}")
+    jobs = []
+    for pos, (idx, geom) in enumerate(areas.geometry.items()):
+        start, start_crs = None, "EPSG:4326"
+        if starts is not None:
+            pt = starts.loc[idx]
+            start, start_crs = (float(pt.x), float(pt.y)), starts.crs
+        jobs.append((pos, geom, codes.iloc[pos], start, start_crs))
+    return jobs
 
 
 def _run_cluster(

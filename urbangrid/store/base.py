@@ -494,7 +494,7 @@ def _validation_error(source: str, layer: str, problems: Sequence[Problem]) -> V
     return ValidationError(
         f"{source}: {len(problems)} problem(s) writing to {layer!r}: {head}{more}; "
         "nothing was written",
-        [dict(p) for p in problems],
+        list(problems),
     )
 
 
@@ -988,7 +988,7 @@ class BaseStore:
                 raise
             raise ValidationError(
                 f"{exc} (and {len(found)} JSON problem(s))",
-                [*exc.problems, *(dict(p) for p in found)],
+                [*exc.problems, *found],
             ) from exc
         frames = [frame for _, frame, *_ in given]
         if not frames:

@@ -1066,7 +1066,7 @@ class _StreamedLoad:
     ) -> tuple[PreparedRows | None, PreparedGeometry | None]:
         """One batch converted (None when it has bad values) and its geometries;
         its problems join ``problems`` with rows counted from the input's first."""
-        found: list[dict[str, object]] = []
+        found: list[Problem] = []
         prepared: PreparedRows | None = None
         try:
             prepared = self.store._prepare(self.info, frame, self.source)
@@ -1075,7 +1075,7 @@ class _StreamedLoad:
         geoms = None
         if self.info.geometry_column:
             geoms, bad = _geometry_wkb(self.info, frame, self.source, *wkb)
-            found.extend(dict(p) for p in bad)
+            found.extend(bad)
         for p in found:
             row = p.get("row")
             shifted = {**p, "row": None if row is None else start + int(str(row))}
@@ -1095,7 +1095,7 @@ class _StreamedLoad:
             )
         return ValidationError(
             f"{exc} (and {len(problems)} problem(s) found writing)" if problems else str(exc),
-            [*exc.problems, *(dict(p) for p in problems)],
+            [*exc.problems, *problems],
         )
 
 

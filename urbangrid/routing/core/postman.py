@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -370,7 +371,6 @@ def mixed_postman(
     t0 = time.perf_counter()
     ig = index_graph(G, weight)
     s = _default_start(ig, start, G)
-    m = len(ig.ids)
     ow, twin_of, aliases = _mixed_streets(G, ig, oneway, merge_twins)
     # streets: every arc that is not a merged twin; two-way ones may go backwards
     street = np.flatnonzero(twin_of < 0)
@@ -379,9 +379,45 @@ def mixed_postman(
     fwd_head = np.r_[ig.head, ig.tail[~ow]]
     drive = sp.csr_matrix((np.ones(len(fwd_tail)), (fwd_tail, fwd_head)), shape=(ig.n, ig.n))
     check_reachable(ig, street.tolist(), s, strongly=True, arcs=drive)
+    prog = _mixed_program(ig, ow, twin_of, street)
+    x, lower, optimal = _mixed_solve(prog, ig.n, time_limit_s)
+    copies = np.repeat(np.arange(len(prog.vt)), x)
+    walk = euler_walk(ig.n, prog.vt[copies], prog.vh[copies], s, directed=True)
+    route = _mixed_route(ig, walk, copies, prog.back, twin_of, s)
+    info = {
+        "aliases": aliases,
+        "required": [ig.ids[int(e)] for e in street],
+        "two_way_streets": int(two.sum()),
+        "seconds": time.perf_counter() - t0,
+    }
+    return RoutePlan(routes=(route,), weight=weight, lower_bound=lower, optimal=optimal, info=info)
 
-    # variables: forward count of every arc (incl. twins, as deadhead links) then
-    # backward count of every two-way arc
+
+@dataclass(frozen=True)
+class _MixedProgram:
+    """The integer flow of :func:`mixed_postman`.
+
+    Variables are the forward count of every arc (twins included, as deadhead
+    links) then the backward count of every two-way arc: variable ``i`` drives
+    ``vt[i] -> vh[i]`` at cost ``vc[i]``; ``back`` lists the arc of each backward
+    variable.
+    """
+
+    vt: np.ndarray
+    vh: np.ndarray
+    vc: np.ndarray
+    back: np.ndarray
+    A_bal: sp.csr_matrix
+    A_cov: sp.csr_matrix
+    A_ge: sp.csr_matrix
+    b_ge: np.ndarray
+
+
+def _mixed_program(
+    ig: IndexedGraph, ow: np.ndarray, twin_of: np.ndarray, street: np.ndarray
+) -> _MixedProgram:
+    """Variables and constraints (balance, street coverage, parity cuts) of the integer flow."""
+    m = len(ig.ids)
     back = np.flatnonzero(~ow)
     nv = m + len(back)
     vt = np.r_[ig.tail, ig.head[back]]
@@ -391,6 +427,18 @@ def mixed_postman(
         (np.r_[np.ones(nv), -np.ones(nv)], (np.r_[vt, vh], np.r_[np.arange(nv), np.arange(nv)])),
         shape=(ig.n, nv),
     )
+    A_cov = _mixed_cover(ow, twin_of, street, back, nv)
+    A_par, b_par = _mixed_parity(ig, street, vt, vh)
+    A_ge = sp.vstack([A_cov, A_par], format="csr")
+    b_ge = np.r_[np.ones(len(street)), b_par]
+    return _MixedProgram(vt, vh, vc, back, A_bal, A_cov, A_ge, b_ge)
+
+
+def _mixed_cover(
+    ow: np.ndarray, twin_of: np.ndarray, street: np.ndarray, back: np.ndarray, nv: int
+) -> sp.csr_matrix:
+    """Coverage matrix: one row per street over the variables that drive it."""
+    m = len(ow)
     back_pos = np.full(m, -1, dtype=np.int64)
     back_pos[back] = m + np.arange(len(back))
     rows, cols = [], []
@@ -406,9 +454,16 @@ def mixed_postman(
         r = street_row[int(twin_of[e])]
         rows += [r, r]
         cols += [int(e), int(back_pos[e])]
-    A_cov = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(street), nv))
-    # parity cuts: a node meeting an odd number of streets is passed an even
-    # number of times, so at least once more than it has streets
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(street), nv))
+
+
+def _mixed_parity(
+    ig: IndexedGraph, street: np.ndarray, vt: np.ndarray, vh: np.ndarray
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Parity cuts ``A x >= b``: one row per node meeting an odd number of streets."""
+    # such a node is passed an even number of times, so at least once more than it
+    # has streets
+    nv = len(vt)
     st_t, st_h = ig.tail[street], ig.head[street]
     nl = st_t != st_h
     sdeg = np.bincount(st_t[nl], minlength=ig.n) + np.bincount(st_h[nl], minlength=ig.n)
@@ -421,19 +476,25 @@ def mixed_postman(
         ),
         shape=(ig.n, nv),
     )
-    A_par = inc[oddn]
-    A_ge = sp.vstack([A_cov, A_par], format="csr")
-    b_ge = np.r_[np.ones(len(street)), sdeg[oddn] + 1.0]
+    return inc[oddn], sdeg[oddn] + 1.0
+
+
+def _mixed_solve(
+    prog: _MixedProgram, n: int, time_limit_s: float
+) -> tuple[np.ndarray, float, bool]:
+    """Traversal count per variable, lower bound on its cost, and whether it is optimal."""
+    nv = len(prog.vt)
+    vt, vh, vc, A_cov = prog.vt, prog.vh, prog.vc, prog.A_cov
     cons = [
-        LinearConstraint(A_bal, np.zeros(ig.n), np.zeros(ig.n)),
-        LinearConstraint(A_ge, b_ge, np.inf),
+        LinearConstraint(prog.A_bal, np.zeros(n), np.zeros(n)),
+        LinearConstraint(prog.A_ge, prog.b_ge, np.inf),
     ]
     lp = linprog(
         vc,
-        A_ub=-A_ge,
-        b_ub=-b_ge,
-        A_eq=A_bal,
-        b_eq=np.zeros(ig.n),
+        A_ub=-prog.A_ge,
+        b_ub=-prog.b_ge,
+        A_eq=prog.A_bal,
+        b_eq=np.zeros(n),
         bounds=(0, None),
         method="highs",
     )
@@ -453,18 +514,33 @@ def mixed_postman(
         bound = getattr(res, "mip_dual_bound", None)
         if bound is not None and math.isfinite(bound):
             lower = max(lower, float(bound))
-    if x is None or not _mixed_ok(x, vt, vh, A_cov, ig.n):
+    if x is None or not _mixed_ok(x, vt, vh, A_cov, n):
         x = None
         optimal = False
     if not optimal:
         # the rounded relaxation, balanced by a min-cost flow, sometimes beats an
         # integer program stopped early
-        xr = _mixed_round(lp.x if lp.status == 0 else None, vt, vh, vc, A_cov, ig.n)
+        xr = _mixed_round(lp.x if lp.status == 0 else None, vt, vh, vc, A_cov, n)
         if x is None or float(np.dot(vc, xr)) < float(np.dot(vc, x)):
             x = xr
     assert x is not None
-    copies = np.repeat(np.arange(nv), x)
-    walk = euler_walk(ig.n, vt[copies], vh[copies], s, directed=True)
+    value = float(np.dot(vc, x))
+    if optimal:
+        lower = value
+    lower = min(lower, value)
+    return x, lower, optimal
+
+
+def _mixed_route(
+    ig: IndexedGraph,
+    walk: list[tuple[int, bool]],
+    copies: np.ndarray,
+    back: np.ndarray,
+    twin_of: np.ndarray,
+    start: int,
+) -> Route:
+    """The walk as a Route on the input arcs, each street served on its first pass."""
+    m = len(ig.ids)
     # name each traversal by its arc; a backward traversal is (v, u, key) of arc (u, v, key)
     arc_of = np.r_[np.arange(m), back]
     seen_street = np.zeros(m, dtype=bool)
@@ -480,25 +556,13 @@ def mixed_postman(
         served.append(not seen_street[st])
         seen_street[st] = True
         ws.append(float(ig.w[a]))
-    cost = math.fsum(ws)
-    value = float(np.dot(vc, x))
-    if optimal:
-        lower = value
-    lower = min(lower, value)
-    route = Route(
-        start=ig.nodes[s],
+    return Route(
+        start=ig.nodes[start],
         edges=tuple(edges),
         served=tuple(served),
-        cost=cost,
+        cost=math.fsum(ws),
         deadhead_cost=math.fsum(w for w, sv in zip(ws, served, strict=True) if not sv),
     )
-    info = {
-        "aliases": aliases,
-        "required": [ig.ids[int(e)] for e in street],
-        "two_way_streets": int(two.sum()),
-        "seconds": time.perf_counter() - t0,
-    }
-    return RoutePlan(routes=(route,), weight=weight, lower_bound=lower, optimal=optimal, info=info)
 
 
 def _mixed_ok(x: np.ndarray, vt: np.ndarray, vh: np.ndarray, A_cov: sp.csr_matrix, n: int) -> bool:

@@ -213,14 +213,10 @@ def rural_postman(
     deadline = t0 + time_limit_s
     ig, req, s = _setup(G, required, weight, start)
     base = math.fsum(ig.w[req].tolist())
-
-    def left() -> float:
-        return max(0.5, deadline - time.perf_counter())
-
     ncomp, lab, labs = _components(ig, req, s)
     # the parity bound is the join's proven bound, not its cost: when the time
     # limit stops the exact T-join early the cost only bounds from above
-    join0, _jcost0, jlb0, jopt0 = _parity_join(ig, req, left())
+    join0, _jcost0, jlb0, jopt0 = _parity_join(ig, req, _left_s(deadline))
     if ncomp == 1:
         return _walk_plan(
             ig,
@@ -232,6 +228,23 @@ def rural_postman(
             jopt0,
             {"pieces": 1, "seconds": time.perf_counter() - t0},
         )
+    mst_cost, connectors = _piece_connectors(ig, lab, labs)
+    lower = base + max(jlb0, mst_cost)
+    best_extra, tries = _drop_connectors(ig, req, s, connectors, deadline)
+    best_extra = _cleanup(ig, req, best_extra, s)
+    info = {"pieces": len(labs), "connector_trials": tries, "seconds": time.perf_counter() - t0}
+    return _walk_plan(ig, req, best_extra, s, weight, lower, False, info)
+
+
+def _left_s(deadline: float) -> float:
+    """Seconds left before ``deadline`` (``perf_counter`` time), at least 0.5 s."""
+    return max(0.5, deadline - time.perf_counter())
+
+
+def _piece_connectors(
+    ig: IndexedGraph, lab: np.ndarray, labs: np.ndarray
+) -> tuple[float, list[np.ndarray]]:
+    """Cost of the pieces' minimum spanning tree and the edge indices of each tree path."""
     # distances between pieces, by multi-source Dijkstra from each piece
     A = ig.csgraph(undirected=True)
     k = len(labs)
@@ -252,7 +265,6 @@ def rural_postman(
     np.fill_diagonal(tiny, 0)
     mst = minimum_spanning_tree(sp.csr_matrix(tiny)).tocoo()
     mst_cost = float(np.sum(np.where(mst.data > 1e-12, mst.data, 0.0)))
-    lower = base + max(jlb0, mst_cost)
     pair_edge = _pair_edges(ig)
     connectors: list[np.ndarray] = []
     for i, j in zip(mst.row.tolist(), mst.col.tolist(), strict=True):
@@ -265,19 +277,33 @@ def rural_postman(
             path.append(pair_edge[(min(p, cur), max(p, cur))])
             cur = p
         connectors.append(np.asarray(path, dtype=np.int64))
+    return mst_cost, connectors
 
-    def assemble(conns: list[np.ndarray]) -> tuple[np.ndarray, float] | None:
-        con = np.concatenate([req[:0], *conns]) if conns else req[:0]
-        join, *_ = _parity_join(ig, np.r_[req, con], left())
-        extra = np.r_[con, join].astype(np.int64)
-        if not _connected(ig, np.r_[req, extra], s):
-            return None
-        return extra, float(ig.w[extra].sum())
 
+def _assemble(
+    ig: IndexedGraph, req: np.ndarray, s: int, conns: list[np.ndarray], deadline: float
+) -> tuple[np.ndarray, float] | None:
+    """Deadhead edges (connectors + parity join) and their cost, or None if disconnected."""
+    con = np.concatenate([req[:0], *conns]) if conns else req[:0]
+    join, *_ = _parity_join(ig, np.r_[req, con], _left_s(deadline))
+    extra = np.r_[con, join].astype(np.int64)
+    if not _connected(ig, np.r_[req, extra], s):
+        return None
+    return extra, float(ig.w[extra].sum())
+
+
+def _drop_connectors(
+    ig: IndexedGraph,
+    req: np.ndarray,
+    s: int,
+    connectors: list[np.ndarray],
+    deadline: float,
+) -> tuple[np.ndarray, int]:
+    """Best deadhead edges found by dropping connectors, and the number of trials."""
     # the connectors join every piece and each piece of the parity join holds an
     # odd node of required + connectors, so this walk is connected: no check needed
     con0 = np.concatenate(connectors) if connectors else req[:0]
-    join, *_ = _parity_join(ig, np.r_[req, con0], left())
+    join, *_ = _parity_join(ig, np.r_[req, con0], _left_s(deadline))
     best_extra = np.r_[con0, join].astype(np.int64)
     best_cost = float(ig.w[best_extra].sum())
     tries = 0
@@ -291,15 +317,13 @@ def rural_postman(
                 break
             trial = connectors[:ci] + connectors[ci + 1 :]
             tries += 1
-            got = assemble(trial)
+            got = _assemble(ig, req, s, trial, deadline)
             if got is not None and got[1] < best_cost - 1e-9:
                 connectors = trial
                 best_extra, best_cost = got
                 improved = True
                 break
-    best_extra = _cleanup(ig, req, best_extra, s)
-    info = {"pieces": k, "connector_trials": tries, "seconds": time.perf_counter() - t0}
-    return _walk_plan(ig, req, best_extra, s, weight, lower, False, info)
+    return best_extra, tries
 
 
 def _pair_edges(ig: IndexedGraph) -> dict[tuple[int, int], int]:

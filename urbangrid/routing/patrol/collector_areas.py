@@ -300,22 +300,15 @@ def plan_collector_areas(
         raise StaffingError(f"unit grids: missing column(s) {missing}")
     H = patrol_graph(G)
     crs = H.graph["crs"]
-    fine = grids.to_crs(crs).copy()
-    fine["grid_code"] = fine["grid_code"].astype(str)
-    use_unit = unit in fine.columns and fine[unit].notna().all()
-    column = unit if use_unit else "grid_code"
-    fine["region"] = fine[by].astype(str).str[:9] if cross_communities else fine[by].astype(str)
-    if use_unit:
-        spans = fine.groupby(unit)["region"].nunique()
-        if (spans > 1).any():
-            raise StaffingError(f"work grid {spans[spans > 1].index[0]!r} spans several "
-                                f"{by} values; plan on unit grids (unit='grid_code') or "
-                                "allow crossing")
+    fine, column = _fine_grids(grids, crs, unit, by, cross_communities)
     st = assign_streets(H, fine, key="grid_code")
     if streets is not None:
         st = st[st["street_id"].isin(streets["street_id"])]
     check_limit(st, limit_s, "collector areas")
-    grid_time = st.groupby("unit")["time_s"].sum()
+    search = _AreaSearch(H=H, streets=st, grid_time=st.groupby("unit")["time_s"].sum(),
+                         column=column, by=by, limit_s=limit_s, cross=cross_communities,
+                         on_over=on_over, seed=seed, iterations=iterations,
+                         time_limit_s=time_limit_s)
     prev = {str(g): str(a) for g, a in (previous or {}).items()}
     area_rows: list[dict[str, Any]] = []
     assign_rows: list[pd.DataFrame] = []
@@ -323,71 +316,153 @@ def plan_collector_areas(
     ks: dict[str, int] = {}
     rounds = 0
     for region, rfine in fine.groupby("region", sort=True):
-        blocks = _blocks(rfine, column, grid_time, by)
-        total = float(blocks["patrol_s"].sum())
-        if total == 0:
+        got = _region_areas(search, str(region), rfine, k, prev)
+        if got is None:
             continue
-        k0 = max(1, (k or {}).get(str(region), math.ceil(total / limit_s - 1e-9)))
-        block_prev = {b: pd.Series([prev[g] for g in gs if g in prev]).mode().iloc[0]
-                      for b, gs in zip(blocks["block"], blocks["grids"], strict=True)
-                      if any(g in prev for g in gs)}
-        used: set[str] = set()
-        labels = _partition(blocks, min(k0, len(blocks)), block_prev, cross_communities, used)
-        used |= set(labels)
-        todo = [(c, blocks[labels == c]) for c in sorted(set(labels))]
-        done = 0
-        while todo:
-            code, members = todo.pop(0)
-            gcodes = [g for gs in members["grids"] for g in gs]
-            ast = st[st["unit"].isin(gcodes)]
-            geom = shapely.coverage_union_all(members.geometry.to_numpy())
-            route, depot = None, None
-            if len(ast):
-                rounds += 1
-                try:
-                    route, depot = _route(H, ast, geom, seed=seed, iterations=iterations,
-                                          time_limit_s=time_limit_s)
-                except InfeasibleRouteError as exc:
-                    raise ShiftLimitError(f"area {code}: {exc}") from exc
-            cost = 0.0 if route is None else route.cost
-            fits = cost <= limit_s * (1 + 1e-9)
-            if not fits and not (on_over == "flag" and len(gcodes) == 1):
-                parts = members
-                if len(members) == 1 and len(gcodes) > 1:
-                    # one work grid too long to ride round: fall back to its unit grids
-                    sub = rfine[rfine["grid_code"].isin(gcodes)]
-                    parts = _blocks(sub, "grid_code", grid_time, by)
-                if len(parts) == 1:
-                    raise ShiftLimitError(
-                        f"{by} {region}: unit grid {gcodes[0]} takes {cost / 60:.1f} min to "
-                        f"ride round, above the limit of {limit_s / 60:.1f} min; raise the "
-                        "limit or use a faster mode")
-                sub_labels = _partition(parts, 2, None, cross_communities, used)
-                used |= set(sub_labels)
-                load = pd.Series(parts["patrol_s"].to_numpy()).groupby(sub_labels).sum()
-                keep = str(load.idxmax())
-                sub_labels = np.where(sub_labels == keep, code, sub_labels)
-                todo[:0] = [(c, parts[sub_labels == c]) for c in sorted(set(sub_labels))]
-                continue
-            done += 1
-            comms = sorted(set(members[by].astype(str)))
-            area_rows.append({
-                "area_code": code, "community_code": comms[0] if len(comms) == 1 else None,
-                "n_units": len(members), "n_grids": len(gcodes), "streets": len(ast),
-                "patrol_km": ast["length_m"].sum() / 1000, "service_s": ast["time_s"].sum(),
-                "route_s": cost, "deadhead_s": 0.0 if route is None else route.deadhead_cost,
-                "interval_s": cost, "limit_s": float(limit_s), "fits": fits, "depot": depot,
-                "geometry": geom})
-            if route is not None:
-                routes[code] = route
-            assign_rows.append(pd.DataFrame({"grid_code": gcodes, "area_code": code}))
-        ks[str(region)] = done
+        area_rows += got.rows
+        assign_rows += got.assignment
+        routes.update(got.routes)
+        rounds += got.rounds
+        ks[str(region)] = len(got.rows)
     if not area_rows:
         raise StaffingError("no street of the mode lies in the grids: nothing to patrol")
     areas = gpd.GeoDataFrame(area_rows, geometry="geometry", crs=crs)
     assignment = pd.concat(assign_rows, ignore_index=True)
     return CollectorAreas(areas=areas, assignment=assignment, routes=routes, crs=crs,
                           info={"k": ks, "unit": column, "routes_solved": rounds})
+
+
+def _fine_grids(grids: gpd.GeoDataFrame, crs: Any, unit: str, by: str,
+                cross: bool) -> tuple[gpd.GeoDataFrame, str]:
+    """Unit grids in ``crs`` with a ``region`` column, and the column areas are made of."""
+    fine = grids.to_crs(crs).copy()
+    fine["grid_code"] = fine["grid_code"].astype(str)
+    use_unit = unit in fine.columns and fine[unit].notna().all()
+    column = unit if use_unit else "grid_code"
+    fine["region"] = fine[by].astype(str).str[:9] if cross else fine[by].astype(str)
+    if use_unit:
+        spans = fine.groupby(unit)["region"].nunique()
+        if (spans > 1).any():
+            raise StaffingError(f"work grid {spans[spans > 1].index[0]!r} spans several "
+                                f"{by} values; plan on unit grids (unit='grid_code') or "
+                                "allow crossing")
+    return fine, column
+
+
+@dataclass(frozen=True, eq=False)
+class _AreaSearch:
+    """What every community's search shares: graph, streets, limit and route budget."""
+
+    H: nx.MultiDiGraph
+    streets: pd.DataFrame
+    grid_time: pd.Series
+    column: str
+    by: str
+    limit_s: float
+    cross: bool
+    on_over: str
+    seed: int
+    iterations: int | None
+    time_limit_s: float
+
+
+@dataclass(frozen=True)
+class _RegionAreas:
+    """The areas of one community: rows, assignment frames, routes and routes solved."""
+
+    rows: list[dict[str, Any]]
+    assignment: list[pd.DataFrame]
+    routes: dict[str, Route]
+    rounds: int
+
+
+def _region_areas(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame,
+                  k: Mapping[str, int] | None, prev: dict[str, str]) -> _RegionAreas | None:
+    """Areas of one community cut until every round fits; None when it has no streets."""
+    blocks = _blocks(rfine, search.column, search.grid_time, search.by)
+    total = float(blocks["patrol_s"].sum())
+    if total == 0:
+        return None
+    k0 = max(1, (k or {}).get(region, math.ceil(total / search.limit_s - 1e-9)))
+    block_prev = {b: pd.Series([prev[g] for g in gs if g in prev]).mode().iloc[0]
+                  for b, gs in zip(blocks["block"], blocks["grids"], strict=True)
+                  if any(g in prev for g in gs)}
+    used: set[str] = set()
+    labels = _partition(blocks, min(k0, len(blocks)), block_prev, search.cross, used)
+    used |= set(labels)
+    todo = [(c, blocks[labels == c]) for c in sorted(set(labels))]
+    rows: list[dict[str, Any]] = []
+    assignment: list[pd.DataFrame] = []
+    routes: dict[str, Route] = {}
+    rounds = 0
+    while todo:
+        code, members = todo.pop(0)
+        gcodes = [g for gs in members["grids"] for g in gs]
+        ast = search.streets[search.streets["unit"].isin(gcodes)]
+        geom = shapely.coverage_union_all(members.geometry.to_numpy())
+        route, depot = None, None
+        if len(ast):
+            rounds += 1
+            try:
+                route, depot = _route(search.H, ast, geom, seed=search.seed,
+                                      iterations=search.iterations,
+                                      time_limit_s=search.time_limit_s)
+            except InfeasibleRouteError as exc:
+                raise ShiftLimitError(f"area {code}: {exc}") from exc
+        cost = 0.0 if route is None else route.cost
+        if not _fits(cost, search.limit_s) and not (search.on_over == "flag" and len(gcodes) == 1):
+            pieces, fresh = _split_area(search, region, rfine, code, members, gcodes, cost, used)
+            used |= fresh
+            todo[:0] = pieces
+            continue
+        rows.append(_area_row(search, code, members, gcodes, ast, route, depot, geom))
+        if route is not None:
+            routes[code] = route
+        assignment.append(pd.DataFrame({"grid_code": gcodes, "area_code": code}))
+    return _RegionAreas(rows=rows, assignment=assignment, routes=routes, rounds=rounds)
+
+
+def _fits(route_s: float, limit_s: float) -> bool:
+    """Whether a round of ``route_s`` seconds is within ``limit_s``, up to rounding."""
+    return route_s <= limit_s * (1 + 1e-9)
+
+
+def _split_area(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame, code: str,
+                members: gpd.GeoDataFrame, gcodes: list[str], cost: float,
+                used: set[str]) -> tuple[list[tuple[str, gpd.GeoDataFrame]], set[str]]:
+    """The two halves of an area too long to ride round, and every code the cut handed out."""
+    parts = members
+    if len(members) == 1 and len(gcodes) > 1:
+        # one work grid too long to ride round: fall back to its unit grids
+        sub = rfine[rfine["grid_code"].isin(gcodes)]
+        parts = _blocks(sub, "grid_code", search.grid_time, search.by)
+    if len(parts) == 1:
+        raise ShiftLimitError(
+            f"{search.by} {region}: unit grid {gcodes[0]} takes {cost / 60:.1f} min to "
+            f"ride round, above the limit of {search.limit_s / 60:.1f} min; raise the "
+            "limit or use a faster mode")
+    sub_labels = _partition(parts, 2, None, search.cross, used)
+    fresh = set(sub_labels)
+    load = pd.Series(parts["patrol_s"].to_numpy()).groupby(sub_labels).sum()
+    keep = str(load.idxmax())
+    # the half with more patrol time keeps the area's code, so codes stay stable
+    sub_labels = np.where(sub_labels == keep, code, sub_labels)
+    return [(c, parts[sub_labels == c]) for c in sorted(set(sub_labels))], fresh
+
+
+def _area_row(search: _AreaSearch, code: str, members: gpd.GeoDataFrame, gcodes: list[str],
+              ast: pd.DataFrame, route: Route | None, depot: Hashable | None,
+              geom: Any) -> dict[str, Any]:
+    """One row of ``CollectorAreas.areas`` (times in s, patrol length in km)."""
+    cost = 0.0 if route is None else route.cost
+    comms = sorted(set(members[search.by].astype(str)))
+    return {
+        "area_code": code, "community_code": comms[0] if len(comms) == 1 else None,
+        "n_units": len(members), "n_grids": len(gcodes), "streets": len(ast),
+        "patrol_km": ast["length_m"].sum() / 1000, "service_s": ast["time_s"].sum(),
+        "route_s": cost, "deadhead_s": 0.0 if route is None else route.deadhead_cost,
+        "interval_s": cost, "limit_s": float(search.limit_s),
+        "fits": _fits(cost, search.limit_s), "depot": depot, "geometry": geom}
 
 
 def route_lines(G: nx.MultiDiGraph, result: CollectorAreas) -> gpd.GeoDataFrame:

@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +32,7 @@ import shapely
 
 from urbangrid.errors import RoutingError
 from urbangrid.routing.patrol.routes import PatrolRoute
+from urbangrid.store import Store
 
 __all__ = [
     "GPX_NAMESPACE",
@@ -283,10 +284,10 @@ def _point_times(route: PatrolRoute, n: int) -> np.ndarray:
 
 
 def load_routes(
-    store: Any,
+    store: Store,
     routes: Iterable[PatrolRoute],
     *,
-    mode: str = "upsert",
+    mode: Literal["append", "upsert", "replace"] = "upsert",
     source: str | None = None,
 ) -> Any:
     """Write routes to the store's ``patrol_route`` layer (history kept).

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from urbangrid.spatial.crs.transform import (
     CRSLike,
 )
 from urbangrid.spatial.index.engine import GridIndex, _latest_grid_version
+from urbangrid.store import Store
 
 _HIERARCHY_COLUMNS = (
     "grid_code",
@@ -129,7 +130,7 @@ class GridHierarchy:
         return cls(index, rows, names, areas)
 
     @classmethod
-    def from_store(cls, store: Any, *, as_of: dt.datetime | None = None) -> GridHierarchy:
+    def from_store(cls, store: Store, *, as_of: dt.datetime | None = None) -> GridHierarchy:
         """Build from a store's ``unit_grid`` and ``admin_area`` layers.
 
         Parameters
@@ -202,9 +203,10 @@ class GridHierarchy:
         millisecond), for live cases one at a time.
         """
         pos = self._grid_positions.locate(x, y, crs=crs)
-        found = dict.fromkeys(_HIERARCHY_CODES) if pos is None else dict(
-            zip(_HIERARCHY_CODES, self._code_rows[pos], strict=True)
-        )  # fmt: skip
+        found: dict[str, Any] = dict.fromkeys(_HIERARCHY_CODES)
+        if pos is not None:
+            row = self._code_rows[cast(int, pos)]  # a positional index answers an int
+            found.update(zip(_HIERARCHY_CODES, row, strict=True))
         for level, col in _LEVELS:
             index = self._areas.get(level)
             if found[col] is None and index is not None:
@@ -340,6 +342,7 @@ def responsible_unit(
     Examples
     --------
     >>> import geopandas as gpd
+    >>> import shapely
     >>> grids = gpd.GeoDataFrame(
     ...     {"grid_code": ["110105001001001"], "community_code": ["110105001001"],
     ...      "street_code": ["110105001"], "county_code": ["110105"]},

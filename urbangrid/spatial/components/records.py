@@ -35,7 +35,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from urbangrid.errors import ComponentIdError, ValidationError
-from urbangrid.problems import format_problem, problem
+from urbangrid.problems import Problem, format_problem, problem
 from urbangrid.spatial.components.codes import CityProfile
 from urbangrid.spatial.components.ids import (
     PROVINCE_CODES,
@@ -174,13 +174,13 @@ def _district_geometry(district: Any, crs: pyproj.CRS) -> BaseGeometry:
 
 def _record_problem(
     source: str, row: int | None, record: str | None, field_: str, value: Any, reason: str
-) -> dict[str, object]:
+) -> Problem:
     """A :func:`~urbangrid.problems.problem` record that also names the component
     (``record``: its ID or source key, and row)."""
     return {**problem(source, row, field_, value, reason), "record": record}
 
 
-def _problems_error(source: str, problems: list[dict[str, object]]) -> ValidationError:
+def _problems_error(source: str, problems: list[Problem]) -> ValidationError:
     """One ValidationError listing the first ten problems (:func:`format_problem`),
     each with the record it is about."""
     problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))  # type: ignore[operator]
@@ -202,7 +202,7 @@ class _Checks:
 
     frame: Any
     source: str
-    problems: list[dict[str, object]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     def bad(self, mask: np.ndarray, fld: str, reason: str, values: pd.Series | None = None) -> None:
         """A problem for each row where `mask` holds (its value from `values`)."""
@@ -307,10 +307,10 @@ def _check_geoframe(records: Any, source: str) -> None:
 
     if not isinstance(records, gpd.GeoDataFrame):
         msg = f"{source}: component records must be a GeoDataFrame (point or line geometries)"
-        raise ValidationError(msg, [dict(problem(source, None, "geometry", None, msg))])
+        raise ValidationError(msg, [problem(source, None, "geometry", None, msg)])
     if records.crs is None:
         msg = f"{source}: the records have no CRS; set one (e.g. EPSG:4326 lon/lat degrees)"
-        raise ValidationError(msg, [dict(problem(source, None, "geometry", None, msg))])
+        raise ValidationError(msg, [problem(source, None, "geometry", None, msg)])
 
 
 def _check_column_names(chk: _Checks) -> None:
@@ -688,11 +688,11 @@ def _load_components(
     except ValidationError as exc:
         # The store names rows; name the records as validation does (the input's own
         # key first: the ID of a new record was only just assigned).
-        problems = [
-            {**p, "record": None if row is None else _label(frame, row, ("source", "component_id"))}
-            for p in exc.problems
-            for row in [None if p.get("row") is None else int(str(p["row"]))]
-        ]
+        problems: list[Problem] = []
+        for p in exc.problems:
+            row = p.get("row")
+            label = None if row is None else _label(frame, row, ("source", "component_id"))
+            problems.append({**p, "record": label})
         raise _problems_error(source, problems) from exc
 
 
@@ -784,7 +784,7 @@ class _ComponentBatches:
     empty: bool
     known: dict[str, str] | None
     batch_rows: int
-    problems: list[dict[str, object]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[tuple[int, pd.DataFrame, Any]]:
         source = self.path.name
@@ -884,7 +884,7 @@ def _batch_frame(batch: Any, geom: str, crs: Any) -> tuple[Any, Any]:
     return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs), wkb
 
 
-def _shifted(problems: list[dict[str, object]], start: int) -> list[dict[str, object]]:
+def _shifted(problems: list[Problem], start: int) -> list[Problem]:
     """Problems of a batch with rows counted from the file's first record."""
     out = []
     for p in problems:

@@ -36,7 +36,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -56,6 +56,7 @@ from urbangrid.spatial.geocoding.parse import (
     normalize_address,
     road_stem,
 )
+from urbangrid.store import Store
 
 __all__ = [
     "LAYER",
@@ -575,7 +576,8 @@ def rename_place(
 
 
 def load_places(
-    store: Any, places: gpd.GeoDataFrame, *, mode: str = "upsert",
+    store: Store, places: gpd.GeoDataFrame, *,
+    mode: Literal["append", "upsert", "replace"] = "upsert",
     at: dt.datetime | None = None,
 ) -> Any:
     """Write places to the ``place`` layer (all or nothing); returns the WriteResult.
@@ -589,7 +591,7 @@ def load_places(
     return store.write(LAYER, frame, mode, at=at, source="gazetteer")
 
 
-def read_places(store: Any, *, as_of: dt.datetime | None = None) -> gpd.GeoDataFrame:
+def read_places(store: Store, *, as_of: dt.datetime | None = None) -> gpd.GeoDataFrame:
     """The ``place`` layer as a GeoDataFrame in EPSG:4326 (current rows, or `as_of`)."""
     frame = store.read(LAYER, as_of=as_of)
     frame = frame.to_crs("EPSG:4326") if frame.crs and frame.crs.to_epsg() != 4326 else frame
@@ -753,7 +755,7 @@ class Gazetteer:
 
     @classmethod
     def from_store(
-        cls, store: Any, *, as_of: dt.datetime | None = None, metric_crs: Any = None,
+        cls, store: Store, *, as_of: dt.datetime | None = None, metric_crs: Any = None,
     ) -> Gazetteer:
         """The gazetteer held in a store's ``place`` layer."""
         return cls(read_places(store, as_of=as_of), metric_crs=metric_crs)

@@ -660,15 +660,7 @@ def generate_unit_grids(
     check_layer(communities, "communities", kind="polygon", id_column=code_column)
     if internal_ways is not None:
         check_layer(internal_ways, "internal_ways", kind="line")
-    if metric_crs is not None:
-        crs = pyproj.CRS.from_user_input(metric_crs)
-    elif _is_metric(communities.crs):
-        crs = pyproj.CRS.from_user_input(communities.crs)
-    else:
-        crs = choose_metric_crs(communities)
-    if not _is_metric(crs):
-        msg = f"metric_crs must be projected in metres, got {crs.to_string()}"
-        raise GridCRSError(msg)
+    crs = _working_crs(communities, metric_crs)
     if not target_area_m2 > 0 or not 0 <= tolerance < 1:
         msg = f"need target_area_m2 > 0 and 0 <= tolerance < 1, got {target_area_m2}, {tolerance}"
         raise ValueError(msg)
@@ -688,6 +680,53 @@ def generate_unit_grids(
     blocks = _faces(base)
     block_comm = _locate_faces(blocks, comm_geoms)
     blocks, block_comm = blocks[block_comm >= 0], block_comm[block_comm >= 0]
+    lines = _split_lines(base, blocks, comm_geoms, internal_ways, crs, extent, max_area,
+                         target_area_m2)
+    faces = _faces(lines) if len(lines) > len(base) else blocks
+    face_comm = _locate_faces(faces, comm_geoms)
+    faces, face_comm = faces[face_comm >= 0], face_comm[face_comm >= 0]
+
+    groups = merge_small_faces(faces, face_comm, sliver_area_m2=sliver_area,
+                               sliver_width_m=sliver_width_m, min_area_m2=min_area,
+                               max_area_m2=max_area)
+    roots, grids = _dissolve_groups(faces, groups)
+    codes_comm = comm[code_column].to_numpy()[face_comm[roots]]
+    out = _grid_table(grids, codes_comm, _locate_faces(grids, blocks), crs, code_form,
+                      row_height_m)
+    stats: dict[str, object] = {
+        "n_grids": len(out),
+        "n_blocks": len(blocks),
+        "median_area_m2": float(np.median(out["area_m2"])) if len(out) else float("nan"),
+        "coverage_error": _coverage_error(_to_metric(communities, crs), out),
+        "metric_crs": f"EPSG:{crs.to_epsg()}",
+        "target_area_m2": target_area_m2,
+        "tolerance": tolerance,
+        "sliver_area_m2": sliver_area,
+        "sliver_width_m": sliver_width_m,
+        "code_form": code_form,
+    }
+    return GeneratedGrids(out, comm, fixes, crs, stats)
+
+
+def _working_crs(communities: gpd.GeoDataFrame,
+                 metric_crs: pyproj.CRS | str | None) -> pyproj.CRS:
+    """The metric CRS to work and answer in: given, the communities' own, or chosen."""
+    if metric_crs is not None:
+        crs = pyproj.CRS.from_user_input(metric_crs)
+    elif _is_metric(communities.crs):
+        crs = pyproj.CRS.from_user_input(communities.crs)
+    else:
+        crs = choose_metric_crs(communities)
+    if not _is_metric(crs):
+        msg = f"metric_crs must be projected in metres, got {crs.to_string()}"
+        raise GridCRSError(msg)
+    return crs
+
+
+def _split_lines(base: np.ndarray, blocks: np.ndarray, comm_geoms: np.ndarray,
+                 internal_ways: gpd.GeoDataFrame | None, crs: pyproj.CRS,
+                 extent: shapely.Geometry, max_area: float, target_area_m2: float) -> np.ndarray:
+    """Linework ``base`` plus the internal ways and long-axis cuts that split oversize blocks."""
     lines = base
     large = blocks[shapely.area(blocks) > max_area]
     if internal_ways is not None and len(large):
@@ -702,17 +741,12 @@ def generate_unit_grids(
         cuts = [c for poly in large
                 for c in _long_axis_cuts(poly, round(poly.area / target_area_m2))]
         lines = np.concatenate([lines, np.array(cuts, dtype=object)])
-    faces = _faces(lines) if len(lines) > len(base) else blocks
-    face_comm = _locate_faces(faces, comm_geoms)
-    faces, face_comm = faces[face_comm >= 0], face_comm[face_comm >= 0]
+    return lines
 
-    groups = merge_small_faces(faces, face_comm, sliver_area_m2=sliver_area,
-                               sliver_width_m=sliver_width_m, min_area_m2=min_area,
-                               max_area_m2=max_area)
-    roots, grids = _dissolve_groups(faces, groups)
-    grid_comm = face_comm[roots]
-    block_of_grid = _locate_faces(grids, blocks)
-    codes_comm = comm[code_column].to_numpy()[grid_comm]
+
+def _grid_table(grids: np.ndarray, codes_comm: np.ndarray, block_of_grid: np.ndarray,
+                crs: pyproj.CRS, code_form: int, row_height_m: float) -> gpd.GeoDataFrame:
+    """Coded grids sorted by ``grid_code``, with their community codes and ``area_m2``."""
     centroids = shapely.centroid(grids)
     grid_codes = number_grids(codes_comm, shapely.get_x(centroids), shapely.get_y(centroids),
                               form=code_form, row_height_m=row_height_m)
@@ -726,25 +760,16 @@ def generate_unit_grids(
     }, geometry=gpd.GeoSeries(grids, crs=crs), crs=crs)
     out = out.sort_values("grid_code", kind="stable").reset_index(drop=True)
     out.attrs["crs_note"] = f"metric CRS: {crs.name} (EPSG:{crs.to_epsg()})"
+    return out
 
-    input_union = shapely.union_all(_to_metric(communities, crs).geometry.to_numpy(),
-                                    grid_size=GRID_SIZE_M)
+
+def _coverage_error(communities: gpd.GeoDataFrame, out: gpd.GeoDataFrame) -> float:
+    """Area where the grids and the input communities differ, as a share of the communities."""
+    input_union = shapely.union_all(communities.geometry.to_numpy(), grid_size=GRID_SIZE_M)
     grid_union = shapely.coverage_union_all(out.geometry.to_numpy())
     sym = shapely.area(shapely.symmetric_difference(grid_union, input_union,
                                                     grid_size=GRID_SIZE_M))
-    stats: dict[str, object] = {
-        "n_grids": len(out),
-        "n_blocks": len(blocks),
-        "median_area_m2": float(np.median(out["area_m2"])) if len(out) else float("nan"),
-        "coverage_error": float(sym / input_union.area) if input_union.area else float("nan"),
-        "metric_crs": f"EPSG:{crs.to_epsg()}",
-        "target_area_m2": target_area_m2,
-        "tolerance": tolerance,
-        "sliver_area_m2": sliver_area,
-        "sliver_width_m": sliver_width_m,
-        "code_form": code_form,
-    }
-    return GeneratedGrids(out, comm, fixes, crs, stats)
+    return float(sym / input_union.area) if input_union.area else float("nan")
 
 
 # ------------------------------------------------------------------- area partitioning

@@ -379,8 +379,10 @@ def _locate(points: np.ndarray, grids: gpd.GeoDataFrame) -> np.ndarray:
 def _moved_features(store: Store, layer: str, before: gpd.GeoDataFrame,
                     after: gpd.GeoDataFrame) -> pd.DataFrame:
     info = store.layer_info(layer)
+    if info.key is None or info.geometry_column is None:
+        return pd.DataFrame(columns=["layer", "key", "old_grid_code", "new_grid_code"])
     features = store.read(layer, columns=[info.key])
-    if info.geometry_column is None or not len(features):
+    if not len(features):
         return pd.DataFrame(columns=["layer", "key", "old_grid_code", "new_grid_code"])
     if features.crs != after.crs and after.crs is not None:
         features = features.to_crs(after.crs)

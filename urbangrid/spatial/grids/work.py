@@ -290,9 +290,9 @@ def _work_grid_codes(group: np.ndarray, group_region: np.ndarray, load: np.ndarr
     prev = dict(previous.items()) if previous is not None else {}
     highest: dict[str, int] = {}
     for code in list(prev.values()) + list(retired):
-        prefix, _, serial = str(code).partition("W")
-        if serial.isdigit():
-            highest[prefix] = max(highest.get(prefix, 0), int(serial))
+        prefix, _, tail = str(code).partition("W")
+        if tail.isdigit():
+            highest[prefix] = max(highest.get(prefix, 0), int(tail))
     # Candidate old codes: the previous code holding most of each group's workload.
     claims: list[tuple[float, int, str]] = []
     for g in range(n_groups):

@@ -775,7 +775,7 @@ def write_line_blocks(
                     qx = _lattice(box[0], box[1], a, steps)
                     for b in range(steps + 1):
                         qy = _lattice(box[2], box[3], b, steps)
-                        j = _sign_pattern(qx, qy, segs, k)
+                        j = _sign_pattern(qx, qy, segs, k)  # type: ignore[arg-type]  # numba: int64 is int
                         if j >= 0 and ans[j] == -3:
                             ans[j] = _resolve(code, qx, qy, fl, ints, ints_f)
                 if steps == _SAMPLE_STEPS or (ans[:npat] != -3).all():

@@ -63,6 +63,7 @@ from urbangrid.spatial.crs.transform import (
 )
 from urbangrid.spatial.index import _pip
 from urbangrid.spatial.index.sql import install_locate_sql
+from urbangrid.store import Store
 
 __all__ = [
     "INDEX_FORMAT_VERSION",
@@ -256,7 +257,7 @@ class GridIndex:
     @classmethod
     def from_store(
         cls,
-        store: Any,
+        store: Store,
         layer: str = "unit_grid",
         *,
         key: str | None = None,
@@ -805,7 +806,7 @@ class GridIndex:
         return self
 
 
-def _latest_grid_version(store: Any, as_of: dt.datetime | None) -> str | None:
+def _latest_grid_version(store: Store, as_of: dt.datetime | None) -> str | None:
     if "grid_version" not in store.layers():
         return None
     versions = store.read("grid_version", columns=["version", "loaded_at"])
