@@ -102,7 +102,7 @@ SLOW_STEPS = {"geocoding", "patrol routes", "staffing"}
 @pytest.fixture(scope="module")
 def demo_map(tmp_path_factory: pytest.TempPathFactory) -> DemoMap:
     """``map.html`` of a demo run without its slow steps, routes for a few work grids."""
-    from urbangrid import demo
+    from urbangrid.demo import run as demo
     from urbangrid.loaders.osm import read_street_graph
     from urbangrid.routing.patrol.routes import area_routes
     from urbangrid.store import GeoPackageStore
