@@ -186,6 +186,8 @@ API: tuple[tuple[str, str, str], ...] = (
      "each ridden round within a time limit."),
     ("load_collector_areas", "urbangrid.routing.patrol.collector_areas", "Write collector "
      "areas into the store."),
+    ("plan_district", "urbangrid.routing.patrol.district", "A district's patrol plan: "
+     "collector areas, rounds, shifts, roster, revisit times, headcount against its bound."),
     # Cases
     ("read_case_log", "urbangrid.loaders.case_log", "Read a case log (CSV) as case "
      "events."),
@@ -261,6 +263,7 @@ if TYPE_CHECKING:  # type checkers and IDEs see the names eagerly
         load_collector_areas,
         plan_collector_areas,
     )
+    from urbangrid.routing.patrol.district import plan_district
     from urbangrid.routing.patrol.export import load_routes, write_geojson, write_gpx, write_map
     from urbangrid.routing.patrol.intervals import revisit_intervals, staggered_schedule
     from urbangrid.routing.patrol.modes import get_mode

@@ -70,6 +70,7 @@ __all__ = [
     "area_routes",
     "prepare_graph",
     "required_streets",
+    "route_from_walk",
     "routes_table",
     "snap_point",
 ]
@@ -1180,6 +1181,55 @@ def _concatenate(H: nx.MultiDiGraph, routes: Iterable[Route], depot: Hashable) -
     dead = math.fsum(r.deadhead_cost for r in routes)
     return Route(
         start=depot, edges=tuple(edges), served=tuple(served), cost=cost, deadhead_cost=dead
+    )
+
+
+def route_from_walk(
+    G: nx.MultiDiGraph,
+    route: Route,
+    *,
+    area: shapely.Geometry | None = None,
+    area_id: str | None = None,
+    lower_bound_s: float | None = None,
+    problem: str = "collector area round",
+) -> PatrolRoute:
+    """A :class:`PatrolRoute` (legs, turn-by-turn steps, timing) of a closed walk on ``G``.
+
+    For walks found elsewhere, e.g. the rounds of
+    :func:`~urbangrid.routing.patrol.collector_areas.plan_collector_areas`, so they can be
+    exported (GPX, ``patrol_route`` layer) and timed like :func:`area_route`'s.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        The street graph the walk runs on (metric CRS in ``G.graph["crs"]``, ``time_s``,
+        ``geometry``, ``street_id`` on every arc).
+    route : Route
+        The closed walk; its served traversals are the required streets.
+    area : shapely geometry, optional
+        The area, graph CRS (metres).
+    area_id : str, optional
+        The area's code.
+    lower_bound_s : float, optional
+        A proven lower bound on the round's travel time, seconds.
+    problem : str
+        The routing problem the walk solves, for the record.
+    """
+    prof = get_mode(G.graph["mode"])
+    served = {G.edges[e]["street_id"] if G.has_edge(*e) else
+              G.edges[e[1], e[0], e[2]]["street_id"]
+              for e, s in zip(route.edges, route.served, strict=True) if s}
+    required = sorted(str(i) for i in served)
+    legs, actions = _legs(G, route, served, prof)
+    street_m = math.fsum(leg["length_m"] for leg in legs if leg["served"])
+    return PatrolRoute(
+        area_id=area_id, mode=prof.name, crs=G.graph["crs"], start_node=route.start,
+        start_snap_m=0.0,
+        plan=RoutePlan(routes=(route,), weight="time_s", lower_bound=lower_bound_s),
+        legs=_legs_frame(legs, G.graph["crs"]), instructions=_instructions(legs, actions),
+        required=tuple(required), street_m=street_m, area=area, lower_bound_s=lower_bound_s,
+        problem=problem, uturns=actions.count("uturn"),
+        turns=actions.count("left") + actions.count("right"),
     )
 
 

@@ -1,0 +1,119 @@
+"""District patrol plan: areas, rounds within the norm, roster, revisit times, bound."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+import pytest
+import shapely
+
+from tests.routing.lattice import lattice
+from urbangrid.errors import ShiftLimitError
+from urbangrid.routing.core.plan import check_route
+from urbangrid.routing.patrol.district import (
+    load_district_plan,
+    plan_district,
+    write_district_plan,
+)
+from urbangrid.routing.patrol.streets import street_graph
+
+
+def _grids():
+    streets, grids = lattice()
+    grids["area_m2"] = shapely.area(grids.geometry.to_numpy())
+    return street_graph(streets, "walk", crs="EPSG:4548"), grids
+
+
+@pytest.fixture(scope="module")
+def district():
+    return _grids()
+
+
+@pytest.fixture(scope="module")
+def plan(district):
+    G, grids = district
+    return plan_district(G, grids, limit_s=1800, shifts=1, iterations=30)
+
+
+class TestPlan:
+    def test_every_round_within_the_norm_and_every_street_served(self, plan, district):
+        G, _ = district
+        assert plan.ok, plan.problems
+        assert (plan.table["round_s"] <= 1800).all()
+        assert plan.table["fits"].all()
+        # every street of every grid is in the plan and seen within the round
+        assert len(plan.streets) == G.number_of_edges() // 2
+        assert (plan.streets["passes"] > 0).all()
+        for code, route in plan.routes.items():
+            walk = route.route
+            served = [e for e, s in zip(walk.edges, walk.served, strict=True) if s]
+            assert check_route(G, walk, weight="time_s", required=served,
+                               oneway="oneway") == pytest.approx(route.plan.cost), code
+
+    def test_grade1_roads_seen_through_the_day(self, plan):
+        # one shift 07-15 covers everything; the primary row is also ridden 13-21
+        assert set(plan.roster["roads"]) == {"all", "grade1"}
+        g1 = plan.streets[plan.streets["grade"] == 1]
+        assert len(g1) and (g1["window"] == "grade1 cover").all()
+        assert (g1["max_interval_s"] <= 1800 + 1e-6).all()
+        late = plan.roster[plan.roster["roads"] == "grade1"]
+        assert late["end_h"].max() == pytest.approx(21.0)
+
+    def test_headcount_roster_and_bound(self, plan):
+        assert plan.headcount == len(plan.roster)
+        assert plan.lower_bound <= plan.headcount
+        assert plan.gap["deadhead"] + plan.gap["packing"] == plan.headcount - plan.lower_bound
+        # the bound: riding every street once, per community, rounded up
+        reg = plan.table[plan.table["roads"] == "all"]
+        lb = sum(math.ceil(s / 1800) for s in reg.groupby("community_code")["service_s"].sum())
+        assert plan.lower_bound >= lb
+        assert f"needs {plan.headcount} walk collectors" in plan.summary
+        assert f"fewer than {plan.lower_bound}" in plan.summary
+        d = plan.staffing.loc["district"]
+        assert int(d["time_headcount"]) == plan.headcount
+
+    def test_rerun_is_identical(self, plan, district):
+        G, grids = district
+        again = plan_district(G, grids, limit_s=1800, shifts=1, iterations=30)
+        assert again.table.equals(plan.table)
+        assert again.roster.equals(plan.roster)
+
+
+class TestNormNotMet:
+    def test_a_grid_that_cannot_be_ridden_round_is_named(self, district):
+        G, grids = district
+        # a cell's round is its four 50 m stubs there and back: 400 s on foot
+        bad = plan_district(G, grids, limit_s=300, shifts=1, iterations=10)
+        assert not bad.ok
+        p = bad.problems[0]
+        assert p["field"] == "round_s" and "area 1101080140" in p["reason"]
+        assert "over the 5 min norm" in p["reason"] and "single grid" in p["reason"]
+
+    def test_a_street_longer_than_the_norm_raises(self, district):
+        G, grids = district
+        with pytest.raises(ShiftLimitError, match=r"street .* alone takes"):
+            plan_district(G, grids, limit_s=30, iterations=10)
+
+
+def test_written_once_and_rewritten_unchanged(store, plan):
+    first = load_district_plan(store, plan)
+    n_areas = len(plan.table)
+    assert first["collector_area"].inserted == n_areas
+    assert first["patrol_route"].inserted == len(plan.routes)
+    again = load_district_plan(store, plan)
+    assert again["collector_area"].inserted == 0 and again["collector_area"].updated == 0
+    assert again["patrol_route"].inserted == 0 and again["patrol_route"].updated == 0
+
+
+def test_files_one_gpx_per_collector(plan, tmp_path):
+    from datetime import date
+
+    files = write_district_plan(plan, tmp_path, day=date(2026, 12, 7))
+    gpx = sorted(p for p in files if p.suffix == ".gpx")
+    assert len(gpx) == len(plan.roster)
+    root = ET.parse(gpx[0]).getroot()
+    times = [e.text for e in root.iter() if e.tag.endswith("time")]
+    assert any(t.startswith("2026-12-06T23:00") for t in times)  # 07:00 Beijing time
+    assert (tmp_path / "summary.txt").read_text(encoding="utf-8").startswith("This plan")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".plan-")]

@@ -1,0 +1,672 @@
+"""District patrol plan (区域巡查方案): every collector's area, round, shifts and revisit times.
+
+:func:`plan_district` puts the pieces of :mod:`~urbangrid.routing.patrol.collector_areas`,
+:mod:`~urbangrid.routing.patrol.staffing` and :mod:`~urbangrid.routing.patrol.intervals`
+together into one checked plan for a district:
+
+1. grids without a management grade (管理等级) are graded by their best road
+   (:func:`~urbangrid.routing.patrol.staffing.grade_grids_by_streets`);
+2. **collector areas**: contiguous areas of whole work (or unit) grids, balanced by patrol
+   time, each ridden round in one closed route within the norm (e.g. 30 min by bike);
+3. **shifts**: the regular shifts of the norms (``[shifts]`` of ``staffing.toml``) patrol
+   every street; where they cover grade-1 roads (一级道路) for less than
+   ``grade1_cover_h`` hours a day, staggered shifts (错时) patrol grade-1 roads alone, on
+   their own (larger) areas cut the same way;
+4. **roster**: one row per collector: area, shift, start and end, rounds in the shift;
+5. **checks**: every required street is served by its area's round, every round is
+   within the norm (turn penalties included), every street's revisit interval through
+   the day, from the passes of every collector
+   (:func:`~urbangrid.routing.patrol.intervals.revisit_intervals`);
+6. **headcount against its lower bound**: no plan can staff a community with fewer than
+   ``ceil(riding time of its streets / round)`` collectors per shift; the gap is split
+   into deadheading (riding between streets, round one-way streets) and packing
+   (areas of whole grids that fill less than the round), and explained in one paragraph
+   (:attr:`DistrictPlan.summary`).
+
+Everything is deterministic for a given ``seed`` and ``iterations``: re-running on the
+same grids and streets gives the same areas, routes and codes, so writing them again
+into a store changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from urbangrid.errors import StaffingError
+from urbangrid.problems import Problem, problem
+from urbangrid.routing.patrol.collector_areas import (
+    CollectorAreas,
+    assign_streets,
+    patrol_graph,
+    plan_collector_areas,
+)
+from urbangrid.routing.patrol.intervals import revisit_intervals, route_visits
+from urbangrid.routing.patrol.routes import PatrolRoute, route_from_walk
+from urbangrid.routing.patrol.staffing import (
+    StaffingNorms,
+    grade_grids_by_streets,
+    read_staffing_norms,
+    shift_schedule,
+    staffing_table,
+)
+
+__all__ = ["DistrictPlan", "load_district_plan", "plan_district", "write_district_plan"]
+
+
+@dataclass(frozen=True, eq=False)
+class DistrictPlan:
+    """A district's patrol plan; see :func:`plan_district`.
+
+    Attributes
+    ----------
+    mode : str
+        Travel mode.
+    limit_s : float
+        The round norm, seconds (e.g. 1,800).
+    shifts : int
+        Regular shifts per day.
+    areas : CollectorAreas
+        The regular collector areas (every street), graph CRS.
+    cover : CollectorAreas or None
+        The grade-1 cover areas of the staggered shifts (None when the regular shifts
+        cover grade-1 roads long enough, or there is no grade-1 road).
+    routes : dict of str to PatrolRoute
+        Every area's round (regular and cover), keyed by area code; cover codes read
+        ``…G01`` where regular ones read ``…C01``.
+    table : pandas.DataFrame
+        One row per area: ``area_code``, ``roads`` (``all``/``grade1``),
+        ``community_code``, ``n_grids``, ``streets``, ``patrol_km``, ``service_s``
+        (riding the streets once), ``travel_s`` (the round without turn penalties),
+        ``round_s`` (the round as ridden, turns included), ``deadhead_pct``,
+        ``limit_s``, ``fits``, ``rounds_per_shift``, ``max_revisit_s`` (longest gap
+        between two passes of one of its streets through its shifts), ``collectors``.
+    roster : pandas.DataFrame
+        One row per collector: ``collector``, ``area_code``, ``roads``, ``shift``,
+        ``start_h``, ``end_h`` (hours after midnight), ``rounds``.
+    streets : pandas.DataFrame
+        One row per required street: ``street_id``, ``area_code``, ``grade``,
+        ``length_m``, ``passes`` (a day), ``max_interval_s`` (longest unseen time within
+        its window, the window's ends counted), ``window`` (``"shifts"`` or
+        ``"grade1 cover"``).
+    staffing : pandas.DataFrame
+        :func:`~urbangrid.routing.patrol.staffing.staffing_table` with the time-based
+        columns: the grid and area norms beside this plan.
+    headcount : int
+        Collectors on the roster: regular areas × shifts + cover areas × staggered shifts.
+    lower_bound : int
+        No plan of whole communities can do with fewer (see the module docstring).
+    gap : dict
+        ``deadhead`` and ``packing``: collectors of the gap each explains.
+    problems : list of Problem
+        Norm not met (area, why), streets left unserved; empty for a sound plan.
+    summary : str
+        One paragraph for a district manager.
+    info : dict
+        Timings (seconds) and counts.
+    """
+
+    mode: str
+    limit_s: float
+    shifts: int
+    areas: CollectorAreas
+    cover: CollectorAreas | None
+    routes: dict[str, PatrolRoute] = field(repr=False)
+    table: pd.DataFrame = field(repr=False)
+    roster: pd.DataFrame = field(repr=False)
+    streets: pd.DataFrame = field(repr=False)
+    staffing: pd.DataFrame = field(repr=False)
+    headcount: int = 0
+    lower_bound: int = 0
+    gap: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    summary: str = ""
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every round fits the norm and every required street is served."""
+        return not self.problems
+
+
+def _graded(grids: gpd.GeoDataFrame, G: nx.MultiDiGraph) -> tuple[gpd.GeoDataFrame, int]:
+    """Grids with a management grade everywhere (missing ones graded by their streets)."""
+    out = grids.copy()
+    if "grade" not in out.columns:
+        out["grade"] = pd.NA
+    missing = out["grade"].isna().to_numpy()
+    if missing.any():
+        graded = grade_grids_by_streets(out, G)
+        out["grade"] = np.where(missing, graded, out["grade"].to_numpy(dtype=object))
+    out["grade"] = out["grade"].astype("int64")
+    return out, int(missing.sum())
+
+
+def _cover_code(code: str) -> str:
+    """The code of a grade-1 cover area: the regular code with ``G`` for ``C``."""
+    i = code.rfind("C")
+    return code[:i] + "G" + code[i + 1:] if i >= 0 else f"{code}G"
+
+
+def _rounds(G: nx.MultiDiGraph, result: CollectorAreas, roads: str) -> dict[str, PatrolRoute]:
+    """Each area's round as a PatrolRoute, lower bound the time on its streets."""
+    out = {}
+    rows = result.areas.set_index("area_code")
+    for code, walk in result.routes.items():
+        rid = code if roads == "all" else _cover_code(code)
+        out[rid] = route_from_walk(G, walk, area=rows.loc[code, "geometry"], area_id=rid,
+                                   lower_bound_s=float(rows.loc[code, "service_s"]),
+                                   problem=f"collector area round ({roads} streets)")
+    return out
+
+
+def _roster(table: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
+    """One row per collector: each shift of the schedule staffs every area of its roads."""
+    rows = []
+    for sh in schedule.itertuples():
+        mine = table[table["roads"] == sh.roads]
+        for a in mine.itertuples():
+            span_s = (sh.end_h - sh.start_h) * 3600
+            rows.append({"collector": f"{a.area_code}-{sh.shift}", "area_code": a.area_code,
+                         "roads": sh.roads, "shift": sh.shift, "start_h": sh.start_h,
+                         "end_h": sh.end_h,
+                         "rounds": int(span_s // a.round_s) if a.round_s > 0 else 0})
+    return pd.DataFrame(rows, columns=["collector", "area_code", "roads", "shift", "start_h",
+                                       "end_h", "rounds"])
+
+
+def _area_table(result: CollectorAreas, routes: dict[str, PatrolRoute], roads: str,
+                shift_h: float, limit_s: float) -> pd.DataFrame:
+    a = result.areas
+    codes = [c if roads == "all" else _cover_code(c) for c in a["area_code"]]
+    rs = [routes[c].duration_s if c in routes else 0.0 for c in codes]
+    travel = a["route_s"].to_numpy(dtype=float)
+    return pd.DataFrame({
+        "area_code": codes, "roads": roads, "community_code": a["community_code"].to_numpy(),
+        "n_grids": a["n_grids"].to_numpy(), "streets": a["streets"].to_numpy(),
+        "patrol_km": a["patrol_km"].to_numpy(), "service_s": a["service_s"].to_numpy(),
+        "travel_s": travel, "round_s": rs,
+        "deadhead_pct": np.where(travel > 0, 100 * a["deadhead_s"].to_numpy() /
+                                 np.where(travel > 0, travel, 1), 0.0),
+        "limit_s": limit_s,
+        "fits": np.asarray(rs) <= limit_s * (1 + 1e-9),
+        "rounds_per_shift": [int(shift_h * 3600 // r) if r > 0 else 0 for r in rs],
+    })
+
+
+def _visits(routes: dict[str, PatrolRoute], roster: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for r in roster.itertuples():
+        route = routes.get(r.area_code)
+        if route is None or route.duration_s <= 0:
+            continue
+        parts.append(route_visits(route, starts_s=[r.start_h * 3600], until_s=r.end_h * 3600,
+                                  collector=r.collector))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["street_id", "t_s", "collector", "grade", "length_m"])
+
+
+def _street_intervals(required: pd.DataFrame, routes: dict[str, PatrolRoute],
+                      roster: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
+    """Revisit interval of every required street over its window (shifts; grade-1 cover)."""
+    visits = _visits(routes, roster)
+    reg = schedule[schedule["roads"] == "all"]
+    win_all = (float(reg["start_h"].min()) * 3600, float(reg["end_h"].max()) * 3600)
+    win_g1 = (win_all[0], float(schedule["end_h"].max()) * 3600)
+    req = required.assign(street_id=required["street_id"].astype(str))
+    out = []
+    for window, name, sel in ((win_all, "shifts", req["grade"] != 1),
+                              (win_g1, "grade1 cover" if win_g1 != win_all else "shifts",
+                               req["grade"] == 1)):
+        part = req[sel]
+        if not len(part):
+            continue
+        v = visits[visits["street_id"].astype(str).isin(part["street_id"])]
+        iv = revisit_intervals(v, window_s=window, streets=part)
+        iv = iv.reindex(part["street_id"].to_numpy())
+        out.append(pd.DataFrame({
+            "street_id": part["street_id"].to_numpy(), "area_code": part["area_code"].to_numpy(),
+            "grade": part["grade"].to_numpy(), "length_m": part["length_m"].to_numpy(),
+            "passes": iv["passes"].fillna(0).astype("int64").to_numpy(),
+            "max_interval_s": iv["max_interval_s"].to_numpy(dtype=float), "window": name}))
+    return pd.concat(out, ignore_index=True).sort_values("street_id", kind="stable") \
+        .reset_index(drop=True)
+
+
+def _required(result: CollectorAreas, st: pd.DataFrame) -> pd.DataFrame:
+    """Required streets with the area that serves them (``street_id``, ``grade``, …)."""
+    owner = result.assignment.set_index("grid_code")["area_code"]
+    req = st[st["unit"].isin(owner.index)].copy()
+    req["area_code"] = owner.reindex(req["unit"]).to_numpy()
+    return req[["street_id", "name", "grade", "length_m", "time_s", "area_code"]]
+
+
+def _problems(table: pd.DataFrame, required: pd.DataFrame,
+              routes: dict[str, PatrolRoute], source: str) -> list[Problem]:
+    out = []
+    for i, a in enumerate(table.itertuples()):
+        if not a.fits:
+            turns = a.round_s - a.travel_s
+            why = (f"round {a.round_s / 60:.1f} min ({a.travel_s / 60:.1f} min riding + "
+                   f"{turns / 60:.1f} min turns) is over the {a.limit_s / 60:.0f} min norm; "
+                   f"its streets alone take {a.service_s / 60:.1f} min, the rest is riding "
+                   f"between them ({a.deadhead_pct:.0f}% deadhead, e.g. round one-way "
+                   "streets); it is a single grid that cannot be cut further"
+                   if a.n_grids == 1 else
+                   f"round {a.round_s / 60:.1f} min is over the {a.limit_s / 60:.0f} min norm "
+                   f"({turns / 60:.1f} min of it turns)")
+            out.append(problem(source, i, "round_s", round(a.round_s, 1),
+                               f"area {a.area_code}: {why}; raise the norm, use a faster "
+                               "mode or redraw the grid"))
+    served: dict[str, set[str]] = {c: set(r.required) for c, r in routes.items()}
+    for r in required.itertuples():
+        if str(r.street_id) not in served.get(str(r.area_code), set()):
+            out.append(problem(source, None, "street_id", str(r.street_id),
+                               f"street {r.street_id} ({r.name or 'unnamed'}) of area "
+                               f"{r.area_code} is not served by its round"))
+    return out
+
+
+def _lower_bound(areas: pd.DataFrame, by_col: str, limit_s: float) -> tuple[int, int]:
+    """Per shift: Σ ceil(service / round) and Σ ceil(travel / round) over communities."""
+    g = areas.groupby(by_col, dropna=False)
+    lb = sum(math.ceil(s / limit_s - 1e-9) for s in g["service_s"].sum())
+    dh = sum(math.ceil(s / limit_s - 1e-9) for s in g["travel_s"].sum())
+    return int(lb), int(dh)
+
+
+def _summary(plan: dict[str, Any]) -> str:
+    """The paragraph a district manager acts on: headcount, bound, gap and what closes it."""
+    t, k, s = plan["table"], plan["k"], plan["shifts"]
+    lim = plan["limit_s"] / 60
+    reg = t[t["roads"] == "all"]
+    fill = reg["round_s"] / reg["limit_s"]
+    empty = reg[fill < 0.5]
+    g1 = plan["cover_k"] * plan["extra"]
+    head = (f"This plan needs {plan['headcount']} {plan['mode']} collectors: {k} areas "
+            f"ridden round in ≤ {lim:.0f} min × {s} shift(s)")
+    head += (f" + {plan['cover_k']} grade-1 areas × {plan['extra']} staggered shift(s) "
+             f"= {g1} to keep grade-1 roads patrolled {plan['cover_h']:g} h a day. "
+             if g1 else ". ")
+    bound = (f"No plan can do with fewer than {plan['lower_bound']}: riding every street "
+             f"once takes {reg['service_s'].sum() / 60:.0f} min a round, and each community "
+             f"needs at least that time / {lim:.0f} min, rounded up. ")
+    dead_pct = 100 * (1 - reg["service_s"].sum() / max(reg["travel_s"].sum(), 1e-9))
+    gap = plan["headcount"] - plan["lower_bound"]
+    why = (f"The gap of {gap} comes from riding between streets and round one-way streets "
+           f"({dead_pct:.0f}% of the riding, worth {plan['gap']['deadhead']}) and from "
+           f"areas of whole grids that fill their {lim:.0f} min unevenly (on average "
+           f"{100 * fill.mean():.0f}%, worth {plan['gap']['packing']}")
+    why += (f"; {len(empty)} areas ride less than half the norm, e.g. "
+            f"{', '.join(empty.sort_values('round_s')['area_code'].head(3))}). " if len(empty)
+            else "). ")
+    act = ("To close it: merge the emptiest areas with a neighbour across the community "
+           "line (cross_communities=True), open or two-way the streets that force long "
+           "detours, or give the largest areas a faster mode. "
+           if gap > 0 else "The plan meets its bound. ")
+    norms = plan["norms_line"]
+    return head + bound + why + act + norms
+
+
+def _norms_line(staff: pd.DataFrame, shifts: int) -> str:
+    d = staff.iloc[-1]
+    return (f"For comparison the grid norm gives {int(d['grids_low'])}–{int(d['grids_high'])} "
+            f"on the roster and the area norm {int(d['area_headcount'])} ({shifts} shift(s)); "
+            "they count grids or km², not the riding the streets need.")
+
+
+def plan_district(
+    G: nx.MultiDiGraph,
+    grids: gpd.GeoDataFrame,
+    *,
+    limit_s: float = 1800.0,
+    shifts: int | None = None,
+    norms: StaffingNorms | None = None,
+    by: str = "community_code",
+    unit: str = "work_grid_code",
+    cross_communities: bool = False,
+    previous: Mapping[str, str] | None = None,
+    start_h: float = 7.0,
+    seed: int = 0,
+    iterations: int | None = 60,
+    time_limit_s: float = 2.0,
+    source: str = "district plan",
+) -> DistrictPlan:
+    """A district's patrol plan: collector areas, rounds, shifts, roster, revisit times.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        Street graph of the mode (:func:`urbangrid.routing.patrol.streets.street_graph`),
+        metric CRS in ``G.graph["crs"]`` (metres), ``time_s`` and ``grade`` on every arc.
+    grids : geopandas.GeoDataFrame
+        Unit grids in any stated CRS, with ``grid_code``, ``by`` (12-digit community
+        codes), ``area_m2`` and optionally ``grade`` (管理等级 1-3; missing grades are
+        taken from the best road of the grid) and ``unit`` (work grids).
+    limit_s : float
+        The round norm, seconds (1,800: a 30 min round by bike, as in Beijing Chaoyang).
+    shifts : int, optional
+        Regular shifts per day (default from the norms).
+    norms : StaffingNorms, optional
+        Default: the bundled ``norms/staffing.toml`` (shift hours, grade-1 cover hours).
+    by, unit, cross_communities, previous
+        As :func:`~urbangrid.routing.patrol.collector_areas.plan_collector_areas`.
+    start_h : float
+        Start of the first shift, hours after midnight.
+    seed, iterations, time_limit_s
+        Budget of each round's search; with ``iterations`` the plan is deterministic.
+    source : str
+        Name for problem records.
+
+    Returns
+    -------
+    DistrictPlan
+        ``plan.ok`` is False when a round cannot meet the norm (``plan.problems`` names
+        the area and why) or a street is left unserved.
+
+    Raises
+    ------
+    ShiftLimitError
+        A single street takes longer than the norm to ride (named): no plan can meet it.
+    StaffingError
+        No grids, missing columns, bad shift count.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    norms = norms or read_staffing_norms()
+    shifts = norms.default_shifts if shifts is None else shifts
+    if not isinstance(shifts, int | np.integer) or not 1 <= shifts <= norms.max_shifts:
+        raise StaffingError(f"shifts must be an integer 1-{norms.max_shifts}, not {shifts!r}")
+    if len(grids) == 0:
+        raise StaffingError("no unit grids: load or generate them first")
+    H = patrol_graph(G)
+    graded, n_graded = _graded(grids, H)
+    opts = {"unit": unit, "by": by, "cross_communities": cross_communities, "seed": seed,
+            "iterations": iterations, "time_limit_s": time_limit_s, "on_over": "flag"}
+    areas, routes = _fitting_areas(H, graded, limit_s, previous, opts, "all")
+    schedule = shift_schedule(shifts, norms=norms, start_h=start_h)
+    extra = int((schedule["roads"] == "grade1").sum())
+    st = assign_streets(H, graded.to_crs(H.graph["crs"]), key="grid_code")
+    cover = None
+    if extra and (st["grade"] == 1).any():
+        cover, more = _fitting_areas(H, graded, limit_s, None, opts, "grade1",
+                                     streets=st[st["grade"] == 1])
+        routes.update(more)
+    t1 = time.perf_counter()
+    return _assemble(H, graded, areas, cover, routes, st, schedule, {
+        "limit_s": float(limit_s), "shifts": int(shifts), "norms": norms, "by": by,
+        "source": source, "extra": extra, "n_graded": n_graded,
+        "t_areas_s": t1 - t0, "t0": t0})
+
+
+def _fitting_areas(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, limit_s: float,
+                   previous: Mapping[str, str] | None, opts: dict[str, Any], roads: str,
+                   streets: pd.DataFrame | None = None,
+                   ) -> tuple[CollectorAreas, dict[str, PatrolRoute]]:
+    """Collector areas whose rounds fit ``limit_s`` as ridden (turn penalties included).
+
+    The areas are cut on riding time (no turns); a community where the turns push an area
+    of several grids over the norm is cut again on a limit shortened by those turns' share
+    (at most 3 times), the other communities keep their areas.
+    """
+    result = plan_collector_areas(H, grids, limit_s=limit_s, previous=previous,
+                                  streets=streets, **opts)
+    routes = _rounds(H, result, roads)
+    region_col = grids[opts["by"]].astype(str)
+    if opts["cross_communities"]:
+        region_col = region_col.str[:9]
+    cut = dict.fromkeys(result.info["k"], limit_s)
+    for _ in range(3):
+        over = _over(result, routes, roads, limit_s)
+        if not over:
+            break
+        for region, ratio in over.items():
+            cut[region] *= ratio
+            sub = plan_collector_areas(H, grids[region_col.to_numpy() == region],
+                                       limit_s=cut[region], previous=previous,
+                                       streets=streets, **opts)
+            result = _replace_region(result, sub, region)
+            routes = {c: r for c, r in routes.items() if not c.startswith(region)}
+            routes |= _rounds(H, sub, roads)
+    return result, routes
+
+
+def _over(result: CollectorAreas, routes: dict[str, PatrolRoute], roads: str,
+          limit_s: float) -> dict[str, float]:
+    """Regions with an area of several grids over ``limit_s`` as ridden, and the factor
+    (riding / ridden, less 1 %) to shorten their cutting limit by."""
+    out: dict[str, float] = {}
+    for c, n in zip(result.areas["area_code"], result.areas["n_grids"], strict=True):
+        rid = c if roads == "all" else _cover_code(c)
+        r = routes.get(rid)
+        if n > 1 and r is not None and r.duration_s > limit_s * (1 + 1e-9):
+            region = next(k for k in result.info["k"] if c.startswith(k))
+            ratio = min(0.99 * limit_s / r.duration_s, 0.99)
+            out[region] = min(out.get(region, 1.0), ratio)
+    return out
+
+
+def _replace_region(result: CollectorAreas, sub: CollectorAreas, region: str) -> CollectorAreas:
+    """``result`` with the areas of ``region`` replaced by those of ``sub``."""
+    keep = ~result.areas["area_code"].str.startswith(region)
+    areas = pd.concat([result.areas[keep], sub.areas], ignore_index=True)
+    areas = gpd.GeoDataFrame(areas.sort_values("area_code", kind="stable", ignore_index=True),
+                             geometry="geometry", crs=result.crs)
+    kept = set(result.areas.loc[keep, "area_code"])
+    assignment = pd.concat([result.assignment[result.assignment["area_code"].isin(kept)],
+                            sub.assignment], ignore_index=True)
+    routes = {c: r for c, r in result.routes.items() if c in kept} | sub.routes
+    info = dict(result.info)
+    info["k"] = dict(result.info["k"]) | dict(sub.info["k"])
+    info["routes_solved"] = result.info.get("routes_solved", 0) + sub.info.get("routes_solved", 0)
+    return CollectorAreas(areas=areas, assignment=assignment, routes=routes, crs=result.crs,
+                          info=info)
+
+
+def _assemble(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
+              cover: CollectorAreas | None, routes: dict[str, PatrolRoute],
+              st: pd.DataFrame, schedule: pd.DataFrame, ctx: dict[str, Any]) -> DistrictPlan:
+    """Tables, roster, intervals, checks, bound and summary of a plan's areas and rounds."""
+    norms: StaffingNorms = ctx["norms"]
+    limit_s = ctx["limit_s"]
+    parts = [_area_table(areas, routes, "all", norms.shift_h, limit_s)]
+    if cover is not None:
+        parts.append(_area_table(cover, routes, "grade1", norms.shift_h, limit_s))
+    table = pd.concat(parts, ignore_index=True)
+    if cover is None:
+        schedule = schedule[schedule["roads"] == "all"]
+    roster = _roster(table, schedule)
+    required = _required(areas, st)
+    streets = _street_intervals(required, routes, roster, schedule)
+    worst = streets.groupby("area_code")["max_interval_s"].max()
+    if cover is not None:
+        # the grade-1 streets are also served by the cover rounds: check those too
+        cov = _required(cover, st[st["grade"] == 1])
+        cov["area_code"] = cov["area_code"].map(_cover_code)
+        g1 = streets[streets["grade"] == 1].set_index("street_id")["max_interval_s"]
+        worst = pd.concat([worst, g1.reindex(cov["street_id"].astype(str).to_numpy())
+                           .groupby(cov["area_code"].to_numpy()).max()])
+        required = pd.concat([required, cov], ignore_index=True)
+    table["max_revisit_s"] = table["area_code"].map(worst)
+    table["collectors"] = table["area_code"].map(roster.groupby("area_code").size()) \
+        .fillna(0).astype("int64")
+    problems = _problems(table, required, routes, ctx["source"])
+    return _finish(H, grids, areas, cover, routes, table, roster, streets, problems, ctx)
+
+
+def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
+            cover: CollectorAreas | None, routes: dict[str, PatrolRoute], table: pd.DataFrame,
+            roster: pd.DataFrame, streets: pd.DataFrame, problems: list[Problem],
+            ctx: dict[str, Any]) -> DistrictPlan:
+    """Headcount, its bound and gap, the staffing table and the summary paragraph."""
+    import time
+
+    norms: StaffingNorms = ctx["norms"]
+    limit_s, shifts = ctx["limit_s"], ctx["shifts"]
+    reg = table[table["roads"] == "all"]
+    k = len(reg)
+    cover_k = len(table) - k
+    extra = ctx["extra"] if cover is not None else 0
+    lb_shift, dh_shift = _lower_bound(reg, "community_code", limit_s)
+    lb_cover = 0
+    if cover is not None:
+        lb_cover, _ = _lower_bound(table[table["roads"] == "grade1"], "community_code", limit_s)
+    headcount = k * shifts + cover_k * extra
+    lower = lb_shift * shifts + lb_cover * extra
+    gap = {"deadhead": (dh_shift - lb_shift) * shifts,
+           "packing": headcount - lower - (dh_shift - lb_shift) * shifts}
+    tb = None
+    if table["community_code"].notna().all():  # areas within communities: per-community rows
+        tb = _time_rows(table, communities=grids[ctx["by"]].astype(str).unique(),
+                        shifts=shifts, extra=extra, limit_s=limit_s, by=ctx["by"])
+    staff = staffing_table(grids, shifts=shifts, norms=norms, by=ctx["by"], time_based=tb)
+    facts = {"table": table, "k": k, "shifts": shifts, "limit_s": limit_s,
+             "mode": H.graph["mode"], "cover_k": cover_k, "extra": extra,
+             "cover_h": norms.grade1_cover_h, "headcount": headcount, "lower_bound": lower,
+             "gap": gap, "norms_line": _norms_line(staff, shifts)}
+    info = {"t_areas_s": ctx["t_areas_s"], "t_total_s": time.perf_counter() - ctx["t0"],
+            "graded_grids": ctx["n_graded"], "routes_solved":
+            areas.info.get("routes_solved", 0) + (cover.info.get("routes_solved", 0)
+                                                  if cover is not None else 0)}
+    return DistrictPlan(
+        mode=H.graph["mode"], limit_s=limit_s, shifts=shifts, areas=areas, cover=cover,
+        routes=routes, table=table, roster=roster, streets=streets, staffing=staff,
+        headcount=headcount, lower_bound=lower, gap=gap, problems=problems,
+        summary=_summary(facts), info=info)
+
+
+def _time_rows(table: pd.DataFrame, *, communities: Any, shifts: int, extra: int,
+               limit_s: float, by: str) -> pd.DataFrame:
+    """The time-based columns :func:`staffing_table` adds, per community, from the plan."""
+    rows = []
+    for code in sorted(communities):
+        grp = table[table["community_code"].astype(str) == code]
+        reg = grp[grp["roads"] == "all"]
+        cov = grp[grp["roads"] == "grade1"]
+        rows.append({by: str(code), "time_per_shift": len(reg), "grade1_extra": len(cov) * extra,
+                     "time_headcount": len(reg) * shifts + len(cov) * extra,
+                     "limit_s": float(limit_s),
+                     "max_route_s": float(reg["round_s"].max()) if len(reg) else 0.0})
+    return pd.DataFrame(rows).set_index(by)
+
+
+def _all_areas(plan: DistrictPlan) -> CollectorAreas:
+    """The regular and the grade-1 cover areas as one set (cover codes ``…G01``)."""
+    if plan.cover is None:
+        return plan.areas
+    cov = plan.cover
+    areas = cov.areas.assign(area_code=cov.areas["area_code"].map(_cover_code))
+    assignment = cov.assignment.assign(area_code=cov.assignment["area_code"].map(_cover_code))
+    both = pd.concat([plan.areas.areas, areas], ignore_index=True)
+    return CollectorAreas(
+        areas=gpd.GeoDataFrame(both, geometry="geometry", crs=plan.areas.crs),
+        assignment=pd.concat([plan.areas.assignment, assignment], ignore_index=True),
+        routes=dict(plan.areas.routes) | {_cover_code(c): r for c, r in cov.routes.items()},
+        crs=plan.areas.crs, info=dict(plan.areas.info))
+
+
+def load_district_plan(store: Any, plan: DistrictPlan, *, source: str = "district plan",
+                       ) -> dict[str, Any]:
+    """Write a plan's areas (``collector_area``) and rounds (``patrol_route``) into a store.
+
+    Areas replace the layer's current ones (history kept); routes are upserted by
+    ``"<area code>:<mode>"``. Writing an unchanged plan again changes nothing.
+
+    Parameters
+    ----------
+    store : urbangrid.store.Store
+        An open, migrated store.
+    plan : DistrictPlan
+    source : str
+        Provenance column.
+
+    Returns
+    -------
+    dict of str to urbangrid.store.WriteResult
+        ``{"collector_area": …, "patrol_route": …}``.
+    """
+    from urbangrid.routing.patrol.collector_areas import load_collector_areas
+    from urbangrid.routing.patrol.export import load_routes
+
+    areas = load_collector_areas(store, _all_areas(plan), mode=plan.mode, source=source)
+    routes = load_routes(store, [plan.routes[c] for c in sorted(plan.routes)],
+                         mode="upsert", source=source)
+    return {"collector_area": areas, "patrol_route": routes}
+
+
+def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
+                        day: date | None = None, tz: str = "Asia/Shanghai") -> list[Path]:
+    """Write a plan's files: one GPX per collector, the tables as CSV, the summary.
+
+    Files: ``gpx/<collector>.gpx`` (WGS84; with ``day``, each track point carries the
+    time it is planned to be passed, the round repeated from the shift's start),
+    ``areas.csv``, ``roster.csv``, ``streets.csv``, ``staffing.csv``, ``summary.txt``.
+    Written to a temporary folder first and moved in place, so a failure leaves no
+    half-written plan.
+
+    Parameters
+    ----------
+    plan : DistrictPlan
+    directory : str or Path
+        Output folder (created).
+    day : datetime.date, optional
+        The day the roster is for, to time the GPX tracks.
+    tz : str
+        Time zone of the shift hours.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    import shutil
+    import tempfile
+
+    from urbangrid.routing.patrol.export import write_gpx
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".plan-", dir=out))
+    try:
+        (tmp / "gpx").mkdir()
+        for r in plan.roster.itertuples():
+            start = None
+            if day is not None:
+                from zoneinfo import ZoneInfo
+
+                start = datetime.combine(day, datetime.min.time(), ZoneInfo(tz)) + \
+                    timedelta(hours=float(r.start_h))
+            write_gpx(plan.routes[r.area_code], tmp / "gpx" / f"{r.collector}.gpx",
+                      start_time=start, name=f"巡查路线 {r.collector} ({r.roads}, shift "
+                      f"{r.shift} {_hhmm(r.start_h)}-{_hhmm(r.end_h)})")
+        plan.table.round(1).to_csv(tmp / "areas.csv", index=False)
+        plan.roster.to_csv(tmp / "roster.csv", index=False)
+        plan.streets.round(1).to_csv(tmp / "streets.csv", index=False)
+        plan.staffing.round(3).to_csv(tmp / "staffing.csv")
+        (tmp / "summary.txt").write_text(plan.summary + "\n", encoding="utf-8")
+        if (out / "gpx").exists():
+            shutil.rmtree(out / "gpx")
+        written = []
+        for f in sorted(tmp.rglob("*")):
+            if f.is_file():
+                dest = out / f.relative_to(tmp)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                f.replace(dest)
+                written.append(dest)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _hhmm(hours: float) -> str:
+    return f"{int(hours) % 24:02d}:{round(hours % 1 * 60):02d}"
