@@ -1,30 +1,30 @@
-"""The demo's HTML map opens in headless Chromium without console errors.
+"""The HTML maps open in headless Chromium with the network off and draw their layers.
 
-The map under test is made by the demo's own map step (:func:`urbangrid.demo.run.web_map`,
-:func:`urbangrid.demo.map.write_layers_map`) on a smaller run than ``urbangrid demo``:
-every demo step runs except the slow ones (geocoding, patrol routes of all 90 work
-grids, staffing), and bike patrol routes are planned for the first few work grids
-only. The layers are those of ``out/map.html``: unit grids, work grids, streets,
-components and patrol routes, each switchable.
+Two maps are checked: the demo's (made by the demo's own map step,
+:func:`urbangrid.demo.run.web_map` → :func:`urbangrid.demo.map.write_layers_map`, on a
+smaller run than ``urbangrid demo``: every step runs except the slow ones (geocoding,
+patrol routes of all 90 work grids, staffing), and bike routes are planned for the first
+few work grids only) and a route map (:func:`urbangrid.routing.patrol.export.write_map`,
+what ``urbangrid route -o route.html`` writes).
 
-The page is rendered by Debian's ``chromium`` through ``chromedriver`` (Debian
-``chromium-driver``), driven by selenium. Nothing is fetched from the network: the
-Leaflet, jQuery, Bootstrap and Font Awesome files that folium links from CDNs are
-inlined from the copies PyPI's ``folium-offline`` ships for the same folium release,
-and the OpenStreetMap tile layer is pointed at one blank tile. So the test checks the
-page itself (its scripts run, its layers are drawn and switch), not the network, and
-gives the same answer on a machine without one.
+The pages are rendered by Debian's ``chromium`` through ``chromedriver`` (Debian
+``chromium-driver``), driven by selenium, with every request sent to a proxy that does
+not exist and every host name unresolvable: a 数字城管 centre's intranet. The pages are
+used as urbangrid writes them: Leaflet is inlined, the default base layer is none, so
+their scripts must run and their layers, legend and scale bar must be drawn with no
+network at all.
 
-A screenshot is saved as ``docs/img/demo_map.png`` for the README.
+Screenshots: ``docs/img/demo_map.png`` and ``docs/img/route_map.png`` show the *real*
+demo, every route: run ``urbangrid demo --out out`` and then
+``URBANGRID_DEMO_OUT=out pytest tests/test_demo_map.py -k screenshot``. Without
+``URBANGRID_DEMO_OUT`` the screenshots of the reduced run go to a temporary folder.
 """
 
 from __future__ import annotations
 
-import base64
+import os
 import re
 import shutil
-import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,54 +34,12 @@ import pytest
 
 from urbangrid.data import data_path
 
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "demo_map.png"
+IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 WUDAOKOU = "osm/beijing_haidian_wudaokou.osm.bz2"
 WORK_GRIDS = 8  # work grids routed (the demo routes all 90)
 
-_SCRIPT = re.compile(r'<script\s+src="(?P<url>https?://[^"]+)"\s*>\s*</script>')
-_STYLESHEET = re.compile(r'<link\s+[^>]*href="(?P<url>https?://[^"]+)"[^>]*/?>')
-_TILES = re.compile(r'L\.tileLayer\(\s*"(?P<url>https?://[^"]+)"')
-# Resources the page loads (links a reader may follow, <a href>, are not loaded).
+# Resources a page loads (links a reader may follow, <a href>, are not loaded).
 _EXTERNAL = re.compile(r'<(?:script|link|img|iframe)\b[^>]*(?:src|href)="(https?://[^"]+)"')
-
-
-def _blank_tile() -> str:
-    """A 256 × 256 light grey PNG as a data URL: the basemap stand-in."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\xee\xee\xee" * 256 for _ in range(256))
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 256, 256, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-    return "data:image/png;base64," + base64.b64encode(png).decode()
-
-
-def offline_copy(html: str) -> str:
-    """The page with every CDN script and stylesheet inlined and tiles made local.
-
-    Raises AssertionError naming any external resource left, so a new plugin whose
-    files are not available offline fails here rather than as a vague console error.
-    """
-    from offlinefolium.elements import _res as resources  # URL → file text
-
-    missing: list[str] = []
-
-    def inline(match: re.Match[str], tag: str) -> str:
-        url = match["url"]
-        if url not in resources:
-            missing.append(url)
-            return match[0]
-        # A literal "</script>" inside inlined code would end the element early.
-        text = resources[url].replace("</script", "<\\/script")
-        return f"<{tag}>{text}</{tag}>"
-
-    html = _SCRIPT.sub(lambda m: inline(m, "script"), html)
-    html = _STYLESHEET.sub(lambda m: inline(m, "style"), html)
-    html = _TILES.sub(lambda m: f'L.tileLayer("{_blank_tile()}"', html)
-    left = sorted(set(missing) | set(_EXTERNAL.findall(html)))
-    assert not left, f"external resources with no offline copy: {left}"
-    return html
 
 
 @dataclass
@@ -123,6 +81,26 @@ def demo_map(tmp_path_factory: pytest.TempPathFactory) -> DemoMap:
     return DemoMap(out / "map.html", rows, len(ctx.state["routes"]))
 
 
+@pytest.fixture(scope="module")
+def route_map(demo_map: DemoMap, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """``write_map`` of the bike routes of the two largest work grids; arrows expected."""
+    from urbangrid.loaders.osm import read_street_graph
+    from urbangrid.routing.patrol.export import write_map
+    from urbangrid.routing.patrol.routes import area_routes
+    from urbangrid.store import GeoPackageStore
+
+    with GeoPackageStore(demo_map.path.parent / "demo.gpkg") as store:
+        grids = store.read("work_grid")
+    grids = grids.loc[grids.to_crs(3857).area.nlargest(2).index]  # routes long enough for arrows
+    G = read_street_graph(data_path(WUDAOKOU), "bike")
+    routes = area_routes(G, grids, id_column="work_grid_code", unreachable="skip",
+                         iterations=10, skipped=[])
+    path = write_map(routes, tmp_path_factory.mktemp("route") / "route.html",
+                     arrows_every_m=150.0)
+    arrows = sum(int((r.geometry.length + 75.0) // 150.0) for r in routes)
+    return path, arrows
+
+
 def _binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -133,14 +111,17 @@ def _binary(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium through chromedriver, console messages recorded."""
+    """Headless Chromium through chromedriver with no network, console recorded."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = _binary("chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1200,800", "--hide-scrollbars"):
+                "--window-size=1200,800", "--hide-scrollbars",
+                # the network is off: every request goes to a closed port, no name resolves
+                "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+                "--host-resolver-rules=MAP * ~NOTFOUND"):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(_binary("chromedriver")))
@@ -151,20 +132,24 @@ def browser() -> Iterator[Any]:
 
 
 # Leaflet's own view of the page: for each overlay of the layer switcher, whether it
-# is on the map and how many polygons (dashed ones apart) and lines it holds.
+# is on the map and how many polygons (dashed ones apart), lines, dots and arrows it holds.
 _LAYERS_JS = r"""
 const map = Object.values(window).find(v => v instanceof L.Map);
 // folium declares the switcher's overlays as window.layer_control_<id>_layers.overlays
 const spec = Object.entries(window).find(([k]) => /^layer_control_\w+_layers$/.test(k))[1];
 const out = {};
 for (const [name, layer] of Object.entries(spec.overlays)) {
-  const n = {on: map.hasLayer(layer), polygons: 0, dashed: 0, lines: 0};
+  const n = {on: map.hasLayer(layer), polygons: 0, dashed: 0, lines: 0, dots: 0, arrows: 0};
   const walk = l => {
     if (l instanceof L.Polygon) {
       n.polygons += 1;
       if (l.options.dashArray) n.dashed += 1;
     } else if (l instanceof L.Polyline) {
       if (l.options.opacity > 0) n.lines += 1;  // routes carry an invisible popup twin
+    } else if (l instanceof L.CircleMarker) {
+      n.dots += 1;
+    } else if (l instanceof L.Marker) {
+      if ((l.options.icon.options.className || "").includes("urbangrid-arrow")) n.arrows += 1;
     } else if (l.eachLayer) {
       l.eachLayer(walk);
     }
@@ -175,6 +160,10 @@ for (const [name, layer] of Object.entries(spec.overlays)) {
 return out;
 """
 _PATHS_JS = "return document.querySelectorAll('.leaflet-overlay-pane path').length"
+_CHROME_JS = """return {
+  legend: (document.querySelector('.urbangrid-legend') || {}).innerText || '',
+  scale: (document.querySelector('.leaflet-control-scale-line') || {}).innerText || '',
+  tiles: document.querySelectorAll('.leaflet-tile').length}"""
 
 
 @dataclass
@@ -188,18 +177,23 @@ class Page:
         return self.driver.execute_script(script)
 
 
-@pytest.fixture(scope="module")
-def page(demo_map: DemoMap, browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Page:
-    """The offline copy of the map, loaded."""
+def _load(browser: Any, path: Path) -> Page:
     from selenium.webdriver.support.ui import WebDriverWait
 
-    local = tmp_path_factory.mktemp("offline") / "map.html"
-    local.write_text(offline_copy(demo_map.path.read_text(encoding="utf-8")), encoding="utf-8")
-    browser.get(local.as_uri())
+    html = path.read_text(encoding="utf-8")
+    assert not _EXTERNAL.findall(html), f"{path.name} loads {_EXTERNAL.findall(html)}"
+    browser.get(path.as_uri())
     WebDriverWait(browser, 30).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
+        and d.execute_script("return typeof L !== 'undefined'")
         and d.execute_script(_PATHS_JS) > 0)
     return Page(browser, browser.get_log("browser"))
+
+
+@pytest.fixture(scope="module")
+def page(demo_map: DemoMap, browser: Any) -> Page:
+    """The demo map as urbangrid wrote it, loaded offline."""
+    return _load(browser, demo_map.path)
 
 
 def test_no_console_errors(page: Page) -> None:
@@ -213,8 +207,18 @@ def test_route_and_grid_layers_are_drawn(page: Page, demo_map: DemoMap) -> None:
     assert all(layer["on"] for layer in got.values()), got
     for name, layer in GRID_LAYERS.items():
         assert got[name]["polygons"] == demo_map.rows[layer] > 0, (name, got[name])
-    # Each route: its line, and its area (the work grid) dashed.
-    assert got[ROUTES]["lines"] == got[ROUTES]["dashed"] == demo_map.routes > 0, got[ROUTES]
+    # Each route: its line, its area (the work grid) dashed, its start dot and arrows.
+    r = got[ROUTES]
+    assert r["lines"] == r["dashed"] == r["dots"] == demo_map.routes > 0, r
+    assert r["arrows"] >= demo_map.routes, r
+
+
+def test_legend_scale_bar_and_no_tiles(page: Page) -> None:
+    got = page.run(_CHROME_JS)
+    for name in (*GRID_LAYERS, "起点 start", "行进方向 direction"):
+        assert name in got["legend"], got["legend"]
+    assert re.fullmatch(r"\d+ k?m", got["scale"].strip()), got["scale"]
+    assert got["tiles"] == 0  # base layer "none": nothing is fetched
 
 
 def test_layers_switch_off_and_on(page: Page, demo_map: DemoMap) -> None:
@@ -233,7 +237,39 @@ def test_layers_switch_off_and_on(page: Page, demo_map: DemoMap) -> None:
     assert page.run(_PATHS_JS) == before
 
 
-def test_screenshot(page: Page) -> None:
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    assert page.driver.save_screenshot(str(SCREENSHOT))
-    assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+def test_route_map_offline(route_map: tuple[Path, int], browser: Any) -> None:
+    path, arrows = route_map
+    page = _load(browser, path)
+    assert not [e for e in page.log if e["level"] == "SEVERE"], page.log
+    got = page.run(_LAYERS_JS)
+    assert len(got) == 2 and all(layer["on"] for layer in got.values()), got
+    for layer in got.values():  # the gradient line is one segment per vertex pair
+        assert layer["lines"] > 1 and layer["dashed"] == layer["dots"] == 1, layer
+    assert sum(layer["arrows"] for layer in got.values()) == arrows > 0, got
+    chrome = page.run(_CHROME_JS)
+    assert "起点 start" in chrome["legend"] and chrome["scale"], chrome
+
+
+def _screenshot_dir(tmp_path: Path) -> tuple[Path, Path | None]:
+    """Where screenshots go, and the real demo's output folder if one was given."""
+    out = os.environ.get("URBANGRID_DEMO_OUT")
+    return (IMG, Path(out)) if out else (tmp_path, None)
+
+
+def test_screenshot(demo_map: DemoMap, browser: Any, tmp_path: Path) -> None:
+    folder, real = _screenshot_dir(tmp_path)
+    shot = _load(browser, real / "map.html" if real else demo_map.path)
+    assert not [e for e in shot.log if e["level"] == "SEVERE"], shot.log
+    folder.mkdir(parents=True, exist_ok=True)
+    assert shot.driver.save_screenshot(str(folder / "demo_map.png"))
+    assert (folder / "demo_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_route_map_screenshot(route_map: tuple[Path, int], browser: Any, tmp_path: Path) -> None:
+    folder, real = _screenshot_dir(tmp_path)
+    path = route_map[0]
+    if real is not None:  # the real demo's route map (its first work grid)
+        path = real / "route_map.html"
+    shot = _load(browser, path)
+    folder.mkdir(parents=True, exist_ok=True)
+    assert shot.driver.save_screenshot(str(folder / "route_map.png"))

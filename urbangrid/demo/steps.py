@@ -31,8 +31,9 @@ def routes_step(ctx: Any) -> str:
     Work grids come from the store's ``work_grid`` layer when an earlier step wrote
     them, else they are generated in memory (unit grids from the OSM extract's streets
     and its documented community partition, grouped to about 0.27 km² each, the
-    Beijing Chaoyang norm). Writes ``routes/<code>.gpx``, ``patrol_routes.geojson``
-    and ``patrol_routes.txt`` into ``ctx.out`` and the ``patrol_route`` layer, keeps
+    Beijing Chaoyang norm). Writes ``routes/<code>.gpx``, ``patrol_routes.geojson``,
+    ``patrol_routes.txt`` and ``route_map.html`` (the first route's map) into ``ctx.out``
+    and the ``patrol_route`` layer, keeps
     the routes in ``ctx.state["routes"]`` for the demo map, prints the route table
     and returns a summary line.
     """
@@ -57,6 +58,8 @@ def routes_step(ctx: Any) -> str:
     for r in routes:
         export.write_gpx(r, gpx_dir / f"{r.area_id}.gpx")
     export.write_geojson(routes, out / "patrol_routes.geojson", areas=True)
+    if routes:  # what `urbangrid route -o route.html` draws, for the first work grid
+        export.write_map(routes[0], out / "route_map.html")
     ctx.state["routes"] = routes
     export.load_routes(ctx.store, routes, source=f"demo: {osm.name}, bike")
     table = format_table(routes)

@@ -116,9 +116,16 @@ def ship(client: Any, obj: Any, name: str) -> Any:
 
 
 class Progress:
-    """A text progress bar on stderr: partitions done, rows, rate, throttled to 2 Hz."""
+    """A tqdm progress bar on stderr: partitions done, rows and their rate.
+
+    Drawn only when `enabled` and stderr is a terminal (tqdm's ``disable=None``), so
+    logs and pipes get the summary line alone. With `total` unknown (a CSV read as
+    it streams) the bar follows the share of the input read, given as ``fraction``.
+    """
 
     def __init__(self, label: str, total: int | None, enabled: bool) -> None:
+        from tqdm import tqdm
+
         self.label = label
         self.total = total
         self.enabled = enabled
@@ -126,7 +133,11 @@ class Progress:
         self.rows = 0
         self.fraction: float | None = None
         self._t0 = time.perf_counter()
-        self._last = 0.0
+        self._bar = tqdm(
+            total=total if total else 100.0, desc=label, unit=" partitions" if total else "%",
+            disable=None if enabled else True, file=sys.stderr, mininterval=0.5,
+            dynamic_ncols=True, leave=True,
+            bar_format=None if total else "{desc}: {percentage:3.0f}%|{bar}| {postfix}")
 
     def update(self, parts: int = 1, rows: int = 0, fraction: float | None = None) -> None:
         """Count ``parts`` finished partitions holding ``rows`` rows."""
@@ -134,30 +145,24 @@ class Progress:
         self.rows += rows
         if fraction is not None:
             self.fraction = fraction
-        now = time.perf_counter()
-        if self.enabled and now - self._last >= 0.5:
-            self._last = now
-            self._draw(now)
+        self._redraw()
+
+    def _redraw(self) -> None:
+        if self._bar.disable:
+            return
+        rate = self.rows / max(time.perf_counter() - self._t0, 1e-9)
+        self._bar.set_postfix_str(f"{self.done} partitions, {self.rows:,} rows, "
+                                  f"{rate:,.0f} rows/s", refresh=False)
+        if self.total:
+            self._bar.update(self.done - self._bar.n)
+        elif self.fraction is not None:
+            self._bar.update(round(100 * min(self.fraction, 1.0), 1) - self._bar.n)
+        else:
+            self._bar.refresh()
 
     def close(self) -> None:
         """Draw the final state and end the line."""
-        if self.enabled:
-            self._draw(time.perf_counter())
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-    def _draw(self, now: float) -> None:
-        frac = self.fraction
-        if self.total:
-            frac = self.done / self.total
-        bar = ""
-        if frac is not None:
-            filled = round(30 * min(frac, 1.0))
-            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {100 * frac:5.1f}% "
-        secs = max(now - self._t0, 1e-9)
-        of = f"/{self.total}" if self.total else ""
-        sys.stderr.write(
-            f"\r{self.label}: {bar}{self.done}{of} partitions, {self.rows:,} rows, "
-            f"{self.rows / secs:,.0f} rows/s"
-        )
-        sys.stderr.flush()
+        if not self.total and not self._bar.disable:
+            self.fraction = 1.0
+            self._redraw()
+        self._bar.close()

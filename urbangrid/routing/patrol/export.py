@@ -8,7 +8,10 @@
   as a ``rte``), WGS 84 as GPX requires;
 * :func:`load_routes` — the ``patrol_route`` layer of a store (upsert with history);
 * :func:`write_map` — a folium HTML map: area outlines, each route drawn in order with
-  a colour gradient from start (blue) to end (red), arrows along it, the start marked.
+  a colour gradient from start (blue) to end (red), arrows along it, the start marked,
+  a legend and a scale bar. Maps carry Leaflet inline (:func:`write_offline_html`) and
+  open on an intranet with no CDN; the base layer is none, OpenStreetMap or 天地图
+  Tianditu (:func:`new_map`).
 
 Chinese map apps (Amap, Baidu) display GCJ-02/BD-09 coordinates: converting a track
 for them is :func:`urbangrid.spatial.crs.transform.transform_xy`'s job; files written here stay
@@ -17,8 +20,12 @@ WGS 84, as GPX and GeoJSON require.
 
 from __future__ import annotations
 
+import gzip
+import html
 import json
 import math
+import os
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -35,13 +42,18 @@ from urbangrid.routing.patrol.routes import PatrolRoute
 from urbangrid.store import Store
 
 __all__ = [
+    "BASEMAPS",
     "GPX_NAMESPACE",
+    "ROUTE_LEGEND",
+    "add_legend",
     "add_route",
     "load_routes",
+    "new_map",
     "routes_frame",
     "write_geojson",
     "write_gpx",
     "write_map",
+    "write_offline_html",
 ]
 
 GPX_NAMESPACE = "http://www.topografix.com/GPX/1/1"
@@ -310,18 +322,168 @@ def load_routes(
     return store.write("patrol_route", routes_frame(routes, source=source), mode)
 
 
+#: Base layers a map can draw under its data (``basemap=``); ``URBANGRID_BASEMAP`` sets
+#: the default, else ``"none"`` (a map for an intranet with no tile server).
+BASEMAPS = ("none", "osm", "tianditu-vec", "tianditu-img")
+
+_LEAFLET_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet"  # folium 0.20's
+_TIANDITU_URL = ("https://t{s}.tianditu.gov.cn/LAYER_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+                 "&VERSION=1.0.0&LAYER=LAYER&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+                 "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY")
+_TIANDITU_ATTR = '© <a href="https://www.tianditu.gov.cn">天地图 Tianditu</a>'
+_RESOURCE = re.compile(r'<(script|link)\b[^>]*?(?:src|href)="(https?://[^"]+)"[^>]*>(?:</script>)?')
+
+
+def new_map(bounds_wgs84: Sequence[float] | None, *, basemap: str | None = None,
+            tianditu_key: str | None = None) -> Any:
+    """A folium map fitted to `bounds_wgs84`, with a metric scale bar and a base layer.
+
+    Parameters
+    ----------
+    bounds_wgs84 : (min lon, min lat, max lon, max lat) in degrees (WGS 84), optional
+        Extent to show.
+    basemap : {"none", "osm", "tianditu-vec", "tianditu-img"}, optional
+        Tiles under the data; default ``$URBANGRID_BASEMAP`` or ``"none"``. Tianditu's
+        web-Mercator tiles (``vec_w``/``img_w`` with their labels) are drawn in
+        CGCS2000, which agrees with WGS 84 to a few centimetres, and OpenStreetMap's are
+        WGS 84: WGS 84 data lies on both unshifted. Amap, Tencent and Baidu tiles are
+        GCJ-02/BD-09, 100–700 m off WGS 84 data, and are not offered.
+    tianditu_key : str, optional
+        Tianditu browser key (tk); default ``$TIANDITU_KEY``.
+
+    Returns
+    -------
+    folium.Map
+        Save it with :func:`write_offline_html` so it opens without internet.
+    """
+    import folium
+
+    choice = basemap or os.environ.get("URBANGRID_BASEMAP") or "none"
+    if choice not in BASEMAPS:
+        raise RoutingError(f"basemap {choice!r}: choose one of {', '.join(BASEMAPS)}")
+    fmap = folium.Map(tiles=None, control_scale=False, prefer_canvas=False)
+    fmap.default_js = [("leaflet", f"{_LEAFLET_URL}.js")]  # the only script the maps use
+    fmap.default_css = [("leaflet_css", f"{_LEAFLET_URL}.css")]
+    if choice == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(fmap)
+    elif choice.startswith("tianditu"):
+        key = tianditu_key or os.environ.get("TIANDITU_KEY")
+        if not key:
+            raise RoutingError(f"basemap {choice!r} needs a Tianditu key: pass tianditu_key= "
+                               "or set TIANDITU_KEY (free at console.tianditu.gov.cn)")
+        layer, labels = ("vec", "cva") if choice == "tianditu-vec" else ("img", "cia")
+        for name, overlay in ((layer, False), (labels, True)):
+            url = _TIANDITU_URL.replace("LAYER", name).replace("KEY", key)
+            folium.TileLayer(url, attr=_TIANDITU_ATTR, name=f"天地图 {name}", max_zoom=18,
+                             subdomains="01234567", overlay=overlay, control=False).add_to(fmap)
+    _scale_bar(fmap)
+    if bounds_wgs84 is not None:
+        minx, miny, maxx, maxy = (float(v) for v in bounds_wgs84)
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    return fmap
+
+
+def _scale_bar(fmap: Any) -> None:
+    """A metric-only scale bar, bottom left (Leaflet's own control)."""
+    from branca.element import MacroElement, Template
+
+    bar = MacroElement()
+    bar._template = Template(
+        "{% macro script(this, kwargs) %}L.control.scale({metric: true, imperial: false, "
+        "maxWidth: 150}).addTo({{ this._parent.get_name() }});{% endmacro %}")
+    fmap.add_child(bar)
+
+
+def add_legend(fmap: Any, entries: Sequence[tuple[str, str, str]], *,
+               title: str = "图例 legend") -> None:
+    """A legend box, bottom right: one row per ``(label, colour, kind)``.
+
+    ``kind`` is how the symbol is drawn: ``"line"``, ``"dash"`` (dashed outline),
+    ``"fill"`` (polygon), ``"point"``, ``"gradient"`` (a route from start, blue, to end,
+    red), ``"arrow"`` (direction of travel) or ``"start"`` (start marker).
+    """
+    import folium
+
+    swatch = {
+        "line": '<span style="display:inline-block;width:22px;border-top:3px solid {c}">',
+        "dash": '<span style="display:inline-block;width:22px;border-top:2px dashed {c}">',
+        "fill": '<span style="display:inline-block;width:16px;height:11px;'
+                'border:1.5px solid {c};background:{c}33">',
+        "point": '<span style="display:inline-block;width:8px;height:8px;border-radius:50%;'
+                 'background:{c}">',
+        "gradient": '<span style="display:inline-block;width:22px;height:4px;background:'
+                    'linear-gradient(90deg,#2b83ba,#abdda4,#fdae61,#d7191c)">',
+        "arrow": '<span style="color:{c}">&#9654;',
+        "start": '<span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+                 'background:{c};border:2px solid white;box-shadow:0 0 0 1px #333">',
+    }
+    rows = "".join(f'<div>{swatch[kind].format(c=colour)}</span> {html.escape(label)}</div>'
+                   for label, colour, kind in entries)
+    fmap.get_root().html.add_child(folium.Element(
+        '<div class="urbangrid-legend" style="position:absolute;z-index:1000;right:10px;'
+        'bottom:24px;background:rgba(255,255,255,.9);padding:4px 8px;font:12px/18px sans-serif;'
+        f'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.4)"><b>{html.escape(title)}</b>'
+        f"{rows}</div>"))
+
+
+def write_offline_html(fmap: Any, path: str | Path) -> Path:
+    """Save a folium map as one HTML file that needs no network: Leaflet inlined.
+
+    The page carries Leaflet 1.9.3's JavaScript and CSS (bundled in
+    ``urbangrid/data/web``, BSD-2-Clause); only the base layer's tiles, if one was
+    chosen, come from a server. Raises RoutingError naming any other external script
+    or stylesheet (a folium plugin urbangrid does not bundle).
+    """
+    from urbangrid.data import data_path
+
+    page = fmap.get_root().render()
+    assets = {f"{_LEAFLET_URL}.{ext}": data_path(f"web/leaflet-1.9.3.{ext}.gz")
+              for ext in ("js", "css")}
+    left: list[str] = []
+
+    def inline(m: re.Match[str]) -> str:
+        if m[2] not in assets:
+            left.append(m[2])
+            return m[0]
+        text = gzip.decompress(assets[m[2]].read_bytes()).decode("utf-8")
+        if m[1] == "script":  # a literal "</script" would end the element early
+            return "<script>" + text.replace("</script", "<\\/script") + "</script>"
+        return f"<style>{text}</style>"
+
+    page = _RESOURCE.sub(inline, page)
+    if left:
+        raise RoutingError(f"the map links files urbangrid does not bundle: {', '.join(left)}")
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+#: Legend rows of a route map: (label, colour, kind).
+ROUTE_LEGEND = (
+    ("巡查路线 route, start → end", "", "gradient"),
+    ("行进方向 direction", "#222222", "arrow"),
+    ("起点 start", "#1a9641", "start"),
+    ("巡查区域 area", "#333333", "dash"),
+)
+
+
 def write_map(
     routes: PatrolRoute | Sequence[PatrolRoute],
     path: str | Path,
     *,
     arrows_every_m: float = 150.0,
+    basemap: str | None = None,
+    tianditu_key: str | None = None,
 ) -> Path:
-    """Write an HTML map (folium/Leaflet) of the routes, drawn in order.
+    """Write an HTML map (Leaflet, inlined: opens without internet) of the routes.
 
     Each route is a line whose colour runs from blue (start) to red (end), with an
     arrow every ``arrows_every_m`` metres pointing the way, its area outline dashed,
-    and the start marked; a popup gives the figures. Tiles are OpenStreetMap's (WGS 84
-    data on a WGS 84 basemap).
+    and the start marked; hovering shows the figures. A legend and a metric scale bar
+    are drawn; the base layer is chosen by `basemap` (see :func:`new_map`; default
+    none). Geometry is drawn in WGS 84 longitude/latitude.
 
     Parameters
     ----------
@@ -331,6 +493,10 @@ def write_map(
         Output ``.html``.
     arrows_every_m : float
         Spacing of direction arrows, metres.
+    basemap : {"none", "osm", "tianditu-vec", "tianditu-img"}, optional
+        Base layer; default ``$URBANGRID_BASEMAP`` or ``"none"``.
+    tianditu_key : str, optional
+        Tianditu key for the Tianditu base layers; default ``$TIANDITU_KEY``.
 
     Returns
     -------
@@ -344,27 +510,25 @@ def write_map(
     if not rs:
         raise RoutingError("no route to draw")
     lines = [_line_wgs84(r) for r in rs]
-    minx, miny, maxx, maxy = shapely.total_bounds(np.array(lines, dtype=object))
-    fmap = folium.Map(tiles="OpenStreetMap", control_scale=True)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fmap = new_map(shapely.total_bounds(np.array(lines, dtype=object)), basemap=basemap,
+                   tianditu_key=tianditu_key)
     for r in rs:
         group = folium.FeatureGroup(name=f"{r.area_id or 'route'} ({r.mode})")
         add_route(group, r, arrows_every_m=arrows_every_m)
         group.add_to(fmap)
-    folium.LayerControl().add_to(fmap)
-    path = Path(path)
-    fmap.save(str(path))
-    return path
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    add_legend(fmap, ROUTE_LEGEND)
+    return write_offline_html(fmap, path)
 
 
 def add_route(parent: Any, route: PatrolRoute, *, arrows_every_m: float = 150.0,
-              gradient: bool = True) -> None:
-    """Draw one route on a folium map or feature group `parent`.
+              gradient: bool = True, color: str = "#d7191c") -> None:
+    """Draw one route on a folium map or feature group `parent` (WGS 84 on screen).
 
     The line runs from blue (start) to red (end) with an arrow every
     ``arrows_every_m`` metres (0: none), the area outline dashed, the start
-    marked and a popup with the figures. ``gradient=False`` draws one plain
-    line instead (a map of many routes stays light).
+    marked (a green dot) and the figures shown on hover. ``gradient=False`` draws one
+    plain line of `color` instead (a map of many routes stays light).
     """
     import folium
 
@@ -382,16 +546,18 @@ def add_route(parent: Any, route: PatrolRoute, *, arrows_every_m: float = 150.0,
                              colormap=["#2b83ba", "#abdda4", "#fdae61", "#d7191c"],
                              weight=4, opacity=0.9).add_to(parent)
         else:
-            folium.PolyLine(pos, color="#d7191c", weight=3, opacity=0.8).add_to(parent)
+            folium.PolyLine(pos, color=color, weight=3, opacity=0.8).add_to(parent)
         _arrows(r, arrows_every_m, parent, folium)
-        folium.Marker(pos[0], tooltip="起点 start",
-                      icon=folium.Icon(color="green", icon="play")).add_to(parent)
+        folium.CircleMarker(pos[0], radius=6, color="white", weight=2, fill=True,
+                            fill_color="#1a9641", fill_opacity=1,
+                            tooltip=f"起点 start {r.area_id or ''}").add_to(parent)
     s = r.summary()
-    html = (f"<b>{r.area_id or ''}</b> {r.mode}<br>{s['route_km']:.2f} km, "
+    text = (f"<b>{html.escape(str(r.area_id or ''))}</b> {r.mode}<br>{s['route_km']:.2f} km, "
             f"{s['minutes']:.0f} min, deadhead {s['deadhead_pct']:.0f}%<br>"
             f"streets {s['street_km']:.2f} km")
+    # A tooltip, not a popup: folium's popups need jQuery, which the maps do not carry.
     folium.PolyLine([(float(y), float(x)) for x, y in xy], weight=12, opacity=0,
-                    popup=folium.Popup(html, max_width=300)).add_to(parent)
+                    tooltip=folium.Tooltip(text, sticky=True)).add_to(parent)
 
 
 def _arrows(route: PatrolRoute, every_m: float, group: Any, folium: Any) -> None:
@@ -405,6 +571,7 @@ def _arrows(route: PatrolRoute, every_m: float, group: Any, folium: Any) -> None
         angle = -math.degrees(math.atan2(b.y - a.y, b.x - a.x))
         lon, lat = tr.transform(g.interpolate(d).x, g.interpolate(d).y)
         folium.Marker((lat, lon), icon=folium.DivIcon(
+            class_name="urbangrid-arrow",
             html=f'<div style="transform: rotate({angle:.0f}deg); color:#222; '
                  f'font-size:12px; line-height:12px;">&#9654;</div>',
             icon_size=(12, 12), icon_anchor=(6, 6))).add_to(group)
