@@ -18,8 +18,9 @@ by default). A point in a cell that no edge crosses (wholly inside one polygon, 
 outside all) is answered by one array read; a point in a cell crossed by one or two
 segments by one orientation test per segment; the rest test the few candidate
 polygons of their cell (small polygons whole, behind an exact bounding-box check;
-large ones only on the edges crossing the cell). Queries run compiled (numba) and,
-for large batches, on every core. Identical cell blocks are shared between cells.
+large ones only on the edges crossing the cell). Queries run compiled (Cython, built
+at install: no compiler at run time) and, for large batches, on every core. Identical
+cell blocks are shared between cells.
 
 Memory, measured on 100,000 Voronoi polygons of 6 edges on average (the benchmark
 layer) with the default grid of 2.4 million cells: about 76 MB in all (lookup grid and
@@ -31,7 +32,6 @@ memory for speed.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import math
 import os
@@ -58,6 +58,7 @@ from urbangrid.spatial.crs.transform import (
     crs_to_string,
     is_geographic,
     normalize_crs,
+    phone_route,
     point_transformer,
     transform_xy,
 )
@@ -82,27 +83,6 @@ _BUCKETED_MIN = 200_000
 _DEFAULT_CELLS_PER_EDGE = 4.0
 _NO_CRS = object()  # no CRS seen yet (None is a CRS argument too, if a wrong one)
 _MAX_CELLS = 1 << 26
-
-
-@functools.cache
-def _compiled_locate_one() -> Any:
-    """The compiled single-point kernel, called without numba's dispatcher.
-
-    The dispatcher re-checks argument types on every call (~90 ns, a tenth of a live
-    lookup); ``locate`` always passes two floats and the C-contiguous float64 buffer,
-    so the compiled entry point for exactly that signature is called directly. Each
-    index keeps it in an attribute (one attribute read per call); compiling, or loading
-    from numba's cache (about 30 ms), happens once, when the first index is made, so
-    importing stays cheap.
-    """
-    from numba import types
-
-    sig = (types.float64, types.float64, types.Array(types.float64, 1, "C"))
-    try:
-        _pip.locate_one.compile(sig)
-        return _pip.locate_one.overloads[sig].entry_point  # type: ignore[attr-defined]
-    except (AttributeError, KeyError, TypeError):  # numba internals moved: use dispatch
-        return _pip.locate_one
 
 
 def reference_locate(
@@ -163,6 +143,7 @@ class GridIndex:
         "_geom",
         "_key_list",
         "_locate_one",
+        "_locator",
         "_n",
         "_snap_tree",
         "_to_index",
@@ -316,10 +297,12 @@ class GridIndex:
         self._bounds = self.bounds
         self._crs_cache: dict[Any, bool] = {}
         self._crs_last: tuple[Any, bool] = (_NO_CRS, False)
-        self._to_index: tuple[Any, PointTransform | None] = (_NO_CRS, None)
+        self._to_index: tuple[Any, PointTransform | None, Any] = (_NO_CRS, None, None)
         self._snap_tree: shapely.STRtree | None = None
         self._key_list = None if self.keys is None else self.keys.tolist()
-        self._locate_one = _compiled_locate_one()
+        # A bound method of the compiled locator: two floats in, a position out (~50 ns).
+        self._locator = _pip.Locator(self._buf)
+        self._locate_one = self._locator.locate
 
     # ------------------------------------------------------------------ queries
 
@@ -352,11 +335,16 @@ class GridIndex:
         self._crs_last = (crs, hit)
         return hit
 
-    def _point_transform(self, crs: CRSLike) -> PointTransform:
-        """The one-point transform from ``crs`` to the index CRS, remembered by identity."""
+    def _point_transform(self, crs: CRSLike) -> tuple[Any, PointTransform, Any]:
+        """``(crs, transform, direct)``, remembered by identity: the one-point transform
+        from ``crs`` to the index CRS, and the compiled locate that takes ``crs``
+        points itself (GCJ-02 or BD-09 against a WGS84/CGCS2000 degree index) or None."""
         fn = point_transformer(crs, self._crs_norm)
-        self._to_index = (crs, fn)  # one tuple, as _crs_last
-        return fn
+        route = phone_route(crs, self._crs_norm)
+        direct = None if route is None else getattr(self._locator, f"locate_{route}")
+        to_index = (crs, fn, direct)
+        self._to_index = to_index  # one tuple, as _crs_last
+        return to_index
 
     def locate(
         self,
@@ -418,10 +406,19 @@ class GridIndex:
             # A live case from a phone (GCJ-02) or a survey (CGCS2000 degrees): the
             # one-point transform, kept per CRS argument like the CRS check above.
             to_index = self._to_index
-            fn = to_index[1] if crs is to_index[0] else self._point_transform(crs)
-            x, y = fn(x, y)  # type: ignore[misc]
+            if crs is not to_index[0]:
+                to_index = self._point_transform(crs)
+            direct = to_index[2]
+            if direct is not None:  # phone datum converted inside the compiled call
+                try:
+                    pos = direct(x, y)
+                except TypeError:
+                    pos = -1  # the transform below says what is wrong with x, y
+                if pos >= 0:
+                    return pos if self._key_list is None else self._key_list[pos]
+            x, y = to_index[1](x, y)  # type: ignore[misc]  # misses: the checked path
         try:
-            pos = self._locate_one(x, y, self._buf)
+            pos = self._locate_one(x, y)
         except TypeError:
             x, y = float(x), float(y)  # float()'s own message for what is not a number
             raise
@@ -614,7 +611,7 @@ class GridIndex:
         twin._key_list = None
         twin._crs_cache = {}
         twin._crs_last = (_NO_CRS, False)
-        twin._to_index = (_NO_CRS, None)
+        twin._to_index = (_NO_CRS, None, None)
         twin._snap_tree = None
         return twin
 

@@ -1,0 +1,41 @@
+"""Compiled kernels, built when the package is installed (``pip install -e .``).
+
+Everything else about the package is in pyproject.toml. The point-in-polygon kernels
+(``urbangrid/spatial/index/_pip.pyx``) and the GCJ-02/BD-09 formulas
+(``urbangrid/spatial/crs/_kernels.pyx`` over ``_gcj.h``) are Cython compiled by the
+system C compiler here, once, so no user waits for a compiler at run time and a
+read-only install works.
+
+``-ffp-contract=off``: no fused multiply-add may change a rounding. The exact
+orientation tests (GEOS's double-double arithmetic) and the published GCJ-02 formula
+depend on every operation being rounded as written.
+"""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-pthread"]
+CRS_DIR = "urbangrid/spatial/crs"
+
+extensions = [
+    Extension(
+        "urbangrid.spatial.index._pip",
+        ["urbangrid/spatial/index/_pip.pyx"],
+        include_dirs=[CRS_DIR],
+        extra_compile_args=FLAGS,
+        extra_link_args=["-pthread"],
+    ),
+    Extension(
+        "urbangrid.spatial.crs._kernels",
+        [f"{CRS_DIR}/_kernels.pyx"],
+        include_dirs=[CRS_DIR],
+        extra_compile_args=FLAGS,
+    ),
+]
+
+# Generated C goes to build/, not next to the sources.
+setup(
+    ext_modules=cythonize(
+        extensions, build_dir="build/cython", compiler_directives={"language_level": 3}
+    )
+)

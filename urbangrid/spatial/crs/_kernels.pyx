@@ -1,0 +1,123 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Compiled kernels of :mod:`urbangrid.spatial.crs.transform`: the GCJ-02 and BD-09 formulas.
+
+Each formula is written once, for one point, in C (``_gcj.h``), and compiled when the
+package is installed (no compiler at run time). The array functions of
+:mod:`urbangrid.spatial.crs.transform` run these same point functions in a compiled
+loop (:func:`map_points`), its one-point path
+(:func:`urbangrid.spatial.crs.transform.point_transformer`) calls them directly, and the
+assignment index (:mod:`urbangrid.spatial.index._pip`) includes them in its locate call,
+so all give the same numbers bit for bit. A GCJ-02 inverse costs well under a
+microsecond; the same iteration in interpreted Python costs 6-10 µs.
+
+Accuracy, the GCJ-02 rectangle and the inverses are described in
+:mod:`urbangrid.spatial.crs.transform`. All values are longitude/latitude in degrees.
+"""
+
+import numpy as np
+
+cdef extern from "_gcj.h" nogil:
+    ctypedef void (*ug_point_fn)(double, double, double *, double *)
+    double UG_GCJ_A, UG_GCJ_EE, UG_BD_XPI, UG_INVERSE_STEP_DEG
+    double UG_CHINA_LON_MIN, UG_CHINA_LON_MAX, UG_CHINA_LAT_MIN, UG_CHINA_LAT_MAX
+    int UG_INVERSE_MAX_ITER
+    int ug_in_gcj02_area(double lon, double lat)
+    void ug_gcj_offset(double lon, double lat, double *dlon, double *dlat)
+    void ug_wgs84_to_gcj02(double lon, double lat, double *ox, double *oy)
+    void ug_gcj02_to_wgs84(double lon, double lat, double *ox, double *oy)
+    void ug_gcj02_to_bd09(double lon, double lat, double *ox, double *oy)
+    void ug_bd09_to_gcj02(double lon, double lat, double *ox, double *oy)
+    void ug_wgs84_to_bd09(double lon, double lat, double *ox, double *oy)
+    void ug_bd09_to_wgs84(double lon, double lat, double *ox, double *oy)
+    ug_point_fn ug_op(int op)
+
+GCJ_A = UG_GCJ_A
+GCJ_EE = UG_GCJ_EE
+BD_XPI = UG_BD_XPI
+CHINA_LON_MIN = UG_CHINA_LON_MIN
+CHINA_LON_MAX = UG_CHINA_LON_MAX
+CHINA_LAT_MIN = UG_CHINA_LAT_MIN
+CHINA_LAT_MAX = UG_CHINA_LAT_MAX
+INVERSE_STEP_DEG = UG_INVERSE_STEP_DEG
+INVERSE_MAX_ITER = UG_INVERSE_MAX_ITER
+
+# Operation codes of map_points (the order of ug_op in _gcj.h).
+WGS84_TO_GCJ02, GCJ02_TO_WGS84, GCJ02_TO_BD09, BD09_TO_GCJ02, WGS84_TO_BD09, BD09_TO_WGS84 = range(
+    6
+)
+
+
+def in_gcj02_area(double lon, double lat):
+    """Whether the point is in the rectangle of the published GCJ-02 shift (NaN: no)."""
+    return bool(ug_in_gcj02_area(lon, lat))
+
+
+def gcj_offset(double lon, double lat):
+    """The published GCJ-02 shift (degrees) at a WGS84 point, zero outside the rectangle."""
+    cdef double dx, dy
+    ug_gcj_offset(lon, lat, &dx, &dy)
+    return dx, dy
+
+
+def wgs84_to_gcj02(double lon, double lat):
+    """WGS84 to GCJ-02; unchanged outside the rectangle, NaN stays NaN."""
+    cdef double ox, oy
+    ug_wgs84_to_gcj02(lon, lat, &ox, &oy)
+    return ox, oy
+
+
+def gcj02_to_wgs84(double lon, double lat):
+    """GCJ-02 to WGS84: the one-step inverse, then iterated on :func:`wgs84_to_gcj02`
+    until a correction is below :data:`INVERSE_STEP_DEG`. Points outside the rectangle,
+    and NaN, are returned unchanged."""
+    cdef double ox, oy
+    ug_gcj02_to_wgs84(lon, lat, &ox, &oy)
+    return ox, oy
+
+
+def gcj02_to_bd09(double lon, double lat):
+    """GCJ-02 to Baidu BD-09 with the published formula (applied everywhere)."""
+    cdef double ox, oy
+    ug_gcj02_to_bd09(lon, lat, &ox, &oy)
+    return ox, oy
+
+
+def bd09_to_gcj02(double lon, double lat):
+    """BD-09 to GCJ-02: the closed-form inverse (~1e-6 degrees), then iterated on
+    :func:`gcj02_to_bd09`. NaN gives NaN."""
+    cdef double ox, oy
+    ug_bd09_to_gcj02(lon, lat, &ox, &oy)
+    return ox, oy
+
+
+def wgs84_to_bd09(double lon, double lat):
+    """WGS84 to BD-09 through GCJ-02 (one compiled call instead of two)."""
+    cdef double ox, oy
+    ug_wgs84_to_bd09(lon, lat, &ox, &oy)
+    return ox, oy
+
+
+def bd09_to_wgs84(double lon, double lat):
+    """BD-09 to WGS84 through GCJ-02, both steps iterative."""
+    cdef double ox, oy
+    ug_bd09_to_wgs84(lon, lat, &ox, &oy)
+    return ox, oy
+
+
+def map_points(int op, const double[::1] x, const double[::1] y):
+    """Apply one of the point functions (``op``: WGS84_TO_GCJ02 …) to 1-D float64 arrays.
+
+    Returns two new arrays; runs without the GIL.
+    """
+    cdef Py_ssize_t n = x.shape[0], i
+    if y.shape[0] != n:
+        raise ValueError(f"x has {n} values but y has {y.shape[0]}")
+    ox_arr = np.empty(n)
+    oy_arr = np.empty(n)
+    cdef double[::1] ox = ox_arr
+    cdef double[::1] oy = oy_arr
+    cdef ug_point_fn fn = ug_op(op)
+    with nogil:
+        for i in range(n):
+            fn(x[i], y[i], &ox[i], &oy[i])
+    return ox_arr, oy_arr
