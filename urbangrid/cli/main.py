@@ -39,6 +39,7 @@ _LAZY: dict[str, tuple[str, str]] = {
              "CSV), OSM streets."),
     "locate": ("urbangrid.cli.locate:locate",
                "Unit grid, work grid, community, street and district of LON LAT (or of a CSV)."),
+    "plan": ("urbangrid.cli.plan:plan", "Patrol plan of a district: areas, rounds, roster."),
     "reverse": ("urbangrid.cli.geocode:reverse_command",
                 'Point → nearest door plate or POI, described as "成府路55号东50米" (逆地理编码).'),
     "route": ("urbangrid.cli.route:route", "Patrol route of one area."),

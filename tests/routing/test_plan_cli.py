@@ -1,0 +1,76 @@
+"""``urbangrid plan``: read-only by default, files and store layers, re-run changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import urbangrid
+from tests.routing.lattice import lattice
+from urbangrid.cli.main import main
+from urbangrid.spatial.grids.versions import load_unit_grids
+
+
+@pytest.fixture()
+def district_store(tmp_path: Path) -> Path:
+    streets, grids = lattice()
+    streets = streets.assign(
+        edge_id=[f"e{i}" for i in range(len(streets))], name=None, oneway=False,
+        length_m=shapely.length(streets.geometry.to_numpy()), source="lattice")
+    # lattice cells are numbered from 000; a grid serial starts at 001
+    serial = grids.groupby("community_code").cumcount() + 1
+    grids["grid_code"] = grids["community_code"] + serial.map("{:03d}".format)
+    path = tmp_path / "district.gpkg"
+    with urbangrid.connect(str(path)) as s:
+        s.write("street_centreline", streets.to_crs(4326), "upsert")
+        load_unit_grids(s, grids, version="test", source="lattice")
+    return path
+
+
+def _layers(path: Path) -> dict[str, int]:
+    with urbangrid.connect(str(path), migrate=False) as s:
+        return {n: s.count(n) for n in s.layers()}
+
+
+def test_plan_prints_writes_and_reruns_unchanged(district_store: Path, tmp_path: Path) -> None:
+    before = _layers(district_store)
+    mtime = district_store.stat().st_mtime_ns
+    res = CliRunner().invoke(main, ["plan", str(district_store), "--mode", "walk", "--round",
+                                    "30min", "--iterations", "20", "--out",
+                                    str(tmp_path / "plan")])
+    assert res.exit_code == 0, res.output
+    assert "headcount" in res.output and "lower bound" in res.output
+    assert "This plan needs" in res.output
+    # read-only without --save
+    assert _layers(district_store) == before
+    assert district_store.stat().st_mtime_ns == mtime
+    gpx = list((tmp_path / "plan" / "gpx").glob("*.gpx"))
+    roster = (tmp_path / "plan" / "roster.csv").read_text(encoding="utf-8").splitlines()
+    assert len(gpx) == len(roster) - 1 > 0
+    assert (tmp_path / "plan" / "map.html").exists()
+    args = ["plan", str(district_store), "--mode", "walk", "--iterations", "20", "--save"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "patrol_route: 0 new" not in first.output
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert "collector_area: 0 new, 0 changed" in again.output
+    assert "patrol_route: 0 new, 0 changed" in again.output
+
+
+def test_norm_not_met_names_the_area(district_store: Path) -> None:
+    res = CliRunner().invoke(main, ["plan", str(district_store), "--mode", "walk", "--round",
+                                    "5min", "--iterations", "10"])
+    assert res.exit_code == 0, res.output
+    assert "norm not met:" in res.output and "single grid" in res.output
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["plan", str(tmp_path / "none.gpkg")])
+    assert res.exit_code != 0 and "no such store" in res.output
+    assert not (tmp_path / "none.gpkg").exists()
+    res = CliRunner().invoke(main, ["plan", str(tmp_path / "none.gpkg"), "--round", "soon"])
+    assert res.exit_code != 0 and "Traceback" not in res.output

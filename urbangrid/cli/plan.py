@@ -1,0 +1,139 @@
+"""``urbangrid plan STORE``: a district's patrol plan from a store's grids and streets.
+
+Examples (shell)::
+
+    urbangrid plan district.gpkg --mode bike --round 30min --out plan/
+    urbangrid plan district.gpkg --mode bike --round 30min --shifts 2 --save
+
+Thin: reads the unit grids and the street graph of the mode, calls
+:func:`urbangrid.routing.patrol.district.plan_district`, prints the area table, the
+headcount with its bound and the manager's paragraph; ``--out`` writes one GPX per
+collector, the tables (CSV), the summary and an HTML map; ``--save`` writes the areas
+and rounds into the store (``collector_area``, ``patrol_route``). Without ``--save`` the
+store is only read.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["plan"]
+
+_COLUMNS = ["area_code", "roads", "n_grids", "streets", "patrol_km", "service_min", "round_min",
+            "deadhead_pct", "rounds_per_shift", "max_revisit_min", "collectors", "fits"]
+
+
+def _printable(table: Any) -> Any:
+    t = table.assign(service_min=table["service_s"] / 60, round_min=table["round_s"] / 60,
+                     max_revisit_min=table["max_revisit_s"] / 60)
+    return t[_COLUMNS].round(1)
+
+
+def _open(store: str, save: bool) -> Any:
+    import urbangrid
+
+    is_db = store.startswith(("postgresql://", "postgres://"))
+    if not is_db and not Path(store).exists():
+        raise click.UsageError(f"{store}: no such store; create it with `urbangrid db init`")
+    # read-only unless asked to save: a plan never migrates or changes the store
+    return urbangrid.connect(store, migrate=save)
+
+
+@click.command("plan")
+@click.argument("store")
+@click.option("--mode", default="bike", show_default=True,
+              help="Travel mode: walk, bike, ebike, car.")
+@click.option("--round", "round_text", default="30min", show_default=True,
+              help="Longest patrol round (the norm), e.g. 30min, 1h.")
+@click.option("--shifts", type=click.IntRange(1, 3), default=None,
+              help="Regular shifts per day [default: the norms'].")
+@click.option("--norms", "norms_path", type=click.Path(exists=True, dir_okay=False),
+              help="Staffing norms TOML (default: the bundled staffing.toml).")
+@click.option("--cross-communities", is_flag=True,
+              help="Let areas span the communities of one street office.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="Write GPX per collector, CSV tables, summary.txt and map.html here.")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Day of the roster (YYYY-MM-DD): times the GPX tracks.")
+@click.option("--save", is_flag=True, help="Write the areas (collector_area) and rounds "
+              "(patrol_route) into the store.")
+@click.option("--iterations", default=60, show_default=True,
+              help="Search iterations per round (fixed: the plan is reproducible).")
+def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path: str | None,
+         cross_communities: bool, out: Path | None, day: Any, save: bool,
+         iterations: int) -> None:
+    """Patrol plan of a district: areas, rounds, roster.
+
+    From STORE's unit grids and streets: collector areas of whole grids, each ridden
+    round within --round; shifts, staggered grade-1 cover, one GPX per collector, and
+    the headcount against its lower bound, explained.
+    """
+    from urbangrid.errors import UrbangridError
+
+    try:
+        _plan(store, mode, round_text, shifts, norms_path, cross_communities, out,
+              day.date() if day is not None else None, save, iterations)
+    except UrbangridError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path: str | None,
+          cross: bool, out: Path | None, day: date | None, save: bool,
+          iterations: int) -> None:
+    import pandas as pd
+
+    from urbangrid.problems import format_problem
+    from urbangrid.routing.patrol.district import (
+        load_district_plan,
+        plan_district,
+        write_district_plan,
+    )
+    from urbangrid.routing.patrol.staffing import parse_duration, read_staffing_norms
+    from urbangrid.routing.patrol.streets import store_street_graph
+    from urbangrid.spatial.grids.versions import read_unit_grids
+
+    limit_s = parse_duration(round_text)
+    norms = read_staffing_norms(norms_path)
+    with _open(store, save) as s:
+        grids = read_unit_grids(s)
+        if len(grids) == 0:
+            raise click.UsageError("the store has no unit grids; load or generate them first")
+        G = store_street_graph(s, mode)
+        p = plan_district(G, grids, limit_s=limit_s, shifts=shifts, norms=norms,
+                          cross_communities=cross, iterations=iterations, source=store)
+        with pd.option_context("display.width", 200, "display.max_columns", 20,
+                               "display.max_rows", 400):
+            click.echo(_printable(p.table).to_string(index=False))
+        reg = p.table[p.table["roads"] == "all"]
+        click.echo(f"{len(reg)} {mode} areas, rounds {reg['round_s'].min() / 60:.1f}-"
+                   f"{reg['round_s'].max() / 60:.1f} min (norm {limit_s / 60:g} min); "
+                   f"headcount {p.headcount}, lower bound {p.lower_bound} "
+                   f"({p.info['t_total_s']:.1f} s)")
+        if p.info["graded_grids"]:
+            click.echo(f"note: {p.info['graded_grids']} grid(s) had no management grade: "
+                       "graded by their best road (一级道路 → 1, 二级 → 2, else 3)")
+        click.echo(p.summary)
+        for prob in p.problems:
+            click.echo(f"norm not met: {format_problem(prob)}")
+        if save:
+            w = load_district_plan(s, p, source=store)
+            for layer, r in w.items():
+                click.echo(f"{layer}: {r.inserted} new, {r.updated} changed, "
+                           f"{r.unchanged} unchanged, {r.retired} retired")
+    if out is not None:
+        files = write_district_plan(p, out, day=day)
+        _write_map(p, out / "map.html")
+        click.echo(f"wrote {len(files) + 1} files to {out} "
+                   f"({sum(f.suffix == '.gpx' for f in files)} GPX, one per collector)")
+
+
+def _write_map(p: Any, path: Path) -> None:
+    from urbangrid.routing.patrol.export import write_map
+
+    write_map([p.routes[c] for c in sorted(p.routes)], path)
