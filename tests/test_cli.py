@@ -217,3 +217,41 @@ def test_locate_point_and_csv(tmp_path: Path) -> None:
 
     out = pd.read_csv(tmp_path / "out.csv", dtype=str)
     assert out["grid_code"].notna().tolist() == [True, False, False]
+
+
+def test_admin_load_codes_and_boundaries(tmp_path: Path) -> None:
+    """`admin load`: the Haidian codes with the district polygon; again changes nothing."""
+    from urbangrid.data import data_path
+
+    store = str(tmp_path / "a.gpkg")
+    args = ["admin", "load", store,
+            "--divisions", str(data_path("codes/haidian_110108_divisions_2023.csv")),
+            "--boundaries", str(data_path("boundaries/haidian_110108_wgs84.geojson")),
+            "--code-column", "district_adcode"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert "708 admin areas (1 district, 29 street, 678 community), 1 with a boundary: " \
+           "708 new" in first.output
+    again = CliRunner().invoke(main, args)
+    assert "0 new, 0 changed, 708 unchanged" in again.output, again.output
+    areas = pyogrio.read_dataframe(store, layer="admin_area")
+    district = areas[areas["code"] == "110108"]
+    assert district["name"].tolist() == ["海淀区"] and not district.geometry.iloc[0].is_empty
+
+
+def test_admin_load_bad_input_is_one_line(tmp_path: Path) -> None:
+    from urbangrid.data import data_path
+
+    bad = tmp_path / "codes.csv"
+    bad.write_text("code,name,level,parent_code\n110108,海淀区,district,1101\n"
+                   "11010800,坏,street,110108\n", encoding="utf-8")
+    store = tmp_path / "a.gpkg"
+    res = CliRunner().invoke(main, ["admin", "load", str(store), "--divisions", str(bad)])
+    assert res.exit_code == 1 and "row 3" in res.output and "9 digits" in res.output
+    assert not store.exists()  # nothing half-written
+    res = CliRunner().invoke(main, [
+        "admin", "load", str(store),
+        "--divisions", str(data_path("codes/haidian_110108_divisions_2023.csv")),
+        "--boundaries", str(data_path("boundaries/haidian_110108_wgs84.geojson"))])
+    assert res.exit_code == 1 and "no column 'code'" in res.output and "--code-column" \
+        in res.output and not store.exists()

@@ -15,17 +15,57 @@ from typing import Any
 import click
 import pandas as pd
 
-__all__ = ["gazetteer_group", "geocode_command", "reverse_command"]
+from urbangrid.cli.lang import header, lang_option, resolve_lang
+
+__all__ = ["EXIT_NOT_FOUND", "gazetteer_group", "geocode_command", "reverse_command"]
+
+#: Exit code of ``geocode`` and ``reverse`` when nothing matches (not an error: the
+#: address or point is simply unknown to the gazetteer).
+EXIT_NOT_FOUND = 3
 
 
-def _open(target: str) -> Any:
+def _open(target: str, *, write: bool = False) -> Any:
+    """Open STORE; to read only (the default) it never creates a GeoPackage or migrates."""
+    import inspect
+
     import urbangrid
     from urbangrid.errors import UrbangridError
 
+    if write:
+        try:
+            return urbangrid.connect(target)
+        except UrbangridError as exc:
+            raise click.ClickException(str(exc)) from None
+    if "://" not in target and not Path(target).is_file():
+        raise click.ClickException(f"{target}: no such store; make one with `urbangrid demo` "
+                                   "or `urbangrid db init`, then load a gazetteer")
+    options: dict[str, Any] = {"migrate": False}
+    if "readonly" in inspect.signature(urbangrid.connect).parameters:
+        options["readonly"] = True
     try:
-        return urbangrid.connect(target)
+        return urbangrid.connect(target, **options)
     except UrbangridError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _point(values: tuple[str, ...]) -> tuple[float, float] | None:
+    """``LON LAT``, ``LON,LAT`` or nothing; negative numbers welcome."""
+    text = " ".join(values).replace(",", " ").split()
+    if not text:
+        return None
+    try:
+        lon, lat = (float(v) for v in text)
+    except ValueError:
+        raise click.UsageError(f"{' '.join(values)!r}: expected LON LAT or LON,LAT as "
+                               "numbers, e.g. 116.3262 39.9928 or -71.0589,42.3601") from None
+    return lon, lat
+
+
+def _bar(total: int, label: str, quiet: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit=" rows", file=sys.stderr,
+                disable=True if quiet else None, dynamic_ncols=True, leave=False)
 
 
 def _gazetteer(store: Any) -> Any:
@@ -57,9 +97,11 @@ def _write(frame: pd.DataFrame, output: str | None) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="Write the --csv results here (default: standard output).")
 @click.option("--limit", default=1, show_default=True, help="Candidates to list.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@lang_option
 def geocode_command(
     store: str, address: str | None, csv_in: str | None, column: str,
-    output: str | None, limit: int,
+    output: str | None, limit: int, quiet: bool, lang: str | None,
 ) -> None:
     """Address → WGS84 longitude/latitude, match level and confidence (地址匹配)."""
     from urbangrid.spatial.geocoding.forward import geocode, geocode_many
@@ -73,7 +115,7 @@ def geocode_command(
         if column not in frame:
             raise click.ClickException(
                 f"{csv_in}: no column {column!r}; columns are {list(frame.columns)}")
-        with click.progressbar(length=len(frame), label="geocoding", file=sys.stderr) as bar:
+        with _bar(len(frame), "geocoding", quiet) as bar:
             res = geocode_many(gaz, frame[column].tolist(), progress=bar.update)
         out = pd.concat([frame.reset_index(drop=True),
                          pd.DataFrame(res.drop(columns=["geometry", "query"]))], axis=1)
@@ -82,17 +124,19 @@ def geocode_command(
     assert address is not None
     r = geocode(gaz, address, limit=limit)
     if not r.found:
-        click.echo(f"none: {r.reason}")
-        return
+        click.echo(f"{'无匹配' if resolve_lang(lang) == 'zh' else 'none'}: {r.reason}")
+        sys.exit(EXIT_NOT_FOUND)
+    if resolve_lang(lang) == "zh":
+        click.echo("\t".join(header(h, "zh") for h in ("level", "confidence", "lon", "lat",
+                                                        "name")))
     for c in r.candidates[:limit]:
         click.echo(f"{c.level}\t{c.confidence:.2f}\t{c.lon:.6f}\t{c.lat:.6f}\t{c.name}"
                    + (f"\t{c.note}" if c.note else ""))
 
 
-@click.command("reverse")
+@click.command("reverse", context_settings={"ignore_unknown_options": True})
 @click.argument("store")
-@click.argument("lon", type=float, required=False)
-@click.argument("lat", type=float, required=False)
+@click.argument("point", nargs=-1)
 @click.option("--crs", default="EPSG:4326", show_default=True,
               help="CRS of the points: EPSG:4326, GCJ-02, BD-09, EPSG:4547, …")
 @click.option("--csv", "csv_in", type=click.Path(exists=True, dir_okay=False),
@@ -101,16 +145,24 @@ def geocode_command(
 @click.option("--y", "ycol", default="lat", show_default=True, help="y/latitude column.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="Write the --csv results here (default: standard output).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@lang_option
 def reverse_command(
-    store: str, lon: float | None, lat: float | None, crs: str, csv_in: str | None,
-    xcol: str, ycol: str, output: str | None,
+    store: str, point: tuple[str, ...], crs: str, csv_in: str | None,
+    xcol: str, ycol: str, output: str | None, quiet: bool, lang: str | None,
 ) -> None:
-    """Point → nearest door plate or POI, described as "成府路55号东50米" (逆地理编码)."""
+    """Point → nearest door plate or POI, described as "成府路55号东50米" (逆地理编码).
+
+    POINT is ``LON LAT`` or ``LON,LAT`` in the units of --crs (degrees for WGS 84,
+    GCJ-02, BD-09); negative numbers need no ``--``. Exit code 3 when nothing lies
+    within 500 m.
+    """
     from urbangrid.errors import UrbangridError
     from urbangrid.spatial.geocoding.reverse import reverse_many
 
-    if csv_in is None and (lon is None or lat is None):
-        raise click.UsageError("give LON LAT or --csv FILE")
+    xy = _point(point)
+    if (csv_in is None) == (xy is None):
+        raise click.UsageError("give LON LAT (or LON,LAT) or --csv FILE")
     with _open(store) as s:
         gaz = _gazetteer(s)
     try:
@@ -122,8 +174,7 @@ def reverse_command(
                     f"{csv_in}: no column(s) {missing}; columns are {list(frame.columns)}")
             chunk = 50_000
             parts = []
-            with click.progressbar(length=len(frame), label="reverse geocoding",
-                                   file=sys.stderr) as bar:
+            with _bar(len(frame), "reverse geocoding", quiet) as bar:
                 for start in range(0, len(frame), chunk):
                     sub = frame.iloc[start:start + chunk]
                     parts.append(reverse_many(gaz, sub[xcol].to_numpy(float),
@@ -133,19 +184,27 @@ def reverse_command(
             res = res.rename(columns={"lon": "lon_wgs84", "lat": "lat_wgs84"})
             _write(pd.concat([frame.reset_index(drop=True), res], axis=1), output)
             return
-        assert lon is not None and lat is not None  # checked above
-        row = reverse_many(gaz, [lon], [lat], crs=crs).iloc[0]
+        assert xy is not None  # checked above
+        row = reverse_many(gaz, [xy[0]], [xy[1]], crs=crs).iloc[0]
     except UrbangridError as exc:
         raise click.ClickException(str(exc)) from None
+    _print_reverse(row, resolve_lang(lang))
+
+
+def _print_reverse(row: Any, lang: str) -> None:
     if row["description"] is None:
-        click.echo("none: no door plate or POI within 500 m")
-        return
+        click.echo("无: 500 米内没有门牌或兴趣点" if lang == "zh"
+                   else "none: no door plate or POI within 500 m")
+        sys.exit(EXIT_NOT_FOUND)
+    metres = "米" if lang == "zh" else "m"
     click.echo(row["description"])
-    click.echo(f"street\t{row['street']}\t{row['street_distance_m']:.0f} m")
-    click.echo(f"anchor\t{row['place_id']}\t{row['distance_m']:.0f} m {row['direction'] or ''}")
+    click.echo(f"{header('street', lang)}\t{row['street']}\t"
+               f"{row['street_distance_m']:.0f} {metres}")
+    click.echo(f"{header('anchor', lang)}\t{row['place_id']}\t{row['distance_m']:.0f} "
+               f"{metres} {row['direction'] or ''}")
     for k in ("grid_code", "community_code"):
         if row[k] is not None:
-            click.echo(f"{k}\t{row[k]}")
+            click.echo(f"{header(k, lang)}\t{row[k]}")
 
 
 @click.group("gazetteer")
@@ -199,7 +258,7 @@ def gazetteer_load(
         if not frames:
             raise click.UsageError("give at least one of --osm, --divisions, --plates")
         places = merge_places(*frames)
-        with _open(store) as s:
+        with _open(store, write=True) as s:
             result = load_places(s, places)
     except UrbangridError as exc:
         raise click.ClickException(str(exc)) from None

@@ -26,6 +26,7 @@ from urbangrid.errors import UrbangridError
 # The one-line help is kept here so listing commands imports nothing;
 # tests/test_cli.py checks it still matches each command's own docstring.
 _LAZY: dict[str, tuple[str, str]] = {
+    "admin": ("urbangrid.cli.admin:admin", "Admin areas (行政区划): codes and boundaries."),
     "components": ("urbangrid.cli.components:components",
                    "City components (城市部件): count the inventory."),
     "gazetteer": ("urbangrid.cli.geocode:gazetteer_group",

@@ -20,6 +20,9 @@ import numpy as np
 
 __all__ = ["MapLayer", "write_layers_map"]
 
+ROUTE_COLOR = "#ff7f00"  # orange: apart from the red components and blue grids
+ARROW_COLOR = "#7f2704"
+
 
 @dataclass(frozen=True)
 class MapLayer:
@@ -52,7 +55,7 @@ def write_layers_map(
     *,
     routes: Sequence[Any] = (),
     title: str | None = None,
-    arrows_every_m: float = 300.0,
+    arrows_every_m: float = 500.0,
     basemap: str | None = None,
     tianditu_key: str | None = None,
 ) -> Path:
@@ -139,8 +142,9 @@ def _draw_routes(fmap: Any, routes: Sequence[Any],
 
     group = folium.FeatureGroup(name="patrol routes")
     for r in routes:
-        add_route(group, r, arrows_every_m=arrows_every_m, gradient=False)
+        add_route(group, r, arrows_every_m=arrows_every_m, gradient=False, color=ROUTE_COLOR,
+                  arrow_color=ARROW_COLOR)
     group.add_to(fmap)
-    return [(f"patrol routes 巡查路线 ({len(routes)})", "#d7191c", "line"),
-            ("行进方向 direction", "#222222", "arrow"), ("起点 start", "#1a9641", "start"),
+    return [(f"patrol routes 巡查路线 ({len(routes)})", ROUTE_COLOR, "line"),
+            ("行进方向 direction", ARROW_COLOR, "arrow"), ("起点 start", "#1a9641", "start"),
             ("巡查区域 route area", "#333333", "dash")]

@@ -7,6 +7,7 @@ in order and are timed. Later features add their step to :data:`STEPS`.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -180,7 +181,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], str]]] = [
 
 
 def run_demo(
-    out: str | Path, *, progress: Callable[[str], None] = print,
+    out: str | Path, *, progress: Callable[[str], None] = print, bar: bool | None = None,
 ) -> list[StepResult]:
     """Run every demo step into ``<out>/demo.gpkg`` (recreated each run).
 
@@ -190,18 +191,31 @@ def run_demo(
         Output folder; created if missing.
     progress : callable
         Receives a line of text as each step starts and ends.
+    bar : bool, optional
+        Draw a progress bar of the steps (and of the patrol routes) on stderr; default
+        only when stderr is a terminal. ``False`` keeps the output to `progress` lines.
     """
+    from tqdm import tqdm
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / "demo.gpkg"
     target.unlink(missing_ok=True)
     results: list[StepResult] = []
-    with GeoPackageStore(target) as store:
-        ctx = DemoContext(store, out)
-        for i, (name, step) in enumerate(STEPS, start=1):
-            progress(f"[{i}/{len(STEPS)}] {name} …")
+    steps = tqdm(STEPS, desc="demo", unit="step", disable=None if bar is None else not bar,
+                 file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def say(line: str) -> None:
+        with steps.external_write_mode(file=sys.stderr):
+            progress(line)
+
+    with GeoPackageStore(target) as store, steps:
+        ctx = DemoContext(store, out, {"progress_bar": not steps.disable, "say": say})
+        for i, (name, step) in enumerate(steps, start=1):
+            steps.set_description(f"demo: {name}")
+            say(f"[{i}/{len(STEPS)}] {name} …")
             t0 = time.perf_counter()
             summary = step(ctx)
             results.append(StepResult(name, summary, time.perf_counter() - t0))
-            progress(f"      {summary} ({results[-1].seconds:.2f} s)")
+            say(f"      {summary} ({results[-1].seconds:.2f} s)")
     return results

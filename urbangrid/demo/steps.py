@@ -32,7 +32,7 @@ def routes_step(ctx: Any) -> str:
     them, else they are generated in memory (unit grids from the OSM extract's streets
     and its documented community partition, grouped to about 0.27 km² each, the
     Beijing Chaoyang norm). Writes ``routes/<code>.gpx``, ``patrol_routes.geojson``,
-    ``patrol_routes.txt`` and ``route_map.html`` (the first route's map) into ``ctx.out``
+    ``patrol_routes.txt`` and ``route_map.html`` (the longest route's map) into ``ctx.out``
     and the ``patrol_route`` layer, keeps
     the routes in ``ctx.state["routes"]`` for the demo map, prints the route table
     and returns a summary line.
@@ -40,8 +40,6 @@ def routes_step(ctx: Any) -> str:
     from urbangrid.data import data_path
     from urbangrid.loaders.osm import read_street_graph
     from urbangrid.routing.patrol import export
-    from urbangrid.routing.patrol.routes import area_routes
-
     osm = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
     G = read_street_graph(osm, "bike")
     grids = None
@@ -50,27 +48,41 @@ def routes_step(ctx: Any) -> str:
     if grids is None or not len(grids):
         grids = demo_work_grids(osm)
     skipped: list[tuple[str, str]] = []
-    routes = area_routes(G, grids, id_column="work_grid_code", unreachable="skip",
-                         iterations=50, skipped=skipped)
+    routes = _plan_routes(ctx, G, grids, skipped)
     out = Path(ctx.out)
     gpx_dir = out / "routes"
     gpx_dir.mkdir(parents=True, exist_ok=True)
     for r in routes:
         export.write_gpx(r, gpx_dir / f"{r.area_id}.gpx")
     export.write_geojson(routes, out / "patrol_routes.geojson", areas=True)
-    if routes:  # what `urbangrid route -o route.html` draws, for the first work grid
-        export.write_map(routes[0], out / "route_map.html")
+    if routes:  # what `urbangrid route -o route.html` draws, for the longest round
+        export.write_map(max(routes, key=lambda r: r.duration_s), out / "route_map.html")
     ctx.state["routes"] = routes
     export.load_routes(ctx.store, routes, source=f"demo: {osm.name}, bike")
     table = format_table(routes)
     (out / "patrol_routes.txt").write_text(table + "\n", encoding="utf-8")
-    click.echo(table)
+    ctx.state.get("say", click.echo)(table)
     km = sum(r.length_m for r in routes) / 1000
     minutes = [r.duration_s / 60 for r in routes]
     none = f" ({len(skipped)} work grids have no bike street to patrol)" if skipped else ""
     return (f"{len(routes)} bike patrol routes, one per work grid{none}, {km:.1f} km in all, "
             f"{min(minutes):.0f}–{max(minutes):.0f} min each; routes/*.gpx, "
             "patrol_routes.geojson, layer patrol_route")
+
+
+def _plan_routes(ctx: Any, G: Any, grids: Any, skipped: list[tuple[str, str]]) -> list[Any]:
+    """One bike route per work grid, with a progress bar of the grids when the demo has one."""
+    from tqdm import tqdm
+
+    from urbangrid.routing.patrol.routes import area_routes, prepare_graph
+
+    prepared = prepare_graph(G)  # once for every grid
+    routes: list[Any] = []
+    for i in tqdm(range(len(grids)), desc="patrol routes", unit="grid", leave=False,
+                  disable=not ctx.state.get("progress_bar", False), dynamic_ncols=True):
+        routes += area_routes(prepared, grids.iloc[i:i + 1], id_column="work_grid_code",
+                              unreachable="skip", iterations=50, skipped=skipped)
+    return routes
 
 
 def staffing_step(ctx: Any) -> str:

@@ -117,4 +117,36 @@ def test_cli(tmp_path: Path) -> None:
     res = runner.invoke(reverse_command, [target, "--crs", "GCJ-02", "--csv", str(pts)])
     assert res.exit_code == 0 and "description" in res.output
     res = runner.invoke(geocode_command, [str(tmp_path / "empty.gpkg"), "x"])
+    assert res.exit_code != 0 and "no such store" in res.output
+    assert not (tmp_path / "empty.gpkg").exists()  # a read-only command creates nothing
+    from urbangrid.cli.main import main
+
+    assert runner.invoke(main, ["db", "init", str(tmp_path / "empty.gpkg")]).exit_code == 0
+    res = runner.invoke(geocode_command, [str(tmp_path / "empty.gpkg"), "x"])
     assert res.exit_code != 0 and "place layer is empty" in res.output
+
+
+def test_cli_points_languages_and_exit_codes(tmp_path: Path) -> None:
+    """LON,LAT and negative numbers; --lang zh headers; nothing found is exit code 3."""
+    from urbangrid.cli.geocode import EXIT_NOT_FOUND
+    from urbangrid.data import data_path
+
+    target = str(tmp_path / "g.gpkg")
+    runner = CliRunner()
+    res = runner.invoke(gazetteer_group, [
+        "load", target, "--osm", str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))])
+    assert res.exit_code == 0, res.output
+    before = Path(target).read_bytes()
+    comma = runner.invoke(reverse_command, [target, "--crs", "GCJ-02", "116.3262,39.9928"])
+    assert comma.exit_code == 0 and comma.output.splitlines()[0] == "成府路57号", comma.output
+    zh = runner.invoke(reverse_command, [target, "116.3201", "39.9930", "--lang", "zh"])
+    assert zh.exit_code == 0 and zh.output.splitlines()[1].startswith("道路\t"), zh.output
+    boston = runner.invoke(reverse_command, [target, "-71.0589", "42.3601"])  # no "--" needed
+    assert boston.exit_code == EXIT_NOT_FOUND and boston.output.startswith("none: "), boston
+    bad = runner.invoke(reverse_command, [target, "east", "north"])
+    assert bad.exit_code == 2 and "expected LON LAT" in bad.output
+    none = runner.invoke(geocode_command, [target, "火星路1号"])
+    assert none.exit_code == EXIT_NOT_FOUND and none.output.startswith("none: ")
+    head = runner.invoke(geocode_command, [target, "成府路55号", "--lang", "zh"])
+    assert head.output.startswith("匹配级别\t置信度\t经度\t纬度\t名称"), head.output
+    assert Path(target).read_bytes() == before  # geocode and reverse change nothing

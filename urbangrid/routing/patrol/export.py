@@ -20,6 +20,7 @@ WGS 84, as GPX and GeoJSON require.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import html
 import json
@@ -44,12 +45,14 @@ from urbangrid.store import Store
 __all__ = [
     "BASEMAPS",
     "GPX_NAMESPACE",
+    "ROAD_CLASS",
     "ROUTE_LEGEND",
     "add_legend",
     "add_route",
     "load_routes",
     "new_map",
     "routes_frame",
+    "step_texts",
     "write_geojson",
     "write_gpx",
     "write_map",
@@ -60,28 +63,87 @@ GPX_NAMESPACE = "http://www.topografix.com/GPX/1/1"
 _CREATOR = "urbangrid"
 
 
+@functools.lru_cache(maxsize=16)
+def _to_wgs84(crs: str) -> pyproj.Transformer:
+    """The transformer of a CRS to WGS 84 lon/lat: building one takes ~0.1 s."""
+    return pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+
 def _wgs84(route: PatrolRoute) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs(route.crs, "EPSG:4326", always_xy=True)
+    return _to_wgs84(str(route.crs))
+
+
+def _geom_wgs84(route: PatrolRoute, geom: Any) -> Any:
+    """`geom`, in the route's metric CRS, as WGS 84 lon/lat."""
+    tr = _wgs84(route)
+    return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
 def _line_wgs84(route: PatrolRoute) -> shapely.LineString:
-    return shapely.transform(route.geometry, lambda xy: np.column_stack(
-        _wgs84(route).transform(xy[:, 0], xy[:, 1])))
+    return _geom_wgs84(route, route.geometry)
 
 
 def _route_id(route: PatrolRoute) -> str:
     return f"{route.area_id or 'area'}:{route.mode}"
 
 
+#: Road classes (道路等级) of OSM ``highway`` values, as CJJ 37 and the 数字城管
+#: standards name them: (Chinese, English).
+ROAD_CLASS = {
+    "motorway": ("快速路", "expressway"), "trunk": ("快速路", "expressway"),
+    "primary": ("主干路", "arterial road"), "secondary": ("次干路", "secondary road"),
+    "tertiary": ("支路", "branch road"), "unclassified": ("支路", "branch road"),
+    "residential": ("支路", "branch road"), "living_street": ("街坊路", "living street"),
+    "service": ("内部道路", "service road"), "pedestrian": ("步行街", "pedestrian street"),
+    "footway": ("人行道", "footway"), "path": ("小路", "path"), "steps": ("台阶", "steps"),
+    "cycleway": ("自行车道", "cycle track"), "track": ("机耕路", "track"),
+}
+_HEADING = (("北", "north"), ("东北", "north-east"), ("东", "east"), ("东南", "south-east"),
+            ("南", "south"), ("西南", "south-west"), ("西", "west"), ("西北", "north-west"))
+_TURN = {"depart": ("出发", "Start"), "straight": ("直行", "Continue"),
+         "left": ("左转", "Turn left"), "right": ("右转", "Turn right"),
+         "uturn": ("掉头", "Make a U-turn")}
+
+
+def step_texts(route: PatrolRoute) -> list[tuple[str, str]]:
+    """Each step of `route` in Chinese and English, unnamed streets described.
+
+    A step on a named street keeps the route's own text; on an unnamed one it says the
+    turn, the heading and the road class instead of "无名道路": ``"左转 向北 沿 支路
+    120 米"`` / ``"Turn left, head north on a branch road, 120 m"``. The heading is that
+    of the street's first 30 m in the route's metric CRS (grid north).
+    """
+    legs = route.legs
+    starts = [shapely.get_coordinates(g)[0] for g in legs.geometry] if len(legs) else []
+    out, j = [], 0
+    for s in route.instructions:
+        while j < len(starts) and not np.allclose(starts[j], (s.x, s.y)):
+            j += 1
+        if s.street or s.action not in _TURN or j >= len(starts):
+            out.append((s.text_zh, s.text_en))
+            continue
+        leg = legs.iloc[j]
+        g = leg.geometry
+        p = g.interpolate(min(30.0, g.length))
+        bearing = math.degrees(math.atan2(p.x - starts[j][0], p.y - starts[j][1])) % 360
+        (dir_zh, dir_en), (road_zh, road_en) = _HEADING[round(bearing / 45) % 8], ROAD_CLASS.get(
+            str(leg.get("highway")), ("道路", "road"))
+        turn_zh, turn_en = _TURN[s.action]
+        out.append((f"{turn_zh} 向{dir_zh} 沿 {road_zh} {s.distance_m:.0f} 米",
+                    f"{turn_en}, head {dir_en} on a {road_en}, {s.distance_m:.0f} m"))
+    return out
+
+
 def _steps(route: PatrolRoute) -> list[dict[str, Any]]:
     tr = _wgs84(route)
     out = []
-    for s in route.instructions:
+    texts = step_texts(route)
+    for s, (zh, en) in zip(route.instructions, texts, strict=True):
         lon, lat = tr.transform(s.x, s.y)
         out.append({"step": s.step, "action": s.action, "street": s.street,
                     "distance_m": round(s.distance_m, 1), "duration_s": round(s.duration_s, 1),
-                    "lon": round(lon, 7), "lat": round(lat, 7), "text_zh": s.text_zh,
-                    "text_en": s.text_en})
+                    "lon": round(lon, 7), "lat": round(lat, 7), "text_zh": zh,
+                    "text_en": en})
     return out
 
 
@@ -331,6 +393,9 @@ _TIANDITU_URL = ("https://t{s}.tianditu.gov.cn/LAYER_w/wmts?SERVICE=WMTS&REQUEST
                  "&VERSION=1.0.0&LAYER=LAYER&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
                  "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY")
 _TIANDITU_ATTR = '© <a href="https://www.tianditu.gov.cn">天地图 Tianditu</a>'
+# Chinese labels need a CJK font: the usual one of each system, then any sans-serif.
+_FONTS = ('"Helvetica Neue", Arial, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", '
+          '"Source Han Sans SC", "WenQuanYi Zen Hei", sans-serif')
 _RESOURCE = re.compile(r'<(script|link)\b[^>]*?(?:src|href)="(https?://[^"]+)"[^>]*>(?:</script>)?')
 
 
@@ -377,6 +442,12 @@ def new_map(bounds_wgs84: Sequence[float] | None, *, basemap: str | None = None,
             folium.TileLayer(url, attr=_TIANDITU_ATTR, name=f"天地图 {name}", max_zoom=18,
                              subdomains="01234567", overlay=overlay, control=False).add_to(fmap)
     _scale_bar(fmap)
+    background = "#f5f5f2" if choice == "none" else "#dddddd"  # paper, not Leaflet's grey
+    root: Any = fmap.get_root()  # a folium Figure, typed as its base Element
+    root.header.add_child(folium.Element(
+        # "body" outranks Leaflet's own .leaflet-container rule, inlined after this one
+        f"<style>body, body .leaflet-container {{font-family: {_FONTS}}} "
+        f"body .leaflet-container {{background: {background}}}</style>"), name="urbangrid_style")
     if bounds_wgs84 is not None:
         minx, miny, maxx, maxy = (float(v) for v in bounds_wgs84)
         fmap.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -421,7 +492,8 @@ def add_legend(fmap: Any, entries: Sequence[tuple[str, str, str]], *,
                    for label, colour, kind in entries)
     fmap.get_root().html.add_child(folium.Element(
         '<div class="urbangrid-legend" style="position:absolute;z-index:1000;right:10px;'
-        'bottom:24px;background:rgba(255,255,255,.9);padding:4px 8px;font:12px/18px sans-serif;'
+        'bottom:24px;background:rgba(255,255,255,.9);padding:4px 8px;font-size:12px;'
+        'line-height:18px;'
         f'border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.4)"><b>{html.escape(title)}</b>'
         f"{rows}</div>"))
 
@@ -522,19 +594,21 @@ def write_map(
 
 
 def add_route(parent: Any, route: PatrolRoute, *, arrows_every_m: float = 150.0,
-              gradient: bool = True, color: str = "#d7191c") -> None:
+              gradient: bool = True, color: str = "#d7191c",
+              arrow_color: str = "#222222") -> None:
     """Draw one route on a folium map or feature group `parent` (WGS 84 on screen).
 
     The line runs from blue (start) to red (end) with an arrow every
     ``arrows_every_m`` metres (0: none), the area outline dashed, the start
     marked (a green dot) and the figures shown on hover. ``gradient=False`` draws one
-    plain line of `color` instead (a map of many routes stays light).
+    plain line of `color` instead (a map of many routes stays light); arrows are
+    drawn in `arrow_color`.
     """
     import folium
 
     r, line = route, _line_wgs84(route)
     if r.area is not None:
-        a = gpd.GeoSeries([r.area], crs=r.crs).to_crs("EPSG:4326")
+        a = gpd.GeoSeries([_geom_wgs84(r, r.area)], crs="EPSG:4326")
         folium.GeoJson(a.__geo_interface__, style_function=lambda _f: {
             "color": "#333333", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.05,
         }).add_to(parent)
@@ -547,7 +621,7 @@ def add_route(parent: Any, route: PatrolRoute, *, arrows_every_m: float = 150.0,
                              weight=4, opacity=0.9).add_to(parent)
         else:
             folium.PolyLine(pos, color=color, weight=3, opacity=0.8).add_to(parent)
-        _arrows(r, arrows_every_m, parent, folium)
+        _arrows(r, arrows_every_m, parent, folium, arrow_color)
         folium.CircleMarker(pos[0], radius=6, color="white", weight=2, fill=True,
                             fill_color="#1a9641", fill_opacity=1,
                             tooltip=f"起点 start {r.area_id or ''}").add_to(parent)
@@ -560,7 +634,8 @@ def add_route(parent: Any, route: PatrolRoute, *, arrows_every_m: float = 150.0,
                     tooltip=folium.Tooltip(text, sticky=True)).add_to(parent)
 
 
-def _arrows(route: PatrolRoute, every_m: float, group: Any, folium: Any) -> None:
+def _arrows(route: PatrolRoute, every_m: float, group: Any, folium: Any,
+            color: str = "#222222") -> None:
     g = route.geometry
     if g.length == 0 or every_m <= 0:
         return
@@ -572,6 +647,6 @@ def _arrows(route: PatrolRoute, every_m: float, group: Any, folium: Any) -> None
         lon, lat = tr.transform(g.interpolate(d).x, g.interpolate(d).y)
         folium.Marker((lat, lon), icon=folium.DivIcon(
             class_name="urbangrid-arrow",
-            html=f'<div style="transform: rotate({angle:.0f}deg); color:#222; '
+            html=f'<div style="transform: rotate({angle:.0f}deg); color:{color}; '
                  f'font-size:12px; line-height:12px;">&#9654;</div>',
             icon_size=(12, 12), icon_anchor=(6, 6))).add_to(group)

@@ -1,0 +1,98 @@
+"""``urbangrid admin load``: districts, streets and communities (行政区划) with their codes.
+
+Example (shell)::
+
+    urbangrid admin load district.gpkg --divisions haidian_110108_divisions_2023.csv \\
+        --boundaries haidian_110108_wgs84.geojson --code-column district_adcode \\
+        --boundaries communities.gpkg --code-column 社区代码
+
+The division table (``code,name,level,parent_code``: 6-digit district, 9-digit street
+office, 12-digit community codes) is read by
+:func:`urbangrid.loaders.admin.read_divisions_csv`; each ``--boundaries`` file gives
+polygons for some of those codes (any CRS it states). The rows go to the store's
+``admin_area`` layer (upsert with history: running it again changes nothing), which
+``urbangrid locate`` uses to name a point's community, street and district.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["admin"]
+
+
+@click.group("admin")
+def admin() -> None:
+    """Admin areas (行政区划): codes and boundaries."""
+
+
+def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[str]) -> Any:
+    """The polygons of every ``--boundaries`` file, one CRS, code as text; unknown codes said."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from urbangrid.errors import DataFileError
+
+    if len(columns) not in (1, len(files)):
+        raise click.UsageError(f"give one --code-column, or one per --boundaries file "
+                               f"({len(files)} files, {len(columns)} columns)")
+    frames = []
+    for i, path in enumerate(files):
+        col = columns[0] if len(columns) == 1 else columns[i]
+        frame = gpd.read_file(path)
+        if col not in frame.columns:
+            raise DataFileError(f"{path}: no column {col!r} holding division codes; columns "
+                                f"are {', '.join(map(str, frame.columns))} (use --code-column)")
+        if frame.crs is None:
+            raise DataFileError(f"{path}: the file states no CRS; save it with one "
+                                "(WGS 84 lon/lat is EPSG:4326)")
+        frame = frame.rename(columns={col: "code"})[["code", "geometry"]]
+        frame["code"] = frame["code"].astype(str).str.strip()
+        unknown = sorted(set(frame["code"]) - codes)
+        if unknown:
+            click.echo(f"warning: {path}: {len(unknown)} polygon code(s) not in the division "
+                       f"table, left out: {', '.join(unknown[:5])}"
+                       f"{' …' if len(unknown) > 5 else ''}", err=True)
+        frames.append(frame)
+    crs = frames[0].crs
+    both = pd.concat([f.to_crs(crs) for f in frames], ignore_index=True)
+    dup = both["code"][both["code"].duplicated()]
+    if len(dup):
+        raise DataFileError(f"division code {dup.iloc[0]} has more than one polygon in "
+                            f"{', '.join(map(str, files))}; keep one per code")
+    return gpd.GeoDataFrame(both, geometry="geometry", crs=crs)
+
+
+@admin.command("load")
+@click.argument("store")
+@click.option("--divisions", required=True, type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="Division code CSV: code,name,level,parent_code.")
+@click.option("--boundaries", "boundary_files", multiple=True,
+              type=click.Path(exists=True, path_type=Path),
+              help="Polygon file (any format GDAL reads) of some divisions; repeatable.")
+@click.option("--code-column", "code_columns", multiple=True, default=("code",),
+              show_default=True, help="Column of the division code in --boundaries; once, "
+              "or once per --boundaries file.")
+@click.option("--source", default=None, help="Provenance written with the rows.")
+def load_admin(store: str, divisions: Path, boundary_files: tuple[Path, ...],
+               code_columns: tuple[str, ...], source: str | None) -> None:
+    """Load STORE's admin areas: division codes, and boundaries where given."""
+    import urbangrid
+    from urbangrid.loaders.admin import admin_areas_frame, read_divisions_csv
+
+    table = read_divisions_csv(divisions)
+    polygons = (_boundaries(boundary_files, code_columns, set(table["code"].astype(str)))
+                if boundary_files else None)
+    frame = admin_areas_frame(table, polygons, source=source or divisions.name)
+    with urbangrid.connect(store) as s:
+        result = s.write("admin_area", frame, "upsert", source=source or divisions.name)
+    levels = table["level"].value_counts()
+    shaped = int(frame.geometry.notna().sum() - frame.geometry.is_empty.sum())
+    click.echo(f"{s.target}: {len(frame)} admin areas ("
+               + ", ".join(f"{levels[k]} {k}" for k in ("district", "street", "community")
+                           if k in levels)
+               + f"), {shaped} with a boundary: {result.inserted} new, {result.updated} "
+               f"changed, {result.unchanged} unchanged")

@@ -1,0 +1,52 @@
+"""Output language of the command line (``--lang zh|en``) and its Chinese terms.
+
+Chinese when asked (``--lang zh``), else when the locale is Chinese (``LC_ALL``,
+``LC_MESSAGES`` or ``LANG`` starting ``zh``), else English. Table headers in Chinese are
+the terms of the 数字城管 standards (GB/T 30428, see docs/glossary.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+__all__ = ["TERMS", "header", "lang_option", "resolve_lang"]
+
+#: Column or label → its Chinese term (the standards' wording where they have one).
+TERMS: dict[str, str] = {
+    "area": "巡查区域", "km²": "面积 km²", "street km": "道路 km", "route km": "路线 km",
+    "minutes": "时长 分钟", "deadhead %": "空驶 %", "gap to bound %": "距下界 %",
+    "grid_code": "单元网格编码", "work_grid_code": "工作网格编码",
+    "community_code": "社区代码", "street_code": "街道代码", "district_code": "区县代码",
+    "community_name": "社区", "street_name": "街道", "district_name": "区县",
+    "street": "道路", "anchor": "参照点", "level": "匹配级别", "confidence": "置信度",
+    "lon": "经度", "lat": "纬度", "name": "名称", "area_m2": "面积 m²",
+    "change": "变更", "old_code": "原编码", "new_code": "新编码", "feature": "要素",
+    "component_id": "部件标识码", "problem": "问题", "severity": "级别",
+}
+
+
+def resolve_lang(lang: str | None) -> str:
+    """``"zh"`` or ``"en"``: `lang` if given, else from the locale."""
+    if lang:
+        return lang
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def header(name: str, lang: str) -> str:
+    """`name` as a table header in `lang` (unknown names stay as they are)."""
+    return TERMS.get(name, name) if lang == "zh" else name
+
+
+def lang_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--lang zh|en`` option (default: from the locale)."""
+    return click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+                        help="Language of tables and messages (default: zh when the "
+                             "locale is Chinese, else en).")(func)
