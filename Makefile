@@ -11,11 +11,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# The compiled kernels are built by pip install; a changed kernel source rebuilds them.
+KERNELS := setup.py $(wildcard urbangrid/*/*/*.pyx urbangrid/*/*/*.h)
+
+$(VENV)/.installed: pyproject.toml $(KERNELS) | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml $(KERNELS) | $(BIN)/python
 	$(BIN)/pip install -q -e ".[dev,notebooks,scale,pbf]"
 	touch $@ $(VENV)/.installed
 
