@@ -56,6 +56,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 
 from urbangrid.errors import PatrolAreaError, RoutingError, SnapError, UnreachableError
 from urbangrid.routing.core.carp import collector_routes
+from urbangrid.routing.core.exact import mixed_rural_postman_exact
 from urbangrid.routing.core.graphs import EdgeId
 from urbangrid.routing.core.plan import Route, RoutePlan, check_plan
 from urbangrid.routing.core.rural import rural_postman
@@ -74,6 +75,10 @@ __all__ = [
     "routes_table",
     "snap_point",
 ]
+
+#: Largest solve graph (arcs) whose route is solved exactly
+#: (:func:`~urbangrid.routing.core.exact.mixed_rural_postman_exact`) before the search.
+EXACT_MAX_ARCS = 6000
 
 #: How streets on an area's boundary are assigned, see the module docstring.
 BOUNDARY_RULES: tuple[str, ...] = ("north", "both", "none")
@@ -1123,6 +1128,17 @@ def _solve(
     if undirected:
         plan = rural_postman(U, required_u, weight="time_s", start=node, time_limit_s=limit)
         return plan, plan.lower_bound
+    exact = None
+    if H.number_of_edges() <= EXACT_MAX_ARCS:
+        # small enough to solve exactly (collector areas are): an optimal route with its
+        # certificate, else the integer program's bound, far tighter than the relaxation
+        exact = mixed_rural_postman_exact(H, required, start=node, weight="time_s",
+                                          oneway="oneway", time_limit_s=min(limit, 2.0))
+        if exact.route is not None:
+            plan = RoutePlan(routes=(exact.route,), weight="time_s",
+                             lower_bound=exact.lower_bound, optimal=True,
+                             info={"solver": "exact mixed rural postman", **exact.info})
+            return plan, exact.lower_bound
     plan = collector_routes(
         H,
         depot=node,
@@ -1132,6 +1148,8 @@ def _solve(
         objective="total",
         **search,
     )
+    if exact is not None and exact.lower_bound > 0:
+        return plan, exact.lower_bound
     # any mixed walk is an undirected one: the relaxation's bound holds
     if not lower_bound:
         return plan, None
