@@ -107,15 +107,13 @@ def _program(G: nx.MultiDiGraph, required: Sequence[EdgeId], start: Hashable, we
     arcs = list(dict.fromkeys(tuple(e) for e in required))
     keys = list(dict.fromkeys([start] + [n for u, v, _k in arcs for n in (u, v)]))
     kidx = {n: i for i, n in enumerate(keys)}
-    tail, head, edge, fwd, cost = [], [], [], [], []
+    rows: list[tuple[int, int, int, bool, float]] = []  # tail, head, street, forward, cost
     for pos, (u, v, k) in enumerate(arcs):
         d = G.edges[u, v, k]
         w = float(d[weight])
-        tail.append(kidx[u]), head.append(kidx[v]), edge.append(pos), fwd.append(True)
-        cost.append(w)
+        rows.append((kidx[u], kidx[v], pos, True, w))
         if not d.get(oneway):
-            tail.append(kidx[v]), head.append(kidx[u]), edge.append(pos), fwd.append(False)
-            cost.append(w)
+            rows.append((kidx[v], kidx[u], pos, False, w))
     index, mat, hop = _hops(G, weight, oneway)
     src = np.array([index[n] for n in keys], dtype=np.int64)
     dist, pred = dijkstra(mat, directed=True, indices=src, return_predecessors=True)
@@ -129,9 +127,9 @@ def _program(G: nx.MultiDiGraph, required: Sequence[EdgeId], start: Hashable, we
             hops = _walk_back(pred[a], int(src[a]), int(src[b]), is_key)
             if hops is None:  # dominated: the shortest path passes another key node
                 continue
-            path[len(cost)] = [hop[h] for h in hops]
-            tail.append(a), head.append(b), edge.append(-1), fwd.append(True)
-            cost.append(float(dist[a, src[b]]))
+            path[len(rows)] = [hop[h] for h in hops]
+            rows.append((a, b, -1, True, float(dist[a, src[b]])))
+    tail, head, edge, fwd, cost = zip(*rows, strict=True)
     return _Program(nodes=keys, tail=np.array(tail, dtype=np.int64),
                     head=np.array(head, dtype=np.int64), edge=np.array(edge, dtype=np.int64),
                     forward=np.array(fwd, dtype=bool), cost=np.array(cost, dtype=np.float64),
@@ -251,7 +249,8 @@ def mixed_rural_postman_exact(
     depot = 0
     cons = _base_constraints(P)
     m = len(P.cost)
-    bound, info = 0.0, {"variables": m, "cuts": 0, "solves": 0, "status": "time limit"}
+    bound = 0.0
+    info: dict[str, Any] = {"variables": m, "cuts": 0, "solves": 0, "status": "time limit"}
     for _ in range(max_cuts + 1):
         left = time_limit_s - (time.perf_counter() - t0)
         if left <= 0:
