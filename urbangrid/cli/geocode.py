@@ -17,14 +17,15 @@ import pandas as pd
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
 
-__all__ = ["EXIT_NOT_FOUND", "gazetteer_group", "geocode_command", "reverse_command"]
+__all__ = ["EXIT_NOT_FOUND", "gazetteer_group", "geocode_command", "open_store",
+           "reverse_command"]
 
 #: Exit code of ``geocode`` and ``reverse`` when nothing matches (not an error: the
 #: address or point is simply unknown to the gazetteer).
 EXIT_NOT_FOUND = 3
 
 
-def _open(target: str, *, write: bool = False) -> Any:
+def open_store(target: str, *, write: bool = False) -> Any:
     """Open STORE; to read only (the default) it never creates a GeoPackage or migrates."""
     import inspect
 
@@ -108,7 +109,7 @@ def geocode_command(
 
     if (address is None) == (csv_in is None):
         raise click.UsageError("give one ADDRESS or --csv FILE")
-    with _open(store) as s:
+    with open_store(store) as s:
         gaz = _gazetteer(s)
     if csv_in is not None:
         frame = pd.read_csv(csv_in, dtype=str, keep_default_na=False)
@@ -163,7 +164,7 @@ def reverse_command(
     xy = _point(point)
     if (csv_in is None) == (xy is None):
         raise click.UsageError("give LON LAT (or LON,LAT) or --csv FILE")
-    with _open(store) as s:
+    with open_store(store) as s:
         gaz = _gazetteer(s)
     try:
         if csv_in is not None:
@@ -258,7 +259,7 @@ def gazetteer_load(
         if not frames:
             raise click.UsageError("give at least one of --osm, --divisions, --plates")
         places = merge_places(*frames)
-        with _open(store, write=True) as s:
+        with open_store(store, write=True) as s:
             result = load_places(s, places)
     except UrbangridError as exc:
         raise click.ClickException(str(exc)) from None

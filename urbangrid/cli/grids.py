@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -9,7 +10,31 @@ import click
 import geopandas as gpd
 import pyproj
 
+from urbangrid.cli.geocode import open_store
+from urbangrid.cli.lang import header, lang_option, resolve_lang
+
 __all__ = ["grids"]
+
+
+class _stages:
+    """A tqdm bar over named stages on stderr; off with --quiet or when not a terminal."""
+
+    def __init__(self, names: list[str], quiet: bool) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=len(names), desc="grids", unit="stage", file=sys.stderr,
+                        disable=True if quiet else None, leave=False, dynamic_ncols=True)
+        self.started = False
+
+    def step(self, name: str) -> None:
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_description(f"grids: {name}")
+
+    def close(self) -> None:
+        self.bar.update(1)
+        self.bar.close()
 
 
 @click.group()
@@ -48,19 +73,22 @@ def _codes(value: str | None, n_default: int) -> list[str]:
               help="Relative size tolerance around the target.")
 @click.option("--work-grids", "work_count", type=int, default=None,
               help="Number of work grids (default: one per 5 unit grids).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate(
     store: str, osm: Path | None, streets: Path | None, communities: Path | None,
     code_column: str, community_codes: str | None, version: str, target_m2: float,
-    tolerance: float, work_count: int | None,
+    tolerance: float, work_count: int | None, quiet: bool,
 ) -> None:
     """Generate unit grids and work grids into STORE as a new version."""
     import urbangrid
     from urbangrid.demo.inputs import osm_extract_inputs
-    from urbangrid.spatial.grids.generate import generate_unit_grids
+    from urbangrid.spatial.grids.generate import GENERATE_STAGES, generate_unit_grids
     from urbangrid.spatial.grids.versions import load_unit_grids, load_work_grids
     from urbangrid.spatial.grids.work import dissolve_work_grids, group_work_grids
 
     t0 = time.perf_counter()
+    bar = _stages(["read", *GENERATE_STAGES, "work grids", "store"], quiet)
+    bar.step("read")
     if osm is not None:
         inputs = osm_extract_inputs(osm, _codes(community_codes, 99))
         lines, comms, ways, note = (inputs.streets, inputs.communities,
@@ -72,14 +100,17 @@ def generate(
     else:
         raise click.UsageError("give --osm FILE, or both --streets and --communities")
     out = generate_unit_grids(lines, comms, target_area_m2=target_m2, tolerance=tolerance,
-                              internal_ways=ways, code_column=code_column)
+                              internal_ways=ways, code_column=code_column, progress=bar.step)
+    bar.step("work grids")
     unit = out.grids
     assignment = group_work_grids(unit, target_count=work_count or max(1, round(len(unit) / 5)))
     unit = unit.merge(assignment[["grid_code", "work_grid_code"]], on="grid_code")
     work = dissolve_work_grids(out.grids, assignment)
+    bar.step("store")
     with urbangrid.connect(store) as s:
         summary = load_unit_grids(s, unit, version=version, source=source, note=note)
         load_work_grids(s, work, version=version, at=summary.loaded_at, source=source)
+    bar.close()
     click.echo(
         f"{len(unit)} unit grids, median {out.stats['median_area_m2']:.0f} m², "
         f"{len(work)} work grids, in {out.stats['metric_crs']}; coverage error "
@@ -101,11 +132,10 @@ def generate(
 @click.option("--version", "version", default=None, help="Grid version (default: current).")
 def validate(store: str, communities: Path | None, out: Path, version: str | None) -> None:
     """Check STORE's unit grids like a QA tool; write the problems for QGIS."""
-    import urbangrid
     from urbangrid.spatial.grids.validate import validate_unit_grids, write_qa_report
     from urbangrid.spatial.grids.versions import read_unit_grids
 
-    with urbangrid.connect(store) as s:
+    with open_store(store) as s:
         unit = read_unit_grids(s, version=version)
     if unit.empty:
         raise click.ClickException(f"{store} holds no unit grids")
@@ -124,17 +154,19 @@ def validate(store: str, communities: Path | None, out: Path, version: str | Non
 @click.argument("new")
 @click.option("--csv", "csv", type=click.Path(path_type=Path), default=None,
               help="Write the grid changes to this CSV.")
-def diff(store: str, old: str, new: str, csv: Path | None) -> None:
+@lang_option
+def diff(store: str, old: str, new: str, csv: Path | None, lang: str | None) -> None:
     """List grids added, removed and reshaped from version OLD to NEW, and features that move."""
-    import urbangrid
     from urbangrid.spatial.grids.versions import diff_versions
 
-    with urbangrid.connect(store) as s:
+    with open_store(store) as s:
         d = diff_versions(s, old, new)
-    click.echo(f"{len(d.grids)} grid change(s), {len(d.moved)} feature(s) change grid")
-    if len(d.grids):
-        click.echo(d.grids.to_string(index=False, max_rows=40))
-    if len(d.moved):
-        click.echo(d.moved.to_string(index=False, max_rows=40))
+    lang = resolve_lang(lang)
+    click.echo(f"{len(d.grids)} 个网格变更，{len(d.moved)} 个要素改变所属网格" if lang == "zh"
+               else f"{len(d.grids)} grid change(s), {len(d.moved)} feature(s) change grid")
+    for table in (d.grids, d.moved):
+        if len(table):
+            shown = table.rename(columns={c: header(str(c), lang) for c in table.columns})
+            click.echo(shown.to_string(index=False, max_rows=40))
     if csv is not None:
         d.grids.to_csv(csv, index=False)

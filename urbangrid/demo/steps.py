@@ -11,18 +11,33 @@ from urbangrid.cli.staffing import staffing_plan
 from urbangrid.demo.inputs import demo_work_grids
 
 
-def format_table(routes: Any) -> str:
-    """The demo's route table: area, km², street km, route km, minutes, deadhead %."""
+def format_table(routes: Any, lang: str | None = None) -> str:
+    """The demo's route table: area, km², street km, route km, minutes, deadhead %.
+
+    Headers in Chinese (the standards' terms) or English: `lang`, else the locale's.
+    """
+    from urbangrid.cli.lang import header, resolve_lang
     from urbangrid.routing.patrol.routes import routes_table
 
     t = routes_table(routes)
-    lines = [f"{'area':<18}{'km²':>7}{'street km':>11}{'route km':>10}{'minutes':>9}"
-             f"{'deadhead %':>12}{'gap to bound %':>16}"]
+    lang = resolve_lang(lang)
+    cols = [("area", 18, "<"), ("km²", 7, ">"), ("street km", 11, ">"), ("route km", 10, ">"),
+            ("minutes", 9, ">"), ("deadhead %", 12, ">"), ("gap to bound %", 16, ">")]
+    lines = ["".join(_pad(header(name, lang), width, align) for name, width, align in cols)]
     for r in t.itertuples():
         gap = "" if r.gap_pct is None or r.gap_pct != r.gap_pct else f"{r.gap_pct:.1f}"
         lines.append(f"{r.area:<18}{r.km2:>7.3f}{r.street_km:>11.2f}{r.route_km:>10.2f}"
                      f"{r.minutes:>9.1f}{r.deadhead_pct:>12.1f}{gap:>16}")
     return "\n".join(lines)
+
+
+def _pad(text: str, width: int, align: str) -> str:
+    """`text` padded to `width` terminal columns (a Chinese character takes two)."""
+    import unicodedata
+
+    cells = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    space = " " * max(width - cells, 1 if align == ">" else 0)
+    return space + text if align == ">" else text + space
 
 
 def routes_step(ctx: Any) -> str:

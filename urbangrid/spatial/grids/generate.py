@@ -28,7 +28,7 @@ All areas are in m² and lengths in metres, in the chosen metric CRS.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -46,6 +46,7 @@ from urbangrid.spatial.crs.metric import choose_metric_crs
 from urbangrid.spatial.grids.codes import DEFAULT_ROW_HEIGHT_M, number_grids
 
 __all__ = [
+    "GENERATE_STAGES",
     "INTERNAL_WAY_HIGHWAYS",
     "STREET_HIGHWAYS",
     "GeneratedGrids",
@@ -55,6 +56,9 @@ __all__ = [
     "partition_by_lines",
     "resolve_communities",
 ]
+
+#: The stages of :func:`generate_unit_grids`, in order, as its ``progress`` hook names them.
+GENERATE_STAGES = ("communities", "blocks", "split", "merge", "codes")
 
 #: OSM ``highway`` values whose centrelines bound unit grids (streets a collector walks).
 STREET_HIGHWAYS: frozenset[str] = frozenset({
@@ -594,6 +598,7 @@ def generate_unit_grids(
     metric_crs: pyproj.CRS | str | None = None,
     code_form: int = 15,
     row_height_m: float = DEFAULT_ROW_HEIGHT_M,
+    progress: Callable[[str], object] | None = None,
 ) -> GeneratedGrids:
     """Generate unit grids (单元网格) from street centrelines and community boundaries.
 
@@ -628,6 +633,9 @@ def generate_unit_grids(
         Grid code form.
     row_height_m : float
         Row height (m) for numbering serials, see :mod:`urbangrid.spatial.grids.codes`.
+    progress : callable, optional
+        Called with the name of each of the :data:`GENERATE_STAGES` as it starts (a
+        progress bar's hook); nothing else.
 
     Returns
     -------
@@ -667,7 +675,9 @@ def generate_unit_grids(
     max_area = target_area_m2 * (1.0 + tolerance)
     min_area = target_area_m2 * (1.0 - tolerance)
     sliver_area = target_area_m2 / 20.0 if sliver_area_m2 is None else sliver_area_m2
+    stage = progress or (lambda _name: None)
 
+    stage("communities")
     comm, fixes = resolve_communities(
         _to_metric(communities, crs), code_column=code_column,
         gap_tolerance_m2=gap_tolerance_m2, overlap_tolerance_m2=overlap_tolerance_m2,
@@ -677,18 +687,22 @@ def generate_unit_grids(
     street_lines = _line_parts(_to_metric(streets, crs), extent)
     base = np.concatenate([street_lines, shapely.get_parts(shapely.boundary(comm_geoms))])
 
+    stage("blocks")
     blocks = _faces(base)
     block_comm = _locate_faces(blocks, comm_geoms)
     blocks, block_comm = blocks[block_comm >= 0], block_comm[block_comm >= 0]
+    stage("split")
     lines = _split_lines(base, blocks, comm_geoms, internal_ways, crs, extent, max_area,
                          target_area_m2)
     faces = _faces(lines) if len(lines) > len(base) else blocks
     face_comm = _locate_faces(faces, comm_geoms)
     faces, face_comm = faces[face_comm >= 0], face_comm[face_comm >= 0]
 
+    stage("merge")
     groups = merge_small_faces(faces, face_comm, sliver_area_m2=sliver_area,
                                sliver_width_m=sliver_width_m, min_area_m2=min_area,
                                max_area_m2=max_area)
+    stage("codes")
     roots, grids = _dissolve_groups(faces, groups)
     codes_comm = comm[code_column].to_numpy()[face_comm[roots]]
     out = _grid_table(grids, codes_comm, _locate_faces(grids, blocks), crs, code_form,
