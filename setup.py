@@ -4,7 +4,8 @@ Everything else about the package is in pyproject.toml. The point-in-polygon ker
 (``urbangrid/spatial/index/_pip.pyx``) and the GCJ-02/BD-09 formulas
 (``urbangrid/spatial/crs/_kernels.pyx`` over ``_gcj.h``) are Cython compiled by the
 system C compiler here, once, so no user waits for a compiler at run time and a
-read-only install works.
+read-only install works. Parallel loops use POSIX threads (``_parallel.h``), not
+OpenMP, so forked worker processes are safe.
 
 ``-ffp-contract=off``: no fused multiply-add may change a rounding. The exact
 orientation tests (GEOS's double-double arithmetic) and the published GCJ-02 formula
@@ -16,12 +17,14 @@ from setuptools import Extension, setup
 
 FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-pthread"]
 CRS_DIR = "urbangrid/spatial/crs"
+HEADERS = [f"{CRS_DIR}/_gcj.h", f"{CRS_DIR}/_parallel.h"]
 
 extensions = [
     Extension(
         "urbangrid.spatial.index._pip",
         ["urbangrid/spatial/index/_pip.pyx"],
         include_dirs=[CRS_DIR],
+        depends=HEADERS,
         extra_compile_args=FLAGS,
         extra_link_args=["-pthread"],
     ),
@@ -29,7 +32,9 @@ extensions = [
         "urbangrid.spatial.crs._kernels",
         [f"{CRS_DIR}/_kernels.pyx"],
         include_dirs=[CRS_DIR],
+        depends=HEADERS,
         extra_compile_args=FLAGS,
+        extra_link_args=["-pthread"],
     ),
 ]
 

@@ -14,6 +14,8 @@ Accuracy, the GCJ-02 rectangle and the inverses are described in
 :mod:`urbangrid.spatial.crs.transform`. All values are longitude/latitude in degrees.
 """
 
+import os
+
 import numpy as np
 
 cdef extern from "_gcj.h" nogil:
@@ -30,6 +32,34 @@ cdef extern from "_gcj.h" nogil:
     void ug_wgs84_to_bd09(double lon, double lat, double *ox, double *oy)
     void ug_bd09_to_wgs84(double lon, double lat, double *ox, double *oy)
     ug_point_fn ug_op(int op)
+
+cdef extern from "_parallel.h":
+    ctypedef void (*ug_task)(void *ctx, long lo, long hi) noexcept nogil
+    void ug_parallel(ug_task fn, void *ctx, long n, long chunk, int threads) nogil
+
+cdef struct MapCtx:
+    ug_point_fn fn
+    const double *x
+    const double *y
+    double *ox
+    double *oy
+
+
+cdef void _task_map(void *ctx, long lo, long hi) noexcept nogil:
+    cdef MapCtx *m = <MapCtx *>ctx
+    cdef long i
+    for i in range(lo, hi):
+        m.fn(m.x[i], m.y[i], &m.ox[i], &m.oy[i])
+
+
+def _cpus():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+_CPUS = _cpus()
 
 GCJ_A = UG_GCJ_A
 GCJ_EE = UG_GCJ_EE
@@ -104,20 +134,28 @@ def bd09_to_wgs84(double lon, double lat):
     return ox, oy
 
 
-def map_points(int op, const double[::1] x, const double[::1] y):
+def map_points(int op, const double[::1] x, const double[::1] y, threads=None):
     """Apply one of the point functions (``op``: WGS84_TO_GCJ02 …) to 1-D float64 arrays.
 
-    Returns two new arrays; runs without the GIL.
+    Returns two new arrays; runs without the GIL, on ``threads`` threads (default: every
+    core this process may use) from 20,000 points on.
     """
-    cdef Py_ssize_t n = x.shape[0], i
+    cdef Py_ssize_t n = x.shape[0]
     if y.shape[0] != n:
         raise ValueError(f"x has {n} values but y has {y.shape[0]}")
     ox_arr = np.empty(n)
     oy_arr = np.empty(n)
+    if n == 0:
+        return ox_arr, oy_arr
     cdef double[::1] ox = ox_arr
     cdef double[::1] oy = oy_arr
-    cdef ug_point_fn fn = ug_op(op)
+    cdef MapCtx m
+    m.fn = ug_op(op)
+    m.x = &x[0]
+    m.y = &y[0]
+    m.ox = &ox[0]
+    m.oy = &oy[0]
+    cdef int nthreads = 1 if n < 20000 else min(64, int(threads or _CPUS))
     with nogil:
-        for i in range(n):
-            fn(x[i], y[i], &ox[i], &oy[i])
+        ug_parallel(_task_map, &m, n, 8192, nthreads)
     return ox_arr, oy_arr
