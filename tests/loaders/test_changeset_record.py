@@ -27,6 +27,9 @@ from urbangrid.loaders.changeset import (
 from urbangrid.loaders.pipeline import load_survey
 from urbangrid.store import Store
 
+#: County of new component IDs: these stores hold no district to take it from.
+COUNTY = "320508"
+
 JAN, FEB = dt.datetime(2024, 1, 1, tzinfo=dt.UTC), dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
 
 
@@ -58,10 +61,12 @@ def test_first_load_records_blocks_and_rolls_back(
     frame = survey_frame(("cambridge_litter_barrels",))
     n = len(frame)
     assert layer_is_empty(store, "component")
-    dry = load_survey(store, write_survey(frame, tmp_path, "gpkg"))
+    dry = load_survey(store, write_survey(frame, tmp_path, "gpkg"), admin_code=COUNTY)
     assert dry.changeset is not None and isinstance(dry.changeset.changes, AddedChanges)
     assert dry.changeset.counts()["added"] == n and layer_is_empty(store, "load_change")
-    done = load_survey(store, write_survey(frame, tmp_path, "gpkg"), commit=True, at=JAN)
+    done = load_survey(
+        store, write_survey(frame, tmp_path, "gpkg"), admin_code=COUNTY, commit=True, at=JAN
+    )
     assert done.changeset_id is not None and not layer_is_empty(store, "component")
     # One load_change row per block of 7 added features, not one per feature.
     raw = store.read(CHANGE_LAYER, where={"changeset_id": done.changeset_id})
@@ -85,11 +90,15 @@ def test_mixed_change_set_keeps_one_row_per_changed_feature(
     monkeypatch.setattr(changeset, "_ADDED_BLOCK", 5)
     frame = survey_frame(("cambridge_litter_barrels",))
     first = frame.iloc[:-12].copy()
-    load_survey(store, write_survey(first, tmp_path, "gpkg"), commit=True, at=JAN)
+    load_survey(
+        store, write_survey(first, tmp_path, "gpkg"), admin_code=COUNTY, commit=True, at=JAN
+    )
     before = current(store)
     frame.loc[:2, "部件状态"] = "坏"  # three changed, twelve added
     (tmp_path / "v2").mkdir()
-    second = load_survey(store, write_survey(frame, tmp_path / "v2", "gpkg"), commit=True, at=FEB)
+    second = load_survey(
+        store, write_survey(frame, tmp_path / "v2", "gpkg"), admin_code=COUNTY, commit=True, at=FEB
+    )
     assert second.changeset is not None and second.changeset_id is not None
     assert not isinstance(second.changeset.changes, AddedChanges)
     assert second.changeset.counts()["added"] == 12
@@ -110,7 +119,9 @@ def test_mixed_change_set_keeps_one_row_per_changed_feature(
 def test_per_feature_records_still_read_and_roll_back(store: Store, tmp_path: Path) -> None:
     """Change sets recorded one row per added feature (before blocks) still roll back."""
     frame = survey_frame(("cambridge_hydrants",)).iloc[:20].copy()
-    done = load_survey(store, write_survey(frame, tmp_path, "gpkg"), commit=True, at=JAN)
+    done = load_survey(
+        store, write_survey(frame, tmp_path, "gpkg"), admin_code=COUNTY, commit=True, at=JAN
+    )
     cid = done.changeset_id
     assert cid is not None
     keys = store.read("component")["component_id"].tolist()

@@ -11,6 +11,9 @@ import urbangrid
 from tests.loaders.test_survey_load import survey_frame, write_survey
 from urbangrid.cli.load import EXIT_BLOCKED, EXIT_OK, EXIT_SET_ASIDE, load
 
+#: County of new component IDs: these stores hold no district to take it from.
+COUNTY = "320508"
+
 
 def test_load_components_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # a dry run writes its diff where it runs
@@ -18,15 +21,17 @@ def test_load_components_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     path = write_survey(frame, tmp_path, "shp")
     store = str(tmp_path / "s.gpkg")
     runner = CliRunner()
-    dry = runner.invoke(load, ["components", str(path), "--store", store, "--dry-run"])
+    dry = runner.invoke(
+        load, ["components", str(path), "--store", store, "--dry-run", "--admin-code", COUNTY]
+    )
     assert dry.exit_code == EXIT_OK, dry.output
     assert "encoding GBK" in dry.output and "dry run: nothing written" in dry.output
     assert (tmp_path / "survey.diff.csv").exists() and (tmp_path / "survey.diff.gpkg").exists()
     with urbangrid.connect(store) as s:
         assert s.count("component") == 0
-    done = runner.invoke(load, ["components", str(path), "--store", store])
+    done = runner.invoke(load, ["components", str(path), "--store", store, "--admin-code", COUNTY])
     assert done.exit_code == EXIT_OK and "applied as change set" in done.output
-    again = runner.invoke(load, ["components", str(path), "--store", store])
+    again = runner.invoke(load, ["components", str(path), "--store", store, "--admin-code", COUNTY])
     assert "nothing to change" in again.output
     hist = runner.invoke(load, ["history", "--store", store])
     cid = hist.output.split()[0]
@@ -43,12 +48,23 @@ def test_exit_codes_for_bad_rows(tmp_path: Path) -> None:
     store = str(tmp_path / "s.gpkg")
     runner = CliRunner()
     blocked = runner.invoke(
-        load, ["components", str(path), "--store", store, "--report", str(tmp_path / "r")]
+        load,
+        [
+            "components",
+            str(path),
+            "--store",
+            store,
+            "--report",
+            str(tmp_path / "r"),
+            "--admin-code",
+            COUNTY,
+        ],
     )
     assert blocked.exit_code == EXIT_BLOCKED and "row 3 field status" in blocked.output
     assert (tmp_path / "r.csv").exists() and (tmp_path / "r.gpkg").exists()
     skipped = runner.invoke(
-        load, ["components", str(path), "--store", store, "--on-invalid", "skip"]
+        load,
+        ["components", str(path), "--store", store, "--on-invalid", "skip", "--admin-code", COUNTY],
     )
     assert skipped.exit_code == EXIT_SET_ASIDE
     wrong = runner.invoke(load, ["grids", str(path), "--store", store])

@@ -20,6 +20,9 @@ from urbangrid.loaders.duplicates import duplicates_in_file, pair_distances, sea
 from urbangrid.loaders.pipeline import load_survey
 from urbangrid.store import Store
 
+#: County of new component IDs: these stores hold no district to take it from.
+COUNTY = "320508"
+
 GEOD = pyproj.Geod(ellps="WGS84")
 
 
@@ -114,10 +117,12 @@ def test_reject_policy_blocks_or_sets_aside(store: Store, tmp_path: Path) -> Non
     extra.loc[extra.index[1], "geometry"] = offset(g.x, g.y, 0.2)
     frame = gpd.GeoDataFrame(pd.concat([frame, extra], ignore_index=True), crs=frame.crs)
     path = write_survey(frame, tmp_path, "gpkg")
-    warned = load_survey(store, path)
+    warned = load_survey(store, path, admin_code=COUNTY)
     assert [p["row"] for p in warned.problems] == [41, 42] and not warned.set_aside
     assert warned.changeset is not None and warned.changeset.count("added") == 42
-    blocked = load_survey(store, path, duplicates="reject", commit=True, report=tmp_path / "r")
+    blocked = load_survey(
+        store, path, admin_code=COUNTY, duplicates="reject", commit=True, report=tmp_path / "r"
+    )
     assert blocked.blocked and store.count("component") == 0
     report = pd.read_csv(tmp_path / "r.csv", encoding="utf-8-sig")
     assert list(report.columns) == ["file", "row", "field", "value", "reason", "severity"]
@@ -127,7 +132,9 @@ def test_reject_policy_blocks_or_sets_aside(store: Store, tmp_path: Path) -> Non
     assert report["value"][0].startswith("POINT (")
     layer = gpd.read_file(tmp_path / "r.gpkg", layer="problems")
     assert layer.geometry.notna().all() and len(layer) == 2
-    skipped = load_survey(store, path, duplicates="reject", on_invalid="skip", commit=True)
+    skipped = load_survey(
+        store, path, admin_code=COUNTY, duplicates="reject", on_invalid="skip", commit=True
+    )
     assert skipped.set_aside == [41, 42] and store.count("component") == 40
 
 
@@ -139,7 +146,16 @@ def test_cli_duplicates_option_and_exit_codes(tmp_path: Path) -> None:
     path = write_survey(frame, tmp_path, "geojson")
     store = str(tmp_path / "s.gpkg")
     runner = CliRunner()
-    args = ["components", str(path), "--store", store, "--diff", str(tmp_path / "d")]
+    args = [
+        "components",
+        str(path),
+        "--store",
+        store,
+        "--diff",
+        str(tmp_path / "d"),
+        "--admin-code",
+        COUNTY,
+    ]
     warn = runner.invoke(load, [*args, "--dry-run"])
     assert warn.exit_code == EXIT_OK, warn.output
     assert "1 warning(s), loaded anyway" in warn.output and "row 11 field geometry" in warn.output
@@ -158,7 +174,7 @@ def test_diff_is_written_as_csv_and_geopackage(
     """added, changed (field by field), moved (metres) and removed, each with geometry."""
     frame = survey_frame(("cambridge_hydrants",)).iloc[:30].copy()
     path = write_survey(frame, tmp_path, "gpkg")
-    assert load_survey(store, path, commit=True).changeset_id
+    assert load_survey(store, path, admin_code=COUNTY, commit=True).changeset_id
     v2 = frame.copy()
     v2.loc[0, "部件状态"] = "坏"  # changed
     g = v2.geometry[1]
@@ -172,7 +188,7 @@ def test_diff_is_written_as_csv_and_geopackage(
     folder.mkdir()
     path2 = write_survey(v2, folder, "gpkg")
     area = shapely.box(*frame.total_bounds).buffer(0.001)
-    dry = load_survey(store, path2, coverage=area, diff=tmp_path / "d.csv")
+    dry = load_survey(store, path2, admin_code=COUNTY, coverage=area, diff=tmp_path / "d.csv")
     assert dry.diff_paths == (tmp_path / "d.csv", tmp_path / "d.gpkg")
     assert dry.changeset is not None
     assert dry.changeset.counts() == {
@@ -203,7 +219,9 @@ def test_diff_is_written_as_csv_and_geopackage(
     monkeypatch.chdir(tmp_path)
     postgis = request.node.callspec.params["store"] == "postgis"
     target = request.getfixturevalue("pg_dsn") if postgis else str(tmp_path / "store.gpkg")
-    out = CliRunner().invoke(load, ["components", str(path2), "--store", target, "--dry-run"])
+    out = CliRunner().invoke(
+        load, ["components", str(path2), "--store", target, "--dry-run", "--admin-code", COUNTY]
+    )
     assert out.exit_code == EXIT_OK, out.output
     assert (tmp_path / "survey.diff.csv").exists() and (tmp_path / "survey.diff.gpkg").exists()
     assert "changed " in out.output and "status 完好 → 破损" in out.output
@@ -217,8 +235,10 @@ def test_keyless_features_are_not_added_twice(store: Store, tmp_path: Path) -> N
     frame = survey_frame(("cambridge_hydrants",)).iloc[:5].copy()
     frame["来源编号"] = None
     path = write_survey(frame, tmp_path, "gpkg")
-    assert load_survey(store, path, commit=True).changeset_id
-    again = load_survey(store, path, commit=True, on_invalid="skip", duplicates="warn")
+    assert load_survey(store, path, admin_code=COUNTY, commit=True).changeset_id
+    again = load_survey(
+        store, path, admin_code=COUNTY, commit=True, on_invalid="skip", duplicates="warn"
+    )
     assert again.changeset_id is None and store.count("component") == 5
     assert again.set_aside == [1, 2, 3, 4, 5]
     assert {p["severity"] for p in again.problems} == {"error"}

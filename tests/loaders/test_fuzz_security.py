@@ -22,6 +22,9 @@ from urbangrid.loaders.security import connect_readonly, grant_readonly
 from urbangrid.spatial.components.records import find_components
 from urbangrid.store import Store
 
+#: County of new component IDs: these stores hold no district to take it from.
+COUNTY = "320508"
+
 SQLISH = [
     "'); DROP TABLE component; --",
     "1 OR 1=1",
@@ -79,7 +82,9 @@ def test_fuzzed_rows_are_reported_never_crash(records: list[dict[str, object]]) 
         path = Path(d) / "fuzz.csv"
         pd.DataFrame(records).to_csv(path, index=False, encoding="utf-8")
         with urbangrid.connect(Path(d) / "s.gpkg") as store:
-            result = load_survey(store, path, crs="EPSG:4326", on_invalid="skip", commit=True)
+            result = load_survey(
+                store, path, admin_code=COUNTY, crs="EPSG:4326", on_invalid="skip", commit=True
+            )
             loaded = store.count("component")
             assert loaded + len(result.set_aside) == len(records)
             for p in result.problems:
@@ -110,7 +115,7 @@ def test_sql_looking_text_is_stored_verbatim(store: Store, tmp_path: Path) -> No
     )
     path = tmp_path / "s.geojson"
     frame.to_file(path, driver="GeoJSON", engine="pyogrio")
-    load_survey(store, path, commit=True)
+    load_survey(store, path, admin_code=COUNTY, commit=True)
     stored = store.read("component")
     assert sorted(stored["name"]) == sorted(SQLISH) and sorted(stored["note"]) == sorted(SQLISH)
     assert {"component", "load_change"} <= set(store.layers())
@@ -140,7 +145,7 @@ def test_readonly_role_reads_and_cannot_write(pg_dsn: str, tmp_path: Path) -> No
     path = tmp_path / "s.gpkg"
     frame.to_file(path, engine="pyogrio")
     with urbangrid.connect(pg_dsn) as s:
-        load_survey(s, path, commit=True)
+        load_survey(s, path, admin_code=COUNTY, commit=True)
     grant_readonly(pg_dsn, role, create=True, password="reader")
     reader_dsn = psycopg.conninfo.make_conninfo(pg_dsn, user=role, password="reader")
     try:
@@ -153,9 +158,12 @@ def test_readonly_role_reads_and_cannot_write(pg_dsn: str, tmp_path: Path) -> No
                 ro.write("component", changed, "upsert")
             frame["geometry"] = [shapely.Point(116.35, 39.99), shapely.Point(116.36, 39.99)]
             frame.to_file(tmp_path / "s2.gpkg", engine="pyogrio")
-            assert load_survey(ro, tmp_path / "s2.gpkg").changeset.count("added") == 2  # type: ignore[union-attr]
+            assert (
+                load_survey(ro, tmp_path / "s2.gpkg", admin_code=COUNTY).changeset.count("added")
+                == 2
+            )  # type: ignore[union-attr]
             with pytest.raises(StorePermissionError):
-                load_survey(ro, tmp_path / "s2.gpkg", commit=True)
+                load_survey(ro, tmp_path / "s2.gpkg", admin_code=COUNTY, commit=True)
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 ro.connection.execute("DELETE FROM urbangrid.component")
         with urbangrid.connect(pg_dsn) as s:

@@ -20,6 +20,9 @@ from urbangrid.loaders.validate import _clean_arrow_json
 from urbangrid.spatial.components.codes import demo_profile
 from urbangrid.store import Store
 
+#: County of new component IDs: these stores hold no district to take it from.
+COUNTY = "320508"
+
 
 def store_layout(n: int = 40) -> pd.DataFrame:
     rec, _ = read_bundled_components(demo_profile(), ("cambridge_hydrants",))
@@ -54,14 +57,14 @@ def test_extra_json_text_loads_as_objects(store: Store, tmp_path: Path) -> None:
     frame["维护班组"] = "一组"  # a field no mapping knows: merged into extra
     path = tmp_path / "survey.gpkg"
     pyogrio.write_dataframe(frame, path, layer="components")
-    done = load_survey(store, path, commit=True)
+    done = load_survey(store, path, admin_code=COUNTY, commit=True)
     assert done.committed and not done.set_aside
     assert "extra" in done.mapped.used and done.mapped.unmapped == ["维护班组"]
     stored = store.read("component").sort_values("source")
     extras = [json.loads(v) if isinstance(v, str) else v for v in stored["extra"]]
     assert all(e["note"] == "消火栓" and e["维护班组"] == "一组" for e in extras)
     assert sorted(e["asset"] for e in extras) == list(range(len(frame)))
-    again = load_survey(store, path, commit=True)
+    again = load_survey(store, path, admin_code=COUNTY, commit=True)
     assert again.changeset is not None and again.changeset.empty  # idempotent
 
 
@@ -71,7 +74,7 @@ def test_extra_json_problems_are_reported_by_row(store: Store, tmp_path: Path) -
     frame.loc[5, "extra"] = '{"note": "bell\\u0007"}'
     path = tmp_path / "survey.gpkg"
     pyogrio.write_dataframe(frame, path, layer="components")
-    result = load_survey(store, path, commit=True, on_invalid="skip")
+    result = load_survey(store, path, admin_code=COUNTY, commit=True, on_invalid="skip")
     bad = {(p["row"], p["field"]) for p in result.problems if p.get("severity") != "warning"}
     assert bad == {(3, "extra"), (6, "extra")}
     assert result.set_aside == [3, 6] and store.count("component") == len(frame) - 2

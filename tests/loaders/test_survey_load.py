@@ -20,6 +20,9 @@ from urbangrid.loaders.readers import read_survey
 from urbangrid.spatial.components.codes import demo_profile
 from urbangrid.store import Store
 
+#: County of new component IDs: these stores hold no district to take it from.
+COUNTY = "320508"
+
 SOURCES = ("osm_china", "cambridge_hydrants", "cambridge_litter_barrels")
 FORMATS = ("gpkg", "shp", "geojson", "csv")
 
@@ -113,18 +116,18 @@ def test_formats_load_identically(store: Store, tmp_path: Path, fmt: str) -> Non
     reference = urbangrid.connect(tmp_path / "reference.gpkg")
     at = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
     ref_path = write_survey(frame, tmp_path, "gpkg")
-    assert load_survey(reference, ref_path, commit=True, at=at).changeset_id
+    assert load_survey(reference, ref_path, admin_code=COUNTY, commit=True, at=at).changeset_id
     folder = tmp_path / fmt
     folder.mkdir()
     path = write_survey(frame, folder, fmt)
     crs = "EPSG:4326" if fmt == "csv" else None
-    result = load_survey(store, path, crs=crs, commit=True, at=at)
+    result = load_survey(store, path, admin_code=COUNTY, crs=crs, commit=True, at=at)
     # The real data repeats a few features (same subclass, same place): warned, loaded.
     assert not result.set_aside, result.summary()
     assert all(p["severity"] == "warning" for p in result.problems)
     assert result.changeset is not None and result.changeset.count("added") == len(frame)
     assert current(store).equals(current(reference))
-    again = load_survey(store, path, crs=crs, commit=True)
+    again = load_survey(store, path, admin_code=COUNTY, crs=crs, commit=True)
     assert again.changeset is not None and again.changeset.empty
     assert again.changeset_id is None
     reference.close()
@@ -133,16 +136,16 @@ def test_formats_load_identically(store: Store, tmp_path: Path, fmt: str) -> Non
 def test_dry_run_writes_nothing_and_diff_is_field_by_field(store: Store, tmp_path: Path) -> None:
     frame = survey_frame(("cambridge_hydrants",))
     path = write_survey(frame, tmp_path, "gpkg")
-    dry = load_survey(store, path)
+    dry = load_survey(store, path, admin_code=COUNTY)
     assert not dry.committed and dry.changeset is not None
     assert dry.changeset.count("added") == len(frame)
     assert store.count("component") == 0 and store.count("load_changeset") == 0
-    load_survey(store, path, commit=True)
+    load_survey(store, path, admin_code=COUNTY, commit=True)
     frame.loc[0, "部件状态"] = "坏"
     frame.loc[1, "geometry"] = shapely.Point(frame.geometry[1].x + 0.0001, frame.geometry[1].y)
     (tmp_path / "v2").mkdir()
     path2 = write_survey(frame, tmp_path / "v2", "gpkg")
-    diff = load_survey(store, path2, diff=tmp_path / "d.csv").changeset
+    diff = load_survey(store, path2, admin_code=COUNTY, diff=tmp_path / "d.csv").changeset
     assert diff is not None
     assert diff.counts() == {
         "added": 0,
@@ -161,13 +164,16 @@ def test_dry_run_writes_nothing_and_diff_is_field_by_field(store: Store, tmp_pat
 def test_rollback_restores_the_layer(store: Store, tmp_path: Path) -> None:
     frame = survey_frame(("cambridge_litter_barrels",))
     path = write_survey(frame, tmp_path, "gpkg")
-    first = load_survey(store, path, commit=True, at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    first = load_survey(
+        store, path, admin_code=COUNTY, commit=True, at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    )
     before = current(store)
     frame.loc[:9, "部件状态"] = "坏"
     (tmp_path / "v2").mkdir()
     second = load_survey(
         store,
         write_survey(frame, tmp_path / "v2", "gpkg"),
+        admin_code=COUNTY,
         commit=True,
         at=dt.datetime(2024, 2, 1, tzinfo=dt.UTC),
     )
@@ -190,13 +196,13 @@ def test_bad_rows_block_or_are_set_aside(store: Store, tmp_path: Path) -> None:
     frame.loc[7, "小类代码"] = "9999"
     frame.loc[9, "geometry"] = None
     path = write_survey(frame, tmp_path, "gpkg")
-    blocked = load_survey(store, path, commit=True, report=tmp_path / "r")
+    blocked = load_survey(store, path, admin_code=COUNTY, commit=True, report=tmp_path / "r")
     assert blocked.blocked and store.count("component") == 0
     assert blocked.set_aside == [4, 8, 10]
     report = pd.read_csv(tmp_path / "r.csv", encoding="utf-8-sig")
     assert set(report["row"]) == {4, 8, 10} and set(report["file"]) == {"survey.gpkg"}
     assert len(gpd.read_file(tmp_path / "r.gpkg")) == len(report)
-    skipped = load_survey(store, path, commit=True, on_invalid="skip")
+    skipped = load_survey(store, path, admin_code=COUNTY, commit=True, on_invalid="skip")
     assert not skipped.blocked and store.count("component") == 47
     assert list_changesets(store)["n_set_aside"].tolist() == [3]
 

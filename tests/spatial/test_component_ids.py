@@ -50,7 +50,7 @@ class TestParse:
             ("320508010100001", "cannot tell the edition"),
             ("32050801010000012345", "cannot tell the edition"),
             ("3205080101O00001", "digits only"),
-            ("9905080101000001", "no province 99"),
+            ("9805080101000001", "no province 98"),
             ("3205089901000001", "class 99"),
             ("3205080101000000", "serial 000000"),
         ],

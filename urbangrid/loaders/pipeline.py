@@ -69,6 +69,17 @@ from urbangrid.loaders.mapping import (
     read_mapping,
 )
 from urbangrid.loaders.readers import SurveyFile, read_survey
+from urbangrid.loaders.survey_checks import (
+    District,
+    county_code_problem,
+    district_problems,
+    fill_grid_codes,
+    id_county_problems,
+    no_county_problem,
+    read_district,
+    repeated_source_problems,
+    subclass_from_ids,
+)
 from urbangrid.loaders.validate import (
     OnInvalid,
     Problem,
@@ -225,8 +236,8 @@ class LoadResult:
             lines.append(f"report: {self.report_paths[0]} and {self.report_paths[1]}")
         if self.blocked:
             lines.append(
-                "nothing written: bad rows block the load (on_invalid='raise'); fix "
-                "them, or pass on_invalid='skip' to set them aside"
+                "nothing written: bad rows block the load; fix them, or set them aside "
+                "with --on-invalid skip (on_invalid='skip')"
             )
         elif self.changeset is not None:
             lines.append(self.changeset.summary())
@@ -244,7 +255,8 @@ class LoadResult:
 
 def _problem_lines(problems: list[Problem], most: int = 10) -> list[str]:
     lines = [
-        f"  row {p['row']} field {p['field']}: {p['reason']}"
+        f"  {'file' if p['row'] is None else 'row ' + str(p['row'])} field {p['field']}: "
+        f"{p['reason']}"
         + (f" ({p['value']!r})" if p["value"] is not None and p["field"] != "geometry" else "")
         for p in problems[:most]
     ]
@@ -448,17 +460,6 @@ def _duplicates_against_store(
             )
         )
     return out
-
-
-def _district_from_store(store: Store, admin_code: str | None, crs: Any) -> tuple[Any, str | None]:
-    if not admin_code or "admin_area" not in store.layers():
-        return None, None
-    area = store.read("admin_area", where={"code": admin_code})
-    if area.empty or area.geometry.isna().all():
-        return None, None
-    geom = area.to_crs(crs).union_all()
-    name = area["name"].iloc[0]
-    return geom, f"district boundary: admin area {admin_code} ({name}) from the store"
 
 
 # --------------------------------------------------------------------------- the load
@@ -691,6 +692,7 @@ class _Checked:
     notes: list[str]
     profile: Any = None
     admin_code: str | None = None
+    district: District | None = None
 
 
 def _checked_rows(
@@ -705,14 +707,9 @@ def _checked_rows(
     source, target = survey.name, tgt.name
     out = _Checked(None, [], [], admin_code=opts.admin_code)
     district = opts.district
-    if target == "components":
-        out.profile = opts.profile or demo_profile()
-        out.admin_code = out.admin_code or out.profile.admin_code
-        if district is None:
-            district, dnote = _district_from_store(store, out.admin_code, survey.frame.crs)
-            if dnote:
-                out.notes.append(dnote)
     grid_problems: list[Problem] = []
+    if target == "components":
+        grid_problems = _component_setup(store, survey, mapped, out, opts)
     if target in ("grids", "work-grids"):
         communities = known_communities(store) if target == "grids" else None
         grid_problems = grid_code_problems(
@@ -741,8 +738,63 @@ def _checked_rows(
             policy=opts.duplicates,
         )
     )
+    if target == "components":
+        out.problems.extend(
+            repeated_source_problems(mapped.frame, source, reject=opts.duplicates == "reject")
+        )
+    out.problems = _without_echoes(out.problems, survey.problems)
     out.problems.sort(key=lambda p: (p["row"] is not None, p["row"] or 0))
     return out
+
+
+def _without_echoes(problems: list[Problem], first: list[Problem]) -> list[Problem]:
+    """`problems` less the "geometry is missing" of rows whose geometry the reader
+    already set aside with its own reason (coordinates in the wrong unit …)."""
+    said = {p["row"] for p in first if p["field"] == "geometry"}
+    kept = [
+        p for p in problems
+        if p in first or not (p["row"] in said and p["field"] == "geometry")
+    ]
+    # A missing column is found by the schema checks and again by the profile's.
+    whole: set[str] = set()
+    out = []
+    for p in kept:
+        if p["row"] is None and is_error(p):
+            if p["field"] in whole:
+                continue
+            whole.add(str(p["field"]))
+        out.append(p)
+    return out
+
+
+def _component_setup(
+    store: Store, survey: SurveyFile, mapped: MappedFrame, out: _Checked, opts: SurveyLoadOptions
+) -> list[Problem]:
+    """Components: the profile, the store's district and the county of new IDs
+    (never a hidden default), the subclass from the 标识码 when no column holds it,
+    the unit grid of each row; returns the problems found on the way."""
+    source = survey.name
+    problems: list[Problem] = []
+    profile = opts.profile or demo_profile()
+    if opts.admin_code is not None and county_code_problem(opts.admin_code):
+        why = f"--admin-code (admin_code=) {county_code_problem(opts.admin_code)}"
+        problems.append(problem(source, None, "admin_code", opts.admin_code, why))
+    dist = read_district(store, opts.admin_code, store.layer_info("component").crs)
+    # A profile given on purpose may name the county; the demo profile's is no default.
+    out.admin_code = dist.county or (opts.profile.admin_code if opts.profile else None)
+    out.profile = replace(profile, admin_code=None)
+    out.district = dist
+    out.notes.extend(n for n in [dist.note] if n)
+    if dist.asked is not None:
+        problems.append(no_county_problem(dist, source))
+    mapped.frame, note = subclass_from_ids(mapped.frame, profile)
+    out.notes.extend(n for n in [note] if n)
+    problems.extend(id_county_problems(mapped.frame, dist, profile, source))
+    if opts.district is None:
+        problems.extend(district_problems(mapped.frame, dist, source))
+    mapped.frame, grid_problems, gnote = fill_grid_codes(store, mapped.frame, source)
+    out.notes.extend(n for n in [gnote] if n)
+    return problems + grid_problems
 
 
 def _component_rows(
@@ -754,7 +806,7 @@ def _component_rows(
         store,
         ValidatedRows(frame, out.problems),
         profile=out.profile,
-        admin_code=out.admin_code,
+        admin_code=None,  # IDs vs the district: id_county_problems, before
         source=source,
     )
     out.problems.extend(extra)
@@ -764,6 +816,11 @@ def _component_rows(
         else pd.Series(False, index=good.index)
     )
     good = _resolve_ids_readonly(store, good)
+    if out.admin_code is None and out.district is not None and out.district.asked is None and (
+        not good.empty) and (
+        "component_id" not in good.columns or good["component_id"].isna().any()
+    ):
+        out.problems.append(no_county_problem(out.district, source))
     out.problems.extend(
         _duplicates_against_store(store, good, tolerance_m=tolerance_m, source=source, given=given)
     )

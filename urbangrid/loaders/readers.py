@@ -189,7 +189,84 @@ def round_coordinates(geoms: np.ndarray, *, geographic: bool) -> np.ndarray:
     return shapely.transform(geoms, lambda c: np.round(c, decimals))
 
 
+#: The JSON escape of NUL, where GDAL cuts a string (other control characters
+#: come through and are reported by validation).
+_JSON_NUL = b"\\u0000"
+
+
+def geojson_control_problems(path: Path) -> list[Problem]:
+    """Property values of a GeoJSON file holding a NUL character (``\\u0000``).
+
+    GDAL cuts a string at its first NUL and keeps the rest of the row, so the
+    reader would load ``"ab"`` for ``"ab\\u0000cd"`` without a word; the file is
+    parsed again (only when such an escape occurs) to name each row and field, as
+    CSV rows are named.
+    """
+    import json
+
+    raw = path.read_bytes()
+    if _JSON_NUL not in raw:
+        return []
+    try:
+        features = json.loads(raw.decode("utf-8", errors="replace")).get("features") or []
+    except (ValueError, AttributeError):
+        return []
+    out = []
+    for row, feat in enumerate(features, start=1):
+        props = feat.get("properties") if isinstance(feat, dict) else None
+        for name, value in (props or {}).items():
+            if isinstance(value, str) and "\x00" in value:
+                why = ("contains control character U+0000 (NUL; GDAL cuts the text "
+                       "there); remove it from the file")
+                out.append(problem(path.name, row, str(name), value[:200], why))
+    return out
+
+
+def _cut_names_fixed(path: Path, encoding: str | None, folder: Path) -> Path | None:
+    """A copy of a Shapefile (in `folder`) whose DBF field names, cut to 10 bytes in
+    the middle of a character by the writer (ogr2ogr does, for UTF-8), end at the
+    last whole character; None when every name decodes as it is."""
+    import shutil
+
+    dbf = path.with_suffix(".dbf")
+    if encoding is None or not dbf.exists():
+        return None
+    data = bytearray(dbf.read_bytes())
+    header_len = int.from_bytes(data[8:10], "little")
+    changed = False
+    pos = 32
+    while pos + 32 <= header_len and data[pos] != 0x0D:
+        raw = bytes(data[pos : pos + 11]).split(b"\x00", 1)[0]
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            fixed = raw.decode(encoding, errors="ignore").encode(encoding)[:10]
+            data[pos : pos + 11] = fixed.ljust(11, b"\x00")
+            changed = True
+        except LookupError:
+            return None
+        pos += 32
+    if not changed:
+        return None
+    for part in path.parent.glob(path.stem + ".*"):
+        if part.suffix.lower() != ".dbf":
+            shutil.copyfile(part, folder / part.name)
+    (folder / dbf.name).write_bytes(bytes(data))
+    return folder / path.name
+
+
 def _read_vector(path: Path, fmt: str, layer: str | None, encoding: str | None) -> Any:
+    import tempfile
+
+    if fmt == "Shapefile":
+        with tempfile.TemporaryDirectory(prefix="urbangrid-shp-") as tmp:
+            fixed = _cut_names_fixed(path, encoding, Path(tmp))
+            if fixed is not None:
+                return _read_with_pyogrio(fixed, fmt, layer, encoding)
+    return _read_with_pyogrio(path, fmt, layer, encoding)
+
+
+def _read_with_pyogrio(path: Path, fmt: str, layer: str | None, encoding: str | None) -> Any:
     import pyogrio
 
     kwargs: dict[str, Any] = {}
@@ -324,8 +401,72 @@ def _read_csv(
     return gpd.GeoDataFrame(table, geometry=list(geoms)), problems
 
 
-def _apply_crs(frame: Any, path: Path, file_crs: Any, crs: CRSLike | None) -> tuple[Any, str, str]:
-    """Set the frame's CRS (override or file), convert GCJ-02/BD-09, check the fit."""
+def _misfit_reason(xy: np.ndarray, geographic: bool, label: str) -> str:
+    """Why the coordinates of one row cannot be in the CRS `label`."""
+    x, y = xy[0]
+    at = f"x={x:.6g}, y={y:.6g}"
+    if geographic:
+        ax, ay = np.abs(xy).max(axis=0)
+        if ax <= 90.0 < ay <= 180.0:
+            return (f"longitude and latitude look swapped ({at}) for {label}; fix the row")
+        if max(ax, ay) > 1e8:
+            return f"coordinates out of any range ({at}); fix the row"
+        return (f"coordinates look like metres of a projected CRS ({at}), not degrees of "
+                f"{label}; fix the row, or give the file's CRS with --crs (crs=)")
+    return (f"coordinates look like degrees ({at}), not metres of {label}; fix the row, "
+            "or give the file's CRS with --crs (crs=)")
+
+
+def _set_aside_misfits(geoms: np.ndarray, rows: pd.Index, path: Path, target: Any,
+                       label: str, problems: list[Problem]) -> np.ndarray:
+    """Rows whose coordinates cannot be in the CRS (metres said to be degrees, axes
+    swapped, degrees said to be metres) as problems naming the row, their geometry
+    set to None; the other rows are unaffected. When every row misfits, the CRS is
+    wrong, not the rows: :class:`CRSMismatchError` for the file."""
+    import pyproj
+
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    if not len(coords):
+        return geoms
+    finite = np.isfinite(coords).all(axis=1)
+    geographic = label in (GCJ02, BD09) or pyproj.CRS.from_user_input(target).is_geographic
+    degrees = (np.abs(coords[:, 0]) <= 180.0) & (np.abs(coords[:, 1]) <= 90.0)
+    if geographic:
+        suspect = np.unique(index[finite & ~degrees])
+    else:
+        in_deg = np.ones(len(geoms), dtype=bool)
+        in_deg[np.unique(index[~(degrees | ~finite)])] = False
+        has = np.zeros(len(geoms), dtype=bool)
+        has[np.unique(index)] = True
+        suspect = np.flatnonzero(in_deg & has)
+    if not len(suspect):
+        return geoms
+    present = len(np.unique(index[finite]))
+    if len(suspect) == present:
+        try:
+            check_xy(coords[finite, 0], coords[finite, 1], crs=target)
+        except CRSMismatchError as exc:
+            raise CRSMismatchError(f"{path}: {exc}") from None
+    geoms = geoms.copy()
+    for i in suspect:
+        xy = coords[(index == i) & finite]
+        if not geographic:
+            try:
+                check_xy(xy[:, 0], xy[:, 1], crs=target)
+                continue  # degrees-sized metres the CRS's area allows
+            except CRSMismatchError:
+                pass
+        why = _misfit_reason(xy, geographic, label)
+        problems.append(problem(path.name, int(rows[i]), "geometry",
+                                shapely.to_wkt(geoms[i], rounding_precision=6), why))
+        geoms[i] = None
+    return geoms
+
+
+def _apply_crs(frame: Any, path: Path, file_crs: Any, crs: CRSLike | None,
+               problems: list[Problem]) -> tuple[Any, str, str]:
+    """Set the frame's CRS (override or file), convert GCJ-02/BD-09, check the fit
+    (rows that cannot be in the CRS go to `problems`, their geometry set to None)."""
     import geopandas as gpd
 
     if crs is None and file_crs is None:
@@ -342,13 +483,8 @@ def _apply_crs(frame: Any, path: Path, file_crs: Any, crs: CRSLike | None) -> tu
         if file_crs is not None:
             note += f"; the file said {crs_to_string(file_crs)}"
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    coords = shapely.get_coordinates(geoms)
     label = crs_to_string(target)
-    if len(coords):
-        try:
-            check_xy(coords[:, 0], coords[:, 1], crs=target)
-        except CRSMismatchError as exc:
-            raise CRSMismatchError(f"{path}: {exc}") from None
+    geoms = _set_aside_misfits(geoms, frame.index, path, target, label, problems)
     if label in (GCJ02, BD09):
         # pyproj has no GCJ-02/BD-09: convert the coordinates, then say WGS84.
         def convert(c: np.ndarray) -> np.ndarray:
@@ -435,12 +571,14 @@ def read_survey(
         frame = _read_vector(p, fmt, layer, choice.encoding if choice else None)
         file_crs = frame.crs
         frame.index = pd.RangeIndex(1, len(frame) + 1)
+        if fmt == "GeoJSON":
+            problems.extend(geojson_control_problems(p))
         geoms = np.asarray(frame.geometry.values, dtype=object)
         for row in frame.index[shapely.is_missing(geoms)]:
             problems.append(
                 problem(p.name, int(row), "geometry", None, "missing or unreadable geometry")
             )
-    frame, crs_label, note = _apply_crs(frame, p, file_crs, crs)
+    frame, crs_label, note = _apply_crs(frame, p, file_crs, crs, problems)
     frame.columns = [_clean_column(c) for c in frame.columns]
     dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
     if dupes:

@@ -597,12 +597,19 @@ class GeoPackageStore(BaseStore):
         if not floors:
             return
         t = _q(self.layer_info(layer).name)
+        rows = [(k, int(v)) for k, v in floors.items()]
+        # No UPSERT: an INSERT that turns into an UPDATE still advances the table's
+        # AUTOINCREMENT counter (sqlite_sequence), so a re-run that changes nothing
+        # would change the file. Counters already high enough are not touched.
         with self._atomic():
             self.connection.executemany(
-                f"INSERT INTO {t} (serial_key, last_serial) VALUES (?, ?) "
-                f"ON CONFLICT (serial_key) DO UPDATE SET last_serial = "
-                f"max({t}.last_serial, excluded.last_serial)",
-                [(k, int(v)) for k, v in floors.items()],
+                f"UPDATE {t} SET last_serial = ? WHERE serial_key = ? AND last_serial < ?",
+                [(v, k, v) for k, v in rows],
+            )
+            self.connection.executemany(
+                f"INSERT INTO {t} (serial_key, last_serial) SELECT ?, ? "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE serial_key = ?)",
+                [(k, v, k) for k, v in rows],
             )
 
     def lock_layer(self, layer: str, *, timeout_s: float = 120.0) -> None:

@@ -57,10 +57,12 @@ __all__ = [
     "validate_component_ids",
 ]
 
-#: First two digits of GB/T 2260 codes: 31 provinces, Taiwan, Hong Kong, Macao.
+#: First two digits of GB/T 2260 codes: 31 provinces, Taiwan, Hong Kong, Macao, and
+#: 99, which GB/T 2260 never assigns and urbangrid gives districts it makes up
+#: (``urbangrid grids generate`` codes its grids 99…): IDs of such a store load.
 PROVINCE_CODES: frozenset[str] = frozenset(
     f"{p}" for p in (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44)
-) | frozenset(f"{p}" for p in (45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82))
+) | frozenset(f"{p}" for p in (45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 99))
 
 
 class ComponentId(NamedTuple):
@@ -366,9 +368,14 @@ def _checked_digits(
         if mask.any():
             i = int(np.flatnonzero(mask)[0])
             bad_value = value.iloc[0 if scalar and fld == "admin_code" else i]
+            why = {
+                "admin_code": "not a 6-digit GB/T 2260 county code",
+                "subclass_code": f"not a subclass of profile {profile.name!r}",
+                "serial": f"outside 1..{ed.max_serial}",
+            }[fld]
             msg = (
-                f"cannot make component IDs: row {i} field {fld}: bad value {bad_value!r} "
-                f"({int(mask.sum())} bad row(s))"
+                f"cannot make component IDs: row {i} field {fld}: bad value {bad_value!r}: "
+                f"{why} ({int(mask.sum())} bad row(s))"
             )
             raise ComponentIdError(msg)
     return _id_digits(admin, codes, ser, ed)
