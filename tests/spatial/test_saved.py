@@ -153,3 +153,39 @@ def test_cli_csv_writes_whole_table(tmp_path: Path) -> None:
     assert table["grid_code"].tolist() == ["110105001001001", "110105002001002", "", ""]
     assert table["street_name"].tolist() == ["建外街道", "朝外街道", "", ""]
     assert "2 of 4 points in a unit grid" in res.stderr
+
+
+def test_from_store_opens_the_saved_index_until_the_grids_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    import urbangrid
+    from urbangrid.spatial.index.engine import GridIndex
+
+    monkeypatch.setenv("URBANGRID_CACHE_DIR", str(tmp_path / "cache"))
+    grids, _ = _tiny_city()
+    x, y = _points(300, 5)
+    with urbangrid.connect(tmp_path / "s.gpkg") as store:
+        store.write("unit_grid", grids)
+        built = GridIndex.from_store(store)  # no grid version: nothing saved
+        assert not list((tmp_path / "cache").glob("index-*.npz"))
+        store.write("grid_version", pd.DataFrame([{
+            "version": "v1", "loaded_at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+            "county_codes": "110105", "n_grids": 4, "n_added": 4, "n_removed": 0,
+            "n_changed": 0, "source": "test", "note": None}]), "append")  # fmt: skip
+        first = GridIndex.from_store(store)
+        assert len(list((tmp_path / "cache").glob("index-*.npz"))) == 1
+        opened = GridIndex.from_store(store)
+        assert opened.grid_version == "v1" and opened.keys is not None
+        assert opened.keys.dtype == object and opened.keys.tolist() == built.keys.tolist()  # type: ignore[union-attr]
+        want = built.locate_many(x, y, crs=4326)
+        assert (opened.locate_many(x, y, crs=4326) == want).all()
+        assert (first.locate_many(x, y, crs=4326) == want).all()
+        assert opened.locate(116.425, 39.905, crs=4326) == "110105002001001"
+        store.retire("unit_grid", ["110105002001001"])  # one grid fewer: rebuilt
+        after = GridIndex.from_store(store)
+        assert after.locate(116.425, 39.905, crs=4326) is None and len(after) == 3
+        assert len(list((tmp_path / "cache").glob("index-*.npz"))) == 1

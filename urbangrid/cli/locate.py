@@ -73,10 +73,10 @@ def _open_store(target: str) -> Any:
 
 
 def _server_stamp(store: Any, target: str) -> str:
-    from urbangrid.spatial.index.engine import _latest_grid_version
+    from urbangrid.spatial.index.engine import latest_grid_version_row
 
     counts = [store.count(layer) for layer in ("unit_grid", "admin_area")]
-    return f"{target}|{_latest_grid_version(store, None)}|{counts}"
+    return f"{target}|{latest_grid_version_row(store)}|{counts}"
 
 
 def _lookup(target: str) -> Any:

@@ -245,6 +245,7 @@ class GridIndex:
         as_of: dt.datetime | None = None,
         grid_version: str | None = None,
         cells: int | None = None,
+        cache: bool = True,
     ) -> GridIndex:
         """Build the index over a polygon layer of a store (``urbangrid.connect(...)``).
 
@@ -267,6 +268,14 @@ class GridIndex:
             the store's ``grid_version`` layer (by ``loaded_at``); otherwise None.
         cells : int, optional
             See :meth:`from_polygons`.
+        cache : bool, default True
+            Open the index saved by an earlier call instead of building it, and save
+            it after building. Only ``unit_grid`` without ``as_of`` is saved: in the
+            cache folder of :mod:`urbangrid.spatial.index.saved`, keyed by the store,
+            the layer, ``key``, ``cells``, the latest grid version with its load time
+            and the layer's row count, so that loading new grids (or adding and
+            retiring rows) rebuilds it. Edits that keep the version and the count
+            (reshaping a grid in place) are not seen: pass ``cache=False`` after them.
 
         Returns
         -------
@@ -284,14 +293,31 @@ class GridIndex:
         key = key or info.key
         if key is None:
             raise GridGeometryError(f"layer {layer!r} has no key column: pass key=")
-        frame = store.read(layer, as_of=as_of)
-        frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
         if grid_version is None and layer == "unit_grid":
             grid_version = _latest_grid_version(store, as_of)
-        return cls.from_polygons(
+        path = (
+            _saved_path(store, layer, key, cells, grid_version)
+            if cache and as_of is None
+            else None
+        )
+        if path is not None:
+            try:
+                saved = cls.load(path)
+                if saved.keys is not None and saved.keys.dtype.kind == "U":
+                    saved.keys = saved.keys.astype(object)  # as built: str objects
+                    saved._key_list = saved.keys.tolist()
+                return saved
+            except IndexFileError:  # missing, unreadable or from another version
+                pass
+        frame = store.read(layer, as_of=as_of)
+        frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
+        index = cls.from_polygons(
             frame, frame[key].astype(object).to_numpy(), crs=info.crs,
             grid_version=grid_version, cells=cells,
         )  # fmt: skip
+        if path is not None:
+            _save_quietly(index, path)
+        return index
 
     def _finish(self) -> None:
         self._bounds = self.bounds
@@ -804,6 +830,14 @@ class GridIndex:
 
 
 def _latest_grid_version(store: Store, as_of: dt.datetime | None) -> str | None:
+    latest = latest_grid_version_row(store, as_of)
+    return None if latest is None else latest[0]
+
+
+def latest_grid_version_row(
+    store: Store, as_of: dt.datetime | None = None
+) -> tuple[str, str] | None:
+    """``(version, loaded_at)`` of the store's latest grid version (at ``as_of``), or None."""
     if "grid_version" not in store.layers():
         return None
     versions = store.read("grid_version", columns=["version", "loaded_at"])
@@ -811,7 +845,36 @@ def _latest_grid_version(store: Store, as_of: dt.datetime | None) -> str | None:
         versions = versions[versions["loaded_at"] <= pd.Timestamp(as_of)]
     if not len(versions):
         return None
-    return str(versions.sort_values("loaded_at").iloc[-1]["version"])
+    row = versions.sort_values("loaded_at").iloc[-1]
+    return str(row["version"]), str(row["loaded_at"])
+
+
+def _saved_path(
+    store: Store, layer: str, key: str, cells: int | None, grid_version: str | None
+) -> Path | None:
+    """Where :meth:`GridIndex.from_store` saves this layer's index; None: not saved."""
+    from urbangrid.spatial.index.saved import cache_file
+
+    latest = latest_grid_version_row(store) if layer == "unit_grid" else None
+    if latest is None:
+        return None
+    stamp = f"{layer}|{key}|{cells}|{grid_version}|{latest}|{store.count(layer)}"
+    return cache_file(f"index-{layer}", str(store.target), stamp)
+
+
+def _save_quietly(index: GridIndex, path: Path) -> None:
+    """Save for the next :meth:`GridIndex.from_store`; an unwritable cache is not an error."""
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        index.save(tmp)
+        os.replace(tmp, path)
+    except (OSError, IndexFileError):
+        tmp.unlink(missing_ok=True)
+        return
+    for old in path.parent.glob(f"{path.name.rsplit('-', 1)[0]}-*.npz"):
+        if old != path:
+            old.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------- build helpers
