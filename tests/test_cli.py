@@ -255,3 +255,17 @@ def test_admin_load_bad_input_is_one_line(tmp_path: Path) -> None:
         "--boundaries", str(data_path("boundaries/haidian_110108_wgs84.geojson"))])
     assert res.exit_code == 1 and "no column 'code'" in res.output and "--code-column" \
         in res.output and not store.exists()
+
+
+@pytest.mark.parametrize("command", [["geocode"], ["reverse"], ["gazetteer", "load"],
+                                     ["grids", "generate"], ["grids", "diff"],
+                                     ["admin", "load"], ["scale", "assign"]],
+                         ids=" ".join)
+def test_command_help_is_cheap(command: list[str]) -> None:
+    """A command's --help loads click and its own module, not pandas or geopandas."""
+    code = ("import sys; from urbangrid.cli.main import main\n"
+            f"try: main({[*command, '--help']!r})\nexcept SystemExit: pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('pandas', 'geopandas', 'pyproj', 'numba', 'osmnx', 'folium')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-300:]

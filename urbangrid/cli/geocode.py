@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 import click
-import pandas as pd
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
 
@@ -105,6 +107,8 @@ def geocode_command(
     output: str | None, limit: int, quiet: bool, lang: str | None,
 ) -> None:
     """Address → WGS84 longitude/latitude, match level and confidence (地址匹配)."""
+    import pandas as pd
+
     from urbangrid.spatial.geocoding.forward import geocode, geocode_many
 
     if (address is None) == (csv_in is None):
@@ -158,6 +162,8 @@ def reverse_command(
     GCJ-02, BD-09); negative numbers need no ``--``. Exit code 3 when nothing lies
     within 500 m.
     """
+    import pandas as pd
+
     from urbangrid.errors import UrbangridError
     from urbangrid.spatial.geocoding.reverse import reverse_many
 

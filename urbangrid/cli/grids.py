@@ -7,8 +7,6 @@ import time
 from pathlib import Path
 
 import click
-import geopandas as gpd
-import pyproj
 
 from urbangrid.cli.geocode import open_store
 from urbangrid.cli.lang import header, lang_option, resolve_lang
@@ -80,6 +78,8 @@ def generate(
     tolerance: float, work_count: int | None, quiet: bool,
 ) -> None:
     """Generate unit grids and work grids into STORE as a new version."""
+    import geopandas as gpd
+
     import urbangrid
     from urbangrid.demo.inputs import osm_extract_inputs
     from urbangrid.spatial.grids.generate import GENERATE_STAGES, generate_unit_grids
@@ -132,6 +132,9 @@ def generate(
 @click.option("--version", "version", default=None, help="Grid version (default: current).")
 def validate(store: str, communities: Path | None, out: Path, version: str | None) -> None:
     """Check STORE's unit grids like a QA tool; write the problems for QGIS."""
+    import geopandas as gpd
+    import pyproj
+
     from urbangrid.spatial.grids.validate import validate_unit_grids, write_qa_report
     from urbangrid.spatial.grids.versions import read_unit_grids
 

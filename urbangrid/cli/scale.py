@@ -37,10 +37,12 @@ def scale() -> None:
 @click.option("--on-invalid", type=click.Choice(["raise", "null"]), default="raise",
               show_default=True, help="Non-numeric coordinates: stop, or leave unassigned.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output when done.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (none either when stderr "
+              "is not a terminal).")
 def assign(
     source: Path, grid: Path, key: str | None, x: str | None, y: str | None,
     crs: str | None, out: Path, column: str, partition_rows: int, scheduler: str | None,
-    workers: int | None, on_invalid: str, overwrite: bool,
+    workers: int | None, on_invalid: str, overwrite: bool, quiet: bool,
 ) -> None:
     """Assign every point of SOURCE (CSV, Parquet, GeoPackage) to a grid polygon.
 
@@ -64,7 +66,7 @@ def assign(
     res = assign_points(
         source, index, out=out, xy=None if x is None else (x, y), crs=crs, column=column,  # type: ignore[arg-type]
         partition_rows=partition_rows, scheduler=scheduler, workers=workers,
-        on_invalid=on_invalid, overwrite=overwrite, progress=True,  # type: ignore[arg-type]
+        on_invalid=on_invalid, overwrite=overwrite, progress=not quiet,  # type: ignore[arg-type]
     )
     where = f"{res.workers} Dask workers" if res.workers else "one process"
     click.echo(
@@ -87,9 +89,11 @@ def assign(
               help="Summary table (.csv) to write.")
 @click.option("--scheduler", default=None, help=_SCHEDULER_HELP)
 @click.option("--workers", default=None, type=int, help="Workers of a 'local' cluster.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (none either when stderr "
+              "is not a terminal).")
 def routes(
     streets: Path, areas_path: Path, id_column: str, mode: str, iterations: int, seed: int,
-    out: Path, scheduler: str | None, workers: int | None,
+    out: Path, scheduler: str | None, workers: int | None, quiet: bool,
 ) -> None:
     """Patrol route of every area of AREAS over the street network STREETS, in parallel."""
     import geopandas as gpd
@@ -105,7 +109,7 @@ def routes(
         G = read_street_graph(streets, mode)
     areas = gpd.read_file(areas_path)
     plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,
-                      on_error="skip", progress=True, iterations=iterations, seed=seed,
+                      on_error="skip", progress=not quiet, iterations=iterations, seed=seed,
                       unreachable="skip")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
