@@ -1006,9 +1006,11 @@ def area_route(
     search = {"time_limit_s": time_limit_s, "iterations": iterations, "seed": seed}
     plan, lb = _solve(H, closable, node, prof.oneway == "ignore" and not wide, lower_bound, search)
     route = _concatenate(H, plan.routes, node)
+    optimal = plan.optimal
     plan = RoutePlan(routes=(route,), weight="time_s", info=dict(plan.info))
     check_plan(H, plan, weight="time_s", required=closable, oneway="oneway")
-    plan = RoutePlan(routes=plan.routes, weight="time_s", lower_bound=lb, info=plan.info)
+    plan = RoutePlan(routes=plan.routes, weight="time_s", lower_bound=lb, info=plan.info,
+                     optimal=optimal)
     req = req[~req["street_id"].isin(skipped)]
     legs, actions = _legs(H, route, set(req["street_id"]), prof)
     return PatrolRoute(
