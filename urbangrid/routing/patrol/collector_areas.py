@@ -185,10 +185,25 @@ def _route(G: nx.MultiDiGraph, streets: pd.DataFrame, area: Any, *, seed: int,
     c = shapely.point_on_surface(area)
     depot = nodes[int(np.argmin(np.hypot(xy[:, 0] - c.x, xy[:, 1] - c.y)))]
     req = list(zip(streets["u"], streets["v"], streets["key_"], strict=True))
+    exact = _exact_round(G, req, depot, time_limit_s)
+    if exact is not None:
+        return exact, depot
     plan = collector_routes(G, depot=depot, k=1, objective="max", required=req,
                             weight="time_s", oneway="oneway", seed=seed,
                             iterations=iterations, time_limit_s=time_limit_s)
     return plan.routes[0], depot
+
+
+def _exact_round(G: nx.MultiDiGraph, req: list[tuple[Any, Any, Any]], depot: Hashable,
+                 time_limit_s: float) -> Route | None:
+    """The optimal round serving ``req`` from ``depot`` (weight ``time_s``), or None when
+    the integer program cannot prove one in time (the search then runs). A two-way
+    street's required arc may be driven either way (``oneway`` False)."""
+    from urbangrid.routing.core.exact import mixed_rural_postman_exact
+
+    ex = mixed_rural_postman_exact(G, req, start=depot, weight="time_s", oneway="oneway",
+                                   time_limit_s=min(time_limit_s, 2.0))
+    return ex.route
 
 
 def _partition(blocks: gpd.GeoDataFrame, k: int, previous: Mapping[str, str] | None,
