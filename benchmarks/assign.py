@@ -16,7 +16,13 @@ One run prints, for the same polygons and points on the same machine:
   polygons in EPSG:4548 (Gauss-Krüger metres, at Beijing) and the points in GCJ-02,
   BD-09 and EPSG:4490 (:func:`live_crs_figures`).
 
-Bulk timings are the best of ``--repeat`` runs, because the machine is shared.
+Like for like: every bulk contender (GridIndex and each peer) gets the same
+``--repeat`` timed runs after one untimed warm-up run (all warm: data in memory,
+indexes built, kernels loaded), and both the median and the best are printed, with the
+threads each one uses. GridIndex is timed on every core and on one thread. PostGIS is
+timed on the server (``EXPLAIN (ANALYZE, TIMING OFF)`` execution time of the join,
+points already loaded in a table), not through Python. Ratios divide the peer's
+median by GridIndex's median (and best by best).
 
 Usage::
 
@@ -63,6 +69,32 @@ def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
         result = fn()
         best = min(best, time.perf_counter() - t)
     return best, result
+
+
+def timed(repeat: int, fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(median, best, last result) of ``repeat`` timed runs after one untimed warm-up.
+
+    ``fn`` may return ``(seconds, result)`` (a server-side time) instead of a result.
+    """
+    result = fn()
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t = time.perf_counter()
+        got = fn()
+        elapsed = time.perf_counter() - t
+        if isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], float):
+            elapsed, got = got
+        result = got
+        times.append(elapsed)
+    return statistics.median(times), min(times), result
+
+
+def result_line(**fields: Any) -> None:
+    """One machine-readable line for benchmarks/run_all.py."""
+    import json
+
+    print("RESULT " + json.dumps(fields, ensure_ascii=False))
 
 
 def first_hit(n: int, inp: NDArray[np.int64], hit: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -116,7 +148,9 @@ def run_rtree(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64
 
 def run_postgis(
     dsn: str, polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64]
-) -> tuple[Callable[[], Any], Callable[[], None]]:
+) -> tuple[Callable[[], Any], Callable[[], None], str]:
+    """The PostGIS peer: polygons and points loaded first (untimed), then the join timed
+    on the server with EXPLAIN (ANALYZE, TIMING OFF). Returns (run, close, threads)."""
     import psycopg
 
     conn = psycopg.connect(dsn, autocommit=True)
@@ -130,28 +164,35 @@ def run_postgis(
         for i, wkb in enumerate(shapely.to_wkb(polys, hex=True, include_srid=False)):
             cp.write_row((i, f"SRID=3857;{wkb}"))
     cur.execute("CREATE INDEX ON bench_assign_grid USING gist (geom)")
+    cur.execute("CREATE UNLOGGED TABLE bench_assign_pts (id integer, x float8, y float8)")
+    with cur.copy("COPY bench_assign_pts (id, x, y) FROM STDIN") as cp:
+        for i in range(len(x)):
+            cp.write_row((i, float(x[i]), float(y[i])))
     cur.execute("ANALYZE bench_assign_grid")
+    cur.execute("ANALYZE bench_assign_pts")
+    workers = cur.execute("SHOW max_parallel_workers_per_gather").fetchone()
+    threads = f"1 + {workers[0] if workers else '?'} workers"
+    query = (
+        "SELECT p.id, min(g.pos) FROM bench_assign_pts p JOIN bench_assign_grid g "
+        "ON ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 3857)) GROUP BY p.id"
+    )
+    answers: list[NDArray[np.int64]] = []
 
-    def go() -> NDArray[np.int64]:
-        cur.execute("DROP TABLE IF EXISTS bench_assign_pts")
-        cur.execute("CREATE UNLOGGED TABLE bench_assign_pts (id integer, x float8, y float8)")
-        with cur.copy("COPY bench_assign_pts (id, x, y) FROM STDIN") as cp:
-            for i in range(len(x)):
-                cp.write_row((i, float(x[i]), float(y[i])))
-        cur.execute(
-            "SELECT p.id, min(g.pos) FROM bench_assign_pts p JOIN bench_assign_grid g "
-            "ON ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 3857)) GROUP BY p.id"
-        )
-        out = np.full(len(x), -1, dtype=np.int64)
-        for pid, pos in cur:
-            out[pid] = pos
-        return out
+    def go() -> tuple[float, Any]:
+        if not answers:  # the warm-up run fetches the answers, for the agreement check
+            out = np.full(len(x), -1, dtype=np.int64)
+            for pid, pos in cur.execute(query):
+                out[pid] = pos
+            answers.append(out)
+        plan = cur.execute(f"EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {query}").fetchone()
+        assert plan is not None
+        return float(plan[0][0]["Execution Time"]) / 1e3, answers[0]
 
     def close() -> None:
         cur.execute("DROP TABLE IF EXISTS bench_assign_grid, bench_assign_pts")
         conn.close()
 
-    return go, close
+    return go, close, threads
 
 
 def clustered_points(n: int, rng: np.random.Generator) -> tuple[NDArray[Any], NDArray[Any]]:
@@ -257,6 +298,22 @@ def live_crs_figures(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.
             f"  {crs} point: {one * 1e6:.3f} us per locate (transform alone {only * 1e6:.3f} us);"
             f" same answer as locate_many on {(got == many).mean():.4%} of {n:,} points"
         )
+        if crs == "GCJ-02":
+            result_line(benchmark="assign", what=f"single locate, GCJ-02 point, {GK_CRS} index"
+                        " (us)", peer="target 0.8", mode="warm", urbangrid_s=one * 1e6,
+                        peer_s=0.8, ratio=0.8 / one / 1e6, statistic="median",
+                        command="python benchmarks/assign.py")
+    # The same with the index in WGS84 degrees: the GCJ-02 formula runs inside locate.
+    lon0, lat0 = transform_xy(gx, gy, crs=GK_CRS, to_crs=4326)
+    wgs = GridIndex.from_polygons(shapely.transform(moved, lambda c: np.column_stack(
+        transform_xy(c[:, 0], c[:, 1], crs=GK_CRS, to_crs=4326))), crs=4326)  # fmt: skip
+    lon, lat = transform_xy(lon0, lat0, crs=4326, to_crs="GCJ-02")
+    one, _ = single_locate_median(wgs, lon, lat, crs="GCJ-02")
+    print(f"  GCJ-02 point, index in EPSG:4326 (converted inside the compiled call): "
+          f"{one * 1e6:.3f} us per locate")
+    result_line(benchmark="assign", what="single locate, GCJ-02 point, EPSG:4326 index (us)",
+                peer="target 0.8", mode="warm", urbangrid_s=one * 1e6, peer_s=0.8,
+                ratio=0.8 / one / 1e6, statistic="median", command="python benchmarks/assign.py")
 
 
 def main() -> None:
@@ -281,7 +338,7 @@ def main() -> None:
         f"{args.points:,} uniform points, {time.perf_counter() - t:.1f} s to make"
     )
 
-    # Warm the compiled kernels (numba cache) on a tiny index so build time is build only.
+    # The kernels are compiled at install; a tiny index first so imports are not timed.
     GridIndex.from_polygons(polys[:10], crs=CRS).locate_many(x[:10], y[:10], crs=CRS)
 
     build_s, idx = best_of(1, lambda: GridIndex.from_polygons(polys, crs=CRS, cells=args.cells))
@@ -302,10 +359,18 @@ def main() -> None:
         f"{meta['whole_polygons']:,} polygons tested whole"
     )
 
-    idx.locate_many(x[:1000], y[:1000], crs=CRS)
-    ours_s, ours = best_of(args.repeat, lambda: idx.locate_many(x, y, crs=CRS))
+    from urbangrid.spatial.index import _pip
+
+    threads = _pip.get_num_threads()
+    ours_s, ours_best, ours = timed(args.repeat, lambda: idx.locate_many(x, y, crs=CRS))
+    _pip.set_num_threads(1)
+    one_s, one_best, _ = timed(args.repeat, lambda: idx.locate_many(x, y, crs=CRS))
+    _pip.set_num_threads(threads)
     ours_rate = args.points / ours_s
-    print(f"GridIndex.locate_many: {ours_s:.3f} s, {ours_rate / 1e6:.2f} M pts/s")
+    print(
+        f"GridIndex.locate_many ({threads} threads): median {ours_s:.3f} s, best "
+        f"{ours_best:.3f} s, {ours_rate / 1e6:.2f} M pts/s; one thread: median {one_s:.3f} s"
+    )
 
     t = time.perf_counter()
     ref = reference_locate(polys, x, y)
@@ -330,33 +395,46 @@ def main() -> None:
 
     live_crs_figures(polys, x, y)
 
-    peers: list[tuple[str, Callable[[], Any]]] = []
+    peers: list[tuple[str, str, Callable[[], Any]]] = []
     if "sjoin" not in skip:
-        peers.append(("geopandas sjoin(within)", run_sjoin(polys, x, y)))
+        peers.append(("geopandas sjoin(within)", "1", run_sjoin(polys, x, y)))
     if "strtree" not in skip:
-        peers.append(("STRtree.query + contains_xy", run_strtree(polys, x, y)))
+        peers.append(("STRtree.query + contains_xy", "1", run_strtree(polys, x, y)))
     if "rtree" not in skip:
-        peers.append(("rtree intersection_v + contains_xy", run_rtree(polys, x, y)))
+        peers.append(("rtree intersection_v + contains_xy", "1", run_rtree(polys, x, y)))
     close = None
     if args.dsn:
-        go, close = run_postgis(args.dsn, polys, x, y)
-        peers.append(("PostGIS ST_Covers join (GiST, COPY)", go))
+        go, close, pg_threads = run_postgis(args.dsn, polys, x, y)
+        peers.append(("PostGIS ST_Covers join (server time)", pg_threads, go))
     else:
         print("PostGIS: skipped (no --dsn)")
 
-    print(f"\n{'peer':<40}{'seconds':>10}{'M pts/s':>10}{'GridIndex is':>15}")
-    print(f"{'GridIndex.locate_many':<40}{ours_s:>10.3f}{ours_rate / 1e6:>10.2f}{'1.0x':>15}")
-    for name, fn in peers:
-        repeat = 1 if name.startswith("PostGIS") else min(args.repeat, 2)
-        secs, res = best_of(repeat, fn)
+    print(f"\nall warm, {args.repeat} timed runs each after one warm-up; ratio = peer / GridIndex")
+    print(f"{'contender':<40}{'threads':>14}{'median s':>10}{'best s':>9}{'M pts/s':>9}"
+          f"{'ratio (median)':>16}{'ratio (best)':>14}")
+    print(f"{'GridIndex.locate_many':<40}{threads:>14}{ours_s:>10.3f}{ours_best:>9.3f}"
+          f"{ours_rate / 1e6:>9.2f}{'1.0x':>16}{'1.0x':>14}")
+    print(f"{'GridIndex.locate_many, one thread':<40}{1:>14}{one_s:>10.3f}{one_best:>9.3f}"
+          f"{args.points / one_s / 1e6:>9.2f}{one_s / ours_s:>15.2f}x"
+          f"{one_best / ours_best:>13.2f}x")
+    for name, peer_threads, fn in peers:
+        secs, best, res = timed(args.repeat, fn)
         ratio = secs / ours_s
-        print(f"{name:<40}{secs:>10.3f}{args.points / secs / 1e6:>10.2f}{ratio:>14.1f}x")
+        print(f"{name:<40}{peer_threads:>14}{secs:>10.3f}{best:>9.3f}"
+              f"{args.points / secs / 1e6:>9.2f}{ratio:>15.1f}x{best / ours_best:>13.1f}x")
+        result_line(benchmark="assign", what=f"locate {args.points:,} points", peer=name,
+                    mode="warm", urbangrid_s=ours_s, peer_s=secs, ratio=ratio,
+                    ratio_one_thread=secs / one_s, statistic="median",
+                    command="python benchmarks/assign.py")
         if isinstance(res, np.ndarray) and res.shape == ref.shape:
             diff = int((res != ref).sum())
             if diff:
                 print(f"  ({diff} points differ from the covered_by reference)")
     if close is not None:
         close()
+    result_line(benchmark="assign", what="single locate, index CRS (us)", peer="target 0.5",
+                mode="warm", urbangrid_s=single * 1e6, peer_s=0.5, ratio=0.5 / single / 1e6,
+                statistic="median", command="python benchmarks/assign.py")
 
 
 if __name__ == "__main__":

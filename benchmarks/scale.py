@@ -48,7 +48,11 @@ import shapely
 from urbangrid.scale import assign_points, plan_areas
 from urbangrid.spatial.index.engine import GridIndex
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The public data folder beside the checkout (see SOURCES.md there), or $URBANGRID_SHARED_DATA.
+SHARED = Path(
+    os.environ.get("URBANGRID_SHARED_DATA")
+    or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 CASES = SHARED / "reports" / "boston_311_2015.csv.gz"
 WARDS = SHARED / "boundaries" / "boston_wards.geojson"
 WUHAN = SHARED / "networks" / "wuhan_fua_street_edges.parquet"
@@ -226,6 +230,13 @@ def main() -> None:
     ap.add_argument("--skip-routing", action="store_true")
     ap.add_argument("--skip-assign", action="store_true")
     args = ap.parse_args()
+    needed = ([] if args.skip_assign else [CASES, WARDS]) + ([] if args.skip_routing else [WUHAN])
+    missing = [p for p in needed if not p.is_file()]
+    if missing:
+        raise SystemExit(
+            f"missing data file {missing[0]} (this benchmark needs the shared public data: "
+            "set URBANGRID_SHARED_DATA to its data folder, or pass --skip-assign/--skip-routing)"
+        )
     import distributed
 
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / GiB:.0f} GiB")

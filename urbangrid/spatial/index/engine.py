@@ -62,9 +62,16 @@ from urbangrid.spatial.crs.transform import (
     point_transformer,
     transform_xy,
 )
-from urbangrid.spatial.index import _pip
 from urbangrid.spatial.index.sql import install_locate_sql
 from urbangrid.store import Store
+
+try:
+    from urbangrid.spatial.index import _pip
+except ImportError as exc:  # a checkout used without installing it
+    raise ImportError(
+        "urbangrid's compiled kernels are not built in this checkout: run "
+        "`pip install -e .` in it (`make demo` and `make test` do)"
+    ) from exc
 
 __all__ = [
     "INDEX_FORMAT_VERSION",
