@@ -28,3 +28,43 @@ def test_layers_are_named_and_switchable(tmp_path: Path) -> None:
         assert json.dumps(name) in html
     assert "110108014001001" in html and "L.control.layers" in html
     assert '"nothing"' not in html  # empty layers are left out
+
+
+def _grid_layer() -> dict[str, MapLayer]:
+    grids = gpd.GeoDataFrame(
+        {"grid_code": ["110108014001001"]},
+        geometry=[shapely.box(448000, 4428000, 448100, 4428100)], crs="EPSG:4548")
+    return {"unit grids 单元网格": MapLayer(grids, tooltip=("grid_code",))}
+
+
+def test_maps_carry_leaflet_and_fetch_nothing_by_default(tmp_path: Path,
+                                                         monkeypatch: object) -> None:
+    import re
+
+    monkeypatch.delenv("URBANGRID_BASEMAP", raising=False)  # type: ignore[attr-defined]
+    html = write_layers_map(tmp_path / "m.html", _grid_layer()).read_text(encoding="utf-8")
+    assert "Leaflet 1.9.3" in html and ".leaflet-container" in html  # inlined, not linked
+    assert not re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="https?://', html)
+    assert "L.tileLayer" not in html and "urbangrid-legend" in html
+    assert "L.control.scale" in html
+
+
+def test_basemaps(tmp_path: Path, monkeypatch: object) -> None:
+    import pytest
+
+    from urbangrid.errors import RoutingError
+
+    env = monkeypatch  # a pytest MonkeyPatch
+    env.delenv("TIANDITU_KEY", raising=False)  # type: ignore[attr-defined]
+    osm = write_layers_map(tmp_path / "o.html", _grid_layer(), basemap="osm")
+    assert "tile.openstreetmap.org" in osm.read_text(encoding="utf-8")
+    with pytest.raises(RoutingError, match="needs a Tianditu key"):
+        write_layers_map(tmp_path / "t.html", _grid_layer(), basemap="tianditu-vec")
+    assert not (tmp_path / "t.html").exists()
+    env.setenv("TIANDITU_KEY", "k123")  # type: ignore[attr-defined]
+    env.setenv("URBANGRID_BASEMAP", "tianditu-img")  # type: ignore[attr-defined]
+    html = write_layers_map(tmp_path / "t.html", _grid_layer()).read_text(encoding="utf-8")
+    assert "tianditu.gov.cn/img_w/wmts" in html and "tianditu.gov.cn/cia_w/wmts" in html
+    assert "tk=k123" in html and "LAYER=img" in html
+    with pytest.raises(RoutingError, match="choose one of none, osm"):
+        write_layers_map(tmp_path / "x.html", _grid_layer(), basemap="amap")

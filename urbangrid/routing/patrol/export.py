@@ -389,9 +389,9 @@ def load_routes(
 BASEMAPS = ("none", "osm", "tianditu-vec", "tianditu-img")
 
 _LEAFLET_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet"  # folium 0.20's
-_TIANDITU_URL = ("https://t{s}.tianditu.gov.cn/LAYER_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-                 "&VERSION=1.0.0&LAYER=LAYER&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-                 "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY")
+_TIANDITU_URL = ("https://t{s}.tianditu.gov.cn/%NAME%_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+                 "&VERSION=1.0.0&LAYER=%NAME%&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+                 "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=%KEY%")
 _TIANDITU_ATTR = '© <a href="https://www.tianditu.gov.cn">天地图 Tianditu</a>'
 # Chinese labels need a CJK font: the usual one of each system, then any sans-serif.
 _FONTS = ('"Helvetica Neue", Arial, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", '
@@ -438,7 +438,7 @@ def new_map(bounds_wgs84: Sequence[float] | None, *, basemap: str | None = None,
                                "or set TIANDITU_KEY (free at console.tianditu.gov.cn)")
         layer, labels = ("vec", "cva") if choice == "tianditu-vec" else ("img", "cia")
         for name, overlay in ((layer, False), (labels, True)):
-            url = _TIANDITU_URL.replace("LAYER", name).replace("KEY", key)
+            url = _TIANDITU_URL.replace("%NAME%", name).replace("%KEY%", key)
             folium.TileLayer(url, attr=_TIANDITU_ATTR, name=f"天地图 {name}", max_zoom=18,
                              subdomains="01234567", overlay=overlay, control=False).add_to(fmap)
     _scale_bar(fmap)
