@@ -20,6 +20,7 @@ def test_load_components_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     frame = survey_frame(("cambridge_litter_barrels",))
     path = write_survey(frame, tmp_path, "shp")
     store = str(tmp_path / "s.gpkg")
+    urbangrid.connect(store).close()  # a dry run never creates a store
     runner = CliRunner()
     dry = runner.invoke(
         load, ["components", str(path), "--store", store, "--dry-run", "--admin-code", COUNTY]

@@ -145,6 +145,7 @@ def test_cli_duplicates_option_and_exit_codes(tmp_path: Path) -> None:
     frame = gpd.GeoDataFrame(pd.concat([frame, extra], ignore_index=True), crs=frame.crs)
     path = write_survey(frame, tmp_path, "geojson")
     store = str(tmp_path / "s.gpkg")
+    urbangrid.connect(store).close()  # a dry run never creates a store
     runner = CliRunner()
     args = [
         "components",

@@ -42,7 +42,7 @@ def stats(store: str, profile: Path | None, by: str, as_of: dt.datetime | None) 
     import urbangrid
     from urbangrid.spatial.components.records import component_stats
 
-    with urbangrid.connect(store) as s:
+    with urbangrid.connect(store, readonly=True) as s:
         table = component_stats(s, by=by, profile=_profile(profile),  # type: ignore[arg-type]
                                 as_of=as_of)
     click.echo(table.to_string(index=False))

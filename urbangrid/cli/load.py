@@ -124,7 +124,8 @@ def _load_with_progress(target: str, file: Path, store: str, coverage: str | Non
     # A committed load diffs inside its apply step (under the layer lock).
     steps = ("read", "map", "validate", "apply") if options["commit"] else _STEPS[:-1]
     with (
-        urbangrid.connect(store) as s,
+        # A dry run opens the store read-only: it never creates, migrates or writes one.
+        urbangrid.connect(store, readonly=not options["commit"]) as s,
         click.progressbar(length=len(steps), label=f"{target} ← {file.name}", file=sys.stderr,
                           item_show_func=lambda step: step, show_eta=False) as bar,
     ):
@@ -369,7 +370,7 @@ def history(store: str) -> None:
     from urbangrid.loaders.changeset import list_changesets
 
     try:
-        with urbangrid.connect(store) as s:
+        with urbangrid.connect(store, readonly=True) as s:
             frame = list_changesets(s)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -157,7 +157,7 @@ def db_info(store: str) -> None:
     """List STORE's layers with their geometry, CRS and row counts."""
     import urbangrid
 
-    with urbangrid.connect(store, migrate=False) as s:
+    with urbangrid.connect(store, readonly=True) as s:
         click.echo(f"{s.target} ({s.kind}), schema version {s.schema_version()}")
         for name in s.layers():
             info = s.layer_info(name)

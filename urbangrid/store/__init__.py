@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 
-def connect(target: str | Path, *, migrate: bool = True, srid: int = 4326) -> Store:
+def connect(
+    target: str | Path, *, migrate: bool = True, srid: int = 4326, readonly: bool = False
+) -> Store:
     """Open a store.
 
     Parameters
@@ -54,6 +56,14 @@ def connect(target: str | Path, *, migrate: bool = True, srid: int = 4326) -> St
     srid : int
         EPSG code for geometry columns of a *new* store (default 4326, WGS84
         longitude/latitude in degrees). Existing stores keep theirs.
+    readonly : bool
+        Open for reading only (default False): the store must exist and hold
+        urbangrid's tables; nothing is created, migrated or written (a
+        GeoPackage is opened ``mode=ro``, a PostGIS session is
+        ``default_transaction_read_only``), and every write raises
+        :class:`~urbangrid.errors.StorePermissionError`. For commands that only
+        read: ``db info``, ``load history``, ``components stats``, dry runs,
+        ``locate``, ``geocode``.
 
     Returns
     -------
@@ -76,9 +86,10 @@ def connect(target: str | Path, *, migrate: bool = True, srid: int = 4326) -> St
     if text.startswith(("postgresql://", "postgres://")) or (
         "dbname=" in text and not text.endswith(".gpkg")
     ):
-        return PostGISStore(text, migrate=migrate, srid=srid)
+        return PostGISStore(text, migrate=migrate and not readonly, srid=srid, readonly=readonly)
     if text.lower().endswith(".gpkg"):
-        return GeoPackageStore(text, migrate=migrate, srid=srid)
+        return GeoPackageStore(text, migrate=migrate and not readonly, srid=srid,
+                               readonly=readonly)
     raise StoreConnectionError(
         f"cannot tell what kind of store {text!r} is: give a path ending in .gpkg "
         "(embedded GeoPackage) or a postgresql:// DSN (PostGIS)"

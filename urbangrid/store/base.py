@@ -140,6 +140,9 @@ class Store(Protocol):
     """The file path, or the DSN without its password."""
     srid: int
     """EPSG code of geometry columns unless a layer declares its own."""
+    readonly: bool
+    """Opened with ``connect(target, readonly=True)``: nothing was created or
+    migrated, and every write is refused (:class:`~urbangrid.errors.StorePermissionError`)."""
 
     def __enter__(self) -> Store: ...
 
@@ -730,6 +733,7 @@ class BaseStore:
     kind: str = ""
     target: str = ""
     srid: int = 4326
+    readonly: bool = False
     _layers: dict[str, LayerInfo]
 
     # ---- primitives a back end provides

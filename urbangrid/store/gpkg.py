@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from urbangrid.errors import StoreConnectionError, StoreSchemaError
+from urbangrid.errors import StoreConnectionError, StorePermissionError, StoreSchemaError
 from urbangrid.store._columns import ArrowText
 from urbangrid.store._rtree_bulk import bulk_load_rtree, clear_rtree
 from urbangrid.store.base import (
@@ -222,6 +222,11 @@ def _translated(store: GeoPackageStore) -> Iterator[None]:
     try:
         yield
     except sqlite3.OperationalError as exc:
+        if "readonly" in str(exc) or "read-only" in str(exc):
+            raise StorePermissionError(
+                f"{store.target}: the GeoPackage is read-only here (opened read-only, or "
+                f"the file or its folder may not be written): {exc}; nothing was written"
+            ) from exc
         if "locked" in str(exc) or "busy" in str(exc):
             raise StoreConflictError(
                 f"{store.target}: another writer holds the GeoPackage: {exc}; nothing was "
@@ -246,9 +251,15 @@ class GeoPackageStore(BaseStore):
 
     kind = "gpkg"
 
-    def __init__(self, path: str | Path, *, migrate: bool = True, srid: int = 4326) -> None:
+    def __init__(
+        self, path: str | Path, *, migrate: bool = True, srid: int = 4326, readonly: bool = False
+    ) -> None:
         path = Path(path)
         self.target = str(path)
+        self.readonly = readonly
+        if readonly:
+            self._open_readonly(path)
+            return
         if not path.parent.exists():
             raise StoreConnectionError(
                 f"cannot create GeoPackage {path}: folder {path.parent} does not exist; "
@@ -289,6 +300,39 @@ class GeoPackageStore(BaseStore):
         if migrate:
             self.migrate()
         self._refresh_layers()
+
+    def _open_readonly(self, path: Path) -> None:
+        """Open an existing urbangrid GeoPackage ``mode=ro``: nothing created or changed."""
+        if not path.is_file() or path.stat().st_size == 0:
+            raise StoreConnectionError(
+                f"no GeoPackage {path}: nothing to read (a read-only command never creates "
+                "a store); check the path"
+            )
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+        if head != b"SQLite format 3\x00":
+            raise StoreConnectionError(f"{path} is not a GeoPackage (not an SQLite file)")
+        uri = path.resolve().as_uri().replace("file://", "file:", 1) + "?mode=ro"
+        try:
+            self.connection = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False, timeout=60.0
+            )
+            self._depth = 0
+            for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
+                self.connection.create_function(
+                    name, 1, lambda b, i=i: _envelope(b, i), deterministic=True
+                )
+            self.connection.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
+            if not self._has_table("urbangrid_settings"):
+                self.connection.close()
+                raise StoreConnectionError(
+                    f"{path} is a GeoPackage without urbangrid's tables (made by QGIS or "
+                    f"GDAL?): nothing to read; `urbangrid db init {path}` adds them"
+                )
+            self.srid = int(self._setting("srid"))
+            self._refresh_layers()
+        except sqlite3.Error as exc:
+            raise StoreConnectionError(f"cannot open GeoPackage {path}: {exc}") from exc
 
     # ------------------------------------------------------------ schema
     def _has_table(self, name: str) -> bool:
@@ -658,7 +702,8 @@ class GeoPackageStore(BaseStore):
             name = f"ug_{self._depth}"
             # IMMEDIATE takes the write lock up front, so concurrent writers wait
             # (busy timeout) instead of failing when a read lock cannot be upgraded.
-            con.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {name}")
+            begin = "BEGIN" if self.readonly else "BEGIN IMMEDIATE"
+            con.execute(begin if self._depth == 0 else f"SAVEPOINT {name}")
             self._depth += 1
             try:
                 yield

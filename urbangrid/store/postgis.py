@@ -92,11 +92,11 @@ def describe_dsn(dsn: str) -> str:
     return f"postgresql://{info.get('user', '')}@{host}:{port}/{info.get('dbname', '')}"
 
 
-def _connect(dsn: str, timeout_s: int) -> psycopg.Connection[Any]:
-    """An autocommit connection in UTC (transactions are the store's)."""
-    return psycopg.connect(
-        dsn, autocommit=True, connect_timeout=timeout_s, options="-c timezone=UTC"
-    )
+def _connect(dsn: str, timeout_s: int, *, readonly: bool = False) -> psycopg.Connection[Any]:
+    """An autocommit connection in UTC (transactions are the store's); `readonly`:
+    a session whose every transaction is read-only."""
+    options = "-c timezone=UTC" + (" -c default_transaction_read_only=on" if readonly else "")
+    return psycopg.connect(dsn, autocommit=True, connect_timeout=timeout_s, options=options)
 
 
 def grant_readonly(
@@ -209,11 +209,13 @@ class PostGISStore(BaseStore):
         create_extension: bool = False,
         srid: int = 4326,
         connect_timeout: int = 5,
+        readonly: bool = False,
     ) -> None:
         self.target = describe_dsn(dsn)
         self._dsn = dsn
+        self.readonly = readonly
         try:
-            self.connection = _connect(dsn, connect_timeout)
+            self.connection = _connect(dsn, connect_timeout, readonly=readonly)
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise StoreConnectionError(
@@ -223,8 +225,11 @@ class PostGISStore(BaseStore):
             ) from exc
         except psycopg.ProgrammingError as exc:
             raise StoreConnectionError(f"bad PostgreSQL DSN: {exc}") from exc
-        self._ensure_postgis(create_extension)
-        self._ensure_bookkeeping(srid)
+        self._ensure_postgis(create_extension and not readonly)
+        if readonly:
+            self._check_schema()
+        else:
+            self._ensure_bookkeeping(srid)
         self.srid = int(self._fetch1("SELECT value FROM {}.settings WHERE key = 'srid'"))
         if migrate:
             self.migrate()
@@ -268,6 +273,18 @@ class PostGISStore(BaseStore):
                 f"cannot create the PostGIS extension in {dbname!r}: {exc}. Ask a superuser "
                 "to run `CREATE EXTENSION postgis;` in that database."
             ) from exc
+
+    def _check_schema(self) -> None:
+        """A read-only open: the urbangrid schema must be there (nothing is created)."""
+        (ready,) = self.connection.execute(
+            "SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.layer_registry",)
+        ).fetchone() or (False,)
+        if not ready:
+            self.connection.close()
+            raise StoreConnectionError(
+                f"{self.target} holds no urbangrid schema: nothing to read (a read-only "
+                "command never creates a store); `urbangrid db init DSN` creates it"
+            )
 
     def _ensure_bookkeeping(self, srid: int) -> None:
         s = sql.Identifier(SCHEMA)
@@ -447,7 +464,7 @@ class PostGISStore(BaseStore):
         """
         other = object.__new__(PostGISStore)
         other.__dict__.update(self.__dict__)
-        other.connection = _connect(self._dsn, 5)
+        other.connection = _connect(self._dsn, 5, readonly=self.readonly)
         return other
 
     @contextmanager
@@ -623,7 +640,7 @@ class PostGISStore(BaseStore):
         try:
             with self.connection.transaction():
                 yield
-        except psycopg.errors.InsufficientPrivilege as exc:
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransaction) as exc:
             raise StorePermissionError(
                 f"{self.target}: role {self.connection.info.user!r} may not write here "
                 f"(read-only?): {exc.diag.message_primary or exc}; nothing was written"
