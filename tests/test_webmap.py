@@ -68,3 +68,31 @@ def test_basemaps(tmp_path: Path, monkeypatch: object) -> None:
     assert "tk=k123" in html and "LAYER=img" in html
     with pytest.raises(RoutingError, match="choose one of none, osm"):
         write_layers_map(tmp_path / "x.html", _grid_layer(), basemap="amap")
+
+
+def test_unnamed_streets_are_described_by_heading_and_class(tmp_path: Path) -> None:
+    """Route steps on unnamed streets say turn, heading and road class, not 无名道路."""
+    import re
+
+    from urbangrid.data import data_path
+    from urbangrid.loaders.osm import read_street_graph
+    from urbangrid.routing.patrol.export import step_texts, write_gpx
+    from urbangrid.routing.patrol.routes import area_route
+
+    G = read_street_graph(data_path("osm/beijing_haidian_wudaokou.osm.bz2"), "bike")
+    area = shapely.box(116.3185, 39.9905, 116.3225, 39.9935)  # Chengfu Rd, Tsinghua west
+    r = area_route(G, area, area_crs="EPSG:4326", start=(116.3200, 39.9915), iterations=20)
+    texts = step_texts(r)
+    assert len(texts) == len(r.instructions)
+    unnamed = [t for s, t in zip(r.instructions, texts, strict=True)
+               if s.street is None and s.action != "arrive"]
+    assert unnamed, "the area has unnamed streets"
+    pattern = r"(出发|直行|左转|右转|掉头) 向(北|东北|东|东南|南|西南|西|西北) 沿 \S+ \d+ 米"
+    for zh, en in unnamed:
+        assert re.fullmatch(pattern, zh), zh
+        assert re.fullmatch(r"[A-Z][a-zA-Z -]+, head [a-z-]+ on an? [a-z ]+, \d+ m", en), en
+    named = [t for s, t in zip(r.instructions, texts, strict=True) if s.street]
+    assert all(zh == s.text_zh for s, (zh, _) in zip(
+        [s for s in r.instructions if s.street], named, strict=True))
+    gpx = write_gpx(r, tmp_path / "r.gpx").read_text(encoding="utf-8")
+    assert "无名道路" not in gpx and unnamed[0][0] in gpx

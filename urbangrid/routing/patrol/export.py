@@ -130,7 +130,8 @@ def step_texts(route: PatrolRoute) -> list[tuple[str, str]]:
             str(leg.get("highway")), ("道路", "road"))
         turn_zh, turn_en = _TURN[s.action]
         out.append((f"{turn_zh} 向{dir_zh} 沿 {road_zh} {s.distance_m:.0f} 米",
-                    f"{turn_en}, head {dir_en} on a {road_en}, {s.distance_m:.0f} m"))
+                    f"{turn_en}, head {dir_en} on {'an' if road_en[0] in 'aeiou' else 'a'} "
+                    f"{road_en}, {s.distance_m:.0f} m"))
     return out
 
 
