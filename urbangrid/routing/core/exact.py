@@ -232,6 +232,7 @@ def mixed_rural_postman_exact(
     oneway: str = "oneway",
     time_limit_s: float = 2.0,
     max_cuts: int = 50,
+    max_variables: int | None = None,
 ) -> ExactResult:
     """Optimal closed walk from ``start`` serving ``required`` on a mixed graph, or a bound.
 
@@ -252,6 +253,9 @@ def mixed_rural_postman_exact(
         Seconds for all solves together; on time out the best proven bound is returned.
     max_cuts : int
         Rounds of connectivity cuts before giving up on optimality.
+    max_variables : int, optional
+        Give up at once (no route, bound 0) when the key-node program has more
+        variables: branch and bound grows quickly past a few hundred.
 
     Returns
     -------
@@ -260,8 +264,11 @@ def mixed_rural_postman_exact(
     t0 = time.perf_counter()
     P = _program(G, required, start, weight, oneway)
     depot = 0
-    cons = _base_constraints(P)
     m = len(P.cost)
+    if max_variables is not None and m > max_variables:
+        return ExactResult(route=None, lower_bound=0.0, optimal=False,
+                           info={"variables": m, "cuts": 0, "solves": 0, "status": "too big"})
+    cons = _base_constraints(P)
     bound = 0.0
     info: dict[str, Any] = {"variables": m, "cuts": 0, "solves": 0, "status": "time limit"}
     for _ in range(max_cuts + 1):

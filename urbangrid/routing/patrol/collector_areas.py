@@ -52,6 +52,10 @@ __all__ = [
     "route_lines",
 ]
 
+#: Largest key-node program (variables) an area's round is solved exactly with; larger
+#: ones go to the search at once (branch and bound slows down past ~100 here).
+EXACT_MAX_VARIABLES = 100
+
 #: Workload weights for balancing: patrol time, with a little area so that grids
 #: without streets still spread evenly.
 BALANCE_WEIGHTS: dict[str, float] = {"patrol_s": 1.0, "area_m2": 0.1}
@@ -202,7 +206,8 @@ def _exact_round(G: nx.MultiDiGraph, req: list[tuple[Any, Any, Any]], depot: Has
     from urbangrid.routing.core.exact import mixed_rural_postman_exact
 
     ex = mixed_rural_postman_exact(G, req, start=depot, weight="time_s", oneway="oneway",
-                                   time_limit_s=min(time_limit_s, 2.0))
+                                   time_limit_s=min(time_limit_s, 0.5),
+                                   max_variables=EXACT_MAX_VARIABLES)
     return ex.route
 
 
