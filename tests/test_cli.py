@@ -269,3 +269,31 @@ def test_command_help_is_cheap(command: list[str]) -> None:
             "('pandas', 'geopandas', 'pyproj', 'numba', 'osmnx', 'folium')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-300:]
+
+
+def test_admin_load_gcj02_boundaries(tmp_path: Path) -> None:
+    """A GCJ-02 boundary file claiming WGS 84 (Amap, DataV) is put back with --boundaries-crs."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from urbangrid.data import data_path
+    from urbangrid.spatial.crs.transform import wgs84_to_gcj02
+
+    wgs = gpd.read_file(data_path("boundaries/haidian_110108_wgs84.geojson"))
+    shifted = wgs.copy()
+    shifted.geometry = shapely.transform(
+        wgs.geometry.to_numpy(), lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
+    shifted.to_file(tmp_path / "amap.geojson", driver="GeoJSON")  # says WGS 84, is GCJ-02
+    store = tmp_path / "a.gpkg"
+    res = CliRunner().invoke(main, [
+        "admin", "load", str(store),
+        "--divisions", str(data_path("codes/haidian_110108_divisions_2023.csv")),
+        "--boundaries", str(tmp_path / "amap.geojson"), "--code-column", "district_adcode",
+        "--boundaries-crs", "GCJ-02"])
+    assert res.exit_code == 0, res.output
+    got = gpd.read_file(store, layer="admin_area").set_index("code").loc[["110108"]]
+    metric = "EPSG:4548"
+    gap_m = got.to_crs(metric).geometry.iloc[0].centroid.distance(
+        wgs.to_crs(metric).geometry.iloc[0].centroid)
+    assert gap_m < 1.0  # without --boundaries-crs it is several hundred metres

@@ -9,7 +9,8 @@ Example (shell)::
 The division table (``code,name,level,parent_code``: 6-digit district, 9-digit street
 office, 12-digit community codes) is read by
 :func:`urbangrid.loaders.admin.read_divisions_csv`; each ``--boundaries`` file gives
-polygons for some of those codes (any CRS it states). The rows go to the store's
+polygons for some of those codes (any CRS it states; ``--boundaries-crs GCJ-02`` for
+files from Amap or DataV, whose GeoJSON claims WGS 84). The rows go to the store's
 ``admin_area`` layer (upsert with history: running it again changes nothing), which
 ``urbangrid locate`` uses to name a point's community, street and district.
 """
@@ -29,8 +30,13 @@ def admin() -> None:
     """Admin areas (行政区划): codes and boundaries."""
 
 
-def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[str]) -> Any:
-    """The polygons of every ``--boundaries`` file, one CRS, code as text; unknown codes said."""
+def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[str],
+                really: str | None) -> Any:
+    """The polygons of every ``--boundaries`` file, one CRS, code as text; unknown codes said.
+
+    `really` is the CRS the coordinates are truly in when the file misstates it (GCJ-02
+    or BD-09 in a GeoJSON that claims WGS 84); they are then moved to WGS 84 lon/lat.
+    """
     import geopandas as gpd
     import pandas as pd
 
@@ -49,6 +55,8 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
         if frame.crs is None:
             raise DataFileError(f"{path}: the file states no CRS; save it with one "
                                 "(WGS 84 lon/lat is EPSG:4326)")
+        if really is not None:
+            frame = _restate(frame, really)
         frame = frame.rename(columns={col: "code"})[["code", "geometry"]]
         frame["code"] = frame["code"].astype(str).str.strip()
         unknown = sorted(set(frame["code"]) - codes)
@@ -66,6 +74,21 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
     return gpd.GeoDataFrame(both, geometry="geometry", crs=crs)
 
 
+def _restate(frame: Any, crs: str) -> Any:
+    """`frame` whose coordinates are really in `crs` (any CRS, GCJ-02, BD-09), as WGS 84."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from urbangrid.spatial.crs.transform import transform_xy
+
+    def move(xy: Any) -> Any:
+        return np.column_stack(transform_xy(xy[:, 0], xy[:, 1], crs=crs, to_crs="EPSG:4326"))
+
+    geoms = shapely.transform(frame.geometry.to_numpy(), move)
+    return gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=geoms, crs="EPSG:4326")
+
+
 @admin.command("load")
 @click.argument("store")
 @click.option("--divisions", required=True, type=click.Path(exists=True, dir_okay=False,
@@ -76,16 +99,20 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
 @click.option("--code-column", "code_columns", multiple=True, default=("code",),
               show_default=True, help="Column of the division code in --boundaries; once, "
               "or once per --boundaries file.")
+@click.option("--boundaries-crs", "boundaries_crs", default=None,
+              help="CRS the boundary coordinates really are in, whatever the files state: "
+                   "GCJ-02 for Amap/DataV downloads, BD-09 for Baidu; moved to WGS 84.")
 @click.option("--source", default=None, help="Provenance written with the rows.")
 def load_admin(store: str, divisions: Path, boundary_files: tuple[Path, ...],
-               code_columns: tuple[str, ...], source: str | None) -> None:
+               code_columns: tuple[str, ...], boundaries_crs: str | None,
+               source: str | None) -> None:
     """Load STORE's admin areas: division codes, and boundaries where given."""
     import urbangrid
     from urbangrid.loaders.admin import admin_areas_frame, read_divisions_csv
 
     table = read_divisions_csv(divisions)
-    polygons = (_boundaries(boundary_files, code_columns, set(table["code"].astype(str)))
-                if boundary_files else None)
+    polygons = (_boundaries(boundary_files, code_columns, set(table["code"].astype(str)),
+                            boundaries_crs) if boundary_files else None)
     frame = admin_areas_frame(table, polygons, source=source or divisions.name)
     with urbangrid.connect(store) as s:
         result = s.write("admin_area", frame, "upsert", source=source or divisions.name)
