@@ -25,12 +25,19 @@ to a GeoPackage; every contender then loads the same file in the same run:
   duplicate checks, change set and its record on top of the write;
 * ``ogr2ogr`` (GDAL) → PostGIS and → GeoPackage: a plain copy, no validation, no IDs.
 
-Each load into PostGIS goes into a fresh database; each GeoPackage is new.
+Like for like: **cold against cold**. Every contender, urbangrid and ogr2ogr alike, is
+a new process per run (interpreter or binary start-up, imports and the load), timed
+from outside, ``--repeat`` runs each, each run into a fresh database or a new file
+(schema creation not timed); the median and the best are printed and the ratios are
+ogr2ogr's median over urbangrid's median (and best over best). The urbangrid routes
+run as ``python benchmarks/components_load.py --child ROUTE TARGET FILE``, except the
+loader route, which is the ``urbangrid load components`` command itself. ``--steps``
+adds the step-by-step figures of one warm in-process load (informative, no ratio).
 
 Usage::
 
     python benchmarks/components_load.py [--dsn postgresql://...] [--workdir DIR]
-        [--skip-loader]
+        [--repeat 3] [--skip-loader] [--steps]
 
 ``--dsn`` is a superuser DSN of the test server (default ``$URBANGRID_TEST_DSN`` or
 ``postgresql://urbangrid:urbangrid@localhost:5432/postgres``); a throw-away database
@@ -43,6 +50,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,55 +159,71 @@ def _faster(ratio: float) -> str:
     return "urbangrid faster" if ratio > 1 else "ogr2ogr faster"
 
 
-class Run:
-    """Times contenders and prints one line each."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def time(self, label: str, fn: Callable[[], object]) -> float:
-        t0 = time.perf_counter()
-        out = fn()
-        dt_s = time.perf_counter() - t0
-        self.seconds[label] = dt_s
-        detail = ""
-        if isinstance(out, dict):
-            detail = "  (" + ", ".join(f"{k} {v:.2f}" for k, v in out.items()) + ")"
-        print(f"{label:<52} {dt_s:7.2f} s  {N_RECORDS / dt_s:>10,.0f} rows/s{detail}", flush=True)
-        return dt_s
-
-    def ratio(self, ogr: str, ours: str, what: str) -> None:
-        if ogr in self.seconds and ours in self.seconds:
-            r = self.seconds[ogr] / self.seconds[ours]
-            print(
-                f"{what}: ogr2ogr {self.seconds[ogr]:.2f} s / urbangrid "
-                f"{self.seconds[ours]:.2f} s = {r:.2f}× ({_faster(r)})"
-            )
-
-
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} ({os.cpu_count()} cores)"
 
 
+def child(route: str, target: str, path: str) -> None:
+    """One urbangrid load in this (new) process: ``stream`` or ``steps``."""
+    if route == "stream":
+        urbangrid_stream(target, Path(path))
+    else:
+        urbangrid_load(target, Path(path))
+
+
+class Contender:
+    """A command timed cold: a new process per run, after ``prepare`` (not timed)."""
+
+    def __init__(self, label: str, cmd: list[str], prepare: Callable[[], None],
+                 check: Callable[[], None]) -> None:  # fmt: skip
+        self.label, self.cmd, self.prepare, self.check = label, cmd, prepare, check
+        self.times: list[float] = []
+
+    def run(self, repeat: int) -> None:
+        for _ in range(repeat):
+            self.prepare()
+            t = time.perf_counter()
+            subprocess.run(self.cmd, check=True, stdout=subprocess.DEVNULL)
+            self.times.append(time.perf_counter() - t)
+            self.check()
+        med = statistics.median(self.times)
+        print(f"{self.label:<58} median {med:6.2f} s  best {min(self.times):6.2f} s  "
+              f"{N_RECORDS / med:>9,.0f} rows/s  runs {', '.join(f'{t:.2f}' for t in self.times)}",
+              flush=True)  # fmt: skip
+
+
+def _ratio(ogr: Contender | None, ours: Contender | None, what: str) -> None:
+    if ogr is None or ours is None or not ogr.times or not ours.times:
+        return
+    r = statistics.median(ogr.times) / statistics.median(ours.times)
+    rb = min(ogr.times) / min(ours.times)
+    print(f"{what}: ogr2ogr / urbangrid = {r:.2f}× median, {rb:.2f}× best ({_faster(r)})")
+    print("RESULT " + json.dumps({
+        "benchmark": "components_load", "what": f"{N_RECORDS:,} components {what}",
+        "peer": ogr.label, "mode": "cold (new process each)", "statistic": "median",
+        "urbangrid_s": statistics.median(ours.times), "peer_s": statistics.median(ogr.times),
+        "ratio": r, "command": "python benchmarks/components_load.py"}, ensure_ascii=False))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument(
-        "--dsn",
-        default=os.environ.get(
-            "URBANGRID_TEST_DSN", "postgresql://urbangrid:urbangrid@localhost:5432/postgres"
-        ),
-    )
+    ap.add_argument("--dsn", default=os.environ.get(
+        "URBANGRID_TEST_DSN", "postgresql://urbangrid:urbangrid@localhost:5432/postgres"))
     ap.add_argument("--workdir", default=None)
-    ap.add_argument(
-        "--skip-loader",
-        action="store_true",
-        help="leave out the loader route (the slowest contender)",
-    )
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip-loader", action="store_true",
+                    help="leave out the loader route (the slowest contender)")
+    ap.add_argument("--steps", action="store_true",
+                    help="also one warm in-process load, step by step")
+    ap.add_argument("--child", nargs=3, metavar=("ROUTE", "TARGET", "FILE"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        child(*args.child)
+        return
     work = Path(args.workdir or tempfile.mkdtemp(prefix="ug_bench_"))
     work.mkdir(parents=True, exist_ok=True)
-
     records = build_records(N_RECORDS)
     fgb = work / "components_316851.fgb"
     gpkg_in = work / "components_316851.gpkg"
@@ -207,19 +231,14 @@ def main() -> None:
         path.unlink(missing_ok=True)
         records.to_file(path, driver=driver, engine="pyogrio", layer="components")
         print(f"input file: {path} ({path.stat().st_size / 1e6:.1f} MB, {driver})")
-    t0 = time.perf_counter()
-    validate_components(records, demo_profile())
-    print(
-        f"(validation alone, JSON parsed in Python: {time.perf_counter() - t0:.2f} s; the "
-        "loads below leave JSON to the store, which parses it once)"
-    )
     print(f"urbangrid {urbangrid.__version__}, Python {sys.version.split()[0]}, {_load()}")
-
     admin = psycopg.connect(args.dsn, autocommit=True)
     pg_dsn = psycopg.conninfo.make_conninfo(args.dsn, dbname=DB)
     info = psycopg.conninfo.conninfo_to_dict(pg_dsn)
     pg = "PG:" + " ".join(f"{k}={v}" for k, v in info.items() if v is not None)
     ogr = shutil.which("ogr2ogr")
+    out_gpkg = work / "urbangrid.gpkg"
+    ogr_gpkg = work / "ogr.gpkg"
 
     def fresh_db() -> None:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
@@ -227,115 +246,87 @@ def main() -> None:
         store, _ = init_store(pg_dsn)  # schema creation is not part of the load
         store.close()
 
-    def count(table: str) -> int:
-        with psycopg.connect(pg_dsn) as con:
-            return con.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(table))
-            ).fetchone()[0]
+    def fresh_gpkg(path: Path, schema: bool) -> Callable[[], None]:
+        def go() -> None:
+            path.unlink(missing_ok=True)
+            if schema:
+                urbangrid.connect(path).close()
+        return go
 
-    def ogr2ogr(dst_driver: str, dst: str, src: Path) -> Callable[[], object]:
-        cmd = [
-            ogr or "ogr2ogr",
-            "-f",
-            dst_driver,
-            dst,
-            str(src),
-            "-nln",
-            "ogr_components",
-            "-nlt",
-            "GEOMETRY",
-            "-overwrite",
-        ]
-        if dst_driver == "PostgreSQL":
-            cmd += ["-lco", "GEOMETRY_NAME=geom"]
-        return lambda: subprocess.run(cmd, check=True)
+    def count_pg(table: str) -> Callable[[], None]:
+        def go() -> None:
+            with psycopg.connect(pg_dsn) as con:
+                row = con.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.SQL(table)))
+                assert row.fetchone()[0] == N_RECORDS  # type: ignore[index]
+        return go
 
-    print()
-    run = Run()
-    pg_fgb = "urbangrid FlatGeobuf → PostGIS (streamed, 50k batches)"
-    pg_steps = "urbangrid FlatGeobuf → PostGIS (one batch, step by step)"
-    pg_gpkg = "urbangrid GeoPackage → PostGIS (issue 11)"
-    gp_fgb = "urbangrid FlatGeobuf → GeoPackage (read+validate+IDs)"
-    try:
-        # One small load first: it loads the compiled COPY encoder (numba's disk cache),
-        # a one-off per process, so the two PostGIS routes below compare like for like.
-        small = work / "warm_up.fgb"
-        small.unlink(missing_ok=True)
-        records.iloc[:1000].to_file(small, driver="FlatGeobuf", engine="pyogrio")
-        fresh_db()
-        t0 = time.perf_counter()
-        urbangrid_stream(pg_dsn, small)
-        print(
-            f"warm-up load of 1,000 records (loads the compiled encoder once per process): "
-            f"{time.perf_counter() - t0:.2f} s, not counted below"
-        )
-        fresh_db()
-        run.time(pg_fgb, lambda: urbangrid_stream(pg_dsn, fgb))
-        assert count("urbangrid.component") == N_RECORDS
-        fresh_db()
-        run.time(pg_steps, lambda: urbangrid_load(pg_dsn, fgb))
-        assert count("urbangrid.component") == N_RECORDS
-        fresh_db()
-        run.time(pg_gpkg, lambda: urbangrid_stream(pg_dsn, gpkg_in))
-        assert count("urbangrid.component") == N_RECORDS
-        out_gpkg = work / "urbangrid.gpkg"
-        out_gpkg.unlink(missing_ok=True)
-        urbangrid.connect(out_gpkg).close()  # schema creation is not part of the load
-        run.time(gp_fgb, lambda: urbangrid_load(str(out_gpkg), fgb))
+    def count_gpkg() -> None:
         with urbangrid.connect(out_gpkg) as check:
             assert check.count("component") == N_RECORDS
-        if ogr is None:
-            print("ogr2ogr not found: install GDAL (apt-get install gdal-bin) for the comparison")
-        else:
-            version = subprocess.run([ogr, "--version"], capture_output=True, text=True).stdout
-            print(f"ogr2ogr: {version.strip()}")
-            run.time("ogr2ogr FlatGeobuf → PostGIS (copy only)", ogr2ogr("PostgreSQL", pg, fgb))
-            assert count("ogr_components") == N_RECORDS
-            run.time("ogr2ogr GeoPackage → PostGIS (copy only)", ogr2ogr("PostgreSQL", pg, gpkg_in))
-            assert count("ogr_components") == N_RECORDS
-            ogr_gpkg = work / "ogr.gpkg"
-            ogr_gpkg.unlink(missing_ok=True)
-            run.time(
-                "ogr2ogr FlatGeobuf → GeoPackage (copy only)", ogr2ogr("GPKG", str(ogr_gpkg), fgb)
-            )
-        if not args.skip_loader:
+
+    def ogr_cmd(dst_driver: str, dst: str, src: Path) -> list[str]:
+        cmd = [ogr or "ogr2ogr", "-f", dst_driver, dst, str(src), "-nln", "ogr_components",
+               "-nlt", "GEOMETRY", "-overwrite"]  # fmt: skip
+        return cmd + (["-lco", "GEOMETRY_NAME=geom"] if dst_driver == "PostgreSQL" else [])
+
+    me = [sys.executable, str(Path(__file__).resolve()), "--child"]
+    ours = {
+        "fgb_pg": Contender("urbangrid FlatGeobuf → PostGIS (streamed)",
+                            [*me, "stream", pg_dsn, str(fgb)], fresh_db,
+                            count_pg("urbangrid.component")),
+        "gpkg_pg": Contender("urbangrid GeoPackage → PostGIS (streamed)",
+                             [*me, "stream", pg_dsn, str(gpkg_in)], fresh_db,
+                             count_pg("urbangrid.component")),
+        "fgb_gpkg": Contender("urbangrid FlatGeobuf → GeoPackage",
+                              [*me, "steps", str(out_gpkg), str(fgb)],
+                              fresh_gpkg(out_gpkg, True), count_gpkg),
+    }  # fmt: skip
+    if not args.skip_loader:
+        cli = shutil.which("urbangrid") or str(Path(sys.executable).with_name("urbangrid"))
+        ours["loader"] = Contender("urbangrid load components (GeoPackage → PostGIS)",
+                                   [cli, "load", "components", str(gpkg_in), "--store", pg_dsn],
+                                   fresh_db, count_pg("urbangrid.component"))  # fmt: skip
+    peers: dict[str, Contender] = {}
+    if ogr is None:
+        print("ogr2ogr not found: install GDAL (apt-get install gdal-bin) for the comparison")
+    else:
+        version = subprocess.run([ogr, "--version"], capture_output=True, text=True).stdout
+        print(f"ogr2ogr: {version.strip()}")
+        peers = {
+            "fgb_pg": Contender("ogr2ogr FlatGeobuf → PostGIS (copy only)",
+                                ogr_cmd("PostgreSQL", pg, fgb), fresh_db,
+                                count_pg("ogr_components")),
+            "gpkg_pg": Contender("ogr2ogr GeoPackage → PostGIS (copy only)",
+                                 ogr_cmd("PostgreSQL", pg, gpkg_in), fresh_db,
+                                 count_pg("ogr_components")),
+            "fgb_gpkg": Contender("ogr2ogr FlatGeobuf → GeoPackage (copy only)",
+                                  ogr_cmd("GPKG", str(ogr_gpkg), fgb),
+                                  fresh_gpkg(ogr_gpkg, False), lambda: None),
+        }  # fmt: skip
+    print(f"\ncold: a new process per run, {args.repeat} runs each, fresh target each run")
+    try:
+        for key in ("fgb_pg", "gpkg_pg", "fgb_gpkg", "loader"):
+            for side in (ours, peers):
+                if key in side:
+                    side[key].run(args.repeat)
+        if args.steps:
             fresh_db()
-            run.time(
-                "loader route in process (load_survey, GeoPackage)",
-                lambda: loader_load(pg_dsn, gpkg_in),
-            )
-            assert count("urbangrid.component") == N_RECORDS
-            fresh_db()
-            cli = shutil.which("urbangrid") or str(Path(sys.executable).with_name("urbangrid"))
-            run.time(
-                "loader route: urbangrid load components (command)",
-                lambda: subprocess.run(
-                    [cli, "load", "components", str(gpkg_in), "--store", pg_dsn],
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                ),
-            )
-            assert count("urbangrid.component") == N_RECORDS
+            t = time.perf_counter()
+            steps = urbangrid_load(pg_dsn, fgb)
+            print(f"one warm in-process load, step by step: {time.perf_counter() - t:.2f} s ("
+                  + ", ".join(f"{k} {v:.2f}" for k, v in steps.items()) + ")")
     finally:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
         admin.close()
-    print()
-    print(f"after the run: {_load()}")
-    pg_s = run.seconds[pg_fgb]
+    print(f"\nafter the run: {_load()}")
+    pg_s = statistics.median(ours["fgb_pg"].times)
     verdict = "met" if pg_s <= PG_TARGET_S else "NOT met"
-    print(f"PostGIS target ≤ {PG_TARGET_S:.0f} s including validation: {verdict} ({pg_s:.2f} s)")
-    run.ratio("ogr2ogr FlatGeobuf → PostGIS (copy only)", pg_fgb, "into PostGIS from FlatGeobuf")
-    run.ratio(
-        "ogr2ogr GeoPackage → PostGIS (copy only)",
-        pg_gpkg,
-        "into PostGIS from GeoPackage (issue 11)",
-    )
-    run.ratio("ogr2ogr FlatGeobuf → GeoPackage (copy only)", gp_fgb, "into GeoPackage")
-    run.ratio(
-        "ogr2ogr GeoPackage → PostGIS (copy only)",
-        "loader route in process (load_survey, GeoPackage)",
-        "loader route (in process) vs ogr2ogr from GeoPackage",
-    )
+    print(f"PostGIS target ≤ {PG_TARGET_S:.0f} s including validation (cold process): "
+          f"{verdict} ({pg_s:.2f} s)")
+    _ratio(peers.get("fgb_pg"), ours["fgb_pg"], "into PostGIS from FlatGeobuf")
+    _ratio(peers.get("gpkg_pg"), ours["gpkg_pg"], "into PostGIS from GeoPackage")
+    _ratio(peers.get("fgb_gpkg"), ours["fgb_gpkg"], "into GeoPackage")
+    _ratio(peers.get("gpkg_pg"), ours.get("loader"), "loader command from GeoPackage")
 
 
 if __name__ == "__main__":
