@@ -29,8 +29,6 @@ EXIT_NOT_FOUND = 3
 
 def open_store(target: str, *, write: bool = False) -> Any:
     """Open STORE; to read only (the default) it never creates a GeoPackage or migrates."""
-    import inspect
-
     import urbangrid
     from urbangrid.errors import UrbangridError
 
@@ -42,11 +40,8 @@ def open_store(target: str, *, write: bool = False) -> Any:
     if "://" not in target and not Path(target).is_file():
         raise click.ClickException(f"{target}: no such store; make one with `urbangrid demo` "
                                    "or `urbangrid db init`, then load a gazetteer")
-    options: dict[str, Any] = {"migrate": False}
-    if "readonly" in inspect.signature(urbangrid.connect).parameters:
-        options["readonly"] = True
     try:
-        return urbangrid.connect(target, **options)
+        return urbangrid.connect(target, readonly=True)
     except UrbangridError as exc:
         raise click.ClickException(str(exc)) from None
 
