@@ -11,6 +11,12 @@ are connected and minimises the number of duplicated edges, not metres) as a rat
 
 Run: ``python benchmarks/patrol.py [--mode bike] [--cell-m 500] [--limit N]``.
 
+``--district`` plans a whole 70 km² district (issue 20): a window of the Wuhan street
+network (``../shared/data/networks/wuhan_fua_street_edges.parquet``) cut into 30
+generated communities (15 urban, 15 rural) and unit grids of about 45,000 m² (the seed
+district's 1,537 grids in 70 km²), then :func:`~urbangrid.routing.patrol.district.plan_district`
+by bike with a 30 min round; printed beside the seed district's 154 collectors.
+
 ``--demo`` instead routes the demo's work grids (the Wudaokou extract, 83 bike routes)
 twice: with the exact mixed rural postman first (issue 20) and with the search alone
 and the undirected relaxation's bound (before), printing time, routes proven optimal
@@ -82,6 +88,71 @@ def _demo_routes(exact: bool, grids: object) -> tuple[float, list]:
         R.EXACT_MAX_ARCS = keep
 
 
+def _wuhan_window(side_m: float) -> tuple[object, object]:
+    """Streets of a square window of the Wuhan network and 30 generated communities."""
+    from pathlib import Path
+
+    import geopandas as gpd
+
+    path = (Path(__file__).resolve().parents[2] / "shared" / "data" / "networks"
+            / "wuhan_fua_street_edges.parquet")
+    edges = gpd.read_parquet(path)
+    cx, cy = 238_000.0, 3_386_000.0  # Hankou / Wuchang, the dense centre
+    box = shapely.box(cx - side_m / 2, cy - side_m / 2, cx + side_m / 2, cy + side_m / 2)
+    streets = edges[edges.intersects(box)].copy()
+    streets["geometry"] = streets.geometry.intersection(box)
+    streets = streets[~streets.geometry.is_empty].explode(ignore_index=True)
+    streets = streets[streets.geom_type == "LineString"]
+    cols, rows = 6, 5
+    w, h = side_m / cols, side_m / rows
+    comms = []
+    for i in range(cols):
+        for j in range(rows):
+            n = i * rows + j
+            serial = n + 1 if n < 15 else 200 + n - 14  # 居委会 001-015, 村委会 201-215
+            comms.append({"community_code": f"420102001{serial:03d}",
+                          "geometry": shapely.box(cx - side_m / 2 + i * w, cy - side_m / 2 + j * h,
+                                                  cx - side_m / 2 + (i + 1) * w,
+                                                  cy - side_m / 2 + (j + 1) * h)})
+    return streets, gpd.GeoDataFrame(comms, geometry="geometry", crs=edges.crs)
+
+
+def district(side_m: float = 8_370.0) -> None:
+    """A 70 km² district planned from generated grids of the Wuhan network."""
+    from urbangrid.routing.patrol.district import plan_district
+    from urbangrid.routing.patrol.streets import street_graph
+    from urbangrid.spatial.grids.generate import generate_unit_grids
+    from urbangrid.spatial.grids.work import group_work_grids
+
+    t0 = time.perf_counter()
+    streets, comms = _wuhan_window(side_m)
+    grids = generate_unit_grids(streets, comms, target_area_m2=45_000.0).grids
+    work = group_work_grids(grids, target_workload=5.0)
+    grids = grids.merge(work[["grid_code", "work_grid_code"]], on="grid_code")
+    G = street_graph(streets, "bike")
+    t1 = time.perf_counter()
+    p = plan_district(G, grids, limit_s=1800.0, shifts=1)
+    t2 = time.perf_counter()
+    reg = p.table[p.table["roads"] == "all"]
+    print(f"district: {len(grids)} unit grids, {grids['work_grid_code'].nunique()} work grids, "
+          f"{comms.area.sum() / 1e6:.0f} km², {len(comms)} communities; bike graph "
+          f"{G.number_of_edges()} arcs ({t1 - t0:.0f} s to build)")
+    print(f"plan_district: {t2 - t1:.1f} s; {len(reg)} areas, rounds "
+          f"{reg['round_s'].min() / 60:.1f}-{reg['round_s'].max() / 60:.1f} min, "
+          f"{int(p.table['fits'].sum())}/{len(p.table)} within 30 min; streets unserved "
+          f"{sum(pr['field'] == 'street_id' for pr in p.problems)}; "
+          f"{int((p.streets['passes'] > 0).sum())}/{len(p.streets)} streets seen")
+    d = p.staffing.loc["district"]
+    print(f"{'headcount':<34}{'urbangrid':>10}{'seed district':>15}")
+    print(f"{'plan (time-based, 1 shift + g1)':<34}{p.headcount:>10}{154:>15}")
+    print(f"{'lower bound':<34}{p.lower_bound:>10}{'':>15}")
+    print(f"{'grid norm (roster)':<34}{int(d['grids_low']):>6}-{int(d['grids_high']):<3}{'':>15}")
+    print(f"{'area norm (1 shift)':<34}{int(d['area_headcount']):>10}{154:>15}")
+    print(p.summary)
+    for pr in p.problems[:5]:
+        print("problem:", pr["reason"])
+
+
 def demo() -> None:
     """The demo's bike routes, exact first vs the search alone, side by side."""
     print(f"{'demo bike routes':<34}{'routes':>7}{'wall s':>8}{'optimal':>8}"
@@ -103,7 +174,11 @@ def main() -> None:
     ap.add_argument("--cell-m", type=float, default=500.0)
     ap.add_argument("--limit", type=int, default=None, help="route at most N areas")
     ap.add_argument("--demo", action="store_true", help="the demo's routes, before/after")
+    ap.add_argument("--district", action="store_true", help="plan a 70 km² Wuhan district")
     args = ap.parse_args()
+    if args.district:
+        district()
+        return
     if args.demo:
         demo()
         return

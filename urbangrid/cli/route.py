@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AREA_LAYERS",
     "area_from_store",
+    "read_polygon",
     "route",
 ]
 
@@ -85,8 +86,11 @@ def _start(text: str | None) -> tuple[float, float] | None:
               help="Vector file with the area polygon(s) (any CRS it states).")
 @click.option("--mode", default="bike", show_default=True,
               help="Travel mode: walk, bike, ebike or car (urbangrid/routing/patrol/modes.toml).")
-@click.option("--start", "start_text", help="Start point LON,LAT (WGS 84), e.g. the "
-              "community office; default a street near the area's middle.")
+@click.option("--start", "start_text", help="Start point LON,LAT (WGS 84 unless --crs), "
+              "e.g. the community office; default a street near the area's middle.")
+@click.option("--crs", "crs", default=None, help="CRS of --start and --polygon: EPSG:4326 "
+              "(default), GCJ-02 (Amap/Tencent), BD-09 (Baidu), EPSG:4490 (CGCS2000) or any "
+              "EPSG code; default for --polygon: the file's own (a GeoJSON crs member too).")
 @click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False),
               help="Output file(s): .gpx, .geojson, .html; repeatable.")
 @click.option("--both-sides", default="", help="Comma-separated highway values whose "
@@ -102,12 +106,13 @@ def _start(text: str | None) -> tuple[float, float] | None:
 @click.option("--time-limit", "time_limit_s", default=5.0, show_default=True,
               help="Seconds of route search.")
 def route(source: str, area_code: str | None, polygon: str | None, mode: str,
-          start_text: str | None, outputs: tuple[str, ...], both_sides: str, boundary: str,
-          max_snap_m: float, skip_unreachable: bool, save: bool, time_limit_s: float) -> None:
+          start_text: str | None, crs: str | None, outputs: tuple[str, ...], both_sides: str,
+          boundary: str, max_snap_m: float, skip_unreachable: bool, save: bool,
+          time_limit_s: float) -> None:
     """Patrol route of one area. SOURCE is a store (GeoPackage path or PostGIS DSN) or a
     street file (OSM .osm/.osm.bz2/.osm.pbf, GraphML, or a survey GeoPackage/GeoJSON)."""
     try:
-        _route(source, area_code, polygon, mode, _start(start_text), outputs,
+        _route(source, area_code, polygon, mode, (_start(start_text), crs), outputs,
                [h for h in both_sides.split(",") if h], boundary, max_snap_m,
                skip_unreachable, save, time_limit_s)
     except UrbangridError as exc:
@@ -116,14 +121,14 @@ def route(source: str, area_code: str | None, polygon: str | None, mode: str,
 
 
 def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
-           start: tuple[float, float] | None, outputs: tuple[str, ...], both_sides: list[str],
+           start_crs: tuple[tuple[float, float] | None, str | None], outputs: tuple[str, ...],
+           both_sides: list[str],
            boundary: str, max_snap_m: float, skip: bool, save: bool,
            time_limit_s: float) -> None:
-    import geopandas as gpd
-
     from urbangrid.routing.patrol import export
     from urbangrid.routing.patrol.routes import area_route
 
+    start, crs = start_crs
     if (area_code is None) == (polygon is None):
         raise click.UsageError("give exactly one of --area CODE and --polygon FILE")
     if save and not _is_store(source):
@@ -139,9 +144,10 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
         if store is not None and area_code is not None:
             area, area_id = area_from_store(store, area_code), area_code
         else:
-            area, area_id = gpd.read_file(polygon), Path(str(polygon)).stem
+            area, area_id = read_polygon(str(polygon), crs), Path(str(polygon)).stem
         G = _street_graph(store, source, area, mode)
-        r = area_route(G, area, area_id=area_id, start=start, boundary=boundary,
+        r = area_route(G, area, area_id=area_id, start=start, start_crs=crs or "EPSG:4326",
+                       boundary=boundary,
                        both_sides=both_sides, max_snap_m=max_snap_m,
                        unreachable="skip" if skip else "raise", time_limit_s=time_limit_s)
         s = r.summary()
@@ -149,6 +155,8 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
                    f"km, route {s['route_km']:.2f} km, {s['minutes']:.0f} min, deadhead "
                    f"{s['deadhead_pct']:.0f}%, {len(r.instructions)} steps"
                    + (f", {len(r.skipped)} unreachable streets skipped" if r.skipped else ""))
+        for note in r.notes:
+            click.echo(f"note: {note}")
         _write_outputs(r, outputs)
         if save and store is not None:
             res = export.load_routes(store, [r])
@@ -156,6 +164,56 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
     finally:
         if store is not None:
             store.close()
+
+
+#: GeoJSON ``crs`` member names read as the Chinese phone-map CRSs (pyproj knows neither).
+_PHONE_CRS = {"gcj-02": "GCJ-02", "gcj02": "GCJ-02", "bd-09": "BD-09", "bd09": "BD-09"}
+
+
+def read_polygon(path: str, crs: str | None = None) -> Any:
+    """Area polygon(s) of a vector file as a GeoDataFrame in EPSG:4326 (degrees).
+
+    The coordinates are read in ``crs`` when given (``"GCJ-02"``, ``"BD-09"``, any EPSG
+    code), else in the file's own CRS; a GeoJSON ``crs`` member naming GCJ-02 or BD-09
+    is honoured (pyproj, so geopandas, knows neither).
+
+    Raises
+    ------
+    PatrolAreaError
+        No CRS known for the coordinates.
+    """
+    import json
+
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from urbangrid.spatial.crs.transform import transform_xy
+
+    frame = None
+    if Path(path).suffix.lower() in (".geojson", ".json"):
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        name = str(((data.get("crs") or {}).get("properties") or {}).get("name", ""))
+        src = crs or _PHONE_CRS.get(name.strip().lower())
+        if src is not None:
+            feats = data.get("features") or [data]
+            geoms = [shapely.geometry.shape(f.get("geometry", f)) for f in feats]
+            frame = gpd.GeoDataFrame(geometry=geoms, crs=None)
+            crs = src
+    if frame is None:
+        frame = gpd.read_file(path)
+    if crs is None:
+        if frame.crs is None:
+            raise PatrolAreaError(f"{path}: the polygons have no CRS; give --crs")
+        return frame.to_crs(4326)
+
+    def move(xy: Any) -> Any:
+        x, y = transform_xy(xy[:, 0], xy[:, 1], crs=crs, to_crs="EPSG:4326")
+        return np.column_stack([x, y])
+
+    return gpd.GeoDataFrame(frame.drop(columns="geometry"),
+                            geometry=shapely.transform(frame.geometry.to_numpy(), move),
+                            crs="EPSG:4326")
 
 
 def _street_graph(store: Store | None, source: str, area: Any, mode: str) -> Any:

@@ -74,6 +74,7 @@ __all__ = [
     "route_from_walk",
     "routes_table",
     "snap_point",
+    "to_graph_crs",
 ]
 
 #: Largest solve graph (arcs) whose route is solved exactly
@@ -169,6 +170,10 @@ class PatrolRoute:
     skipped : tuple of str
         Required street ids left out because no closed walk can serve them
         (``unreachable="skip"``).
+    outside_m : float
+        Farthest the route runs from the area, metres (0 inside it).
+    notes : tuple of str
+        What a collector should know, e.g. why the route leaves the area.
     """
 
     area_id: str | None
@@ -187,6 +192,8 @@ class PatrolRoute:
     uturns: int
     turns: int
     skipped: tuple[str, ...] = ()
+    outside_m: float = 0.0
+    notes: tuple[str, ...] = ()
 
     @property
     def route(self) -> Route:
@@ -257,6 +264,23 @@ def _join_lines(geoms: Sequence[shapely.Geometry]) -> shapely.LineString:
 # --------------------------------------------------------------------------- areas
 
 
+def to_graph_crs(geom: shapely.Geometry, crs: Any, G: nx.MultiDiGraph) -> shapely.Geometry:
+    """A geometry in ``crs`` — any EPSG code or WKT, CGCS2000, ``"GCJ-02"`` (Amap,
+    Tencent) or ``"BD-09"`` (Baidu), degrees for geographic ones — in the graph's metric
+    CRS ``G.graph["crs"]`` (metres), through
+    :func:`urbangrid.spatial.crs.transform.transform_xy` (so a polygon drawn on a phone
+    map lands where it was drawn, not ~500 m off)."""
+    from urbangrid.spatial.crs.transform import transform_xy
+
+    dst = G.graph["crs"]
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        x, y = transform_xy(xy[:, 0], xy[:, 1], crs=crs, to_crs=dst)
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, move)
+
+
 def _area_geometry(
     area: shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries,
     area_crs: pyproj.CRS | str | None,
@@ -271,7 +295,7 @@ def _area_geometry(
     else:
         if area_crs is None:
             raise PatrolAreaError(f"{name}: give area_crs for a bare geometry")
-        geom = gpd.GeoSeries([area], crs=area_crs).to_crs(G.graph["crs"]).iloc[0]
+        geom = to_graph_crs(area, area_crs, G)
     if geom is None or geom.is_empty:
         raise PatrolAreaError(f"{name}: the polygon is empty")
     if shapely.get_type_id(geom) not in (3, 6):
@@ -625,8 +649,10 @@ def snap_point(
     """
     if not (math.isfinite(x) and math.isfinite(y)):
         raise SnapError(f"start point ({x}, {y}) is not finite")
-    tr = pyproj.Transformer.from_crs(crs, G.graph["crs"], always_xy=True)
-    px, py = tr.transform(x, y)
+    from urbangrid.spatial.crs.transform import transform_xy
+
+    xs, ys = transform_xy([x], [y], crs=crs, to_crs=G.graph["crs"])
+    px, py = float(xs[0]), float(ys[0])
     if not (math.isfinite(px) and math.isfinite(py)):
         raise SnapError(f"start point ({x}, {y}) cannot be placed in {G.graph['crs']} from {crs}")
     arcs = list(G.edges(keys=True, data="geometry"))
@@ -803,6 +829,7 @@ def _legs(
             geom, rev = d["geometry"].reverse(), True
         legs.append(
             {
+                "arc": (b, a, k) if rev else (a, b, k),
                 "street_id": d["street_id"],
                 "name": d["name"],
                 "highway": d["highway"],
@@ -915,6 +942,7 @@ def area_route(
     time_limit_s: float = 5.0,
     iterations: int | None = 300,
     seed: int = 0,
+    outside_note_m: float = 200.0,
 ) -> PatrolRoute:
     """Patrol route of one area for the mode of ``G``.
 
@@ -931,9 +959,10 @@ def area_route(
         latitude in degrees for the default EPSG:4326. Default: the end of a
         required street nearest the area's representative point (a point inside it).
     start_crs : pyproj.CRS or str
-        CRS of ``start``.
+        CRS of ``start``: any EPSG code, CGCS2000 (``"EPSG:4490"``), ``"GCJ-02"`` (a
+        point picked on Amap or Tencent maps) or ``"BD-09"`` (Baidu).
     area_crs : pyproj.CRS or str, optional
-        CRS of a bare geometry ``area``.
+        CRS of a bare geometry ``area``, as ``start_crs`` (GCJ-02 and BD-09 included).
     area_id : str, optional
         The area's code, kept on the route and used in messages.
     boundary, boundary_tolerance_m, highways, both_sides
@@ -961,6 +990,9 @@ def area_route(
         Search budget; with a number the result is deterministic for a ``seed``.
     seed : int
         Random seed of the search.
+    outside_note_m : float
+        A route running farther than this (metres) from the area gets a note saying
+        so and why (:attr:`PatrolRoute.notes`, :attr:`PatrolRoute.outside_m`).
 
     Returns
     -------
@@ -1013,6 +1045,7 @@ def area_route(
                      optimal=optimal)
     req = req[~req["street_id"].isin(skipped)]
     legs, actions = _legs(H, route, set(req["street_id"]), prof)
+    outside_m, note = _outside(H, legs, geom, outside_note_m, area_id)
     return PatrolRoute(
         area_id=area_id,
         mode=prof.name,
@@ -1030,7 +1063,36 @@ def area_route(
         uturns=actions.count("uturn"),
         turns=actions.count("left") + actions.count("right"),
         skipped=tuple(skipped),
+        outside_m=outside_m,
+        notes=(note,) if note else (),
     )
+
+
+def _outside(H: nx.MultiDiGraph, legs: list[dict[str, Any]], area: shapely.Geometry,
+             limit_m: float, area_id: str | None) -> tuple[float, str | None]:
+    """How far (metres, graph CRS) the route runs outside the area, and, beyond
+    ``limit_m``, a note saying where and why: the one-way streets it has to ride round,
+    or no way back inside the area."""
+    if not legs:
+        return 0.0, None
+    geoms = np.array([leg["geometry"] for leg in legs], dtype=object)
+    far = np.zeros(len(legs))
+    for i, g in enumerate(geoms):
+        pts = shapely.points(shapely.get_coordinates(g))
+        far[i] = float(shapely.distance(pts, area).max()) if len(pts) else 0.0
+    worst = float(far.max())
+    if worst <= limit_m:
+        return worst, None
+    i = int(far.argmax())
+    name = f"area {area_id}" if area_id else "the area"
+    where = legs[i]["name"] or f"street {legs[i]['street_id']}"
+    oneway = sorted({str(leg["name"] or leg["street_id"]) for leg in legs
+                     if leg["served"] and H.edges[leg["arc"]].get("oneway")})
+    why = (f"the one-way streets it serves ({', '.join(oneway[:3])}"
+           f"{', …' if len(oneway) > 3 else ''}) have no way back inside {name}"
+           if oneway else f"no street inside {name} links its streets up")
+    return worst, (f"the route leaves {name} by up to {worst:,.0f} m (along {where}, over "
+                   f"the {limit_m:,.0f} m allowed): {why}; the nearest way round is outside")
 
 
 def _area_streets(
@@ -1170,7 +1232,7 @@ def _problem_name(prof: ModeProfile, wide: bool) -> str:
 
 def _legs_frame(legs: list[dict[str, Any]], crs: str) -> gpd.GeoDataFrame:
     frame = gpd.GeoDataFrame(
-        [{k: v for k, v in leg.items() if k != "reverse"} for leg in legs],
+        [{k: v for k, v in leg.items() if k not in ("reverse", "arc")} for leg in legs],
         geometry="geometry",
         crs=crs,
     )
