@@ -184,8 +184,15 @@ class Contender:
         for _ in range(repeat):
             self.prepare()
             t = time.perf_counter()
-            subprocess.run(self.cmd, check=True, stdout=subprocess.DEVNULL)
-            self.times.append(time.perf_counter() - t)
+            done = subprocess.run(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True, check=False)  # fmt: skip
+            elapsed = time.perf_counter() - t
+            if done.returncode != 0:
+                last = (done.stderr.strip() or "?").splitlines()[-1]
+                print(f"{self.label:<58} did not finish (exit {done.returncode}): {last}")
+                self.times = []
+                return
+            self.times.append(elapsed)
             self.check()
         med = statistics.median(self.times)
         print(f"{self.label:<58} median {med:6.2f} s  best {min(self.times):6.2f} s  "
