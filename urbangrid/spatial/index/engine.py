@@ -78,6 +78,7 @@ __all__ = [
     "GridIndex",
     "install_locate_sql",
     "reference_locate",
+    "set_kernel_threads",
 ]
 
 INDEX_FORMAT_VERSION = 1
@@ -90,6 +91,38 @@ _BUCKETED_MIN = 200_000
 _DEFAULT_CELLS_PER_EDGE = 4.0
 _NO_CRS = object()  # no CRS seen yet (None is a CRS argument too, if a wrong one)
 _MAX_CELLS = 1 << 26
+
+
+def set_kernel_threads(n: int | None) -> int:
+    """Threads that index builds and large ``locate_many`` calls use from now on.
+
+    Parameters
+    ----------
+    n : int or None
+        At least 1 (at most 64); None for every core this process may use (the default).
+        One per worker is right when a pool of processes already uses every core.
+
+    Returns
+    -------
+    int
+        The previous count, to restore it.
+
+    Examples
+    --------
+    >>> before = set_kernel_threads(1)
+    >>> set_kernel_threads(before)
+    1
+    """
+    before = _pip.get_num_threads()
+    _pip.set_num_threads(_default_threads() if n is None else n)
+    return before
+
+
+def _default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 def reference_locate(
