@@ -218,26 +218,34 @@ def _hierarchy_columns(lookup: Any, xs: Any, ys: Any, crs: str) -> dict[str, Any
                            type=pa.string()) for name in found.columns}  # fmt: skip
 
 
-def _write_csv(table: Any, output: Path | None) -> None:
-    """Write whole or not at all: unquoted like most CSVs, quoted only where needed."""
+def _write_table(table: Any, sink: Any) -> None:
+    """Header and rows: unquoted like most CSVs, quoted only where a value needs it."""
     import csv as csv_module
 
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    buf = io.BytesIO()
     header = io.StringIO()
     csv_module.writer(header, lineterminator="\n").writerow(table.column_names)
-    buf.write(header.getvalue().encode())
+    start = sink.tell()
+    sink.write(header.getvalue().encode())
     try:
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="none",
-                                                       include_header=False))
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="none",
+                                                        include_header=False))
     except pa.ArrowInvalid:  # a value holds a comma, quote or line break
-        buf.seek(len(header.getvalue().encode()))
-        buf.truncate()
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed",
-                                                       include_header=False))
+        sink.seek(start)
+        sink.truncate()
+        sink.write(header.getvalue().encode())
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="needed",
+                                                        include_header=False))
+
+
+def _write_csv(table: Any, output: Path | None) -> None:
+    """Write whole or not at all: to a temporary file renamed at the end (or, for
+    standard output, to memory first)."""
     if output is None:
+        buf = io.BytesIO()
+        _write_table(table, buf)
         sys.stdout.flush()
         sys.stdout.buffer.write(buf.getbuffer())
         sys.stdout.buffer.flush()
@@ -245,8 +253,8 @@ def _write_csv(table: Any, output: Path | None) -> None:
     fd, tmp = tempfile.mkstemp(dir=output.parent if str(output.parent) else ".",
                                prefix=f".{output.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.getbuffer())
+        with os.fdopen(fd, "w+b") as fh:
+            _write_table(table, fh)
         os.replace(tmp, output)
     finally:
         if os.path.exists(tmp):
