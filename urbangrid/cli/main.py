@@ -166,6 +166,21 @@ def db_info(store: str) -> None:
             click.echo(f"  {name:<28} {geom:<24} {s.count(name):>9} rows{hist}")
 
 
+@db.command("check")
+@click.argument("store")
+def db_check(store: str) -> None:
+    """Repair what killed loads left in STORE (staging tables) and say what was done."""
+    import urbangrid
+
+    urbangrid.connect(store, readonly=True).close()  # an existing urbangrid store, or one line
+    with urbangrid.connect(store, migrate=False) as s:
+        dropped = s.drop_leftovers()
+    for name in dropped:
+        click.echo(f"removed {name}: the staging table of a load that was killed")
+    if not dropped:
+        click.echo(f"{s.target}: nothing to repair")
+
+
 @main.command()
 @click.option("--out", "out", default="out", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Output folder.")

@@ -92,7 +92,7 @@ from urbangrid.loaders.validate import (
 from urbangrid.spatial.components.codes import demo_profile, find_subclass
 from urbangrid.spatial.components.records import RECORD_COLUMNS, _assign_ids, validate_components
 from urbangrid.spatial.crs.transform import CRSLike
-from urbangrid.store import Store, StoreConflictError
+from urbangrid.store import Store, StoreBusyError, StoreConflictError
 
 __all__ = [
     "DUPLICATE_DISTANCE_M",
@@ -470,6 +470,8 @@ def _retryable(exc: BaseException) -> bool:
     way: a deadlock, a lock wait that ran out, a key stored meanwhile."""
     seen: BaseException | None = exc
     while seen is not None:
+        if isinstance(seen, StoreBusyError):
+            return False  # waited the whole lock timeout already: say so, now
         if isinstance(seen, StoreConflictError):
             return True
         seen = seen.__cause__

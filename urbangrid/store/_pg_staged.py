@@ -5,9 +5,10 @@ the ``COPY`` is done: for 316,851 components 0.9 s, one core busy, while the
 other waits. Indexes can be built side by side only on committed rows, so a
 load into an *empty* layer goes through a staging table instead:
 
-1. a lock-holding connection takes ``SHARE`` on the layer (writers wait,
-   readers go on) and checks that it is empty and that nothing but its own
-   indexes, constraints, defaults and identity sequence depends on it;
+1. a lock-holding connection takes ``SHARE ROW EXCLUSIVE`` on the layer
+   (writers and other staged loads wait, at most ``timeout_s``; readers go
+   on) and checks that it is empty and that nothing but its own indexes,
+   constraints, defaults and identity sequence depends on it;
 2. the caller's transaction creates the staging table ``LIKE`` the layer
    (no indexes) and ``COPY``\\ s into it (``FREEZE``: the table is new);
    it commits, but the staging table is not the layer, so nobody reads it;
@@ -35,6 +36,9 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from urbangrid.store._pg_locks import busy_message, describe_dsn
+from urbangrid.store.base import StoreBusyError
 
 __all__ = ["StagedLoad", "begin_staged_load"]
 
@@ -190,7 +194,13 @@ class StagedLoad:
     def _swap(self, temp: dict[str, str]) -> None:
         lk = self.lock
         layer, stage = self._ident(self.table), self._ident(self.stage)
-        lk.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(layer))
+        try:
+            lk.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(layer))
+        except psycopg.errors.LockNotAvailable as exc:
+            # A reader's open transaction (idle in transaction …): bounded wait, one line.
+            lk.rollback()
+            what = f"layer {self.table!r}"
+            raise StoreBusyError(busy_message(lk, describe_dsn(self.dsn), what)) from exc
         lk.execute(sql.SQL("DROP TABLE {}").format(layer))
         lk.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(stage, sql.Identifier(self.table)))
         for ix in self.indexes:
@@ -267,22 +277,31 @@ def _on_stage(ix: _Index, temp: str, stage: str) -> str:
     return f'CREATE {unique}INDEX "{temp}" ON {stage} USING {ix.definition[m.end() :]}'
 
 
-def _drop_orphans(lock: psycopg.Connection[Any], schema: str, table: str) -> None:
-    """Drop staging tables of `table` left by loads whose connection is gone (a crash)."""
+def drop_orphans(
+    lock: psycopg.Connection[Any], schema: str, table: str | None = None
+) -> list[str]:
+    """Drop staging tables of `table` (of every layer: None) left by loads whose
+    connection is gone (a crash, a kill); returns their names."""
     names = lock.execute(
         "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind = 'r'",
         (schema,),
     ).fetchall()
     alive = {pid for (pid,) in lock.execute("SELECT pid FROM pg_stat_activity").fetchall()}
-    pattern = re.compile(re.escape(table) + r"__load_([0-9]{1,10})")
+    prefix = re.escape(table) if table is not None else r"[a-z_][a-z0-9_]*"
+    pattern = re.compile(prefix + r"__load_([0-9]{1,10})")
+    dropped = []
     for (name,) in names:
         m = pattern.fullmatch(name)
         if m is not None and int(m.group(1)) not in alive:
             lock.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, name)))
+            dropped.append(f"{schema}.{name}")
+    return dropped
 
 
-def begin_staged_load(dsn: str, schema: str, table: str) -> StagedLoad | None:
+def begin_staged_load(
+    dsn: str, schema: str, table: str, *, timeout_s: float = 60.0
+) -> StagedLoad | None:
     """Lock `table` against writers and plan a staged load, or None where it cannot be swapped.
 
     None (nothing locked) when the layer holds rows, or anything but its own
@@ -292,7 +311,20 @@ def begin_staged_load(dsn: str, schema: str, table: str) -> StagedLoad | None:
     lock = psycopg.connect(dsn, autocommit=False, options="-c timezone=UTC")
     try:
         qualified = sql.Identifier(schema, table).as_string(lock)
-        lock.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(sql.Identifier(schema, table)))
+        # SHARE ROW EXCLUSIVE, not SHARE: it conflicts with itself, so two staged
+        # loads queue here instead of both holding SHARE and both upgrading to
+        # ACCESS EXCLUSIVE at the swap (a deadlock); readers still go on.
+        lock.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(timeout_s * 1e3)}",))
+        try:
+            lock.execute(
+                sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(
+                    sql.Identifier(schema, table)
+                )
+            )
+        except psycopg.errors.LockNotAvailable as exc:
+            lock.rollback()
+            what = f"layer {table!r}"
+            raise StoreBusyError(busy_message(lock, describe_dsn(dsn), what)) from exc
         (swappable,) = lock.execute(_SWAPPABLE, (qualified,)).fetchone() or (False,)
         (empty,) = lock.execute(
             sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(schema, table))
@@ -300,7 +332,7 @@ def begin_staged_load(dsn: str, schema: str, table: str) -> StagedLoad | None:
         if not (swappable and empty):
             lock.close()
             return None
-        _drop_orphans(lock, schema, table)
+        drop_orphans(lock, schema, table)
         rows = lock.execute(
             "SELECT i.relname, pg_get_indexdef(i.oid), am.amname = 'gist', "
             "(SELECT conname FROM pg_constraint WHERE conindid = i.oid AND contype = 'p'), "

@@ -107,6 +107,12 @@ class StoreConflictError(StoreError):
     meanwhile. Nothing was written; running the transaction again may succeed."""
 
 
+class StoreBusyError(StoreConflictError):
+    """A lock was not granted within the store's lock timeout: another session holds
+    it (the message says which and since when). Nothing was written; retrying at
+    once would wait as long again."""
+
+
 class DuplicateKeyError(StoreSchemaError, StoreConflictError):
     """A write would store a key the layer already holds (PostGIS: possibly stored by
     a concurrent writer since the caller looked; use ``mode="upsert"`` to update)."""
@@ -264,6 +270,12 @@ class Store(Protocol):
         Call inside :meth:`transaction`. Waits at most `timeout_s` seconds for
         another holder, then raises :class:`StoreConflictError`.
         """
+        ...
+
+    def drop_leftovers(self) -> list[str]:
+        """Remove what loads killed midway left behind (PostGIS: staging tables
+        ``<layer>__load_<pid>`` of sessions that are gone); returns their names.
+        A GeoPackage load is one SQLite transaction: it leaves nothing."""
         ...
 
     def side_store(self) -> AbstractContextManager[Store]:
@@ -1204,6 +1216,10 @@ class BaseStore:
 
     def lock_layer(self, layer: str, *, timeout_s: float = 120.0) -> None:
         raise NotImplementedError
+
+    def drop_leftovers(self) -> list[str]:
+        """See :meth:`Store.drop_leftovers`; nothing to do on this back end."""
+        return []
 
     def _undo_versions(
         self, info: LayerInfo, written: list[Any], reopened: list[Any], at: dt.datetime

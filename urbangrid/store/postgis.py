@@ -7,6 +7,7 @@ parameters; bulk writes use binary ``COPY``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -18,7 +19,6 @@ from typing import Any, cast
 import pandas as pd
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.pq import TransactionStatus
 
@@ -30,7 +30,8 @@ from urbangrid.errors import (
     ValidationError,
 )
 from urbangrid.problems import Problem, problem
-from urbangrid.store._pg_staged import StagedLoad, begin_staged_load
+from urbangrid.store._pg_locks import busy_message, describe_dsn, lock_timeout_s
+from urbangrid.store._pg_staged import StagedLoad, begin_staged_load, drop_orphans
 from urbangrid.store.base import (
     SERIAL_LAYER,
     BaseStore,
@@ -40,6 +41,7 @@ from urbangrid.store.base import (
     PreparedRows,
     RejectedValue,
     Store,
+    StoreBusyError,
     StoreConflictError,
     WriteResult,
     _geometry_wkb,
@@ -81,21 +83,13 @@ BULK_ROWS = 20_000
 _MIGRATION_LOCK = 0x75726267  # "urbg"
 
 
-def describe_dsn(dsn: str) -> str:
-    """The DSN without its password, for messages."""
-    try:
-        info = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "<unparseable DSN>"
-    host = info.get("host", "localhost")
-    port = info.get("port", "5432")
-    return f"postgresql://{info.get('user', '')}@{host}:{port}/{info.get('dbname', '')}"
-
-
 def _connect(dsn: str, timeout_s: int, *, readonly: bool = False) -> psycopg.Connection[Any]:
-    """An autocommit connection in UTC (transactions are the store's); `readonly`:
-    a session whose every transaction is read-only."""
-    options = "-c timezone=UTC" + (" -c default_transaction_read_only=on" if readonly else "")
+    """An autocommit connection in UTC (transactions are the store's), every lock
+    wait bounded by :func:`lock_timeout_s`; `readonly`: a session whose every
+    transaction is read-only."""
+    options = f"-c timezone=UTC -c lock_timeout={int(lock_timeout_s() * 1000)}"
+    if readonly:
+        options += " -c default_transaction_read_only=on"
     return psycopg.connect(dsn, autocommit=True, connect_timeout=timeout_s, options=options)
 
 
@@ -200,6 +194,7 @@ class PostGISStore(BaseStore):
     """
 
     kind = "postgis"
+    _depth_locking: str | None = None
 
     def __init__(
         self,
@@ -569,16 +564,43 @@ class PostGISStore(BaseStore):
             cur.executemany(query, [(k, int(v)) for k, v in floors.items()])
 
     def lock_layer(self, layer: str, *, timeout_s: float = 120.0) -> None:
-        """A transaction-scoped advisory lock keyed by the layer name, waited for at
-        most `timeout_s` (then :class:`StoreConflictError`). Call inside
-        :meth:`transaction`."""
+        """The layer's load lock until the transaction ends, waited for at most
+        `timeout_s` (then :class:`StoreBusyError` naming the holder). Call inside
+        :meth:`transaction`.
+
+        The lock is the layer's row of ``layer_registry`` taken ``FOR UPDATE``,
+        which needs the UPDATE privilege: a read-only role cannot take it (and
+        block every load), unlike an advisory lock anyone connected may take.
+        The session says ``urbangrid load <layer>`` in ``pg_stat_activity``
+        (unless the client gave its own ``application_name``).
+        """
         self.layer_info(layer)
         con = self.connection
-        row = con.execute("SELECT current_setting('lock_timeout')").fetchone()
         con.execute("SELECT set_config('lock_timeout', %s, true)", (f"{int(timeout_s * 1000)}",))
-        con.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"urbangrid.load.{layer}",))
-        # Back to what it was: the wait limit is the lock's, not the whole transaction's.
-        con.execute("SELECT set_config('lock_timeout', %s, true)", (row[0] if row else "0",))
+        self._depth_locking = layer
+        con.execute(
+            sql.SQL("SELECT 1 FROM {} WHERE name = %s FOR UPDATE").format(
+                sql.Identifier(SCHEMA, "layer_registry")
+            ),
+            (layer,),
+        )
+        self._depth_locking = None
+        # A killed load's staging table goes now (a role that may not drop it leaves
+        # it for `urbangrid db check` run by the owner).
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege), con.transaction():
+            drop_orphans(con, SCHEMA, self.layer_info(layer).name)
+        # Named for others' "store busy" lines, unless the client named itself.
+        con.execute(
+            "SELECT set_config('lock_timeout', %s, true), set_config('application_name', "
+            "coalesce(nullif(current_setting('application_name'), ''), %s), true)",
+            (f"{int(lock_timeout_s() * 1000)}", f"urbangrid load {layer}"),
+        )
+
+    def drop_leftovers(self) -> list[str]:
+        """Drop the staging tables of loads whose session is gone; see
+        :meth:`Store.drop_leftovers`."""
+        with self.transaction():
+            return drop_orphans(self.connection, SCHEMA)
 
     def _in_transaction(self) -> bool:
         return bool(self.connection.info.transaction_status != TransactionStatus.IDLE)
@@ -650,6 +672,12 @@ class PostGISStore(BaseStore):
                 f"{self.target}: {exc.diag.message_detail or exc}; nothing was written "
                 "(use mode='upsert' to update existing keys)"
             ) from exc
+        except psycopg.errors.LockNotAvailable as exc:
+            what = "a lock"
+            if self._depth_locking:
+                what = f"the load lock of layer {self._depth_locking!r}"
+            self._depth_locking = None
+            raise StoreBusyError(busy_message(self.connection, self.target, what)) from exc
         except _CONFLICTS as exc:
             raise StoreConflictError(
                 f"{self.target}: {exc.diag.message_primary or exc}; nothing was written, try again"
@@ -837,7 +865,7 @@ class PostGISStore(BaseStore):
         """
         if rows < BULK_ROWS or self.connection.info.transaction_status != TransactionStatus.IDLE:
             return None
-        return begin_staged_load(self._dsn, SCHEMA, info.name)
+        return begin_staged_load(self._dsn, SCHEMA, info.name, timeout_s=lock_timeout_s())
 
     def _copy(
         self,

@@ -577,7 +577,9 @@ def _assign_ids(
             msg = "records without component_id need an admin_code (or a profile with one)"
             raise ComponentIdError(msg)
         subs = frame.loc[need, "subclass_code"].to_numpy(dtype=object)
-        group, codes = pd.factorize(subs)
+        # Counters in code order: two loads reserving several subclasses at once
+        # lock them in the same order, so they queue instead of deadlocking.
+        group, codes = pd.factorize(subs, sort=True)
         counts = np.bincount(group, minlength=len(codes))
         # One short transaction for every counter: one commit (one fsync), not one per
         # subclass, and no counter stays locked while the records are written.
