@@ -121,7 +121,11 @@ def grant_readonly(
     Raises
     ------
     StoreConnectionError
-        The role does not exist (and ``create`` is False) or the grant is refused.
+        The role does not exist (and ``create`` is False), is a superuser or owns
+        the schema (no grant makes it read-only), the grant is refused, or the
+        role's effective privileges afterwards are not read-only (may write a
+        table or a sequence, create in the schema, or may not read a table:
+        a grant that did not take, as when `dsn` is not the schema's owner).
     """
     with psycopg.connect(dsn, autocommit=True) as con:
         return _grant_readonly(con, role, create=create, password=password)
@@ -130,11 +134,10 @@ def grant_readonly(
 def _grant_readonly(
     con: psycopg.Connection[Any], role: str, *, create: bool, password: str | None
 ) -> list[str]:
-    """The statements of :func:`grant_readonly`, run on `con` (autocommit)."""
-    done: list[str] = []
+    """The statements of :func:`grant_readonly`, run on `con` (autocommit), then the
+    role's effective privileges checked."""
     exists = con.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     r = sql.Identifier(role)
-    s = sql.Identifier(SCHEMA)
     stmts: list[sql.Composed] = []
     if not exists:
         if not create:
@@ -143,15 +146,10 @@ def _grant_readonly(
         if password is not None:
             q += sql.SQL(" PASSWORD {}").format(sql.Literal(password))
         stmts.append(q)
-    stmts += [
-        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(con.info.dbname), r),
-        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
-        sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, r),
-        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(s, r),
-        sql.SQL(
-            "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA {} FROM {}"
-        ).format(s, r),
-    ]
+    else:
+        _refuse_writer_role(con, role)
+    stmts += _readonly_statements(con, r)
+    done: list[str] = []
     try:
         for stmt in stmts:
             con.execute(stmt)
@@ -161,7 +159,84 @@ def _grant_readonly(
             )
     except psycopg.Error as exc:
         raise StoreConnectionError(f"cannot grant read-only access to {role!r}: {exc}") from exc
+    wrong = _readonly_violations(con, role)
+    if wrong:
+        shown = "; ".join(wrong[:5]) + (f" (and {len(wrong) - 5} more)" if len(wrong) > 5 else "")
+        raise StoreConnectionError(
+            f"{role!r} is not read-only after the grants: {shown}. Run this as the owner of "
+            f"the urbangrid schema (role {con.info.user!r} may not grant or revoke all of "
+            "it), and check the role is not a member of a writer role"
+        )
     return done
+
+
+def _refuse_writer_role(con: psycopg.Connection[Any], role: str) -> None:
+    """A superuser, or a role owning the schema or one of its tables, stays a writer
+    whatever is revoked: refused."""
+    row = con.execute(
+        "SELECT r.rolsuper, pg_has_role(%s, n.nspowner, 'USAGE') OR EXISTS ("
+        "  SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid "
+        "  AND pg_has_role(%s, c.relowner, 'USAGE')) "
+        "FROM pg_roles r, pg_namespace n WHERE r.rolname = %s AND n.nspname = %s",
+        (role, role, role, SCHEMA),
+    ).fetchone()
+    if row and (row[0] or row[1]):
+        what = "is a superuser" if row[0] else f"owns the {SCHEMA} schema or its tables"
+        raise StoreConnectionError(
+            f"role {role!r} {what}: no grant can make it read-only; name a role that "
+            "only reads (e.g. --create a new one)"
+        )
+
+
+def _readonly_statements(con: psycopg.Connection[Any], r: sql.Identifier) -> list[sql.Composed]:
+    """Revoke everything on the schema's tables, sequences and functions (and in
+    future ones), then grant what reading needs."""
+    s = sql.Identifier(SCHEMA)
+    db = sql.Identifier(con.info.dbname)
+    out = []
+    for kind in ("TABLES", "SEQUENCES", "FUNCTIONS"):
+        k = sql.SQL(kind)
+        out.append(sql.SQL("REVOKE ALL ON ALL {} IN SCHEMA {} FROM {}").format(k, s, r))
+        out.append(
+            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} REVOKE ALL ON {} FROM {}").format(
+                s, k, r
+            )
+        )
+    out += [
+        sql.SQL("REVOKE CREATE ON SCHEMA {} FROM {}").format(s, r),
+        sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, r),
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
+        sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(s, r),
+        sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {} TO {}").format(s, r),
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(s, r),
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT EXECUTE ON FUNCTIONS TO {}").format(
+            s, r
+        ),
+    ]
+    return out
+
+
+def _readonly_violations(con: psycopg.Connection[Any], role: str) -> list[str]:
+    """What `role` may effectively do beyond reading the schema (PUBLIC and role
+    memberships count), or may not read; empty when it is read-only."""
+    rows = con.execute(
+        "SELECT c.relname, c.relkind, "
+        "  CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(%(r)s, c.oid, 'USAGE,UPDATE') "
+        "  ELSE has_table_privilege(%(r)s, c.oid, "
+        "    'INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER') END, "
+        "  c.relkind = 'S' OR has_table_privilege(%(r)s, c.oid, 'SELECT') "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %(s)s AND c.relkind IN ('r', 'p', 'v', 'm', 'S')",
+        {"r": role, "s": SCHEMA},
+    ).fetchall()
+    out = [f"may write {name}" for name, _, writes, _ in rows if writes]
+    out += [f"may not read {name}" for name, _, _, reads in rows if not reads]
+    (create,) = con.execute(
+        "SELECT has_schema_privilege(%s, %s, 'CREATE')", (role, SCHEMA)
+    ).fetchone() or (False,)
+    if create:
+        out.append(f"may create objects in schema {SCHEMA}")
+    return out
 
 
 # Errors of a transaction that lost to another one: running it again may succeed.
