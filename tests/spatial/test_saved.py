@@ -21,8 +21,8 @@ from urbangrid.spatial.index.saved import (
     QuickLookup,
     cache_file,
     file_stamp,
-    load_hierarchy,
-    save_hierarchy,
+    read_hierarchy,
+    write_hierarchy,
 )
 
 
@@ -51,7 +51,7 @@ def test_saved_lookup_answers_as_the_hierarchy(tmp_path: Path, crs: str) -> None
     px, py = transform_xy(x, y, crs=4326, to_crs=crs)
     for k, h in enumerate(_hierarchies()):
         path = tmp_path / f"h{k}.npz"
-        assert save_hierarchy(h, path, "stamp-1")
+        assert write_hierarchy(h, path, "stamp-1")
         quick = QuickLookup.open(path, "stamp-1")
         assert quick is not None
         cols = quick.columns(px, py, crs=crs)
@@ -63,7 +63,7 @@ def test_saved_lookup_answers_as_the_hierarchy(tmp_path: Path, crs: str) -> None
         for a, b in zip(px[::37].tolist(), py[::37].tolist(), strict=True):
             one = quick.locate(a, b, crs=crs)
             assert one is None or one == h.locate(a, b, crs=crs)
-        reloaded = load_hierarchy(path, "stamp-1")
+        reloaded = read_hierarchy(path, "stamp-1")
         assert reloaded is not None
         assert reloaded.locate_many(px, py, crs=crs).equals(want)
 
@@ -71,9 +71,9 @@ def test_saved_lookup_answers_as_the_hierarchy(tmp_path: Path, crs: str) -> None
 def test_stale_or_foreign_files_are_not_read(tmp_path: Path) -> None:
     h = _hierarchies()[0]
     path = tmp_path / "h.npz"
-    assert save_hierarchy(h, path, "v1")
+    assert write_hierarchy(h, path, "v1")
     assert QuickLookup.open(path, "v2") is None
-    assert load_hierarchy(path, "v2") is None
+    assert read_hierarchy(path, "v2") is None
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     assert QuickLookup.open(tmp_path / "bad.npz", "v1") is None
     assert QuickLookup.open(tmp_path / "missing.npz", "v1") is None
@@ -82,7 +82,7 @@ def test_stale_or_foreign_files_are_not_read(tmp_path: Path) -> None:
 def test_a_point_obviously_in_another_crs_is_left_to_the_library(tmp_path: Path) -> None:
     h = _hierarchies()[0]
     path = tmp_path / "h.npz"
-    save_hierarchy(h, path, "s")
+    write_hierarchy(h, path, "s")
     quick = QuickLookup.open(path, "s")
     assert quick is not None
     # Metres against a degree grid: GridIndex raises CRSMismatchError; the quick path

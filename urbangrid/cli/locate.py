@@ -81,7 +81,7 @@ def _server_stamp(store: Any, target: str) -> str:
 
 def _lookup(target: str) -> Any:
     """The saved lookup of ``target``, built and saved first when missing or stale."""
-    from urbangrid.spatial.index.saved import QuickLookup, cache_file, save_hierarchy
+    from urbangrid.spatial.index.saved import QuickLookup, cache_file, write_hierarchy
 
     stamp, is_file = _stamp_and_store(target)
     if is_file and stamp is not None:
@@ -99,7 +99,7 @@ def _lookup(target: str) -> Any:
         hierarchy = GridHierarchy.from_store(s)
     assert stamp is not None
     path = cache_file("hierarchy", target, stamp)
-    if save_hierarchy(hierarchy, path, stamp):
+    if write_hierarchy(hierarchy, path, stamp):
         found = QuickLookup.open(path, stamp)
         if found is not None:
             return found

@@ -356,7 +356,7 @@ class GridIndex:
             grid_version=grid_version, cells=cells,
         )  # fmt: skip
         if path is not None:
-            _save_quietly(index, path)
+            _write_quietly(index, path)
         return index
 
     def _finish(self) -> None:
@@ -902,7 +902,7 @@ def _saved_path(
     return cache_file(f"index-{layer}", str(store.target), stamp)
 
 
-def _save_quietly(index: GridIndex, path: Path) -> None:
+def _write_quietly(index: GridIndex, path: Path) -> None:
     """Save for the next :meth:`GridIndex.from_store`; an unwritable cache is not an error."""
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:

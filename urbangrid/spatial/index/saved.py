@@ -19,7 +19,7 @@ against a WGS84/CGCS2000 index, it gives the same answer as
 :meth:`urbangrid.spatial.admin.hierarchy.GridHierarchy.locate`; anything else (another
 CRS, a point in no unit grid, a grid without a community code) is answered by the full
 :class:`~urbangrid.spatial.admin.hierarchy.GridHierarchy` rebuilt from the same file
-(:func:`load_hierarchy`), so messages and errors stay those of the library.
+(:func:`read_hierarchy`), so messages and errors stay those of the library.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ __all__ = [
     "cache_dir",
     "cache_file",
     "file_stamp",
-    "load_hierarchy",
-    "save_hierarchy",
+    "read_hierarchy",
+    "write_hierarchy",
 ]
 
 HIERARCHY_FORMAT = 1
@@ -114,7 +114,7 @@ def _index_state(prefix: str, index: GridIndex) -> dict[str, Any]:
     return {f"{prefix}.{name}": value for name, value in state.items()}
 
 
-def save_hierarchy(hierarchy: GridHierarchy, path: str | os.PathLike[str], stamp: str) -> bool:
+def write_hierarchy(hierarchy: GridHierarchy, path: str | os.PathLike[str], stamp: str) -> bool:
     """Write ``hierarchy`` to ``path`` (atomically); False when the folder is not writable.
 
     Parameters
@@ -194,8 +194,8 @@ def _codes(arrays: Mapping[str, Any], name: str) -> list[str | None]:
             zip(arrays[name].tolist(), arrays[f"{name}.null"].tolist(), strict=True)]  # fmt: skip
 
 
-def load_hierarchy(path: str | os.PathLike[str], stamp: str) -> GridHierarchy | None:
-    """The :class:`GridHierarchy` saved by :func:`save_hierarchy`, or None when the file
+def read_hierarchy(path: str | os.PathLike[str], stamp: str) -> GridHierarchy | None:
+    """The :class:`GridHierarchy` saved by :func:`write_hierarchy`, or None when the file
     is missing, unreadable, of another format or stamped differently (stale)."""
     arrays = _read(Path(path), stamp)
     return None if arrays is None else _hierarchy(arrays)
