@@ -393,7 +393,8 @@ def rollback(changeset_id: str, store: str, by: str | None) -> None:
     from urbangrid.loaders.changeset import rollback_changeset
 
     try:
-        with urbangrid.connect(store) as s:
+        urbangrid.connect(store, readonly=True).close()  # never creates a store
+        with urbangrid.connect(store, migrate=False) as s:
             counts = rollback_changeset(s, changeset_id, by=by)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)

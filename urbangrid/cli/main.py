@@ -96,10 +96,12 @@ class LazyGroup(click.Group):
 class MainGroup(LazyGroup):
     """The top group: no command it runs prints a traceback.
 
-    click handles its own usage errors, ``--help`` and ``sys.exit``. An
-    :class:`~urbangrid.errors.UrbangridError` is a message for the user: one line
-    ``error: …``, exit code 1. Anything else is a bug, said so in one line, exit
-    code 1; ``URBANGRID_DEBUG=1`` lets its traceback through.
+    click handles its own usage errors (exit code 2), ``--help`` and
+    ``sys.exit``. An :class:`~urbangrid.errors.UrbangridError` is a message for
+    the user: one line ``error: …``, exit code 1; so are a file the system
+    refuses and a database error (:func:`one_line`). Anything else is a bug,
+    said so in one line, exit code 1; ``URBANGRID_DEBUG=1`` lets its traceback
+    through.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -111,12 +113,29 @@ class MainGroup(LazyGroup):
         except Exception as exc:
             if os.environ.get("URBANGRID_DEBUG") == "1":
                 raise
-            if isinstance(exc, UrbangridError):
-                click.echo(f"error: {exc}", err=True)
-            else:
-                click.echo(f"error: internal error ({type(exc).__name__}): {exc} "
-                           "(URBANGRID_DEBUG=1 shows the traceback)", err=True)
+            click.echo(f"error: {one_line(exc)}", err=True)
             ctx.exit(1)
+
+
+def one_line(exc: BaseException) -> str:
+    """What the CLI prints after ``error:`` for `exc`, on one line.
+
+    Errors urbangrid raises on purpose say what to do already; a file the
+    system refuses names the file; a database error that got past the store
+    says so in the database's own first line; anything else is a bug, said so.
+    """
+    if isinstance(exc, UrbangridError):
+        text = str(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        text = f"{where}{exc.strerror}; check the path and its permissions"
+    elif type(exc).__module__.split(".")[0] in ("psycopg", "sqlite3"):
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        text = f"the database refused: {first} (nothing was written)"
+    else:
+        text = (f"internal error ({type(exc).__name__}): {exc} "
+                "(URBANGRID_DEBUG=1 shows the traceback)")
+    return " ".join(text.split()) if "\n" in text else text
 
 
 @click.group(cls=MainGroup, lazy=_LAZY, context_settings={"help_option_names": ["-h", "--help"]})
