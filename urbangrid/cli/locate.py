@@ -187,35 +187,70 @@ def _read_table(csv_in: Path, x: str, y: str) -> Any:
         raise click.ClickException(f"{csv_in}: not a CSV table ({exc}); fix the file") from None
 
 
-def _numbers(column: Any) -> Any:
-    """Floats of a text column; NaN where a value is not a number."""
+# pyarrow's pa.array(), cast() and to_numpy() import pandas (0.2-0.4 s) when it is
+# installed; the helpers below build and read Arrow buffers directly instead.
+
+
+def _coordinates(csv_in: Path, table: Any, x: str, y: str) -> tuple[Any, Any]:
+    """Floats of the x and y columns; NaN where a value is not a number."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
 
+    names = list(dict.fromkeys((x, y)))
     try:
-        floats = pc.cast(column, pa.float64())
+        typed = pacsv.read_csv(csv_in, convert_options=pacsv.ConvertOptions(
+            include_columns=names, column_types=dict.fromkeys(names, pa.float64())))  # fmt: skip
+        cols = [typed[name] for name in (x, y)]
+        if all(c.null_count == 0 for c in cols):
+            out = [np.concatenate([np.frombuffer(c.buffers()[1], dtype=np.float64)[
+                c.offset : c.offset + len(c)] for c in col.chunks]) if col.num_chunks
+                else np.empty(0) for col in cols]  # fmt: skip
+            return out[0], out[1]
     except pa.ArrowInvalid:  # some values are not numbers: those rows get no grid
-        import pandas as pd
+        pass
+    import pandas as pd
 
-        values = pd.to_numeric(column.to_pandas(), errors="coerce")
-        return values.to_numpy(dtype=np.float64)
-    chunks = [c.to_numpy(zero_copy_only=False) for c in floats.chunks]
-    return np.concatenate(chunks) if chunks else np.empty(0)
+    return tuple(  # type: ignore[return-value]
+        pd.to_numeric(table[name].to_pandas(), errors="coerce").to_numpy(dtype=np.float64)
+        for name in (x, y)
+    )
+
+
+def _string_array(values: list[str | None]) -> Any:
+    import numpy as np
+    import pyarrow as pa
+
+    data = [b"" if v is None else v.encode() for v in values]
+    offsets = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    valid = np.packbits(np.array([v is not None for v in values], dtype=bool), bitorder="little")
+    return pa.Array.from_buffers(pa.string(), len(data), [
+        pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(b"".join(data))],
+        null_count=sum(v is None for v in values))  # fmt: skip
+
+
+def _dictionary_array(idx: Any, values: list[str]) -> Any:
+    """Entry ``idx[i]`` of ``values`` per row, null where ``idx`` is negative."""
+    import numpy as np
+    import pyarrow as pa
+
+    codes = np.ascontiguousarray(idx, dtype=np.int32)
+    valid = np.packbits(codes >= 0, bitorder="little")
+    indices = pa.Array.from_buffers(pa.int32(), len(codes), [
+        pa.py_buffer(valid), pa.py_buffer(np.maximum(codes, 0))],
+        null_count=int((codes < 0).sum()))  # fmt: skip
+    return pa.DictionaryArray.from_arrays(indices, _string_array(list(values)))
 
 
 def _hierarchy_columns(lookup: Any, xs: Any, ys: Any, crs: str) -> dict[str, Any]:
-    """The eight hierarchy columns of many points, as Arrow (dictionary) arrays."""
-    import pyarrow as pa
-
+    """The eight hierarchy columns of many points, as Arrow arrays."""
     cols = lookup.columns(xs, ys, crs=crs)
     if cols is not None:
-        return {name: pa.DictionaryArray.from_arrays(
-                    pa.array(idx.astype("int32"), mask=idx < 0), pa.array(values, pa.string()))
-                for name, (idx, values) in cols.items()}  # fmt: skip
+        return {name: _dictionary_array(idx, values) for name, (idx, values) in cols.items()}
     found = lookup.hierarchy().locate_many(xs, ys, crs=crs)  # the library, pyproj and all
-    return {name: pa.array([None if v is None else str(v) for v in found[name].tolist()],
-                           type=pa.string()) for name in found.columns}  # fmt: skip
+    return {name: _string_array([None if v is None else str(v) for v in found[name].tolist()])
+            for name in found.columns}  # fmt: skip
 
 
 def _write_table(table: Any, sink: Any) -> None:
@@ -267,8 +302,9 @@ def _locate_csv(store: str, csv_in: Path, x: str, y: str, crs: str,
 
     lookup = _lookup(store)
     table = _read_table(csv_in, x, y)
-    xs = np.ascontiguousarray(_numbers(table[x]), dtype=np.float64)
-    ys = np.ascontiguousarray(_numbers(table[y]), dtype=np.float64)
+    xs, ys = _coordinates(csv_in, table, x, y)
+    xs = np.ascontiguousarray(xs, dtype=np.float64)
+    ys = np.ascontiguousarray(ys, dtype=np.float64)
     for name, column in _hierarchy_columns(lookup, xs, ys, crs).items():
         if name in table.column_names:  # as pandas would: the found value replaces it
             table = table.drop_columns([name])
