@@ -205,6 +205,8 @@ def _exact_round(G: nx.MultiDiGraph, req: list[tuple[Any, Any, Any]], depot: Has
     street's required arc may be driven either way (``oneway`` False)."""
     from urbangrid.routing.core.exact import mixed_rural_postman_exact
 
+    if 2 * len(req) > EXACT_MAX_VARIABLES:  # the program has more variables than that
+        return None
     ex = mixed_rural_postman_exact(G, req, start=depot, weight="time_s", oneway="oneway",
                                    time_limit_s=min(time_limit_s, 0.5),
                                    max_variables=EXACT_MAX_VARIABLES)
@@ -325,10 +327,13 @@ def plan_collector_areas(
     if streets is not None:
         st = st[st["street_id"].isin(streets["street_id"])]
     check_limit(st, limit_s, "collector areas")
+    nodes = list(H.nodes)
     search = _AreaSearch(H=H, streets=st, grid_time=st.groupby("unit")["time_s"].sum(),
                          column=column, by=by, limit_s=limit_s, cross=cross_communities,
                          on_over=on_over, seed=seed, iterations=iterations,
-                         time_limit_s=time_limit_s)
+                         time_limit_s=time_limit_s, nodes=nodes, node_tree=shapely.STRtree(
+                             shapely.points([(H.nodes[n]["x"], H.nodes[n]["y"])
+                                             for n in nodes])))
     prev = {str(g): str(a) for g, a in (previous or {}).items()}
     area_rows: list[dict[str, Any]] = []
     assign_rows: list[pd.DataFrame] = []
@@ -384,6 +389,33 @@ class _AreaSearch:
     seed: int
     iterations: int | None
     time_limit_s: float
+    nodes: list[Hashable] = field(default_factory=list)
+    node_tree: Any = None
+
+
+#: Rounds are solved on the streets within this distance (metres) of the area, which
+#: makes each solve independent of the district's size; an area whose streets cannot
+#: all be closed there is solved on the whole graph.
+NEAR_M = 1000.0
+
+
+def _near(search: _AreaSearch, streets: pd.DataFrame, geom: Any) -> nx.MultiDiGraph:
+    """The strongly connected streets near an area holding all of its streets, else the
+    whole graph (metric CRS of the graph)."""
+    H = search.H
+    if search.node_tree is None or H.number_of_edges() < 5000:
+        return H
+    hit = search.node_tree.query(geom.buffer(NEAR_M), predicate="intersects")
+    keep = {search.nodes[int(i)] for i in hit}
+    ends = set(streets["u"]) | set(streets["v"])
+    if not ends <= keep:
+        return H
+    sub = H.subgraph(keep)
+    first = next(iter(ends))
+    comp = next(c for c in nx.strongly_connected_components(sub) if first in c)
+    if not ends <= comp:
+        return H
+    return H.subgraph(comp).copy()
 
 
 @dataclass(frozen=True)
@@ -421,10 +453,19 @@ def _region_areas(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame,
         ast = search.streets[search.streets["unit"].isin(gcodes)]
         geom = shapely.coverage_union_all(members.geometry.to_numpy())
         route, depot = None, None
+        service = float(ast["time_s"].sum())
+        if not _fits(service, search.limit_s) and len(gcodes) > 1:
+            # riding its streets once already takes longer than the limit: cut it
+            # without solving its round
+            pieces, fresh = _split_area(search, region, rfine, code, members, gcodes,
+                                        service, used)
+            used |= fresh
+            todo[:0] = pieces
+            continue
         if len(ast):
             rounds += 1
             try:
-                route, depot = _route(search.H, ast, geom, seed=search.seed,
+                route, depot = _route(_near(search, ast, geom), ast, geom, seed=search.seed,
                                       iterations=search.iterations,
                                       time_limit_s=search.time_limit_s)
             except InfeasibleRouteError as exc:
