@@ -189,3 +189,31 @@ def test_from_store_opens_the_saved_index_until_the_grids_change(
         after = GridIndex.from_store(store)
         assert after.locate(116.425, 39.905, crs=4326) is None and len(after) == 3
         assert len(list((tmp_path / "cache").glob("index-*.npz"))) == 1
+
+
+def test_cli_csv_in_a_crs_only_pyproj_knows(tmp_path: Path) -> None:
+    """EPSG:3857 input is not a fast path: the library answers, same columns."""
+    import os
+
+    import pandas as pd
+
+    import urbangrid
+    from urbangrid.spatial.crs.transform import transform_xy
+
+    grids, areas = _tiny_city()
+    store = tmp_path / "city.gpkg"
+    with urbangrid.connect(store) as s:
+        s.write("unit_grid", grids)
+        s.write("admin_area", areas)
+    mx, my = (a.tolist() for a in transform_xy([116.405, 116.435], [39.905, 39.905],
+                                                crs=4326, to_crs=3857))  # fmt: skip
+    pts = tmp_path / "pts.csv"
+    pts.write_text(f"x,y\n{mx[0]!r},{my[0]!r}\n{mx[1]!r},{my[1]!r}\n")
+    env = {**os.environ, "URBANGRID_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "out.csv"
+    res = _run(str(store), "--csv", str(pts), "--x", "x", "--y", "y", "--crs", "EPSG:3857",
+               "-o", str(out), env=env)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert table["grid_code"].tolist() == ["110105001001001", "110105002001002"]
+    assert table["x"].tolist() == [repr(mx[0]), repr(mx[1])]  # the input text, as written
