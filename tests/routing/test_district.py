@@ -33,7 +33,7 @@ def district():
 @pytest.fixture(scope="module")
 def plan(district):
     G, grids = district
-    return plan_district(G, grids, limit_s=1800, shifts=1, iterations=30)
+    return plan_district(G, grids, limit_s=1800, shifts=1, iterations=30, count_turns=True)
 
 
 class TestPlan:
@@ -75,9 +75,17 @@ class TestPlan:
 
     def test_rerun_is_identical(self, plan, district):
         G, grids = district
-        again = plan_district(G, grids, limit_s=1800, shifts=1, iterations=30)
+        again = plan_district(G, grids, limit_s=1800, shifts=1, iterations=30,
+                              count_turns=True)
         assert again.table.equals(plan.table)
         assert again.roster.equals(plan.roster)
+
+
+def test_by_default_the_norm_holds_the_riding_time(district):
+    G, grids = district
+    p = plan_district(G, grids, limit_s=1800, shifts=1, iterations=30)
+    assert p.table["fits"].equals(p.table["travel_s"] <= 1800 * (1 + 1e-9))
+    assert (p.table["round_s"] >= p.table["travel_s"] - 1e-6).all()
 
 
 class TestNormNotMet:

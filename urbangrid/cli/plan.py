@@ -56,6 +56,8 @@ def _open(store: str, save: bool) -> Any:
               help="Staffing norms TOML (default: the bundled staffing.toml).")
 @click.option("--cross-communities", is_flag=True,
               help="Let areas span the communities of one street office.")
+@click.option("--count-turns", is_flag=True, help="Hold rounds as ridden, turn penalties "
+              "included, to the norm (slower); default: the riding time.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               help="Write GPX per collector, CSV tables, summary.txt and map.html here.")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None,
@@ -65,7 +67,7 @@ def _open(store: str, save: bool) -> Any:
 @click.option("--iterations", default=60, show_default=True,
               help="Search iterations per round (fixed: the plan is reproducible).")
 def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path: str | None,
-         cross_communities: bool, out: Path | None, day: Any, save: bool,
+         cross_communities: bool, count_turns: bool, out: Path | None, day: Any, save: bool,
          iterations: int) -> None:
     """Patrol plan of a district: areas, rounds, roster.
 
@@ -76,15 +78,15 @@ def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path:
     from urbangrid.errors import UrbangridError
 
     try:
-        _plan(store, mode, round_text, shifts, norms_path, cross_communities, out,
-              day.date() if day is not None else None, save, iterations)
+        _plan(store, mode, round_text, shifts, norms_path, (cross_communities, count_turns),
+              out, day.date() if day is not None else None, save, iterations)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
 
 
 def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path: str | None,
-          cross: bool, out: Path | None, day: date | None, save: bool,
+          flags: tuple[bool, bool], out: Path | None, day: date | None, save: bool,
           iterations: int) -> None:
     import pandas as pd
 
@@ -106,7 +108,8 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
             raise click.UsageError("the store has no unit grids; load or generate them first")
         G = store_street_graph(s, mode)
         p = plan_district(G, grids, limit_s=limit_s, shifts=shifts, norms=norms,
-                          cross_communities=cross, iterations=iterations, source=store)
+                          cross_communities=flags[0], count_turns=flags[1],
+                          iterations=iterations, source=store)
         with pd.option_context("display.width", 200, "display.max_columns", 20,
                                "display.max_rows", 400):
             click.echo(_printable(p.table).to_string(index=False))

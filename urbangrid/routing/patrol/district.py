@@ -185,7 +185,7 @@ def _roster(table: pd.DataFrame, schedule: pd.DataFrame) -> pd.DataFrame:
 
 
 def _area_table(result: CollectorAreas, routes: dict[str, PatrolRoute], roads: str,
-                shift_h: float, limit_s: float) -> pd.DataFrame:
+                shift_h: float, limit_s: float, count_turns: bool) -> pd.DataFrame:
     a = result.areas
     codes = [c if roads == "all" else _cover_code(c) for c in a["area_code"]]
     rs = [routes[c].duration_s if c in routes else 0.0 for c in codes]
@@ -198,7 +198,7 @@ def _area_table(result: CollectorAreas, routes: dict[str, PatrolRoute], roads: s
         "deadhead_pct": np.where(travel > 0, 100 * a["deadhead_s"].to_numpy() /
                                  np.where(travel > 0, travel, 1), 0.0),
         "limit_s": limit_s,
-        "fits": np.asarray(rs) <= limit_s * (1 + 1e-9),
+        "fits": (np.asarray(rs) if count_turns else travel) <= limit_s * (1 + 1e-9),
         "rounds_per_shift": [int(shift_h * 3600 // r) if r > 0 else 0 for r in rs],
     })
 
@@ -255,15 +255,12 @@ def _problems(table: pd.DataFrame, required: pd.DataFrame,
     out = []
     for i, a in enumerate(table.itertuples()):
         if not a.fits:
-            turns = a.round_s - a.travel_s
-            why = (f"round {a.round_s / 60:.1f} min ({a.travel_s / 60:.1f} min riding + "
-                   f"{turns / 60:.1f} min turns) is over the {a.limit_s / 60:.0f} min norm; "
-                   f"its streets alone take {a.service_s / 60:.1f} min, the rest is riding "
-                   f"between them ({a.deadhead_pct:.0f}% deadhead, e.g. round one-way "
+            times = (f"round {a.travel_s / 60:.1f} min riding, {a.round_s / 60:.1f} min with "
+                     f"turns, is over the {a.limit_s / 60:.0f} min norm")
+            why = (f"{times}; its streets alone take {a.service_s / 60:.1f} min, the rest is "
+                   f"riding between them ({a.deadhead_pct:.0f}% deadhead, e.g. round one-way "
                    "streets); it is a single grid that cannot be cut further"
-                   if a.n_grids == 1 else
-                   f"round {a.round_s / 60:.1f} min is over the {a.limit_s / 60:.0f} min norm "
-                   f"({turns / 60:.1f} min of it turns)")
+                   if a.n_grids == 1 else times)
             out.append(problem(source, i, "round_s", round(a.round_s, 1),
                                f"area {a.area_code}: {why}; raise the norm, use a faster "
                                "mode or redraw the grid"))
@@ -336,6 +333,7 @@ def plan_district(
     cross_communities: bool = False,
     previous: Mapping[str, str] | None = None,
     start_h: float = 7.0,
+    count_turns: bool = False,
     seed: int = 0,
     iterations: int | None = 60,
     time_limit_s: float = 2.0,
@@ -362,6 +360,12 @@ def plan_district(
         As :func:`~urbangrid.routing.patrol.collector_areas.plan_collector_areas`.
     start_h : float
         Start of the first shift, hours after midnight.
+    count_turns : bool
+        Hold the rounds *as ridden* (turn and U-turn penalties of the mode included)
+        to the norm, re-cutting a community whose areas the turns push over it (slower:
+        a community may be cut up to three more times). Default: the norm holds the
+        riding time (``time_s``), as the staffing norms do; ``round_s`` in the table
+        shows the round with turns either way.
     seed, iterations, time_limit_s
         Budget of each round's search; with ``iterations`` the plan is deterministic.
     source : str
@@ -392,7 +396,8 @@ def plan_district(
     H = patrol_graph(G)
     graded, n_graded = _graded(grids, H)
     opts = {"unit": unit, "by": by, "cross_communities": cross_communities, "seed": seed,
-            "iterations": iterations, "time_limit_s": time_limit_s, "on_over": "flag"}
+            "iterations": iterations, "time_limit_s": time_limit_s, "on_over": "flag",
+            "count_turns": count_turns}
     areas, routes = _fitting_areas(H, graded, limit_s, previous, opts, "all")
     schedule = shift_schedule(shifts, norms=norms, start_h=start_h)
     extra = int((schedule["roads"] == "grade1").sum())
@@ -405,6 +410,7 @@ def plan_district(
     t1 = time.perf_counter()
     return _assemble(H, graded, areas, cover, routes, st, schedule, {
         "limit_s": float(limit_s), "shifts": int(shifts), "norms": norms, "by": by,
+        "count_turns": count_turns,
         "source": source, "extra": extra, "n_graded": n_graded,
         "t_areas_s": t1 - t0, "t0": t0})
 
@@ -419,9 +425,13 @@ def _fitting_areas(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, limit_s: float,
     of several grids over the norm is cut again on a limit shortened by those turns' share
     (at most 3 times), the other communities keep their areas.
     """
+    opts = dict(opts)
+    count_turns = opts.pop("count_turns")
     result = plan_collector_areas(H, grids, limit_s=limit_s, previous=previous,
                                   streets=streets, **opts)
     routes = _rounds(H, result, roads)
+    if not count_turns:
+        return result, routes
     region_col = grids[opts["by"]].astype(str)
     if opts["cross_communities"]:
         region_col = region_col.str[:9]
@@ -479,9 +489,11 @@ def _assemble(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas
     """Tables, roster, intervals, checks, bound and summary of a plan's areas and rounds."""
     norms: StaffingNorms = ctx["norms"]
     limit_s = ctx["limit_s"]
-    parts = [_area_table(areas, routes, "all", norms.shift_h, limit_s)]
+    parts = [_area_table(areas, routes, "all", norms.shift_h, limit_s,
+                         ctx["count_turns"])]
     if cover is not None:
-        parts.append(_area_table(cover, routes, "grade1", norms.shift_h, limit_s))
+        parts.append(_area_table(cover, routes, "grade1", norms.shift_h, limit_s,
+                                 ctx["count_turns"]))
     table = pd.concat(parts, ignore_index=True)
     if cover is None:
         schedule = schedule[schedule["roads"] == "all"]
