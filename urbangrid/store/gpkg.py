@@ -48,7 +48,9 @@ _APPLICATION_ID = 0x47504B47  # "GPKG"
 _BULK_ROWS = 5_000
 # Rows per executemany of a large insert.
 _CHUNK = 32_768
-_USER_VERSION = 10400  # GeoPackage 1.4.0
+# GeoPackage 1.3.0: urbangrid uses nothing of 1.4, and GDAL 3.6 / QGIS 3.28 (Debian
+# 12) warn "may only be partially supported" on a file that says 1.4.0.
+_USER_VERSION = 10300
 
 _LOGICAL = {
     "TEXT": "text",
@@ -435,6 +437,9 @@ class GeoPackageStore(BaseStore):
                 )
             applied.append(mig.version)
         if applied:
+            if self.connection.execute("PRAGMA user_version").fetchone()[0] > _USER_VERSION:
+                # A store made when urbangrid wrote 1.4.0 (GDAL 3.6 warned about it).
+                self.connection.execute(f"PRAGMA user_version = {_USER_VERSION}")
             self._refresh_layers()
         return applied
 

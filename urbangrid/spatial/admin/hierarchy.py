@@ -14,6 +14,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from urbangrid.errors import (
+    CoordinateError,
     GridGeometryError,
 )
 from urbangrid.spatial.crs.transform import (
@@ -167,8 +168,7 @@ class GridHierarchy:
             ``community_name``, ``street_code``, ``street_name``, ``district_code``,
             ``district_name``; None where unknown (outside every grid and area).
         """
-        xa = np.asarray(xs, dtype=np.float64).reshape(-1)
-        ya = np.asarray(ys, dtype=np.float64).reshape(-1)
+        xa, ya = _numbers(xs, "x"), _numbers(ys, "y")
         pos = self.grids.locate_many(xa, ya, crs=crs)
         hit = pos >= 0
         out = pd.DataFrame(index=range(xa.size), columns=list(_HIERARCHY_COLUMNS), dtype=object)
@@ -201,7 +201,13 @@ class GridHierarchy:
 
         Answered without building a DataFrame (a few microseconds rather than a
         millisecond), for live cases one at a time.
+
+        Raises
+        ------
+        CoordinateError
+            `x` or `y` is not a number (``"abc"``).
         """
+        x, y = float(_numbers(x, "x")[0]), float(_numbers(y, "y")[0])
         pos = self._grid_positions.locate(x, y, crs=crs)
         found: dict[str, Any] = dict.fromkeys(_HIERARCHY_CODES)
         if pos is not None:
@@ -219,6 +225,22 @@ class GridHierarchy:
             else:
                 out[col] = found[col]
         return out
+
+def _numbers(values: Any, name: str) -> np.ndarray:
+    """`values` as a flat float64 array; :class:`CoordinateError` naming the first
+    value that is not a number (instead of numpy's bare ValueError)."""
+    try:
+        return np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        flat = np.asarray(values, dtype=object).reshape(-1)
+        for v in flat:
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                msg = f"{name} {v!r} is not a number (give coordinates in the CRS said, x first)"
+                raise CoordinateError(msg) from None
+        raise
+
 
 def locate_frame(
     hierarchy: GridHierarchy,
