@@ -180,3 +180,38 @@ def test_eight_concurrent_loaders_into_postgis(pg_dsn: str, tmp_path: Path) -> N
     serials = comp["component_id"].str[-6:].astype(int)
     keys = comp["component_id"].str[:10]
     assert not pd.DataFrame({"k": keys, "s": serials}).duplicated().any()
+
+
+def test_four_concurrent_loaders_into_a_geopackage(tmp_path: Path) -> None:
+    """SQLite lets one writer in at a time: four overlapping loads queue on the
+    file (bounded busy wait, retried) and every row is stored once."""
+    target = tmp_path / "store.gpkg"
+    urbangrid.connect(target).close()
+    frame = big_survey(1)
+    n = len(frame)
+    step = n // 6
+    files = []
+    for i in range(4):
+        part = frame.iloc[i * step : i * step + 3 * step] if i < 3 else frame.iloc[3 * step :]
+        path = tmp_path / f"part{i}.gpkg"
+        pyogrio.write_dataframe(part, path)
+        files.append(path)
+    script = tmp_path / "loader.py"
+    script.write_text(LOADER)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(target), str(f), f"loader{i}"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for i, f in enumerate(files)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err.decode()[-2000:]
+    with urbangrid.connect(target) as s:
+        comp = s.read("component", columns=["component_id", "source"])
+        versions = s.read("component", columns=["component_id"], all_versions=True)
+    assert len(comp) == n and len(versions) == n
+    assert comp["source"].is_unique and comp["component_id"].is_unique
