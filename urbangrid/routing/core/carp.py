@@ -91,6 +91,10 @@ class CarpInstance:
         ``COSTE_TOTAL_REQ``; for val files it includes a per-graph constant.
     comment : str
         ``COMENTARIO`` (usually an old upper bound, not the best-known cost).
+    first_vertex : int
+        How the file numbered its vertices: 1 (CARPLIB) or 0 (Tang et al.'s Hefei and
+        Beijing sets); vertices here are always ``1 … vertices``, file vertex
+        ``i`` being ``i + 1 - first_vertex``.
     """
 
     name: str
@@ -102,6 +106,7 @@ class CarpInstance:
     nonrequired: list[tuple[int, int, float]]
     header_required_cost: float = 0.0
     comment: str = ""
+    first_vertex: int = 1
 
     def graph(self) -> nx.MultiGraph:
         """The instance as a MultiGraph with ``cost``, ``demand`` and ``required`` attributes.
@@ -124,7 +129,12 @@ _EDGE_RE = re.compile(
 
 
 def read_instance(path: str | Path) -> CarpInstance:
-    """Read a CARPLIB ``.dat`` file (gdb, val, egl format).
+    """Read a CARPLIB ``.dat`` file (gdb, val, egl, EGL-G) or one of Tang et al.'s
+    large instances (Hefei, Beijing: the same Spanish-header format, vertices numbered
+    from 0), as they are.
+
+    A file whose depot or any edge uses vertex 0 is read as numbered from 0 and shifted
+    to ``1 … vertices`` (:attr:`CarpInstance.first_vertex` records it).
 
     Parameters
     ----------
@@ -197,10 +207,16 @@ def read_instance(path: str | Path) -> CarpInstance:
             f"the lists hold {len(required)} / {len(nonreq)}"
         )
         raise DataFileError(msg)
+    first = 0 if depot == 0 or any(0 in (a, b) for a, b, *_ in [*required, *nonreq]) else 1
     for a, b, *_ in [*required, *nonreq]:
-        if not (1 <= a <= vertices and 1 <= b <= vertices):
-            msg = f"{p}: edge ({a}, {b}) has a vertex outside 1..{vertices}"
+        if not (first <= a < vertices + first and first <= b < vertices + first):
+            msg = (f"{p}: edge ({a}, {b}) has a vertex outside {first}..{vertices - 1 + first}"
+                   f" (vertices numbered from {first})")
             raise DataFileError(msg)
+    if first == 0:
+        required = [(a + 1, b + 1, c, q) for a, b, c, q in required]
+        nonreq = [(a + 1, b + 1, c) for a, b, c in nonreq]
+        depot += 1
     return CarpInstance(
         name=head.get("NOMBRE", p.stem),
         vertices=vertices,
@@ -211,6 +227,7 @@ def read_instance(path: str | Path) -> CarpInstance:
         nonrequired=nonreq,
         header_required_cost=total,
         comment=head.get("COMENTARIO", ""),
+        first_vertex=first,
     )
 
 
