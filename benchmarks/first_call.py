@@ -65,7 +65,7 @@ else:
     gpd.sjoin(pts, grid, predicate="within", how="left")
     t5 = time.perf_counter()
     threads = 1
-print(json.dumps({"import": (t2 - t1) + (t1 - t0) * 0, "build": t3 - t2, "locate": t4 - t3,
+print(json.dumps({"import": t2 - t1, "build": t3 - t2, "locate": t4 - t3,
                   "locate_many": t5 - t4, "threads": threads}))
 """
 
