@@ -64,7 +64,7 @@ import pyarrow.parquet as pq
 from urbangrid.errors import CRSError, DataFileError, ScaleJobError, UrbangridError
 from urbangrid.scale._dask import Progress, SchedulerLike, open_client, ship, task_key
 from urbangrid.spatial.crs.transform import CRSLike, crs_to_string, normalize_crs
-from urbangrid.spatial.index.engine import GridIndex
+from urbangrid.spatial.index.engine import GridIndex, set_kernel_threads
 
 __all__ = ["AssignResult", "ParquetSink", "assign_points"]
 
@@ -438,10 +438,8 @@ def _run_part(
 ) -> dict[str, Any]:
     """Read (unless shipped), assign and write one partition; returns its counts."""
     if spec.kernel_threads is not None:
-        import numba
-
         # one Dask thread per core already: the index's own threads would oversubscribe
-        numba.set_num_threads(spec.kernel_threads)
+        set_kernel_threads(spec.kernel_threads)
     if data is None:
         data = _read(part, spec)
     elif hasattr(data, "compute"):  # a Dask partition in the single-process path
