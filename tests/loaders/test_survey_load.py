@@ -90,7 +90,7 @@ class TestReaders:
 
     def test_csv_needs_crs(self, tmp_path: Path) -> None:
         path = write_survey(survey_frame(("osm_china",)), tmp_path, "csv")
-        with pytest.raises(CRSError, match="pass crs="):
+        with pytest.raises(CRSError, match=r"give --crs \(crs=\)"):
             read_survey(path)
         s = read_survey(path, crs="EPSG:4326")
         assert s.encoding is not None and s.encoding.encoding == "GBK"

@@ -138,11 +138,14 @@ def choose_encoding(
         also = [e for e in cands[i + 1 :] if e not in first_bad]
         reason = f"{rejected}; decodes as {enc}" if rejected else f"decodes as {enc}"
         if i == 0 and also:
-            reason += f" (also valid {', '.join(also)}; pass encoding= if the text looks wrong)"
+            reason += (
+                f" (also valid {', '.join(also)}; give --encoding (encoding=) if the "
+                "text looks wrong)"
+            )
         return EncodingChoice(enc, reason)
     detail = "; ".join(f"not {e}: {first_bad[e]}" for e in cands)
     raise EncodingDetectionError(
-        f"{source}: cannot tell the text encoding ({detail}); pass encoding= explicitly"
+        f"{source}: cannot tell the text encoding ({detail}); give --encoding (encoding=), e.g. GBK"
     )
 
 

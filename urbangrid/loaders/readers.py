@@ -307,7 +307,7 @@ def _pick_layer(path: Path, layer: str | None) -> str | None:
         return layer
     if len(layers) == 1:
         return None
-    raise DataFileError(f"{path}: {len(layers)} layers {layers}; pass layer= to pick one")
+    raise DataFileError(f"{path}: {len(layers)} layers {layers}; give --layer (layer=) to pick one")
 
 
 def _find_pair(columns: list[str], x: str | None, y: str | None) -> tuple[str, str] | None:
@@ -378,7 +378,8 @@ def _read_csv(
         if wkt_col is None:
             raise DataFileError(
                 f"{path}: no coordinate columns (x/y, lon/lat, 经度/纬度, 东坐标/北坐标 …) and no "
-                f"WKT column; columns are {columns}; pass x= and y="
+                f"WKT column; columns are {columns}; rename the coordinate columns "
+                "经度/纬度, lon/lat or x/y (or pass x=, y=)"
             )
         texts = table[wkt_col].astype(str).to_numpy(dtype=object)
         given = np.array([bool(t.strip()) for t in texts], dtype=bool)
@@ -471,8 +472,8 @@ def _apply_crs(frame: Any, path: Path, file_crs: Any, crs: CRSLike | None,
 
     if crs is None and file_crs is None:
         raise CRSError(
-            f"{path}: the file has no CRS; pass crs= (e.g. 'EPSG:4490' CGCS2000, "
-            "'EPSG:4547' CGCS2000 Gauss-Kruger 114E, 'EPSG:4326' WGS84, 'GCJ-02')"
+            f"{path}: the file has no CRS; give --crs (crs=), e.g. 'EPSG:4490' CGCS2000, "
+            "'EPSG:4547' CGCS2000 Gauss-Kruger 114E, 'EPSG:4326' WGS84, 'GCJ-02'"
         )
     if crs is None:
         target: Any = file_crs

@@ -141,7 +141,9 @@ def _grant_readonly(
     stmts: list[sql.Composed] = []
     if not exists:
         if not create:
-            raise StoreConnectionError(f"no role {role!r}; create it first, or pass create=True")
+            raise StoreConnectionError(
+                f"no role {role!r}; create it first, or pass --create (create=True)"
+            )
         q = sql.SQL("CREATE ROLE {} LOGIN").format(r)
         if password is not None:
             q += sql.SQL(" PASSWORD {}").format(sql.Literal(password))
