@@ -182,14 +182,23 @@ def subclass_from_ids(frame: Any, profile: CityProfile) -> tuple[Any, str | None
     if "subclass_code" in frame.columns or "component_id" not in frame.columns:
         return frame, None
     ed = profile.edition
-    ids = pd.Series([_digits(v) for v in frame["component_id"].tolist()],
-                    index=frame.index, dtype=object)
-    well = ids.map(lambda v: isinstance(v, str) and len(v) == ed.id_length and v.isdigit())
+    ids = id_text(frame["component_id"])
+    well = ids.str.fullmatch(rf"\d{{{ed.id_length}}}").fillna(False).astype(bool)
     a, c = ed.admin_digits, ed.admin_digits + ed.code_length
     frame = frame.copy()
-    frame["subclass_code"] = [v[a:c] if ok else None for v, ok in zip(ids, well, strict=True)]
+    frame["subclass_code"] = ids.str[a:c].where(well, None).astype(object)
     return frame, (f"class and subclass taken from the {ed.id_length}-digit 标识码 "
                    f"({int(well.sum())} of {len(frame)} rows): the file has no subclass column")
+
+
+def id_text(values: pd.Series) -> pd.Series:
+    """IDs as stripped text (a DBF numeric ID, 3.2e15 as a float, as its digits)."""
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
+        values.dtype
+    ):
+        return values.astype("string").str.strip()
+    return pd.Series([_digits(v) for v in values.tolist()], index=values.index,
+                     dtype="string").str.strip()
 
 
 def _digits(v: Any) -> Any:
@@ -207,18 +216,17 @@ def id_county_problems(frame: Any, district: District, profile: CityProfile,
     if not district.counties or "component_id" not in frame.columns:
         return []
     ed = profile.edition
-    out = []
-    for row, v in zip(frame.index, frame["component_id"].tolist(), strict=True):
-        cid = _digits(v)
-        if not (isinstance(cid, str) and len(cid) == ed.id_length and cid.isdigit()):
-            continue
-        county = cid[: ed.admin_digits]
-        if county not in district.counties:
-            why = (f"county {county} of the ID is not the store's district "
-                   f"({', '.join(district.counties)}); give the district's IDs, or leave "
-                   "标识码 empty for a new one")
-            out.append(problem(source, int(row), "component_id", cid, why))
-    return out
+    ids = id_text(frame["component_id"])
+    well = ids.str.fullmatch(rf"\d{{{ed.id_length}}}").fillna(False).astype(bool)
+    county = ids.str[: ed.admin_digits]
+    bad = (well & ~county.isin(list(district.counties))).to_numpy(dtype=bool)
+    shown = ", ".join(district.counties)
+    return [
+        problem(source, int(row), "component_id", cid,
+                f"county {cid[: ed.admin_digits]} of the ID is not the store's district "
+                f"({shown}); give the district's IDs, or leave 标识码 empty for a new one")
+        for row, cid in zip(frame.index[bad], ids[bad].tolist(), strict=True)
+    ]
 
 
 def _metric_distance_m(geoms: np.ndarray, area: Any, crs: Any) -> np.ndarray:
@@ -341,19 +349,20 @@ def fill_grid_codes(store: Store, frame: Any, source: str) -> tuple[Any, list[Pr
     rows = np.flatnonzero(live)
     for p, g in zip(pi[::-1], gi[::-1], strict=True):  # first grid wins on an edge
         found[rows[p]] = codes[g]
-    given = (frame["grid_code"].astype(object).tolist() if "grid_code" in frame.columns
-             else [None] * len(frame))
-    problems = []
-    filled = []
-    for row, g, f in zip(frame.index, given, found, strict=True):
-        g = _digits(g) if g is not None and not (isinstance(g, float) and np.isnan(g)) else None
-        if g is not None and f is not None and str(g) != f:
-            why = f"the feature lies in unit grid {f}, not in the grid given; fix 所在网格"
-            problems.append(problem(source, int(row), "grid_code", g, why))
-        filled.append(f if f is not None else g)
+    given = (id_text(frame["grid_code"]) if "grid_code" in frame.columns
+             else pd.Series(pd.NA, index=frame.index, dtype="string"))
+    has = pd.notna(found)
+    gave = given.notna().to_numpy(dtype=bool)
+    differ = has & gave & (given.fillna("").to_numpy(dtype=object) != found)
+    why = "the feature lies in unit grid {}, not in the grid given; fix 所在网格"
+    problems = [
+        problem(source, int(frame.index[i]), "grid_code", given.iloc[i], why.format(found[i]))
+        for i in np.flatnonzero(differ)
+    ]
+    filled = np.where(has, found, given.astype(object).where(gave, None).to_numpy())
     frame = frame.copy()
     frame["grid_code"] = pd.Series(filled, index=frame.index, dtype=object)
-    n = int(sum(f is not None for f in found))
+    n = int(has.sum())
     note = f"unit grid (所在网格) of {n} of {len(frame)} rows from the store's grids"
     return frame, problems, note
 
@@ -363,9 +372,8 @@ def repeated_source_problems(frame: Any, source: str, *, reject: bool) -> list[P
     errors under ``reject``, warnings otherwise."""
     if "source" not in frame.columns:
         return []
-    keys = pd.Series(frame["source"].astype(object).tolist(), index=frame.index, dtype=object)
-    keys = keys[keys.notna()].map(lambda v: str(_digits(v)).strip())
-    keys = keys[keys != ""]
+    keys = id_text(frame["source"])
+    keys = keys[keys.notna() & (keys != "")]
     again = keys.duplicated(keep="first")
     if not again.any():
         return []
