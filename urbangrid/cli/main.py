@@ -145,6 +145,10 @@ def main() -> None:
 
     STORE is a GeoPackage path (district.gpkg: embedded, no server) or a
     PostGIS DSN (postgresql://user:pass@host/db: the system of record).
+    Commands that only read never create or change a store.
+
+    Exit codes: 0 done; 1 failed, said in one line "error: …"; 2 wrong usage;
+    loads also 3 and 4 (urbangrid load --help).
     """
 
 
