@@ -271,3 +271,37 @@ def test_utf8_shapefile_with_names_cut_mid_character(district: Store, tmp_path: 
         assert list(survey.frame.columns[:-1]) == ["部件标", "部件状", "数据来"]
     result = load_survey(district, path)  # read, mapped by the cut names, no crash
     assert result.mapped.used["component_id"] == "部件标"
+
+
+TIANDITU = OSM.parent.parent / "boundaries/china_target_city_districts_tianditu_wgs84.geojson"
+
+
+def test_district_from_admin_areas_haidian(
+    store: Store, wudaokou_grids: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    """A store holding the real Haidian boundary (Tianditu, 110108) as its district:
+    IDs of 110108 load, new IDs get 110108, a point 2 km outside Haidian is named."""
+    districts = gpd.read_file(TIANDITU.resolve())
+    haidian = districts[districts["district_adcode"].astype(str) == "110108"]
+    area = gpd.GeoDataFrame(
+        {"code": ["110108"], "level": ["district"], "name": ["海淀区"]},
+        geometry=[haidian.union_all()], crs=districts.crs,
+    )  # fmt: skip
+    store.write("admin_area", area, "upsert")
+    frame = standard_frame(wudaokou_grids).iloc[:6].copy()
+    frame["标识码"] = "110108" + frame["标识码"].str[6:]
+    path = tmp_path / "haidian.gpkg"
+    pyogrio.write_dataframe(frame, path)
+    dry = load_survey(store, path)
+    assert not dry.problems, dry.summary()
+    assert "district: admin area(s) 海淀区 of 110108" in dry.summary()
+    # 0.02° west of Haidian's westernmost vertex: outside by well over 50 m.
+    west = haidian.total_bounds[0] - 0.02
+    frame.loc[frame.index[2], "geometry"] = shapely.Point(west, 39.99)
+    frame.loc[frame.index[4], "标识码"] = "990101" + frame.loc[frame.index[4], "标识码"][6:]
+    pyogrio.write_dataframe(frame, path)
+    bad = load_survey(store, path, commit=True)
+    assert bad.blocked and store.count("component") == 0
+    reasons = {p["row"]: p["reason"] for p in bad.problems}
+    assert sorted(reasons) == [3, 5], bad.summary()
+    assert "outside the district" in reasons[3] and "county 990101" in reasons[5]
