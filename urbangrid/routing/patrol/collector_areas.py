@@ -333,7 +333,9 @@ def plan_collector_areas(
                          on_over=on_over, seed=seed, iterations=iterations,
                          time_limit_s=time_limit_s, nodes=nodes, node_tree=shapely.STRtree(
                              shapely.points([(H.nodes[n]["x"], H.nodes[n]["y"])
-                                             for n in nodes])))
+                                             for n in nodes])),
+                         node_index={n: i for i, n in enumerate(nodes)},
+                         arcs=_arcs_of(H, {n: i for i, n in enumerate(nodes)}))
     prev = {str(g): str(a) for g, a in (previous or {}).items()}
     area_rows: list[dict[str, Any]] = []
     assign_rows: list[pd.DataFrame] = []
@@ -391,6 +393,8 @@ class _AreaSearch:
     time_limit_s: float
     nodes: list[Hashable] = field(default_factory=list)
     node_tree: Any = None
+    node_index: dict[Hashable, int] = field(default_factory=dict)
+    arcs: Any = None
 
 
 #: Rounds are solved on the streets within this distance (metres) of the area, which
@@ -401,21 +405,53 @@ NEAR_M = 1000.0
 
 def _near(search: _AreaSearch, streets: pd.DataFrame, geom: Any) -> nx.MultiDiGraph:
     """The strongly connected streets near an area holding all of its streets, else the
-    whole graph (metric CRS of the graph)."""
+    whole graph (metric CRS of the graph). Built from arrays (scipy's strong components),
+    not networkx subgraph views, which took most of a large district's time."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     H = search.H
     if search.node_tree is None or H.number_of_edges() < 5000:
         return H
+    arcs = search.arcs
     hit = search.node_tree.query(geom.buffer(NEAR_M), predicate="intersects")
-    keep = {search.nodes[int(i)] for i in hit}
-    ends = set(streets["u"]) | set(streets["v"])
-    if not ends <= keep:
+    inside = np.zeros(len(search.nodes), dtype=bool)
+    inside[hit] = True
+    ends = pd.unique(np.concatenate([streets["u"].to_numpy(dtype=object),
+                                     streets["v"].to_numpy(dtype=object)]))
+    end_idx = np.array([search.node_index[n] for n in ends], dtype=np.int64)
+    if not inside[end_idx].all():
         return H
-    sub = H.subgraph(keep)
-    first = next(iter(ends))
-    comp = next(c for c in nx.strongly_connected_components(sub) if first in c)
-    if not ends <= comp:
+    sel = np.flatnonzero(inside[arcs.tail] & inside[arcs.head])
+    n = len(search.nodes)
+    g = coo_matrix((np.ones(len(sel)), (arcs.tail[sel], arcs.head[sel])), shape=(n, n))
+    _k, labels = connected_components(g, directed=True, connection="strong")
+    lab = labels[end_idx[0]]
+    if not (labels[end_idx] == lab).all():
         return H
-    return H.subgraph(comp).copy()
+    sel = sel[labels[arcs.tail[sel]] == lab]
+    sel = sel[labels[arcs.head[sel]] == lab]
+    M = nx.MultiDiGraph(**H.graph)
+    nodes = [search.nodes[int(i)] for i in np.flatnonzero(labels == lab)]
+    M.add_nodes_from((v, H.nodes[v]) for v in nodes)
+    M.add_edges_from(arcs.edges[int(e)] for e in sel)
+    return M
+
+
+@dataclass(frozen=True)
+class _Arcs:
+    """The arcs of the patrol graph as arrays: tail and head node positions, and the
+    ``(u, v, key, data)`` tuples to rebuild a local graph from."""
+
+    tail: np.ndarray
+    head: np.ndarray
+    edges: list[tuple[Any, Any, Any, dict[str, Any]]]
+
+
+def _arcs_of(H: nx.MultiDiGraph, index: dict[Hashable, int]) -> _Arcs:
+    edges = list(H.edges(keys=True, data=True))
+    return _Arcs(tail=np.array([index[u] for u, *_ in edges], dtype=np.int64),
+                 head=np.array([index[v] for _, v, *_ in edges], dtype=np.int64), edges=edges)
 
 
 @dataclass(frozen=True)
