@@ -157,3 +157,30 @@ def test_db_check_removes_a_killed_loads_staging_table(pg_dsn: str) -> None:
         assert left.fetchone() == (None,)
         again = CliRunner().invoke(main, ["db", "check", pg_dsn])
         assert "nothing to repair" in again.output
+
+
+def test_busy_geopackage_is_one_line_within_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import geopandas as gpd
+    import shapely
+
+    path = tmp_path / "s.gpkg"
+    urbangrid.connect(path).close()
+    survey = tmp_path / "s.geojson"
+    gpd.GeoDataFrame(
+        {"edge_id": ["a"]}, geometry=[shapely.LineString([(0, 0), (1, 1)])], crs="EPSG:4326"
+    ).to_file(survey, engine="pyogrio")
+    monkeypatch.setenv("URBANGRID_LOCK_TIMEOUT_S", "1")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, in the middle of its load
+    try:
+        t0 = time.monotonic()
+        out = CliRunner().invoke(main, ["load", "streets", str(survey), "--store", str(path)])
+        assert time.monotonic() - t0 < 20
+        assert out.exit_code == 1 and "store busy:" in out.output, out.output
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

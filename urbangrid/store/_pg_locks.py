@@ -7,29 +7,14 @@ that runs out becomes :class:`~urbangrid.store.base.StoreBusyError` with
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from urbangrid.store.base import LOCK_TIMEOUT_S, lock_timeout_s
+
 __all__ = ["LOCK_TIMEOUT_S", "busy_message", "describe_dsn", "lock_timeout_s"]
-
-#: Longest wait for any lock a store session asks for, seconds (environment
-#: variable ``URBANGRID_LOCK_TIMEOUT_S`` overrides it): a load behind an idle
-#: transaction fails with :class:`StoreBusyError` instead of waiting for ever
-#: (and readers no longer queue behind it).
-LOCK_TIMEOUT_S = 60.0
-
-
-def lock_timeout_s() -> float:
-    """The lock timeout of new sessions: ``URBANGRID_LOCK_TIMEOUT_S`` or :data:`LOCK_TIMEOUT_S`."""
-    text = os.environ.get("URBANGRID_LOCK_TIMEOUT_S", "")
-    try:
-        value = float(text) if text else LOCK_TIMEOUT_S
-    except ValueError:
-        value = LOCK_TIMEOUT_S
-    return value if value > 0 else LOCK_TIMEOUT_S
 
 
 def busy_message(con: psycopg.Connection[Any], target: str, what: str) -> str:
@@ -50,9 +35,11 @@ def busy_message(con: psycopg.Connection[Any], target: str, what: str) -> str:
         pid, user, app, state, start = row
         holder = f"role {user!r} (pid {pid}, {app}, {state})"
         since = f"{start:%Y-%m-%d %H:%M:%S %Z}"
-    return (f"store busy: {what} of {target} held by {holder}, since {since}; nothing was "
-            f"written. Try again when it ends, or end that session "
-            f"(waited {lock_timeout_s():g} s; URBANGRID_LOCK_TIMEOUT_S sets the wait)")
+    return (
+        f"store busy: {what} of {target} held by {holder}, since {since}; nothing was "
+        f"written. Try again when it ends, or end that session "
+        f"(waited {lock_timeout_s():g} s; URBANGRID_LOCK_TIMEOUT_S sets the wait)"
+    )
 
 
 def describe_dsn(dsn: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -105,6 +106,23 @@ class StoreConflictError(StoreError):
     """Another transaction got in the way: a deadlock, a serialisation failure, a lock
     not granted in time, the database file busy, or a key another writer stored
     meanwhile. Nothing was written; running the transaction again may succeed."""
+
+
+#: Longest wait for any lock a store asks for, seconds (environment
+#: variable ``URBANGRID_LOCK_TIMEOUT_S`` overrides it): a load behind an idle
+#: transaction fails with StoreBusyError instead of waiting for ever
+#: (and readers no longer queue behind it).
+LOCK_TIMEOUT_S = 60.0
+
+
+def lock_timeout_s() -> float:
+    """The lock timeout of new sessions: ``URBANGRID_LOCK_TIMEOUT_S`` or :data:`LOCK_TIMEOUT_S`."""
+    text = os.environ.get("URBANGRID_LOCK_TIMEOUT_S", "")
+    try:
+        value = float(text) if text else LOCK_TIMEOUT_S
+    except ValueError:
+        value = LOCK_TIMEOUT_S
+    return value if value > 0 else LOCK_TIMEOUT_S
 
 
 class StoreBusyError(StoreConflictError):

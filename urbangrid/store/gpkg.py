@@ -33,11 +33,12 @@ from urbangrid.store.base import (
     LayerInfo,
     PreparedGeometry,
     RejectedValue,
-    StoreConflictError,
+    StoreBusyError,
     all_missing,
     chunks,
     json_text,
     json_text_problems,
+    lock_timeout_s,
 )
 from urbangrid.store.migrations import LayerDirective, read_migrations
 
@@ -220,19 +221,21 @@ class _InsertRows:
 
 @contextmanager
 def _translated(store: GeoPackageStore) -> Iterator[None]:
-    """SQLite's "database is locked/busy" as :class:`StoreConflictError` (retryable)."""
+    """SQLite's "database is locked/busy" (after the busy timeout) as
+    :class:`StoreBusyError`; a write to a read-only file as :class:`StorePermissionError`."""
     try:
         yield
     except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreBusyError(
+                f"store busy: {store.target} held by another writer (SQLite does not say "
+                f"which), since at least {lock_timeout_s():g} s ago; nothing was written. Try "
+                "again when it ends (URBANGRID_LOCK_TIMEOUT_S sets the wait)"
+            ) from exc
         if "readonly" in str(exc) or "read-only" in str(exc):
             raise StorePermissionError(
                 f"{store.target}: the GeoPackage is read-only here (opened read-only, or "
                 f"the file or its folder may not be written): {exc}; nothing was written"
-            ) from exc
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise StoreConflictError(
-                f"{store.target}: another writer holds the GeoPackage: {exc}; nothing was "
-                "written, try again"
             ) from exc
         raise
 
@@ -280,7 +283,7 @@ class GeoPackageStore(BaseStore):
                 )
         try:
             self.connection = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=60.0
+                path, isolation_level=None, check_same_thread=False, timeout=lock_timeout_s()
             )
         except sqlite3.Error as exc:
             raise StoreConnectionError(f"cannot open GeoPackage {path}: {exc}") from exc
@@ -317,7 +320,8 @@ class GeoPackageStore(BaseStore):
         uri = path.resolve().as_uri().replace("file://", "file:", 1) + "?mode=ro"
         try:
             self.connection = sqlite3.connect(
-                uri, uri=True, isolation_level=None, check_same_thread=False, timeout=60.0
+                uri, uri=True, isolation_level=None, check_same_thread=False,
+                timeout=lock_timeout_s(),
             )
             self._depth = 0
             for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
@@ -667,9 +671,10 @@ class GeoPackageStore(BaseStore):
         then both write. Call inside :meth:`transaction`."""
         self.layer_info(layer)
         con = self.connection
-        con.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        con.execute(f"PRAGMA busy_timeout = {int(min(timeout_s, lock_timeout_s()) * 1000)}")
         with _translated(self):
             con.execute("UPDATE urbangrid_settings SET value = value WHERE key = 'srid'")
+        con.execute(f"PRAGMA busy_timeout = {int(lock_timeout_s() * 1000)}")
 
     def _in_transaction(self) -> bool:
         return self._depth > 0
@@ -700,7 +705,7 @@ class GeoPackageStore(BaseStore):
         """Group writes atomically; nested blocks become savepoints.
 
         The file locked by another writer past the busy timeout becomes
-        :class:`~urbangrid.store.base.StoreConflictError` (nothing written).
+        :class:`~urbangrid.store.base.StoreBusyError` (nothing written).
         """
         with _translated(self):
             con = self.connection
