@@ -440,3 +440,16 @@ class TestIndexSinglePoint:
             ]
             assert [-1 if p is None else p for p in one] == many.tolist()
             assert (many >= 0).sum() > 350
+
+
+def test_xy_faults_row_by_row() -> None:
+    """Each point gets its own verdict; one bad point does not condemn the others."""
+    nan = float("nan")
+    x = [116.3, 39.9, 999_999.0, 999.0, nan, 116.3]
+    y = [39.9, 116.3, 999_999.0, 999.0, 39.9, float("inf")]
+    assert C.xy_faults(x, y, crs=4326).tolist() == [0, 2, 3, 4, 1, 1]
+    # GCJ-02 is China only: (39.9, 80.0) lies outside China but inside it swapped.
+    assert C.xy_faults([39.9, 116.3], [80.0, 39.9], crs="GCJ-02").tolist() == [2, 0]
+    # A Gauss-Kruger zone: degrees are named, metres pass.
+    assert C.xy_faults([114.05, 500_000.0], [22.54, 2_490_000.0], crs=4547).tolist() == [5, 0]
+    assert C.XY_FAULTS[2].startswith("longitude and latitude look swapped")

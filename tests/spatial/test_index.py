@@ -490,6 +490,16 @@ class TestBadInput:
         with pytest.raises(CRSMismatchError, match="metres"):
             idx.locate_many([500_000.0], [2_490_000.0], crs=4326)
 
+    def test_swapped_latitude_beyond_90_is_not_called_metres(self) -> None:
+        """39.99, 116.33 (lat, lon of Beijing) into a degree grid: swapped, not metres,
+        and the hint names the option, not only the keyword."""
+        idx = GridIndex.from_polygons([shapely.box(116.3, 39.9, 116.4, 40.0)], crs=4326)
+        with pytest.raises(CRSMismatchError, match="swapped") as err:
+            idx.locate(39.992, 116.326, crs=4326)
+        assert "metres" not in str(err.value) and "--x" in str(err.value)
+        with pytest.raises(CRSMismatchError, match="--crs"):
+            idx.locate_many([500_000.0], [2_490_000.0], crs=4326)
+
     def test_no_direct_construction(self) -> None:
         with pytest.raises(TypeError, match="from_polygons"):
             GridIndex()

@@ -17,15 +17,28 @@ import io
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
+from urbangrid.cli.lang import header, lang_option, resolve_lang
+
 __all__ = ["EXIT_OUTSIDE", "locate"]
 
 EXIT_OUTSIDE = 3
 """Exit code of ``urbangrid locate STORE LON LAT`` for a point in no unit grid."""
+
+#: What a fault code of :func:`urbangrid.spatial.crs.transform.xy_faults` means, in
+#: the command line's words.
+_FAULTS = {
+    1: "not a number",
+    2: "longitude and latitude look swapped",
+    3: "beyond ±180 / ±90: looks like metres of a projected CRS, not degrees",
+    4: "out of range: longitude must lie within ±180 and latitude within ±90",
+    5: "looks like longitude/latitude degrees, far outside the area of --crs",
+}
 
 
 class _Coordinate(click.ParamType):
@@ -129,69 +142,187 @@ class _InMemory:
 @click.option("--crs", default="EPSG:4326", show_default=True,
               help="CRS of the coordinates: EPSG code, GCJ-02 (Amap/Tencent), BD-09 (Baidu).")
 @click.option("--csv", "csv_in", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Locate every row of this CSV instead of one point.")
+              help="Locate every row of this CSV (.gz, .bz2, .xz too) instead of one point.")
 @click.option("--x", "x", default="lon", show_default=True, help="CSV column of x/longitude.")
 @click.option("--y", "y", default="lat", show_default=True, help="CSV column of y/latitude.")
+@click.option("--encoding", default=None,
+              help="Text encoding of the CSV (default: UTF-8, else GBK, else GB18030, "
+                   "decided by decoding the whole file and said on standard error).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Output CSV (default: standard output).")
+@click.option("--problems", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every bad row (row, field, value, reason) to this CSV.")
+@lang_option
 def locate(store: str, lon: Any, lat: Any, crs: str, csv_in: Path | None,
-           x: str, y: str, output: Path | None) -> None:
+           x: str, y: str, encoding: str | None, output: Path | None,
+           problems: Path | None, lang: str | None) -> None:
     """Unit grid, work grid, community, street and district of LON LAT (or of a CSV).
 
     LON LAT may be given as two numbers (negative ones too) or as LON,LAT. Exit code 0:
-    in a unit grid; 3: in no unit grid (said on standard error; any community, street
-    or district covering the point is still printed); 1: an error.
+    in a unit grid (with --csv: the file was written; rows with bad coordinates are
+    named on standard error, one line each, and left blank); 3: in no unit grid (said
+    on standard error; any community, street or district covering the point is still
+    printed); 1: an error; 2: a usage error or a point that cannot be a coordinate.
     """
+    lang = resolve_lang(lang)
     if csv_in is None:
         if isinstance(lon, tuple) and lat is None:
             lon, lat = lon
         if not isinstance(lon, float) or not isinstance(lat, float):
             raise click.UsageError("give LON LAT (two numbers, or LON,LAT), or --csv FILE")
-        _locate_point(store, lon, lat, crs)
+        _locate_point(store, lon, lat, crs, lang)
         return
     if lon is not None:
         raise click.UsageError("give either LON LAT or --csv FILE, not both")
-    _locate_csv(store, csv_in, x, y, crs, output)
+    _locate_csv(store, _CsvJob(csv_in, x, y, crs, encoding, output, problems, lang))
 
 
-def _locate_point(store: str, lon: float, lat: float, crs: str) -> None:
+def _check_point(lon: float, lat: float, crs: str) -> None:
+    """A usage error (exit 2) for a point that cannot be a coordinate in ``crs``."""
+    import numpy as np
+
+    from urbangrid.spatial.crs.transform import xy_faults
+
+    fault = int(xy_faults(np.array([lon]), np.array([lat]), crs=crs)[0])
+    if fault == 0:
+        return
+    hint = {1: "give two finite numbers",
+            2: f"give longitude first: {lat} {lon}",
+            3: "give the CRS of the point with --crs, e.g. --crs EPSG:4547",
+            4: "check the numbers",
+            5: "give --crs EPSG:4326 (or GCJ-02, BD-09) for degrees"}[fault]  # fmt: skip
+    raise click.UsageError(f"{lon}, {lat} ({crs}): {_FAULTS[fault]}; {hint}")
+
+
+def _locate_point(store: str, lon: float, lat: float, crs: str, lang: str = "en") -> None:
     lookup = _lookup(store)
     found = lookup.locate(lon, lat, crs=crs)
+    if found is None or found["grid_code"] is None:
+        _check_point(lon, lat, crs)  # only on a miss: it imports pyproj
     if found is None:
-        found = lookup.hierarchy().locate(lon, lat, crs=crs)
+        found = _library_call(lambda: lookup.hierarchy().locate(lon, lat, crs=crs))
     for key, value in found.items():
-        click.echo(f"{key}\t{value if value is not None else ''}")
+        click.echo(f"{header(key, lang)}\t{value if value is not None else ''}")
     if found["grid_code"] is None:
-        click.echo(f"{lon}, {lat} ({crs}) is outside every unit grid of {store}", err=True)
+        if lang == "zh":
+            click.echo(f"{lon}, {lat}（{crs}）不在 {store} 的任何单元网格内", err=True)
+        else:
+            click.echo(f"{lon}, {lat} ({crs}) is outside every unit grid of {store}", err=True)
         sys.exit(EXIT_OUTSIDE)
 
 
-def _read_table(csv_in: Path, x: str, y: str) -> Any:
+def _library_call(call: Any) -> Any:
+    """``call()``, its CRS diagnosis as one line (the library words the options as
+    ``--crs (crs=)``; the command line says ``--crs`` only)."""
+    from urbangrid.errors import CRSMismatchError
+
+    try:
+        return call()
+    except CRSMismatchError as exc:
+        text = str(exc).replace(" (crs=)", "").replace("x=, or --x for a CSV", "--x")
+        raise click.ClickException(text.replace("(x=, y=; --x, --y for a CSV)",
+                                                "(--x, --y)")) from None
+
+
+@dataclass(frozen=True)
+class _CsvJob:
+    """What ``locate --csv`` was asked to do."""
+
+    csv_in: Path
+    x: str
+    y: str
+    crs: str
+    encoding: str | None
+    output: Path | None
+    problems: Path | None
+    lang: str
+
+
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "lzma"}
+
+
+def _raw_bytes(csv_in: Path) -> bytes:
+    """The file's bytes, decompressed when it is gzip, bzip2 or xz (by content)."""
+    import importlib
+
+    data = csv_in.read_bytes()
+    for magic, module in _MAGIC.items():
+        if data.startswith(magic):
+            try:
+                return bytes(importlib.import_module(module).decompress(data))
+            except (OSError, EOFError, ValueError) as exc:
+                raise click.ClickException(
+                    f"{csv_in}: a {module} file that cannot be decompressed ({exc}); "
+                    "fix or re-download the file") from None  # fmt: skip
+    return data
+
+
+def _utf8_text(csv_in: Path, data: bytes, encoding: str | None) -> tuple[bytes, str]:
+    """The CSV as UTF-8 bytes (no byte-order mark), and which encoding it was read as."""
+    import codecs
+
+    if data.startswith(codecs.BOM_UTF8):
+        data, encoding = data[len(codecs.BOM_UTF8):], encoding or "UTF-8"
+    tried: list[str] = []
+    for enc in [encoding] if encoding else ["UTF-8", "GBK", "GB18030"]:
+        try:
+            text = data.decode(enc)
+        except LookupError:
+            raise click.UsageError(f"--encoding {enc}: no such encoding (e.g. UTF-8, GBK)"
+                                   ) from None  # fmt: skip
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            tried.append(f"not {enc}: byte 0x{data[exc.start]:02x} on line {line}")
+            continue
+        how = f"{enc} (given)" if encoding else enc
+        if tried:
+            how += f" ({'; '.join(tried)})"
+        return (data if enc.upper().replace("-", "") == "UTF8" else text.encode()), how
+    hint = "give the right --encoding" if encoding else "give --encoding, e.g. GBK"
+    raise click.ClickException(f"{csv_in}: cannot read the text ({'; '.join(tried)}); {hint}")
+
+
+def _ragged_line(data: bytes, n_fields: int) -> str | None:
+    """``line N: K fields …`` for the first row whose field count differs from the header."""
+    import csv as csv_module
+
+    reader = csv_module.reader(io.StringIO(data.decode()))
+    for row in reader:
+        if row and len(row) != n_fields:
+            return (f"line {reader.line_num} has {len(row)} fields where the header has "
+                    f"{n_fields}; fix that line (a value with a comma needs quotes)")  # fmt: skip
+    return None
+
+
+def _read_table(job: _CsvJob, data: bytes) -> Any:
     """The CSV as text columns (kept as written), checked for the x and y columns."""
     import csv as csv_module
 
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    with open(csv_in, newline="", encoding="utf-8-sig") as fh:
-        header = next(csv_module.reader(fh), [])
-    for col in (x, y):
-        if col not in header:
-            raise click.UsageError(f"{csv_in}: no column {col!r}; columns are "
-                                   f"{', '.join(header)} (use --x/--y)")
+    first = data.split(b"\n", 1)[0].decode().rstrip("\r")
+    header_row = next(csv_module.reader([first]), [])
+    for col in (job.x, job.y):
+        if col not in header_row:
+            raise click.UsageError(f"{job.csv_in}: no column {col!r}; columns are "
+                                   f"{', '.join(header_row)} (use --x/--y)")
     try:
-        return pacsv.read_csv(csv_in, convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
+        return pacsv.read_csv(pa.BufferReader(data), convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(header_row, pa.string()), strings_can_be_null=False,
             quoted_strings_can_be_null=False))  # fmt: skip
     except pa.ArrowInvalid as exc:
-        raise click.ClickException(f"{csv_in}: not a CSV table ({exc}); fix the file") from None
+        ragged = _ragged_line(data, len(header_row))
+        raise click.ClickException(
+            f"{job.csv_in}: {ragged}" if ragged
+            else f"{job.csv_in}: not a CSV table ({exc}); fix the file") from None  # fmt: skip
 
 
 # pyarrow's pa.array(), cast() and to_numpy() import pandas (0.2-0.4 s) when it is
 # installed; the helpers below build and read Arrow buffers directly instead.
 
 
-def _coordinates(csv_in: Path, table: Any, x: str, y: str) -> tuple[Any, Any]:
+def _coordinates(data: bytes, table: Any, x: str, y: str) -> tuple[Any, Any]:
     """Floats of the x and y columns; NaN where a value is not a number."""
     import numpy as np
     import pyarrow as pa
@@ -199,7 +330,7 @@ def _coordinates(csv_in: Path, table: Any, x: str, y: str) -> tuple[Any, Any]:
 
     names = list(dict.fromkeys((x, y)))
     try:
-        typed = pacsv.read_csv(csv_in, convert_options=pacsv.ConvertOptions(
+        typed = pacsv.read_csv(pa.BufferReader(data), convert_options=pacsv.ConvertOptions(
             include_columns=names, column_types=dict.fromkeys(names, pa.float64())))  # fmt: skip
         cols = [typed[name] for name in (x, y)]
         if all(c.null_count == 0 for c in cols):
@@ -296,19 +427,93 @@ def _write_csv(table: Any, output: Path | None) -> None:
             os.unlink(tmp)
 
 
-def _locate_csv(store: str, csv_in: Path, x: str, y: str, crs: str,
-                output: Path | None) -> None:
+def _locate_csv(store: str, job: _CsvJob) -> None:
     import numpy as np
 
     lookup = _lookup(store)
-    table = _read_table(csv_in, x, y)
-    xs, ys = _coordinates(csv_in, table, x, y)
-    xs = np.ascontiguousarray(xs, dtype=np.float64)
-    ys = np.ascontiguousarray(ys, dtype=np.float64)
-    for name, column in _hierarchy_columns(lookup, xs, ys, crs).items():
+    data, read_as = _utf8_text(job.csv_in, _raw_bytes(job.csv_in), job.encoding)
+    table = _read_table(job, data)
+    xs, ys = _coordinates(data, table, job.x, job.y)
+    xs = np.array(xs, dtype=np.float64)
+    ys = np.array(ys, dtype=np.float64)
+    bad = _bad_rows(job, table, xs, ys)
+    xs[bad], ys[bad] = np.nan, np.nan
+    columns = _library_call(lambda: _hierarchy_columns(lookup, xs, ys, job.crs))
+    for name, column in columns.items():
         if name in table.column_names:  # as pandas would: the found value replaces it
             table = table.drop_columns([name])
         table = table.append_column(name, column)
-    _write_csv(table, output)
+    _write_csv(table, job.output)
     found_n = table.num_rows - table["grid_code"].null_count
-    click.echo(f"{found_n} of {table.num_rows} points in a unit grid", err=True)
+    n_bad = int(bad.sum())
+    if job.lang == "zh":
+        click.echo(f"{table.num_rows} 个点中 {found_n} 个在单元网格内；坐标有误 {n_bad} 行"
+                   f"（{job.csv_in} 按 {read_as} 读取）", err=True)  # fmt: skip
+    else:
+        click.echo(f"{found_n} of {table.num_rows} points in a unit grid; {n_bad} rows with "
+                   f"bad coordinates ({job.csv_in} read as {read_as})", err=True)  # fmt: skip
+
+
+_SHOWN = 20
+
+
+def _bad_rows(job: _CsvJob, table: Any, xs: Any, ys: Any) -> Any:
+    """Rows whose coordinates cannot be right, named on standard error (and in
+    ``--problems``); a whole-file error when most rows look like another CRS."""
+    import numpy as np
+
+    from urbangrid.spatial.crs.transform import xy_faults
+
+    faults = _library_call(lambda: xy_faults(xs, ys, crs=job.crs))
+    bad = faults > 0
+    if not bad.any():
+        return bad
+    numeric = int((faults != 1).sum())
+    for code, hint in ((2, "swap --x and --y"), (3, "give the file's CRS with --crs, e.g. "
+                       "--crs EPSG:4547"), (5, "give --crs EPSG:4326 (or GCJ-02, BD-09)")):
+        n = int((faults == code).sum())
+        if numeric and n > numeric / 2:
+            raise click.ClickException(
+                f"{job.csv_in}: {n} of {numeric} rows with numbers in {job.x!r}, {job.y!r}: "
+                f"{_FAULTS[code]} ({job.crs}); {hint}")  # fmt: skip
+    if numeric == 0:
+        raise click.ClickException(f"{job.csv_in}: no row has numbers in both {job.x!r} and "
+                                   f"{job.y!r}; check --x and --y")  # fmt: skip
+    rows = np.flatnonzero(bad)
+    lines = [_problem_line(job, table, int(i), int(faults[i]), xs, ys) for i in rows]
+    for line in lines[:_SHOWN]:
+        click.echo(f"{job.csv_in}: {line[0]}", err=True)
+    if len(lines) > _SHOWN:
+        more = f"; all in {job.problems}" if job.problems else "; --problems FILE lists all"
+        click.echo(f"{job.csv_in}: … and {len(lines) - _SHOWN} more bad rows{more}", err=True)
+    if job.problems is not None:
+        _write_problems(job, [line[1] for line in lines])
+    return bad
+
+
+def _problem_line(job: _CsvJob, table: Any, i: int, fault: int, xs: Any,
+                  ys: Any) -> tuple[str, dict[str, Any]]:
+    """One bad row as a line and as a record: row (1-based, header not counted),
+    field, value and reason."""
+    import math
+
+    if fault == 1:
+        field = job.x if not math.isfinite(xs[i]) else job.y
+        value = table[field][i].as_py()
+        reason = "blank" if not str(value).strip() else _FAULTS[1]
+    else:
+        field = f"{job.x},{job.y}"
+        value = f"{table[job.x][i].as_py()},{table[job.y][i].as_py()}"
+        reason = f"{_FAULTS[fault]} ({job.crs}); the row is left blank"
+    rec = {"row": i + 1, "field": field, "value": value, "reason": reason}
+    return f"row {i + 1}: field {field!r} value {value!r}: {reason}", rec
+
+
+def _write_problems(job: _CsvJob, records: list[dict[str, Any]]) -> None:
+    import csv as csv_module
+
+    assert job.problems is not None
+    with open(job.problems, "w", newline="", encoding="utf-8") as fh:
+        writer = csv_module.DictWriter(fh, ["row", "field", "value", "reason"])
+        writer.writeheader()
+        writer.writerows(records)

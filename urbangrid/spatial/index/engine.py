@@ -606,26 +606,25 @@ class GridIndex:
         bx0, by0, bx1, by1 = self._bounds
         degrees_box = bx0 >= -180.0 and bx1 <= 180.0 and by0 >= -90.0 and by1 <= 90.0
         looks_degrees = max(-x0, x1) <= 180.0 and max(-y0, y1) <= 90.0
+        # x and y ranges of the grid overlap: a swap cannot be told from a miss.
+        if (bx1 < by0 or by1 < bx0) and swapped >= 0.5 * n:
+            raise CRSMismatchError(
+                f"no point falls inside the grid ({self.crs}, x {bx0:.6g}..{bx1:.6g}, y "
+                f"{by0:.6g}..{by1:.6g}), but {swapped} of {n} would with x and y swapped: "
+                "give longitude/easting first and latitude/northing second (x=, y=; --x, "
+                "--y for a CSV)"
+            )
         if degrees_box and not looks_degrees:
             raise CRSMismatchError(
                 f"no point falls inside the grid ({self.crs}, degrees) and the points reach "
                 f"x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g}: they "
-                "look like metres of a projected CRS; pass that CRS as crs="
+                "look like metres of a projected CRS; give that CRS with --crs (crs=)"
             )
         if not degrees_box and looks_degrees and (bx1 < -180 or bx0 > 180 or by1 < -90 or by0 > 90):
             raise CRSMismatchError(
                 f"no point falls inside the grid ({self.crs}, x {bx0:.6g}..{bx1:.6g}, y "
                 f"{by0:.6g}..{by1:.6g}) and every point lies within ±180, ±90: they look like "
-                "longitude/latitude degrees; pass crs='EPSG:4326' (or 'GCJ-02', 'BD-09')"
-            )
-        if not (bx1 < by0 or by1 < bx0):
-            # x and y ranges of the grid overlap: a swap cannot be told from a miss.
-            return
-        if swapped >= 0.5 * n:
-            raise CRSMismatchError(
-                f"no point falls inside the grid ({self.crs}, x {bx0:.6g}..{bx1:.6g}, y "
-                f"{by0:.6g}..{by1:.6g}), but {swapped} of {n} would with "
-                "x and y swapped: pass x=longitude/easting, y=latitude/northing"
+                "longitude/latitude degrees; give --crs (crs=) EPSG:4326 (or GCJ-02, BD-09)"
             )
 
     def _snap_distance_m(self, snap_tolerance_m: float, snap_tolerance: float | None) -> float:

@@ -1,0 +1,123 @@
+"""`urbangrid locate` on the files a new user brings: compressed, GBK, with bad rows."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from urbangrid.cli.main import main
+
+GOOD = "116.3262,39.9928"  # GCJ-02, inside unit grid 990101001… of the Wudaokou extract
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from urbangrid.data import data_path
+
+    path = str(tmp_path_factory.mktemp("locate") / "g.gpkg")
+    osm = str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))
+    res = CliRunner().invoke(main, ["grids", "generate", path, "--osm", osm, "--version", "v1"])
+    assert res.exit_code == 0, res.output
+    return path
+
+
+def _run(args: list[str], **env: str) -> object:
+    return CliRunner(env={"LANG": "en_US.UTF-8", "LC_ALL": "", "LC_MESSAGES": "", **env}
+                     ).invoke(main, args)
+
+
+def test_gzip_gbk_csv_with_bad_rows(store: str, tmp_path: Path) -> None:
+    """One good row; each bad one named by row, field and reason; the rest located."""
+    text = ("编号,经度,纬度\n"
+            f"1,{GOOD}\n"
+            "2,abc,39.99\n"
+            "3,,39.99\n"
+            "4,999,999\n"
+            "5,39.9928,116.3262\n"
+            "6,440000,4400000\n"
+            f"7,{GOOD}\n")
+    src = tmp_path / "reports.csv.gz"
+    src.write_bytes(gzip.compress(text.encode("gbk")))
+    out = tmp_path / "out.csv"
+    res = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(src), "--x", "经度",
+                "--y", "纬度", "-o", str(out), "--problems", str(tmp_path / "bad.csv")])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out, dtype=str)
+    assert frame["grid_code"].notna().tolist() == [True, False, False, False, False, False, True]
+    assert frame["编号"].tolist() == [str(i) for i in range(1, 8)]
+    err = res.stderr
+    assert "row 2: field '经度' value 'abc': not a number" in err
+    assert "row 3: field '经度' value '': blank" in err
+    assert "row 4:" in err and "out of range" in err
+    assert "row 5:" in err and "swapped" in err
+    assert "row 6:" in err and "metres" in err
+    assert "read as GBK" in err and "2 of 7 points in a unit grid" in err
+    assert "crs=" not in err and "Traceback" not in err
+    bad = pd.read_csv(tmp_path / "bad.csv", dtype=str)
+    assert bad["row"].tolist() == ["2", "3", "4", "5", "6"]
+
+
+def test_bz2_utf8_csv(store: str, tmp_path: Path) -> None:
+    src = tmp_path / "reports.csv.bz2"
+    src.write_bytes(bz2.compress(f"id,lon,lat\n1,{GOOD}\n".encode()))
+    res = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(src)])
+    assert res.exit_code == 0, res.output
+    assert "990101001" in res.stdout and "read as UTF-8" in res.stderr
+
+
+def test_encoding_given(store: str, tmp_path: Path) -> None:
+    src = tmp_path / "gbk.csv"
+    src.write_bytes(f"名称,lon,lat\n井盖,{GOOD}\n".encode("gbk"))
+    res = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(src), "--encoding", "GBK"])
+    assert res.exit_code == 0 and "井盖" in res.stdout and "GBK (given)" in res.stderr
+    wrong = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(src), "--encoding", "UTF-8"])
+    assert wrong.exit_code == 1 and "line 1" in wrong.output and "--encoding" in wrong.output
+
+
+@pytest.mark.parametrize(("rows", "words"), [
+    ("1,440000,4400000\n2,440001,4400001\n3,116.3262,39.9928\n", "--crs EPSG:4547"),
+    ("1,39.99,116.32\n2,39.98,116.31\n3,116.3262,39.9928\n", "swap --x and --y"),
+])  # fmt: skip
+def test_most_rows_in_another_crs_is_a_file_error(store: str, tmp_path: Path, rows: str,
+                                                  words: str) -> None:
+    src = tmp_path / "pts.csv"
+    src.write_text("id,lon,lat\n" + rows)
+    res = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(src), "-o",
+                str(tmp_path / "o.csv")])
+    assert res.exit_code == 1 and "2 of 3 rows" in res.output and words in res.output
+    assert "crs=" not in res.output and not (tmp_path / "o.csv").exists()
+
+
+def test_ragged_row_names_its_line(store: str, tmp_path: Path) -> None:
+    src = tmp_path / "pts.csv"
+    src.write_text(f"id,lon,lat\n1,{GOOD}\n2,1,2,3\n")
+    res = _run(["locate", store, "--csv", str(src)])
+    assert res.exit_code == 1 and "line 3 has 4 fields where the header has 3" in res.output
+    assert "internal error" not in res.output
+
+
+@pytest.mark.parametrize(("point", "words"), [
+    (["39.9928,116.3262"], "swapped; give longitude first: 116.3262 39.9928"),
+    (["nan,nan"], "not a number"),
+    (["999999", "999999"], "--crs"),
+])  # fmt: skip
+def test_bad_single_point_is_a_usage_error(store: str, point: list[str], words: str) -> None:
+    res = _run(["locate", store, *point])
+    assert res.exit_code == 2, res.output
+    assert words in res.output and "crs=" not in res.output
+    assert "metres" not in res.output or "999999" in point
+
+
+def test_lang_zh_and_chinese_locale(store: str) -> None:
+    res = _run(["locate", store, "--crs", "GCJ-02", "--lang", "zh", GOOD])
+    assert res.exit_code == 0 and res.stdout.startswith("单元网格编码\t990101001")
+    by_locale = _run(["locate", store, "--crs", "GCJ-02", GOOD], LANG="zh_CN.UTF-8")
+    assert by_locale.stdout == res.stdout
+    english = _run(["locate", store, "--crs", "GCJ-02", "--lang", "en", GOOD],
+                   LANG="zh_CN.UTF-8")
+    assert english.stdout.startswith("grid_code\t990101001")
