@@ -60,11 +60,16 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
         frame = frame.rename(columns={col: "code"})[["code", "geometry"]]
         frame["code"] = frame["code"].astype(str).str.strip()
         unknown = sorted(set(frame["code"]) - codes)
+        sample = f"{', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}"
+        if len(unknown) == frame["code"].nunique():
+            raise DataFileError(
+                f"{path}: none of the {len(unknown)} codes in column {col!r} ({sample}) is a "
+                "code of the division table; give the column of 6/9/12-digit division codes "
+                "with --code-column, or the matching --divisions")
         if unknown:
             click.echo(f"warning: {path}: {len(unknown)} polygon code(s) not in the division "
-                       f"table, left out: {', '.join(unknown[:5])}"
-                       f"{' …' if len(unknown) > 5 else ''}", err=True)
-        frames.append(frame)
+                       f"table, left out: {sample}", err=True)
+        frames.append(frame[frame["code"].isin(codes)])
     crs = frames[0].crs
     both = pd.concat([f.to_crs(crs) for f in frames], ignore_index=True)
     dup = both["code"][both["code"].duplicated()]
@@ -72,6 +77,31 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
         raise DataFileError(f"division code {dup.iloc[0]} has more than one polygon in "
                             f"{', '.join(map(str, files))}; keep one per code")
     return gpd.GeoDataFrame(both, geometry="geometry", crs=crs)
+
+
+_DIVISION_COLUMNS = ("code", "name", "level", "parent_code")
+
+
+def _check_divisions_header(path: Path) -> None:
+    """One line naming the expected columns when the table lacks some, and the
+    encoding when it is not UTF-8 (the reader takes UTF-8 only)."""
+    import csv
+
+    from urbangrid.errors import DataFileError
+    from urbangrid.loaders.encoding import detect_csv_encoding
+
+    choice = detect_csv_encoding(path)
+    if choice.encoding.upper().replace("-", "") not in ("UTF8", "UTF8SIG"):
+        raise DataFileError(f"{path}: the text is {choice.encoding} ({choice.reason}); save "
+                            "the division table as UTF-8")  # fmt: skip
+    with open(path, encoding=choice.encoding, newline="") as fh:
+        header = [h.strip() for h in next(csv.reader(fh), [])]
+    missing = [c for c in _DIVISION_COLUMNS[:3] if c not in header]
+    if missing:
+        raise DataFileError(
+            f"{path}: no column {', '.join(missing)}; a division table has the columns "
+            f"{','.join(_DIVISION_COLUMNS)} (level: district, street or community; "
+            f"parent_code may be empty); this file has {','.join(header)}")
 
 
 def _restate(frame: Any, crs: str) -> Any:
@@ -110,12 +140,17 @@ def load_admin(store: str, divisions: Path, boundary_files: tuple[Path, ...],
     import urbangrid
     from urbangrid.loaders.admin import admin_areas_frame, read_divisions_csv
 
+    _check_divisions_header(divisions)
     table = read_divisions_csv(divisions)
     polygons = (_boundaries(boundary_files, code_columns, set(table["code"].astype(str)),
                             boundaries_crs) if boundary_files else None)
     frame = admin_areas_frame(table, polygons, source=source or divisions.name)
+    # Everything is read and checked above: a bad input never creates or changes a store.
+    new_store = store.lower().endswith(".gpkg") and not Path(store).exists()
     with urbangrid.connect(store) as s:
         result = s.write("admin_area", frame, "upsert", source=source or divisions.name)
+    if new_store:
+        click.echo(f"created the store {store}", err=True)
     levels = table["level"].value_counts()
     shaped = int(frame.geometry.notna().sum() - frame.geometry.is_empty.sum())
     click.echo(f"{s.target}: {len(frame)} admin areas ("
