@@ -297,3 +297,34 @@ def test_admin_load_gcj02_boundaries(tmp_path: Path) -> None:
     gap_m = got.to_crs(metric).geometry.iloc[0].centroid.distance(
         wgs.to_crs(metric).geometry.iloc[0].centroid)
     assert gap_m < 1.0  # without --boundaries-crs it is several hundred metres
+
+
+def test_mistyped_store_to_read_is_named(tmp_path: Path) -> None:
+    """`grids validate` on a path with no file says so (not "load a gazetteer"), creates
+    nothing."""
+    res = CliRunner().invoke(main, ["grids", "validate", str(tmp_path / "demmo.gpkg"),
+                                    "--out", str(tmp_path / "q.gpkg")])
+    assert res.exit_code == 1
+    assert "demmo.gpkg: no such store (no file at that path" in res.output
+    assert "grids generate" in res.output and "gazetteer" not in res.output
+    assert not (tmp_path / "demmo.gpkg").exists() and not (tmp_path / "q.gpkg").exists()
+
+
+def test_gazetteer_load_bad_boundaries_create_nothing(tmp_path: Path) -> None:
+    """Boundary codes matching no division code: one line, no store; a good load into a
+    new path says it created the store."""
+    from urbangrid.data import data_path
+
+    divisions = str(data_path("codes/haidian_110108_divisions_2023.csv"))
+    names = tmp_path / "sz.geojson"
+    names.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"qh": "南山"}, "geometry": {"type": "Polygon", "coordinates": [[[113.9, 22.5], '
+        '[114.0, 22.5], [114.0, 22.6], [113.9, 22.5]]]}}]}', encoding="utf-8")
+    store = tmp_path / "gaz.gpkg"
+    bad = CliRunner().invoke(main, ["gazetteer", "load", str(store), "--divisions", divisions,
+                                    "--boundaries", str(names), "--boundary-code-column", "qh"])
+    assert bad.exit_code == 1 and "none of the 1 codes in column 'qh'" in bad.output
+    assert "--boundary-code-column" in bad.output and not store.exists()
+    good = CliRunner().invoke(main, ["gazetteer", "load", str(store), "--divisions", divisions])
+    assert good.exit_code == 0 and f"created the store {store}" in good.stderr

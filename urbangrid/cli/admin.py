@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-__all__ = ["admin"]
+__all__ = ["admin", "check_boundary_codes", "check_divisions_header"]
 
 
 @click.group("admin")
@@ -59,16 +59,7 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
             frame = _restate(frame, really)
         frame = frame.rename(columns={col: "code"})[["code", "geometry"]]
         frame["code"] = frame["code"].astype(str).str.strip()
-        unknown = sorted(set(frame["code"]) - codes)
-        sample = f"{', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}"
-        if len(unknown) == frame["code"].nunique():
-            raise DataFileError(
-                f"{path}: none of the {len(unknown)} codes in column {col!r} ({sample}) is a "
-                "code of the division table; give the column of 6/9/12-digit division codes "
-                "with --code-column, or the matching --divisions")
-        if unknown:
-            click.echo(f"warning: {path}: {len(unknown)} polygon code(s) not in the division "
-                       f"table, left out: {sample}", err=True)
+        check_boundary_codes(path, frame["code"], col, codes, option="--code-column")
         frames.append(frame[frame["code"].isin(codes)])
     crs = frames[0].crs
     both = pd.concat([f.to_crs(crs) for f in frames], ignore_index=True)
@@ -82,7 +73,26 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
 _DIVISION_COLUMNS = ("code", "name", "level", "parent_code")
 
 
-def _check_divisions_header(path: Path) -> None:
+def check_boundary_codes(path: Path, values: Any, col: str, codes: set[str], *,
+                         option: str) -> None:
+    """An error when no polygon code of `path` is a division code; a warning naming the
+    codes left out when only some are. `values`: the codes as text; `option`: the
+    command's option that names the column."""
+    from urbangrid.errors import DataFileError
+
+    unknown = sorted(set(values) - codes)
+    sample = f"{', '.join(unknown[:5])}{' …' if len(unknown) > 5 else ''}"
+    if unknown and len(unknown) == len(set(values)):
+        raise DataFileError(
+            f"{path}: none of the {len(unknown)} codes in column {col!r} ({sample}) is a "
+            f"code of the division table; give the column of 6/9/12-digit division codes "
+            f"with {option}, or the matching --divisions")
+    if unknown:
+        click.echo(f"warning: {path}: {len(unknown)} polygon code(s) not in the division "
+                   f"table, left out: {sample}", err=True)
+
+
+def check_divisions_header(path: Path) -> None:
     """One line naming the expected columns when the table lacks some, and the
     encoding when it is not UTF-8 (the reader takes UTF-8 only)."""
     import csv
@@ -140,7 +150,7 @@ def load_admin(store: str, divisions: Path, boundary_files: tuple[Path, ...],
     import urbangrid
     from urbangrid.loaders.admin import admin_areas_frame, read_divisions_csv
 
-    _check_divisions_header(divisions)
+    check_divisions_header(divisions)
     table = read_divisions_csv(divisions)
     polygons = (_boundaries(boundary_files, code_columns, set(table["code"].astype(str)),
                             boundaries_crs) if boundary_files else None)

@@ -27,19 +27,28 @@ __all__ = ["EXIT_NOT_FOUND", "gazetteer_group", "geocode_command", "open_store",
 EXIT_NOT_FOUND = 3
 
 
-def open_store(target: str, *, write: bool = False) -> Any:
-    """Open STORE; to read only (the default) it never creates a GeoPackage or migrates."""
+def open_store(target: str, *, write: bool = False, then: str = "load a gazetteer") -> Any:
+    """Open STORE; to read only (the default) it never creates a GeoPackage or migrates.
+
+    A missing GeoPackage to read is an error saying so (`then`: what the user does after
+    making one); one to write is created, and that is said on standard error.
+    """
     import urbangrid
     from urbangrid.errors import UrbangridError
 
     if write:
+        new = "://" not in target and not Path(target).exists()
         try:
-            return urbangrid.connect(target)
+            store = urbangrid.connect(target)
         except UrbangridError as exc:
             raise click.ClickException(str(exc)) from None
+        if new:
+            click.echo(f"created the store {target}", err=True)
+        return store
     if "://" not in target and not Path(target).is_file():
-        raise click.ClickException(f"{target}: no such store; make one with `urbangrid demo` "
-                                   "or `urbangrid db init`, then load a gazetteer")
+        raise click.ClickException(
+            f"{target}: no such store (no file at that path; check its spelling); make one "
+            f"with `urbangrid demo` or `urbangrid db init`, then {then}")
     try:
         return urbangrid.connect(target, readonly=True)
     except UrbangridError as exc:
@@ -209,6 +218,28 @@ def _print_reverse(row: Any, lang: str) -> None:
             click.echo(f"{header(k, lang)}\t{row[k]}")
 
 
+def _division_bounds(divisions: str, boundaries: str | None, col: str) -> Any:
+    """The ``--boundaries`` polygons, checked against the ``--divisions`` table first."""
+    import geopandas as gpd
+
+    from urbangrid.cli.admin import check_boundary_codes, check_divisions_header
+    from urbangrid.errors import DataFileError
+    from urbangrid.loaders.admin import read_divisions_csv
+
+    check_divisions_header(Path(divisions))
+    if not boundaries:
+        return None
+    bounds = gpd.read_file(boundaries)
+    if col not in bounds.columns:
+        raise DataFileError(f"{boundaries}: no column {col!r} holding division codes; columns "
+                            f"are {', '.join(map(str, bounds.columns))} "
+                            "(use --boundary-code-column)")  # fmt: skip
+    codes = set(read_divisions_csv(divisions)["code"].astype(str))
+    check_boundary_codes(Path(boundaries), bounds[col].astype(str).str.strip(), col, codes,
+                         option="--boundary-code-column")
+    return bounds
+
+
 @click.group("gazetteer")
 def gazetteer_group() -> None:
     """Build the place gazetteer (地名地址库) in a store."""
@@ -234,7 +265,6 @@ def gazetteer_load(
     boundary_code_column: str, plate_files: tuple[str, ...], plates_crs: str, encoding: str,
 ) -> None:
     """Load places from OSM extracts, division codes and door-plate files (upsert)."""
-    import geopandas as gpd
 
     from urbangrid.errors import UrbangridError
     from urbangrid.loaders.admin import read_divisions_csv
@@ -251,7 +281,7 @@ def gazetteer_load(
         for f in osm_files:
             frames.append(places_from_osm(f))
         if divisions:
-            bounds = gpd.read_file(boundaries) if boundaries else None
+            bounds = _division_bounds(divisions, boundaries, boundary_code_column)
             frames.append(places_from_divisions(
                 read_divisions_csv(divisions), bounds,
                 boundary_code_column=boundary_code_column, source=Path(divisions).name))

@@ -138,7 +138,7 @@ def validate(store: str, communities: Path | None, out: Path, version: str | Non
     from urbangrid.spatial.grids.validate import validate_unit_grids, write_qa_report
     from urbangrid.spatial.grids.versions import read_unit_grids
 
-    with open_store(store) as s:
+    with open_store(store, then="`urbangrid grids generate`") as s:
         unit = read_unit_grids(s, version=version)
     if unit.empty:
         raise click.ClickException(f"{store} holds no unit grids")
@@ -162,7 +162,7 @@ def diff(store: str, old: str, new: str, csv: Path | None, lang: str | None) -> 
     """List grids added, removed and reshaped from version OLD to NEW, and features that move."""
     from urbangrid.spatial.grids.versions import diff_versions
 
-    with open_store(store) as s:
+    with open_store(store, then="`urbangrid grids generate`") as s:
         d = diff_versions(s, old, new)
     lang = resolve_lang(lang)
     click.echo(f"{len(d.grids)} 个网格变更，{len(d.moved)} 个要素改变所属网格" if lang == "zh"
