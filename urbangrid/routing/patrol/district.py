@@ -258,8 +258,9 @@ def _problems(table: pd.DataFrame, required: pd.DataFrame,
             times = (f"round {a.travel_s / 60:.1f} min riding, {a.round_s / 60:.1f} min with "
                      f"turns, is over the {a.limit_s / 60:.0f} min norm")
             why = (f"{times}; its streets alone take {a.service_s / 60:.1f} min, the rest is "
-                   f"riding between them ({a.deadhead_pct:.0f}% deadhead, e.g. round one-way "
-                   "streets); it is a single grid that cannot be cut further"
+                   f"riding between them ({a.deadhead_pct:.0f}% deadhead: they link up only "
+                   "far outside the grid, e.g. round one-way streets or ramps a bike may not "
+                   "take); it is a single grid that cannot be cut further"
                    if a.n_grids == 1 else times)
             out.append(problem(source, i, "round_s", round(a.round_s, 1),
                                f"area {a.area_code}: {why}; raise the norm, use a faster "
