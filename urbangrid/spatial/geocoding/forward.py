@@ -17,7 +17,11 @@ none          nothing matched; ``reason`` says why
 
 Confidence is in [0, 1]: 1 for an exact plate; lower for fuzzy name matches
 (scaled by string similarity), interpolation (lower the wider the gap between the
-neighbouring plates), and coarser levels. Text input never raises: empty strings,
+neighbouring plates), and coarser levels; halved (``ADMIN_DOUBT_FACTOR``) when the
+address names areas that contradict each other (广东省北京市海淀区) or the gazetteer's
+district, the reason saying so. A road matched only fuzzily must differ by a
+misspelling, not by a direction or ordinal (清华东路 is not 清华路: level ``none``).
+Text input never raises: empty strings,
 non-address text, addresses outside the gazetteer's district and unmatched mixed
 scripts all give level ``none`` with a reason.
 """
@@ -189,9 +193,35 @@ def geocode(
     # wins; weak (fuzzy) matches only count when nothing fair is left.
     ranked = sorted(best.values(), key=lambda c: (c.confidence < 0.5, LEVELS.index(c.level),
                                                   -c.confidence))
+    doubt = _admin_doubt(gazetteer, p)
+    if doubt:
+        ranked = [_doubted(c, doubt) for c in ranked]
     top = ranked[0]
     return GeocodeResult(query, top.level, round(top.confidence, 3), top.lon, top.lat,
                          top.place_id, top.name, top.note, p, ranked[:limit])
+
+
+#: Confidence kept when the address's areas contradict each other or the gazetteer.
+ADMIN_DOUBT_FACTOR = 0.5
+
+
+def _admin_doubt(g: Gazetteer, p: ParsedAddress) -> str:
+    """Why the address's areas cannot all be right ("" when they can): they contradict
+    each other (广东省北京市), or name a province or city none of the gazetteer's
+    districts lies in."""
+    if p.admin_conflict:
+        return f"contradictory areas: {p.admin_conflict}"
+    codes = getattr(g, "district_codes", None)
+    if p.admin_code and len(p.admin_code) < 6 and codes and \
+            not any(c.startswith(p.admin_code) for c in codes):
+        named = p.city or p.province
+        return f"contradictory areas: the gazetteer's districts are not in {named}"
+    return ""
+
+
+def _doubted(c: Candidate, doubt: str) -> Candidate:
+    return Candidate(c.level, c.confidence * ADMIN_DOUBT_FACTOR, c.lon, c.lat, c.place_id,
+                     c.name, (c.note + "; " if c.note else "") + doubt)
 
 
 def _why_none(g: Gazetteer, p: ParsedAddress) -> str:
@@ -201,7 +231,10 @@ def _why_none(g: Gazetteer, p: ParsedAddress) -> str:
     what = ", ".join(f"{k}={v!r}" for k, v in parts.items()
                      if k in ("road", "poi", "zone", "community", "street_office"))
     mixed = " (the text mixes Chinese and Latin script)" if p.script == "mixed" else ""
-    return f"no place in the gazetteer matches {what or repr(p.normalized)}{mixed}"
+    near = g.other_streets(p.road) if p.road else []
+    other = (f" ({'、'.join(dict.fromkeys(near))}: another street, not a misspelling)"
+             if near else "")
+    return f"no place in the gazetteer matches {what or repr(p.normalized)}{other}{mixed}"
 
 
 def _poi_names(p: ParsedAddress) -> list[str]:

@@ -609,6 +609,21 @@ def _names_list(value: Any) -> list[dict[str, Any]]:
     return [v if isinstance(v, dict) else {"name": str(v), "kind": "alias"} for v in value]
 
 
+#: Characters that make a road another road, not a misspelling of it: 清华东路 is not
+#: 清华路, 北四环 is not 北三环.
+_QUALIFIERS = frozenset("东西南北中上下前后内外新老一二三四五六七八九十0123456789")
+
+
+def other_street(asked: str, found: str) -> bool:
+    """Whether road name `found` is a different street from `asked`, not a variant
+    spelling: the two differ in a direction or ordinal (东, 中, 三, …).
+
+    >>> other_street("清华东路", "清华路"), other_street("城府路", "成府路")
+    (True, False)
+    """
+    return bool((set(asked) ^ set(found)) & _QUALIFIERS)
+
+
 class Gazetteer:
     """Search structure over place rows for forward and reverse geocoding.
 
@@ -714,6 +729,7 @@ class Gazetteer:
             admin=admin_entries(admin_rows), roads=roads, places=places,
         )
         self.districts = {r[1] for r in admin_rows if r[2] == "district"}
+        self.district_codes = {r[0] for r in admin_rows if r[2] == "district"}
         street_pos = np.flatnonzero(self.types == "street")
         self._street_keys = [name_key(official[i]) for i in street_pos]
         self._street_pos = street_pos
@@ -887,7 +903,18 @@ class Gazetteer:
         if out:
             return out
         return [(int(self._street_pos[j]), s * 0.9) for j, s in
-                best_matches(key, self._street_keys, limit=3, cutoff=0.6)]
+                best_matches(key, self._street_keys, limit=3, cutoff=0.6)
+                if not other_street(key, self._street_keys[j])]
+
+    def other_streets(self, road: str) -> list[str]:
+        """Street names close in spelling to `road` but another street (清华路 for
+        清华东路), best first: what :meth:`street_candidates` leaves out, for messages."""
+        from urbangrid.spatial.geocoding._compat import best_matches
+
+        key = name_key(road)
+        return [str(self.name[int(self._street_pos[j])]) for j, _ in
+                best_matches(key, self._street_keys, limit=3, cutoff=0.6)
+                if other_street(key, self._street_keys[j])]
 
     def name_candidates(
         self, name: str, *, types: Sequence[str] = ("poi", "zone", "block", "area"),

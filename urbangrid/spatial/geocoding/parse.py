@@ -97,6 +97,7 @@ _RE_ZONE = re.compile(
     r"(?P<zone>[^\d]{1,10}?(?:小区|社区|家园|花园|嘉园|公寓|苑|新村|大院|园区|科技园))"
 )
 _RE_STREET_OFFICE = re.compile(r"(?P<s>[^\d]{2,6}?(?:街道办事处|街道|镇|乡|地区))")
+_RE_DISTRICT_FIRST = re.compile(r"(?P<d>[^\d]{1,4}?[区县旗])(?=[^\d]{2,}(?:街道|镇|乡|地区)$)")
 _RE_LATIN = re.compile(r"[A-Za-z]")
 _RE_CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -152,6 +153,9 @@ class ParsedAddress:
         Postal code (6 digits in China).
     admin_code : str or None
         Statistical division code of the smallest area recognised.
+    admin_conflict : str or None
+        Set when the address names areas that cannot both hold (广东省北京市: "北京市 is
+        not in 广东省"); the later, smaller areas are kept in the fields above.
     rest : str
         Text left over that no rule took (empty when everything was understood).
     """
@@ -179,6 +183,7 @@ class ParsedAddress:
     cross_road: str | None = None
     postcode: str | None = None
     admin_code: str | None = None
+    admin_conflict: str | None = None
     rest: str = ""
 
     def parts(self) -> dict[str, object]:
@@ -202,11 +207,16 @@ class Vocabulary:
         Road names (街巷), full forms.
     places : frozenset of str
         Zone, block and POI names (地片/区片/兴趣点).
+    others : dict of str to tuple of (str, str, str)
+        Written forms several areas share (南山区 of 深圳市 and of 鹤岗市): the entries
+        other than the one in ``admin``, tried when that one does not lie in the area
+        named before it.
     """
 
     admin: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     roads: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
+    others: dict[str, tuple[tuple[str, str, str], ...]] = field(default_factory=dict)
 
     @functools.cached_property
     def _max_admin(self) -> int:
@@ -228,7 +238,8 @@ class Vocabulary:
         merged = dict(self.admin)
         for k, v in (admin or {}).items():
             merged.setdefault(k, v)
-        return Vocabulary(merged, self.roads | frozenset(roads), self.places | frozenset(places))
+        return Vocabulary(merged, self.roads | frozenset(roads), self.places | frozenset(places),
+                          self.others)
 
 
 # ----------------------------------------------------------------- numerals, normalising
@@ -355,6 +366,21 @@ def admin_entries(
     return out
 
 
+def admin_others(
+    rows: Iterable[tuple[str, str, str]],
+) -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """For written forms several division rows ``(code, name, level)`` share, the entries
+    :func:`admin_entries` does not keep (it keeps the first)."""
+    seen: dict[str, list[tuple[str, str, str]]] = {}
+    for code, name, level in rows:
+        canonical = name
+        if level == "community":
+            canonical = _short_forms(name, level)[-1] if name.endswith("居委会") else name
+        for form in _short_forms(name, level):
+            seen.setdefault(form, []).append((level, canonical, code))
+    return {k: tuple(v[1:]) for k, v in seen.items() if len(v) > 1}
+
+
 @functools.cache
 def default_vocabulary() -> Vocabulary:
     """The bundled 2023 division names: every province, city and district of China,
@@ -375,7 +401,7 @@ def default_vocabulary() -> Vocabulary:
         for rec in csv.DictReader(fh):
             if rec["level"] in ("street", "community"):
                 rows.append((rec["code"], rec["name"], rec["level"]))
-    return Vocabulary(admin_entries(rows))
+    return Vocabulary(admin_entries(rows), others=admin_others(rows))
 
 
 # ----------------------------------------------------------------- parsing
@@ -464,28 +490,38 @@ def _postcode(s: str, parts: dict[str, object]) -> str:
     return s
 
 
+_ADMIN_KEYS = ("province", "city", "district", "street_office", "community")
+
+
 def _admin_prefix(s: str, parts: dict[str, object], vocab: Vocabulary) -> str:
-    """Administrative prefix: levels go largest to smallest; any may be missing."""
+    """Administrative prefix: levels go largest to smallest; any may be missing.
+
+    A full area name that cannot lie in the areas before it (广东省北京市) starts the
+    prefix again from that area and is recorded in ``admin_conflict``.
+    """
     i = 0
     levels = ("province", "city", "district", "street", "community")
     seen = -1
-    code = None
+    code: str | None = None
     while i < len(s):
         hit = _longest(s, i, vocab.admin, vocab._max_admin)
         if not hit:
             break
-        level, canonical, c = vocab.admin[hit]
+        level, canonical, c = _fitting_entry(vocab, hit, code)
         rank = levels.index(level)
-        # 北京市 is both province and city; accept a repeated municipality name.
-        if rank <= seen and not (level == "city" and seen == 0):
-            break
         if hit != canonical and not _short_form_ok(s, i, hit, level, vocab):
             break
         # An area must lie in the one before it (双清区 is not in 北京市).
-        if code and not c.startswith(code[: min(len(code), 4 if level != "city" else 2)]):
+        fits = code is None or _lies_in(c, code, level)
+        # 北京市 is both province and city; accept a repeated municipality name.
+        if fits and rank <= seen and not (level == "city" and seen == 0):
             break
-        key = "street_office" if level == "street" else level
-        parts[key] = canonical
+        if not fits:
+            if hit != canonical:
+                break
+            before = [str(parts.pop(k)) for k in _ADMIN_KEYS if k in parts]
+            parts["admin_conflict"] = f"{canonical} is not in {before[-1]}"
+        parts["street_office" if level == "street" else level] = canonical
         code = c
         seen = rank
         i += len(hit)
@@ -497,12 +533,33 @@ def _admin_prefix(s: str, parts: dict[str, object], vocab: Vocabulary) -> str:
     return s[i:]
 
 
+def _lies_in(c: str, code: str, level: str) -> bool:
+    return c.startswith(code[: min(len(code), 4 if level != "city" else 2)])
+
+
+def _fitting_entry(vocab: Vocabulary, hit: str, code: str | None) -> tuple[str, str, str]:
+    """The entry of written form `hit` that lies in area `code` when one does (南山区 after
+    深圳市 is 440305, not 230404), else the usual one."""
+    entry = vocab.admin[hit]
+    if code is None or _lies_in(entry[2], code, entry[0]):
+        return entry
+    for other in vocab.others.get(hit, ()):
+        if _lies_in(other[2], code, other[0]):
+            return other
+    return entry
+
+
 def _office_and_community(s: str, parts: dict[str, object], vocab: Vocabulary) -> str:
     """A street office (街道) or community (社区) not found among the known divisions."""
     if "street_office" not in parts:
         m = _RE_STREET_OFFICE.match(s)
         if m and not _longest(s, 0, vocab.roads, vocab._max_road):
-            parts["street_office"] = m.group("s").removesuffix("办事处")
+            office = m.group("s").removesuffix("办事处")
+            # An unknown district before the office (某某区粤海街道): two parts, not one.
+            d = _RE_DISTRICT_FIRST.match(office)
+            if d and "district" not in parts:
+                parts["district"], office = d.group("d"), office[d.end():]
+            parts["street_office"] = office
             s = s[m.end():]
     if "community" not in parts:
         m = re.match(r"(?P<c>[^\d]{2,8}?社区)(?:居委会)?", s)
