@@ -114,8 +114,10 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
                                "display.max_rows", 400):
             click.echo(_printable(p.table).to_string(index=False))
         reg = p.table[p.table["roads"] == "all"]
-        click.echo(f"{len(reg)} {mode} areas, rounds {reg['round_s'].min() / 60:.1f}-"
-                   f"{reg['round_s'].max() / 60:.1f} min (norm {limit_s / 60:g} min); "
+        click.echo(f"{len(reg)} {mode} areas, rounds {reg['travel_s'].min() / 60:.1f}-"
+                   f"{reg['travel_s'].max() / 60:.1f} min riding, up to "
+                   f"{reg['round_s'].max() / 60:.1f} min with turns (norm {limit_s / 60:g} "
+                   f"min{', turns counted' if flags[1] else ' of riding'}); "
                    f"headcount {p.headcount}, lower bound {p.lower_bound} "
                    f"({p.info['t_total_s']:.1f} s)")
         if p.info["graded_grids"]:
