@@ -444,12 +444,14 @@ class TestIndexSinglePoint:
 
 def test_xy_faults_row_by_row() -> None:
     """Each point gets its own verdict; one bad point does not condemn the others."""
+    from urbangrid.spatial.crs import faults as F
     nan = float("nan")
     x = [116.3, 39.9, 999_999.0, 999.0, nan, 116.3]
     y = [39.9, 116.3, 999_999.0, 999.0, 39.9, float("inf")]
-    assert C.xy_faults(x, y, crs=4326).tolist() == [0, 2, 3, 4, 1, 1]
+    assert F.xy_faults(x, y, crs=4326).tolist() == [0, 2, 3, 4, 1, 1]
     # GCJ-02 is China only: (39.9, 80.0) lies outside China but inside it swapped.
-    assert C.xy_faults([39.9, 116.3], [80.0, 39.9], crs="GCJ-02").tolist() == [2, 0]
+    assert F.xy_faults([39.9, 116.3], [80.0, 39.9], crs="GCJ-02").tolist() == [2, 0]
     # A Gauss-Kruger zone: degrees are named, metres pass.
-    assert C.xy_faults([114.05, 500_000.0], [22.54, 2_490_000.0], crs=4547).tolist() == [5, 0]
-    assert C.XY_FAULTS[2].startswith("longitude and latitude look swapped")
+    assert F.xy_faults([114.05, 500_000.0], [22.54, 2_490_000.0], crs=4547).tolist() == [5, 0]
+    assert F.xy_faults([116.3], [39.9], crs="EPSG:4490").tolist() == [0]  # through PROJ
+    assert F.XY_FAULTS[2].startswith("longitude and latitude look swapped")

@@ -181,7 +181,7 @@ def _check_point(lon: float, lat: float, crs: str) -> None:
     """A usage error (exit 2) for a point that cannot be a coordinate in ``crs``."""
     import numpy as np
 
-    from urbangrid.spatial.crs.transform import xy_faults
+    from urbangrid.spatial.crs.faults import xy_faults
 
     fault = int(xy_faults(np.array([lon]), np.array([lat]), crs=crs)[0])
     if fault == 0:
@@ -462,7 +462,7 @@ def _bad_rows(job: _CsvJob, table: Any, xs: Any, ys: Any) -> Any:
     ``--problems``); a whole-file error when most rows look like another CRS."""
     import numpy as np
 
-    from urbangrid.spatial.crs.transform import xy_faults
+    from urbangrid.spatial.crs.faults import xy_faults
 
     faults = _library_call(lambda: xy_faults(xs, ys, crs=job.crs))
     bad = faults > 0

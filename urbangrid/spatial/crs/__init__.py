@@ -2,5 +2,6 @@
 
 * :mod:`~urbangrid.spatial.crs.transform` — names, checks and transforms, one point or arrays;
 * :mod:`~urbangrid.spatial.crs.metric` — the metric CRS every measuring function projects to;
+* :mod:`~urbangrid.spatial.crs.faults` — row-by-row coordinate checks (xy_faults);
 * ``_kernels`` — the compiled per-point formulas.
 """
