@@ -121,3 +121,20 @@ def test_lang_zh_and_chinese_locale(store: str) -> None:
     english = _run(["locate", store, "--crs", "GCJ-02", "--lang", "en", GOOD],
                    LANG="zh_CN.UTF-8")
     assert english.stdout.startswith("grid_code\t990101001")
+
+
+def test_bom_empty_and_truncated_files(store: str, tmp_path: Path) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbfid,lon,lat\r\n1," + GOOD.encode() + b"\r\n")
+    res = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(bom), "--lang", "zh"])
+    assert res.exit_code == 0 and "990101001" in res.stdout
+    assert "UTF-8 (byte-order mark)" in res.stderr and "1 个点中 1 个在单元网格内" in res.stderr
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    res = _run(["locate", store, "--csv", str(empty)])
+    assert res.exit_code == 1 and "the file is empty" in res.output
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(gzip.compress(b"id,lon,lat\n1,2,3\n")[:12])
+    res = _run(["locate", store, "--csv", str(cut)])
+    assert res.exit_code == 1 and "cannot be decompressed" in res.output
+    assert "internal error" not in res.output

@@ -261,10 +261,11 @@ def _utf8_text(csv_in: Path, data: bytes, encoding: str | None) -> tuple[bytes, 
     """The CSV as UTF-8 bytes (no byte-order mark), and which encoding it was read as."""
     import codecs
 
-    if data.startswith(codecs.BOM_UTF8):
-        data, encoding = data[len(codecs.BOM_UTF8):], encoding or "UTF-8"
+    bom = data.startswith(codecs.BOM_UTF8)
+    if bom:
+        data = data[len(codecs.BOM_UTF8):]
     tried: list[str] = []
-    for enc in [encoding] if encoding else ["UTF-8", "GBK", "GB18030"]:
+    for enc in [encoding] if encoding else ["UTF-8"] if bom else ["UTF-8", "GBK", "GB18030"]:
         try:
             text = data.decode(enc)
         except LookupError:
@@ -274,7 +275,7 @@ def _utf8_text(csv_in: Path, data: bytes, encoding: str | None) -> tuple[bytes, 
             line = data.count(b"\n", 0, exc.start) + 1
             tried.append(f"not {enc}: byte 0x{data[exc.start]:02x} on line {line}")
             continue
-        how = f"{enc} (given)" if encoding else enc
+        how = f"{enc} (given)" if encoding else f"{enc} (byte-order mark)" if bom else enc
         if tried:
             how += f" ({'; '.join(tried)})"
         return (data if enc.upper().replace("-", "") == "UTF8" else text.encode()), how
@@ -301,6 +302,9 @@ def _read_table(job: _CsvJob, data: bytes) -> Any:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    if not data.strip():
+        raise click.ClickException(f"{job.csv_in}: the file is empty; it needs a header line "
+                                   f"with the columns {job.x} and {job.y}")  # fmt: skip
     first = data.split(b"\n", 1)[0].decode().rstrip("\r")
     header_row = next(csv_module.reader([first]), [])
     for col in (job.x, job.y):
