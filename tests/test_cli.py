@@ -328,3 +328,36 @@ def test_gazetteer_load_bad_boundaries_create_nothing(tmp_path: Path) -> None:
     assert "--boundary-code-column" in bad.output and not store.exists()
     good = CliRunner().invoke(main, ["gazetteer", "load", str(store), "--divisions", divisions])
     assert good.exit_code == 0 and f"created the store {store}" in good.stderr
+
+
+def test_geocode_gbk_csv_contradictions_and_other_streets(tmp_path: Path) -> None:
+    """A gazetteer of Haidian's division codes and one door plate: a GBK address file is
+    read (and said), contradictory areas halve the score, an unknown road exits 3."""
+    from urbangrid.data import data_path
+
+    plates = tmp_path / "plates.csv"
+    plates.write_text("street,number,x,y\n成府路,55,116.32,39.9905\n", encoding="utf-8")
+    store = str(tmp_path / "g.gpkg")
+    made = CliRunner().invoke(main, ["gazetteer", "load", store, "--divisions",
+                                     str(data_path("codes/haidian_110108_divisions_2023.csv")),
+                                     "--plates", str(plates)])
+    assert made.exit_code == 0, made.output
+    good = CliRunner().invoke(main, ["geocode", store, "北京市海淀区成府路55号", "--lang", "en"])
+    assert good.exit_code == 0 and good.output.startswith("plate\t")
+    odd = CliRunner().invoke(main, ["geocode", store, "广东省北京市海淀区成府路55号",
+                                    "--lang", "en"])
+    assert odd.exit_code == 0 and odd.output.startswith("plate\t")
+    score = float(good.output.split("\t")[1])
+    assert float(odd.output.split("\t")[1]) == pytest.approx(score / 2, abs=0.01)
+    assert "contradictory areas: 北京市 is not in 广东省" in odd.output
+    none = CliRunner().invoke(main, ["geocode", store, "海淀区清华东路", "--lang", "en"])
+    assert none.exit_code == 3 and "清华东路" in none.output
+    addresses = tmp_path / "a.csv"
+    addresses.write_bytes("id,address\n1,北京市海淀区成府路55号\n".encode("gbk"))
+    res = CliRunner().invoke(main, ["geocode", store, "--csv", str(addresses), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "read as GBK" in res.stderr and "成府路55号,plate" in res.stdout
+    ragged = tmp_path / "r.csv"
+    ragged.write_text("id,address\n1,a,b\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["geocode", store, "--csv", str(ragged), "-q"])
+    assert res.exit_code == 1 and "line 2 has 3 fields" in res.output
