@@ -70,7 +70,7 @@ def test_norm_not_met_names_the_area(district_store: Path) -> None:
 
 def test_errors_are_one_line(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["plan", str(tmp_path / "none.gpkg")])
-    assert res.exit_code != 0 and "no such store" in res.output
+    assert res.exit_code == 1 and "no store at" in res.output
     assert not (tmp_path / "none.gpkg").exists()
     res = CliRunner().invoke(main, ["plan", str(tmp_path / "none.gpkg"), "--round", "soon"])
     assert res.exit_code != 0 and "Traceback" not in res.output

@@ -34,16 +34,6 @@ def _printable(table: Any) -> Any:
     return t[_COLUMNS].round(1)
 
 
-def _open(store: str, save: bool) -> Any:
-    import urbangrid
-
-    is_db = store.startswith(("postgresql://", "postgres://"))
-    if not is_db and not Path(store).exists():
-        raise click.UsageError(f"{store}: no such store; create it with `urbangrid db init`")
-    # read-only unless asked to save: a plan never migrates or changes the store
-    return urbangrid.connect(store, migrate=save)
-
-
 @click.command("plan")
 @click.argument("store")
 @click.option("--mode", default="bike", show_default=True,
@@ -90,6 +80,8 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
           iterations: int) -> None:
     import pandas as pd
 
+    from urbangrid.cli.route import open_store
+    from urbangrid.errors import StaffingError
     from urbangrid.problems import format_problem
     from urbangrid.routing.patrol.district import (
         load_district_plan,
@@ -102,10 +94,12 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
 
     limit_s = parse_duration(round_text)
     norms = read_staffing_norms(norms_path)
-    with _open(store, save) as s:
+    with open_store(store, write=save) as s:  # read-only unless --save
         grids = read_unit_grids(s)
         if len(grids) == 0:
-            raise click.UsageError("the store has no unit grids; load or generate them first")
+            raise StaffingError("the store has no unit grids; load them (`urbangrid load "
+                                "grids FILE --store STORE`) or generate them (`urbangrid "
+                                "grids generate`) first")
         G = store_street_graph(s, mode)
         p = plan_district(G, grids, limit_s=limit_s, shifts=shifts, norms=norms,
                           cross_communities=flags[0], count_turns=flags[1],

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AREA_LAYERS",
     "area_from_store",
+    "check_outputs",
+    "open_store",
     "read_polygon",
     "route",
 ]
@@ -68,6 +70,68 @@ def _is_store(source: str) -> bool:
     return source.startswith(("postgresql://", "postgres://")) or source.endswith(".gpkg")
 
 
+def open_store(source: str, *, write: bool = False) -> Store:
+    """Open the store ``source`` to read (default) or, with ``write``, to write.
+
+    A GeoPackage path that holds no file is never created: the error names the path and
+    the command that makes a store. Without ``write`` the store is opened read-only
+    (nothing is created, migrated or changed).
+
+    Raises
+    ------
+    UrbangridError
+        No store at that path (printed by the commands as one line, exit code 1).
+    """
+    import urbangrid
+
+    if not source.startswith(("postgresql://", "postgres://")) and not Path(source).is_file():
+        raise UrbangridError(
+            f"no store at {source}; create one with `urbangrid db init {source}` and load "
+            "streets and grids into it (`urbangrid load streets|grids FILE --store "
+            f"{source}` or `urbangrid grids generate`), or check the path")
+    return urbangrid.connect(source, readonly=not write)
+
+
+_OUTPUT_TYPES = {".gpx": "gpx", ".geojson": "geojson", ".json": "geojson", ".html": "html",
+                 ".htm": "html"}
+
+
+def check_outputs(outputs: tuple[str, ...], *, basemap: str | None = None,
+                  tianditu_key: str | None = None) -> None:
+    """Check every output file before any work: known type, existing folder, base layer.
+
+    Raises
+    ------
+    click.UsageError
+        An unknown suffix (exit code 2).
+    UrbangridError
+        A folder that does not exist, or a base layer that cannot be drawn (unknown
+        name, Tianditu without a key); the message names the user's path or option.
+    """
+    import os
+
+    from urbangrid.routing.patrol.export import BASEMAPS
+
+    for out in outputs:
+        if Path(out).suffix.lower() not in _OUTPUT_TYPES:
+            raise click.UsageError(f"{out}: unknown output type (use .gpx, .geojson, .html)")
+        folder = Path(out).parent
+        if not folder.is_dir():
+            raise UrbangridError(f"{out}: the folder {folder} does not exist; create it "
+                                 "or write elsewhere")
+    if not any(_OUTPUT_TYPES[Path(o).suffix.lower()] == "html" for o in outputs):
+        return
+    choice = basemap or os.environ.get("URBANGRID_BASEMAP") or "none"
+    where = "--basemap" if basemap else "URBANGRID_BASEMAP"
+    if choice not in BASEMAPS:
+        raise UrbangridError(f"{where} {choice!r}: choose one of {', '.join(BASEMAPS)} "
+                             "(Amap, Tencent and Baidu tiles are GCJ-02/BD-09, off WGS 84 "
+                             "data by 100-700 m)")
+    if choice.startswith("tianditu") and not (tianditu_key or os.environ.get("TIANDITU_KEY")):
+        raise UrbangridError(f"{where} {choice}: give --tianditu-key KEY or set TIANDITU_KEY "
+                             "(free at console.tianditu.gov.cn)")
+
+
 def _start(text: str | None) -> tuple[float, float] | None:
     if text is None:
         return None
@@ -105,65 +169,132 @@ def _start(text: str | None) -> tuple[float, float] | None:
               "patrol_route layer (store SOURCE only).")
 @click.option("--time-limit", "time_limit_s", default=5.0, show_default=True,
               help="Seconds of route search.")
+@click.option("--basemap", type=click.Choice(["none", "osm", "tianditu-vec", "tianditu-img"]),
+              default=None, help="Base layer of an .html map [default: $URBANGRID_BASEMAP "
+              "or none]; Tianditu needs --tianditu-key.")
+@click.option("--tianditu-key", default=None, help="Tianditu browser key (tk) for the "
+              "tianditu base layers [default: $TIANDITU_KEY].")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the printed steps.")
+@click.option("--steps/--no-steps", default=True, show_default=True,
+              help="Print the turn-by-turn steps.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def route(source: str, area_code: str | None, polygon: str | None, mode: str,
           start_text: str | None, crs: str | None, outputs: tuple[str, ...], both_sides: str,
           boundary: str, max_snap_m: float, skip_unreachable: bool, save: bool,
-          time_limit_s: float) -> None:
+          time_limit_s: float, basemap: str | None, tianditu_key: str | None, lang: str,
+          steps: bool, quiet: bool) -> None:
     """Patrol route of one area. SOURCE is a store (GeoPackage path or PostGIS DSN) or a
-    street file (OSM .osm/.osm.bz2/.osm.pbf, GraphML, or a survey GeoPackage/GeoJSON)."""
+    street file (OSM .osm/.osm.bz2/.osm.pbf, GraphML, or a survey GeoPackage/GeoJSON).
+
+    Outputs, the base layer and the store are checked before the route search; the
+    store is only read unless --save."""
     try:
-        _route(source, area_code, polygon, mode, (_start(start_text), crs), outputs,
-               [h for h in both_sides.split(",") if h], boundary, max_snap_m,
-               skip_unreachable, save, time_limit_s)
+        check_outputs(outputs, basemap=basemap, tianditu_key=tianditu_key)
+        r, streets = _route(source, area_code, polygon, mode, (_start(start_text), crs),
+                   [h for h in both_sides.split(",") if h], boundary, max_snap_m,
+                   (skip_unreachable, save, quiet), time_limit_s)
+        _print_route(r, lang if steps else None)
+        _write_outputs(r, outputs, basemap=basemap, tianditu_key=tianditu_key,
+                       streets=streets)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
 
 
 def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
-           start_crs: tuple[tuple[float, float] | None, str | None], outputs: tuple[str, ...],
-           both_sides: list[str],
-           boundary: str, max_snap_m: float, skip: bool, save: bool,
-           time_limit_s: float) -> None:
+           start_crs: tuple[tuple[float, float] | None, str | None], both_sides: list[str],
+           boundary: str, max_snap_m: float, flags: tuple[bool, bool, bool],
+           time_limit_s: float) -> tuple[Any, Any]:
+    """The route and the streets near its area (WGS 84 lines, for the map)."""
     from urbangrid.routing.patrol import export
     from urbangrid.routing.patrol.routes import area_route
 
-    start, crs = start_crs
+    (start, crs), (skip, save, quiet) = start_crs, flags
     if (area_code is None) == (polygon is None):
         raise click.UsageError("give exactly one of --area CODE and --polygon FILE")
     if save and not _is_store(source):
         raise click.UsageError("--save needs a store SOURCE")
     if area_code is not None and not _is_store(source):
         raise click.UsageError("--area CODE needs a store SOURCE; use --polygon")
-    store: Store | None = None
-    if _is_store(source):
-        import urbangrid
-
-        store = urbangrid.connect(source)
+    store: Store | None = open_store(source, write=save) if _is_store(source) else None
     try:
         if store is not None and area_code is not None:
             area, area_id = area_from_store(store, area_code), area_code
         else:
             area, area_id = read_polygon(str(polygon), crs), Path(str(polygon)).stem
         G = _street_graph(store, source, area, mode)
-        r = area_route(G, area, area_id=area_id, start=start, start_crs=crs or "EPSG:4326",
-                       boundary=boundary,
-                       both_sides=both_sides, max_snap_m=max_snap_m,
-                       unreachable="skip" if skip else "raise", time_limit_s=time_limit_s)
-        s = r.summary()
-        click.echo(f"{area_id} ({r.mode}): {s['km2'] or 0:.3f} km², streets {s['street_km']:.2f} "
-                   f"km, route {s['route_km']:.2f} km, {s['minutes']:.0f} min, deadhead "
-                   f"{s['deadhead_pct']:.0f}%, {len(r.instructions)} steps"
-                   + (f", {len(r.skipped)} unreachable streets skipped" if r.skipped else ""))
-        for note in r.notes:
-            click.echo(f"note: {note}")
-        _write_outputs(r, outputs)
+
+        def solve() -> Any:
+            return area_route(G, area, area_id=area_id, start=start,
+                              start_crs=crs or "EPSG:4326", boundary=boundary,
+                              both_sides=both_sides, max_snap_m=max_snap_m,
+                              unreachable="skip" if skip else "raise",
+                              time_limit_s=time_limit_s)
+
+        r = _with_progress(solve, time_limit_s, quiet)
         if save and store is not None:
             res = export.load_routes(store, [r])
             click.echo(f"patrol_route: {res.inserted} inserted, {res.updated} updated")
+        return r, _area_streets(G, r)
     finally:
         if store is not None:
             store.close()
+
+
+def _with_progress(solve: Any, time_limit_s: float, quiet: bool) -> Any:
+    """Run ``solve()``; on a terminal, a tqdm bar counts the search seconds meanwhile."""
+    if quiet or time_limit_s < 2 or not sys.stderr.isatty():
+        return solve()
+    import concurrent.futures
+    import time
+
+    from tqdm import tqdm
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool, tqdm(
+            total=round(time_limit_s, 1), unit="s", desc="route search", leave=False,
+            bar_format="{desc}: {bar} {n:.0f}/{total:.0f} s") as bar:
+        job, t0 = pool.submit(solve), time.monotonic()
+        while not job.done():
+            time.sleep(0.2)
+            bar.n = min(time.monotonic() - t0, time_limit_s)
+            bar.refresh()
+        return job.result()
+
+
+def _print_route(r: Any, lang: str | None) -> None:
+    """The summary line, the notes and (``lang`` given) the steps in that language."""
+    from urbangrid.routing.patrol.export import step_texts
+
+    s = r.summary()
+    click.echo(f"{r.area_id} ({r.mode}): {s['km2'] or 0:.3f} km², streets {s['street_km']:.2f} "
+               f"km, route {s['route_km']:.2f} km, {s['minutes']:.0f} min, deadhead "
+               f"{s['deadhead_pct']:.0f}%, {len(r.instructions)} steps"
+               + (f", {len(r.skipped)} unreachable streets skipped" if r.skipped else ""))
+    for note in r.notes:
+        click.echo(f"note: {note}")
+    if lang is not None:
+        for i, (zh, en) in enumerate(step_texts(r), 1):
+            click.echo(f"{i:4d}. {zh if lang == 'zh' else en}")
+
+
+def _area_streets(G: Any, r: Any) -> Any:
+    """Streets of graph ``G`` within 500 m of the route's area, as WGS 84 lines (degrees)."""
+    import geopandas as gpd
+    import shapely
+
+    if r.area is None:
+        return None
+    geoms: dict[tuple[str, str, float], Any] = {}
+    for u, v, d in G.edges(data=True):
+        g = d.get("geometry")
+        if g is not None:
+            geoms.setdefault((min(str(u), str(v)), max(str(u), str(v)), g.length), g)
+    if not geoms:
+        return None
+    lines = gpd.GeoSeries(list(geoms.values()), crs=G.graph["crs"]).to_crs(r.crs)
+    near = lines[lines.intersects(shapely.buffer(r.area, 500.0))]
+    return near.to_crs(4326)
 
 
 #: GeoJSON ``crs`` member names read as the Chinese phone-map CRSs (pyproj knows neither).
@@ -230,18 +361,18 @@ def _street_graph(store: Store | None, source: str, area: Any, mode: str) -> Any
     return store_street_graph(store, mode, bbox=(x0 - pad, y0 - pad, x1 + pad, y1 + pad))
 
 
-def _write_outputs(r: Any, outputs: tuple[str, ...]) -> None:
+def _write_outputs(r: Any, outputs: tuple[str, ...], *, basemap: str | None,
+                   tianditu_key: str | None, streets: Any) -> None:
     """Write route ``r`` to each output file, the type following its suffix."""
     from urbangrid.routing.patrol import export
 
     for out in outputs:
-        suffix = Path(out).suffix.lower()
-        if suffix == ".gpx":
+        kind = _OUTPUT_TYPES[Path(out).suffix.lower()]
+        if kind == "gpx":
             export.write_gpx(r, out)
-        elif suffix in (".geojson", ".json"):
+        elif kind == "geojson":
             export.write_geojson(r, out, steps=True, areas=True)
-        elif suffix in (".html", ".htm"):
-            export.write_map(r, out)
         else:
-            raise click.UsageError(f"{out}: unknown output type (use .gpx, .geojson, .html)")
+            export.write_map(r, out, basemap=basemap, tianditu_key=tianditu_key,
+                             streets=streets)
         click.echo(f"wrote {out}")

@@ -42,7 +42,11 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
 
     grids = read_unit_grids(store)
     if len(grids) == 0:
-        raise click.UsageError("the store has no unit grids; load or generate them first")
+        from urbangrid.errors import StaffingError
+
+        raise StaffingError("the store has no unit grids; load them (`urbangrid load grids "
+                            "FILE --store STORE`) or generate them (`urbangrid grids "
+                            "generate`) first")
     G = store_street_graph(store, mode)
     notes = []
     if grids["grade"].isna().any():
@@ -81,14 +85,14 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
     """Collectors needed by STORE's grids, by norm, and their collector areas."""
     import pandas as pd
 
-    import urbangrid
+    from urbangrid.cli.route import open_store
     from urbangrid.errors import UrbangridError
     from urbangrid.routing.patrol.collector_areas import load_collector_areas, route_lines
     from urbangrid.routing.patrol.staffing import explain, parse_duration
 
     try:
         limit_s = parse_duration(limit)
-        with urbangrid.connect(store) as s:
+        with open_store(store, write=save) as s:  # read-only unless --save
             table, areas, notes = staffing_plan(s, mode=mode, limit_s=limit_s, shifts=shifts)
             cols = ["kind", "n_grids", "grade1", "grade2", "grade3", "area_km2", "grids_low",
                     "grids_high", "area_per_shift", "area_headcount", "time_per_shift",

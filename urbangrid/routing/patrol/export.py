@@ -549,6 +549,7 @@ def write_map(
     arrows_every_m: float = 150.0,
     basemap: str | None = None,
     tianditu_key: str | None = None,
+    streets: Any = None,
 ) -> Path:
     """Write an HTML map (Leaflet, inlined: opens without internet) of the routes.
 
@@ -570,6 +571,11 @@ def write_map(
         Base layer; default ``$URBANGRID_BASEMAP`` or ``"none"``.
     tianditu_key : str, optional
         Tianditu key for the Tianditu base layers; default ``$TIANDITU_KEY``.
+    streets : geopandas.GeoSeries or GeoDataFrame, optional
+        Street centrelines to draw thin and grey under the routes (any CRS; drawn in
+        WGS 84), so a detour outside an area shows the one-way streets that force it.
+        The routes' notes (e.g. how far a route runs outside its area, and why) are
+        printed in a box on the map.
 
     Returns
     -------
@@ -585,13 +591,44 @@ def write_map(
     lines = [_line_wgs84(r) for r in rs]
     fmap = new_map(shapely.total_bounds(np.array(lines, dtype=object)), basemap=basemap,
                    tianditu_key=tianditu_key)
+    if streets is not None and len(streets):
+        _add_streets(fmap, streets)
     for r in rs:
         group = folium.FeatureGroup(name=f"{r.area_id or 'route'} ({r.mode})")
         add_route(group, r, arrows_every_m=arrows_every_m)
         group.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    add_legend(fmap, ROUTE_LEGEND)
+    legend = ROUTE_LEGEND + ((("街道 streets", "#9a9a9a", "line"),)
+                             if streets is not None and len(streets) else ())
+    add_legend(fmap, legend)
+    _add_notes(fmap, [n for r in rs for n in r.notes])
     return write_offline_html(fmap, path)
+
+
+def _add_streets(fmap: Any, streets: Any) -> None:
+    """Street centrelines, thin grey, in one layer under the routes (WGS 84)."""
+    import folium
+
+    geo = gpd.GeoSeries(getattr(streets, "geometry", streets)).to_crs(4326)
+    group = folium.FeatureGroup(name="街道 streets")
+    folium.GeoJson(gpd.GeoDataFrame(geometry=geo.reset_index(drop=True)).__geo_interface__,
+                   style_function=lambda _f: {"color": "#9a9a9a", "weight": 1,
+                                              "opacity": 0.8}).add_to(group)
+    group.add_to(fmap)
+
+
+def _add_notes(fmap: Any, notes: Sequence[str]) -> None:
+    """The routes' notes in a box at the top right of the map."""
+    import folium
+
+    if not notes:
+        return
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    fmap.get_root().html.add_child(folium.Element(
+        '<div class="urbangrid-notes" style="position: fixed; top: 10px; left: 50px; '
+        "z-index: 1000; max-width: 420px; background: white; padding: 6px 10px; "
+        'border: 1px solid #999; font-size: 12px;"><b>注意 notes</b><ul style="margin: 4px '
+        f'0 0 0; padding-left: 16px;">{items}</ul></div>'))
 
 
 def add_route(parent: Any, route: PatrolRoute, *, arrows_every_m: float = 150.0,

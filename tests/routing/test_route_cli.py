@@ -1,0 +1,94 @@
+"""Route, staffing and plan on the command line (issues 20/22 follow-up): a mistyped store is
+never created, outputs and the base layer are checked before the route search, steps are
+printed, and a map draws the area's streets and the route's notes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from tests.routing.patrol_cases import CRS, lattice_frame
+from urbangrid.cli.main import main
+from urbangrid.data import data_path
+from urbangrid.routing.patrol.export import write_map
+from urbangrid.routing.patrol.routes import area_route
+from urbangrid.routing.patrol.streets import street_graph
+
+WUDAOKOU = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
+
+
+@pytest.mark.parametrize("args", [["route", "{p}", "--area", "X"], ["staffing", "{p}"],
+                                  ["plan", "{p}"], ["plan", "{p}", "--save"]])
+def test_a_mistyped_store_is_not_created(tmp_path: Path, args: list[str]) -> None:
+    path = tmp_path / "demmo.gpkg"
+    res = CliRunner().invoke(main, [a.format(p=path) for a in args])
+    assert res.exit_code == 1, res.output
+    assert f"no store at {path}; create one with `urbangrid db init" in res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+    assert not path.exists()
+
+
+@pytest.fixture()
+def area_file(tmp_path: Path) -> Path:
+    from urbangrid.demo.inputs import demo_work_grids
+
+    path = tmp_path / "area.geojson"
+    demo_work_grids(WUDAOKOU).iloc[[4]].to_crs("EPSG:4326").to_file(path)
+    return path
+
+
+def _route(area: Path, *extra: str, env: dict[str, str] | None = None) -> object:
+    return CliRunner().invoke(main, ["route", str(WUDAOKOU), "--polygon", str(area), "--mode",
+                                     "walk", "--time-limit", "1", *extra], env=env)
+
+
+@pytest.mark.parametrize(("extra", "env", "code", "says"), [
+    (["-o", "x.pdf"], None, 2, "x.pdf: unknown output type"),
+    (["-o", "{t}/nowhere/x.html"], None, 1, "{t}/nowhere/x.html: the folder {t}/nowhere does "
+                                             "not exist"),
+    (["-o", "{t}/x.html"], {"URBANGRID_BASEMAP": "amap"}, 1, "URBANGRID_BASEMAP 'amap'"),
+    (["-o", "{t}/x.html", "--basemap", "tianditu-vec"], {"TIANDITU_KEY": ""}, 1,
+     "--basemap tianditu-vec: give --tianditu-key"),
+])
+def test_outputs_are_checked_before_the_search(area_file: Path, tmp_path: Path,
+                                               extra: list[str], env: dict[str, str] | None,
+                                               code: int, says: str) -> None:
+    res = _route(area_file, *[e.format(t=tmp_path) for e in extra], env=env)
+    assert res.exit_code == code, res.output
+    assert says.format(t=tmp_path) in res.output
+    assert ".partial" not in res.output and "deadhead" not in res.output  # never solved
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_steps_and_the_map_streets(area_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    res = _route(area_file, "--lang", "en", "-o", str(out), "--basemap", "none")
+    assert res.exit_code == 0, res.output
+    steps = [ln for ln in res.output.splitlines() if ln[:5].strip().rstrip(".").isdigit()]
+    assert steps and steps[0].split(". ", 1)[1].startswith("Start")
+    assert "无名道路" not in res.output  # unnamed streets are described by turn and class
+    page = out.read_text(encoding="utf-8")
+    assert "街道 streets" in page and '"color": "#9a9a9a"' in page
+    quiet = _route(area_file, "--no-steps")
+    assert quiet.exit_code == 0 and "   1. " not in quiet.output
+
+
+def test_a_map_of_a_route_leaving_its_area_says_why(tmp_path: Path) -> None:
+    # the hand-made case of test_route_crs: two one-way streets north inside the area
+    f = lattice_frame(4)
+    x = f.geometry.map(lambda g: g.coords[0][0])
+    vertical = f.geometry.map(lambda g: g.coords[0][0] == g.coords[-1][0])
+    f["oneway"] = vertical & (x - x.min() < 150)
+    G = street_graph(f, "bike", crs=CRS, source="lattice")
+    x0, y0 = 440_000.0, 4_430_000.0
+    area = shapely.box(x0 - 10, y0 - 10, x0 + 110, y0 + 310)
+    r = area_route(G, area, area_crs=CRS, area_id="A", outside_note_m=50.0, iterations=50)
+    assert r.notes
+    path = write_map(r, tmp_path / "m.html", streets=gpd.GeoSeries(f.geometry, crs=CRS))
+    page = path.read_text(encoding="utf-8")
+    assert "urbangrid-notes" in page and "leaves area A" in page and "one-way" in page
+    assert "街道 streets" in page
