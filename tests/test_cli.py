@@ -212,7 +212,7 @@ def test_locate_point_and_csv(tmp_path: Path) -> None:
     pts.write_text("id,lon,lat\n1,116.3262,39.9928\n2,0,0\n3,not a number,1\n")
     res = CliRunner().invoke(main, ["locate", store, "--crs", "GCJ-02", "--csv", str(pts),
                                     "-o", str(tmp_path / "out.csv")])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 4, res.output  # written; row 3 is not a number
     import pandas as pd
 
     out = pd.read_csv(tmp_path / "out.csv", dtype=str)

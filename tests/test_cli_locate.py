@@ -46,7 +46,7 @@ def test_gzip_gbk_csv_with_bad_rows(store: str, tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     res = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(src), "--x", "经度",
                 "--y", "纬度", "-o", str(out), "--problems", str(tmp_path / "bad.csv")])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 4, res.output  # written, some rows left blank
     frame = pd.read_csv(out, dtype=str)
     assert frame["grid_code"].notna().tolist() == [True, False, False, False, False, False, True]
     assert frame["编号"].tolist() == [str(i) for i in range(1, 8)]
@@ -138,3 +138,8 @@ def test_bom_empty_and_truncated_files(store: str, tmp_path: Path) -> None:
     res = _run(["locate", store, "--csv", str(cut)])
     assert res.exit_code == 1 and "cannot be decompressed" in res.output
     assert "internal error" not in res.output
+
+
+def test_unknown_crs_names_the_option(store: str) -> None:
+    res = _run(["locate", store, "116.3", "39.99", "--crs", "FOO"])
+    assert res.exit_code == 1 and "--crs 'FOO' is not a CRS" in res.output

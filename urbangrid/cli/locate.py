@@ -8,7 +8,10 @@ importing pandas or pyproj.
 
 Exit codes: 0 the point is in a unit grid (or, with ``--csv``, the file was written);
 3 the point is in no unit grid (the lines still give any community, street or district
-polygon covering it); 1 an error (one line); 2 a usage error.
+polygon covering it); 4 (``--csv``) the file was written but some rows had coordinates
+that cannot be right: each is named on standard error and left blank (as ``urbangrid
+load`` exits 4 when it sets rows aside); 1 an error (one line); 2 a usage error, or a
+single point that cannot be a coordinate.
 """
 
 from __future__ import annotations
@@ -25,10 +28,14 @@ import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
 
-__all__ = ["EXIT_OUTSIDE", "locate"]
+__all__ = ["EXIT_BAD_ROWS", "EXIT_OUTSIDE", "locate"]
 
 EXIT_OUTSIDE = 3
 """Exit code of ``urbangrid locate STORE LON LAT`` for a point in no unit grid."""
+
+EXIT_BAD_ROWS = 4
+"""Exit code of ``urbangrid locate STORE --csv FILE`` when rows had bad coordinates (the
+output is written; those rows are named on standard error and left blank)."""
 
 #: What a fault code of :func:`urbangrid.spatial.crs.transform.xy_faults` means, in
 #: the command line's words.
@@ -159,10 +166,11 @@ def locate(store: str, lon: Any, lat: Any, crs: str, csv_in: Path | None,
     """Unit grid, work grid, community, street and district of LON LAT (or of a CSV).
 
     LON LAT may be given as two numbers (negative ones too) or as LON,LAT. Exit code 0:
-    in a unit grid (with --csv: the file was written; rows with bad coordinates are
-    named on standard error, one line each, and left blank); 3: in no unit grid (said
-    on standard error; any community, street or district covering the point is still
-    printed); 1: an error; 2: a usage error or a point that cannot be a coordinate.
+    in a unit grid (with --csv: the file was written); 3: in no unit grid (said on
+    standard error; any community, street or district covering the point is still
+    printed); 4: --csv written, but rows with bad coordinates were left blank (each
+    named on standard error, one line each); 1: an error; 2: a usage error or a point
+    that cannot be a coordinate.
     """
     lang = resolve_lang(lang)
     if csv_in is None:
@@ -170,11 +178,12 @@ def locate(store: str, lon: Any, lat: Any, crs: str, csv_in: Path | None,
             lon, lat = lon
         if not isinstance(lon, float) or not isinstance(lat, float):
             raise click.UsageError("give LON LAT (two numbers, or LON,LAT), or --csv FILE")
-        _locate_point(store, lon, lat, crs, lang)
+        _library_call(lambda: _locate_point(store, lon, lat, crs, lang))
         return
     if lon is not None:
         raise click.UsageError("give either LON LAT or --csv FILE, not both")
-    _locate_csv(store, _CsvJob(csv_in, x, y, crs, encoding, output, problems, lang))
+    job = _CsvJob(csv_in, x, y, crs, encoding, output, problems, lang)
+    _library_call(lambda: _locate_csv(store, job))
 
 
 def _check_point(lon: float, lat: float, crs: str) -> None:
@@ -214,12 +223,14 @@ def _locate_point(store: str, lon: float, lat: float, crs: str, lang: str = "en"
 def _library_call(call: Any) -> Any:
     """``call()``, its CRS diagnosis as one line (the library words the options as
     ``--crs (crs=)``; the command line says ``--crs`` only)."""
-    from urbangrid.errors import CRSMismatchError
+    from urbangrid.errors import CRSError
 
     try:
         return call()
-    except CRSMismatchError as exc:
+    except CRSError as exc:
         text = str(exc).replace(" (crs=)", "").replace("x=, or --x for a CSV", "--x")
+        if text.startswith("crs "):
+            text = "--crs " + text[len("crs "):]
         raise click.ClickException(text.replace("(x=, y=; --x, --y for a CSV)",
                                                 "(--x, --y)")) from None
 
@@ -456,6 +467,8 @@ def _locate_csv(store: str, job: _CsvJob) -> None:
     else:
         click.echo(f"{found_n} of {table.num_rows} points in a unit grid; {n_bad} rows with "
                    f"bad coordinates ({job.csv_in} read as {read_as})", err=True)  # fmt: skip
+    if n_bad:
+        sys.exit(EXIT_BAD_ROWS)
 
 
 _SHOWN = 20
