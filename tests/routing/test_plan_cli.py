@@ -74,3 +74,19 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "none.gpkg").exists()
     res = CliRunner().invoke(main, ["plan", str(tmp_path / "none.gpkg"), "--round", "soon"])
     assert res.exit_code != 0 and "Traceback" not in res.output
+
+
+def test_the_table_says_which_time_the_norm_holds(district_store: Path) -> None:
+    # issue 20 follow-up: a round over the norm with turns but within it riding must not
+    # read as a contradiction: the fit column and the summary name the time held
+    args = ["plan", str(district_store), "--mode", "walk", "--iterations", "10"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    header = res.output.splitlines()[0].split()
+    assert {"riding_min", "with_turns_min", "riding<=30min"} <= set(header)
+    assert "round_min" not in header and "fits" not in header
+    assert "the norm (30 min) holds riding time, turns not counted" in res.output
+    turns = CliRunner().invoke(main, [*args, "--count-turns"])
+    assert turns.exit_code == 0, turns.output
+    assert "with_turns<=30min" in turns.output.splitlines()[0]
+    assert "the norm (30 min) holds that time (--count-turns)" in turns.output

@@ -24,14 +24,36 @@ import click
 
 __all__ = ["plan"]
 
-_COLUMNS = ["area_code", "roads", "n_grids", "streets", "patrol_km", "service_min", "round_min",
-            "deadhead_pct", "rounds_per_shift", "max_revisit_min", "collectors", "fits"]
+_COLUMNS = ["area_code", "roads", "n_grids", "streets", "patrol_km", "service_min",
+            "riding_min", "with_turns_min", "deadhead_pct", "rounds_per_shift",
+            "max_revisit_min", "collectors"]
 
 
-def _printable(table: Any) -> Any:
-    t = table.assign(service_min=table["service_s"] / 60, round_min=table["round_s"] / 60,
+def _printable(table: Any, limit_s: float, count_turns: bool) -> Any:
+    """The area table in minutes; the fit column names what it holds to which norm."""
+    held = "with_turns" if count_turns else "riding"
+    t = table.assign(service_min=table["service_s"] / 60, riding_min=table["travel_s"] / 60,
+                     with_turns_min=table["round_s"] / 60,
                      max_revisit_min=table["max_revisit_s"] / 60)
-    return t[_COLUMNS].round(1)
+    t = t[_COLUMNS].round(1)
+    t[f"{held}<={limit_s / 60:g}min"] = table["fits"].to_numpy()
+    return t
+
+
+def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool) -> str:
+    """One sentence saying which time the norm holds, so the table reads without doubt."""
+    reg = table[table["roads"] == "all"]
+    over = int((reg["round_s"] > reg["limit_s"] * (1 + 1e-9)).sum())
+    if count_turns:
+        return (f"{len(reg)} {mode} areas, rounds {reg['round_s'].min() / 60:.1f}-"
+                f"{reg['round_s'].max() / 60:.1f} min with turn penalties; the norm "
+                f"({limit_s / 60:g} min) holds that time (--count-turns)")
+    held = (f"; {over} of them take longer than {limit_s / 60:g} min once turn penalties "
+            "are added (with_turns_min), which the norm does not count: --count-turns "
+            "holds that time instead" if over else "")
+    return (f"{len(reg)} {mode} areas, rounds {reg['travel_s'].min() / 60:.1f}-"
+            f"{reg['travel_s'].max() / 60:.1f} min riding (riding_min); the norm "
+            f"({limit_s / 60:g} min) holds riding time, turns not counted{held}")
 
 
 @click.command("plan")
@@ -106,13 +128,9 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
                           iterations=iterations, source=store)
         with pd.option_context("display.width", 200, "display.max_columns", 20,
                                "display.max_rows", 400):
-            click.echo(_printable(p.table).to_string(index=False))
-        reg = p.table[p.table["roads"] == "all"]
-        click.echo(f"{len(reg)} {mode} areas, rounds {reg['travel_s'].min() / 60:.1f}-"
-                   f"{reg['travel_s'].max() / 60:.1f} min riding, up to "
-                   f"{reg['round_s'].max() / 60:.1f} min with turns (norm {limit_s / 60:g} "
-                   f"min{', turns counted' if flags[1] else ' of riding'}); "
-                   f"headcount {p.headcount}, lower bound {p.lower_bound} "
+            click.echo(_printable(p.table, limit_s, flags[1]).to_string(index=False))
+        click.echo(_norm_line(p.table, mode, limit_s, flags[1]))
+        click.echo(f"headcount {p.headcount}, lower bound {p.lower_bound} "
                    f"({p.info['t_total_s']:.1f} s)")
         if p.info["graded_grids"]:
             click.echo(f"note: {p.info['graded_grids']} grid(s) had no management grade: "

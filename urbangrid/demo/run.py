@@ -105,6 +105,7 @@ def reports(ctx: DemoContext) -> str:
     found = hierarchy.locate_many(gx, gy, crs="GCJ-02")
     split = found["community_code"].fillna("outside").value_counts()
     cases = pd.read_csv(data_path("reports/boston_311_2025_sample.csv.gz"), dtype=str)
+    n_all = len(cases)
     cases = cases.dropna(subset=["latitude", "longitude"])
     wards = gpd.read_file(data_path("boundaries/boston_wards_2012.geojson"))
     index = GridIndex.from_polygons(wards.geometry.values, keys=wards["WARD"].astype(int),
@@ -118,7 +119,8 @@ def reports(ctx: DemoContext) -> str:
     top = ", ".join(f"…{k[-3:]} {v}" for k, v in inside.head(4).items())
     return (f"{len(comps)} component points as GCJ-02 phone reports: {inside.sum()} in "
             f"{inside.size} communities ({top}), {split.get('outside', 0)} outside the "
-            f"generated grids; Boston 311: {len(cases)} cases → 22 wards, "
+            f"generated grids; Boston 311: {len(cases)} of {n_all} cases → 22 wards "
+            f"({n_all - len(cases)} have no coordinates), "
             f"{agree:.1f}% agree with the city's ward field")
 
 

@@ -25,10 +25,17 @@ def format_table(routes: Any, lang: str | None = None) -> str:
             ("minutes", 9, ">"), ("deadhead %", 12, ">"), ("gap to bound %", 16, ">")]
     lines = ["".join(_pad(header(name, lang), width, align) for name, width, align in cols)]
     for r in t.itertuples():
-        gap = "" if r.gap_pct is None or r.gap_pct != r.gap_pct else f"{r.gap_pct:.1f}"
+        gap = gap_text(r.gap_pct)
         lines.append(f"{r.area:<18}{r.km2:>7.3f}{r.street_km:>11.2f}{r.route_km:>10.2f}"
                      f"{r.minutes:>9.1f}{r.deadhead_pct:>12.1f}{gap:>16}")
     return "\n".join(lines)
+
+
+def gap_text(gap_pct: float | None) -> str:
+    """A gap to the lower bound, per cent, one decimal; blank when unknown, never "-0.0"."""
+    if gap_pct is None or gap_pct != gap_pct:
+        return ""
+    return f"{round(gap_pct, 1) + 0.0:.1f}"  # + 0.0 turns a rounded -0.0 into 0.0
 
 
 def _pad(text: str, width: int, align: str) -> str:
