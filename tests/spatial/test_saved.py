@@ -147,7 +147,8 @@ def test_cli_csv_writes_whole_table(tmp_path: Path) -> None:
     env = {**os.environ, "URBANGRID_CACHE_DIR": str(tmp_path / "cache")}
     out = tmp_path / "out.csv"
     res = _run(str(store), "--csv", str(pts), "-o", str(out), env=env)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 4, res.stderr  # written; row 3 ("x") named and left blank
+    assert "row 3: field 'lon' value 'x': not a number" in res.stderr
     table = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert table["note"].tolist() == ["a, b", "", "", ""]
     assert table["grid_code"].tolist() == ["110105001001001", "110105002001002", "", ""]
