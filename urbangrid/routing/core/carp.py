@@ -673,11 +673,15 @@ def _expand(
     nodes = list(G.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     best: dict[tuple[int, int], tuple[float, EdgeId]] = {}
-    for u, v, k, d in iter_edges(G):
+    wmap: dict[EdgeId, float] = {}
+    directed = G.is_directed()
+    for u, v, k, d in iter_edges(G):  # one pass: the cheapest arcs and every arc's weight
         w = edge_weight(u, v, k, d, weight)
+        wmap[(u, v, k)] = w
         fwd = [(index[u], index[v], (u, v, k))]
-        if not G.is_directed() or (oneway is not None and not d.get(oneway)):
+        if not directed or (oneway is not None and not d.get(oneway)):
             fwd.append((index[v], index[u], (v, u, k)))
+            wmap[(v, u, k)] = w
         for a, b, eid in fwd:
             if a != b and ((a, b) not in best or w < best[(a, b)][0]):
                 best[(a, b)] = (w, eid)
@@ -686,11 +690,6 @@ def _expand(
     ws = [best[x][0] for x in best]
     adj = sp.csr_matrix((ws, (rows, cols)), shape=(len(nodes), len(nodes)))
     deps = list(depot) if isinstance(depot, list | tuple) else [depot] * len(routes)
-    wmap = {}
-    for u, v, k, d in iter_edges(G):
-        wmap[(u, v, k)] = edge_weight(u, v, k, d, weight)
-        if not G.is_directed() or (oneway is not None and not d.get(oneway)):
-            wmap[(v, u, k)] = wmap[(u, v, k)]
     srcs = sorted({index[x] for x in deps} | {index[e[1]] for r in routes for e in r})
     _, pred = dijkstra(adj, directed=True, indices=srcs, return_predecessors=True)
     row = {s: i for i, s in enumerate(srcs)}

@@ -411,7 +411,8 @@ def _near(search: _AreaSearch, streets: pd.DataFrame, geom: Any) -> nx.MultiDiGr
     from scipy.sparse.csgraph import connected_components
 
     H = search.H
-    if search.node_tree is None or H.number_of_edges() < 5000:
+    # len(arcs), not H.number_of_edges(): networkx counts a multigraph's edges one by one
+    if search.node_tree is None or len(search.arcs.edges) < 5000:
         return H
     arcs = search.arcs
     hit = search.node_tree.query(geom.buffer(NEAR_M), predicate="intersects")
