@@ -293,8 +293,18 @@ def drop_orphans(
     dropped = []
     for (name,) in names:
         m = pattern.fullmatch(name)
-        if m is not None and int(m.group(1)) not in alive:
-            lock.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, name)))
+        if m is None or int(m.group(1)) in alive:
+            continue
+        ident = sql.Identifier(schema, name)
+        # Another session may be dropping it right now (its transaction still open):
+        # left to it, rather than waiting for that transaction to end.
+        (busy,) = lock.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = %s::regclass "
+            "AND pid <> pg_backend_pid())",
+            (ident.as_string(lock),),
+        ).fetchone() or (True,)
+        if not busy:
+            lock.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident))
             dropped.append(f"{schema}.{name}")
     return dropped
 
