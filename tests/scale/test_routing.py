@@ -54,7 +54,10 @@ class TestPlanAreas:
     def test_an_area_without_streets_is_listed_or_raised(
         self, walk_graph: nx.MultiDiGraph, areas: gpd.GeoDataFrame
     ) -> None:
-        far = gpd.GeoDataFrame({"code": ["FAR"]}, geometry=[shapely.box(0, 0, 10, 10)],
+        # 50 km east of the areas, in their metric CRS: no street of the graph near it
+        _, y0, x1, _ = areas.total_bounds
+        far = gpd.GeoDataFrame({"code": ["FAR"]},
+                               geometry=[shapely.box(x1 + 50_000, y0, x1 + 50_100, y0 + 100)],
                                crs=areas.crs)
         both = gpd.pd.concat([areas.iloc[:1], far], ignore_index=True)
         plan = plan_areas(walk_graph, both, id_column="code", on_error="skip", **OPTIONS)
