@@ -152,7 +152,7 @@ def loader_load(dsn: str, path: Path) -> None:
     from urbangrid.loaders.pipeline import load_survey
 
     with urbangrid.connect(dsn) as store:
-        load_survey(store, path, "components", commit=True)
+        load_survey(store, path, "components", commit=True, admin_code="320508")
 
 
 def _faster(ratio: float) -> str:
@@ -291,7 +291,8 @@ def main() -> None:
     if not args.skip_loader:
         cli = shutil.which("urbangrid") or str(Path(sys.executable).with_name("urbangrid"))
         ours["loader"] = Contender("urbangrid load components (GeoPackage → PostGIS)",
-                                   [cli, "load", "components", str(gpkg_in), "--store", pg_dsn],
+                                   [cli, "load", "components", str(gpkg_in), "--store", pg_dsn,
+                                    "--admin-code", "320508"],
                                    fresh_db, count_pg("urbangrid.component"))  # fmt: skip
     peers: dict[str, Contender] = {}
     if ogr is None:

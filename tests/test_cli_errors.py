@@ -78,9 +78,7 @@ CASES: list[Any] = [
     ("grids-diff-unknown", ["grids", "diff", "{store}", "a", "b"]),
     ("route-missing", ["route", "{missing}/x.graphml"]),
     ("route-empty", ["route", "{empty_graphml}"]),
-    pytest.param("staffing-missing-store", ["staffing", "{nostore}"], marks=pytest.mark.xfail(
-        strict=True, reason="cli/staffing.py opens with connect(store): creates the store; "
-        "needs connect(store, readonly=True)")),
+    ("staffing-missing-store", ["staffing", "{nostore}"]),
     ("solve-carp-missing", ["solve", "carp", "{missing}/x.dat"]),
     ("solve-carp-empty", ["solve", "carp", "{empty_dat}"]),
     pytest.param("solve-postman-empty", ["solve", "postman", "{empty_graphml}"],
