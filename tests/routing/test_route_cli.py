@@ -83,12 +83,18 @@ def test_a_map_of_a_route_leaving_its_area_says_why(tmp_path: Path) -> None:
     x = f.geometry.map(lambda g: g.coords[0][0])
     vertical = f.geometry.map(lambda g: g.coords[0][0] == g.coords[-1][0])
     f["oneway"] = vertical & (x - x.min() < 150)
+    f.loc[f["oneway"], "name"] = None  # unnamed: the note tells them by class, not edge id
     G = street_graph(f, "bike", crs=CRS, source="lattice")
     x0, y0 = 440_000.0, 4_430_000.0
     area = shapely.box(x0 - 10, y0 - 10, x0 + 110, y0 + 310)
     r = area_route(G, area, area_crs=CRS, area_id="A", outside_note_m=50.0, iterations=50)
     assert r.notes
-    path = write_map(r, tmp_path / "m.html", streets=gpd.GeoSeries(f.geometry, crs=CRS))
+    streets = gpd.GeoDataFrame(f[["oneway"]].assign(name="lane"), geometry=f.geometry,
+                               crs=CRS)
+    path = write_map(r, tmp_path / "m.html", streets=streets)
     page = path.read_text(encoding="utf-8")
     assert "urbangrid-notes" in page and "leaves area A" in page and "one-way" in page
-    assert "街道 streets" in page
+    assert "街道 streets" in page and "单行道 one-way street" in page
+    assert '"dashArray": "4 3"' in page  # one-way streets are dashed
+    assert "the one-way streets it serves (" in r.notes[0]
+    assert " unnamed " in r.notes[0] and " streets)" in r.notes[0]

@@ -279,20 +279,24 @@ def _print_route(r: Any, lang: str | None) -> None:
 
 
 def _area_streets(G: Any, r: Any) -> Any:
-    """Streets of graph ``G`` within 500 m of the route's area, as WGS 84 lines (degrees)."""
+    """Streets of graph ``G`` within 500 m of the route's area: a GeoDataFrame in WGS 84
+    (degrees) with ``name`` and ``oneway`` (the mode may ride it one way only)."""
     import geopandas as gpd
     import shapely
 
     if r.area is None:
         return None
-    geoms: dict[tuple[str, str, float], Any] = {}
+    rows: dict[tuple[str, str, float], dict[str, Any]] = {}
     for u, v, d in G.edges(data=True):
         g = d.get("geometry")
         if g is not None:
-            geoms.setdefault((min(str(u), str(v)), max(str(u), str(v)), g.length), g)
-    if not geoms:
+            rows.setdefault((min(str(u), str(v)), max(str(u), str(v)), round(g.length, 3)),
+                            {"name": d.get("name") or "", "oneway": not G.has_edge(v, u),
+                             "geometry": g})
+    if not rows:
         return None
-    lines = gpd.GeoSeries(list(geoms.values()), crs=G.graph["crs"]).to_crs(r.crs)
+    lines = gpd.GeoDataFrame(list(rows.values()), geometry="geometry",
+                             crs=G.graph["crs"]).to_crs(r.crs)
     near = lines[lines.intersects(shapely.buffer(r.area, 500.0))]
     return near.to_crs(4326)
 

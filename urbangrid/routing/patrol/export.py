@@ -598,7 +598,8 @@ def write_map(
         add_route(group, r, arrows_every_m=arrows_every_m)
         group.add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    legend = ROUTE_LEGEND + ((("街道 streets", "#9a9a9a", "line"),)
+    legend = ROUTE_LEGEND + ((("街道 streets", "#9a9a9a", "line"),
+                              ("单行道 one-way street", "#6f6f6f", "dash"))
                              if streets is not None and len(streets) else ())
     add_legend(fmap, legend)
     _add_notes(fmap, [n for r in rs for n in r.notes])
@@ -606,14 +607,25 @@ def write_map(
 
 
 def _add_streets(fmap: Any, streets: Any) -> None:
-    """Street centrelines, thin grey, in one layer under the routes (WGS 84)."""
+    """Street centrelines, thin grey, in one layer under the routes (WGS 84); one-way
+    streets (a true ``oneway`` column) darker and dashed, names on hover."""
     import folium
 
-    geo = gpd.GeoSeries(getattr(streets, "geometry", streets)).to_crs(4326)
+    frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(getattr(streets, "geometry", streets)))
+    for col in ("name", "oneway"):
+        if col in getattr(streets, "columns", ()):
+            frame[col] = streets[col].to_numpy()
+    frame = frame.to_crs(4326).reset_index(drop=True)
+    if "oneway" in frame:
+        frame["oneway"] = frame["oneway"].fillna(False).astype(bool)
     group = folium.FeatureGroup(name="街道 streets")
-    folium.GeoJson(gpd.GeoDataFrame(geometry=geo.reset_index(drop=True)).__geo_interface__,
-                   style_function=lambda _f: {"color": "#9a9a9a", "weight": 1,
-                                              "opacity": 0.8}).add_to(group)
+    tip = ["name"] if "name" in frame else None
+    folium.GeoJson(frame.__geo_interface__, style_function=lambda f: (
+        {"color": "#6f6f6f", "weight": 1.5, "opacity": 0.9, "dashArray": "4 3"}
+        if f["properties"].get("oneway") else
+        {"color": "#9a9a9a", "weight": 1, "opacity": 0.8}),
+        tooltip=folium.GeoJsonTooltip(fields=tip, labels=False) if tip else None,
+    ).add_to(group)
     group.add_to(fmap)
 
 

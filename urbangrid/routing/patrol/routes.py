@@ -1085,9 +1085,15 @@ def _outside(H: nx.MultiDiGraph, legs: list[dict[str, Any]], area: shapely.Geome
         return worst, None
     i = int(far.argmax())
     name = f"area {area_id}" if area_id else "the area"
-    where = legs[i]["name"] or f"street {legs[i]['street_id']}"
-    oneway = sorted({str(leg["name"] or leg["street_id"]) for leg in legs
-                     if leg["served"] and H.edges[leg["arc"]].get("oneway")})
+    where = legs[i]["name"] or f"an unnamed {legs[i].get('highway') or 'street'}"
+    served = {leg["street_id"]: leg for leg in legs
+              if leg["served"] and H.edges[leg["arc"]].get("oneway")}
+    named = sorted({str(leg["name"]) for leg in served.values() if leg["name"]})
+    unnamed = pd.Series([str(leg.get("highway") or "street") for leg in served.values()
+                         if not leg["name"]], dtype=object).value_counts()
+    # an unnamed street is told by its class, not its edge id, which no reader knows
+    oneway = named + [f"{n} unnamed {hw} street{'s' if n > 1 else ''}"
+                      for hw, n in unnamed.items()]
     why = (f"the one-way streets it serves ({', '.join(oneway[:3])}"
            f"{', …' if len(oneway) > 3 else ''}) have no way back inside {name}"
            if oneway else f"no street inside {name} links its streets up")
