@@ -23,6 +23,7 @@ from psycopg import sql
 
 import urbangrid
 from urbangrid.cli.main import main
+from urbangrid.data import data_path
 from urbangrid.store.postgis import grant_readonly
 
 WRONG_DSN = "postgresql://urbangrid:wrong-password@localhost:5432/postgres"
@@ -74,6 +75,11 @@ CASES: list[Any] = [
                                     "--version", "v"]),
     ("grids-generate-empty-osm", ["grids", "generate", "{store}", "--osm", "{empty_osm}",
                                   "--version", "v"]),
+    ("grids-generate-short-code", ["grids", "generate", "{nostore}", "--osm", "{wudaokou}",
+                                   "--community-codes", "110108", "--version", "v"]),
+    ("grids-generate-too-few-codes", ["grids", "generate", "{nostore}", "--osm", "{wudaokou}",
+                                      "--community-codes", "110108014001,110108014002",
+                                      "--version", "v"]),
     ("grids-validate-missing", ["grids", "validate", "{nostore}", "--out", "{missing}/q.gpkg"]),
     ("grids-diff-unknown", ["grids", "diff", "{store}", "a", "b"]),
     ("route-missing", ["route", "{missing}/x.graphml"]),
@@ -102,7 +108,8 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     store = folder / "store.gpkg"
     urbangrid.connect(store).close()
     out = {"store": str(store), "missing": str(folder / "missing"),
-           "nostore": str(folder / "typo.gpkg"), "wrong": WRONG_DSN, "nodb": NO_DB}
+           "nostore": str(folder / "typo.gpkg"), "wrong": WRONG_DSN, "nodb": NO_DB,
+           "wudaokou": str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))}
     for suffix in ("csv", "geojson", "shp", "osm", "graphml", "dat"):
         path = folder / f"empty.{suffix}"
         path.write_bytes(b"")

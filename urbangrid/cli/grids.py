@@ -90,7 +90,16 @@ def generate(
     bar = _stages(["read", *GENERATE_STAGES, "work grids", "store"], quiet)
     bar.step("read")
     if osm is not None:
-        inputs = osm_extract_inputs(osm, _codes(community_codes, 99))
+        codes = _codes(community_codes, 99)
+        bad = [c for c in codes if not (c.isdigit() and len(c) == 12)]
+        if bad:
+            raise click.BadParameter(f"{bad[0]!r} is not a 12-digit community code (社区代码)",
+                                     param_hint="--community-codes")
+        try:
+            inputs = osm_extract_inputs(osm, codes)
+        except ValueError as exc:  # the partition's cell count and the codes disagree
+            hint = "give one 12-digit code per cell, comma-separated or a CSV with a code column"
+            raise click.BadParameter(f"{exc}; {hint}", param_hint="--community-codes") from None
         lines, comms, ways, note = (inputs.streets, inputs.communities,
                                     inputs.internal_ways, inputs.note)
         code_column, source = "community_code", osm.name
