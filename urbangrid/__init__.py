@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 API: tuple[tuple[str, str, str], ...] = (
     # Stores
     ("connect", "urbangrid.store", "Open a GeoPackage path or a PostGIS DSN as a Store "
-     "(migrated on open)."),
+     "(migrated on open; `readonly=True` never creates, migrates or writes)."),
     ("init_store", "urbangrid.store", "Create or upgrade a store's schema; returns the "
      "store and the migrations applied."),
     ("Store", "urbangrid.store", "The store contract: read, write (upsert/append/replace), "
