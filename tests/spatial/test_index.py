@@ -622,6 +622,17 @@ class TestStoreIntegration:
         assert row["grid_code"] is None and row["street_code"] == "110105002"
         assert row["district_name"] == "朝阳区"
 
+    def test_one_odd_point_among_good_ones_is_no_crs_error(self) -> None:
+        from urbangrid.spatial.admin.hierarchy import GridHierarchy
+
+        grids, areas = _tiny_city()
+        h = GridHierarchy.from_frames(grids, areas)
+        # One point in a grid, one far outside the ±180/±90 range: only the second is
+        # unknown; the odd one out does not make the whole input "metres".
+        out = h.locate_many([116.40, 999.0], [39.90, 999.0], crs=4326)
+        assert out.loc[0, "grid_code"] is not None
+        assert out.loc[1].isna().all()
+
     def test_single_point_equals_many(self) -> None:
         from urbangrid.spatial.admin.hierarchy import GridHierarchy
 

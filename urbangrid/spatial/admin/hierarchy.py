@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 
 from urbangrid.errors import (
     CoordinateError,
+    CRSMismatchError,
     GridGeometryError,
 )
 from urbangrid.spatial.crs.transform import (
@@ -186,7 +187,14 @@ class GridHierarchy:
             missing = out[col].isna().to_numpy()
             if index is not None and missing.any():
                 where = np.flatnonzero(missing)
-                found = index.locate_many(xa[where], ya[where], crs=crs)
+                try:
+                    found = index.locate_many(xa[where], ya[where], crs=crs)
+                except CRSMismatchError:
+                    # The whole input was checked by the grid look-up; only the points
+                    # that missed every grid are here, and they may all be odd ones out.
+                    if not hit.any():
+                        raise
+                    found = np.full(where.size, -1, dtype=np.int64)
                 ok = found >= 0
                 if ok.any():
                     assert index.keys is not None
