@@ -834,9 +834,13 @@ def _graph_problem(
     directed = G.is_directed()
     best: dict[tuple[int, int], float] = {}
     edata: dict[EdgeId, dict[str, Any]] = {}
-    for u, v, k, d in iter_edges(G):
+    eindex: dict[EdgeId, int] = {}  # edge_index(G), read in the same pass
+    for i, (u, v, k, d) in enumerate(iter_edges(G)):
         w = edge_weight(u, v, k, d, weight)
         edata[(u, v, k)] = d
+        eindex[(u, v, k)] = i
+        if not directed:
+            eindex.setdefault((v, u, k), i)
         pairs = [(index[u], index[v])]
         if not directed or (oneway is not None and not d.get(oneway)):
             pairs.append((index[v], index[u]))
@@ -854,7 +858,7 @@ def _graph_problem(
             raise RoutingError(msg)
     else:
         ids = list(edata)  # iter_edges order, as edge_index counts
-        req_ids = [ids[i] for i in required_edges(G, required)]
+        req_ids = [ids[i] for i in required_edges(G, required, eindex)]
     dem = _demands(req_ids, edata, demand)
     two_way = np.array(
         [(not directed) or (oneway is not None and not edata[e].get(oneway)) for e in req_ids],
