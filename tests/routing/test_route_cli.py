@@ -98,3 +98,18 @@ def test_a_map_of_a_route_leaving_its_area_says_why(tmp_path: Path) -> None:
     assert '"dashArray": "4 3"' in page  # one-way streets are dashed
     assert "the one-way streets it serves (" in r.notes[0]
     assert " unnamed " in r.notes[0] and " streets)" in r.notes[0]
+
+
+def test_an_area_code_without_a_boundary_says_so(tmp_path: Path) -> None:
+    # admin-area codes are often loaded from the code table alone, without polygons
+    import urbangrid
+
+    path = tmp_path / "d.gpkg"
+    with urbangrid.connect(str(path)) as s:
+        s.write("admin_area", gpd.GeoDataFrame(
+            {"code": ["110108014006"], "name": ["社区"], "level": ["community"],
+             "parent_code": ["110108014"]}, geometry=[None], crs=4326), "upsert")
+    res = CliRunner().invoke(main, ["route", str(path), "--area", "110108014006"])
+    assert res.exit_code == 1, res.output
+    assert "area '110108014006' in admin_area has no boundary" in res.output
+    assert "--polygon" in res.output and "nan" not in res.output

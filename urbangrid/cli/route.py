@@ -52,7 +52,8 @@ def area_from_store(store: Store, code: str) -> Any:
     Raises
     ------
     PatrolAreaError
-        No layer holds the code; the message lists the layers searched.
+        No layer holds the code (the message lists the layers searched), or the rows
+        holding it have no polygon.
     """
     have = set(store.layers())
     searched = []
@@ -61,6 +62,9 @@ def area_from_store(store: Store, code: str) -> Any:
             continue
         searched.append(f"{layer}.{key}")
         rows = store.read(layer, where={key: code})
+        if len(rows) and (rows.geometry.isna() | rows.geometry.is_empty).all():
+            raise PatrolAreaError(f"area {code!r} in {layer} has no boundary (a code without "
+                                  "a polygon); give the area as --polygon FILE")
         if len(rows):
             return rows
     raise PatrolAreaError(f"area {code!r} is in none of {', '.join(searched) or 'no area layer'}")
