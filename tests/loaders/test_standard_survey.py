@@ -22,6 +22,7 @@ from click.testing import CliRunner
 import urbangrid
 from urbangrid.cli.load import EXIT_BLOCKED, EXIT_OK, EXIT_SET_ASIDE, load
 from urbangrid.cli.main import main
+from urbangrid.data import data_path
 from urbangrid.loaders.changeset import list_changesets, rollback_changeset
 from urbangrid.loaders.osm_components import read_bundled_components
 from urbangrid.loaders.pipeline import load_survey
@@ -30,7 +31,8 @@ from urbangrid.spatial.components.codes import demo_profile
 from urbangrid.spatial.grids.versions import load_unit_grids
 from urbangrid.store import Store
 
-OSM = Path(__file__).resolve().parents[2] / "../shared/data/osm/beijing_haidian_wudaokou.osm.bz2"
+# bundled with the package: a checkout has no ../shared
+OSM = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
 COUNTY = "990101"  # what `grids generate --osm` codes the extract's district
 FIELDS = ["标识码", "部件名称", "主管部门", "权属单位", "养护单位", "部件状态", "初始日期",
           "数据来源", "备注"]  # fmt: skip
@@ -273,15 +275,16 @@ def test_utf8_shapefile_with_names_cut_mid_character(district: Store, tmp_path: 
     assert result.mapped.used["component_id"] == "部件标"
 
 
-TIANDITU = OSM.parent.parent / "boundaries/china_target_city_districts_tianditu_wgs84.geojson"
+# bundled: the real Haidian boundary (110108), WGS84 (urbangrid/data/SOURCES.md)
+HAIDIAN = data_path("boundaries/haidian_110108_wgs84.geojson")
 
 
 def test_district_from_admin_areas_haidian(
     store: Store, wudaokou_grids: gpd.GeoDataFrame, tmp_path: Path
 ) -> None:
-    """A store holding the real Haidian boundary (Tianditu, 110108) as its district:
+    """A store holding the real Haidian boundary (110108) as its district:
     IDs of 110108 load, new IDs get 110108, a point 2 km outside Haidian is named."""
-    districts = gpd.read_file(TIANDITU.resolve())
+    districts = gpd.read_file(HAIDIAN)
     haidian = districts[districts["district_adcode"].astype(str) == "110108"]
     area = gpd.GeoDataFrame(
         {"code": ["110108"], "level": ["district"], "name": ["海淀区"]},
