@@ -333,7 +333,7 @@ def store_street_graph(
     """
     frame = store.read("street_centreline", bbox=bbox)
     if len(frame) == 0:
-        where = "" if bbox is None else f" in bbox {bbox}"
-        raise DataFileError(f"store {store.kind}: layer street_centreline has no rows{where}; "
-                            "load streets first (urbangrid streets load)")
+        where = "" if bbox is None else " in bbox " + ", ".join(f"{float(v):.6g}" for v in bbox)
+        raise DataFileError(f"{store.target}: layer street_centreline has no rows{where}; "
+                            "load streets first (urbangrid load streets FILE --store STORE)")
     return street_graph(frame, mode, crs=crs, source=f"store:{store.kind}:street_centreline")
