@@ -79,7 +79,7 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
 def test_the_table_says_which_time_the_norm_holds(district_store: Path) -> None:
     # issue 20 follow-up: a round over the norm with turns but within it riding must not
     # read as a contradiction: the fit column and the summary name the time held
-    args = ["plan", str(district_store), "--mode", "walk", "--iterations", "10"]
+    args = ["plan", str(district_store), "--mode", "walk", "--iterations", "10", "--lang", "en"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     header = res.output.splitlines()[0].split()
@@ -90,3 +90,15 @@ def test_the_table_says_which_time_the_norm_holds(district_store: Path) -> None:
     assert turns.exit_code == 0, turns.output
     assert "with_turns<=30min" in turns.output.splitlines()[0]
     assert "the norm (30 min) holds that time (--count-turns)" in turns.output
+
+
+def test_tables_in_chinese(district_store: Path) -> None:
+    # issue 22: --lang zh gives the standards' Chinese terms as table headers
+    plan = CliRunner().invoke(main, ["plan", str(district_store), "--mode", "walk",
+                                     "--iterations", "10", "--lang", "zh"])
+    assert plan.exit_code == 0, plan.output
+    assert {"巡查区域", "骑行", "采集员"} <= set(plan.output.splitlines()[0].split())
+    staff = CliRunner().invoke(main, ["staffing", str(district_store), "--mode", "walk",
+                                      "--lang", "zh"])
+    assert staff.exit_code == 0, staff.output
+    assert "单元网格数" in staff.output and "按时间" in staff.output

@@ -26,6 +26,16 @@ TERMS: dict[str, str] = {
     "lon": "经度", "lat": "纬度", "name": "名称", "area_m2": "面积 m²",
     "change": "变更", "old_code": "原编码", "new_code": "新编码", "feature": "要素",
     "component_id": "部件标识码", "problem": "问题", "severity": "级别",
+    # staffing (人员配置) and district plans (巡查方案)
+    "kind": "类别", "n_grids": "单元网格数", "grade1": "一级网格", "grade2": "二级网格",
+    "grade3": "三级网格", "area_km2": "面积 km²", "grids_low": "按网格 下限",
+    "grids_high": "按网格 上限", "area_per_shift": "按面积 每班", "area_headcount": "按面积 人数",
+    "time_per_shift": "按时间 每班", "grade1_extra": "一级道路 错峰加配",
+    "time_headcount": "按时间 人数", "area_code": "巡查区域", "roads": "道路",
+    "streets": "道路段数", "patrol_km": "巡查里程 km", "service_min": "巡查 分钟",
+    "riding_min": "骑行 分钟", "with_turns_min": "含转弯 分钟", "deadhead_pct": "空驶 %",
+    "rounds_per_shift": "每班圈数", "max_revisit_min": "最长重访间隔 分钟",
+    "collectors": "采集员",
 }
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import click
 
+from urbangrid.cli.lang import header, lang_option, resolve_lang
+
 __all__ = ["plan"]
 
 _COLUMNS = ["area_code", "roads", "n_grids", "streets", "patrol_km", "service_min",
@@ -78,9 +80,10 @@ def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool) -> str:
               "(patrol_route) into the store.")
 @click.option("--iterations", default=60, show_default=True,
               help="Search iterations per round (fixed: the plan is reproducible).")
+@lang_option
 def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path: str | None,
          cross_communities: bool, count_turns: bool, out: Path | None, day: Any, save: bool,
-         iterations: int) -> None:
+         iterations: int, lang: str | None) -> None:
     """Patrol plan of a district: areas, rounds, roster.
 
     From STORE's unit grids and streets: collector areas of whole grids, each ridden
@@ -91,7 +94,8 @@ def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path:
 
     try:
         _plan(store, mode, round_text, shifts, norms_path, (cross_communities, count_turns),
-              out, day.date() if day is not None else None, save, iterations)
+              out, day.date() if day is not None else None, save, iterations,
+              resolve_lang(lang))
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -99,7 +103,7 @@ def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path:
 
 def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path: str | None,
           flags: tuple[bool, bool], out: Path | None, day: date | None, save: bool,
-          iterations: int) -> None:
+          iterations: int, lang: str = "en") -> None:
     import pandas as pd
 
     from urbangrid.cli.route import open_store
@@ -128,7 +132,9 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
                           iterations=iterations, source=store)
         with pd.option_context("display.width", 200, "display.max_columns", 20,
                                "display.max_rows", 400):
-            click.echo(_printable(p.table, limit_s, flags[1]).to_string(index=False))
+            shown = _printable(p.table, limit_s, flags[1])
+            shown = shown.rename(columns=lambda c: header(c, lang))
+            click.echo(shown.to_string(index=False))
         click.echo(_norm_line(p.table, mode, limit_s, flags[1]))
         click.echo(f"headcount {p.headcount}, lower bound {p.lower_bound} "
                    f"({p.info['t_total_s']:.1f} s)")

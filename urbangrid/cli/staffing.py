@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from urbangrid.cli.lang import header, lang_option, resolve_lang
+
 __all__ = ["staffing", "staffing_plan"]
 
 if TYPE_CHECKING:
@@ -80,8 +82,9 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
               help="Write the collector areas and routes here (GeoPackage or GeoJSON).")
 @click.option("--save/--no-save", default=False, show_default=True,
               help="Store the areas in the collector_area layer.")
+@lang_option
 def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | None,
-             save: bool) -> None:
+             save: bool, lang: str | None) -> None:
     """Collectors needed by STORE's grids, by norm, and their collector areas."""
     import pandas as pd
 
@@ -98,7 +101,9 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
                     "grids_high", "area_per_shift", "area_headcount", "time_per_shift",
                     "grade1_extra", "time_headcount"]
             with pd.option_context("display.width", 200, "display.max_columns", 20):
-                click.echo(table[cols].round(2).to_string())
+                lang = resolve_lang(lang)
+                shown = table[cols].round(2)
+                click.echo(shown.rename(columns=lambda c: header(c, lang)).to_string())
             click.echo(explain(table))
             a = areas.areas
             click.echo(f"{len(a)} collector areas ({mode}, limit {limit_s / 60:.0f} min): "
