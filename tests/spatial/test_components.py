@@ -26,6 +26,7 @@ from urbangrid.spatial.components.records import (
     retire_components,
     validate_components,
 )
+from urbangrid.spatial.crs.transform import wgs84_to_bd09, wgs84_to_gcj02
 
 PROFILE = demo_profile()  # admin code 320508
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -244,10 +245,13 @@ class TestWrite:
         load_components(store, records(), PROFILE, at=T0)
         bad = records(subclass_code=["0101", "0101", "0118", "0113", "2199"])
         for mode in ("upsert", "append"):
-            with pytest.raises(ValidationError, match=(
-                r"row 4: field 'subclass_code'.*"
-                r"\(record e \(row 4\)\)"
-            )):
+            with pytest.raises(
+                ValidationError,
+                match=(
+                    r"row 4: field 'subclass_code'.*"
+                    r"\(record e \(row 4\)\)"
+                ),
+            ):
                 load_components(store, bad.assign(source=list("abcde")), PROFILE, mode=mode)
         assert store.count("component") == 5
         assert store.read("component_serial")["last_serial"].max() == 2
@@ -255,10 +259,13 @@ class TestWrite:
     def test_bad_json_extra(self, store: Any) -> None:
         frame = records(extra=[None, "{bad", None, None, None])
         for mode in ("append", "upsert"):
-            with pytest.raises(ValidationError, match=(
-                r"row 1: field 'extra'.*"
-                r"\(record s2 \(row 1\)\)"
-            )):
+            with pytest.raises(
+                ValidationError,
+                match=(
+                    r"row 1: field 'extra'.*"
+                    r"\(record s2 \(row 1\)\)"
+                ),
+            ):
                 load_components(store, frame, PROFILE, mode=mode)
         assert store.count("component") == 0
 
@@ -279,10 +286,13 @@ class TestWrite:
         )
         bad = frame.copy()
         bad.loc[20_001, "extra"] = "{bad"
-        with pytest.raises(ValidationError, match=(
-            r"row 20001: field 'extra'.*"
-            r"\(record b20001 \(row 20001\)\)"
-        )):
+        with pytest.raises(
+            ValidationError,
+            match=(
+                r"row 20001: field 'extra'.*"
+                r"\(record b20001 \(row 20001\)\)"
+            ),
+        ):
             load_components(store, bad, PROFILE, mode="append")
         assert store.count("component") == 0
         res = load_components(store, frame, PROFILE, at=T0)
@@ -472,6 +482,49 @@ class TestQueries:
         assert got["component_id"].iloc[0] == "3205080101000001"
         assert got["distance_m"].iloc[0] == pytest.approx(0, abs=1e-3)
 
+    @pytest.mark.parametrize(("crs", "to"), [("GCJ-02", wgs84_to_gcj02), ("BD-09", wgs84_to_bd09)])
+    def test_knn_in_gcj02_and_bd09(self, loaded: Any, crs: str, to: Any) -> None:
+        # Issue 22: the CRS locate and reverse_geocode accept, not a pyproj CRSError.
+        gx, gy = to([X0 + 0.001], [Y0])
+        got = nearest_components(loaded, float(gx[0]), float(gy[0]), k=2, crs=crs)
+        assert list(got["component_id"]) == ["3205080101000002", "3205080101000001"]
+        assert got["distance_m"].iloc[0] == pytest.approx(0, abs=0.01)
+
+    def test_knn_matches_brute_force_in_a_crowd(self, store: Any) -> None:
+        # 400 points and 40 diagonal lines in 0.02°: the boxes the store narrows
+        # must still hold the k nearest in metres, whatever the planar order.
+        rng = np.random.default_rng(22)
+        pts = [shapely.Point(X0 + dx, Y0 + dy) for dx, dy in rng.uniform(0, 0.02, (400, 2))]
+        lines = [
+            shapely.LineString([(X0 + a, Y0 + b), (X0 + a + 0.004, Y0 + b + 0.003)])
+            for a, b in rng.uniform(0, 0.02, (40, 2))
+        ]
+        n = len(pts) + len(lines)
+        frame = gpd.GeoDataFrame(
+            {
+                "subclass_code": ["0118"] * len(pts) + ["2114"] * len(lines),
+                "status": ["完好"] * n,
+                "data_source": ["实测"] * n,
+            },
+            geometry=pts + lines,
+            crs="EPSG:4326",
+        )
+        load_components(store, frame, PROFILE, at=T0)
+        every = find_components(store)
+        for x, y in rng.uniform(-0.002, 0.022, (8, 2)):
+            qx, qy = X0 + x, Y0 + y
+            got = nearest_components(store, qx, qy, k=4)
+            aeqd = pyproj.Transformer.from_crs(
+                4326, f"+proj=aeqd +lat_0={qy} +lon_0={qx} +datum=WGS84", always_xy=True
+            )
+            moved = shapely.transform(
+                every.geometry.values, lambda xy, t=aeqd: np.column_stack(t.transform(*xy.T))
+            )
+            d = np.sort(shapely.distance(moved, shapely.Point(0, 0)))[:4]
+            np.testing.assert_allclose(got["distance_m"], d, rtol=1e-9, atol=1e-6)
+        lone = nearest_components(store, X0, Y0, k=3, subclass_codes="2114")
+        assert set(lone["subclass_code"]) == {"2114"}
+
     def test_knn_as_of_and_empty(self, loaded: Any) -> None:
         retire_components(loaded, ["3205080101000001"], at=T0 + DAY)
         now = nearest_components(loaded, X0, Y0, k=1, subclass_codes="0101")
@@ -618,10 +671,13 @@ class TestBulk:
         frame = self.big(25_000)
         frame.loc[24_000, "extra"] = "{not json"
         before = _index_names(store)
-        with pytest.raises(ValidationError, match=(
-            r"row 24000: field 'extra'.*"
-            r"\(record b24000 \(row 24000\)\)"
-        )):
+        with pytest.raises(
+            ValidationError,
+            match=(
+                r"row 24000: field 'extra'.*"
+                r"\(record b24000 \(row 24000\)\)"
+            ),
+        ):
             load_components(store, frame, PROFILE, mode="append", at=T0)
         assert _index_names(store) == before
         assert store.count("component") == 0

@@ -226,6 +226,19 @@ class Store(Protocol):
         """Rows of `layer` as a GeoDataFrame (a DataFrame for attribute layers)."""
         ...
 
+    def read_geometries(
+        self,
+        layer: str,
+        column: str,
+        *,
+        where: Mapping[str, Any] | None = None,
+        bbox: Sequence[float] | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> tuple[list[Any], np.ndarray]:
+        """The values of one column and the shapely geometries of the rows :meth:`read`
+        would give, as a list and an array: no frame is built (a search's candidates)."""
+        ...
+
     def count(self, layer: str, where: Mapping[str, Any] | None = None) -> int:
         """Number of current rows of `layer` matching `where`."""
         ...
@@ -1316,6 +1329,34 @@ class BaseStore:
             out = out[shapely.intersects(out.geometry.values, shapely.box(*bbox))]
             out = out.reset_index(drop=True)
         return out
+
+    def read_geometries(
+        self,
+        layer: str,
+        column: str,
+        *,
+        where: Mapping[str, Any] | None = None,
+        bbox: Sequence[float] | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> tuple[list[Any], np.ndarray]:
+        """`column`'s values and the shapely geometries of the rows :meth:`read` would
+        give (same `where`, `bbox` in the layer CRS, `as_of`), without building a
+        GeoDataFrame: ~0.1 ms, not ~2 ms, for a few rows (nearest-component search)."""
+        info = self.layer_info(layer)
+        unknown = [c for c in [column, *(where or {})] if c not in info.columns]
+        if unknown:
+            raise StoreSchemaError(f"layer {layer!r} has no column(s) {unknown}")
+        if not info.geometry_column:
+            raise StoreSchemaError(f"layer {layer!r} has no geometry")
+        where_c = {c: _where_values(v, info.columns[c]) for c, v in (where or {}).items()}
+        at = None if as_of is None else utc_ms(as_of)
+        rows, wkb = self._select(info, [column], where_c, bbox, at, False)
+        values = [r[0] for r in rows]
+        geoms = shapely.from_wkb(np.array(wkb, dtype=object))
+        if bbox is not None:
+            keep = shapely.intersects(geoms, shapely.box(*bbox))
+            return [v for v, m in zip(values, keep, strict=True) if m], geoms[keep]
+        return values, geoms
 
     def count(self, layer: str, where: Mapping[str, Any] | None = None) -> int:
         """Number of current rows of `layer` matching `where` (see :meth:`read`)."""

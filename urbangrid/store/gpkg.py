@@ -34,11 +34,13 @@ from urbangrid.store.base import (
     PreparedGeometry,
     RejectedValue,
     StoreBusyError,
+    _where_values,
     all_missing,
     chunks,
     json_text,
     json_text_problems,
     lock_timeout_s,
+    utc_ms,
 )
 from urbangrid.store.migrations import LayerDirective, read_migrations
 
@@ -320,7 +322,10 @@ class GeoPackageStore(BaseStore):
         uri = path.resolve().as_uri().replace("file://", "file:", 1) + "?mode=ro"
         try:
             self.connection = sqlite3.connect(
-                uri, uri=True, isolation_level=None, check_same_thread=False,
+                uri,
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
                 timeout=lock_timeout_s(),
             )
             self._depth = 0
@@ -735,7 +740,10 @@ class GeoPackageStore(BaseStore):
         if not info.history or all_versions:
             return [], []
         if as_of is None:
-            return ["valid_to IS NULL"], []
+            # likely(): most rows are current, so SQLite (no ANALYZE statistics) must
+            # not take the valid_to index over the key's for ``key IN (…)`` (a full
+            # scan: 110 ms, not 0.2 ms, for 5 keys of 316,851 components).
+            return ["likely(valid_to IS NULL)"], []
         t = _to_sql(as_of, "datetime")
         return ["valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"], [t, t]
 
@@ -790,6 +798,78 @@ class GeoPackageStore(BaseStore):
             if wkb is not None:
                 wkb.append(gpkg_to_wkb(rec[n]))
         return rows, wkb
+
+    def knn_radius(
+        self,
+        layer: str,
+        x: float,
+        y: float,
+        k: int,
+        *,
+        where: Mapping[str, Sequence[Any]] | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> float | None:
+        """Half-width (layer CRS units) of a box around (x, y) holding at least `k`
+        whole rows of `layer` matching `where` (current, or valid `as_of`).
+
+        Each probe asks the R*Tree joined to the layer and stops at the k-th match:
+        boxes double from 0.0005° (50 m in a projected CRS) until one holds k, the
+        last step is halved eight times, and the box is then the k-th smallest
+        far corner of the matching rows' bounds (for a point, its own distance in
+        the box metric). A few dozen 10-µs queries: no row is decoded. None once a
+        whole-Earth box holds fewer than `k` rows.
+        """
+        info = self.layer_info(layer)
+        if not info.geometry_column:
+            return super().knn_radius(layer, x, y, k, where=where, as_of=as_of)
+        import pyproj
+
+        geographic = pyproj.CRS.from_user_input(info.crs or self.srid).is_geographic
+        r, limit = (0.0005, 360.0) if geographic else (50.0, 4.0e7)
+        probe = self._box_probe(info, where, as_of)
+        lo = 0.0
+        while len(probe(x, y, r, k)) < k:
+            if r > limit:
+                return None
+            lo, r = r, r * 2
+        for _ in range(8):
+            mid = (lo + r) / 2
+            if len(probe(x, y, mid, k)) >= k:
+                r = mid
+            else:
+                lo = mid
+        bounds = np.asarray(probe(x, y, r, -1), dtype=float)
+        far = np.max(np.abs(bounds - np.array([x, x, y, y])), axis=1)
+        return float(np.sort(far)[k - 1]) * 1.000001 + 1e-12
+
+    def _box_probe(
+        self,
+        info: LayerInfo,
+        where: Mapping[str, Sequence[Any]] | None,
+        as_of: dt.datetime | None,
+    ) -> Any:
+        """``probe(x, y, r, limit)``: R*Tree bounds (minx, maxx, miny, maxy) of at
+        most `limit` (-1: all) matching rows whose bounds meet the box of half-width
+        r around (x, y)."""
+        conds, params = self._current(info, None if as_of is None else utc_ms(as_of), False)
+        for col, values in (where or {}).items():
+            vals = _where_values(values, info.columns[col])
+            conds.append(f"t.{_q(col)} IN ({', '.join('?' * len(vals))})" if vals else "0")
+            params.extend(_to_sql(v, info.columns[col]) for v in vals)
+        rt = _q(f"rtree_{info.name}_{info.geometry_column}")
+        sql = (
+            f"SELECT r.minx, r.maxx, r.miny, r.maxy FROM {rt} AS r "
+            f"CROSS JOIN {_q(info.name)} AS t ON t.fid = r.id "
+            "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?"
+            + "".join(f" AND {c}" for c in conds)
+            + " LIMIT ?"
+        )
+        con = self.connection
+
+        def probe(x: float, y: float, r: float, limit: int) -> list[tuple[float, ...]]:
+            return list(con.execute(sql, [x + r, x - r, y + r, y - r, *params, limit]))
+
+        return probe
 
     def _is_empty(self, info: LayerInfo) -> bool:
         (empty,) = self.connection.execute(

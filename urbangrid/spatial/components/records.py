@@ -42,6 +42,7 @@ from urbangrid.spatial.components.ids import (
     component_id_column,
     make_component_ids,
 )
+from urbangrid.spatial.crs.transform import crs_equal, transform_xy
 from urbangrid.store import Store
 from urbangrid.store.base import json_text
 
@@ -989,15 +990,29 @@ def component_history(store: Store, component_id: str) -> Any:
     return out.sort_values("valid_from", kind="stable").reset_index(drop=True)
 
 
-def _metres_from(lon: float, lat: float, geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
-    """Distance in metres from (lon, lat) to each geometry (in ``crs``).
+def _aeqd(lon: float, lat: float) -> pyproj.Transformer:
+    """WGS84 degrees -> azimuthal equidistant metres centred on (lon, lat).
 
-    An azimuthal equidistant projection centred on the point keeps distances from
-    the centre true, for points and lines alike.
+    A PROJ pipeline, not a CRS pair: no search of the CRS database for an
+    operation (0.05 ms per call, not 9 ms). Distances from the centre are true, for
+    points and lines alike.
     """
-    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
-    t = pyproj.Transformer.from_crs(crs, aeqd, always_xy=True)
-    moved = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    return pyproj.Transformer.from_pipeline(
+        f"+proj=aeqd +lat_0={lat!r} +lon_0={lon!r} +ellps=WGS84 +units=m"
+    )
+
+
+def _metres_from(aeqd: pyproj.Transformer, geoms: np.ndarray, crs: pyproj.CRS) -> np.ndarray:
+    """Distance in metres from the centre of ``aeqd`` to each geometry (in ``crs``)."""
+    geographic_wgs84 = crs.equals("EPSG:4326", ignore_axis_order=True)
+
+    def to_metres(xy: np.ndarray) -> np.ndarray:
+        x, y = xy[:, 0], xy[:, 1]
+        if not geographic_wgs84:
+            x, y = transform_xy(x, y, crs=crs, to_crs=4326, check=False)
+        return np.column_stack(aeqd.transform(x, y))
+
+    moved = shapely.transform(geoms, to_metres)
     return shapely.distance(moved, shapely.Point(0, 0))
 
 
@@ -1015,21 +1030,24 @@ def nearest_components(
 
     The store gives a first box holding k components (:meth:`Store.knn_radius`:
     PostGIS orders by the index-assisted ``<->`` operator, GeoPackage searches its
-    R*Tree in growing boxes); the candidates are then ranked by true distance in
-    metres, so the answer is exact, not the planar order of degrees.
+    R*Tree in growing, then narrowing boxes); the keys and geometries in it are
+    ranked by true distance in metres (so the answer is exact, not the planar order
+    of degrees) and only the ``k`` nearest rows are read whole. About 1–3 ms on
+    316,851 components (``python benchmarks/answers.py``).
 
     Parameters
     ----------
     store : Store
     x, y : float
-        The point: longitude/latitude in degrees for EPSG:4326, else easting/
-        northing in ``crs`` units.
+        The point: longitude/latitude in degrees for EPSG:4326, GCJ-02 or BD-09,
+        else easting/northing in ``crs`` units (metres for a projected CRS).
     k : int
         How many components.
     subclass_codes : str or list of str, optional
         Restrict to these subclasses (e.g. ``"0113"`` hydrants).
     crs : CRS-like, optional
-        CRS of ``x, y``; default the layer's.
+        CRS of ``x, y``: anything :func:`urbangrid.spatial.crs.normalize_crs`
+        accepts ("EPSG:4547", 4326, "GCJ-02", "BD-09"); default the layer's.
     as_of : datetime, optional
         Search the inventory as of that instant.
 
@@ -1044,9 +1062,11 @@ def nearest_components(
         raise ValueError(msg)
     info = store.layer_info(COMPONENT_LAYER)
     layer_crs = pyproj.CRS(info.crs)
-    if crs is not None and pyproj.CRS(crs) != layer_crs:
-        x, y = pyproj.Transformer.from_crs(crs, layer_crs, always_xy=True).transform(x, y)
-    lon, lat = pyproj.Transformer.from_crs(layer_crs, "EPSG:4326", always_xy=True).transform(x, y)
+    if crs is not None and not crs_equal(crs, layer_crs):
+        xs, ys = transform_xy([x], [y], crs=crs, to_crs=layer_crs)
+        x, y = float(xs[0]), float(ys[0])
+    lons, lats = transform_xy([x], [y], crs=layer_crs, to_crs=4326, check=False)
+    aeqd = _aeqd(float(lons[0]), float(lats[0]))
     where: dict[str, Any] = {}
     if subclass_codes is not None:
         where["subclass_code"] = (
@@ -1055,45 +1075,67 @@ def nearest_components(
     # A first box that surely holds k components, then the exact metre ranking.
     r = store.knn_radius(COMPONENT_LAYER, x, y, k, where=where or None, as_of=as_of)
     box = None if r is None else (x - r, y - r, x + r, y + r)
-    if box is None:
-        cand = store.read(COMPONENT_LAYER, where=where or None, as_of=as_of)
-    else:
-        cand = _candidates(store, box, where, as_of, lon, lat, layer_crs, k)
-    d = _metres_from(lon, lat, np.asarray(cand.geometry.values), layer_crs)
-    cand = cand.assign(distance_m=d)
-    cand = cand.sort_values(["distance_m", "component_id"], kind="stable")
-    return cand.head(k).reset_index(drop=True)
+    key = info.key or "component_id"
+    keys, dist = _candidates(store, key, box, where, as_of, aeqd, layer_crs, k)
+    order = np.lexsort((np.asarray(keys, dtype=object).astype(str), dist))[:k]
+    metres = {keys[i]: float(dist[i]) for i in order}
+    rows = store.read(COMPONENT_LAYER, where={key: list(metres)}, as_of=as_of)
+    rows["distance_m"] = np.array([metres[v] for v in rows[key]], dtype=float)
+    return rows.sort_values(["distance_m", key], kind="stable").reset_index(drop=True)
 
 
-def _circle_box(lon: float, lat: float, metres: float, crs: pyproj.CRS) -> tuple[float, ...]:
-    """Bounds, in ``crs``, of the circle of ``metres`` around (lon, lat)."""
-    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
-    t = pyproj.Transformer.from_crs(aeqd, crs, always_xy=True)
+def _circle_box(
+    aeqd: pyproj.Transformer, metres: float, crs: pyproj.CRS
+) -> tuple[float, float, float, float]:
+    """Bounds, in ``crs``, of the circle of ``metres`` around the centre of ``aeqd``."""
     a = np.linspace(0, 2 * np.pi, 73)
     # 1 % margin: the 72-gon's chords cut inside the circle by far less.
-    xs, ys = t.transform(metres * 1.01 * np.cos(a), metres * 1.01 * np.sin(a))
+    lon, lat = aeqd.transform(
+        metres * 1.01 * np.cos(a), metres * 1.01 * np.sin(a), direction="INVERSE"
+    )
+    xs, ys = transform_xy(lon, lat, crs=4326, to_crs=crs, check=False)
     return (float(np.min(xs)), float(np.min(ys)), float(np.max(xs)), float(np.max(ys)))
+
+
+def _keys_in(
+    store: Store,
+    key: str,
+    box: tuple[float, float, float, float] | None,
+    where: dict[str, Any],
+    as_of: Any,
+    aeqd: pyproj.Transformer,
+    crs: pyproj.CRS,
+) -> tuple[list[Any], np.ndarray]:
+    """Keys of the components in ``box`` (all when None), with their distance in
+    metres from the centre of ``aeqd``."""
+    keys, geoms = store.read_geometries(
+        COMPONENT_LAYER, key, where=where or None, bbox=box, as_of=as_of
+    )
+    return keys, _metres_from(aeqd, geoms, crs)
 
 
 def _candidates(
     store: Store,
-    box: tuple[float, float, float, float],
+    key: str,
+    box: tuple[float, float, float, float] | None,
     where: dict[str, Any],
     as_of: Any,
-    lon: float,
-    lat: float,
+    aeqd: pyproj.Transformer,
     crs: pyproj.CRS,
     k: int,
-) -> Any:
-    """Every component that can be among the k nearest in metres, given a box holding k."""
-    cand = store.read(COMPONENT_LAYER, where=where or None, bbox=box, as_of=as_of)
-    d = np.sort(_metres_from(lon, lat, np.asarray(cand.geometry.values), crs))
+) -> tuple[list[Any], np.ndarray]:
+    """Keys and metre distances of every component that can be among the k nearest
+    in metres, given a box holding k (None: no box holds k, so every component)."""
+    keys, dist = _keys_in(store, key, box, where, as_of, aeqd, crs)
+    if box is None:
+        return keys, dist
+    d = np.sort(dist)
     if len(d) < k:
-        return store.read(COMPONENT_LAYER, where=where or None, as_of=as_of)
-    outer = _circle_box(lon, lat, float(d[k - 1]), crs)
+        return _keys_in(store, key, None, where, as_of, aeqd, crs)
+    outer = _circle_box(aeqd, float(d[k - 1]), crs)
     if outer[0] >= box[0] and outer[1] >= box[1] and outer[2] <= box[2] and outer[3] <= box[3]:
-        return cand
-    return store.read(COMPONENT_LAYER, where=where or None, bbox=outer, as_of=as_of)
+        return keys, dist
+    return _keys_in(store, key, outer, where, as_of, aeqd, crs)
 
 
 # --------------------------------------------------------------------------- statistics
