@@ -83,3 +83,30 @@ def test_gdal_opens_the_geopackage_without_a_version_warning(tmp_path: Path) -> 
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA application_id").fetchone() == (0x47504B47,)
         assert con.execute("PRAGMA user_version").fetchone() == (10300,)
+
+
+def test_sql_locate_unit_grid_is_one_inlined_query_with_locates_answers(pg_dsn: str) -> None:
+    # Issue 22 (migration 2201): a LANGUAGE sql function, same answers as locate's rule.
+    with urbangrid.connect(pg_dsn) as s:
+        load_unit_grids(s, GRIDS, version="v1")
+        con = s.connection
+        (lang,) = con.execute(
+            "SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+            "WHERE p.oid = 'urbangrid.locate_unit_grid(geometry)'::regprocedure"
+        ).fetchone() or ("",)
+        assert lang == "sql"
+        cases = {
+            "ST_SetSRID(ST_MakePoint(116.31, 39.995), 4326)": "990101001001001",  # shared edge
+            "ST_SetSRID(ST_MakePoint(116.305, 39.995), 4326)": "990101001001001",
+            "ST_Transform(ST_SetSRID(ST_MakePoint(116.315, 39.995), 4326), 3857)": (
+                "990101001001002"
+            ),
+            "ST_SetSRID(ST_MakePoint(116.5, 39.995), 4326)": None,
+            "ST_SetSRID(ST_MakePoint(116.315, 39.995), 999999)": None,  # unknown SRID
+        }
+        for pt, want in cases.items():
+            got = con.execute(
+                f"SELECT urbangrid.locate_unit_grid({pt}), "
+                f"urbangrid.locate('unit_grid', 'grid_code', {pt})"
+            ).fetchone()
+            assert got == (want, want), pt
