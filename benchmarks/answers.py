@@ -115,7 +115,11 @@ def nearest_rows(gpkg: Path, pg: str, calls: int) -> None:
         every = store.read_geometries(COMPONENT_LAYER, "component_id")[1]
     anchors = shapely.get_coordinates(shapely.centroid(rng.choice(every, 50, replace=False)))
     pts = anchors + rng.normal(0, 0.002, anchors.shape)
-    print(f"{len(every):,} components; {len(pts)} query points near them, 1 thread")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(
+        f"{len(every):,} components; {len(pts)} query points near them, 1 thread "
+        f"({os.cpu_count()} cores, load average {load})"
+    )
     print(f"{'call':58s} {'median ms':>10s} {'best ms':>8s}")
     tree = shapely.STRtree(every)
     it = iter(np.resize(pts, (calls + 1, 2)))

@@ -1032,7 +1032,7 @@ def nearest_components(
     PostGIS orders by the index-assisted ``<->`` operator, GeoPackage searches its
     R*Tree in growing, then narrowing boxes); the keys and geometries in it are
     ranked by true distance in metres (so the answer is exact, not the planar order
-    of degrees) and only the ``k`` nearest rows are read whole. About 1–3 ms on
+    of degrees) and only the ``k`` nearest rows are read whole. About 3–5 ms on
     316,851 components (``python benchmarks/answers.py``).
 
     Parameters
