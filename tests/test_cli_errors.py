@@ -87,9 +87,7 @@ CASES: list[Any] = [
     ("staffing-missing-store", ["staffing", "{nostore}"]),
     ("solve-carp-missing", ["solve", "carp", "{missing}/x.dat"]),
     ("solve-carp-empty", ["solve", "carp", "{empty_dat}"]),
-    pytest.param("solve-postman-empty", ["solve", "postman", "{empty_graphml}"],
-                 marks=pytest.mark.xfail(strict=True, reason="cli/solve.py: an empty GraphML "
-                                         "is an internal ParseError, not a file error")),
+    ("solve-postman-empty", ["solve", "postman", "{empty_graphml}"]),
     ("scale-assign-missing", ["scale", "assign", "{missing}/p.csv", "--grid", "{store}",
                               "--out", "{missing}/o.parquet"]),
     ("gazetteer-load-missing", ["gazetteer", "load", "{nostore}", "--osm", "{missing}/a.osm"]),

@@ -8,24 +8,35 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import click
 
 __all__ = ["solve"]
 
 
-def _read_graph(path: Path):  # type: ignore[no-untyped-def]
-    """A GraphML file (plain or .bz2) as an osmnx/networkx multigraph."""
+def _read_graph(path: Path) -> Any:
+    """A GraphML file (plain or .bz2) as an osmnx/networkx multigraph.
+
+    Raises DataFileError naming the file when it is empty or not GraphML.
+    """
     import bz2
     import tempfile
+    from xml.etree.ElementTree import ParseError
 
     import osmnx as ox
 
-    if path.suffix == ".bz2":
-        with tempfile.NamedTemporaryFile(suffix=".graphml", delete=False) as tmp:
-            tmp.write(bz2.decompress(path.read_bytes()))
-        return ox.load_graphml(tmp.name)
-    return ox.load_graphml(path)
+    from urbangrid.errors import DataFileError
+
+    try:
+        if path.suffix == ".bz2":
+            with tempfile.NamedTemporaryFile(suffix=".graphml", delete=False) as tmp:
+                tmp.write(bz2.decompress(path.read_bytes()))
+            return ox.load_graphml(tmp.name)
+        return ox.load_graphml(path)
+    except (ParseError, OSError, ValueError, KeyError, EOFError) as exc:
+        raise DataFileError(f"{path}: not a readable GraphML file ({exc}); give a street "
+                            "graph saved by osmnx.save_graphml (plain or .bz2)") from None
 
 
 @click.group()
