@@ -4,10 +4,11 @@
 -- every point (~1.1 ms a point, ~20x a plain ST_Covers query). Its common call,
 -- locate('unit_grid', 'grid_code', pt), now hands over to migration 2201's
 -- locate_unit_grid, a static query planned once per session: measured 86 us a point
--- against 66 us for the plain query on 14,400 grids (benchmarks/answers.py). Other
--- layers keep the dynamic query, their SRID now read from the column's type modifier
--- (a catalog row) instead of the geometry_columns view (Find_SRID). Answers are
--- migration 1901's for every point, bad points included (NULL).
+-- against 66 us for the plain query on 14,400 grids (benchmarks/answers.py).
+-- work_grid/work_grid_code and admin_area/code run static queries (planned once per
+-- session); any other layer keeps the dynamic query. The layer's SRID is read from
+-- the column's type modifier (a catalog row) instead of the geometry_columns view
+-- (Find_SRID). Answers are migration 1901's for every point, bad points included.
 
 -- @postgis
 CREATE OR REPLACE FUNCTION urbangrid.locate(layer text, key text, pt geometry)
@@ -40,6 +41,18 @@ BEGIN
             RETURN NULL;
         END IF;
         pt := ST_Transform(pt, layer_srid);
+    END IF;
+    -- The other polygon layers urbangrid declares: static queries, planned once.
+    IF layer = 'work_grid' AND key = 'work_grid_code' THEN
+        SELECT work_grid_code::text INTO result FROM urbangrid.work_grid
+        WHERE valid_to IS NULL AND geom && pt AND ST_Covers(geom, pt)
+        ORDER BY work_grid_code::text COLLATE "C" LIMIT 1;
+        RETURN result;
+    ELSIF layer = 'admin_area' AND key = 'code' THEN
+        SELECT code::text INTO result FROM urbangrid.admin_area
+        WHERE valid_to IS NULL AND geom && pt AND ST_Covers(geom, pt)
+        ORDER BY code::text COLLATE "C" LIMIT 1;
+        RETURN result;
     END IF;
     EXECUTE format(
         'SELECT %1$I::text FROM urbangrid.%2$I '
