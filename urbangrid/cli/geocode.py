@@ -92,14 +92,14 @@ def _read_addresses(path: Path, encoding: str | None) -> pd.DataFrame:
 
     import pandas as pd
 
-    from urbangrid.cli.locate import _ragged_line, _raw_bytes, _utf8_text
+    from urbangrid.cli.textfiles import ragged_line, raw_bytes, utf8_text
 
-    data, read_as = _utf8_text(path, _raw_bytes(path), encoding)
+    data, read_as = utf8_text(path, raw_bytes(path), encoding)
     click.echo(f"{path} read as {read_as}", err=True)
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False,
                             index_col=False, nrows=0)
-        ragged = _ragged_line(data, len(frame.columns))
+        ragged = ragged_line(data, len(frame.columns))
         if ragged:
             raise click.ClickException(f"{path}: {ragged}")
         return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)

@@ -27,6 +27,7 @@ from typing import Any
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.textfiles import ragged_line, raw_bytes, utf8_text
 
 __all__ = ["EXIT_BAD_ROWS", "EXIT_OUTSIDE", "locate"]
 
@@ -82,14 +83,9 @@ def _stamp_and_store(target: str) -> tuple[str | None, bool]:
 
 
 def _open_store(target: str) -> Any:
-    import inspect
-
     import urbangrid
 
-    kwargs: dict[str, Any] = {"migrate": False}
-    if "readonly" in inspect.signature(urbangrid.connect).parameters:
-        kwargs["readonly"] = True
-    return urbangrid.connect(target, **kwargs)
+    return urbangrid.connect(target, migrate=False, readonly=True)
 
 
 def _server_stamp(store: Any, target: str) -> str:
@@ -249,63 +245,6 @@ class _CsvJob:
     lang: str
 
 
-_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ\x00": "lzma"}
-
-
-def _raw_bytes(csv_in: Path) -> bytes:
-    """The file's bytes, decompressed when it is gzip, bzip2 or xz (by content)."""
-    import importlib
-
-    data = csv_in.read_bytes()
-    for magic, module in _MAGIC.items():
-        if data.startswith(magic):
-            try:
-                return bytes(importlib.import_module(module).decompress(data))
-            except (OSError, EOFError, ValueError) as exc:
-                raise click.ClickException(
-                    f"{csv_in}: a {module} file that cannot be decompressed ({exc}); "
-                    "fix or re-download the file") from None  # fmt: skip
-    return data
-
-
-def _utf8_text(csv_in: Path, data: bytes, encoding: str | None) -> tuple[bytes, str]:
-    """The CSV as UTF-8 bytes (no byte-order mark), and which encoding it was read as."""
-    import codecs
-
-    bom = data.startswith(codecs.BOM_UTF8)
-    if bom:
-        data = data[len(codecs.BOM_UTF8):]
-    tried: list[str] = []
-    for enc in [encoding] if encoding else ["UTF-8"] if bom else ["UTF-8", "GBK", "GB18030"]:
-        try:
-            text = data.decode(enc)
-        except LookupError:
-            raise click.UsageError(f"--encoding {enc}: no such encoding (e.g. UTF-8, GBK)"
-                                   ) from None  # fmt: skip
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            tried.append(f"not {enc}: byte 0x{data[exc.start]:02x} on line {line}")
-            continue
-        how = f"{enc} (given)" if encoding else f"{enc} (byte-order mark)" if bom else enc
-        if tried:
-            how += f" ({'; '.join(tried)})"
-        return (data if enc.upper().replace("-", "") == "UTF8" else text.encode()), how
-    hint = "give the right --encoding" if encoding else "give --encoding, e.g. GBK"
-    raise click.ClickException(f"{csv_in}: cannot read the text ({'; '.join(tried)}); {hint}")
-
-
-def _ragged_line(data: bytes, n_fields: int) -> str | None:
-    """``line N: K fields …`` for the first row whose field count differs from the header."""
-    import csv as csv_module
-
-    reader = csv_module.reader(io.StringIO(data.decode()))
-    for row in reader:
-        if row and len(row) != n_fields:
-            return (f"line {reader.line_num} has {len(row)} fields where the header has "
-                    f"{n_fields}; fix that line (a value with a comma needs quotes)")  # fmt: skip
-    return None
-
-
 def _read_table(job: _CsvJob, data: bytes) -> Any:
     """The CSV as text columns (kept as written), checked for the x and y columns."""
     import csv as csv_module
@@ -327,7 +266,7 @@ def _read_table(job: _CsvJob, data: bytes) -> Any:
             column_types=dict.fromkeys(header_row, pa.string()), strings_can_be_null=False,
             quoted_strings_can_be_null=False))  # fmt: skip
     except pa.ArrowInvalid as exc:
-        ragged = _ragged_line(data, len(header_row))
+        ragged = ragged_line(data, len(header_row))
         raise click.ClickException(
             f"{job.csv_in}: {ragged}" if ragged
             else f"{job.csv_in}: not a CSV table ({exc}); fix the file") from None  # fmt: skip
@@ -446,7 +385,7 @@ def _locate_csv(store: str, job: _CsvJob) -> None:
     import numpy as np
 
     lookup = _lookup(store)
-    data, read_as = _utf8_text(job.csv_in, _raw_bytes(job.csv_in), job.encoding)
+    data, read_as = utf8_text(job.csv_in, raw_bytes(job.csv_in), job.encoding)
     table = _read_table(job, data)
     xs, ys = _coordinates(data, table, job.x, job.y)
     xs = np.array(xs, dtype=np.float64)
