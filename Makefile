@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # The compiled kernels are built by pip install; a changed kernel source rebuilds them.
-KERNELS := setup.py $(wildcard urbangrid/*/*/*.pyx urbangrid/*/*/*.h)
+KERNELS := setup.py $(wildcard urbangrid/*/*.pyx urbangrid/*/*/*.pyx urbangrid/*/*/*.h)
 
 $(VENV)/.installed: pyproject.toml $(KERNELS) | $(BIN)/python
 	$(BIN)/pip install -q -e .

@@ -12,6 +12,8 @@ orientation tests (GEOS's double-double arithmetic) and the published GCJ-02 for
 depend on every operation being rounded as written.
 """
 
+from pathlib import Path
+
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -37,6 +39,18 @@ extensions = [
         extra_link_args=["-pthread"],
     ),
 ]
+
+# Kernels owned by other packages (CARP local search, PostgreSQL COPY encoding) join the
+# build as soon as their .pyx source exists, so each package adds its kernel without
+# editing this file.
+for module, source in [
+    ("urbangrid.routing.core._carp", "urbangrid/routing/core/_carp.pyx"),
+    ("urbangrid.store._copy", "urbangrid/store/_copy.pyx"),
+]:
+    if Path(source).exists():
+        extensions.append(
+            Extension(module, [source], extra_compile_args=FLAGS, extra_link_args=["-pthread"])
+        )
 
 # Generated C goes to build/, not next to the sources.
 setup(
