@@ -4,7 +4,8 @@ Sending rows with psycopg's ``Copy.write_row`` costs a Python call and a dumper
 per value: about 4 s for 316,851 rows of 15 columns. Here each column is first
 turned into one byte buffer plus the start and length of every value (text is
 joined and encoded in one call, numbers are cast by numpy), and one compiled
-loop interleaves the columns into rows. The result is the exact byte stream of
+loop (:mod:`urbangrid.store._copy`, Cython built with the package: nothing is
+compiled at run time) interleaves the columns into rows. The result is the exact byte stream of
 the binary format (PostgreSQL manual, "COPY", *Binary Format*): an 11-byte
 signature, two zero int32 words, then per row an int16 field count and per
 field an int32 length (-1 for NULL) followed by the value in the column type's
@@ -28,9 +29,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from urbangrid.store._columns import ArrowBytes, ArrowText
+from urbangrid.store._copy import interleave, row_offsets
 
 __all__ = [
     "SIGNATURE",
@@ -257,90 +258,6 @@ def encode_column(
     raise ValueError(f"binary COPY of PostgreSQL type {pgtype!r} is not supported")
 
 
-@njit(cache=True, nogil=True)
-def _put4(out: np.ndarray, p: int, v: int, little: bool) -> None:  # pragma: no cover
-    if little:
-        out[p], out[p + 1], out[p + 2], out[p + 3] = (
-            v & 0xFF,
-            (v >> 8) & 0xFF,
-            (v >> 16) & 0xFF,
-            (v >> 24) & 0xFF,
-        )
-    else:
-        out[p], out[p + 1], out[p + 2], out[p + 3] = (
-            (v >> 24) & 0xFF,
-            (v >> 16) & 0xFF,
-            (v >> 8) & 0xFF,
-            v & 0xFF,
-        )
-
-
-@njit(cache=True, nogil=True)
-def _row_offsets(  # pragma: no cover - compiled
-    lengths: np.ndarray, extra: np.ndarray, offsets: np.ndarray
-) -> int:
-    """Where each row starts in the output (`offsets`, n + 1 entries); returns the total size."""
-    k, n = lengths.shape
-    p = 0
-    for r in range(n):
-        offsets[r] = p
-        p += 2 + 4 * k
-        for c in range(k):
-            ln = lengths[c, r]
-            if ln >= 0:
-                p += ln + extra[c]
-    offsets[n] = p
-    return p
-
-
-@njit(cache=True, nogil=True)
-def _interleave(  # pragma: no cover - compiled
-    blob: np.ndarray,
-    starts: np.ndarray,
-    lengths: np.ndarray,
-    prefix: np.ndarray,
-    srid: np.ndarray,
-    offsets: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    k, n = lengths.shape
-    for r in range(n):
-        p = offsets[r]
-        out[p] = k >> 8
-        out[p + 1] = k & 0xFF
-        p += 2
-        for c in range(k):
-            ln = lengths[c, r]
-            if ln < 0:
-                _put4(out, p, 0xFFFFFFFF, False)
-                p += 4
-                continue
-            s = starts[c, r]
-            if srid[c] != 0 and ln >= 5:
-                # WKB -> EWKB: the type word gains the SRID flag, the SRID follows it.
-                _put4(out, p, ln + 4, False)
-                p += 4
-                little = blob[s] == 1
-                out[p] = blob[s]
-                if little:
-                    t = blob[s + 1] | (blob[s + 2] << 8) | (blob[s + 3] << 16) | (blob[s + 4] << 24)
-                else:
-                    t = (blob[s + 1] << 24) | (blob[s + 2] << 16) | (blob[s + 3] << 8) | blob[s + 4]
-                _put4(out, p + 1, t | 0x20000000, little)
-                _put4(out, p + 5, srid[c], little)
-                p += 9
-                out[p : p + ln - 5] = blob[s + 5 : s + ln]
-                p += ln - 5
-                continue
-            _put4(out, p, ln + prefix[c], False)
-            p += 4
-            if prefix[c]:
-                out[p] = 1
-                p += 1
-            out[p : p + ln] = blob[s : s + ln]
-            p += ln
-
-
 def rows_binary(fields: Sequence[Field]) -> memoryview:
     """The rows of `fields` (equal lengths) in binary COPY format, without signature.
 
@@ -360,8 +277,8 @@ def rows_binary(fields: Sequence[Field]) -> memoryview:
         base += len(f.data)
     blob = np.concatenate([f.data for f in fields]) if k else np.empty(0, np.uint8)
     offsets = np.empty(n + 1, np.int64)
-    out = np.empty(_row_offsets(lengths, prefix + np.where(srid != 0, 4, 0), offsets), np.uint8)
-    _interleave(blob, starts, lengths, prefix, srid, offsets, out)
+    out = np.empty(row_offsets(lengths, prefix, srid, offsets), np.uint8)
+    interleave(blob, starts, lengths, prefix, srid, offsets, out)
     return memoryview(out.data)
 
 
