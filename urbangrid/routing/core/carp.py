@@ -307,6 +307,74 @@ def _check_reach(prob: _Problem, names: Sequence[Any]) -> None:
 # search
 
 
+def _kernels() -> Any:
+    """The compiled kernels (``_carp.pyx``, built by ``pip install``)."""
+    try:
+        from urbangrid.routing.core import _carp
+    except ImportError as exc:  # a source tree whose extensions were never built
+        msg = ("the CARP kernels are not compiled (urbangrid.routing.core._carp); "
+               "reinstall urbangrid: pip install -e . (or make .venv/.installed-dev)")
+        raise RoutingError(msg) from exc
+    return _carp
+
+
+def _matrix_shape(prob: _Problem) -> tuple[float, bool]:
+    """Largest finite deadhead plus largest service cost, and whether ``D`` is symmetric
+    with every task reversible (enables the reversing 2-opt*)."""
+    D = prob.D
+    finite = D[np.isfinite(D)]
+    dmax = float(finite.max(initial=1.0)) + float(prob.tc.max(initial=1.0))
+    return dmax, bool(np.array_equal(D, D.T) and prob.allowed.all())
+
+
+def _neighbours(prob: _Problem, ng: int) -> np.ndarray:
+    """Each edge's ``ng`` nearest edges (closest ends), in row blocks so that memory
+    stays ``O(m * block)``, not ``O(m^2)``; ties go to the lower edge id."""
+    m = prob.m
+    a, b = prob.th[0::2], prob.tt[0::2]
+    out = np.empty((m, max(ng, 0)), dtype=np.int64)
+    if ng <= 0:
+        return out
+    D = prob.D
+    block = max(1, min(m, 1_000_000 // max(m, 1)))
+    for lo in range(0, m, block):
+        rows = np.arange(lo, min(m, lo + block))
+        ra, rb = a[rows], b[rows]
+        near = np.minimum(np.minimum(D[np.ix_(ra, a)], D[np.ix_(ra, b)]),
+                          np.minimum(D[np.ix_(rb, a)], D[np.ix_(rb, b)]))
+        back = np.minimum(np.minimum(D[np.ix_(a, ra)], D[np.ix_(b, ra)]),
+                          np.minimum(D[np.ix_(a, rb)], D[np.ix_(b, rb)])).T
+        near = np.minimum(near, back)
+        near[np.arange(len(rows)), rows] = np.inf
+        out[rows] = np.argsort(near, axis=1, kind="stable")[:, :ng]
+    return out
+
+
+def _table_shape(prob: _Problem, Q: float, Lmax: float, mode: int, k: int) -> tuple[int, int]:
+    """Rows (routes) and columns (tasks per route) of the kernels' route table.
+
+    A route may take at most the tasks whose smallest demands (or service costs) add up
+    to three capacities (route limits); the fleet at most twice the lower bound plus
+    ten. Both are far beyond any plan the penalised search keeps, and keep the table
+    linear in the number of tasks, not quadratic (3,584 tasks: 0.2 MB, was 100 MB).
+    Tables grow when a solution needs more (:meth:`_Search._arrays`).
+    """
+    m = prob.m
+    tq, tc = np.sort(prob.tq[0::2]), np.sort(prob.tc[0::2])
+    longest, fleet = m + 1, m + 1
+    if math.isfinite(Q) or math.isfinite(Lmax):
+        per_q = int(np.searchsorted(np.cumsum(tq), 3 * Q, side="right")) if math.isfinite(Q) else m
+        per_c = (int(np.searchsorted(np.cumsum(tc), 3 * Lmax, side="right"))
+                 if math.isfinite(Lmax) else m)
+        longest = min(m + 1, min(per_q, per_c) + 8)
+        lb = max(tq.sum() / Q if math.isfinite(Q) else 1.0,
+                 tc.sum() / Lmax if math.isfinite(Lmax) else 1.0, 1.0)
+        fleet = min(m + 1, 2 * math.ceil(lb) + 10)
+    if mode == 1:
+        return k, m + 1
+    return max(fleet, k), longest
+
+
 @dataclass
 class _Sol:
     routes: list[np.ndarray]
@@ -326,12 +394,10 @@ class _Search:
         route_limit: float,
         mode: int,
         k: int,
-        seed: int,
+        seed: int | np.random.Generator,
+        shape: tuple[float, bool] | None = None,
     ) -> None:
-        # numba compiles (or loads from cache) only when a search is run
-        from urbangrid.routing.core import _carp_kernels
-
-        self.K = _carp_kernels
+        self.K = _kernels()
         self.p = prob
         self.Q = float(capacity)
         self.Lmax = float(route_limit)
@@ -339,29 +405,17 @@ class _Search:
         self.k = k
         self.m = prob.m
         self.rng = np.random.default_rng(seed)
-        self.maxr = max(self.m + 1, k) if mode == 0 else k
-        self.maxl = self.m + 1
-        finite = prob.D[np.isfinite(prob.D)]
-        dmax = float(finite.max(initial=1.0)) + float(prob.tc.max(initial=1.0))
+        self.maxr, self.maxl = _table_shape(prob, self.Q, self.Lmax, mode, k)
+        # (largest finite deadhead + service cost, symmetric?): a whole-D scan, done once
+        # per instance; sub-problems of a decomposition pass their parent's
+        dmax, self.sym = shape if shape is not None else _matrix_shape(prob)
         qmax = float(prob.tq.max(initial=1.0)) or 1.0
         self.lam = max(1e-3, dmax / qmax) if math.isfinite(self.Q) else 0.0
         self.mu = 1.0 if math.isfinite(self.Lmax) else 0.0
         self.eps = 1e-3
         self.dep0 = int(prob.depots[0])
-        a, b = prob.th[0::2], prob.tt[0::2]
-        D = prob.D
-        near = np.minimum(
-            np.minimum(D[np.ix_(a, a)], D[np.ix_(a, b)]),
-            np.minimum(D[np.ix_(b, a)], D[np.ix_(b, b)]),
-        )
-        near = np.minimum(near, near.T)
-        np.fill_diagonal(near, np.inf)
-        self.sym = bool(np.array_equal(D, D.T) and prob.allowed.all())
-        ng = min(20, self.m - 1)
-        self.neigh = np.ascontiguousarray(
-            np.argsort(near, axis=1, kind="stable")[:, :ng].astype(np.int64)
-        )
-        # the kernels' instance record (see _carp_kernels)
+        self.neigh = _neighbours(prob, min(20, self.m - 1))
+        # the kernels' instance record (see _carp.pyx)
         self.inst = (prob.D, prob.th, prob.tt, prob.tc, prob.tq, prob.allowed)
 
     def _obj(self, lam: float, mu: float) -> tuple[float, float, float, float, float, int]:
@@ -383,7 +437,13 @@ class _Search:
         obj = total if self.mode == 0 else max(costs, default=0.0) + self.eps * total
         return _Sol([r.copy() for r in routes], total, obj, feas, costs, loads)
 
-    def _arrays(self, routes: list[np.ndarray], deps: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _arrays(
+        self, routes: list[np.ndarray], deps: np.ndarray, extra: int = 0
+    ) -> tuple[np.ndarray, ...]:
+        """The route table; it grows past ``maxr`` x ``maxl`` when a solution needs it."""
+        self.maxr = max(self.maxr, len(routes) + (1 if self.mode == 0 else 0))
+        longest = max((len(r) for r in routes), default=0) + extra
+        self.maxl = max(self.maxl, longest + 1)
         rt = np.zeros((self.maxr, self.maxl), dtype=np.int64)
         rl = np.zeros(self.maxr, dtype=np.int64)
         dep = np.full(self.maxr, self.dep0, dtype=np.int64)
@@ -415,7 +475,7 @@ class _Search:
     def _insert(
         self, routes: list[np.ndarray], deps: np.ndarray, tasks: np.ndarray, lam: float, mu: float
     ) -> tuple[list[np.ndarray], np.ndarray]:
-        rt, rl, dep = self._arrays(routes, deps)
+        rt, rl, dep = self._arrays(routes, deps, extra=len(tasks))
         nr = self.K.insert_tasks(
             (rt, rl, dep),
             len(routes),
@@ -484,7 +544,7 @@ class _Search:
     def memetic(self, time_limit_s: float, iterations: int | None) -> tuple[_Sol, dict[str, Any]]:
         t0 = time.perf_counter()
         deadline = t0 + time_limit_s
-        deps1 = np.full(self.maxr, self.dep0, dtype=np.int64)
+        deps1 = np.full(self.m + 1, self.dep0, dtype=np.int64)
         popsize = 25
         pop: list[_Sol] = []
         best: _Sol | None = None
@@ -757,7 +817,7 @@ def solve(
     instance : CarpInstance
         From :func:`read_instance`.
     time_limit_s : float
-        Seconds of search (the compiled kernels' first use adds a few seconds).
+        Seconds of search (the kernels are compiled at install: no warm-up).
     seed : int
         Random seed; with ``iterations`` set the result is deterministic.
     iterations : int, optional
