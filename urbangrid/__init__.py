@@ -6,7 +6,7 @@ stored in PostGIS (the system of record) or an embedded GeoPackage.
 ``import urbangrid as ug`` gives the everyday verbs under flat names
 (:data:`API` lists them with the module each comes from; ``docs/api.md`` is the
 same table). They are imported on first use, so ``import urbangrid`` stays cheap
-(no pandas, numba or osmnx until a verb needs them). Everything else is reached
+(no pandas or osmnx until a verb needs them). Everything else is reached
 through its module, e.g. :mod:`urbangrid.spatial.grids.codes`.
 
 Examples

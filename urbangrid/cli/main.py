@@ -22,7 +22,7 @@ from urbangrid import __version__
 from urbangrid.errors import UrbangridError
 
 # Each command lives in its own module of urbangrid/cli/ and is imported only when
-# run: importing them all (numba, osmnx, pandas…) made `urbangrid --help` take ~1.7 s.
+# run: importing them all (osmnx, pandas, networkx…) made `urbangrid --help` take ~1.7 s.
 # The one-line help is kept here so listing commands imports nothing;
 # tests/test_cli.py checks it still matches each command's own docstring.
 _LAZY: dict[str, tuple[str, str]] = {
