@@ -1,4 +1,5 @@
-"""Tang et al.'s large CARP files (Hefei, Beijing) read as they are: vertices from 0."""
+"""Large CARP: Tang et al.'s files (Hefei, Beijing) read as they are (vertices from 0),
+and instances above a few hundred streets solved by decomposition."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from urbangrid.errors import DataFileError
-from urbangrid.routing.core.carp import read_instance, solve
+from urbangrid.routing.core.carp import CarpInstance, read_instance, solve
+from urbangrid.routing.core.carp_decompose import DECOMPOSE_ABOVE
+from urbangrid.routing.core.plan import check_plan
 
 #: A 4-vertex instance in the Hefei/Beijing layout: 0-based, depot at the end.
 TANG = """NOMBRE : tiny-0
@@ -44,3 +47,35 @@ def test_vertex_beyond_the_count_names_the_numbering(tmp_path: Path) -> None:
     f.write_text(TANG.replace("( 2, 3)", "( 2, 4)"), encoding="ascii")
     with pytest.raises(DataFileError, match=r"outside 0\.\.3 \(vertices numbered from 0\)"):
         read_instance(f)
+
+
+def _grid_instance(n: int = 18) -> CarpInstance:
+    """An n x n street grid, every street required: 2 n (n - 1) edges (612 for 18)."""
+    def vid(i: int, j: int) -> int:
+        return i * n + j + 1
+
+    req = []
+    for i in range(n):
+        for j in range(n):
+            for di, dj in ((0, 1), (1, 0)):
+                if i + di < n and j + dj < n:
+                    c = 10.0 + (3 * i + 7 * j) % 11
+                    req.append((vid(i, j), vid(i + di, j + dj), c, float(1 + (i + j) % 4)))
+    return CarpInstance(name=f"grid{n}", vertices=n * n, depot=vid(n // 2, 0), vehicles=0,
+                        capacity=60.0, required=req, nonrequired=[])
+
+
+def test_large_instance_is_decomposed_and_checks() -> None:
+    inst = _grid_instance()
+    assert len(inst.required) > DECOMPOSE_ABOVE
+    a = solve(inst, time_limit_s=300, iterations=4, seed=4)
+    assert a.info["decomposed"] and a.feasible
+    assert a.cost <= a.info["first_cost"]
+    G = inst.graph()
+    req = [(u, v, i) for i, (u, v, _, _) in enumerate(inst.required)]
+    dem = {(u, v, i): q for i, (u, v, _, q) in enumerate(inst.required)}
+    checked = check_plan(G, a.to_plan(inst), weight="cost", required=req, serve_once=True,
+                         demand=dem, capacity=inst.capacity)
+    assert checked == pytest.approx(a.cost)
+    b = solve(inst, time_limit_s=300, iterations=4, seed=4)
+    assert (b.cost, b.routes) == (a.cost, a.routes)  # deterministic for a seed and iterations

@@ -414,6 +414,7 @@ class _Search:
         self.mu = 1.0 if math.isfinite(self.Lmax) else 0.0
         self.eps = 1e-3
         self.dep0 = int(prob.depots[0])
+        self.shape = (dmax, self.sym)
         self.neigh = _neighbours(prob, min(20, self.m - 1))
         # the kernels' instance record (see _carp.pyx)
         self.inst = (prob.D, prob.th, prob.tt, prob.tc, prob.tq, prob.allowed)
@@ -541,12 +542,19 @@ class _Search:
         child[pos] = fill
         return child
 
-    def memetic(self, time_limit_s: float, iterations: int | None) -> tuple[_Sol, dict[str, Any]]:
+    def memetic(
+        self,
+        time_limit_s: float,
+        iterations: int | None,
+        initial: Sequence[list[np.ndarray]] = (),
+        popsize: int = 25,
+    ) -> tuple[_Sol, dict[str, Any]]:
+        """Memetic search; ``initial`` solutions join the first population as they are
+        (feasible ones), so the best returned is never worse than them."""
         t0 = time.perf_counter()
         deadline = t0 + time_limit_s
         deps1 = np.full(self.m + 1, self.dep0, dtype=np.int64)
-        popsize = 25
-        pop: list[_Sol] = []
+        pop: list[_Sol] = [s for s in (self._eval(r, deps1) for r in initial) if s.feasible]
         best: _Sol | None = None
         it = 0
         tries = 0
@@ -862,7 +870,12 @@ def solve(
         msg = f"{instance.name}: a required edge's demand exceeds the capacity"
         raise InfeasibleRouteError(msg)
     search = _Search(prob, capacity=instance.capacity, route_limit=math.inf, mode=0, k=1, seed=seed)
-    sol, info = search.memetic(time_limit_s, iterations)
+    from urbangrid.routing.core import carp_decompose as dec  # it builds on this module
+
+    if prob.m > dec.DECOMPOSE_ABOVE:
+        sol, info = dec.decomposed_search(search, time_limit_s, iterations)
+    else:
+        sol, info = search.memetic(time_limit_s, iterations)
     info["seed"] = seed
     nodes = prob.rel_nodes
     routes = [

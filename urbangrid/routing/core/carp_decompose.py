@@ -1,0 +1,153 @@
+"""Large CARP instances by route-cutting decomposition (thousands of required streets).
+
+A whole-plan memetic search costs time per offspring that grows with the number of
+tasks ``m``, and its Split and local search see every route. Here, as in Tang et al.'s
+hierarchical decomposition [1]_ and MADCoM's divide-and-conquer mutation [2]_, the
+search works on a *plan* and repeatedly:
+
+1. picks a random route and the routes closest to it (by how many of its streets
+   have their nearest streets there), until the group holds about ``target`` tasks;
+2. solves that group's streets as a CARP of their own with the memetic search of
+   :mod:`urbangrid.routing.core.carp` (the group's current routes seed its
+   population, so the sub-plan never gets worse);
+3. puts the sub-plan back when it is cheaper.
+
+A sub-problem shares the parent's deadhead matrix (its tasks index the same nodes),
+so no shortest paths are recomputed and memory stays that of the instance: the matrix
+between the task nodes plus tables linear in ``m``. A full local search of the whole
+plan runs every few groups to repair the seams between groups.
+
+References
+----------
+.. [1] K. Tang, J. Wang, X. Li, X. Yao. A scalable approach to capacitated arc routing
+   problems based on hierarchical decomposition. IEEE Trans. Cybernetics 47(11), 2017.
+.. [2] R. Oliveira et al. MADCoM: a memetic algorithm with divide-and-conquer mutation
+   for large-scale CARP. European Journal of Operational Research 321(2), 2025.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from urbangrid.routing.core.carp import _Problem, _Search, _Sol
+
+__all__ = ["DECOMPOSE_ABOVE", "decomposed_search"]
+
+#: Instances with more required edges than this are solved by decomposition.
+DECOMPOSE_ABOVE = 400
+
+
+def _sub_problem(p: _Problem, edges: np.ndarray) -> _Problem:
+    """The CARP on ``edges`` only (edge ids of ``p``): same matrix and depots."""
+    idx = np.empty(2 * len(edges), dtype=np.int64)
+    idx[0::2] = 2 * edges
+    idx[1::2] = 2 * edges + 1
+    return _Problem(p.D, p.th[idx], p.tt[idx], p.tc[idx], p.tq[idx], p.allowed[idx],
+                    p.depots, p.rel_nodes)
+
+
+def _pick_group(
+    routes: list[np.ndarray], neigh: np.ndarray, rng: np.random.Generator, target: int
+) -> list[int]:
+    """A random route and its closest routes, about ``target`` tasks in all.
+
+    Route closeness: how many neighbour links (each street's nearest streets) join a
+    route to the group so far; ties and the seed route are random.
+    """
+    m = neigh.shape[0]
+    owner = np.empty(m, dtype=np.int64)
+    for r, seq in enumerate(routes):
+        owner[seq >> 1] = r
+    group = [int(rng.integers(0, len(routes)))]
+    size = len(routes[group[0]])
+    while size < target and len(group) < len(routes):
+        edges = np.concatenate([routes[r] >> 1 for r in group])
+        votes = np.bincount(owner[neigh[edges].ravel()], minlength=len(routes)).astype(float)
+        votes[group] = -1.0
+        votes += rng.random(len(routes)) * 0.5  # random tie-break
+        nxt = int(np.argmax(votes))
+        group.append(nxt)
+        size += len(routes[nxt])
+    return group
+
+
+def _solve_group(
+    search: _Search, routes: list[np.ndarray], group: list[int], budget_s: float,
+    sub_iterations: int,
+) -> list[np.ndarray] | None:
+    """Re-solve the routes in ``group``; the new routes (parent task ids) when cheaper."""
+    p = search.p
+    old = [routes[r] for r in group]
+    edges = np.sort(np.concatenate([r >> 1 for r in old]))
+    local = np.full(p.m, -1, dtype=np.int64)
+    local[edges] = np.arange(len(edges))
+    seeded = [2 * local[r >> 1] + (r & 1) for r in old]
+    sub = _Search(_sub_problem(p, edges), capacity=search.Q, route_limit=search.Lmax, mode=0,
+                  k=1, seed=search.rng, shape=search.shape)
+    before = sub._eval(seeded, np.full(len(seeded), sub.dep0, dtype=np.int64))
+    best, _ = sub.memetic(budget_s, sub_iterations, initial=[seeded], popsize=15)
+    if not best.feasible or best.cost >= before.cost - 1e-9:
+        return None
+    return [2 * edges[r >> 1] + (r & 1) for r in best.routes]
+
+
+def _first_plan(search: _Search, deadline: float, tries: int) -> _Sol:
+    """Best of a few randomised nearest-neighbour tours, split and locally improved."""
+    deps = np.full(search.m + 1, search.dep0, dtype=np.int64)
+    best: _Sol | None = None
+    for k in range(tries):
+        giant = search._nearest_giant()
+        s, _ = search._improve(search._split(giant), deps)
+        if best is None or (s.feasible, -s.obj) > (best.feasible, -best.obj):
+            best = s
+        if k and time.perf_counter() > deadline:
+            break
+    assert best is not None
+    return best
+
+
+def decomposed_search(
+    search: _Search, time_limit_s: float, iterations: int | None, *, target: int = 160,
+) -> tuple[_Sol, dict[str, Any]]:
+    """Improve one plan by re-solving groups of nearby routes (see the module docstring).
+
+    ``iterations`` counts groups; with it set the result is deterministic for the
+    search's seed. Each group gets ``sub_iterations`` offspring (fewer when time runs
+    out). Returns the best plan and ``info`` (groups tried, groups improved, seconds).
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    deps = np.full(search.m + 1, search.dep0, dtype=np.int64)
+    cur = _first_plan(search, t0 + 0.05 * time_limit_s, 3)
+    first_cost = cur.cost
+    it = improved = 0
+    sub_iterations = 150
+    while (iterations is None or it < iterations) and time.perf_counter() < deadline:
+        it += 1
+        routes = cur.routes
+        group = _pick_group(routes, search.neigh, search.rng, target)
+        left = deadline - time.perf_counter()
+        budget = left if iterations is not None else max(0.05, min(left, 10.0))
+        new = _solve_group(search, routes, group, budget, sub_iterations)
+        if new is not None:
+            keep = [r for i, r in enumerate(routes) if i not in set(group)]
+            cand = search._eval(keep + [r for r in new if len(r)], deps)
+            if cand.feasible and cand.cost < cur.cost - 1e-9:
+                cur = cand
+                improved += 1
+        if it % 25 == 0:
+            cur = _polish(search, cur, deps)
+    cur = _polish(search, cur, deps)
+    info = {"iterations": it, "groups_improved": improved, "first_cost": first_cost,
+            "decomposed": True, "seconds": time.perf_counter() - t0}
+    return cur, info
+
+
+def _polish(search: _Search, cur: _Sol, deps: np.ndarray) -> _Sol:
+    """A local search of the whole plan (the seams between groups); kept when better."""
+    routes, d = search._ls(cur.routes, deps, search.lam, search.mu)
+    s = search._eval(routes, d)
+    return s if s.feasible and s.cost < cur.cost - 1e-9 else cur
