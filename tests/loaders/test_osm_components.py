@@ -211,7 +211,7 @@ def test_bundled_sources() -> None:
 class TestLoadDemo:
     def test_subset_into_store(self, store: Any) -> None:
         sources = ("osm_china", "cambridge_traffic_signals", "cambridge_bus_shelters")
-        counts = load_demo_components(store, sources=sources)
+        counts = load_demo_components(store, sources=sources, admin_code="320508")
         assert counts == {
             "01 公用设施类": 37,  # lamps 21, poles 6, vending 5, phones 3, water 1, post 1
             "02 道路交通类": 1376,  # OSM 417 + 98 + 8; Cambridge 785 + 68
@@ -226,7 +226,7 @@ class TestLoadDemo:
         }
         assert store.count("component") == 570 + 785 + 68
         # A second run finds every record by its source key and changes nothing.
-        again = load_demo_components(store, sources=sources)
+        again = load_demo_components(store, sources=sources, admin_code="320508")
         assert again == counts
         assert len(store.read("component", all_versions=True)) == 1423
         got = find_components(store, subclass_codes="0203")
@@ -234,7 +234,7 @@ class TestLoadDemo:
         assert got["component_id"].str.startswith("3205080203").all()
 
     def test_everything(self, store: Any) -> None:
-        counts = load_demo_components(store)
+        counts = load_demo_components(store, admin_code="320508")
         assert counts["01 公用设施类"] == 12384
         assert counts["02 道路交通类"] == 1744
         assert counts["03 市容环境类"] == 1067

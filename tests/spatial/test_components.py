@@ -29,6 +29,7 @@ from urbangrid.spatial.components.records import (
 from urbangrid.spatial.crs.transform import wgs84_to_bd09, wgs84_to_gcj02
 
 PROFILE = demo_profile()  # admin code 320508
+COUNTY = "320508"  # new IDs name their county (the profile's is not used)
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -199,7 +200,7 @@ class TestValidate:
 
 class TestWrite:
     def test_insert_allocates_ids(self, store: Any) -> None:
-        res = load_components(store, records(), PROFILE, at=T0)
+        res = load_components(store, records(), PROFILE, admin_code=COUNTY, at=T0)
         assert (res.inserted, res.updated, res.unchanged) == (5, 0, 0)
         got = find_components(store)
         assert ids(got) == [
@@ -215,15 +216,15 @@ class TestWrite:
         assert got.set_index("source").loc["s5"].geometry.geom_type == "LineString"
 
     def test_rerun_is_idempotent(self, store: Any) -> None:
-        load_components(store, records(), PROFILE, at=T0)
-        res = load_components(store, records(), PROFILE, at=T0 + DAY)
+        load_components(store, records(), PROFILE, admin_code=COUNTY, at=T0)
+        res = load_components(store, records(), PROFILE, admin_code=COUNTY, at=T0 + DAY)
         assert (res.inserted, res.updated, res.unchanged) == (0, 0, 5)
         assert store.count("component") == 5
 
     def test_update_keeps_history_and_as_of(self, store: Any) -> None:
-        load_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, admin_code=COUNTY, at=T0)
         changed = records(status=["破损", "完好", "完好", "破损", "完好"])
-        res = load_components(store, changed, PROFILE, at=T0 + 2 * DAY)
+        res = load_components(store, changed, PROFILE, admin_code=COUNTY, at=T0 + 2 * DAY)
         assert (res.inserted, res.updated, res.unchanged) == (0, 1, 4)
         hist = component_history(store, "3205080101000001")
         assert list(hist["status"]) == ["完好", "破损"]
@@ -236,13 +237,13 @@ class TestWrite:
         assert find_components(store, as_of=T0 - DAY).empty
 
     def test_retire(self, store: Any) -> None:
-        load_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, admin_code=COUNTY, at=T0)
         assert retire_components(store, ["3205080113000001", "3205089999999999"], at=T0 + DAY) == 1
         assert "3205080113000001" not in ids(find_components(store))
         assert "3205080113000001" in ids(find_components(store, as_of=T0 + DAY / 2))
 
     def test_bad_input_writes_nothing(self, store: Any) -> None:
-        load_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, admin_code=COUNTY, at=T0)
         bad = records(subclass_code=["0101", "0101", "0118", "0113", "2199"])
         for mode in ("upsert", "append"):
             with pytest.raises(
@@ -252,7 +253,9 @@ class TestWrite:
                     r"\(record e \(row 4\)\)"
                 ),
             ):
-                load_components(store, bad.assign(source=list("abcde")), PROFILE, mode=mode)
+                load_components(
+                    store, bad.assign(source=list("abcde")), PROFILE, admin_code=COUNTY, mode=mode
+                )
         assert store.count("component") == 5
         assert store.read("component_serial")["last_serial"].max() == 2
 
@@ -266,7 +269,7 @@ class TestWrite:
                     r"\(record s2 \(row 1\)\)"
                 ),
             ):
-                load_components(store, frame, PROFILE, mode=mode)
+                load_components(store, frame, PROFILE, admin_code=COUNTY, mode=mode)
         assert store.count("component") == 0
 
     def test_bulk_load_names_the_bad_record(self, store: Any) -> None:
@@ -293,21 +296,21 @@ class TestWrite:
                 r"\(record b20001 \(row 20001\)\)"
             ),
         ):
-            load_components(store, bad, PROFILE, mode="append")
+            load_components(store, bad, PROFILE, admin_code=COUNTY, mode="append")
         assert store.count("component") == 0
-        res = load_components(store, frame, PROFILE, at=T0)
+        res = load_components(store, frame, PROFILE, admin_code=COUNTY, at=T0)
         assert res.inserted == n
         got = find_components(store, subclass_codes="0118")
         assert len(got) == n // 2 and got["extra"].iloc[0] == {"k": 1}
-        again = load_components(store, frame, PROFILE, at=T0 + DAY)
+        again = load_components(store, frame, PROFILE, admin_code=COUNTY, at=T0 + DAY)
         assert (again.inserted, again.updated, again.unchanged) == (0, 0, n)
 
     def test_append_matches_upsert_representation(self, store: Any) -> None:
         frame = records(original_date=["2020-05-01", None, None, None, None])
-        res = load_components(store, frame, PROFILE, mode="append", at=T0)
+        res = load_components(store, frame, PROFILE, admin_code=COUNTY, mode="append", at=T0)
         assert res.inserted == 5
         # The bulk path stores exactly what the row path would: a re-upsert is a no-op.
-        res = load_components(store, frame, PROFILE, at=T0 + DAY)
+        res = load_components(store, frame, PROFILE, admin_code=COUNTY, at=T0 + DAY)
         assert (res.inserted, res.updated, res.unchanged) == (0, 0, 5)
         got = find_components(store).set_index("source")
         assert got.loc["s1", "original_date"] == dt.date(2020, 5, 1)
@@ -315,13 +318,13 @@ class TestWrite:
 
     def test_explicit_ids_move_the_counter(self, store: Any) -> None:
         first = records(component_id=["3205080101000050", None, None, None, None])
-        load_components(store, first, PROFILE, at=T0)
+        load_components(store, first, PROFILE, admin_code=COUNTY, at=T0)
         got = find_components(store).set_index("source")
         assert got.loc["s1", "component_id"] == "3205080101000050"
         assert got.loc["s2", "component_id"] == "3205080101000051"
 
     def test_reprojected_input(self, store: Any) -> None:
-        load_components(store, records().to_crs(32651), PROFILE, at=T0)
+        load_components(store, records().to_crs(32651), PROFILE, admin_code=COUNTY, at=T0)
         got = find_components(store).set_index("source")
         assert got.crs.to_epsg() == 4326
         assert got.loc["s1"].geometry.x == pytest.approx(X0, abs=1e-9)
@@ -367,7 +370,11 @@ class TestSerials:
                     barrier.wait(timeout=30)
                     for part in range(5):  # several transactions per writer interleave
                         load_components(
-                            s, frame.iloc[part * 5 : part * 5 + 5], PROFILE, mode="append"
+                            s,
+                            frame.iloc[part * 5 : part * 5 + 5],
+                            PROFILE,
+                            admin_code=COUNTY,
+                            mode="append",
                         )
             except BaseException as exc:  # re-raised in the main thread
                 errors.append(exc)
@@ -397,7 +404,7 @@ def _full_dsn(store: Any) -> str:
 class TestQueries:
     @pytest.fixture
     def loaded(self, store: Any) -> Any:
-        load_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, admin_code=COUNTY, at=T0)
         return store
 
     def test_by_grid(self, loaded: Any) -> None:
@@ -472,7 +479,7 @@ class TestQueries:
             geometry=[shapely.Point(24.9415, 60.1700), shapely.Point(24.94, 60.1710)],
             crs="EPSG:4326",
         )
-        load_components(store, frame, PROFILE, at=T0)
+        load_components(store, frame, PROFILE, admin_code=COUNTY, at=T0)
         got = nearest_components(store, 24.94, 60.17, k=1)
         assert got["component_id"].iloc[0] == "3205080118000001"
 
@@ -509,7 +516,7 @@ class TestQueries:
             geometry=pts + lines,
             crs="EPSG:4326",
         )
-        load_components(store, frame, PROFILE, at=T0)
+        load_components(store, frame, PROFILE, admin_code=COUNTY, at=T0)
         every = find_components(store)
         for x, y in rng.uniform(-0.002, 0.022, (8, 2)):
             qx, qy = X0 + x, Y0 + y
@@ -554,7 +561,7 @@ def grids() -> gpd.GeoDataFrame:
 class TestStats:
     @pytest.fixture
     def loaded(self, store: Any) -> Any:
-        load_components(store, records(), PROFILE, at=T0)
+        load_components(store, records(), PROFILE, admin_code=COUNTY, at=T0)
         return store
 
     def test_by_class(self, loaded: Any) -> None:
@@ -582,7 +589,7 @@ class TestStats:
         assert out["n_21"].tolist() == [0, 0, 0]
 
     def test_located_by_geometry(self, store: Any) -> None:
-        load_components(store, records(grid_code=[None] * 5), PROFILE, at=T0)
+        load_components(store, records(grid_code=[None] * 5), PROFILE, admin_code=COUNTY, at=T0)
         out = component_stats(store, by="grid", grids=grids()).set_index("grid_code")
         # Cover 1 lies 10 m into the first grid, cover 2 5 m into the second; the lamp
         # (117 m north), the hydrant (391 m east) and the metro line lie outside all three.
@@ -654,7 +661,7 @@ class TestBulk:
     def test_indexes_rebuilt(self, store: Any) -> None:
         before = _index_names(store)
         frame = self.big(25_000)
-        res = load_components(store, frame, PROFILE, mode="append", at=T0)
+        res = load_components(store, frame, PROFILE, admin_code=COUNTY, mode="append", at=T0)
         assert res.inserted == 25_000
         assert _index_names(store) == before
         assert store.count("component") == 25_000
@@ -662,7 +669,7 @@ class TestBulk:
         box = (X0, Y0, X0 + 0.01, Y0 + 0.01)
         inside = frame.cx[X0 : X0 + 0.01, Y0 : Y0 + 0.01]
         assert len(find_components(store, bbox=box)) == len(inside)
-        load_components(store, records(), PROFILE, at=T0 + DAY)
+        load_components(store, records(), PROFILE, admin_code=COUNTY, at=T0 + DAY)
         assert len(find_components(store, bbox=box)) == len(inside) + 5
         got = nearest_components(store, X0, Y0, k=3, subclass_codes="0118")
         assert len(got) == 3
@@ -678,7 +685,7 @@ class TestBulk:
                 r"\(record b24000 \(row 24000\)\)"
             ),
         ):
-            load_components(store, frame, PROFILE, mode="append", at=T0)
+            load_components(store, frame, PROFILE, admin_code=COUNTY, mode="append", at=T0)
         assert _index_names(store) == before
         assert store.count("component") == 0
 
@@ -697,7 +704,7 @@ class TestFileInBatches:
         before = _index_names(store)
         frame = TestBulk.big(25_000)
         res = append_component_file(
-            store, self.file(tmp_path, frame), PROFILE, at=T0, batch_rows=4_000
+            store, self.file(tmp_path, frame), PROFILE, admin_code=COUNTY, at=T0, batch_rows=4_000
         )
         assert res.inserted == 25_000
         assert store.count("component") == 25_000
@@ -720,7 +727,9 @@ class TestFileInBatches:
         frame.loc[[10, 21_000], "status"] = "gone"
         before = _index_names(store)
         with pytest.raises(ValidationError) as info:
-            append_component_file(store, self.file(tmp_path, frame), PROFILE, batch_rows=4_000)
+            append_component_file(
+                store, self.file(tmp_path, frame), PROFILE, admin_code=COUNTY, batch_rows=4_000
+            )
         bad = sorted((p["row"], p["field"], p["value"]) for p in info.value.problems)
         assert bad == [(10, "status", "gone"), (21_000, "status", "gone")]
         assert "record b21000 (row 21000)" in str(info.value)
@@ -735,7 +744,9 @@ class TestFileInBatches:
         frame.loc[21_000, "status"] = "gone"
         before = _index_names(store)
         with pytest.raises(ValidationError) as info:
-            append_component_file(store, self.file(tmp_path, frame), PROFILE, batch_rows=4_000)
+            append_component_file(
+                store, self.file(tmp_path, frame), PROFILE, admin_code=COUNTY, batch_rows=4_000
+            )
         bad = sorted((p["row"], p["field"]) for p in info.value.problems)
         assert bad == [(1_000, "extra"), (21_000, "status"), (24_000, "extra")]
         assert "record b21000 (row 21000)" in str(info.value)
@@ -749,7 +760,9 @@ class TestFileInBatches:
         geoms[7] = shapely.LineString([(X0, Y0), (X0 + 0.001, Y0 + 0.002), (X0 + 0.003, Y0)])
         geoms[4_005] = shapely.LineString([(X0, Y0), (X0 + 0.001, Y0 + 0.001)])
         frame = frame.set_geometry(gpd.GeoSeries(geoms, crs="EPSG:4326"))
-        append_component_file(store, self.file(tmp_path, frame), PROFILE, batch_rows=4_000)
+        append_component_file(
+            store, self.file(tmp_path, frame), PROFILE, admin_code=COUNTY, batch_rows=4_000
+        )
         got = find_components(store).set_index("source").geometry
         want = frame.set_index("source").geometry
         assert shapely.equals_exact(
@@ -762,7 +775,9 @@ class TestFileInBatches:
         frame["extra"] = frame["extra"].astype(object)
         frame.loc[[5_000, 24_000], "extra"] = "{not json"
         with pytest.raises(ValidationError) as info:
-            append_component_file(store, self.file(tmp_path, frame), PROFILE, batch_rows=4_000)
+            append_component_file(
+                store, self.file(tmp_path, frame), PROFILE, admin_code=COUNTY, batch_rows=4_000
+            )
         rows = sorted((p["row"], p["field"]) for p in info.value.problems)
         assert rows == [(5_000, "extra"), (24_000, "extra")]
         assert store.count("component") == 0

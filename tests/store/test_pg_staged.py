@@ -22,6 +22,7 @@ from urbangrid.spatial.components.codes import demo_profile
 from urbangrid.spatial.components.records import append_component_file
 
 PROFILE = demo_profile()  # county 320508
+COUNTY = "320508"  # new IDs name their county (the profile's is not used)
 N = 25_000  # above the store's bulk threshold (20,000 rows)
 
 
@@ -103,7 +104,9 @@ def test_swapped_in_table_is_the_same_table(pg: Any, tmp_path: Any) -> None:
     # Keys already handed out stay handed out: the sequence goes on after the swap.
     pg.connection.execute("SELECT setval('urbangrid.component_fid_seq', 41)")
     before, oid = _catalogue(pg), _oid(pg)
-    res = append_component_file(pg, _file(tmp_path, _frame()), PROFILE, batch_rows=4_000)
+    res = append_component_file(
+        pg, _file(tmp_path, _frame()), PROFILE, admin_code=COUNTY, batch_rows=4_000
+    )
     assert res.inserted == N
     assert _oid(pg) != oid  # staged and swapped
     assert _catalogue(pg) == before
@@ -123,7 +126,7 @@ def test_swapped_in_table_is_the_same_table(pg: Any, tmp_path: Any) -> None:
     # A second load goes into a layer that is no longer empty: one transaction, no swap.
     oid = _oid(pg)
     more = _frame(N).assign(source=[f"t{i}" for i in range(N)])
-    append_component_file(pg, _file(tmp_path, more), PROFILE, batch_rows=4_000)
+    append_component_file(pg, _file(tmp_path, more), PROFILE, admin_code=COUNTY, batch_rows=4_000)
     assert _oid(pg) == oid
     assert pg.count("component") == 2 * N
 
@@ -133,7 +136,9 @@ def test_a_bad_record_leaves_the_layer_as_it_was(pg: Any, tmp_path: Any) -> None
     frame.loc[21_000, "status"] = "gone"
     oid = _oid(pg)
     with pytest.raises(ValidationError) as info:
-        append_component_file(pg, _file(tmp_path, frame), PROFILE, batch_rows=4_000)
+        append_component_file(
+            pg, _file(tmp_path, frame), PROFILE, admin_code=COUNTY, batch_rows=4_000
+        )
     assert [(p["row"], p["field"]) for p in info.value.problems] == [(21_000, "status")]
     assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])
 
@@ -146,11 +151,13 @@ def test_a_key_repeated_across_batches_fails_before_the_swap(pg: Any, tmp_path: 
     frame.loc[[3, 20_003], "component_id"] = "3205080101000007"
     oid = _oid(pg)
     with pytest.raises(StoreSchemaError, match="3205080101000007"):
-        append_component_file(pg, _file(tmp_path, frame), PROFILE, batch_rows=4_000)
+        append_component_file(
+            pg, _file(tmp_path, frame), PROFILE, admin_code=COUNTY, batch_rows=4_000
+        )
     assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])
     # The layer takes the load once the file is right.
     frame.loc[20_003, "component_id"] = None
-    append_component_file(pg, _file(tmp_path, frame), PROFILE, batch_rows=4_000)
+    append_component_file(pg, _file(tmp_path, frame), PROFILE, admin_code=COUNTY, batch_rows=4_000)
     assert pg.count("component") == N
 
 
@@ -166,7 +173,9 @@ def test_a_key_repeated_across_batches_fails_before_the_swap(pg: Any, tmp_path: 
 def test_layer_with_dependents_loads_in_one_transaction(pg: Any, tmp_path: Any, setup: str) -> None:
     pg.connection.execute(setup)
     before, oid = _catalogue(pg), _oid(pg)
-    append_component_file(pg, _file(tmp_path, _frame()), PROFILE, batch_rows=4_000)
+    append_component_file(
+        pg, _file(tmp_path, _frame()), PROFILE, admin_code=COUNTY, batch_rows=4_000
+    )
     assert _oid(pg) == oid  # not swapped: the view and the grant still refer to it
     assert _catalogue(pg) == before
     assert pg.count("component") == N
@@ -178,7 +187,7 @@ def test_inside_a_callers_transaction_loads_in_it(pg: Any, tmp_path: Any) -> Non
     oid = _oid(pg)
     path = _file(tmp_path, _frame())
     with pg.transaction():
-        append_component_file(pg, path, PROFILE, batch_rows=4_000)
+        append_component_file(pg, path, PROFILE, admin_code=COUNTY, batch_rows=4_000)
     assert _oid(pg) == oid
     assert pg.count("component") == N
 
@@ -190,7 +199,7 @@ def test_readers_wait_for_nothing_and_writers_for_the_load(
     # that waited on the lock sees the swapped-in table.
     path = _file(tmp_path, _frame())
     with psycopg.connect(pg_dsn, autocommit=True) as other:
-        append_component_file(pg, path, PROFILE, batch_rows=4_000)
+        append_component_file(pg, path, PROFILE, admin_code=COUNTY, batch_rows=4_000)
         assert other.execute("SELECT count(*) FROM urbangrid.component").fetchone() == (N,)
         other.execute("UPDATE urbangrid.component SET note = 'checked' WHERE source = 's0'")
     assert pg.count("component", where={"note": "checked"}) == 1
@@ -203,7 +212,9 @@ def test_staging_table_of_a_crashed_load_is_dropped(pg: Any, tmp_path: Any) -> N
         "CREATE TABLE urbangrid.component__load_2147483 (LIKE urbangrid.component)"
     )
     pg.connection.execute("CREATE TABLE urbangrid.component_notes__load_x (n int)")
-    append_component_file(pg, _file(tmp_path, _frame()), PROFILE, batch_rows=4_000)
+    append_component_file(
+        pg, _file(tmp_path, _frame()), PROFILE, admin_code=COUNTY, batch_rows=4_000
+    )
     assert _leftovers(pg) == []
     names = pg.connection.execute(
         "SELECT relname FROM pg_class WHERE relname = 'component_notes__load_x'"
@@ -226,5 +237,7 @@ def test_a_swap_cut_short_leaves_the_layer_as_it_was(
     monkeypatch.setattr(_pg_staged.StagedLoad, "_swap", cut_short)
     oid = _oid(pg)
     with pytest.raises(RuntimeError, match="cut short"):
-        append_component_file(pg, _file(tmp_path, _frame()), PROFILE, batch_rows=4_000)
+        append_component_file(
+            pg, _file(tmp_path, _frame()), PROFILE, admin_code=COUNTY, batch_rows=4_000
+        )
     assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])

@@ -71,7 +71,6 @@ from urbangrid.loaders.mapping import (
 from urbangrid.loaders.readers import SurveyFile, read_survey
 from urbangrid.loaders.survey_checks import (
     District,
-    county_code_problem,
     district_problems,
     fill_grid_codes,
     id_county_problems,
@@ -90,6 +89,7 @@ from urbangrid.loaders.validate import (
     write_report,
 )
 from urbangrid.spatial.components.codes import demo_profile, find_subclass
+from urbangrid.spatial.components.district import county_code_problem
 from urbangrid.spatial.components.records import RECORD_COLUMNS, _assign_ids, validate_components
 from urbangrid.spatial.crs.transform import CRSLike
 from urbangrid.store import Store, StoreBusyError, StoreConflictError

@@ -34,7 +34,10 @@ import shapely
 
 from urbangrid.problems import Problem, Severity, problem
 from urbangrid.spatial.components.codes import CityProfile
-from urbangrid.spatial.components.ids import PROVINCE_CODES
+from urbangrid.spatial.components.district import (
+    district_parts,
+    no_county_reason,
+)
 from urbangrid.spatial.crs.metric import choose_metric_crs
 from urbangrid.store import Store
 
@@ -83,15 +86,6 @@ class District:
     asked: str | None = None
 
 
-def county_code_problem(code: str) -> str | None:
-    """Why `code` cannot be a county of component IDs, or None when it can."""
-    if not (len(code) == 6 and code.isascii() and code.isdigit()):
-        return "must be 6 digits (GB/T 2260 county code, e.g. 110108)"
-    if code[:2] not in PROVINCE_CODES:
-        return f"province {code[:2]} is not a GB/T 2260 province (nor 99, urbangrid's own)"
-    return None
-
-
 def _current(store: Store, layer: str, columns: list[str]) -> Any:
     if layer not in store.layers() or store.is_empty(layer):
         return None
@@ -116,7 +110,7 @@ def read_district(store: Store, admin_code: str | None, component_crs: Any) -> D
     -------
     District
     """
-    parts = _district_parts(store)
+    parts = district_parts(store)
     if parts is None:
         if admin_code is not None:
             return District((admin_code,), admin_code, None, component_crs,
@@ -135,39 +129,13 @@ def read_district(store: Store, admin_code: str | None, component_crs: Any) -> D
     return District(codes, county, geom, component_crs, f"district: {what} of {shown}")
 
 
-def _district_parts(store: Store) -> tuple[Any, str] | None:
-    """County polygons of the store (column ``code``): its district-level admin
-    areas, else its current unit grids by ``county_code``; and what they are."""
-    areas = _current(store, "admin_area", ["code", "level", "name"])
-    if areas is not None:
-        areas = areas[(areas["level"] == "district") & areas["code"].str.len().eq(6)]
-        areas = areas[areas.geometry.notna()]
-        if not areas.empty:
-            names = ", ".join(sorted(set(areas["name"])))
-            return areas[["code", areas.geometry.name]], f"admin area(s) {names}"
-    grids = _current(store, "unit_grid", ["county_code"])
-    if grids is not None:
-        grids = grids.rename(columns={"county_code": "code"})
-        return grids[["code", grids.geometry.name]], f"the {len(grids)} unit grids"
-    return None
-
-
 def _only(codes: tuple[str, ...]) -> str | None:
     return codes[0] if len(codes) == 1 else None
 
 
 def no_county_problem(district: District, source: str) -> Problem:
     """The file problem of rows that need a new ID when no county is known."""
-    if district.asked is not None:
-        why = (f"--admin-code (admin_code=) {district.asked} is not a county of the store's "
-               f"district ({', '.join(district.counties)}); give one of those")
-    elif district.counties:
-        why = (f"the store's district holds counties {', '.join(district.counties)}: "
-               "pass --admin-code (admin_code=) to say which one new IDs get")
-    else:
-        why = ("rows without 标识码 need a new ID, and the store holds no district "
-               "(admin areas or unit grids) to take its county from: pass --admin-code "
-               "(admin_code=), e.g. 110108")
+    why = no_county_reason(district.counties, district.asked)
     return problem(source, None, "component_id", None, why)
 
 

@@ -37,6 +37,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from urbangrid.errors import StorePermissionError
 from urbangrid.store._pg_locks import busy_message, describe_dsn
 from urbangrid.store.base import StoreBusyError
 
@@ -309,22 +310,49 @@ def drop_orphans(
     return dropped
 
 
+def take_load_lock(lock: psycopg.Connection[Any], dsn: str, schema: str, layer: str) -> None:
+    """The load lock of `layer` (its ``layer_registry`` row ``FOR UPDATE``) on `lock`,
+    until its transaction ends, waited for at most the connection's ``lock_timeout``."""
+    try:
+        lock.execute(
+            sql.SQL("SELECT 1 FROM {} WHERE name = %s FOR UPDATE").format(
+                sql.Identifier(schema, "layer_registry")
+            ),
+            (layer,),
+        )
+    except psycopg.errors.LockNotAvailable as exc:
+        lock.rollback()
+        what = f"the load lock of layer {layer!r}"
+        raise StoreBusyError(busy_message(lock, describe_dsn(dsn), what)) from exc
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise StorePermissionError(
+            f"{describe_dsn(dsn)}: the role this store was opened with may not write "
+            f"{layer!r}; nothing was written. Connect as a writer role."
+        ) from exc
+
+
 def begin_staged_load(
-    dsn: str, schema: str, table: str, *, timeout_s: float = 60.0
+    dsn: str, schema: str, table: str, *, timeout_s: float = 60.0, layer: str | None = None
 ) -> StagedLoad | None:
     """Lock `table` against writers and plan a staged load, or None where it cannot be swapped.
 
-    None (nothing locked) when the layer holds rows, or anything but its own
-    parts depends on it (see the module docstring); the caller loads in one
+    `layer`: the name whose row of ``layer_registry`` is the load lock every
+    writer of the layer takes first (:meth:`PostGISStore.lock_layer`); it is
+    taken here, on the connection that holds the load until its swap, so a
+    staged load queues behind (and ahead of) CLI loads and streamed appends
+    alike. None (nothing locked) when the layer holds rows, or anything but its
+    own parts depends on it (see the module docstring); the caller loads in one
     transaction then.
     """
     lock = psycopg.connect(dsn, autocommit=False, options="-c timezone=UTC")
     try:
         qualified = sql.Identifier(schema, table).as_string(lock)
+        lock.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(timeout_s * 1e3)}",))
+        if layer is not None:
+            take_load_lock(lock, dsn, schema, layer)
         # SHARE ROW EXCLUSIVE, not SHARE: it conflicts with itself, so two staged
         # loads queue here instead of both holding SHARE and both upgrading to
         # ACCESS EXCLUSIVE at the swap (a deadlock); readers still go on.
-        lock.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(timeout_s * 1e3)}",))
         try:
             lock.execute(
                 sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(

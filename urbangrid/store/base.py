@@ -987,7 +987,10 @@ class BaseStore:
         batch while the server stores this one. Every batch is still checked
         before anything is committed, and a bad row anywhere rolls back the
         whole load. This base version gathers the batches and writes them with
-        :meth:`write` (mode ``append``).
+        :meth:`write` (mode ``append``). Every back end takes the layer's load
+        lock (:meth:`lock_layer`) before it reads the first batch, waiting at
+        most ``URBANGRID_LOCK_TIMEOUT_S``: a batch source that looks the store up
+        as it goes (IDs already given, serials) sees no other writer meanwhile.
 
         Parameters
         ----------
@@ -1020,6 +1023,20 @@ class BaseStore:
             is written.
         """
         info = self.layer_info(layer)
+        # The layer's load lock first, as every writer of the layer takes it: the
+        # batches, read under it, see every earlier load and no later one.
+        with self.transaction():
+            self.lock_layer(layer, timeout_s=lock_timeout_s())
+            return self._append_given(info, batches, at, source)
+
+    def _append_given(
+        self,
+        info: LayerInfo,
+        batches: Iterable[tuple[int, pd.DataFrame] | tuple[int, pd.DataFrame, Any]],
+        at: dt.datetime | None,
+        source: str,
+    ) -> WriteResult:
+        """The batches of :meth:`append_batches` gathered and written (mode ``append``)."""
         given: list[tuple[Any, ...]] = []
         try:
             given.extend(batches)
@@ -1041,7 +1058,7 @@ class BaseStore:
         if not frames:
             return WriteResult()
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        return self.write(layer, frame, "append", at=at, source=source)
+        return self.write(info.name, frame, "append", at=at, source=source)
 
     def _write_rows(
         self,

@@ -906,6 +906,11 @@ class PostGISStore(BaseStore):
         indexes are rebuilt after); False when there was no batch at all."""
         info = load.info
         with self.transaction():
+            if staged is None:
+                # Every writer of the layer takes its load lock before anything else
+                # (a staged load took it on its lock-holding connection): the batches,
+                # read from here on, see every earlier load and no later one.
+                self.lock_layer(info.name, timeout_s=lock_timeout_s())
             first = next(stream, None)  # the COPY's columns are the first batch's
             if first is None:
                 return False
@@ -942,7 +947,9 @@ class PostGISStore(BaseStore):
         """
         if rows < BULK_ROWS or self.connection.info.transaction_status != TransactionStatus.IDLE:
             return None
-        return begin_staged_load(self._dsn, SCHEMA, info.name, timeout_s=lock_timeout_s())
+        return begin_staged_load(
+            self._dsn, SCHEMA, info.name, timeout_s=lock_timeout_s(), layer=info.name
+        )
 
     def _copy(
         self,

@@ -24,7 +24,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from shapely.geometry.base import BaseGeometry
 from urbangrid.errors import ComponentIdError, ValidationError
 from urbangrid.problems import Problem, format_problem, problem
 from urbangrid.spatial.components.codes import CityProfile
+from urbangrid.spatial.components.district import district_counties, new_id_county
 from urbangrid.spatial.components.ids import (
     PROVINCE_CODES,
     component_id_column,
@@ -44,7 +45,7 @@ from urbangrid.spatial.components.ids import (
 )
 from urbangrid.spatial.crs.transform import crs_equal, transform_xy
 from urbangrid.store import Store
-from urbangrid.store.base import json_text
+from urbangrid.store.base import json_text, lock_timeout_s
 
 __all__ = [
     "COMPONENT_LAYER",
@@ -575,8 +576,8 @@ def _assign_ids(
         _raise_counters(store, explicit.astype(str), profile)
     if need.any():
         if admin_code is None:
-            msg = "records without component_id need an admin_code (or a profile with one)"
-            raise ComponentIdError(msg)
+            # The store's district decides, or the error says what to pass.
+            admin_code = new_id_county(store, None)
         subs = frame.loc[need, "subclass_code"].to_numpy(dtype=object)
         # Counters in code order: two loads reserving several subclasses at once
         # lock them in the same order, so they queue instead of deadlocking.
@@ -610,6 +611,17 @@ def _no_components(store: Store) -> bool:
     return store.is_empty(COMPONENT_LAYER)
 
 
+def load_county(store: Store, admin_code: str | None) -> str | None:
+    """The county of a component load into `store`: `admin_code` (checked: a county
+    code, and one of the store's district if it has one), else the district's only
+    county, else None (new IDs then raise, saying what to pass). Never the
+    profile's own county: a Suzhou profile must not give IDs in a Beijing store."""
+    if admin_code is not None:
+        return new_id_county(store, admin_code)
+    counties = district_counties(store)
+    return counties[0] if len(counties) == 1 else None
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -641,7 +653,12 @@ def load_components(
         Every mode writes through :meth:`Store.write`, whose bulk path (binary
         ``COPY`` on PostGIS, a packed R*Tree on GeoPackage) serves large loads.
     admin_code : str, optional
-        County code for new IDs; defaults to the profile's.
+        6-digit county code (GB/T 2260) for new IDs, which given IDs must carry;
+        it must be a county of the store's district when the store has one
+        (admin areas of level ``district``, else its unit grids). Without it, the
+        district's only county; a store with no district or several counties
+        then needs it for new IDs (:class:`~urbangrid.errors.ComponentIdError`
+        says so). The profile's own ``admin_code`` is not used.
     district : geometry or GeoSeries, optional
         Boundary every geometry must lie in.
     at : datetime, optional
@@ -658,6 +675,18 @@ def load_components(
     ------
     ValidationError
         Bad records, each named with its field; nothing is written.
+    ComponentIdError
+        New IDs are needed and no county is known (see `admin_code`).
+    StoreBusyError
+        Another load of the layer held its load lock longer than
+        ``URBANGRID_LOCK_TIMEOUT_S``; nothing is written.
+
+    Notes
+    -----
+    Every writer of the component layer (this, :func:`append_component_file`,
+    ``urbangrid load components``) takes the layer's load lock
+    (:meth:`Store.lock_layer`) before it looks up IDs or takes serials, so
+    concurrent loads of overlapping records queue: each source key gets one ID.
     """
     return _load_components(store, records, profile, mode, admin_code, district, at, source)
 
@@ -672,22 +701,27 @@ def _load_components(
     at: dt.datetime | None,
     source: str,
 ) -> Any:
-    admin_code = admin_code or profile.admin_code
+    county = load_county(store, admin_code)
     frame = validate_components(
         records,
-        profile,
-        admin_code=admin_code,
+        replace(profile, admin_code=None),  # IDs checked against `county`, if known
+        admin_code=county,
         district=district,
         source=source,
         # JSON text in `extra` is checked where it is stored (PostGIS parses jsonb,
         # GeoPackage runs json_valid): parsed once, not twice.
         check_json=False,
     )
-    frame = _assign_ids(store, frame, profile, admin_code)
-    cols = [c for c in RECORD_COLUMNS if c in frame.columns]
-    out = frame[[*cols, frame.geometry.name]]
     try:
-        return store.write(COMPONENT_LAYER, out, mode=mode, at=at, source=source)
+        # The layer's load lock before the IDs are looked up and the serials taken,
+        # as every writer of the layer does: two loads of one source key cannot
+        # both give it a new ID.
+        with store.transaction():
+            store.lock_layer(COMPONENT_LAYER, timeout_s=lock_timeout_s())
+            frame = _assign_ids(store, frame, profile, county)
+            cols = [c for c in RECORD_COLUMNS if c in frame.columns]
+            out = frame[[*cols, frame.geometry.name]]
+            return store.write(COMPONENT_LAYER, out, mode=mode, at=at, source=source)
     except ValidationError as exc:
         # The store names rows; name the records as validation does (the input's own
         # key first: the ID of a new record was only just assigned).
@@ -727,7 +761,8 @@ def append_component_file(
         point or line geometries with a CRS; columns from :data:`RECORD_COLUMNS`.
     profile : CityProfile
     admin_code : str, optional
-        County code for new IDs; defaults to the profile's.
+        County code for new IDs, as for :func:`load_components` (never the
+        profile's own).
     district : geometry or GeoSeries, optional
         Boundary every geometry must lie in.
     at : datetime, optional
@@ -738,36 +773,39 @@ def append_component_file(
     Returns
     -------
     WriteResult
+        ``inserted``; ``unchanged``: records left out because the layer already
+        holds their ID or their ``source`` key (a re-run, or a file overlapping
+        one loaded before; ``urbangrid load components`` updates those).
 
     Raises
     ------
     ValidationError
         Bad records, each named with its file row and field; nothing is
         written (serials reserved meanwhile are not reused, as with a sequence).
+    StoreBusyError
+        Another load of the layer held its load lock longer than
+        ``URBANGRID_LOCK_TIMEOUT_S``.
+
+    Notes
+    -----
+    The store takes the layer's load lock before the first batch is read (see
+    :meth:`Store.append_batches`), and the IDs are looked up under it: loads of
+    overlapping files, streamed or not, queue and give each source key one ID.
     """
     import pyogrio
 
     path = Path(path)
-    admin_code = admin_code or profile.admin_code
     info = pyogrio.read_info(path)
-    empty = _no_components(store)
-    known: dict[str, str] | None = None
-    if not empty and "source" in list(info["fields"]):
-        # Looked up before the load locks the layer (see _assign_ids).
-        keys = _text(
-            pyogrio.read_dataframe(path, columns=["source"], read_geometry=False, use_arrow=True),
-            "source",
-        )
-        known = _ids_by_source(store, keys.dropna().unique().tolist())
     # Serials commit on their own (side_store: on PostGIS, another connection): the
     # load holds the layer locked.
     with store.side_store() as ids:
         batches = _ComponentBatches(
-            path, profile, admin_code, district, ids, empty, known, batch_rows
+            path, profile, admin_code, district, ids, list(info["fields"]), batch_rows
         )
-        return store.append_batches(
+        res = store.append_batches(
             COMPONENT_LAYER, batches, rows=int(info["features"]), at=at, source=path.name
         )
+    return replace(res, unchanged=batches.skipped)
 
 
 @dataclass
@@ -775,8 +813,12 @@ class _ComponentBatches:
     """The batches of :func:`append_component_file`: read, validated, given IDs
     (serials reserved through `ids`), each with its first file row and its WKB.
 
-    Once a batch is bad, the later ones are only checked; when all are read, the
-    problems of every batch are raised together (the store rolls back the load).
+    Iterated by the store under the layer's load lock: only then does it look up
+    the county, whether the layer is empty, the IDs of the file's source keys and
+    which of its IDs are stored already (those records are left out, counted in
+    `skipped`). Once a batch is bad, the later ones are only checked; when all are
+    read, the problems of every batch are raised together (the store rolls back
+    the load).
     """
 
     path: Path
@@ -784,13 +826,34 @@ class _ComponentBatches:
     admin_code: str | None
     district: Any
     ids: Store
-    empty: bool
-    known: dict[str, str] | None
+    fields: list[str]
     batch_rows: int
     problems: list[Problem] = field(default_factory=list)
+    skipped: int = 0
+    empty: bool = True
+    known: dict[str, str] | None = None
+    stored: frozenset[str] = frozenset()
+
+    def _look_up(self) -> None:
+        """What the batches need from the store, read under the load lock."""
+        import pyogrio
+
+        self.admin_code = load_county(self.ids, self.admin_code)
+        self.empty = _no_components(self.ids)
+        cols = [c for c in ("source", "component_id") if c in self.fields]
+        if self.empty or not cols:
+            return
+        keys = pyogrio.read_dataframe(self.path, columns=cols, read_geometry=False, use_arrow=True)
+        sources = _text(keys, "source").dropna().unique().tolist()
+        self.known = _ids_by_source(self.ids, sources) if sources else {}
+        given = _text(keys, "component_id").dropna().unique().tolist()
+        found = self.ids.current_values(COMPONENT_LAYER, "component_id", given, "component_id")
+        self.stored = frozenset([*self.known.values(), *map(str, found)])
 
     def __iter__(self) -> Iterator[tuple[int, pd.DataFrame, Any]]:
+        self._look_up()
         source = self.path.name
+        profile = replace(self.profile, admin_code=None)  # IDs checked against the county
         start = 0
         for raw, wkb in _read_batches(self.path, self.batch_rows):
             end, first = start + len(raw), start
@@ -798,7 +861,7 @@ class _ComponentBatches:
             try:
                 frame = validate_components(
                     raw,
-                    self.profile,
+                    profile,
                     admin_code=self.admin_code,
                     district=self.district,
                     source=source,
@@ -816,9 +879,28 @@ class _ComponentBatches:
             )
             cols = [c for c in RECORD_COLUMNS if c in frame.columns]
             # The geometries are the ones decoded from `wkb`: the store writes it as it is.
-            yield first, frame[[*cols, frame.geometry.name]], wkb
+            yield from self._new_only(first, frame[[*cols, frame.geometry.name]], wkb)
         if self.problems:
             raise _problems_error(source, self.problems)
+
+    def _new_only(
+        self, first: int, frame: pd.DataFrame, wkb: Any
+    ) -> Iterator[tuple[int, pd.DataFrame, Any]]:
+        """The batch without its records already stored (same ID, or same source key),
+        as runs of consecutive rows, each with its own first file row."""
+        if not self.stored:
+            yield first, frame, wkb
+            return
+        new = ~frame["component_id"].isin(self.stored).to_numpy(dtype=bool)
+        self.skipped += int((~new).sum())
+        for a, b in _runs(new):
+            yield first + a, frame.iloc[a:b], None if wkb is None else wkb.slice(a, b - a)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of True in `mask`."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _read_batches(
