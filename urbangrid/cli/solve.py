@@ -85,12 +85,16 @@ def postman(graph: Path, kind: str, weight: str, out: Path | None) -> None:
               help="Seconds of search.")
 @click.option("--seed", default=0, show_default=True)
 def carp(instance: Path, time_limit_s: float, seed: int) -> None:
-    """Solve a CARPLIB INSTANCE (.dat of the gdb, val or egl sets)."""
+    """Solve a CARP INSTANCE: a CARPLIB .dat (gdb, val, egl, EGL-G) or one of Tang et
+    al.'s Hefei/Beijing .txt files (vertices from 0). Above 400 required edges the
+    search works on groups of nearby routes (decomposition)."""
     from urbangrid.routing.core.carp import read_instance
     from urbangrid.routing.core.carp import solve as solve_carp
 
     sol = solve_carp(read_instance(instance), time_limit_s=time_limit_s, seed=seed)
-    click.echo(f"{instance.name}: cost {sol.cost} with {len(sol.routes)} routes "
-               f"(feasible: {sol.feasible})")
+    how = (f"{sol.info['iterations']} route groups re-solved" if sol.info.get("decomposed")
+           else f"{sol.info['iterations']} offspring")
+    click.echo(f"{instance.name}: cost {sol.cost:g} with {len(sol.routes)} routes "
+               f"(feasible: {sol.feasible}; {how} in {sol.info['seconds']:.0f} s)")
     for i, (route, cost) in enumerate(zip(sol.routes, sol.route_costs, strict=True), 1):
         click.echo(f"  route {i}: cost {cost}, load {sol.loads[i - 1]}, {len(route)} tasks")

@@ -196,7 +196,8 @@ def read_instance(path: str | Path) -> CarpInstance:
         capacity = float(head["CAPACIDAD"])
         total = float(head.get("COSTE_TOTAL_REQ", "0"))
     except KeyError as exc:
-        msg = f"{p}: header field {exc.args[0]} is missing"
+        msg = (f"{p}: header field {exc.args[0]} is missing; give a CARPLIB instance (a .dat "
+               "of gdb, val, egl, EGL-G, or a Hefei/Beijing .txt of Tang et al.)")
         raise DataFileError(msg) from None
     except ValueError as exc:
         msg = f"{p}: bad header value ({exc})"
