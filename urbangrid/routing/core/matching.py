@@ -44,8 +44,9 @@ from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spannin
 
 from urbangrid.errors import RoutingError
 from urbangrid.routing.core.graphs import EdgeId, check_node, index_graph
+from urbangrid.routing.core.tjoin import CertifiedTJoin, certified_t_join
 
-__all__ = ["MATCHING_MAX_TERMINALS", "TJoin", "min_t_join"]
+__all__ = ["MATCHING_MAX_TERMINALS", "TJoin", "certified_t_join_arrays", "min_t_join"]
 
 #: Up to this many terminals the join comes from an exact matching, not the integer
 #: program: networkx's blossom takes 0.04 s for 50 terminals, 0.5 s for 100 and
@@ -207,6 +208,37 @@ def t_join_arrays(
     lb = float(bound) if bound is not None and math.isfinite(bound) else 0.0
     lb = max(lb, _nearest_terminal_bound(n, a, b, cw, terminal))
     return chosen, cost, min(lb, cost), False
+
+
+def certified_t_join_arrays(
+    n: int,
+    tail: np.ndarray,
+    head: np.ndarray,
+    w: np.ndarray,
+    terminal: np.ndarray,
+    time_limit_s: float,
+) -> tuple[list[int], float, CertifiedTJoin] | None:
+    """Minimum T-join with a checked dual certificate, or None (then use :func:`t_join_arrays`).
+
+    Parallel edges and loops are reduced to the cheapest edge per node pair (the
+    certificate is checked on that simple graph, whose T-joins cost the same);
+    returns the input edge positions, the cost and the certified result. See
+    :mod:`urbangrid.routing.core.tjoin`.
+    """
+    keep = np.flatnonzero(tail != head)
+    a = np.minimum(tail[keep], head[keep])
+    b = np.maximum(tail[keep], head[keep])
+    order = np.lexsort((w[keep], b, a))
+    a, b, pos = a[order], b[order], keep[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    a, b, pos = a[first], b[first], pos[first]
+    res = certified_t_join(n, a, b, w[pos], terminal, time_limit_s=time_limit_s)
+    if res is None or not res.optimal:
+        return None
+    sel = _forest_join(n, a, b, w[pos], res.edges, terminal)
+    chosen = [int(p) for p in pos[sel]]
+    return chosen, math.fsum(float(w[p]) for p in chosen), res
 
 
 def _forest_join(

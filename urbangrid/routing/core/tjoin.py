@@ -1,0 +1,727 @@
+"""Certified minimum T-joins on the sparse street graph: primal, dual and checker.
+
+A minimum T-join (the parity repair of a Chinese postman tour) is found as a minimum
+perfect matching of the terminals ``T`` over a *sparse* set of candidate pairs,
+never the ``|T|²`` distance table:
+
+1. candidate pairs are the terminals whose Voronoi cells touch (one multi-source
+   Dijkstra run over the street graph; a pair's length is the path through the
+   boundary edge);
+2. the matching linear program over those pairs, with odd-set (blossom) cuts added
+   until its optimum is integral, is solved by HiGHS (:func:`scipy.optimize.linprog`),
+   which also returns its dual: a value ``y_B >= 0`` per terminal and per odd set;
+3. the dual is *lifted* to the street graph as growing "moats" (Jünger & Pulleyblank's
+   geometric duals): set ``B`` becomes a chain of nested node sets, each node of the
+   moat joining at its offset distance. The lifted family is a dual solution of the
+   cut formulation of the T-join on the street graph::
+
+       max Σ_S y_S   s.t.  Σ_{S : e ∈ δ(S)} y_S <= w_e  for every street edge e,
+                           y_S >= 0, every S laminar and holding an odd number of T.
+
+   Where an edge is overloaded (a shorter connection the candidate pairs missed),
+   that pair is added and the program solved again (pricing).
+
+The certificate is checked by :func:`check_t_join_certificate`, which knows nothing
+of how it was made: it recomputes every set's terminal parity and every edge's load
+from the laminar tree and returns the bound ``Σ y``, scaled down if any edge is
+overloaded by rounding, so the bound is always valid. A join whose cost equals the
+bound is optimal.
+
+Rounding: the solver works on the float weights given. The checker's bound is a
+valid lower bound in floating point; "optimal" means ``cost - bound <= 1e-9 × cost``
+(HiGHS's tolerances). With integer weights (e.g. whole decimetres) a bound above
+``cost - 1`` proves exact optimality, which :attr:`CertifiedTJoin.exact` states.
+
+References
+----------
+.. [1] J. Edmonds, E. L. Johnson. Matching, Euler tours and the Chinese postman.
+   Mathematical Programming 5:88-124, 1973.
+.. [2] M. Jünger, W. R. Pulleyblank. New primal and dual matching heuristics.
+   Algorithmica 13:357-380, 1995 (geometric duals, moats).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from urbangrid.errors import RoutingError
+
+__all__ = [
+    "CertifiedTJoin",
+    "TJoinCertificate",
+    "certified_t_join",
+    "check_t_join_certificate",
+]
+
+#: relative tolerance of "cost equals bound" for float weights (HiGHS's own tolerances)
+REL_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class TJoinCertificate:
+    """A laminar family of node sets with a value each: a dual solution of the T-join.
+
+    Sets are numbered so that a set's parent (the smallest set strictly containing
+    it) has a larger number; ``set_parent[i]`` is ``-1`` for a top-level set.
+    ``node_set[v]`` is the smallest set holding node ``v`` (``-1``: none); a node is
+    in that set and all its ancestors.
+    """
+
+    set_parent: np.ndarray
+    node_set: np.ndarray
+    value: np.ndarray
+
+
+@dataclass(frozen=True)
+class CertifiedTJoin:
+    """A T-join (edge positions), its cost, the checked bound and its certificate."""
+
+    edges: np.ndarray
+    cost: float
+    bound: float
+    certificate: TJoinCertificate | None
+    exact: bool
+    info: dict[str, float]
+
+    @property
+    def optimal(self) -> bool:
+        """Whether the bound meets the cost (to :data:`REL_TOL`, or exactly)."""
+        return self.exact or self.cost - self.bound <= REL_TOL * max(1.0, abs(self.cost))
+
+
+def check_t_join_certificate(
+    n: int,
+    tail: np.ndarray,
+    head: np.ndarray,
+    w: np.ndarray,
+    terminal: np.ndarray,
+    cert: TJoinCertificate,
+) -> float:
+    """Check a T-join dual on an undirected graph and return the lower bound it proves.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes (``0 .. n-1``).
+    tail, head, w : numpy.ndarray
+        The edges and their weights (>= 0; parallel edges and loops allowed).
+    terminal : numpy.ndarray of bool
+        The set ``T``.
+    cert : TJoinCertificate
+        The laminar family and its values.
+
+    Returns
+    -------
+    float
+        ``Σ y_S``, scaled down by the largest overload ``load_e / w_e`` if rounding
+        left any edge above its weight: a valid lower bound on every T-join's cost.
+
+    Raises
+    ------
+    RoutingError
+        If the family is not a forest numbered children-first, a value is negative or
+        not finite, or a set with positive value holds an even number of terminals.
+    """
+    par = np.asarray(cert.set_parent, dtype=np.int64)
+    y = np.asarray(cert.value, dtype=float)
+    ns = np.asarray(cert.node_set, dtype=np.int64)
+    k = len(par)
+    if len(y) != k or len(ns) != n or (ns >= k).any() or (ns < -1).any():
+        raise RoutingError("certificate arrays do not fit the graph")
+    idx = np.arange(k)
+    if ((par != -1) & (par <= idx)).any() or (par >= k).any():
+        raise RoutingError("certificate sets are not numbered children-first")
+    if not np.isfinite(y).all() or (y < 0).any():
+        raise RoutingError("certificate values must be finite and >= 0")
+    # terminals per set: each node counts in its smallest set, then flows to parents
+    count = np.bincount(ns[(ns >= 0) & terminal], minlength=k).astype(np.int64)
+    depth = np.zeros(k, dtype=np.int64)
+    for i in range(k):
+        p = par[i]
+        if p >= 0:
+            count[p] += count[i]
+    for i in range(k - 1, -1, -1):
+        p = par[i]
+        if p >= 0:
+            depth[i] = depth[p] + 1
+    if ((count % 2 == 0) & (y > 0)).any():
+        bad = int(np.flatnonzero((count % 2 == 0) & (y > 0))[0])
+        msg = f"certificate set {bad} holds {int(count[bad])} terminals, an even number"
+        raise RoutingError(msg)
+    load = _edge_loads(par, y, depth, ns, np.asarray(tail), np.asarray(head))
+    w = np.asarray(w, dtype=float)
+    over = load > w
+    scale = 1.0
+    if over.any():
+        scale = float(np.min(np.where(over, w, load)[over] / load[over]))
+    return scale * math.fsum(y.tolist())
+
+
+def _edge_loads(
+    par: np.ndarray,
+    y: np.ndarray,
+    depth: np.ndarray,
+    ns: np.ndarray,
+    tail: np.ndarray,
+    head: np.ndarray,
+) -> np.ndarray:
+    """Σ y over the sets holding exactly one end of each edge (via the sets' tree)."""
+    k = len(par)
+    up = np.zeros(k)  # Σ y from a set to its root, itself included
+    for i in range(k - 1, -1, -1):
+        up[i] = y[i] + (up[par[i]] if par[i] >= 0 else 0.0)
+    ext_up = np.r_[up, 0.0]
+    ext_depth = np.r_[depth, -1]
+    ext_par = np.r_[par, -1]
+    a = np.where(ns[tail] >= 0, ns[tail], k)
+    b = np.where(ns[head] >= 0, ns[head], k)
+    load = ext_up[a] + ext_up[b]
+    # lowest common set: lift the deeper end until both meet (vectorised)
+    act = np.flatnonzero(a != b)
+    ca, cb = a[act], b[act]
+    while len(act):
+        da, db = ext_depth[ca], ext_depth[cb]
+        ca = np.where(da >= db, ext_par[ca], ca)
+        cb = np.where(db > da, ext_par[cb], cb)
+        ca = np.where(ca < 0, k, ca)
+        cb = np.where(cb < 0, k, cb)
+        done = ca == cb
+        load[act[done]] -= 2.0 * ext_up[ca[done]]
+        act, ca, cb = act[~done], ca[~done], cb[~done]
+    same = a == b
+    load[same] = 0.0
+    return load
+
+
+@dataclass
+class _Graph:
+    """A simple undirected graph in CSR form (one edge per node pair, no loops)."""
+
+    n: int
+    a: np.ndarray
+    b: np.ndarray
+    w: np.ndarray
+    indptr: np.ndarray
+    nbr: np.ndarray
+    nbr_w: np.ndarray
+    nbr_e: np.ndarray
+    A: sp.csr_matrix
+
+
+def _simple_graph(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> _Graph:
+    m = len(a)
+    E = sp.csr_matrix((np.r_[np.arange(m), np.arange(m)], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    E.sort_indices()
+    e = E.data.astype(np.int64)
+    # scipy's Dijkstra may drop a zero weight: search on a tiny positive one instead
+    tiny = 1e-9 * max(1.0, float(w.max(initial=0.0)))
+    A = sp.csr_matrix((np.maximum(w[e], tiny), E.indices, E.indptr), shape=(n, n))
+    return _Graph(n, a, b, w, E.indptr, E.indices, w[e], e, A)
+
+
+@dataclass
+class _Pairs:
+    """Candidate terminal pairs: terminal positions, cost, and how to rebuild the path."""
+
+    i: list[int]
+    j: list[int]
+    cost: list[float]
+    via: list[int]  # Voronoi boundary edge, or -1: rebuild by a point-to-point search
+    seen: dict[tuple[int, int], int]
+
+    def add(self, i: int, j: int, c: float, via: int) -> bool:
+        key = (min(i, j), max(i, j))
+        k = self.seen.get(key)
+        if k is not None:
+            if c < self.cost[k] * (1 - 1e-12):
+                self.cost[k], self.via[k] = c, via
+                return True
+            return False
+        self.seen[key] = len(self.i)
+        self.i.append(key[0])
+        self.j.append(key[1])
+        self.cost.append(c)
+        self.via.append(via)
+        return True
+
+
+def _voronoi_pairs(g: _Graph, tnodes: np.ndarray, tpos: np.ndarray) -> tuple[_Pairs, tuple]:
+    """Pairs of terminals whose Voronoi cells share an edge, by one multi-source run."""
+    dist, pred, src = dijkstra(
+        g.A, directed=False, indices=tnodes, min_only=True, return_predecessors=True
+    )
+    sa, sb = src[g.a], src[g.b]
+    cross = np.flatnonzero((sa != sb) & (sa >= 0) & (sb >= 0))
+    length = dist[g.a[cross]] + g.w[cross] + dist[g.b[cross]]
+    ti, tj = tpos[sa[cross]], tpos[sb[cross]]
+    lo, hi = np.minimum(ti, tj), np.maximum(ti, tj)
+    order = np.lexsort((length, hi, lo))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+    pick = order[first]
+    pairs = _Pairs([], [], [], [], {})
+    for i, j, c, e in zip(
+        lo[pick].tolist(),
+        hi[pick].tolist(),
+        length[pick].tolist(),
+        cross[pick].tolist(),
+        strict=True,
+    ):
+        pairs.add(i, j, c, e)
+    return pairs, (dist, pred, src)
+
+
+def _blossom_rows(
+    pi: np.ndarray, pj: np.ndarray, nt: int, blossoms: list[np.ndarray]
+) -> sp.csr_matrix:
+    """Constraint rows: one per terminal (degree) then one per odd set (its cut)."""
+    npairs = len(pi)
+    cols = np.arange(npairs)
+    rows = [np.r_[pi, pj]]
+    cc = [np.r_[cols, cols]]
+    inside = np.zeros(nt, dtype=bool)
+    for r, S in enumerate(blossoms):
+        inside[S] = True
+        cut = np.flatnonzero(inside[pi] != inside[pj])
+        rows.append(np.full(len(cut), nt + r))
+        cc.append(cut)
+        inside[S] = False
+    R, C = np.concatenate(rows), np.concatenate(cc)
+    return sp.csr_matrix((np.ones(len(R)), (R, C)), shape=(nt + len(blossoms), npairs))
+
+
+def _matching_lp(
+    pairs: _Pairs, nt: int, blossoms: list[np.ndarray], known: set[bytes], deadline: float
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Solve the matching program over the candidate pairs, adding odd-set cuts.
+
+    Returns the pair values ``x``, the dual of every row (terminals then
+    ``blossoms``, which grows in place) and the optimum; None past ``deadline``.
+    """
+    pi, pj = np.asarray(pairs.i), np.asarray(pairs.j)
+    c = np.asarray(pairs.cost)
+    while True:
+        A = _blossom_rows(pi, pj, nt, blossoms)
+        res = linprog(c, A_ub=-A, b_ub=-np.ones(A.shape[0]), bounds=(0, None), method="highs")
+        if res.status != 0:
+            msg = f"the matching program failed ({res.message})"
+            raise RoutingError(msg)
+        x = res.x
+        fresh = 0
+        for sel in (np.flatnonzero(x > 1e-9), np.flatnonzero((x > 1e-9) & (x < 1 - 1e-9))):
+            for S in _odd_components(pi, pj, x, sel, nt):
+                key = np.sort(S).tobytes()
+                if key not in known:
+                    known.add(key)
+                    blossoms.append(S)
+                    fresh += 1
+        if not fresh:
+            return x, -res.ineqlin.marginals, float(res.fun)
+        if time.perf_counter() > deadline:
+            return None
+
+
+def _odd_components(
+    pi: np.ndarray, pj: np.ndarray, x: np.ndarray, sel: np.ndarray, nt: int
+) -> list[np.ndarray]:
+    """Odd components (>= 3 terminals) of the pairs ``sel`` whose cut value is < 1."""
+    G = sp.csr_matrix((np.ones(len(sel)), (pi[sel], pj[sel])), shape=(nt, nt))
+    ncomp, lab = connected_components(G, directed=False)
+    size = np.bincount(lab, minlength=ncomp)
+    cross = lab[pi] != lab[pj]
+    cut = np.bincount(lab[pi[cross]], weights=x[cross], minlength=ncomp) + np.bincount(
+        lab[pj[cross]], weights=x[cross], minlength=ncomp
+    )
+    order = np.argsort(lab, kind="stable")
+    starts = np.r_[0, np.cumsum(size)]
+    bad = np.flatnonzero((size % 2 == 1) & (size >= 3) & (cut < 1 - 1e-7))
+    return [order[starts[c] : starts[c + 1]] for c in bad]
+
+
+def _laminar_tree(
+    nt: int, blossoms: list[np.ndarray], yb: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
+    """Members, parent and value of the K-sets (terminals, then blossoms with y > 0).
+
+    Returns None when the blossoms with a positive value cross (not laminar).
+    """
+    keep = [k for k in np.argsort([len(B) for B in blossoms], kind="stable") if yb[k] > 0]
+    members: list[np.ndarray] = [np.array([t]) for t in range(nt)]
+    parent = [-1] * nt
+    top = np.arange(nt)
+    for k in keep:
+        B = blossoms[k]
+        tops = np.unique(top[B])
+        if sum(len(members[s]) for s in tops) != len(B):
+            return None
+        sid = len(members)
+        members.append(B)
+        parent.append(-1)
+        for s in tops:
+            parent[s] = sid
+        top[B] = sid
+    return members, np.asarray(parent, dtype=np.int64), np.asarray(keep, dtype=np.int64)
+
+
+@dataclass
+class _Lift:
+    """The certificate being built, and per node: owner terminal and its distance."""
+
+    parent: list[int]
+    value: list[float]
+    node_set: np.ndarray
+    owner: np.ndarray
+    ell: np.ndarray
+    conflicts: list[tuple[int, int, float]]
+
+
+def _moat(
+    g: _Graph, src_nodes: np.ndarray, offset: np.ndarray, limit: float
+) -> tuple[list[int], list[float], list[int]]:
+    """Nodes with ``min_t d(t, v) - offset_t < limit``: node, key and source node."""
+    best: dict[int, float] = {}
+    heap = [(-float(o), int(s), int(s)) for s, o in zip(src_nodes, offset, strict=True)]
+    heapq.heapify(heap)
+    nodes: list[int] = []
+    keys: list[float] = []
+    srcs: list[int] = []
+    indptr, nbr, nw = g.indptr, g.nbr, g.nbr_w
+    while heap:
+        k, v, s = heapq.heappop(heap)
+        if v in best:
+            continue
+        best[v] = k
+        nodes.append(v)
+        keys.append(k)
+        srcs.append(s)
+        for p in range(indptr[v], indptr[v + 1]):
+            u = int(nbr[p])
+            nk = k + float(nw[p])
+            if nk < limit and u not in best:
+                heapq.heappush(heap, (nk, u, s))
+    return nodes, keys, srcs
+
+
+def _lift_set(
+    g: _Graph,
+    lift: _Lift,
+    tnodes: np.ndarray,
+    tpos: np.ndarray,
+    B: np.ndarray,
+    R: np.ndarray,
+    yB: float,
+    blossom: bool,
+) -> tuple[int, int]:
+    """Add the chain of nested node sets of one K-set; return (first, top) set ids."""
+    nodes, keys, srcs = _moat(g, tnodes[B], R[B], yB)
+    own = np.zeros(len(tpos), dtype=bool)
+    own[B] = True
+    moat = [(k, v, s) for k, v, s in zip(keys, nodes, srcs, strict=True) if k >= 0]
+    first = len(lift.parent)
+    prev_key = 0.0
+    if blossom:
+        lift.parent.append(-1)
+        lift.value.append(0.0)
+    for k, v, s in moat:
+        if lift.parent and len(lift.parent) > first:
+            lift.value[-1] = k - prev_key
+            lift.parent[-1] = len(lift.parent)
+        prev_key = k
+        sid = len(lift.parent)
+        lift.parent.append(-1)
+        lift.value.append(0.0)
+        dist_v = k + float(R[tpos[s]])
+        if lift.node_set[v] >= 0 or (tpos[v] >= 0 and not own[tpos[v]]):
+            other = int(lift.owner[v]) if lift.node_set[v] >= 0 else int(tpos[v])
+            extra = float(lift.ell[v]) if lift.node_set[v] >= 0 else 0.0
+            lift.conflicts.append((int(tpos[s]), other, dist_v + extra))
+            continue
+        lift.node_set[v] = sid
+        lift.owner[v] = tpos[s]
+        lift.ell[v] = dist_v
+    if len(lift.parent) > first:
+        lift.value[-1] = yB - prev_key
+    return first, len(lift.parent) - 1
+
+
+def _lift_all(
+    g: _Graph,
+    tnodes: np.ndarray,
+    tpos: np.ndarray,
+    members: list[np.ndarray],
+    kparent: np.ndarray,
+    kval: np.ndarray,
+    voronoi: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> _Lift:
+    """Lift the K-sets' dual to nested node sets (moats), children first."""
+    nt = len(tnodes)
+    dist, _, src = voronoi
+    owner = np.where(src >= 0, tpos[np.maximum(src, 0)], -1)
+    lift = _Lift([], [], np.full(g.n, -1, dtype=np.int64), owner, dist.copy(), [])
+    R = np.zeros(nt)
+    first = np.full(len(members), -1, dtype=np.int64)
+    top = np.full(len(members), -1, dtype=np.int64)
+    for k, B in enumerate(members):
+        if kval[k] <= 0 and k < nt:
+            continue
+        first[k], top[k] = _lift_set(g, lift, tnodes, tpos, B, R, float(kval[k]), k >= nt)
+        R[B] += kval[k]
+    for k in range(len(members)):
+        p = int(kparent[k])
+        if top[k] >= 0 and p >= 0:
+            lift.parent[top[k]] = int(first[p])
+    return lift
+
+
+def _certificate(lift: _Lift) -> TJoinCertificate:
+    return TJoinCertificate(
+        np.asarray(lift.parent, dtype=np.int64),
+        lift.node_set.copy(),
+        np.maximum(np.asarray(lift.value, dtype=float), 0.0),
+    )
+
+
+def _set_depths(par: np.ndarray) -> np.ndarray:
+    depth = np.zeros(len(par), dtype=np.int64)
+    for i in range(len(par) - 1, -1, -1):
+        if par[i] >= 0:
+            depth[i] = depth[par[i]] + 1
+    return depth
+
+
+def _overload_pairs(g: _Graph, lift: _Lift, cert: TJoinCertificate) -> list[tuple[int, int, float]]:
+    """Candidate pairs across every edge the lifted dual overloads."""
+    par = cert.set_parent
+    load = _edge_loads(par, cert.value, _set_depths(par), cert.node_set, g.a, g.b)
+    bad = np.flatnonzero(load > g.w * (1 + REL_TOL) + 1e-12)
+    oa, ob = lift.owner[g.a[bad]], lift.owner[g.b[bad]]
+    c = lift.ell[g.a[bad]] + g.w[bad] + lift.ell[g.b[bad]]
+    ok = (oa != ob) & (oa >= 0) & (ob >= 0)
+    return list(zip(oa[ok].tolist(), ob[ok].tolist(), c[ok].tolist(), strict=True))
+
+
+def _edge_between(g: _Graph, u: int, v: int) -> int:
+    lo, hi = g.indptr[u], g.indptr[u + 1]
+    p = lo + int(np.searchsorted(g.nbr[lo:hi], v))
+    return int(g.nbr_e[p])
+
+
+def _walk(g: _Graph, pred: np.ndarray, v: int, used: np.ndarray) -> None:
+    """Flip every edge on the predecessor path from ``v`` back to its root."""
+    while pred[v] >= 0:
+        p = int(pred[v])
+        used[_edge_between(g, p, v)] ^= True
+        v = p
+
+
+def _join_from_pairs(
+    g: _Graph,
+    pairs: _Pairs,
+    chosen: np.ndarray,
+    tnodes: np.ndarray,
+    voronoi: tuple[np.ndarray, np.ndarray, np.ndarray],
+    trees: dict[int, tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """XOR of the street paths of the chosen pairs: a T-join no dearer than the pairs."""
+    _, vpred, _ = voronoi
+    used = np.zeros(len(g.a), dtype=bool)
+    for k in chosen.tolist():
+        e = pairs.via[k]
+        if e <= -2:
+            nodes, preds = trees[-2 - e]
+            v = int(tnodes[pairs.j[k] if pairs.i[k] == -2 - e else pairs.i[k]])
+            while True:
+                p = int(preds[np.searchsorted(nodes, v)])
+                if p < 0:
+                    break
+                used[_edge_between(g, p, v)] ^= True
+                v = p
+            continue
+        if e >= 0:
+            used[e] ^= True
+            _walk(g, vpred, int(g.a[e]), used)
+            _walk(g, vpred, int(g.b[e]), used)
+            continue
+        s, t = int(tnodes[pairs.i[k]]), int(tnodes[pairs.j[k]])
+        limit = pairs.cost[k] * (1 + 1e-9) + 1e-9
+        _, pred = dijkstra(g.A, directed=False, indices=s, limit=limit, return_predecessors=True)
+        if pred[t] < 0:
+            msg = "a candidate pair has no path; please report this graph"
+            raise RoutingError(msg)
+        _walk(g, pred, t, used)
+    return np.flatnonzero(used)
+
+
+def certified_t_join(
+    n: int,
+    tail: np.ndarray,
+    head: np.ndarray,
+    w: np.ndarray,
+    terminal: np.ndarray,
+    *,
+    max_rounds: int = 30,
+    knn: int = 8,
+    time_limit_s: float = math.inf,
+) -> CertifiedTJoin | None:
+    """Minimum T-join of a simple undirected graph with a checked optimality certificate.
+
+    Parameters
+    ----------
+    n : int
+        Number of nodes.
+    tail, head, w : numpy.ndarray
+        Edges (one per node pair, no loops) and their weights (>= 0, any unit).
+    terminal : numpy.ndarray of bool
+        The set ``T``; every connected component must hold an even number.
+    max_rounds : int
+        Pricing rounds (candidate pairs added where the lifted dual overloads an edge).
+    knn : int
+        Each terminal is paired with its ``knn`` nearest terminals (exact distances)
+        besides its Voronoi neighbours.
+    time_limit_s : float
+        Give up (return None) when the linear programs run past this.
+
+    Returns
+    -------
+    CertifiedTJoin or None
+        None when the candidate program stays fractional, its dual cannot be
+        lifted within ``max_rounds`` or time runs out; the caller then solves
+        another way.
+    """
+    deadline = time.perf_counter() + time_limit_s
+    tnodes = np.flatnonzero(terminal)
+    tpos = np.full(n, -1, dtype=np.int64)
+    tpos[tnodes] = np.arange(len(tnodes))
+    if len(tnodes) == 0:
+        empty = TJoinCertificate(np.zeros(0, np.int64), np.full(n, -1, np.int64), np.zeros(0))
+        return CertifiedTJoin(np.zeros(0, np.int64), 0.0, 0.0, empty, True, {"rounds": 0})
+    g = _simple_graph(n, np.asarray(tail), np.asarray(head), np.asarray(w, dtype=float))
+    pairs, voronoi = _voronoi_pairs(g, tnodes, tpos)
+    trees = _knn_pairs(g, tnodes, tpos, knn, pairs)
+    blossoms: list[np.ndarray] = []
+    known: set[bytes] = set()
+    nt = len(tnodes)
+    for rnd in range(1, max_rounds + 1):
+        lp = _matching_lp(pairs, nt, blossoms, known, deadline)
+        if lp is None:
+            return None
+        x, dual, value = lp
+        if np.any((x > 1e-7) & (x < 1 - 1e-7)):
+            return None
+        unx = _uncross(nt, blossoms, dual)
+        if unx is None:
+            return None
+        sets, yy = unx
+        tree = _laminar_tree(nt, sets, yy[nt:])
+        if tree is None:
+            return None
+        members, kparent, keep = tree
+        # shrink by a hair so moats that touch in exact arithmetic do not overlap
+        kval = np.r_[yy[:nt], yy[nt:][keep]] * (1 - 1e-10)
+        lift = _lift_all(g, tnodes, tpos, members, kparent, kval, voronoi)
+        cert = _certificate(lift)
+        new = lift.conflicts or _overload_pairs(g, lift, cert)
+        added = sum(pairs.add(i, j, c, -1) for i, j, c in new)
+        if new and added:
+            continue
+        join = _join_from_pairs(g, pairs, np.flatnonzero(x > 0.5), tnodes, voronoi, trees)
+        cost = math.fsum(g.w[join].tolist())
+        bound = check_t_join_certificate(n, g.a, g.b, g.w, terminal, cert)
+        exact = bool(np.all(g.w == np.round(g.w)) and bound > cost - 1 + 1e-6)
+        info = {"rounds": rnd, "pairs": len(pairs.i), "blossoms": len(keep), "lp": value}
+        return CertifiedTJoin(join, cost, min(bound, cost), cert, exact, info)
+    return None
+
+
+def _knn_pairs(
+    g: _Graph, tnodes: np.ndarray, tpos: np.ndarray, k: int, pairs: _Pairs
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Add each terminal's ``k`` nearest other terminals at their exact distance.
+
+    Returns, per terminal position, its search tree (sorted nodes, predecessor of
+    each) to rebuild the paths of the pairs that end up in the join.
+    """
+    trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    indptr, nbr, nw = g.indptr, g.nbr, g.nbr_w
+    for i, s in enumerate(tnodes.tolist()):
+        best: dict[int, int] = {}
+        heap = [(0.0, s, -1)]
+        found = 0
+        while heap and found < k:
+            d, v, p = heapq.heappop(heap)
+            if v in best:
+                continue
+            best[v] = p
+            if v != s and tpos[v] >= 0:
+                found += 1
+                pairs.add(i, int(tpos[v]), d, -2 - i)
+            for q in range(indptr[v], indptr[v + 1]):
+                u = int(nbr[q])
+                if u not in best:
+                    heapq.heappush(heap, (d + float(nw[q]), u, v))
+        nodes = np.fromiter(best.keys(), dtype=np.int64, count=len(best))
+        preds = np.fromiter(best.values(), dtype=np.int64, count=len(best))
+        order = np.argsort(nodes)
+        trees[i] = (nodes[order], preds[order])
+    return trees
+
+
+def _uncross(
+    nt: int, blossoms: list[np.ndarray], dual: np.ndarray, max_steps: int = 100_000
+) -> tuple[list[np.ndarray], np.ndarray] | None:
+    """Make the odd sets with a positive value laminar, keeping the dual's value.
+
+    Two crossing sets ``S1, S2`` each lose ``min(y1, y2)``, which goes to ``S1 ∩ S2``
+    and ``S1 ∪ S2`` (when the intersection is odd) or to ``S1 \\ S2`` and ``S2 \\ S1``;
+    every pair's load does not grow (the cut function is submodular and posimodular),
+    so the dual stays feasible with the same value. A singleton's value goes back to
+    its terminal's row.
+    """
+    y: dict[frozenset[int], float] = {}
+    single = np.maximum(dual[:nt], 0.0).copy()
+    for B, v in zip(blossoms, dual[nt:].tolist(), strict=True):
+        if v > 1e-12:
+            key = frozenset(B.tolist())
+            y[key] = y.get(key, 0.0) + v
+    for _ in range(max_steps):
+        pair = _crossing(y)
+        if pair is None:
+            out = list(y)
+            arrays = [np.asarray(sorted(fs), dtype=np.int64) for fs in out]
+            return arrays, np.r_[single, [y[fs] for fs in out]]
+        s1, s2 = pair
+        eps = min(y[s1], y[s2])
+        inter = s1 & s2
+        new = (inter, s1 | s2) if len(inter) % 2 == 1 else (s1 - s2, s2 - s1)
+        for old in (s1, s2):
+            y[old] -= eps
+            if y[old] <= 1e-15:
+                del y[old]
+        for part in new:
+            if len(part) == 1:
+                single[next(iter(part))] += eps
+            else:
+                y[part] = y.get(part, 0.0) + eps
+    return None
+
+
+def _crossing(y: dict[frozenset[int], float]) -> tuple[frozenset[int], frozenset[int]] | None:
+    """Two sets of the family that cross (meet, and neither holds the other), or None."""
+    where: dict[int, list[frozenset[int]]] = {}
+    for S in sorted(y, key=len):
+        for t in S:
+            where.setdefault(t, []).append(S)
+    for sets in where.values():
+        for i, s1 in enumerate(sets):
+            for s2 in sets[i + 1 :]:
+                if not s1 <= s2:
+                    return s1, s2
+    return None
