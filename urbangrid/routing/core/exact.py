@@ -36,7 +36,8 @@ from scipy.sparse.csgraph import connected_components
 from urbangrid.routing.core.graphs import EdgeId
 from urbangrid.routing.core.plan import Route
 
-__all__ = ["ExactResult", "mixed_rural_postman_exact"]
+__all__ = ["ExactResult", "HopGraph", "hop_graph", "hop_graph_from_arrays",
+           "mixed_rural_postman_exact"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class ExactResult:
 class _Program:
     """The key-node program: variables are the required streets' directions and the
     undominated shortest deadhead paths between key nodes (ends of required streets
-    and the depot); ``path[j]`` holds the arcs of deadhead variable ``j``."""
+    and the depot); ``path[j]`` holds the hops (rows of ``hops``) of deadhead variable ``j``."""
 
     nodes: list[Hashable]   # the key nodes
     tail: np.ndarray        # key-node index of each variable's tail
@@ -76,32 +77,91 @@ class _Program:
     cost: np.ndarray
     arcs: list[EdgeId]      # the required streets
     required: np.ndarray    # positions 0..len(arcs)-1
-    path: dict[int, list[EdgeId]]
+    path: dict[int, list[tuple[int, int]]]  # rows of ``hops`` passed, in order
+    hops: HopGraph
 
 
-def _hops(G: nx.MultiDiGraph, weight: str, oneway: str
-          ) -> tuple[dict[Hashable, int], sp.csr_matrix, dict[tuple[int, int], EdgeId]]:
-    """The cheapest driven arc between each pair of nodes of ``G`` (a CSR matrix) and
-    the arc, written in the direction driven, behind each entry."""
-    index = {n: i for i, n in enumerate(G.nodes)}
-    best: dict[tuple[int, int], tuple[float, EdgeId]] = {}
-    for u, v, k, d in G.edges(keys=True, data=True):
-        w = float(d[weight])
-        a, b = index[u], index[v]
-        for pair, eid in (((a, b), (u, v, k)), ((b, a), (v, u, k))):
-            if a != b and (pair not in best or w < best[pair][0]):
-                best[pair] = (w, eid)
-            if d.get(oneway):
-                break
-    n = len(index)
-    keys = list(best)
-    mat = sp.csr_matrix(([best[p][0] for p in keys], ([p[0] for p in keys],
-                                                       [p[1] for p in keys])), shape=(n, n))
-    return index, mat, {p: best[p][1] for p in keys}
+@dataclass(frozen=True)
+class HopGraph:
+    """The cheapest driven arc between each ordered pair of nodes, as a CSR matrix.
+
+    Built once per graph (:func:`hop_graph`, or :func:`hop_graph_from_arrays` from arc
+    arrays a caller already holds) and handed to :func:`mixed_rural_postman_exact` as
+    ``hops=``, so many areas of one district share it instead of each converting a
+    networkx graph again.
+
+    Attributes
+    ----------
+    index : dict
+        Node → row of ``matrix``.
+    matrix : scipy.sparse.csr_matrix
+        ``matrix[a, b]``: cost (the weight's unit) of the cheapest arc driven a → b.
+    codes : numpy.ndarray
+        Sorted ``a * n + b`` of every entry, to find the arc behind it.
+    arcs : list of (u, v, key)
+        The arc behind each entry of ``codes``, written in the direction driven.
+    """
+
+    index: dict[Hashable, int]
+    matrix: sp.csr_matrix
+    codes: np.ndarray
+    arcs: list[EdgeId]
+
+    def arc(self, a: int, b: int) -> EdgeId:
+        """The arc driven from row ``a`` to row ``b``."""
+        n = self.matrix.shape[0]
+        return self.arcs[int(np.searchsorted(self.codes, a * n + b))]
+
+
+def hop_graph_from_arrays(nodes: Sequence[Hashable], tail: np.ndarray, head: np.ndarray,
+                          weight: np.ndarray, oneway: np.ndarray,
+                          edges: Sequence[EdgeId]) -> HopGraph:
+    """A :class:`HopGraph` from arcs given as arrays (positions into ``nodes``).
+
+    ``edges[i]`` is arc ``i`` as ``(u, v, key)``; a two-way arc (``oneway[i]`` False)
+    may also be driven ``v → u`` and is then written ``(v, u, key)``.
+    """
+    tail = np.asarray(tail, dtype=np.int64)
+    head = np.asarray(head, dtype=np.int64)
+    weight = np.asarray(weight, dtype=np.float64)
+    back = np.flatnonzero(~np.asarray(oneway, dtype=bool))
+    a = np.r_[tail, head[back]]
+    b = np.r_[head, tail[back]]
+    w = np.r_[weight, weight[back]]
+    src = np.r_[np.arange(len(tail)), back]
+    rev = np.r_[np.zeros(len(tail), dtype=bool), np.ones(len(back), dtype=bool)]
+    keep = a != b
+    a, b, w, src, rev = a[keep], b[keep], w[keep], src[keep], rev[keep]
+    n = len(nodes)
+    code = a * n + b
+    order = np.lexsort((w, code))  # per pair, the cheapest first
+    first = np.r_[True, code[order][1:] != code[order][:-1]] if len(order) else \
+        np.zeros(0, dtype=bool)
+    pick = order[first]
+    arcs: list[EdgeId] = []
+    for i, r in zip(src[pick].tolist(), rev[pick].tolist(), strict=True):
+        u, v, k = edges[i]
+        arcs.append((v, u, k) if r else (u, v, k))
+    mat = sp.csr_matrix((w[pick], (a[pick], b[pick])), shape=(n, n))
+    return HopGraph(index={x: i for i, x in enumerate(nodes)}, matrix=mat,
+                    codes=code[pick], arcs=arcs)
+
+
+def hop_graph(G: nx.MultiDiGraph, weight: str = "time_s", oneway: str = "oneway") -> HopGraph:
+    """The :class:`HopGraph` of a street graph (``oneway`` False arcs driven both ways)."""
+    nodes = list(G.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    edges = list(G.edges(keys=True, data=True))
+    return hop_graph_from_arrays(
+        nodes, np.array([index[u] for u, *_ in edges], dtype=np.int64),
+        np.array([index[v] for _, v, *_ in edges], dtype=np.int64),
+        np.array([float(d[weight]) for *_, d in edges]),
+        np.array([bool(d.get(oneway)) for *_, d in edges], dtype=bool),
+        [(u, v, k) for u, v, k, _ in edges])
 
 
 def _program(G: nx.MultiDiGraph, required: Sequence[EdgeId], start: Hashable, weight: str,
-             oneway: str) -> _Program:
+             oneway: str, hops: HopGraph | None) -> _Program:
     from scipy.sparse.csgraph import dijkstra
 
     arcs = list(dict.fromkeys(tuple(e) for e in required))
@@ -114,26 +174,28 @@ def _program(G: nx.MultiDiGraph, required: Sequence[EdgeId], start: Hashable, we
         rows.append((kidx[u], kidx[v], pos, True, w))
         if not d.get(oneway):
             rows.append((kidx[v], kidx[u], pos, False, w))
-    index, mat, hop = _hops(G, weight, oneway)
-    src = np.array([index[n] for n in keys], dtype=np.int64)
+    H = hops if hops is not None else hop_graph(G, weight, oneway)
+    mat = H.matrix
+    src = np.array([H.index[n] for n in keys], dtype=np.int64)
     dist, pred = dijkstra(mat, directed=True, indices=src, return_predecessors=True)
     is_key = np.zeros(mat.shape[0], dtype=bool)
     is_key[src] = True
-    path: dict[int, list[EdgeId]] = {}
+    path: dict[int, list[tuple[int, int]]] = {}
     for a in range(len(keys)):
         for b in range(len(keys)):
             if a == b or not np.isfinite(dist[a, src[b]]):
                 continue
-            hops = _walk_back(pred[a], int(src[a]), int(src[b]), is_key)
-            if hops is None:  # dominated: the shortest path passes another key node
+            steps = _walk_back(pred[a], int(src[a]), int(src[b]), is_key)
+            if steps is None:  # dominated: the shortest path passes another key node
                 continue
-            path[len(rows)] = [hop[h] for h in hops]
+            path[len(rows)] = steps
             rows.append((a, b, -1, True, float(dist[a, src[b]])))
     tail, head, edge, fwd, cost = zip(*rows, strict=True)
     return _Program(nodes=keys, tail=np.array(tail, dtype=np.int64),
                     head=np.array(head, dtype=np.int64), edge=np.array(edge, dtype=np.int64),
                     forward=np.array(fwd, dtype=bool), cost=np.array(cost, dtype=np.float64),
-                    arcs=arcs, required=np.arange(len(arcs), dtype=np.int64), path=path)
+                    arcs=arcs, required=np.arange(len(arcs), dtype=np.int64), path=path,
+                    hops=H)
 
 
 def _walk_back(pred: np.ndarray, a: int, b: int, is_key: np.ndarray
@@ -195,7 +257,7 @@ def _circuit(P: _Program, x: np.ndarray, depot: int, required: set[int]) -> Rout
     for _a, _b, (j, _c) in nx.eulerian_circuit(M, source=depot, keys=True):
         e = int(P.edge[j])
         if e < 0:
-            edges += P.path[j]
+            edges += [P.hops.arc(a, b) for a, b in P.path[j]]
             served += [False] * len(P.path[j])
             dead += float(P.cost[j])
         else:
@@ -233,6 +295,7 @@ def mixed_rural_postman_exact(
     time_limit_s: float = 2.0,
     max_cuts: int = 50,
     max_variables: int | None = None,
+    hops: HopGraph | None = None,
 ) -> ExactResult:
     """Optimal closed walk from ``start`` serving ``required`` on a mixed graph, or a bound.
 
@@ -256,13 +319,17 @@ def mixed_rural_postman_exact(
     max_variables : int, optional
         Give up at once (no route, bound 0) when the key-node program has more
         variables: branch and bound grows quickly past a few hundred.
+    hops : HopGraph, optional
+        The deadhead graph, built once by the caller (:func:`hop_graph_from_arrays`);
+        default :func:`hop_graph` of ``G``. ``G`` then only gives the required arcs'
+        weight and one-way flag, and deadhead paths run on ``hops``.
 
     Returns
     -------
     ExactResult
     """
     t0 = time.perf_counter()
-    P = _program(G, required, start, weight, oneway)
+    P = _program(G, required, start, weight, oneway, hops)
     depot = 0
     m = len(P.cost)
     if max_variables is not None and m > max_variables:

@@ -179,38 +179,55 @@ def check_limit(streets: pd.DataFrame, limit_s: float, what: str) -> None:
             "meet it; raise the limit or use a faster mode")
 
 
-def _route(G: nx.MultiDiGraph, streets: pd.DataFrame, area: Any, *, seed: int,
-           iterations: int | None, time_limit_s: float) -> tuple[Route, Hashable]:
-    from urbangrid.routing.core.carp import collector_routes
-
+def _depot(search: _AreaSearch, streets: pd.DataFrame, area: Any) -> Hashable:
+    """The end of a street of the area nearest its centre (graph CRS, metres)."""
+    H = search.H
     nodes = pd.unique(np.concatenate([streets["u"].to_numpy(dtype=object),
                                       streets["v"].to_numpy(dtype=object)]))
-    xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes])
+    xy = np.array([(H.nodes[n]["x"], H.nodes[n]["y"]) for n in nodes])
     c = shapely.point_on_surface(area)
-    depot = nodes[int(np.argmin(np.hypot(xy[:, 0] - c.x, xy[:, 1] - c.y)))]
+    return nodes[int(np.argmin(np.hypot(xy[:, 0] - c.x, xy[:, 1] - c.y)))]
+
+
+def _route(search: _AreaSearch, streets: pd.DataFrame, area: Any, *, iterations: int | None,
+           time_limit_s: float, need_route: bool) -> tuple[Route | None, Hashable, float]:
+    """An area's round, its depot and a proven lower bound on any round (seconds).
+
+    The exact key-node program comes first, on the streets near the area; the search
+    (:func:`~urbangrid.routing.core.carp.collector_routes`) only runs when it proves no
+    optimum in time. When its bound already exceeds the limit and ``need_route`` is
+    False (the area will be cut anyway), no search runs and the route is None.
+    """
+    from urbangrid.routing.core.carp import collector_routes
+
+    depot = _depot(search, streets, area)
     req = list(zip(streets["u"], streets["v"], streets["key_"], strict=True))
-    exact = _exact_round(G, req, depot, time_limit_s)
+    near = _near_arcs(search, streets, area)
+    exact, bound = _exact_round(search, near, req, depot, time_limit_s)
     if exact is not None:
-        return exact, depot
-    plan = collector_routes(G, depot=depot, k=1, objective="max", required=req,
-                            weight="time_s", oneway="oneway", seed=seed,
+        return exact, depot, exact.cost
+    if not need_route and not _fits(bound, search.limit_s):
+        return None, depot, bound
+    plan = collector_routes(_near_graph(search, near), depot=depot, k=1, objective="max",
+                            required=req, weight="time_s", oneway="oneway", seed=search.seed,
                             iterations=iterations, time_limit_s=time_limit_s)
-    return plan.routes[0], depot
+    return plan.routes[0], depot, bound
 
 
-def _exact_round(G: nx.MultiDiGraph, req: list[tuple[Any, Any, Any]], depot: Hashable,
-                 time_limit_s: float) -> Route | None:
-    """The optimal round serving ``req`` from ``depot`` (weight ``time_s``), or None when
-    the integer program cannot prove one in time (the search then runs). A two-way
-    street's required arc may be driven either way (``oneway`` False)."""
+def _exact_round(search: _AreaSearch, near: np.ndarray | None, req: list[tuple[Any, Any, Any]],
+                 depot: Hashable, time_limit_s: float) -> tuple[Route | None, float]:
+    """The optimal round serving ``req`` from ``depot`` (weight ``time_s``) and its cost,
+    or None and the best proven lower bound when the integer program cannot prove one
+    in time. A two-way street's required arc may be driven either way."""
     from urbangrid.routing.core.exact import mixed_rural_postman_exact
 
     if 2 * len(req) > EXACT_MAX_VARIABLES:  # the program has more variables than that
-        return None
-    ex = mixed_rural_postman_exact(G, req, start=depot, weight="time_s", oneway="oneway",
-                                   time_limit_s=min(time_limit_s, 0.5),
-                                   max_variables=EXACT_MAX_VARIABLES)
-    return ex.route
+        return None, 0.0
+    ex = mixed_rural_postman_exact(search.H, req, start=depot, weight="time_s",
+                                   oneway="oneway", time_limit_s=min(time_limit_s, 0.5),
+                                   max_variables=EXACT_MAX_VARIABLES,
+                                   hops=_near_hops(search, near))
+    return ex.route, ex.lower_bound
 
 
 def _partition(blocks: gpd.GeoDataFrame, k: int, previous: Mapping[str, str] | None,
@@ -395,6 +412,7 @@ class _AreaSearch:
     node_tree: Any = None
     node_index: dict[Hashable, int] = field(default_factory=dict)
     arcs: Any = None
+    cache: dict[str, Any] = field(default_factory=dict)  # the whole graph's HopGraph
 
 
 #: Rounds are solved on the streets within this distance (metres) of the area, which
@@ -403,18 +421,17 @@ class _AreaSearch:
 NEAR_M = 1000.0
 
 
-def _near(search: _AreaSearch, streets: pd.DataFrame, geom: Any) -> nx.MultiDiGraph:
-    """The strongly connected streets near an area holding all of its streets, else the
-    whole graph (metric CRS of the graph). Built from arrays (scipy's strong components),
-    not networkx subgraph views, which took most of a large district's time."""
+def _near_arcs(search: _AreaSearch, streets: pd.DataFrame, geom: Any) -> np.ndarray | None:
+    """The arcs (positions in ``search.arcs``) of the strongly connected streets near an
+    area holding all of its streets, or None for the whole graph (metric CRS of the
+    graph). Found with arrays (scipy's strong components), not networkx subgraph views,
+    which took most of a large district's time."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    H = search.H
-    # len(arcs), not H.number_of_edges(): networkx counts a multigraph's edges one by one
-    if search.node_tree is None or len(search.arcs.edges) < 5000:
-        return H
     arcs = search.arcs
+    if search.node_tree is None or len(arcs.edges) < 5000:
+        return None
     hit = search.node_tree.query(geom.buffer(NEAR_M), predicate="intersects")
     inside = np.zeros(len(search.nodes), dtype=bool)
     inside[hit] = True
@@ -422,21 +439,48 @@ def _near(search: _AreaSearch, streets: pd.DataFrame, geom: Any) -> nx.MultiDiGr
                                      streets["v"].to_numpy(dtype=object)]))
     end_idx = np.array([search.node_index[n] for n in ends], dtype=np.int64)
     if not inside[end_idx].all():
-        return H
+        return None
     sel = np.flatnonzero(inside[arcs.tail] & inside[arcs.head])
     n = len(search.nodes)
     g = coo_matrix((np.ones(len(sel)), (arcs.tail[sel], arcs.head[sel])), shape=(n, n))
     _k, labels = connected_components(g, directed=True, connection="strong")
     lab = labels[end_idx[0]]
     if not (labels[end_idx] == lab).all():
-        return H
+        return None
     sel = sel[labels[arcs.tail[sel]] == lab]
-    sel = sel[labels[arcs.head[sel]] == lab]
+    return sel[labels[arcs.head[sel]] == lab]
+
+
+def _near_graph(search: _AreaSearch, sel: np.ndarray | None) -> nx.MultiDiGraph:
+    """The networkx graph of the arcs ``sel`` (the whole graph for None)."""
+    H = search.H
+    if sel is None:
+        return H
+    arcs = search.arcs
     M = nx.MultiDiGraph(**H.graph)
-    nodes = [search.nodes[int(i)] for i in np.flatnonzero(labels == lab)]
-    M.add_nodes_from((v, H.nodes[v]) for v in nodes)
+    ends = np.unique(np.r_[arcs.tail[sel], arcs.head[sel]])
+    M.add_nodes_from((search.nodes[int(i)], H.nodes[search.nodes[int(i)]]) for i in ends)
     M.add_edges_from(arcs.edges[int(e)] for e in sel)
     return M
+
+
+def _near_hops(search: _AreaSearch, sel: np.ndarray | None) -> Any:
+    """The deadhead graph (:class:`~urbangrid.routing.core.exact.HopGraph`) of the arcs
+    ``sel``; that of the whole graph, built once, for None."""
+    from urbangrid.routing.core.exact import hop_graph_from_arrays
+
+    arcs = search.arcs
+    if sel is None:
+        if "whole" not in search.cache:
+            search.cache["whole"] = hop_graph_from_arrays(
+                search.nodes, arcs.tail, arcs.head, arcs.time_s, arcs.oneway,
+                [e[:3] for e in arcs.edges])
+        return search.cache["whole"]
+    ends, pos = np.unique(np.r_[arcs.tail[sel], arcs.head[sel]], return_inverse=True)
+    m = len(sel)
+    return hop_graph_from_arrays([search.nodes[int(i)] for i in ends], pos[:m], pos[m:],
+                                 arcs.time_s[sel], arcs.oneway[sel],
+                                 [arcs.edges[int(e)][:3] for e in sel])
 
 
 @dataclass(frozen=True)
@@ -446,13 +490,18 @@ class _Arcs:
 
     tail: np.ndarray
     head: np.ndarray
+    time_s: np.ndarray
+    oneway: np.ndarray
     edges: list[tuple[Any, Any, Any, dict[str, Any]]]
 
 
 def _arcs_of(H: nx.MultiDiGraph, index: dict[Hashable, int]) -> _Arcs:
     edges = list(H.edges(keys=True, data=True))
     return _Arcs(tail=np.array([index[u] for u, *_ in edges], dtype=np.int64),
-                 head=np.array([index[v] for _, v, *_ in edges], dtype=np.int64), edges=edges)
+                 head=np.array([index[v] for _, v, *_ in edges], dtype=np.int64),
+                 time_s=np.array([float(d["time_s"]) for *_, d in edges]),
+                 oneway=np.array([bool(d.get("oneway")) for *_, d in edges], dtype=bool),
+                 edges=edges)
 
 
 @dataclass(frozen=True)
@@ -499,13 +548,14 @@ def _region_areas(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame,
             used |= fresh
             todo[:0] = pieces
             continue
+        cost = 0.0
         if len(ast):
             rounds += 1
+            keep = search.on_over == "flag" and len(gcodes) == 1  # kept even over the limit
             try:
-                route, depot = _round(search, ast, geom)
+                route, depot, cost = _round(search, ast, geom, need_route=keep)
             except InfeasibleRouteError as exc:
                 raise ShiftLimitError(f"area {code}: {exc}") from exc
-        cost = 0.0 if route is None else route.cost
         if not _fits(cost, search.limit_s) and not (search.on_over == "flag" and len(gcodes) == 1):
             pieces, fresh = _split_area(search, region, rfine, code, members, gcodes, cost, used)
             used |= fresh
@@ -518,26 +568,28 @@ def _region_areas(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame,
     return _RegionAreas(rows=rows, assignment=assignment, routes=routes, rounds=rounds)
 
 
-def _round(search: _AreaSearch, ast: pd.DataFrame, geom: Any) -> tuple[Route, Hashable]:
-    """An area's round: a quick search first; only a round that fits, or misses the
+def _round(search: _AreaSearch, ast: pd.DataFrame, geom: Any, *, need_route: bool,
+           ) -> tuple[Route | None, Hashable, float]:
+    """An area's round, its depot and its cost (seconds; a lower bound above the limit
+    when no route was needed to know it does not fit). Small areas are solved exactly;
+    large ones get a quick search first, and only a round that fits, or misses the
     limit by less than 10 %, gets the full search budget (most areas of a large
     district are cut before they fit: their full solves were most of the time)."""
-    H = _near(search, ast, geom)
     full = search.iterations
     quick_it = None if full is None else max(5, full // 6)
     big = 2 * len(ast) > EXACT_MAX_VARIABLES  # small areas are solved exactly, once
+    quick = None
     if big and full is not None and quick_it is not None and quick_it < full:
-        route, depot = _route(H, ast, geom, seed=search.seed, iterations=quick_it,
-                              time_limit_s=min(search.time_limit_s, 0.5))
-        if route.cost > search.limit_s * 1.1:
-            return route, depot
-    else:
-        route = None
-    best, depot = _route(H, ast, geom, seed=search.seed, iterations=full,
-                         time_limit_s=search.time_limit_s)
-    if route is not None and route.cost < best.cost:
-        best = route
-    return best, depot
+        quick, depot, bound = _route(search, ast, geom, iterations=quick_it,
+                                     time_limit_s=min(search.time_limit_s, 0.5),
+                                     need_route=need_route)
+        if quick is None or quick.cost > search.limit_s * 1.1:
+            return quick, depot, bound if quick is None else quick.cost
+    best, depot, bound = _route(search, ast, geom, iterations=full,
+                                time_limit_s=search.time_limit_s, need_route=need_route)
+    if best is None or (quick is not None and quick.cost < best.cost):
+        best = quick
+    return best, depot, bound if best is None else best.cost
 
 
 def _fits(route_s: float, limit_s: float) -> bool:
