@@ -176,3 +176,20 @@ class TestCollectors:
         H.edges[(0, 0), (0, 1)]["length"] = -1
         with pytest.raises(RoutingError, match="must be finite and >= 0"):
             collector_routes(H, depot=(0, 0), weight="length")
+
+
+def test_kernels_compiled_at_install_no_numba() -> None:
+    """Issue 21: the CARP kernels are a built extension; solving imports no numba."""
+    import subprocess
+    import sys
+
+    from urbangrid.routing.core import _carp
+
+    assert Path(_carp.__file__).suffix in {".so", ".pyd"}
+    code = (
+        "import sys; from urbangrid.routing.core.carp import read_instance, solve; "
+        f"solve(read_instance({str(DATA / 'gdb1.dat')!r}), iterations=5, seed=0); "
+        "print('numba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -15,10 +15,15 @@ a compiled local search (relocate, swap, 2-opt*, 2-opt, with both directions of
 each street), order crossover, penalised capacity with an adaptive penalty, and
 partial restarts. The min-max mode runs an iterated ruin-and-recreate search with
 the same local search. Both stop at ``time_limit_s`` seconds or after ``iterations``;
-for a given ``seed`` and ``iterations`` the result is deterministic.
+for a given ``seed`` and ``iterations`` the result is deterministic. The kernels
+(Split, local search, insertion) are Cython (``_carp.pyx``), compiled when the package
+is installed; every table they use is per task or per route, so memory grows linearly
+with the number of required edges (plus the deadhead matrix between their end nodes).
 
-:func:`read_instance` reads the CARPLIB files of the gdb, val and egl benchmark
-sets and :func:`solve` solves them.
+:func:`read_instance` reads the CARPLIB files of the gdb, val, egl and EGL-G benchmark
+sets and Tang et al.'s Hefei and Beijing sets, and :func:`solve` solves them; above
+:data:`~urbangrid.routing.core.carp_decompose.DECOMPOSE_ABOVE` required edges it
+re-solves groups of nearby routes (:mod:`urbangrid.routing.core.carp_decompose`).
 
 References
 ----------
