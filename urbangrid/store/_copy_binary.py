@@ -179,8 +179,12 @@ def _encode_each(
 def _fixed_field(values: Sequence[Any], dtype: str) -> Field:
     n = len(values)
     missing = _missing(values)
+    # Without NULLs the values go to numpy as they are (no list of 316,851 made first).
+    given = values
+    if missing.any():
+        given = [0 if m else v for v, m in zip(values, missing, strict=True)]
     try:
-        arr = np.array([0 if m else v for v, m in zip(values, missing, strict=True)], dtype=dtype)
+        arr = np.array(given, dtype=dtype)
     except (OverflowError, ValueError, TypeError):
         for i, v in enumerate(values):
             try:
