@@ -835,7 +835,9 @@ def solve(
     seed : int
         Random seed; with ``iterations`` set the result is deterministic.
     iterations : int, optional
-        Number of offspring to generate; default unlimited (until ``time_limit_s``).
+        Number of offspring to generate (above
+        :data:`~urbangrid.routing.core.carp_decompose.DECOMPOSE_ABOVE` required edges:
+        route groups to re-solve); default unlimited (until ``time_limit_s``).
 
     Returns
     -------

@@ -121,7 +121,8 @@ def decomposed_search(
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
     deps = np.full(search.m + 1, search.dep0, dtype=np.int64)
-    cur = _first_plan(search, t0 + 0.05 * time_limit_s, 3)
+    # with ``iterations`` the first plan must not depend on the clock either
+    cur = _first_plan(search, t0 + 0.05 * time_limit_s if iterations is None else np.inf, 3)
     first_cost = cur.cost
     it = improved = 0
     sub_iterations = 150
