@@ -26,6 +26,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -147,6 +148,16 @@ def nearest_rows(gpkg: Path, pg: str, calls: int) -> None:
                 )
                 name = f"urbangrid nearest_components {label} k={k} {crs or 'WGS84'}"
                 print(f"{name:58s} {med:10.2f} {best:8.2f}")
+                if k == 1 and crs is None:
+                    _result(
+                        f"nearest_components k=1, {len(every):,} components, {label} (ms)",
+                        "target 5 ms",
+                        "warm, 1 thread",
+                        "median",
+                        med,
+                        TARGET_MS,
+                        TARGET_MS / med,
+                    )
 
 
 def sql_locate(pg: str) -> None:
@@ -183,9 +194,35 @@ def sql_locate(pg: str) -> None:
             f"no parallel workers; answers differing: {same}"
         )
         print(f"{'query':42s} {'µs/point (best of 3, 1)':>22s}")
+        got = {}
         for label, expr, repeat in rows:
             best = min(_server_ms(con, f"SELECT count({expr}) FROM pts") for _ in range(repeat))
+            got[expr] = best * 1000 / n
             print(f"{label:42s} {best * 1000 / n:22.1f}")
+        ours, peer = got["urbangrid.locate_unit_grid(p)"], got[plain]
+        _result(
+            f"SQL locate_unit_grid, {n:,} points in 14,400 grids (µs/point)",
+            "plain ST_Covers subquery (GiST &&)",
+            "warm, server time",
+            "best of 3",
+            ours,
+            peer,
+            peer / ours,
+        )
+
+
+TARGET_MS = 5.0
+
+
+def _result(
+    what: str, peer: str, mode: str, statistic: str, ours: float, theirs: float, ratio: float
+) -> None:
+    """One machine-readable line for benchmarks/run_all.py (figures in the unit of `what`)."""
+    print("RESULT " + json.dumps({
+        "benchmark": "answers", "what": what, "peer": peer, "mode": mode,
+        "statistic": statistic, "urbangrid_s": ours,
+        "peer_s": theirs, "ratio": ratio, "command": "python benchmarks/answers.py"},
+        ensure_ascii=False))  # fmt: skip
 
 
 def _server_ms(con: Any, query: str) -> float:

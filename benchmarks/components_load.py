@@ -16,8 +16,8 @@ to a GeoPackage; every contender then loads the same file in the same run:
   ``append_component_file`` streams 50,000-record batches into one COPY, so the
   next batch is read and checked while the server stores this one; and step by
   step over the whole file (read, validate, IDs, ``Store.write``), for the
-  figures per step. A load of 1,000 records before them loads the compiled COPY
-  encoder (a one-off per process, 0.3–0.7 s, printed but not counted);
+  figures per step. Nothing is compiled at run time (the COPY encoder is Cython
+  built at install since issue 21), so no warm-up load precedes the timed ones;
 * urbangrid → GeoPackage: the same, into a fresh ``.gpkg`` (packed R*Tree);
 * the loader route (issue 11): ``urbangrid load components FILE --store DSN`` into an
   empty store, in process (:func:`urbangrid.loaders.pipeline.load_survey`) and as the

@@ -7,7 +7,12 @@ ratio. This script collects those lines into one table; benchmarks that need a s
 or data the checkout does not have say so in one line instead of failing the run.
 
 ``--quick`` uses small sizes (a few minutes on two cores); without it the sizes of
-docs/benchmarks.md. ``--only assign,first_call`` runs some of them.
+docs/benchmarks.md. ``--only assign,first_call`` runs some of them. Each row carries
+the one-minute load average when its benchmark finished, marked "busy" above 2 (the
+machine has 2 cores shared with other work: its absolute figures are then high, its
+ratios less affected). The routing benchmarks (``routing.py``, ``patrol.py``,
+``carp.py``) report optimality gaps and costs rather than ratios and are run on their
+own.
 
 Usage::
 
@@ -40,6 +45,8 @@ def _plan(quick: bool, dsn: str | None) -> list[tuple[str, list[str]]]:
          + pg),
         ("grids", ["--repeat", "1" if quick else "3"]),
         ("cli", ["--repeat", "5" if quick else "15"]),
+        ("components_load", ["--repeat", "1" if quick else "3", *pg]),
+        ("answers", ["--calls", "100" if quick else "300", *pg]),
     ]  # fmt: skip
 
 
@@ -53,9 +60,10 @@ def _run(name: str, args: list[str]) -> tuple[list[dict[str, object]], str, floa
                           env={**os.environ, "PYTHONPATH": str(HERE)})  # fmt: skip
     elapsed = time.perf_counter() - t
     results = []
+    load = os.getloadavg()[0]
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
-            results.append(json.loads(line[len("RESULT "):]))
+            results.append({"load": load, **json.loads(line[len("RESULT ") :])})
     note = ""
     if done.returncode != 0:
         last = (done.stderr.strip() or done.stdout.strip() or "?").splitlines()[-1]
@@ -63,6 +71,11 @@ def _run(name: str, args: list[str]) -> tuple[list[dict[str, object]], str, floa
     elif not results:
         note = "ran; no ratio to report (see its own output)"
     return results, note, elapsed
+
+
+def _load(row: dict[str, object]) -> str:
+    load = float(str(row.get("load", 0.0)))
+    return f"{load:.1f}" + (" busy" if load > 2 else "")
 
 
 def _fmt(value: object) -> str:
@@ -90,10 +103,10 @@ def main() -> None:
             notes.append(f"{name}: {note}")
         print(f"  {len(results)} results in {secs:.0f} s{'; ' + note if note else ''}",
               flush=True)  # fmt: skip
-    head = ("benchmark", "what", "peer", "mode", "urbangrid", "peer value", "ratio")
+    head = ("benchmark", "what", "peer", "mode", "urbangrid", "peer value", "ratio", "load")
     table = [[str(r.get("benchmark")), str(r.get("what")), str(r.get("peer")),
               f"{r.get('mode')}, {r.get('statistic')}", _fmt(r.get("urbangrid_s")),
-              _fmt(r.get("peer_s")), f"{float(str(r.get('ratio'))):.2f}x"]
+              _fmt(r.get("peer_s")), f"{float(str(r.get('ratio'))):.2f}x", _load(r)]
              for r in rows]  # fmt: skip
     widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h)
               for i, h in enumerate(head)]  # fmt: skip
@@ -101,8 +114,11 @@ def main() -> None:
     print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
     for t in table:
         print("  ".join(c.ljust(w) for c, w in zip(t, widths, strict=True)))
-    print("\nratio > 1: urbangrid is faster than the peer (or better than the target) by that "
-          "factor; seconds unless the row says otherwise")
+    print(
+        "\nratio > 1: urbangrid is faster than the peer (or better than the target) by that "
+        "factor; seconds unless the row says otherwise; load: 1-minute load average when "
+        f"the benchmark finished ({os.cpu_count()} cores; busy > 2)"
+    )
     for n in notes:
         print(f"note: {n}")
 
