@@ -781,3 +781,72 @@ class TestFileInBatches:
         rows = sorted((p["row"], p["field"]) for p in info.value.problems)
         assert rows == [(5_000, "extra"), (24_000, "extra")]
         assert store.count("component") == 0
+
+
+def _district(store: Any, *codes: str) -> None:
+    """District-level admin areas `codes`, side by side around the hand-made components."""
+    boxes = [shapely.box(X0 - 0.01 + i, Y0 - 0.01, X0 + 0.01 + i, Y0 + 0.01) for i in range(3)]
+    store.write(
+        "admin_area",
+        gpd.GeoDataFrame(
+            {"code": list(codes), "level": "district", "name": [f"区{c}" for c in codes]},
+            geometry=boxes[: len(codes)],
+            crs="EPSG:4326",
+        ),
+    )
+
+
+class TestCountyOfNewIds:
+    """The library's rule is the CLI's (issue 19): the county asked for, else the store's
+    district's only county, else an error saying what to pass; never the profile's."""
+
+    def test_no_district_and_no_admin_code_says_what_to_pass(self, store: Any) -> None:
+        with pytest.raises(ComponentIdError, match=r"pass --admin-code \(admin_code=\)"):
+            load_components(store, records(grid_code=[None] * 5), PROFILE, at=T0)
+        assert store.count("component") == 0
+        assert store.is_empty("component_serial")
+
+    def test_the_districts_county_not_the_profiles(self, store: Any) -> None:
+        _district(store, "110108")  # a Beijing store; PROFILE names Suzhou's 320508
+        load_components(store, records(grid_code=[None] * 5), PROFILE, at=T0)
+        assert {c[:6] for c in find_components(store)["component_id"]} == {"110108"}
+
+    def test_admin_code_outside_the_district(self, store: Any) -> None:
+        _district(store, "110108", "110105")
+        with pytest.raises(ComponentIdError, match="not a county of the store's district"):
+            load_components(store, records(grid_code=[None] * 5), PROFILE, admin_code=COUNTY)
+        with pytest.raises(ComponentIdError, match="holds counties 110105, 110108"):
+            load_components(store, records(grid_code=[None] * 5), PROFILE)
+        load_components(store, records(grid_code=[None] * 5), PROFILE, admin_code="110105")
+        assert store.count("component") == 5
+
+    def test_ids_given_need_no_county(self, store: Any) -> None:
+        given = ["1101080101000001", "1101080101000002", "1101080118000001", None, None]
+        frame = records(grid_code=[None] * 5, component_id=given).iloc[:3]
+        load_components(store, frame, PROFILE, at=T0)  # no district, no admin_code
+        assert ids(find_components(store)) == given[:3]
+
+    def test_bad_admin_code(self, store: Any) -> None:
+        with pytest.raises(ComponentIdError, match="6 digits"):
+            load_components(store, records(), PROFILE, admin_code="3205")
+
+
+class TestStreamedRerun:
+    def test_a_rerun_adds_nothing_and_an_overlap_only_the_new(
+        self, store: Any, tmp_path: Any
+    ) -> None:
+        # Records whose source key (or ID) the layer holds are left out, counted
+        # unchanged: two overlapping streamed loads never give one key two IDs.
+        frame = records(grid_code=[None] * 5).drop(columns="extra")
+        path = tmp_path / "c.fgb"
+        frame.iloc[:3].to_file(path, driver="FlatGeobuf", engine="pyogrio")
+        first = append_component_file(store, path, PROFILE, admin_code=COUNTY, at=T0)
+        again = append_component_file(store, path, PROFILE, admin_code=COUNTY, at=T0 + DAY)
+        assert (first.inserted, again.inserted, again.unchanged) == (3, 0, 3)
+        frame.iloc[1:].to_file(path, driver="FlatGeobuf", engine="pyogrio")
+        more = append_component_file(store, path, PROFILE, admin_code=COUNTY, at=T0 + DAY)
+        assert (more.inserted, more.unchanged) == (2, 2)
+        got = find_components(store)
+        assert sorted(got["source"]) == ["s1", "s2", "s3", "s4", "s5"]
+        assert got["component_id"].is_unique
+        assert len(store.read("component", all_versions=True)) == 5
