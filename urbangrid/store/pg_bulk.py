@@ -26,13 +26,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
 
-from urbangrid.errors import StoreSchemaError
+from urbangrid.errors import StoreSchemaError, ValidationError
+from urbangrid.problems import Problem, problem
 from urbangrid.store._columns import ArrowText
 from urbangrid.store._copy_binary import SIGNATURE, TRAILER, Field, encode_column, rows_binary
 from urbangrid.store.postgis import SCHEMA, describe_dsn
 
 __all__ = [
+    "BAD_POINTS_SHOWN",
     "CASE_HISTORY",
+    "bad_points",
     "case_history_partitions",
     "check_locate_inputs",
     "commit_loading_table",
@@ -352,7 +355,9 @@ def case_history_partitions(dsn: str) -> dict[int, int]:
 
 def check_locate_inputs(dsn: str, table: str, grid_layer: str, key: str) -> None:
     """Raise StoreSchemaError unless `table` and `grid_layer` exist, the grid layer
-    has ``geom``, ``valid_to`` and `key`, and ``urbangrid.locate_update`` exists."""
+    has ``geom``, ``valid_to`` and `key`, and ``urbangrid.locate_update`` exists;
+    ValidationError naming the rows whose point is no place (:func:`bad_points`,
+    over every partition of `table`)."""
     with _connect(dsn) as con:
         for name in (table, grid_layer):
             if con.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{name}",)).fetchone() == (None,):
@@ -375,6 +380,107 @@ def check_locate_inputs(dsn: str, table: str, grid_layer: str, key: str) -> None
                 f"{describe_dsn(dsn)}: urbangrid.locate_update is missing; "
                 "migrate the database (urbangrid db init)"
             )
+        # Every partition checked before any is written: a run over several
+        # partitions, each its own transaction, never stops half-way on a bad point.
+        n, problems = bad_points(con, table, grid_layer)
+        if n:
+            raise _bad_points_error(dsn, table, n, problems)
+
+
+# Why urbangrid.locate (migration 1901) would answer NULL for a point that is not
+# NULL: such a point is no place, and an assignment run names it instead of writing
+# NULL beside it (or, for SRID 0 and points beyond their CRS, failing in the
+# middle of the UPDATE with the transform's error).
+_BAD_POINT = """
+CASE
+  WHEN ST_IsEmpty({p}) THEN 'empty geometry'
+  WHEN ST_SRID({p}) = 0 THEN 'no CRS (SRID 0): set one with ST_SetSRID'
+  WHEN NOT (abs(ST_XMin({p})) < 1e15 AND abs(ST_XMax({p})) < 1e15
+            AND abs(ST_YMin({p})) < 1e15 AND abs(ST_YMax({p})) < 1e15)
+    THEN 'coordinates not finite numbers (NaN, infinite or huge)'
+  WHEN ST_SRID({p}) <> %(srid)s
+       AND NOT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = ST_SRID({p}))
+    THEN 'SRID ' || ST_SRID({p}) || ' is not in spatial_ref_sys'
+  WHEN ST_SRID({p}) <> %(srid)s
+       AND EXISTS (SELECT 1 FROM spatial_ref_sys
+                   WHERE srid = ST_SRID({p}) AND proj4text LIKE '%%+proj=longlat%%')
+       AND NOT (ST_XMin({p}) >= -180 AND ST_XMax({p}) <= 180
+                AND ST_YMin({p}) >= -90 AND ST_YMax({p}) <= 90)
+    THEN 'longitude/latitude out of range for SRID ' || ST_SRID({p})
+END
+"""
+
+#: Bad points named in the error of an assignment run (the count says how many in all).
+BAD_POINTS_SHOWN = 10
+
+
+def _row_key(con: psycopg.Connection[Any], table: str) -> tuple[sql.Composable, str]:
+    """How to name a row of urbangrid.`table`: its primary key (as text), else its ctid."""
+    cols = [
+        r[0]
+        for r in con.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary "
+            "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+            (f"{SCHEMA}.{table}",),
+        ).fetchall()
+    ]
+    if not cols:
+        return sql.SQL("t.ctid::text"), "ctid"
+    parts = sql.SQL(" || ', ' || ").join(
+        sql.SQL("{}::text").format(sql.Identifier("t", c)) for c in cols
+    )
+    return parts, ", ".join(cols)
+
+
+def bad_points(
+    con: psycopg.Connection[Any],
+    table: str,
+    grid_layer: str,
+    *,
+    column: str | None = None,
+    only_missing: bool = False,
+    point_column: str = "geom",
+) -> tuple[int, list[Problem]]:
+    """Points of urbangrid.`table` (all its partitions) that locate cannot place though
+    not NULL: empty, SRID 0, NaN / infinite / huge coordinates, an SRID unknown to
+    PostGIS, longitude/latitude out of range. Returns how many, and the first
+    :data:`BAD_POINTS_SHOWN` as problems naming the row by its primary key."""
+    (srid,) = con.execute("SELECT Find_SRID(%s, %s, 'geom')", (SCHEMA, grid_layer)).fetchone() or (
+        0,
+    )
+    key, key_name = _row_key(con, table)
+    reason = sql.SQL(_BAD_POINT).format(p=sql.Identifier("t", point_column))
+    where = sql.SQL("{} IS NOT NULL").format(sql.Identifier("t", point_column))
+    if only_missing and column is not None:
+        where = sql.SQL("{} AND {} IS NULL").format(where, sql.Identifier("t", column))
+    query = sql.SQL(
+        "SELECT count(*) OVER (), k, left(ST_AsEWKT(g), 80), why FROM ("
+        "SELECT {key} AS k, {pt} AS g, {reason} AS why FROM {t} AS t WHERE {where}"
+        ") AS b WHERE why IS NOT NULL ORDER BY k LIMIT %(shown)s"
+    ).format(
+        key=key, pt=sql.Identifier("t", point_column), reason=reason,
+        t=sql.Identifier(SCHEMA, table), where=where,
+    )  # fmt: skip
+    rows = con.execute(query, {"srid": srid, "shown": BAD_POINTS_SHOWN}).fetchall()
+    if not rows:
+        return 0, []
+    problems = [
+        problem(f"{SCHEMA}.{table}", None, point_column, wkt, f"row {key_name}={k}: {why}")
+        for _, k, wkt, why in rows
+    ]
+    return int(rows[0][0]), problems
+
+
+def _bad_points_error(dsn: str, table: str, n: int, problems: list[Problem]) -> ValidationError:
+    more = f" (first {len(problems)} shown)" if n > len(problems) else ""
+    lines = "; ".join(f"{p['reason']} ({p['value']})" for p in problems)
+    return ValidationError(
+        f"{describe_dsn(dsn)}: {n} point(s) of {SCHEMA}.{table} cannot be placed{more}: "
+        f"{lines}. Nothing was written; fix or delete those rows (or set their point "
+        "to NULL), then run the assignment again",
+        problems,
+    )
 
 
 def locate_update(
@@ -390,8 +496,18 @@ def locate_update(
 ) -> int:
     """Run ``urbangrid.locate_update`` (migration 1302) on table `target` in one
     transaction: `column` of each point (``geom``) gets the `key` of the current
-    `grid_layer` polygon covering it; returns the rows updated."""
+    `grid_layer` polygon covering it; returns the rows updated.
+
+    Raises
+    ------
+    ValidationError
+        Points that are not NULL but no place (see :func:`bad_points`), named by
+        their row's primary key; nothing is written.
+    """
     with _connect(dsn) as con, con.transaction():
+        n, problems = bad_points(con, target, grid_layer, column=column, only_missing=only_missing)
+        if n:
+            raise _bad_points_error(dsn, target, n, problems)
         row = con.execute(
             "SELECT urbangrid.locate_update(%s::regclass, %s, %s, %s, 'geom', %s, %s, %s, %s)",
             (
