@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import warnings
 from typing import Any
 
 import geopandas as gpd
@@ -13,7 +14,7 @@ import pytest
 import shapely
 
 import urbangrid
-from urbangrid.errors import ComponentIdError, ValidationError
+from urbangrid.errors import ComponentIdError, DataFileError, ValidationError
 from urbangrid.spatial.components.codes import demo_profile, standard_profile
 from urbangrid.spatial.components.records import (
     allocate_serials,
@@ -850,3 +851,19 @@ class TestStreamedRerun:
         assert sorted(got["source"]) == ["s1", "s2", "s3", "s4", "s5"]
         assert got["component_id"].is_unique
         assert len(store.read("component", all_versions=True)) == 5
+
+    def test_a_gbk_shapefile_without_cpg(self, store: Any, tmp_path: Any) -> None:
+        # One line naming the file and what to do (was a bare UnicodeDecodeError). A
+        # Shapefile cuts field names at 10 bytes (subclass_code → subclass_c): read
+        # with its encoding, it is still refused, by column, for the CLI to map.
+        frame = records(grid_code=[None] * 5).drop(columns="extra").iloc[:4]
+        path = tmp_path / "c.shp"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the field names cut, as the test intends
+            frame.to_file(path, engine="pyogrio", encoding="GBK")
+        path.with_suffix(".cpg").unlink()
+        with pytest.raises(DataFileError, match=r"c\.shp: text is not UTF-8 .*encoding="):
+            append_component_file(store, path, PROFILE, admin_code=COUNTY)
+        with pytest.raises(ValidationError, match="subclass_c"):
+            append_component_file(store, path, PROFILE, admin_code=COUNTY, encoding="GBK")
+        assert store.count("component") == 0

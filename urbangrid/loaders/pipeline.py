@@ -245,7 +245,7 @@ class LoadResult:
             if self.diff_paths:
                 lines.append(f"diff: {self.diff_paths[0]} and {self.diff_paths[1]}")
             if not self.committed:
-                lines.append("dry run: nothing written (commit to apply)")
+                lines.append("dry run: nothing written (run again without --dry-run to apply)")
             elif self.changeset_id:
                 lines.append(f"applied as change set {self.changeset_id}")
             else:

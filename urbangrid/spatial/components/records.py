@@ -34,7 +34,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from urbangrid.errors import ComponentIdError, ValidationError
+from urbangrid.errors import ComponentIdError, DataFileError, ValidationError
 from urbangrid.problems import Problem, format_problem, problem
 from urbangrid.spatial.components.codes import CityProfile
 from urbangrid.spatial.components.district import district_counties, new_id_county
@@ -742,6 +742,7 @@ def append_component_file(
     district: Any = None,
     at: dt.datetime | None = None,
     batch_rows: int = 50_000,
+    encoding: str | None = None,
 ) -> Any:
     """Load a file of component records (部件普查成果) as new components, in batches.
 
@@ -769,6 +770,10 @@ def append_component_file(
         ``valid_from`` of the new components; default now (UTC).
     batch_rows : int
         Records per batch.
+    encoding : str, optional
+        Text encoding of a Shapefile without ``.cpg`` (e.g. ``"GBK"``); default
+        the file's own (UTF-8). ``urbangrid load components`` detects it, and
+        maps a contractor's field names (标识码, 部件状态 …) to record columns.
 
     Returns
     -------
@@ -792,19 +797,30 @@ def append_component_file(
     :meth:`Store.append_batches`), and the IDs are looked up under it: loads of
     overlapping files, streamed or not, queue and give each source key one ID.
     """
+    import pyarrow as pa
     import pyogrio
 
     path = Path(path)
-    info = pyogrio.read_info(path)
-    # Serials commit on their own (side_store: on PostGIS, another connection): the
-    # load holds the layer locked.
-    with store.side_store() as ids:
-        batches = _ComponentBatches(
-            path, profile, admin_code, district, ids, list(info["fields"]), batch_rows
-        )
-        res = store.append_batches(
-            COMPONENT_LAYER, batches, rows=int(info["features"]), at=at, source=path.name
-        )
+    try:
+        info = pyogrio.read_info(path, encoding=encoding)
+        # Serials commit on their own (side_store: on PostGIS, another connection): the
+        # load holds the layer locked.
+        with store.side_store() as ids:
+            batches = _ComponentBatches(
+                path, profile, admin_code, district, ids, list(info["fields"]), batch_rows,
+                encoding,
+            )  # fmt: skip
+            res = store.append_batches(
+                COMPONENT_LAYER, batches, rows=int(info["features"]), at=at, source=path.name
+            )
+    except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
+        if isinstance(exc, pa.ArrowInvalid) and "UTF8" not in str(exc):
+            raise
+        raise DataFileError(
+            f"{path}: text is not {encoding or 'UTF-8'} ({exc}); nothing was written. Pass "
+            "encoding= (e.g. 'GBK' for a Shapefile without .cpg), or load it with "
+            "`urbangrid load components`, which detects the encoding"
+        ) from exc
     return replace(res, unchanged=batches.skipped)
 
 
@@ -828,6 +844,7 @@ class _ComponentBatches:
     ids: Store
     fields: list[str]
     batch_rows: int
+    encoding: str | None = None
     problems: list[Problem] = field(default_factory=list)
     skipped: int = 0
     empty: bool = True
@@ -843,7 +860,9 @@ class _ComponentBatches:
         cols = [c for c in ("source", "component_id") if c in self.fields]
         if self.empty or not cols:
             return
-        keys = pyogrio.read_dataframe(self.path, columns=cols, read_geometry=False, use_arrow=True)
+        keys = pyogrio.read_dataframe(
+            self.path, columns=cols, read_geometry=False, use_arrow=True, encoding=self.encoding
+        )
         sources = _text(keys, "source").dropna().unique().tolist()
         self.known = _ids_by_source(self.ids, sources) if sources else {}
         given = _text(keys, "component_id").dropna().unique().tolist()
@@ -855,7 +874,7 @@ class _ComponentBatches:
         source = self.path.name
         profile = replace(self.profile, admin_code=None)  # IDs checked against the county
         start = 0
-        for raw, wkb in _read_batches(self.path, self.batch_rows):
+        for raw, wkb in _read_batches(self.path, self.batch_rows, encoding=self.encoding):
             end, first = start + len(raw), start
             start = end
             try:
@@ -904,7 +923,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _read_batches(
-    path: Path, batch_rows: int, first_rows: int = 5_000
+    path: Path, batch_rows: int, first_rows: int = 5_000, encoding: str | None = None
 ) -> Iterable[tuple[Any, Any]]:
     """The records of `path` as GeoDataFrames of `batch_rows` rows, read once, in order.
 
@@ -921,7 +940,9 @@ def _read_batches(
     import pyogrio
 
     with (
-        pyogrio.open_arrow(path, batch_size=batch_rows, use_pyarrow=True) as (meta, reader),
+        pyogrio.open_arrow(
+            path, batch_size=batch_rows, use_pyarrow=True, encoding=encoding
+        ) as (meta, reader),
         ThreadPoolExecutor(max_workers=1) as ahead,
     ):
         geom = meta["geometry_name"] or "wkb_geometry"
