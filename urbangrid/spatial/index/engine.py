@@ -37,10 +37,9 @@ import math
 import os
 from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
@@ -63,7 +62,9 @@ from urbangrid.spatial.crs.transform import (
     transform_xy,
 )
 from urbangrid.spatial.index.sql import install_locate_sql
-from urbangrid.store import Store
+
+if TYPE_CHECKING:  # a type only: importing the store (pandas, psycopg) costs ~0.4 s
+    from urbangrid.store import Store
 
 try:
     from urbangrid.spatial.index import _pip
@@ -881,6 +882,8 @@ def latest_grid_version_row(
         return None
     versions = store.read("grid_version", columns=["version", "loaded_at"])
     if as_of is not None and len(versions):
+        import pandas as pd  # only here: `import GridIndex` does not load pandas
+
         versions = versions[versions["loaded_at"] <= pd.Timestamp(as_of)]
     if not len(versions):
         return None

@@ -19,7 +19,10 @@ such points first (:func:`urbangrid.spatial.crs.transform.transform_xy`).
 
 from __future__ import annotations
 
-from urbangrid.store import Store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from urbangrid.store import Store
 
 __all__ = ["install_locate_sql"]
 
