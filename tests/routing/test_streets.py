@@ -87,7 +87,7 @@ class TestStreetGraph:
         g = f.geometry.iloc[0]
         f.loc[0, "geometry"] = shapely.LineString([g.coords[0],
                                                    (g.coords[1][0] + 0.2, g.coords[1][1])])
-        G = street_graph(f, "walk", crs=CRS)
+        G = street_graph(f, "bike", crs=CRS)
         assert G.number_of_nodes() == 4
 
     @pytest.mark.parametrize(
@@ -211,3 +211,33 @@ def test_store_centrelines_give_the_file_graph(store: object) -> None:
     assert G.number_of_edges() == H.number_of_edges()
     assert sum(d["length_m"] for *_, d in G.edges(data=True)) == pytest.approx(
         sum(d["length_m"] for *_, d in H.edges(data=True)), rel=1e-6)
+
+
+def test_lines_drawn_from_v_to_u_are_turned() -> None:
+    """An undirected export keeps lines as drawn (the neatnet Wuhan network: a quarter
+    run from ``v`` to ``u``): nodes sit where the lines meet, a straight run has no
+    U-turn, and a one-way line keeps its drawn direction."""
+    from urbangrid.routing.core.plan import Route
+    from urbangrid.routing.patrol.routes import route_from_walk
+
+    # a straight street a-b-c (100 m each) and a spur b-d; b-c is drawn c -> b
+    a, b, c, d = (X0, Y0), (X0 + 100, Y0), (X0 + 200, Y0), (X0 + 100, Y0 + 100)
+    f = gpd.GeoDataFrame({
+        "u": ["a", "b", "b", "c"], "v": ["b", "c", "d", "e"],
+        "highway": ["residential"] * 4, "oneway": [False, False, False, True],
+        "geometry": [shapely.LineString([a, b]), shapely.LineString([c, b]),
+                     shapely.LineString([b, d]),
+                     shapely.LineString([(X0 + 300, Y0), c])]}, crs=CRS)  # drawn e -> c
+    G = street_graph(f, "bike", crs=CRS)
+    for n, xy in {"a": a, "b": b, "c": c, "d": d}.items():
+        assert (G.nodes[n]["x"], G.nodes[n]["y"]) == pytest.approx(xy), n
+    for u, v, _k, data in G.edges(keys=True, data=True):
+        line = data["geometry"]
+        assert line.coords[0] == pytest.approx((G.nodes[u]["x"], G.nodes[u]["y"]))
+        assert line.coords[-1] == pytest.approx((G.nodes[v]["x"], G.nodes[v]["y"]))
+    assert G.has_edge("e", "c") and not G.has_edge("c", "e")  # one-way as drawn
+    walk = Route(start="a", edges=(("a", "b", 0), ("b", "c", 0), ("c", "b", 0),
+                                   ("b", "a", 0)), served=(True, True, False, False),
+                 cost=0.0, deadhead_cost=0.0)
+    r = route_from_walk(G, walk, area_id="x")
+    assert r.uturns == 1  # only at c, the end of the street

@@ -514,9 +514,24 @@ class _RegionAreas:
     rounds: int
 
 
+@dataclass
+class _Done:
+    """An area whose round is known: its blocks, unit grids, streets, round and cost."""
+
+    code: str
+    members: gpd.GeoDataFrame
+    gcodes: list[str]
+    ast: pd.DataFrame
+    geom: Any
+    route: Route | None
+    depot: Hashable | None
+    cost: float
+
+
 def _region_areas(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame,
                   k: Mapping[str, int] | None, prev: dict[str, str]) -> _RegionAreas | None:
-    """Areas of one community cut until every round fits; None when it has no streets."""
+    """Areas of one community cut until every round fits, then the emptiest merged with a
+    neighbour where the merged round still fits; None when it has no streets."""
     blocks = _blocks(rfine, search.column, search.grid_time, search.by)
     total = float(blocks["patrol_s"].sum())
     if total == 0:
@@ -529,43 +544,91 @@ def _region_areas(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame,
     labels = _partition(blocks, min(k0, len(blocks)), block_prev, search.cross, used)
     used |= set(labels)
     todo = [(c, blocks[labels == c]) for c in sorted(set(labels))]
-    rows: list[dict[str, Any]] = []
-    assignment: list[pd.DataFrame] = []
-    routes: dict[str, Route] = {}
+    done: list[_Done] = []
     rounds = 0
     while todo:
         code, members = todo.pop(0)
-        gcodes = [g for gs in members["grids"] for g in gs]
-        ast = search.streets[search.streets["unit"].isin(gcodes)]
-        geom = shapely.coverage_union_all(members.geometry.to_numpy())
-        route, depot = None, None
-        service = float(ast["time_s"].sum())
-        if not _fits(service, search.limit_s) and len(gcodes) > 1:
-            # riding its streets once already takes longer than the limit: cut it
-            # without solving its round
-            pieces, fresh = _split_area(search, region, rfine, code, members, gcodes,
-                                        service, used)
+        area, solved = _solve_area(search, code, members)
+        rounds += solved
+        if area is None:
+            pieces, fresh = _split_area(search, region, rfine, code, members, used)
             used |= fresh
             todo[:0] = pieces
             continue
-        cost = 0.0
-        if len(ast):
-            rounds += 1
-            keep = search.on_over == "flag" and len(gcodes) == 1  # kept even over the limit
-            try:
-                route, depot, cost = _round(search, ast, geom, need_route=keep)
-            except InfeasibleRouteError as exc:
-                raise ShiftLimitError(f"area {code}: {exc}") from exc
-        if not _fits(cost, search.limit_s) and not (search.on_over == "flag" and len(gcodes) == 1):
-            pieces, fresh = _split_area(search, region, rfine, code, members, gcodes, cost, used)
-            used |= fresh
-            todo[:0] = pieces
-            continue
-        rows.append(_area_row(search, code, members, gcodes, ast, route, depot, geom))
-        if route is not None:
-            routes[code] = route
-        assignment.append(pd.DataFrame({"grid_code": gcodes, "area_code": code}))
-    return _RegionAreas(rows=rows, assignment=assignment, routes=routes, rounds=rounds)
+        done.append(area)
+    done, merged = _merge_small(search, done)
+    rounds += merged
+    done.sort(key=lambda d: d.code)
+    return _RegionAreas(
+        rows=[_area_row(search, d.code, d.members, d.gcodes, d.ast, d.route, d.depot, d.geom)
+              for d in done],
+        assignment=[pd.DataFrame({"grid_code": d.gcodes, "area_code": d.code}) for d in done],
+        routes={d.code: d.route for d in done if d.route is not None}, rounds=rounds)
+
+
+def _solve_area(search: _AreaSearch, code: str, members: gpd.GeoDataFrame,
+                keep_over: bool = True) -> tuple[_Done | None, int]:
+    """The area of ``members`` with its round, or None when it must be cut (its round is
+    over the limit and it holds more than one grid); and the rounds solved (0 or 1).
+    ``keep_over`` False: None for any area over the limit (a merge that does not fit)."""
+    gcodes = [g for gs in members["grids"] for g in gs]
+    ast = search.streets[search.streets["unit"].isin(gcodes)]
+    geom = shapely.coverage_union_all(members.geometry.to_numpy())
+    keep = keep_over and search.on_over == "flag" and len(gcodes) == 1  # kept even over
+    if not len(ast):
+        return _Done(code, members, gcodes, ast, geom, None, None, 0.0), 0
+    if not _fits(float(ast["time_s"].sum()), search.limit_s) and len(gcodes) > 1:
+        return None, 0  # riding its streets once already takes longer: cut it unsolved
+    try:
+        route, depot, cost = _round(search, ast, geom, need_route=keep)
+    except InfeasibleRouteError as exc:
+        raise ShiftLimitError(f"area {code}: {exc}") from exc
+    if not _fits(cost, search.limit_s) and not keep:
+        if len(gcodes) == 1 and keep_over:
+            raise ShiftLimitError(
+                f"{search.by} {members[search.by].iloc[0]}: unit grid {gcodes[0]} takes "
+                f"{cost / 60:.1f} min to ride round, above the limit of "
+                f"{search.limit_s / 60:.1f} min; raise the limit or use a faster mode")
+        return None, 1
+    return _Done(code, members, gcodes, ast, geom, route, depot, cost), 1
+
+
+#: Two neighbouring areas are tried as one when their rounds add up to at most this
+#: share of the limit (a merged round is often shorter than the two: they share deadhead).
+MERGE_SHARE = 1.15
+
+
+def _merge_small(search: _AreaSearch, done: list[_Done]) -> tuple[list[_Done], int]:
+    """Neighbouring areas of one community merged, emptiest first, while the merged
+    round fits the limit: bisection leaves halves far below it. Returns the areas and
+    the rounds solved."""
+    solved = 0
+    tried: set[frozenset[str]] = set()
+    while True:
+        pairs = []
+        geoms = [d.geom.buffer(1.0) for d in done]
+        for i, a in enumerate(done):
+            for j in range(i + 1, len(done)):
+                b = done[j]
+                key = frozenset((a.code, b.code))
+                if key in tried or a.cost + b.cost > search.limit_s * MERGE_SHARE:
+                    continue
+                if float(a.ast["time_s"].sum() + b.ast["time_s"].sum()) > search.limit_s:
+                    continue
+                if geoms[i].intersects(b.geom):
+                    pairs.append((a.cost + b.cost, i, j))
+        for _s, i, j in sorted(pairs):
+            a, b = done[i], done[j]
+            tried.add(frozenset((a.code, b.code)))
+            keep = a if a.ast["time_s"].sum() >= b.ast["time_s"].sum() else b
+            both = pd.concat([a.members, b.members], ignore_index=True)
+            merged, n = _solve_area(search, keep.code, both, keep_over=False)
+            solved += n
+            if merged is not None:
+                done = [d for d in done if d is not a and d is not b] + [merged]
+                break
+        else:
+            return done, solved
 
 
 def _round(search: _AreaSearch, ast: pd.DataFrame, geom: Any, *, need_route: bool,
@@ -598,19 +661,20 @@ def _fits(route_s: float, limit_s: float) -> bool:
 
 
 def _split_area(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame, code: str,
-                members: gpd.GeoDataFrame, gcodes: list[str], cost: float,
-                used: set[str]) -> tuple[list[tuple[str, gpd.GeoDataFrame]], set[str]]:
+                members: gpd.GeoDataFrame, used: set[str],
+                ) -> tuple[list[tuple[str, gpd.GeoDataFrame]], set[str]]:
     """The two halves of an area too long to ride round, and every code the cut handed out."""
     parts = members
+    gcodes = [g for gs in members["grids"] for g in gs]
     if len(members) == 1 and len(gcodes) > 1:
         # one work grid too long to ride round: fall back to its unit grids
         sub = rfine[rfine["grid_code"].isin(gcodes)]
         parts = _blocks(sub, "grid_code", search.grid_time, search.by)
     if len(parts) == 1:
         raise ShiftLimitError(
-            f"{search.by} {region}: unit grid {gcodes[0]} takes {cost / 60:.1f} min to "
-            f"ride round, above the limit of {search.limit_s / 60:.1f} min; raise the "
-            "limit or use a faster mode")
+            f"{search.by} {region}: unit grid {gcodes[0]} cannot be ridden round within "
+            f"the limit of {search.limit_s / 60:.1f} min; raise the limit or use a faster "
+            "mode")
     sub_labels = _partition(parts, 2, None, search.cross, used)
     fresh = set(sub_labels)
     load = pd.Series(parts["patrol_s"].to_numpy()).groupby(sub_labels).sum()

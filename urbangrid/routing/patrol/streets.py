@@ -171,9 +171,10 @@ def street_graph(
     frame, geoms, target = _projected_lines(streets, src, crs)
     has_uv = {"u", "v"} <= set(frame.columns) and frame[["u", "v"]].notna().all().all()
     records = frame.drop(columns=frame.geometry.name).to_dict("records")
+    flip = _drawn_v_to_u(frame, geoms) if has_uv else np.zeros(len(geoms), dtype=bool)
     b = _GraphBuilder(prof, src, snap_m)
     for i, (row, geom) in enumerate(zip(records, geoms, strict=True)):
-        b.add(i, row, geom, has_uv)
+        b.add(i, row, geom, has_uv, flip=bool(flip[i]))
     G = b.G
     if G.number_of_edges() == 0:
         raise DataFileError(
@@ -224,6 +225,41 @@ def _projected_lines(
     return frame, geoms, target
 
 
+def _drawn_v_to_u(frame: pd.DataFrame, geoms: np.ndarray) -> np.ndarray:
+    """Rows whose line is drawn from ``v`` to ``u`` (graph CRS, metres).
+
+    Undirected exports (e.g. an OSMnx graph made undirected, as the neatnet networks
+    are) keep each line as drawn while ``u < v``: about a quarter of the Wuhan lines
+    run backwards, which put nodes up to 200 m off and turned straight runs into
+    U-turns. A node's place is the line end its rows share most often; a row is drawn
+    backwards when its ends lie closer to the other node's place.
+    """
+    start = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    end = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    u = frame["u"].astype(str).to_numpy()
+    v = frame["v"].astype(str).to_numpy()
+    ends = np.r_[start, end, start, end]  # each row offers both ends to u and to v
+    cand = pd.DataFrame({"node": np.r_[u, u, v, v], "x": np.round(ends[:, 0], 1),
+                         "y": np.round(ends[:, 1], 1)})
+    counts = cand.groupby(["node", "x", "y"], sort=False).size().rename("n").reset_index()
+    counts = counts.sort_values(["node", "n"], ascending=[True, False], kind="stable")
+    top = counts.groupby("node", sort=False).head(2)
+    first = top.groupby("node", sort=False).nth(0).set_index("node")
+    second = top.groupby("node", sort=False).nth(1).set_index("node")["n"]
+    known = first["n"] > second.reindex(first.index).fillna(0)  # ties: a dead end
+    px, py = first["x"], first["y"]
+
+    def gap(node: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        ok = known.reindex(node).fillna(False).to_numpy(dtype=bool)
+        d = np.hypot(xy[:, 0] - px.reindex(node).to_numpy(dtype=float),
+                     xy[:, 1] - py.reindex(node).to_numpy(dtype=float))
+        return np.where(ok, d, 0.0)
+
+    forward = gap(u, start) + gap(v, end)
+    backward = gap(u, end) + gap(v, start)
+    return backward + 1e-6 < forward
+
+
 class _GraphBuilder:
     """Adds street rows to a mode's graph: nodes by id or by snapped line ends, one
     arc per direction the mode may drive, keys unique per unordered node pair."""
@@ -247,8 +283,10 @@ class _GraphBuilder:
             return False
         return str(_first(tags.get("area")) or "").lower() != "yes"
 
-    def add(self, i: int, row: dict[str, Any], geom: shapely.LineString, has_uv: bool) -> None:
-        """Add row ``i`` (its columns and its line in the graph CRS) if the mode uses it."""
+    def add(self, i: int, row: dict[str, Any], geom: shapely.LineString, has_uv: bool,
+            flip: bool = False) -> None:
+        """Add row ``i`` (its columns and its line in the graph CRS) if the mode uses it;
+        ``flip``: the line is drawn from ``v`` to ``u``."""
         where = f"{self.src}: row {i}"
         tags = _tags(row.get("tags"))
         hw = _first(row.get("highway"))
@@ -264,6 +302,8 @@ class _GraphBuilder:
         way = _oneway_value(row.get("oneway"), where)
         if has_uv:
             u, v = str(row["u"]), str(row["v"])
+            if flip:  # the line's direction stands (a one-way street runs along it)
+                u, v = v, u
         else:
             u, v = self.node_at(tuple(coords[0])), self.node_at(tuple(coords[-1]))
         if way == -1:
