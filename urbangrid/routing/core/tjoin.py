@@ -47,6 +47,7 @@ import math
 import time
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
@@ -298,35 +299,152 @@ def _blossom_rows(
     return sp.csr_matrix((np.ones(len(R)), (R, C)), shape=(nt + len(blossoms), npairs))
 
 
+class _MatchingLP:
+    """The matching program over the candidate pairs, kept warm between rounds.
+
+    With ``highspy`` the HiGHS model stays loaded: new odd-set rows and new pairs are
+    added to it and the dual simplex restarts from the last basis (a few pivots per
+    round). Without it, each round is solved afresh by :func:`scipy.optimize.linprog`.
+    """
+
+    def __init__(self, nt: int) -> None:
+        self.nt = nt
+        self.ncols = 0
+        self.blossoms: list[np.ndarray] = []
+        self.known: set[bytes] = set()
+        self.inside = sp.csr_matrix((nt, 0))
+        try:
+            import highspy
+        except ImportError:  # pragma: no cover - depends on the environment
+            self.h = None
+        else:
+            self.h = highspy.Highs()
+            self.h.setOptionValue("output_flag", False)
+            self.h.addRows(nt, np.ones(nt), np.full(nt, np.inf), 0, [], [], [])
+
+    def sync(self, pairs: _Pairs) -> None:
+        """Add the pairs made since the last call as columns."""
+        if self.h is None or self.ncols == len(pairs.i):
+            self.ncols = len(pairs.i)
+            return
+        pi = np.asarray(pairs.i[self.ncols :])
+        pj = np.asarray(pairs.j[self.ncols :])
+        k = len(pi)
+        rows = [np.r_[pi, pj]]
+        cols = [np.r_[np.arange(k), np.arange(k)]]
+        if self.blossoms:
+            cut = (self.inside[pi] != self.inside[pj]).tocoo()
+            rows.append(self.nt + cut.col)
+            cols.append(cut.row)
+        M = sp.csc_matrix(
+            (np.ones(sum(len(r) for r in rows)), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(self.nt + len(self.blossoms), k),
+        )
+        cost = np.asarray(pairs.cost[self.ncols :])
+        lo, hi = np.zeros(k), np.full(k, np.inf)
+        self.h.addCols(k, cost, lo, hi, M.nnz, M.indptr[:-1], M.indices, M.data)
+        self.ncols = len(pairs.i)
+
+    def add_blossoms(self, pairs: _Pairs, new: list[np.ndarray]) -> None:
+        base = len(self.blossoms)
+        self.blossoms.extend(new)
+        cols_in = [np.full(len(S), base + r) for r, S in enumerate(new)]
+        mem = sp.csr_matrix(
+            (np.ones(sum(len(S) for S in new)), (np.concatenate(new), np.concatenate(cols_in))),
+            shape=(self.nt, len(self.blossoms)),
+        )
+        self.inside = (sp.hstack([self.inside, sp.csr_matrix((self.nt, len(new)))]) + mem).tocsr()
+        if self.h is None:
+            return
+        pi = np.asarray(pairs.i[: self.ncols])
+        pj = np.asarray(pairs.j[: self.ncols])
+        R = _blossom_rows(pi, pj, self.nt, new)[self.nt :]
+        k = len(new)
+        self.h.addRows(k, np.ones(k), np.full(k, np.inf), R.nnz, R.indptr[:-1], R.indices, R.data)
+
+    def solve(self, pairs: _Pairs) -> tuple[np.ndarray, np.ndarray, float]:
+        if self.h is None:
+            pi, pj = np.asarray(pairs.i), np.asarray(pairs.j)
+            A = _blossom_rows(pi, pj, self.nt, self.blossoms)
+            c = np.asarray(pairs.cost)
+            res = linprog(c, A_ub=-A, b_ub=-np.ones(A.shape[0]), bounds=(0, None), method="highs")
+            if res.status != 0:
+                msg = f"the matching program failed ({res.message})"
+                raise RoutingError(msg)
+            return res.x, -res.ineqlin.marginals, float(res.fun)
+        self.h.run()
+        sol = self.h.getSolution()
+        x = np.asarray(sol.col_value)
+        dual = np.asarray(sol.row_dual)
+        return x, dual, float(self.h.getInfo().objective_function_value)
+
+
 def _matching_lp(
-    pairs: _Pairs, nt: int, blossoms: list[np.ndarray], known: set[bytes], deadline: float
+    lp: _MatchingLP, pairs: _Pairs, deadline: float
 ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Solve the matching program over the candidate pairs, adding odd-set cuts.
 
-    Returns the pair values ``x``, the dual of every row (terminals then
-    ``blossoms``, which grows in place) and the optimum; None past ``deadline``.
+    Returns the pair values ``x``, the dual of every row (terminals then the odd
+    sets of ``lp.blossoms``) and the optimum; None past ``deadline``.
     """
+    lp.sync(pairs)
     pi, pj = np.asarray(pairs.i), np.asarray(pairs.j)
-    c = np.asarray(pairs.cost)
     while True:
-        A = _blossom_rows(pi, pj, nt, blossoms)
-        res = linprog(c, A_ub=-A, b_ub=-np.ones(A.shape[0]), bounds=(0, None), method="highs")
-        if res.status != 0:
-            msg = f"the matching program failed ({res.message})"
-            raise RoutingError(msg)
-        x = res.x
-        fresh = 0
+        x, dual, value = lp.solve(pairs)
+        fresh: list[np.ndarray] = []
         for sel in (np.flatnonzero(x > 1e-9), np.flatnonzero((x > 1e-9) & (x < 1 - 1e-9))):
-            for S in _odd_components(pi, pj, x, sel, nt):
+            for S in _odd_components(pi, pj, x, sel, lp.nt):
                 key = np.sort(S).tobytes()
-                if key not in known:
-                    known.add(key)
-                    blossoms.append(S)
-                    fresh += 1
+                if key not in lp.known:
+                    lp.known.add(key)
+                    fresh.append(S)
         if not fresh:
-            return x, -res.ineqlin.marginals, float(res.fun)
+            for S in _min_odd_cuts(pi, pj, x, lp.nt):
+                key = np.sort(S).tobytes()
+                if key not in lp.known:
+                    lp.known.add(key)
+                    fresh.append(S)
+        if not fresh:
+            return x, dual, value
+        lp.add_blossoms(pairs, fresh)
         if time.perf_counter() > deadline:
             return None
+
+
+def _min_odd_cuts(pi: np.ndarray, pj: np.ndarray, x: np.ndarray, nt: int) -> list[np.ndarray]:
+    """Violated odd cuts of a fractional solution (Padberg & Rao: Gomory-Hu tree cuts).
+
+    Run on each support component holding a fractional pair; a cut of the tree
+    whose value is below 1 and whose side holds an odd number of terminals is a
+    violated odd-set inequality, and if any exists one of these is.
+    """
+    sel = np.flatnonzero(x > 1e-9)
+    G = sp.csr_matrix((np.ones(len(sel)), (pi[sel], pj[sel])), shape=(nt, nt))
+    _, lab = connected_components(G, directed=False)
+    frac = sel[x[sel] < 1 - 1e-7]
+    out: list[np.ndarray] = []
+    for comp in np.unique(lab[pi[frac]]).tolist():
+        H = nx.Graph()
+        for k in sel[lab[pi[sel]] == comp].tolist():
+            u, v = int(pi[k]), int(pj[k])
+            c = H[u][v]["capacity"] + x[k] if H.has_edge(u, v) else x[k]
+            H.add_edge(u, v, capacity=float(c))
+        if H.number_of_nodes() < 3:
+            continue
+        tree = nx.gomory_hu_tree(H)
+        for u, v, d in list(tree.edges(data=True)):
+            if d["weight"] >= 1 - 1e-7:
+                continue
+            tree.remove_edge(u, v)
+            side = nx.node_connected_component(tree, u)
+            tree.add_edge(u, v, **d)
+            if len(side) % 2 == 1 and len(side) >= 3:
+                out.append(np.asarray(sorted(side), dtype=np.int64))
+            elif (H.number_of_nodes() - len(side)) % 2 == 1:
+                rest = set(H.nodes) - side
+                if len(rest) >= 3:
+                    out.append(np.asarray(sorted(rest), dtype=np.int64))
+    return out
 
 
 def _odd_components(
@@ -606,17 +724,16 @@ def certified_t_join(
     g = _simple_graph(n, np.asarray(tail), np.asarray(head), np.asarray(w, dtype=float))
     pairs, voronoi = _voronoi_pairs(g, tnodes, tpos)
     trees = _knn_pairs(g, tnodes, tpos, knn, pairs)
-    blossoms: list[np.ndarray] = []
-    known: set[bytes] = set()
     nt = len(tnodes)
+    lp = _MatchingLP(nt)
     for rnd in range(1, max_rounds + 1):
-        lp = _matching_lp(pairs, nt, blossoms, known, deadline)
-        if lp is None:
+        sol = _matching_lp(lp, pairs, deadline)
+        if sol is None:
             return None
-        x, dual, value = lp
+        x, dual, value = sol
         if np.any((x > 1e-7) & (x < 1 - 1e-7)):
             return None
-        unx = _uncross(nt, blossoms, dual)
+        unx = _uncross(nt, lp.blossoms, dual)
         if unx is None:
             return None
         sets, yy = unx
@@ -675,7 +792,7 @@ def _knn_pairs(
 
 
 def _uncross(
-    nt: int, blossoms: list[np.ndarray], dual: np.ndarray, max_steps: int = 100_000
+    nt: int, blossoms: list[np.ndarray], dual: np.ndarray, max_steps: int = 20_000
 ) -> tuple[list[np.ndarray], np.ndarray] | None:
     """Make the odd sets with a positive value laminar, keeping the dual's value.
 
@@ -685,43 +802,73 @@ def _uncross(
     so the dual stays feasible with the same value. A singleton's value goes back to
     its terminal's row.
     """
-    y: dict[frozenset[int], float] = {}
-    single = np.maximum(dual[:nt], 0.0).copy()
+    fam = _Family(np.maximum(dual[:nt], 0.0).copy())
     for B, v in zip(blossoms, dual[nt:].tolist(), strict=True):
         if v > 1e-12:
-            key = frozenset(B.tolist())
-            y[key] = y.get(key, 0.0) + v
-    for _ in range(max_steps):
-        pair = _crossing(y)
-        if pair is None:
-            out = list(y)
-            arrays = [np.asarray(sorted(fs), dtype=np.int64) for fs in out]
-            return arrays, np.r_[single, [y[fs] for fs in out]]
-        s1, s2 = pair
-        eps = min(y[s1], y[s2])
+            fam.add(frozenset(B.tolist()), v)
+    # smallest sets first, each against its smallest crossing partner
+    queue = [(len(S), sorted(S), S) for S in fam.y]
+    heapq.heapify(queue)
+    steps = 0
+    while queue:
+        S = heapq.heappop(queue)[2]
+        other = fam.crossing(S)
+        if other is None:
+            continue
+        steps += 1
+        if steps > max_steps:
+            return None
+        for T in fam.uncross(S, other):
+            heapq.heappush(queue, (len(T), sorted(T), T))
+    out = list(fam.y)
+    arrays = [np.asarray(sorted(fs), dtype=np.int64) for fs in out]
+    return arrays, np.r_[fam.single, [fam.y[fs] for fs in out]]
+
+
+class _Family:
+    """Odd sets of terminals with positive values, indexed by member."""
+
+    def __init__(self, single: np.ndarray) -> None:
+        self.single = single
+        self.y: dict[frozenset[int], float] = {}
+        self.at: dict[int, set[frozenset[int]]] = {}
+
+    def add(self, S: frozenset[int], v: float) -> None:
+        if len(S) == 1:
+            self.single[next(iter(S))] += v
+            return
+        if S not in self.y:
+            self.y[S] = 0.0
+            for t in S:
+                self.at.setdefault(t, set()).add(S)
+        self.y[S] += v
+
+    def take(self, S: frozenset[int], v: float) -> bool:
+        """Lower ``S`` by ``v``; drop it at zero. Returns whether it is still there."""
+        self.y[S] -= v
+        if self.y[S] > 1e-15:
+            return True
+        del self.y[S]
+        for t in S:
+            self.at[t].discard(S)
+        return False
+
+    def crossing(self, S: frozenset[int]) -> frozenset[int] | None:
+        if S not in self.y:
+            return None
+        best: frozenset[int] | None = None
+        for t in S:
+            for S2 in self.at[t]:
+                crosses = S2 is not S and not (S <= S2 or S2 <= S)
+                if crosses and (best is None or len(S2) < len(best)):
+                    best = S2
+        return best
+
+    def uncross(self, s1: frozenset[int], s2: frozenset[int]) -> list[frozenset[int]]:
+        eps = min(self.y[s1], self.y[s2])
         inter = s1 & s2
         new = (inter, s1 | s2) if len(inter) % 2 == 1 else (s1 - s2, s2 - s1)
-        for old in (s1, s2):
-            y[old] -= eps
-            if y[old] <= 1e-15:
-                del y[old]
+        kept = [S for S in (s1, s2) if self.take(S, eps)]
         for part in new:
-            if len(part) == 1:
-                single[next(iter(part))] += eps
-            else:
-                y[part] = y.get(part, 0.0) + eps
-    return None
-
-
-def _crossing(y: dict[frozenset[int], float]) -> tuple[frozenset[int], frozenset[int]] | None:
-    """Two sets of the family that cross (meet, and neither holds the other), or None."""
-    where: dict[int, list[frozenset[int]]] = {}
-    for S in sorted(y, key=len):
-        for t in S:
-            where.setdefault(t, []).append(S)
-    for sets in where.values():
-        for i, s1 in enumerate(sets):
-            for s2 in sets[i + 1 :]:
-                if not s1 <= s2:
-                    return s1, s2
-    return None
+            self.add(part, eps)
+        return kept + [part for part in new if len(part) > 1]
