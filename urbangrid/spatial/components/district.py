@@ -69,6 +69,18 @@ def district_parts(store: Store) -> tuple[Any, str] | None:
     return None
 
 
+def _known_county(store: Store, code: str) -> bool:
+    """Whether `code` is a district-level admin area or the county of a unit grid."""
+    layers = store.layers()
+    if "admin_area" in layers:
+        level = store.current_values("admin_area", "code", [code], "level").get(code)
+        if level == "district":
+            return True
+    if "unit_grid" in layers:
+        return bool(store.current_values("unit_grid", "county_code", [code], "county_code"))
+    return False
+
+
 def district_counties(store: Store) -> tuple[str, ...]:
     """The 6-digit county codes of the store's district, sorted (empty: none known)."""
     parts = district_parts(store)
@@ -104,6 +116,8 @@ def new_id_county(store: Store, admin_code: str | None) -> str:
         bad = county_code_problem(admin_code)
         if bad is not None:
             raise ComponentIdError(f"admin_code {admin_code!r} {bad}")
+        if _known_county(store, admin_code):
+            return admin_code  # one keyed look-up, not every unit grid read
     counties = district_counties(store)
     if admin_code is not None:
         if counties and admin_code not in counties:
