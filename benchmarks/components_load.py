@@ -119,7 +119,11 @@ def urbangrid_stream(target: str, path: Path) -> dict[str, float]:
     with urbangrid.connect(target) as store:
         steps["connect"] = time.perf_counter() - t
         t = time.perf_counter()
-        append_component_file(store, path, demo_profile(), batch_rows=BATCH_ROWS)
+        profile = demo_profile()
+        # New IDs take their county from admin_code (never the profile's own, issue 19).
+        append_component_file(
+            store, path, profile, admin_code=profile.admin_code, batch_rows=BATCH_ROWS
+        )
         steps["streamed load"] = time.perf_counter() - t
     return steps
 
@@ -327,10 +331,11 @@ def main() -> None:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
         admin.close()
     print(f"\nafter the run: {_load()}")
-    pg_s = statistics.median(ours["fgb_pg"].times)
-    verdict = "met" if pg_s <= PG_TARGET_S else "NOT met"
-    print(f"PostGIS target ≤ {PG_TARGET_S:.0f} s including validation (cold process): "
-          f"{verdict} ({pg_s:.2f} s)")
+    if ours["fgb_pg"].times:
+        pg_s = statistics.median(ours["fgb_pg"].times)
+        verdict = "met" if pg_s <= PG_TARGET_S else "NOT met"
+        print(f"PostGIS target ≤ {PG_TARGET_S:.0f} s including validation (cold process): "
+              f"{verdict} ({pg_s:.2f} s)")  # fmt: skip
     _ratio(peers.get("fgb_pg"), ours["fgb_pg"], "into PostGIS from FlatGeobuf")
     _ratio(peers.get("gpkg_pg"), ours["gpkg_pg"], "into PostGIS from GeoPackage")
     _ratio(peers.get("fgb_gpkg"), ours["fgb_gpkg"], "into GeoPackage")

@@ -16,7 +16,10 @@ own.
 
 Usage::
 
-    python benchmarks/run_all.py [--quick] [--dsn postgresql://...] [--only NAMES]
+    python benchmarks/run_all.py [--quick] [--dsn postgresql://...] [--only NAMES] [--log-dir DIR]
+
+``--log-dir`` keeps each benchmark's full output (``DIR/NAME.log``): the figures the
+table leaves out (steps, best runs, thread counts, agreement checks).
 """
 
 from __future__ import annotations
@@ -50,7 +53,9 @@ def _plan(quick: bool, dsn: str | None) -> list[tuple[str, list[str]]]:
     ]  # fmt: skip
 
 
-def _run(name: str, args: list[str]) -> tuple[list[dict[str, object]], str, float]:
+def _run(
+    name: str, args: list[str], log_dir: Path | None = None
+) -> tuple[list[dict[str, object]], str, float]:
     script = HERE / f"{name}.py"
     if not script.is_file():
         return [], f"no benchmarks/{name}.py in this checkout", 0.0
@@ -59,6 +64,9 @@ def _run(name: str, args: list[str]) -> tuple[list[dict[str, object]], str, floa
                           check=False, cwd=HERE.parent,
                           env={**os.environ, "PYTHONPATH": str(HERE)})  # fmt: skip
     elapsed = time.perf_counter() - t
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / f"{name}.log").write_text(done.stdout + done.stderr, encoding="utf-8")
     results = []
     load = os.getloadavg()[0]
     for line in done.stdout.splitlines():
@@ -89,6 +97,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--dsn", default=os.environ.get("URBANGRID_TEST_DSN"))
     ap.add_argument("--only", default="")
+    ap.add_argument("--log-dir", type=Path, default=None, help="keep each full output here")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     rows: list[dict[str, object]] = []
@@ -97,7 +106,7 @@ def main() -> None:
         if only and name not in only:
             continue
         print(f"running benchmarks/{name}.py {' '.join(bench_args)} ...", flush=True)
-        results, note, secs = _run(name, bench_args)
+        results, note, secs = _run(name, bench_args, args.log_dir)
         rows.extend(results)
         if note:
             notes.append(f"{name}: {note}")
