@@ -184,3 +184,39 @@ def test_busy_geopackage_is_one_line_within_the_timeout(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+@pytest.mark.parametrize("rows", [500, 21_000], ids=["one-transaction", "staged"])
+def test_streamed_load_waits_for_the_load_lock(
+    pg_dsn: str, big_survey: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    rows: int,
+) -> None:  # fmt: skip
+    """A streamed append takes the same load lock as the CLI (issue 19): while another
+    load holds it, the append waits its timeout and says who holds it; nothing written."""
+    path = write_part(big_survey, tmp_path / "part.fgb", 1, rows)
+    monkeypatch.setenv("URBANGRID_LOCK_TIMEOUT_S", "1")
+    with urbangrid.connect(pg_dsn) as holder, holder.transaction():
+        holder.lock_layer("component")
+        with urbangrid.connect(pg_dsn) as s, pytest.raises(StoreBusyError) as info:
+            append_component_file(s, path, demo_profile(), admin_code="320508")
+    assert str(info.value).startswith("store busy: the load lock of layer 'component'")
+    assert "urbangrid load component" in str(info.value)
+    with urbangrid.connect(pg_dsn) as s:
+        assert s.count("component") == 0 and s.is_empty("component_serial")
+        assert s.drop_leftovers() == []
+        append_component_file(s, path, demo_profile(), admin_code="320508")  # lock free
+        assert s.count("component") == rows
+
+
+def test_streamed_load_into_a_busy_geopackage(
+    big_survey: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "s.gpkg"
+    path = write_part(big_survey, tmp_path / "part.fgb", 2, 500)
+    monkeypatch.setenv("URBANGRID_LOCK_TIMEOUT_S", "1")
+    with urbangrid.connect(target) as holder, holder.transaction():
+        holder.lock_layer("component")
+        with urbangrid.connect(target) as s, pytest.raises(StoreBusyError, match="store busy:"):
+            append_component_file(s, path, demo_profile(), admin_code="320508")
+    with urbangrid.connect(target) as s:
+        assert s.count("component") == 0
