@@ -241,7 +241,9 @@ def load_demo_components(
         Bundled sources (default all: OSM China and Helsinki, Cambridge MA layers);
         ``("osm_haidian",)`` with ``admin_code="110108"`` gives the Haidian demo.
     admin_code : str, optional
-        County code for the IDs; default the profile's (320508 for the demo).
+        County code (区县代码) for new IDs; default the demo profile's own (320508), the
+        demo's choice for a store that has no district of its own. A store with a
+        district checks the code against it.
     at : datetime, optional
         Time of the load (history ``valid_from``).
 
@@ -254,7 +256,9 @@ def load_demo_components(
     """
     profile = profile or demo_profile()
     frame, report = read_bundled_components(profile, sources)
-    load_components(store, frame, profile, admin_code=admin_code, at=at, source="bundled extracts")
+    # The library never guesses a county (issue 19); the demo states its own.
+    county = admin_code or profile.admin_code
+    load_components(store, frame, profile, admin_code=county, at=at, source="bundled extracts")
     stats = component_stats(store, profile=profile)
     counts = {f"{r.class_code} {r.class_name}": int(r.count) for r in stats.itertuples()}
     counts["unmapped"] = sum(report.unmapped.values())
