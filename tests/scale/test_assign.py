@@ -103,6 +103,22 @@ class TestSingleProcess:
             assert _keys(res.frame["grid_key"]) == want, name
         assert runs["parquet"].partitions == 3  # row groups of 300 packed up to 1000 rows
 
+    def test_empty_and_nan_points_in_a_geopackage_are_unassigned(
+        self, ward_index: GridIndex, tmp_path: Path
+    ) -> None:
+        # A GeoPackage stores a NaN point as an empty one; GEOS refuses getX on it.
+        import shapely
+
+        geoms = [shapely.Point(-71.06, 42.36), shapely.Point(), shapely.Point(np.nan, np.nan)]
+        points = gpd.GeoDataFrame({"n": [0, 1, 2]}, geometry=geoms, crs=4326)
+        gpkg = tmp_path / "empty.gpkg"
+        points.to_file(gpkg)
+        for on_invalid in ("raise", "null"):
+            res = assign_points(gpkg, ward_index, on_invalid=on_invalid)  # type: ignore[arg-type]
+            keys = res.frame.sort_values("n")["grid_key"].tolist()
+            assert keys[0] is not None and pd.isna(keys[1]) and pd.isna(keys[2])
+            assert res.assigned == 1
+
     def test_gcj02_points_are_transformed(self, ward_index: GridIndex) -> None:
         # outside China GCJ-02 equals WGS84 (the published algorithm), so keys agree
         a = assign_points(SAMPLE_311, ward_index, xy=XY, crs="GCJ-02")

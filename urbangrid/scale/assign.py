@@ -399,10 +399,13 @@ def _coordinates(data: Any, spec: _Spec, part: _Part) -> tuple[np.ndarray, np.nd
                 f"{geoms[j].geom_type} is not a point ({bad.size} such rows in this "
                 "partition); pass on_invalid='null' to leave them unassigned"
             )
-        xs = shapely.get_x(geoms).astype(np.float64)
-        ys = shapely.get_y(geoms).astype(np.float64)
-        xs[bad] = np.nan
-        ys[bad] = np.nan
+        # GEOS refuses getX on an empty point (a GeoPackage stores a NaN point as
+        # empty): only plain, non-empty points are read; the rest stay NaN (no place).
+        xs = np.full(len(geoms), np.nan)
+        ys = np.full(len(geoms), np.nan)
+        ok = (types == 0) & ~shapely.is_empty(geoms)
+        xs[ok] = shapely.get_x(geoms[ok])
+        ys[ok] = shapely.get_y(geoms[ok])
         return xs, ys, int(bad.size)
     out: list[np.ndarray] = []
     nulled = np.zeros(len(data), dtype=bool)
