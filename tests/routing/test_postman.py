@@ -7,6 +7,7 @@ import math
 import random
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from tests.routing.helpers import (
@@ -18,7 +19,12 @@ from tests.routing.helpers import (
 from urbangrid.errors import InfeasibleRouteError, RoutingError, UnreachableError
 from urbangrid.routing.core.matching import min_t_join
 from urbangrid.routing.core.plan import Route, check_plan, check_route
-from urbangrid.routing.core.postman import chinese_postman, directed_postman, mixed_postman
+from urbangrid.routing.core.postman import (
+    check_flow_certificate,
+    chinese_postman,
+    directed_postman,
+    mixed_postman,
+)
 
 
 def _square(diagonal: float) -> nx.Graph:
@@ -150,6 +156,26 @@ class TestDirectedPostman:
         assert plan.cost == pytest.approx(sum(d["weight"] for *_, d in G.edges(data=True)) + extra)
         assert plan.optimal
         check_plan(G, plan)
+
+    def test_potentials_certify_the_flow(self) -> None:
+        G = nx.DiGraph([(0, 1), (1, 2), (2, 0), (0, 2)])
+        nx.set_edge_attributes(G, 1.0, "weight")
+        plan = directed_postman(G, start=0)
+        # one extra pass of 2 -> 0, proven by the potentials
+        assert plan.info["flow_bound"] == pytest.approx(1.0)
+        assert plan.lower_bound == pytest.approx(plan.cost)
+        tail, head = np.array([0, 1, 2, 0]), np.array([1, 2, 0, 2])
+        supply = np.array([-1.0, 0.0, 1.0])
+        cost = np.ones(4)
+        flow = np.array([0, 0, 1, 0])
+        pi = np.asarray(plan.info["potentials"], dtype=float)
+        bound = check_flow_certificate(tail, head, cost, supply, flow, np.array([0.0, 0.0, 1.0]))
+        assert bound == pytest.approx(1.0)
+        assert len(pi) == 3
+        # zero potentials prove nothing, and an unbalanced flow is refused
+        assert check_flow_certificate(tail, head, cost, supply, flow, np.zeros(3)) == 0.0
+        with pytest.raises(RoutingError, match="supplies"):
+            check_flow_certificate(tail, head, cost, supply, np.zeros(4), np.zeros(3))
 
     def test_wrong_way_is_caught(self) -> None:
         G = nx.DiGraph([(0, 1), (1, 0)])
