@@ -32,6 +32,7 @@ import argparse
 import bz2
 import csv
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -332,9 +333,193 @@ def bench_carp(args: argparse.Namespace) -> None:
             print(f"{s:5} {len(g):3d} {statistics.fmean(g):9.3f} {max(g):10.3f} {hits:7d}")
 
 
+def _tjoin_arrays_futian() -> tuple[int, Any, Any, Any]:
+    import numpy as np
+
+    path = SHARED / "networks" / "shenzhen_futian_osmnx_all.graphml.bz2"
+    if not path.exists():
+        raise FileNotFoundError(path)
+    G = ox.convert.to_undirected(load_networks_futian(path))
+    idx = {v: i for i, v in enumerate(G.nodes)}
+    rows = [(idx[u], idx[v], float(d["length"])) for u, v, d in G.edges(data=True)]
+    a, b, w = (np.array(c) for c in zip(*rows, strict=True))
+    return len(idx), a.astype(np.int64), b.astype(np.int64), w
+
+
+def load_networks_futian(path: Path) -> nx.MultiDiGraph:
+    tmp = Path(tempfile.gettempdir()) / "urbangrid_futian.graphml"
+    if not tmp.exists():
+        with bz2.open(path) as f:
+            tmp.write_bytes(f.read())
+    return ox.load_graphml(tmp)
+
+
+def _tjoin_arrays_wuhan_clip() -> tuple[int, Any, Any, Any]:
+    """A 2 km square of central Wuhan (Jianghan), small enough for networkx's blossom."""
+    return _tjoin_arrays_wuhan(box_m=2000.0)
+
+
+def _tjoin_arrays_wuhan(box_m: float | None = None) -> tuple[int, Any, Any, Any]:
+    import geopandas as gpd
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    path = SHARED / "networks" / "wuhan_fua_street_edges.parquet"
+    if not path.exists():
+        raise FileNotFoundError(path)
+    df = gpd.read_parquet(path, columns=["u", "v", "geometry"])
+    if box_m is not None:
+        # UTM 50N metres around 114.27 E, 30.59 N
+        x0, y0 = 234_000.0, 3_388_000.0
+        b = df.geometry.bounds
+        inside = (b.minx >= x0) & (b.maxx <= x0 + box_m) & (b.miny >= y0) & (b.maxy <= y0 + box_m)
+        df = df[inside]
+    u, v = df["u"].to_numpy(), df["v"].to_numpy()
+    w = df.geometry.length.to_numpy()  # UTM 50N: metres
+    _, inv = np.unique(np.r_[u, v], return_inverse=True)
+    a, b = inv[: len(u)], inv[len(u) :]
+    n = int(inv.max()) + 1
+    _, lab = connected_components(
+        sp.csr_matrix((np.ones(len(a)), (a, b)), shape=(n, n)), directed=False
+    )
+    keep = lab[a] == np.argmax(np.bincount(lab))
+    return n, a[keep], b[keep], w[keep]
+
+
+def _networkx_join(n: int, a: Any, b: Any, w: Any, T: Any) -> float:
+    """Peer: networkx's exact blossom on the terminals' shortest-path distances."""
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
+
+    A = sp.csr_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    tn = np.flatnonzero(T)
+    D = dijkstra(A, directed=False, indices=tn)[:, tn]
+    K = nx.Graph()
+    iu, ju = np.triu_indices(len(tn), 1)
+    K.add_weighted_edges_from(zip(iu.tolist(), ju.tolist(), D[iu, ju].tolist(), strict=True))
+    return sum(K[i][j]["weight"] for i, j in nx.min_weight_matching(K))
+
+
+def _pymatching_join(n: int, a: Any, b: Any, w: Any, T: Any) -> float | None:
+    """Peer: PyMatching's sparse blossom (weights discretised by PyMatching), if installed."""
+    try:
+        import pymatching
+    except ImportError:
+        return None
+    import numpy as np
+
+    m = pymatching.Matching()
+    for x, y, c in zip(a.tolist(), b.tolist(), w.tolist(), strict=True):
+        m.add_edge(x, y, weight=c, merge_strategy="smallest-weight")
+    pairs = m.decode_to_edges_array(T.astype(np.uint8))
+    cost: dict[tuple[int, int], float] = {}
+    for x, y, c in zip(a.tolist(), b.tolist(), w.tolist(), strict=True):
+        key = (min(x, y), max(x, y))
+        cost[key] = min(c, cost.get(key, math.inf))
+    return math.fsum(cost[(min(x, y), max(x, y))] for x, y in pairs.tolist())
+
+
+def _tjoin_peers(
+    n: int, a: Any, b: Any, w: Any, T: Any, args: argparse.Namespace
+) -> dict[str, tuple[float, float]]:
+    """Seconds and cost of each peer that runs: integer program, networkx, PyMatching.
+
+    networkx's blossom is cubic in the terminals (16 s for 300 here), so it runs
+    only up to ``--nx-max-terminals``; the others up to ``--peer-max-terminals``.
+    """
+    from urbangrid.routing.core.matching import t_join_arrays
+
+    out: dict[str, tuple[float, float]] = {}
+    nt = int(T.sum())
+    runs: dict[str, Callable[[], float | None]] = {}
+    if nt <= args.peer_max_terminals:
+        runs["ilp"] = lambda: t_join_arrays(n, a, b, w, T, 300.0)[1]
+        runs["pm"] = lambda: _pymatching_join(n, a, b, w, T)
+    if nt <= args.nx_max_terminals:
+        runs["nx"] = lambda: _networkx_join(n, a, b, w, T)
+    for key, fn in runs.items():
+        t = time.perf_counter()
+        val = fn()
+        if val is not None:
+            out[key] = (time.perf_counter() - t, val)
+    return out
+
+
+def _col(peers: dict[str, tuple[float, float]], key: str) -> str:
+    return f"{peers[key][0]:7.2f}" if key in peers else f"{'-':>7}"
+
+
+def bench_tjoin(args: argparse.Namespace) -> None:
+    """Minimum T-join of the odd nodes (the exact Chinese postman's core), certified."""
+    import numpy as np
+
+    from urbangrid.routing.core.matching import certified_t_join_arrays
+    from urbangrid.routing.core.tjoin import check_t_join_certificate
+
+    print("\n== Certified minimum T-join of the odd nodes (weight: length, metres) ==")
+    print(
+        f"{'network':16} {'edges':>6} {'odd':>6} {'ours_s':>7} {'cost_m':>14} {'bound_m':>14} "
+        f"{'cert':>5} {'ilp_s':>7} {'nx_s':>7} {'pm_s':>7} {'agree':>5} {'load':>5}"
+    )
+    loaders = {
+        "wuhan_clip_2km": _tjoin_arrays_wuhan_clip,
+        "shenzhen_futian": _tjoin_arrays_futian,
+        "wuhan_fua": _tjoin_arrays_wuhan,
+    }
+    for name, loader in loaders.items():
+        try:
+            n, a, b, w = loader()
+        except FileNotFoundError as exc:
+            print(f"{name:16} missing data file {exc.args[0]}: see ../shared/data/SOURCES.md")
+            continue
+        T = (np.bincount(a, minlength=n) + np.bincount(b, minlength=n)) % 2 == 1
+        t = time.perf_counter()
+        res = certified_t_join_arrays(n, a, b, w, T, args.tjoin_time_limit)
+        ours = time.perf_counter() - t
+        cost = bound = float("nan")
+        if res is not None and res[2].certificate is not None:
+            cost = res[1]
+            bound = check_t_join_certificate(n, *_simple(a, b, w), T, res[2].certificate)
+        peers = _tjoin_peers(n, a, b, w, T, args)
+        agree = all(abs(v - cost) <= 1e-6 * cost for _, v in peers.values())
+        print(
+            f"{name:16} {len(a):6d} {int(T.sum()):6d} {ours:7.2f} {cost:14.3f} {bound:14.3f} "
+            f"{res is not None!s:>5} {_col(peers, 'ilp')} {_col(peers, 'nx')} "
+            f"{_col(peers, 'pm')} {(agree if peers else 'n/a')!s:>5} {os.getloadavg()[0]:5.2f}",
+            flush=True,
+        )
+        for key, (sec, val) in peers.items():
+            print(f"{'':16} {key}: {val:.3f} m in {sec:.2f} s", flush=True)
+
+
+def _simple(a: Any, b: Any, w: Any) -> tuple[Any, Any, Any]:
+    """The cheapest edge per node pair, loops dropped (the graph the certificate is on)."""
+    import numpy as np
+
+    keep = np.flatnonzero(a != b)
+    lo, hi, ww = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep]), w[keep]
+    order = np.lexsort((ww, hi, lo))
+    lo, hi, ww = lo[order], hi[order], ww[order]
+    first = np.ones(len(lo), dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    return lo[first], hi[first], ww[first]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", choices=["cpp", "carp"], default=None)
+    ap.add_argument("--only", choices=["cpp", "carp", "tjoin"], default=None)
+    ap.add_argument(
+        "--tjoin-time-limit", type=float, default=120.0, help="seconds for the certified T-join"
+    )
+    ap.add_argument(
+        "--peer-max-terminals",
+        type=int,
+        default=3000,
+        help="run the T-join peers (integer program, PyMatching) up to this many terminals",
+    )
+    ap.add_argument("--nx-max-terminals", type=int, default=400)
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per CARP instance")
     ap.add_argument("--sets", default="gdb,val,egl")
     ap.add_argument("--instances", default="", help="comma-separated instance names")
@@ -347,6 +532,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.only in (None, "cpp"):
         bench_cpp(args)
+    if args.only in (None, "tjoin"):
+        bench_tjoin(args)
     if args.only in (None, "carp"):
         bench_carp(args)
 
