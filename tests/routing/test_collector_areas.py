@@ -87,3 +87,40 @@ def test_saved_in_both_stores(store, plan):
     assert sorted(back["area_code"]) == sorted(plan.areas["area_code"])
     again = load_collector_areas(store, plan, mode="walk")
     assert again.inserted == 0 and again.unchanged == len(plan.areas)
+
+
+def test_processes_give_the_same_plan(district, plan):
+    G, grids = district
+    par = plan_collector_areas(G, grids, limit_s=1800, iterations=30, workers=2)
+    assert par.info["workers"] == 2 and plan.info["workers"] == 1
+    assert par.areas.drop(columns="geometry").equals(plan.areas.drop(columns="geometry"))
+    assert par.assignment.equals(plan.assignment)
+    assert par.routes == plan.routes
+
+
+def test_no_two_neighbours_could_share_one_round(district):
+    """The merge pass: no two neighbouring areas of a community whose rounds add up to
+    at most MERGE_SHARE of the limit can be ridden round as one within it (proven by
+    the exact solver on the whole graph)."""
+    from urbangrid.routing.core.exact import mixed_rural_postman_exact
+    from urbangrid.routing.patrol.collector_areas import MERGE_SHARE
+
+    G, grids = district
+    limit = 1500
+    p = plan_collector_areas(G, grids, limit_s=limit, iterations=30)
+    a = p.areas.reset_index(drop=True)
+    owner = p.assignment.set_index("grid_code")["area_code"]
+    for i in range(len(a)):
+        for j in range(i + 1, len(a)):
+            x, y = a.loc[i], a.loc[j]
+            if x["community_code"] != y["community_code"] or \
+                    not x.geometry.buffer(1).intersects(y.geometry) or \
+                    x["route_s"] + y["route_s"] > limit * MERGE_SHARE:
+                continue
+            both = {x["area_code"], y["area_code"]}
+            req = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
+                   if u < v and any(owner.get(g) in both for g in grids.loc[
+                       grids.geometry.contains(d["geometry"].interpolate(0.5, normalized=True)),
+                       "grid_code"])]
+            ex = mixed_rural_postman_exact(G, req, start=req[0][0], time_limit_s=20)
+            assert ex.lower_bound > limit, (x["area_code"], y["area_code"])

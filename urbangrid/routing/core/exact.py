@@ -272,7 +272,8 @@ def _circuit(P: _Program, x: np.ndarray, depot: int, required: set[int]) -> Rout
                  deadhead_cost=dead)
 
 
-def _solve(cost: np.ndarray, cons: list[LinearConstraint], time_limit_s: float) -> Any:
+def _solve(cost: np.ndarray, cons: list[LinearConstraint], time_limit_s: float,
+           node_limit: int | None = None) -> Any:
     """The integer program's optimum: its LP relaxation when that is integral (the flow
     structure makes it so for most areas, and an LP solves several times faster), else
     branch and bound."""
@@ -282,7 +283,8 @@ def _solve(cost: np.ndarray, cons: list[LinearConstraint], time_limit_s: float) 
     if lp.x is not None and lp.status == 0 and np.allclose(lp.x, np.round(lp.x), atol=1e-7):
         return lp
     return milp(cost, integrality=np.ones(m), bounds=Bounds(0, np.inf), constraints=cons,
-                options={"time_limit": time_limit_s, "mip_rel_gap": 0.0})
+                options={"time_limit": time_limit_s, "mip_rel_gap": 0.0,
+                         **({} if node_limit is None else {"node_limit": node_limit})})
 
 
 def mixed_rural_postman_exact(
@@ -296,6 +298,7 @@ def mixed_rural_postman_exact(
     max_cuts: int = 50,
     max_variables: int | None = None,
     hops: HopGraph | None = None,
+    node_limit: int | None = None,
 ) -> ExactResult:
     """Optimal closed walk from ``start`` serving ``required`` on a mixed graph, or a bound.
 
@@ -323,6 +326,9 @@ def mixed_rural_postman_exact(
         The deadhead graph, built once by the caller (:func:`hop_graph_from_arrays`);
         default :func:`hop_graph` of ``G``. ``G`` then only gives the required arcs'
         weight and one-way flag, and deadhead paths run on ``hops``.
+    node_limit : int, optional
+        Branch-and-bound nodes per solve: a budget that, unlike ``time_limit_s``, gives
+        the same answer on a busy machine (keep the time limit as a backstop).
 
     Returns
     -------
@@ -342,7 +348,7 @@ def mixed_rural_postman_exact(
         left = time_limit_s - (time.perf_counter() - t0)
         if left <= 0:
             break
-        res = _solve(P.cost, cons, left)
+        res = _solve(P.cost, cons, left, node_limit)
         info["solves"] += 1
         if res.x is None or res.status != 0:
             dual = getattr(res, "mip_dual_bound", None)

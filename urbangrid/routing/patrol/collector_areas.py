@@ -56,6 +56,9 @@ __all__ = [
 #: ones go to the search at once (branch and bound slows down past ~100 here).
 EXACT_MAX_VARIABLES = 100
 
+#: Branch-and-bound nodes per exact solve before the search takes over.
+EXACT_NODES = 200
+
 #: Workload weights for balancing: patrol time, with a little area so that grids
 #: without streets still spread evenly.
 BALANCE_WEIGHTS: dict[str, float] = {"patrol_s": 1.0, "area_m2": 0.1}
@@ -92,9 +95,16 @@ class CollectorAreas:
 
 
 def patrol_graph(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """The largest strongly connected part of a street graph (every street reachable)."""
+    """The largest strongly connected part of a street graph (every street reachable).
+
+    The result is marked (``graph["patrol_graph"]``, with its node and arc counts) and
+    returned as is when given again, so a district plan does not copy it per pass."""
+    if G.graph.get("patrol_graph") == (G.number_of_nodes(), len(G.edges)):
+        return G
     comp = max(nx.strongly_connected_components(G), key=len)
-    return G.subgraph(comp).copy()
+    H = G.subgraph(comp).copy()
+    H.graph["patrol_graph"] = (H.number_of_nodes(), len(H.edges))
+    return H
 
 
 def _midpoints(G: nx.MultiDiGraph) -> tuple[list[tuple[Hashable, Hashable, Any]], np.ndarray]:
@@ -223,9 +233,11 @@ def _exact_round(search: _AreaSearch, near: np.ndarray | None, req: list[tuple[A
 
     if 2 * len(req) > EXACT_MAX_VARIABLES:  # the program has more variables than that
         return None, 0.0
+    # a node budget, not the clock, decides (the plan must not depend on the machine's
+    # load); the time limit is only a backstop
     ex = mixed_rural_postman_exact(search.H, req, start=depot, weight="time_s",
-                                   oneway="oneway", time_limit_s=min(time_limit_s, 0.5),
-                                   max_variables=EXACT_MAX_VARIABLES,
+                                   oneway="oneway", time_limit_s=max(time_limit_s, 5.0),
+                                   max_variables=EXACT_MAX_VARIABLES, node_limit=EXACT_NODES,
                                    hops=_near_hops(search, near))
     return ex.route, ex.lower_bound
 
@@ -277,6 +289,7 @@ def plan_collector_areas(
     iterations: int | None = 60,
     time_limit_s: float = 2.0,
     on_over: str = "raise",
+    workers: int | None = 1,
 ) -> CollectorAreas:
     """Contiguous collector areas of whole grids, each ridden round within ``limit_s``.
 
@@ -316,6 +329,12 @@ def plan_collector_areas(
         although each of its streets can (deadheading round one-way carriageways, or a
         network cut at the edge of the data): raise, or keep it as its own area with
         ``fits`` False.
+    workers : int, optional
+        Processes the communities are spread over (they are independent; the result
+        is the same for any number): None for one per usable core (at most 4); the
+        default 1 plans in this process. More than 1 starts fresh interpreters, so a
+        script calling this needs the ``if __name__ == "__main__":`` guard.
+        ``info["workers"]`` says how many ran.
 
     Returns
     -------
@@ -344,23 +363,19 @@ def plan_collector_areas(
     if streets is not None:
         st = st[st["street_id"].isin(streets["street_id"])]
     check_limit(st, limit_s, "collector areas")
-    nodes = list(H.nodes)
-    search = _AreaSearch(H=H, streets=st, grid_time=st.groupby("unit")["time_s"].sum(),
-                         column=column, by=by, limit_s=limit_s, cross=cross_communities,
-                         on_over=on_over, seed=seed, iterations=iterations,
-                         time_limit_s=time_limit_s, nodes=nodes, node_tree=shapely.STRtree(
-                             shapely.points([(H.nodes[n]["x"], H.nodes[n]["y"])
-                                             for n in nodes])),
-                         node_index={n: i for i, n in enumerate(nodes)},
-                         arcs=_arcs_of(H, {n: i for i, n in enumerate(nodes)}))
+    spec = {"H": H, "streets": st, "column": column, "by": by, "limit_s": limit_s,
+            "cross": cross_communities, "on_over": on_over, "seed": seed,
+            "iterations": iterations, "time_limit_s": time_limit_s}
     prev = {str(g): str(a) for g, a in (previous or {}).items()}
     area_rows: list[dict[str, Any]] = []
     assign_rows: list[pd.DataFrame] = []
     routes: dict[str, Route] = {}
     ks: dict[str, int] = {}
     rounds = 0
-    for region, rfine in fine.groupby("region", sort=True):
-        got = _region_areas(search, str(region), rfine, k, prev)
+    regions = [(str(r), rf) for r, rf in fine.groupby("region", sort=True)]
+    n_workers = _workers(workers, len(regions))
+    for region, got in zip([r for r, _ in regions],
+                           _all_regions(spec, regions, k, prev, n_workers), strict=True):
         if got is None:
             continue
         area_rows += got.rows
@@ -373,7 +388,73 @@ def plan_collector_areas(
     areas = gpd.GeoDataFrame(area_rows, geometry="geometry", crs=crs)
     assignment = pd.concat(assign_rows, ignore_index=True)
     return CollectorAreas(areas=areas, assignment=assignment, routes=routes, crs=crs,
-                          info={"k": ks, "unit": column, "routes_solved": rounds})
+                          info={"k": ks, "unit": column, "routes_solved": rounds,
+                                "workers": n_workers})
+
+
+def _search(spec: dict[str, Any]) -> _AreaSearch:
+    """The shared state of every community's search, built from plain inputs (so a
+    worker process builds its own from the same ``spec``)."""
+    H, st = spec["H"], spec["streets"]
+    nodes = list(H.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    return _AreaSearch(
+        streets=st, grid_time=st.groupby("unit")["time_s"].sum(), nodes=nodes,
+        node_tree=shapely.STRtree(shapely.points([(H.nodes[n]["x"], H.nodes[n]["y"])
+                                                  for n in nodes])),
+        node_index=index, arcs=_arcs_of(H, index),
+        **{k: v for k, v in spec.items() if k != "streets"})
+
+
+def _workers(workers: int | None, n_regions: int) -> int:
+    """Worker processes: as asked, else one per usable core (at most 4), never more
+    than there are communities; 1 means in this process."""
+    import os
+
+    if workers is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            (os.cpu_count() or 1)
+        workers = min(cores, 4)
+    return max(1, min(int(workers), n_regions))
+
+
+#: The search of a worker process (set once by :func:`_start_worker`, in that process
+#: only; the parent never sets it).
+_WORKER: dict[str, _AreaSearch] = {}
+
+
+def _start_worker(spec: dict[str, Any]) -> None:
+    _WORKER["search"] = _search(spec)
+
+
+def _worker_region(task: tuple[str, gpd.GeoDataFrame, Mapping[str, int] | None,
+                               dict[str, str]]) -> _RegionAreas | None:
+    region, rfine, k, prev = task
+    return _region_areas(_WORKER["search"], region, rfine, k, prev)
+
+
+def _all_regions(spec: dict[str, Any], regions: list[tuple[str, gpd.GeoDataFrame]],
+                 k: Mapping[str, int] | None, prev: dict[str, str],
+                 workers: int) -> list[_RegionAreas | None]:
+    """Every community's areas, in ``regions`` order: in this process, or spread over
+    ``workers`` processes (communities are independent; the largest go first). Workers
+    start from a fresh interpreter (forkserver or spawn), never a fork of this one,
+    whose solver threads a fork would not carry over."""
+    if workers <= 1:
+        search = _search(spec)
+        return [_region_areas(search, region, rfine, k, prev) for region, rfine in regions]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+    order = sorted(range(len(regions)), key=lambda i: -len(regions[i][1]))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                             initargs=(spec,),
+                             mp_context=multiprocessing.get_context(method)) as pool:
+        futures = {i: pool.submit(_worker_region, (regions[i][0], regions[i][1], k, prev))
+                   for i in order}
+        return [futures[i].result() for i in range(len(regions))]
 
 
 def _fine_grids(grids: gpd.GeoDataFrame, crs: Any, unit: str, by: str,
@@ -415,29 +496,41 @@ class _AreaSearch:
     cache: dict[str, Any] = field(default_factory=dict)  # the whole graph's HopGraph
 
 
-#: Rounds are solved on the streets within this distance (metres) of the area, which
-#: makes each solve independent of the district's size; an area whose streets cannot
-#: all be closed there is solved on the whole graph.
-NEAR_M = 1000.0
+#: Rounds are solved on the streets within these distances (metres) of the area, the
+#: nearest first, which makes each solve independent of the district's size; an area
+#: whose streets cannot all be closed there is solved on the next, then the whole graph.
+NEAR_M: tuple[float, ...] = (300.0, 1000.0)
 
 
 def _near_arcs(search: _AreaSearch, streets: pd.DataFrame, geom: Any) -> np.ndarray | None:
     """The arcs (positions in ``search.arcs``) of the strongly connected streets near an
     area holding all of its streets, or None for the whole graph (metric CRS of the
-    graph). Found with arrays (scipy's strong components), not networkx subgraph views,
-    which took most of a large district's time."""
+    graph): within the first distance of :data:`NEAR_M` where that holds. Found with
+    arrays (scipy's strong components), not networkx subgraph views, which took most
+    of a large district's time."""
+    arcs = search.arcs
+    if search.node_tree is None or len(arcs.edges) < 5000:
+        return None
+    ends = pd.unique(np.concatenate([streets["u"].to_numpy(dtype=object),
+                                     streets["v"].to_numpy(dtype=object)]))
+    end_idx = np.array([search.node_index[n] for n in ends], dtype=np.int64)
+    for near_m in NEAR_M:
+        sel = _strongly_near(search, end_idx, geom.buffer(near_m))
+        if sel is not None:
+            return sel
+    return None
+
+
+def _strongly_near(search: _AreaSearch, end_idx: np.ndarray, zone: Any) -> np.ndarray | None:
+    """The arcs within ``zone`` strongly connected with the nodes ``end_idx``, or None
+    when those are not all in one strong component there."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     arcs = search.arcs
-    if search.node_tree is None or len(arcs.edges) < 5000:
-        return None
-    hit = search.node_tree.query(geom.buffer(NEAR_M), predicate="intersects")
+    hit = search.node_tree.query(zone, predicate="intersects")
     inside = np.zeros(len(search.nodes), dtype=bool)
     inside[hit] = True
-    ends = pd.unique(np.concatenate([streets["u"].to_numpy(dtype=object),
-                                     streets["v"].to_numpy(dtype=object)]))
-    end_idx = np.array([search.node_index[n] for n in ends], dtype=np.int64)
     if not inside[end_idx].all():
         return None
     sel = np.flatnonzero(inside[arcs.tail] & inside[arcs.head])

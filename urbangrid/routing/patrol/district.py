@@ -339,6 +339,7 @@ def plan_district(
     iterations: int | None = 60,
     time_limit_s: float = 2.0,
     source: str = "district plan",
+    workers: int | None = 1,
 ) -> DistrictPlan:
     """A district's patrol plan: collector areas, rounds, shifts, roster, revisit times.
 
@@ -371,6 +372,11 @@ def plan_district(
         Budget of each round's search; with ``iterations`` the plan is deterministic.
     source : str
         Name for problem records.
+    workers : int, optional
+        Processes the communities are planned in (the plan is the same for any number):
+        None for one per usable core (at most 4); the default 1 plans in this process.
+        More than 1 starts fresh interpreters, so a script calling this needs the
+        ``if __name__ == "__main__":`` guard. ``plan.info["workers"]`` says how many ran.
 
     Returns
     -------
@@ -398,7 +404,7 @@ def plan_district(
     graded, n_graded = _graded(grids, H)
     opts = {"unit": unit, "by": by, "cross_communities": cross_communities, "seed": seed,
             "iterations": iterations, "time_limit_s": time_limit_s, "on_over": "flag",
-            "count_turns": count_turns}
+            "count_turns": count_turns, "workers": workers}
     areas, routes = _fitting_areas(H, graded, limit_s, previous, opts, "all")
     schedule = shift_schedule(shifts, norms=norms, start_h=start_h)
     extra = int((schedule["roads"] == "grade1").sum())
@@ -548,7 +554,8 @@ def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
              "cover_h": norms.grade1_cover_h, "headcount": headcount, "lower_bound": lower,
              "gap": gap, "norms_line": _norms_line(staff, shifts)}
     info = {"t_areas_s": ctx["t_areas_s"], "t_total_s": time.perf_counter() - ctx["t0"],
-            "graded_grids": ctx["n_graded"], "routes_solved":
+            "graded_grids": ctx["n_graded"], "workers": areas.info.get("workers", 1),
+            "routes_solved":
             areas.info.get("routes_solved", 0) + (cover.info.get("routes_solved", 0)
                                                   if cover is not None else 0)}
     return DistrictPlan(
