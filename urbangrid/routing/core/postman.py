@@ -144,7 +144,13 @@ def chinese_postman(
     Returns
     -------
     RoutePlan
-        One route; ``lower_bound`` is the proven optimum when ``optimal``.
+        One route; ``lower_bound`` is the proven optimum when ``optimal``. When the
+        certified T-join (:mod:`urbangrid.routing.core.tjoin`) finishes within
+        :data:`CERTIFY_SECONDS`, ``info["certificate"]`` holds its dual (a laminar
+        family of node sets over the positions of ``index_graph``'s nodes) and
+        ``info["t_join_bound"]`` the bound
+        :func:`~urbangrid.routing.core.tjoin.check_t_join_certificate` proved;
+        otherwise the integer program's own bound is used.
 
     Raises
     ------

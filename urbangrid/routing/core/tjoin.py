@@ -728,7 +728,7 @@ def certified_t_join(
     lp = _MatchingLP(nt)
     for rnd in range(1, max_rounds + 1):
         sol = _matching_lp(lp, pairs, deadline)
-        if sol is None:
+        if sol is None or time.perf_counter() > deadline:
             return None
         x, dual, value = sol
         if np.any((x > 1e-7) & (x < 1 - 1e-7)):
