@@ -105,6 +105,18 @@ class TestGCJ02:
         assert wx.shape == lon.shape
         assert np.abs(wx - lon).max() < 1e-9 and np.abs(wy - lat).max() < 1e-9
 
+    def test_forward_matches_published_formula_on_a_dense_grid(self) -> None:
+        # The compiled shift takes its sines from angle sums (issue 21): the whole
+        # rectangle, edges included, against the formula with one library sine each.
+        lon, lat = np.meshgrid(
+            np.linspace(72.004, 137.8347, 181), np.linspace(0.8293, 55.8271, 151)
+        )
+        gx, gy = C.wgs84_to_gcj02(lon.ravel(), lat.ravel())
+        ref = np.array(
+            [_published_wgs84_to_gcj02(a, b) for a, b in zip(lon.ravel(), lat.ravel(), strict=True)]
+        )
+        assert np.abs(gx - ref[:, 0]).max() < 1e-12 and np.abs(gy - ref[:, 1]).max() < 1e-12
+
     def test_shift_size_beijing(self) -> None:
         gx, gy = C.wgs84_to_gcj02([116.391], [39.907])
         # SOURCES.md: Beijing is shifted about +0.006 lon, +0.0012 lat.
@@ -445,6 +457,7 @@ class TestIndexSinglePoint:
 def test_xy_faults_row_by_row() -> None:
     """Each point gets its own verdict; one bad point does not condemn the others."""
     from urbangrid.spatial.crs import faults as F
+
     nan = float("nan")
     x = [116.3, 39.9, 999_999.0, 999.0, nan, 116.3]
     y = [39.9, 116.3, 999_999.0, 999.0, 39.9, float("inf")]
