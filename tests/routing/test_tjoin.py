@@ -74,6 +74,13 @@ class TestCertifiedTJoin:
         res = certified_t_join(3, np.array([0, 1]), np.array([1, 2]), np.ones(2), np.zeros(3, bool))
         assert res is not None and res.cost == 0.0 and len(res.edges) == 0
 
+    def test_two_terminals_on_a_path(self) -> None:
+        # no odd cluster of 3 or more to seed the program with
+        a, b, w = np.array([0, 1, 2]), np.array([1, 2, 3]), np.array([1.0, 2.0, 3.0])
+        res = certified_t_join(4, a, b, w, np.array([True, False, False, True]))
+        assert res is not None and res.optimal and res.exact
+        assert res.cost == 6.0 and sorted(res.edges.tolist()) == [0, 1, 2]
+
     def test_postman_carries_certificate(self) -> None:
         G = nx.MultiGraph(nx.random_geometric_graph(220, 0.12, seed=1))
         G = G.subgraph(max(nx.connected_components(G), key=len)).copy()

@@ -346,6 +346,8 @@ class _MatchingLP:
         self.ncols = len(pairs.i)
 
     def add_blossoms(self, pairs: _Pairs, new: list[np.ndarray]) -> None:
+        if not new:
+            return
         base = len(self.blossoms)
         self.blossoms.extend(new)
         cols_in = [np.full(len(S), base + r) for r, S in enumerate(new)]
@@ -409,6 +411,38 @@ def _matching_lp(
         lp.add_blossoms(pairs, fresh)
         if time.perf_counter() > deadline:
             return None
+
+
+def _cluster_cuts(pairs: _Pairs, nt: int, cap: int) -> list[np.ndarray]:
+    """Odd clusters of single-linkage merging over the pairs (a laminar family).
+
+    Joining terminals along the candidate pairs, cheapest first, the odd clusters of
+    3 to ``cap`` terminals are the typical blossoms of a geometric matching: seeding
+    the program with them saves most cut rounds.
+    """
+    parent = list(range(nt))
+    members: list[list[int]] = [[t] for t in range(nt)]
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    out: list[np.ndarray] = []
+    for k in np.argsort(pairs.cost, kind="stable").tolist():
+        r1, r2 = find(pairs.i[k]), find(pairs.j[k])
+        if r1 == r2:
+            continue
+        if len(members[r1]) < len(members[r2]):
+            r1, r2 = r2, r1
+        parent[r2] = r1
+        members[r1].extend(members[r2])
+        members[r2] = []
+        size = len(members[r1])
+        if size % 2 == 1 and 3 <= size <= cap:
+            out.append(np.asarray(sorted(members[r1]), dtype=np.int64))
+    return out
 
 
 def _min_odd_cuts(pi: np.ndarray, pj: np.ndarray, x: np.ndarray, nt: int) -> list[np.ndarray]:
@@ -726,6 +760,10 @@ def certified_t_join(
     trees = _knn_pairs(g, tnodes, tpos, knn, pairs)
     nt = len(tnodes)
     lp = _MatchingLP(nt)
+    seeds = _cluster_cuts(pairs, nt, 64)
+    lp.known.update(np.sort(S).tobytes() for S in seeds)
+    lp.sync(pairs)
+    lp.add_blossoms(pairs, seeds)
     for rnd in range(1, max_rounds + 1):
         sol = _matching_lp(lp, pairs, deadline)
         if sol is None or time.perf_counter() > deadline:
