@@ -79,7 +79,8 @@ def build(dsn: str, workdir: Path) -> tuple[Path, str]:
         with urbangrid.connect(target) as store:
             if store.is_empty(COMPONENT_LAYER):
                 t = time.perf_counter()
-                append_component_file(store, src, demo_profile())
+                profile = demo_profile()  # new IDs need their county (issue 19)
+                append_component_file(store, src, profile, admin_code=profile.admin_code)
                 print(f"built {target}: {time.perf_counter() - t:.0f} s")
     return gpkg, pg
 
