@@ -382,17 +382,21 @@ class _MatchingLP:
 
 
 def _matching_lp(
-    lp: _MatchingLP, pairs: _Pairs, deadline: float
+    lp: _MatchingLP, pairs: _Pairs, deadline: float, max_solves: int = 25
 ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Solve the matching program over the candidate pairs, adding odd-set cuts.
 
     Returns the pair values ``x``, the dual of every row (terminals then the odd
-    sets of ``lp.blossoms``) and the optimum; None past ``deadline``.
+    sets of ``lp.blossoms``) and the optimum after at most ``max_solves`` solves
+    (``x`` may then still be fractional, its dual is feasible: the caller prices
+    pairs with it and comes back); None past ``deadline``.
     """
     lp.sync(pairs)
     pi, pj = np.asarray(pairs.i), np.asarray(pairs.j)
-    while True:
-        x, dual, value = lp.solve(pairs)
+    x: np.ndarray | None = None
+    for _ in range(max_solves):
+        xs, dual, value = lp.solve(pairs)
+        x = xs
         fresh: list[np.ndarray] = []
         for sel in (np.flatnonzero(x > 1e-9), np.flatnonzero((x > 1e-9) & (x < 1 - 1e-9))):
             for S in _odd_components(pi, pj, x, sel, lp.nt):
@@ -406,11 +410,15 @@ def _matching_lp(
                 if key not in lp.known:
                     lp.known.add(key)
                     fresh.append(S)
-        if not fresh:
-            return x, dual, value
+        if not fresh or time.perf_counter() > deadline:
+            break
         lp.add_blossoms(pairs, fresh)
-        if time.perf_counter() > deadline:
-            return None
+        x = None  # solve again with the new cuts
+    if time.perf_counter() > deadline:
+        return None
+    if x is None:
+        x, dual, value = lp.solve(pairs)
+    return x, dual, value
 
 
 def _cluster_cuts(pairs: _Pairs, nt: int, cap: int) -> list[np.ndarray]:
@@ -719,7 +727,7 @@ def certified_t_join(
     w: np.ndarray,
     terminal: np.ndarray,
     *,
-    max_rounds: int = 30,
+    max_rounds: int = 400,
     knn: int = 8,
     time_limit_s: float = math.inf,
 ) -> CertifiedTJoin | None:
@@ -764,20 +772,20 @@ def certified_t_join(
     lp.known.update(np.sort(S).tobytes() for S in seeds)
     lp.sync(pairs)
     lp.add_blossoms(pairs, seeds)
+    stuck = math.nan
     for rnd in range(1, max_rounds + 1):
         sol = _matching_lp(lp, pairs, deadline)
         if sol is None or time.perf_counter() > deadline:
             return None
         x, dual, value = sol
-        if np.any((x > 1e-7) & (x < 1 - 1e-7)):
-            return None
+        fractional = bool(np.any((x > 1e-7) & (x < 1 - 1e-7)))
         unx = _uncross(nt, lp.blossoms, dual)
-        if unx is None:
+        tree = None if unx is None else _laminar_tree(nt, unx[0], unx[1][nt:])
+        if tree is None or unx is None:
+            if fractional:
+                continue
             return None
-        sets, yy = unx
-        tree = _laminar_tree(nt, sets, yy[nt:])
-        if tree is None:
-            return None
+        yy = unx[1]
         members, kparent, keep = tree
         # shrink by a hair so moats that touch in exact arithmetic do not overlap
         kval = np.r_[yy[:nt], yy[nt:][keep]] * (1 - 1e-10)
@@ -786,6 +794,11 @@ def certified_t_join(
         new = lift.conflicts or _overload_pairs(g, lift, cert)
         added = sum(pairs.add(i, j, c, -1) for i, j, c in new)
         if new and added:
+            continue
+        if fractional:
+            if stuck == value:
+                return None  # no cut, no pair: the program stays fractional
+            stuck = value
             continue
         join = _join_from_pairs(g, pairs, np.flatnonzero(x > 0.5), tnodes, voronoi, trees)
         cost = math.fsum(g.w[join].tolist())
