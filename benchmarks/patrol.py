@@ -117,8 +117,10 @@ def _wuhan_window(side_m: float) -> tuple[object, object]:
     return streets, gpd.GeoDataFrame(comms, geometry="geometry", crs=edges.crs)
 
 
-def district(side_m: float = 8_370.0) -> None:
+def district(side_m: float = 8_370.0, workers: int | None = None) -> None:
     """A 70 km² district planned from generated grids of the Wuhan network."""
+    import os
+
     from urbangrid.routing.patrol.district import plan_district
     from urbangrid.routing.patrol.streets import street_graph
     from urbangrid.spatial.grids.generate import generate_unit_grids
@@ -130,14 +132,17 @@ def district(side_m: float = 8_370.0) -> None:
     work = group_work_grids(grids, target_workload=5.0)
     grids = grids.merge(work[["grid_code", "work_grid_code"]], on="grid_code")
     G = street_graph(streets, "bike")
-    t1 = time.perf_counter()
-    p = plan_district(G, grids, limit_s=1800.0, shifts=1)
-    t2 = time.perf_counter()
+    t1, c1, load0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
+    p = plan_district(G, grids, limit_s=1800.0, shifts=1, workers=workers)
+    t2, c2, load1 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
     reg = p.table[p.table["roads"] == "all"]
     print(f"district: {len(grids)} unit grids, {grids['work_grid_code'].nunique()} work grids, "
           f"{comms.area.sum() / 1e6:.0f} km², {len(comms)} communities; bike graph "
           f"{G.number_of_edges()} arcs ({t1 - t0:.0f} s to build)")
-    print(f"plan_district: {t2 - t1:.1f} s; {len(reg)} areas, rounds "
+    print(f"plan_district: {t2 - t1:.1f} s wall, {p.info['workers']} process(es) "
+          f"({c2 - c1:.1f} s CPU in this one), load average {load0:.1f} -> {load1:.1f} on "
+          f"{os.cpu_count()} cores{' (busy)' if max(load0, load1) > 2 else ''}; "
+          f"{len(reg)} areas, rounds "
           f"{reg['round_s'].min() / 60:.1f}-{reg['round_s'].max() / 60:.1f} min, "
           f"{int(p.table['fits'].sum())}/{len(p.table)} within 30 min; streets unserved "
           f"{sum(pr['field'] == 'street_id' for pr in p.problems)}; "
@@ -175,9 +180,11 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="route at most N areas")
     ap.add_argument("--demo", action="store_true", help="the demo's routes, before/after")
     ap.add_argument("--district", action="store_true", help="plan a 70 km² Wuhan district")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="processes for --district (default one per core, at most 4)")
     args = ap.parse_args()
     if args.district:
-        district()
+        district(workers=args.workers)
         return
     if args.demo:
         demo()

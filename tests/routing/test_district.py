@@ -86,6 +86,12 @@ def test_by_default_the_norm_holds_the_riding_time(district):
     p = plan_district(G, grids, limit_s=1800, shifts=1, iterations=30)
     assert p.table["fits"].equals(p.table["travel_s"] <= 1800 * (1 + 1e-9))
     assert (p.table["round_s"] >= p.table["travel_s"] - 1e-6).all()
+    # streets seen again later than the norm are named with the reason: here the
+    # U-turns a round held to its riding time adds
+    late = p.streets["max_interval_s"] > 1800 * (1 + 1e-9)
+    assert (p.streets["late"] != "").equals(late)
+    assert late.any() and p.streets.loc[late, "late"].str.contains("with turns").all()
+    assert f"{int(late.sum())} of {len(p.streets)} streets are seen again later" in p.summary
 
 
 class TestNormNotMet:

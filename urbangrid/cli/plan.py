@@ -80,10 +80,13 @@ def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool) -> str:
               "(patrol_route) into the store.")
 @click.option("--iterations", default=60, show_default=True,
               help="Search iterations per round (fixed: the plan is reproducible).")
+@click.option("--workers", type=click.IntRange(0, 64), default=0, show_default=True,
+              help="Processes the communities are planned in (0: one per core, at most 4; "
+              "the plan is the same for any number).")
 @lang_option
 def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path: str | None,
          cross_communities: bool, count_turns: bool, out: Path | None, day: Any, save: bool,
-         iterations: int, lang: str | None) -> None:
+         iterations: int, workers: int, lang: str | None) -> None:
     """Patrol plan of a district: areas, rounds, roster.
 
     From STORE's unit grids and streets: collector areas of whole grids, each ridden
@@ -95,7 +98,7 @@ def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path:
     try:
         _plan(store, mode, round_text, shifts, norms_path, (cross_communities, count_turns),
               out, day.date() if day is not None else None, save, iterations,
-              resolve_lang(lang))
+              resolve_lang(lang), workers=workers or None)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -103,7 +106,7 @@ def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path:
 
 def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path: str | None,
           flags: tuple[bool, bool], out: Path | None, day: date | None, save: bool,
-          iterations: int, lang: str = "en") -> None:
+          iterations: int, lang: str = "en", workers: int | None = None) -> None:
     import pandas as pd
 
     from urbangrid.cli.route import open_store
@@ -129,7 +132,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
         G = store_street_graph(s, mode)
         p = plan_district(G, grids, limit_s=limit_s, shifts=shifts, norms=norms,
                           cross_communities=flags[0], count_turns=flags[1],
-                          iterations=iterations, source=store)
+                          iterations=iterations, source=store, workers=workers)
         with pd.option_context("display.width", 200, "display.max_columns", 20,
                                "display.max_rows", 400):
             shown = _printable(p.table, limit_s, flags[1])
@@ -137,7 +140,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
             click.echo(shown.to_string(index=False))
         click.echo(_norm_line(p.table, mode, limit_s, flags[1]))
         click.echo(f"headcount {p.headcount}, lower bound {p.lower_bound} "
-                   f"({p.info['t_total_s']:.1f} s)")
+                   f"({p.info['t_total_s']:.1f} s, {p.info['workers']} process(es))")
         if p.info["graded_grids"]:
             click.echo(f"note: {p.info['graded_grids']} grid(s) had no management grade: "
                        "graded by their best road (一级道路 → 1, 二级 → 2, else 3)")

@@ -97,7 +97,8 @@ class DistrictPlan:
         One row per required street: ``street_id``, ``area_code``, ``grade``,
         ``length_m``, ``passes`` (a day), ``max_interval_s`` (longest unseen time within
         its window, the window's ends counted), ``window`` (``"shifts"`` or
-        ``"grade1 cover"``).
+        ``"grade1 cover"``), ``late`` (why ``max_interval_s`` is over the norm; empty
+        when it is not).
     staffing : pandas.DataFrame
         :func:`~urbangrid.routing.patrol.staffing.staffing_table` with the time-based
         columns: the grid and area norms beside this plan.
@@ -242,6 +243,28 @@ def _street_intervals(required: pd.DataFrame, routes: dict[str, PatrolRoute],
         .reset_index(drop=True)
 
 
+def _late(streets: pd.DataFrame, table: pd.DataFrame, limit_s: float) -> pd.Series:
+    """Why each street's longest unseen time is over the norm ('' when it is not): its
+    area is over the norm, or the round as ridden (turns and U-turns) is longer than
+    the riding time the norm held, or the handover between shifts."""
+    rows = table.set_index("area_code")
+    out = []
+    for code, iv in zip(streets["area_code"], streets["max_interval_s"], strict=True):
+        if not iv > limit_s * (1 + 1e-9):
+            out.append("")
+            continue
+        a = rows.loc[code] if code in rows.index else None
+        if a is not None and not bool(a["fits"]):
+            out.append("its area's round is over the norm (see problems)")
+        elif a is not None and a["round_s"] > limit_s * (1 + 1e-9):
+            out.append(f"its round takes {a['round_s'] / 60:.1f} min with turns; the norm "
+                       f"held the riding time ({a['travel_s'] / 60:.1f} min): plan with "
+                       "count_turns=True (--count-turns) to hold it as ridden")
+        else:
+            out.append("the handover between shifts")
+    return pd.Series(out, index=streets.index, dtype=object)
+
+
 def _required(result: CollectorAreas, st: pd.DataFrame) -> pd.DataFrame:
     """Required streets with the area that serves them (``street_id``, ``grade``, …)."""
     owner = result.assignment.set_index("grid_code")["area_code"]
@@ -283,11 +306,12 @@ def _lower_bound(areas: pd.DataFrame, by_col: str, limit_s: float) -> tuple[int,
 
 
 def _summary(plan: dict[str, Any]) -> str:
-    """The paragraph a district manager acts on: headcount, bound, gap and what closes it."""
+    """The paragraph a district manager acts on: headcount, bound, what drives the gap
+    (largest first) and what closes it."""
     t, k, s = plan["table"], plan["k"], plan["shifts"]
     lim = plan["limit_s"] / 60
     reg = t[t["roads"] == "all"]
-    fill = reg["round_s"] / reg["limit_s"]
+    fill = reg["travel_s"] / reg["limit_s"]
     empty = reg[fill < 0.5]
     g1 = plan["cover_k"] * plan["extra"]
     head = (f"This plan needs {plan['headcount']} {plan['mode']} collectors: {k} areas "
@@ -297,22 +321,45 @@ def _summary(plan: dict[str, Any]) -> str:
              if g1 else ". ")
     bound = (f"No plan can do with fewer than {plan['lower_bound']}: riding every street "
              f"once takes {reg['service_s'].sum() / 60:.0f} min a round, and each community "
-             f"needs at least that time / {lim:.0f} min, rounded up. ")
-    dead_pct = 100 * (1 - reg["service_s"].sum() / max(reg["travel_s"].sum(), 1e-9))
+             f"needs at least that time / {lim:.0f} min, rounded up (grade-1 roads again "
+             "for the staggered shifts). ")
+    late = {k: v for k, v in plan["late"].items() if k}
+    late_txt = ""
+    if late:
+        turns, over = late.get("its round ta", 0), late.get("its area's r", 0)
+        late_txt = (f"{sum(late.values())} of {plan['n_streets']} streets are seen again later "
+                f"than the norm: {turns} because the norm held the riding time and turns "
+                f"add to it (count_turns=True holds the round as ridden), {over} in areas "
+                f"over the norm, {sum(late.values()) - turns - over} at a shift handover "
+                "(the streets table says why for each). ")
     gap = plan["headcount"] - plan["lower_bound"]
-    why = (f"The gap of {gap} comes from riding between streets and round one-way streets "
-           f"({dead_pct:.0f}% of the riding, worth {plan['gap']['deadhead']}) and from "
-           f"areas of whole grids that fill their {lim:.0f} min unevenly (on average "
-           f"{100 * fill.mean():.0f}%, worth {plan['gap']['packing']}")
-    why += (f"; {len(empty)} areas ride less than half the norm, e.g. "
-            f"{', '.join(empty.sort_values('round_s')['area_code'].head(3))}). " if len(empty)
-            else "). ")
-    act = ("To close it: merge the emptiest areas with a neighbour across the community "
-           "line (cross_communities=True), open or two-way the streets that force long "
-           "detours, or give the largest areas a faster mode. "
-           if gap > 0 else "The plan meets its bound. ")
-    norms = plan["norms_line"]
-    return head + bound + why + act + norms
+    if gap <= 0:
+        return head + bound + "The plan meets its bound. " + late_txt + plan["norms_line"]
+    dead_pct = 100 * (1 - reg["service_s"].sum() / max(reg["travel_s"].sum(), 1e-9))
+    over = t[~t["fits"]]
+    parts = [(plan["gap"]["deadhead"],
+              f"riding between streets ({dead_pct:.0f}% of the riding is deadhead: an "
+              "area's streets join up only through streets outside it — the other "
+              "carriageway of a divided road, ramps, one-way streets — worth "
+              f"{plan['gap']['deadhead']})"),
+             (plan["gap"]["packing"],
+              f"areas of whole grids that cannot fill the {lim:.0f} min (riding "
+              f"{100 * fill.mean():.0f}% of it on average; {len(empty)} under half), worth "
+              f"{plan['gap']['packing']}")]
+    why = (f"The gap of {gap} comes, largest first, from "
+           + " and from ".join(text for _n, text in sorted(parts, key=lambda p: -p[0])) + ". ")
+    if len(over):
+        why += (f"{len(over)} areas are single grids that cannot be ridden round within the "
+                f"norm at all (e.g. {', '.join(over['area_code'].head(3))}; see the "
+                "problems): each still counts one collector. ")
+    if g1:
+        why += (f"The staggered grade-1 shifts are {100 * g1 / plan['headcount']:.0f}% of "
+                "the headcount: grade-1 roads alone are far apart, so their rounds are "
+                "mostly riding between them. ")
+    act = ("To close it: let areas cross community lines (cross_communities=True), leave "
+           "expressways and their ramps (trunk, trunk_link) to car patrols, or give the "
+           "areas over the norm a faster mode. ")
+    return head + bound + why + late_txt + act + plan["norms_line"]
 
 
 def _norms_line(staff: pd.DataFrame, shifts: int) -> str:
@@ -519,6 +566,7 @@ def _assemble(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas
     table["max_revisit_s"] = table["area_code"].map(worst)
     table["collectors"] = table["area_code"].map(roster.groupby("area_code").size()) \
         .fillna(0).astype("int64")
+    streets["late"] = _late(streets, table, limit_s)
     problems = _problems(table, required, routes, ctx["source"])
     return _finish(H, grids, areas, cover, routes, table, roster, streets, problems, ctx)
 
@@ -552,7 +600,9 @@ def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
     facts = {"table": table, "k": k, "shifts": shifts, "limit_s": limit_s,
              "mode": H.graph["mode"], "cover_k": cover_k, "extra": extra,
              "cover_h": norms.grade1_cover_h, "headcount": headcount, "lower_bound": lower,
-             "gap": gap, "norms_line": _norms_line(staff, shifts)}
+             "gap": gap, "norms_line": _norms_line(staff, shifts),
+             "late": streets["late"].str.split(";").str[0].str[:12].value_counts().to_dict(),
+             "n_streets": len(streets)}
     info = {"t_areas_s": ctx["t_areas_s"], "t_total_s": time.perf_counter() - ctx["t0"],
             "graded_grids": ctx["n_graded"], "workers": areas.info.get("workers", 1),
             "routes_solved":
