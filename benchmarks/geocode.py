@@ -18,6 +18,8 @@ Usage: python benchmarks/geocode.py [--dsn postgresql://...] [--n 20000]
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import time
 
 import geopandas as gpd
@@ -136,6 +138,16 @@ def main() -> None:
     print(f"ratio forward urbangrid / pg_trgm (POI typos): {fw_typo / pg_typo:.1f}x")
     print(f"targets: forward {fw:,.0f}/s vs 5,000/s ({fw / 5000:.2f}x); "
           f"reverse {rv:,.0f}/s vs 100,000/s ({rv / 100000:.2f}x)")
+    print(f"load average {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+    for what, ours, peer, theirs in (
+        ("forward geocoding, addresses (per s)", fw, "pg_trgm top-5, one query each", pg),
+        ("forward geocoding, POI names with a typo (per s)", fw_typo, "pg_trgm top-5", pg_typo),
+        ("reverse geocoding, WGS84 points (per s)", rv, "target 100,000/s", 100_000.0),
+    ):
+        print("RESULT " + json.dumps({
+            "benchmark": "geocode", "what": what, "peer": peer, "mode": "warm",
+            "statistic": "one run", "urbangrid_s": ours, "peer_s": theirs,
+            "ratio": ours / theirs, "command": "python benchmarks/geocode.py"}))  # fmt: skip
 
 
 if __name__ == "__main__":

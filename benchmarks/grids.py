@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +78,13 @@ def _run(name: str, streets: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
     print(f"  extrapolated to {DISTRICT_KM2:.0f} km²: {per_km2 * DISTRICT_KM2:.1f} s by area; "
           f"to {DISTRICT_GRIDS} grids: {per_grid * DISTRICT_GRIDS:.1f} s by count "
           f"(target <= {TARGET_S:.0f} s)")
+    by_area = per_km2 * DISTRICT_KM2
+    print("RESULT " + json.dumps({
+        "benchmark": "grids", "what": f"unit grids, {name} extrapolated to "
+        f"{DISTRICT_KM2:.0f} km² by area (s)", "peer": f"target {TARGET_S:.0f} s",
+        "mode": "warm", "statistic": "best", "urbangrid_s": by_area, "peer_s": TARGET_S,
+        "ratio": TARGET_S / by_area, "command": "python benchmarks/grids.py"},
+        ensure_ascii=False))  # fmt: skip
     return seconds, out
 
 
