@@ -331,8 +331,9 @@ def plan_collector_areas(
         ``fits`` False.
     workers : int, optional
         Processes the communities are spread over (they are independent; the result
-        is the same for any number): None for one per usable core (at most 4); the
-        default 1 plans in this process. More than 1 starts fresh interpreters, so a
+        is the same for any number): None for one per usable core (at most 4) when
+        there are at least :data:`PARALLEL_MIN_STREETS` streets; the default 1 plans in
+        this process. More than 1 starts fresh interpreters, so a
         script calling this needs the ``if __name__ == "__main__":`` guard.
         ``info["workers"]`` says how many ran.
 
@@ -373,7 +374,7 @@ def plan_collector_areas(
     ks: dict[str, int] = {}
     rounds = 0
     regions = [(str(r), rf) for r, rf in fine.groupby("region", sort=True)]
-    n_workers = _workers(workers, len(regions))
+    n_workers = _workers(workers, len(regions), len(st))
     for region, got in zip([r for r, _ in regions],
                            _all_regions(spec, regions, k, prev, n_workers), strict=True):
         if got is None:
@@ -406,11 +407,18 @@ def _search(spec: dict[str, Any]) -> _AreaSearch:
         **{k: v for k, v in spec.items() if k != "streets"})
 
 
-def _workers(workers: int | None, n_regions: int) -> int:
-    """Worker processes: as asked, else one per usable core (at most 4), never more
-    than there are communities; 1 means in this process."""
+#: Below this many streets a district is planned in one process even when asked for
+#: one per core (``workers=None``): starting workers costs more than they save.
+PARALLEL_MIN_STREETS = 3000
+
+
+def _workers(workers: int | None, n_regions: int, n_streets: int) -> int:
+    """Worker processes: as asked, else one per usable core (at most 4) for a large
+    district, never more than there are communities; 1 means in this process."""
     import os
 
+    if workers is None and n_streets < PARALLEL_MIN_STREETS:
+        return 1
     if workers is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
             (os.cpu_count() or 1)

@@ -357,8 +357,8 @@ def _summary(plan: dict[str, Any]) -> str:
                 "the headcount: grade-1 roads alone are far apart, so their rounds are "
                 "mostly riding between them. ")
     act = ("To close it: let areas cross community lines (cross_communities=True), leave "
-           "expressways and their ramps (trunk, trunk_link) to car patrols, or give the "
-           "areas over the norm a faster mode. ")
+           "expressways and their ramps (trunk, trunk_link) to car patrols"
+           + (", or give the areas over the norm a faster mode. " if len(over) else ". "))
     return head + bound + why + late_txt + act + plan["norms_line"]
 
 
