@@ -128,6 +128,48 @@ def test_grids_generate_validate_diff(tmp_path: Path) -> None:
     assert same.output.startswith("0 grid change(s)")
 
 
+def test_grids_generate_from_a_drive_only_extract(tmp_path: Path) -> None:
+    """An extract cut to the drivable network (no footways) still gives grids."""
+    import bz2
+    import xml.etree.ElementTree as ET
+
+    from urbangrid.data import data_path
+    from urbangrid.spatial.grids.generate import INTERNAL_WAY_HIGHWAYS
+
+    root = ET.fromstring(bz2.decompress(data_path("osm/beijing_haidian_wudaokou.osm.bz2")
+                                        .read_bytes()))
+    for way in root.findall("way"):
+        tags = {t.get("k"): t.get("v") for t in way.findall("tag")}
+        if tags.get("highway") in INTERNAL_WAY_HIGHWAYS:
+            root.remove(way)
+    drive = tmp_path / "drive.osm"
+    ET.ElementTree(root).write(drive, encoding="utf-8", xml_declaration=True)
+    store = str(tmp_path / "g.gpkg")
+    gen = CliRunner().invoke(main, ["grids", "generate", store, "--osm", str(drive),
+                                    "--version", "v1", "-q"])
+    assert gen.exit_code == 0, gen.output
+    assert "unit grids" in gen.output
+
+
+def test_grids_generate_uses_the_streets_the_store_holds(tmp_path: Path) -> None:
+    from urbangrid.data import data_path
+    from urbangrid.demo.inputs import osm_extract_inputs
+
+    osm = str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))
+    comm = tmp_path / "communities.gpkg"
+    codes = [f"110108001{k:03d}" for k in range(1, 100)]
+    osm_extract_inputs(osm, codes).communities.to_file(comm)
+    store = str(tmp_path / "g.gpkg")
+    args = ["grids", "generate", store, "--communities", str(comm), "--version", "v1", "-q"]
+    none = CliRunner().invoke(main, args)
+    assert none.exit_code == 2 and "--streets FILE" in none.output, none.output
+    assert not Path(store).exists()  # nothing created
+    assert CliRunner().invoke(main, ["load", "streets", osm, "--store", store]).exit_code == 0
+    gen = CliRunner().invoke(main, args)
+    assert gen.exit_code == 0, gen.output
+    assert "unit grids" in gen.output
+
+
 def _haidian_survey(tmp_path: Path) -> Path:
     """The bundled Haidian street furniture as a contractor's survey GeoPackage."""
     import geopandas as gpd

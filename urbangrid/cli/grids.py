@@ -5,6 +5,10 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 import click
 
@@ -52,13 +56,29 @@ def _codes(value: str | None, n_default: int) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
+def _stored_streets(store: str) -> gpd.GeoDataFrame:
+    """The street centrelines STORE already holds (opened read-only), or a one-line error."""
+    import urbangrid
+    from urbangrid.errors import UrbangridError
+
+    if "://" not in store and not Path(store).is_file():
+        raise click.UsageError(f"{store} holds no streets yet: give --streets FILE")
+    with urbangrid.connect(store, readonly=True) as s:
+        lines = s.read("street_centreline")
+    if len(lines) == 0:
+        raise UrbangridError(f"{store} holds no streets: give --streets FILE, or load them "
+                             f"first with `urbangrid load streets FILE --store {store}`")
+    return lines
+
+
 @grids.command("generate")
 @click.argument("store")
 @click.option("--osm", "osm", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="OSM extract (.osm/.osm.bz2): streets, and a documented partition of "
                    "it playing communities.")
 @click.option("--streets", type=click.Path(exists=True, path_type=Path),
-              help="Street centrelines file (any format GDAL reads).")
+              help="Street centrelines file (any format GDAL reads); default the streets "
+                   "STORE already holds.")
 @click.option("--communities", type=click.Path(exists=True, path_type=Path),
               help="Community polygons file with a 12-digit code column.")
 @click.option("--code-column", default="community_code", show_default=True)
@@ -95,19 +115,26 @@ def generate(
         if bad:
             raise click.BadParameter(f"{bad[0]!r} is not a 12-digit community code (社区代码)",
                                      param_hint="--community-codes")
+        from urbangrid.errors import GridCodeError
+
         try:
             inputs = osm_extract_inputs(osm, codes)
-        except ValueError as exc:  # the partition's cell count and the codes disagree
+        except GridCodeError as exc:  # the partition's cell count and the codes disagree
             hint = "give one 12-digit code per cell, comma-separated or a CSV with a code column"
             raise click.BadParameter(f"{exc}; {hint}", param_hint="--community-codes") from None
         lines, comms, ways, note = (inputs.streets, inputs.communities,
                                     inputs.internal_ways, inputs.note)
         code_column, source = "community_code", osm.name
-    elif streets is not None and communities is not None:
-        lines, comms, ways = gpd.read_file(streets), gpd.read_file(communities), None
-        note, source = f"streets {streets.name}, communities {communities.name}", streets.name
+    elif communities is not None:
+        comms, ways = gpd.read_file(communities), None
+        if streets is not None:
+            lines, source = gpd.read_file(streets), streets.name
+        else:
+            lines, source = _stored_streets(store), f"{store} street_centreline"
+        note = f"streets {source}, communities {communities.name}"
     else:
-        raise click.UsageError("give --osm FILE, or both --streets and --communities")
+        raise click.UsageError("give --osm FILE, or --communities FILE (with --streets FILE "
+                               "unless STORE already holds streets)")
     out = generate_unit_grids(lines, comms, target_area_m2=target_m2, tolerance=tolerance,
                               internal_ways=ways, code_column=code_column, progress=bar.step)
     bar.step("work grids")

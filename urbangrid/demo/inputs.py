@@ -16,7 +16,7 @@ import geopandas as gpd
 import shapely
 
 from urbangrid.data import data_path
-from urbangrid.errors import DataFileError
+from urbangrid.errors import DataFileError, GridCodeError
 from urbangrid.loaders.admin import read_divisions_csv
 from urbangrid.loaders.osm import read_osm_ways, read_streets
 from urbangrid.loaders.osm_components import BUNDLED_SOURCES, read_bundled_components
@@ -150,8 +150,8 @@ def osm_extract_inputs(
                                max_area_m2=max_community_area_m2, drop_edge_strips=True)
     codes = list(community_codes)
     if len(codes) < len(cells):
-        msg = f"{path}: the partition has {len(cells)} cells but only {len(codes)} codes given"
-        raise ValueError(msg)
+        raise GridCodeError(
+            f"{path}: the partition has {len(cells)} cells but only {len(codes)} codes given")
     centres = shapely.centroid(cells)
     rank = grid_serial_order(["partition"] * len(cells), shapely.get_x(centres),
                              shapely.get_y(centres), row_height_m=500.0)
@@ -159,7 +159,12 @@ def osm_extract_inputs(
                             geometry=gpd.GeoSeries(cells, crs=crs), crs=crs)
     comm = comm.sort_values("community_code").reset_index(drop=True)
     streets = read_streets(path, highways=STREET_HIGHWAYS).to_crs(crs)
-    internal = read_streets(path, highways=INTERNAL_WAY_HIGHWAYS).to_crs(crs)
+    try:
+        internal = read_streets(path, highways=INTERNAL_WAY_HIGHWAYS).to_crs(crs)
+    except DataFileError:
+        # Extracts cut to the drivable network (osmnx "drive") have no footways or
+        # service roads: grids then follow the streets alone.
+        internal = streets.iloc[:0]
     note = (f"{Path(path).name}: communities are a documented partition of the extract's "
             "bounding box by arterial roads, rivers and railways (not real community "
             f"boundaries); {len(cells)} cells given codes {comm['community_code'].iloc[0]}… in "
