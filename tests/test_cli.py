@@ -347,7 +347,7 @@ def test_mistyped_store_to_read_is_named(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["grids", "validate", str(tmp_path / "demmo.gpkg"),
                                     "--out", str(tmp_path / "q.gpkg")])
     assert res.exit_code == 1
-    assert "demmo.gpkg: no such store (no file at that path" in res.output
+    assert "demmo.gpkg (no file at that path" in res.output
     assert "grids generate" in res.output and "gazetteer" not in res.output
     assert not (tmp_path / "demmo.gpkg").exists() and not (tmp_path / "q.gpkg").exists()
 

@@ -27,7 +27,8 @@ def test_a_mistyped_store_is_not_created(tmp_path: Path, args: list[str]) -> Non
     path = tmp_path / "demmo.gpkg"
     res = CliRunner().invoke(main, [a.format(p=path) for a in args])
     assert res.exit_code == 1, res.output
-    assert f"no store at {path}; create one with `urbangrid db init" in res.output
+    assert f"no store at {path} (no file at that path" in res.output
+    assert f"create one with `urbangrid db init {path}`" in res.output
     assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
     assert not path.exists()
 

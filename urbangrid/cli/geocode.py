@@ -18,41 +18,14 @@ if TYPE_CHECKING:
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.stores import open_store
 
-__all__ = ["EXIT_NOT_FOUND", "gazetteer_group", "geocode_command", "open_store",
+__all__ = ["EXIT_NOT_FOUND", "gazetteer_group", "geocode_command",
            "reverse_command"]
 
 #: Exit code of ``geocode`` and ``reverse`` when nothing matches (not an error: the
 #: address or point is simply unknown to the gazetteer).
 EXIT_NOT_FOUND = 3
-
-
-def open_store(target: str, *, write: bool = False, then: str = "load a gazetteer") -> Any:
-    """Open STORE; to read only (the default) it never creates a GeoPackage or migrates.
-
-    A missing GeoPackage to read is an error saying so (`then`: what the user does after
-    making one); one to write is created, and that is said on standard error.
-    """
-    import urbangrid
-    from urbangrid.errors import UrbangridError
-
-    if write:
-        new = "://" not in target and not Path(target).exists()
-        try:
-            store = urbangrid.connect(target)
-        except UrbangridError as exc:
-            raise click.ClickException(str(exc)) from None
-        if new:
-            click.echo(f"created the store {target}", err=True)
-        return store
-    if "://" not in target and not Path(target).is_file():
-        raise click.ClickException(
-            f"{target}: no such store (no file at that path; check its spelling); make one "
-            f"with `urbangrid demo` or `urbangrid db init`, then {then}")
-    try:
-        return urbangrid.connect(target, readonly=True)
-    except UrbangridError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _point(values: tuple[str, ...]) -> tuple[float, float] | None:
@@ -146,7 +119,7 @@ def geocode_command(
 
     if (address is None) == (csv_in is None):
         raise click.UsageError("give one ADDRESS or --csv FILE")
-    with open_store(store) as s:
+    with open_store(store, then="load a gazetteer") as s:
         gaz = _gazetteer(s)
     if csv_in is not None:
         frame = _read_addresses(Path(csv_in), encoding)
@@ -203,7 +176,7 @@ def reverse_command(
     xy = _point(point)
     if (csv_in is None) == (xy is None):
         raise click.UsageError("give LON LAT (or LON,LAT) or --csv FILE")
-    with open_store(store) as s:
+    with open_store(store, then="load a gazetteer") as s:
         gaz = _gazetteer(s)
     try:
         if csv_in is not None:
@@ -319,7 +292,7 @@ def gazetteer_load(
         if not frames:
             raise click.UsageError("give at least one of --osm, --divisions, --plates")
         places = merge_places(*frames)
-        with open_store(store, write=True) as s:
+        with open_store(store, write=True, create=True) as s:
             result = load_places(s, places)
     except UrbangridError as exc:
         raise click.ClickException(str(exc)) from None

@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import geopandas as gpd
-
 import click
 
-from urbangrid.cli.geocode import open_store
 from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.stores import open_store
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = ["grids"]
 
@@ -58,12 +58,11 @@ def _codes(value: str | None, n_default: int) -> list[str]:
 
 def _stored_streets(store: str) -> gpd.GeoDataFrame:
     """The street centrelines STORE already holds (opened read-only), or a one-line error."""
-    import urbangrid
     from urbangrid.errors import UrbangridError
 
     if "://" not in store and not Path(store).is_file():
         raise click.UsageError(f"{store} holds no streets yet: give --streets FILE")
-    with urbangrid.connect(store, readonly=True) as s:
+    with open_store(store) as s:
         lines = s.read("street_centreline")
     if len(lines) == 0:
         raise UrbangridError(f"{store} holds no streets: give --streets FILE, or load them "

@@ -27,6 +27,7 @@ from typing import Any
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.stores import missing_store_message, open_store
 from urbangrid.cli.textfiles import ragged_line, raw_bytes, utf8_text
 
 __all__ = ["EXIT_BAD_ROWS", "EXIT_OUTSIDE", "locate"]
@@ -74,18 +75,9 @@ def _stamp_and_store(target: str) -> tuple[str | None, bool]:
 
     if target.lower().endswith(".gpkg"):
         if not Path(target).is_file():
-            raise click.ClickException(
-                f"{target}: no such store (a GeoPackage made by `urbangrid db init` or "
-                "`urbangrid grids generate`)"
-            )
+            raise click.ClickException(missing_store_message(target, "`urbangrid grids generate`"))
         return file_stamp(target), True
     return None, False
-
-
-def _open_store(target: str) -> Any:
-    import urbangrid
-
-    return urbangrid.connect(target, migrate=False, readonly=True)
 
 
 def _server_stamp(store: Any, target: str) -> str:
@@ -106,7 +98,7 @@ def _lookup(target: str) -> Any:
             return found
     from urbangrid.spatial.admin.hierarchy import GridHierarchy
 
-    with _open_store(target) as s:
+    with open_store(target) as s:
         if not is_file:
             stamp = _server_stamp(s, target)
             found = QuickLookup.open(cache_file("hierarchy", target, stamp), stamp)

@@ -109,7 +109,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
           iterations: int, lang: str = "en", workers: int | None = None) -> None:
     import pandas as pd
 
-    from urbangrid.cli.route import open_store
+    from urbangrid.cli.stores import STREETS_AND_GRIDS, open_store
     from urbangrid.errors import StaffingError
     from urbangrid.problems import format_problem
     from urbangrid.routing.patrol.district import (
@@ -123,7 +123,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
 
     limit_s = parse_duration(round_text)
     norms = read_staffing_norms(norms_path)
-    with open_store(store, write=save) as s:  # read-only unless --save
+    with open_store(store, write=save, then=STREETS_AND_GRIDS) as s:  # read-only unless --save
         grids = read_unit_grids(s)
         if len(grids) == 0:
             raise StaffingError("the store has no unit grids; load them (`urbangrid load "

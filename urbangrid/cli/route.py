@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from urbangrid.cli.stores import STREETS_AND_GRIDS, open_store
 from urbangrid.errors import PatrolAreaError, UrbangridError
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ __all__ = [
     "AREA_LAYERS",
     "area_from_store",
     "check_outputs",
-    "open_store",
     "read_polygon",
     "route",
 ]
@@ -72,28 +72,6 @@ def area_from_store(store: Store, code: str) -> Any:
 
 def _is_store(source: str) -> bool:
     return source.startswith(("postgresql://", "postgres://")) or source.endswith(".gpkg")
-
-
-def open_store(source: str, *, write: bool = False) -> Store:
-    """Open the store ``source`` to read (default) or, with ``write``, to write.
-
-    A GeoPackage path that holds no file is never created: the error names the path and
-    the command that makes a store. Without ``write`` the store is opened read-only
-    (nothing is created, migrated or changed).
-
-    Raises
-    ------
-    UrbangridError
-        No store at that path (printed by the commands as one line, exit code 1).
-    """
-    import urbangrid
-
-    if not source.startswith(("postgresql://", "postgres://")) and not Path(source).is_file():
-        raise UrbangridError(
-            f"no store at {source}; create one with `urbangrid db init {source}` and load "
-            "streets and grids into it (`urbangrid load streets|grids FILE --store "
-            f"{source}` or `urbangrid grids generate`), or check the path")
-    return urbangrid.connect(source, readonly=not write)
 
 
 _OUTPUT_TYPES = {".gpx": "gpx", ".geojson": "geojson", ".json": "geojson", ".html": "html",
@@ -221,7 +199,8 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
         raise click.UsageError("--save needs a store SOURCE")
     if area_code is not None and not _is_store(source):
         raise click.UsageError("--area CODE needs a store SOURCE; use --polygon")
-    store: Store | None = open_store(source, write=save) if _is_store(source) else None
+    store: Store | None = (open_store(source, write=save, then=STREETS_AND_GRIDS)
+                           if _is_store(source) else None)
     try:
         if store is not None and area_code is not None:
             area, area_id = area_from_store(store, area_code), area_code

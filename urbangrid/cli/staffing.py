@@ -88,14 +88,14 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
     """Collectors needed by STORE's grids, by norm, and their collector areas."""
     import pandas as pd
 
-    from urbangrid.cli.route import open_store
+    from urbangrid.cli.stores import STREETS_AND_GRIDS, open_store
     from urbangrid.errors import UrbangridError
     from urbangrid.routing.patrol.collector_areas import load_collector_areas, route_lines
     from urbangrid.routing.patrol.staffing import explain, parse_duration
 
     try:
         limit_s = parse_duration(limit)
-        with open_store(store, write=save) as s:  # read-only unless --save
+        with open_store(store, write=save, then=STREETS_AND_GRIDS) as s:  # read-only unless --save
             table, areas, notes = staffing_plan(s, mode=mode, limit_s=limit_s, shifts=shifts)
             cols = ["kind", "n_grids", "grade1", "grade2", "grade3", "area_km2", "grids_low",
                     "grids_high", "area_per_shift", "area_headcount", "time_per_shift",

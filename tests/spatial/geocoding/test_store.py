@@ -117,7 +117,7 @@ def test_cli(tmp_path: Path) -> None:
     res = runner.invoke(reverse_command, [target, "--crs", "GCJ-02", "--csv", str(pts)])
     assert res.exit_code == 0 and "description" in res.output
     res = runner.invoke(geocode_command, [str(tmp_path / "empty.gpkg"), "x"])
-    assert res.exit_code != 0 and "no such store" in res.output
+    assert res.exit_code != 0 and "no store at" in res.output
     assert not (tmp_path / "empty.gpkg").exists()  # a read-only command creates nothing
     from urbangrid.cli.main import main
 
