@@ -168,6 +168,20 @@ def _load() -> str:
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} ({os.cpu_count()} cores)"
 
 
+def _threads(admin: psycopg.Connection) -> str:
+    """What runs at once in each contender (client threads, server backends)."""
+    (workers,) = admin.execute("SHOW max_parallel_maintenance_workers").fetchone() or ("?",)
+    return (
+        "threads: ogr2ogr one client thread, one server backend (its index builds one after "
+        "another); urbangrid streamed: read/validate thread + COPY writer thread, one backend, "
+        "then the staged index build on two connections at once; urbangrid load components: "
+        "one client thread + the in-file duplicate search in a second thread (while the rows "
+        "are checked) + the COPY writer thread, one backend; its index builds one after "
+        f"another in the load's transaction. Server B-tree builds may add up to {workers} "
+        f"parallel workers (max_parallel_maintenance_workers) for either. {os.cpu_count()} cores."
+    )
+
+
 def child(route: str, target: str, path: str) -> None:
     """One urbangrid load in this (new) process: ``stream`` or ``steps``."""
     if route == "stream":
@@ -227,6 +241,9 @@ def main() -> None:
                     help="leave out the loader route (the slowest contender)")
     ap.add_argument("--steps", action="store_true",
                     help="also one warm in-process load, step by step")
+    ap.add_argument("--only", default=None, metavar="ROUTES",
+                    help="comma-separated routes to run: fgb_pg, gpkg_pg, fgb_gpkg, loader "
+                         "(each against its ogr2ogr peer; the loader's is gpkg_pg)")
     ap.add_argument("--child", nargs=3, metavar=("ROUTE", "TARGET", "FILE"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -316,10 +333,14 @@ def main() -> None:
                                   fresh_gpkg(ogr_gpkg, False), lambda: None),
         }  # fmt: skip
     print(f"\ncold: a new process per run, {args.repeat} runs each, fresh target each run")
+    print(_threads(admin))
+    only = set((args.only or "fgb_pg,gpkg_pg,fgb_gpkg,loader").split(","))
     try:
         for key in ("fgb_pg", "gpkg_pg", "fgb_gpkg", "loader"):
+            if key not in only and not (key == "gpkg_pg" and "loader" in only):
+                continue
             for side in (ours, peers):
-                if key in side:
+                if key in side and (key in only or side is peers):
                     side[key].run(args.repeat)
         if args.steps:
             fresh_db()

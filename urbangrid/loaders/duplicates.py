@@ -24,6 +24,8 @@ The later row of a pair is reported and names the earlier one; a
 
 from __future__ import annotations
 
+import operator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -36,7 +38,9 @@ from urbangrid.problems import Problem, Severity, problem
 __all__ = [
     "DUPLICATE_DISTANCE_M",
     "DuplicatePolicy",
+    "GeometryPairs",
     "duplicates_in_file",
+    "geometry_pairs",
     "pair_distances",
     "search_radius",
     "severity_of",
@@ -141,6 +145,37 @@ def _metres(d: float) -> str:
     return "< 0.001 m" if d < 0.0005 else f"{d:.3f} m"
 
 
+@dataclass(frozen=True)
+class GeometryPairs:
+    """The geometric half of :func:`duplicates_in_file`, found ahead of time (in a
+    thread while the rows are validated: GEOS lets the other thread run).
+
+    ``rows`` are the row labels of the frame searched, ``geoms`` its geometries,
+    ``comparable`` which of them can be compared; ``later``/``earlier`` are
+    positions of pairs within ``radius`` (the frame CRS's units) of each other.
+    """
+
+    rows: pd.Index
+    geoms: np.ndarray
+    crs: Any
+    comparable: np.ndarray
+    later: np.ndarray
+    earlier: np.ndarray
+
+
+def geometry_pairs(frame: Any, *, tolerance_m: float = DUPLICATE_DISTANCE_M,
+                   near: bool = True) -> GeometryPairs:  # fmt: skip
+    """Every pair of comparable geometries of `frame` (CRS units; `tolerance_m` in
+    metres, searched generously) that :func:`duplicates_in_file` will check, for its
+    ``pairs`` argument. `frame` may hold more rows than the one checked later (rows
+    found bad in between): pairs of rows no longer there are left out then."""
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    ok = _comparable(geoms, None)
+    pos = np.flatnonzero(ok)
+    later, earlier = _geometry_pairs(geoms[pos], frame.crs, tolerance_m if near else 0.0)
+    return GeometryPairs(frame.index, geoms, frame.crs, ok, pos[later], pos[earlier])
+
+
 def duplicates_in_file(
     frame: Any,
     *,
@@ -150,6 +185,7 @@ def duplicates_in_file(
     near: bool = True,
     tolerance_m: float = DUPLICATE_DISTANCE_M,
     policy: DuplicatePolicy = "warn",
+    pairs: GeometryPairs | None = None,
 ) -> list[Problem]:
     """Rows of one file that repeat an earlier row's feature.
 
@@ -172,6 +208,9 @@ def duplicates_in_file(
         Metres.
     policy : {"warn", "reject"}
         Severity of the problems (:data:`DuplicatePolicy`).
+    pairs : GeometryPairs, optional
+        From :func:`geometry_pairs` of these rows (or more) with the same
+        `tolerance_m` and `near`: the search is not made again.
 
     Returns
     -------
@@ -186,13 +225,17 @@ def duplicates_in_file(
         return []
     geoms = np.asarray(frame.geometry.values, dtype=object)
     kinds = frame[group].astype(object).to_numpy() if group is not None else None
-    pos = np.flatnonzero(_comparable(geoms, kinds))
-    if len(pos) < 2:
-        return []
     keys = frame[key].astype(object).to_numpy() if key and key in frame.columns else None
-    later, earlier = _candidate_pairs(geoms[pos], frame.crs, tolerance_m if near else 0.0,
-                                      None if kinds is None else kinds[pos],
-                                      None if keys is None else keys[pos])
+    found = None if pairs is None else _pairs_here(pairs, frame, geoms, kinds)
+    if found is None:
+        pos = np.flatnonzero(_comparable(geoms, kinds))
+        if len(pos) < 2:
+            return []
+        later, earlier = _geometry_pairs(geoms[pos], frame.crs, tolerance_m if near else 0.0)
+    else:
+        pos, later, earlier = found
+    later, earlier = _same_kind(later, earlier, None if kinds is None else kinds[pos],
+                                None if keys is None else keys[pos])  # fmt: skip
     if not len(later):
         return []
     candidates = geoms[pos]
@@ -242,17 +285,46 @@ def _comparable(geoms: np.ndarray, kinds: np.ndarray | None) -> np.ndarray:
     return ok
 
 
-def _candidate_pairs(
-    geoms: np.ndarray, crs: Any, tolerance_m: float, kinds: np.ndarray | None,
-    keys: np.ndarray | None,
+def _pairs_here(
+    pairs: GeometryPairs, frame: Any, geoms: np.ndarray, kinds: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """`pairs` as positions in `frame` (comparable positions, later, earlier into
+    them); None when `frame` is not a subset of the rows searched, same geometries."""
+    at = pairs.rows.get_indexer(frame.index) if pairs.rows.is_unique else None
+    if at is None or (at < 0).any() or frame.crs != pairs.crs:
+        return None
+    if len(at) != len(geoms) or not all(map(operator.is_, pairs.geoms[at], geoms)):
+        return None  # geometries changed on the way: search again
+    ok = pairs.comparable[at]
+    if kinds is not None:
+        ok &= pd.notna(kinds)
+    pos = np.flatnonzero(ok)
+    # searched position -> comparable position here (-1: not here, or not comparable)
+    here = np.full(len(pairs.rows), -1, dtype=np.intp)
+    here[at[pos]] = np.arange(len(pos))
+    a, b = here[pairs.later], here[pairs.earlier]
+    keep = (a >= 0) & (b >= 0)
+    a, b = a[keep], b[keep]
+    return pos, np.maximum(a, b), np.minimum(a, b)
+
+
+def _geometry_pairs(
+    geoms: np.ndarray, crs: Any, tolerance_m: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (later, earlier) of the pairs within `tolerance_m` (metres) of each
-    other, of one kind and with different keys (a repeated key is reported elsewhere)."""
+    """Positions (later, earlier) of the pairs within `tolerance_m` (metres, searched
+    generously: :func:`search_radius`) of each other, each pair once."""
     radius = search_radius(tolerance_m, geoms, crs) if tolerance_m else 0.0
     # A zero distance still finds identical shapes; near pairs need the tolerance.
     later, earlier = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=radius)
     keep = earlier < later
-    later, earlier = later[keep], earlier[keep]
+    return later[keep], earlier[keep]
+
+
+def _same_kind(
+    later: np.ndarray, earlier: np.ndarray, kinds: np.ndarray | None, keys: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of one kind and with different keys (a repeated key is reported
+    elsewhere)."""
     if kinds is not None:
         same = kinds[later] == kinds[earlier]
         later, earlier = later[same], earlier[same]

@@ -228,14 +228,19 @@ def _convert_column(
         return column  # kept as it is: no round trip through Python
     if logical == "json" and _clean_arrow_json(column):
         return column  # JSON text, checked; the store parses it once more
+    ready = _iso_dates(column, today) if logical == "date" else None
+    if ready is not None:  # only the rows left need the per-value look
+        at = np.flatnonzero(ready[1])
+        column = column.iloc[at]
     values = column.tolist()
     if logical == "text":
         fast = _clean_text_column(values)
         if fast is not None:
             return fast
+    rows: Any = column.index
     col = str(column.name)
     conv: list[Any] = []
-    for row, v in zip(column.index, values, strict=True):
+    for row, v in zip(rows, values, strict=True):
         if v is None or (type(v) is float and v != v) or v is pd.NA or v is pd.NaT:
             conv.append(None)  # missing is None for every type (canonical's rule)
             continue
@@ -253,7 +258,41 @@ def _convert_column(
             problems.append(problem(source, int(row), col, v, str(exc) or "bad value"))
             c = None
         conv.append(c)
-    return conv
+    if ready is None:
+        return conv
+    out = ready[0]
+    for i, c in zip(at, conv, strict=True):
+        out[i] = c
+    return out
+
+
+def _iso_dates(column: pd.Series, today: dt.date) -> tuple[list[Any], np.ndarray] | None:
+    """An Arrow text column of dates: the values of the plain ``2023-05-01`` form parsed
+    by Arrow's kernels (as :func:`parse_date` would, none after `today`), and the mask
+    of the other present values, which take the per-value path (other forms, bad or
+    future dates: their messages come from there). None for other columns."""
+    dtype = column.dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow" or column.empty:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(column.array)
+    plain = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), False)
+    stamps = pc.strptime(pc.if_else(plain, text, None), format="%Y-%m-%d", unit="s",
+                         error_is_null=True)  # fmt: skip
+    days = pc.cast(stamps, pa.date32())
+    # strptime rolls 2023-02-30 over to March: only dates that print back as read
+    same = pc.equal(pc.strftime(stamps, format="%Y-%m-%d"), text)
+    first, last = pa.scalar(dt.date.min, pa.date32()), pa.scalar(today, pa.date32())
+    ok = pc.fill_null(pc.and_(same, pc.and_(pc.greater_equal(days, first),
+                                            pc.less_equal(days, last))), False)  # fmt: skip
+    left = text.is_valid().to_numpy(zero_copy_only=False) & ~ok.to_numpy(zero_copy_only=False)
+    out: list[Any] = [None] * len(text)
+    for i, day in zip(np.flatnonzero(ok.to_numpy(zero_copy_only=False)),
+                      days.filter(ok).to_pylist(), strict=True):  # fmt: skip
+        out[i] = day
+    return out, left
 
 
 def _convert_value(v: Any, logical: str, today: dt.date) -> Any:

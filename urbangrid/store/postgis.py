@@ -975,8 +975,8 @@ class PostGISStore(BaseStore):
         RejectedValue
             A value the encoder refuses, its row counted from the first part.
         """
-        # Imported here: the encoder compiles with numba, which `urbangrid --help`
-        # should not have to load.
+        # Imported at the first COPY: a store opened only to read never loads the
+        # encoder (its row loop is Cython, compiled at install; nothing compiles here).
         from urbangrid.store._copy_binary import (
             SIGNATURE,
             TRAILER,

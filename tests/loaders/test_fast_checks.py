@@ -1,0 +1,84 @@
+"""The vectorised paths of the loader's checks give what the per-value paths give
+(issue 21): dates read by Arrow's kernels, coordinates rounded only when they need
+it, and the duplicate search made ahead of time on more rows than are checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from urbangrid.loaders.duplicates import duplicates_in_file, geometry_pairs
+from urbangrid.loaders.readers import round_coordinates
+from urbangrid.loaders.validate import _convert_column
+
+TODAY = dt.date(2026, 1, 1)
+DATES = [
+    "2023-05-01", None, "2023/5/1", "2023-02-30", "2099-01-01", "２０２３-05-01", "2023-5-1",
+    "x", "2023-05-01T10:00", "2024-02-29", "2023-13-01", "0000-01-01", "0001-01-01", "",
+    " 2023-05-01 ", "2026-01-01", "2026-01-02",
+]  # fmt: skip
+
+
+def test_arrow_dates_as_the_per_value_path() -> None:
+    arrow = pd.Series(DATES, dtype="str", index=range(10, 10 + len(DATES)), name="d")
+    assert isinstance(arrow.dtype, pd.StringDtype) and arrow.dtype.storage == "pyarrow"
+    fast: list = []
+    slow: list = []
+    got = _convert_column(arrow, "date", "f.csv", TODAY, fast)
+    want = _convert_column(arrow.astype(object), "date", "f.csv", TODAY, slow)
+    assert got == want
+    assert fast == slow
+    assert got[0] == dt.date(2023, 5, 1) and got[1] is None
+    reasons = {p["row"]: p["reason"] for p in fast}
+    assert "not a calendar date" in reasons[13]  # 2023-02-30 is not rolled over to March
+    assert "in the future" in reasons[14] and "in the future" in reasons[26]
+    assert 25 not in reasons  # today itself is fine
+
+
+def test_round_coordinates_only_when_needed() -> None:
+    geoms = np.array([shapely.Point(116.1234567891234, 39.5), shapely.LineString(
+        [(1.00000000049, 2), (3, 4)]), None], dtype=object)  # fmt: skip
+    once = round_coordinates(geoms, geographic=True)
+    want = shapely.transform(geoms, lambda c: np.round(c, 9))
+    assert shapely.equals_exact(once[:2], want[:2], tolerance=0).all() and once[2] is None
+    assert geoms[0].x == 116.1234567891234  # the input is not changed
+    assert round_coordinates(once, geographic=True) is once  # already rounded: as is
+    z = np.array([shapely.Point(1.00000000001, 2, 3.123456789)], dtype=object)
+    assert not shapely.has_z(round_coordinates(z, geographic=False)).any()  # as before
+
+
+@pytest.mark.parametrize("near", [True, False])
+def test_duplicates_with_pairs_found_ahead(near: bool) -> None:
+    rng = np.random.default_rng(7)
+    n = 400
+    x = 116.3 + rng.integers(0, 40, n) * 2e-6  # many points within 0.5 m of others
+    y = 39.9 + rng.integers(0, 10, n) * 2e-6
+    geoms = list(shapely.points(x, y))
+    geoms[5] = shapely.LineString([(x[5], y[5]), (x[5] + 1e-6, y[5])])
+    geoms[6] = shapely.LineString([(x[5], y[5]), (x[5] + 1e-6, y[5])])
+    geoms[7] = None
+    frame = gpd.GeoDataFrame(
+        {
+            "subclass_code": rng.choice(["0101", "0102", None], n),
+            "component_id": [f"K{i % 350}" if i % 3 else None for i in range(n)],
+            "source": [f"s{i}" for i in range(n)],
+        },
+        geometry=geoms, crs="EPSG:4326", index=pd.RangeIndex(1, n + 1),
+    )  # fmt: skip
+    pairs = geometry_pairs(frame, near=near)
+    good = frame.drop(index=[3, 10, 11, 200])  # rows found bad in between
+    args = dict(source="f.gpkg", key="component_id", group="subclass_code", near=near)
+    want = duplicates_in_file(good, **args)
+    assert want  # the case finds some
+    assert duplicates_in_file(good, pairs=pairs, **args) == want
+    # Not the rows searched (other geometries, another CRS): searched again.
+    moved = good.copy()
+    moved["geometry"] = shapely.transform(moved.geometry.values, lambda c: c + 1e-3)
+    assert duplicates_in_file(moved, pairs=pairs, **args) == duplicates_in_file(moved, **args)
+    other = good.set_crs("EPSG:4490", allow_override=True)
+    assert duplicates_in_file(other, pairs=pairs, **args) == duplicates_in_file(other, **args)
