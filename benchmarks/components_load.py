@@ -197,14 +197,15 @@ class Contender:
                  check: Callable[[], None]) -> None:  # fmt: skip
         self.label, self.cmd, self.prepare, self.check = label, cmd, prepare, check
         self.times: list[float] = []
+        self.steps: list[str] = []  # the command's own "took … (read …, apply …)" line
 
     def run(self, repeat: int) -> None:
         for _ in range(repeat):
             self.prepare()
             t = time.perf_counter()
-            done = subprocess.run(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  text=True, check=False)  # fmt: skip
+            done = subprocess.run(self.cmd, capture_output=True, text=True, check=False)
             elapsed = time.perf_counter() - t
+            self.steps += [x for x in done.stdout.splitlines() if x.startswith("took ")][-1:]
             if done.returncode != 0:
                 last = (done.stderr.strip() or "?").splitlines()[-1]
                 print(f"{self.label:<58} did not finish (exit {done.returncode}): {last}")
@@ -216,6 +217,8 @@ class Contender:
         print(f"{self.label:<58} median {med:6.2f} s  best {min(self.times):6.2f} s  "
               f"{N_RECORDS / med:>9,.0f} rows/s  runs {', '.join(f'{t:.2f}' for t in self.times)}",
               flush=True)  # fmt: skip
+        if self.steps:  # the command's own split of each run (interpreter start not in it)
+            print(f"{'':<58} {' | '.join(self.steps)}")
 
 
 def _ratio(ogr: Contender | None, ours: Contender | None, what: str) -> None:
