@@ -244,3 +244,24 @@ def test_keyless_features_are_not_added_twice(store: Store, tmp_path: Path) -> N
     assert again.set_aside == [1, 2, 3, 4, 5]
     assert {p["severity"] for p in again.problems} == {"error"}
     assert "probable duplicate of stored component" in str(again.problems[0]["reason"])
+
+
+def test_a_row_stored_meanwhile_under_its_source_key_is_no_duplicate(
+    store: Store, tmp_path: Path
+) -> None:
+    """A concurrent loader stored the file's features after this load looked their
+    source keys up (issue 19): they are the same features, not duplicates of stored
+    ones; a row at the same place under another source key still is one."""
+    from urbangrid.loaders.pipeline import _duplicates_against_store
+
+    frame = survey_frame(("cambridge_hydrants",)).iloc[:5].copy()
+    path = write_survey(frame, tmp_path, "gpkg")
+    assert load_survey(store, path, admin_code=COUNTY, commit=True).changeset_id
+    stored = store.read("component", columns=["component_id", "subclass_code", "source"])
+    rows = stored.drop(columns=["component_id"]).set_index(pd.RangeIndex(1, 6))
+    rows["component_id"] = None  # as read while the layer was still empty
+    assert _duplicates_against_store(store, rows, tolerance_m=0.5, source="f.gpkg") == []
+    rows.loc[2, "source"] = "another:key/2"
+    found = _duplicates_against_store(store, rows, tolerance_m=0.5, source="f.gpkg")
+    assert [p["row"] for p in found] == [2]
+    assert "probable duplicate of stored component" in str(found[0]["reason"])

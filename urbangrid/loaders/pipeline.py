@@ -440,7 +440,7 @@ def _duplicates_against_store(
     near = store.read(
         "component",
         bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad),
-        columns=["component_id", "subclass_code"],
+        columns=["component_id", "subclass_code", "source"],
     )
     if near.empty:
         return []
@@ -450,6 +450,15 @@ def _duplicates_against_store(
         new["subclass_code"].to_numpy(dtype=object)[i]
         == near["subclass_code"].to_numpy(dtype=object)[j]
     )
+    # A stored component under the row's own source key is that row's feature (the
+    # load reuses its ID), not a duplicate: stored by another loader after the look-up
+    # by source key above, it must not block this load (issue 19's concurrent loads).
+    if "source" in new.columns:
+        mine = new["source"].to_numpy(dtype=object)[i]
+        theirs = near["source"].to_numpy(dtype=object)[j]
+        gone = pd.isna(mine) | pd.isna(theirs)
+        mine, theirs = np.where(gone, None, mine), np.where(gone, None, theirs)
+        same &= gone | (mine != theirs)
     i, j = i[same], j[same]
     dist = pair_distances(a[i], b[j], new.crs)
     hit = dist <= tolerance_m
