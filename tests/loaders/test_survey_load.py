@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 import urbangrid
-from urbangrid.errors import ChangeSetError, CRSError, CRSMismatchError
+from urbangrid.errors import ChangeSetError, CRSError, CRSMismatchError, DataFileError
 from urbangrid.loaders.changeset import list_changesets, rollback_changeset
 from urbangrid.loaders.osm_components import read_bundled_components
 from urbangrid.loaders.pipeline import load_survey
@@ -100,6 +100,24 @@ class TestReaders:
         path = write_survey(survey_frame(("osm_china",)), tmp_path, "csv")
         with pytest.raises(CRSMismatchError, match=r"survey\.csv"):
             read_survey(path, crs="EPSG:4547")
+
+    def test_gzipped_files_read_as_the_plain_ones(self, tmp_path: Path) -> None:
+        import gzip
+
+        frame = survey_frame(("osm_china",))
+        for fmt in ("csv", "gpkg"):
+            path = write_survey(frame, tmp_path, fmt)
+            packed = path.with_name(path.name + ".gz")
+            packed.write_bytes(gzip.compress(path.read_bytes()))
+            crs = "EPSG:4326" if fmt == "csv" else None
+            plain, zipped = read_survey(path, crs=crs), read_survey(packed, crs=crs)
+            assert zipped.path == packed and zipped.format == plain.format
+            assert zipped.frame.equals(plain.frame)
+            assert zipped.sha256 != plain.sha256  # the file the user gave
+        broken = tmp_path / "cut.csv.gz"
+        broken.write_bytes(gzip.compress(b"x,y\n1,2\n" * 100)[:15])
+        with pytest.raises(DataFileError, match=r"cut\.csv\.gz: cannot decompress"):
+            read_survey(broken, crs="EPSG:4326")
 
     def test_gcj02_is_converted(self, tmp_path: Path) -> None:
         frame = survey_frame(("osm_china",)).iloc[:5]

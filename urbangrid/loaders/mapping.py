@@ -252,7 +252,8 @@ def choose_mapping(
     if not scored or scored[0][0] == 0:
         raise MappingError(
             f"no shipped mapping for {target!r} matches the file's columns {list(columns)}; "
-            "write one (see urbangrid/loaders/mappings/) and pass it as mapping="
+            "write one (see urbangrid/loaders/mappings/) and pass it as --mapping FILE "
+            "(mapping= in Python)"
         )
     n, best = scored[0]
     others = ", ".join(f"{m.name} {k}" for k, m in scored[1:])

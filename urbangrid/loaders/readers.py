@@ -531,7 +531,8 @@ def read_survey(
     Parameters
     ----------
     path : path-like
-        ``.gpkg``, ``.shp``, ``.geojson``/``.json``, ``.fgb``, or ``.csv``/``.txt``.
+        ``.gpkg``, ``.shp``, ``.geojson``/``.json``, ``.fgb``, or ``.csv``/``.txt``;
+        any of them but ``.shp`` may be gzipped (``.geojson.gz``).
     layer : str, optional
         Layer of a multi-layer GeoPackage (required when there are several).
     crs : str, int or pyproj.CRS, optional
@@ -563,6 +564,8 @@ def read_survey(
     p = Path(path)
     if not p.exists():
         raise DataFileError(f"{p}: no such file")
+    if p.suffix.lower() == ".gz" and Path(p.stem).suffix.lower() in _GZIP_READABLE:
+        return _read_gzipped(p, layer=layer, crs=crs, encoding=encoding, x=x, y=y)
     fmt = FORMATS.get(p.suffix.lower())
     if fmt is None:
         raise DataFileError(
@@ -595,6 +598,31 @@ def read_survey(
     if dupes:
         raise DataFileError(f"{p}: column name(s) {dupes} appear more than once")
     return SurveyFile(p, fmt, layer, frame, crs_label, note, choice, file_sha256(p), problems)
+
+
+#: Single-file formats a contractor may send gzipped (``.geojson.gz``, ``.csv.gz`` …).
+_GZIP_READABLE = (".geojson", ".json", ".csv", ".txt", ".fgb", ".gpkg")
+
+
+def _read_gzipped(p: Path, **options: Any) -> SurveyFile:
+    """Read ``NAME.EXT.gz`` as ``NAME.EXT``: decompressed to a temporary folder (every
+    check, the CSV encoding and GeoJSON control characters included, needs the plain
+    bytes), then named and fingerprinted as the file the user gave."""
+    import dataclasses
+    import gzip
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="urbangrid-") as tmp:
+        plain = Path(tmp) / p.stem
+        try:
+            with gzip.open(p, "rb") as src, plain.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (OSError, EOFError) as exc:
+            raise DataFileError(f"{p}: cannot decompress ({exc}); check the file is "
+                                "complete gzip") from None
+        survey = read_survey(plain, **options)
+    return dataclasses.replace(survey, path=p, sha256=file_sha256(p))
 
 
 def _clean_column(name: Any) -> str:
