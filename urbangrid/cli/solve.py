@@ -79,6 +79,11 @@ def postman(graph: Path, kind: str, weight: str, out: Path | None) -> None:
         click.echo(f"walk: {len(rows)} traversals → {out}")
 
 
+def _num(value: float) -> str:
+    """A cost or load as printed: thousands separated, decimals only when it has them."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
 @solve.command("carp")
 @click.argument("instance", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--time-limit", "time_limit_s", default=60.0, show_default=True,
@@ -94,7 +99,8 @@ def carp(instance: Path, time_limit_s: float, seed: int) -> None:
     sol = solve_carp(read_instance(instance), time_limit_s=time_limit_s, seed=seed)
     how = (f"{sol.info['iterations']} route groups re-solved" if sol.info.get("decomposed")
            else f"{sol.info['iterations']} offspring")
-    click.echo(f"{instance.name}: cost {sol.cost:g} with {len(sol.routes)} routes "
+    click.echo(f"{instance.name}: cost {_num(sol.cost)} with {len(sol.routes)} routes "
                f"(feasible: {sol.feasible}; {how} in {sol.info['seconds']:.0f} s)")
     for i, (route, cost) in enumerate(zip(sol.routes, sol.route_costs, strict=True), 1):
-        click.echo(f"  route {i}: cost {cost}, load {sol.loads[i - 1]}, {len(route)} tasks")
+        click.echo(f"  route {i}: cost {_num(cost)}, load {_num(sol.loads[i - 1])}, "
+                   f"{len(route)} tasks")
