@@ -93,3 +93,26 @@ class TestPostGIS:
         with pytest.raises(StoreConnectionError, match="cannot connect") as err:
             urbangrid.connect(dsn)
         assert "secret" not in str(err.value)
+
+
+def _open_new(path: str) -> int:
+    with urbangrid.connect(path) as store:
+        return store.schema_version()
+
+
+def test_processes_making_one_new_geopackage_at_once(tmp_path: Path) -> None:
+    """Two loads into a store that does not exist yet both open it: no 'table already
+    exists', every migration applied once."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    for attempt in range(3):
+        path = str(tmp_path / f"new{attempt}.gpkg")
+        with ctx.Pool(4) as pool:
+            versions = pool.map(_open_new, [path] * 4)
+        assert len(set(versions)) == 1 and versions[0] > 0
+        with urbangrid.connect(path, readonly=True) as store:
+            rows = store.connection.execute(  # type: ignore[attr-defined]
+                "SELECT version, count(*) FROM schema_version GROUP BY version "
+                "HAVING count(*) > 1").fetchall()
+            assert rows == []

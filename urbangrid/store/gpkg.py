@@ -396,17 +396,20 @@ class GeoPackageStore(BaseStore):
                 CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""")
 
     def _create_bookkeeping(self, srid: int) -> None:
+        # IF NOT EXISTS / OR IGNORE: two processes may make one new GeoPackage at once
+        # (two loads into a store that does not exist yet); the second finds it made.
         with self.transaction():
             self.connection.execute(
-                "CREATE TABLE urbangrid_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS urbangrid_settings "
+                "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
             self.connection.execute(
-                "INSERT INTO urbangrid_settings VALUES ('srid', ?)", (str(srid),)
+                "INSERT OR IGNORE INTO urbangrid_settings VALUES ('srid', ?)", (str(srid),)
             )
-            self.connection.execute("""CREATE TABLE schema_version (
+            self.connection.execute("""CREATE TABLE IF NOT EXISTS schema_version (
                 version INTEGER PRIMARY KEY, name TEXT NOT NULL,
                 applied_at DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))""")
-            self.connection.execute("""CREATE TABLE layer_registry (
+            self.connection.execute("""CREATE TABLE IF NOT EXISTS layer_registry (
                 name TEXT PRIMARY KEY, key_column TEXT, geometry_column TEXT,
                 geometry_type TEXT, srid INTEGER, history BOOLEAN NOT NULL)""")
 
@@ -435,6 +438,12 @@ class GeoPackageStore(BaseStore):
             if mig.version in done:
                 continue
             with self.transaction():
+                # Checked again under the write lock: another process opening the same
+                # new store may have applied it since ``done`` was read.
+                if self.connection.execute(
+                    "SELECT 1 FROM schema_version WHERE version = ?", (mig.version,)
+                ).fetchone():
+                    continue
                 for stmt in mig.sql("gpkg"):
                     if stmt.startswith("-- @layer "):
                         self._apply_layer(mig.layers[int(stmt.split()[2])])
