@@ -131,6 +131,21 @@ def min_t_join(
     return TJoin([ig.ids[e] for e in chosen], cost, lb, opt)
 
 
+def _cheapest_per_pair(
+    tail: np.ndarray, head: np.ndarray, w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loops dropped and, per node pair, only the cheapest edge kept (only it can be in
+    a minimum T-join): the pair as (smaller node, larger node) and the edge positions."""
+    keep = np.flatnonzero(tail != head)
+    a = np.minimum(tail[keep], head[keep])
+    b = np.maximum(tail[keep], head[keep])
+    order = np.lexsort((w[keep], b, a))
+    a, b, pos = a[order], b[order], keep[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    return a[first], b[first], pos[first]
+
+
 def t_join_arrays(
     n: int,
     tail: np.ndarray,
@@ -147,15 +162,7 @@ def t_join_arrays(
     """
     if not terminal.any():
         return [], 0.0, 0.0, True
-    keep = np.flatnonzero(tail != head)
-    # only the cheapest edge between two nodes can be in a minimum join
-    a = np.minimum(tail[keep], head[keep])
-    b = np.maximum(tail[keep], head[keep])
-    order = np.lexsort((w[keep], b, a))
-    a, b, pos = a[order], b[order], keep[order]
-    first = np.ones(len(a), dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    a, b, pos = a[first], b[first], pos[first]
+    a, b, pos = _cheapest_per_pair(tail, head, w)
     m = len(pos)
     cw = w[pos]
     adj = sp.csr_matrix((np.ones(m), (a, b)), shape=(n, n))
@@ -228,14 +235,7 @@ def certified_t_join_arrays(
     returns the input edge positions, the cost and the certified result. See
     :mod:`urbangrid.routing.core.tjoin`.
     """
-    keep = np.flatnonzero(tail != head)
-    a = np.minimum(tail[keep], head[keep])
-    b = np.maximum(tail[keep], head[keep])
-    order = np.lexsort((w[keep], b, a))
-    a, b, pos = a[order], b[order], keep[order]
-    first = np.ones(len(a), dtype=bool)
-    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-    a, b, pos = a[first], b[first], pos[first]
+    a, b, pos = _cheapest_per_pair(tail, head, w)
     res = certified_t_join(n, a, b, w[pos], terminal, time_limit_s=time_limit_s)
     if res is None or not res.optimal:
         return None
