@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
-from urbangrid.cli.stores import open_store
+from urbangrid.cli.stores import is_server, open_store
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -60,7 +60,7 @@ def _stored_streets(store: str) -> gpd.GeoDataFrame:
     """The street centrelines STORE already holds (opened read-only), or a one-line error."""
     from urbangrid.errors import UrbangridError
 
-    if "://" not in store and not Path(store).is_file():
+    if not is_server(store) and not Path(store).is_file():
         raise click.UsageError(f"{store} holds no streets yet: give --streets FILE")
     with open_store(store) as s:
         lines = s.read("street_centreline")
