@@ -38,6 +38,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 CARP = Path(__file__).resolve().parents[2] / "shared" / "data" / "carp"
+CARP_CODE = ["urbangrid/routing/core/carp.py", "urbangrid/routing/core/carp_decompose.py",
+             "urbangrid/routing/core/_carp.pyx"]
 RESULTS = Path(__file__).resolve().parent / "results"
 EDGE = re.compile(r"\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*coste\s+([0-9.]+)(?:\s+demanda\s+([0-9.]+))?")
 
@@ -127,6 +129,31 @@ def instances(sets: list[str]) -> list[tuple[str, str, Path, float]]:
     return out
 
 
+def commit() -> str:
+    """The checkout's commit, "+dirty" when the CARP solver's files differ from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--",
+                                *CARP_CODE], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def append_row(out: Path, row: dict[str, Any]) -> None:
+    """Append one result row to ``out`` (header first when the file is new)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    new = not out.exists() or out.stat().st_size == 0
+    with open(out, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sets", default="gdb", help="comma list of gdb, val, egl, large")
@@ -135,6 +162,9 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=5.0, help="seconds, gdb/val/egl")
     ap.add_argument("--large-time-limit", type=float, default=600.0, help="seconds, large set")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None,
+                    help="CSV to append to, one row as each instance ends (default: "
+                         "benchmarks/results/carp_<sets>_<time>s_<large time>s.csv, rewritten)")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -143,12 +173,13 @@ def main() -> None:
     sets = args.sets.split(",")
     todo = instances(sets)
     if args.instances:
-        wanted = set(args.instances.split(","))
-        todo = [x for x in todo if x[1] in wanted]
+        order = args.instances.split(",")  # run in the order given (e.g. worst gap first)
+        todo = sorted((x for x in todo if x[1] in order), key=lambda x: order.index(x[1]))
     if args.sample:
         todo = [x for s in sets for x in [y for y in todo if y[0] == s][:: args.sample]]
-    print(f"CARP benchmark, seed {args.seed}, {os.cpu_count()} cores; each instance in its own "
-          "process; costs re-costed from the file")
+    print(f"CARP benchmark, seed {args.seed}, {os.cpu_count()} cores, commit {commit()}, "
+          f"started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; each instance in its own process; "
+          "costs re-costed from the file", flush=True)
     print(f"{'set':5} {'instance':11} {'best-known':>11} {'urbangrid':>11} {'gap%':>7} "
           f"{'budget s':>8} {'wall s':>7} {'peak MB':>8} {'load':>5}  check")
     rows: list[dict[str, Any]] = []
@@ -156,6 +187,7 @@ def main() -> None:
         limit = args.large_time_limit if set_ == "large" else args.time_limit
         cmd = [sys.executable, __file__, "--one", str(path), "--time-limit", str(limit),
                "--seed", str(args.seed)]
+        used = commit()  # the solver code this instance's process imports
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"{set_:5} {name:11} failed: {proc.stderr.strip().splitlines()[-1:]}")
@@ -172,15 +204,20 @@ def main() -> None:
                      "gap_pct": round(gap, 4), "time_limit_s": limit,
                      "seconds": round(res["seconds"], 1), "iterations": res["iterations"],
                      "peak_rss_mb": round(res["peak_rss_mb"], 1),
-                     "load": round(os.getloadavg()[0], 2), "check": ok, "seed": args.seed})
+                     "load": round(os.getloadavg()[0], 2), "check": ok, "seed": args.seed,
+                     "commit": used, "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
+        if args.out:
+            append_row(Path(args.out), rows[-1])
     if not rows:
         return
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"carp_{'-'.join(sets)}_{args.time_limit:g}s_{args.large_time_limit:g}s.csv"
-    with open(out, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    out = Path(args.out) if args.out else (
+        RESULTS / f"carp_{'-'.join(sets)}_{args.time_limit:g}s_{args.large_time_limit:g}s.csv")
+    if not args.out:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
     for s in sets:
         g = [x["gap_pct"] for x in rows if x["set"] == s]
         if g:
