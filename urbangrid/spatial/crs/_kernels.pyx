@@ -97,9 +97,9 @@ def wgs84_to_gcj02(double lon, double lat):
 
 
 def gcj02_to_wgs84(double lon, double lat):
-    """GCJ-02 to WGS84: the one-step inverse, then iterated on :func:`wgs84_to_gcj02`
-    until a correction is below :data:`INVERSE_STEP_DEG`. Points outside the rectangle,
-    and NaN, are returned unchanged."""
+    """GCJ-02 to WGS84: the one-step inverse, then Newton steps on :func:`wgs84_to_gcj02`
+    (its derivatives are exact and cheap), or the fixed-point iteration near 105 E and
+    the rectangle's edges. Points outside the rectangle, and NaN, are returned unchanged."""
     cdef double ox, oy
     ug_gcj02_to_wgs84(lon, lat, &ox, &oy)
     return ox, oy
