@@ -38,6 +38,17 @@ extensions = [
         extra_compile_args=FLAGS,
         extra_link_args=["-pthread"],
     ),
+    # Minimum-cost perfect matching with its dual (the certified T-join): C++ for the
+    # blossoms' child lists.
+    Extension(
+        "urbangrid.routing.core._blossom",
+        ["urbangrid/routing/core/_blossom.pyx"],
+        include_dirs=["urbangrid/routing/core"],
+        depends=["urbangrid/routing/core/_blossom.h"],
+        language="c++",
+        extra_compile_args=[*FLAGS, "-std=c++17"],
+        extra_link_args=["-pthread"],
+    ),
 ]
 
 # Kernels owned by other packages (CARP local search, PostgreSQL COPY encoding) join the

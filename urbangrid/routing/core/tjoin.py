@@ -46,6 +46,7 @@ import heapq
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -215,6 +216,16 @@ class _Graph:
     nbr_w: np.ndarray
     nbr_e: np.ndarray
     A: sp.csr_matrix
+    kernel: Any  # the compiled searches (_blossom.Graph), None when not built
+
+
+def _kernels() -> Any:
+    """The compiled module (``_blossom.pyx``), or None in a source tree never built."""
+    try:
+        from urbangrid.routing.core import _blossom
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+    return _blossom
 
 
 def _simple_graph(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> _Graph:
@@ -225,7 +236,9 @@ def _simple_graph(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> _Graph
     # scipy's Dijkstra may drop a zero weight: search on a tiny positive one instead
     tiny = 1e-9 * max(1.0, float(w.max(initial=0.0)))
     A = sp.csr_matrix((np.maximum(w[e], tiny), E.indices, E.indptr), shape=(n, n))
-    return _Graph(n, a, b, w, E.indptr, E.indices, w[e], e, A)
+    mod = _kernels()
+    kernel = None if mod is None else mod.Graph(E.indptr, E.indices, w[e], e)
+    return _Graph(n, a, b, w, E.indptr, E.indices, w[e], e, A, kernel)
 
 
 @dataclass
@@ -626,6 +639,16 @@ def _lift_all(
     dist, _, src = voronoi
     owner = np.where(src >= 0, tpos[np.maximum(src, 0)], -1)
     lift = _Lift([], [], np.full(g.n, -1, dtype=np.int64), owner, dist.copy(), [])
+    if g.kernel is not None:
+        sizes = np.fromiter((len(B) for B in members), dtype=np.int64, count=len(members))
+        mptr = np.r_[0, np.cumsum(sizes)]
+        mem = np.concatenate(members) if members else np.zeros(0, np.int64)
+        par, val, ci, cj, cd = g.kernel.lift_all(
+            tnodes, tpos, mptr, mem, kparent, kval, lift.node_set, lift.owner, lift.ell
+        )
+        lift.parent, lift.value = par.tolist(), val.tolist()
+        lift.conflicts = list(zip(ci, cj, cd, strict=True))
+        return lift
     R = np.zeros(nt)
     first = np.full(len(members), -1, dtype=np.int64)
     top = np.full(len(members), -1, dtype=np.int64)
@@ -690,7 +713,18 @@ def _join_from_pairs(
     voronoi: tuple[np.ndarray, np.ndarray, np.ndarray],
     trees: dict[int, tuple[np.ndarray, np.ndarray]],
 ) -> np.ndarray:
-    """XOR of the street paths of the chosen pairs: a T-join no dearer than the pairs."""
+    """XOR of the street paths of the chosen pairs: a T-join no dearer than the pairs.
+
+    With the compiled searches each pair's path is a shortest one (no longer than
+    the pair's cost); otherwise it is rebuilt from the search that priced the pair.
+    """
+    if g.kernel is not None:
+        flips = np.zeros(len(g.a), dtype=np.uint8)
+        ti, tj = tnodes[np.asarray(pairs.i)[chosen]], tnodes[np.asarray(pairs.j)[chosen]]
+        if g.kernel.flip_paths(ti, tj, flips):
+            msg = "a candidate pair has no path; please report this graph"
+            raise RoutingError(msg)
+        return np.flatnonzero(flips)
     _, vpred, _ = voronoi
     used = np.zeros(len(g.a), dtype=bool)
     for k in chosen.tolist():
@@ -767,6 +801,9 @@ def certified_t_join(
     pairs, voronoi = _voronoi_pairs(g, tnodes, tpos)
     trees = _knn_pairs(g, tnodes, tpos, knn, pairs)
     nt = len(tnodes)
+    res = _blossom_t_join(g, terminal, tnodes, tpos, pairs, (voronoi, trees), max_rounds, deadline)
+    if res is not None and res.optimal:
+        return res
     lp = _MatchingLP(nt)
     seeds = _cluster_cuts(pairs, nt, 64)
     lp.known.update(np.sort(S).tobytes() for S in seeds)
@@ -809,6 +846,150 @@ def certified_t_join(
     return None
 
 
+#: terminal duals this many units (of 1 / (2 S)) below zero are the floors' rounding
+_ROUNDING_UNITS = 64
+
+
+def _integer_costs(cost: np.ndarray) -> tuple[np.ndarray, float]:
+    """Costs as integers ``floor(c × S)`` with ``S`` a power of two (exact scaling).
+
+    ``S`` puts the largest cost near 2**48 (a unit of 1e-12 m for 300 m pairs), so
+    the blossom's duals (a few thousand costs at most) fit in 64 bits, which the
+    caller checks (dual = primal exactly); integer costs stay exact (``S >= 1``
+    whenever the largest is below 2**48). Flooring keeps every integer cost at or
+    below the true one, so a dual feasible for the integers is feasible for the floats.
+    """
+    top = float(cost.max(initial=0.0))
+    scale = 1.0 if top <= 0 else 2.0 ** math.floor(math.log2(2.0**48 / top))
+    return np.floor(cost * scale).astype(np.int64), scale
+
+
+def _blossom_duals(
+    pairs: _Pairs, nt: int
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, np.ndarray] | None:
+    """Minimum perfect matching of the candidate pairs and its dual, by the compiled blossom.
+
+    Returns the chosen pair positions, the K-sets (terminals, then blossoms children
+    first), their parents and values (metres; a terminal's may be negative), and the
+    terminals whose value is negative; None when the pairs hold no perfect matching
+    or the kernel is not compiled. The duals are exact for the floored integer costs
+    (:func:`_integer_costs`), so exactly feasible for the float costs.
+    """
+    try:
+        from urbangrid.routing.core._blossom import min_cost_perfect_matching
+    except ImportError:  # a source tree whose extensions were never built
+        return None
+    pi, pj = np.asarray(pairs.i, dtype=np.int64), np.asarray(pairs.j, dtype=np.int64)
+    ci, scale = _integer_costs(np.asarray(pairs.cost, dtype=float))
+    mate, y2, bpar, z2, inner, _ = min_cost_perfect_matching(nt, pi, pj, ci)
+    chosen = np.flatnonzero(mate[pi] == pj)
+    if (mate < 0).any() or sum(y2.tolist()) + sum(z2.tolist()) != 2 * sum(ci[chosen].tolist()):
+        return None  # no perfect matching, or a dual past 64 bits
+    # a few units below zero: the floors of a pair and of its two halves differ
+    y2[(y2 < 0) & (y2 >= -_ROUNDING_UNITS)] = 0
+    nb = len(bpar)
+    owners: list[list[int]] = [[] for _ in range(nb)]
+    for v, x in enumerate(inner.tolist()):
+        while x >= 0:
+            owners[x].append(v)
+            x = int(bpar[x])
+    members = [np.array([t]) for t in range(nt)]
+    members += [np.asarray(o, dtype=np.int64) for o in owners]
+    kparent = np.r_[np.where(inner >= 0, inner + nt, -1), np.where(bpar >= 0, bpar + nt, -1)]
+    kval = np.r_[y2, z2].astype(float) / (2.0 * scale)
+    return chosen, members, kparent, kval, np.flatnonzero(y2 < 0)
+
+
+def _shortcut_pairs(
+    pairs: _Pairs, neg: np.ndarray, kparent: np.ndarray, kval: np.ndarray, nt: int
+) -> int:
+    """Pairs around terminals with a negative dual; returns how many are new or cheaper.
+
+    A terminal ``v`` below zero is the middle of paths ``u - v - x`` of pairs tight
+    under the dual whose shortcut ``u - x`` the candidates lack: with it, the blossom
+    method would have closed a blossom before ``v`` went below zero. Each shortcut the
+    dual violates is added at the cost of the walk through ``v`` (its path is rebuilt
+    by a search).
+    """
+    k = len(kparent)
+    depth = _set_depths(kparent)
+    up = np.zeros(k)  # Σ value of the blossoms from a K-set up to its root, itself included
+    for x in range(k - 1, nt - 1, -1):
+        up[x] = kval[x] + (up[kparent[x]] if kparent[x] >= 0 else 0.0)
+
+    def slack(u: int, v: int, c: float) -> float:
+        """``c - y_u - y_v - Σ z`` over the blossoms holding exactly one of ``u, v``."""
+        a, b = int(kparent[u]), int(kparent[v])
+        sep = (up[a] if a >= 0 else 0.0) + (up[b] if b >= 0 else 0.0)
+        while a != b and a >= 0 and b >= 0:
+            if depth[a] >= depth[b]:
+                a = int(kparent[a])
+            else:
+                b = int(kparent[b])
+        if a == b and a >= 0:
+            sep -= 2.0 * up[a]
+        return c - kval[u] - kval[v] - sep
+
+    negset = set(neg.tolist())
+    near: dict[int, list[tuple[int, float]]] = {v: [] for v in negset}
+    for i, j, c in zip(pairs.i, pairs.j, pairs.cost, strict=True):
+        for v, u in ((i, j), (j, i)):
+            if v in negset and slack(u, v, c) <= 1e-9 * max(1.0, c):
+                near[v].append((u, c))
+    added = 0
+    for tight in near.values():
+        for p, (u, cu) in enumerate(tight):
+            for x, cx in tight[p + 1 :]:
+                if slack(u, x, cu + cx) < -1e-9 * (cu + cx):
+                    added += pairs.add(u, x, cu + cx, -1)
+    return added
+
+
+def _blossom_t_join(
+    g: _Graph,
+    terminal: np.ndarray,
+    tnodes: np.ndarray,
+    tpos: np.ndarray,
+    pairs: _Pairs,
+    paths: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict],
+    max_rounds: int,
+    deadline: float,
+) -> CertifiedTJoin | None:
+    """The certified T-join from the compiled blossom's matching and dual (no LP).
+
+    Each round matches the candidate pairs, lifts the dual to moats and adds the
+    pairs the moats find missing (and shortcuts around negative terminal duals),
+    until the lifted dual fits every street edge. None when a round fails (the
+    caller then tries the matching program).
+    """
+    voronoi, trees = paths
+    nt = len(tnodes)
+    for rnd in range(1, max_rounds + 1):
+        if time.perf_counter() > deadline:
+            return None
+        sol = _blossom_duals(pairs, nt)
+        if sol is None:
+            return None
+        chosen, members, kparent, kval, neg = sol
+        if len(neg):
+            if _shortcut_pairs(pairs, neg, kparent, kval, nt):
+                continue
+            return None
+        # shrink by a hair so moats that touch in exact arithmetic do not overlap
+        lift = _lift_all(g, tnodes, tpos, members, kparent, kval * (1 - 1e-10), voronoi)
+        cert = _certificate(lift)
+        new = lift.conflicts or _overload_pairs(g, lift, cert)
+        if new and sum(pairs.add(i, j, c, -1) for i, j, c in new):
+            continue
+        join = _join_from_pairs(g, pairs, chosen, tnodes, voronoi, trees)
+        cost = math.fsum(g.w[join].tolist())
+        bound = check_t_join_certificate(g.n, g.a, g.b, g.w, terminal, cert)
+        exact = bool(np.all(g.w == np.round(g.w)) and bound > cost - 1 + 1e-6)
+        info = {"rounds": rnd, "pairs": len(pairs.i), "blossoms": len(members) - nt, "lp": 0.0}
+        return CertifiedTJoin(join, cost, min(bound, cost), cert, exact, info)
+    return None
+
+
 def _knn_pairs(
     g: _Graph, tnodes: np.ndarray, tpos: np.ndarray, k: int, pairs: _Pairs
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -818,6 +999,12 @@ def _knn_pairs(
     each) to rebuild the paths of the pairs that end up in the join.
     """
     trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    if g.kernel is not None:
+        # compiled: the paths of the pairs chosen are found again by _join_from_pairs
+        ki, kj, kd = g.kernel.knn_pairs(tnodes, tpos, k)
+        for i, j, d in zip(ki.tolist(), kj.tolist(), kd.tolist(), strict=True):
+            pairs.add(i, j, d, -1)
+        return trees
     indptr, nbr, nw = g.indptr, g.nbr, g.nbr_w
     for i, s in enumerate(tnodes.tolist()):
         best: dict[int, int] = {}
