@@ -69,6 +69,53 @@ def test_bad_store_is_one_line_error(tmp_path: Path) -> None:
     assert result.output.startswith("error: ") and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("target", "server", "shown"), [
+    ("postgresql://ug:s3cret@localhost:5432/city", True, "postgresql://ug@localhost:5432/city"),
+    ("postgres://ug@db/city?password=s3cret&sslmode=require", True,
+     "postgres://ug@db/city?password=***&sslmode=require"),
+    ("dbname=city user=ug password=s3cret host=db", True,
+     "dbname=city user=ug password=*** host=db"),
+    ("host=db password='s3 cret' dbname=city", True, "host=db password=*** dbname=city"),
+    ("district.gpkg", False, "district.gpkg"),
+    ("dbname=x.gpkg", False, "dbname=x.gpkg"),
+    ("gis://district.gpkg", False, "gis://district.gpkg"),
+])
+def test_one_rule_for_servers_and_no_password_shown(target: str, server: bool,
+                                                    shown: str) -> None:
+    """cli/stores.is_server is urbangrid.connect's rule (tested without a server), and
+    describe() is what messages show of a target."""
+    from urbangrid.cli.stores import describe, is_server
+
+    assert is_server(target) is server
+    assert describe(target) == shown and "s3cret" not in describe(target)
+
+
+def test_a_key_value_dsn_is_a_server_and_its_password_stays_hidden(pg_admin_dsn: str) -> None:
+    # `plan "dbname=… host=…"` said "no file at that path" (the CLI knew only URLs as servers)
+    import psycopg
+
+    dsn = psycopg.conninfo.make_conninfo(pg_admin_dsn, dbname="ug_no_such_db_h36")
+    password = psycopg.conninfo.conninfo_to_dict(dsn).get("password")
+    res = CliRunner().invoke(main, ["plan", dsn])
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith("error: cannot connect to PostgreSQL")
+    assert "no file at that path" not in res.output
+    assert not password or f"password={password}" not in res.output
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`urbangrid db info STORE | head -1`: the reader leaves early; that is no error (it
+    printed "error: Broken pipe; check the path and its permissions")."""
+    store = str(tmp_path / "s.gpkg")
+    assert CliRunner().invoke(main, ["db", "init", store]).exit_code == 0
+    with subprocess.Popen([sys.executable, "-m", "urbangrid.cli.main", "db", "info", store],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # closed before the command writes: its first line meets EPIPE
+        err = proc.stderr.read().decode()
+    assert err == "", err
+
+
 def test_demo_writes_a_geopackage(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -222,7 +269,8 @@ def test_errors_are_one_line_never_a_traceback(tmp_path: Path, args: list[str]) 
     assert done.returncode in (1, 2), done
     assert "Traceback" not in done.stderr + done.stdout
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith(("error: ", "Error: ")), done.stderr
+    # failures are "error: …" whoever raised them; click's "Error: …" is for usage (exit 2)
+    assert last.startswith("error: " if done.returncode == 1 else "Error: "), done.stderr
 
 
 def test_solve_postman_and_carp(tmp_path: Path) -> None:
@@ -352,17 +400,14 @@ def test_mistyped_store_to_read_is_named(tmp_path: Path) -> None:
     assert not (tmp_path / "demmo.gpkg").exists() and not (tmp_path / "q.gpkg").exists()
 
 
-def test_gazetteer_load_bad_boundaries_create_nothing(tmp_path: Path) -> None:
+def test_gazetteer_load_bad_boundaries_create_nothing(tmp_path: Path,
+                                                      shenzhen_names: Path) -> None:
     """Boundary codes matching no division code: one line, no store; a good load into a
     new path says it created the store."""
     from urbangrid.data import data_path
 
     divisions = str(data_path("codes/haidian_110108_divisions_2023.csv"))
-    names = tmp_path / "sz.geojson"
-    names.write_text(
-        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
-        '{"qh": "南山"}, "geometry": {"type": "Polygon", "coordinates": [[[113.9, 22.5], '
-        '[114.0, 22.5], [114.0, 22.6], [113.9, 22.5]]]}}]}', encoding="utf-8")
+    names = shenzhen_names
     store = tmp_path / "gaz.gpkg"
     bad = CliRunner().invoke(main, ["gazetteer", "load", str(store), "--divisions", divisions,
                                     "--boundaries", str(names), "--boundary-code-column", "qh"])

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
-from urbangrid.cli.stores import is_server, open_store
+from urbangrid.cli.stores import describe, is_server, open_store
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -65,8 +65,8 @@ def _stored_streets(store: str) -> gpd.GeoDataFrame:
     with open_store(store) as s:
         lines = s.read("street_centreline")
     if len(lines) == 0:
-        raise UrbangridError(f"{store} holds no streets: give --streets FILE, or load them "
-                             f"first with `urbangrid load streets FILE --store {store}`")
+        raise UrbangridError(f"{describe(store)} holds no streets: give --streets FILE, or load "
+                             "them first with `urbangrid load streets FILE --store STORE`")
     return lines
 
 
@@ -129,7 +129,7 @@ def generate(
         if streets is not None:
             lines, source = gpd.read_file(streets), streets.name
         else:
-            lines, source = _stored_streets(store), f"{store} street_centreline"
+            lines, source = _stored_streets(store), f"{describe(store)} street_centreline"
         note = f"streets {source}, communities {communities.name}"
     else:
         raise click.UsageError("give --osm FILE, or --communities FILE (with --streets FILE "
@@ -176,7 +176,7 @@ def validate(store: str, communities: Path | None, out: Path, version: str | Non
     with open_store(store, then="`urbangrid grids generate`") as s:
         unit = read_unit_grids(s, version=version)
     if unit.empty:
-        raise click.ClickException(f"{store} holds no unit grids")
+        raise click.ClickException(f"{describe(store)} holds no unit grids")
     metric = pyproj.CRS.from_user_input(unit["metric_crs"].dropna().iloc[0])
     comms = None if communities is None else gpd.read_file(communities).to_crs(metric)
     report = validate_unit_grids(unit.to_crs(metric), comms)

@@ -27,7 +27,7 @@ from typing import Any
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
-from urbangrid.cli.stores import missing_store_message, open_store
+from urbangrid.cli.stores import describe, missing_store_message, open_store
 from urbangrid.cli.textfiles import ragged_line, raw_bytes, utf8_text
 
 __all__ = ["EXIT_BAD_ROWS", "EXIT_OUTSIDE", "locate"]
@@ -80,11 +80,13 @@ def _stamp_and_store(target: str) -> tuple[str | None, bool]:
     return None, False
 
 
-def _server_stamp(store: Any, target: str) -> str:
+def _server_stamp(store: Any) -> str:
+    """The server's stamp; saved in the lookup file, so it names the store without the
+    DSN's password (``store.target``)."""
     from urbangrid.spatial.index.engine import latest_grid_version_row
 
     counts = [store.count(layer) for layer in ("unit_grid", "admin_area")]
-    return f"{target}|{latest_grid_version_row(store)}|{counts}"
+    return f"{store.target}|{latest_grid_version_row(store)}|{counts}"
 
 
 def _lookup(target: str) -> Any:
@@ -100,7 +102,7 @@ def _lookup(target: str) -> Any:
 
     with open_store(target) as s:
         if not is_file:
-            stamp = _server_stamp(s, target)
+            stamp = _server_stamp(s)
             found = QuickLookup.open(cache_file("hierarchy", target, stamp), stamp)
             if found is not None:
                 return found
@@ -201,10 +203,11 @@ def _locate_point(store: str, lon: float, lat: float, crs: str, lang: str = "en"
     for key, value in found.items():
         click.echo(f"{header(key, lang)}\t{value if value is not None else ''}")
     if found["grid_code"] is None:
+        where = describe(store)
         if lang == "zh":
-            click.echo(f"{lon}, {lat}（{crs}）不在 {store} 的任何单元网格内", err=True)
+            click.echo(f"{lon}, {lat}（{crs}）不在 {where} 的任何单元网格内", err=True)
         else:
-            click.echo(f"{lon}, {lat} ({crs}) is outside every unit grid of {store}", err=True)
+            click.echo(f"{lon}, {lat} ({crs}) is outside every unit grid of {where}", err=True)
         sys.exit(EXIT_OUTSIDE)
 
 

@@ -10,6 +10,7 @@ raises on purpose print as ``error: …`` and exit 1; anything else prints as
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import time
@@ -107,10 +108,15 @@ class MainGroup(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit,
-                click.exceptions.Abort):
+        except (click.exceptions.UsageError, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except click.exceptions.ClickException as exc:
+            # One spelling for every failure, "error: …" (click's own is "Error: …").
+            click.echo(f"error: {exc.format_message()}", err=True)
+            ctx.exit(exc.exit_code)
         except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+                raise  # output piped into `head`: click.Command.main ends quietly
             if os.environ.get("URBANGRID_DEBUG") == "1":
                 raise
             click.echo(f"error: {one_line(exc)}", err=True)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from urbangrid.cli.stores import STREETS_AND_GRIDS, open_store
+from urbangrid.cli.stores import STREETS_AND_GRIDS, is_server, open_store
 from urbangrid.errors import PatrolAreaError, UrbangridError
 
 if TYPE_CHECKING:
@@ -71,7 +71,21 @@ def area_from_store(store: Store, code: str) -> Any:
 
 
 def _is_store(source: str) -> bool:
-    return source.startswith(("postgresql://", "postgres://")) or source.endswith(".gpkg")
+    """A PostgreSQL DSN, or a GeoPackage that is an urbangrid store (or no file yet: the
+    store's own message then says so); a GeoPackage of survey streets is a street file."""
+    if is_server(source):
+        return True
+    if not source.lower().endswith(".gpkg"):
+        return False
+    if not Path(source).is_file():
+        return True
+    import pyogrio
+
+    try:
+        names = set(pyogrio.list_layers(source)[:, 0])
+    except Exception:  # not readable by GDAL: the store's own message says why
+        return True
+    return {"street_centreline", "unit_grid"} <= names
 
 
 _OUTPUT_TYPES = {".gpx": "gpx", ".geojson": "geojson", ".json": "geojson", ".html": "html",
