@@ -154,7 +154,7 @@ class TestBadInput:
         with gzip.open(src, "wt", encoding="utf-8") as fh:
             frame.to_csv(fh, index=False)
         out = tmp_path / "out.parquet"
-        with pytest.raises(DataFileError, match=r"bad\.csv\.gz: row 1234 field 'latitude': "
+        with pytest.raises(DataFileError, match=r"bad\.csv\.gz: row 1235 field 'latitude': "
                                                 r"value '42,35' is not a number"):
             assign_points(src, ward_index, xy=XY, crs=4326, out=out, partition_rows=500)
         assert not out.exists() and _leftovers(tmp_path) == []

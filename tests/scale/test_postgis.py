@@ -225,7 +225,7 @@ class TestCaseHistory:
         bad = tmp_path / "bad.csv.gz"
         with gzip.open(bad, "wt") as fh:
             frame.to_csv(fh, index=False)
-        with pytest.raises(DataFileError, match="row 2000 field 'longitude'"):
+        with pytest.raises(DataFileError, match="row 2001 field 'longitude'"):
             assign_points(bad, ward_index, xy=XY, crs=4326, partition_rows=500, out=_sink(pg_dsn))
         assert len(_cases(pg_dsn)) == 0 and _loading_tables(pg_dsn) == []
 

@@ -258,7 +258,7 @@ def _csv_chunks(
             yield _Part(i, start, "data"), chunk, raw.tell() / size
             start += len(chunk)
     except (UnicodeDecodeError, pd.errors.ParserError, OSError, EOFError) as exc:
-        raise DataFileError(f"{path}: cannot read as CSV near row {start}: {exc}") from None
+        raise DataFileError(f"{path}: cannot read as CSV near row {start + 1}: {exc}") from None
     finally:
         stream.close()
         raw.close()
@@ -380,8 +380,8 @@ def _read(part: _Part, spec: _Spec) -> Any:
 
 def _where(part: _Part, j: int) -> str:
     if part.start is not None:
-        return f"row {part.start + j}"
-    return f"partition {part.i} row {j}"
+        return f"row {part.start + j + 1}"
+    return f"partition {part.i} row {j + 1}"
 
 
 def _coordinates(data: Any, spec: _Spec, part: _Part) -> tuple[np.ndarray, np.ndarray, int]:
@@ -397,7 +397,7 @@ def _coordinates(data: Any, spec: _Spec, part: _Part) -> tuple[np.ndarray, np.nd
             raise DataFileError(
                 f"{spec.source}: {_where(part, j)} field 'geometry': a "
                 f"{geoms[j].geom_type} is not a point ({bad.size} such rows in this "
-                "partition); pass on_invalid='null' to leave them unassigned"
+                "partition); pass on_invalid='null' (--on-invalid null) to leave them unassigned"
             )
         # GEOS refuses getX on an empty point (a GeoPackage stores a NaN point as
         # empty): only plain, non-empty points are read; the rest stay NaN (no place).
@@ -429,7 +429,8 @@ def _coordinates(data: Any, spec: _Spec, part: _Part) -> tuple[np.ndarray, np.nd
             raise DataFileError(
                 f"{spec.source}: {_where(part, j)} field {name!r}: value "
                 f"{values.iloc[j]!r} is not a number ({int(bad.sum())} such rows in this "
-                "partition); fix the file or pass on_invalid='null' to leave them unassigned"
+                "partition); fix the file or pass on_invalid='null' (--on-invalid null) to leave "
+                "them unassigned"
             )
         nulled |= bad
         out.append(num)
@@ -747,7 +748,7 @@ def _check_columns(
             raise DataFileError(f"{name}: no column(s) {unknown}; columns are {names[:20]}")
     if column in names:
         raise DataFileError(
-            f"{name}: already has a column {column!r}; choose another column= name"
+            f"{name}: already has a column {column!r}; choose another column= name (--column)"
         )
 
 
@@ -757,7 +758,7 @@ def _points_crs(name: str, crs: CRSLike | None, geo_crs: Any) -> str:
         if geo_crs is None:
             raise CRSError(
                 f"{name}: say which CRS the coordinates are in, e.g. crs='EPSG:4326' "
-                "(WGS84 longitude/latitude) or crs='GCJ-02'"
+                "(--crs EPSG:4326: WGS84 longitude/latitude) or crs='GCJ-02'"
             )
         crs = geo_crs
     elif geo_crs is not None and crs_to_string(normalize_crs(crs)) != crs_to_string(

@@ -329,9 +329,9 @@ def _summary(plan: dict[str, Any]) -> str:
         turns, over = late.get("its round ta", 0), late.get("its area's r", 0)
         late_txt = (f"{sum(late.values())} of {plan['n_streets']} streets are seen again later "
                 f"than the norm: {turns} because the norm held the riding time and turns "
-                f"add to it (count_turns=True holds the round as ridden), {over} in areas "
-                f"over the norm, {sum(late.values()) - turns - over} at a shift handover "
-                "(the streets table says why for each). ")
+                "add to it (count_turns=True, --count-turns, holds the round as ridden), "
+                f"{over} in areas over the norm, {sum(late.values()) - turns - over} at a "
+                "shift handover (the streets table says why for each). ")
     gap = plan["headcount"] - plan["lower_bound"]
     if gap <= 0:
         return head + bound + "The plan meets its bound. " + late_txt + plan["norms_line"]
@@ -356,8 +356,9 @@ def _summary(plan: dict[str, Any]) -> str:
         why += (f"The staggered grade-1 shifts are {100 * g1 / plan['headcount']:.0f}% of "
                 "the headcount: grade-1 roads alone are far apart, so their rounds are "
                 "mostly riding between them. ")
-    act = ("To close it: let areas cross community lines (cross_communities=True), leave "
-           "expressways and their ramps (trunk, trunk_link) to car patrols"
+    act = ("To close it: let areas cross community lines (cross_communities=True, "
+           "--cross-communities), leave expressways and their ramps (trunk, trunk_link) "
+           "to car patrols"
            + (", or give the areas over the norm a faster mode. " if len(over) else ". "))
     return head + bound + why + late_txt + act + plan["norms_line"]
 
