@@ -105,3 +105,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def shenzhen_names(tmp_path: Path) -> Path:
+    """A boundary file whose one polygon (in Shenzhen) is named 南山 in column ``qh``: a
+    boundary whose codes match none of Haidian's division codes."""
+    path = tmp_path / "sz.geojson"
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+        '{"qh": "南山"}, "geometry": {"type": "Polygon", "coordinates": [[[113.9, 22.5], '
+        '[114.0, 22.5], [114.0, 22.6], [113.9, 22.5]]]}}]}', encoding="utf-8")
+    return path

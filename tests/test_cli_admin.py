@@ -12,13 +12,9 @@ from urbangrid.data import data_path
 DIVISIONS = str(data_path("codes/haidian_110108_divisions_2023.csv"))
 
 
-def test_boundary_codes_matching_nothing(tmp_path: Path) -> None:
+def test_boundary_codes_matching_nothing(tmp_path: Path, shenzhen_names: Path) -> None:
     """Shenzhen district names in `qh` against Haidian codes: said, nothing created."""
-    shenzhen = tmp_path / "sz.geojson"
-    shenzhen.write_text(
-        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
-        '{"qh": "南山"}, "geometry": {"type": "Polygon", "coordinates": [[[113.9, 22.5], '
-        '[114.0, 22.5], [114.0, 22.6], [113.9, 22.5]]]}}]}', encoding="utf-8")
+    shenzhen = shenzhen_names
     store = tmp_path / "new.gpkg"
     res = CliRunner().invoke(main, ["admin", "load", str(store), "--divisions", DIVISIONS,
                                     "--boundaries", str(shenzhen), "--code-column", "qh"])
