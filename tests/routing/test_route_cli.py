@@ -137,3 +137,33 @@ def test_a_survey_geopackage_is_a_street_file_and_one_ways_name_the_option(
                                     "--no-steps", "-q", "--time-limit", "1"])
     assert res.exit_code == 1, res.output
     assert res.output.startswith("error: ") and "(--skip-unreachable)" in res.output
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('{"type": "FeatureCollection", "features": []}', "no polygon to patrol (0 feature(s))"),
+    ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+     '"geometry": {"type": "Point", "coordinates": [116.32, 39.99]}}]}',
+     "no polygon to patrol (1 feature(s): Point)"),
+    ('{"type": "Feat', "cannot read the area polygon: not GeoJSON"),
+    ("", "cannot read the area polygon: not GeoJSON"),
+], ids=["no features", "a point", "cut", "empty"])
+@pytest.mark.parametrize("crs", [[], ["--crs", "GCJ-02"]], ids=["file crs", "gcj-02"])
+def test_an_area_file_without_a_polygon_is_one_line(tmp_path: Path, text: str, says: str,
+                                                     crs: list[str]) -> None:
+    # an empty FeatureCollection said "street_centreline has no rows in bbox nan, nan, …"
+    path = tmp_path / "area.geojson"
+    path.write_text(text, encoding="utf-8")
+    res = _route(path, *crs)
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith(f"error: {path}: {says}")
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_a_table_without_shapes_is_no_area_file(tmp_path: Path) -> None:
+    # a CSV given as --polygon was "internal error (AttributeError)"
+    path = tmp_path / "area.csv"
+    path.write_text("lon,lat\n116.32,39.99\n", encoding="utf-8")
+    res = _route(path)
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith(f"error: {path}: cannot read the area polygon: it has no "
+                                 "geometry")

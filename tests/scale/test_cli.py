@@ -32,3 +32,20 @@ class TestAssignCommand:
         ])
         assert result.exit_code == 2 and "give both --x and --y" in result.output
         assert not (tmp_path / "o.parquet").exists()
+
+    def test_an_empty_csv_and_a_missing_crs_say_what_to_give(self, tmp_path: Path) -> None:
+        # found as a new user: an empty CSV was "internal error (EmptyDataError)", and a
+        # missing CRS asked for crs='EPSG:4326', a Python argument
+        from urbangrid.cli.main import main
+
+        empty = tmp_path / "empty.csv"
+        empty.write_text("")
+        out = tmp_path / "o.parquet"
+        base = ["scale", "assign", "--grid", str(WARDS), "--x", "longitude", "--y", "latitude",
+                "-o", str(out)]
+        res = CliRunner().invoke(main, [*base, str(empty), "--crs", "EPSG:4326"])
+        assert res.exit_code == 1, res.output
+        assert res.output.startswith("error: ") and "the file is empty" in res.output
+        res = CliRunner().invoke(main, [*base, str(SAMPLE_311)])
+        assert res.exit_code == 1 and "--crs EPSG:4326" in res.output
+        assert not out.exists()

@@ -307,33 +307,29 @@ def read_polygon(path: str, crs: str | None = None) -> Any:
 
     The coordinates are read in ``crs`` when given (``"GCJ-02"``, ``"BD-09"``, any EPSG
     code), else in the file's own CRS; a GeoJSON ``crs`` member naming GCJ-02 or BD-09
-    is honoured (pyproj, so geopandas, knows neither).
+    is honoured (pyproj, so geopandas, knows neither). Features that are not polygons
+    are left out.
 
     Raises
     ------
     PatrolAreaError
-        No CRS known for the coordinates.
+        No CRS known for the coordinates, a file no vector reader opens, or no polygon.
     """
-    import json
-
     import geopandas as gpd
     import numpy as np
     import shapely
 
     from urbangrid.spatial.crs.transform import transform_xy
 
-    frame = None
-    if Path(path).suffix.lower() in (".geojson", ".json"):
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        name = str(((data.get("crs") or {}).get("properties") or {}).get("name", ""))
-        src = crs or _PHONE_CRS.get(name.strip().lower())
-        if src is not None:
-            feats = data.get("features") or [data]
-            geoms = [shapely.geometry.shape(f.get("geometry", f)) for f in feats]
-            frame = gpd.GeoDataFrame(geometry=geoms, crs=None)
-            crs = src
-    if frame is None:
-        frame = gpd.read_file(path)
+    frame, crs = _polygon_frame(path, crs)
+    polygonal = frame.geometry.notna() & frame.geometry.geom_type.isin(
+        ["Polygon", "MultiPolygon"]) & ~frame.geometry.is_empty
+    if not polygonal.any():
+        kinds = sorted(set(frame.geometry.dropna().geom_type))
+        raise PatrolAreaError(f"{path}: no polygon to patrol ({len(frame)} feature(s)"
+                              + (f": {', '.join(kinds)}" if kinds else "")
+                              + "); give a file with the area's polygon, or --area CODE")
+    frame = frame[polygonal]
     if crs is None:
         if frame.crs is None:
             raise PatrolAreaError(f"{path}: the polygons have no CRS; give --crs")
@@ -346,6 +342,41 @@ def read_polygon(path: str, crs: str | None = None) -> Any:
     return gpd.GeoDataFrame(frame.drop(columns="geometry"),
                             geometry=shapely.transform(frame.geometry.to_numpy(), move),
                             crs="EPSG:4326")
+
+
+def _polygon_frame(path: str, crs: str | None) -> tuple[Any, str | None]:
+    """The file's features (geometry may be of any type) and the CRS to read them in."""
+    import json
+
+    import geopandas as gpd
+    import shapely
+
+    bad = f"{path}: cannot read the area polygon"
+    if Path(path).suffix.lower() in (".geojson", ".json"):
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            name = str(((data.get("crs") or {}).get("properties") or {}).get("name", ""))
+        except (ValueError, AttributeError) as exc:
+            raise PatrolAreaError(f"{bad}: not GeoJSON ({exc}); fix the file") from None
+        src = crs or _PHONE_CRS.get(name.strip().lower())
+        if src is not None:
+            feats = data.get("features") or ([data] if "features" not in data else [])
+            try:
+                geoms = [shapely.geometry.shape(g) if (g := f.get("geometry", f)) else None
+                         for f in feats]
+            except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
+                raise PatrolAreaError(f"{bad}: a geometry is not GeoJSON ({exc})") from None
+            return gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, dtype=object), crs=None), src
+    try:
+        frame = gpd.read_file(path)
+    except Exception as exc:  # pyogrio's errors: the file is no vector file it knows
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(".;")[0]
+        raise PatrolAreaError(f"{bad}: {first.rstrip('.')}; give a vector file (GeoJSON, "
+                              "GeoPackage, Shapefile, KML …)") from None
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
+        raise PatrolAreaError(f"{bad}: it has no geometry (a table without shapes?); give "
+                              "a vector file (GeoJSON, GeoPackage, Shapefile, KML …)")
+    return frame, crs
 
 
 def _street_graph(store: Store | None, source: str, area: Any, mode: str) -> Any:

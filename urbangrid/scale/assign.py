@@ -698,6 +698,9 @@ def _header(
         raw, stream = _open_text(path)
         try:
             names = list(pd.read_csv(stream, nrows=0).columns)
+        except pd.errors.EmptyDataError:
+            raise DataFileError(f"{path}: the file is empty; it needs a header line naming "
+                                "the coordinate columns (--x, --y)") from None
         except (UnicodeDecodeError, pd.errors.ParserError, OSError, EOFError) as exc:
             raise DataFileError(f"{path}: cannot read the CSV header: {exc}") from None
         finally:
