@@ -22,7 +22,11 @@ to a GeoPackage; every contender then loads the same file in the same run:
 * the loader route (issue 11): ``urbangrid load components FILE --store DSN`` into an
   empty store, in process (:func:`urbangrid.loaders.pipeline.load_survey`) and as the
   command (which adds interpreter start-up and imports): mapping, row validation,
-  duplicate checks, change set and its record on top of the write;
+  duplicate checks, change set and its record on top of the write. Into an empty
+  layer it takes the staged route too (issue 21): the COPY goes into a staging table
+  on a second connection, the indexes are built on two connections at once, and the
+  swap joins the load's transaction, so the rows and the change set record commit
+  together;
 * ``ogr2ogr`` (GDAL) → PostGIS and → GeoPackage: a plain copy, no validation, no IDs.
 
 Like for like: **cold against cold**. Every contender, urbangrid and ogr2ogr alike, is
@@ -176,9 +180,11 @@ def _threads(admin: psycopg.Connection) -> str:
         "another); urbangrid streamed: read/validate thread + COPY writer thread, one backend, "
         "then the staged index build on two connections at once; urbangrid load components: "
         "one client thread + the in-file duplicate search in a second thread (while the rows "
-        "are checked) + the COPY writer thread, one backend; its index builds one after "
-        f"another in the load's transaction. Server B-tree builds may add up to {workers} "
-        f"parallel workers (max_parallel_maintenance_workers) for either. {os.cpu_count()} cores."
+        "are checked) + the COPY writer thread, one backend for the COPY (into a staging "
+        "table, on a second connection), then the index builds on two connections at once "
+        "(GiST on one, B-trees on the other) and the swap in the load's transaction. Server "
+        f"B-tree builds may add up to {workers} parallel workers "
+        f"(max_parallel_maintenance_workers) for either. {os.cpu_count()} cores."
     )
 
 

@@ -143,31 +143,40 @@ def test_sigkill_mid_load_leaves_store_unchanged(
         assert s.count("component") == len(big_survey(12)) + 1960
 
 
-def test_eight_concurrent_loaders_into_postgis(pg_dsn: str, tmp_path: Path) -> None:
-    frame = big_survey(2)
-    n = len(frame)
-    step = n // 10
-    files = []
-    for i in range(8):
-        # Windows of 3 steps, each overlapping the next by 2: every row is in 1–3 files.
-        part = frame.iloc[i * step : i * step + 3 * step] if i < 7 else frame.iloc[7 * step :]
+def _overlapping_loads(tmp_path: Path, target: str, frame: pd.DataFrame, files: int,
+                       parts: int) -> None:  # fmt: skip
+    """`frame` cut into `parts` steps and written to `files` files, windows of 3 steps
+    each overlapping the next by 2 (the last to the end: every row in 1–3 files),
+    loaded into `target` by one loader process per file, all at once; each must
+    finish."""
+    step = len(frame) // parts
+    paths = []
+    for i in range(files):
+        last = i == files - 1
+        part = frame.iloc[i * step :] if last else frame.iloc[i * step : i * step + 3 * step]
         path = tmp_path / f"part{i}.gpkg"
         pyogrio.write_dataframe(part, path)
-        files.append(path)
+        paths.append(path)
     script = tmp_path / "loader.py"
     script.write_text(LOADER)
     procs = [
         subprocess.Popen(
-            [sys.executable, str(script), pg_dsn, str(f), f"loader{i}"],
+            [sys.executable, str(script), target, str(f), f"loader{i}"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        for i, f in enumerate(files)
+        for i, f in enumerate(paths)
     ]
     outs = [p.communicate(timeout=600) for p in procs]
     for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err.decode()[-2000:]
+
+
+def test_eight_concurrent_loaders_into_postgis(pg_dsn: str, tmp_path: Path) -> None:
+    frame = big_survey(2)
+    n = len(frame)
+    _overlapping_loads(tmp_path, pg_dsn, frame, 8, 10)
     with urbangrid.connect(pg_dsn) as s:
         comp = s.read("component", columns=["component_id", "source"])
         log = s.read("load_changeset")
@@ -189,27 +198,7 @@ def test_four_concurrent_loaders_into_a_geopackage(tmp_path: Path) -> None:
     urbangrid.connect(target).close()
     frame = big_survey(1)
     n = len(frame)
-    step = n // 6
-    files = []
-    for i in range(4):
-        part = frame.iloc[i * step : i * step + 3 * step] if i < 3 else frame.iloc[3 * step :]
-        path = tmp_path / f"part{i}.gpkg"
-        pyogrio.write_dataframe(part, path)
-        files.append(path)
-    script = tmp_path / "loader.py"
-    script.write_text(LOADER)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(script), str(target), str(f), f"loader{i}"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for i, f in enumerate(files)
-    ]
-    outs = [p.communicate(timeout=600) for p in procs]
-    for p, (_out, err) in zip(procs, outs, strict=True):
-        assert p.returncode == 0, err.decode()[-2000:]
+    _overlapping_loads(tmp_path, str(target), frame, 4, 6)
     with urbangrid.connect(target) as s:
         comp = s.read("component", columns=["component_id", "source"])
         versions = s.read("component", columns=["component_id"], all_versions=True)

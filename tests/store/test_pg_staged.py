@@ -241,3 +241,49 @@ def test_a_swap_cut_short_leaves_the_layer_as_it_was(
             pg, _file(tmp_path, _frame()), PROFILE, admin_code=COUNTY, batch_rows=4_000
         )
     assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])
+
+
+def _records(n: int = N) -> gpd.GeoDataFrame:
+    """Component records with IDs, as a loader writes them."""
+    frame = _frame(n)
+    sub = frame["subclass_code"]
+    return frame.assign(
+        component_id=[f"{COUNTY}{s}{i:06d}" for i, s in enumerate(sub)],
+        edition="2023", class_code=sub.str[:2], name="部件",
+    )  # fmt: skip
+
+
+def test_a_write_in_a_callers_transaction_is_staged_and_swapped_with_it(pg: Any) -> None:
+    # A loader's change set: the rows and the record commit together, and the
+    # layer's indexes are built side by side on the staging table all the same.
+    pg.connection.execute("COMMENT ON TABLE urbangrid.component IS '城市部件 components'")
+    pg.connection.execute("SELECT setval('urbangrid.component_fid_seq', 41)")
+    before, oid = _catalogue(pg), _oid(pg)
+    with pg.transaction():
+        pg.write("component", _records(), "append")
+        assert pg.count("component") == N  # the caller's transaction sees the rows
+    assert _oid(pg) != oid  # staged and swapped
+    assert _catalogue(pg) == before
+    assert _leftovers(pg) == []
+    fids = pg.connection.execute("SELECT min(fid), max(fid) FROM urbangrid.component").fetchone()
+    assert fids == (42, 41 + N)
+    assert pg.count("component", where={"subclass_code": "0118"}) == N // 2
+
+
+def test_a_staged_write_rolled_back_leaves_the_layer_as_it_was(pg: Any, pg_dsn: str) -> None:
+    oid = _oid(pg)
+    with pytest.raises(RuntimeError, match="after the swap"), pg.transaction():
+        pg.write("component", _records(), "append")
+        raise RuntimeError("after the swap")
+    assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])
+    # A value only the server refuses (JSON text goes to jsonb as it is): the COPY
+    # into the staging table fails, named by row and field.
+    frame = _records()
+    frame["extra"] = None
+    frame.loc[20_003, "extra"] = '{"a": '
+    with pytest.raises(ValidationError) as info, pg.transaction():
+        pg.write("component", frame, "append")
+    assert [(p["row"], p["field"]) for p in info.value.problems] == [(20_003, "extra")]
+    assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])
+    with psycopg.connect(pg_dsn, autocommit=True) as other:
+        assert other.execute("SELECT count(*) FROM urbangrid.component").fetchone() == (0,)

@@ -8,39 +8,10 @@ such a role, without migrating; writes through it fail with
 
 from __future__ import annotations
 
-from urbangrid.store.postgis import PostGISStore
-from urbangrid.store.postgis import grant_readonly as _grant_readonly
+# One owner: the store's grant (its docstring says what it grants and checks).
+from urbangrid.store.postgis import PostGISStore, grant_readonly
 
 __all__ = ["connect_readonly", "grant_readonly"]
-
-
-def grant_readonly(
-    dsn: str, role: str, *, create: bool = False, password: str | None = None
-) -> list[str]:
-    """Grant `role` read-only access to the urbangrid schema of the database at `dsn`.
-
-    Parameters
-    ----------
-    dsn : str
-        PostgreSQL DSN of an owner of the urbangrid schema (or a superuser).
-    role : str
-        The role to grant to.
-    create : bool
-        Create the role (``LOGIN``) when it does not exist.
-    password : str, optional
-        Password for a role created here.
-
-    Returns
-    -------
-    list of str
-        The statements run (role names quoted, password masked), for the log.
-
-    Raises
-    ------
-    StoreConnectionError
-        The role does not exist (and ``create`` is False) or the grant is refused.
-    """
-    return _grant_readonly(dsn, role, create=create, password=password)
 
 
 def connect_readonly(dsn: str) -> PostGISStore:

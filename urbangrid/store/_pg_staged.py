@@ -41,7 +41,12 @@ from urbangrid.errors import StorePermissionError
 from urbangrid.store._pg_locks import busy_message, describe_dsn
 from urbangrid.store.base import StoreBusyError
 
-__all__ = ["StagedLoad", "begin_staged_load"]
+__all__ = [
+    "StagedLoad",
+    "begin_staged_load",
+    "drop_own_stages",
+    "stage_in_transaction",
+]
 
 # The layer may be swapped when every object depending on it is one of its own
 # parts: its row type, indexes, TOAST table, identity sequence, defaults,
@@ -105,6 +110,9 @@ class StagedLoad:
     next_value: int
     stage: str = ""
     committed: bool = False
+    #: The lock is the caller's own open transaction (:func:`stage_in_transaction`):
+    #: the swap joins it, and commits or rolls back with it.
+    in_transaction: bool = False
     _helper: list[psycopg.Connection[Any]] = field(default_factory=list)
     _opener: threading.Thread | None = None
 
@@ -112,8 +120,13 @@ class StagedLoad:
         return sql.Identifier(self.schema, name)
 
     def create(self, con: psycopg.Connection[Any]) -> str:
-        """In the caller's open transaction: make the staging table; returns its name."""
-        self.stage = f"{self.table}__load_{con.info.backend_pid}"
+        """In `con`'s open transaction: make the staging table; returns its name.
+
+        The name carries the backend number of the connection that holds the
+        load (the lock's, when the load runs in the caller's transaction), so a
+        staging table whose session is gone is known for an orphan."""
+        pid = (self.lock if self.in_transaction else con).info.backend_pid
+        self.stage = f"{self.table}__load_{pid}"
         con.execute(
             sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(
                 self._ident(self.stage), self._ident(self.table)
@@ -128,9 +141,10 @@ class StagedLoad:
                     sql.Literal(self.next_value),
                 )
             )
-        # The second connection for the index builds opens while the COPY runs.
-        self._opener = threading.Thread(target=self._open_helper, daemon=True)
-        self._opener.start()
+        if not self._helper:
+            # The second connection for the index builds opens while the COPY runs.
+            self._opener = threading.Thread(target=self._open_helper, daemon=True)
+            self._opener.start()
         return self.stage
 
     def _open_helper(self) -> None:
@@ -198,6 +212,8 @@ class StagedLoad:
         try:
             lk.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(layer))
         except psycopg.errors.LockNotAvailable as exc:
+            if self.in_transaction:
+                raise  # the caller's transaction says so, and rolls back
             # A reader's open transaction (idle in transaction …): bounded wait, one line.
             lk.rollback()
             what = f"layer {self.table!r}"
@@ -244,7 +260,8 @@ class StagedLoad:
         if self.comment is not None:
             comment = sql.Literal(self.comment)
             lk.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(layer, comment))
-        lk.commit()
+        if not self.in_transaction:
+            lk.commit()
 
     def abort(self, con: psycopg.Connection[Any]) -> None:
         """Release the lock (undoing a swap cut short), then drop the staging table if committed.
@@ -261,10 +278,10 @@ class StagedLoad:
                 con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._ident(self.stage)))
 
     def close(self) -> None:
-        """Close the extra connections."""
+        """Close the extra connections (not the caller's)."""
         if self._opener is not None:
             self._opener.join()
-        for c in [self.lock, *self._helper]:
+        for c in [*([] if self.in_transaction else [self.lock]), *self._helper]:
             if not c.closed:
                 c.close()
 
@@ -310,6 +327,19 @@ def drop_orphans(
     return dropped
 
 
+def drop_own_stages(con: psycopg.Connection[Any], schema: str) -> None:
+    """Drop the staging tables named after `con`'s backend (:func:`stage_in_transaction`
+    loads whose transaction did not swap them in); `con` outside any transaction."""
+    pattern = f"%\\_\\_load\\_{con.info.backend_pid}"
+    names = con.execute(
+        "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname LIKE %s",
+        (schema, pattern),
+    ).fetchall()
+    for (name,) in names:
+        con.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, name)))
+
+
 def take_load_lock(lock: psycopg.Connection[Any], dsn: str, schema: str, layer: str) -> None:
     """The load lock of `layer` (its ``layer_registry`` row ``FOR UPDATE``) on `lock`,
     until its transaction ends, waited for at most the connection's ``lock_timeout``."""
@@ -346,7 +376,6 @@ def begin_staged_load(
     """
     lock = psycopg.connect(dsn, autocommit=False, options="-c timezone=UTC")
     try:
-        qualified = sql.Identifier(schema, table).as_string(lock)
         lock.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(timeout_s * 1e3)}",))
         if layer is not None:
             take_load_lock(lock, dsn, schema, layer)
@@ -363,51 +392,102 @@ def begin_staged_load(
             lock.rollback()
             what = f"layer {table!r}"
             raise StoreBusyError(busy_message(lock, describe_dsn(dsn), what)) from exc
-        (swappable,) = lock.execute(_SWAPPABLE, (qualified,)).fetchone() or (False,)
-        (empty,) = lock.execute(
-            sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(schema, table))
-        ).fetchone() or (False,)
-        if not (swappable and empty):
+        plan = _plan(lock, dsn, schema, table)
+        if plan is None:
             lock.close()
             return None
-        drop_orphans(lock, schema, table)
-        rows = lock.execute(
-            "SELECT i.relname, pg_get_indexdef(i.oid), am.amname = 'gist', "
-            "(SELECT conname FROM pg_constraint WHERE conindid = i.oid AND contype = 'p'), "
-            "obj_description(i.oid, 'pg_class') "
-            "FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid "
-            "JOIN pg_am AS am ON am.oid = i.relam "
-            "WHERE x.indrelid = %s::regclass ORDER BY i.relname",
-            (qualified,),
-        ).fetchall()
-        indexes = [_Index(n, d, bool(g), p, c) for n, d, g, p, c in rows]
-        owner, comment = lock.execute(
-            "SELECT pg_get_userbyid(relowner), obj_description(oid, 'pg_class') "
-            "FROM pg_class WHERE oid = %s::regclass",
-            (qualified,),
-        ).fetchone() or ("", None)
-        ident = lock.execute(
-            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
-            "AND attidentity <> '' AND NOT attisdropped",
-            (qualified,),
-        ).fetchone()
-        sequence, column, next_value = None, None, 1
-        if ident is not None:
-            column = ident[0]
-            (seq,) = lock.execute(
-                "SELECT pg_get_serial_sequence(%s, %s)", (qualified, column)
-            ).fetchone() or (None,)
-            if seq is not None:
-                last, called = lock.execute(
-                    sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(seq))
-                ).fetchone() or (0, False)
-                next_value = int(last) + 1 if called else int(last)
-                (sequence,) = lock.execute(
-                    "SELECT relname FROM pg_class WHERE oid = %s::regclass", (seq,)
-                ).fetchone() or (None,)
-        return StagedLoad(
-            dsn, schema, table, lock, indexes, owner, comment, sequence, column, next_value
-        )
+        return plan
     except BaseException:
         lock.close()
         raise
+
+
+def stage_in_transaction(
+    con: psycopg.Connection[Any], dsn: str, schema: str, table: str, *, timeout_s: float = 60.0
+) -> StagedLoad | None:
+    """A staged load of `table` that joins `con`'s open transaction, or None.
+
+    For a load that must be one with the caller's other writes (a loader's
+    change set and its record): `con` locks out writers (``SHARE ROW
+    EXCLUSIVE``, readers go on), a helper connection creates the staging table
+    and ``COPY``\\ s into it in a transaction of its own (nobody reads it), the
+    indexes are built on both connections at once (rows the helper committed),
+    and the swap runs in `con`'s transaction, committed or rolled back with the
+    rest. The staging table a rollback leaves is the caller's to drop (its name
+    carries `con`'s backend number: once `con` is gone it is an orphan that
+    :func:`drop_orphans` drops). None, with `con` holding the lock, when the
+    table holds rows, has dependents, is not `con`'s to swap, was already
+    locked exclusively by `con` (the helper would wait for it) or no helper
+    connection opens; the caller then loads in its transaction as before.
+    """
+    ident = sql.Identifier(schema, table)
+    (held,) = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() "
+        "AND relation = %s::regclass AND mode = 'AccessExclusiveLock')",
+        (ident.as_string(con),),
+    ).fetchone() or (True,)
+    if held:
+        return None
+    con.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(ident))
+    plan = _plan(con, dsn, schema, table)
+    if plan is None:
+        return None
+    try:
+        options = f"-c timezone=UTC -c lock_timeout={int(timeout_s * 1e3)}"
+        plan._helper.append(psycopg.connect(dsn, autocommit=True, options=options))
+    except psycopg.Error:
+        return None
+    plan.in_transaction = True
+    return plan
+
+
+def _plan(
+    lock: psycopg.Connection[Any], dsn: str, schema: str, table: str
+) -> StagedLoad | None:
+    """The staged load of `table` with `lock` holding it (writers locked out), or None
+    when the table holds rows or anything but its own parts depends on it."""
+    qualified = sql.Identifier(schema, table).as_string(lock)
+    (swappable,) = lock.execute(_SWAPPABLE, (qualified,)).fetchone() or (False,)
+    (empty,) = lock.execute(
+        sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(schema, table))
+    ).fetchone() or (False,)
+    if not (swappable and empty):
+        return None
+    drop_orphans(lock, schema, table)
+    rows = lock.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid), am.amname = 'gist', "
+        "(SELECT conname FROM pg_constraint WHERE conindid = i.oid AND contype = 'p'), "
+        "obj_description(i.oid, 'pg_class') "
+        "FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid "
+        "JOIN pg_am AS am ON am.oid = i.relam "
+        "WHERE x.indrelid = %s::regclass ORDER BY i.relname",
+        (qualified,),
+    ).fetchall()
+    indexes = [_Index(n, d, bool(g), p, c) for n, d, g, p, c in rows]
+    owner, comment = lock.execute(
+        "SELECT pg_get_userbyid(relowner), obj_description(oid, 'pg_class') "
+        "FROM pg_class WHERE oid = %s::regclass",
+        (qualified,),
+    ).fetchone() or ("", None)
+    ident = lock.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+        "AND attidentity <> '' AND NOT attisdropped",
+        (qualified,),
+    ).fetchone()
+    sequence, column, next_value = None, None, 1
+    if ident is not None:
+        column = ident[0]
+        (seq,) = lock.execute(
+            "SELECT pg_get_serial_sequence(%s, %s)", (qualified, column)
+        ).fetchone() or (None,)
+        if seq is not None:
+            last, called = lock.execute(
+                sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(seq))
+            ).fetchone() or (0, False)
+            next_value = int(last) + 1 if called else int(last)
+            (sequence,) = lock.execute(
+                "SELECT relname FROM pg_class WHERE oid = %s::regclass", (seq,)
+            ).fetchone() or (None,)
+    return StagedLoad(
+        dsn, schema, table, lock, indexes, owner, comment, sequence, column, next_value
+    )
