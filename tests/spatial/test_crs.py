@@ -163,6 +163,46 @@ class TestGCJ02:
         ]
 
 
+class TestTransverseMercator:
+    """The compiled Krüger series (``_tmerc.h``) that a Gauss-Krüger index's locate call
+    runs, against pyproj (PROJ's tmerc) over whole zones (issue 21)."""
+
+    @pytest.mark.parametrize("epsg", [4548, 4547, 4526, 4502, 4554, 32650, 32750])
+    def test_within_a_millimetre_of_pyproj_over_the_zone(self, epsg: int) -> None:
+        from urbangrid.spatial.crs import _kernels
+
+        crs = pyproj.CRS.from_epsg(epsg)
+        params = C._tmerc_params(crs)
+        assert params is not None
+        w, s, e, n = crs.area_of_use.bounds  # type: ignore[union-attr]
+        rng = np.random.default_rng(epsg)
+        lon = rng.uniform(w - 1.0, e + 1.0, 50_000)  # the zone and a degree beyond it
+        lat = rng.uniform(s, n, 50_000)
+        x, y = _kernels.tmerc_forward(params, lon, lat)
+        px, py = pyproj.Transformer.from_crs(4326, crs, always_xy=True).transform(lon, lat)
+        assert np.abs(x - px).max() < 1e-3 and np.abs(y - py).max() < 1e-3
+
+    def test_far_from_the_meridian_and_nan(self) -> None:
+        from urbangrid.spatial.crs import _kernels
+
+        params = C._tmerc_params(pyproj.CRS.from_epsg(4548))
+        assert params is not None
+        x, y = _kernels.tmerc_forward(params, np.array([-80.0, np.nan, 117.0]),
+                                      np.array([40.0, 40.0, np.nan]))  # fmt: skip
+        assert np.isnan(x).all() and np.isnan(y).all()
+
+    def test_locate_route(self) -> None:
+        gk = C.locate_route("GCJ-02", 4548)
+        assert gk is not None and gk[0] == "gcj02" and gk[1] is not None
+        assert gk[1][2] == 117.0 and gk[1][4] == 500_000.0
+        assert C.locate_route("EPSG:4490", "EPSG:4548")[0] == "lonlat"  # type: ignore[index]
+        assert C.locate_route("BD-09", 4326) == ("bd09", None)
+        assert C.locate_route(4326, 4326) is None  # the same CRS needs no route
+        assert C.locate_route("GCJ-02", 3857) is None  # not a transverse Mercator
+        assert C.locate_route("GCJ-02", 2437) is None  # Beijing 1954: a datum shift
+        assert C.locate_route(4547, 4548) is None  # metres in: pyproj
+
+
 class TestBD09:
     @settings(max_examples=300, deadline=None)
     @given(china_lon, china_lat)

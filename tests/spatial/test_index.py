@@ -350,6 +350,54 @@ class TestChinaGCJ02:
         assert idx.locate(float(bx[0]), float(by[0]), crs="BD-09") == wgs["district_name"][0]
 
 
+class TestGaussKrugerLive:
+    """Phone and survey points against a Gauss-Krüger index: projected inside the compiled
+    locate call (issue 21), the same answers as locate_many (pyproj) on every point."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def grid(cls) -> tuple[GridIndex, np.ndarray]:
+        # 20 x 20 squares of 500 m at Beijing in CGCS2000 / 3-degree GK CM 117E.
+        x0, y0 = transform_xy([116.35], [39.88], crs=4326, to_crs=4548)
+        cells = [
+            shapely.box(float(x0[0]) + 500 * i, float(y0[0]) + 500 * j,
+                        float(x0[0]) + 500 * (i + 1), float(y0[0]) + 500 * (j + 1))
+            for i in range(20) for j in range(20)
+        ]  # fmt: skip
+        idx = GridIndex.from_polygons(cells, [f"g{k}" for k in range(len(cells))], crs=4548)
+        rng = np.random.default_rng(4548)
+        x = float(x0[0]) + rng.uniform(-500.0, 10_500.0, 4000)
+        y = float(y0[0]) + rng.uniform(-500.0, 10_500.0, 4000)
+        return idx, np.column_stack([x, y])
+
+    @pytest.mark.parametrize("crs", ["GCJ-02", "BD-09", "EPSG:4490", "EPSG:4326"])
+    def test_single_equals_many(self, grid: tuple[GridIndex, np.ndarray], crs: str) -> None:
+        idx, pts = grid
+        lon, lat = transform_xy(pts[:, 0], pts[:, 1], crs=4548, to_crs=crs)
+        many = idx.locate_many(lon, lat, crs=crs)
+        keys = idx.keys.tolist()  # type: ignore[union-attr]
+        want = [None if p < 0 else keys[p] for p in many.tolist()]
+        got = [idx.locate(a, b, crs=crs) for a, b in zip(lon.tolist(), lat.tolist(), strict=True)]
+        assert got == want
+        assert 0 < many.tolist().count(-1) < len(many)  # hits and misses both tested
+        assert idx._to_index[2] is not None  # the compiled route, not pyproj per point
+
+    def test_bad_points_still_raise(self, grid: tuple[GridIndex, np.ndarray]) -> None:
+        idx, _ = grid
+        assert idx.locate(float("nan"), 39.9, crs="GCJ-02") is None
+        with pytest.raises(CRSMismatchError, match="swapped"):
+            idx.locate(39.9, 116.4, crs="GCJ-02")
+        with pytest.raises((CoordinateError, TypeError, ValueError)):
+            idx.locate("east", 39.9, crs="GCJ-02")  # type: ignore[arg-type]
+
+    def test_other_datum_keeps_pyproj(self) -> None:
+        # Beijing 1954 needs a datum shift from WGS84: no compiled route.
+        box = shapely.box(400_000, 4_400_000, 600_000, 4_500_000)
+        idx = GridIndex.from_polygons([box], ["A"], crs=2437)
+        lon, lat = transform_xy([500_000.0], [4_450_000.0], crs=2437, to_crs="GCJ-02")
+        assert idx.locate(float(lon[0]), float(lat[0]), crs="GCJ-02") == "A"
+
+
 class TestSnapping:
     polys: ClassVar = [shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)]
 

@@ -33,6 +33,13 @@ cdef extern from "_gcj.h" nogil:
     void ug_bd09_to_wgs84(double lon, double lat, double *ox, double *oy)
     ug_point_fn ug_op(int op)
 
+cdef extern from "_tmerc.h" nogil:
+    ctypedef struct ug_tmerc:
+        pass
+    void ug_tmerc_init(ug_tmerc *t, double a, double f, double lon0_deg, double k0, double x0,
+                       double y0)
+    void ug_tmerc_fwd(const ug_tmerc *t, double lon, double lat, double *ox, double *oy)
+
 cdef extern from "_parallel.h":
     ctypedef void (*ug_task)(void *ctx, long lo, long hi) noexcept nogil
     void ug_parallel(ug_task fn, void *ctx, long n, long chunk, int threads) nogil
@@ -82,56 +89,75 @@ def in_gcj02_area(double lon, double lat):
     return bool(ug_in_gcj02_area(lon, lat))
 
 
+cdef inline tuple _point(ug_point_fn fn, double lon, double lat):
+    """One point through one of the formulas of _gcj.h, as a tuple of two floats."""
+    cdef double ox, oy
+    fn(lon, lat, &ox, &oy)
+    return ox, oy
+
+
 def gcj_offset(double lon, double lat):
     """The published GCJ-02 shift (degrees) at a WGS84 point, zero outside the rectangle."""
-    cdef double dx, dy
-    ug_gcj_offset(lon, lat, &dx, &dy)
-    return dx, dy
+    return _point(ug_gcj_offset, lon, lat)
 
 
 def wgs84_to_gcj02(double lon, double lat):
     """WGS84 to GCJ-02; unchanged outside the rectangle, NaN stays NaN."""
-    cdef double ox, oy
-    ug_wgs84_to_gcj02(lon, lat, &ox, &oy)
-    return ox, oy
+    return _point(ug_wgs84_to_gcj02, lon, lat)
 
 
 def gcj02_to_wgs84(double lon, double lat):
     """GCJ-02 to WGS84: the one-step inverse, then Newton steps on :func:`wgs84_to_gcj02`
     (its derivatives are exact and cheap), or the fixed-point iteration near 105 E and
     the rectangle's edges. Points outside the rectangle, and NaN, are returned unchanged."""
-    cdef double ox, oy
-    ug_gcj02_to_wgs84(lon, lat, &ox, &oy)
-    return ox, oy
+    return _point(ug_gcj02_to_wgs84, lon, lat)
 
 
 def gcj02_to_bd09(double lon, double lat):
     """GCJ-02 to Baidu BD-09 with the published formula (applied everywhere)."""
-    cdef double ox, oy
-    ug_gcj02_to_bd09(lon, lat, &ox, &oy)
-    return ox, oy
+    return _point(ug_gcj02_to_bd09, lon, lat)
 
 
 def bd09_to_gcj02(double lon, double lat):
     """BD-09 to GCJ-02: the closed-form inverse (~1e-6 degrees), then iterated on
     :func:`gcj02_to_bd09`. NaN gives NaN."""
-    cdef double ox, oy
-    ug_bd09_to_gcj02(lon, lat, &ox, &oy)
-    return ox, oy
+    return _point(ug_bd09_to_gcj02, lon, lat)
 
 
 def wgs84_to_bd09(double lon, double lat):
     """WGS84 to BD-09 through GCJ-02 (one compiled call instead of two)."""
-    cdef double ox, oy
-    ug_wgs84_to_bd09(lon, lat, &ox, &oy)
-    return ox, oy
+    return _point(ug_wgs84_to_bd09, lon, lat)
 
 
 def bd09_to_wgs84(double lon, double lat):
     """BD-09 to WGS84 through GCJ-02, both steps iterative."""
-    cdef double ox, oy
-    ug_bd09_to_wgs84(lon, lat, &ox, &oy)
-    return ox, oy
+    return _point(ug_bd09_to_wgs84, lon, lat)
+
+
+def tmerc_forward(tuple params, const double[::1] lon, const double[::1] lat):
+    """Transverse Mercator (Gauss-Krüger) easting/northing in metres of longitude/latitude
+    arrays in degrees, by the compiled Krüger series of ``_tmerc.h`` that the index's
+    locate call runs.
+
+    ``params``: ``(a, f, lon0, k0, x0, y0)``: semi-major axis (metres), flattening,
+    central meridian (degrees), scale on it, false easting and northing (metres); the
+    latitude of origin is the equator. NaN for NaN and for points more than 80 degrees
+    of longitude from the central meridian.
+    """
+    cdef Py_ssize_t n = lon.shape[0], i
+    if lat.shape[0] != n:
+        raise ValueError(f"lon has {n} values but lat has {lat.shape[0]}")
+    cdef ug_tmerc tm
+    a, f, lon0, k0, x0, y0 = params
+    ug_tmerc_init(&tm, a, f, lon0, k0, x0, y0)
+    ox_arr = np.empty(n)
+    oy_arr = np.empty(n)
+    cdef double[::1] ox = ox_arr
+    cdef double[::1] oy = oy_arr
+    with nogil:
+        for i in range(n):
+            ug_tmerc_fwd(&tm, lon[i], lat[i], &ox[i], &oy[i])
+    return ox_arr, oy_arr
 
 
 def map_points(int op, const double[::1] x, const double[::1] y, threads=None):

@@ -63,8 +63,16 @@ from libc.math cimport INFINITY
 from libc.string cimport memcmp
 
 cdef extern from "_gcj.h" nogil:
+    ctypedef void (*ug_point_fn)(double, double, double *, double *)
     void ug_gcj02_to_wgs84(double lon, double lat, double *ox, double *oy)
     void ug_bd09_to_wgs84(double lon, double lat, double *ox, double *oy)
+
+cdef extern from "_tmerc.h" nogil:
+    ctypedef struct ug_tmerc:
+        int ready
+    void ug_tmerc_init(ug_tmerc *t, double a, double f, double lon0_deg, double k0, double x0,
+                       double y0)
+    void ug_tmerc_fwd(const ug_tmerc *t, double lon, double lat, double *ox, double *oy)
 
 cdef extern from "_parallel.h":
     ctypedef void (*ug_task)(void *ctx, long lo, long hi) noexcept nogil
@@ -852,19 +860,27 @@ def locate_one(double px, double py, const double[::1] buf):
     return _locate(px, py, fl, ints, fl + <int64_t>fl[FIOFF])
 
 
+cdef void _same_point(double x, double y, double *ox, double *oy) noexcept nogil:
+    ox[0] = x
+    oy[0] = y
+
+
 cdef class Locator:
     """One index buffer, queried one point at a time with the least call overhead.
 
-    :meth:`locate` takes two floats in the index CRS; :meth:`locate_gcj02` and
-    :meth:`locate_bd09` take phone coordinates (degrees) and convert them to WGS84
-    longitude/latitude inside the same compiled call, for an index whose CRS is
-    geographic on WGS84 or CGCS2000 (EPSG:4326, 4490).
+    :meth:`locate` takes two floats in the index CRS. :meth:`locate_gcj02`,
+    :meth:`locate_bd09` and :meth:`locate_lonlat` take longitude/latitude in degrees
+    (phone coordinates, or WGS84/CGCS2000) and convert them inside the same compiled
+    call: to WGS84 longitude/latitude, then, after :meth:`set_tmerc`, to the index's
+    transverse Mercator (Gauss-Krüger) metres. Without :meth:`set_tmerc` the index CRS
+    must be WGS84/CGCS2000 degrees (EPSG:4326, 4490).
     """
 
     cdef object _keep
     cdef const double *fl
     cdef const int32_t *ints
     cdef const double *ints_f
+    cdef ug_tmerc tm
 
     def __cinit__(self, buf):
         cdef const double[::1] view = buf
@@ -872,22 +888,37 @@ cdef class Locator:
         self._keep = buf  # the array, and so the memory the pointers read, stays alive
         self.ints_f = self.fl + <int64_t>self.fl[FIOFF]
         self.ints = <const int32_t *>self.ints_f
+        self.tm.ready = 0
+
+    def set_tmerc(self, tuple params):
+        """Project the degrees of the ``locate_*`` methods to transverse Mercator metres
+        of the index: ``params`` as :func:`urbangrid.spatial.crs._kernels.tmerc_forward`
+        takes them (a, f, lon0, k0, x0, y0)."""
+        a, f, lon0, k0, x0, y0 = params
+        ug_tmerc_init(&self.tm, a, f, lon0, k0, x0, y0)
+
+    cdef inline int64_t _from_degrees(self, ug_point_fn to_wgs84, double lon, double lat):
+        cdef double x, y
+        to_wgs84(lon, lat, &x, &y)
+        if self.tm.ready:
+            ug_tmerc_fwd(&self.tm, x, y, &x, &y)
+        return _locate(x, y, self.fl, self.ints, self.ints_f)
 
     def locate(self, double x, double y):
         """Position of the first polygon covering (x, y) (index CRS), or -1."""
         return _locate(x, y, self.fl, self.ints, self.ints_f)
 
     def locate_gcj02(self, double lon, double lat):
-        """:meth:`locate` of a GCJ-02 point, converted to WGS84 first (same call)."""
-        cdef double x, y
-        ug_gcj02_to_wgs84(lon, lat, &x, &y)
-        return _locate(x, y, self.fl, self.ints, self.ints_f)
+        """:meth:`locate` of a GCJ-02 point, converted first (same call)."""
+        return self._from_degrees(ug_gcj02_to_wgs84, lon, lat)
 
     def locate_bd09(self, double lon, double lat):
-        """:meth:`locate` of a BD-09 point, converted to WGS84 first (same call)."""
-        cdef double x, y
-        ug_bd09_to_wgs84(lon, lat, &x, &y)
-        return _locate(x, y, self.fl, self.ints, self.ints_f)
+        """:meth:`locate` of a BD-09 point, converted first (same call)."""
+        return self._from_degrees(ug_bd09_to_wgs84, lon, lat)
+
+    def locate_lonlat(self, double lon, double lat):
+        """:meth:`locate` of a WGS84/CGCS2000 longitude/latitude, projected first."""
+        return self._from_degrees(_same_point, lon, lat)
 
 
 cdef struct Query:

@@ -35,7 +35,7 @@ import datetime as dt
 import json
 import math
 import os
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -56,8 +56,8 @@ from urbangrid.spatial.crs.transform import (
     crs_equal,
     crs_to_string,
     is_geographic,
+    locate_route,
     normalize_crs,
-    phone_route,
     point_transformer,
     transform_xy,
 )
@@ -91,6 +91,13 @@ _PARALLEL_MIN = 20_000
 _BUCKETED_MIN = 200_000
 _DEFAULT_CELLS_PER_EDGE = 4.0
 _NO_CRS = object()  # no CRS seen yet (None is a CRS argument too, if a wrong one)
+
+
+def _miss(x: float, y: float) -> int:
+    """The compiled-call stand-in for a CRS that needs pyproj: every point misses."""
+    return -1
+
+
 _MAX_CELLS = 1 << 26
 
 
@@ -181,6 +188,7 @@ class GridIndex:
         "_crs_cache",
         "_crs_last",
         "_crs_norm",
+        "_fast",
         "_geom",
         "_key_list",
         "_locate_one",
@@ -365,6 +373,7 @@ class GridIndex:
         self._crs_cache: dict[Any, bool] = {}
         self._crs_last: tuple[Any, bool] = (_NO_CRS, False)
         self._to_index: tuple[Any, PointTransform | None, Any] = (_NO_CRS, None, None)
+        self._fast: tuple[Any, Callable[[float, float], int]] = (_NO_CRS, _miss)
         self._snap_tree: shapely.STRtree | None = None
         self._key_list = None if self.keys is None else self.keys.tolist()
         # A bound method of the compiled locator: two floats in, a position out (~50 ns).
@@ -405,13 +414,28 @@ class GridIndex:
     def _point_transform(self, crs: CRSLike) -> tuple[Any, PointTransform, Any]:
         """``(crs, transform, direct)``, remembered by identity: the one-point transform
         from ``crs`` to the index CRS, and the compiled locate that takes ``crs``
-        points itself (GCJ-02 or BD-09 against a WGS84/CGCS2000 degree index) or None."""
+        points itself or None: GCJ-02 or BD-09 against a WGS84 degree index, and GCJ-02,
+        BD-09 or WGS84/CGCS2000 degrees against a transverse Mercator (Gauss-Krüger)
+        index, projected inside the call (:func:`locate_route`)."""
         fn = point_transformer(crs, self._crs_norm)
-        route = phone_route(crs, self._crs_norm)
-        direct = None if route is None else getattr(self._locator, f"locate_{route}")
+        route = locate_route(crs, self._crs_norm)
+        direct = None
+        if route is not None:
+            if route[1] is not None:  # the index CRS's projection; the same for every crs
+                self._locator.set_tmerc(route[1])
+            direct = getattr(self._locator, f"locate_{route[0]}")
         to_index = (crs, fn, direct)
         self._to_index = to_index  # one tuple, as _crs_last
         return to_index
+
+    def _fast_path(self, crs: CRSLike) -> tuple[Any, Callable[[float, float], int]]:
+        """``(crs, call)``, remembered by identity: the compiled call answering a point in
+        ``crs`` when it hits (the plain locate in the index CRS, the converting one for
+        :meth:`_point_transform`'s direct routes, else one that always misses)."""
+        call = self._locate_one if self._same_crs(crs) else self._point_transform(crs)[2] or _miss
+        fast = (crs, call)
+        self._fast = fast  # one tuple, as _crs_last
+        return fast
 
     def locate(
         self,
@@ -464,26 +488,39 @@ class GridIndex:
         ('A', None)
         """
         # The hot path of live cases: one identity check for the CRS, one compiled
-        # call (which converts x and y as float() does), one list read for the key.
-        last = self._crs_last
-        same = last[1] if crs is last[0] else self._same_crs(crs)
+        # call (which converts x and y as float() does, and a phone's GCJ-02 or a
+        # survey's degrees to the index CRS), one list read for the key. Misses, bad
+        # values and snapping take the checked path.
+        fast = self._fast
+        if crs is not fast[0]:
+            fast = self._fast_path(crs)
+        if not (snap_tolerance_m or snap_tolerance is not None):
+            try:
+                pos = fast[1](x, y)
+            except TypeError:
+                pos = -1  # the checked path says what is wrong with x, y
+            if pos >= 0:
+                keys = self._key_list
+                return pos if keys is None else keys[pos]
+        return self._locate_checked(x, y, crs, snap_tolerance_m, snap_tolerance)
+
+    def _locate_checked(
+        self,
+        x: float,
+        y: float,
+        crs: CRSLike,
+        snap_tolerance_m: float,
+        snap_tolerance: float | None,
+    ) -> Hashable | None:
+        """:meth:`locate` the long way: arguments checked, the point transformed (and
+        checked) by :func:`point_transformer`, then snapping and the CRS check on a miss."""
         if snap_tolerance_m or snap_tolerance is not None:
             snap_tolerance_m = self._snap_distance_m(snap_tolerance_m, snap_tolerance)
-        if not same:
-            # A live case from a phone (GCJ-02) or a survey (CGCS2000 degrees): the
-            # one-point transform, kept per CRS argument like the CRS check above.
+        if not self._same_crs(crs):
             to_index = self._to_index
             if crs is not to_index[0]:
                 to_index = self._point_transform(crs)
-            direct = to_index[2]
-            if direct is not None:  # phone datum converted inside the compiled call
-                try:
-                    pos = direct(x, y)
-                except TypeError:
-                    pos = -1  # the transform below says what is wrong with x, y
-                if pos >= 0:
-                    return pos if self._key_list is None else self._key_list[pos]
-            x, y = to_index[1](x, y)  # type: ignore[misc]  # misses: the checked path
+            x, y = to_index[1](x, y)  # type: ignore[misc]
         try:
             pos = self._locate_one(x, y)
         except TypeError:
@@ -678,6 +715,7 @@ class GridIndex:
         twin._crs_cache = {}
         twin._crs_last = (_NO_CRS, False)
         twin._to_index = (_NO_CRS, None, None)
+        twin._fast = (_NO_CRS, _miss)
         twin._snap_tree = None
         return twin
 
