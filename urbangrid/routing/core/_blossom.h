@@ -32,7 +32,18 @@ struct Matcher {
     std::vector<int> bestedge, unused, queue, bestedgeto, leaves_buf;
     std::vector<i64> dualvar;
     std::vector<char> allowedge;
-    long long stages = 0, substages = 0;
+    // what the current stage touched, so a stage costs what it touches, not O(n)
+    std::vector<int> stage_v, stage_b, best_v, allowed;
+    std::vector<char> in_v, in_b, in_best;
+    long long stages = 0, substages = 0, work_delta = 0, work_scan = 0;
+
+    inline void touch_v(int v) { if (!in_v[v]) { in_v[v] = 1; stage_v.push_back(v); } }
+    inline void touch_b(int b) { if (!in_b[b]) { in_b[b] = 1; stage_b.push_back(b); } }
+    inline void allow(int k) { if (!allowedge[k]) { allowedge[k] = 1; allowed.push_back(k); } }
+    inline void set_best_v(int v, int k) {
+        bestedge[v] = k;
+        if (!in_best[v]) { in_best[v] = 1; best_v.push_back(v); }
+    }
 
     Matcher(int n, int m, const int* a, const int* b, const i64* cost)
         : nv(n), ne(m), ei(a, a + m), ej(b, b + m), c(cost, cost + m) {
@@ -62,6 +73,9 @@ struct Matcher {
         dualvar.assign(2 * n, 0);
         allowedge.assign(m, 0);
         bestedgeto.assign(2 * n, -1);
+        in_v.assign(n, 0);
+        in_b.assign(2 * n, 0);
+        in_best.assign(n, 0);
     }
 
     inline int endpoint(int p) const { return (p & 1) ? ej[p >> 1] : ei[p >> 1]; }
@@ -118,9 +132,19 @@ struct Matcher {
             label[w] = label[b] = t;
             labelend[w] = labelend[b] = p;
             bestedge[w] = bestedge[b] = -1;
+            if (b >= nv) touch_b(b);
             if (t == 1) {
+                size_t from = queue.size();
                 leaves(b, queue);
+                for (size_t q = from; q < queue.size(); ++q) touch_v(queue[q]);
                 return;
+            }
+            if (b < nv) {
+                touch_v(b);
+            } else {
+                leaves_buf.clear();
+                leaves(b, leaves_buf);
+                for (int x : leaves_buf) touch_v(x);
             }
             int base = blossombase[b];
             int mp = mate[base];
@@ -182,6 +206,7 @@ struct Matcher {
         label[b] = 1;
         labelend[b] = labelend[bb];
         dualvar[b] = 0;
+        touch_b(b);
         leaves_buf.clear();
         leaves(b, leaves_buf);
         for (int x : leaves_buf) {
@@ -254,16 +279,17 @@ struct Matcher {
                 label[endpoint(p ^ 1)] = 0;
                 label[endpoint(ep[wrap(j - endptrick, len)] ^ endptrick ^ 1)] = 0;
                 assign_label(endpoint(p ^ 1), 2, p);
-                allowedge[ep[wrap(j - endptrick, len)] >> 1] = 1;
+                allow(ep[wrap(j - endptrick, len)] >> 1);
                 j += jstep;
                 p = ep[wrap(j - endptrick, len)] ^ endptrick;
-                allowedge[p >> 1] = 1;
+                allow(p >> 1);
                 j += jstep;
             }
             int bv = ch[wrap(j, len)];
             label[endpoint(p ^ 1)] = label[bv] = 2;
             labelend[endpoint(p ^ 1)] = labelend[bv] = p;
             bestedge[bv] = -1;
+            if (bv >= nv) touch_b(bv);
             j += jstep;
             while (ch[wrap(j, len)] != entrychild) {
                 bv = ch[wrap(j, len)];
@@ -339,107 +365,152 @@ struct Matcher {
         }
     }
 
-    // returns the number of matched vertices
+    void reset_stage() {
+        for (int v : stage_v) { label[v] = 0; labelend[v] = -1; bestedge[v] = -1; in_v[v] = 0; }
+        for (int v : best_v) { bestedge[v] = -1; in_best[v] = 0; }
+        for (int b : stage_b) {
+            if (blossombase[b] >= 0) { label[b] = 0; }
+            bestedge[b] = -1;
+            bbest[b].clear();
+            has_bbest[b] = 0;
+            in_b[b] = 0;
+        }
+        for (int k : allowed) allowedge[k] = 0;
+        stage_v.clear(); stage_b.clear(); best_v.clear(); allowed.clear();
+        queue.clear();
+    }
+
+    // the least delta and its kind (2: S to free, 3: S to S, 4: T-blossom dual to zero)
+    int find_delta(i64& delta, int& deltaedge, int& deltablossom) {
+        int deltatype = -1;
+        for (int v : best_v) {
+            if (label[inblossom[v]] == 0 && bestedge[v] != -1) {
+                i64 d = slack(bestedge[v]);
+                if (deltatype == -1 || d < delta) { delta = d; deltatype = 2; deltaedge = bestedge[v]; }
+            }
+        }
+        for (int v : stage_v) {
+            if (inblossom[v] == v && label[v] == 1 && bestedge[v] != -1) {
+                i64 d = slack(bestedge[v]) / 2;
+                if (deltatype == -1 || d < delta) { delta = d; deltatype = 3; deltaedge = bestedge[v]; }
+            }
+        }
+        for (int b : stage_b) {
+            if (blossombase[b] < 0 || blossomparent[b] != -1) continue;
+            if (label[b] == 1 && bestedge[b] != -1) {
+                i64 d = slack(bestedge[b]) / 2;
+                if (deltatype == -1 || d < delta) { delta = d; deltatype = 3; deltaedge = bestedge[b]; }
+            }
+        }
+        for (int b : stage_b) {
+            if (blossombase[b] < 0 || blossomparent[b] != -1) continue;
+            if (label[b] == 2 && (deltatype == -1 || dualvar[b] < delta)) {
+                delta = dualvar[b]; deltatype = 4; deltablossom = b;
+            }
+        }
+        return deltatype;
+    }
+
+    void apply_delta(i64 delta) {
+        for (int v : stage_v) {
+            int l = label[inblossom[v]];
+            if (l == 1) dualvar[v] -= delta;
+            else if (l == 2) dualvar[v] += delta;
+        }
+        for (int b : stage_b) {
+            if (blossombase[b] < 0 || blossomparent[b] != -1) continue;
+            if (label[b] == 1) dualvar[b] += delta;
+            else if (label[b] == 2) dualvar[b] -= delta;
+        }
+    }
+
+    // scan the queue; returns true on an augmentation
+    bool scan_queue() {
+        while (!queue.empty()) {
+            int v = queue.back(); queue.pop_back();
+            work_scan += nb_ptr[v + 1] - nb_ptr[v];
+            for (int q = nb_ptr[v]; q < nb_ptr[v + 1]; ++q) {
+                int p = nb_end[q];
+                int k = p >> 1;
+                int w = endpoint(p);
+                if (inblossom[v] == inblossom[w]) continue;
+                i64 kslack = 0;
+                if (!allowedge[k]) {
+                    kslack = slack(k);
+                    if (kslack <= 0) allow(k);
+                }
+                if (allowedge[k]) {
+                    int lw = label[inblossom[w]];
+                    if (lw == 0 && mate[blossombase[inblossom[w]]] == -1) {
+                        // a free vertex (or blossom) outside the tree: augmenting path
+                        assign_label(w, 1, -1);
+                        augment_matching(k);
+                        return true;
+                    } else if (lw == 0) {
+                        assign_label(w, 2, p ^ 1);
+                    } else if (lw == 1) {
+                        int base = scan_blossom(v, w);
+                        if (base >= 0) {
+                            add_blossom(base, k);
+                        } else {
+                            augment_matching(k);
+                            return true;
+                        }
+                    } else if (label[w] == 0) {
+                        label[w] = 2;
+                        labelend[w] = p ^ 1;
+                    }
+                } else if (label[inblossom[w]] == 1) {
+                    int b = inblossom[v];
+                    if (bestedge[b] == -1 || kslack < slack(bestedge[b])) bestedge[b] = k;
+                } else if (label[w] == 0) {
+                    if (bestedge[w] == -1 || kslack < slack(bestedge[w])) set_best_v(w, k);
+                }
+            }
+        }
+        return false;
+    }
+
+    // returns the number of matched vertices. One alternating tree per stage (not a
+    // forest from every free vertex): a stage then costs the size of its own tree,
+    // and it ends by reaching another free vertex (augmenting) or by proving its root
+    // cannot be matched (the graph has no perfect matching).
     int solve(bool greedy) {
         if (greedy) greedy_init();
-        std::vector<int> top_blossoms;
+        std::fill(label.begin(), label.end(), 0);
+        std::vector<char> dead(nv, 0);
+        int root = 0;
         for (;;) {
             ++stages;
-            std::fill(label.begin(), label.end(), 0);
-            std::fill(bestedge.begin(), bestedge.end(), -1);
-            for (int b = nv; b < 2 * nv; ++b) { bbest[b].clear(); has_bbest[b] = 0; }
-            std::fill(allowedge.begin(), allowedge.end(), 0);
-            queue.clear();
-            for (int v = 0; v < nv; ++v)
-                if (mate[v] == -1 && label[inblossom[v]] == 0) assign_label(v, 1, -1);
+            reset_stage();
+            while (root < nv && (mate[root] != -1 || dead[root])) ++root;
+            if (root == nv) break;
+            assign_label(root, 1, -1);
             bool augmented = false;
             for (;;) {
                 ++substages;
-                while (!queue.empty() && !augmented) {
-                    int v = queue.back(); queue.pop_back();
-                    for (int q = nb_ptr[v]; q < nb_ptr[v + 1]; ++q) {
-                        int p = nb_end[q];
-                        int k = p >> 1;
-                        int w = endpoint(p);
-                        if (inblossom[v] == inblossom[w]) continue;
-                        i64 kslack = 0;
-                        if (!allowedge[k]) {
-                            kslack = slack(k);
-                            if (kslack <= 0) allowedge[k] = 1;
-                        }
-                        if (allowedge[k]) {
-                            int lw = label[inblossom[w]];
-                            if (lw == 0) {
-                                assign_label(w, 2, p ^ 1);
-                            } else if (lw == 1) {
-                                int base = scan_blossom(v, w);
-                                if (base >= 0) {
-                                    add_blossom(base, k);
-                                } else {
-                                    augment_matching(k);
-                                    augmented = true;
-                                    break;
-                                }
-                            } else if (label[w] == 0) {
-                                label[w] = 2;
-                                labelend[w] = p ^ 1;
-                            }
-                        } else if (label[inblossom[w]] == 1) {
-                            int b = inblossom[v];
-                            if (bestedge[b] == -1 || kslack < slack(bestedge[b])) bestedge[b] = k;
-                        } else if (label[w] == 0) {
-                            if (bestedge[w] == -1 || kslack < slack(bestedge[w])) bestedge[w] = k;
-                        }
-                    }
-                }
-                if (augmented) break;
-                int deltatype = -1, deltaedge = -1, deltablossom = -1;
+                work_delta += (long long)stage_v.size() + (long long)best_v.size();
+                if (scan_queue()) { augmented = true; break; }
+                int deltaedge = -1, deltablossom = -1;
                 i64 delta = 0;
-                for (int v = 0; v < nv; ++v) {
-                    if (label[inblossom[v]] == 0 && bestedge[v] != -1) {
-                        i64 d = slack(bestedge[v]);
-                        if (deltatype == -1 || d < delta) { delta = d; deltatype = 2; deltaedge = bestedge[v]; }
-                    }
-                }
-                top_blossoms.clear();
-                for (int b = 0; b < 2 * nv; ++b) {
-                    if (b >= nv && blossombase[b] < 0) continue;
-                    if (blossomparent[b] != -1) continue;
-                    if (b >= nv) top_blossoms.push_back(b);
-                    if (label[b] == 1 && bestedge[b] != -1) {
-                        i64 d = slack(bestedge[b]) / 2;
-                        if (deltatype == -1 || d < delta) { delta = d; deltatype = 3; deltaedge = bestedge[b]; }
-                    }
-                }
-                for (int b : top_blossoms) {
-                    if (label[b] == 2 && (deltatype == -1 || dualvar[b] < delta)) {
-                        delta = dualvar[b]; deltatype = 4; deltablossom = b;
-                    }
-                }
-                if (deltatype == -1) break;  // no augmenting path: maximum cardinality
-                for (int v = 0; v < nv; ++v) {
-                    int l = label[inblossom[v]];
-                    if (l == 1) dualvar[v] -= delta;
-                    else if (l == 2) dualvar[v] += delta;
-                }
-                for (int b : top_blossoms) {
-                    if (label[b] == 1) dualvar[b] += delta;
-                    else if (label[b] == 2) dualvar[b] -= delta;
-                }
+                int deltatype = find_delta(delta, deltaedge, deltablossom);
+                if (deltatype == -1) break;  // no augmenting path from this root
+                apply_delta(delta);
                 if (deltatype == 2) {
-                    allowedge[deltaedge] = 1;
+                    allow(deltaedge);
                     int i = ei[deltaedge], j = ej[deltaedge];
                     if (label[inblossom[i]] == 0) std::swap(i, j);
                     queue.push_back(i);
                 } else if (deltatype == 3) {
-                    allowedge[deltaedge] = 1;
+                    allow(deltaedge);
                     queue.push_back(ei[deltaedge]);
                 } else {
                     expand_blossom(deltablossom, false);
                 }
             }
-            if (!augmented) break;
-            for (int b = nv; b < 2 * nv; ++b) {
+            if (!augmented) { dead[root] = 1; continue; }
+            std::vector<int> done(stage_b);
+            for (int b : done) {
                 if (blossomparent[b] == -1 && blossombase[b] >= 0 && label[b] == 1 && dualvar[b] == 0)
                     expand_blossom(b, true);
             }
@@ -553,6 +624,13 @@ inline int flip_paths(const Csr& g, int npairs, const long long* src, const long
 }
 
 // Lift the K-sets' dual to nested node sets (moats); see tjoin._lift_all.
+//
+// K-sets are numbered children first (kparent[k] > k). A set's moat is grown by one
+// offset Dijkstra seeded on the frontier of its children's moats (each node keyed by
+// its distance from its owner terminal minus that terminal's radius so far), so a
+// nested chain of blossoms costs its perimeters, not its area once per level. The
+// radius R(t) (the sum of the values of the lifted sets holding t) is kept in a
+// weighted union-find over the K-sets.
 struct Lift {
     std::vector<long long> parent;
     std::vector<double> value;
@@ -560,37 +638,76 @@ struct Lift {
     std::vector<double> cd;
 };
 
+struct KForest {
+    std::vector<int> up;
+    std::vector<double> w;  // R(t) = sum of w from t's K-set to its root
+    explicit KForest(int nk) : up(nk), w(nk, 0.0) { for (int i = 0; i < nk; ++i) up[i] = i; }
+    int find(int x) {
+        // two passes: find the root, then compress with the summed offsets
+        int r = x;
+        double total = 0.0;
+        while (up[r] != r) { total += w[r]; r = up[r]; }
+        while (up[x] != x) {
+            int nx = up[x];
+            double wx = w[x];
+            w[x] = total;
+            up[x] = r;
+            total -= wx;
+            x = nx;
+        }
+        return r;
+    }
+    double radius(int x) { int r = find(x); return (x == r ? 0.0 : w[x]) + w[r]; }
+};
+
 inline void lift_all(const Csr& g, int nt, const long long* tnodes, const long long* tpos,
-                     int nk, const long long* mptr, const long long* mem,
-                     const long long* kparent, const double* kval,
+                     int nk, const long long* kparent, const double* kval,
                      long long* node_set, long long* owner, double* ell, Lift& out) {
-    std::vector<double> R(nt, 0.0);
     std::vector<long long> first(nk, -1), top(nk, -1);
-    std::vector<int> stamp(g.n, -1), own(nt, -1);
+    std::vector<int> stamp(g.n, -1), kset_of(g.n, -1);
+    std::vector<std::vector<int>> kids(nk), frontier(nk);
+    for (int k = 0; k < nk; ++k) if (kparent[k] >= 0) kids[kparent[k]].push_back(k);
+    KForest F(nk);
     MinHeap heap;
+    std::vector<int> shell;
+    auto inside = [&](long long v, int k) {
+        return kset_of[v] >= 0 && F.find(kset_of[v]) == k;
+    };
     for (int k = 0; k < nk; ++k) {
         double yB = kval[k];
-        if (yB <= 0 && k < nt) continue;
+        bool blossom = k >= nt;
+        if (!blossom && yB <= 0) continue;
         heap.clear();
-        for (long long q = mptr[k]; q < mptr[k + 1]; ++q) {
-            long long t = mem[q];
-            own[t] = k;
-            heap.push(-R[t], tnodes[t], tnodes[t]);
+        if (blossom) {
+            for (int c : kids[k]) {
+                if (c < nt && F.find(c) == c && first[c] < 0)
+                    heap.push(-F.radius(c), tnodes[c], c);  // a terminal never lifted
+                for (int v : frontier[c]) {
+                    long long t = owner[v];
+                    heap.push(ell[v] - F.radius((int)t), v, t);
+                }
+            }
+            for (int c : kids[k]) F.up[c] = k;  // children's roots join k (w[k] is 0 yet)
+        } else {
+            heap.push(0.0, tnodes[k], k);
         }
         long long f = (long long)out.parent.size();
         double prev_key = 0.0;
-        if (k >= nt) { out.parent.push_back(-1); out.value.push_back(0.0); }
+        if (blossom) { out.parent.push_back(-1); out.value.push_back(0.0); }
+        shell.clear();
         while (!heap.empty()) {
             HeapItem it = heap.pop();
             double key = it.first;
             long long v = it.second.first, s = it.second.second;
             if (stamp[v] == k) continue;
             stamp[v] = k;
+            bool in_u = inside(v, k);
             for (long long q = g.indptr[v]; q < g.indptr[v + 1]; ++q) {
+                long long u = g.nbr[q];
                 double nkey = key + g.w[q];
-                if (nkey < yB && stamp[g.nbr[q]] != k) heap.push(nkey, g.nbr[q], s);
+                if (nkey < yB && stamp[u] != k && !inside(u, k)) heap.push(nkey, u, s);
             }
-            if (key < 0) continue;
+            if (in_u || key < 0) continue;
             if ((long long)out.parent.size() > f) {
                 out.value.back() = key - prev_key;
                 out.parent.back() = (long long)out.parent.size();
@@ -599,23 +716,37 @@ inline void lift_all(const Csr& g, int nt, const long long* tnodes, const long l
             long long sid = (long long)out.parent.size();
             out.parent.push_back(-1);
             out.value.push_back(0.0);
-            double dist_v = key + R[tpos[s]];
-            if (node_set[v] >= 0 || (tpos[v] >= 0 && own[tpos[v]] != k)) {
+            double dist_v = key + F.radius((int)s);
+            bool foreign_t = tpos[v] >= 0 && F.find((int)tpos[v]) != k;
+            if (node_set[v] >= 0 || foreign_t) {
                 long long other = node_set[v] >= 0 ? owner[v] : tpos[v];
                 double extra = node_set[v] >= 0 ? ell[v] : 0.0;
-                out.ci.push_back(tpos[s]);
+                out.ci.push_back(s);
                 out.cj.push_back(other);
                 out.cd.push_back(dist_v + extra);
                 continue;
             }
             node_set[v] = sid;
-            owner[v] = tpos[s];
+            owner[v] = s;
             ell[v] = dist_v;
+            kset_of[v] = k;
+            shell.push_back((int)v);
         }
         if ((long long)out.parent.size() > f) out.value.back() = yB - prev_key;
         first[k] = f;
         top[k] = (long long)out.parent.size() - 1;
-        for (long long q = mptr[k]; q < mptr[k + 1]; ++q) R[mem[q]] += yB;
+        F.w[k] = yB;
+        // the frontier: nodes of the region with a neighbour outside it
+        std::vector<int>& fr = frontier[k];
+        auto keep_if_edge = [&](int v) {
+            for (long long q = g.indptr[v]; q < g.indptr[v + 1]; ++q)
+                if (!inside(g.nbr[q], k)) { fr.push_back(v); return; }
+        };
+        for (int c : kids[k]) {
+            for (int v : frontier[c]) keep_if_edge(v);
+            std::vector<int>().swap(frontier[c]);
+        }
+        for (int v : shell) keep_if_edge(v);
     }
     for (int k = 0; k < nk; ++k)
         if (top[k] >= 0 && kparent[k] >= 0) out.parent[top[k]] = first[kparent[k]];

@@ -20,7 +20,7 @@ cdef extern from "_blossom.h" namespace "ugb":
         vector[int] mate, blossomparent, blossombase
         vector[vector[int]] childs
         vector[i64] dualvar
-        long long stages, substages
+        long long stages, substages, work_delta, work_scan
         Matcher(int n, int m, const int* a, const int* b, const i64* cost) except +
         int solve(bint greedy) except +
         int endpoint(int p)
@@ -41,7 +41,7 @@ cdef extern from "_blossom.h" namespace "ugb":
     int flip_paths(const Csr& g, int npairs, const i64* src, const i64* dst,
                    unsigned char* used) except +
     void lift_all(const Csr& g, int nt, const i64* tnodes, const i64* tpos, int nk,
-                  const i64* mptr, const i64* mem, const i64* kparent, const double* kval,
+                  const i64* kparent, const double* kval,
                   i64* node_set, i64* owner, double* ell, Lift& out) except +
 
 
@@ -124,7 +124,7 @@ def min_cost_perfect_matching(int n, object a, object b, object cost):
             while x >= 0:
                 y2[v] -= M.dualvar[x]
                 x = M.blossomparent[x]
-        stats = (int(M.stages), int(M.substages))
+        stats = (int(M.stages), int(M.substages), int(M.work_delta), int(M.work_scan))
     finally:
         del M
     return mate_a, y2_a, parent, z2, inner_a, stats
@@ -171,13 +171,12 @@ cdef class Graph:
             return 0
         return flip_paths(self.g, s.shape[0], &s[0], &d[0], &u[0])
 
-    def lift_all(self, tnodes, tpos, mptr, mem, kparent, kval, node_set, owner, ell):
-        """Moats of the K-sets (see ``tjoin._lift_all``); fills ``node_set``, ``owner``,
+    def lift_all(self, tnodes, tpos, kparent, kval, node_set, owner, ell):
+        """Moats of the K-sets (see ``tjoin._lift_all``; terminals first, then larger
+        sets, children first, given by ``kparent``); fills ``node_set``, ``owner``,
         ``ell`` in place and returns (parent, value, conflict i, j, distance)."""
         cdef i64[::1] tn = np.ascontiguousarray(tnodes, dtype=np.int64)
         cdef i64[::1] tp = np.ascontiguousarray(tpos, dtype=np.int64)
-        cdef i64[::1] mp = np.ascontiguousarray(mptr, dtype=np.int64)
-        cdef i64[::1] me = np.ascontiguousarray(mem, dtype=np.int64)
         cdef i64[::1] kp = np.ascontiguousarray(kparent, dtype=np.int64)
         cdef double[::1] kv = np.ascontiguousarray(kval, dtype=np.float64)
         cdef i64[::1] ns = node_set
@@ -187,8 +186,14 @@ cdef class Graph:
         cdef int nk = kp.shape[0]
         if nk == 0 or tn.shape[0] == 0:
             return np.zeros(0, np.int64), np.zeros(0), [], [], []
-        lift_all(self.g, tn.shape[0], &tn[0], &tp[0], nk, &mp[0], &me[0] if me.shape[0] else NULL,
-                 &kp[0], &kv[0], &ns[0], &ow[0], &el[0], out)
-        parent = np.array([out.parent[i] for i in range(out.parent.size())], dtype=np.int64)
-        value = np.array([out.value[i] for i in range(out.value.size())], dtype=np.float64)
+        lift_all(self.g, tn.shape[0], &tn[0], &tp[0], nk, &kp[0], &kv[0], &ns[0], &ow[0],
+                 &el[0], out)
+        parent = np.zeros(out.parent.size(), dtype=np.int64)
+        value = np.zeros(out.value.size(), dtype=np.float64)
+        cdef i64[::1] pv = parent
+        cdef double[::1] vv = value
+        cdef size_t i
+        for i in range(out.parent.size()):
+            pv[i] = out.parent[i]
+            vv[i] = out.value[i]
         return parent, value, list(out.ci), list(out.cj), list(out.cd)

@@ -640,11 +640,8 @@ def _lift_all(
     owner = np.where(src >= 0, tpos[np.maximum(src, 0)], -1)
     lift = _Lift([], [], np.full(g.n, -1, dtype=np.int64), owner, dist.copy(), [])
     if g.kernel is not None:
-        sizes = np.fromiter((len(B) for B in members), dtype=np.int64, count=len(members))
-        mptr = np.r_[0, np.cumsum(sizes)]
-        mem = np.concatenate(members) if members else np.zeros(0, np.int64)
         par, val, ci, cj, cd = g.kernel.lift_all(
-            tnodes, tpos, mptr, mem, kparent, kval, lift.node_set, lift.owner, lift.ell
+            tnodes, tpos, kparent, kval, lift.node_set, lift.owner, lift.ell
         )
         lift.parent, lift.value = par.tolist(), val.tolist()
         lift.conflicts = list(zip(ci, cj, cd, strict=True))
@@ -866,12 +863,12 @@ def _integer_costs(cost: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _blossom_duals(
     pairs: _Pairs, nt: int
-) -> tuple[np.ndarray, list[np.ndarray], np.ndarray, np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Minimum perfect matching of the candidate pairs and its dual, by the compiled blossom.
 
-    Returns the chosen pair positions, the K-sets (terminals, then blossoms children
-    first), their parents and values (metres; a terminal's may be negative), and the
-    terminals whose value is negative; None when the pairs hold no perfect matching
+    Returns the chosen pair positions, the parent of each K-set (terminals, then
+    blossoms children first) and its value (metres; a terminal's may be negative),
+    and the terminals whose value is negative; None when the pairs hold no perfect matching
     or the kernel is not compiled. The duals are exact for the floored integer costs
     (:func:`_integer_costs`), so exactly feasible for the float costs.
     """
@@ -887,17 +884,62 @@ def _blossom_duals(
         return None  # no perfect matching, or a dual past 64 bits
     # a few units below zero: the floors of a pair and of its two halves differ
     y2[(y2 < 0) & (y2 >= -_ROUNDING_UNITS)] = 0
-    nb = len(bpar)
-    owners: list[list[int]] = [[] for _ in range(nb)]
-    for v, x in enumerate(inner.tolist()):
-        while x >= 0:
-            owners[x].append(v)
-            x = int(bpar[x])
-    members = [np.array([t]) for t in range(nt)]
-    members += [np.asarray(o, dtype=np.int64) for o in owners]
+    if (y2 < 0).any():
+        _raise_negatives(y2, z2, bpar, inner, (pi, pj, ci), mate)
     kparent = np.r_[np.where(inner >= 0, inner + nt, -1), np.where(bpar >= 0, bpar + nt, -1)]
     kval = np.r_[y2, z2].astype(float) / (2.0 * scale)
-    return chosen, members, kparent, kval, np.flatnonzero(y2 < 0)
+    return chosen, kparent, kval, np.flatnonzero(y2 < 0)
+
+
+def _raise_negatives(
+    y2: np.ndarray,
+    z2: np.ndarray,
+    bpar: np.ndarray,
+    inner: np.ndarray,
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray],
+    mate: np.ndarray,
+) -> None:
+    """Move value to each negative terminal from its partner's side, as far as pairs allow.
+
+    Raising ``y_v`` by ``δ`` while lowering by ``δ`` the partner's ``y`` or a blossom
+    holding the partner but not ``v`` keeps the matched pair's load, the dual's value
+    and every other load that crosses the lowered set; each other pair of ``v`` needs
+    ``δ`` of slack. Exact: in the blossom's integer units (twice the dual), in place.
+    """
+    pi, pj, ci = edges
+
+    def chain(u: int) -> list[int]:
+        out, x = [], int(inner[u])
+        while x >= 0:
+            out.append(x)
+            x = int(bpar[x])
+        return out
+
+    ends, other, cost = np.r_[pi, pj], np.r_[pj, pi], np.r_[ci, ci]
+    order = np.argsort(ends, kind="stable")
+    ptr = np.searchsorted(ends[order], np.arange(len(y2) + 1))
+    for v in np.flatnonzero(y2 < 0).tolist():
+        m, cv = int(mate[v]), set(chain(v))
+        near = []
+        for q in order[ptr[v] : ptr[v + 1]].tolist():
+            u = int(other[q])
+            if u != m:
+                near.append((u, int(cost[q]), set(chain(u))))
+        for src in [-1] + [x for x in chain(m) if x not in cv]:
+            reserve = int(y2[m]) if src < 0 else int(z2[src])
+            delta = min(-int(y2[v]), reserve)
+            for u, c, su in near:
+                if delta > 0 and src not in su:
+                    sep = sum(int(z2[x]) for x in su.symmetric_difference(cv))
+                    delta = min(delta, 2 * c - int(y2[u]) - int(y2[v]) - sep)
+            if delta > 0:
+                y2[v] += delta
+                if src < 0:
+                    y2[m] -= delta
+                else:
+                    z2[src] -= delta
+            if y2[v] >= 0:
+                break
 
 
 def _shortcut_pairs(
@@ -970,22 +1012,23 @@ def _blossom_t_join(
         sol = _blossom_duals(pairs, nt)
         if sol is None:
             return None
-        chosen, members, kparent, kval, neg = sol
-        if len(neg):
-            if _shortcut_pairs(pairs, neg, kparent, kval, nt):
-                continue
-            return None
-        # shrink by a hair so moats that touch in exact arithmetic do not overlap
-        lift = _lift_all(g, tnodes, tpos, members, kparent, kval * (1 - 1e-10), voronoi)
+        chosen, kparent, kval, neg = sol
+        shortcuts = _shortcut_pairs(pairs, neg, kparent, kval, nt) if len(neg) else 0
+        # shrink by a hair so moats that touch in exact arithmetic do not overlap (the
+        # compiled lifting reads the K-sets from kparent, no member lists)
+        lift = _lift_all(g, tnodes, tpos, [], kparent, kval * (1 - 1e-10), voronoi)
         cert = _certificate(lift)
         new = lift.conflicts or _overload_pairs(g, lift, cert)
-        if new and sum(pairs.add(i, j, c, -1) for i, j, c in new):
+        added = sum(pairs.add(i, j, c, -1) for i, j, c in new) if new else 0
+        if shortcuts or added:
             continue
+        if len(neg):
+            return None
         join = _join_from_pairs(g, pairs, chosen, tnodes, voronoi, trees)
         cost = math.fsum(g.w[join].tolist())
         bound = check_t_join_certificate(g.n, g.a, g.b, g.w, terminal, cert)
         exact = bool(np.all(g.w == np.round(g.w)) and bound > cost - 1 + 1e-6)
-        info = {"rounds": rnd, "pairs": len(pairs.i), "blossoms": len(members) - nt, "lp": 0.0}
+        info = {"rounds": rnd, "pairs": len(pairs.i), "blossoms": len(kparent) - nt, "lp": 0.0}
         return CertifiedTJoin(join, cost, min(bound, cost), cert, exact, info)
     return None
 
