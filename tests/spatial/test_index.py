@@ -350,6 +350,28 @@ class TestChinaGCJ02:
         assert idx.locate(float(bx[0]), float(by[0]), crs="BD-09") == wgs["district_name"][0]
 
 
+def test_large_buffer_on_huge_pages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Large indexes are copied to memory advised for 2 MB pages (issue 21): the same
+    # answers, and pickling and saving still work.
+    import urbangrid.spatial.index.engine as engine
+
+    polys = [shapely.box(i, 0, i + 1, 1) for i in range(50)]
+    plain = GridIndex.from_polygons(polys, crs=CRS)
+    monkeypatch.setattr(engine, "_HUGE_PAGES_MIN_BYTES", 0)
+    idx = GridIndex.from_polygons(polys, crs=CRS)
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(-1, 51, 5000), rng.uniform(-0.5, 1.5, 5000)
+    want = plain.locate_many(x, y, crs=CRS)
+    assert (idx.locate_many(x, y, crs=CRS) == want).all()
+    assert [idx.locate(a, b, crs=CRS) for a, b in zip(x[:200], y[:200], strict=True)] == [
+        None if p < 0 else p for p in want[:200].tolist()
+    ]
+    again = pickle.loads(pickle.dumps(idx))
+    idx.save(tmp_path / "i.npz")
+    for other in (again, GridIndex.load(tmp_path / "i.npz")):
+        assert (other.locate_many(x, y, crs=CRS) == want).all()
+
+
 class TestGaussKrugerLive:
     """Phone and survey points against a Gauss-Krüger index: projected inside the compiled
     locate call (issue 21), the same answers as locate_many (pyproj) on every point."""
