@@ -217,6 +217,31 @@ def test_grids_generate_uses_the_streets_the_store_holds(tmp_path: Path) -> None
     assert "unit grids" in gen.output
 
 
+def test_grids_generate_reads_gzipped_files_and_names_unreadable_ones(tmp_path: Path) -> None:
+    """Cambridge's streets as the city publishes them (.geojson.gz) with one neighbourhood
+    given a 12-digit code; a file that is no vector file is one line, not an internal
+    DataSourceError (found generating Cambridge's grids as a new user)."""
+    import geopandas as gpd
+
+    data = Path(__file__).parent / "data" / "cambridge"
+    hoods = gpd.read_file(f"/vsigzip/{data / 'neighborhoods.geojson.gz'}")
+    one = hoods.iloc[[0]].assign(community_code="990101001001")
+    comm = tmp_path / "hood.geojson"
+    one.to_file(comm)
+    store = str(tmp_path / "g.gpkg")
+    args = ["grids", "generate", store, "--communities", str(comm), "--version", "v1", "-q"]
+    streets = str(data / "street_centerlines.geojson.gz")
+    gen = CliRunner().invoke(main, [*args, "--streets", streets])
+    assert gen.exit_code == 0, gen.output
+    assert "unit grids" in gen.output and "EPSG:32619" in gen.output
+    junk = tmp_path / "streets.geojson.gz"
+    junk.write_bytes(b"not gzip")
+    bad = CliRunner().invoke(main, [*args, "--version", "v2", "--streets", str(junk)])
+    assert bad.exit_code == 1, bad.output
+    assert bad.output.startswith(f"error: {junk}: cannot read street centrelines: ")
+    assert "internal error" not in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
 def _haidian_survey(tmp_path: Path) -> Path:
     """The bundled Haidian street furniture as a contractor's survey GeoPackage."""
     import geopandas as gpd

@@ -22,6 +22,8 @@ from typing import Any
 
 import click
 
+from urbangrid.cli.vectors import read_vector
+
 __all__ = ["admin", "check_boundary_codes", "check_divisions_header"]
 
 
@@ -48,7 +50,7 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
     frames = []
     for i, path in enumerate(files):
         col = columns[0] if len(columns) == 1 else columns[i]
-        frame = gpd.read_file(path)
+        frame = read_vector(path, "boundary polygons")
         if col not in frame.columns:
             raise DataFileError(f"{path}: no column {col!r} holding division codes; columns "
                                 f"are {', '.join(map(str, frame.columns))} (use --code-column)")

@@ -19,6 +19,7 @@ import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
 from urbangrid.cli.stores import open_store
+from urbangrid.cli.vectors import read_vector
 
 __all__ = ["EXIT_NOT_FOUND", "gazetteer_group", "geocode_command",
            "reverse_command"]
@@ -222,7 +223,6 @@ def _print_reverse(row: Any, lang: str) -> None:
 
 def _division_bounds(divisions: str, boundaries: str | None, col: str) -> Any:
     """The ``--boundaries`` polygons, checked against the ``--divisions`` table first."""
-    import geopandas as gpd
 
     from urbangrid.cli.admin import check_boundary_codes, check_divisions_header
     from urbangrid.errors import DataFileError
@@ -231,7 +231,7 @@ def _division_bounds(divisions: str, boundaries: str | None, col: str) -> Any:
     check_divisions_header(Path(divisions))
     if not boundaries:
         return None
-    bounds = gpd.read_file(boundaries)
+    bounds = read_vector(boundaries, "boundary polygons")
     if col not in bounds.columns:
         raise DataFileError(f"{boundaries}: no column {col!r} holding division codes; columns "
                             f"are {', '.join(map(str, bounds.columns))} "

@@ -11,6 +11,7 @@ import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
 from urbangrid.cli.stores import describe, is_server, open_store
+from urbangrid.cli.vectors import read_vector
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -97,7 +98,6 @@ def generate(
     tolerance: float, work_count: int | None, quiet: bool,
 ) -> None:
     """Generate unit grids and work grids into STORE as a new version."""
-    import geopandas as gpd
 
     import urbangrid
     from urbangrid.demo.inputs import osm_extract_inputs
@@ -125,9 +125,9 @@ def generate(
                                     inputs.internal_ways, inputs.note)
         code_column, source = "community_code", osm.name
     elif communities is not None:
-        comms, ways = gpd.read_file(communities), None
+        comms, ways = read_vector(communities, "community polygons"), None
         if streets is not None:
-            lines, source = gpd.read_file(streets), streets.name
+            lines, source = read_vector(streets, "street centrelines"), streets.name
         else:
             lines, source = _stored_streets(store), f"{describe(store)} street_centreline"
         note = f"streets {source}, communities {communities.name}"
@@ -167,7 +167,6 @@ def generate(
 @click.option("--version", "version", default=None, help="Grid version (default: current).")
 def validate(store: str, communities: Path | None, out: Path, version: str | None) -> None:
     """Check STORE's unit grids like a QA tool; write the problems for QGIS."""
-    import geopandas as gpd
     import pyproj
 
     from urbangrid.spatial.grids.validate import validate_unit_grids, write_qa_report
@@ -178,7 +177,8 @@ def validate(store: str, communities: Path | None, out: Path, version: str | Non
     if unit.empty:
         raise click.ClickException(f"{describe(store)} holds no unit grids")
     metric = pyproj.CRS.from_user_input(unit["metric_crs"].dropna().iloc[0])
-    comms = None if communities is None else gpd.read_file(communities).to_crs(metric)
+    comms = (None if communities is None
+             else read_vector(communities, "community polygons").to_crs(metric))
     report = validate_unit_grids(unit.to_crs(metric), comms)
     gpkg, csv = write_qa_report(report, out, csv=out.with_suffix(".csv"))
     counts = report["check"].value_counts().to_dict() if "check" in report else {}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from urbangrid.cli.stores import STREETS_AND_GRIDS, is_server, open_store
+from urbangrid.cli.vectors import read_vector
 from urbangrid.errors import PatrolAreaError, UrbangridError
 
 if TYPE_CHECKING:
@@ -367,16 +368,7 @@ def _polygon_frame(path: str, crs: str | None) -> tuple[Any, str | None]:
             except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException) as exc:
                 raise PatrolAreaError(f"{bad}: a geometry is not GeoJSON ({exc})") from None
             return gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, dtype=object), crs=None), src
-    try:
-        frame = gpd.read_file(path)
-    except Exception as exc:  # pyogrio's errors: the file is no vector file it knows
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(".;")[0]
-        raise PatrolAreaError(f"{bad}: {first.rstrip('.')}; give a vector file (GeoJSON, "
-                              "GeoPackage, Shapefile, KML …)") from None
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry is None:
-        raise PatrolAreaError(f"{bad}: it has no geometry (a table without shapes?); give "
-                              "a vector file (GeoJSON, GeoPackage, Shapefile, KML …)")
-    return frame, crs
+    return read_vector(path, "the area polygon", allow_empty=True), crs
 
 
 def _street_graph(store: Store | None, source: str, area: Any, mode: str) -> Any:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from urbangrid.cli.vectors import read_vector
+
 __all__ = ["scale"]
 
 _SCHEDULER_HELP = (
@@ -48,15 +50,13 @@ def assign(
 
     Writes a Parquet dataset under a temporary name and renames it when complete.
     """
-    import geopandas as gpd
-
     from urbangrid.scale.assign import assign_points
     from urbangrid.spatial.index.engine import GridIndex
 
     if grid.suffix == ".npz":
         index = GridIndex.load(grid)
     else:
-        polygons = gpd.read_file(grid)
+        polygons = read_vector(grid, "grid polygons")
         if key is not None and key not in polygons.columns:
             raise click.BadParameter(f"{grid} has no column {key!r}", param_hint="--key")
         keys = None if key is None else polygons[key].astype(str).to_numpy()
@@ -107,7 +107,7 @@ def routes(
         G = street_graph(frame, mode, source=streets.name)
     else:
         G = read_street_graph(streets, mode)
-    areas = gpd.read_file(areas_path)
+    areas = read_vector(areas_path, "area polygons")
     plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,
                       on_error="skip", progress=not quiet, iterations=iterations, seed=seed,
                       unreachable="skip")

@@ -1,0 +1,54 @@
+"""Vector files the commands read besides surveys: street centrelines, community and area
+polygons, boundaries, the polygons of ``scale assign``.
+
+One reader, so every command takes the same files (any format GDAL reads, gzipped
+single files such as ``.geojson.gz`` too, as ``urbangrid load`` does) and says the same
+one line when a file cannot be used: the file, what was wanted of it, what to give.
+Surveys go through :func:`urbangrid.loaders.readers.read_survey` (``urbangrid load``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from urbangrid.errors import DataFileError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["GIVE_VECTOR", "read_vector"]
+
+#: The end of every message about a file that is no vector file.
+GIVE_VECTOR = "give a vector file (GeoJSON, GeoPackage, Shapefile, KML …; .gz too)"
+
+
+def read_vector(path: str | Path, what: str, *, allow_empty: bool = False) -> gpd.GeoDataFrame:
+    """Read the vector file ``path`` (``what`` it should hold names it in messages).
+
+    Coordinates stay in the file's CRS (``frame.crs``, None when the file states none).
+    ``NAME.EXT.gz`` is read as ``NAME.EXT``.
+
+    Raises
+    ------
+    DataFileError
+        The file cannot be opened as a vector file, has no geometry column (a table
+        without shapes), or, unless ``allow_empty``, no features; one line.
+    """
+    import geopandas as gpd
+
+    text = str(path)
+    source = f"/vsigzip/{text}" if text.lower().endswith(".gz") else text
+    try:
+        frame = gpd.read_file(source)
+    except Exception as exc:  # pyogrio's and GDAL's errors: no vector file it knows
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(".;")[0]
+        first = first.replace(f"'{source}' ", "").replace(f"{source}: ", "").rstrip(".")
+        raise DataFileError(f"{text}: cannot read {what}: {first}; {GIVE_VECTOR}") from None
+    if not isinstance(frame, gpd.GeoDataFrame) or "geometry" not in frame.columns:
+        raise DataFileError(f"{text}: cannot read {what}: it has no geometry (a table "
+                            f"without shapes?); {GIVE_VECTOR}")
+    if not allow_empty and (len(frame) == 0 or frame.geometry.isna().all()):
+        raise DataFileError(f"{text}: no {what} in it (0 features with a geometry); "
+                            "check the file or its layer")
+    return frame
