@@ -304,7 +304,8 @@ class GridIndex:
         self.grid_version = grid_version
         self.keys = key_arr
         self._geom = geom
-        self._buf, self.meta = _build(geom, cells, whole_polygon_max_edges)
+        buf, self.meta = _build(geom, cells, whole_polygon_max_edges)
+        self._buf = _on_huge_pages(buf)
         self._finish()
         return self
 
@@ -400,7 +401,6 @@ class GridIndex:
         self._fast: tuple[Any, Callable[[float, float], int]] = (_NO_CRS, _miss)
         self._snap_tree: shapely.STRtree | None = None
         self._key_list = None if self.keys is None else self.keys.tolist()
-        self._buf = _on_huge_pages(self._buf)
         # A bound method of the compiled locator: two floats in, a position out (~50 ns).
         self._locator = _pip.Locator(self._buf)
         self._locate_one = self._locator.locate
@@ -838,7 +838,7 @@ class GridIndex:
         has_keys = meta.pop("has_keys")
         meta.pop("format_version")
         self.meta = meta
-        self._buf = np.ascontiguousarray(state["buf"], dtype=np.float64)
+        self._buf = _on_huge_pages(np.ascontiguousarray(state["buf"], dtype=np.float64))
         self._geom = (
             np.ascontiguousarray(state["coords"], dtype=np.float64),
             np.ascontiguousarray(state["ring_off"], dtype=np.int64),
