@@ -493,167 +493,117 @@ def _map_points(
     return ox.reshape(x.shape), oy.reshape(y.shape)
 
 
-def wgs84_to_gcj02(
-    lon: ArrayLike, lat: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Shift WGS84 longitude/latitude to GCJ-02 with the published algorithm.
+ArrayFormula: TypeAlias = Callable[
+    [ArrayLike, ArrayLike], tuple[NDArray[np.float64], NDArray[np.float64]]
+]
+"""``f(lon, lat) -> (lon, lat)``: one of the GCJ-02/BD-09 formulas over arrays."""
 
-    Parameters
-    ----------
-    lon, lat : array_like of float
-        WGS84 (EPSG:4326) longitude and latitude, degrees.
+_WGS84_LABEL = "WGS84 (EPSG:4326)"
 
-    Returns
-    -------
-    lon, lat : numpy.ndarray of float64
-        GCJ-02 longitude and latitude, degrees. Points outside the GCJ-02 rectangle
-        (:func:`in_gcj02_area`) are returned unchanged; NaN stays NaN.
+_FORMULA_DOC = """{summary}
+{notes}
+Parameters
+----------
+lon, lat : array_like of float
+    {src} longitude and latitude, degrees.
 
-    See Also
-    --------
-    transform_xy : the same conversion between any two supported CRS.
-    gcj02_to_wgs84 : the inverse, solved iteratively.
-
-    Examples
-    --------
-    >>> lon, lat = wgs84_to_gcj02([116.391], [39.907])
-    >>> round(float(lon[0]), 6), round(float(lat[0]), 6)
-    (116.397241, 39.908401)
-    """
-    return _map_points("WGS84_TO_GCJ02", lon, lat)
+Returns
+-------
+lon, lat : numpy.ndarray of float64
+    {dst} longitude and latitude, degrees{returned}
+{see_also}
+Examples
+--------
+>>> lon, lat = {name}([{lon}], [{lat}])
+>>> round(float(lon[0]), {digits}), round(float(lat[0]), {digits})
+{expected}
+"""
 
 
-def gcj02_to_wgs84(
-    lon: ArrayLike, lat: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Invert the GCJ-02 shift: GCJ-02 longitude/latitude to WGS84.
+def _array_formula(
+    op: str, summary: str, src: str, dst: str, example: str, **text: str
+) -> ArrayFormula:
+    """The public array function running the compiled point formula ``op`` (e.g.
+    ``WGS84_TO_GCJ02``), with its docstring: ``summary``, then ``text['notes']``, the
+    CRS ``src`` and ``dst``, ``text['returned']`` (after "degrees") and
+    ``text['see_also']``; ``example`` is "lon, lat, digits -> expected output"."""
+    name = op.lower()
 
-    The inverse is solved by Newton steps, so that shifting the answer with
-    :func:`wgs84_to_gcj02` gives back the input to within 1e-9 degrees (about 0.1 mm);
-    the usual one-step formula is only good to about 1e-6 degrees (0.1 m).
+    def formula(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        return _map_points(op, lon, lat)
 
-    Parameters
-    ----------
-    lon, lat : array_like of float
-        GCJ-02 longitude and latitude, degrees.
-
-    Returns
-    -------
-    lon, lat : numpy.ndarray of float64
-        WGS84 (EPSG:4326) longitude and latitude, degrees. Points outside the GCJ-02
-        rectangle are returned unchanged; NaN stays NaN.
-
-    See Also
-    --------
-    wgs84_to_gcj02 : the forward shift this inverts.
-
-    Examples
-    --------
-    >>> lon, lat = gcj02_to_wgs84([116.397241], [39.908401])
-    >>> round(float(lon[0]), 5), round(float(lat[0]), 5)
-    (116.391, 39.907)
-    """
-    return _map_points("GCJ02_TO_WGS84", lon, lat)
+    inputs, expected = example.split(" -> ")
+    lon, lat, digits = inputs.split(", ")
+    see_also = text.get("see_also", "")
+    formula.__name__ = formula.__qualname__ = name
+    formula.__doc__ = _FORMULA_DOC.format(
+        summary=summary, notes=text.get("notes", ""), src=src, dst=dst, name=name, lon=lon,
+        lat=lat, digits=digits, expected=expected, returned=text.get("returned", "."),
+        see_also=f"\nSee Also\n--------\n{see_also}" if see_also else "",
+    )  # fmt: skip
+    return formula
 
 
-def gcj02_to_bd09(
-    lon: ArrayLike, lat: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Shift GCJ-02 longitude/latitude to Baidu BD-09 with the published formula.
+wgs84_to_gcj02 = _array_formula(
+    "WGS84_TO_GCJ02",
+    "Shift WGS84 longitude/latitude to GCJ-02 with the published algorithm.",
+    _WGS84_LABEL,
+    "GCJ-02",
+    "116.391, 39.907, 6 -> (116.397241, 39.908401)",
+    returned=". Points outside the GCJ-02 rectangle\n    (:func:`in_gcj02_area`) are "
+    "returned unchanged; NaN stays NaN.",
+    see_also="transform_xy : the same conversion between any two supported CRS.\n"
+    "gcj02_to_wgs84 : the inverse, solved iteratively.\n",
+)
 
-    Parameters
-    ----------
-    lon, lat : array_like of float
-        GCJ-02 longitude and latitude, degrees.
+gcj02_to_wgs84 = _array_formula(
+    "GCJ02_TO_WGS84",
+    "Invert the GCJ-02 shift: GCJ-02 longitude/latitude to WGS84.",
+    "GCJ-02",
+    _WGS84_LABEL,
+    "116.397241, 39.908401, 5 -> (116.391, 39.907)",
+    notes="\nThe inverse is solved by Newton steps, so that shifting the answer with\n"
+    ":func:`wgs84_to_gcj02` gives back the input to within 1e-9 degrees (about 0.1 mm);\n"
+    "the usual one-step formula is only good to about 1e-6 degrees (0.1 m).\n",
+    returned=". Points outside the GCJ-02\n    rectangle are returned unchanged; NaN stays NaN.",
+    see_also="wgs84_to_gcj02 : the forward shift this inverts.\n",
+)
 
-    Returns
-    -------
-    lon, lat : numpy.ndarray of float64
-        BD-09 longitude and latitude, degrees (about +0.0065, +0.006 from GCJ-02).
+gcj02_to_bd09 = _array_formula(
+    "GCJ02_TO_BD09",
+    "Shift GCJ-02 longitude/latitude to Baidu BD-09 with the published formula.",
+    "GCJ-02",
+    "BD-09",
+    "116.397241, 39.908401, 5 -> (116.40361, 39.91474)",
+    returned=" (about +0.0065, +0.006 from GCJ-02).",
+)
 
-    Examples
-    --------
-    >>> lon, lat = gcj02_to_bd09([116.397241], [39.908401])
-    >>> round(float(lon[0]), 5), round(float(lat[0]), 5)
-    (116.40361, 39.91474)
-    """
-    return _map_points("GCJ02_TO_BD09", lon, lat)
+bd09_to_gcj02 = _array_formula(
+    "BD09_TO_GCJ02",
+    "Invert the BD-09 shift: Baidu BD-09 longitude/latitude to GCJ-02.",
+    "BD-09",
+    "GCJ-02",
+    "116.403614, 39.914744, 5 -> (116.39724, 39.9084)",
+    notes="\nStarts from the usual closed-form approximation (good to about 1e-6 degrees) "
+    "and\nrefines it by fixed-point iteration to within 1e-9 degrees of an exact inverse "
+    "of\n:func:`gcj02_to_bd09`.\n",
+)
 
+wgs84_to_bd09 = _array_formula(
+    "WGS84_TO_BD09",
+    "WGS84 longitude/latitude to Baidu BD-09 (through GCJ-02).",
+    _WGS84_LABEL,
+    "BD-09",
+    "116.391, 39.907, 4 -> (116.4036, 39.9147)",
+)
 
-def bd09_to_gcj02(
-    lon: ArrayLike, lat: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Invert the BD-09 shift: Baidu BD-09 longitude/latitude to GCJ-02.
-
-    Starts from the usual closed-form approximation (good to about 1e-6 degrees) and
-    refines it by fixed-point iteration to within 1e-9 degrees of an exact inverse of
-    :func:`gcj02_to_bd09`.
-
-    Parameters
-    ----------
-    lon, lat : array_like of float
-        BD-09 longitude and latitude, degrees.
-
-    Returns
-    -------
-    lon, lat : numpy.ndarray of float64
-        GCJ-02 longitude and latitude, degrees.
-
-    Examples
-    --------
-    >>> lon, lat = bd09_to_gcj02([116.403614], [39.914744])
-    >>> round(float(lon[0]), 5), round(float(lat[0]), 5)
-    (116.39724, 39.9084)
-    """
-    return _map_points("BD09_TO_GCJ02", lon, lat)
-
-
-def wgs84_to_bd09(
-    lon: ArrayLike, lat: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """WGS84 longitude/latitude to Baidu BD-09 (through GCJ-02).
-
-    Parameters
-    ----------
-    lon, lat : array_like of float
-        WGS84 (EPSG:4326) longitude and latitude, degrees.
-
-    Returns
-    -------
-    lon, lat : numpy.ndarray of float64
-        BD-09 longitude and latitude, degrees.
-
-    Examples
-    --------
-    >>> lon, lat = wgs84_to_bd09([116.391], [39.907])
-    >>> round(float(lon[0]), 4), round(float(lat[0]), 4)
-    (116.4036, 39.9147)
-    """
-    return _map_points("WGS84_TO_BD09", lon, lat)
-
-
-def bd09_to_wgs84(
-    lon: ArrayLike, lat: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Baidu BD-09 longitude/latitude to WGS84 (through GCJ-02, both steps iterative).
-
-    Parameters
-    ----------
-    lon, lat : array_like of float
-        BD-09 longitude and latitude, degrees.
-
-    Returns
-    -------
-    lon, lat : numpy.ndarray of float64
-        WGS84 (EPSG:4326) longitude and latitude, degrees.
-
-    Examples
-    --------
-    >>> lon, lat = bd09_to_wgs84([116.403614], [39.914744])
-    >>> round(float(lon[0]), 5), round(float(lat[0]), 5)
-    (116.391, 39.907)
-    """
-    return _map_points("BD09_TO_WGS84", lon, lat)
+bd09_to_wgs84 = _array_formula(
+    "BD09_TO_WGS84",
+    "Baidu BD-09 longitude/latitude to WGS84 (through GCJ-02, both steps iterative).",
+    "BD-09",
+    _WGS84_LABEL,
+    "116.403614, 39.914744, 5 -> (116.391, 39.907)",
+)
 
 
 # --------------------------------------------------------------------------- any to any
