@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
+import geopandas as gpd
 import pytest
 import shapely
 
@@ -131,3 +132,11 @@ def test_files_one_gpx_per_collector(plan, tmp_path):
     assert any(t.startswith("2026-12-06T23:00") for t in times)  # 07:00 Beijing time
     assert (tmp_path / "summary.txt").read_text(encoding="utf-8").startswith("This plan")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".plan-")]
+    # the areas and rounds as layers QGIS opens (areas.csv has no shapes): WGS84, one
+    # feature per area with its table row, one line per round
+    areas = gpd.read_file(tmp_path / "areas.geojson")
+    rounds = gpd.read_file(tmp_path / "rounds.geojson")
+    assert areas.crs.to_epsg() == 4326 and rounds.crs.to_epsg() == 4326
+    assert sorted(areas["area_code"]) == sorted(plan.table["area_code"])
+    assert areas["patrol_km"].notna().all() and areas.is_valid.all()
+    assert sorted(rounds["area_code"]) == sorted(plan.routes)

@@ -73,7 +73,8 @@ def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool) -> str:
 @click.option("--count-turns", is_flag=True, help="Hold rounds as ridden, turn penalties "
               "included, to the norm (slower); default: the riding time.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
-              help="Write GPX per collector, CSV tables, summary.txt and map.html here.")
+              help="Write GPX per collector, CSV tables, areas and rounds as GeoJSON (for "
+                   "QGIS), summary.txt and map.html here.")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Day of the roster (YYYY-MM-DD): times the GPX tracks.")
 @click.option("--save", is_flag=True, help="Write the areas (collector_area) and rounds "

@@ -681,7 +681,9 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
 
     Files: ``gpx/<collector>.gpx`` (WGS84; with ``day``, each track point carries the
     time it is planned to be passed, the round repeated from the shift's start),
-    ``areas.csv``, ``roster.csv``, ``streets.csv``, ``staffing.csv``, ``summary.txt``.
+    ``areas.csv``, ``roster.csv``, ``streets.csv``, ``staffing.csv``, ``summary.txt``,
+    and for QGIS ``areas.geojson`` (each area's outline with its row of ``areas.csv``)
+    and ``rounds.geojson`` (each area's round as one line), both WGS84 lon/lat.
     Written to a temporary folder first and moved in place, so a failure leaves no
     half-written plan.
 
@@ -703,7 +705,7 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
     import shutil
     import tempfile
 
-    from urbangrid.routing.patrol.export import write_gpx
+    from urbangrid.routing.patrol.export import write_geojson, write_gpx
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -725,6 +727,8 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
         plan.streets.round(1).to_csv(tmp / "streets.csv", index=False)
         plan.staffing.round(3).to_csv(tmp / "staffing.csv")
         (tmp / "summary.txt").write_text(plan.summary + "\n", encoding="utf-8")
+        _areas_wgs84(plan).to_file(tmp / "areas.geojson", driver="GeoJSON")
+        write_geojson([plan.routes[c] for c in sorted(plan.routes)], tmp / "rounds.geojson")
         if (out / "gpx").exists():
             shutil.rmtree(out / "gpx")
         written = []
@@ -737,6 +741,14 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
         return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _areas_wgs84(plan: DistrictPlan) -> gpd.GeoDataFrame:
+    """Every area's outline (regular and grade-1 cover) with its row of the area table."""
+    outlines = _all_areas(plan).areas[["area_code", "geometry"]]
+    table = plan.table.round(1).drop(columns="geometry", errors="ignore")
+    both = outlines.merge(table, on="area_code", how="left")
+    return gpd.GeoDataFrame(both, geometry="geometry", crs=plan.areas.crs).to_crs(4326)
 
 
 def _hhmm(hours: float) -> str:
