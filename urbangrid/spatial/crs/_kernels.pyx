@@ -14,7 +14,6 @@ Accuracy, the GCJ-02 rectangle and the inverses are described in
 :mod:`urbangrid.spatial.crs.transform`. All values are longitude/latitude in degrees.
 """
 
-import os
 
 import numpy as np
 
@@ -43,6 +42,7 @@ cdef extern from "_tmerc.h" nogil:
 cdef extern from "_parallel.h":
     ctypedef void (*ug_task)(void *ctx, long lo, long hi) noexcept nogil
     void ug_parallel(ug_task fn, void *ctx, long n, long chunk, int threads) nogil
+    int ug_cpus()
 
 cdef struct MapCtx:
     ug_point_fn fn
@@ -59,14 +59,7 @@ cdef void _task_map(void *ctx, long lo, long hi) noexcept nogil:
         m.fn(m.x[i], m.y[i], &m.ox[i], &m.oy[i])
 
 
-def _cpus():
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-_CPUS = _cpus()
+_CPUS = ug_cpus()
 
 GCJ_A = UG_GCJ_A
 GCJ_EE = UG_GCJ_EE

@@ -4,6 +4,8 @@
 #define URBANGRID_PARALLEL_H
 
 #include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 typedef void (*ug_task)(void *ctx, long lo, long hi);
 typedef struct { ug_task fn; void *ctx; long n; long chunk; long next; } ug_job;
 static void *ug_worker(void *p) {
@@ -15,6 +17,16 @@ static void *ug_worker(void *p) {
         j->fn(j->ctx, lo, hi);
     }
     return NULL;
+}
+/* Cores this process may run on (its affinity mask; else the online count; at least 1):
+ * the default thread count of every parallel kernel. */
+static int ug_cpus(void) {
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
 }
 /* fn over [0, n) in chunks, on this thread and up to threads - 1 more. */
 static void ug_parallel(ug_task fn, void *ctx, long n, long chunk, int threads) {

@@ -53,7 +53,6 @@ References
 .. [1] GEOS ``algorithm/RayCrossingCounter.cpp``, ``algorithm/CGAlgorithmsDD.cpp`` and
    ``math/DD.cpp`` (ported from JTS ``CGAlgorithmsDD`` and ``DD``).
 """
-import os
 
 import numpy as np
 
@@ -78,6 +77,7 @@ cdef extern from "_parallel.h":
     ctypedef void (*ug_task)(void *ctx, long lo, long hi) noexcept nogil
     void ug_parallel(ug_task fn, void *ctx, long n, long chunk, int threads) nogil
     int ug_cmp_double(const void *a, const void *b) noexcept nogil
+    int ug_cpus()
 
 # Layout of the packed index. The float64 array starts with this header, then holds the
 # polygon records and cell-local records; the int32 array starts with its own header,
@@ -115,14 +115,12 @@ MAX_LINES = 2
 cdef int _threads = 1
 
 
-def _default_threads():
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+def default_threads():
+    """Cores this process may run on (its affinity mask): the default thread count."""
+    return ug_cpus()
 
 
-_threads = _default_threads()
+_threads = ug_cpus()
 
 
 def set_num_threads(int n):

@@ -146,15 +146,8 @@ def set_kernel_threads(n: int | None) -> int:
     1
     """
     before = _pip.get_num_threads()
-    _pip.set_num_threads(_default_threads() if n is None else n)
+    _pip.set_num_threads(_pip.default_threads() if n is None else n)
     return before
-
-
-def _default_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def reference_locate(
