@@ -167,3 +167,18 @@ def test_a_table_without_shapes_is_no_area_file(tmp_path: Path) -> None:
     assert res.exit_code == 1, res.output
     assert res.output.startswith(f"error: {path}: cannot read the area polygon: it has no "
                                  "geometry")
+
+
+def test_geoparquet_street_edges_are_a_street_file(tmp_path: Path) -> None:
+    # GDAL's Parquet driver needs libduckdb, often missing: route said "libduckdb.so: cannot
+    # open shared object file" on the Wuhan edges; GeoParquet is read as scale routes reads it
+    f = lattice_frame(4)
+    streets, area = tmp_path / "edges.parquet", tmp_path / "area.geojson"
+    f.to_parquet(streets)
+    x0, y0 = 440_000.0, 4_430_000.0
+    gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(x0 - 10, y0 - 10, x0 + 110,
+                                                             y0 + 110)], crs=CRS).to_file(area)
+    res = CliRunner().invoke(main, ["route", str(streets), "--polygon", str(area),
+                                    "--no-steps", "-q", "--time-limit", "1"])
+    assert res.exit_code == 0, res.output
+    assert "area (bike)" in res.output and "streets 0.40 km" in res.output

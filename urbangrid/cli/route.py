@@ -182,7 +182,8 @@ def route(source: str, area_code: str | None, polygon: str | None, mode: str,
           time_limit_s: float, basemap: str | None, tianditu_key: str | None, lang: str,
           steps: bool, quiet: bool) -> None:
     """Patrol route of one area. SOURCE is a store (GeoPackage path or PostGIS DSN) or a
-    street file (OSM .osm/.osm.bz2/.osm.pbf, GraphML, or a survey GeoPackage/GeoJSON).
+    street file (OSM .osm/.osm.bz2/.osm.pbf, GraphML, a survey GeoPackage/GeoJSON, or
+    GeoParquet edges).
 
     Outputs, the base layer and the store are checked before the route search; the
     store is only read unless --save."""
@@ -374,9 +375,9 @@ def _polygon_frame(path: str, crs: str | None) -> tuple[Any, str | None]:
 def _street_graph(store: Store | None, source: str, area: Any, mode: str) -> Any:
     """The mode's graph: from the store's streets within ~1 km of ``area``, else the file."""
     if store is None:
-        from urbangrid.loaders.osm import read_street_graph
+        from urbangrid.cli.vectors import file_street_graph
 
-        return read_street_graph(source, mode)
+        return file_street_graph(source, mode, area)
     from urbangrid.routing.patrol.streets import store_street_graph
 
     a = area.to_crs(store.layer_info("street_centreline").srid)

@@ -96,18 +96,11 @@ def routes(
     out: Path, scheduler: str | None, workers: int | None, quiet: bool,
 ) -> None:
     """Patrol route of every area of AREAS over the street network STREETS, in parallel."""
-    import geopandas as gpd
-
-    from urbangrid.loaders.osm import read_street_graph
-    from urbangrid.routing.patrol.streets import street_graph
+    from urbangrid.cli.vectors import file_street_graph
     from urbangrid.scale.routing import plan_areas
 
-    if streets.suffix in (".parquet", ".geoparquet"):
-        frame = gpd.read_parquet(streets)
-        G = street_graph(frame, mode, source=streets.name)
-    else:
-        G = read_street_graph(streets, mode)
     areas = read_vector(areas_path, "area polygons")
+    G = file_street_graph(streets, mode)
     plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,
                       on_error="skip", progress=not quiet, iterations=iterations, seed=seed,
                       unreachable="skip")

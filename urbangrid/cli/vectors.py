@@ -16,8 +16,12 @@ from urbangrid.errors import DataFileError
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import networkx as nx
 
-__all__ = ["GIVE_VECTOR", "read_vector"]
+#: Suffixes read as GeoParquet street edges (GDAL's Parquet driver is often missing).
+PARQUET = (".parquet", ".geoparquet")
+
+__all__ = ["GIVE_VECTOR", "file_street_graph", "read_vector"]
 
 #: The end of every message about a file that is no vector file.
 GIVE_VECTOR = "give a vector file (GeoJSON, GeoPackage, Shapefile, KML …; .gz too)"
@@ -52,3 +56,31 @@ def read_vector(path: str | Path, what: str, *, allow_empty: bool = False) -> gp
         raise DataFileError(f"{text}: no {what} in it (0 features with a geometry); "
                             "check the file or its layer")
     return frame
+
+
+def file_street_graph(path: str | Path, mode: str,
+                      area: gpd.GeoDataFrame | None = None) -> nx.MultiDiGraph:
+    """The street graph of ``mode`` from a street file: OSM, GraphML, a survey file, or
+    GeoParquet edges (``u, v, highway, geometry``, any CRS the file states).
+
+    With ``area`` (any CRS), GeoParquet edges are read within about 1 km of it only.
+    """
+    if Path(path).suffix.lower() not in PARQUET:
+        from urbangrid.loaders.osm import read_street_graph
+
+        return read_street_graph(path, mode)
+    import geopandas as gpd
+
+    from urbangrid.routing.patrol.streets import street_graph
+
+    try:
+        frame = gpd.read_parquet(path)
+    except Exception as exc:  # pyarrow's and geopandas' errors: not GeoParquet
+        raise DataFileError(f"{path}: cannot read street edges as GeoParquet: {exc}; "
+                            "give GeoParquet, or another street file") from None
+    if area is not None and frame.crs is not None and len(frame):
+        a = area.to_crs(frame.crs)
+        pad = 0.01 if frame.crs.is_geographic else 1000.0  # ~1 km (degrees or metres)
+        x0, y0, x1, y1 = a.total_bounds
+        frame = frame.cx[x0 - pad:x1 + pad, y0 - pad:y1 + pad]
+    return street_graph(frame, mode, source=Path(path).name)
