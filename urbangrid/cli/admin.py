@@ -22,6 +22,7 @@ from typing import Any
 
 import click
 
+from urbangrid.cli.stores import is_server
 from urbangrid.cli.vectors import read_vector
 
 __all__ = ["admin", "check_boundary_codes", "check_divisions_header"]
@@ -158,7 +159,7 @@ def load_admin(store: str, divisions: Path, boundary_files: tuple[Path, ...],
                             boundaries_crs) if boundary_files else None)
     frame = admin_areas_frame(table, polygons, source=source or divisions.name)
     # Everything is read and checked above: a bad input never creates or changes a store.
-    new_store = store.lower().endswith(".gpkg") and not Path(store).exists()
+    new_store = not is_server(store) and not Path(store).exists()
     with urbangrid.connect(store) as s:
         result = s.write("admin_area", frame, "upsert", source=source or divisions.name)
     if new_store:
