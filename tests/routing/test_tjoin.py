@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from urbangrid.errors import RoutingError
+from urbangrid.routing.core._blossom import min_cost_perfect_matching
 from urbangrid.routing.core.postman import chinese_postman
 from urbangrid.routing.core.tjoin import (
     TJoinCertificate,
@@ -49,12 +50,65 @@ def _parity_ok(n: int, a, b, edges, terminal) -> bool:
     return bool(np.array_equal(deg % 2 == 1, terminal))
 
 
+def _random_graph(rng: np.random.Generator) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    n = int(rng.integers(1, 16)) * 2
+    p = rng.uniform(0.1, 1.0)
+    iu, ju = np.triu_indices(n, 1)
+    keep = rng.random(len(iu)) < p
+    top = int(rng.choice([2, 10, 1000, 2**40]))  # many ties up to near the 64-bit limit
+    return n, iu[keep], ju[keep], rng.integers(0, top, int(keep.sum())).astype(np.int64)
+
+
+class TestBlossomKernel:
+    """The compiled primal-dual matching against networkx's, and its exact dual."""
+
+    @pytest.mark.parametrize("seed", range(6))
+    def test_random_graphs_match_networkx_with_a_tight_dual(self, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        for _ in range(60):
+            n, a, b, c = _random_graph(rng)
+            mate, y2, parent, z2, inner, _ = min_cost_perfect_matching(n, a, b, c)
+            G = nx.Graph()
+            G.add_nodes_from(range(n))
+            G.add_weighted_edges_from(zip(a.tolist(), b.tolist(), (-c).tolist(), strict=True))
+            ref = nx.max_weight_matching(G, maxcardinality=True)
+            assert int((mate >= 0).sum()) == 2 * len(ref)
+            assert all(mate[mate[v]] == v for v in np.flatnonzero(mate >= 0))
+            if 2 * len(ref) < n:
+                continue
+            cost = sum(int(c[k]) for k in range(len(a)) if mate[a[k]] == b[k])
+            assert cost == -sum(G[u][v]["weight"] for u, v in ref)
+
+            def chain(v: int) -> set[int]:
+                out, x = set(), int(inner[v])
+                while x >= 0:
+                    out.add(x)
+                    x = int(parent[x])
+                return out
+
+            # y_u + y_v + Σ z over the blossoms holding one end <= cost, exactly
+            assert (z2 >= 0).all() and (parent[parent >= 0] > np.flatnonzero(parent >= 0)).all()
+            for u, v, ck in zip(a.tolist(), b.tolist(), c.tolist(), strict=True):
+                load = int(y2[u]) + int(y2[v]) + sum(int(z2[x]) for x in chain(u) ^ chain(v))
+                assert load <= 2 * ck
+                if mate[u] == v:
+                    assert load == 2 * ck
+            assert sum(y2.tolist()) + sum(z2.tolist()) == 2 * cost
+
+    def test_empty_and_single_edge(self) -> None:
+        e = np.zeros(0, np.int64)
+        assert len(min_cost_perfect_matching(0, e, e, e)[0]) == 0
+        mate, y2, *_ = min_cost_perfect_matching(2, np.array([0]), np.array([1]), np.array([7]))
+        assert mate.tolist() == [1, 0] and int(y2.sum()) == 14
+
+
 class TestCertifiedTJoin:
     @pytest.mark.parametrize("seed", range(8))
     def test_equals_networkx_matching_with_certificate(self, seed: int) -> None:
         n, a, b, w, terminal = _geometric(seed, 150)
         res = certified_t_join(n, a, b, w, terminal)
         assert res is not None and res.optimal
+        assert res.info.get("compiled") == 1.0  # the blossom's dual, no linear program
         assert _parity_ok(n, a, b, res.edges, terminal)
         assert res.cost == pytest.approx(_networkx_join_cost(n, a, b, w, terminal), rel=1e-9)
         assert res.certificate is not None
@@ -63,12 +117,34 @@ class TestCertifiedTJoin:
         assert bound <= res.cost * (1 + 1e-12)
 
     @pytest.mark.parametrize("seed", range(3))
+    def test_matching_program_fallback_agrees(self, seed: int) -> None:
+        # the linear-program path, kept for when the compiled blossom cannot certify
+        n, a, b, w, terminal = _geometric(seed, 150)
+        res = certified_t_join(n, a, b, w, terminal, method="lp")
+        assert res is not None and res.optimal and "compiled" not in res.info
+        assert res.cost == pytest.approx(_networkx_join_cost(n, a, b, w, terminal), rel=1e-9)
+        with pytest.raises(ValueError, match="method"):
+            certified_t_join(n, a, b, w, terminal, method="simplex")
+
+    @pytest.mark.parametrize("seed", range(3))
     def test_integer_weights_are_proven_exactly(self, seed: int) -> None:
         # whole decimetres: a bound above cost - 1 leaves no cheaper integer join
         n, a, b, w, terminal = _geometric(seed, 150, scale=1000.0)
         res = certified_t_join(n, a, b, w, terminal)
         assert res is not None and res.exact
         assert res.cost == pytest.approx(_networkx_join_cost(n, a, b, w, terminal))
+
+    @pytest.mark.parametrize("seed", range(12))
+    def test_small_graphs_with_ties_and_zero_weights(self, seed: int) -> None:
+        # whole units with zeros: ties everywhere, and the floors of the integer costs
+        n, a, b, w, terminal = _geometric(100 + seed, 60, scale=3.0)
+        res = certified_t_join(n, a, b, w, terminal)
+        assert res is not None and res.optimal and res.exact
+        assert _parity_ok(n, a, b, res.edges, terminal)
+        assert res.cost == pytest.approx(_networkx_join_cost(n, a, b, w, terminal), abs=1e-9)
+        assert res.certificate is not None
+        bound = check_t_join_certificate(n, a, b, w, terminal, res.certificate)
+        assert res.cost - 1 < bound <= res.cost * (1 + 1e-12)
 
     def test_no_terminals(self) -> None:
         res = certified_t_join(3, np.array([0, 1]), np.array([1, 2]), np.ones(2), np.zeros(3, bool))

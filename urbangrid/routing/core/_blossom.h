@@ -35,7 +35,7 @@ struct Matcher {
     // what the current stage touched, so a stage costs what it touches, not O(n)
     std::vector<int> stage_v, stage_b, best_v, allowed;
     std::vector<char> in_v, in_b, in_best;
-    long long stages = 0, substages = 0, work_delta = 0, work_scan = 0;
+    long long stages = 0, substages = 0;
 
     inline void touch_v(int v) { if (!in_v[v]) { in_v[v] = 1; stage_v.push_back(v); } }
     inline void touch_b(int b) { if (!in_b[b]) { in_b[b] = 1; stage_b.push_back(b); } }
@@ -428,7 +428,6 @@ struct Matcher {
     bool scan_queue() {
         while (!queue.empty()) {
             int v = queue.back(); queue.pop_back();
-            work_scan += nb_ptr[v + 1] - nb_ptr[v];
             for (int q = nb_ptr[v]; q < nb_ptr[v + 1]; ++q) {
                 int p = nb_end[q];
                 int k = p >> 1;
@@ -489,7 +488,6 @@ struct Matcher {
             bool augmented = false;
             for (;;) {
                 ++substages;
-                work_delta += (long long)stage_v.size() + (long long)best_v.size();
                 if (scan_queue()) { augmented = true; break; }
                 int deltaedge = -1, deltablossom = -1;
                 i64 delta = 0;

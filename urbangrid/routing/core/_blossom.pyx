@@ -20,7 +20,7 @@ cdef extern from "_blossom.h" namespace "ugb":
         vector[int] mate, blossomparent, blossombase
         vector[vector[int]] childs
         vector[i64] dualvar
-        long long stages, substages, work_delta, work_scan
+        long long stages, substages
         Matcher(int n, int m, const int* a, const int* b, const i64* cost) except +
         int solve(bint greedy) except +
         int endpoint(int p)
@@ -124,7 +124,7 @@ def min_cost_perfect_matching(int n, object a, object b, object cost):
             while x >= 0:
                 y2[v] -= M.dualvar[x]
                 x = M.blossomparent[x]
-        stats = (int(M.stages), int(M.substages), int(M.work_delta), int(M.work_scan))
+        stats = (int(M.stages), int(M.substages))
     finally:
         del M
     return mate_a, y2_a, parent, z2, inner_a, stats

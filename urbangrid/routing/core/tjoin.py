@@ -761,6 +761,7 @@ def certified_t_join(
     max_rounds: int = 400,
     knn: int = 8,
     time_limit_s: float = math.inf,
+    method: str = "blossom",
 ) -> CertifiedTJoin | None:
     """Minimum T-join of a simple undirected graph with a checked optimality certificate.
 
@@ -778,7 +779,10 @@ def certified_t_join(
         Each terminal is paired with its ``knn`` nearest terminals (exact distances)
         besides its Voronoi neighbours.
     time_limit_s : float
-        Give up (return None) when the linear programs run past this.
+        Give up (return None) when the rounds run past this.
+    method : {"blossom", "lp"}
+        ``"blossom"``: the compiled primal-dual matching (exact integer duals), and
+        the matching program only if it cannot certify; ``"lp"``: the program only.
 
     Returns
     -------
@@ -798,9 +802,14 @@ def certified_t_join(
     pairs, voronoi = _voronoi_pairs(g, tnodes, tpos)
     trees = _knn_pairs(g, tnodes, tpos, knn, pairs)
     nt = len(tnodes)
-    res = _blossom_t_join(g, terminal, tnodes, tpos, pairs, (voronoi, trees), max_rounds, deadline)
-    if res is not None and res.optimal:
-        return res
+    if method not in ("blossom", "lp"):
+        msg = f"method must be 'blossom' or 'lp', not {method!r}"
+        raise ValueError(msg)
+    if method == "blossom":
+        paths = (voronoi, trees)
+        res = _blossom_t_join(g, terminal, tnodes, tpos, pairs, paths, max_rounds, deadline)
+        if res is not None and res.optimal:
+            return res
     lp = _MatchingLP(nt)
     seeds = _cluster_cuts(pairs, nt, 64)
     lp.known.update(np.sort(S).tobytes() for S in seeds)
@@ -1028,7 +1037,7 @@ def _blossom_t_join(
         cost = math.fsum(g.w[join].tolist())
         bound = check_t_join_certificate(g.n, g.a, g.b, g.w, terminal, cert)
         exact = bool(np.all(g.w == np.round(g.w)) and bound > cost - 1 + 1e-6)
-        info = {"rounds": rnd, "pairs": len(pairs.i), "blossoms": len(kparent) - nt, "lp": 0.0}
+        info = {"rounds": rnd, "pairs": len(pairs.i), "blossoms": len(kparent) - nt, "compiled": 1.0}
         return CertifiedTJoin(join, cost, min(bound, cost), cert, exact, info)
     return None
 
