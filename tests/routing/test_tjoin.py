@@ -59,6 +59,15 @@ def _random_graph(rng: np.random.Generator) -> tuple[int, np.ndarray, np.ndarray
     return n, iu[keep], ju[keep], rng.integers(0, top, int(keep.sum())).astype(np.int64)
 
 
+def _chain(inner: np.ndarray, parent: np.ndarray, v: int) -> set[int]:
+    """The blossoms holding ``v``."""
+    out, x = set(), int(inner[v])
+    while x >= 0:
+        out.add(x)
+        x = int(parent[x])
+    return out
+
+
 class TestBlossomKernel:
     """The compiled primal-dual matching against networkx's, and its exact dual."""
 
@@ -79,17 +88,11 @@ class TestBlossomKernel:
             cost = sum(int(c[k]) for k in range(len(a)) if mate[a[k]] == b[k])
             assert cost == -sum(G[u][v]["weight"] for u, v in ref)
 
-            def chain(v: int) -> set[int]:
-                out, x = set(), int(inner[v])
-                while x >= 0:
-                    out.add(x)
-                    x = int(parent[x])
-                return out
-
             # y_u + y_v + Σ z over the blossoms holding one end <= cost, exactly
             assert (z2 >= 0).all() and (parent[parent >= 0] > np.flatnonzero(parent >= 0)).all()
             for u, v, ck in zip(a.tolist(), b.tolist(), c.tolist(), strict=True):
-                load = int(y2[u]) + int(y2[v]) + sum(int(z2[x]) for x in chain(u) ^ chain(v))
+                sep = _chain(inner, parent, u) ^ _chain(inner, parent, v)
+                load = int(y2[u]) + int(y2[v]) + sum(int(z2[x]) for x in sep)
                 assert load <= 2 * ck
                 if mate[u] == v:
                     assert load == 2 * ck
