@@ -1037,8 +1037,8 @@ def _blossom_t_join(
         cost = math.fsum(g.w[join].tolist())
         bound = check_t_join_certificate(g.n, g.a, g.b, g.w, terminal, cert)
         exact = bool(np.all(g.w == np.round(g.w)) and bound > cost - 1 + 1e-6)
-        info = {"rounds": rnd, "pairs": len(pairs.i), "blossoms": len(kparent) - nt}
-        info["compiled"] = 1.0
+        info: dict[str, float] = {"rounds": rnd, "pairs": len(pairs.i), "compiled": 1.0}
+        info["blossoms"] = len(kparent) - nt
         return CertifiedTJoin(join, cost, min(bound, cost), cert, exact, info)
     return None
 
