@@ -102,3 +102,39 @@ def test_tables_in_chinese(district_store: Path) -> None:
                                       "--lang", "zh"])
     assert staff.exit_code == 0, staff.output
     assert "单元网格数" in staff.output and "按时间" in staff.output
+
+
+def test_no_password_is_stored_with_the_plan(pg_dsn: str, district_store: Path) -> None:
+    """`plan --save` and `staffing --save` on PostGIS wrote the DSN, password and all, into
+    the source column of patrol_route (found on a PostGIS trial store)."""
+    import psycopg
+
+    with urbangrid.connect(str(district_store), readonly=True) as src, \
+            urbangrid.connect(pg_dsn) as dst:
+        dst.write("street_centreline", src.read("street_centreline"), "upsert")
+        load_unit_grids(dst, src.read("unit_grid"), version="test", source="lattice")
+    password = psycopg.conninfo.conninfo_to_dict(pg_dsn).get("password")
+    assert password, "the test DSN carries a password"
+    shown = (f"password={password}", f":{password}@")  # it may also be the user's name
+    for args in (["plan", pg_dsn, "--save", "--mode", "walk"],
+                 ["staffing", pg_dsn, "--save", "--mode", "walk"]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        assert not any(p in res.output for p in shown)
+    with psycopg.connect(pg_dsn) as con:
+        sources = {r[0] for r in con.execute("SELECT source FROM urbangrid.patrol_route")}
+    assert sources and not any(p in str(s) for s in sources for p in shown), sources
+
+
+@pytest.mark.parametrize(("areas", "says"), [
+    ("{t}/a.shp", "a.shp: give a .gpkg or .geojson file"),
+    ("{t}/nowhere/a.gpkg", "the folder {t}/nowhere does not exist"),
+])
+def test_staffing_output_is_checked_before_the_work(tmp_path: Path, areas: str,
+                                                    says: str) -> None:
+    # a .shp name got GeoJSON text QGIS cannot open; a missing folder failed after the work
+    # with an internal DataSourceError
+    res = CliRunner().invoke(main, ["staffing", str(tmp_path / "none.gpkg"), "--areas",
+                                    areas.format(t=tmp_path)])
+    assert res.exit_code == 2, res.output
+    assert says.format(t=tmp_path) in res.output and not (tmp_path / "a.shp").exists()

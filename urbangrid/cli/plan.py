@@ -110,7 +110,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
           iterations: int, lang: str = "en", workers: int | None = None) -> None:
     import pandas as pd
 
-    from urbangrid.cli.stores import STREETS_AND_GRIDS, open_store
+    from urbangrid.cli.stores import STREETS_AND_GRIDS, describe, open_store
     from urbangrid.errors import StaffingError
     from urbangrid.problems import format_problem
     from urbangrid.routing.patrol.district import (
@@ -133,7 +133,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
         G = store_street_graph(s, mode)
         p = plan_district(G, grids, limit_s=limit_s, shifts=shifts, norms=norms,
                           cross_communities=flags[0], count_turns=flags[1],
-                          iterations=iterations, source=store, workers=workers)
+                          iterations=iterations, source=describe(store), workers=workers)
         with pd.option_context("display.width", 200, "display.max_columns", 20,
                                "display.max_rows", 400):
             shown = _printable(p.table, limit_s, flags[1])
@@ -149,7 +149,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
         for prob in p.problems:
             click.echo(f"norm not met: {format_problem(prob)}")
         if save:
-            w = load_district_plan(s, p, source=store)
+            w = load_district_plan(s, p, source=describe(store))
             for layer, r in w.items():
                 click.echo(f"{layer}: {r.inserted} new, {r.updated} changed, "
                            f"{r.unchanged} unchanged, {r.retired} retired")

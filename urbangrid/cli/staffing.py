@@ -88,7 +88,16 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
     """Collectors needed by STORE's grids, by norm, and their collector areas."""
     import pandas as pd
 
-    from urbangrid.cli.stores import STREETS_AND_GRIDS, open_store
+    if areas_out is not None:  # checked before the work, not after it
+        if areas_out.suffix.lower() not in (".gpkg", ".geojson", ".json"):
+            raise click.BadParameter(f"{areas_out}: give a .gpkg or .geojson file",
+                                     param_hint="--areas")
+        if not areas_out.parent.is_dir():
+            raise click.BadParameter(f"{areas_out}: the folder {areas_out.parent} does not "
+                                     "exist; create it or give another path",
+                                     param_hint="--areas")
+
+    from urbangrid.cli.stores import STREETS_AND_GRIDS, describe, open_store
     from urbangrid.errors import UrbangridError
     from urbangrid.routing.patrol.collector_areas import load_collector_areas, route_lines
     from urbangrid.routing.patrol.staffing import explain, parse_duration
@@ -112,7 +121,7 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
             for n in notes:
                 click.echo(f"note: {n}")
             if save:
-                r = load_collector_areas(s, areas, mode=mode, source=store)
+                r = load_collector_areas(s, areas, mode=mode, source=describe(store))
                 click.echo(f"collector_area: {r.inserted} new, {r.updated} changed, "
                            f"{r.retired} retired")
             if areas_out is not None:
@@ -124,11 +133,12 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
                 if areas_out.suffix.lower() == ".gpkg":
                     layer_a.to_file(areas_out, layer="collector_area", driver="GPKG")
                     lines.to_file(areas_out, layer="collector_route", driver="GPKG")
+                    click.echo(f"wrote {areas_out} (layers collector_area, collector_route)")
                 else:
+                    routes_out = areas_out.with_suffix(".routes.geojson")
                     layer_a.to_crs(4326).to_file(areas_out, driver="GeoJSON")
-                    lines.to_crs(4326).to_file(areas_out.with_suffix(".routes.geojson"),
-                                               driver="GeoJSON")
-                click.echo(f"wrote {areas_out}")
+                    lines.to_crs(4326).to_file(routes_out, driver="GeoJSON")
+                    click.echo(f"wrote {areas_out} and {routes_out}")
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
