@@ -6,10 +6,11 @@ with ``T`` the odd-degree nodes; this is the same problem as the minimum-weight
 perfect matching of ``T`` on shortest-path distances (Edmonds & Johnson), but
 solved on the sparse street graph itself, without the ``|T|²`` distance table.
 
-:func:`certified_t_join_arrays` is tried first by the Chinese postman: a sparse
-matching program whose dual, lifted to the street graph, is an optimality
-certificate checked independently (:mod:`urbangrid.routing.core.tjoin`). When it
-does not finish in time, the solver is an integer program on the street graph,
+:func:`certified_t_join_arrays` is tried first by the Chinese postman: a compiled
+primal-dual blossom matching of sparse candidate pairs whose exact dual, lifted to
+the street graph, is an optimality certificate checked independently
+(:mod:`urbangrid.routing.core.tjoin`). When it does not finish in time, the solver
+is an integer program on the street graph,
 solved to a zero gap by HiGHS through :func:`scipy.optimize.milp`::
 
     min  Σ_e w_e x_e

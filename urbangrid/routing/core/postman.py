@@ -38,9 +38,12 @@ from urbangrid.routing.core.plan import Route, RoutePlan
 
 __all__ = ["check_flow_certificate", "chinese_postman", "directed_postman", "mixed_postman"]
 
-#: Seconds the certified T-join (sparse matching program plus its lifted dual, see
-#: :mod:`urbangrid.routing.core.tjoin`) may take before the integer program takes over.
-CERTIFY_SECONDS = 5.0
+#: Seconds the certified T-join (the compiled blossom's matching of sparse candidate
+#: pairs plus its dual lifted to the streets, see :mod:`urbangrid.routing.core.tjoin`)
+#: may take before the integer program takes over: 0.05 s for Futian's 1,346 odd
+#: nodes, 4.5-5.5 s for Wuhan's 14,702 at load 4-5 (``benchmarks/routing.py --only
+#: tjoin``), where the integer program does not finish.
+CERTIFY_SECONDS = 30.0
 
 
 def _default_start(ig: IndexedGraph, start: Hashable | None, G: nx.Graph) -> int:

@@ -7,9 +7,17 @@ never the ``|T|²`` distance table:
 1. candidate pairs are the terminals whose Voronoi cells touch (one multi-source
    Dijkstra run over the street graph; a pair's length is the path through the
    boundary edge);
-2. the matching linear program over those pairs, with odd-set (blossom) cuts added
-   until its optimum is integral, is solved by HiGHS (:func:`scipy.optimize.linprog`),
-   which also returns its dual: a value ``y_B >= 0`` per terminal and per odd set;
+2. a minimum perfect matching of the terminals over those pairs, with its dual (a
+   value per terminal and per nested blossom), comes from a compiled primal-dual
+   blossom method (``_blossom.h``: Edmonds' method in Galil's formulation, as in
+   networkx's ``max_weight_matching``, one alternating tree at a time). Costs are
+   scaled by a power of two and floored to integers (:func:`_integer_costs`), so the
+   dual is exact, exactly feasible for the float costs, and its value equals the
+   matching's. A terminal whose dual ends below zero (the moats need ``y >= 0``) takes
+   value from its partner's side (:func:`_raise_negatives`), or the shortcut pairs
+   around it are added (:func:`_shortcut_pairs`). Without the compiled module, or if
+   it cannot certify, the matching linear program with odd-set cuts is solved by
+   HiGHS instead (``method="lp"``);
 3. the dual is *lifted* to the street graph as growing "moats" (Jünger & Pulleyblank's
    geometric duals): set ``B`` becomes a chain of nested node sets, each node of the
    moat joining at its offset distance. The lifted family is a dual solution of the
@@ -27,9 +35,10 @@ from the laminar tree and returns the bound ``Σ y``, scaled down if any edge is
 overloaded by rounding, so the bound is always valid. A join whose cost equals the
 bound is optimal.
 
-Rounding: the solver works on the float weights given. The checker's bound is a
+Rounding: the moats are grown on the float weights given. The checker's bound is a
 valid lower bound in floating point; "optimal" means ``cost - bound <= 1e-9 × cost``
-(HiGHS's tolerances). With integer weights (e.g. whole decimetres) a bound above
+(the integer costs' unit is about 2**-48 of the longest pair, HiGHS's tolerances on
+the LP path). With integer weights (e.g. whole decimetres) a bound above
 ``cost - 1`` proves exact optimality, which :attr:`CertifiedTJoin.exact` states.
 
 References
