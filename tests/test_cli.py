@@ -313,6 +313,29 @@ def test_solve_postman_and_carp(tmp_path: Path) -> None:
     assert "feasible: True" in res.output
 
 
+def test_solve_postman_reads_bz2_without_leftovers_and_names_osm_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # each .graphml.bz2 left its decompressed copy in /tmp; an OSM extract was "internal
+    # error (NetworkXError)"; a missing --out folder failed after the solve
+    import tempfile
+
+    from urbangrid.data import data_path
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    graph = str(data_path("networks/shenzhen_futian_osmnx_all.graphml.bz2"))
+    res = CliRunner().invoke(main, ["solve", "postman", graph, "--out",
+                                    str(tmp_path / "nowhere" / "w.csv")])
+    assert res.exit_code == 2 and "the folder" in res.output and "cost" not in res.output
+    assert CliRunner().invoke(main, ["solve", "postman", graph]).exit_code == 0
+    assert list(scratch.iterdir()) == []
+    osm = str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))
+    res = CliRunner().invoke(main, ["solve", "postman", osm])
+    assert res.exit_code == 1 and res.output.startswith(f"error: {osm}: not a readable GraphML")
+    assert "urbangrid route" in res.output and "internal error" not in res.output
+
+
 def test_locate_point_and_csv(tmp_path: Path) -> None:
     from urbangrid.data import data_path
 

@@ -24,18 +24,21 @@ def _read_graph(path: Path) -> Any:
     import tempfile
     from xml.etree.ElementTree import ParseError
 
+    import networkx as nx
     import osmnx as ox
 
     from urbangrid.errors import DataFileError
 
     try:
         if path.suffix == ".bz2":
-            with tempfile.NamedTemporaryFile(suffix=".graphml", delete=False) as tmp:
-                tmp.write(bz2.decompress(path.read_bytes()))
-            return ox.load_graphml(tmp.name)
+            with tempfile.TemporaryDirectory(prefix="urbangrid-graphml-") as folder:
+                plain = Path(folder) / "graph.graphml"
+                plain.write_bytes(bz2.decompress(path.read_bytes()))
+                return ox.load_graphml(plain)
         return ox.load_graphml(path)
-    except (ParseError, OSError, ValueError, KeyError, EOFError) as exc:
-        raise DataFileError(f"{path}: not a readable GraphML file ({exc}); give a street "
+    except (ParseError, OSError, ValueError, KeyError, EOFError, nx.NetworkXError) as exc:
+        osm = " (an OSM extract? `urbangrid route` takes those)" if ".osm" in path.name else ""
+        raise DataFileError(f"{path}: not a readable GraphML file ({exc}){osm}; give a street "
                             "graph saved by osmnx.save_graphml (plain or .bz2)") from None
 
 
@@ -59,6 +62,9 @@ def postman(graph: Path, kind: str, weight: str, out: Path | None) -> None:
 
     from urbangrid.routing.core.postman import chinese_postman, directed_postman, mixed_postman
 
+    if out is not None and not out.parent.is_dir():  # checked before the work, not after it
+        raise click.BadParameter(f"{out}: the folder {out.parent} does not exist",
+                                 param_hint="--out")
     G = _read_graph(graph)
     if kind == "undirected":
         # osmnx merges the two directed twins of a two-way street into one edge.
