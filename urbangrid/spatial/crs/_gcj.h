@@ -290,9 +290,16 @@ static inline void ug_bd09_to_wgs84(double lon, double lat, double *ox, double *
     ug_gcj02_to_wgs84(gx, gy, ox, oy);
 }
 
+/* No shift: WGS84/CGCS2000 degrees that are only to be projected (_tmerc.h). */
+static inline void ug_no_shift(double lon, double lat, double *ox, double *oy) {
+    *ox = lon;
+    *oy = lat;
+}
+
 /* Operation codes of map_points, in the order of _kernels.pyx. */
 static inline ug_point_fn ug_op(int op) {
     switch (op) {
+        case 6: return ug_no_shift;
         case 0: return ug_wgs84_to_gcj02;
         case 1: return ug_gcj02_to_wgs84;
         case 2: return ug_gcj02_to_bd09;

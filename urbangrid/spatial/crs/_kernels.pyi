@@ -18,6 +18,7 @@ GCJ02_TO_BD09: int
 BD09_TO_GCJ02: int
 WGS84_TO_BD09: int
 BD09_TO_WGS84: int
+NO_SHIFT: int
 
 def in_gcj02_area(lon: float, lat: float) -> bool: ...
 def gcj_offset(lon: float, lat: float) -> tuple[float, float]: ...
@@ -33,5 +34,13 @@ def tmerc_forward(
     lat: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 def map_points(
-    op: int, x: NDArray[np.float64], y: NDArray[np.float64], threads: int | None = None
+    op: int,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    threads: int | None = None,
+    tmerc: tuple[float, float, float, float, float, float] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+class PointRoute:
+    def __init__(self, op: int, tmerc: tuple[float, float, float, float, float, float]) -> None: ...
+    def apply(self, lon: float, lat: float) -> tuple[float, float]: ...

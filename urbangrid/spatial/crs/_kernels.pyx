@@ -30,6 +30,7 @@ cdef extern from "_gcj.h" nogil:
     void ug_bd09_to_gcj02(double lon, double lat, double *ox, double *oy)
     void ug_wgs84_to_bd09(double lon, double lat, double *ox, double *oy)
     void ug_bd09_to_wgs84(double lon, double lat, double *ox, double *oy)
+    void ug_no_shift(double lon, double lat, double *ox, double *oy)
     ug_point_fn ug_op(int op)
 
 cdef extern from "_tmerc.h" nogil:
@@ -46,6 +47,7 @@ cdef extern from "_parallel.h":
 
 cdef struct MapCtx:
     ug_point_fn fn
+    const ug_tmerc *tm  # then projected, or NULL
     const double *x
     const double *y
     double *ox
@@ -57,6 +59,9 @@ cdef void _task_map(void *ctx, long lo, long hi) noexcept nogil:
     cdef long i
     for i in range(lo, hi):
         m.fn(m.x[i], m.y[i], &m.ox[i], &m.oy[i])
+    if m.tm != NULL:
+        for i in range(lo, hi):
+            ug_tmerc_fwd(m.tm, m.ox[i], m.oy[i], &m.ox[i], &m.oy[i])
 
 
 _CPUS = ug_cpus()
@@ -71,10 +76,10 @@ CHINA_LAT_MAX = UG_CHINA_LAT_MAX
 INVERSE_STEP_DEG = UG_INVERSE_STEP_DEG
 INVERSE_MAX_ITER = UG_INVERSE_MAX_ITER
 
-# Operation codes of map_points (the order of ug_op in _gcj.h).
-WGS84_TO_GCJ02, GCJ02_TO_WGS84, GCJ02_TO_BD09, BD09_TO_GCJ02, WGS84_TO_BD09, BD09_TO_WGS84 = range(
-    6
-)
+# Operation codes of map_points (the order of ug_op in _gcj.h); NO_SHIFT: degrees only
+# to be projected.
+(WGS84_TO_GCJ02, GCJ02_TO_WGS84, GCJ02_TO_BD09, BD09_TO_GCJ02, WGS84_TO_BD09, BD09_TO_WGS84,
+ NO_SHIFT) = range(7)
 
 
 def in_gcj02_area(double lon, double lat):
@@ -130,31 +135,45 @@ def bd09_to_wgs84(double lon, double lat):
 def tmerc_forward(tuple params, const double[::1] lon, const double[::1] lat):
     """Transverse Mercator (Gauss-Krüger) easting/northing in metres of longitude/latitude
     arrays in degrees, by the compiled Krüger series of ``_tmerc.h`` that the index's
-    locate call runs.
+    locate call runs: :func:`map_points` with ``NO_SHIFT``.
 
     ``params``: ``(a, f, lon0, k0, x0, y0)``: semi-major axis (metres), flattening,
     central meridian (degrees), scale on it, false easting and northing (metres); the
     latitude of origin is the equator. NaN for NaN and for points more than 80 degrees
     of longitude from the central meridian.
     """
-    cdef Py_ssize_t n = lon.shape[0], i
-    if lat.shape[0] != n:
-        raise ValueError(f"lon has {n} values but lat has {lat.shape[0]}")
+    return map_points(NO_SHIFT, lon, lat, tmerc=params)
+
+
+cdef class PointRoute:
+    """One point through a formula of ``_gcj.h`` (``op`` as in :func:`map_points`), then
+    the transverse Mercator ``tmerc`` (as :func:`tmerc_forward` takes it): the one-point
+    counterpart of ``map_points(op, ..., tmerc=tmerc)``, the same numbers."""
+
+    cdef ug_point_fn fn
     cdef ug_tmerc tm
+
+    def __cinit__(self, int op, tuple tmerc):
+        self.fn = ug_op(op)
+        _tmerc_init(&self.tm, tmerc)
+
+    def apply(self, double lon, double lat):
+        """Easting, northing (metres) of one point given in degrees."""
+        cdef double x, y
+        self.fn(lon, lat, &x, &y)
+        ug_tmerc_fwd(&self.tm, x, y, &x, &y)
+        return x, y
+
+
+cdef int _tmerc_init(ug_tmerc *tm, tuple params) except -1:
     a, f, lon0, k0, x0, y0 = params
-    ug_tmerc_init(&tm, a, f, lon0, k0, x0, y0)
-    ox_arr = np.empty(n)
-    oy_arr = np.empty(n)
-    cdef double[::1] ox = ox_arr
-    cdef double[::1] oy = oy_arr
-    with nogil:
-        for i in range(n):
-            ug_tmerc_fwd(&tm, lon[i], lat[i], &ox[i], &oy[i])
-    return ox_arr, oy_arr
+    ug_tmerc_init(tm, a, f, lon0, k0, x0, y0)
+    return 0
 
 
-def map_points(int op, const double[::1] x, const double[::1] y, threads=None):
-    """Apply one of the point functions (``op``: WGS84_TO_GCJ02 …) to 1-D float64 arrays.
+def map_points(int op, const double[::1] x, const double[::1] y, threads=None, tuple tmerc=None):
+    """Apply one of the point functions (``op``: WGS84_TO_GCJ02 …) to 1-D float64 arrays,
+    then, when ``tmerc`` is given, the transverse Mercator (see :func:`tmerc_forward`).
 
     Returns two new arrays; runs without the GIL, on ``threads`` threads (default: every
     core this process may use) from 20,000 points on.
@@ -169,7 +188,12 @@ def map_points(int op, const double[::1] x, const double[::1] y, threads=None):
     cdef double[::1] ox = ox_arr
     cdef double[::1] oy = oy_arr
     cdef MapCtx m
+    cdef ug_tmerc tm
     m.fn = ug_op(op)
+    m.tm = NULL
+    if tmerc is not None:
+        _tmerc_init(&tm, tmerc)
+        m.tm = &tm
     m.x = &x[0]
     m.y = &y[0]
     m.ox = &ox[0]

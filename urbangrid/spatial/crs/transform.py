@@ -11,7 +11,12 @@ Chinese map services publish coordinates in two datums pyproj does not know:
 Everything else (WGS84 ``4326``, CGCS2000 ``4490`` and its Gauss-Krüger zones
 ``4491``-``4554``, UTM, local systems given as WKT or PROJ strings) goes through
 :mod:`pyproj` with ``always_xy=True``, so ``x`` is always easting or longitude and ``y``
-northing or latitude, whatever the axis order of the CRS definition.
+northing or latitude, whatever the axis order of the CRS definition. One exception:
+longitude/latitude (GCJ-02, BD-09, or degrees on the same datum) to a transverse Mercator
+(Gauss-Krüger, UTM) is computed by the compiled Krüger series (``_tmerc.h``, as PROJ's
+``tmerc``), within a few nanometres of pyproj, where a check against pyproj at setup
+allows it (:func:`locate_route`): arrays, single points and the index's locate call then
+give the same numbers.
 
 Accuracy
 --------
@@ -482,13 +487,17 @@ def _kernels() -> ModuleType:
 
 
 def _map_points(
-    op: str, lon: ArrayLike, lat: ArrayLike
+    op: str, lon: ArrayLike, lat: ArrayLike, tmerc: TMercParams | None = None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Run one compiled point formula over arrays of any shape (the shape is kept)."""
+    """Run one compiled point formula over arrays of any shape (the shape is kept), then
+    the transverse Mercator ``tmerc`` when given."""
     x, y = _as_xy(lon, lat)
     k = _kernels()
     ox, oy = k.map_points(
-        getattr(k, op), np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(y).reshape(-1)
+        getattr(k, op),
+        np.ascontiguousarray(x).reshape(-1),
+        np.ascontiguousarray(y).reshape(-1),
+        tmerc=tmerc,
     )
     return ox.reshape(x.shape), oy.reshape(y.shape)
 
@@ -670,6 +679,9 @@ def transform_xy(
     dst = normalize_crs(to_crs)
     if check:
         check_xy(xa, ya, crs=src)
+    route = locate_route(src, dst)
+    if route is not None and route[1] is not None:  # degrees to Gauss-Krüger: compiled
+        return _map_points(_ROUTE_OPS[route[0]], xa, ya, route[1])
     if isinstance(src, pyproj.CRS) and isinstance(dst, pyproj.CRS):
         return _pyproj_transform(xa, ya, src, dst)
     return _transform_named(xa, ya, src, dst)
@@ -774,9 +786,11 @@ def point_transformer(crs: CRSLike, to_crs: CRSLike, *, check: bool = True) -> P
     The function takes two floats and returns two: cached pyproj transformers
     (``always_xy=True``) called on floats, the compiled GCJ-02/BD-09 formulas that the
     array functions also run (same numbers bit for bit), and nothing at all when the
-    two CRS are the same. Functions are cached per CRS pair, so calling this for every
-    point is cheap; keeping the function is cheaper still (about 1 µs a point through
-    pyproj, 1.5 µs from GCJ-02 to a Gauss-Krüger zone).
+    two CRS are the same, and the compiled Krüger series from degrees (GCJ-02, BD-09,
+    WGS84/CGCS2000) to a Gauss-Krüger zone (:func:`locate_route`). Functions are cached
+    per CRS pair, so calling this for every point is cheap; keeping the function is
+    cheaper still (about 1 µs a point through pyproj, well under that from GCJ-02 to a
+    Gauss-Krüger zone).
 
     Parameters
     ----------
@@ -829,7 +843,11 @@ def _build_point_transform(
     src: str | pyproj.CRS, dst: str | pyproj.CRS, *, check: bool
 ) -> PointTransform:
     """Chain of point steps following :func:`transform_xy`'s route between ``src``, ``dst``."""
-    if isinstance(src, pyproj.CRS) and isinstance(dst, pyproj.CRS):
+    route = locate_route(src, dst)
+    if route is not None and route[1] is not None:  # degrees to Gauss-Krüger: compiled
+        k = _kernels()
+        steps = [k.PointRoute(getattr(k, _ROUTE_OPS[route[0]]), route[1]).apply]
+    elif isinstance(src, pyproj.CRS) and isinstance(dst, pyproj.CRS):
         steps = _pyproj_point(src, dst)
     elif isinstance(src, str) and isinstance(dst, str):
         steps = [_compiled_point(name) for name in _KERNEL_ROUTES.get((src, dst), ())]
@@ -942,6 +960,9 @@ TMercParams: TypeAlias = tuple[float, float, float, float, float, float]
 """A transverse Mercator for the compiled kernels: semi-major axis (metres), flattening,
 central meridian (degrees), scale on it, false easting and northing (metres)."""
 
+# The formula of each route of locate_route, taking its degrees to WGS84.
+_ROUTE_OPS = {"gcj02": "GCJ02_TO_WGS84", "bd09": "BD09_TO_WGS84", "lonlat": "NO_SHIFT"}
+
 # The compiled projection replaces pyproj only where they agree to this (metres) at
 # every sample point; the Krüger series agrees to a few nanometres.
 _TMERC_CHECK_M = 1e-5
@@ -959,7 +980,9 @@ def locate_route(src: CRSLike, dst: CRSLike) -> tuple[str, TMercParams | None] |
     0.01 mm; None otherwise, and pyproj is called per point.
 
     :class:`urbangrid.spatial.index.GridIndex` then answers such points in one compiled
-    call (about a quarter of a microsecond for conversion and projection together).
+    call (about a quarter of a microsecond for conversion and projection together), and
+    :func:`transform_xy` and :func:`point_transformer` take the same compiled route, so
+    single points and arrays get the same numbers.
     """
     s, d = normalize_crs(src), normalize_crs(dst)
     if isinstance(d, str):

@@ -65,6 +65,7 @@ cdef extern from "_gcj.h" nogil:
     ctypedef void (*ug_point_fn)(double, double, double *, double *)
     void ug_gcj02_to_wgs84(double lon, double lat, double *ox, double *oy)
     void ug_bd09_to_wgs84(double lon, double lat, double *ox, double *oy)
+    void ug_no_shift(double lon, double lat, double *ox, double *oy)
 
 cdef extern from "_tmerc.h" nogil:
     ctypedef struct ug_tmerc:
@@ -858,11 +859,6 @@ def locate_one(double px, double py, const double[::1] buf):
     return _locate(px, py, fl, ints, fl + <int64_t>fl[FIOFF])
 
 
-cdef void _same_point(double x, double y, double *ox, double *oy) noexcept nogil:
-    ox[0] = x
-    oy[0] = y
-
-
 cdef class Locator:
     """One index buffer, queried one point at a time with the least call overhead.
 
@@ -916,7 +912,7 @@ cdef class Locator:
 
     def locate_lonlat(self, double lon, double lat):
         """:meth:`locate` of a WGS84/CGCS2000 longitude/latitude, projected first."""
-        return self._from_degrees(_same_point, lon, lat)
+        return self._from_degrees(ug_no_shift, lon, lat)
 
 
 cdef struct Query:
