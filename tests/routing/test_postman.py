@@ -253,6 +253,20 @@ class TestMixedPostman:
         assert plan.cost >= chinese_postman(U).cost - 1e-9
 
 
+def rng_nodes(G: nx.MultiGraph, seed: int) -> list[int]:
+    """80 distinct nodes of ``G`` (above CERTIFIED_MIN_TERMINALS)."""
+    return random.Random(seed).sample(sorted(G.nodes), 80)
+
+
+def matching_t_join_cost(G: nx.MultiGraph, T: list[int]) -> float:
+    """networkx's exact minimum perfect matching of ``T`` on shortest-path lengths."""
+    K = nx.Graph()
+    for i, s in enumerate(T):
+        d = nx.single_source_dijkstra_path_length(G, s)
+        K.add_weighted_edges_from((s, t, d[t]) for t in T[i + 1 :])
+    return sum(K[a][b]["weight"] for a, b in nx.min_weight_matching(K))
+
+
 class TestTJoin:
     def test_path(self) -> None:
         G = nx.path_graph(5)
@@ -271,6 +285,23 @@ class TestTJoin:
         odd = {n for e in tj.edges for n in e[:2]}
         deg = {n: sum(1 for e in tj.edges for x in e[:2] if x == n) for n in odd}
         assert {n for n, d in deg.items() if d % 2} == set(T)
+
+    @pytest.mark.parametrize("seed", range(3))
+    def test_many_terminals_by_the_certified_join(self, seed: int) -> None:
+        # above CERTIFIED_MIN_TERMINALS: the compiled blossom's join, parallel edges kept
+        G = nx.MultiGraph(nx.random_geometric_graph(300, 0.11, seed=seed))
+        G = G.subgraph(max(nx.connected_components(G), key=len)).copy()
+        pos = nx.get_node_attributes(G, "pos")
+        for u, v, k in list(G.edges(keys=True)):
+            G.edges[u, v, k]["weight"] = math.dist(pos[u], pos[v])
+        u, v = next(iter(G.edges()))
+        G.add_edge(u, v, weight=G.edges[u, v, 0]["weight"] * 2)  # a dearer parallel street
+        T = sorted(rng_nodes(G, seed))
+        tj = min_t_join(G, T)
+        assert tj.optimal and tj.lower_bound <= tj.cost * (1 + 1e-12)
+        assert tj.cost == pytest.approx(matching_t_join_cost(G, T), rel=1e-9)
+        D = nx.MultiGraph([e[:2] for e in tj.edges])
+        assert {n for n, d in D.degree() if d % 2} == set(T)
 
     def test_odd_component_raises(self) -> None:
         G = nx.path_graph(3)
