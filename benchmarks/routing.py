@@ -421,6 +421,18 @@ def _pymatching_join(n: int, a: Any, b: Any, w: Any, T: Any) -> float | None:
     return math.fsum(cost[(min(x, y), max(x, y))] for x, y in pairs.tolist())
 
 
+def _ilp_join(n: int, a: Any, b: Any, w: Any, T: Any) -> float:
+    """Peer: the integer program alone (t_join_arrays tries the certified join first)."""
+    from urbangrid.routing.core import matching
+
+    keep = matching.CERTIFIED_MIN_TERMINALS
+    matching.CERTIFIED_MIN_TERMINALS = 1 << 62
+    try:
+        return matching.t_join_arrays(n, a, b, w, T, 300.0)[1]
+    finally:
+        matching.CERTIFIED_MIN_TERMINALS = keep
+
+
 def _tjoin_peers(
     n: int, a: Any, b: Any, w: Any, T: Any, args: argparse.Namespace
 ) -> dict[str, tuple[float, float]]:
@@ -431,13 +443,11 @@ def _tjoin_peers(
     ``--peer-max-terminals``; PyMatching (sparse blossom, primal only, weights
     discretised) always.
     """
-    from urbangrid.routing.core.matching import t_join_arrays
-
     out: dict[str, tuple[float, float]] = {}
     nt = int(T.sum())
     runs: dict[str, Callable[[], float | None]] = {}
     if nt <= args.peer_max_terminals:
-        runs["ilp"] = lambda: t_join_arrays(n, a, b, w, T, 300.0)[1]
+        runs["ilp"] = lambda: _ilp_join(n, a, b, w, T)
     runs["pm"] = lambda: _pymatching_join(n, a, b, w, T)
     if nt <= args.nx_max_terminals:
         runs["nx"] = lambda: _networkx_join(n, a, b, w, T)
