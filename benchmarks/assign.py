@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -90,10 +91,17 @@ def timed(repeat: int, fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return statistics.median(times), min(times), result
 
 
+def load() -> str:
+    """The one-minute load average, printed beside every figure (busy above 2)."""
+    avg = os.getloadavg()[0]
+    return f"[load {avg:.2f}{', busy' if avg > 2 else ''}]"
+
+
 def result_line(**fields: Any) -> None:
-    """One machine-readable line for benchmarks/run_all.py."""
+    """One machine-readable line for benchmarks/run_all.py, with the load average."""
     import json
 
+    fields["load"] = round(os.getloadavg()[0], 2)
     print("RESULT " + json.dumps(fields, ensure_ascii=False))
 
 
@@ -288,7 +296,7 @@ def live_crs_figures(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.
     gx, gy = x[:n] + dx, y[:n] + dy
     print(f"\nsingle locate with the transform, index in {GK_CRS} at Beijing ({idx!r}):")
     base, _, base_cpu = single_locate_median(idx, gx, gy, crs=GK_CRS)
-    print(f"  {GK_CRS} (no transform): {base * 1e6:.3f} us (CPU {base_cpu * 1e6:.3f} us)")
+    print(f"  {GK_CRS} (no transform): {base * 1e6:.3f} us (CPU {base_cpu * 1e6:.3f} us) {load()}")
     for crs in ("GCJ-02", "BD-09", "EPSG:4490"):
         lon, lat = transform_xy(gx, gy, crs=GK_CRS, to_crs=crs)
         one, _, one_cpu = single_locate_median(idx, lon, lat, crs=crs)
@@ -301,7 +309,7 @@ def live_crs_figures(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.
         print(
             f"  {crs} point: {one * 1e6:.3f} us per locate, CPU {one_cpu * 1e6:.3f} us (transform"
             f" alone {only * 1e6:.3f} us, CPU {only_cpu * 1e6:.3f} us);"
-            f" same answer as locate_many on {(got == many).mean():.4%} of {n:,} points"
+            f" same answer as locate_many on {(got == many).mean():.4%} of {n:,} points {load()}"
         )
         if crs == "GCJ-02":
             result_line(benchmark="assign", what=f"single locate, GCJ-02 point, {GK_CRS} index"
@@ -315,7 +323,7 @@ def live_crs_figures(polys: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.
     lon, lat = transform_xy(lon0, lat0, crs=4326, to_crs="GCJ-02")
     one, _, one_cpu = single_locate_median(wgs, lon, lat, crs="GCJ-02")
     print(f"  GCJ-02 point, index in EPSG:4326 (converted inside the compiled call): "
-          f"{one * 1e6:.3f} us per locate (CPU {one_cpu * 1e6:.3f} us)")
+          f"{one * 1e6:.3f} us per locate (CPU {one_cpu * 1e6:.3f} us) {load()}")
     result_line(benchmark="assign", what="single locate, GCJ-02 point, EPSG:4326 index (us)",
                 peer="target 0.8", mode="warm", urbangrid_s=one * 1e6, peer_s=0.8,
                 ratio=0.8 / one / 1e6, statistic="median", cpu_us=one_cpu * 1e6,
@@ -375,7 +383,8 @@ def main() -> None:
     ours_rate = args.points / ours_s
     print(
         f"GridIndex.locate_many ({threads} threads): median {ours_s:.3f} s, best "
-        f"{ours_best:.3f} s, {ours_rate / 1e6:.2f} M pts/s; one thread: median {one_s:.3f} s"
+        f"{ours_best:.3f} s, {ours_rate / 1e6:.2f} M pts/s; one thread: median {one_s:.3f} s "
+        f"{load()}"
     )
 
     t = time.perf_counter()
@@ -394,10 +403,12 @@ def main() -> None:
         f"single locate median: {single * 1e6:.3f} us per call on the uniform points "
         f"(STRtree single query {single_ref * 1e6:.2f} us: {single_ref / single:.1f}x); "
         f"the bare loop around the calls {bare * 1e6:.3f} us; CPU time {single_cpu * 1e6:.3f} us"
+        f" {load()}"
     )
     cx, cy = clustered_points(100_000, np.random.default_rng(SEED + 1))
     single_c, _, _ = single_locate_median(idx, cx, cy)
-    print(f"single locate median, clustered stream (200 hot spots): {single_c * 1e6:.3f} us")
+    print(f"single locate median, clustered stream (200 hot spots): {single_c * 1e6:.3f} us "
+          f"{load()}")
 
     live_crs_figures(polys, x, y)
 
@@ -427,7 +438,7 @@ def main() -> None:
         secs, best, res = timed(args.repeat, fn)
         ratio = secs / ours_s
         print(f"{name:<40}{peer_threads:>14}{secs:>10.3f}{best:>9.3f}"
-              f"{args.points / secs / 1e6:>9.2f}{ratio:>15.1f}x{best / ours_best:>13.1f}x")
+              f"{args.points / secs / 1e6:>9.2f}{ratio:>15.1f}x{best / ours_best:>13.1f}x {load()}")
         result_line(benchmark="assign", what=f"locate {args.points:,} points", peer=name,
                     mode="warm", urbangrid_s=ours_s, peer_s=secs, ratio=ratio,
                     ratio_one_thread=secs / one_s, statistic="median",

@@ -13,6 +13,8 @@
 
 #include <math.h>
 
+#include "_sincos.h"
+
 /* Krasovsky 1940 ellipsoid, as in the published GCJ-02 algorithm. */
 #define UG_GCJ_A 6378245.0
 #define UG_GCJ_EE 0.00669342162296594323
@@ -56,13 +58,14 @@ static inline void ug_thrice(double s, double c, double *s3, double *c3) {
 
 /* The sines (out) and cosines (cos_out) of x*pi/30, x*pi/12, x*pi/3, x*pi, 2*x*pi and
  * 6*x*pi (the multiples 2, 5, 20, 60, 120 and 360 of a = x*pi/60) from one sin/cos pair
- * and angle sums, instead of one library sine each. Each step adds a few units in the
+ * (ug_sincos, _sincos.h) and angle sums, instead of one library sine each. Each step adds a few units in the
  * last place, times the multiple: the sines are within ~1e-13 of the library's, which
  * moves the shift by ~1e-18 degrees. The cosines only feed the derivatives of the
  * inverse (ug_gcj_shift); where nobody reads them the compiler drops them. */
 static inline void ug_sines_x(double x, double *out, double *cos_out) {
     double a = x * UG_PI / 60.0;
-    double s1 = sin(a), c1 = cos(a), s2, c2, s4, c4, s5, c5, s10, c10, s20, c20, s60, c60;
+    double s1, c1, s2, c2, s4, c4, s5, c5, s10, c10, s20, c20, s60, c60;
+    ug_sincos(a, &s1, &c1);
     ug_twice(s1, c1, &s2, &c2);
     ug_twice(s2, c2, &s4, &c4);
     s5 = s4 * c1 + c4 * s1;
@@ -95,7 +98,8 @@ static inline void ug_sines_x(double x, double *out, double *cos_out) {
  * pair, as ug_sines_x; cos_out: the cosines of the four multiples. */
 static inline void ug_sines_y(double y, double *out, double *cos_out) {
     double a = y * UG_PI / 180.0;
-    double s1 = sin(a), c1 = cos(a), s3, c3, s5, c5, s6, c6, s15, c15, s30, c30, s60, c60;
+    double s1, c1, s3, c3, s5, c5, s6, c6, s15, c15, s30, c30, s60, c60;
+    ug_sincos(a, &s1, &c1);
     double s2, c2, s180, c180;
     ug_twice(s1, c1, &s2, &c2);
     ug_thrice(s1, c1, &s3, &c3);

@@ -19,6 +19,8 @@
 
 #include <math.h>
 
+#include "_sincos.h"
+
 #define UG_TM_ORDER 6
 
 typedef struct {
@@ -85,7 +87,8 @@ static inline void ug_tmerc_fwd(const ug_tmerc *t, double lon, double lat, doubl
         return;
     }
     /* Conformal latitude chi = phi + sum c_j sin(2 j phi), Clenshaw from sin/cos(phi). */
-    double phi = lat * deg, sp = sin(phi), cp = cos(phi);
+    double phi = lat * deg, sp, cp;
+    ug_sincos(phi, &sp, &cp);
     double s2 = 2.0 * sp * cp, c2 = (cp - sp) * (cp + sp), m = 2.0 * c2;
     double b1 = 0.0, b2 = 0.0;
     for (int j = UG_TM_ORDER - 1; j >= 0; j--) {
@@ -95,7 +98,9 @@ static inline void ug_tmerc_fwd(const ug_tmerc *t, double lon, double lat, doubl
     }
     double chi = phi + b1 * s2;
     double lam = dlon * deg;
-    double sc = sin(chi), cc = cos(chi), sl = sin(lam), cl = cos(lam);
+    double sc, cc, sl, cl;
+    ug_sincos(chi, &sc, &cc);
+    ug_sincos(lam, &sl, &cl);
     /* The sphere: xi' = atan2(sin chi, cos chi cos lam), eta' = asinh(tau) with
      * tau = sin lam cos chi / D, D = hypot(sin chi, cos chi cos lam); since
      * 1 + tau^2 = 1 / D^2, the doubled angles need no further library call. */
