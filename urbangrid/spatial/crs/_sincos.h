@@ -13,6 +13,25 @@
 
 #define UG_SINCOS_SERIES_MAX 1.8
 
+/* c[0] + z (c[1] + z (... + z c[len - 1])): a polynomial by Horner's rule. */
+static inline double ug_horner(const double *c, int len, double z) {
+    double v = c[len - 1];
+    for (int i = len - 2; i >= 0; i--) v = c[i] + z * v;
+    return v;
+}
+
+/* (-1)^k / (2k+1)!, k = 1 .. 10, and (-1)^k / (2k)!, k = 1 .. 11. */
+static const double ug_sin_series[10] = {
+    -0.16666666666666666, 0.008333333333333333, -0.0001984126984126984,
+    2.7557319223985893e-06, -2.505210838544172e-08, 1.6059043836821613e-10,
+    -7.647163731819816e-13, 2.8114572543455206e-15, -8.22063524662433e-18,
+    1.9572941063391263e-20};
+static const double ug_cos_series[11] = {
+    -0.5, 0.041666666666666664, -0.001388888888888889, 2.48015873015873e-05,
+    -2.755731922398589e-07, 2.08767569878681e-09, -1.1470745597729725e-11,
+    4.779477332387385e-14, -1.5619206968586225e-16, 4.110317623312165e-19,
+    -8.896791392450574e-22};
+
 static inline void ug_sincos(double a, double *s, double *c) {
     if (!(fabs(a) <= UG_SINCOS_SERIES_MAX)) {
         *s = sin(a);
@@ -20,31 +39,8 @@ static inline void ug_sincos(double a, double *s, double *c) {
         return;
     }
     double z = a * a;
-    /* (-1)^k / (2k+1)!, k = 10 .. 1 */
-    double ps = 1.9572941063391263e-20;
-    ps = -8.22063524662433e-18 + z * ps;
-    ps = 2.8114572543455206e-15 + z * ps;
-    ps = -7.647163731819816e-13 + z * ps;
-    ps = 1.6059043836821613e-10 + z * ps;
-    ps = -2.505210838544172e-08 + z * ps;
-    ps = 2.7557319223985893e-06 + z * ps;
-    ps = -0.0001984126984126984 + z * ps;
-    ps = 0.008333333333333333 + z * ps;
-    ps = -0.16666666666666666 + z * ps;
-    /* (-1)^k / (2k)!, k = 11 .. 1 */
-    double pc = -8.896791392450574e-22;
-    pc = 4.110317623312165e-19 + z * pc;
-    pc = -1.5619206968586225e-16 + z * pc;
-    pc = 4.779477332387385e-14 + z * pc;
-    pc = -1.1470745597729725e-11 + z * pc;
-    pc = 2.08767569878681e-09 + z * pc;
-    pc = -2.755731922398589e-07 + z * pc;
-    pc = 2.48015873015873e-05 + z * pc;
-    pc = -0.001388888888888889 + z * pc;
-    pc = 0.041666666666666664 + z * pc;
-    pc = -0.5 + z * pc;
-    *s = a + (a * z) * ps;
-    *c = 1.0 + z * pc;
+    *s = a + (a * z) * ug_horner(ug_sin_series, 10, z);
+    *c = 1.0 + z * ug_horner(ug_cos_series, 11, z);
 }
 
 #endif

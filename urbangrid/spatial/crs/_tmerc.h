@@ -32,13 +32,6 @@ typedef struct {
     int ready;
 } ug_tmerc;
 
-/* Horner in n from the highest power: c[0] + n (c[1] + n (...)). */
-static inline double ug_poly(const double *c, int len, double n) {
-    double v = c[len - 1];
-    for (int i = len - 2; i >= 0; i--) v = c[i] + n * v;
-    return v;
-}
-
 /* Set up the projection of the ellipsoid (semi-major axis a metres, flattening f) with
  * central meridian lon0_deg, scale k0 on it and false easting/northing x0, y0 metres; the
  * latitude of origin is the equator (as in every Gauss-Krüger and UTM zone). */
@@ -63,8 +56,8 @@ static void ug_tmerc_init(ug_tmerc *t, double a, double f, double lon0_deg, doub
     };
     double n = f / (2.0 - f), n2 = n * n, nj = n;
     for (int j = 0; j < UG_TM_ORDER; j++) {
-        t->conf[j] = nj * ug_poly(conf_c[j], UG_TM_ORDER - j, n);
-        t->kruger[j] = nj * ug_poly(alpha_c[j], UG_TM_ORDER - j, n);
+        t->conf[j] = nj * ug_horner(conf_c[j], UG_TM_ORDER - j, n);
+        t->kruger[j] = nj * ug_horner(alpha_c[j], UG_TM_ORDER - j, n);
         nj *= n;
     }
     t->scale = k0 * a / (1.0 + n) * (1.0 + n2 * (1.0 / 4.0 + n2 * (1.0 / 64.0 + n2 / 256.0)));
