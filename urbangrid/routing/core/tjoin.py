@@ -184,31 +184,41 @@ def _edge_loads(
     tail: np.ndarray,
     head: np.ndarray,
 ) -> np.ndarray:
-    """Σ y over the sets holding exactly one end of each edge (via the sets' tree)."""
+    """Σ y over the sets holding exactly one end of each edge (via the sets' tree).
+
+    ``up[a] + up[b] - 2 up[lca(a, b)]`` with ``up`` the sums from a set to its root;
+    the lowest common set by binary lifting (vectorised, ``log2`` of the depth
+    passes), a sentinel ``k`` standing for "no set".
+    """
     k = len(par)
     up = np.zeros(k)  # Σ y from a set to its root, itself included
     for i in range(k - 1, -1, -1):
         up[i] = y[i] + (up[par[i]] if par[i] >= 0 else 0.0)
     ext_up = np.r_[up, 0.0]
     ext_depth = np.r_[depth, -1]
-    ext_par = np.r_[par, -1]
     a = np.where(ns[tail] >= 0, ns[tail], k)
     b = np.where(ns[head] >= 0, ns[head], k)
     load = ext_up[a] + ext_up[b]
-    # lowest common set: lift the deeper end until both meet (vectorised)
     act = np.flatnonzero(a != b)
+    if len(act) == 0:
+        return load * 0.0
+    anc = [np.r_[np.where(par >= 0, par, k), k]]
+    while (1 << len(anc)) <= int(ext_depth.max(initial=0)) + 1:
+        anc.append(anc[-1][anc[-1]])
     ca, cb = a[act], b[act]
-    while len(act):
-        da, db = ext_depth[ca], ext_depth[cb]
-        ca = np.where(da >= db, ext_par[ca], ca)
-        cb = np.where(db > da, ext_par[cb], cb)
-        ca = np.where(ca < 0, k, ca)
-        cb = np.where(cb < 0, k, cb)
-        done = ca == cb
-        load[act[done]] -= 2.0 * ext_up[ca[done]]
-        act, ca, cb = act[~done], ca[~done], cb[~done]
-    same = a == b
-    load[same] = 0.0
+    deeper = ext_depth[ca] < ext_depth[cb]
+    ca, cb = np.where(deeper, cb, ca), np.where(deeper, ca, cb)
+    diff = ext_depth[ca] - ext_depth[cb]
+    for j, step in enumerate(anc):
+        sel = ((diff >> j) & 1).astype(bool)
+        ca[sel] = step[ca[sel]]
+    for step in reversed(anc):
+        na, nb = step[ca], step[cb]
+        move = na != nb
+        ca[move], cb[move] = na[move], nb[move]
+    lca = np.where(ca == cb, ca, anc[0][ca])
+    load[act] -= 2.0 * ext_up[lca]
+    load[a == b] = 0.0
     return load
 
 
@@ -925,31 +935,28 @@ def _raise_negatives(
     ``δ`` of slack. Exact: in the blossom's integer units (twice the dual), in place.
     """
     pi, pj, ci = edges
-
-    def chain(u: int) -> list[int]:
-        out, x = [], int(inner[u])
-        while x >= 0:
-            out.append(x)
-            x = int(bpar[x])
-        return out
-
+    bp = bpar.tolist()
+    depth = [0] * len(bp)
+    for x in range(len(bp) - 1, -1, -1):
+        depth[x] = depth[bp[x]] + 1 if bp[x] >= 0 else 0
+    tree = _BlossomTree(bp, depth, z2, inner.tolist())
     ends, other, cost = np.r_[pi, pj], np.r_[pj, pi], np.r_[ci, ci]
     order = np.argsort(ends, kind="stable")
     ptr = np.searchsorted(ends[order], np.arange(len(y2) + 1))
     for v in np.flatnonzero(y2 < 0).tolist():
-        m, cv = int(mate[v]), set(chain(v))
-        near = []
-        for q in order[ptr[v] : ptr[v + 1]].tolist():
-            u = int(other[q])
-            if u != m:
-                near.append((u, int(cost[q]), set(chain(u))))
-        for src in [-1] + [x for x in chain(m) if x not in cv]:
+        m = int(mate[v])
+        near = [
+            (int(other[q]), int(cost[q]))
+            for q in order[ptr[v] : ptr[v + 1]].tolist()
+            if int(other[q]) != m
+        ]
+        for src in tree.sources(m, v):
             reserve = int(y2[m]) if src < 0 else int(z2[src])
             delta = min(-int(y2[v]), reserve)
-            for u, c, su in near:
-                if delta > 0 and src not in su:
-                    sep = sum(int(z2[x]) for x in su.symmetric_difference(cv))
-                    delta = min(delta, 2 * c - int(y2[u]) - int(y2[v]) - sep)
+            for u, c in near:
+                if delta > 0 and not tree.holds(src, u):
+                    slack = 2 * c - int(y2[u]) - int(y2[v]) - tree.sep(u, v)
+                    delta = min(delta, slack)
             if delta > 0:
                 y2[v] += delta
                 if src < 0:
@@ -958,6 +965,47 @@ def _raise_negatives(
                     z2[src] -= delta
             if y2[v] >= 0:
                 break
+
+
+class _BlossomTree:
+    """The blossoms' nesting, for sums of their (changing) values between terminals."""
+
+    def __init__(self, bpar: list[int], depth: list[int], z2: np.ndarray, inner: list[int]):
+        self.bpar, self.depth, self.z2, self.inner = bpar, depth, z2, inner
+
+    def sep(self, u: int, v: int) -> int:
+        """Σ z over the blossoms holding exactly one of ``u, v`` (walk up to their meet)."""
+        a, b = self.inner[u], self.inner[v]
+        total = 0
+        while a != b:
+            if b < 0 or (a >= 0 and self.depth[a] >= self.depth[b]):
+                total += int(self.z2[a])
+                a = self.bpar[a]
+            else:
+                total += int(self.z2[b])
+                b = self.bpar[b]
+        return total
+
+    def sources(self, m: int, v: int) -> list[int]:
+        """-1 (``m``'s own value), then the blossoms holding ``m`` but not ``v``."""
+        out = [-1]
+        a, b = self.inner[m], self.inner[v]
+        while a != b:
+            if b < 0 or (a >= 0 and self.depth[a] >= self.depth[b]):
+                out.append(a)
+                a = self.bpar[a]
+            else:
+                b = self.bpar[b]
+        return out
+
+    def holds(self, x: int, u: int) -> bool:
+        """Whether blossom ``x`` (``-1``: none) holds terminal ``u``."""
+        if x < 0:
+            return False
+        a = self.inner[u]
+        while a >= 0 and self.depth[a] > self.depth[x]:
+            a = self.bpar[a]
+        return a == x
 
 
 def _shortcut_pairs(
