@@ -7,8 +7,9 @@ the solver's cost: each required edge served exactly once (by its index and ends
 every route within the capacity, cost = service + deadhead of closed walks from the
 depot. Printed per instance: best-known cost (the published peers: MADCoM, CARPData.jl,
 the file headers; see ``../shared/data/carp/*/README.md``), re-costed cost, gap, time
-budget, wall seconds, peak RSS of the solving process and the load average (the
-machine is shared: timings are noisy when load > 2).
+budget, wall seconds, peak RSS of the solving process, the load average (the
+machine is shared: timings are noisy when load > 2) and the number of routes beside
+the fewest the total demand allows.
 
 Usage::
 
@@ -65,8 +66,9 @@ def run_one(path: str, time_limit_s: float, seed: int) -> None:
     }))
 
 
-def recost(path: Path, routes: list[list[list[int]]]) -> tuple[float, str]:
-    """Cost of ``routes`` from the file alone; the second value names any violation."""
+def recost(path: Path, routes: list[list[list[int]]]) -> tuple[float, str, int]:
+    """Cost of ``routes`` from the file alone, any violation named, and the fewest
+    routes the demand allows (total demand / capacity, rounded up)."""
     head: dict[str, str] = {}
     req: list[tuple[int, int, float, float]] = []
     arcs: list[tuple[int, int, float]] = []
@@ -109,7 +111,8 @@ def recost(path: Path, routes: list[list[list[int]]]) -> tuple[float, str]:
             problems.append(f"route {ri}: load {load} > capacity {cap}")
     if (seen != 1).any():
         problems.append(f"{int((seen == 0).sum())} edges unserved, {int((seen > 1).sum())} twice")
-    return total, "; ".join(problems)
+    fewest = int(np.ceil(sum(x[3] for x in req) / cap - 1e-9))
+    return total, "; ".join(problems), fewest
 
 
 def instances(sets: list[str]) -> list[tuple[str, str, Path, float]]:
@@ -144,11 +147,16 @@ def commit() -> str:
 
 
 def append_row(out: Path, row: dict[str, Any]) -> None:
-    """Append one result row to ``out`` (header first when the file is new)."""
+    """Append one result row to ``out`` (header first when the file is new; a file
+    begun by an older version of this script keeps its own columns)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     new = not out.exists() or out.stat().st_size == 0
+    fields = list(row)
+    if not new:
+        with open(out, newline="") as f:
+            fields = next(csv.reader(f))
     with open(out, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(row))
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore", restval="")
         if new:
             w.writeheader()
         w.writerow(row)
@@ -181,7 +189,7 @@ def main() -> None:
           f"started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; each instance in its own process; "
           "costs re-costed from the file", flush=True)
     print(f"{'set':5} {'instance':11} {'best-known':>11} {'urbangrid':>11} {'gap%':>7} "
-          f"{'budget s':>8} {'wall s':>7} {'peak MB':>8} {'load':>5}  check")
+          f"{'budget s':>8} {'wall s':>7} {'peak MB':>8} {'load':>5} routes/fewest check")
     rows: list[dict[str, Any]] = []
     for set_, name, path, bk in todo:
         limit = args.large_time_limit if set_ == "large" else args.time_limit
@@ -193,17 +201,20 @@ def main() -> None:
             print(f"{set_:5} {name:11} failed: {proc.stderr.strip().splitlines()[-1:]}")
             continue
         res = json.loads(proc.stdout.strip().splitlines()[-1])
-        cost, bad = recost(path, res["routes"])
+        cost, bad, fewest = recost(path, res["routes"])
+        n_routes = sum(1 for r in res["routes"] if r)
         ok = "ok" if not bad and abs(cost - res["cost"]) < 1e-6 * max(1.0, cost) else (
             bad or f"solver said {res['cost']}")
         gap = 100 * (cost - bk) / bk
         print(f"{set_:5} {name:11} {bk:11.0f} {cost:11.0f} {gap:7.2f} {limit:8g} "
-              f"{res['seconds']:7.1f} {res['peak_rss_mb']:8.0f} {os.getloadavg()[0]:5.2f}  {ok}",
+              f"{res['seconds']:7.1f} {res['peak_rss_mb']:8.0f} {os.getloadavg()[0]:5.2f} "
+              f"{n_routes:3d}/{fewest:<3d} {ok}",
               flush=True)
         rows.append({"set": set_, "instance": name, "best_known": bk, "cost": cost,
                      "gap_pct": round(gap, 4), "time_limit_s": limit,
                      "seconds": round(res["seconds"], 1), "iterations": res["iterations"],
                      "peak_rss_mb": round(res["peak_rss_mb"], 1),
+                     "routes": n_routes, "fewest_routes": fewest,
                      "load": round(os.getloadavg()[0], 2), "check": ok, "seed": args.seed,
                      "commit": used, "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
         if args.out:
