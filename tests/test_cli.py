@@ -167,6 +167,9 @@ def test_grids_generate_validate_diff(tmp_path: Path) -> None:
     gen = CliRunner().invoke(main, ["grids", "generate", store, "--osm", osm, "--version", "v1"])
     assert gen.exit_code == 0, gen.output
     assert "unit grids" in gen.output and "EPSG:4548" in gen.output  # CGCS2000 GK zone 39
+    # the grids are cut from the file's streets; plan and route read the store's: say so
+    assert f"created the store {store}" in gen.stderr
+    assert "holds no streets yet" in gen.stdout and "urbangrid load streets" in gen.stdout
     qa = CliRunner().invoke(main, ["grids", "validate", store, "--out", str(tmp_path / "qa.gpkg")])
     assert qa.exit_code == 0, qa.output
     assert (tmp_path / "qa.csv").exists()

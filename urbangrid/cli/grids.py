@@ -98,8 +98,6 @@ def generate(
     tolerance: float, work_count: int | None, quiet: bool,
 ) -> None:
     """Generate unit grids and work grids into STORE as a new version."""
-
-    import urbangrid
     from urbangrid.demo.inputs import osm_extract_inputs
     from urbangrid.spatial.grids.generate import GENERATE_STAGES, generate_unit_grids
     from urbangrid.spatial.grids.versions import load_unit_grids, load_work_grids
@@ -142,9 +140,10 @@ def generate(
     unit = unit.merge(assignment[["grid_code", "work_grid_code"]], on="grid_code")
     work = dissolve_work_grids(out.grids, assignment)
     bar.step("store")
-    with urbangrid.connect(store) as s:
+    with open_store(store, write=True, create=True) as s:
         summary = load_unit_grids(s, unit, version=version, source=source, note=note)
         load_work_grids(s, work, version=version, at=summary.loaded_at, source=source)
+        no_streets = s.count("street_centreline") == 0
     bar.close()
     click.echo(
         f"{len(unit)} unit grids, median {out.stats['median_area_m2']:.0f} m², "
@@ -156,6 +155,9 @@ def generate(
     if len(out.fixes):
         click.echo(f"community coverage fixes applied ({len(out.fixes)}):")
         click.echo(out.fixes.to_string(index=False))
+    if no_streets:  # the grids were cut from a file's streets; route and plan read the store's
+        click.echo("note: the store holds no streets yet; route, plan and staffing need them: "
+                   f"`urbangrid load streets {osm or streets or 'FILE'} --store STORE`")
 
 
 @grids.command("validate")
