@@ -287,3 +287,32 @@ def test_a_staged_write_rolled_back_leaves_the_layer_as_it_was(pg: Any, pg_dsn: 
     assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])
     with psycopg.connect(pg_dsn, autocommit=True) as other:
         assert other.execute("SELECT count(*) FROM urbangrid.component").fetchone() == (0,)
+
+
+def test_a_large_staged_write_goes_in_two_streams_in_file_order(pg: Any) -> None:
+    # From 40,000 rows two COPY streams fill the staging table at once, each row's
+    # key written: keys follow the file's order as one stream would give them.
+    n = 41_000
+    frame = _records(n)
+    frame["extra"] = None
+    frame.loc[30_003, "extra"] = '{"a": '  # in the second stream: its row, not its line
+    oid = _oid(pg)
+    with pytest.raises(ValidationError) as info, pg.transaction():
+        pg.write("component", frame, "append")
+    assert [(p["row"], p["field"]) for p in info.value.problems] == [(30_003, "extra")]
+    assert (_oid(pg), pg.count("component"), _leftovers(pg)) == (oid, 0, [])
+    frame.loc[30_003, "extra"] = '{"a": 1}'
+    with pg.transaction():
+        pg.write("component", frame, "append")
+    assert _oid(pg) != oid and _leftovers(pg) == []
+    stored = pg.connection.execute(
+        "SELECT fid, component_id FROM urbangrid.component ORDER BY fid"
+    ).fetchall()
+    assert [f for f, _ in stored] == list(range(1, n + 1))
+    assert [c for _, c in stored] == frame["component_id"].tolist()
+    assert pg.connection.execute("SELECT nextval('urbangrid.component_fid_seq')").fetchone() == (
+        n + 1,
+    )
+    assert pg.read("component", where={"component_id": frame.loc[30_003, "component_id"]})[
+        "extra"
+    ].tolist() == [{"a": 1}]

@@ -119,8 +119,12 @@ class StagedLoad:
     def _ident(self, name: str) -> sql.Composable:
         return sql.Identifier(self.schema, name)
 
-    def create(self, con: psycopg.Connection[Any]) -> str:
+    def create(self, con: psycopg.Connection[Any], *, reserve: int = 0) -> str:
         """In `con`'s open transaction: make the staging table; returns its name.
+
+        `reserve`: the caller writes the identity column itself, keys from
+        :attr:`next_value` on, for that many rows (its COPY streams at once keep
+        the file's order); the sequence goes on after them.
 
         The name carries the backend number of the connection that holds the
         load (the lock's, when the load runs in the caller's transaction), so a
@@ -138,7 +142,7 @@ class StagedLoad:
                 sql.SQL("ALTER TABLE {} ALTER COLUMN {} RESTART WITH {}").format(
                     self._ident(self.stage),
                     sql.Identifier(self.identity_column),
-                    sql.Literal(self.next_value),
+                    sql.Literal(self.next_value + reserve),
                 )
             )
         if not self._helper:
@@ -403,7 +407,13 @@ def begin_staged_load(
 
 
 def stage_in_transaction(
-    con: psycopg.Connection[Any], dsn: str, schema: str, table: str, *, timeout_s: float = 60.0
+    con: psycopg.Connection[Any],
+    dsn: str,
+    schema: str,
+    table: str,
+    *,
+    timeout_s: float = 60.0,
+    helpers: int = 1,
 ) -> StagedLoad | None:
     """A staged load of `table` that joins `con`'s open transaction, or None.
 
@@ -419,6 +429,8 @@ def stage_in_transaction(
     table holds rows, has dependents, is not `con`'s to swap, was already
     locked exclusively by `con` (the helper would wait for it) or no helper
     connection opens; the caller then loads in its transaction as before.
+    `helpers`: how many helper connections to open (at least one; one COPY
+    stream each).
     """
     ident = sql.Identifier(schema, table)
     (held,) = con.execute(
@@ -432,10 +444,13 @@ def stage_in_transaction(
     plan = _plan(con, dsn, schema, table)
     if plan is None:
         return None
-    try:
-        options = f"-c timezone=UTC -c lock_timeout={int(timeout_s * 1e3)}"
-        plan._helper.append(psycopg.connect(dsn, autocommit=True, options=options))
-    except psycopg.Error:
+    options = f"-c timezone=UTC -c lock_timeout={int(timeout_s * 1e3)}"
+    for _ in range(helpers):
+        try:
+            plan._helper.append(psycopg.connect(dsn, autocommit=True, options=options))
+        except psycopg.Error:
+            break
+    if not plan._helper:
         return None
     plan.in_transaction = True
     return plan

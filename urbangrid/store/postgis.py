@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import psycopg
 from psycopg import sql
@@ -846,9 +848,12 @@ class PostGISStore(BaseStore):
 
         JSON text goes to ``jsonb`` as is (the server parses it: one encoding
         in all), geometry as WKB made EWKB on the way. A writer thread sends
-        each block while the next is encoded. Large loads drop the layer's
-        secondary indexes first and build each once afterwards, inside the
-        caller's transaction (see :meth:`_prepare_bulk`).
+        each block while the next is encoded. A large load into an *empty*
+        layer inside a transaction (a loader's change set) goes through a
+        staging table swapped in within that transaction (:meth:`_staged_copy`);
+        other large loads drop the layer's secondary indexes first and build
+        each once afterwards, inside the caller's transaction (see
+        :meth:`_prepare_bulk`).
         """
         n = len(data[0]) if data else (0 if geoms is None else len(geoms.wkb))
         if n == 0:
@@ -862,11 +867,12 @@ class PostGISStore(BaseStore):
         if not keep and columns and not info.geometry_column:
             keep = [0]  # COPY needs one column at least
         cols = [columns[j] for j in keep]
-        parts = iter([(0, [data[j] for j in keep], geoms)])
+        kept = [data[j] for j in keep]
         staged = self._stage_in_transaction(info, n)
         if staged is not None:
-            self._staged_copy(info, staged, cols, valid_from, parts)
+            self._staged_copy(info, staged, cols, valid_from, kept, geoms, n)
             return
+        parts = iter([(0, kept, geoms)])
         rebuild, freeze = self._prepare_bulk(info, n)
         with self._copy_errors(info):
             self._copy(info, cols, valid_from, freeze, parts)
@@ -879,8 +885,9 @@ class PostGISStore(BaseStore):
         if n < BULK_ROWS or not self._in_transaction():
             return None
         return stage_in_transaction(
-            self.connection, self._dsn, SCHEMA, info.name, timeout_s=lock_timeout_s()
-        )
+            self.connection, self._dsn, SCHEMA, info.name, timeout_s=lock_timeout_s(),
+            helpers=2 if n >= 2 * BULK_ROWS else 1,
+        )  # fmt: skip
 
     def _staged_copy(
         self,
@@ -888,23 +895,78 @@ class PostGISStore(BaseStore):
         staged: StagedLoad,
         cols: list[str],
         valid_from: dt.datetime | None,
-        parts: Iterator[tuple[int, list[Any], PreparedGeometry | None]],
+        data: list[Any],
+        geoms: PreparedGeometry | None,
+        n: int,
     ) -> None:
-        """The rows into a staging table (``COPY … FREEZE`` on the helper connection,
-        committed there), its indexes built on both connections at once, then swapped
-        in within this store's transaction: a load that is one with the caller's
-        other writes (a loader's record), all or nothing, and no longer builds its
-        5 indexes one after another (316,851 components: ~1.3 s → ~0.8 s)."""
+        """The rows into a staging table on the helper connections, its indexes built
+        on two connections at once, then swapped in within this store's transaction:
+        a load that is one with the caller's other writes (a loader's record), all or
+        nothing, and no longer builds its indexes one after another.
+
+        With two helpers and an identity key, two ``COPY`` streams (half the rows
+        each, the keys written in file order) fill it at once: the server parses
+        and stores on two cores (316,851 components, server side alone: 2.6 s →
+        1.9-2.3 s with the machine busy). Otherwise one ``COPY … FREEZE``.
+        """
         self._staged_pending = True
-        helper = staged._helper[0]
+        streams = staged._helper if staged.identity_column is not None else staged._helper[:1]
         try:
             with self._copy_errors(info):
-                with helper.transaction():
-                    stage = staged.create(helper)
-                    self._copy(info, cols, valid_from, True, parts, stage, con=helper)
+                if len(streams) < 2:
+                    with streams[0].transaction():
+                        stage = staged.create(streams[0])
+                        parts = iter([(0, data, geoms)])
+                        self._copy(info, cols, valid_from, True, parts, stage, con=streams[0])
+                else:
+                    with streams[0].transaction():
+                        stage = staged.create(streams[0], reserve=n)
+                    self._copy_streams(info, staged, stage, cols, valid_from, data, geoms)
                 staged.finish(self.connection)
         finally:
             staged.close()
+
+    def _copy_streams(
+        self,
+        info: LayerInfo,
+        staged: StagedLoad,
+        stage: str,
+        cols: list[str],
+        valid_from: dt.datetime | None,
+        data: list[Any],
+        geoms: PreparedGeometry | None,
+    ) -> None:
+        """Rows [0, n/2) on the first connection and [n/2, n) on the second, at once,
+        into `stage`, each row's identity key written (from the layer's next key on,
+        as the one-stream COPY would give them). Raises the first stream's error
+        (:class:`RejectedValue` with its row counted from the first row)."""
+        assert staged.identity_column is not None
+        key, streams = staged.identity_column, staged._helper
+        n = len(data[0]) if data else (0 if geoms is None else len(geoms.wkb))
+        keys = np.arange(staged.next_value, staged.next_value + n, dtype=np.int64)
+        half = n // 2
+        errors: list[tuple[int, BaseException]] = []
+
+        def send(i: int, con: psycopg.Connection[Any], a: int, b: int) -> None:
+            part = [keys[a:b], *(col[a:b] for col in data)]
+            g = None if geoms is None else PreparedGeometry(geoms.values[a:b], geoms.wkb[a:b])
+            try:
+                with self._copy_errors(info):
+                    self._copy(info, [key, *cols], valid_from, False, iter([(a, part, g)]),
+                               stage, con=con)  # fmt: skip
+            except RejectedValue as exc:
+                if exc.row is not None and isinstance(exc.__cause__, psycopg.Error):
+                    exc.row += a  # the server counts lines from this stream's first row
+                errors.append((i, exc))
+            except BaseException as exc:  # re-raised below, on the caller's thread
+                errors.append((i, exc))
+
+        side = threading.Thread(target=send, args=(1, streams[1], half, n))
+        side.start()
+        send(0, streams[0], 0, half)
+        side.join()
+        if errors:
+            raise min(errors, key=lambda e: e[0])[1]
 
     def append_batches(
         self,
