@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -143,3 +144,23 @@ def test_bom_empty_and_truncated_files(store: str, tmp_path: Path) -> None:
 def test_unknown_crs_names_the_option(store: str) -> None:
     res = _run(["locate", store, "116.3", "39.99", "--crs", "FOO"])
     assert res.exit_code == 1 and "--crs 'FOO' is not a CRS" in res.output
+
+
+def test_usual_coordinate_columns_are_found_in_any_case(store: str, tmp_path: Path) -> None:
+    """An export with Longitude/Latitude (NYC 311) and an unnamed index column (a pandas
+    CSV): taken without --x/--y, and said; --x in another case is the same column
+    (found as a new user: 'no column lon' for every such file)."""
+    src = tmp_path / "cases.csv"
+    src.write_text(",Unique Key,Longitude,Latitude\n0,9,116.3262,39.9928\n", encoding="utf-8")
+    res = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(src)])
+    assert res.exit_code == 0, res.output
+    assert "coordinates from the columns 'Longitude', 'Latitude'" in res.stderr
+    assert pd.read_csv(io.StringIO(res.stdout), dtype=str)["grid_code"].notna().all()
+    same = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(src), "--x", "longitude",
+                 "--y", "LATITUDE"])
+    assert same.exit_code == 0 and same.stdout == res.stdout
+    none = tmp_path / "none.csv"
+    none.write_text("a,b\n1,2\n", encoding="utf-8")
+    res = _run(["locate", store, "--csv", str(none)])
+    assert res.exit_code == 2
+    assert "no column for --x (none is named lon, lng" in res.output and "use --x/--y" in res.output

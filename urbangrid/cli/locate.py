@@ -20,7 +20,7 @@ import io
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +140,10 @@ class _InMemory:
               help="CRS of the coordinates: EPSG code, GCJ-02 (Amap/Tencent), BD-09 (Baidu).")
 @click.option("--csv", "csv_in", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Locate every row of this CSV (.gz, .bz2, .xz too) instead of one point.")
-@click.option("--x", "x", default="lon", show_default=True, help="CSV column of x/longitude.")
-@click.option("--y", "y", default="lat", show_default=True, help="CSV column of y/latitude.")
+@click.option("--x", "x", default=None, help="CSV column of x/longitude [default: the column "
+              "named lon, lng, long, longitude, x or 经度, in any case].")
+@click.option("--y", "y", default=None, help="CSV column of y/latitude [default: the column "
+              "named lat, latitude, y or 纬度, in any case].")
 @click.option("--encoding", default=None,
               help="Text encoding of the CSV (default: UTF-8, else GBK, else GB18030, "
                    "decided by decoding the whole file and said on standard error).")
@@ -151,7 +153,7 @@ class _InMemory:
               help="Also write every bad row (row, field, value, reason) to this CSV.")
 @lang_option
 def locate(store: str, lon: Any, lat: Any, crs: str, csv_in: Path | None,
-           x: str, y: str, encoding: str | None, output: Path | None,
+           x: str | None, y: str | None, encoding: str | None, output: Path | None,
            problems: Path | None, lang: str | None) -> None:
     """Unit grid, work grid, community, street and district of LON LAT (or of a CSV).
 
@@ -172,7 +174,7 @@ def locate(store: str, lon: Any, lat: Any, crs: str, csv_in: Path | None,
         return
     if lon is not None:
         raise click.UsageError("give either LON LAT or --csv FILE, not both")
-    job = _CsvJob(csv_in, x, y, crs, encoding, output, problems, lang)
+    job = _CsvJob(csv_in, x or "", y or "", crs, encoding, output, problems, lang)
     _library_call(lambda: _locate_csv(store, job))
 
 
@@ -231,13 +233,37 @@ class _CsvJob:
     """What ``locate --csv`` was asked to do."""
 
     csv_in: Path
-    x: str
+    x: str  # as given, else "" until the header is read (_xy_columns)
     y: str
     crs: str
     encoding: str | None
     output: Path | None
     problems: Path | None
     lang: str
+
+
+#: Column names taken for x and y when --x and --y are not given (compared in lower case).
+_XY_NAMES = (("lon", "lng", "long", "longitude", "x", "经度"), ("lat", "latitude", "y", "纬度"))
+
+
+def _xy_columns(job: _CsvJob, header_row: list[str]) -> tuple[str, str]:
+    """The x and y columns of the header: as given (in any case), else the usual names."""
+    by_lower: dict[str, str] = {}
+    for name in header_row:
+        by_lower.setdefault(name.strip().lower(), name)
+    out = []
+    for given, names, option in ((job.x, _XY_NAMES[0], "--x"), (job.y, _XY_NAMES[1], "--y")):
+        if given and given in header_row:
+            out.append(given)
+            continue
+        found = (by_lower.get(given.strip().lower()) if given
+                 else next((by_lower[n] for n in names if n in by_lower), None))
+        if found is None:
+            wanted = repr(given) if given else f"for {option} (none is named {', '.join(names)})"
+            raise click.UsageError(f"{job.csv_in}: no column {wanted}; columns are "
+                                   f"{', '.join(header_row)} (use --x/--y)")
+        out.append(found)
+    return out[0], out[1]
 
 
 def _read_table(job: _CsvJob, data: bytes) -> Any:
@@ -249,13 +275,10 @@ def _read_table(job: _CsvJob, data: bytes) -> Any:
 
     if not data.strip():
         raise click.ClickException(f"{job.csv_in}: the file is empty; it needs a header line "
-                                   f"with the columns {job.x} and {job.y}")  # fmt: skip
+                                   f"with the columns {job.x or 'lon'} and {job.y or 'lat'}")
     first = data.split(b"\n", 1)[0].decode().rstrip("\r")
     header_row = next(csv_module.reader([first]), [])
-    for col in (job.x, job.y):
-        if col not in header_row:
-            raise click.UsageError(f"{job.csv_in}: no column {col!r}; columns are "
-                                   f"{', '.join(header_row)} (use --x/--y)")
+    _xy_columns(job, header_row)
     try:
         return pacsv.read_csv(pa.BufferReader(data), convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(header_row, pa.string()), strings_can_be_null=False,
@@ -382,6 +405,11 @@ def _locate_csv(store: str, job: _CsvJob) -> None:
     lookup = _lookup(store)
     data, read_as = utf8_text(job.csv_in, raw_bytes(job.csv_in), job.encoding)
     table = _read_table(job, data)
+    x, y = _xy_columns(job, table.column_names)
+    if (x, y) != (job.x or "lon", job.y or "lat"):  # said unless as given or the plain default
+        click.echo(f"{job.csv_in}: coordinates from the columns {x!r}, {y!r} (--x, --y to "
+                   "choose others)", err=True)
+    job = replace(job, x=x, y=y)
     xs, ys = _coordinates(data, table, job.x, job.y)
     xs = np.array(xs, dtype=np.float64)
     ys = np.array(ys, dtype=np.float64)
