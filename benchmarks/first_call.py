@@ -105,7 +105,9 @@ def main() -> None:
         data = os.path.join(tmp, "data.npz")
         _data(data)
         results = {c: run(c, data, args.repeat) for c in ("urbangrid", "geopandas")}
-    print(f"cold: each run a new process; {args.repeat} runs; seconds, median (best)")
+    load = os.getloadavg()[0]
+    print(f"cold: each run a new process; {args.repeat} runs; seconds, median (best); "
+          f"load average {load:.2f}{' (busy)' if load > 2 else ''}")
     print(f"{'step':<34}{'urbangrid':>20}{'geopandas sjoin':>20}")
     for step in ("import", "build", "locate", "locate_many", "total"):
         row = [f"{statistics.median(r[step]):.3f} ({min(r[step]):.3f})" for r in results.values()]
@@ -120,7 +122,7 @@ def main() -> None:
         "benchmark": "first_call", "what": "new process: import + build + first calls",
         "peer": "geopandas sjoin", "mode": "cold", "urbangrid_s": ours, "peer_s": peer,
         "ratio": peer / ours, "statistic": "median", "target_s": TARGET_S,
-        "command": "python benchmarks/first_call.py"}))
+        "command": "python benchmarks/first_call.py", "load": round(load, 2)}))
 
 
 if __name__ == "__main__":

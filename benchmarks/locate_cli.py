@@ -89,6 +89,12 @@ def _stats(times: list[float]) -> str:
     return f"median {statistics.median(times):.3f} s, best {min(times):.3f} s"
 
 
+def _load() -> str:
+    """The one-minute load average, printed beside every figure (busy above 2)."""
+    avg = os.getloadavg()[0]
+    return f"[load {avg:.2f}{', busy' if avg > 2 else ''}]"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", default=None)
@@ -111,10 +117,12 @@ def main() -> None:
         peer = [_run(point, {**os.environ, "URBANGRID_CACHE_DIR": blocked})
                 for _ in range(args.repeat)]  # fmt: skip
         print(f"store {store}; each run a new process")
-        print(f"  one GCJ-02 point, first command (builds the lookup, cold): {_stats(cold)}")
+        print(f"  one GCJ-02 point, first command (builds the lookup, cold): {_stats(cold)} "
+              f"{_load()}")
         print(f"  one GCJ-02 point, saved lookup (warm):                     {_stats(warm)}"
-              f"  (target 0.4 s)")
-        print(f"  one GCJ-02 point, no saved lookup (every command rebuilds): {_stats(peer)}")
+              f"  (target 0.4 s) {_load()}")
+        print(f"  one GCJ-02 point, no saved lookup (every command rebuilds): {_stats(peer)} "
+              f"{_load()}")
         csv_in = os.path.join(tmp, "points.csv")
         _points_csv(store, args.rows, csv_in)
         csv_args = ["locate", store, "--crs", "GCJ-02", "--csv", csv_in, "-o",
@@ -123,7 +131,7 @@ def main() -> None:
         csv = [_run(csv_args, env) for _ in range(max(1, args.repeat // 2))]
         rate = args.rows / statistics.median(csv)
         print(f"  --csv {args.rows:,} GCJ-02 rows: {_stats(csv)}, {rate:,.0f} rows/s "
-              "(target 500,000)")
+              f"(target 500,000) {_load()}")
         for what, ours, other in (("locate one GCJ-02 point (s/command)", warm, peer),):
             print("RESULT " + json.dumps({
                 "benchmark": "locate_cli", "what": what, "peer": "no saved lookup",
@@ -131,12 +139,13 @@ def main() -> None:
                 "peer_s": statistics.median(other),
                 "ratio": statistics.median(other) / statistics.median(ours),
                 "statistic": "median", "target_s": 0.4,
-                "command": "python benchmarks/locate_cli.py"}))
+                "command": "python benchmarks/locate_cli.py", "load": os.getloadavg()[0]}))
         print("RESULT " + json.dumps({
             "benchmark": "locate_cli", "what": f"--csv {args.rows:,} rows (rows/s)",
             "peer": "target 500,000 rows/s", "mode": "new process each",
             "urbangrid_s": rate, "peer_s": 500_000.0, "ratio": rate / 500_000.0,
-            "statistic": "median", "command": "python benchmarks/locate_cli.py"}))
+            "statistic": "median", "command": "python benchmarks/locate_cli.py",
+            "load": os.getloadavg()[0]}))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
