@@ -285,6 +285,20 @@ class _Pairs:
         self.via.append(via)
         return True
 
+    def merge(self, i: np.ndarray, j: np.ndarray, c: np.ndarray, via: np.ndarray) -> None:
+        """Add many pairs at once (the cheapest per node pair kept); renumbers the pairs."""
+        old = [np.asarray(x, dtype=np.int64) for x in (self.i, self.j, self.via)]
+        ai, aj, av = np.r_[old[0], i], np.r_[old[1], j], np.r_[old[2], via]
+        ac = np.r_[np.asarray(self.cost, dtype=float), c]
+        lo, hi = np.minimum(ai, aj), np.maximum(ai, aj)
+        order = np.lexsort((ac, hi, lo))  # stable: the earlier pair wins a tie
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+        pick = order[first]
+        self.i, self.j = lo[pick].tolist(), hi[pick].tolist()
+        self.cost, self.via = ac[pick].tolist(), av[pick].astype(np.int64).tolist()
+        self.seen = dict(zip(zip(self.i, self.j, strict=True), range(len(pick)), strict=True))
+
 
 def _voronoi_pairs(g: _Graph, tnodes: np.ndarray, tpos: np.ndarray) -> tuple[_Pairs, tuple]:
     """Pairs of terminals whose Voronoi cells share an edge, by one multi-source run."""
@@ -294,21 +308,8 @@ def _voronoi_pairs(g: _Graph, tnodes: np.ndarray, tpos: np.ndarray) -> tuple[_Pa
     sa, sb = src[g.a], src[g.b]
     cross = np.flatnonzero((sa != sb) & (sa >= 0) & (sb >= 0))
     length = dist[g.a[cross]] + g.w[cross] + dist[g.b[cross]]
-    ti, tj = tpos[sa[cross]], tpos[sb[cross]]
-    lo, hi = np.minimum(ti, tj), np.maximum(ti, tj)
-    order = np.lexsort((length, hi, lo))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
-    pick = order[first]
     pairs = _Pairs([], [], [], [], {})
-    for i, j, c, e in zip(
-        lo[pick].tolist(),
-        hi[pick].tolist(),
-        length[pick].tolist(),
-        cross[pick].tolist(),
-        strict=True,
-    ):
-        pairs.add(i, j, c, e)
+    pairs.merge(tpos[sa[cross]], tpos[sb[cross]], length, cross)
     return pairs, (dist, pred, src)
 
 
@@ -1112,8 +1113,7 @@ def _knn_pairs(
     if g.kernel is not None:
         # compiled: the paths of the pairs chosen are found again by _join_from_pairs
         ki, kj, kd = g.kernel.knn_pairs(tnodes, tpos, k)
-        for i, j, d in zip(ki.tolist(), kj.tolist(), kd.tolist(), strict=True):
-            pairs.add(i, j, d, -1)
+        pairs.merge(ki, kj, kd, np.full(len(ki), -1, dtype=np.int64))
         return trees
     indptr, nbr, nw = g.indptr, g.nbr, g.nbr_w
     for i, s in enumerate(tnodes.tolist()):
