@@ -170,6 +170,11 @@ def test_grids_generate_validate_diff(tmp_path: Path) -> None:
     # the grids are cut from the file's streets; plan and route read the store's: say so
     assert f"created the store {store}" in gen.stderr
     assert "holds no streets yet" in gen.stdout and "urbangrid load streets" in gen.stdout
+    for wrong in ("qa.geojson", "nowhere/qa.gpkg"):  # a GeoPackage named .geojson was written
+        bad = CliRunner().invoke(main, ["grids", "validate", store, "--out",
+                                        str(tmp_path / wrong)])
+        assert bad.exit_code == 2 and "--out" in bad.output, bad.output
+    assert not (tmp_path / "qa.geojson").exists()
     qa = CliRunner().invoke(main, ["grids", "validate", store, "--out", str(tmp_path / "qa.gpkg")])
     assert qa.exit_code == 0, qa.output
     assert (tmp_path / "qa.csv").exists()

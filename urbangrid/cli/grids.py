@@ -171,6 +171,13 @@ def validate(store: str, communities: Path | None, out: Path, version: str | Non
     """Check STORE's unit grids like a QA tool; write the problems for QGIS."""
     import pyproj
 
+    if out.suffix.lower() != ".gpkg":  # the report is a GeoPackage whatever the name says
+        raise click.BadParameter(f"{out}: give a .gpkg path (the QA layer is a GeoPackage; "
+                                 "a CSV is written beside it)", param_hint="--out")
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"{out}: the folder {out.parent} does not exist",
+                                 param_hint="--out")
+
     from urbangrid.spatial.grids.validate import validate_unit_grids, write_qa_report
     from urbangrid.spatial.grids.versions import read_unit_grids
 
