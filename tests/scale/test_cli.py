@@ -49,3 +49,31 @@ class TestAssignCommand:
         res = CliRunner().invoke(main, [*base, str(SAMPLE_311)])
         assert res.exit_code == 1 and "--crs EPSG:4326" in res.output
         assert not out.exists()
+
+
+class TestRoutesCommand:
+    def test_writes_the_table_and_the_routes_for_qgis(self, tmp_path: Path) -> None:
+        # -o routes.gpkg got CSV text under a GeoPackage name, and no route shapes at all
+        import geopandas as gpd
+        import shapely
+
+        from tests.routing.patrol_cases import CRS, lattice_frame
+        from urbangrid.cli.main import main
+
+        streets, areas = tmp_path / "edges.parquet", tmp_path / "areas.geojson"
+        lattice_frame(4).to_parquet(streets)
+        x0, y0 = 440_000.0, 4_430_000.0
+        gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[
+            shapely.box(x0 - 10, y0 - 10, x0 + 110, y0 + 110),
+            shapely.box(x0 + 190, y0 + 190, x0 + 310, y0 + 310)], crs=CRS).to_file(areas)
+        base = ["scale", "routes", str(streets), "--areas", str(areas), "--id-column", "code",
+                "--iterations", "20", "-q", "-o"]
+        bad = CliRunner().invoke(main, [*base, str(tmp_path / "r.gpkg")])
+        assert bad.exit_code == 2 and "give a .csv path" in bad.output
+        res = CliRunner().invoke(main, [*base, str(tmp_path / "r.csv")])
+        assert res.exit_code == 0, res.output
+        assert pd.read_csv(tmp_path / "r.csv")["area"].tolist() == ["A", "B"]
+        lines = gpd.read_file(tmp_path / "r.routes.geojson")
+        assert lines.crs.to_epsg() == 4326 and sorted(lines["area_code"]) == ["A", "B"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "areas.geojson", "edges.parquet", "r.csv", "r.routes.geojson"]

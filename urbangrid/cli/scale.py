@@ -86,7 +86,8 @@ def assign(
               help="Search budget per area (results are deterministic for a budget).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
-              help="Summary table (.csv) to write.")
+              help="Summary table (.csv) to write; the routes go beside it as "
+                   "OUT.routes.geojson (WGS84, for QGIS).")
 @click.option("--scheduler", default=None, help=_SCHEDULER_HELP)
 @click.option("--workers", default=None, type=int, help="Workers of a 'local' cluster.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (none either when stderr "
@@ -97,8 +98,12 @@ def routes(
 ) -> None:
     """Patrol route of every area of AREAS over the street network STREETS, in parallel."""
     from urbangrid.cli.vectors import file_street_graph
+    from urbangrid.routing.patrol.export import write_geojson
     from urbangrid.scale.routing import plan_areas
 
+    if out.suffix.lower() != ".csv":  # a CSV under another name (.gpkg) QGIS cannot open
+        raise click.BadParameter(f"{out}: give a .csv path (the summary table)",
+                                 param_hint="--out")
     areas = read_vector(areas_path, "area polygons")
     G = file_street_graph(streets, mode)
     plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,
@@ -107,9 +112,13 @@ def routes(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
     plan.table().to_csv(tmp, index=False)
+    lines = out.with_suffix(".routes.geojson")
+    if plan.routes:
+        write_geojson(list(plan.routes), lines.with_name(f".{lines.name}.partial"))
+        lines.with_name(f".{lines.name}.partial").replace(lines)
     tmp.replace(out)
     for code, why in plan.failed.items():
         click.echo(f"area {code}: not planned: {why}", err=True)
     where = f"{plan.workers} Dask workers" if plan.workers else "one process"
     click.echo(f"{len(plan.routes)} routes, {len(plan.failed)} areas not planned, on {where} "
-               f"in {plan.seconds:.1f} s -> {out}")
+               f"in {plan.seconds:.1f} s -> {out}" + (f", {lines}" if plan.routes else ""))
