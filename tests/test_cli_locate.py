@@ -164,3 +164,12 @@ def test_usual_coordinate_columns_are_found_in_any_case(store: str, tmp_path: Pa
     res = _run(["locate", store, "--csv", str(none)])
     assert res.exit_code == 2
     assert "no column for --x (none is named lon, lng" in res.output and "use --x/--y" in res.output
+
+
+def test_the_output_is_a_csv_table(store: str, tmp_path: Path) -> None:
+    # -o located.gpkg wrote CSV text under a GeoPackage name
+    src = tmp_path / "p.csv"
+    src.write_text(f"lon,lat\n{GOOD}\n", encoding="utf-8")
+    res = _run(["locate", store, "--csv", str(src), "-o", str(tmp_path / "located.gpkg")])
+    assert res.exit_code == 2 and "give a .csv name" in res.output
+    assert not (tmp_path / "located.gpkg").exists()

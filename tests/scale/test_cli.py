@@ -77,3 +77,12 @@ class TestRoutesCommand:
         assert lines.crs.to_epsg() == 4326 and sorted(lines["area_code"]) == ["A", "B"]
         assert sorted(p.name for p in tmp_path.iterdir()) == [
             "areas.geojson", "edges.parquet", "r.csv", "r.routes.geojson"]
+
+
+def test_assign_output_is_a_dataset_folder(tmp_path: Path) -> None:
+    # -o out.csv made a folder named out.csv holding Parquet parts
+    result = CliRunner().invoke(scale, [
+        "assign", str(SAMPLE_311), "--grid", str(WARDS), "--x", "longitude", "--y",
+        "latitude", "--crs", "EPSG:4326", "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2 and "Parquet dataset (a folder" in result.output
+    assert not (tmp_path / "out.csv").exists()

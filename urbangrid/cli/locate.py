@@ -174,6 +174,10 @@ def locate(store: str, lon: Any, lat: Any, crs: str, csv_in: Path | None,
         return
     if lon is not None:
         raise click.UsageError("give either LON LAT or --csv FILE, not both")
+    if output is not None and output.suffix.lower() in (".gpkg", ".geojson", ".json", ".shp",
+                                                         ".parquet", ".xlsx"):
+        raise click.BadParameter(f"{output}: the output is a CSV table; give a .csv name",
+                                 param_hint="--output")
     job = _CsvJob(csv_in, x or "", y or "", crs, encoding, output, problems, lang)
     _library_call(lambda: _locate_csv(store, job))
 

@@ -53,6 +53,9 @@ def assign(
     from urbangrid.scale.assign import assign_points
     from urbangrid.spatial.index.engine import GridIndex
 
+    if out.suffix.lower() in (".csv", ".txt", ".gpkg", ".geojson", ".json", ".shp"):
+        raise click.BadParameter(f"{out}: the output is a Parquet dataset (a folder, e.g. "
+                                 "assigned.parquet), not a single file", param_hint="--out")
     if grid.suffix == ".npz":
         index = GridIndex.load(grid)
     else:
