@@ -68,6 +68,30 @@ def test_saved_lookup_answers_as_the_hierarchy(tmp_path: Path, crs: str) -> None
         assert reloaded.locate_many(px, py, crs=crs).equals(want)
 
 
+@pytest.mark.parametrize("crs", ["EPSG:4326", "GCJ-02", "BD-09", "EPSG:4490"])
+def test_gauss_kruger_lookup_answers_degrees_compiled(tmp_path: Path, crs: str) -> None:
+    # Grids in CGCS2000 Gauss-Krüger metres: degrees and phone points are projected by
+    # the compiled Krüger series, no pyproj, the same answers as the hierarchy (issue 21).
+    from urbangrid.spatial.admin.hierarchy import GridHierarchy
+    from urbangrid.spatial.crs.transform import transform_xy
+
+    grids, areas = _tiny_city()
+    h = GridHierarchy.from_frames(grids.to_crs(4548), areas.to_crs(4548))  # type: ignore[attr-defined]
+    x, y = _points(400, 5)
+    px, py = transform_xy(x, y, crs=4326, to_crs=crs)
+    path = tmp_path / "gk.npz"
+    assert write_hierarchy(h, path, "stamp-gk")
+    quick = QuickLookup.open(path, "stamp-gk")
+    assert quick is not None
+    cols = quick.columns(px, py, crs=crs)
+    assert cols is not None
+    got = {c: [None if i < 0 else d[i] for i in idx] for c, (idx, d) in cols.items()}
+    want = h.locate_many(px, py, crs=crs)
+    for c in HIERARCHY_COLUMNS:
+        assert got[c] == want[c].tolist(), c
+    assert any(v is not None for v in got["grid_code"])
+
+
 def test_stale_or_foreign_files_are_not_read(tmp_path: Path) -> None:
     h = _hierarchies()[0]
     path = tmp_path / "h.npz"

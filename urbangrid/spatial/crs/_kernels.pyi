@@ -19,6 +19,7 @@ BD09_TO_GCJ02: int
 WGS84_TO_BD09: int
 BD09_TO_WGS84: int
 NO_SHIFT: int
+ROUTE_OPS: dict[str, int]
 
 def in_gcj02_area(lon: float, lat: float) -> bool: ...
 def gcj_offset(lon: float, lat: float) -> tuple[float, float]: ...

@@ -81,6 +81,9 @@ INVERSE_MAX_ITER = UG_INVERSE_MAX_ITER
 (WGS84_TO_GCJ02, GCJ02_TO_WGS84, GCJ02_TO_BD09, BD09_TO_GCJ02, WGS84_TO_BD09, BD09_TO_WGS84,
  NO_SHIFT) = range(7)
 
+# The formula taking the degrees of each route of transform.locate_route to WGS84.
+ROUTE_OPS = {"gcj02": GCJ02_TO_WGS84, "bd09": BD09_TO_WGS84, "lonlat": NO_SHIFT}
+
 
 def in_gcj02_area(double lon, double lat):
     """Whether the point is in the rectangle of the published GCJ-02 shift (NaN: no)."""

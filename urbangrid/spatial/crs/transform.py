@@ -490,11 +490,12 @@ def _map_points(
     op: str, lon: ArrayLike, lat: ArrayLike, tmerc: TMercParams | None = None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Run one compiled point formula over arrays of any shape (the shape is kept), then
-    the transverse Mercator ``tmerc`` when given."""
+    the transverse Mercator ``tmerc`` when given. ``op``: its name in the kernels
+    (``"GCJ02_TO_WGS84"``), or a route of :func:`locate_route` (``"gcj02"``)."""
     x, y = _as_xy(lon, lat)
     k = _kernels()
     ox, oy = k.map_points(
-        getattr(k, op),
+        k.ROUTE_OPS[op] if op in k.ROUTE_OPS else getattr(k, op),
         np.ascontiguousarray(x).reshape(-1),
         np.ascontiguousarray(y).reshape(-1),
         tmerc=tmerc,
@@ -681,7 +682,7 @@ def transform_xy(
         check_xy(xa, ya, crs=src)
     route = locate_route(src, dst)
     if route is not None and route[1] is not None:  # degrees to Gauss-Krüger: compiled
-        return _map_points(_ROUTE_OPS[route[0]], xa, ya, route[1])
+        return _map_points(route[0], xa, ya, route[1])
     if isinstance(src, pyproj.CRS) and isinstance(dst, pyproj.CRS):
         return _pyproj_transform(xa, ya, src, dst)
     return _transform_named(xa, ya, src, dst)
@@ -846,7 +847,7 @@ def _build_point_transform(
     route = locate_route(src, dst)
     if route is not None and route[1] is not None:  # degrees to Gauss-Krüger: compiled
         k = _kernels()
-        steps = [k.PointRoute(getattr(k, _ROUTE_OPS[route[0]]), route[1]).apply]
+        steps = [k.PointRoute(k.ROUTE_OPS[route[0]], route[1]).apply]
     elif isinstance(src, pyproj.CRS) and isinstance(dst, pyproj.CRS):
         steps = _pyproj_point(src, dst)
     elif isinstance(src, str) and isinstance(dst, str):
@@ -959,9 +960,6 @@ def phone_route(src: CRSLike, dst: CRSLike) -> str | None:
 TMercParams: TypeAlias = tuple[float, float, float, float, float, float]
 """A transverse Mercator for the compiled kernels: semi-major axis (metres), flattening,
 central meridian (degrees), scale on it, false easting and northing (metres)."""
-
-# The formula of each route of locate_route, taking its degrees to WGS84.
-_ROUTE_OPS = {"gcj02": "GCJ02_TO_WGS84", "bd09": "BD09_TO_WGS84", "lonlat": "NO_SHIFT"}
 
 # The compiled projection replaces pyproj only where they agree to this (metres) at
 # every sample point; the Krüger series agrees to a few nanometres.

@@ -52,7 +52,7 @@ __all__ = [
     "write_hierarchy",
 ]
 
-HIERARCHY_FORMAT = 1
+HIERARCHY_FORMAT = 2
 """Layout version of saved hierarchy files; other versions are rebuilt, never read."""
 
 HIERARCHY_COLUMNS = (
@@ -126,7 +126,7 @@ def write_hierarchy(hierarchy: GridHierarchy, path: str | os.PathLike[str], stam
     stamp : str
         What the hierarchy was built from (see the module docstring), checked on loading.
     """
-    from urbangrid.spatial.crs.transform import crs_equal, phone_route
+    from urbangrid.spatial.crs.transform import crs_equal, locate_route
 
     grids = hierarchy.grids
     rows = hierarchy._rows
@@ -140,10 +140,11 @@ def write_hierarchy(hierarchy: GridHierarchy, path: str | os.PathLike[str], stam
         arrays.update(_index_state(f"area.{level}", index))
     norm = grids._crs_norm
     same = [c for c in _CRS_SPELLINGS if _safe(lambda c=c: crs_equal(c, norm))]
-    phone = {c: r for c in _CRS_SPELLINGS if (r := _safe(lambda c=c: phone_route(c, norm)))}
+    # Spellings answered by one compiled conversion: (route, transverse Mercator or None).
+    routes = {c: r for c in _CRS_SPELLINGS if (r := _safe(lambda c=c: locate_route(c, norm)))}
     arrays["meta"] = json.dumps({
         "format": HIERARCHY_FORMAT, "stamp": stamp, "levels": sorted(hierarchy._areas),
-        "same_crs": same, "phone_crs": phone,
+        "same_crs": same, "routes": routes,
     })  # fmt: skip
     return _write_atomic(Path(path), arrays)
 
@@ -267,8 +268,10 @@ class _Level:
 class QuickLookup:
     """A saved hierarchy answered with NumPy and the compiled kernels only.
 
-    Open with :meth:`open`. :meth:`columns` gives, for points in the index CRS or in
-    GCJ-02/BD-09 against a WGS84/CGCS2000 index, exactly what
+    Open with :meth:`open`. :meth:`columns` gives, for points in the index CRS, in
+    GCJ-02/BD-09 against a WGS84 index, or in degrees (GCJ-02, BD-09, WGS84, CGCS2000)
+    against a Gauss-Krüger index (the compiled routes of
+    :func:`urbangrid.spatial.crs.transform.locate_route`), exactly what
     :meth:`GridHierarchy.locate_many` (many points) or :meth:`GridHierarchy.locate` (one)
     gives, as codes into small dictionaries; it returns None where the library might
     raise (points obviously in another CRS) or needs pyproj, and :meth:`hierarchy` then
@@ -279,7 +282,8 @@ class QuickLookup:
         self._arrays = arrays
         meta = arrays["meta"]
         self._same = set(meta["same_crs"])
-        self._phone: dict[str, str] = dict(meta["phone_crs"])
+        self._routes: dict[str, tuple[str, Any]] = {
+            c: (r[0], None if r[1] is None else tuple(r[1])) for c, r in meta["routes"].items()}
         self._grid = _Level(arrays, "grid")
         self._areas = {lv: _Level(arrays, f"area.{lv}") for lv in meta["levels"]}
         self._areas = {lv: a for lv, a in self._areas.items() if a.crs == self._grid.crs}
@@ -318,13 +322,12 @@ class QuickLookup:
                       crs: str) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
         if crs in self._same:
             return xs, ys
-        route = self._phone.get(crs)
+        route = self._routes.get(crs)
         if route is None or not self._complete:
             return None
         from urbangrid.spatial.crs import _kernels
 
-        op = _kernels.GCJ02_TO_WGS84 if route == "gcj02" else _kernels.BD09_TO_WGS84
-        return _kernels.map_points(op, xs, ys)
+        return _kernels.map_points(_kernels.ROUTE_OPS[route[0]], xs, ys, tmerc=route[1])
 
     def columns(self, xs: NDArray[np.float64], ys: NDArray[np.float64], *,
                 crs: str) -> dict[str, tuple[NDArray[np.int64], list[str]]] | None:
