@@ -949,12 +949,10 @@ def phone_route(src: CRSLike, dst: CRSLike) -> str | None:
     formula is the whole transform; None otherwise.
 
     :class:`urbangrid.spatial.index.GridIndex` then converts phone coordinates inside its
-    compiled locate call.
+    compiled locate call. The degree-index case of :func:`locate_route`.
     """
-    s, d = normalize_crs(src), normalize_crs(dst)
-    if not isinstance(s, str) or isinstance(d, str) or _pyproj_point(_WGS84, d):
-        return None
-    return {GCJ02: "gcj02", BD09: "bd09"}.get(s)
+    route = locate_route(src, dst)
+    return route[0] if route is not None and route[1] is None else None
 
 
 TMercParams: TypeAlias = tuple[float, float, float, float, float, float]
