@@ -116,25 +116,34 @@ def test_an_area_code_without_a_boundary_says_so(tmp_path: Path) -> None:
     assert "--polygon" in res.output and "nan" not in res.output
 
 
+def _route_lattice(tmp_path: Path, name: str, side_m: float,
+                   frame: gpd.GeoDataFrame | None = None) -> object:
+    """`route FILE --polygon area` on the 4 × 4 lattice saved as ``name`` (by its suffix),
+    the area a square of ``side_m`` from the lattice's corner."""
+    f = lattice_frame(4) if frame is None else frame
+    streets, area = tmp_path / name, tmp_path / "area.geojson"
+    if streets.suffix == ".parquet":
+        f.to_parquet(streets)
+    else:
+        f.to_file(streets)
+    x0, y0 = 440_000.0, 4_430_000.0
+    gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(
+        x0 - 10, y0 - 10, x0 + side_m + 10, y0 + side_m + 10)], crs=CRS).to_file(area)
+    return CliRunner().invoke(main, ["route", str(streets), "--polygon", str(area),
+                                     "--no-steps", "-q", "--time-limit", "1"])
+
+
 def test_a_survey_geopackage_is_a_street_file_and_one_ways_name_the_option(
         tmp_path: Path) -> None:
     # route's help says SOURCE may be a survey GeoPackage of streets; one without urbangrid's
     # tables was refused as a store needing `db init` (found trying Cambridge's streets)
-    f = lattice_frame(4)
-    streets, area = tmp_path / "survey_streets.gpkg", tmp_path / "area.geojson"
-    f.to_file(streets)
-    x0, y0 = 440_000.0, 4_430_000.0
-    gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(x0 - 10, y0 - 10, x0 + 310,
-                                                             y0 + 310)], crs=CRS).to_file(area)
-    res = CliRunner().invoke(main, ["route", str(streets), "--polygon", str(area),
-                                    "--no-steps", "-q", "--time-limit", "1"])
+    res = _route_lattice(tmp_path, "survey_streets.gpkg", 300)
     assert res.exit_code == 0, res.output
     assert "db init" not in res.output and "streets 2.40 km" in res.output
     # one-way streets no closed walk can serve: the message names the command's option
+    f = lattice_frame(4)
     f["oneway"] = f.geometry.map(lambda g: g.coords[0][0] == g.coords[-1][0])
-    f.to_file(streets)
-    res = CliRunner().invoke(main, ["route", str(streets), "--polygon", str(area),
-                                    "--no-steps", "-q", "--time-limit", "1"])
+    res = _route_lattice(tmp_path, "survey_streets.gpkg", 300, f)
     assert res.exit_code == 1, res.output
     assert res.output.startswith("error: ") and "(--skip-unreachable)" in res.output
 
@@ -172,13 +181,6 @@ def test_a_table_without_shapes_is_no_area_file(tmp_path: Path) -> None:
 def test_geoparquet_street_edges_are_a_street_file(tmp_path: Path) -> None:
     # GDAL's Parquet driver needs libduckdb, often missing: route said "libduckdb.so: cannot
     # open shared object file" on the Wuhan edges; GeoParquet is read as scale routes reads it
-    f = lattice_frame(4)
-    streets, area = tmp_path / "edges.parquet", tmp_path / "area.geojson"
-    f.to_parquet(streets)
-    x0, y0 = 440_000.0, 4_430_000.0
-    gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(x0 - 10, y0 - 10, x0 + 110,
-                                                             y0 + 110)], crs=CRS).to_file(area)
-    res = CliRunner().invoke(main, ["route", str(streets), "--polygon", str(area),
-                                    "--no-steps", "-q", "--time-limit", "1"])
+    res = _route_lattice(tmp_path, "edges.parquet", 100)
     assert res.exit_code == 0, res.output
     assert "area (bike)" in res.output and "streets 0.40 km" in res.output

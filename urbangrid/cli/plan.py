@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.staffing import graded_note, mode_option, read_district_grids
 
 __all__ = ["plan"]
 
@@ -60,8 +61,7 @@ def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool) -> str:
 
 @click.command("plan")
 @click.argument("store")
-@click.option("--mode", default="bike", show_default=True,
-              help="Travel mode: walk, bike, ebike, car.")
+@mode_option
 @click.option("--round", "round_text", default="30min", show_default=True,
               help="Longest patrol round (the norm), e.g. 30min, 1h.")
 @click.option("--shifts", type=click.IntRange(1, 3), default=None,
@@ -111,7 +111,6 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
     import pandas as pd
 
     from urbangrid.cli.stores import STREETS_AND_GRIDS, describe, open_store
-    from urbangrid.errors import StaffingError
     from urbangrid.problems import format_problem
     from urbangrid.routing.patrol.district import (
         load_district_plan,
@@ -120,16 +119,11 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
     )
     from urbangrid.routing.patrol.staffing import parse_duration, read_staffing_norms
     from urbangrid.routing.patrol.streets import store_street_graph
-    from urbangrid.spatial.grids.versions import read_unit_grids
 
     limit_s = parse_duration(round_text)
     norms = read_staffing_norms(norms_path)
     with open_store(store, write=save, then=STREETS_AND_GRIDS) as s:  # read-only unless --save
-        grids = read_unit_grids(s)
-        if len(grids) == 0:
-            raise StaffingError("the store has no unit grids; load them (`urbangrid load "
-                                "grids FILE --store STORE`) or generate them (`urbangrid "
-                                "grids generate`) first")
+        grids = read_district_grids(s)
         G = store_street_graph(s, mode)
         p = plan_district(G, grids, limit_s=limit_s, shifts=shifts, norms=norms,
                           cross_communities=flags[0], count_turns=flags[1],
@@ -143,8 +137,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
         click.echo(f"headcount {p.headcount}, lower bound {p.lower_bound} "
                    f"({p.info['t_total_s']:.1f} s, {p.info['workers']} process(es))")
         if p.info["graded_grids"]:
-            click.echo(f"note: {p.info['graded_grids']} grid(s) had no management grade: "
-                       "graded by their best road (一级道路 → 1, 二级 → 2, else 3)")
+            click.echo(f"note: {graded_note(p.info['graded_grids'])}")
         click.echo(p.summary)
         for prob in p.problems:
             click.echo(f"norm not met: {format_problem(prob)}")

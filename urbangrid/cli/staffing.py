@@ -14,10 +14,33 @@ import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
 
-__all__ = ["staffing", "staffing_plan"]
+__all__ = ["graded_note", "mode_option", "read_district_grids", "staffing", "staffing_plan"]
 
 if TYPE_CHECKING:
     from urbangrid.store import Store
+
+#: --mode of the commands that plan patrols (staffing, plan).
+mode_option = click.option("--mode", default="bike", show_default=True,
+                           help="Travel mode: walk, bike, ebike, car.")
+
+
+def graded_note(n: int) -> str:
+    """The note on grids that had no management grade and were graded by their streets."""
+    return (f"{n} grid(s) had no management grade: graded by their best road "
+            "(一级道路 → 1, 二级 → 2, else 3)")
+
+
+def read_district_grids(store: Store) -> Any:
+    """The store's current unit grids, or a StaffingError saying how to get some."""
+    from urbangrid.errors import StaffingError
+    from urbangrid.spatial.grids.versions import read_unit_grids
+
+    grids = read_unit_grids(store)
+    if len(grids) == 0:
+        raise StaffingError("the store has no unit grids; load them (`urbangrid load grids "
+                            "FILE --store STORE`) or generate them (`urbangrid grids "
+                            "generate`) first")
+    return grids
 
 
 def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
@@ -40,15 +63,8 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
         time_based_staffing,
     )
     from urbangrid.routing.patrol.streets import store_street_graph
-    from urbangrid.spatial.grids.versions import read_unit_grids
 
-    grids = read_unit_grids(store)
-    if len(grids) == 0:
-        from urbangrid.errors import StaffingError
-
-        raise StaffingError("the store has no unit grids; load them (`urbangrid load grids "
-                            "FILE --store STORE`) or generate them (`urbangrid grids "
-                            "generate`) first")
+    grids = read_district_grids(store)
     G = store_street_graph(store, mode)
     notes = []
     if grids["grade"].isna().any():
@@ -56,8 +72,7 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
         graded = grade_grids_by_streets(grids, G)
         grids["grade"] = grids["grade"].fillna(
             dict(zip(grids.index, graded, strict=True)))
-        notes.append(f"{n} grid(s) had no management grade: graded by their best road "
-                     "(一级道路 → 1, 二级 → 2, else 3)")
+        notes.append(graded_note(n))
     tb, areas = time_based_staffing(G, grids, limit_s=limit_s, shifts=shifts,
                                     iterations=iterations, on_over="flag")
     over = areas.areas[~areas.areas["fits"]]
@@ -72,8 +87,7 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
 
 @click.command("staffing")
 @click.argument("store")
-@click.option("--mode", default="bike", show_default=True,
-              help="Travel mode: walk, bike, ebike, car.")
+@mode_option
 @click.option("--limit", "limit", default="30min", show_default=True,
               help="Longest patrol round, e.g. 30min, 1h.")
 @click.option("--shifts", type=click.IntRange(1, 3), default=1, show_default=True,
