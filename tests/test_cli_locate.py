@@ -173,3 +173,14 @@ def test_the_output_is_a_csv_table(store: str, tmp_path: Path) -> None:
     res = _run(["locate", store, "--csv", str(src), "-o", str(tmp_path / "located.gpkg")])
     assert res.exit_code == 2 and "give a .csv name" in res.output
     assert not (tmp_path / "located.gpkg").exists()
+
+
+def test_a_store_without_grids_says_how_to_get_them(tmp_path: Path) -> None:
+    # a store of district boundaries only said "the store has no unit grids to locate
+    # points in", nothing on what to do
+    path = str(tmp_path / "districts.gpkg")
+    assert _run(["db", "init", path]).exit_code == 0
+    res = _run(["locate", path, "114.05", "22.54"])
+    assert res.exit_code == 1, res.output
+    assert res.output.startswith(f"error: {path} holds no unit grids")
+    assert "urbangrid grids generate" in res.output and "urbangrid load grids" in res.output

@@ -106,6 +106,11 @@ def _lookup(target: str) -> Any:
             found = QuickLookup.open(cache_file("hierarchy", target, stamp), stamp)
             if found is not None:
                 return found
+        if s.count("unit_grid") == 0:
+            raise click.ClickException(
+                f"{describe(target)} holds no unit grids to locate points in; generate them "
+                "(`urbangrid grids generate`) or load them (`urbangrid load grids FILE "
+                "--store STORE`) first")
         hierarchy = GridHierarchy.from_store(s)
     assert stamp is not None
     path = cache_file("hierarchy", target, stamp)
