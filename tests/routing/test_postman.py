@@ -23,6 +23,7 @@ from urbangrid.routing.core.postman import (
     check_flow_certificate,
     chinese_postman,
     directed_postman,
+    euler_walk,
     mixed_postman,
 )
 
@@ -265,6 +266,26 @@ def matching_t_join_cost(G: nx.MultiGraph, T: list[int]) -> float:
         d = nx.single_source_dijkstra_path_length(G, s)
         K.add_weighted_edges_from((s, t, d[t]) for t in T[i + 1 :])
     return sum(K[a][b]["weight"] for a, b in nx.min_weight_matching(K))
+
+
+class TestEulerWalk:
+    def test_figure_eight_with_a_loop_closes(self) -> None:
+        # two triangles sharing node 0, a loop at 4; undirected and directed
+        tail = np.array([0, 1, 2, 0, 3, 4, 4])
+        head = np.array([1, 2, 0, 3, 4, 0, 4])
+        for directed in (False, True):
+            walk = euler_walk(5, tail, head, 0, directed=directed)
+            assert sorted(c for c, _ in walk) == list(range(7))
+            at = 0
+            for c, fwd in walk:
+                a, b = (tail[c], head[c]) if fwd else (head[c], tail[c])
+                assert a == at
+                at = b
+            assert at == 0
+
+    def test_odd_degrees_raise(self) -> None:
+        with pytest.raises(RoutingError, match="no closed walk"):
+            euler_walk(3, np.array([0, 1]), np.array([1, 2]), 0, directed=False)
 
 
 class TestTJoin:

@@ -64,15 +64,57 @@ def euler_walk(
 
     Returns ``(i, forward)`` pairs in driving order from ``start``; ``forward`` is
     False when an undirected copy is driven from ``head[i]`` to ``tail[i]``.
+    Hierholzer's method on arrays (networkx's ``eulerian_circuit`` took 6 s on
+    Wuhan's 120,000 copies). Raises RoutingError when the copies hold no Eulerian
+    circuit through ``start`` (odd degrees, or pieces ``start`` does not reach).
     """
-    H: nx.MultiGraph = nx.MultiDiGraph() if directed else nx.MultiGraph()
-    # only nodes with edges: networkx requires the whole graph connected
-    H.add_node(start)
-    H.add_edges_from((int(t), int(h), i) for i, (t, h) in enumerate(zip(tail, head, strict=True)))
+    m = len(tail)
+    tail_l, head_l = np.asarray(tail, dtype=np.int64), np.asarray(head, dtype=np.int64)
+    if directed:
+        ends, other, fwd = tail_l, head_l, np.ones(m, dtype=bool)
+        copy = np.arange(m)
+    else:
+        ends, other = np.r_[tail_l, head_l], np.r_[head_l, tail_l]
+        fwd = np.r_[np.ones(m, dtype=bool), tail_l == head_l]  # a loop is driven forward
+        copy = np.r_[np.arange(m), np.arange(m)]
+    order = np.argsort(ends, kind="stable")
+    ptr = np.searchsorted(ends[order], np.arange(n + 1)).tolist()
+    nxt, end = ptr[:-1], ptr[1:]
+    s_copy, s_other, s_fwd = copy[order].tolist(), other[order].tolist(), fwd[order].tolist()
+    used = [False] * m
+    stack: list[tuple[int, int, bool]] = [(int(start), -1, True)]
     out: list[tuple[int, bool]] = []
-    for a, _b, k in nx.eulerian_circuit(H, source=start, keys=True):
-        out.append((int(k), int(tail[k]) == a))
+    while stack:
+        v = stack[-1][0]
+        q = nxt[v]
+        while q < end[v] and used[s_copy[q]]:
+            q += 1
+        nxt[v] = q
+        if q == end[v]:
+            _, c, f = stack.pop()
+            if c >= 0:
+                out.append((c, f))
+            continue
+        c = s_copy[q]
+        used[c] = True
+        nxt[v] = q + 1
+        stack.append((s_other[q], c, s_fwd[q]))
+    out.reverse()
+    if len(out) != m or not _closes(out, tail_l, head_l, int(start)):
+        msg = "the edges to drive hold no closed walk through the start (odd degrees or pieces)"
+        raise RoutingError(msg)
     return out
+
+
+def _closes(walk: list[tuple[int, bool]], tail: np.ndarray, head: np.ndarray, start: int) -> bool:
+    """Whether the walk is connected end to end from ``start`` back to it."""
+    at = start
+    for c, f in walk:
+        a, b = (int(tail[c]), int(head[c])) if f else (int(head[c]), int(tail[c]))
+        if a != at:
+            return False
+        at = b
+    return at == start
 
 
 def _plan(
