@@ -8,10 +8,16 @@ holidays (法定节假日) and the weekend days worked in exchange (调休上班
 from a TOML file a centre edits (``urbangrid/routing/norms/calendar_cn.toml``).
 
 Every function is vectorised: times are numpy ``datetime64`` arrays (or anything
-:func:`pandas.to_datetime` reads) of naive local wall-clock times, and the working time
+:func:`pandas.to_datetime` reads) of local wall-clock times, and the working time
 between two instants is a difference of one monotone *clock* (working seconds since the
 calendar's first day), so deadlines and durations for a whole case log are a few array
 operations. Missing times (``NaT``) give ``NaN`` / ``NaT``.
+
+Naive times are local wall-clock times of the calendar's district. Time-zone-aware
+times (a store gives date-times back in UTC) are first converted to the calendar's
+``timezone`` (``Asia/Shanghai`` unless the calendar file sets ``timezone`` in its
+``[calendar]`` table); times computed from aware times come back aware, in the zone
+of the input.
 
 One 工作日 counts as the working time of one full working day (8 工作时 with the hours
 above); clock units 小时 / 分钟 / 天 are plain elapsed time.
@@ -23,6 +29,7 @@ import datetime as dt
 import functools
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +41,7 @@ import pandas as pd
 from urbangrid.errors import CalendarError
 
 __all__ = [
+    "LOCAL_TIMEZONE",
     "UNITS",
     "WorkCalendar",
     "add_working_time",
@@ -52,6 +60,9 @@ UNITS: dict[str, tuple[str, float | None]] = {
     "天": ("elapsed", 86400.0),
     "日": ("elapsed", 86400.0),
 }
+
+#: Time zone of naive case times when a calendar does not say (China Standard Time).
+LOCAL_TIMEZONE = "Asia/Shanghai"
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
@@ -76,6 +87,8 @@ class WorkCalendar:
         Years whose holidays are known; other dates raise :class:`CalendarError`.
     source : str
         Where the holidays and hours come from.
+    timezone : str
+        IANA zone of the office hours; aware times are converted to it.
     """
 
     name: str
@@ -87,6 +100,7 @@ class WorkCalendar:
     first_year: int
     last_year: int
     source: str = "<calendar>"
+    timezone: str = LOCAL_TIMEZONE
 
     @property
     def day_seconds(self) -> float:
@@ -115,7 +129,7 @@ class WorkCalendar:
         CalendarError
             A date outside ``first_year``-``last_year``.
         """
-        t, _ = _times(dates)
+        t, _, _ = _times(dates, self.timezone)
         start, work, _ = self._table
         return work[self._day_index(t, start, len(work))]
 
@@ -138,9 +152,9 @@ class WorkCalendar:
         Parameters
         ----------
         times : array-like of datetime
-            Naive local wall-clock times.
+            Local wall-clock times (naive), or aware times (converted to ``timezone``).
         """
-        t, _ = _times(times)
+        t, _, _ = _times(times, self.timezone)
         start, work, cum = self._table
         day = self._day_index(t, start, len(work))
         ok = ~np.isnat(t)
@@ -180,17 +194,27 @@ class WorkCalendar:
         return out
 
 
-def _times(values: Any) -> tuple[np.ndarray, bool]:
+def _times(values: Any, timezone: str) -> tuple[np.ndarray, bool, Any]:
+    """Local wall-clock times (``datetime64[ms]``), whether `values` was one time, and
+    the time zone of aware `values` (None for naive ones, taken as local already)."""
     scalar = np.ndim(values) == 0 and not isinstance(values, pd.Index | pd.Series)
-    idx = pd.DatetimeIndex(pd.to_datetime(np.atleast_1d(values) if scalar else values))
-    if idx.tz is not None:
-        msg = ("calendar times must be naive local wall-clock times; "
-               f"got time zone {idx.tz} (use .dt.tz_convert(<local>).dt.tz_localize(None))")
-        raise CalendarError(msg)
-    return idx.to_numpy(dtype="datetime64[ns]").astype("datetime64[ms]"), scalar
+    raw = np.atleast_1d(values) if scalar else values
+    try:
+        idx = pd.DatetimeIndex(pd.to_datetime(raw))
+    except ValueError:  # aware times in several zones (e.g. offsets +08:00 and Z)
+        idx = pd.DatetimeIndex(pd.to_datetime(raw, utc=True))
+    zone = idx.tz
+    if zone is not None:
+        idx = idx.tz_convert(timezone).tz_localize(None)
+    return idx.to_numpy(dtype="datetime64[ns]").astype("datetime64[ms]"), scalar, zone
 
 
-def _out(t: np.ndarray, scalar: bool) -> Any:
+def _out(t: np.ndarray, scalar: bool, timezone: str, zone: Any) -> Any:
+    """`t` (local wall-clock) as given back: aware in `zone` when the input was aware."""
+    if zone is not None:
+        idx = pd.DatetimeIndex(t).tz_localize(timezone, ambiguous="NaT",
+                                              nonexistent="shift_forward").tz_convert(zone)
+        return idx[0] if scalar else idx
     return pd.Timestamp(t[0]) if scalar else t
 
 
@@ -200,7 +224,8 @@ def working_seconds(start: Any, end: Any, calendar: WorkCalendar) -> np.ndarray:
     Parameters
     ----------
     start, end : array-like of datetime
-        Naive local times, same length (or one of them a single time).
+        Naive local times or aware times (see the module), same length (or one of them
+        a single time).
     calendar : WorkCalendar
 
     Returns
@@ -226,14 +251,15 @@ def add_working_time(start: Any, seconds: Any, calendar: WorkCalendar) -> Any:
     Parameters
     ----------
     start : array-like of datetime
-        Naive local times.
+        Naive local times, or aware times (converted to the calendar's ``timezone``).
     seconds : float or array-like of float
         Working seconds to add (≥ 0).
     calendar : WorkCalendar
 
     Returns
     -------
-    numpy.ndarray of datetime64[s], or a Timestamp for a single ``start``
+    numpy.ndarray of datetime64[s], or a Timestamp for a single ``start``; for aware
+    ``start`` a DatetimeIndex (or Timestamp) in the zone of ``start``
 
     Examples
     --------
@@ -241,12 +267,12 @@ def add_working_time(start: Any, seconds: Any, calendar: WorkCalendar) -> Any:
     >>> str(add_working_time("2025-01-24 17:00", 4 * 3600, cal))  # Friday → Sunday 调休
     '2025-01-26 11:30:00'
     """
-    t, scalar = _times(start)
+    t, scalar, zone = _times(start, calendar.timezone)
     s = np.broadcast_to(np.asarray(seconds, dtype="float64"), t.shape)
     if (s < 0).any():
         msg = "working time to add must be ≥ 0 seconds"
         raise CalendarError(msg)
-    return _out(calendar.from_clock(calendar.clock(t) + s), scalar)
+    return _out(calendar.from_clock(calendar.clock(t) + s), scalar, calendar.timezone, zone)
 
 
 def deadline(start: Any, limit: Any, unit: Any, calendar: WorkCalendar | None) -> Any:
@@ -255,7 +281,9 @@ def deadline(start: Any, limit: Any, unit: Any, calendar: WorkCalendar | None) -
     Parameters
     ----------
     start : array-like of datetime
-        Naive local times the clock starts (立案, 派遣 …).
+        Times the clock starts (立案, 派遣 …): naive local wall-clock times, or aware
+        times (a store's UTC), converted to the calendar's ``timezone``
+        (:data:`LOCAL_TIMEZONE` without a calendar).
     limit : float or array-like of float
         Time limits; NaN for none (the due time is then NaT).
     unit : str or array-like of str
@@ -266,7 +294,8 @@ def deadline(start: Any, limit: Any, unit: Any, calendar: WorkCalendar | None) -
 
     Returns
     -------
-    numpy.ndarray of datetime64[s], or a Timestamp for a single ``start``
+    numpy.ndarray of datetime64[s], or a Timestamp for a single ``start``; for aware
+    ``start`` a DatetimeIndex (or Timestamp) in the zone of ``start``
 
     Raises
     ------
@@ -274,7 +303,8 @@ def deadline(start: Any, limit: Any, unit: Any, calendar: WorkCalendar | None) -
         An unknown unit, a working-time unit without a calendar, or a date outside the
         calendar's years.
     """
-    t, scalar = _times(start)
+    tz = calendar.timezone if calendar is not None else LOCAL_TIMEZONE
+    t, scalar, zone = _times(start, tz)
     n = len(t)
     lim = np.broadcast_to(np.asarray(limit, dtype="float64"), (n,))
     units = np.broadcast_to(np.asarray(unit, dtype=object), (n,))
@@ -297,7 +327,7 @@ def deadline(start: Any, limit: Any, unit: Any, calendar: WorkCalendar | None) -
                 raise CalendarError(msg)
             secs = lim[sel] * (calendar.day_seconds if per is None else per)
             out[sel] = calendar.from_clock(calendar.clock(t[sel]) + secs)
-    return _out(out, scalar)
+    return _out(out, scalar, tz, zone)
 
 
 def _clock_s(text: Any, where: str) -> int:
@@ -370,11 +400,17 @@ def _parse(data: Mapping[str, Any], source: str) -> WorkCalendar:
     both = sorted(holidays & workdays)
     if both:
         raise CalendarError(f"{source}: {both[0]} is listed both as a holiday and a workday")
+    timezone = head.get("timezone", LOCAL_TIMEZONE)
+    try:
+        zoneinfo.ZoneInfo(str(timezone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise CalendarError(f"{source}: [calendar] timezone {timezone!r} is not an IANA "
+                            "time zone such as \"Asia/Shanghai\"") from exc
     return WorkCalendar(
         name=str(head.get("name", Path(source).stem)), title=str(head.get("title", "")),
         periods=tuple(periods), weekend=frozenset(weekend), holidays=frozenset(holidays),
         workdays=frozenset(workdays), first_year=years[0], last_year=years[1],
-        source=str(head.get("source", source)),
+        source=str(head.get("source", source)), timezone=str(timezone),
     )
 
 
