@@ -117,7 +117,7 @@ def test_an_area_code_without_a_boundary_says_so(tmp_path: Path) -> None:
 
 
 def _route_lattice(tmp_path: Path, name: str, side_m: float,
-                   frame: gpd.GeoDataFrame | None = None) -> object:
+                   frame: gpd.GeoDataFrame | None = None, *extra: str) -> object:
     """`route FILE --polygon area` on the 4 × 4 lattice saved as ``name`` (by its suffix),
     the area a square of ``side_m`` from the lattice's corner."""
     f = lattice_frame(4) if frame is None else frame
@@ -130,7 +130,7 @@ def _route_lattice(tmp_path: Path, name: str, side_m: float,
     gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(
         x0 - 10, y0 - 10, x0 + side_m + 10, y0 + side_m + 10)], crs=CRS).to_file(area)
     return CliRunner().invoke(main, ["route", str(streets), "--polygon", str(area),
-                                     "--no-steps", "-q", "--time-limit", "1"])
+                                     "--no-steps", "-q", "--time-limit", "1", *extra])
 
 
 def test_a_survey_geopackage_is_a_street_file_and_one_ways_name_the_option(
@@ -146,6 +146,35 @@ def test_a_survey_geopackage_is_a_street_file_and_one_ways_name_the_option(
     res = _route_lattice(tmp_path, "survey_streets.gpkg", 300, f)
     assert res.exit_code == 1, res.output
     assert res.output.startswith("error: ") and "(--skip-unreachable)" in res.output
+
+
+def test_a_road_class_column_of_its_own_is_named_on_the_command_line(
+        tmp_path: Path) -> None:
+    # Cambridge MA's centrelines: the class is MajorRoad (1 major, 2 other, empty minor),
+    # which read_streets took only as columns= (found by a trial run)
+    f = lattice_frame(4).drop(columns="highway")
+    f["MajorRoad"] = [1.0 if i % 3 == 0 else (2.0 if i % 3 == 1 else None)
+                      for i in range(len(f))]
+    res = _route_lattice(tmp_path, "centerlines.geojson", 300, f)
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "no road class column" in res.output and "--highway-column COLUMN" in res.output
+    assert "MajorRoad" in res.output  # the file's columns are listed
+    res = _route_lattice(tmp_path, "centerlines.geojson", 300, f, "--highway-column",
+                         "MajorRoad")
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "'MajorRoad' holds (empty), 1, 2," in res.output and "--highway-values" in res.output
+    res = _route_lattice(tmp_path, "centerlines.geojson", 300, f, "--highway-column",
+                         "MajorRoad", "--highway-values", "1=primary,2=secondary")
+    assert res.exit_code == 1 and "value(s) '' have no OSM class" in res.output, res.output
+    res = _route_lattice(tmp_path, "centerlines.geojson", 300, f, "--highway-column",
+                         "MajorRoad", "--highway-values", "1=primary,2=secondary,*=residential")
+    assert res.exit_code == 0, res.output
+    assert "streets 2.40 km" in res.output
+    res = _route_lattice(tmp_path, "centerlines.geojson", 300, f, "--highway-column",
+                         "MajorRoad", "--highway-values", "1:primary")
+    assert res.exit_code == 2 and "'1:primary' is not VALUE=CLASS" in res.output
+    res = _route_lattice(tmp_path, "centerlines.geojson", 300, f, "--highway-column", "FCC")
+    assert res.exit_code == 1 and "column 'FCC' (for 'highway') is not in the" in res.output
 
 
 @pytest.mark.parametrize(("text", "says"), [

@@ -5,6 +5,8 @@ Examples (shell)::
     urbangrid route district.gpkg --area 110108001002W01 --mode bike \\
         --start 116.3161,40.0097 -o route.gpx -o route.html
     urbangrid route streets.osm.bz2 --polygon area.geojson --mode walk -o route.geojson
+    urbangrid route street_centerlines.geojson.gz --polygon beat.geojson \\
+        --highway-column MajorRoad --highway-values '1=primary,2=secondary,*=residential'
 
 The command is thin: it reads the streets and the area, calls
 :func:`urbangrid.routing.patrol.routes.area_route` and writes what ``-o`` asks for (the file
@@ -32,6 +34,8 @@ __all__ = [
     "check_outputs",
     "read_polygon",
     "route",
+    "street_class_options",
+    "street_classes",
 ]
 
 #: Store layers an ``--area`` code is looked up in, in order: (layer, key column).
@@ -139,6 +143,42 @@ def _start(text: str | None) -> tuple[float, float] | None:
     return lon, lat
 
 
+_HIGHWAY_VALUES_EXAMPLE = "1=primary,2=secondary,*=residential"
+
+
+def street_class_options(command: Any) -> Any:
+    """``--highway-column`` and ``--highway-values``: the road class of a survey street
+    file whose column names and values are not OSM's (see :func:`street_classes`)."""
+    command = click.option(
+        "--highway-values", "highway_values", default=None,
+        help="Road class of each value of --highway-column as OSM highway classes, "
+             f"e.g. '{_HIGHWAY_VALUES_EXAMPLE}' ('*': every other value, empty too).",
+    )(command)
+    return click.option(
+        "--highway-column", "highway_column", default=None,
+        help="Column of a survey street file (GeoJSON, GeoPackage, shapefile) holding the "
+             "road class, when it is not highway/class/road_class/道路等级.",
+    )(command)
+
+
+def street_classes(column: str | None, values: str | None
+                   ) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    """``columns=`` and ``classes=`` of :func:`urbangrid.loaders.osm.read_streets` from
+    ``--highway-column`` and ``--highway-values`` (``VALUE=CLASS`` pairs, comma-separated)."""
+    columns = {"highway": column} if column else None
+    if not values:
+        return columns, None
+    classes: dict[str, str] = {}
+    for pair in values.split(","):
+        value, eq, cls = pair.partition("=")
+        if not eq or not cls.strip():
+            raise click.BadParameter(f"{pair!r} is not VALUE=CLASS; write e.g. "
+                                     f"'{_HIGHWAY_VALUES_EXAMPLE}'",
+                                     param_hint="'--highway-values'")
+        classes[value.strip()] = cls.strip()
+    return columns, classes
+
+
 @click.command("route")
 @click.argument("source")
 @click.option("--area", "area_code", help="Area code in the store: work grid, unit grid or "
@@ -175,12 +215,14 @@ def _start(text: str | None) -> tuple[float, float] | None:
               help="Language of the printed steps.")
 @click.option("--steps/--no-steps", default=True, show_default=True,
               help="Print the turn-by-turn steps.")
+@street_class_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def route(source: str, area_code: str | None, polygon: str | None, mode: str,
           start_text: str | None, crs: str | None, outputs: tuple[str, ...], both_sides: str,
           boundary: str, max_snap_m: float, skip_unreachable: bool, save: bool,
           time_limit_s: float, basemap: str | None, tianditu_key: str | None, lang: str,
-          steps: bool, quiet: bool) -> None:
+          steps: bool, highway_column: str | None, highway_values: str | None,
+          quiet: bool) -> None:
     """Patrol route of one area. SOURCE is a store (GeoPackage path or PostGIS DSN) or a
     street file (OSM .osm/.osm.bz2/.osm.pbf, GraphML, a survey GeoPackage/GeoJSON, or
     GeoParquet edges).
@@ -189,9 +231,10 @@ def route(source: str, area_code: str | None, polygon: str | None, mode: str,
     store is only read unless --save."""
     try:
         check_outputs(outputs, basemap=basemap, tianditu_key=tianditu_key)
-        r, streets = _route(source, area_code, polygon, mode, (_start(start_text), crs),
-                   [h for h in both_sides.split(",") if h], boundary, max_snap_m,
-                   (skip_unreachable, save, quiet), time_limit_s)
+        classes = street_classes(highway_column, highway_values)
+        r, streets = _route(source, area_code, polygon, (mode, classes),
+                   (_start(start_text), crs), [h for h in both_sides.split(",") if h],
+                   boundary, max_snap_m, (skip_unreachable, save, quiet), time_limit_s)
         _print_route(r, lang if steps else None)
         _write_outputs(r, outputs, basemap=basemap, tianditu_key=tianditu_key,
                        streets=streets)
@@ -200,7 +243,7 @@ def route(source: str, area_code: str | None, polygon: str | None, mode: str,
         sys.exit(1)
 
 
-def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
+def _route(source: str, area_code: str | None, polygon: str | None, mode_classes: Any,
            start_crs: tuple[tuple[float, float] | None, str | None], both_sides: list[str],
            boundary: str, max_snap_m: float, flags: tuple[bool, bool, bool],
            time_limit_s: float) -> tuple[Any, Any]:
@@ -209,6 +252,10 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
     from urbangrid.routing.patrol.routes import area_route
 
     (start, crs), (skip, save, quiet) = start_crs, flags
+    mode, (columns, classes) = mode_classes
+    if (columns or classes) and _is_store(source):
+        raise click.UsageError("--highway-column and --highway-values are for a street file "
+                               "SOURCE; a store's streets already have OSM road classes")
     if (area_code is None) == (polygon is None):
         raise click.UsageError("give exactly one of --area CODE and --polygon FILE")
     if save and not _is_store(source):
@@ -222,7 +269,7 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode: str,
             area, area_id = area_from_store(store, area_code), area_code
         else:
             area, area_id = read_polygon(str(polygon), crs), Path(str(polygon)).stem
-        G = _street_graph(store, source, area, mode)
+        G = _street_graph(store, source, area, mode, (columns, classes))
 
         def solve() -> Any:
             return area_route(G, area, area_id=area_id, start=start,
@@ -372,8 +419,15 @@ def _polygon_frame(path: str, crs: str | None) -> tuple[Any, str | None]:
     return read_vector(path, "the area polygon", allow_empty=True), crs
 
 
-def _street_graph(store: Store | None, source: str, area: Any, mode: str) -> Any:
-    """The mode's graph: from the store's streets within ~1 km of ``area``, else the file."""
+def _street_graph(store: Store | None, source: str, area: Any, mode: str,
+                  columns_classes: Any = (None, None)) -> Any:
+    """The mode's graph: from the store's streets within ~1 km of ``area``, else the file
+    (a survey file's road class column and values as ``(columns, classes)``)."""
+    if store is None and any(columns_classes):
+        from urbangrid.loaders.osm import read_street_graph
+
+        columns, classes = columns_classes
+        return read_street_graph(source, mode, columns=columns, classes=classes)
     if store is None:
         from urbangrid.cli.vectors import file_street_graph
 

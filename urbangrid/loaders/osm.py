@@ -441,7 +441,43 @@ def _graphml_streets(path: Path, highways: Collection[str] | None) -> gpd.GeoDat
     return streets_frame(G)
 
 
-def _survey_streets(path: Path, columns: Mapping[str, str] | None) -> gpd.GeoDataFrame:
+def _class_text(value: Any) -> str:
+    """A road-class cell as text: ``""`` for empty, ``"2"`` for the float 2.0."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _apply_classes(path: Path, frame: gpd.GeoDataFrame,
+                   classes: Mapping[str, str]) -> gpd.GeoDataFrame:
+    """``highway`` values of the file mapped to OSM road classes (``"*"``: every other)."""
+    text = frame["highway"].map(_class_text)
+    other = classes.get("*")
+    left = sorted(set(text) - set(classes)) if other is None else []
+    if left:
+        raise DataFileError(
+            f"{path}: road class value(s) {', '.join(repr(v) for v in left[:5])} have no "
+            f"OSM class in --highway-values (classes= in Python); add them, or '*=CLASS' "
+            "for every other value")
+    frame = frame.copy()
+    frame["highway"] = text.map(lambda v: classes.get(v, other))
+    return frame
+
+
+def _no_class_column(path: Path, frame: gpd.GeoDataFrame) -> DataFileError:
+    known = ", ".join(SURVEY_COLUMNS["highway"])
+    cols = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
+    return DataFileError(
+        f"{path}: no road class column (one of {known}); name the file's column with "
+        f"--highway-column COLUMN (and map its values to OSM classes with --highway-values "
+        f"'1=primary,2=secondary,*=residential'; in Python columns={{'highway': COLUMN}}, "
+        f"classes=...); the file's columns are {cols}")
+
+
+def _survey_streets(path: Path, columns: Mapping[str, str] | None,
+                    classes: Mapping[str, str] | None = None) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(f"/vsigzip/{path}" if path.suffix == ".gz" else path)
     except Exception as exc:  # pyogrio raises its own DataSourceError family
@@ -451,16 +487,22 @@ def _survey_streets(path: Path, columns: Mapping[str, str] | None) -> gpd.GeoDat
         chosen = (columns or {}).get(fld)
         if chosen is not None:
             if chosen not in frame.columns:
-                raise DataFileError(f"{path}: column {chosen!r} (for {fld!r}) is not in the file")
+                cols = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name)
+                raise DataFileError(f"{path}: column {chosen!r} (for {fld!r}) is not in the "
+                                    f"file; its columns are {cols}")
             rename[chosen] = fld
             continue
         hit = next((c for c in names if c in frame.columns), None)
         if hit is not None and hit != fld:
             rename[hit] = fld
+    # a chosen column replaces a default-named one (e.g. a file with both class and FCC)
+    frame = frame.drop(columns=[f for f in rename.values() if f in frame.columns
+                                and f not in rename])
     frame = frame.rename(columns=rename)
     if "highway" not in frame.columns:
-        known = ", ".join(SURVEY_COLUMNS["highway"])
-        raise DataFileError(f"{path}: no road class column (one of {known}); pass columns=")
+        raise _no_class_column(path, frame)
+    if classes:
+        frame = _apply_classes(path, frame, classes)
     # survey node ids (if any) are not trusted: street_graph snaps line ends instead
     return frame.drop(columns=[c for c in ("u", "v") if c in frame.columns])
 
@@ -470,6 +512,7 @@ def read_streets(
     *,
     highways: Collection[str] | None = STREET_HIGHWAYS,
     columns: Mapping[str, str] | None = None,
+    classes: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Street centrelines of a file, one row per street segment.
 
@@ -489,6 +532,11 @@ def read_streets(
     columns : mapping of str to str, optional
         For survey files: field (``name``, ``highway``, ``oneway``, ``lanes``) to
         column name, where the defaults do not match.
+    classes : mapping of str to str, optional
+        For survey files: the road-class column's values (as text; ``"2"`` for 2.0) to
+        OSM ``highway`` values, e.g. ``{"1": "primary", "2": "secondary", "*":
+        "residential"}``; ``"*"`` maps every other value, empty cells included. A value
+        without a class is an error.
 
     Returns
     -------
@@ -512,7 +560,7 @@ def read_streets(
     elif name.endswith((".graphml", ".graphml.bz2")):
         frame = _graphml_streets(path, highways)
     else:
-        frame = _survey_streets(path, columns)
+        frame = _survey_streets(path, columns, classes)
     frame.attrs["source"] = path.name
     return frame
 
@@ -523,6 +571,7 @@ def read_street_graph(
     *,
     crs: pyproj.CRS | str | None = None,
     columns: Mapping[str, str] | None = None,
+    classes: Mapping[str, str] | None = None,
 ) -> nx.MultiDiGraph:
     """Routing graph of one travel mode from a street file.
 
@@ -538,8 +587,8 @@ def read_street_graph(
     crs : pyproj.CRS or str, optional
         Metric CRS of the graph; default chosen from the file's extent
         (:func:`urbangrid.spatial.crs.metric.choose_metric_crs`).
-    columns : mapping of str to str, optional
-        Survey-file column names, see :func:`read_streets`.
+    columns, classes : mapping of str to str, optional
+        Survey-file column names and road classes, see :func:`read_streets`.
 
     Returns
     -------
@@ -554,5 +603,24 @@ def read_street_graph(
     >>> G.graph["crs"], G.graph["mode"]
     ('EPSG:4548', 'bike')
     """
-    frame = read_streets(path, highways=get_mode(mode).travel, columns=columns)
+    prof = get_mode(mode)
+    frame = read_streets(path, highways=prof.travel, columns=columns, classes=classes)
+    _check_survey_classes(Path(path), frame, prof, columns)
     return street_graph(frame, mode, crs=crs, source=Path(path).name)
+
+
+def _check_survey_classes(path: Path, frame: gpd.GeoDataFrame, prof: ModeProfile,
+                          columns: Mapping[str, str] | None) -> None:
+    """A survey file whose road classes are none the mode travels on: the values found and
+    the option that maps them (e.g. Cambridge MA's ``ROADWAYS`` F/T/N)."""
+    seen = {_class_text(v) for v in frame["highway"]}
+    if seen & set(prof.travel):
+        return
+    col = (columns or {}).get("highway", "highway")
+    found = ", ".join(v or "(empty)" for v in sorted(seen)[:8]) or "nothing"
+    example = max(seen, default="") or "X"
+    raise DataFileError(
+        f"{path}: the road class column {col!r} holds {found}, none an OSM class the mode "
+        f"{prof.name!r} travels on ({', '.join(sorted(prof.travel))}); map the values with "
+        f"--highway-values, e.g. '{example}=primary,*=residential'"
+        f" (classes= in Python)")
