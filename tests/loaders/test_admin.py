@@ -8,7 +8,7 @@ import pytest
 
 from urbangrid.data import data_path
 from urbangrid.errors import ValidationError
-from urbangrid.loaders.admin import read_divisions_csv
+from urbangrid.loaders.admin import code_level, read_divisions_csv
 
 
 def test_bundled_haidian_codes() -> None:
@@ -37,3 +37,23 @@ def test_every_bad_row_is_reported(tmp_path: Path) -> None:
     got = {(p["row"], p["field"]) for p in err.value.problems}
     assert got == {(3, "code"), (4, "parent_code"), (5, "name")}
     assert "codes.csv" in str(err.value)
+
+
+def test_level_and_parent_from_the_code(tmp_path: Path) -> None:
+    path = tmp_path / "villages.csv"
+    path.write_text(
+        "code,name,streetCode,provinceCode,cityCode,areaCode\n"
+        '11,"北京市",,,,\n'
+        '110105001024,"南郎家园社区居委会",110105001,11,1101,110105\n'
+        "110105001025,北郎家园社区,110105001,11,1101,110105\n",
+        encoding="utf-8")
+    frame = read_divisions_csv(path)
+    assert frame["level"].tolist() == ["province", "community", "community"]
+    assert frame["parent_code"].tolist()[1:] == ["110105001", "110105001"]
+    assert frame["parent_code"].isna().tolist() == [True, False, False]
+    assert code_level("1101") == ("city", "11") and code_level("11010") is None
+    path.write_text("code,name\n11010500102,某社区\nx1,某地\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as err:
+        read_divisions_csv(path)
+    assert {(p["row"], p["field"]) for p in err.value.problems} == {(2, "code"), (3, "code")}
+    assert "villages.csv: row 2: field 'code'" in str(err.value)

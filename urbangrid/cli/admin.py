@@ -7,8 +7,11 @@ Example (shell)::
         --boundaries communities.gpkg --code-column 社区代码
 
 The division table (``code,name,level,parent_code``: 6-digit district, 9-digit street
-office, 12-digit community codes) is read by
-:func:`urbangrid.loaders.admin.read_divisions_csv`; each ``--boundaries`` file gives
+office, 12-digit community codes; or the statistics bureau's own tables such as
+``china_streets_2023.csv.gz`` with ``code,name`` and parent columns, whose level and
+parent come from the code's length) is read by
+:func:`urbangrid.loaders.admin.read_divisions_csv`; ``--divisions`` may be given once
+per table (provinces, cities, districts …). Each ``--boundaries`` file gives
 polygons for some of those codes (any CRS it states; ``--boundaries-crs GCJ-02`` for
 files from Amap or DataV, whose GeoJSON claims WGS 84). The rows go to the store's
 ``admin_area`` layer (upsert with history: running it again changes nothing), which
@@ -97,24 +100,54 @@ def check_boundary_codes(path: Path, values: Any, col: str, codes: set[str], *,
 
 def check_divisions_header(path: Path) -> None:
     """One line naming the expected columns when the table lacks some, and the
-    encoding when it is not UTF-8 (the reader takes UTF-8 only)."""
+    encoding when it is not UTF-8 (the reader takes UTF-8 only; ``.gz`` too)."""
     import csv
+    import gzip
 
     from urbangrid.errors import DataFileError
     from urbangrid.loaders.encoding import detect_csv_encoding
 
-    choice = detect_csv_encoding(path)
-    if choice.encoding.upper().replace("-", "") not in ("UTF8", "UTF8SIG"):
-        raise DataFileError(f"{path}: the text is {choice.encoding} ({choice.reason}); save "
-                            "the division table as UTF-8")  # fmt: skip
-    with open(path, encoding=choice.encoding, newline="") as fh:
-        header = [h.strip() for h in next(csv.reader(fh), [])]
-    missing = [c for c in _DIVISION_COLUMNS[:3] if c not in header]
+    if path.suffix == ".gz":
+        try:
+            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
+                header = [h.strip() for h in next(csv.reader(fh), [])]
+        except (OSError, UnicodeDecodeError, EOFError) as exc:
+            raise DataFileError(f"{path}: cannot read as UTF-8 text in gzip ({exc}); save "
+                                "the division table as UTF-8 CSV") from None
+    else:
+        choice = detect_csv_encoding(path)
+        if choice.encoding.upper().replace("-", "") not in ("UTF8", "UTF8SIG"):
+            raise DataFileError(f"{path}: the text is {choice.encoding} ({choice.reason}); "
+                                "save the division table as UTF-8")
+        with open(path, encoding=choice.encoding, newline="") as fh:
+            header = [h.strip() for h in next(csv.reader(fh), [])]
+    missing = [c for c in _DIVISION_COLUMNS[:2] if c not in header]
     if missing:
         raise DataFileError(
             f"{path}: no column {', '.join(missing)}; a division table has the columns "
-            f"{','.join(_DIVISION_COLUMNS)} (level: district, street or community; "
-            f"parent_code may be empty); this file has {','.join(header)}")
+            f"{','.join(_DIVISION_COLUMNS)} (level: province, city, district, street or "
+            f"community, or empty to take it from the code's length; parent_code may be "
+            f"empty); this file has {','.join(header)}")
+
+
+def _division_tables(files: tuple[Path, ...]) -> Any:
+    """Every ``--divisions`` table, checked, as one; a code in two tables is an error."""
+    import pandas as pd
+
+    from urbangrid.errors import DataFileError
+    from urbangrid.loaders.admin import read_divisions_csv
+
+    tables = []
+    for path in files:
+        check_divisions_header(path)
+        tables.append(read_divisions_csv(path).assign(_file=path.name))
+    table = pd.concat(tables, ignore_index=True)
+    dup = table[table["code"].duplicated(keep=False)]
+    if len(dup):
+        code = dup["code"].iloc[0]
+        where = " and ".join(dup.loc[dup["code"] == code, "_file"])
+        raise DataFileError(f"division code {code} is in {where}; give each code once")
+    return table.drop(columns="_file")
 
 
 def _restate(frame: Any, crs: str) -> Any:
@@ -134,8 +167,11 @@ def _restate(frame: Any, crs: str) -> Any:
 
 @admin.command("load")
 @click.argument("store")
-@click.option("--divisions", required=True, type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), help="Division code CSV: code,name,level,parent_code.")
+@click.option("--divisions", "division_files", required=True, multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Division code CSV (or .csv.gz): code,name,level,parent_code, or the "
+                   "statistics bureau's code,name,… tables (level from the code's length); "
+                   "repeatable.")
 @click.option("--boundaries", "boundary_files", multiple=True,
               type=click.Path(exists=True, path_type=Path),
               help="Polygon file (any format GDAL reads) of some divisions; repeatable.")
@@ -146,28 +182,28 @@ def _restate(frame: Any, crs: str) -> Any:
               help="CRS the boundary coordinates really are in, whatever the files state: "
                    "GCJ-02 for Amap/DataV downloads, BD-09 for Baidu; moved to WGS 84.")
 @click.option("--source", default=None, help="Provenance written with the rows.")
-def load_admin(store: str, divisions: Path, boundary_files: tuple[Path, ...],
+def load_admin(store: str, division_files: tuple[Path, ...], boundary_files: tuple[Path, ...],
                code_columns: tuple[str, ...], boundaries_crs: str | None,
                source: str | None) -> None:
     """Load STORE's admin areas: division codes, and boundaries where given."""
     import urbangrid
-    from urbangrid.loaders.admin import admin_areas_frame, read_divisions_csv
+    from urbangrid.loaders.admin import admin_areas_frame
 
-    check_divisions_header(divisions)
-    table = read_divisions_csv(divisions)
+    table = _division_tables(division_files)
+    name = source or ", ".join(f.name for f in division_files)
     polygons = (_boundaries(boundary_files, code_columns, set(table["code"].astype(str)),
                             boundaries_crs) if boundary_files else None)
-    frame = admin_areas_frame(table, polygons, source=source or divisions.name)
+    frame = admin_areas_frame(table, polygons, source=name)
     # Everything is read and checked above: a bad input never creates or changes a store.
     new_store = not is_server(store) and not Path(store).exists()
     with urbangrid.connect(store) as s:
-        result = s.write("admin_area", frame, "upsert", source=source or divisions.name)
+        result = s.write("admin_area", frame, "upsert", source=name)
     if new_store:
         click.echo(f"created the store {store}", err=True)
     levels = table["level"].value_counts()
+    named = ("province", "city", "district", "street", "community")
     shaped = int(frame.geometry.notna().sum() - frame.geometry.is_empty.sum())
     click.echo(f"{s.target}: {len(frame)} admin areas ("
-               + ", ".join(f"{levels[k]} {k}" for k in ("district", "street", "community")
-                           if k in levels)
+               + ", ".join(f"{levels[k]} {k}" for k in named if k in levels)
                + f"), {shaped} with a boundary: {result.inserted} new, {result.updated} "
                f"changed, {result.unchanged} unchanged")
