@@ -149,6 +149,15 @@ class TestCertifiedTJoin:
         bound = check_t_join_certificate(n, a, b, w, terminal, res.certificate)
         assert res.cost - 1 < bound <= res.cost * (1 + 1e-12)
 
+    @pytest.mark.parametrize("leaves", [40, 200])
+    def test_star_of_tied_leaves(self, leaves: int) -> None:
+        # every leaf's nearest terminals tie: the first candidates hold no perfect matching
+        a, b = np.zeros(leaves, np.int64), np.arange(1, leaves + 1)
+        T = np.r_[False, np.ones(leaves, bool)]
+        res = certified_t_join(leaves + 1, a, b, np.full(leaves, 3.0), T)
+        assert res is not None and res.optimal and res.info.get("compiled") == 1.0
+        assert res.cost == 3.0 * leaves
+
     def test_no_terminals(self) -> None:
         res = certified_t_join(3, np.array([0, 1]), np.array([1, 2]), np.ones(2), np.zeros(3, bool))
         assert res is not None and res.cost == 0.0 and len(res.edges) == 0

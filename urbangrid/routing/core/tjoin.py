@@ -922,13 +922,14 @@ def _integer_costs(cost: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _blossom_duals(
     pairs: _Pairs, nt: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | np.ndarray | None:
     """Minimum perfect matching of the candidate pairs and its dual, by the compiled blossom.
 
     Returns the chosen pair positions, the parent of each K-set (terminals, then
     blossoms children first) and its value (metres; a terminal's may be negative),
-    and the terminals whose value is negative; None when the pairs hold no perfect matching
-    or the kernel is not compiled. The duals are exact for the floored integer costs
+    and the terminals whose value is negative; the unmatched terminals alone when the
+    pairs hold no perfect matching; None when a dual passes 64 bits or the kernel is
+    not compiled. The duals are exact for the floored integer costs
     (:func:`_integer_costs`), so exactly feasible for the float costs.
     """
     try:
@@ -939,8 +940,10 @@ def _blossom_duals(
     ci, scale = _integer_costs(np.asarray(pairs.cost, dtype=float))
     mate, y2, bpar, z2, inner, _ = min_cost_perfect_matching(nt, pi, pj, ci)
     chosen = np.flatnonzero(mate[pi] == pj)
-    if (mate < 0).any() or sum(y2.tolist()) + sum(z2.tolist()) != 2 * sum(ci[chosen].tolist()):
-        return None  # no perfect matching, or a dual past 64 bits
+    if (mate < 0).any():
+        return np.flatnonzero(mate < 0)
+    if sum(y2.tolist()) + sum(z2.tolist()) != 2 * sum(ci[chosen].tolist()):
+        return None  # a dual past 64 bits
     # a few units below zero: the floors of a pair and of its two halves differ
     y2[(y2 < 0) & (y2 >= -_ROUNDING_UNITS)] = 0
     if (y2 < 0).any():
@@ -1049,6 +1052,27 @@ def _raise_one(
             return
 
 
+def _pair_up(g: _Graph, pairs: _Pairs, tnodes: np.ndarray, free: np.ndarray) -> int:
+    """Pairs that complete a perfect matching: the unmatched terminals of each piece of
+    the street graph, taken in node order, two by two at their exact distance.
+
+    The candidates can lack a perfect matching when distances tie (a star's leaves all
+    pick the same nearest ones). Returns how many pairs are new; 0 past 2,000
+    unmatched terminals (one search each).
+    """
+    if len(free) > 2000:
+        return 0
+    _, lab = connected_components(g.A, directed=False)
+    order = free[np.lexsort((tnodes[free], lab[tnodes[free]]))]
+    dist = dijkstra(g.A, directed=False, indices=tnodes[order[0::2]])
+    added = 0
+    for r, (s, t) in enumerate(zip(order[0::2].tolist(), order[1::2].tolist(), strict=False)):
+        d = float(dist[r, tnodes[t]])
+        if lab[tnodes[s]] == lab[tnodes[t]] and math.isfinite(d):
+            added += pairs.add(s, t, d, -1)
+    return added
+
+
 def _shortcut_pairs(
     pairs: _Pairs,
     neg: np.ndarray,
@@ -1125,6 +1149,10 @@ def _blossom_t_join(
             return None
         sol = _blossom_duals(pairs, nt)
         if sol is None:
+            return None
+        if isinstance(sol, np.ndarray):
+            if _pair_up(g, pairs, tnodes, sol):
+                continue
             return None
         chosen, kparent, kval, neg = sol
         shortcuts = _shortcut_pairs(pairs, neg, kparent, kval, nt) if len(neg) else 0
