@@ -19,7 +19,7 @@ from setuptools import Extension, setup
 
 FLAGS = ["-O3", "-ffp-contract=off", "-fno-math-errno", "-pthread"]
 CRS_DIR = "urbangrid/spatial/crs"
-HEADERS = [f"{CRS_DIR}/_gcj.h", f"{CRS_DIR}/_parallel.h"]
+HEADERS = [f"{CRS_DIR}/{h}" for h in ("_gcj.h", "_parallel.h", "_tmerc.h", "_sincos.h")]
 
 extensions = [
     Extension(
