@@ -39,3 +39,17 @@ def test_unmapped_values_and_foreign_classes_are_one_line(tmp_path: Path) -> Non
     with pytest.raises(DataFileError, match=r"'ROADWAYS' holds F, none an OSM class the mode "
                                             r"'bike' travels on .*'F=primary,\*=residential'"):
         read_street_graph(path, "bike", columns={"highway": "ROADWAYS"})
+
+
+def test_geofabrik_fclass_is_a_road_class_column(tmp_path: Path) -> None:
+    # Geofabrik's OSM shapefiles (gis_osm_roads_free_1) keep the OSM class in ``fclass``
+    f = lattice_frame(3).rename(columns={"highway": "fclass"})
+    path = tmp_path / "gis_osm_roads_free_1.gpkg"
+    f.to_file(path)
+    assert set(read_streets(path)["highway"]) == {"residential"}
+    # OSM classes the mode does not travel on are not sent to --highway-values
+    f["fclass"] = "motorway"
+    f.to_file(path)
+    with pytest.raises(DataFileError) as err:
+        read_street_graph(path, "walk")
+    assert "--highway-values" not in str(err.value) and "motorway" in str(err.value)

@@ -157,7 +157,7 @@ def street_class_options(command: Any) -> Any:
     return click.option(
         "--highway-column", "highway_column", default=None,
         help="Column of a survey street file (GeoJSON, GeoPackage, shapefile) holding the "
-             "road class, when it is not highway/class/road_class/道路等级.",
+             "road class, when it is not highway/class/road_class/fclass/道路等级.",
     )(command)
 
 

@@ -62,7 +62,8 @@ OSM_SUFFIXES: tuple[str, ...] = (
 #: Column names accepted in a survey file (调查路网), English or Chinese, per field.
 SURVEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("name", "NAME", "street_name", "road_name", "道路名称", "路名", "名称"),
-    "highway": ("highway", "HIGHWAY", "class", "road_class", "道路等级", "等级"),
+    "highway": ("highway", "HIGHWAY", "class", "road_class", "ROAD_CLASS", "fclass",
+                "FCLASS", "道路等级", "等级"),
     "oneway": ("oneway", "ONEWAY", "one_way", "单行", "单行道"),
     "lanes": ("lanes", "LANES", "车道数"),
 }
@@ -611,11 +612,14 @@ def read_street_graph(
 
 def _check_survey_classes(path: Path, frame: gpd.GeoDataFrame, prof: ModeProfile,
                           columns: Mapping[str, str] | None) -> None:
-    """A survey file whose road classes are none the mode travels on: the values found and
-    the option that maps them (e.g. Cambridge MA's ``ROADWAYS`` F/T/N)."""
+    """A survey file whose road classes are no OSM class at all: the values found and the
+    option that maps them (e.g. Cambridge MA's ``ROADWAYS`` F/T/N)."""
+    from urbangrid.routing.patrol.modes import read_modes
+
     seen = {_class_text(v) for v in frame["highway"]}
-    if seen & set(prof.travel):
-        return
+    osm = set(prof.travel).union(STREET_HIGHWAYS, *(m.travel for m in read_modes().values()))
+    if seen & osm:
+        return  # OSM classes, only none this mode's: street_graph says so
     col = (columns or {}).get("highway", "highway")
     found = ", ".join(v or "(empty)" for v in sorted(seen)[:8]) or "nothing"
     example = max(seen, default="") or "X"
