@@ -386,9 +386,10 @@ def read_where_in(
     if len(values) > _READ_CHUNK and layer_is_empty(store, layer):
         return store.read(layer, where={column: []}, **kwargs)
     wanted = list(dict.fromkeys(v for v in values if v is not None and not _na(v)))
+    chunk = max(int(getattr(store, "where_chunk", _READ_CHUNK)), 1)
     parts = [
-        store.read(layer, where={column: wanted[i : i + _READ_CHUNK]}, **kwargs)
-        for i in range(0, max(len(wanted), 1), _READ_CHUNK)
+        store.read(layer, where={column: wanted[i : i + chunk]}, **kwargs)
+        for i in range(0, max(len(wanted), 1), chunk)
     ]
     if len(parts) == 1:
         return parts[0]
@@ -458,14 +459,6 @@ def _layer_geoms(frame: Any, info: Any) -> np.ndarray:
             dtype=object,
         )
     return values
-
-
-def _same(a: Any, b: Any, logical: str) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if logical == "json":
-        return json_text(a) == json_text(b)
-    return bool(a == b)
 
 
 def diff_rows(
@@ -580,15 +573,44 @@ def _column_differences(
             continue
         logical = info.columns[c]
         new_vals, _ = convert_column(frame[c].iloc[pos_idx].reset_index(drop=True), logical)
-        old_vals, _ = convert_column(stored[c].iloc[j_idx].reset_index(drop=True), logical)
-        flags = np.fromiter(
-            (not _same(o, n, logical) for o, n in zip(old_vals, new_vals, strict=True)),
-            dtype=bool,
-            count=len(new_vals),
-        )
+        old_vals = _stored_values(stored[c].iloc[j_idx].reset_index(drop=True), logical)
+        flags = _differing(old_vals, new_vals, logical)
         if flags.any():
             differs[c] = (old_vals, new_vals, flags)
     return differs
+
+
+def _stored_values(values: pd.Series, logical: str) -> list[Any]:
+    """Stored values as canonical ones: JSON as the store returned it (parsed
+    already by PostGIS; text from a GeoPackage is parsed), no re-check by
+    serialising every object again."""
+    if logical != "json":
+        return convert_column(values, logical)[0]
+    return [
+        None if v is None or _na(v) else json.loads(v) if isinstance(v, str) else v
+        for v in values.tolist()
+    ]
+
+
+def _differing(old: list[Any], new: list[Any], logical: str) -> np.ndarray:
+    """Which pairs of canonical values differ: one numpy comparison of the object
+    arrays for plain values; JSON by canonical text (``{"a": 1}`` and ``{"a": true}``
+    are equal to Python's ``==`` but not the same value), built only for the pairs
+    Python's ``==`` finds equal (the others differ anyway)."""
+    n = len(new)
+    if logical != "json":
+        a, b = np.empty(n, dtype=object), np.empty(n, dtype=object)
+        a[:], b[:] = old, new
+        return np.asarray(a != b, dtype=bool)
+    text = json_text
+    return np.fromiter(
+        (
+            (o is None) is not (v is None) or (o != v) or (o is not None and text(o) != text(v))
+            for o, v in zip(old, new, strict=True)
+        ),
+        dtype=bool,
+        count=n,
+    )
 
 
 def _same_geometries(a: np.ndarray, b: np.ndarray, info: LayerInfo) -> np.ndarray:

@@ -25,6 +25,7 @@ row, the field and the reason.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,9 +114,14 @@ def read_district(store: Store, admin_code: str | None, component_crs: Any) -> D
     parts = district_parts(store)
     if parts is None:
         if admin_code is not None:
-            return District((admin_code,), admin_code, None, component_crs,
-                            f"county {admin_code} as given; the store holds no district "
-                            "boundary (admin areas or unit grids) to check rows against")
+            return District(
+                (admin_code,),
+                admin_code,
+                None,
+                component_crs,
+                f"county {admin_code} as given; the store holds no district "
+                "boundary (admin areas or unit grids) to check rows against",
+            )
         return District((), None, None, component_crs, "")
     frame, what = parts
     codes = tuple(sorted(frame["code"].unique()))
@@ -155,8 +161,10 @@ def subclass_from_ids(frame: Any, profile: CityProfile) -> tuple[Any, str | None
     a, c = ed.admin_digits, ed.admin_digits + ed.code_length
     frame = frame.copy()
     frame["subclass_code"] = ids.str[a:c].where(well, None).astype(object)
-    return frame, (f"class and subclass taken from the {ed.id_length}-digit 标识码 "
-                   f"({int(well.sum())} of {len(frame)} rows): the file has no subclass column")
+    return frame, (
+        f"class and subclass taken from the {ed.id_length}-digit 标识码 "
+        f"({int(well.sum())} of {len(frame)} rows): the file has no subclass column"
+    )
 
 
 def id_text(values: pd.Series) -> pd.Series:
@@ -165,8 +173,9 @@ def id_text(values: pd.Series) -> pd.Series:
         values.dtype
     ):
         return values.astype("string").str.strip()
-    return pd.Series([_digits(v) for v in values.tolist()], index=values.index,
-                     dtype="string").str.strip()
+    return pd.Series(
+        [_digits(v) for v in values.tolist()], index=values.index, dtype="string"
+    ).str.strip()
 
 
 def _digits(v: Any) -> Any:
@@ -178,8 +187,9 @@ def _digits(v: Any) -> Any:
     return v.strip() if isinstance(v, str) else v
 
 
-def id_county_problems(frame: Any, district: District, profile: CityProfile,
-                       source: str) -> list[Problem]:
+def id_county_problems(
+    frame: Any, district: District, profile: CityProfile, source: str
+) -> list[Problem]:
     """Rows whose 标识码 carries a county outside the store's district."""
     if not district.counties or "component_id" not in frame.columns:
         return []
@@ -190,9 +200,14 @@ def id_county_problems(frame: Any, district: District, profile: CityProfile,
     bad = (well & ~county.isin(list(district.counties))).to_numpy(dtype=bool)
     shown = ", ".join(district.counties)
     return [
-        problem(source, int(row), "component_id", cid,
-                f"county {cid[: ed.admin_digits]} of the ID is not the store's district "
-                f"({shown}); give the district's IDs, or leave 标识码 empty for a new one")
+        problem(
+            source,
+            int(row),
+            "component_id",
+            cid,
+            f"county {cid[: ed.admin_digits]} of the ID is not the store's district "
+            f"({shown}); give the district's IDs, or leave 标识码 empty for a new one",
+        )
         for row, cid in zip(frame.index[bad], ids[bad].tolist(), strict=True)
     ]
 
@@ -207,8 +222,9 @@ def _metric_distance_m(geoms: np.ndarray, area: Any, crs: Any) -> np.ndarray:
     return np.asarray(shapely.distance(np.asarray(g.values, dtype=object), a), dtype=float)
 
 
-def district_problems(frame: Any, district: District, source: str,
-                      tolerance_m: float = DISTRICT_TOLERANCE_M) -> list[Problem]:
+def district_problems(
+    frame: Any, district: District, source: str, tolerance_m: float = DISTRICT_TOLERANCE_M
+) -> list[Problem]:
     """Rows lying more than `tolerance_m` metres outside the district.
 
     `frame` is in its file CRS (any); the district in its own. A row that would
@@ -244,15 +260,18 @@ def district_problems(frame: Any, district: District, source: str,
     for k, i in enumerate(far):
         row, g = int(frame.index[idx[i]]), geoms[idx[i]]
         if swapped[k]:
-            why = ("longitude and latitude look swapped: with x and y exchanged the "
-                   "point lies in the district; fix the row's coordinates")
+            why = (
+                "longitude and latitude look swapped: with x and y exchanged the "
+                "point lies in the district; fix the row's coordinates"
+            )
         else:
             d = dist[np.searchsorted(out_i, i)]
             shown = f"{d / 1000:.1f} km" if np.isfinite(d) else "far"
-            why = (f"lies {shown} outside the district (tolerance {tolerance_m:g} m); "
-                   "check the row's coordinates and --crs")
-        out.append(problem(source, row, "geometry", shapely.to_wkt(g, rounding_precision=6),
-                           why))
+            why = (
+                f"lies {shown} outside the district (tolerance {tolerance_m:g} m); "
+                "check the row's coordinates and --crs"
+            )
+        out.append(problem(source, row, "geometry", shapely.to_wkt(g, rounding_precision=6), why))
     return out
 
 
@@ -317,8 +336,11 @@ def fill_grid_codes(store: Store, frame: Any, source: str) -> tuple[Any, list[Pr
     rows = np.flatnonzero(live)
     for p, g in zip(pi[::-1], gi[::-1], strict=True):  # first grid wins on an edge
         found[rows[p]] = codes[g]
-    given = (id_text(frame["grid_code"]) if "grid_code" in frame.columns
-             else pd.Series(pd.NA, index=frame.index, dtype="string"))
+    given = (
+        id_text(frame["grid_code"])
+        if "grid_code" in frame.columns
+        else pd.Series(pd.NA, index=frame.index, dtype="string")
+    )
     has = pd.notna(found)
     gave = given.notna().to_numpy(dtype=bool)
     differ = has & gave & (given.fillna("").to_numpy(dtype=object) != found)
@@ -349,8 +371,60 @@ def repeated_source_problems(frame: Any, source: str, *, reject: bool) -> list[P
     first_row = dict(zip(first.tolist(), first.index.tolist(), strict=True))
     severity: Severity = "error" if reject else "warning"
     return [
-        problem(source, int(row), "source", k,
-                f"contractor ID (来源编号) repeated: first at row {first_row[k]}",
-                severity=severity)
+        problem(
+            source,
+            int(row),
+            "source",
+            k,
+            f"contractor ID (来源编号) repeated: first at row {first_row[k]}",
+            severity=severity,
+        )
         for row, k in keys[again].items()
     ]
+
+
+def check_component_defaults(
+    defaults: Mapping[str, Any], profile: CityProfile, source: str
+) -> None:
+    """Raise :class:`~urbangrid.errors.MappingError` once for a ``[defaults]`` value of
+    a component mapping the profile refuses (status, data source, subclass code or
+    name), naming the mapping file (`source`), the key and the allowed values;
+    otherwise every row it fills would be refused, row by row."""
+    from urbangrid.errors import MappingError, UnknownCodeError
+    from urbangrid.spatial.components.codes import find_subclass
+
+    ed = profile.edition
+    for key, allowed in (("status", ed.component_statuses), ("data_source", ed.data_sources)):
+        value = defaults.get(key)
+        if value is not None and value not in allowed:
+            raise MappingError(
+                f"{source}: [defaults] {key} = {value!r} is not allowed; use one of "
+                f"{'/'.join(allowed)} ({ed.name})"
+            )
+    for key in ("subclass_code", "subclass_name"):
+        value = defaults.get(key)
+        if value is None:
+            continue
+        try:
+            found = find_subclass(profile, str(value))
+        except UnknownCodeError:
+            found = None
+        if found is None or (key == "subclass_code" and found.code != str(value)):
+            what = "code" if key == "subclass_code" else "name"
+            raise MappingError(
+                f"{source}: [defaults] {key} = {value!r} is no subclass {what} of profile "
+                f"{profile.name!r}; {_subclass_hint(profile, str(value))}"
+            )
+
+
+def _subclass_hint(profile: CityProfile, text: str) -> str:
+    """The profile's subclasses closest to `text` as ``code name``, for a message."""
+    import difflib
+
+    subs = list(profile.components.values())
+    by_label = {f"{s.code} {s.name}": s for s in subs}
+    near = difflib.get_close_matches(text, [s.name for s in subs] + [s.code for s in subs], 3, 0.3)
+    labels = [next(lbl for lbl, s in by_label.items() if near_one in (s.name, s.code))
+              for near_one in near]  # fmt: skip
+    shown = labels or list(by_label)[:3]
+    return f"give subclass_code or subclass_name as the profile has them, e.g. {', '.join(shown)}"

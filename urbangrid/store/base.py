@@ -777,6 +777,9 @@ class BaseStore:
     target: str = ""
     srid: int = 4326
     readonly: bool = False
+    #: Values one ``read(where={column: [...]})`` should be given at most (SQLite
+    #: caps bound variables; PostgreSQL takes one array and hashes it: one scan).
+    where_chunk: int = 5000
     _layers: dict[str, LayerInfo]
 
     # ---- primitives a back end provides

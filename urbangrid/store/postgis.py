@@ -279,6 +279,9 @@ class PostGISStore(BaseStore):
     """
 
     kind = "postgis"
+    # One array parameter, hashed by the server (PostgreSQL 14+): 316,851 keys cost
+    # one scan of the layer instead of 64 scans of 5,000 keys each.
+    where_chunk = 10_000_000
     _depth_locking: str | None = None
 
     def __init__(
