@@ -75,3 +75,22 @@ def test_case_table_after_a_store_round_trip(store, tmp_path, cal):
     # c2 handled Wednesday 16:00 in Beijing: its check is due an hour later, 09:00 UTC
     assert cases.loc["c2", "check_due"] == pd.Timestamp("2025-03-05 17:00", tz="Asia/Shanghai")
     pd.testing.assert_frame_equal(indicators(cases), indicators(local))
+
+
+def test_naive_log_times_are_stored_as_local_instants(store, tmp_path, cal):
+    # no 处置 events: the check_due column is empty, which lost its zone through .to_numpy()
+    p = tmp_path / "log_no_handling.csv"
+    p.write_text("\n".join(line for line in LOG.splitlines() if ",处置," not in line and
+                           ",核查," not in line and ",结案," not in line) + "\n",
+                 encoding="utf-8")
+    ev = read_case_log(p, collectors=["C1", "C2"])
+    local = case_table(ev, calendar=cal)
+    load_case_log(store, ev, source=p.name)  # naive times: Beijing wall clock
+    back = store.read("case_event")
+    first = back.loc[back["event_id"] == "c1:上报:1", "at"].iloc[0]
+    assert first == pd.Timestamp("2025-03-03 09:00", tz="Asia/Shanghai")
+    cases = case_table(back, calendar=cal)
+    got = cases["report_at"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
+    assert got.tolist() == local["report_at"].tolist()
+    assert cases["check_due"].isna().all()
+    pd.testing.assert_frame_equal(indicators(cases), indicators(local))

@@ -422,7 +422,8 @@ def case_table(
     cases["area_code"] = area.reindex(cases.index)
 
     def _due(start: pd.Series, limit: Any, unit: Any) -> pd.Series:
-        return pd.Series(deadline(start.to_numpy(), limit, unit, calendar), index=start.index)
+        # the Series itself, not .to_numpy(): that drops the time zone of a store's times
+        return pd.Series(deadline(start, limit, unit, calendar), index=start.index)
 
     explicit = events.groupby("case_id")["due_at"].max().reindex(cases.index)
     lim, unit = _close_limits(cases, edition)

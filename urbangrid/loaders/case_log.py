@@ -29,6 +29,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from urbangrid.cases.calendar import LOCAL_TIMEZONE
 from urbangrid.cases.indicators import CASE_COLUMNS, EVENTS, check_case_log
 from urbangrid.errors import CaseLogError, MappingError
 from urbangrid.loaders.mapping import FieldMapping, apply_mapping, match_columns, read_mapping
@@ -276,8 +277,18 @@ def _explode(
     return ev.iloc[np.lexsort((ev["event"].map(order).to_numpy(), ev.index.to_numpy()))]
 
 
-def load_case_log(store: Store, events: gpd.GeoDataFrame, *, source: str = "case log") -> int:
+def load_case_log(
+    store: Store,
+    events: gpd.GeoDataFrame,
+    *,
+    source: str = "case log",
+    timezone: str = LOCAL_TIMEZONE,
+) -> int:
     """Write checked case events to the store's ``case_event`` layer (all or nothing).
+
+    The store keeps instants: naive event times (``at``, ``due_at``) are the district's
+    wall clock in ``timezone`` and are stored as such, so they come back as the same
+    instants in UTC; aware times are stored as given.
 
     Parameters
     ----------
@@ -287,6 +298,8 @@ def load_case_log(store: Store, events: gpd.GeoDataFrame, *, source: str = "case
         From :func:`read_case_log`.
     source : str
         Name for messages.
+    timezone : str
+        IANA zone of naive times (the calendar's, ``Asia/Shanghai`` by default).
 
     Returns
     -------
@@ -296,6 +309,17 @@ def load_case_log(store: Store, events: gpd.GeoDataFrame, *, source: str = "case
     ev = events.copy()
     n = ev.groupby(["case_id", "event"]).cumcount() + 1
     ev["event_id"] = ev["case_id"].astype(str) + ":" + ev["event"] + ":" + n.astype(str)
-    ev["at"] = pd.to_datetime(ev["at"])
+    for col in ("at", "due_at"):
+        if col in ev.columns:
+            ev[col] = _as_instants(ev[col], timezone)
     result = store.write("case_event", ev, "upsert", source=source)
     return int(result.inserted)
+
+
+def _as_instants(values: pd.Series, timezone: str) -> pd.Series:
+    """Times as aware instants: naive ones read as wall-clock times in ``timezone``."""
+    t = pd.to_datetime(values)
+    if t.dt.tz is not None:
+        return t
+    # a store takes naive times for UTC: a Beijing 09:00 would come back 8 h off
+    return t.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward")
