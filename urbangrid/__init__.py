@@ -44,7 +44,7 @@ API: tuple[tuple[str, str, str], ...] = (
      "boundaries, samples)."),
     # Administrative areas
     ("read_divisions_csv", "urbangrid.loaders.admin", "Read a division code CSV (code, "
-     "name, level, parent_code)."),
+     "name; level and parent from the code when not given)."),
     ("admin_areas_frame", "urbangrid.loaders.admin", "Division codes and boundaries as "
      "rows of the admin_area layer."),
     # Streets
