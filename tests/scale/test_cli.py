@@ -51,21 +51,31 @@ class TestAssignCommand:
         assert not out.exists()
 
 
+def _two_areas(path: Path) -> Path:
+    """Two collector areas over :func:`tests.routing.patrol_cases.lattice_frame` (4)."""
+    import geopandas as gpd
+    import shapely
+
+    from tests.routing.patrol_cases import CRS
+
+    x0, y0 = 440_000.0, 4_430_000.0
+    gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[
+        shapely.box(x0 - 10, y0 - 10, x0 + 110, y0 + 110),
+        shapely.box(x0 + 190, y0 + 190, x0 + 310, y0 + 310)], crs=CRS).to_file(path)
+    return path
+
+
 class TestRoutesCommand:
     def test_writes_the_table_and_the_routes_for_qgis(self, tmp_path: Path) -> None:
         # -o routes.gpkg got CSV text under a GeoPackage name, and no route shapes at all
         import geopandas as gpd
-        import shapely
 
-        from tests.routing.patrol_cases import CRS, lattice_frame
+        from tests.routing.patrol_cases import lattice_frame
         from urbangrid.cli.main import main
 
-        streets, areas = tmp_path / "edges.parquet", tmp_path / "areas.geojson"
+        streets = tmp_path / "edges.parquet"
+        areas = _two_areas(tmp_path / "areas.geojson")
         lattice_frame(4).to_parquet(streets)
-        x0, y0 = 440_000.0, 4_430_000.0
-        gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[
-            shapely.box(x0 - 10, y0 - 10, x0 + 110, y0 + 110),
-            shapely.box(x0 + 190, y0 + 190, x0 + 310, y0 + 310)], crs=CRS).to_file(areas)
         base = ["scale", "routes", str(streets), "--areas", str(areas), "--id-column", "code",
                 "--iterations", "20", "-q", "-o"]
         bad = CliRunner().invoke(main, [*base, str(tmp_path / "r.gpkg")])
@@ -77,6 +87,37 @@ class TestRoutesCommand:
         assert lines.crs.to_epsg() == 4326 and sorted(lines["area_code"]) == ["A", "B"]
         assert sorted(p.name for p in tmp_path.iterdir()) == [
             "areas.geojson", "edges.parquet", "r.csv", "r.routes.geojson"]
+        # GeoParquet edges have OSM classes: the survey-file options are refused, one line
+        res = CliRunner().invoke(main, [*base, str(tmp_path / "r2.csv"), "--highway-column",
+                                        "MajorRoad"])
+        assert res.exit_code == 1 and "are for survey files" in res.output, res.output
+        assert len(res.output.strip().splitlines()) == 1 and not (tmp_path / "r2.csv").exists()
+
+    def test_a_survey_road_class_column_is_named_as_in_route(self, tmp_path: Path) -> None:
+        # Cambridge MA centrelines (class in MajorRoad: 1, 2, empty) worked in `route`
+        # with --highway-column/--highway-values but scale routes had no such options
+        from tests.routing.patrol_cases import lattice_frame
+        from urbangrid.cli.main import main
+
+        f = lattice_frame(4).drop(columns="highway")
+        f["MajorRoad"] = [1.0 if i % 3 == 0 else (2.0 if i % 3 == 1 else None)
+                          for i in range(len(f))]
+        streets = tmp_path / "centerlines.geojson"
+        f.to_file(streets)
+        base = ["scale", "routes", str(streets), "--areas",
+                str(_two_areas(tmp_path / "areas.geojson")), "--id-column", "code",
+                "--iterations", "20", "-q", "-o", str(tmp_path / "r.csv")]
+        res = CliRunner().invoke(main, base)
+        assert res.exit_code == 1 and "--highway-column COLUMN" in res.output, res.output
+        res = CliRunner().invoke(main, [*base, "--highway-column", "MajorRoad",
+                                        "--highway-values", "1:primary"])
+        assert res.exit_code == 2 and "'1:primary' is not VALUE=CLASS" in res.output
+        assert not (tmp_path / "r.csv").exists()
+        res = CliRunner().invoke(main, [*base, "--highway-column", "MajorRoad",
+                                        "--highway-values",
+                                        "1=primary,2=secondary,*=residential"])
+        assert res.exit_code == 0, res.output
+        assert pd.read_csv(tmp_path / "r.csv")["area"].tolist() == ["A", "B"]
 
 
 def test_assign_output_is_a_dataset_folder(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from urbangrid.cli.route import street_class_options, street_classes
 from urbangrid.cli.vectors import read_vector
 
 __all__ = ["scale"]
@@ -93,11 +94,13 @@ def assign(
                    "OUT.routes.geojson (WGS84, for QGIS).")
 @click.option("--scheduler", default=None, help=_SCHEDULER_HELP)
 @click.option("--workers", default=None, type=int, help="Workers of a 'local' cluster.")
+@street_class_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar (none either when stderr "
               "is not a terminal).")
 def routes(
     streets: Path, areas_path: Path, id_column: str, mode: str, iterations: int, seed: int,
-    out: Path, scheduler: str | None, workers: int | None, quiet: bool,
+    out: Path, scheduler: str | None, workers: int | None, highway_column: str | None,
+    highway_values: str | None, quiet: bool,
 ) -> None:
     """Patrol route of every area of AREAS over the street network STREETS, in parallel."""
     from urbangrid.cli.vectors import file_street_graph
@@ -107,8 +110,9 @@ def routes(
     if out.suffix.lower() != ".csv":  # a CSV under another name (.gpkg) QGIS cannot open
         raise click.BadParameter(f"{out}: give a .csv path (the summary table)",
                                  param_hint="--out")
+    columns, classes = street_classes(highway_column, highway_values)
     areas = read_vector(areas_path, "area polygons")
-    G = file_street_graph(streets, mode)
+    G = file_street_graph(streets, mode, columns=columns, classes=classes)
     plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,
                       on_error="skip", progress=not quiet, iterations=iterations, seed=seed,
                       unreachable="skip")

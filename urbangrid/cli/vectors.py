@@ -9,6 +9,7 @@ Surveys go through :func:`urbangrid.loaders.readers.read_survey` (``urbangrid lo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,16 +60,25 @@ def read_vector(path: str | Path, what: str, *, allow_empty: bool = False) -> gp
 
 
 def file_street_graph(path: str | Path, mode: str,
-                      area: gpd.GeoDataFrame | None = None) -> nx.MultiDiGraph:
+                      area: gpd.GeoDataFrame | None = None, *,
+                      columns: Mapping[str, str] | None = None,
+                      classes: Mapping[str, str] | None = None) -> nx.MultiDiGraph:
     """The street graph of ``mode`` from a street file: OSM, GraphML, a survey file, or
     GeoParquet edges (``u, v, highway, geometry``, any CRS the file states).
 
     With ``area`` (any CRS), GeoParquet edges are read within about 1 km of it only.
+    ``columns`` and ``classes`` name a survey file's road class column and map its values
+    to OSM classes (``--highway-column`` / ``--highway-values``, see
+    :func:`urbangrid.loaders.osm.read_streets`); GeoParquet edges carry OSM classes already.
     """
     if Path(path).suffix.lower() not in PARQUET:
         from urbangrid.loaders.osm import read_street_graph
 
-        return read_street_graph(path, mode)
+        return read_street_graph(path, mode, columns=columns, classes=classes)
+    if columns or classes:
+        raise DataFileError(f"{path}: GeoParquet street edges carry OSM highway classes "
+                            "already; --highway-column/--highway-values are for survey "
+                            "files (GeoJSON, GeoPackage, shapefile): drop them")
     import geopandas as gpd
 
     from urbangrid.routing.patrol.streets import street_graph
