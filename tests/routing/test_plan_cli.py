@@ -138,3 +138,16 @@ def test_staffing_output_is_checked_before_the_work(tmp_path: Path, areas: str,
                                     areas.format(t=tmp_path)])
     assert res.exit_code == 2, res.output
     assert says.format(t=tmp_path) in res.output and not (tmp_path / "a.shp").exists()
+
+
+def test_english_output_has_no_chinese(district_store: Path) -> None:
+    # new-user trial: --lang en still printed "一级道路 → 1" (the graded-grids note) and
+    # the explanation's Chinese glosses; every printed term goes through cli/lang.py
+    import re
+
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for cmd in (["plan", "--iterations", "10"], ["staffing"]):
+        res = CliRunner().invoke(main, [cmd[0], str(district_store), "--mode", "walk",
+                                        *cmd[1:], "--lang", "en"])
+        assert res.exit_code == 0, res.output
+        assert not cjk.findall(res.output), res.output

@@ -8,12 +8,13 @@ the terms of the 数字城管 standards (GB/T 30428, see docs/glossary.md).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-__all__ = ["TERMS", "header", "lang_option", "resolve_lang"]
+__all__ = ["TERMS", "glossed", "header", "lang_option", "resolve_lang"]
 
 #: Column or label → its Chinese term (the standards' wording where they have one).
 TERMS: dict[str, str] = {
@@ -36,7 +37,13 @@ TERMS: dict[str, str] = {
     "riding_min": "骑行 分钟", "with_turns_min": "含转弯 分钟", "deadhead_pct": "空驶 %",
     "rounds_per_shift": "每班圈数", "max_revisit_min": "最长重访间隔 分钟",
     "collectors": "采集员",
+    # notes
+    "grade-1 road": "一级道路", "grade-2 road": "二级道路",
 }
+
+#: A Chinese gloss in brackets after an English term, as the library writes them:
+#: " (按网格数)" in "grids (按网格数): …".
+_GLOSS = re.compile(r" ?\((?=[^()]*[\u3400-\u9fff])[^()]*\)")
 
 
 def resolve_lang(lang: str | None) -> str:
@@ -53,6 +60,18 @@ def resolve_lang(lang: str | None) -> str:
 def header(name: str, lang: str) -> str:
     """`name` as a table header in `lang` (unknown names stay as they are)."""
     return TERMS.get(name, name) if lang == "zh" else name
+
+
+def glossed(text: str, lang: str) -> str:
+    """Library text (English, Chinese terms in brackets) for `lang`: the bracketed
+    Chinese glosses kept under ``zh``, dropped under ``en``.
+
+    Examples
+    --------
+    >>> glossed("  grids (按网格数): 2 collectors", "en")
+    '  grids: 2 collectors'
+    """
+    return text if lang == "zh" else _GLOSS.sub("", text)
 
 
 def lang_option(func: Callable[..., Any]) -> Callable[..., Any]:

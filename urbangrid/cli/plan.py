@@ -137,7 +137,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
         click.echo(f"headcount {p.headcount}, lower bound {p.lower_bound} "
                    f"({p.info['t_total_s']:.1f} s, {p.info['workers']} process(es))")
         if p.info["graded_grids"]:
-            click.echo(f"note: {graded_note(p.info['graded_grids'])}")
+            click.echo(f"note: {graded_note(p.info['graded_grids'], lang)}")
         click.echo(p.summary)
         for prob in p.problems:
             click.echo(f"norm not met: {format_problem(prob)}")

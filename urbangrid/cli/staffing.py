@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.lang import glossed, header, lang_option, resolve_lang
 
 __all__ = ["graded_note", "mode_option", "read_district_grids", "staffing", "staffing_plan"]
 
@@ -24,10 +24,12 @@ mode_option = click.option("--mode", default="bike", show_default=True,
                            help="Travel mode: walk, bike, ebike, car.")
 
 
-def graded_note(n: int) -> str:
-    """The note on grids that had no management grade and were graded by their streets."""
+def graded_note(n: int, lang: str) -> str:
+    """The note on grids that had no management grade and were graded by their streets,
+    its road classes in `lang`."""
     return (f"{n} grid(s) had no management grade: graded by their best road "
-            "(一级道路 → 1, 二级 → 2, else 3)")
+            f"({header('grade-1 road', lang)} → 1, {header('grade-2 road', lang)} → 2, "
+            "else 3)")
 
 
 def read_district_grids(store: Store) -> Any:
@@ -44,7 +46,7 @@ def read_district_grids(store: Store) -> Any:
 
 
 def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
-                  iterations: int = 60) -> tuple[Any, Any, list[str]]:
+                  iterations: int = 60, lang: str = "en") -> tuple[Any, Any, list[str]]:
     """Staffing table and collector areas for the district in ``store``.
 
     Grids without a management grade are graded by their streets
@@ -55,7 +57,7 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
     -------
     (pandas.DataFrame, CollectorAreas, list of str)
         The table of :func:`~urbangrid.routing.patrol.staffing.staffing_table`, the areas,
-        and notes for the reader.
+        and notes for the reader (in ``lang``).
     """
     from urbangrid.routing.patrol.staffing import (
         grade_grids_by_streets,
@@ -72,7 +74,7 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
         graded = grade_grids_by_streets(grids, G)
         grids["grade"] = grids["grade"].fillna(
             dict(zip(grids.index, graded, strict=True)))
-        notes.append(graded_note(n))
+        notes.append(graded_note(n, lang))
     tb, areas = time_based_staffing(G, grids, limit_s=limit_s, shifts=shifts,
                                     iterations=iterations, on_over="flag")
     over = areas.areas[~areas.areas["fits"]]
@@ -119,15 +121,16 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
     try:
         limit_s = parse_duration(limit)
         with open_store(store, write=save, then=STREETS_AND_GRIDS) as s:  # read-only unless --save
-            table, areas, notes = staffing_plan(s, mode=mode, limit_s=limit_s, shifts=shifts)
+            lang = resolve_lang(lang)
+            table, areas, notes = staffing_plan(s, mode=mode, limit_s=limit_s, shifts=shifts,
+                                                lang=lang)
             cols = ["kind", "n_grids", "grade1", "grade2", "grade3", "area_km2", "grids_low",
                     "grids_high", "area_per_shift", "area_headcount", "time_per_shift",
                     "grade1_extra", "time_headcount"]
             with pd.option_context("display.width", 200, "display.max_columns", 20):
-                lang = resolve_lang(lang)
                 shown = table[cols].round(2)
                 click.echo(shown.rename(columns=lambda c: header(c, lang)).to_string())
-            click.echo(explain(table))
+            click.echo(glossed(explain(table), lang))
             a = areas.areas
             click.echo(f"{len(a)} collector areas ({mode}, limit {limit_s / 60:.0f} min): "
                        f"rounds {a['route_s'].min() / 60:.1f}-{a['route_s'].max() / 60:.1f} "
