@@ -119,6 +119,26 @@ class TestRoutesCommand:
         assert res.exit_code == 0, res.output
         assert pd.read_csv(tmp_path / "r.csv")["area"].tolist() == ["A", "B"]
 
+    def test_areas_without_a_code_are_named_before_the_streets_are_read(
+            self, tmp_path: Path) -> None:
+        # Cambridge MA police walking routes: 2 of 38 beats have no WALK_RTE, which
+        # plan_areas reported, after the street graph, as "area codes repeat: [nan]"
+        import geopandas as gpd
+
+        from urbangrid.cli.main import main
+
+        areas = gpd.read_file(_two_areas(tmp_path / "areas.geojson"))
+        areas.loc[1, "code"] = None
+        areas.to_file(tmp_path / "areas.geojson")
+        base = ["scale", "routes", str(tmp_path / "areas.geojson"), "--areas",
+                str(tmp_path / "areas.geojson"), "-q", "-o", str(tmp_path / "r.csv")]
+        res = CliRunner().invoke(main, [*base, "--id-column", "code"])
+        assert res.exit_code == 1, res.output
+        assert "feature(s) 2 of 2 have no 'code'" in res.output and "areas.geojson" in res.output
+        res = CliRunner().invoke(main, [*base, "--id-column", "ROUTE"])
+        assert res.exit_code == 2 and "no column 'ROUTE'; its columns are code" in res.output
+        assert not (tmp_path / "r.csv").exists()
+
 
 def test_assign_output_is_a_dataset_folder(tmp_path: Path) -> None:
     # -o out.csv made a folder named out.csv holding Parquet parts

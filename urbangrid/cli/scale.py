@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from urbangrid.cli.route import street_class_options, street_classes
 from urbangrid.cli.vectors import read_vector
+from urbangrid.errors import DataFileError
 
 __all__ = ["scale"]
 
@@ -80,6 +82,23 @@ def assign(
     )
 
 
+def _coded_areas(path: Path, id_column: str) -> Any:
+    """The area polygons of ``path``, each with a code in ``id_column``, checked before the
+    street graph is built (a missing column or code said in one line naming the file)."""
+    areas = read_vector(path, "area polygons")
+    if id_column not in areas.columns:
+        cols = ", ".join(c for c in areas.columns if c != areas.geometry.name)
+        raise click.BadParameter(f"{path} has no column {id_column!r}; its columns are {cols}",
+                                 param_hint="--id-column")
+    code = areas[id_column].astype("string").str.strip()
+    empty = [i + 1 for i, missing in enumerate(code.isna() | (code == "")) if missing]
+    if empty:
+        raise DataFileError(f"{path}: feature(s) {', '.join(map(str, empty[:10]))} of "
+                            f"{len(areas)} have no {id_column!r} (the area code); give each "
+                            "area a code, drop those features, or choose another --id-column")
+    return areas
+
+
 @scale.command("routes")
 @click.argument("streets", type=click.Path(exists=True, path_type=Path))
 @click.option("--areas", "areas_path", required=True,
@@ -111,7 +130,7 @@ def routes(
         raise click.BadParameter(f"{out}: give a .csv path (the summary table)",
                                  param_hint="--out")
     columns, classes = street_classes(highway_column, highway_values)
-    areas = read_vector(areas_path, "area polygons")
+    areas = _coded_areas(areas_path, id_column)
     G = file_street_graph(streets, mode, columns=columns, classes=classes)
     plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,
                       on_error="skip", progress=not quiet, iterations=iterations, seed=seed,
