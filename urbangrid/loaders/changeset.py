@@ -413,15 +413,74 @@ def _na(v: Any) -> bool:
 
 
 def read_current(
-    store: Store, layer: str, keys: Sequence[Any] | None = None, *, all_versions: bool = False
+    store: Store,
+    layer: str,
+    keys: Sequence[Any] | None = None,
+    *,
+    all_versions: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> Any:
     """Current rows of `layer` (those with the given keys; all of them without keys)."""
     if keys is None:
-        return store.read(layer, all_versions=all_versions)
+        return store.read(layer, all_versions=all_versions, columns=columns)
     key = store.layer_info(layer).key
     if key is None:
         raise StoreSchemaError(f"layer {layer!r} has no key to look rows up by")
-    return read_where_in(store, layer, key, keys, all_versions=all_versions)
+    return read_where_in(store, layer, key, keys, all_versions=all_versions, columns=columns)
+
+
+def _server_json_diffs(
+    store: Store, layer: str, frame: Any, keys: list[Any], info: LayerInfo
+) -> dict[str, set[Any]]:
+    """Per JSON column of `frame`: the keys whose stored value differs, as the store
+    compares them (:meth:`Store.json_differs`); empty when it leaves that to us."""
+    out: dict[str, set[Any]] = {}
+    keyed = [p for p, k in enumerate(keys) if k is not None]
+    for c in frame.columns:
+        if c == info.key or info.columns.get(c) != "json":
+            continue
+        values = frame[c].iloc[keyed].tolist()
+        texts = [
+            None if v is None or _na(v) else v if isinstance(v, str) else json_text(v)
+            for v in values
+        ]
+        found = store.json_differs(layer, c, [keys[p] for p in keyed], texts)
+        if found is None:
+            return {}
+        out[c] = found
+    return out
+
+
+def _with_server_json(
+    store: Store,
+    layer: str,
+    frame: Any,
+    stored: Any,
+    keys: list[Any],
+    pair: _Pairing,
+    server: dict[str, set[Any]],
+) -> Any:
+    """`stored` with its server-compared JSON columns read for the changed rows only
+    (their images and old values); the pairs' JSON old and new values filled in."""
+    key = store.layer_info(layer).key
+    assert key is not None
+    slots = np.flatnonzero(pair.changed_any)
+    wanted = [stored[key].iloc[int(j)] for j in pair.j_idx[slots]]
+    got = read_where_in(store, layer, key, wanted, columns=[key, *server]) if wanted else None
+    stored = stored.copy()
+    for c in server:
+        by_key = {} if got is None else dict(zip(got[key], got[c], strict=True))
+        values = [by_key.get(k) for k in stored[key]]
+        stored[c] = pd.Series(values, index=stored.index, dtype=object)
+        if c not in pair.differs:
+            continue
+        old, new, flags = pair.differs[c]
+        for m in np.flatnonzero(flags):
+            pos = int(pair.pos_idx[m])
+            old[m] = by_key.get(keys[pos])
+            v = frame[c].iloc[pos]
+            new[m] = json.loads(v) if isinstance(v, str) else v
+    return stored
 
 
 def _metric_distance(a: np.ndarray, b: np.ndarray, crs: Any) -> np.ndarray:
@@ -499,10 +558,15 @@ def diff_rows(
     # and no coverage asks for removals.
     if layer_is_empty(store, layer) and (coverage is None or has_geom):
         return ChangeSet(layer, key, frame, AddedChanges(keys, frame.index.tolist()), 0)
-    stored = read_current(store, layer, keys)
+    # JSON columns compared by the server where it can (no stored JSON parsed here).
+    server = _server_json_diffs(store, layer, frame, keys, info)
+    columns = [c for c in info.columns if c not in server] if server else None
+    stored = read_current(store, layer, keys, columns=columns)
     if stored.empty and coverage is None:
         return ChangeSet(layer, key, frame, AddedChanges(keys, frame.index.tolist()), 0)
-    pair = _Pairing.of(frame, stored, keys, info)
+    pair = _Pairing.of(frame, stored, keys, info, server)
+    if server:
+        stored = _with_server_json(store, layer, frame, stored, keys, pair, server)
     changes, write_pos, before = _feature_changes(pair, frame, stored, keys, info)
     if coverage is not None:
         if not has_geom:
@@ -537,8 +601,17 @@ class _Pairing:
         return int(len(self.pos_idx) - self.changed_any.sum())
 
     @classmethod
-    def of(cls, frame: Any, stored: Any, keys: list[Any], info: LayerInfo) -> _Pairing:
-        """Pair `frame` (input) with `stored` by key and compare them."""
+    def of(
+        cls,
+        frame: Any,
+        stored: Any,
+        keys: list[Any],
+        info: LayerInfo,
+        server: dict[str, set[Any]] | None = None,
+    ) -> _Pairing:
+        """Pair `frame` (input) with `stored` by key and compare them (the columns
+        in `server` by the keys the store found differing; their values are
+        filled in later, for the changed pairs only)."""
         key = info.key
         assert key is not None
         stored_by_key = {k: i for i, k in enumerate(stored[key].tolist())}
@@ -546,6 +619,10 @@ class _Pairing:
         pos_idx = np.array([p for p, j in enumerate(match) if j is not None], dtype=np.int64)
         j_idx = np.array([j for j in match if j is not None], dtype=np.int64)
         differs = _column_differences(frame, stored, pos_idx, j_idx, info)
+        for c, found in (server or {}).items():
+            flags = np.fromiter((keys[p] in found for p in pos_idx.tolist()), bool, len(pos_idx))
+            if flags.any():
+                differs[c] = ([None] * len(flags), [None] * len(flags), flags)
         new_geoms = old_geoms = None
         if info.geometry_column is not None:
             new_geoms = _layer_geoms(frame, info)

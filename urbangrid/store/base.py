@@ -254,6 +254,12 @@ class Store(Protocol):
         `layer` whose `column` is one of `values` (attributes only, no geometry)."""
         ...
 
+    def json_differs(
+        self, layer: str, column: str, keys: Sequence[Any], texts: Sequence[str | None]
+    ) -> set[Any] | None:
+        """Keys whose current JSON `column` differs from `texts` (server-side), or None."""
+        ...
+
     def knn_radius(
         self,
         layer: str,
@@ -1258,6 +1264,14 @@ class BaseStore:
         self, layer: str, column: str, values: Sequence[Any], value_column: str
     ) -> dict[Any, Any]:
         raise NotImplementedError
+
+    def json_differs(
+        self, layer: str, column: str, keys: Sequence[Any], texts: Sequence[str | None]
+    ) -> set[Any] | None:
+        """The keys among `keys` whose current row's JSON `column` differs from the
+        JSON text beside it in `texts` (compared by the server, canonically), or
+        None when the back end leaves the comparison to the caller."""
+        return None
 
     def reserve_serials(self, key: str, n: int, *, layer: str = SERIAL_LAYER) -> int:
         raise NotImplementedError

@@ -582,7 +582,9 @@ class PostGISStore(BaseStore):
         conds: list[sql.Composable] = [sql.SQL("valid_to IS NULL")] if info.history else []
         params: list[Any] = []
         for col, values in (where or {}).items():
-            conds.append(sql.SQL("{} = ANY(%s)").format(sql.Identifier(col)))
+            # Binary: a text array in the text format is escaped value by value
+            # in Python (5 s for 316,851 keys).
+            conds.append(sql.SQL("{} = ANY(%b)").format(sql.Identifier(col)))
             params.append(_where_values(values, info.columns[col]))
         g = sql.Identifier(info.geometry_column)
         query = sql.SQL(
@@ -624,6 +626,35 @@ class PostGISStore(BaseStore):
             current=sql.SQL(" WHERE c.valid_to IS NULL" if info.history else ""),
         )
         return dict(self.connection.execute(query, (list(values),)).fetchall())
+
+    def json_differs(
+        self, layer: str, column: str, keys: Sequence[Any], texts: Sequence[str | None]
+    ) -> set[Any] | None:
+        """Keys whose stored JSON `column` differs from `texts` (jsonb equality: key
+        order and spacing do not count, ``1`` and ``true`` differ): one join, so a
+        re-run of 316,851 rows parses no stored JSON in Python."""
+        info = self.layer_info(layer)
+        if info.key is None or info.columns.get(column) != "json":
+            return None
+        query = sql.SQL(
+            "SELECT w.k FROM unnest(%b::{type}[], %b::text[]) AS w(k, j) JOIN {t} AS c "
+            "ON c.{key} = w.k{current} WHERE c.{col} IS DISTINCT FROM w.j::jsonb"
+        ).format(
+            type=sql.SQL(self._pgtypes[info.name][info.key]),
+            t=sql.Identifier(SCHEMA, info.name),
+            key=sql.Identifier(info.key),
+            col=sql.Identifier(column),
+            current=sql.SQL(" AND c.valid_to IS NULL" if info.history else ""),
+        )
+        # Binary parameters: the text array in the text format escapes every
+        # quote of every JSON text by regex (20 s for 316,851 values).
+        try:
+            with self.connection.transaction(), self.connection.cursor(binary=True) as cur:
+                cur.execute(query, (list(keys), list(texts)))
+                rows = cur.fetchall()
+        except psycopg.errors.DataException:
+            return None  # a text jsonb refuses (\u0000 …): the caller compares
+        return {r[0] for r in rows}
 
     def reserve_serials(self, key: str, n: int, *, layer: str = SERIAL_LAYER) -> int:
         """Add `n` to counter `key` of `layer` and return its new value (one UPSERT:
