@@ -616,7 +616,7 @@ class PostGISStore(BaseStore):
         if not values or self._is_empty(info):
             return {}
         query = sql.SQL(
-            "SELECT c.{k}, c.{v} FROM {t} AS c JOIN unnest(%s::{type}[]) AS w(value) "
+            "SELECT c.{k}, c.{v} FROM {t} AS c JOIN unnest(%b::{type}[]) AS w(value) "
             "ON c.{k} = w.value{current}"
         ).format(
             k=sql.Identifier(column),
