@@ -100,3 +100,22 @@ def test_grids_target_fills_codes_from_the_grid_code(tmp_path: Path) -> None:
     assert len(stored) == len(hoods)
     assert set(stored["community_code"]) == {"320508001002"}
     assert set(stored["code_form"]) == {15}
+
+
+def test_a_blocked_first_load_leaves_no_store_and_says_how_to_see_all(tmp_path: Path) -> None:
+    frame = survey_frame(("cambridge_litter_barrels",)).iloc[:30].copy()
+    frame.loc[0:11, "部件状态"] = "???"  # 12 bad rows: more than the summary lists
+    path = write_survey(frame, tmp_path, "geojson")
+    store = tmp_path / "new.gpkg"
+    out = CliRunner().invoke(
+        load, ["components", str(path), "--store", str(store), "--admin-code", COUNTY]
+    )
+    assert out.exit_code == EXIT_BLOCKED, out.output
+    assert "2 more (--report FILE.csv lists them all)" in out.output
+    assert "loaded anyway" not in out.output
+    assert not store.exists()  # the store this load made held nothing: removed
+    grids = CliRunner().invoke(
+        load, ["grids", str(path), "--store", str(store), "--mapping", "grids"]
+    )
+    assert grids.exit_code == EXIT_BLOCKED and "with --mapping" not in grids.output
+    assert "fix the file or the mapping" in grids.output and not store.exists()

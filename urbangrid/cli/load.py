@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from urbangrid.cli.stores import is_server
 from urbangrid.errors import UrbangridError
 
 if TYPE_CHECKING:
@@ -100,11 +101,18 @@ def run_load(
         "commit": commit, "report": report, "diff": diff, "by": by,
     }
     marks: list[tuple[str, float]] = []
+    new_file = not is_server(store) and not Path(store).exists()
     try:
         result = _load_with_progress(target, file, store, coverage, options, marks)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
+        _forget_new_store(store, new_file)
         return EXIT_ERROR
+    except BaseException:
+        _forget_new_store(store, new_file)
+        raise
+    if result.blocked:
+        _forget_new_store(store, new_file)
     click.echo(result.summary())
     click.echo(_timings(marks))
     if result.blocked:
@@ -112,6 +120,24 @@ def run_load(
     if result.set_aside:
         return EXIT_SET_ASIDE
     return EXIT_OK
+
+
+def _forget_new_store(store: str, new_file: bool) -> None:
+    """Remove the GeoPackage this load created if it is still empty: a failed first load
+    leaves no empty store behind to mislead the next command. A store another process
+    has written into meanwhile (it also found no file) is kept."""
+    if not new_file or not Path(store).is_file():
+        return
+    import urbangrid
+
+    try:
+        with urbangrid.connect(store, readonly=True) as s:
+            if not all(s.is_empty(layer) for layer in s.layers()):
+                return
+    except UrbangridError:
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(store + suffix).unlink(missing_ok=True)
 
 
 def _load_with_progress(target: str, file: Path, store: str, coverage: str | None,

@@ -191,6 +191,8 @@ class LoadResult:
         Diff written (CSV, GeoPackage layers ``changes`` and ``previous``).
     notes : list of str
         Decisions made on the way, for the summary.
+    mapping_given : bool
+        The caller named the mapping (``--mapping``), rather than urbangrid choosing it.
     """
 
     survey: SurveyFile
@@ -206,6 +208,7 @@ class LoadResult:
     report_paths: tuple[Path, Path] | None = None
     diff_paths: tuple[Path, Path] | None = None
     notes: list[str] = field(default_factory=list)
+    mapping_given: bool = False
 
     @property
     def diff_path(self) -> Path | None:
@@ -225,24 +228,33 @@ class LoadResult:
         lines.extend(self.notes)
         errors = [p for p in self.problems if is_error(p)]
         warnings = [p for p in self.problems if not is_error(p)]
+        reported = self.report_paths is not None
         if errors:
             where = f"{len(self.set_aside)} row(s)" if self.set_aside else "the file"
             lines.append(
                 f"{len(errors)} error(s) in {where}"
                 + (" set aside" if self.set_aside and not self.blocked else "")
             )
-            lines.extend(_problem_lines(errors))
+            lines.extend(_problem_lines(errors, reported))
         if warnings:
-            lines.append(f"{len(warnings)} warning(s), loaded anyway:")
-            lines.extend(_problem_lines(warnings))
+            # "loaded anyway" only where rows were written despite them
+            verdict = ":" if self.blocked else (
+                ", loaded anyway:" if self.committed else ", would load anyway:"
+            )
+            lines.append(f"{len(warnings)} warning(s){verdict}")
+            lines.extend(_problem_lines(warnings, reported))
         if self.report_paths:
             lines.append(f"report: {self.report_paths[0]} and {self.report_paths[1]}")
         if self.blocked and any(p["row"] is None for p in errors):
             # --on-invalid skip sets rows aside: no help for a column the file lacks
+            fix = (
+                f"fix the file or the mapping {self.mapping.source}"
+                if self.mapping_given
+                else "fix the file, or map its columns with --mapping (a TOML field mapping)"
+            )
             lines.append(
                 "nothing written: the problems of the whole file above block the load "
-                "(--on-invalid skip sets aside bad rows only); fix the file, or map its "
-                "columns with --mapping (a TOML field mapping)"
+                f"(--on-invalid skip sets aside bad rows only); {fix}"
             )
         elif self.blocked:
             lines.append(
@@ -263,7 +275,7 @@ class LoadResult:
         return "\n".join(lines)
 
 
-def _problem_lines(problems: list[Problem], most: int = 10) -> list[str]:
+def _problem_lines(problems: list[Problem], reported: bool, most: int = 10) -> list[str]:
     lines = [
         f"  {'file' if p['row'] is None else 'row ' + str(p['row'])} field {p['field']}: "
         f"{p['reason']}"
@@ -271,7 +283,8 @@ def _problem_lines(problems: list[Problem], most: int = 10) -> list[str]:
         for p in problems[:most]
     ]
     if len(problems) > most:
-        lines.append(f"  … {len(problems) - most} more (see the report)")
+        where = "see the report" if reported else "--report FILE.csv lists them all"
+        lines.append(f"  … {len(problems) - most} more ({where})")
     return lines
 
 
@@ -657,6 +670,7 @@ def load_survey(
         bad_rows,
         None,
         blocked=blocked,
+        mapping_given=opts.mapping is not None,
         report_paths=report_paths,
         notes=checked.notes,
     )
