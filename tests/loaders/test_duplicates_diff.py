@@ -232,19 +232,27 @@ def test_diff_is_written_as_csv_and_geopackage(
 
 
 def test_keyless_features_are_not_added_twice(store: Store, tmp_path: Path) -> None:
-    """Rows with neither ID nor source key: a re-run finds them stored (always a bad
-    row, whatever --duplicates says), so loading the file again adds nothing."""
+    """Rows with neither ID nor source key: a re-run of the same file finds them on
+    their stored spots (nothing to change, exit 0); one moved a little is a probable
+    duplicate (always a bad row, whatever --duplicates says), never added twice."""
     frame = survey_frame(("cambridge_hydrants",)).iloc[:5].copy()
     frame["来源编号"] = None
     path = write_survey(frame, tmp_path, "gpkg")
     assert load_survey(store, path, admin_code=COUNTY, commit=True).changeset_id
-    again = load_survey(
+    again = load_survey(store, path, admin_code=COUNTY, commit=True)
+    assert again.changeset_id is None and not again.problems, again.summary()
+    assert "nothing to change" in again.summary() and store.count("component") == 5
+    moved = frame.copy()
+    moved["geometry"] = moved.geometry.translate(xoff=3e-6)  # ~0.25 m east
+    (tmp_path / "moved").mkdir()
+    path = write_survey(moved, tmp_path / "moved", "gpkg")
+    third = load_survey(
         store, path, admin_code=COUNTY, commit=True, on_invalid="skip", duplicates="warn"
     )
-    assert again.changeset_id is None and store.count("component") == 5
-    assert again.set_aside == [1, 2, 3, 4, 5]
-    assert {p["severity"] for p in again.problems} == {"error"}
-    assert "probable duplicate of stored component" in str(again.problems[0]["reason"])
+    assert third.changeset_id is None and store.count("component") == 5
+    assert third.set_aside == [1, 2, 3, 4, 5]
+    assert {p["severity"] for p in third.problems} == {"error"}
+    assert "probable duplicate of stored component" in str(third.problems[0]["reason"])
 
 
 def test_a_row_stored_meanwhile_under_its_source_key_is_no_duplicate(

@@ -388,7 +388,13 @@ def _resolve_ids_readonly(store: Store, frame: Any) -> Any:
     if "component_id" not in frame.columns:
         frame = frame.copy()
         frame["component_id"] = None
-    need = frame["component_id"].isna() & frame["source"].notna()
+    # A key the file repeats names no one feature: those rows are matched by their spot
+    # (_resolve_by_spot), else two rows would take one stored ID.
+    need = (
+        frame["component_id"].isna()
+        & frame["source"].notna()
+        & ~frame["source"].duplicated(keep=False)
+    )
     if not need.any():
         return frame
     found: Any = None  # a first load (empty layer): no source key can be known
@@ -440,41 +446,20 @@ def _duplicates_against_store(
     known = has_id & (~asked | ids.isin(stored_ids))
     new = frame[~known.to_numpy()]
     new = new[~shapely.is_missing(np.asarray(new.geometry.values, dtype=object))]
-    if new.empty:
-        return []
-    info = store.layer_info("component")
-    new = new.to_crs(info.crs)
-    a = np.asarray(new.geometry.values, dtype=object)
-    pad = search_radius(tolerance_m, a, new.crs)
-    minx, miny, maxx, maxy = new.total_bounds
-    near = store.read(
-        "component",
-        bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad),
-        columns=["component_id", "subclass_code", "source"],
-    )
-    if near.empty:
-        return []
-    b = np.asarray(near.geometry.values, dtype=object)
-    i, j = shapely.STRtree(b).query(a, predicate="dwithin", distance=pad)
-    same = (
-        new["subclass_code"].to_numpy(dtype=object)[i]
-        == near["subclass_code"].to_numpy(dtype=object)[j]
-    )
+    i, j, dist, near = _near_stored(store, new, tolerance_m)
     # A stored component under the row's own source key is that row's feature (the
     # load reuses its ID), not a duplicate: stored by another loader after the look-up
     # by source key above, it must not block this load (issue 19's concurrent loads).
-    if "source" in new.columns:
+    if len(i) and "source" in new.columns:
         mine = new["source"].to_numpy(dtype=object)[i]
         theirs = near["source"].to_numpy(dtype=object)[j]
         gone = pd.isna(mine) | pd.isna(theirs)
         mine, theirs = np.where(gone, None, mine), np.where(gone, None, theirs)
-        same &= gone | (mine != theirs)
-    i, j = i[same], j[same]
-    dist = pair_distances(a[i], b[j], new.crs)
-    hit = dist <= tolerance_m
+        other = gone | (mine != theirs)
+        i, j, dist = i[other], j[other], dist[other]
     out: list[Problem] = []
     seen: set[int] = set()
-    for ii, jj, d in zip(i[hit], j[hit], dist[hit], strict=True):
+    for ii, jj, d in zip(i, j, dist, strict=True):
         if ii in seen:
             continue
         seen.add(int(ii))
@@ -489,6 +474,97 @@ def _duplicates_against_store(
             )
         )
     return out
+
+
+def _near_stored(
+    store: Store, rows: Any, tolerance_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Pairs of `rows` (positions ``i``) and current stored components (positions ``j``
+    in the returned frame) of the same subclass within `tolerance_m` metres, with their
+    distances in metres (:func:`~urbangrid.loaders.duplicates.pair_distances`)."""
+    none = np.zeros(0, dtype=np.intp)
+    if rows.empty:
+        return none, none, np.zeros(0), None
+    info = store.layer_info("component")
+    rows = rows.to_crs(info.crs)
+    a = np.asarray(rows.geometry.values, dtype=object)
+    pad = search_radius(tolerance_m, a, rows.crs)
+    minx, miny, maxx, maxy = rows.total_bounds
+    near = store.read(
+        "component",
+        bbox=(minx - pad, miny - pad, maxx + pad, maxy + pad),
+        columns=["component_id", "subclass_code", "source"],
+    )
+    if near.empty:
+        return none, none, np.zeros(0), near
+    b = np.asarray(near.geometry.values, dtype=object)
+    i, j = shapely.STRtree(b).query(a, predicate="dwithin", distance=pad)
+    same = (
+        rows["subclass_code"].to_numpy(dtype=object)[i]
+        == near["subclass_code"].to_numpy(dtype=object)[j]
+    )
+    i, j = i[same], j[same]
+    dist = pair_distances(a[i], b[j], rows.crs)
+    hit = dist <= tolerance_m
+    return i[hit], j[hit], dist[hit], near
+
+
+#: Metres within which a row without an ID and without a source key of its own is the
+#: stored component at that spot (a re-run of the same file), not a new one.
+SAME_SPOT_M = 0.001
+
+
+def _resolve_by_spot(store: Store, frame: Any) -> Any:
+    """Reuse the IDs of stored components for rows without an ID whose source key
+    (来源编号) is missing or repeated in the file, where they stand within
+    :data:`SAME_SPOT_M` of a stored component of their subclass with the same source key
+    (or none): re-loading such a file changes nothing.
+
+    Each stored component is claimed once, rows and stored IDs taken in file and serial
+    order, so two rows on one spot keep their own IDs.
+    """
+    if frame.empty or "subclass_code" not in frame.columns:
+        return frame
+    ids = (
+        frame["component_id"].astype(object)
+        if "component_id" in frame.columns
+        else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    )
+    need = ids.isna().to_numpy() & ~shapely.is_missing(
+        np.asarray(frame.geometry.values, dtype=object)
+    )
+    if "source" in frame.columns:
+        key = frame["source"]
+        need = need & (key.isna() | key.duplicated(keep=False)).to_numpy()
+    if not need.any() or layer_is_empty(store, "component"):
+        return frame
+    rows = frame[need]
+    i, j, _, near = _near_stored(store, rows, SAME_SPOT_M)
+    if len(i):
+        mine = (
+            rows["source"].to_numpy(dtype=object)[i]
+            if "source" in rows.columns
+            else np.full(len(i), None, dtype=object)
+        )
+        theirs = near["source"].to_numpy(dtype=object)[j]
+        same = np.where(pd.isna(mine), pd.isna(theirs), mine == theirs)
+        i, j = i[same.astype(bool)], j[same.astype(bool)]
+    pairs = pd.DataFrame(
+        {"i": i, "cid": near["component_id"].to_numpy(dtype=object)[j] if len(j) else []}
+    ).sort_values(["i", "cid"])
+    used = set(ids.dropna())
+    got: dict[int, Any] = {}
+    for row, cid in zip(pairs["i"], pairs["cid"], strict=True):
+        if row not in got and cid not in used:
+            got[int(row)] = cid
+            used.add(cid)
+    if not got:
+        return frame
+    frame = frame.copy()
+    where = rows.index[list(got)]
+    ids.loc[where] = list(got.values())
+    frame["component_id"] = ids
+    return frame
 
 
 # --------------------------------------------------------------------------- the load
@@ -875,7 +951,7 @@ def _component_rows(
         if "component_id" in good.columns
         else pd.Series(False, index=good.index)
     )
-    good = _resolve_ids_readonly(store, good)
+    good = _resolve_by_spot(store, _resolve_ids_readonly(store, good))
     if out.admin_code is None and out.district is not None and out.district.asked is None and (
         not good.empty) and (
         "component_id" not in good.columns or good["component_id"].isna().any()
