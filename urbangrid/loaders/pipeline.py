@@ -435,11 +435,7 @@ def _duplicates_against_store(
     """
     if frame.empty or layer_is_empty(store, "component"):
         return []
-    ids = (
-        frame["component_id"].astype(object)
-        if "component_id" in frame.columns
-        else pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    )
+    ids = _component_ids(frame)
     has_id = ids.notna()
     asked = has_id if given is None else has_id & given.reindex(frame.index, fill_value=True)
     stored_ids = _stored_keys(store, "component", "component_id", ids[asked])
@@ -450,12 +446,9 @@ def _duplicates_against_store(
     # A stored component under the row's own source key is that row's feature (the
     # load reuses its ID), not a duplicate: stored by another loader after the look-up
     # by source key above, it must not block this load (issue 19's concurrent loads).
-    if len(i) and "source" in new.columns:
-        mine = new["source"].to_numpy(dtype=object)[i]
-        theirs = near["source"].to_numpy(dtype=object)[j]
-        gone = pd.isna(mine) | pd.isna(theirs)
-        mine, theirs = np.where(gone, None, mine), np.where(gone, None, theirs)
-        other = gone | (mine != theirs)
+    if len(i):
+        mine, theirs = _sources_at(new, i), _sources_at(near, j)
+        other = pd.isna(mine) | pd.isna(theirs) | (mine != theirs)
         i, j, dist = i[other], j[other], dist[other]
     out: list[Problem] = []
     seen: set[int] = set()
@@ -509,6 +502,23 @@ def _near_stored(
     return i[hit], j[hit], dist[hit], near
 
 
+def _component_ids(frame: Any) -> pd.Series:
+    """`frame`'s component IDs as objects (None where a row has none, or no column)."""
+    if "component_id" in frame.columns:
+        return frame["component_id"].astype(object)
+    return pd.Series([None] * len(frame), index=frame.index, dtype=object)
+
+
+def _sources_at(frame: Any, positions: np.ndarray) -> np.ndarray:
+    """Source keys (来源编号) of `frame`'s rows at `positions`, None where a row has
+    none (or `frame` no source column), so two missing keys compare equal."""
+    if frame is None or "source" not in frame.columns:
+        return np.full(len(positions), None, dtype=object)
+    keys: np.ndarray = frame["source"].to_numpy(dtype=object)[positions]  # a copy
+    keys[pd.isna(keys)] = None
+    return keys
+
+
 #: Metres within which a row without an ID and without a source key of its own is the
 #: stored component at that spot (a re-run of the same file), not a new one.
 SAME_SPOT_M = 0.001
@@ -525,11 +535,7 @@ def _resolve_by_spot(store: Store, frame: Any) -> Any:
     """
     if frame.empty or "subclass_code" not in frame.columns:
         return frame
-    ids = (
-        frame["component_id"].astype(object)
-        if "component_id" in frame.columns
-        else pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    )
+    ids = _component_ids(frame)
     need = ids.isna().to_numpy() & ~shapely.is_missing(
         np.asarray(frame.geometry.values, dtype=object)
     )
@@ -540,17 +546,12 @@ def _resolve_by_spot(store: Store, frame: Any) -> Any:
         return frame
     rows = frame[need]
     i, j, _, near = _near_stored(store, rows, SAME_SPOT_M)
-    if len(i):
-        mine = (
-            rows["source"].to_numpy(dtype=object)[i]
-            if "source" in rows.columns
-            else np.full(len(i), None, dtype=object)
-        )
-        theirs = near["source"].to_numpy(dtype=object)[j]
-        same = np.where(pd.isna(mine), pd.isna(theirs), mine == theirs)
-        i, j = i[same.astype(bool)], j[same.astype(bool)]
+    same = _sources_at(rows, i) == _sources_at(near, j)  # None == None: both keyless
+    i, j = i[same], j[same]
+    if not len(i):
+        return frame
     pairs = pd.DataFrame(
-        {"i": i, "cid": near["component_id"].to_numpy(dtype=object)[j] if len(j) else []}
+        {"i": i, "cid": near["component_id"].to_numpy(dtype=object)[j]}
     ).sort_values(["i", "cid"])
     used = set(ids.dropna())
     got: dict[int, Any] = {}
