@@ -102,17 +102,16 @@ def run_load(
     }
     marks: list[tuple[str, float]] = []
     new_file = not is_server(store) and not Path(store).exists()
+    stored = False
     try:
         result = _load_with_progress(target, file, store, coverage, options, marks)
+        stored = not result.blocked
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
-        _forget_new_store(store, new_file)
         return EXIT_ERROR
-    except BaseException:
-        _forget_new_store(store, new_file)
-        raise
-    if result.blocked:
-        _forget_new_store(store, new_file)
+    finally:
+        if not stored:  # failed, blocked or interrupted
+            _forget_new_store(store, new_file)
     click.echo(result.summary())
     click.echo(_timings(marks))
     if result.blocked:
