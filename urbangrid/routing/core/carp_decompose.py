@@ -111,12 +111,14 @@ def _first_plan(search: _Search, deadline: float, tries: int) -> _Sol:
 
 def decomposed_search(
     search: _Search, time_limit_s: float, iterations: int | None, *, target: int = 160,
+    target_cost: float | None = None,
 ) -> tuple[_Sol, dict[str, Any]]:
     """Improve one plan by re-solving groups of nearby routes (see the module docstring).
 
     ``iterations`` counts groups; with it set the result is deterministic for the
     search's seed. Each group gets ``sub_iterations`` offspring (fewer when time runs
-    out). Returns the best plan and ``info`` (groups tried, groups improved, seconds).
+    out). It stops early once a feasible plan costs at most ``target_cost``. Returns the
+    best plan and ``info`` (groups tried, groups improved, seconds).
     """
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
@@ -127,6 +129,8 @@ def decomposed_search(
     it = improved = 0
     sub_iterations = 150
     while (iterations is None or it < iterations) and time.perf_counter() < deadline:
+        if target_cost is not None and cur.feasible and cur.cost <= target_cost:
+            break
         it += 1
         routes = cur.routes
         group = _pick_group(routes, search.neigh, search.rng, target)
