@@ -78,3 +78,15 @@ class TestPlanAreas:
             plan_areas(walk_graph, twice, id_column="code")
         with pytest.raises(PatrolAreaError, match="no CRS"):
             plan_areas(walk_graph, areas.set_crs(None, allow_override=True), id_column="code")
+
+    def test_missing_codes_are_named_not_called_repeats(
+        self, walk_graph: nx.MultiDiGraph, areas: gpd.GeoDataFrame
+    ) -> None:
+        # two areas without a code used to be reported as "area codes repeat: ['nan']"
+        gaps = areas.copy()
+        gaps["code"] = ["A0", None, "  ", "A3"]
+        with pytest.raises(PatrolAreaError) as err:
+            plan_areas(walk_graph, gaps, id_column="code", **OPTIONS)
+        msg = str(err.value)
+        assert "row(s) 2, 3 of 4 have no 'code'" in msg and "dropna" in msg
+        assert "repeat" not in msg and "nan" not in msg

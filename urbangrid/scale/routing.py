@@ -121,7 +121,8 @@ def plan_areas(
     Raises
     ------
     PatrolAreaError
-        ``areas`` has no CRS or no ``id_column``, or duplicate codes.
+        ``areas`` has no CRS or no ``id_column``, a row without a code (missing or
+        blank, counted from 1), or duplicate codes.
     RoutingError
         ``iterations=None`` (not deterministic), or an area's own error with
         ``on_error="raise"``.
@@ -178,10 +179,19 @@ def _jobs(
         raise PatrolAreaError("areas have no CRS; set one (e.g. areas.set_crs(4548))")
     if id_column not in areas.columns:
         raise PatrolAreaError(f"areas have no column {id_column!r}; columns: {list(areas.columns)}")
+    text = areas[id_column].astype("string").str.strip()
+    # astype(str) would turn missing codes into 'nan'/'None' and call them repeats
+    missing = [i + 1 for i, gone in enumerate(text.isna() | (text == "")) if gone]
+    if missing:
+        raise PatrolAreaError(
+            f"areas: row(s) {', '.join(map(str, missing[:10]))} of {len(areas)} have no "
+            f"{id_column!r} (the area code); give each area a code, drop those rows "
+            f"(areas.dropna(subset=[{id_column!r}])), or choose another id_column")
     codes = areas[id_column].astype(str)
     dupes = sorted(set(codes[codes.duplicated()]))
     if dupes:
-        raise PatrolAreaError(f"area codes repeat in {id_column!r}: {dupes[:5]}")
+        raise PatrolAreaError(f"areas: area codes repeat in {id_column!r}: {dupes[:5]}; "
+                              "give each area its own code")
     jobs = []
     for pos, (idx, geom) in enumerate(areas.geometry.items()):
         start, start_crs = None, "EPSG:4326"
