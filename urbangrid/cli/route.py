@@ -421,23 +421,18 @@ def _polygon_frame(path: str, crs: str | None) -> tuple[Any, str | None]:
 
 def _street_graph(store: Store | None, source: str, area: Any, mode: str,
                   columns_classes: Any = (None, None)) -> Any:
-    """The mode's graph: from the store's streets within ~1 km of ``area``, else the file
-    (a survey file's road class column and values as ``(columns, classes)``)."""
-    if store is None and any(columns_classes):
-        from urbangrid.loaders.osm import read_street_graph
+    """The mode's graph: the store's streets within ~1 km of ``area``, else the street
+    file as every command reads it (:func:`urbangrid.cli.vectors.file_street_graph`; a
+    survey file's road class column and values as ``(columns, classes)``)."""
+    from urbangrid.cli.vectors import file_street_graph, near_bbox
 
-        columns, classes = columns_classes
-        return read_street_graph(source, mode, columns=columns, classes=classes)
     if store is None:
-        from urbangrid.cli.vectors import file_street_graph
-
-        return file_street_graph(source, mode, area)
+        columns, classes = columns_classes
+        return file_street_graph(source, mode, area, columns=columns, classes=classes)
     from urbangrid.routing.patrol.streets import store_street_graph
 
-    a = area.to_crs(store.layer_info("street_centreline").srid)
-    pad = 0.01 if a.crs.is_geographic else 1000.0  # ~1 km around the area (degrees or m)
-    x0, y0, x1, y1 = a.total_bounds
-    return store_street_graph(store, mode, bbox=(x0 - pad, y0 - pad, x1 + pad, y1 + pad))
+    bbox = near_bbox(area, store.layer_info("street_centreline").srid)
+    return store_street_graph(store, mode, bbox=bbox)
 
 
 def _write_outputs(r: Any, outputs: tuple[str, ...], *, basemap: str | None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from urbangrid.errors import DataFileError
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 #: Suffixes read as GeoParquet street edges (GDAL's Parquet driver is often missing).
 PARQUET = (".parquet", ".geoparquet")
 
-__all__ = ["GIVE_VECTOR", "file_street_graph", "read_vector"]
+__all__ = ["GIVE_VECTOR", "file_street_graph", "near_bbox", "read_vector"]
 
 #: The end of every message about a file that is no vector file.
 GIVE_VECTOR = "give a vector file (GeoJSON, GeoPackage, Shapefile, KML …; .gz too)"
@@ -89,8 +89,16 @@ def file_street_graph(path: str | Path, mode: str,
         raise DataFileError(f"{path}: cannot read street edges as GeoParquet: {exc}; "
                             "give GeoParquet, or another street file") from None
     if area is not None and frame.crs is not None and len(frame):
-        a = area.to_crs(frame.crs)
-        pad = 0.01 if frame.crs.is_geographic else 1000.0  # ~1 km (degrees or metres)
-        x0, y0, x1, y1 = a.total_bounds
-        frame = frame.cx[x0 - pad:x1 + pad, y0 - pad:y1 + pad]
+        x0, y0, x1, y1 = near_bbox(area, frame.crs)
+        frame = frame.cx[x0:x1, y0:y1]
     return street_graph(frame, mode, source=Path(path).name)
+
+
+def near_bbox(area: gpd.GeoDataFrame, crs: Any) -> tuple[float, float, float, float]:
+    """``(minx, miny, maxx, maxy)`` in ``crs`` of the streets a route of ``area`` (any CRS)
+    may use: its bounds and about 1 km around (0.01° in a geographic CRS, else 1000 units,
+    metres in the CRSs street layers use)."""
+    a = area.to_crs(crs)
+    pad = 0.01 if a.crs.is_geographic else 1000.0
+    x0, y0, x1, y1 = (float(v) for v in a.total_bounds)
+    return x0 - pad, y0 - pad, x1 + pad, y1 + pad
