@@ -82,3 +82,35 @@ def test_duplicates_with_pairs_found_ahead(near: bool) -> None:
     assert duplicates_in_file(moved, pairs=pairs, **args) == duplicates_in_file(moved, **args)
     other = good.set_crs("EPSG:4490", allow_override=True)
     assert duplicates_in_file(other, pairs=pairs, **args) == duplicates_in_file(other, **args)
+
+
+TEXTS = [
+    "plain", "中文名称", None, "", "tab\there", "bell\x07", "del\x7f", "c1\x85", "nbsp\xa0ok",
+    "ls\u2028", "ps\u2029", "\u2027 near", "€ \u20ac", "x" * 2000, "y" * 2001, "中" * 700,
+]  # fmt: skip
+JSONS = [
+    '{"a": 1}', None, '{"a": "中"}', '{"a": "\\u4e2d"}', '{"a": "\\u0007"}', '{"a": "\\u001F"}',
+    '{"a": "\\u007f"}', '{"a": "\\u0085"}', '{"a": "\\u2028"}', '{"a": "\\b"}', '{"a": "\\f"}',
+    '{"a": "\\\\b"}', '{"a": "\\n"}', '{"a": "\\t"}', '{"a":\n1}', "", "  ", "[1]", "1",
+    '{"a": 1} {"b": 2}', '{"a": 1}x', '{"a": NaN}', '{"a": 1e999}', '{"a": "\\ud800"}',
+    '{"a": "x\x01"}', '{"a": "\u2028"}', "{bad", '{"a": "' + "z" * 1995 + '"}',
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("logical", "values"), [("text", TEXTS), ("json", JSONS)])
+def test_arrow_text_and_json_as_the_per_value_path(logical: str, values: list) -> None:
+    # Each value alone beside clean ones (the byte scan looks at a whole column),
+    # and all together, sliced (a chunk's offset into its buffers) and not.
+    clean = "ok" if logical == "text" else '{"ok": true}'
+    cases = [[clean, v, clean, None] for v in values] + [values]
+    for case in cases:
+        arrow = pd.Series(case, dtype="str", index=range(7, 7 + len(case)), name="c")
+        for col in (arrow, arrow.iloc[1:]):
+            assert isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow"
+            fast: list = []
+            slow: list = []
+            got = _convert_column(col, logical, "f.csv", TODAY, fast)
+            want = _convert_column(col.astype(object), logical, "f.csv", TODAY, slow)
+            assert fast == slow, case
+            if logical == "text" and not fast:  # kept as it is: the same values
+                assert [None if pd.isna(v) else v for v in got] == list(want), case

@@ -388,6 +388,8 @@ def _resolve_ids_readonly(store: Store, frame: Any) -> Any:
     if "component_id" not in frame.columns:
         frame = frame.copy()
         frame["component_id"] = None
+    if layer_is_empty(store, "component"):
+        return frame  # a first load: no source key can be known (and no repeats sought)
     # A key the file repeats names no one feature: those rows are matched by their spot
     # (_resolve_by_spot), else two rows would take one stored ID.
     need = (
@@ -397,14 +399,12 @@ def _resolve_ids_readonly(store: Store, frame: Any) -> Any:
     )
     if not need.any():
         return frame
-    found: Any = None  # a first load (empty layer): no source key can be known
-    if not layer_is_empty(store, "component"):
-        # One join of the wanted keys with the current rows (a re-run of 316,851
-        # rows took ~64 chunked scans, 17 s; this is one hash join, ~2 s).
-        by_source = store.current_values(
-            "component", "source", frame.loc[need, "source"].unique().tolist(), "component_id"
-        )
-        found = frame.loc[need, "source"].map(by_source).astype(object)
+    # One join of the wanted keys with the current rows (a re-run of 316,851
+    # rows took ~64 chunked scans, 17 s; this is one hash join, ~2 s).
+    by_source = store.current_values(
+        "component", "source", frame.loc[need, "source"].unique().tolist(), "component_id"
+    )
+    found = frame.loc[need, "source"].map(by_source).astype(object)
     frame = frame.copy()
     # Through object dtype: pandas 3's string dtype refuses the NaN of unknown sources.
     ids = frame["component_id"].astype(object)
@@ -539,10 +539,12 @@ def _resolve_by_spot(store: Store, frame: Any) -> Any:
     need = ids.isna().to_numpy() & ~shapely.is_missing(
         np.asarray(frame.geometry.values, dtype=object)
     )
+    if not need.any() or layer_is_empty(store, "component"):
+        return frame  # (before the search for repeated keys: 0.1-0.3 s on 316,851 rows)
     if "source" in frame.columns:
         key = frame["source"]
         need = need & (key.isna() | key.duplicated(keep=False)).to_numpy()
-    if not need.any() or layer_is_empty(store, "component"):
+    if not need.any():
         return frame
     rows = frame[need]
     i, j, _, near = _near_stored(store, rows, SAME_SPOT_M)
