@@ -147,8 +147,15 @@ _HIGHWAY_VALUES_EXAMPLE = "1=primary,2=secondary,*=residential"
 
 
 def street_class_options(command: Any) -> Any:
-    """``--highway-column`` and ``--highway-values``: the road class of a survey street
-    file whose column names and values are not OSM's (see :func:`street_classes`)."""
+    """``--highway-column``, ``--highway-values`` and ``--oneway-column``: the road class
+    and one-way column of a survey street file whose column names and values are not
+    OSM's (see :func:`street_classes`)."""
+    command = click.option(
+        "--oneway-column", "oneway_column", default=None,
+        help="Column of a survey street file saying which streets are one-way, when it is "
+             "not oneway/ONEWAY/one_way/单行/Direction: yes/no, true/false, 1/0/-1 (-1: "
+             "against the line as drawn) or Geofabrik's B/F/T.",
+    )(command)
     command = click.option(
         "--highway-values", "highway_values", default=None,
         help="Road class of each value of --highway-column as OSM highway classes, "
@@ -161,11 +168,12 @@ def street_class_options(command: Any) -> Any:
     )(command)
 
 
-def street_classes(column: str | None, values: str | None
+def street_classes(column: str | None, values: str | None, oneway: str | None = None
                    ) -> tuple[dict[str, str] | None, dict[str, str] | None]:
     """``columns=`` and ``classes=`` of :func:`urbangrid.loaders.osm.read_streets` from
-    ``--highway-column`` and ``--highway-values`` (``VALUE=CLASS`` pairs, comma-separated)."""
-    columns = {"highway": column} if column else None
+    ``--highway-column``, ``--highway-values`` (``VALUE=CLASS`` pairs, comma-separated)
+    and ``--oneway-column``."""
+    columns = {k: c for k, c in (("highway", column), ("oneway", oneway)) if c} or None
     if not values:
         return columns, None
     classes: dict[str, str] = {}
@@ -222,7 +230,7 @@ def route(source: str, area_code: str | None, polygon: str | None, mode: str,
           boundary: str, max_snap_m: float, skip_unreachable: bool, save: bool,
           time_limit_s: float, basemap: str | None, tianditu_key: str | None, lang: str,
           steps: bool, highway_column: str | None, highway_values: str | None,
-          quiet: bool) -> None:
+          oneway_column: str | None, quiet: bool) -> None:
     """Patrol route of one area. SOURCE is a store (GeoPackage path or PostGIS DSN) or a
     street file (OSM .osm/.osm.bz2/.osm.pbf, GraphML, a survey GeoPackage/GeoJSON, or
     GeoParquet edges).
@@ -231,7 +239,7 @@ def route(source: str, area_code: str | None, polygon: str | None, mode: str,
     store is only read unless --save."""
     try:
         check_outputs(outputs, basemap=basemap, tianditu_key=tianditu_key)
-        classes = street_classes(highway_column, highway_values)
+        classes = street_classes(highway_column, highway_values, oneway_column)
         r, streets = _route(source, area_code, polygon, (mode, classes),
                    (_start(start_text), crs), [h for h in both_sides.split(",") if h],
                    boundary, max_snap_m, (skip_unreachable, save, quiet), time_limit_s)
@@ -254,8 +262,9 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode_classes
     (start, crs), (skip, save, quiet) = start_crs, flags
     mode, (columns, classes) = mode_classes
     if (columns or classes) and _is_store(source):
-        raise click.UsageError("--highway-column and --highway-values are for a street file "
-                               "SOURCE; a store's streets already have OSM road classes")
+        raise click.UsageError("--highway-column, --highway-values and --oneway-column are "
+                               "for a street file SOURCE; a store's streets already have OSM "
+                               "road classes and one-way flags")
     if (area_code is None) == (polygon is None):
         raise click.UsageError("give exactly one of --area CODE and --polygon FILE")
     if save and not _is_store(source):

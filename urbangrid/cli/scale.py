@@ -119,7 +119,7 @@ def _coded_areas(path: Path, id_column: str) -> Any:
 def routes(
     streets: Path, areas_path: Path, id_column: str, mode: str, iterations: int, seed: int,
     out: Path, scheduler: str | None, workers: int | None, highway_column: str | None,
-    highway_values: str | None, quiet: bool,
+    highway_values: str | None, oneway_column: str | None, quiet: bool,
 ) -> None:
     """Patrol route of every area of AREAS over the street network STREETS, in parallel."""
     from urbangrid.cli.vectors import file_street_graph
@@ -129,7 +129,7 @@ def routes(
     if out.suffix.lower() != ".csv":  # a CSV under another name (.gpkg) QGIS cannot open
         raise click.BadParameter(f"{out}: give a .csv path (the summary table)",
                                  param_hint="--out")
-    columns, classes = street_classes(highway_column, highway_values)
+    columns, classes = street_classes(highway_column, highway_values, oneway_column)
     areas = _coded_areas(areas_path, id_column)
     G = file_street_graph(streets, mode, columns=columns, classes=classes)
     plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,

@@ -77,8 +77,9 @@ def file_street_graph(path: str | Path, mode: str,
         return read_street_graph(path, mode, columns=columns, classes=classes)
     if columns or classes:
         raise DataFileError(f"{path}: GeoParquet street edges carry OSM highway classes "
-                            "already; --highway-column/--highway-values are for survey "
-                            "files (GeoJSON, GeoPackage, shapefile): drop them")
+                            "and one-way flags already; --highway-column/--highway-values/"
+                            "--oneway-column are for survey files (GeoJSON, GeoPackage, "
+                            "shapefile): drop them")
     import geopandas as gpd
 
     from urbangrid.routing.patrol.streets import street_graph

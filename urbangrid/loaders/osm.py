@@ -59,12 +59,13 @@ OSM_SUFFIXES: tuple[str, ...] = (
     ".osm", ".osm.bz2", ".osm.gz", ".xml", ".xml.bz2", ".xml.gz",
 )
 
-#: Column names accepted in a survey file (调查路网), English or Chinese, per field.
+#: Column names accepted in a survey file (调查路网), English or Chinese, per field, in
+#: order; an exact name first, else the first in any case (``Street``, ``ONE_WAY``).
 SURVEY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "name": ("name", "NAME", "street_name", "road_name", "道路名称", "路名", "名称"),
+    "name": ("name", "NAME", "road_name", "street", "street_name", "道路名称", "路名", "名称"),
     "highway": ("highway", "HIGHWAY", "class", "road_class", "ROAD_CLASS", "fclass",
                 "FCLASS", "道路等级", "等级"),
-    "oneway": ("oneway", "ONEWAY", "one_way", "单行", "单行道"),
+    "oneway": ("oneway", "one_way", "单行", "单行道", "direction"),
     "lanes": ("lanes", "LANES", "车道数"),
 }
 
@@ -484,6 +485,7 @@ def _survey_streets(path: Path, columns: Mapping[str, str] | None,
     except Exception as exc:  # pyogrio raises its own DataSourceError family
         raise DataFileError(f"{path}: cannot read as a vector file: {exc}") from exc
     rename: dict[str, str] = {}
+    folded = {str(c).casefold(): c for c in frame.columns if c != frame.geometry.name}
     for fld, names in SURVEY_COLUMNS.items():
         chosen = (columns or {}).get(fld)
         if chosen is not None:
@@ -493,7 +495,9 @@ def _survey_streets(path: Path, columns: Mapping[str, str] | None,
                                     f"file; its columns are {cols}")
             rename[chosen] = fld
             continue
-        hit = next((c for c in names if c in frame.columns), None)
+        # exact names first, then any case (Cambridge MA's Street, Direction)
+        hit = next((c for c in names if c in frame.columns), None) or next(
+            (folded[n.casefold()] for n in names if n.casefold() in folded), None)
         if hit is not None and hit != fld:
             rename[hit] = fld
     # a chosen column replaces a default-named one (e.g. a file with both class and FCC)
@@ -504,8 +508,48 @@ def _survey_streets(path: Path, columns: Mapping[str, str] | None,
         raise _no_class_column(path, frame)
     if classes:
         frame = _apply_classes(path, frame, classes)
+    frame = _survey_oneway(path, frame, next((k for k, f in rename.items() if f == "oneway"),
+                                             "oneway"), "oneway" in (columns or {}))
     # survey node ids (if any) are not trusted: street_graph snaps line ends instead
     return frame.drop(columns=[c for c in ("u", "v") if c in frame.columns])
+
+
+#: Default one-way column names that other files use for other things (a compass bearing):
+#: read as one-way only when their values are one-way codes.
+_MAYBE_ONEWAY = ("direction",)
+
+
+def _survey_oneway(path: Path, frame: gpd.GeoDataFrame, column: str,
+                   chosen: bool) -> gpd.GeoDataFrame:
+    """The ``oneway`` field as codes 1 / -1 / 0 (along / against the line, two-way) and
+    ``attrs["oneway_from"]``: which column gave one-way-ness and how it was read, or that
+    none did (every street two-way), for the route report."""
+    from urbangrid.routing.patrol.streets import oneway_codes
+
+    hint = "; name the one-way column with --oneway-column (columns={'oneway': ...} in Python)"
+    if "oneway" not in frame.columns:
+        frame.attrs["oneway_from"] = (
+            f"no one-way column in {path.name} (one of "
+            f"{', '.join(SURVEY_COLUMNS['oneway'])}): every street is taken as two-way{hint}")
+        return frame
+    try:
+        codes, how = oneway_codes(frame["oneway"], where=f"{path}: column {column!r}",
+                                  letters="fclass" in frame.columns)
+    except DataFileError as exc:
+        if chosen or column.casefold() not in _MAYBE_ONEWAY:
+            raise DataFileError(f"{exc}; fix the value, or name the one-way column with "
+                                "--oneway-column") from None
+        values = sorted({str(v) for v in frame["oneway"].dropna()})[:5]
+        frame = frame.drop(columns="oneway")
+        frame.attrs["oneway_from"] = (
+            f"column {column!r} of {path.name} is not read as one-way (values "
+            f"{', '.join(values)}): every street is taken as two-way{hint}")
+        return frame
+    frame = frame.assign(oneway=codes)
+    frame.attrs["oneway_from"] = (
+        f"one-way streets from column {column!r} of {path.name} ({how}): "
+        f"{int((codes != 0).sum())} of {len(codes)} rows one-way")
+    return frame
 
 
 def read_streets(
@@ -543,8 +587,12 @@ def read_streets(
     -------
     geopandas.GeoDataFrame
         OSM and GraphML: the rows of :func:`streets_frame` (EPSG:4326); survey files:
-        the file's rows and CRS with the fields renamed. ``attrs["source"]`` is the
-        file name.
+        the file's rows and CRS with the fields renamed, ``oneway`` as 1 / -1 / 0 (along
+        the line as drawn / against it / two-way; Geofabrik's B/F/T letters and Cambridge
+        MA's ``Direction`` 1/0/-1 read too, see
+        :func:`urbangrid.routing.patrol.streets.oneway_codes`) and ``attrs["oneway_from"]``
+        saying which column gave one-way-ness, or that none did. ``attrs["source"]`` is
+        the file name.
 
     Raises
     ------

@@ -602,7 +602,7 @@ def write_map(
                               ("单行道 one-way street", "#6f6f6f", "dash"))
                              if streets is not None and len(streets) else ())
     add_legend(fmap, legend)
-    _add_notes(fmap, [n for r in rs for n in r.notes])
+    _add_notes(fmap, list(dict.fromkeys(n for r in rs for n in r.notes)))  # once each
     return write_offline_html(fmap, path)
 
 

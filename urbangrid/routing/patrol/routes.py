@@ -1064,8 +1064,19 @@ def area_route(
         turns=actions.count("left") + actions.count("right"),
         skipped=tuple(skipped),
         outside_m=outside_m,
-        notes=(note,) if note else (),
+        notes=tuple(n for n in (note, _oneway_note(G, prof)) if n),
     )
+
+
+def _oneway_note(G: nx.MultiDiGraph, prof: ModeProfile) -> str | None:
+    """Where a survey file's one-way streets came from (``G.graph["oneway_from"]``, set by
+    :func:`urbangrid.loaders.osm.read_streets`), so a route over a file whose one-way
+    column was not found or not read is not taken for one that respects it."""
+    src = G.graph.get("oneway_from")
+    if not src:
+        return None
+    return src + ("; on foot one-way streets are walked both ways"
+                  if prof.oneway == "ignore" else "")
 
 
 def _outside(H: nx.MultiDiGraph, legs: list[dict[str, Any]], area: shapely.Geometry,

@@ -24,7 +24,8 @@ names a different street than ``(u, v, k)``. Every arc carries ``street_id``,
 ``length_m`` (metres), ``time_s`` (seconds at the mode's patrol speed) and
 ``geometry`` (LineString from ``u`` to ``v`` in the graph CRS). Nodes carry ``x``,
 ``y`` in the graph CRS (metres). ``G.graph`` records ``crs``, ``mode``, ``source``
-and ``created_with``.
+and ``created_with``, and for a survey file ``oneway_from``: the column one-way streets
+were read from and how (:func:`oneway_codes`), or that none was.
 
 OSM data is © OpenStreetMap contributors, ODbL 1.0.
 """
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from urbangrid.store import Store
 
 __all__ = [
+    "oneway_codes",
     "store_street_graph",
     "street_graph",
 ]
@@ -101,6 +103,47 @@ def _oneway_value(raw: Any, where: str) -> int:
         return 1
     msg = f"{where}: field 'oneway': {raw!r} is not yes/no/true/false/1/0/-1"
     raise DataFileError(msg)
+
+
+#: One-way letters of street files that are not OSM tags: Geofabrik's shapefiles (``B``
+#: both ways, ``F`` forward: along the line as drawn, ``T`` backward) and Esri street
+#: networks (``FT`` from the line's first point to its last, ``TF`` the other way).
+_LETTERS = {"b": 0, "f": 1, "t": -1, "ft": 1, "tf": -1}
+
+
+def oneway_codes(values: pd.Series, *, where: str, letters: bool = False
+                 ) -> tuple[np.ndarray, str]:
+    """A street file's one-way column as codes: 1 one-way along the line as drawn, -1
+    one-way against it, 0 two-way (empty cells too), and the reading used, in words.
+
+    Read as OSM values (yes/no/true/false/1/0/-1, Cambridge MA's ``Direction`` 1/0/-1)
+    unless the values are letters of :data:`_LETTERS` and either ``B``, ``FT`` or ``TF``
+    occurs or ``letters`` is set (a Geofabrik layout, its ``fclass`` column): then
+    ``T`` is backward, not true, and ``F`` forward, not false.
+
+    Raises
+    ------
+    DataFileError
+        A value neither reading knows; the message names ``where`` (file and column), the
+        row (counted from 1) and the values each reading takes.
+    """
+    text = [str(_first(v)).strip().lower() if _first(v) is not None else "" for v in values]
+    text = [t[:-2] if t.endswith(".0") else t for t in text]  # 1.0 / -1.0 from numeric columns
+    seen = set(text) - {""}
+    if seen and seen <= set(_LETTERS) and (letters or seen & {"b", "ft", "tf"}):
+        codes = np.array([_LETTERS.get(t, 0) for t in text], dtype=np.int8)
+        return codes, "B both ways, F/FT along the line as drawn, T/TF against it"
+    codes = np.zeros(len(text), dtype=np.int8)
+    for i, t in enumerate(text):
+        if t in _TRUE or t in ("reversible", "alternating"):
+            codes[i] = 1
+        elif t == "-1":
+            codes[i] = -1
+        elif t not in _FALSE:
+            raise DataFileError(
+                f"{where}: row {i + 1}: {values.iloc[i]!r} is not a one-way value (yes/no, "
+                "true/false, 1/0/-1 with -1 against the line, or Geofabrik's B/F/T)")
+    return codes, "1/yes along the line as drawn, -1 against it, 0/no or empty two-way"
 
 
 def _mode_oneway(mode: ModeProfile, oneway: int, tags: Mapping[str, Any]) -> bool:
@@ -182,6 +225,8 @@ def street_graph(
             f"{', '.join(sorted(b.seen_highways)) or 'none'}; the mode uses "
             f"{', '.join(sorted(prof.travel))}"
         )
+    if streets.attrs.get("oneway_from"):  # a survey file: which column gave one-way-ness
+        G.graph["oneway_from"] = str(streets.attrs["oneway_from"])
     G.graph.update({
         "crs": target.to_string(),
         "mode": prof.name,
