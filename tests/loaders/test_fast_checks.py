@@ -114,3 +114,24 @@ def test_arrow_text_and_json_as_the_per_value_path(logical: str, values: list) -
             assert fast == slow, case
             if logical == "text" and not fast:  # kept as it is: the same values
                 assert [None if pd.isna(v) else v for v in got] == list(want), case
+
+
+def test_point_pair_distances_as_geos_measures_them() -> None:
+    import pyproj
+
+    from urbangrid.loaders.duplicates import _local, pair_distances
+
+    rng = np.random.default_rng(7)
+    n = 2000
+    x, y = rng.uniform(116, 117, n), rng.uniform(39, 40, n)
+    a = shapely.points(x, y)
+    b = shapely.points(x + rng.normal(0, 1e-5, n), y + rng.normal(0, 1e-5, n))
+    ends = [np.c_[x[:100], y[:100]], np.c_[x[:100] + 1e-5, y[:100]]]
+    a[:100] = shapely.linestrings(np.stack(ends, 1))
+    b[50:150] = shapely.buffer(b[50:150], 1e-6)  # polygons among them
+    first, index = shapely.get_coordinates(a, return_index=True)
+    origin = first[np.r_[0, np.flatnonzero(np.diff(index)) + 1]]
+    scale = np.cos(np.radians(origin[:, 1]))
+    want = shapely.hausdorff_distance(_local(a, origin, scale), _local(b, origin, scale))
+    got = pair_distances(a, b, pyproj.CRS("EPSG:4326"))
+    assert np.array_equal(got, want)  # bit for bit: the same arithmetic as GEOS
