@@ -15,7 +15,11 @@ per table (provinces, cities, districts …). Each ``--boundaries`` file gives
 polygons for some of those codes (any CRS it states; ``--boundaries-crs GCJ-02`` for
 files from Amap or DataV, whose GeoJSON claims WGS 84). The rows go to the store's
 ``admin_area`` layer (upsert with history: running it again changes nothing), which
-``urbangrid locate`` uses to name a point's community, street and district.
+``urbangrid locate`` uses to name a point's community, street and district. Codes
+zero-padded to 12 digits (the bureau's web tables: ``110108000000`` for district 110108)
+are read as the code they stand for, in the tables and in ``--code-column``; a padded
+code that may be two codes of the tables (Dongguan: city 4419, district 441900) is one
+line asking for the unpadded code.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
         if really is not None:
             frame = _restate(frame, really)
         frame = frame.rename(columns={col: "code"})[["code", "geometry"]]
-        frame["code"] = frame["code"].astype(str).str.strip()
+        frame["code"] = _unpadded(path, col, frame["code"].astype(str).str.strip(), codes)
         check_boundary_codes(path, frame["code"], col, codes, option="--code-column")
         frames.append(frame[frame["code"].isin(codes)])
     crs = frames[0].crs
@@ -77,6 +81,30 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
 
 
 _DIVISION_COLUMNS = ("code", "name", "level", "parent_code")
+
+
+def _unpadded(path: Path, col: str, values: Any, codes: set[str]) -> Any:
+    """``values`` with 12-digit zero-padded codes (``110101000000``) replaced by the one
+    division code each stands for (:func:`urbangrid.loaders.admin.unpad_code`), said on
+    stderr; one line when a code may stand for two codes of the table."""
+    from urbangrid.errors import DataFileError
+    from urbangrid.loaders.admin import unpad_code
+
+    short: dict[str, str] = {}
+    for value in sorted(set(values) - codes):
+        try:
+            hit = unpad_code(value, codes)
+        except ValueError as exc:
+            raise DataFileError(f"{path}: column {col!r}: {exc} in the file, or leave one "
+                                "of the two out of --divisions") from None
+        if hit is not None:
+            short[value] = hit
+    if not short:
+        return values
+    first = next(iter(short.items()))
+    click.echo(f"note: {path}: {len(short)} zero-padded code(s) in column {col!r} read as "
+               f"division codes ({first[0]} as {first[1]})", err=True)
+    return values.replace(short)
 
 
 def check_boundary_codes(path: Path, values: Any, col: str, codes: set[str], *,

@@ -72,7 +72,24 @@ def area_from_store(store: Store, code: str) -> Any:
                                   "a polygon); give the area as --polygon FILE")
         if len(rows):
             return rows
+    padded = _padded_admin_area(store, code) if "admin_area" in have else None
+    if padded is not None:
+        return padded
     raise PatrolAreaError(f"area {code!r} is in none of {', '.join(searched) or 'no area layer'}")
+
+
+def _padded_admin_area(store: Store, code: str) -> Any:
+    """The admin area a 12-digit zero-padded code (the statistics bureau's web tables:
+    ``110101000000`` for district 110101) stands for, when exactly one is in the store."""
+    from urbangrid.loaders.admin import padded_candidates, unpad_code
+
+    found = {c: rows for c in padded_candidates(code)
+             if len(rows := store.read("admin_area", where={"code": c}))}
+    try:
+        hit = unpad_code(code, found)
+    except ValueError as exc:
+        raise PatrolAreaError(f"area {exc} as --area") from None
+    return None if hit is None else area_from_store(store, hit)
 
 
 def _is_store(source: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ import pandas as pd
 from urbangrid.errors import ValidationError
 from urbangrid.problems import Problem, format_problem, problem
 
-__all__ = ["CODE_LENGTHS", "admin_areas_frame", "code_level", "read_divisions_csv"]
+__all__ = ["CODE_LENGTHS", "admin_areas_frame", "code_level", "padded_candidates",
+           "read_divisions_csv", "unpad_code"]
 
 #: Digits of a division code at each level.
 CODE_LENGTHS: dict[str, int] = {
@@ -53,6 +55,47 @@ def code_level(code: str) -> tuple[str, str | None] | None:
     return level, (code[: _LENGTHS[i - 1]] if i else None)
 
 
+def padded_candidates(code: str) -> list[str]:
+    """The shorter division codes a 12-digit zero-padded code may stand for, shortest first.
+
+    The statistics bureau's web tables write every level in 12 digits (district 110101 as
+    ``110101000000``, street 110101001 as ``110101001000``). The candidates are the code's
+    prefixes at each level length whose rest is zeros: ``110101000000`` gives 110101 and
+    110101000; ``441900000000`` gives 4419, 441900 and 441900000 (Dongguan is city 4419
+    and, in the district table, district 441900). Empty when the code is not 12 digits
+    ending in 000 (a community code never does; Kinmen's placeholder 350527000000 aside).
+    """
+    if len(code) != 12 or not code.isdigit() or not code.endswith("000"):
+        return []
+    return [code[:n] for n in _LENGTHS[:-1] if set(code[n:]) == {"0"} and code[:n].strip("0")]
+
+
+def unpad_code(code: str, known: Collection[str] | None = None) -> str | None:
+    """The division code a 12-digit zero-padded ``code`` stands for (see
+    :func:`padded_candidates`), or None when it is no padded code.
+
+    With ``known`` (the codes of a division table) the one candidate in it, None when
+    none is. Without, the deepest level whose own digits are not all zero, as the
+    bureau's 12-digit tables mean it (``110101000000`` → ``110101``, ``441900000000`` →
+    city 4419: those tables list Dongguan as a city with its streets under it).
+
+    Raises
+    ------
+    ValueError
+        With ``known``, more than one candidate is in it (``441900000000`` against a
+        table holding city 4419 and district 441900); the message names them and says to
+        give the code unpadded.
+    """
+    cands = padded_candidates(code)
+    hits = cands[:1] if known is None else [c for c in cands if c in known]
+    if len(hits) > 1:
+        names = " or ".join(f"{_LEVEL_OF_LENGTH[len(c)]} {c}" for c in hits[:2])
+        raise ValueError(f"{code} is zero-padded and may be {names} (a city without "
+                         "districts, such as Dongguan 4419, has a district code ending "
+                         "in 00); give the code unpadded")
+    return hits[0] if hits else None
+
+
 def _open_text(path: Path) -> Any:
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
@@ -69,6 +112,10 @@ def _division_row(rec: dict[str, Any], path: str, lineno: int,
     def bad(field: str, value: object, reason: str) -> None:
         problems.append(problem(path, lineno, field, value, reason))
 
+    if len(code) == 12 and code[:9] not in (parent, rec.get("streetCode")):
+        code = _unpadded(code, level)  # 110101000000: district 110101
+    if parent is not None and len(parent) == 12 and not code.startswith(parent):
+        parent = unpad_code(parent) or parent
     if not level:  # the statistics bureau's tables: level and parent from the code
         derived = code_level(code)
         if derived is None:
@@ -87,6 +134,15 @@ def _division_row(rec: dict[str, Any], path: str, lineno: int,
     return {"code": code, "name": name, "level": level, "parent_code": parent}
 
 
+def _unpadded(code: str, level: str) -> str:
+    """A 12-digit zero-padded ``code`` cut to ``level``'s length, or, without a level, to
+    the level :func:`unpad_code` reads from the code; else ``code``."""
+    n = CODE_LENGTHS.get(level)
+    if n is None:
+        return unpad_code(code) or code
+    return code[:n] if n < 12 and set(code[n:]) == {"0"} else code
+
+
 def read_divisions_csv(path: str | Path) -> pd.DataFrame:
     """Read a division code table: columns ``code, name`` and optionally ``level,
     parent_code`` (UTF-8, plain or ``.csv.gz``).
@@ -95,9 +151,11 @@ def read_divisions_csv(path: str | Path) -> pd.DataFrame:
     empty parent code are derived from the code (:func:`code_level`): the statistics
     bureau's tables
     (``code,name,provinceCode`` …, 2023 edition) load as they are; their other columns
-    are ignored. Every row is checked: the code is all digits of the length its level
-    takes, and its parent code is its prefix. All problems are reported at once, each
-    with file, row (1-based, header is row 1), field and reason.
+    are ignored. Codes zero-padded to 12 digits (the bureau's web tables: ``110101000000``
+    for district 110101) are cut to their level's length, or without a level to the level
+    :func:`unpad_code` reads. Every row is checked: the code is all digits of the length
+    its level takes, and its parent code is its prefix. All problems are reported at
+    once, each with file, row (1-based, header is row 1), field and reason.
 
     Returns
     -------
