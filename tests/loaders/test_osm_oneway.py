@@ -107,3 +107,17 @@ def test_route_says_which_column_gave_one_way(tmp_path: Path) -> None:
             ) in got.output
     got = CliRunner().invoke(route_cmd, base)
     assert "note: no one-way column in streets.geojson" in got.output
+
+
+def test_geoparquet_edges_say_whether_they_carry_one_way(tmp_path: Path) -> None:
+    from urbangrid.cli.vectors import file_street_graph
+
+    f = lattice_frame(3)
+    f.to_parquet(tmp_path / "edges.parquet")
+    G = file_street_graph(tmp_path / "edges.parquet", "bike")
+    assert G.graph["oneway_from"] == ("no one-way column in edges.parquet: every street is "
+                                      "taken as two-way")
+    f.assign(oneway=[i == 0 for i in range(len(f))]).to_parquet(tmp_path / "one.parquet")
+    G = file_street_graph(tmp_path / "one.parquet", "bike")
+    assert G.graph["oneway_from"] == "one-way streets from column 'oneway' of one.parquet"
+    assert sum(not G.has_edge(v, u) for u, v in G.edges()) == 1

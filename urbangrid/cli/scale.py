@@ -131,7 +131,7 @@ def routes(
                                  param_hint="--out")
     columns, classes = street_classes(highway_column, highway_values, oneway_column)
     areas = _coded_areas(areas_path, id_column)
-    G = file_street_graph(streets, mode, columns=columns, classes=classes)
+    G = file_street_graph(streets, mode, areas, columns=columns, classes=classes)
     plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,
                       on_error="skip", progress=not quiet, iterations=iterations, seed=seed,
                       unreachable="skip")
@@ -146,5 +146,6 @@ def routes(
     for code, why in plan.failed.items():
         click.echo(f"area {code}: not planned: {why}", err=True)
     where = f"{plan.workers} Dask workers" if plan.workers else "one process"
-    click.echo(f"{len(plan.routes)} routes, {len(plan.failed)} areas not planned, on {where} "
+    n_failed = f"{len(plan.failed)} area{'' if len(plan.failed) == 1 else 's'}"
+    click.echo(f"{len(plan.routes)} routes, {n_failed} not planned, on {where} "
                f"in {plan.seconds:.1f} s -> {out}" + (f", {lines}" if plan.routes else ""))

@@ -92,7 +92,12 @@ def file_street_graph(path: str | Path, mode: str,
     if area is not None and frame.crs is not None and len(frame):
         x0, y0, x1, y1 = near_bbox(area, frame.crs)
         frame = frame.cx[x0:x1, y0:y1]
-    return street_graph(frame, mode, source=Path(path).name)
+    name = Path(path).name
+    # the route report says where one-way-ness came from, as for survey files
+    frame.attrs["oneway_from"] = (
+        f"one-way streets from column 'oneway' of {name}" if "oneway" in frame.columns
+        else f"no one-way column in {name}: every street is taken as two-way")
+    return street_graph(frame, mode, source=name)
 
 
 def near_bbox(area: gpd.GeoDataFrame, crs: Any) -> tuple[float, float, float, float]:
