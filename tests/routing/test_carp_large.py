@@ -3,13 +3,22 @@ and instances above a few hundred streets solved by decomposition."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from urbangrid.errors import DataFileError
-from urbangrid.routing.core.carp import CarpInstance, read_instance, solve
-from urbangrid.routing.core.carp_decompose import DECOMPOSE_ABOVE
+from urbangrid.routing.core.carp import (
+    CarpInstance,
+    _instance_problem,
+    _Search,
+    read_instance,
+    solve,
+)
+from urbangrid.routing.core.carp_decompose import DECOMPOSE_ABOVE, _drop_route, _fewest_routes
+from urbangrid.routing.core.graphs import EdgeId
 from urbangrid.routing.core.plan import check_plan
 
 #: A 4-vertex instance in the Hefei/Beijing layout: 0-based, depot at the end.
@@ -73,9 +82,30 @@ def test_large_instance_is_decomposed_and_checks() -> None:
     assert a.cost <= a.info["first_cost"]
     G = inst.graph()
     req = [(u, v, i) for i, (u, v, _, _) in enumerate(inst.required)]
-    dem = {(u, v, i): q for i, (u, v, _, q) in enumerate(inst.required)}
+    dem: dict[EdgeId, float] = {(u, v, i): q for i, (u, v, _, q) in enumerate(inst.required)}
     checked = check_plan(G, a.to_plan(inst), weight="cost", required=req, serve_once=True,
                          demand=dem, capacity=inst.capacity)
     assert checked == pytest.approx(a.cost)
     b = solve(inst, time_limit_s=300, iterations=4, seed=4)
     assert (b.cost, b.routes) == (a.cost, a.routes)  # deterministic for a seed and iterations
+
+
+def test_route_drop_gives_a_feasible_plan_with_one_route_fewer() -> None:
+    """A plan with a route more than the demand needs loses one, every edge still served
+    once within the capacity (the move the decomposed search makes when it stalls)."""
+    inst = _grid_instance()
+    search = _Search(_instance_problem(inst), capacity=inst.capacity, route_limit=math.inf,
+                     mode=0, k=1, seed=1)
+    deps = np.full(search.m + 1, search.dep0, dtype=np.int64)
+    plan = search._improve(search._split(search._nearest_giant()), deps)[0]
+    assert plan.feasible
+    half = len(plan.routes[0]) // 2  # one route cut in two: a route more than needed
+    routes = [plan.routes[0][:half], plan.routes[0][half:], *plan.routes[1:]]
+    extra = search._eval(routes, deps)
+    assert len(extra.routes) > _fewest_routes(search)
+    dropped = [s for s in (_drop_route(search, extra, deps) for _ in range(5)) if s is not None]
+    assert dropped
+    for s in dropped:
+        assert s.feasible and _fewest_routes(search) <= len(s.routes) < len(extra.routes)
+        served = np.sort(np.concatenate(s.routes) >> 1)
+        assert np.array_equal(served, np.arange(search.m))

@@ -461,15 +461,17 @@ class _Search:
         return rt, rl, dep
 
     def _ls(
-        self, routes: list[np.ndarray], deps: np.ndarray, lam: float, mu: float
+        self, routes: list[np.ndarray], deps: np.ndarray, lam: float, mu: float,
+        can_open: bool = True,
     ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Local search; ``can_open=False`` keeps the route count from growing (mode 0)."""
         rt, rl, dep = self._arrays(routes, deps)
         order = self.rng.permutation(self.m).astype(np.int64)
         nr = self.K.local_search(
             (rt, rl, dep),
             len(routes),
             self.maxr,
-            self.mode == 0,
+            self.mode == 0 and can_open,
             self.inst,
             self._obj(lam, mu),
             order,
@@ -480,14 +482,16 @@ class _Search:
         return out, dep[:nr].copy()
 
     def _insert(
-        self, routes: list[np.ndarray], deps: np.ndarray, tasks: np.ndarray, lam: float, mu: float
+        self, routes: list[np.ndarray], deps: np.ndarray, tasks: np.ndarray, lam: float, mu: float,
+        can_open: bool = True,
     ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Cheapest insertion of ``tasks`` (edge ids); ``can_open`` as for :meth:`_ls`."""
         rt, rl, dep = self._arrays(routes, deps, extra=len(tasks))
         nr = self.K.insert_tasks(
             (rt, rl, dep),
             len(routes),
             self.maxr,
-            self.mode == 0,
+            self.mode == 0 and can_open,
             tasks.astype(np.int64),
             self.inst,
             self._obj(lam, mu),
@@ -821,6 +825,44 @@ def _expand(
     )
 
 
+def _instance_problem(instance: CarpInstance) -> _Problem:
+    """The search arrays of a CARPLIB instance (checked: every edge reachable, every
+    demand within the capacity)."""
+    n = instance.vertices + 1
+    rows: list[int] = []
+    cols: list[int] = []
+    ws: list[float] = []
+    for u, v, c in [(r[0], r[1], r[2]) for r in instance.required] + instance.nonrequired:
+        rows += [u, v]
+        cols += [v, u]
+        ws += [c, c]
+    best: dict[tuple[int, int], float] = {}
+    for a, b, w in zip(rows, cols, ws, strict=True):
+        if (a, b) not in best or w < best[(a, b)]:
+            best[(a, b)] = w
+    adj = sp.csr_matrix(
+        (list(best.values()), ([a for a, _ in best], [b for _, b in best])), shape=(n, n)
+    )
+    req = instance.required
+    prob = _tasks_problem(
+        n,
+        adj,
+        False,
+        np.array([r[0] for r in req], dtype=np.int64),
+        np.array([r[1] for r in req], dtype=np.int64),
+        np.array([r[2] for r in req], dtype=np.float64),
+        np.array([r[3] for r in req], dtype=np.float64),
+        np.ones(len(req), dtype=bool),
+        np.array([instance.depot], dtype=np.int64),
+        keep_pred=False,
+    )
+    _check_reach(prob, [(r[0], r[1]) for r in req])
+    if any(r[3] > instance.capacity for r in req):
+        msg = f"{instance.name}: a required edge's demand exceeds the capacity"
+        raise InfeasibleRouteError(msg)
+    return prob
+
+
 def solve(
     instance: CarpInstance,
     *,
@@ -855,38 +897,7 @@ def solve(
         The number of routes is not capped by ``instance.vehicles``, as in the
         benchmark convention.
     """
-    n = instance.vertices + 1
-    rows: list[int] = []
-    cols: list[int] = []
-    ws: list[float] = []
-    for u, v, c in [(r[0], r[1], r[2]) for r in instance.required] + instance.nonrequired:
-        rows += [u, v]
-        cols += [v, u]
-        ws += [c, c]
-    best: dict[tuple[int, int], float] = {}
-    for a, b, w in zip(rows, cols, ws, strict=True):
-        if (a, b) not in best or w < best[(a, b)]:
-            best[(a, b)] = w
-    adj = sp.csr_matrix(
-        (list(best.values()), ([a for a, _ in best], [b for _, b in best])), shape=(n, n)
-    )
-    req = instance.required
-    prob = _tasks_problem(
-        n,
-        adj,
-        False,
-        np.array([r[0] for r in req], dtype=np.int64),
-        np.array([r[1] for r in req], dtype=np.int64),
-        np.array([r[2] for r in req], dtype=np.float64),
-        np.array([r[3] for r in req], dtype=np.float64),
-        np.ones(len(req), dtype=bool),
-        np.array([instance.depot], dtype=np.int64),
-        keep_pred=False,
-    )
-    _check_reach(prob, [(r[0], r[1]) for r in req])
-    if any(r[3] > instance.capacity for r in req):
-        msg = f"{instance.name}: a required edge's demand exceeds the capacity"
-        raise InfeasibleRouteError(msg)
+    prob = _instance_problem(instance)
     search = _Search(prob, capacity=instance.capacity, route_limit=math.inf, mode=0, k=1, seed=seed)
     from urbangrid.routing.core import carp_decompose as dec  # it builds on this module
 

@@ -10,7 +10,14 @@ search works on a *plan* and repeatedly:
 2. solves that group's streets as a CARP of their own with the memetic search of
    :mod:`urbangrid.routing.core.carp` (the group's current routes seed its
    population, so the sub-plan never gets worse);
-3. puts the sub-plan back when it is cheaper.
+3. puts the sub-plan back when it is cheaper;
+4. when no group has improved the plan for a while and it has more routes than the
+   total demand needs, empties one route into the others (penalised insertion and a
+   local search that opens no route) and goes on from that plan even when it costs
+   more; a stalled plan worse than the best found restarts from the best. Groups can
+   split a route but never merge routes of different groups, so without this step a
+   surplus route stays for good (Beijing-2: 12 routes where 11 fit, 2 % above the
+   best-known cost after 600 s; 0.95 % after 52 s with it).
 
 A sub-problem shares the parent's deadhead matrix (its tasks index the same nodes),
 so no shortest paths are recomputed and memory stays that of the instance: the matrix
@@ -27,6 +34,7 @@ References
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -109,6 +117,40 @@ def _first_plan(search: _Search, deadline: float, tries: int) -> _Sol:
     return best
 
 
+def _fewest_routes(search: _Search) -> int:
+    """The fewest routes the total demand allows (no fewer can be feasible)."""
+    if not math.isfinite(search.Q):
+        return 1
+    return max(1, math.ceil(float(search.p.tq[0::2].sum()) / search.Q - 1e-9))
+
+
+def _drop_route(search: _Search, cur: _Sol, deps: np.ndarray) -> _Sol | None:
+    """``cur`` with one route fewer, or None when no feasible such plan was found.
+
+    One of the three lightest routes is emptied; its tasks go to their cheapest places
+    in the other routes (overloads allowed at the penalty), then the whole plan is
+    locally searched with no new route allowed while the penalty doubles, until every
+    route fits the capacity. A group's re-solve can only split a route, never merge two
+    routes of different groups, so without this move a plan keeps a route the demand
+    does not need (Beijing-2: 12 routes where 11 fit).
+    """
+    rng = search.rng
+    order = np.argsort(np.asarray(cur.loads), kind="stable")
+    r = int(order[int(rng.integers(0, min(3, len(order))))])
+    keep = [x for i, x in enumerate(cur.routes) if i != r]
+    tasks = cur.routes[r] >> 1
+    tasks = tasks[rng.permutation(len(tasks))]
+    lam = search.lam
+    routes, d = search._insert(keep, deps, tasks, lam, search.mu, can_open=False)
+    for _ in range(10):
+        routes, d = search._ls(routes, d, lam, search.mu, can_open=False)
+        s = search._eval(routes, d)
+        if s.feasible:
+            return s
+        lam *= 2.0
+    return None
+
+
 def decomposed_search(
     search: _Search, time_limit_s: float, iterations: int | None, *, target: int = 160,
     target_cost: float | None = None,
@@ -125,11 +167,13 @@ def decomposed_search(
     deps = np.full(search.m + 1, search.dep0, dtype=np.int64)
     # with ``iterations`` the first plan must not depend on the clock either
     cur = _first_plan(search, t0 + 0.05 * time_limit_s if iterations is None else np.inf, 3)
+    best = cur
     first_cost = cur.cost
-    it = improved = 0
+    fewest = _fewest_routes(search)
+    it = improved = since = drops = 0
     sub_iterations = 150
     while (iterations is None or it < iterations) and time.perf_counter() < deadline:
-        if target_cost is not None and cur.feasible and cur.cost <= target_cost:
+        if target_cost is not None and best.feasible and best.cost <= target_cost:
             break
         it += 1
         routes = cur.routes
@@ -137,18 +181,45 @@ def decomposed_search(
         left = deadline - time.perf_counter()
         budget = left if iterations is not None else max(0.05, min(left, 10.0))
         new = _solve_group(search, routes, group, budget, sub_iterations)
+        since += 1
         if new is not None:
             keep = [r for i, r in enumerate(routes) if i not in set(group)]
             cand = search._eval(keep + [r for r in new if len(r)], deps)
             if cand.feasible and cand.cost < cur.cost - 1e-9:
                 cur = cand
                 improved += 1
+                since = 0
         if it % 25 == 0:
             cur = _polish(search, cur, deps)
+        if _better(cur, best):
+            best = cur
+        if since >= max(10, len(cur.routes)):
+            # stalled: leave a plan with more routes than the demand needs for the best
+            # of a few with one route fewer, even if dearer (the groups then improve
+            # it); a stalled plan that is worse than the best restarts from the best
+            since = 0
+            if len(cur.routes) <= fewest and cur is not best:
+                cur = best
+            if len(cur.routes) > fewest:
+                tries = [_drop_route(search, cur, deps) for _ in range(5)]
+                ok = [x for x in tries if x is not None]
+                if ok:
+                    cur = min(ok, key=lambda x: x.cost)
+                    drops += 1
     cur = _polish(search, cur, deps)
-    info = {"iterations": it, "groups_improved": improved, "first_cost": first_cost,
-            "decomposed": True, "seconds": time.perf_counter() - t0}
-    return cur, info
+    if _better(cur, best):
+        best = cur
+    info = {"iterations": it, "groups_improved": improved, "routes_dropped": drops,
+            "first_cost": first_cost, "decomposed": True, "seconds": time.perf_counter() - t0}
+    return best, info
+
+
+def _better(a: _Sol, b: _Sol) -> bool:
+    """Whether ``a`` is feasible and cheaper than ``b``, or ``b`` is infeasible and ``a``
+    is either feasible or has the lower penalised objective."""
+    if a.feasible:
+        return not b.feasible or a.cost < b.cost - 1e-9
+    return not b.feasible and a.obj < b.obj - 1e-9
 
 
 def _polish(search: _Search, cur: _Sol, deps: np.ndarray) -> _Sol:
