@@ -135,3 +135,58 @@ def test_point_pair_distances_as_geos_measures_them() -> None:
     want = shapely.hausdorff_distance(_local(a, origin, scale), _local(b, origin, scale))
     got = pair_distances(a, b, pyproj.CRS("EPSG:4326"))
     assert np.array_equal(got, want)  # bit for bit: the same arithmetic as GEOS
+
+
+def test_wkb_rounded_as_round_coordinates() -> None:
+    import pyarrow as pa
+
+    from urbangrid.loaders.readers import round_wkb
+
+    geoms = [
+        shapely.Point(116.1234567891234, 39.50000000049),
+        shapely.LineString([(1.00000000049, 2.123456789123), (3, 4), (5.5555555555555, 6)]),
+        shapely.Point(), shapely.LineString(), None,
+        shapely.Polygon([(0, 0), (1.00000000049, 0), (1, 1.9999999996)]),
+        shapely.MultiPoint([(1.00000000049, 2), (3, 4)]),
+        shapely.Point(1.00000000049, 2, 3.00000000049),
+        shapely.LineString([(0.1234567891234, 0), (1, 1)]),
+    ]  # fmt: skip
+    wkb = [None if g is None else shapely.to_wkb(g) for g in geoms]
+    wkb.append(shapely.to_wkb(geoms[0], byte_order=0))  # big-endian: left to shapely
+    want = round_coordinates(shapely.from_wkb(np.array(wkb, dtype=object)), geographic=True)
+    for column in (pa.array(wkb, pa.binary()), pa.array(wkb, pa.large_binary()).slice(0),
+                   pa.chunked_array([wkb[:3], wkb[3:]], pa.binary())):  # fmt: skip
+        values, done = round_wkb(column, 9)
+        assert done.tolist() == [True, True, True, True, False, False, False, False, True, False]
+        got = shapely.from_wkb(values)
+        rest = ~done
+        got[rest] = round_coordinates(got[rest], geographic=True)
+        assert [None if g is None else shapely.to_wkb(g) for g in got] == [
+            None if g is None else shapely.to_wkb(g) for g in want
+        ]
+    # A slice of a longer array (the chunk's offset into its buffers).
+    values, done = round_wkb(pa.array(wkb, pa.binary()).slice(1, 3), 9)
+    assert shapely.equals_exact(shapely.from_wkb(values[0]), want[1], 0)
+
+
+def test_survey_read_rounded_as_read(tmp_path) -> None:
+    from urbangrid.loaders.readers import read_survey
+
+    rng = np.random.default_rng(3)
+    x, y = 116 + rng.random(300), 39 + rng.random(300)
+    geoms = list(shapely.points(x, y))
+    geoms[10] = shapely.LineString([(x[10], y[10]), (x[11], y[11])])
+    geoms[20] = shapely.Polygon([(x[20], y[20]), (x[21], y[21]), (x[22], y[22])])
+    geoms[30] = None
+    frame = gpd.GeoDataFrame({"name": [f"n{i}" for i in range(300)], "n": range(300)},
+                             geometry=geoms, crs="EPSG:4326")  # fmt: skip
+    path = tmp_path / "s.gpkg"
+    frame.to_file(path, engine="pyogrio")
+    fast = read_survey(path)  # rounded in the WKB, as read
+    slow = read_survey(path, crs="EPSG:4326")  # the CRS given: rounded after
+    a, b = fast.frame, slow.frame
+    assert list(a.columns) == list(b.columns) and (a.dtypes == b.dtypes).all()
+    assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+    wa = [None if g is None else shapely.to_wkb(g) for g in a.geometry]
+    wb = [None if g is None else shapely.to_wkb(g) for g in b.geometry]
+    assert wa == wb and fast.problems == slow.problems and fast.sha256 == slow.sha256
