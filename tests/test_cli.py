@@ -170,6 +170,7 @@ def test_grids_generate_validate_diff(tmp_path: Path) -> None:
     # the grids are cut from the file's streets; plan and route read the store's: say so
     assert f"created the store {store}" in gen.stderr
     assert "holds no streets yet" in gen.stdout and "urbangrid load streets" in gen.stdout
+    assert f"--store {store}`" in gen.stdout  # the command to paste names the store
     for wrong in ("qa.geojson", "nowhere/qa.gpkg"):  # a GeoPackage named .geojson was written
         bad = CliRunner().invoke(main, ["grids", "validate", store, "--out",
                                         str(tmp_path / wrong)])

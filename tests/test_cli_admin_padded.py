@@ -37,7 +37,9 @@ def test_padded_boundary_codes_are_read_as_the_division_codes(tmp_path: Path) ->
     assert ", 1 with a boundary" in res.stdout
     with urbangrid.connect(str(store)) as s:
         # --area takes the padded code too, and says why when it fits two areas
-        assert area_from_store(s, "110108000000")["code"].tolist() == ["110108"]
+        found = area_from_store(s, "110108000000")
+        assert found["code"].tolist() == ["110108"]
+        assert found.attrs["code"] == "110108"  # the route is named 110108, not padded
         with pytest.raises(PatrolAreaError, match="'110108001' in admin_area has no boundary"):
             area_from_store(s, "110108001000")  # the street office, which has no polygon
         with pytest.raises(PatrolAreaError, match="is in none of"):

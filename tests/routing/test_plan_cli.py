@@ -66,6 +66,12 @@ def test_norm_not_met_names_the_area(district_store: Path) -> None:
                                     "5min", "--iterations", "10"])
     assert res.exit_code == 0, res.output
     assert "norm not met:" in res.output and "single grid" in res.output
+    # no 'row N' of the store: the store has no such row, the area code names it
+    lines = [x for x in res.output.splitlines() if x.startswith("norm not met:")]
+    assert not any(": row " in x for x in lines)
+    # at most five such lines, then how many more (the table marks every one)
+    assert len(lines) <= 6
+    assert len(lines) < 6 or "more like these" in lines[-1]
 
 
 def test_errors_are_one_line(tmp_path: Path) -> None:

@@ -67,7 +67,8 @@ def _stored_streets(store: str) -> gpd.GeoDataFrame:
         lines = s.read("street_centreline")
     if len(lines) == 0:
         raise UrbangridError(f"{describe(store)} holds no streets: give --streets FILE, or load "
-                             "them first with `urbangrid load streets FILE --store STORE`")
+                             f"them first with `urbangrid load streets FILE --store "
+                             f"{describe(store)}`")
     return lines
 
 
@@ -157,7 +158,8 @@ def generate(
         click.echo(out.fixes.to_string(index=False))
     if no_streets:  # the grids were cut from a file's streets; route and plan read the store's
         click.echo("note: the store holds no streets yet; route, plan and staffing need them: "
-                   f"`urbangrid load streets {osm or streets or 'FILE'} --store STORE`")
+                   f"`urbangrid load streets {osm or streets or 'FILE'} --store "
+                   f"{describe(store)}`")
 
 
 @grids.command("validate")

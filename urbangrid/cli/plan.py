@@ -59,6 +59,10 @@ def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool) -> str:
             f"({limit_s / 60:g} min) holds riding time, turns not counted{held}")
 
 
+#: "norm not met" lines printed; the table shows every area over the norm anyway.
+_SHOWN_PROBLEMS = 5
+
+
 @click.command("plan")
 @click.argument("store")
 @mode_option
@@ -139,8 +143,12 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
         if p.info["graded_grids"]:
             click.echo(f"note: {graded_note(p.info['graded_grids'], lang)}")
         click.echo(p.summary)
-        for prob in p.problems:
+        for prob in p.problems[:_SHOWN_PROBLEMS]:
             click.echo(f"norm not met: {format_problem(prob)}")
+        if len(p.problems) > _SHOWN_PROBLEMS:  # the rest say the same of other areas
+            rest = len(p.problems) - _SHOWN_PROBLEMS
+            click.echo(f"norm not met: {rest} more like these; the table above marks every "
+                       "area over the norm" + (f" (and {out}/areas.csv)" if out else ""))
         if save:
             w = load_district_plan(s, p, source=describe(store))
             for layer, r in w.items():

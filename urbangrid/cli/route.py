@@ -71,6 +71,7 @@ def area_from_store(store: Store, code: str) -> Any:
             raise PatrolAreaError(f"area {code!r} in {layer} has no boundary (a code without "
                                   "a polygon); give the area as --polygon FILE")
         if len(rows):
+            rows.attrs["code"] = code
             return rows
     padded = _padded_admin_area(store, code) if "admin_area" in have else None
     if padded is not None:
@@ -292,7 +293,8 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode_classes
                            if _is_store(source) else None)
     try:
         if store is not None and area_code is not None:
-            area, area_id = area_from_store(store, area_code), area_code
+            area = area_from_store(store, area_code)
+            area_id = area.attrs.get("code", area_code)  # 110108 for 110108000000
         else:
             area, area_id = read_polygon(str(polygon), crs), Path(str(polygon)).stem
         G = _street_graph(store, source, area, mode, (columns, classes))

@@ -760,8 +760,8 @@ def _points_crs(name: str, crs: CRSLike | None, geo_crs: Any) -> str:
     if crs is None:
         if geo_crs is None:
             raise CRSError(
-                f"{name}: say which CRS the coordinates are in, e.g. crs='EPSG:4326' "
-                "(--crs EPSG:4326: WGS84 longitude/latitude) or crs='GCJ-02'"
+                f"{name}: say which CRS the coordinates are in: --crs EPSG:4326 (WGS84 "
+                "longitude/latitude), --crs GCJ-02 (Amap/Tencent) …; crs= in Python"
             )
         crs = geo_crs
     elif geo_crs is not None and crs_to_string(normalize_crs(crs)) != crs_to_string(

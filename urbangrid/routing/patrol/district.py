@@ -276,7 +276,7 @@ def _required(result: CollectorAreas, st: pd.DataFrame) -> pd.DataFrame:
 def _problems(table: pd.DataFrame, required: pd.DataFrame,
               routes: dict[str, PatrolRoute], source: str) -> list[Problem]:
     out = []
-    for i, a in enumerate(table.itertuples()):
+    for a in table.itertuples():
         if not a.fits:
             times = (f"round {a.travel_s / 60:.1f} min riding, {a.round_s / 60:.1f} min with "
                      f"turns, is over the {a.limit_s / 60:.0f} min norm")
@@ -285,7 +285,8 @@ def _problems(table: pd.DataFrame, required: pd.DataFrame,
                    "far outside the grid, e.g. round one-way streets or ramps a bike may not "
                    "take); it is a single grid that cannot be cut further"
                    if a.n_grids == 1 else times)
-            out.append(problem(source, i, "round_s", round(a.round_s, 1),
+            # no row: the store has no such row, the area code names it
+            out.append(problem(source, None, "round_s", round(a.round_s, 1),
                                f"area {a.area_code}: {why}; raise the norm, use a faster "
                                "mode or redraw the grid"))
     served: dict[str, set[str]] = {c: set(r.required) for c, r in routes.items()}

@@ -786,7 +786,7 @@ def _unreachable(
     return UnreachableError(
         f"{name}, mode {prof.name!r}: {n_bad} required street(s) cannot be reached and left "
         f"again, e.g. {d['name'] or _UNNAMED_ZH} (street {d['street_id']}, arc {arc!r}): {why}; "
-        "pass unreachable='skip' (--skip-unreachable) to route the rest and list them"
+        "give --skip-unreachable (unreachable='skip' in Python) to route the rest and list them"
     )
 
 
