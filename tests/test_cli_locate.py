@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from urbangrid.cli.main import main
 
@@ -27,7 +27,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> str:
     return path
 
 
-def _run(args: list[str], **env: str) -> object:
+def _run(args: list[str], **env: str) -> Result:
     return CliRunner(env={"LANG": "en_US.UTF-8", "LC_ALL": "", "LC_MESSAGES": "", **env}
                      ).invoke(main, args)
 
@@ -184,3 +184,24 @@ def test_a_store_without_grids_says_how_to_get_them(tmp_path: Path) -> None:
     assert res.exit_code == 1, res.output
     assert res.output.startswith(f"error: {path} holds no unit grids")
     assert "urbangrid grids generate" in res.output and "urbangrid load grids" in res.output
+
+
+def test_points_all_outside_the_store_are_said(store: str, tmp_path: Path) -> None:
+    # Shanghai bus stops against a Wudaokou store: 0 of N located, exit 0 (the file was
+    # written), and one note saying to check the store and the CRS
+    src = tmp_path / "shanghai.csv"
+    src.write_text("name,lon,lat\n城隍庙,121.4887,31.2314\n人民广场,121.4737,31.2304\n",
+                   encoding="utf-8")
+    res = _run(["locate", store, "--csv", str(src), "-o", str(tmp_path / "out.csv")])
+    assert res.exit_code == 0, res.output
+    assert "0 of 2 points in a unit grid" in res.stderr
+    assert (f"note: not one point lies in a unit grid or admin area of {store}: check that "
+            "the store covers these points and that they are in EPSG:4326") in res.stderr
+    ok = _run(["locate", store, "--crs", "GCJ-02", "--csv", str(_one_good(tmp_path))])
+    assert ok.exit_code == 0 and "note:" not in ok.stderr
+
+
+def _one_good(tmp_path: Path) -> Path:
+    src = tmp_path / "good.csv"
+    src.write_text(f"id,lon,lat\n1,{GOOD}\n", encoding="utf-8")
+    return src

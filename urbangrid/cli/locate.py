@@ -438,6 +438,16 @@ def _locate_csv(store: str, job: _CsvJob) -> None:
     else:
         click.echo(f"{found_n} of {table.num_rows} points in a unit grid; {n_bad} rows with "
                    f"bad coordinates ({job.csv_in} read as {read_as})", err=True)  # fmt: skip
+    if table.num_rows > n_bad and all(table[c].null_count == table.num_rows for c in columns):
+        # not one point in any grid or admin area: a wrong store or CRS, not a sparse file
+        if job.lang == "zh":
+            click.echo(f"注意：没有一个点落在 {describe(store)} 的单元网格或行政区划内；"
+                       f"请确认库是否对应该地区、坐标系是否为 {job.crs}（用 --crs 指定，如 "
+                       "GCJ-02）", err=True)
+        else:
+            click.echo(f"note: not one point lies in a unit grid or admin area of "
+                       f"{describe(store)}: check that the store covers these points and that "
+                       f"they are in {job.crs} (--crs GCJ-02, BD-09 …)", err=True)
     if n_bad:
         sys.exit(EXIT_BAD_ROWS)
 
