@@ -157,3 +157,13 @@ def test_english_output_has_no_chinese(district_store: Path) -> None:
                                         *cmd[1:], "--lang", "en"])
         assert res.exit_code == 0, res.output
         assert not cjk.findall(res.output), res.output
+
+
+def test_staffing_over_the_limit_on_foot_blames_no_one_way(district_store: Path) -> None:
+    # new-user trial (Shanghai, walk): "takes 129 min to ride round … the rest is riding
+    # round one-way carriageways", though on foot one-way streets are walked both ways
+    res = CliRunner().invoke(main, ["staffing", str(district_store), "--mode", "walk",
+                                    "--limit", "5min", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    notes = [x for x in res.output.splitlines() if "over the 5 min limit" in x]
+    assert notes and all("to walk round" in x and "one-way" not in x for x in notes), notes

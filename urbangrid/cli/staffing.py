@@ -78,11 +78,17 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
     tb, areas = time_based_staffing(G, grids, limit_s=limit_s, shifts=shifts,
                                     iterations=iterations, on_over="flag")
     over = areas.areas[~areas.areas["fits"]]
+    walk = G.graph["mode"] == "walk"  # on foot one-way streets are walked both ways
     for _, a in over.iterrows():
-        notes.append(f"area {a['area_code']} (one unit grid) takes {a['route_s'] / 60:.1f} "
-                     f"min to ride round, over the {limit_s / 60:.0f} min limit: its "
-                     f"streets need {a['service_s'] / 60:.1f} min, the rest is riding round "
-                     "one-way carriageways")
+        grids_n = int(a.get("n_grids", 1))
+        what = "one unit grid" if grids_n == 1 else f"{grids_n} unit grids"
+        why = ("its streets link up only outside it" if walk else
+               "its streets link up only outside it, e.g. round one-way carriageways or "
+               "ramps the mode may not take")
+        notes.append(f"area {a['area_code']} ({what}) takes {a['route_s'] / 60:.1f} min to "
+                     f"{'walk' if walk else 'ride'} round, over the {limit_s / 60:.0f} min "
+                     f"limit: its streets need {a['service_s'] / 60:.1f} min, the rest is "
+                     f"travel between them ({why})")
     table = staffing_table(grids, shifts=shifts, time_based=tb)
     return table, areas, notes
 
