@@ -104,6 +104,7 @@ class TestNormNotMet:
         p = bad.problems[0]
         assert p["field"] == "round_s" and "area 1101080140" in p["reason"]
         assert p["row"] is None  # the store has no such row: the area code names it
+        assert G.graph["mode"] == "walk" and "one-way" not in p["reason"]  # walked both ways
         assert "over the 5 min norm" in p["reason"] and "single grid" in p["reason"]
 
     def test_a_street_longer_than_the_norm_raises(self, district):

@@ -274,16 +274,19 @@ def _required(result: CollectorAreas, st: pd.DataFrame) -> pd.DataFrame:
 
 
 def _problems(table: pd.DataFrame, required: pd.DataFrame,
-              routes: dict[str, PatrolRoute], source: str) -> list[Problem]:
+              routes: dict[str, PatrolRoute], source: str, mode: str) -> list[Problem]:
     out = []
+    # on foot one-way streets are walked both ways: only the grid's shape can be to blame
+    far = ("they link up only far outside the grid" if mode == "walk" else
+           f"they link up only far outside the grid, e.g. round one-way streets or ramps a "
+           f"{mode} may not take")
     for a in table.itertuples():
         if not a.fits:
             times = (f"round {a.travel_s / 60:.1f} min riding, {a.round_s / 60:.1f} min with "
                      f"turns, is over the {a.limit_s / 60:.0f} min norm")
             why = (f"{times}; its streets alone take {a.service_s / 60:.1f} min, the rest is "
-                   f"riding between them ({a.deadhead_pct:.0f}% deadhead: they link up only "
-                   "far outside the grid, e.g. round one-way streets or ramps a bike may not "
-                   "take); it is a single grid that cannot be cut further"
+                   f"travel between them ({a.deadhead_pct:.0f}% deadhead: {far}); it is a "
+                   "single grid that cannot be cut further"
                    if a.n_grids == 1 else times)
             # no row: the store has no such row, the area code names it
             out.append(problem(source, None, "round_s", round(a.round_s, 1),
@@ -569,7 +572,7 @@ def _assemble(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas
     table["collectors"] = table["area_code"].map(roster.groupby("area_code").size()) \
         .fillna(0).astype("int64")
     streets["late"] = _late(streets, table, limit_s)
-    problems = _problems(table, required, routes, ctx["source"])
+    problems = _problems(table, required, routes, ctx["source"], H.graph["mode"])
     return _finish(H, grids, areas, cover, routes, table, roster, streets, problems, ctx)
 
 
