@@ -147,3 +147,31 @@ def test_assign_output_is_a_dataset_folder(tmp_path: Path) -> None:
         "latitude", "--crs", "EPSG:4326", "-o", str(tmp_path / "out.csv")])
     assert result.exit_code == 2 and "Parquet dataset (a folder" in result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_routes_say_where_one_ways_came_from_and_what_was_left_out(tmp_path: Path) -> None:
+    # Cambridge MA's Direction column (1 along the line) was not read at all; a one-way
+    # dead end inside area A can be entered but not left: left out, and said
+    import geopandas as gpd
+    import shapely
+
+    from tests.routing.patrol_cases import lattice_frame
+    from urbangrid.cli.main import main
+
+    x0, y0 = 440_000.0, 4_430_000.0
+    f = lattice_frame(4)
+    spur = gpd.GeoDataFrame({"name": ["spur"], "highway": ["residential"]}, geometry=[
+        shapely.LineString([(x0 + 100, y0), (x0 + 50, y0 + 50)])], crs=f.crs)
+    f = pd.concat([f, spur], ignore_index=True)
+    f["Direction"] = ["0"] * (len(f) - 1) + ["1"]
+    streets = tmp_path / "centerlines.geojson"
+    f.to_file(streets)
+    res = CliRunner().invoke(main, [
+        "scale", "routes", str(streets), "--areas", str(_two_areas(tmp_path / "a.geojson")),
+        "--id-column", "code", "--mode", "car", "--iterations", "20", "-q", "-o",
+        str(tmp_path / "r.csv")])
+    assert res.exit_code == 0, res.output
+    assert "note: one-way streets from column 'Direction' of centerlines.geojson" in res.output
+    assert "1 of 25 rows one-way" in res.output
+    assert "note: 1 street(s) no closed walk of their area can serve were left out" in res.output
+    assert pd.read_csv(tmp_path / "r.csv")["skipped"].tolist() == [1, 0]

@@ -147,5 +147,11 @@ def routes(
         click.echo(f"area {code}: not planned: {why}", err=True)
     where = f"{plan.workers} Dask workers" if plan.workers else "one process"
     n_failed = f"{len(plan.failed)} area{'' if len(plan.failed) == 1 else 's'}"
+    skipped = sum(len(r.skipped) for r in plan.routes)
+    if skipped:  # one-way traps, as route --skip-unreachable lists them
+        click.echo(f"note: {skipped} street(s) no closed walk of their area can serve were "
+                   f"left out (the table's 'skipped' column)")
+    if G.graph.get("oneway_from"):
+        click.echo(f"note: {G.graph['oneway_from']}")
     click.echo(f"{len(plan.routes)} routes, {n_failed} not planned, on {where} "
                f"in {plan.seconds:.1f} s -> {out}" + (f", {lines}" if plan.routes else ""))
