@@ -11,7 +11,9 @@ import pytest
 
 from urbangrid.errors import DataFileError
 from urbangrid.routing.core.carp import (
+    RECREATE_ABOVE,
     CarpInstance,
+    CarpSolution,
     _instance_problem,
     _Search,
     read_instance,
@@ -74,18 +76,21 @@ def _grid_instance(n: int = 18) -> CarpInstance:
                         capacity=60.0, required=req, nonrequired=[])
 
 
+def _checked_cost(inst: CarpInstance, sol: CarpSolution) -> float:
+    """The cost of ``sol`` by the independent plan check (every street once, capacity)."""
+    req = [(u, v, i) for i, (u, v, _, _) in enumerate(inst.required)]
+    dem: dict[EdgeId, float] = {(u, v, i): q for i, (u, v, _, q) in enumerate(inst.required)}
+    return check_plan(inst.graph(), sol.to_plan(inst), weight="cost", required=req,
+                      serve_once=True, demand=dem, capacity=inst.capacity)
+
+
 def test_large_instance_is_decomposed_and_checks() -> None:
     inst = _grid_instance()
     assert len(inst.required) > DECOMPOSE_ABOVE
     a = solve(inst, time_limit_s=300, iterations=4, seed=4)
     assert a.info["decomposed"] and a.feasible
     assert a.cost <= a.info["first_cost"]
-    G = inst.graph()
-    req = [(u, v, i) for i, (u, v, _, _) in enumerate(inst.required)]
-    dem: dict[EdgeId, float] = {(u, v, i): q for i, (u, v, _, q) in enumerate(inst.required)}
-    checked = check_plan(G, a.to_plan(inst), weight="cost", required=req, serve_once=True,
-                         demand=dem, capacity=inst.capacity)
-    assert checked == pytest.approx(a.cost)
+    assert _checked_cost(inst, a) == pytest.approx(a.cost)
     b = solve(inst, time_limit_s=300, iterations=4, seed=4)
     assert (b.cost, b.routes) == (a.cost, a.routes)  # deterministic for a seed and iterations
 
@@ -109,3 +114,16 @@ def test_route_drop_gives_a_feasible_plan_with_one_route_fewer() -> None:
         assert s.feasible and _fewest_routes(search) <= len(s.routes) < len(extra.routes)
         served = np.sort(np.concatenate(s.routes) >> 1)
         assert np.array_equal(served, np.arange(search.m))
+
+
+def test_mid_size_instance_ends_in_ruin_and_recreate_deterministically() -> None:
+    inst = _grid_instance(13)  # 312 streets: above RECREATE_ABOVE, not decomposed
+    assert RECREATE_ABOVE < len(inst.required) <= DECOMPOSE_ABOVE
+    a = solve(inst, time_limit_s=300, iterations=60, seed=2)
+    assert a.feasible and a.info["recreate_iterations"] == 30
+    assert a.info["iterations"] == 60
+    assert _checked_cost(inst, a) == pytest.approx(a.cost)
+    b = solve(inst, time_limit_s=300, iterations=60, seed=2)
+    assert (b.cost, b.routes) == (a.cost, a.routes)
+    short = solve(inst, time_limit_s=300, iterations=60, seed=2, target_cost=a.cost * 1.5)
+    assert short.info["reached_target"] and short.info["iterations"] < 60
