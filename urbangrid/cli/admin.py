@@ -65,6 +65,12 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
         if frame.crs is None:
             raise DataFileError(f"{path}: the file states no CRS; save it with one "
                                 "(WGS 84 lon/lat is EPSG:4326)")
+        if really is None and {"adcode", "acroutes"} <= set(frame.columns):
+            # Aliyun DataV's download: GCJ-02 though GeoJSON says WGS 84, 500 m off if taken so
+            raise DataFileError(f"{path}: looks like an Aliyun DataV download (columns adcode, "
+                                "acroutes), whose coordinates are GCJ-02 though the file "
+                                "says WGS 84; give --boundaries-crs GCJ-02 (or EPSG:4326 if "
+                                "it was converted to WGS 84)")
         if really is not None:
             frame = _restate(frame, really)
         frame = frame.rename(columns={col: "code"})[["code", "geometry"]]
