@@ -35,3 +35,18 @@ def test_a_datav_file_needs_its_crs_said(tmp_path: Path) -> None:
     # GCJ-02 → WGS 84 in Beijing: about 0.006° west (roughly 500 m)
     dx = moved.centroid.x - frame.geometry.iloc[0].centroid.x
     assert -0.0070 < dx < -0.0050
+
+
+def test_route_polygon_from_datav_needs_its_crs_said(tmp_path: Path) -> None:
+    import pytest
+
+    from urbangrid.cli.route import read_polygon
+    from urbangrid.errors import PatrolAreaError
+
+    frame = gpd.read_file(data_path("boundaries/haidian_110108_wgs84.geojson"))[["geometry"]]
+    datav = tmp_path / "110108.json"
+    frame.assign(adcode=110108, acroutes="[100000, 110000]").to_file(datav, driver="GeoJSON")
+    with pytest.raises(PatrolAreaError, match=r"DataV download .* give --crs GCJ-02"):
+        read_polygon(str(datav))
+    moved = read_polygon(str(datav), "GCJ-02").geometry.iloc[0]
+    assert -0.0070 < moved.centroid.x - frame.geometry.iloc[0].centroid.x < -0.0050

@@ -30,7 +30,7 @@ from typing import Any
 import click
 
 from urbangrid.cli.stores import is_server
-from urbangrid.cli.vectors import read_vector
+from urbangrid.cli.vectors import datav_message, read_vector
 
 __all__ = ["admin", "check_boundary_codes", "check_divisions_header"]
 
@@ -65,12 +65,9 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
         if frame.crs is None:
             raise DataFileError(f"{path}: the file states no CRS; save it with one "
                                 "(WGS 84 lon/lat is EPSG:4326)")
-        if really is None and {"adcode", "acroutes"} <= set(frame.columns):
-            # Aliyun DataV's download: GCJ-02 though GeoJSON says WGS 84, 500 m off if taken so
-            raise DataFileError(f"{path}: looks like an Aliyun DataV download (columns adcode, "
-                                "acroutes), whose coordinates are GCJ-02 though the file "
-                                "says WGS 84; give --boundaries-crs GCJ-02 (or EPSG:4326 if "
-                                "it was converted to WGS 84)")
+        datav = None if really is not None else datav_message(path, frame, "--boundaries-crs")
+        if datav is not None:
+            raise DataFileError(datav)
         if really is not None:
             frame = _restate(frame, really)
         frame = frame.rename(columns={col: "code"})[["code", "geometry"]]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from urbangrid.cli.stores import STREETS_AND_GRIDS, is_server, open_store
-from urbangrid.cli.vectors import read_vector
+from urbangrid.cli.vectors import datav_message, read_vector
 from urbangrid.errors import PatrolAreaError, UrbangridError
 
 if TYPE_CHECKING:
@@ -406,6 +406,8 @@ def read_polygon(path: str, crs: str | None = None) -> Any:
         raise PatrolAreaError(f"{path}: no polygon to patrol ({len(frame)} feature(s)"
                               + (f": {', '.join(kinds)}" if kinds else "")
                               + "); give a file with the area's polygon, or --area CODE")
+    if crs is None and (datav := datav_message(path, frame, "--crs")) is not None:
+        raise PatrolAreaError(datav)
     frame = frame[polygonal]
     if crs is None:
         if frame.crs is None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 #: Suffixes read as GeoParquet street edges (GDAL's Parquet driver is often missing).
 PARQUET = (".parquet", ".geoparquet")
 
-__all__ = ["GIVE_VECTOR", "file_street_graph", "near_bbox", "read_vector"]
+__all__ = ["GIVE_VECTOR", "datav_message", "file_street_graph", "near_bbox", "read_vector"]
 
 #: The end of every message about a file that is no vector file.
 GIVE_VECTOR = "give a vector file (GeoJSON, GeoPackage, Shapefile, KML …; .gz too)"
@@ -57,6 +57,17 @@ def read_vector(path: str | Path, what: str, *, allow_empty: bool = False) -> gp
         raise DataFileError(f"{text}: no {what} in it (0 features with a geometry); "
                             "check the file or its layer")
     return frame
+
+
+def datav_message(path: str | Path, frame: gpd.GeoDataFrame, option: str) -> str | None:
+    """Why ``frame`` (read from ``path``) cannot be taken in the CRS it states, when it is an
+    Aliyun DataV download (columns ``adcode`` and ``acroutes``): GCJ-02 coordinates under a
+    GeoJSON that says WGS 84, about 500 m off if taken so. ``option`` says the CRS."""
+    if not {"adcode", "acroutes"} <= set(frame.columns):
+        return None
+    return (f"{path}: looks like an Aliyun DataV download (columns adcode, acroutes), whose "
+            f"coordinates are GCJ-02 though the file says WGS 84; give {option} GCJ-02 (or "
+            "EPSG:4326 if it was converted to WGS 84)")
 
 
 def file_street_graph(path: str | Path, mode: str,
