@@ -190,3 +190,31 @@ def test_survey_read_rounded_as_read(tmp_path) -> None:
     wa = [None if g is None else shapely.to_wkb(g) for g in a.geometry]
     wb = [None if g is None else shapely.to_wkb(g) for g in b.geometry]
     assert wa == wb and fast.problems == slow.problems and fast.sha256 == slow.sha256
+
+
+def test_survey_read_ahead_as_read(tmp_path) -> None:
+    from concurrent.futures import Future
+
+    import pyogrio
+
+    from urbangrid.loaders.readers import ReadAhead, read_survey
+
+    frame = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=shapely.points([[116.1, 39.2],
+                             [116.3, 39.4]]), crs="EPSG:4326")  # fmt: skip
+    path = tmp_path / "s.gpkg"
+    frame.to_file(path, engine="pyogrio")
+    other = tmp_path / "t.gpkg"
+    frame.iloc[:1].to_file(other, engine="pyogrio")
+    plain = read_survey(path)
+
+    def ahead(of, layer=None, fail=False) -> ReadAhead:
+        future: Future = Future()
+        if fail:
+            future.set_exception(RuntimeError("no"))
+        else:
+            future.set_result(pyogrio.read_arrow(of, layer=layer, datetime_as_string=True))
+        return ReadAhead(of, layer, future)
+
+    for given in (ahead(path), ahead(other), ahead(path, fail=True), ahead(path, layer="s")):
+        got = read_survey(path, read_ahead=given)
+        assert got.frame.equals(plain.frame) and got.sha256 == plain.sha256

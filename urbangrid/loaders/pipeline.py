@@ -70,7 +70,7 @@ from urbangrid.loaders.mapping import (
     choose_mapping,
     read_mapping,
 )
-from urbangrid.loaders.readers import SurveyFile, read_survey
+from urbangrid.loaders.readers import ReadAhead, SurveyFile, read_survey
 from urbangrid.loaders.survey_checks import (
     District,
     check_component_defaults,
@@ -652,6 +652,8 @@ class SurveyLoadOptions:
         Time of the change (default now, UTC).
     progress : callable, optional
         Called with the name of each step as it starts.
+    read_ahead : ReadAhead, optional
+        The file's Arrow read, started earlier (:class:`~urbangrid.loaders.readers.ReadAhead`).
     """
 
     mapping: FieldMapping | str | PathLike[str] | None = None
@@ -673,6 +675,7 @@ class SurveyLoadOptions:
     by: str | None = None
     at: dt.datetime | None = None
     progress: Callable[[str], None] | None = None
+    read_ahead: ReadAhead | None = None
 
     def say(self, step: str) -> None:
         """Report that `step` starts (to ``progress``, when given)."""
@@ -729,8 +732,9 @@ def load_survey(
     info = store.layer_info(tgt.layer)
     opts.say("read")
     survey = read_survey(
-        path, layer=opts.layer, crs=opts.crs, encoding=opts.encoding, x=opts.x, y=opts.y
-    )
+        path, layer=opts.layer, crs=opts.crs, encoding=opts.encoding, x=opts.x, y=opts.y,
+        read_ahead=opts.read_ahead,
+    )  # fmt: skip
     opts.say("map")
     fmap, note, mapped = _mapped(survey, tgt, info, opts)
     opts.say("validate")
