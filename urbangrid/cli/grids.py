@@ -57,6 +57,26 @@ def _codes(value: str | None, n_default: int) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
+def _check_community_codes(path: Path, comms: gpd.GeoDataFrame, column: str) -> None:
+    """One line naming the file, feature (from 1), column and value when ``column`` is
+    missing or holds a code that is not 12 digits, before any grid is cut."""
+    from urbangrid.errors import DataFileError
+
+    cols = ", ".join(str(c) for c in comms.columns if c != comms.geometry.name)
+    if column not in comms.columns:
+        raise DataFileError(f"{path}: no column {column!r} of community codes; give "
+                            f"--code-column one of {cols}")
+    codes = comms[column].astype("string").str.strip().str.removesuffix(".0")
+    bad = ~codes.fillna("").str.fullmatch(r"\d{12}")
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        raise DataFileError(
+            f"{path}: feature {i + 1} of {len(comms)}: field {column!r} value "
+            f"{str(comms[column].iloc[i])!r}: a community code (社区代码) has 12 digits"
+            f"{f' ({int(bad.sum())} such features)' if bad.sum() > 1 else ''}; give "
+            f"--code-column the column of 12-digit codes (the file has {cols})")
+
+
 def _stored_streets(store: str) -> gpd.GeoDataFrame:
     """The street centrelines STORE already holds (opened read-only), or a one-line error."""
     from urbangrid.errors import UrbangridError
@@ -125,6 +145,7 @@ def generate(
         code_column, source = "community_code", osm.name
     elif communities is not None:
         comms, ways = read_vector(communities, "community polygons"), None
+        _check_community_codes(communities, comms, code_column)
         if streets is not None:
             lines, source = read_vector(streets, "street centrelines"), streets.name
         else:

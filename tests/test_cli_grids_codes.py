@@ -1,0 +1,31 @@
+"""`urbangrid grids generate --communities` with codes that are not 12-digit community
+codes (Cambridge MA's neighbourhood numbers): one line naming file, feature, column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+from click.testing import CliRunner
+
+from urbangrid.cli.main import main
+from urbangrid.data import data_path
+
+
+def test_short_codes_and_a_missing_column_are_one_line(tmp_path: Path) -> None:
+    frame = gpd.read_file(data_path("boundaries/haidian_110108_wgs84.geojson"))[["geometry"]]
+    comms = tmp_path / "hoods.geojson"
+    frame.assign(N_HOOD=3).to_file(comms)
+    store = tmp_path / "g.gpkg"
+    base = ["grids", "generate", str(store), "--communities", str(comms), "--streets",
+            str(comms), "--version", "v1", "-q"]
+    # was "error: row 0: community code '3': …" after the grids were cut, with no file
+    res = CliRunner().invoke(main, [*base, "--code-column", "N_HOOD"])
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1, res.output
+    assert (f"{comms}: feature 1 of 1: field 'N_HOOD' value '3': a community code (社区代码) "
+            "has 12 digits; give --code-column") in res.output
+    res = CliRunner().invoke(main, base)
+    assert res.exit_code == 1
+    assert "no column 'community_code' of community codes; give --code-column one of " \
+           "N_HOOD" in res.output
+    assert not store.exists()
