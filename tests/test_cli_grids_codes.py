@@ -29,3 +29,15 @@ def test_short_codes_and_a_missing_column_are_one_line(tmp_path: Path) -> None:
     assert "no column 'community_code' of community codes; give --code-column one of " \
            "N_HOOD" in res.output
     assert not store.exists()
+
+
+def test_a_padded_street_code_is_no_community_code(tmp_path: Path) -> None:
+    frame = gpd.read_file(data_path("boundaries/haidian_110108_wgs84.geojson"))[["geometry"]]
+    comms = tmp_path / "streets_as_communities.geojson"
+    frame.assign(community_code="110108001000").to_file(comms)
+    res = CliRunner().invoke(main, ["grids", "generate", str(tmp_path / "g.gpkg"),
+                                    "--communities", str(comms), "--streets", str(comms),
+                                    "--version", "v1", "-q"])
+    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1, res.output
+    assert ("value '110108001000' is 110108001 zero-padded to 12 digits, not a community "
+            "code") in res.output

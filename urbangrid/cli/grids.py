@@ -75,6 +75,15 @@ def _check_community_codes(path: Path, comms: gpd.GeoDataFrame, column: str) -> 
             f"{str(comms[column].iloc[i])!r}: a community code (社区代码) has 12 digits"
             f"{f' ({int(bad.sum())} such features)' if bad.sum() > 1 else ''}; give "
             f"--code-column the column of 12-digit codes (the file has {cols})")
+    from urbangrid.loaders.admin import unpad_code
+
+    padded = codes.map(unpad_code)  # 110108001000: street 110108001 padded, no community
+    if padded.notna().any():
+        i = int(padded.notna().to_numpy().argmax())
+        raise DataFileError(
+            f"{path}: feature {i + 1} of {len(comms)}: field {column!r} value {codes.iloc[i]!r}"
+            f" is {padded.iloc[i]} zero-padded to 12 digits, not a community code (a "
+            f"community's last 3 digits are never 000); give the communities' own codes")
 
 
 def _stored_streets(store: str) -> gpd.GeoDataFrame:
