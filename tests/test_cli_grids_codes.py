@@ -41,3 +41,8 @@ def test_a_padded_street_code_is_no_community_code(tmp_path: Path) -> None:
     assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1, res.output
     assert ("value '110108001000' is 110108001 zero-padded to 12 digits, not a community "
             "code") in res.output
+    osm = str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))
+    res = CliRunner().invoke(main, ["grids", "generate", str(tmp_path / "g.gpkg"), "--osm", osm,
+                                    "--community-codes", "110108001000", "--version", "v1"])
+    assert res.exit_code == 2 and "it is 110108001 zero-padded" in res.output, res.output
+    assert not (tmp_path / "g.gpkg").exists()

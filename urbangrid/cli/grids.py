@@ -138,9 +138,13 @@ def generate(
     bar.step("read")
     if osm is not None:
         codes = _codes(community_codes, 99)
-        bad = [c for c in codes if not (c.isdigit() and len(c) == 12)]
+        from urbangrid.loaders.admin import unpad_code
+
+        bad = [c for c in codes if not (c.isdigit() and len(c) == 12) or unpad_code(c)]
         if bad:
-            raise click.BadParameter(f"{bad[0]!r} is not a 12-digit community code (社区代码)",
+            padded = unpad_code(bad[0])
+            raise click.BadParameter(f"{bad[0]!r} is not a 12-digit community code (社区代码)"
+                                     + (f": it is {padded} zero-padded" if padded else ""),
                                      param_hint="--community-codes")
         from urbangrid.errors import GridCodeError
 
