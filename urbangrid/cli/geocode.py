@@ -270,6 +270,7 @@ def gazetteer_load(
 
     from urbangrid.errors import UrbangridError
     from urbangrid.loaders.admin import read_divisions_csv
+    from urbangrid.loaders.osm import _osmnx_xml_warnings
     from urbangrid.spatial.geocoding.gazetteer import (
         load_places,
         merge_places,
@@ -281,7 +282,8 @@ def gazetteer_load(
     frames = []
     try:
         for f in osm_files:
-            frames.append(places_from_osm(f))
+            with _osmnx_xml_warnings():  # an extract osmnx wrote (Shanghai) reads correctly
+                frames.append(places_from_osm(f))
         if divisions:
             bounds = _division_bounds(divisions, boundaries, boundary_code_column)
             frames.append(places_from_divisions(
