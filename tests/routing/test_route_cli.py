@@ -213,3 +213,15 @@ def test_geoparquet_street_edges_are_a_street_file(tmp_path: Path) -> None:
     res = _route_lattice(tmp_path, "edges.parquet", 100)
     assert res.exit_code == 0, res.output
     assert "area (bike)" in res.output and "streets 0.40 km" in res.output
+
+
+def test_an_output_that_is_an_input_is_refused(tmp_path: Path) -> None:
+    # new-user trial: `--polygon oak.geojson -o oak.geojson` replaced the area with the route
+    area = tmp_path / "area.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326).to_file(area)
+    before = area.read_bytes()
+    osm = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
+    res = CliRunner().invoke(main, ["route", str(osm), "--polygon", str(area), "-q",
+                                    "-o", str(area)])
+    assert res.exit_code == 2 and "is an input of the command" in res.output, res.output
+    assert area.read_bytes() == before

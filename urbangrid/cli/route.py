@@ -116,13 +116,14 @@ _OUTPUT_TYPES = {".gpx": "gpx", ".geojson": "geojson", ".json": "geojson", ".htm
 
 
 def check_outputs(outputs: tuple[str, ...], *, basemap: str | None = None,
-                  tianditu_key: str | None = None) -> None:
-    """Check every output file before any work: known type, existing folder, base layer.
+                  tianditu_key: str | None = None, inputs: tuple[str | None, ...] = ()) -> None:
+    """Check every output file before any work: known type, existing folder, base layer,
+    and none of ``inputs`` (``-o area.geojson`` overwrote the ``--polygon area.geojson``).
 
     Raises
     ------
     click.UsageError
-        An unknown suffix (exit code 2).
+        An unknown suffix, or an output that is one of ``inputs`` (exit code 2).
     UrbangridError
         A folder that does not exist, or a base layer that cannot be drawn (unknown
         name, Tianditu without a key); the message names the user's path or option.
@@ -131,9 +132,13 @@ def check_outputs(outputs: tuple[str, ...], *, basemap: str | None = None,
 
     from urbangrid.routing.patrol.export import BASEMAPS
 
+    given = {Path(i).resolve() for i in inputs if i is not None and Path(i).exists()}
     for out in outputs:
         if Path(out).suffix.lower() not in _OUTPUT_TYPES:
             raise click.UsageError(f"{out}: unknown output type (use .gpx, .geojson, .html)")
+        if Path(out).resolve() in given:
+            raise click.UsageError(f"-o {out} is an input of the command; write the route "
+                                   "to another file")
         folder = Path(out).parent
         if not folder.is_dir():
             raise UrbangridError(f"{out}: the folder {folder} does not exist; create it "
@@ -256,7 +261,8 @@ def route(source: str, area_code: str | None, polygon: str | None, mode: str,
     Outputs, the base layer and the store are checked before the route search; the
     store is only read unless --save."""
     try:
-        check_outputs(outputs, basemap=basemap, tianditu_key=tianditu_key)
+        check_outputs(outputs, basemap=basemap, tianditu_key=tianditu_key,
+                      inputs=(source, polygon))
         classes = street_classes(highway_column, highway_values, oneway_column)
         r, streets = _route(source, area_code, polygon, (mode, classes),
                    (_start(start_text), crs), [h for h in both_sides.split(",") if h],
