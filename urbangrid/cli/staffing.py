@@ -138,7 +138,8 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
                 click.echo(shown.rename(columns=lambda c: header(c, lang)).to_string())
             click.echo(glossed(explain(table), lang))
             a = areas.areas
-            click.echo(f"{len(a)} collector areas ({mode}, limit {limit_s / 60:.0f} min): "
+            click.echo(f"{len(a)} collector area{'' if len(a) == 1 else 's'} ({mode}, limit "
+                       f"{limit_s / 60:.0f} min): "
                        f"rounds {a['route_s'].min() / 60:.1f}-{a['route_s'].max() / 60:.1f} "
                        f"min, {int(a['fits'].sum())} within the limit")
             for n in notes:

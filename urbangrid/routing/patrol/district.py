@@ -318,9 +318,10 @@ def _summary(plan: dict[str, Any]) -> str:
     fill = reg["travel_s"] / reg["limit_s"]
     empty = reg[fill < 0.5]
     g1 = plan["cover_k"] * plan["extra"]
-    head = (f"This plan needs {plan['headcount']} {plan['mode']} collectors: {k} areas "
-            f"ridden round in ≤ {lim:.0f} min × {s} shift(s)")
-    head += (f" + {plan['cover_k']} grade-1 areas × {plan['extra']} staggered shift(s) "
+    head = (f"This plan needs {plan['headcount']} {plan['mode']} collectors: {k} "
+            f"area{'' if k == 1 else 's'} ridden round in ≤ {lim:.0f} min × {s} shift(s)")
+    head += (f" + {plan['cover_k']} grade-1 area{'' if plan['cover_k'] == 1 else 's'} × "
+             f"{plan['extra']} staggered shift(s) "
              f"= {g1} to keep grade-1 roads patrolled {plan['cover_h']:g} h a day. "
              if g1 else ". ")
     bound = (f"No plan can do with fewer than {plan['lower_bound']}: riding every street "
