@@ -49,9 +49,10 @@ def test_geofabrik_letters_b_f_t(tmp_path: Path) -> None:
 
 
 def test_geofabrik_layout_without_b_and_esri_ft_tf(tmp_path: Path) -> None:
-    # no B in the file but Geofabrik's fclass column: still letters, F is not 'false'
-    path = three_streets(tmp_path / "a.shp", oneway=["F", "T", "F"],
-                         fclass=["residential"] * 3)
+    # no B in the file but Geofabrik's fclass column (the road class: no highway column):
+    # still letters, F is not 'false'
+    path = three_streets(tmp_path / "a.shp", oneway=["F", "T", "F"])
+    gpd.read_file(path).rename(columns={"highway": "fclass"}).to_file(path)
     assert ways(path)[0] == ["E", "W", "E"]
     path = three_streets(tmp_path / "b.geojson", ONEWAY=["FT", "TF", None])
     assert ways(path)[0] == ["E", "W", "EW"]

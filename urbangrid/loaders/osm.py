@@ -508,8 +508,10 @@ def _survey_streets(path: Path, columns: Mapping[str, str] | None,
         raise _no_class_column(path, frame)
     if classes:
         frame = _apply_classes(path, frame, classes)
+    # Geofabrik's layout (its fclass column, renamed to highway above): B/F/T letters
+    letters = "fclass" in folded
     frame = _survey_oneway(path, frame, next((k for k, f in rename.items() if f == "oneway"),
-                                             "oneway"), "oneway" in (columns or {}))
+                                             "oneway"), "oneway" in (columns or {}), letters)
     # survey node ids (if any) are not trusted: street_graph snaps line ends instead
     return frame.drop(columns=[c for c in ("u", "v") if c in frame.columns])
 
@@ -520,7 +522,7 @@ _MAYBE_ONEWAY = ("direction",)
 
 
 def _survey_oneway(path: Path, frame: gpd.GeoDataFrame, column: str,
-                   chosen: bool) -> gpd.GeoDataFrame:
+                   chosen: bool, letters: bool = False) -> gpd.GeoDataFrame:
     """The ``oneway`` field as codes 1 / -1 / 0 (along / against the line, two-way) and
     ``attrs["oneway_from"]``: which column gave one-way-ness and how it was read, or that
     none did (every street two-way), for the route report."""
@@ -534,7 +536,7 @@ def _survey_oneway(path: Path, frame: gpd.GeoDataFrame, column: str,
         return frame
     try:
         codes, how = oneway_codes(frame["oneway"], where=f"{path}: column {column!r}",
-                                  letters="fclass" in frame.columns)
+                                  letters=letters)
     except DataFileError as exc:
         if chosen or column.casefold() not in _MAYBE_ONEWAY:
             raise DataFileError(f"{exc}; fix the value, or name the one-way column with "
