@@ -33,7 +33,7 @@ import getpass
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -558,6 +558,31 @@ def diff_rows(
     # and no coverage asks for removals.
     if layer_is_empty(store, layer) and (coverage is None or has_geom):
         return ChangeSet(layer, key, frame, AddedChanges(keys, frame.index.tolist()), 0)
+    # Rows the store finds stored exactly as they would be written are unchanged:
+    # only the others are read back and compared here (a re-run compares none).
+    same = store.identical_keys(layer, frame) if key in frame.columns else None
+    if same:
+        rest = [p for p, k in enumerate(keys) if k not in same]
+        cs = _diff_rest(store, layer, frame.iloc[rest], [keys[p] for p in rest], keys,
+                        info, coverage)  # fmt: skip
+        return replace(cs, unchanged=cs.unchanged + len(keys) - len(rest))
+    return _diff_rest(store, layer, frame, keys, keys, info, coverage)
+
+
+def _diff_rest(
+    store: Store,
+    layer: str,
+    frame: Any,
+    keys: list[Any],
+    all_keys: list[Any],
+    info: LayerInfo,
+    coverage: Any,
+) -> ChangeSet:
+    """:func:`diff_rows` of the rows of `frame` (keys `keys`) not already known
+    unchanged; `all_keys` are the whole file's (none of them is removed)."""
+    key = info.key
+    assert key is not None
+    has_geom = info.geometry_column is not None
     # JSON columns compared by the server where it can (no stored JSON parsed here).
     server = _server_json_diffs(store, layer, frame, keys, info)
     columns = [c for c in info.columns if c not in server] if server else None
@@ -571,7 +596,7 @@ def diff_rows(
     if coverage is not None:
         if not has_geom:
             raise StoreSchemaError(f"layer {layer!r} has no geometry; coverage does not apply")
-        changes, before = _removals(store, layer, coverage, keys, info, changes, before)
+        changes, before = _removals(store, layer, coverage, all_keys, info, changes, before)
     to_write = frame.iloc[write_pos] if write_pos else frame.iloc[0:0]
     return ChangeSet(layer, key, to_write, changes, pair.unchanged, before)
 

@@ -260,6 +260,10 @@ class Store(Protocol):
         """Keys whose current JSON `column` differs from `texts` (server-side), or None."""
         ...
 
+    def identical_keys(self, layer: str, frame: pd.DataFrame) -> set[Any] | None:
+        """Keys of `frame` whose current row holds what writing the row would store, or None."""
+        ...
+
     def knn_radius(
         self,
         layer: str,
@@ -1271,6 +1275,13 @@ class BaseStore:
         """The keys among `keys` whose current row's JSON `column` differs from the
         JSON text beside it in `texts` (compared by the server, canonically), or
         None when the back end leaves the comparison to the caller."""
+        return None
+
+    def identical_keys(self, layer: str, frame: pd.DataFrame) -> set[Any] | None:
+        """The keys of `frame`'s rows whose current stored row holds, in each of
+        `frame`'s columns and the geometry, exactly what writing that row would
+        store (found by the server), or None when the back end leaves the
+        comparison to the caller."""
         return None
 
     def reserve_serials(self, key: str, n: int, *, layer: str = SERIAL_LAYER) -> int:
