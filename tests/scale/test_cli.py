@@ -175,3 +175,35 @@ def test_routes_say_where_one_ways_came_from_and_what_was_left_out(tmp_path: Pat
     assert "1 of 25 rows one-way" in res.output
     assert "note: 1 street(s) no closed walk of their area can serve were left out" in res.output
     assert pd.read_csv(tmp_path / "r.csv")["skipped"].tolist() == [1, 0]
+
+
+def test_areas_from_datav_need_their_crs_said(tmp_path: Path) -> None:
+    # areas drawn on Amap/DataV are GCJ-02 under a GeoJSON that says WGS 84: refused
+    # without --areas-crs, planned where they really are with --areas-crs GCJ-02
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from tests.routing.patrol_cases import lattice_frame
+    from urbangrid.cli.main import main
+    from urbangrid.spatial.crs.transform import transform_xy
+
+    streets = tmp_path / "edges.parquet"
+    lattice_frame(4).to_parquet(streets)
+    wgs = gpd.read_file(_two_areas(tmp_path / "areas.geojson")).to_crs(4326)
+
+    def to_gcj(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(transform_xy(xy[:, 0], xy[:, 1], crs="EPSG:4326",
+                                            to_crs="GCJ-02"))
+
+    gcj = wgs.set_geometry(shapely.transform(wgs.geometry.to_numpy(), to_gcj), crs=4326)
+    datav = tmp_path / "datav.json"
+    gcj.assign(adcode=110108, acroutes="[100000]").to_file(datav, driver="GeoJSON")
+    base = ["scale", "routes", str(streets), "--areas", str(datav), "--id-column", "code",
+            "--iterations", "20", "-q", "-o", str(tmp_path / "r.csv")]
+    res = CliRunner().invoke(main, base)
+    assert res.exit_code == 1 and "give --areas-crs GCJ-02" in res.output, res.output
+    assert not (tmp_path / "r.csv").exists()
+    res = CliRunner().invoke(main, [*base, "--areas-crs", "GCJ-02"])
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(tmp_path / "r.csv")["area"].tolist() == ["A", "B"]

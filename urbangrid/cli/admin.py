@@ -30,7 +30,7 @@ from typing import Any
 import click
 
 from urbangrid.cli.stores import is_server
-from urbangrid.cli.vectors import datav_message, read_vector
+from urbangrid.cli.vectors import datav_message, read_vector, restate_crs
 
 __all__ = ["admin", "check_boundary_codes", "check_divisions_header"]
 
@@ -69,7 +69,7 @@ def _boundaries(files: tuple[Path, ...], columns: tuple[str, ...], codes: set[st
         if datav is not None:
             raise DataFileError(datav)
         if really is not None:
-            frame = _restate(frame, really)
+            frame = restate_crs(frame, really)
         frame = frame.rename(columns={col: "code"})[["code", "geometry"]]
         frame["code"] = _unpadded(path, col, frame["code"].astype(str).str.strip(), codes)
         check_boundary_codes(path, frame["code"], col, codes, option="--code-column")
@@ -179,21 +179,6 @@ def _division_tables(files: tuple[Path, ...]) -> Any:
         where = " and ".join(dup.loc[dup["code"] == code, "_file"])
         raise DataFileError(f"division code {code} is in {where}; give each code once")
     return table.drop(columns="_file")
-
-
-def _restate(frame: Any, crs: str) -> Any:
-    """`frame` whose coordinates are really in `crs` (any CRS, GCJ-02, BD-09), as WGS 84."""
-    import geopandas as gpd
-    import numpy as np
-    import shapely
-
-    from urbangrid.spatial.crs.transform import transform_xy
-
-    def move(xy: Any) -> Any:
-        return np.column_stack(transform_xy(xy[:, 0], xy[:, 1], crs=crs, to_crs="EPSG:4326"))
-
-    geoms = shapely.transform(frame.geometry.to_numpy(), move)
-    return gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=geoms, crs="EPSG:4326")
 
 
 @admin.command("load")

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from urbangrid.cli.route import street_class_options, street_classes
-from urbangrid.cli.vectors import read_vector
+from urbangrid.cli.vectors import datav_message, read_vector, restate_crs
 from urbangrid.errors import DataFileError
 
 __all__ = ["scale"]
@@ -82,10 +82,15 @@ def assign(
     )
 
 
-def _coded_areas(path: Path, id_column: str) -> Any:
+def _coded_areas(path: Path, id_column: str, really: str | None = None) -> Any:
     """The area polygons of ``path``, each with a code in ``id_column``, checked before the
-    street graph is built (a missing column or code said in one line naming the file)."""
+    street graph is built (a missing column or code said in one line naming the file);
+    ``really``: the CRS the coordinates are in whatever the file states (GCJ-02 …)."""
     areas = read_vector(path, "area polygons")
+    if really is not None:
+        areas = restate_crs(areas, really)
+    elif (datav := datav_message(path, areas, "--areas-crs")) is not None:
+        raise DataFileError(datav)
     if id_column not in areas.columns:
         cols = ", ".join(c for c in areas.columns if c != areas.geometry.name)
         raise click.BadParameter(f"{path} has no column {id_column!r}; its columns are {cols}",
@@ -111,6 +116,9 @@ def _coded_areas(path: Path, id_column: str) -> Any:
 @click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
               help="Summary table (.csv) to write; the routes go beside it as "
                    "OUT.routes.geojson (WGS84, for QGIS).")
+@click.option("--areas-crs", "areas_crs", default=None,
+              help="CRS the area coordinates really are in, whatever the file states: "
+                   "GCJ-02 for Amap/DataV downloads, BD-09 for Baidu.")
 @click.option("--scheduler", default=None, help=_SCHEDULER_HELP)
 @click.option("--workers", default=None, type=int, help="Workers of a 'local' cluster.")
 @street_class_options
@@ -118,8 +126,9 @@ def _coded_areas(path: Path, id_column: str) -> Any:
               "is not a terminal).")
 def routes(
     streets: Path, areas_path: Path, id_column: str, mode: str, iterations: int, seed: int,
-    out: Path, scheduler: str | None, workers: int | None, highway_column: str | None,
-    highway_values: str | None, oneway_column: str | None, quiet: bool,
+    out: Path, areas_crs: str | None, scheduler: str | None, workers: int | None,
+    highway_column: str | None, highway_values: str | None, oneway_column: str | None,
+    quiet: bool,
 ) -> None:
     """Patrol route of every area of AREAS over the street network STREETS, in parallel."""
     from urbangrid.cli.vectors import file_street_graph
@@ -130,7 +139,7 @@ def routes(
         raise click.BadParameter(f"{out}: give a .csv path (the summary table)",
                                  param_hint="--out")
     columns, classes = street_classes(highway_column, highway_values, oneway_column)
-    areas = _coded_areas(areas_path, id_column)
+    areas = _coded_areas(areas_path, id_column, areas_crs)
     G = file_street_graph(streets, mode, areas, columns=columns, classes=classes)
     plan = plan_areas(G, areas, id_column=id_column, scheduler=scheduler, workers=workers,
                       on_error="skip", progress=not quiet, iterations=iterations, seed=seed,

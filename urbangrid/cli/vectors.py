@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 #: Suffixes read as GeoParquet street edges (GDAL's Parquet driver is often missing).
 PARQUET = (".parquet", ".geoparquet")
 
-__all__ = ["GIVE_VECTOR", "datav_message", "file_street_graph", "near_bbox", "read_vector"]
+__all__ = [
+    "GIVE_VECTOR",
+    "datav_message",
+    "file_street_graph",
+    "near_bbox",
+    "read_vector",
+    "restate_crs",
+]
 
 #: The end of every message about a file that is no vector file.
 GIVE_VECTOR = "give a vector file (GeoJSON, GeoPackage, Shapefile, KML …; .gz too)"
@@ -68,6 +75,23 @@ def datav_message(path: str | Path, frame: gpd.GeoDataFrame, option: str) -> str
     return (f"{path}: looks like an Aliyun DataV download (columns adcode, acroutes), whose "
             f"coordinates are GCJ-02 though the file says WGS 84; give {option} GCJ-02 (or "
             "EPSG:4326 if it was converted to WGS 84)")
+
+
+def restate_crs(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+    """``frame`` whose coordinates are really in ``crs`` (any EPSG code, ``"GCJ-02"``,
+    ``"BD-09"``) whatever it states, moved to WGS 84 (EPSG:4326, degrees)."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from urbangrid.spatial.crs.transform import transform_xy
+
+    def move(xy: Any) -> Any:
+        return np.column_stack(transform_xy(xy[:, 0], xy[:, 1], crs=crs, to_crs="EPSG:4326"))
+
+    geoms = shapely.transform(frame.geometry.to_numpy(), move)
+    return gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geoms,
+                            crs="EPSG:4326")
 
 
 def file_street_graph(path: str | Path, mode: str,
