@@ -9,7 +9,8 @@ search works on a *plan* and repeatedly:
    have their nearest streets there), until the group holds about ``target`` tasks;
 2. solves that group's streets as a CARP of their own with the memetic search of
    :mod:`urbangrid.routing.core.carp` (the group's current routes seed its
-   population, so the sub-plan never gets worse);
+   population, so the sub-plan never gets worse), every second group with its ruin
+   and recreate from the group's routes instead;
 3. puts the sub-plan back when it is cheaper;
 4. when no group has improved the plan for a while and it has more routes than the
    total demand needs, empties one route into the others (penalised insertion and a
@@ -84,9 +85,12 @@ def _pick_group(
 
 def _solve_group(
     search: _Search, routes: list[np.ndarray], group: list[int], budget_s: float,
-    sub_iterations: int,
+    sub_iterations: int, recreate: bool = False,
 ) -> list[np.ndarray] | None:
-    """Re-solve the routes in ``group``; the new routes (parent task ids) when cheaper."""
+    """Re-solve the routes in ``group``; the new routes (parent task ids) when cheaper.
+
+    The sub-search is the memetic search seeded with the group's routes, or with
+    ``recreate`` ruin and recreate from them (``sub_iterations`` steps either way)."""
     p = search.p
     old = [routes[r] for r in group]
     edges = np.sort(np.concatenate([r >> 1 for r in old]))
@@ -95,8 +99,12 @@ def _solve_group(
     seeded = [2 * local[r >> 1] + (r & 1) for r in old]
     sub = _Search(_sub_problem(p, edges), capacity=search.Q, route_limit=search.Lmax, mode=0,
                   k=1, seed=search.rng, shape=search.shape)
-    before = sub._eval(seeded, np.full(len(seeded), sub.dep0, dtype=np.int64))
-    best, _ = sub.memetic(budget_s, sub_iterations, initial=[seeded], popsize=15)
+    deps = np.full(sub.m + 1, sub.dep0, dtype=np.int64)
+    before = sub._eval(seeded, deps)
+    if recreate:
+        best, _ = sub.ils(deps, budget_s, sub_iterations, initial=before)
+    else:
+        best, _ = sub.memetic(budget_s, sub_iterations, initial=[seeded], popsize=15)
     if not best.feasible or best.cost >= before.cost - 1e-9:
         return None
     return [2 * edges[r >> 1] + (r & 1) for r in best.routes]
@@ -180,7 +188,9 @@ def decomposed_search(
         group = _pick_group(routes, search.neigh, search.rng, target)
         left = deadline - time.perf_counter()
         budget = left if iterations is not None else max(0.05, min(left, 10.0))
-        new = _solve_group(search, routes, group, budget, sub_iterations)
+        # every second group by ruin and recreate: on Hefei-4 at 120 s 0.39 % above the
+        # best-known cost, against 1.20 % with the memetic search for every group
+        new = _solve_group(search, routes, group, budget, sub_iterations, recreate=it % 2 == 0)
         since += 1
         if new is not None:
             keep = [r for i, r in enumerate(routes) if i not in set(group)]
