@@ -93,6 +93,8 @@ def test_large_instance_is_decomposed_and_checks() -> None:
     assert _checked_cost(inst, a) == pytest.approx(a.cost)
     b = solve(inst, time_limit_s=300, iterations=4, seed=4)
     assert (b.cost, b.routes) == (a.cost, a.routes)  # deterministic for a seed and iterations
+    short = solve(inst, time_limit_s=300, iterations=4, seed=4, target_cost=a.info["first_cost"])
+    assert short.info["reached_target"] and short.info["iterations"] == 0
 
 
 def test_route_drop_gives_a_feasible_plan_with_one_route_fewer() -> None:
