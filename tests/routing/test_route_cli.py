@@ -223,5 +223,5 @@ def test_an_output_that_is_an_input_is_refused(tmp_path: Path) -> None:
     osm = data_path("osm/beijing_haidian_wudaokou.osm.bz2")
     res = CliRunner().invoke(main, ["route", str(osm), "--polygon", str(area), "-q",
                                     "-o", str(area)])
-    assert res.exit_code == 2 and "is an input of the command" in res.output, res.output
+    assert res.exit_code == 2 and "would write over --polygon" in res.output, res.output
     assert area.read_bytes() == before

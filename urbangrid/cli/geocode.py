@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.stores import open_store
 from urbangrid.cli.vectors import read_vector
 
@@ -120,6 +121,7 @@ def geocode_command(
 
     if (address is None) == (csv_in is None):
         raise click.UsageError("give one ADDRESS or --csv FILE")
+    refuse_inputs([(f"-o {output}", output)], [("STORE", store), ("--csv", csv_in)])
     with open_store(store, then="load a gazetteer") as s:
         gaz = _gazetteer(s)
     if csv_in is not None:
@@ -177,6 +179,7 @@ def reverse_command(
     xy = _point(point)
     if (csv_in is None) == (xy is None):
         raise click.UsageError("give LON LAT (or LON,LAT) or --csv FILE")
+    refuse_inputs([(f"-o {output}", output)], [("STORE", store), ("--csv", csv_in)])
     with open_store(store, then="load a gazetteer") as s:
         gaz = _gazetteer(s)
     try:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.stores import describe, is_server, open_store
 from urbangrid.cli.vectors import read_vector
 
@@ -213,6 +214,8 @@ def validate(store: str, communities: Path | None, out: Path, version: str | Non
     if not out.parent.is_dir():
         raise click.BadParameter(f"{out}: the folder {out.parent} does not exist",
                                  param_hint="--out")
+    refuse_inputs([(f"--out {out}", out), (f"--out {out}", out.with_suffix(".csv"))],
+                  [("STORE", store), ("--communities", communities)])
 
     from urbangrid.spatial.grids.validate import validate_unit_grids, write_qa_report
     from urbangrid.spatial.grids.versions import read_unit_grids

@@ -27,6 +27,7 @@ from typing import Any
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.stores import describe, missing_store_message, open_store
 from urbangrid.cli.textfiles import ragged_line, raw_bytes, utf8_text
 
@@ -183,6 +184,8 @@ def locate(store: str, lon: Any, lat: Any, crs: str, csv_in: Path | None,
                                                          ".parquet", ".xlsx"):
         raise click.BadParameter(f"{output}: the output is a CSV table; give a .csv name",
                                  param_hint="--output")
+    refuse_inputs([(f"-o {output}", output), (f"--problems {problems}", problems)],
+                  [("STORE", store), ("--csv", csv_in)])
     job = _CsvJob(csv_in, x or "", y or "", crs, encoding, output, problems, lang)
     _library_call(lambda: _locate_csv(store, job))
 

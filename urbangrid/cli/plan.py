@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.staffing import graded_note, mode_option, read_district_grids
 
 __all__ = ["plan"]
@@ -58,6 +59,10 @@ def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool) -> str:
             f"{reg['travel_s'].max() / 60:.1f} min riding (riding_min); the norm "
             f"({limit_s / 60:g} min) holds riding time, turns not counted{held}")
 
+
+#: What --out writes (write_district_plan and the map); gpx/ is replaced whole.
+_OUT_FILES = ("gpx", "areas.csv", "roster.csv", "streets.csv", "staffing.csv", "summary.txt",
+              "areas.geojson", "rounds.geojson", "map.html")
 
 #: "norm not met" lines printed; the table shows every area over the norm anyway.
 _SHOWN_PROBLEMS = 5
@@ -100,6 +105,9 @@ def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path:
     """
     from urbangrid.errors import UrbangridError
 
+    if out is not None:  # before the work, not after it
+        refuse_inputs([(f"--out {out}", out / name) for name in _OUT_FILES],
+                      [("STORE", store), ("--norms", norms_path)])
     try:
         _plan(store, mode, round_text, shifts, norms_path, (cross_communities, count_turns),
               out, day.date() if day is not None else None, save, iterations,

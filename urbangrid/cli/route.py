@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.stores import STREETS_AND_GRIDS, is_server, open_store
 from urbangrid.cli.vectors import datav_message, read_vector
 from urbangrid.errors import PatrolAreaError, UrbangridError
@@ -116,14 +117,16 @@ _OUTPUT_TYPES = {".gpx": "gpx", ".geojson": "geojson", ".json": "geojson", ".htm
 
 
 def check_outputs(outputs: tuple[str, ...], *, basemap: str | None = None,
-                  tianditu_key: str | None = None, inputs: tuple[str | None, ...] = ()) -> None:
+                  tianditu_key: str | None = None,
+                  inputs: tuple[tuple[str, str | None], ...] = ()) -> None:
     """Check every output file before any work: known type, existing folder, base layer,
-    and none of ``inputs`` (``-o area.geojson`` overwrote the ``--polygon area.geojson``).
+    and none of ``inputs``, ``(option, path)`` pairs (``-o area.geojson`` overwrote the
+    ``--polygon area.geojson``; :func:`urbangrid.cli.outputs.refuse_inputs`).
 
     Raises
     ------
     click.UsageError
-        An unknown suffix, or an output that is one of ``inputs`` (exit code 2).
+        An unknown suffix, or an output that would write over an input (exit code 2).
     UrbangridError
         A folder that does not exist, or a base layer that cannot be drawn (unknown
         name, Tianditu without a key); the message names the user's path or option.
@@ -132,13 +135,11 @@ def check_outputs(outputs: tuple[str, ...], *, basemap: str | None = None,
 
     from urbangrid.routing.patrol.export import BASEMAPS
 
-    given = {Path(i).resolve() for i in inputs if i is not None and Path(i).exists()}
     for out in outputs:
         if Path(out).suffix.lower() not in _OUTPUT_TYPES:
             raise click.UsageError(f"{out}: unknown output type (use .gpx, .geojson, .html)")
-        if Path(out).resolve() in given:
-            raise click.UsageError(f"-o {out} is an input of the command; write the route "
-                                   "to another file")
+    refuse_inputs([(f"-o {out}", out) for out in outputs], inputs)
+    for out in outputs:
         folder = Path(out).parent
         if not folder.is_dir():
             raise UrbangridError(f"{out}: the folder {folder} does not exist; create it "
@@ -262,7 +263,7 @@ def route(source: str, area_code: str | None, polygon: str | None, mode: str,
     store is only read unless --save."""
     try:
         check_outputs(outputs, basemap=basemap, tianditu_key=tianditu_key,
-                      inputs=(source, polygon))
+                      inputs=(("SOURCE", source), ("--polygon", polygon)))
         classes = street_classes(highway_column, highway_values, oneway_column)
         r, streets = _route(source, area_code, polygon, (mode, classes),
                    (_start(start_text), crs), [h for h in both_sides.split(",") if h],

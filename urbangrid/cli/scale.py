@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.route import street_class_options, street_classes
 from urbangrid.cli.vectors import datav_message, read_vector, restate_crs
 from urbangrid.errors import DataFileError
@@ -59,6 +60,7 @@ def assign(
     if out.suffix.lower() in (".csv", ".txt", ".gpkg", ".geojson", ".json", ".shp"):
         raise click.BadParameter(f"{out}: the output is a Parquet dataset (a folder, e.g. "
                                  "assigned.parquet), not a single file", param_hint="--out")
+    refuse_inputs([(f"--out {out}", out)], [("SOURCE", source), ("--grid", grid)])
     if grid.suffix == ".npz":
         index = GridIndex.load(grid)
     else:
@@ -138,6 +140,8 @@ def routes(
     if out.suffix.lower() != ".csv":  # a CSV under another name (.gpkg) QGIS cannot open
         raise click.BadParameter(f"{out}: give a .csv path (the summary table)",
                                  param_hint="--out")
+    refuse_inputs([(f"--out {out}", out), (f"--out {out}", out.with_suffix(".routes.geojson"))],
+                  [("STREETS", streets), ("--areas", areas_path)])
     columns, classes = street_classes(highway_column, highway_values, oneway_column)
     areas = _coded_areas(areas_path, id_column, areas_crs)
     G = file_street_graph(streets, mode, areas, columns=columns, classes=classes)

@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from urbangrid.cli.outputs import refuse_inputs
+
 __all__ = ["solve"]
 
 
@@ -62,6 +64,7 @@ def postman(graph: Path, kind: str, weight: str, out: Path | None) -> None:
 
     from urbangrid.routing.core.postman import chinese_postman, directed_postman, mixed_postman
 
+    refuse_inputs([(f"--out {out}", out)], [("GRAPH", graph)])
     if out is not None and not out.parent.is_dir():  # checked before the work, not after it
         raise click.BadParameter(f"{out}: the folder {out.parent} does not exist",
                                  param_hint="--out")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from urbangrid.cli.lang import glossed, header, lang_option, resolve_lang
+from urbangrid.cli.outputs import refuse_inputs
 
 __all__ = ["graded_note", "mode_option", "read_district_grids", "staffing", "staffing_plan"]
 
@@ -93,6 +94,13 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
     return table, areas, notes
 
 
+def _routes_path(areas_out: Path) -> Path | None:
+    """Where a GeoJSON ``--areas`` file's routes go (a GeoPackage holds them as a layer)."""
+    if areas_out.suffix.lower() == ".gpkg":
+        return None
+    return areas_out.with_suffix(".routes.geojson")
+
+
 @click.command("staffing")
 @click.argument("store")
 @mode_option
@@ -118,6 +126,8 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
             raise click.BadParameter(f"{areas_out}: the folder {areas_out.parent} does not "
                                      "exist; create it or give another path",
                                      param_hint="--areas")
+        refuse_inputs([(f"--areas {areas_out}", areas_out),
+                       (f"--areas {areas_out}", _routes_path(areas_out))], [("STORE", store)])
 
     from urbangrid.cli.stores import STREETS_AND_GRIDS, describe, open_store
     from urbangrid.errors import UrbangridError
@@ -159,7 +169,7 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
                     lines.to_file(areas_out, layer="collector_route", driver="GPKG")
                     click.echo(f"wrote {areas_out} (layers collector_area, collector_route)")
                 else:
-                    routes_out = areas_out.with_suffix(".routes.geojson")
+                    routes_out = _routes_path(areas_out)
                     layer_a.to_crs(4326).to_file(areas_out, driver="GeoJSON")
                     lines.to_crs(4326).to_file(routes_out, driver="GeoJSON")
                     click.echo(f"wrote {areas_out} and {routes_out}")
