@@ -245,6 +245,7 @@ def diff(store: str, old: str, new: str, csv: Path | None, lang: str | None) -> 
     """List grids added, removed and reshaped from version OLD to NEW, and features that move."""
     from urbangrid.spatial.grids.versions import diff_versions
 
+    refuse_inputs([(f"--csv {csv}", csv)], [("STORE", store)])
     with open_store(store, then="`urbangrid grids generate`") as s:
         d = diff_versions(s, old, new)
     lang = resolve_lang(lang)
