@@ -30,6 +30,7 @@ CASES = [
      "--norms {t}/plan/gpx/n.toml"),
     (["staffing", "{store}", "--areas", "{store}"], "STORE {store}"),
     (["grids", "validate", "{store}", "--out", "{store}"], "STORE {store}"),
+    (["grids", "diff", "{store}", "v1", "v2", "--csv", "{store}"], "STORE {store}"),
     (["locate", "{store}", "--csv", "{csv}", "-o", "{csv}"], "--csv {csv}"),
     (["locate", "{store}", "--csv", "{csv}", "--problems", "{csv}"], "--csv {csv}"),
     (["geocode", "{store}", "--csv", "{csv}", "-o", "{csv}"], "--csv {csv}"),
