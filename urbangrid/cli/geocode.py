@@ -19,7 +19,7 @@ import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
 from urbangrid.cli.outputs import refuse_inputs
-from urbangrid.cli.stores import open_store
+from urbangrid.cli.stores import GAZETTEER, empty_store_message, open_store
 from urbangrid.cli.vectors import read_vector
 
 __all__ = ["EXIT_NOT_FOUND", "gazetteer_group", "geocode_command",
@@ -54,10 +54,8 @@ def _gazetteer(store: Any) -> Any:
     from urbangrid.spatial.geocoding.gazetteer import Gazetteer
 
     if store.count("place") == 0:
-        raise click.ClickException(
-            f"{store.target}: the place layer is empty; load a gazetteer first with "
-            "`urbangrid gazetteer load STORE --osm FILE --divisions CSV`"
-        )
+        raise click.ClickException(empty_store_message(
+            store.target, "places to match (the place layer is empty)", GAZETTEER))
     return Gazetteer.from_store(store)
 
 
@@ -122,7 +120,7 @@ def geocode_command(
     if (address is None) == (csv_in is None):
         raise click.UsageError("give one ADDRESS or --csv FILE")
     refuse_inputs([(f"-o {output}", output)], [("STORE", store), ("--csv", csv_in)])
-    with open_store(store, then="load a gazetteer") as s:
+    with open_store(store, then=GAZETTEER) as s:
         gaz = _gazetteer(s)
     if csv_in is not None:
         frame = _read_addresses(Path(csv_in), encoding)
@@ -180,7 +178,7 @@ def reverse_command(
     if (csv_in is None) == (xy is None):
         raise click.UsageError("give LON LAT (or LON,LAT) or --csv FILE")
     refuse_inputs([(f"-o {output}", output)], [("STORE", store), ("--csv", csv_in)])
-    with open_store(store, then="load a gazetteer") as s:
+    with open_store(store, then=GAZETTEER) as s:
         gaz = _gazetteer(s)
     try:
         if csv_in is not None:

@@ -11,7 +11,7 @@ import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
 from urbangrid.cli.outputs import refuse_inputs
-from urbangrid.cli.stores import describe, is_server, open_store
+from urbangrid.cli.stores import UNIT_GRIDS, describe, empty_store_message, is_server, open_store
 from urbangrid.cli.vectors import read_vector
 
 if TYPE_CHECKING:
@@ -220,10 +220,10 @@ def validate(store: str, communities: Path | None, out: Path, version: str | Non
     from urbangrid.spatial.grids.validate import validate_unit_grids, write_qa_report
     from urbangrid.spatial.grids.versions import read_unit_grids
 
-    with open_store(store, then="`urbangrid grids generate`") as s:
+    with open_store(store, then=UNIT_GRIDS) as s:
         unit = read_unit_grids(s, version=version)
     if unit.empty:
-        raise click.ClickException(f"{describe(store)} holds no unit grids")
+        raise click.ClickException(empty_store_message(store, "unit grids", UNIT_GRIDS))
     metric = pyproj.CRS.from_user_input(unit["metric_crs"].dropna().iloc[0])
     comms = (None if communities is None
              else read_vector(communities, "community polygons").to_crs(metric))
@@ -246,7 +246,7 @@ def diff(store: str, old: str, new: str, csv: Path | None, lang: str | None) -> 
     from urbangrid.spatial.grids.versions import diff_versions
 
     refuse_inputs([(f"--csv {csv}", csv)], [("STORE", store)])
-    with open_store(store, then="`urbangrid grids generate`") as s:
+    with open_store(store, then=UNIT_GRIDS) as s:
         d = diff_versions(s, old, new)
     lang = resolve_lang(lang)
     click.echo(f"{len(d.grids)} 个网格变更，{len(d.moved)} 个要素改变所属网格" if lang == "zh"

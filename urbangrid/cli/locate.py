@@ -28,7 +28,13 @@ import click
 
 from urbangrid.cli.lang import header, lang_option, resolve_lang
 from urbangrid.cli.outputs import refuse_inputs
-from urbangrid.cli.stores import describe, missing_store_message, open_store
+from urbangrid.cli.stores import (
+    UNIT_GRIDS,
+    describe,
+    empty_store_message,
+    missing_store_message,
+    open_store,
+)
 from urbangrid.cli.textfiles import ragged_line, raw_bytes, utf8_text
 
 __all__ = ["EXIT_BAD_ROWS", "EXIT_OUTSIDE", "locate"]
@@ -76,7 +82,7 @@ def _stamp_and_store(target: str) -> tuple[str | None, bool]:
 
     if target.lower().endswith(".gpkg"):
         if not Path(target).is_file():
-            raise click.ClickException(missing_store_message(target, "`urbangrid grids generate`"))
+            raise click.ClickException(missing_store_message(target, UNIT_GRIDS))
         return file_stamp(target), True
     return None, False
 
@@ -101,7 +107,7 @@ def _lookup(target: str) -> Any:
             return found
     from urbangrid.spatial.admin.hierarchy import GridHierarchy
 
-    with open_store(target) as s:
+    with open_store(target, then=UNIT_GRIDS) as s:
         if not is_file:
             stamp = _server_stamp(s)
             found = QuickLookup.open(cache_file("hierarchy", target, stamp), stamp)
@@ -109,9 +115,7 @@ def _lookup(target: str) -> Any:
                 return found
         if s.count("unit_grid") == 0:
             raise click.ClickException(
-                f"{describe(target)} holds no unit grids to locate points in; generate them "
-                "(`urbangrid grids generate`) or load them (`urbangrid load grids FILE "
-                "--store STORE`) first")
+                empty_store_message(target, "unit grids to locate points in", UNIT_GRIDS))
         hierarchy = GridHierarchy.from_store(s)
     assert stamp is not None
     path = cache_file("hierarchy", target, stamp)

@@ -35,14 +35,13 @@ def graded_note(n: int, lang: str) -> str:
 
 def read_district_grids(store: Store) -> Any:
     """The store's current unit grids, or a StaffingError saying how to get some."""
+    from urbangrid.cli.stores import UNIT_GRIDS, empty_store_message
     from urbangrid.errors import StaffingError
     from urbangrid.spatial.grids.versions import read_unit_grids
 
     grids = read_unit_grids(store)
     if len(grids) == 0:
-        raise StaffingError("the store has no unit grids; load them (`urbangrid load grids "
-                            "FILE --store STORE`) or generate them (`urbangrid grids "
-                            "generate`) first")
+        raise StaffingError(empty_store_message(store.target, "unit grids", UNIT_GRIDS))
     return grids
 
 

@@ -19,11 +19,21 @@ from urbangrid.errors import UrbangridError
 if TYPE_CHECKING:
     from urbangrid.store import Store
 
-__all__ = ["STREETS_AND_GRIDS", "describe", "is_server", "missing_store_message", "open_store"]
+__all__ = ["GAZETTEER", "STREETS_AND_GRIDS", "UNIT_GRIDS", "describe", "empty_store_message",
+           "is_server", "missing_store_message", "open_store"]
 
-#: What to do after making a store, for commands that need streets and grids.
-STREETS_AND_GRIDS = ("load streets and grids into it (`urbangrid load streets|grids FILE "
-                     "--store STORE` or `urbangrid grids generate`)")
+# What to do next, for the messages below; ``{store}`` becomes the store the user named,
+# so the commands printed run as they are.
+#: For commands that need streets and grids (route, plan, staffing).
+STREETS_AND_GRIDS = ("load streets and grids into it (`urbangrid load streets FILE --store "
+                     "{store}`; `urbangrid grids generate {store}` or `urbangrid load grids "
+                     "FILE --store {store}`)")
+#: For commands that need unit grids only (locate, grids validate).
+UNIT_GRIDS = ("generate unit grids in it (`urbangrid grids generate {store}`) or load them "
+              "(`urbangrid load grids FILE --store {store}`)")
+#: For the geocoders.
+GAZETTEER = ("load a gazetteer into it (`urbangrid gazetteer load {store} --osm FILE "
+             "--divisions CSV`)")
 
 
 def is_server(target: str) -> bool:
@@ -66,9 +76,32 @@ def describe(target: str) -> str:
 
 
 def missing_store_message(target: str, then: str = "load data into it") -> str:
-    """The one line printed when no store is at ``target`` (a path without a file)."""
-    return (f"no store at {target} (no file at that path; check its spelling); create one "
-            f"with `urbangrid db init {target}` or `urbangrid demo`, then {then}")
+    """The one line printed when no store is at ``target`` (a path without a file).
+
+    ``then`` says what to do once the store is made (:data:`STREETS_AND_GRIDS`,
+    :data:`UNIT_GRIDS`, :data:`GAZETTEER`); ``{store}`` in it is replaced by ``target``.
+
+    >>> missing_store_message("demmo.gpkg", UNIT_GRIDS)  # doctest: +ELLIPSIS
+    'no store at demmo.gpkg (no file at that path; check its spelling); create one with \
+`urbangrid db init demmo.gpkg`, then generate unit grids in it (`urbangrid grids generate \
+demmo.gpkg`) or ...; or try the demo store (`urbangrid demo` writes out/demo.gpkg)'
+    """
+    where = describe(target)
+    return (f"no store at {where} (no file at that path; check its spelling); create one "
+            f"with `urbangrid db init {where}`, then {then.replace('{store}', where)}; or "
+            "try the demo store (`urbangrid demo` writes out/demo.gpkg)")
+
+
+def empty_store_message(target: str, what: str, then: str) -> str:
+    """The one line printed when the store ``target`` holds none of ``what`` a command
+    needs (``"unit grids"``): the store named as the user gave it, and ``then``, what to
+    do (as in :func:`missing_store_message`).
+
+    >>> empty_store_message("d.gpkg", "unit grids", UNIT_GRIDS)  # doctest: +ELLIPSIS
+    'd.gpkg holds no unit grids; generate unit grids in it (`urbangrid grids generate d.gpkg`) ...'
+    """
+    where = describe(target)
+    return f"{where} holds no {what}; {then.replace('{store}', where)}"
 
 
 def open_store(target: str, *, write: bool = False, create: bool = False,
