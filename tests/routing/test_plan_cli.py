@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -149,8 +150,6 @@ def test_staffing_output_is_checked_before_the_work(tmp_path: Path, areas: str,
 def test_english_output_has_no_chinese(district_store: Path) -> None:
     # new-user trial: --lang en still printed "一级道路 → 1" (the graded-grids note) and
     # the explanation's Chinese glosses; every printed term goes through cli/lang.py
-    import re
-
     cjk = re.compile(r"[\u4e00-\u9fff]")
     for cmd in (["plan", "--iterations", "10"], ["staffing"]):
         res = CliRunner().invoke(main, [cmd[0], str(district_store), "--mode", "walk",
@@ -167,3 +166,17 @@ def test_staffing_over_the_limit_on_foot_blames_no_one_way(district_store: Path)
     assert res.exit_code == 0, res.output
     notes = [x for x in res.output.splitlines() if "over the 5 min limit" in x]
     assert notes and all("to walk round" in x and "one-way" not in x for x in notes), notes
+
+
+def test_staffing_notes_follow_lang_zh(district_store: Path) -> None:
+    # new-user trial: with --lang zh the table was Chinese but every note English
+    res = CliRunner().invoke(main, ["staffing", str(district_store), "--mode", "walk",
+                                    "--limit", "5min", "--lang", "zh"])
+    assert res.exit_code == 0, res.output
+    notes = [x for x in res.output.splitlines() if x.startswith("注：")]
+    assert notes and not any(x.startswith("note:") for x in res.output.splitlines())
+    assert any("个单元网格没有管理等级" in x for x in notes), notes
+    assert any("步行一圈需" in x and "超过 5 分钟的上限" in x for x in notes), notes
+    assert "个巡查区域（步行，上限 5 分钟）" in res.output
+    english = re.compile(r"\b(area|takes|grids?|limit|within|collector)\b")
+    assert not any(english.search(x) for x in notes), notes

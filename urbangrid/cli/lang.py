@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-__all__ = ["TERMS", "glossed", "header", "lang_option", "resolve_lang"]
+__all__ = ["TERMS", "glossed", "header", "lang_option", "note", "resolve_lang"]
 
 #: Column or label → its Chinese term (the standards' wording where they have one).
 TERMS: dict[str, str] = {
@@ -39,6 +39,8 @@ TERMS: dict[str, str] = {
     "collectors": "采集员",
     # notes
     "grade-1 road": "一级道路", "grade-2 road": "二级道路",
+    # travel modes (routing/patrol/modes.toml)
+    "walk": "步行", "bike": "自行车", "ebike": "电动自行车", "car": "汽车",
 }
 
 #: A Chinese gloss in brackets after an English term, as the library writes them:
@@ -72,6 +74,11 @@ def glossed(text: str, lang: str) -> str:
     '  grids: 2 collectors'
     """
     return text if lang == "zh" else _GLOSS.sub("", text)
+
+
+def note(text: str, lang: str) -> str:
+    """A printed note (text already in `lang`) with its label: ``注：`` or ``note: ``."""
+    return f"注：{text}" if lang == "zh" else f"note: {text}"
 
 
 def lang_option(func: Callable[..., Any]) -> Callable[..., Any]:

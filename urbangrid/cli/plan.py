@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.lang import header, lang_option, note, resolve_lang
 from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.staffing import graded_note, mode_option, read_district_grids
 
@@ -149,7 +149,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
         click.echo(f"headcount {p.headcount}, lower bound {p.lower_bound} "
                    f"({p.info['t_total_s']:.1f} s, {p.info['workers']} process(es))")
         if p.info["graded_grids"]:
-            click.echo(f"note: {graded_note(p.info['graded_grids'], lang)}")
+            click.echo(note(graded_note(p.info["graded_grids"], lang), lang))
         click.echo(p.summary)
         for prob in p.problems[:_SHOWN_PROBLEMS]:
             click.echo(f"norm not met: {format_problem(prob)}")

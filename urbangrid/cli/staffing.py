@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from urbangrid.cli.lang import glossed, header, lang_option, resolve_lang
+from urbangrid.cli.lang import glossed, header, lang_option, note, resolve_lang
 from urbangrid.cli.outputs import refuse_inputs
 
-__all__ = ["graded_note", "mode_option", "read_district_grids", "staffing", "staffing_plan"]
+__all__ = ["graded_note", "mode_option", "over_limit_note", "read_district_grids", "staffing",
+           "staffing_plan"]
 
 if TYPE_CHECKING:
     from urbangrid.store import Store
@@ -27,10 +28,45 @@ mode_option = click.option("--mode", default="bike", show_default=True,
 
 def graded_note(n: int, lang: str) -> str:
     """The note on grids that had no management grade and were graded by their streets,
-    its road classes in `lang`."""
+    in `lang`."""
+    if lang == "zh":
+        return (f"{n} 个单元网格没有管理等级：按其中最高等级的道路定级（一级道路 → 1，"
+                "二级道路 → 2，其余 → 3）")
     return (f"{n} grid(s) had no management grade: graded by their best road "
-            f"({header('grade-1 road', lang)} → 1, {header('grade-2 road', lang)} → 2, "
-            "else 3)")
+            "(grade-1 road → 1, grade-2 road → 2, else 3)")
+
+
+def over_limit_note(a: Any, limit_s: float, walk: bool, lang: str) -> str:
+    """The note on collector area ``a`` (a row of ``CollectorAreas.areas``) whose round
+    takes longer than ``limit_s`` (seconds), in `lang`: its streets' own time and why the
+    rest is travel (on foot one-way streets are walked both ways, so no one-way is blamed)."""
+    grids_n, code = int(a.get("n_grids", 1)), a["area_code"]
+    route_min, street_min, limit_min = a["route_s"] / 60, a["service_s"] / 60, limit_s / 60
+    if lang == "zh":
+        why = ("其道路只在区域外相连" if walk else
+               "其道路只在区域外相连，如须绕行的单行双幅路或该方式不能走的匝道")
+        return (f"巡查区域 {code}（{grids_n} 个单元网格）{'步行' if walk else '骑行'}一圈需 "
+                f"{route_min:.1f} 分钟，超过 {limit_min:.0f} 分钟的上限：道路本身需 "
+                f"{street_min:.1f} 分钟，其余是道路之间的往返（{why}）")
+    what = "one unit grid" if grids_n == 1 else f"{grids_n} unit grids"
+    why = ("its streets link up only outside it" if walk else
+           "its streets link up only outside it, e.g. round one-way carriageways or "
+           "ramps the mode may not take")
+    return (f"area {code} ({what}) takes {route_min:.1f} min to "
+            f"{'walk' if walk else 'ride'} round, over the {limit_min:.0f} min "
+            f"limit: its streets need {street_min:.1f} min, the rest is "
+            f"travel between them ({why})")
+
+
+def _areas_line(a: Any, mode: str, limit_s: float, lang: str) -> str:
+    """One line on the collector areas ``a``: how many, the rounds' range, how many fit."""
+    low, high, fits = a["route_s"].min() / 60, a["route_s"].max() / 60, int(a["fits"].sum())
+    if lang == "zh":
+        return (f"{len(a)} 个巡查区域（{header(mode, lang)}，上限 {limit_s / 60:.0f} 分钟）："
+                f"每圈 {low:.1f}-{high:.1f} 分钟，{fits} 个在上限内")
+    return (f"{len(a)} collector area{'' if len(a) == 1 else 's'} ({mode}, limit "
+            f"{limit_s / 60:.0f} min): rounds {low:.1f}-{high:.1f} min, {fits} within the "
+            "limit")
 
 
 def read_district_grids(store: Store) -> Any:
@@ -79,16 +115,7 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
                                     iterations=iterations, on_over="flag")
     over = areas.areas[~areas.areas["fits"]]
     walk = G.graph["mode"] == "walk"  # on foot one-way streets are walked both ways
-    for _, a in over.iterrows():
-        grids_n = int(a.get("n_grids", 1))
-        what = "one unit grid" if grids_n == 1 else f"{grids_n} unit grids"
-        why = ("its streets link up only outside it" if walk else
-               "its streets link up only outside it, e.g. round one-way carriageways or "
-               "ramps the mode may not take")
-        notes.append(f"area {a['area_code']} ({what}) takes {a['route_s'] / 60:.1f} min to "
-                     f"{'walk' if walk else 'ride'} round, over the {limit_s / 60:.0f} min "
-                     f"limit: its streets need {a['service_s'] / 60:.1f} min, the rest is "
-                     f"travel between them ({why})")
+    notes += [over_limit_note(a, limit_s, walk, lang) for _, a in over.iterrows()]
     table = staffing_table(grids, shifts=shifts, time_based=tb)
     return table, areas, notes
 
@@ -147,12 +174,9 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
                 click.echo(shown.rename(columns=lambda c: header(c, lang)).to_string())
             click.echo(glossed(explain(table), lang))
             a = areas.areas
-            click.echo(f"{len(a)} collector area{'' if len(a) == 1 else 's'} ({mode}, limit "
-                       f"{limit_s / 60:.0f} min): "
-                       f"rounds {a['route_s'].min() / 60:.1f}-{a['route_s'].max() / 60:.1f} "
-                       f"min, {int(a['fits'].sum())} within the limit")
+            click.echo(_areas_line(a, mode, limit_s, lang))
             for n in notes:
-                click.echo(f"note: {n}")
+                click.echo(note(n, lang))
             if save:
                 r = load_collector_areas(s, areas, mode=mode, source=describe(store))
                 click.echo(f"collector_area: {r.inserted} new, {r.updated} changed, "
