@@ -182,7 +182,7 @@ def _threads(admin: psycopg.Connection) -> str:
         "one client thread + the in-file duplicate search in a second thread (while the rows "
         "are checked) + the COPY writer thread, one backend for the COPY (into a staging "
         "table, on a second connection), then the index builds on two connections at once "
-        "(GiST on one, the B-trees on the other) and the swap in the load's "
+        "(each taking the next index from one queue, GiST first) and the swap in the load's "
         f"transaction. Server B-tree builds may add up to {workers} parallel workers "
         f"(max_parallel_maintenance_workers) for either. {os.cpu_count()} cores."
     )
