@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from tests.routing.patrol_cases import CRS, lattice_frame
 from urbangrid.cli.main import main
@@ -42,7 +42,7 @@ def area_file(tmp_path: Path) -> Path:
     return path
 
 
-def _route(area: Path, *extra: str, env: dict[str, str] | None = None) -> object:
+def _route(area: Path, *extra: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(main, ["route", str(WUDAOKOU), "--polygon", str(area), "--mode",
                                      "walk", "--time-limit", "1", *extra], env=env)
 
@@ -117,7 +117,7 @@ def test_an_area_code_without_a_boundary_says_so(tmp_path: Path) -> None:
 
 
 def _route_lattice(tmp_path: Path, name: str, side_m: float,
-                   frame: gpd.GeoDataFrame | None = None, *extra: str) -> object:
+                   frame: gpd.GeoDataFrame | None = None, *extra: str) -> Result:
     """`route FILE --polygon area` on the 4 × 4 lattice saved as ``name`` (by its suffix),
     the area a square of ``side_m`` from the lattice's corner."""
     f = lattice_frame(4) if frame is None else frame
@@ -225,3 +225,36 @@ def test_an_output_that_is_an_input_is_refused(tmp_path: Path) -> None:
                                     "-o", str(area)])
     assert res.exit_code == 2 and "would write over --polygon" in res.output, res.output
     assert area.read_bytes() == before
+
+
+def test_gis_outputs_hold_one_geometry_type_per_layer(area_file: Path, tmp_path: Path) -> None:
+    # new-user trial: route.geojson mixed the route line, step points and the area polygon,
+    # so QGIS asked which sublayer to open
+    import pyogrio
+
+    res = _route(area_file, "--no-steps", "-o", str(tmp_path / "r.geojson"),
+                 "-o", str(tmp_path / "r.gpkg"))
+    assert res.exit_code == 0, res.output
+    kinds = {name: {str(t) for _, t in pyogrio.list_layers(tmp_path / name)}
+             for name in ("r.geojson", "r.steps.geojson", "r.area.geojson")}
+    assert kinds == {"r.geojson": {"LineString"}, "r.steps.geojson": {"Point"},
+                     "r.area.geojson": {"Polygon"}}, kinds
+    assert [list(x) for x in pyogrio.list_layers(tmp_path / "r.gpkg")] == [
+        ["route", "LineString"], ["steps", "Point"], ["area", "Polygon"]]
+    steps = gpd.read_file(tmp_path / "r.gpkg", layer="steps")
+    assert {"step", "text_zh", "text_en", "route_id"} <= set(steps.columns) and len(steps) > 1
+    assert f"wrote {tmp_path / 'r.geojson'}, {tmp_path / 'r.steps.geojson'}, " in res.output
+    assert "(layers route, steps, area)" in res.output
+
+
+def test_a_file_written_beside_an_output_is_no_input_either(tmp_path: Path,
+                                                            area_file: Path) -> None:
+    # -o beat.geojson writes beat.area.geojson beside it: that must not be the --polygon
+    area = tmp_path / "beat.area.geojson"
+    area.write_bytes(area_file.read_bytes())
+    res = _route(area, "-o", str(tmp_path / "beat.geojson"))
+    assert res.exit_code == 2, res.output
+    assert (f"-o {tmp_path / 'beat.geojson'} would write over --polygon {area}, which the "
+            f"command reads (it writes {area})") in res.output
+    assert area.read_bytes() == area_file.read_bytes()
+    assert not (tmp_path / "beat.geojson").exists()

@@ -10,7 +10,10 @@ Examples (shell)::
 
 The command is thin: it reads the streets and the area, calls
 :func:`urbangrid.routing.patrol.routes.area_route` and writes what ``-o`` asks for (the file
-type follows the suffix: ``.gpx``, ``.geojson``/``.json``, ``.html``).
+type follows the suffix: ``.gpx``, ``.geojson``/``.json``, ``.gpkg``, ``.html``). A GIS file
+holds one geometry type per layer (:func:`urbangrid.routing.patrol.export.write_route_layers`):
+``route.geojson`` the route line, ``route.steps.geojson`` and ``route.area.geojson`` beside
+it; ``route.gpkg`` the layers ``route``, ``steps`` and ``area``.
 """
 
 from __future__ import annotations
@@ -112,8 +115,8 @@ def _is_store(source: str) -> bool:
     return {"street_centreline", "unit_grid"} <= names
 
 
-_OUTPUT_TYPES = {".gpx": "gpx", ".geojson": "geojson", ".json": "geojson", ".html": "html",
-                 ".htm": "html"}
+_OUTPUT_TYPES = {".gpx": "gpx", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
+                 ".html": "html", ".htm": "html"}
 
 
 def check_outputs(outputs: tuple[str, ...], *, basemap: str | None = None,
@@ -133,12 +136,16 @@ def check_outputs(outputs: tuple[str, ...], *, basemap: str | None = None,
     """
     import os
 
-    from urbangrid.routing.patrol.export import BASEMAPS
+    from urbangrid.routing.patrol.export import BASEMAPS, route_layer_paths
 
     for out in outputs:
         if Path(out).suffix.lower() not in _OUTPUT_TYPES:
-            raise click.UsageError(f"{out}: unknown output type (use .gpx, .geojson, .html)")
-    refuse_inputs([(f"-o {out}", out) for out in outputs], inputs)
+            raise click.UsageError(f"{out}: unknown output type (use .gpx, .geojson, .gpkg, "
+                                   ".html)")
+    written = [(f"-o {out}", p) for out in outputs for p in (
+        set(route_layer_paths(out).values())
+        if _OUTPUT_TYPES[Path(out).suffix.lower()] in ("geojson", "gpkg") else {Path(out)})]
+    refuse_inputs(sorted(written, key=str), inputs)
     for out in outputs:
         folder = Path(out).parent
         if not folder.is_dir():
@@ -225,7 +232,10 @@ def street_classes(column: str | None, values: str | None, oneway: str | None = 
               "(default), GCJ-02 (Amap/Tencent), BD-09 (Baidu), EPSG:4490 (CGCS2000) or any "
               "EPSG code; default for --polygon: the file's own (a GeoJSON crs member too).")
 @click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False),
-              help="Output file(s): .gpx, .geojson, .html; repeatable.")
+              help="Output file(s), repeatable, the type by suffix: .gpx (track and steps, "
+                   "for a phone); .geojson (the route line; the steps as points in "
+                   "NAME.steps.geojson and the area in NAME.area.geojson beside it); .gpkg "
+                   "(layers route, steps, area); .html (a map). GIS files are WGS 84.")
 @click.option("--both-sides", default="", help="Comma-separated highway values whose "
               "two-way streets are patrolled on both sides, e.g. primary,secondary.")
 @click.option("--boundary", type=click.Choice(["north", "both", "none"]), default="north",
@@ -481,9 +491,12 @@ def _write_outputs(r: Any, outputs: tuple[str, ...], *, basemap: str | None,
         kind = _OUTPUT_TYPES[Path(out).suffix.lower()]
         if kind == "gpx":
             export.write_gpx(r, out)
-        elif kind == "geojson":
-            export.write_geojson(r, out, steps=True, areas=True)
+            click.echo(f"wrote {out}")
+        elif kind in ("geojson", "gpkg"):  # one geometry type per layer, as QGIS opens it
+            written = export.write_route_layers(r, out)
+            click.echo(f"wrote {', '.join(map(str, written))}"
+                       + (" (layers route, steps, area)" if kind == "gpkg" else ""))
         else:
             export.write_map(r, out, basemap=basemap, tianditu_key=tianditu_key,
                              streets=streets)
-        click.echo(f"wrote {out}")
+            click.echo(f"wrote {out}")

@@ -4,6 +4,9 @@
   ``patrol_route`` layer (migration ``0801_patrol_routes.sql``);
 * :func:`write_geojson` — RFC 7946 FeatureCollection (WGS 84 lon/lat), the route
   LineStrings and optionally one Point per turn-by-turn step;
+* :func:`write_route_layers` — the routes, their steps and their areas as one layer
+  each, as QGIS opens them without asking which sublayer: a GeoPackage with layers
+  ``route``, ``steps`` and ``area``, or three GeoJSON files (:func:`route_layer_paths`);
 * :func:`write_gpx` — GPX 1.1 (a ``trk`` a phone app imports, the turn-by-turn steps
   as a ``rte``), WGS 84 as GPX requires;
 * :func:`load_routes` — the ``patrol_route`` layer of a store (upsert with history);
@@ -51,12 +54,14 @@ __all__ = [
     "add_route",
     "load_routes",
     "new_map",
+    "route_layer_paths",
     "routes_frame",
     "step_texts",
     "write_geojson",
     "write_gpx",
     "write_map",
     "write_offline_html",
+    "write_route_layers",
 ]
 
 GPX_NAMESPACE = "http://www.topografix.com/GPX/1/1"
@@ -222,32 +227,97 @@ def write_geojson(
     Path
         The file written.
     """
+    layers = _layer_features(routes)
+    features = [f for i in range(len(layers["route"])) for f in (
+        [layers["route"][i]] + (layers["steps"][i] if steps else [])
+        + (layers["area"][i] if areas else []))]
+    return _write_features(features, Path(path))
+
+
+def _write_features(features: list[dict[str, Any]], path: Path) -> Path:
+    doc = {"type": "FeatureCollection", "features": features}
+    path.write_text(json.dumps(doc, ensure_ascii=False, default=_json_default), encoding="utf-8")
+    return path
+
+
+def _layer_features(routes: PatrolRoute | Sequence[PatrolRoute]
+                    ) -> dict[str, list[Any]]:
+    """GeoJSON features (WGS 84) per route: ``route`` one LineString each; ``steps`` and
+    ``area`` a list each (a Point per turn-by-turn step; the area outline, if any)."""
     rs = [routes] if isinstance(routes, PatrolRoute) else list(routes)
     frame = routes_frame(rs)
-    features = []
+    out: dict[str, list[Any]] = {"route": [], "steps": [], "area": []}
     for r, row in zip(rs, frame.to_dict("records"), strict=True):
         props = {k: v for k, v in row.items() if k not in ("geometry", "instructions")}
         props["kind"] = "route"
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": shapely.geometry.mapping(row["geometry"])})
-        if steps:
-            for s in row["instructions"]:
-                features.append({
-                    "type": "Feature",
-                    "properties": {"kind": "step", "route_id": row["route_id"],
-                                   **{k: v for k, v in s.items() if k not in ("lon", "lat")}},
-                    "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
-                })
-        if areas and r.area is not None:
+        out["route"].append({"type": "Feature", "properties": props,
+                             "geometry": shapely.geometry.mapping(row["geometry"])})
+        out["steps"].append([{
+            "type": "Feature",
+            "properties": {"kind": "step", "route_id": row["route_id"],
+                           **{k: v for k, v in s.items() if k not in ("lon", "lat")}},
+            "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+        } for s in row["instructions"]])
+        area = []
+        if r.area is not None:
             a = gpd.GeoSeries([r.area], crs=r.crs).to_crs("EPSG:4326").iloc[0]
-            features.append({"type": "Feature",
-                             "properties": {"kind": "area", "route_id": row["route_id"],
-                                            "area_code": r.area_id},
-                             "geometry": shapely.geometry.mapping(a)})
-    doc = {"type": "FeatureCollection", "features": features}
+            area.append({"type": "Feature",
+                         "properties": {"kind": "area", "route_id": row["route_id"],
+                                        "area_code": r.area_id},
+                         "geometry": shapely.geometry.mapping(a)})
+        out["area"].append(area)
+    return out
+
+
+def route_layer_paths(path: str | Path) -> dict[str, Path]:
+    """The file each layer of :func:`write_route_layers` goes to: for ``route.geojson``
+    the routes there, ``route.steps.geojson`` and ``route.area.geojson`` beside it; for a
+    GeoPackage, all three in ``path``."""
     path = Path(path)
-    path.write_text(json.dumps(doc, ensure_ascii=False, default=_json_default), encoding="utf-8")
-    return path
+    if path.suffix.lower() == ".gpkg":
+        return dict.fromkeys(("route", "steps", "area"), path)
+    return {"route": path, "steps": path.with_suffix(f".steps{path.suffix}"),
+            "area": path.with_suffix(f".area{path.suffix}")}
+
+
+def write_route_layers(routes: PatrolRoute | Sequence[PatrolRoute],
+                       path: str | Path) -> list[Path]:
+    """Write routes, their turn-by-turn steps and their areas one geometry type per layer
+    (WGS 84), so a GIS opens each as it is (one FeatureCollection mixing lines, points and
+    polygons makes QGIS ask which sublayer to open).
+
+    Parameters
+    ----------
+    routes : PatrolRoute or sequence of PatrolRoute
+        Routes to write.
+    path : str or Path
+        A ``.gpkg`` file: layers ``route`` (LineStrings, the columns of
+        :func:`routes_frame` but ``instructions``), ``steps`` (a Point per step: ``step``,
+        ``action``, ``street``, ``distance_m``, ``duration_s``, ``text_zh``, ``text_en``)
+        and ``area`` (the area outlines), replacing any file there. A GeoJSON file: the
+        routes, with the steps and areas beside it (:func:`route_layer_paths`).
+
+    Returns
+    -------
+    list of Path
+        The files written (a layer with no feature is not written).
+    """
+    layers = {name: [f for fs in feats for f in (fs if name != "route" else [fs])]
+              for name, feats in _layer_features(routes).items()}
+    paths = route_layer_paths(path)
+    if Path(path).suffix.lower() != ".gpkg":
+        return [_write_features(feats, paths[name]) for name, feats in layers.items()
+                if feats or name == "route"]
+    # written aside and renamed: a failed write leaves no half GeoPackage at `path`
+    final = Path(path)
+    tmp = final.with_name(f".{final.stem}.partial.gpkg")  # GDAL wants the suffix
+    tmp.unlink(missing_ok=True)
+    for name, feats in layers.items():
+        if feats:
+            gpd.GeoDataFrame.from_features(feats, crs="EPSG:4326").to_file(
+                tmp, layer=name, driver="GPKG")
+    tmp.replace(final)
+    return [final]
 
 
 def _json_default(value: Any) -> Any:
