@@ -166,6 +166,9 @@ def test_staffing_over_the_limit_on_foot_blames_no_one_way(district_store: Path)
     assert res.exit_code == 0, res.output
     notes = [x for x in res.output.splitlines() if "over the 5 min limit" in x]
     assert notes and all("to walk round" in x and "one-way" not in x for x in notes), notes
+    # 24 areas over the limit printed 24 lines saying the same: 6 notes, then how many more
+    lines = [x for x in res.output.splitlines() if x.startswith("note:")]
+    assert len(lines) == 7 and lines[-1].startswith("note: 19 more like these"), lines
 
 
 def test_staffing_notes_follow_lang_zh(district_store: Path) -> None:

@@ -127,6 +127,10 @@ def _routes_path(areas_out: Path) -> Path | None:
     return areas_out.with_suffix(".routes.geojson")
 
 
+#: Notes printed; a district over the limit everywhere gave one identical line per area.
+_SHOWN_NOTES = 6
+
+
 @click.command("staffing")
 @click.argument("store")
 @mode_option
@@ -175,8 +179,14 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
             click.echo(glossed(explain(table), lang))
             a = areas.areas
             click.echo(_areas_line(a, mode, limit_s, lang))
-            for n in notes:
+            for n in notes[:_SHOWN_NOTES]:
                 click.echo(note(n, lang))
+            if len(notes) > _SHOWN_NOTES:  # the rest say the same of other areas
+                rest = len(notes) - _SHOWN_NOTES
+                click.echo(note(f"另有 {rest} 条同类说明（其他巡查区域；--areas FILE 写出每个"
+                                "区域及其一圈时长）" if lang == "zh" else
+                                f"{rest} more like these, of other areas (--areas FILE writes "
+                                "every area with its round time)", lang))
             if save:
                 r = load_collector_areas(s, areas, mode=mode, source=describe(store))
                 click.echo(f"collector_area: {r.inserted} new, {r.updated} changed, "
