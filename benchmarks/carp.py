@@ -23,6 +23,9 @@ best-known cost. The solver never looks at that target otherwise, so up to the s
 runs exactly as it would for the whole budget: "within 1 % after 212 s of a 600 s
 budget" is then a finding about the 600 s run, obtained in 212 s. ``wall s`` is
 the time to reach it; an instance that does not reach it runs the whole budget.
+``--stop-at-gap 0`` stops at the best-known cost itself: the gap printed is then never
+smaller than the whole budget would give (the search could only have gone on below a
+best-known cost that is not proven optimal), so a mean over a set stays honest.
 
 Results also go to ``benchmarks/results/carp_<sets>_<time>s.csv``.
 """
