@@ -9,8 +9,8 @@ search works on a *plan* and repeatedly:
    have their nearest streets there), until the group holds about ``target`` tasks;
 2. solves that group's streets as a CARP of their own with the memetic search of
    :mod:`urbangrid.routing.core.carp` (the group's current routes seed its
-   population, so the sub-plan never gets worse), every second group with its ruin
-   and recreate from the group's routes instead;
+   population, so the sub-plan never gets worse), every second group of four routes
+   or more with its ruin and recreate from the group's routes instead;
 3. puts the sub-plan back when it is cheaper;
 4. when no group has improved the plan for a while and it has more routes than the
    total demand needs, empties one route into the others (penalised insertion and a
@@ -188,9 +188,12 @@ def decomposed_search(
         group = _pick_group(routes, search.neigh, search.rng, target)
         left = deadline - time.perf_counter()
         budget = left if iterations is not None else max(0.05, min(left, 10.0))
-        # every second group by ruin and recreate: on Hefei-4 at 120 s 0.39 % above the
-        # best-known cost, against 1.20 % with the memetic search for every group
-        new = _solve_group(search, routes, group, budget, sub_iterations, recreate=it % 2 == 0)
+        # every second group of 4 routes or more by ruin and recreate: on Hefei-4 (groups
+        # of ~9 routes) at 120 s 0.26-0.39 % above the best-known cost, against 1.20 %
+        # with the memetic search for every group; but on Beijing-2 (groups of 2-3 long
+        # routes) 1.76 % against 0.62 %
+        recreate = it % 2 == 0 and len(group) >= 4
+        new = _solve_group(search, routes, group, budget, sub_iterations, recreate=recreate)
         since += 1
         if new is not None:
             keep = [r for i, r in enumerate(routes) if i not in set(group)]
