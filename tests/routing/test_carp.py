@@ -98,7 +98,8 @@ class TestCollectors:
         check_plan(G, plan, weight="length", serve_once=True)
         assert plan.lower_bound is not None
         assert plan.lower_bound <= plan.max_route_cost
-        assert 0 <= plan.gap < 0.5
+        gap = plan.gap
+        assert gap is not None and 0 <= gap < 0.5
         rows = plan.to_rows()
         assert len(rows) == sum(len(r) for r in plan.routes)
         assert sum(r["served"] for r in rows) == G.number_of_edges()
