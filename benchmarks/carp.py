@@ -70,7 +70,7 @@ def run_one(path: str, time_limit_s: float, seed: int, target_cost: float | None
               for r, idx in zip(sol.routes, sol.route_edges, strict=True)]
     print(json.dumps({
         "cost": sol.cost, "routes": routes, "seconds": dt,
-        "iterations": sol.info.get("iterations"), "stuck": sol.info.get("stuck"),
+        "iterations": sol.info.get("iterations"),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "load": os.getloadavg()[0],
     }))
@@ -230,7 +230,6 @@ def main() -> None:
                      "seconds": round(res["seconds"], 1), "iterations": res["iterations"],
                      "peak_rss_mb": round(res["peak_rss_mb"], 1),
                      "stop_at_gap_pct": "" if args.stop_at_gap is None else args.stop_at_gap,
-                     "stuck": "" if res.get("stuck") is None else res["stuck"],
                      "routes": n_routes, "fewest_routes": fewest,
                      "load": round(os.getloadavg()[0], 2), "check": ok, "seed": args.seed,
                      "commit": used, "finished": time.strftime("%Y-%m-%d %H:%M:%S")})

@@ -179,7 +179,6 @@ def decomposed_search(
     first_cost = cur.cost
     fewest = _fewest_routes(search)
     it = improved = since = drops = 0
-    stuck = False  # a stall with no surplus route to drop: groups of 2-3 routes recreate too
     sub_iterations = 150
     while (iterations is None or it < iterations) and time.perf_counter() < deadline:
         if target_cost is not None and best.feasible and best.cost <= target_cost:
@@ -192,10 +191,8 @@ def decomposed_search(
         # every second group of 4 routes or more by ruin and recreate: on Hefei-4 (groups
         # of ~9 routes) at 120 s 0.26-0.39 % above the best-known cost, against 1.20 %
         # with the memetic search for every group; but on Beijing-2 (groups of 2-3 long
-        # routes) 1.76 % against 0.62 % (where a stall can still drop one of its surplus
-        # routes); once the plan has stalled with no route to drop, small groups too
-        # (Beijing-3, 18 of 18 routes: 1.03 % after 600 s with the memetic search alone)
-        recreate = it % 2 == 0 and (len(group) >= 4 or stuck)
+        # routes) 1.76 % against 0.62 %
+        recreate = it % 2 == 0 and len(group) >= 4
         new = _solve_group(search, routes, group, budget, sub_iterations, recreate=recreate)
         since += 1
         if new is not None:
@@ -214,7 +211,6 @@ def decomposed_search(
             # of a few with one route fewer, even if dearer (the groups then improve
             # it); a stalled plan that is worse than the best restarts from the best
             since = 0
-            stuck = stuck or len(cur.routes) <= fewest
             if len(cur.routes) <= fewest and cur is not best:
                 cur = best
             if len(cur.routes) > fewest:
@@ -226,7 +222,7 @@ def decomposed_search(
     cur = _polish(search, cur, deps)
     if _better(cur, best):
         best = cur
-    info = {"iterations": it, "groups_improved": improved, "routes_dropped": drops, "stuck": stuck,
+    info = {"iterations": it, "groups_improved": improved, "routes_dropped": drops,
             "first_cost": first_cost, "decomposed": True, "seconds": time.perf_counter() - t0}
     return best, info
 
