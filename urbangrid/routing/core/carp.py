@@ -592,7 +592,7 @@ class _Search:
                 break
             if time.perf_counter() > deadline:
                 break
-            if target_cost is not None and best.feasible and best.cost <= target_cost:
+            if _reached(best, target_cost):
                 break
             it += 1
             a = self._tournament(pop)
@@ -674,7 +674,7 @@ class _Search:
                 break
             if time.perf_counter() > deadline:
                 break
-            if target_cost is not None and best.feasible and best.cost <= target_cost:
+            if _reached(best, target_cost):
                 break
             it += 1
             q = int(self.rng.integers(2, max(3, int(0.25 * self.m)) + 1))
@@ -840,6 +840,12 @@ def _expand(
     )
 
 
+def _reached(s: _Sol, target_cost: float | None) -> bool:
+    """Whether ``s`` is a feasible plan costing at most ``target_cost`` (instance units);
+    never when no target is set. The one stopping rule of every search here."""
+    return target_cost is not None and s.feasible and s.cost <= target_cost
+
+
 #: Instances with more required edges than this (and at most
 #: :data:`~urbangrid.routing.core.carp_decompose.DECOMPOSE_ABOVE`) spend the second half
 #: of the search in ruin and recreate from the memetic search's best plan.
@@ -861,7 +867,7 @@ def _memetic_then_recreate(
     t0 = time.perf_counter()
     first = None if iterations is None else iterations // 2
     sol, info = search.memetic(time_limit_s / 2, first, target_cost=target_cost)
-    if target_cost is not None and sol.feasible and sol.cost <= target_cost:
+    if _reached(sol, target_cost):
         return sol, info
     left = max(0.0, time_limit_s - (time.perf_counter() - t0))
     rest = None if iterations is None else iterations - info["iterations"]
@@ -957,7 +963,7 @@ def solve(
     else:
         sol, info = search.memetic(time_limit_s, iterations, target_cost=target_cost)
     info["seed"] = seed
-    info["reached_target"] = target_cost is not None and sol.feasible and sol.cost <= target_cost
+    info["reached_target"] = _reached(sol, target_cost)
     nodes = prob.rel_nodes
     routes = [
         [(int(nodes[prob.th[t]]), int(nodes[prob.tt[t]])) for t in r.tolist()] for r in sol.routes

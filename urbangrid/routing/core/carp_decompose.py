@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from urbangrid.routing.core.carp import _Problem, _Search, _Sol
+from urbangrid.routing.core.carp import _Problem, _reached, _Search, _Sol
 
 __all__ = ["DECOMPOSE_ABOVE", "decomposed_search"]
 
@@ -181,7 +181,7 @@ def decomposed_search(
     it = improved = since = drops = 0
     sub_iterations = 150
     while (iterations is None or it < iterations) and time.perf_counter() < deadline:
-        if target_cost is not None and best.feasible and best.cost <= target_cost:
+        if _reached(best, target_cost):
             break
         it += 1
         routes = cur.routes
