@@ -53,8 +53,11 @@ def routes_step(ctx: Any) -> str:
     Work grids come from the store's ``work_grid`` layer when an earlier step wrote
     them, else they are generated in memory (unit grids from the OSM extract's streets
     and its documented community partition, grouped to about 0.27 km² each, the
-    Beijing Chaoyang norm). Writes ``routes/<code>.gpx``, ``patrol_routes.geojson``,
-    ``patrol_routes.txt`` and ``route_map.html`` (the longest route's map) into ``ctx.out``
+    Beijing Chaoyang norm). Writes ``routes/<code>.gpx``, ``patrol_routes.geojson`` (the
+    route lines) with ``patrol_routes.steps.geojson`` (turn points) and
+    ``patrol_routes.area.geojson`` (work grid outlines) beside it, one geometry type per
+    file as ``urbangrid route -o x.geojson`` writes them, ``patrol_routes.txt`` and
+    ``route_map.html`` (the longest route's map) into ``ctx.out``
     and the ``patrol_route`` layer, keeps
     the routes in ``ctx.state["routes"]`` for the demo map, prints the route table
     and returns a summary line.
@@ -76,7 +79,9 @@ def routes_step(ctx: Any) -> str:
     gpx_dir.mkdir(parents=True, exist_ok=True)
     for r in routes:
         export.write_gpx(r, gpx_dir / f"{r.area_id}.gpx")
-    export.write_geojson(routes, out / "patrol_routes.geojson", areas=True)
+    # one geometry type per file: a FeatureCollection of lines and polygons makes QGIS
+    # ask which sublayer to open
+    written = export.write_route_layers(routes, out / "patrol_routes.geojson")
     if routes:  # what `urbangrid route -o route.html` draws, for the longest round
         export.write_map(max(routes, key=lambda r: r.duration_s), out / "route_map.html")
     ctx.state["routes"] = routes
@@ -89,7 +94,7 @@ def routes_step(ctx: Any) -> str:
     none = f" ({len(skipped)} work grids have no bike street to patrol)" if skipped else ""
     return (f"{len(routes)} bike patrol routes, one per work grid{none}, {km:.1f} km in all, "
             f"{min(minutes):.0f}–{max(minutes):.0f} min each; routes/*.gpx, "
-            "patrol_routes.geojson, layer patrol_route")
+            f"{', '.join(p.name for p in written)}, layer patrol_route")
 
 
 def _plan_routes(ctx: Any, G: Any, grids: Any, skipped: list[tuple[str, str]]) -> list[Any]:

@@ -306,8 +306,8 @@ def write_route_layers(routes: PatrolRoute | Sequence[PatrolRoute],
               for name, feats in _layer_features(routes).items()}
     paths = route_layer_paths(path)
     if Path(path).suffix.lower() != ".gpkg":
-        return [_write_features(feats, paths[name]) for name, feats in layers.items()
-                if feats or name == "route"]
+        return [_write_features(_promote_to_multi(feats), paths[name])
+                for name, feats in layers.items() if feats or name == "route"]
     # written aside and renamed: a failed write leaves no half GeoPackage at `path`
     final = Path(path)
     tmp = final.with_name(f".{final.stem}.partial.gpkg")  # GDAL wants the suffix
@@ -318,6 +318,17 @@ def write_route_layers(routes: PatrolRoute | Sequence[PatrolRoute],
                 tmp, layer=name, driver="GPKG")
     tmp.replace(final)
     return [final]
+
+
+def _promote_to_multi(features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`features` with Polygons made MultiPolygons when the two are mixed (as GDAL's
+    GPKG writer does): GDAL reads a GeoJSON file of Polygons and MultiPolygons as of
+    unknown type, which is what makes QGIS ask which sublayer to open."""
+    kinds = {f["geometry"]["type"] for f in features}
+    single = {k for k in kinds if f"Multi{k}" in kinds}
+    return [{**f, "geometry": {"type": f"Multi{f['geometry']['type']}",
+                               "coordinates": [f["geometry"]["coordinates"]]}}
+            if f["geometry"]["type"] in single else f for f in features]
 
 
 def _json_default(value: Any) -> Any:
