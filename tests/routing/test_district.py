@@ -13,6 +13,7 @@ from tests.routing.lattice import lattice
 from urbangrid.errors import ShiftLimitError
 from urbangrid.routing.core.plan import check_route
 from urbangrid.routing.patrol.district import (
+    PLAN_FILES,
     load_district_plan,
     plan_district,
     write_district_plan,
@@ -129,6 +130,8 @@ def test_files_one_gpx_per_collector(plan, tmp_path):
     files = write_district_plan(plan, tmp_path, day=date(2026, 12, 7))
     gpx = sorted(p for p in files if p.suffix == ".gpx")
     assert len(gpx) == len(plan.roster)
+    # the names the CLI checks before the work (PLAN_FILES) are the names written
+    assert {p.relative_to(tmp_path).parts[0] for p in files} == set(PLAN_FILES.values())
     root = ET.parse(gpx[0]).getroot()
     times = [e.text for e in root.iter() if e.tag.endswith("time")]
     assert any(t.startswith("2026-12-06T23:00") for t in times)  # 07:00 Beijing time

@@ -60,9 +60,8 @@ def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool) -> str:
             f"({limit_s / 60:g} min) holds riding time, turns not counted{held}")
 
 
-#: What --out writes (write_district_plan and the map); gpx/ is replaced whole.
-_OUT_FILES = ("gpx", "areas.csv", "roster.csv", "streets.csv", "staffing.csv", "summary.txt",
-              "areas.geojson", "rounds.geojson", "map.html")
+#: The map --out writes beside write_district_plan's files (PLAN_FILES).
+_MAP_FILE = "map.html"
 
 #: "norm not met" lines printed; the table shows every area over the norm anyway.
 _SHOWN_PROBLEMS = 5
@@ -106,7 +105,10 @@ def plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path:
     from urbangrid.errors import UrbangridError
 
     if out is not None:  # before the work, not after it
-        refuse_inputs([(f"--out {out}", out / name) for name in _OUT_FILES],
+        from urbangrid.routing.patrol.district import PLAN_FILES
+
+        refuse_inputs([(f"--out {out}", out / name)
+                       for name in (*PLAN_FILES.values(), _MAP_FILE)],
                       [("STORE", store), ("--norms", norms_path)])
     try:
         _plan(store, mode, round_text, shifts, norms_path, (cross_communities, count_turns),
@@ -164,7 +166,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
                            f"{r.unchanged} unchanged, {r.retired} retired")
     if out is not None:
         files = write_district_plan(p, out, day=day)
-        _write_map(p, out / "map.html")
+        _write_map(p, out / _MAP_FILE)
         click.echo(f"wrote {len(files) + 1} files to {out} "
                    f"({sum(f.suffix == '.gpx' for f in files)} GPX, one per collector)")
 

@@ -60,7 +60,14 @@ from urbangrid.routing.patrol.staffing import (
     staffing_table,
 )
 
-__all__ = ["DistrictPlan", "load_district_plan", "plan_district", "write_district_plan"]
+__all__ = ["PLAN_FILES", "DistrictPlan", "load_district_plan", "plan_district",
+           "write_district_plan"]
+
+#: The names write_district_plan writes in its folder, by what each holds (``gpx`` is a
+#: folder, replaced whole); the CLI checks them before the work, so one list serves both.
+PLAN_FILES = {"gpx": "gpx", "areas": "areas.csv", "roster": "roster.csv",
+              "streets": "streets.csv", "staffing": "staffing.csv", "summary": "summary.txt",
+              "areas_geojson": "areas.geojson", "rounds": "rounds.geojson"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -716,7 +723,8 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".plan-", dir=out))
     try:
-        (tmp / "gpx").mkdir()
+        f = {k: tmp / v for k, v in PLAN_FILES.items()}
+        f["gpx"].mkdir()
         for r in plan.roster.itertuples():
             start = None
             if day is not None:
@@ -724,24 +732,24 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
 
                 start = datetime.combine(day, datetime.min.time(), ZoneInfo(tz)) + \
                     timedelta(hours=float(r.start_h))
-            write_gpx(plan.routes[r.area_code], tmp / "gpx" / f"{r.collector}.gpx",
+            write_gpx(plan.routes[r.area_code], f["gpx"] / f"{r.collector}.gpx",
                       start_time=start, name=f"巡查路线 {r.collector} ({r.roads}, shift "
                       f"{r.shift} {_hhmm(r.start_h)}-{_hhmm(r.end_h)})")
-        plan.table.round(1).to_csv(tmp / "areas.csv", index=False)
-        plan.roster.to_csv(tmp / "roster.csv", index=False)
-        plan.streets.round(1).to_csv(tmp / "streets.csv", index=False)
-        plan.staffing.round(3).to_csv(tmp / "staffing.csv")
-        (tmp / "summary.txt").write_text(plan.summary + "\n", encoding="utf-8")
-        _areas_wgs84(plan).to_file(tmp / "areas.geojson", driver="GeoJSON")
-        write_geojson([plan.routes[c] for c in sorted(plan.routes)], tmp / "rounds.geojson")
-        if (out / "gpx").exists():
-            shutil.rmtree(out / "gpx")
+        plan.table.round(1).to_csv(f["areas"], index=False)
+        plan.roster.to_csv(f["roster"], index=False)
+        plan.streets.round(1).to_csv(f["streets"], index=False)
+        plan.staffing.round(3).to_csv(f["staffing"])
+        f["summary"].write_text(plan.summary + "\n", encoding="utf-8")
+        _areas_wgs84(plan).to_file(f["areas_geojson"], driver="GeoJSON")
+        write_geojson([plan.routes[c] for c in sorted(plan.routes)], f["rounds"])
+        if (out / PLAN_FILES["gpx"]).exists():
+            shutil.rmtree(out / PLAN_FILES["gpx"])
         written = []
-        for f in sorted(tmp.rglob("*")):
-            if f.is_file():
-                dest = out / f.relative_to(tmp)
+        for done in sorted(tmp.rglob("*")):
+            if done.is_file():
+                dest = out / done.relative_to(tmp)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                f.replace(dest)
+                done.replace(dest)
                 written.append(dest)
         return written
     finally:
