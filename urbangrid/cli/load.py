@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from urbangrid.cli.stores import is_server
+from urbangrid.cli.stores import (
+    created_store_message,
+    empty_store_message,
+    is_server,
+    missing_store_message,
+    open_store,
+)
 from urbangrid.errors import UrbangridError
 
 if TYPE_CHECKING:
@@ -104,6 +110,9 @@ def run_load(
     }
     marks: list[tuple[str, float]] = []
     new_file = not is_server(store) and not Path(store).exists()
+    if new_file and not commit:  # a dry run opens the store read-only: it never makes one
+        click.echo(f"error: {missing_store_message(store, _dry_run_then(target))}", err=True)
+        return EXIT_ERROR
     stored = False
     try:
         result = _load_with_progress(target, file, store, coverage, options, marks)
@@ -114,6 +123,8 @@ def run_load(
     finally:
         if not stored:  # failed, blocked or interrupted
             _forget_new_store(store, new_file)
+    if new_file:
+        click.echo(created_store_message(store), err=True)
     click.echo(result.summary())
     click.echo(_timings(marks))
     if result.blocked:
@@ -121,6 +132,12 @@ def run_load(
     if result.set_aside:
         return EXIT_SET_ASIDE
     return EXIT_OK
+
+
+def _dry_run_then(target: str) -> str:
+    """What to do once the store a dry run named is made (``{store}`` is its path)."""
+    return (f"run the dry run again, or load the file without --dry-run (`urbangrid load "
+            f"{target} FILE --store {{store}}` makes the store itself)")
 
 
 #: Files read through Arrow in their own CRS (:func:`~urbangrid.loaders.readers.read_survey`).
@@ -203,12 +220,11 @@ def load_osm_streets(file: Path, store: str) -> str:
     Streets are :func:`urbangrid.loaders.osm.read_streets` (EPSG:4326), keyed by edge
     id: loading the same extract again changes nothing.
     """
-    import urbangrid
     from urbangrid.loaders.osm import read_streets
 
     t0 = time.perf_counter()
     frame = read_streets(file)
-    with urbangrid.connect(store) as s:
+    with open_store(store, write=True, create=True) as s:  # says so when it makes one
         r = s.write("street_centreline", frame, "upsert", source=str(file))
     return (f"{len(frame)} segments from {file.name}: {r.inserted} new, {r.updated} "
             f"changed, {r.unchanged} unchanged ({time.perf_counter() - t0:.2f} s)")
@@ -414,19 +430,25 @@ for _t in ("components", "grids", "work-grids", "places", "streets"):
     _make(_t)
 
 
+#: What fills a store with change sets, for the missing and empty store messages.
+_LOAD_SURVEY = ("load a survey file into it (`urbangrid load components FILE --store {store}`, "
+                "or grids, work-grids, places, streets)")
+
+
 @load.command("history")
 @click.option("--store", required=True, help="GeoPackage path or PostGIS DSN.")
 def history(store: str) -> None:
     """List the change sets applied to --store, oldest first."""
-    import urbangrid
     from urbangrid.loaders.changeset import list_changesets
 
     try:
-        with urbangrid.connect(store, readonly=True) as s:
+        with open_store(store, then=_LOAD_SURVEY) as s:
             frame = list_changesets(s)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    if frame.empty:  # a blank answer read as "the command did nothing"
+        click.echo(empty_store_message(store, "change sets", _LOAD_SURVEY))
     for r in frame.itertuples():
         click.echo(
             f"{r.changeset_id}  {r.loaded_at:%Y-%m-%d %H:%M:%S}  {r.status:<11} "
@@ -441,12 +463,11 @@ def history(store: str) -> None:
 @click.option("--by", help="Who rolls back (recorded).")
 def rollback(changeset_id: str, store: str, by: str | None) -> None:
     """Undo the change set CHANGESET_ID."""
-    import urbangrid
     from urbangrid.loaders.changeset import rollback_changeset
 
     try:
-        urbangrid.connect(store, readonly=True).close()  # never creates a store
-        with urbangrid.connect(store, migrate=False) as s:
+        # never creates a store; undoes data as the schema stands, no migration
+        with open_store(store, write=True, then=_LOAD_SURVEY, migrate=False) as s:
             counts = rollback_changeset(s, changeset_id, by=by)
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)

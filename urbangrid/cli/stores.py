@@ -19,8 +19,8 @@ from urbangrid.errors import UrbangridError
 if TYPE_CHECKING:
     from urbangrid.store import Store
 
-__all__ = ["GAZETTEER", "STREETS_AND_GRIDS", "UNIT_GRIDS", "describe", "empty_store_message",
-           "is_server", "missing_store_message", "open_store"]
+__all__ = ["GAZETTEER", "STREETS_AND_GRIDS", "UNIT_GRIDS", "created_store_message", "describe",
+           "empty_store_message", "is_server", "missing_store_message", "open_store"]
 
 # What to do next, for the messages below; ``{store}`` becomes the store the user named,
 # so the commands printed run as they are.
@@ -104,8 +104,13 @@ def empty_store_message(target: str, what: str, then: str) -> str:
     return f"{where} holds no {what}; {then.replace('{store}', where)}"
 
 
+def created_store_message(target: str) -> str:
+    """The line said on standard error when a command made a new store at ``target``."""
+    return f"created the store {describe(target)}"
+
+
 def open_store(target: str, *, write: bool = False, create: bool = False,
-               then: str = "load data into it") -> Store:
+               then: str = "load data into it", migrate: bool = True) -> Store:
     """Open the store ``target`` (a GeoPackage path or a PostgreSQL DSN).
 
     Parameters
@@ -119,6 +124,9 @@ def open_store(target: str, *, write: bool = False, create: bool = False,
         is said on standard error. Otherwise a missing file is an error.
     then : str
         What the user does after making a store, for the error message.
+    migrate : bool
+        With ``write``: apply pending migrations (default); False opens the store as
+        its schema stands (a rollback undoes data, it does not upgrade the store).
 
     Raises
     ------
@@ -131,9 +139,9 @@ def open_store(target: str, *, write: bool = False, create: bool = False,
     if missing and not (write and create):
         raise click.ClickException(missing_store_message(target, then))
     try:
-        store = urbangrid.connect(target, readonly=not write)
+        store = urbangrid.connect(target, readonly=not write, migrate=migrate)
     except UrbangridError as exc:
         raise click.ClickException(str(exc)) from None
     if missing:
-        click.echo(f"created the store {target}", err=True)
+        click.echo(created_store_message(target), err=True)
     return store

@@ -419,6 +419,9 @@ def store_street_graph(
     frame = store.read("street_centreline", bbox=bbox)
     if len(frame) == 0:
         where = "" if bbox is None else " in bbox " + ", ".join(f"{float(v):.6g}" for v in bbox)
-        raise DataFileError(f"{store.target}: layer street_centreline has no rows{where}; "
-                            "load streets first (urbangrid load streets FILE --store STORE)")
+        # the wording of urbangrid.cli.stores.empty_store_message, with the store the
+        # user named (store.target has no password) in the command to run
+        raise DataFileError(f"{store.target} holds no streets{where} (layer "
+                            "street_centreline); load streets into it (`urbangrid load "
+                            f"streets FILE --store {store.target}`)")
     return street_graph(frame, mode, crs=crs, source=f"store:{store.kind}:street_centreline")
