@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 import click
 
-from urbangrid.cli.lang import header, lang_option, resolve_lang
+from urbangrid.cli.lang import header, lang_option, note, resolve_lang
 from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.stores import GAZETTEER, empty_store_message, open_store
 from urbangrid.cli.vectors import read_vector
@@ -144,6 +144,24 @@ def geocode_command(
     for c in r.candidates[:limit]:
         click.echo(f"{c.level}\t{c.confidence:.2f}\t{c.lon:.6f}\t{c.lat:.6f}\t{c.name}"
                    + (f"\t{c.note}" if c.note else ""))
+    if r.unknown_plate:  # a street's middle at 0.50 otherwise reads as the door found
+        click.echo(_unknown_plate_note(gaz, r, resolve_lang(lang)))
+
+
+def _unknown_plate_note(gaz: Any, r: Any, lang: str) -> str:
+    """The note under a result that is not at the plate the address gave."""
+    from urbangrid.spatial.geocoding.forward import plate_range
+
+    known = plate_range(gaz, r.place_id) if r.level == "street" else None
+    if lang == "zh":
+        where = f"{r.name}的中点" if r.level == "street" else str(r.name)
+        have = f"（{r.name}已知门牌：{known[0]}号至{known[1]}号）" if known else ""
+        return note(f"地名地址库中没有门牌 {r.unknown_plate}{have}，上面的坐标是{where}，"
+                    "不是该门牌的位置", lang)
+    where = f"the middle of {r.name}" if r.level == "street" else str(r.name)
+    have = f" (known plates on {r.name}: {known[0]} to {known[1]})" if known else ""
+    return note(f"no plate {r.unknown_plate} in the gazetteer{have}: the point above is "
+                f"{where}, not that door", lang)
 
 
 @click.command("reverse", context_settings={"ignore_unknown_options": True})

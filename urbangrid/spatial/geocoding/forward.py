@@ -11,6 +11,7 @@ plate         the door (or building) plate itself is in the gazetteer
 interpolated  placed along the street between the nearest plates on either side
 poi           a named place (兴趣点, 地片, 区片), an offset ("东50米") applied if given
 street        the road is known but not the number: the street's middle point
+              (``unknown_plate`` names the plate the address gave, if any)
 area          only an administrative area matched (district, street office, …)
 none          nothing matched; ``reason`` says why
 ============  ==============================================================
@@ -40,7 +41,7 @@ import shapely
 from urbangrid.spatial.geocoding.gazetteer import Gazetteer
 from urbangrid.spatial.geocoding.parse import ParsedAddress, parse_address
 
-__all__ = ["LEVELS", "Candidate", "GeocodeResult", "geocode", "geocode_many"]
+__all__ = ["LEVELS", "Candidate", "GeocodeResult", "geocode", "geocode_many", "plate_range"]
 
 #: Match levels, best first.
 LEVELS: tuple[str, ...] = ("plate", "interpolated", "poi", "street", "area", "none")
@@ -105,6 +106,12 @@ class GeocodeResult:
         The parts the parser found.
     candidates : list of Candidate
         Up to ``limit`` candidates, best first (the first is the result itself).
+    unknown_plate : str or None
+        The door or building plate the address gives (成府路999号, 华清嘉园99号楼) when
+        the result is not at it: the gazetteer holds no such plate and none near enough
+        on either side to place it, so the answer is a coarser place (the street's
+        middle, the estate); ``reason`` says so too. None when the address gives no
+        plate or the result is at it (``plate``, ``interpolated``).
     """
 
     query: str
@@ -117,6 +124,7 @@ class GeocodeResult:
     reason: str
     parsed: ParsedAddress
     candidates: list[Candidate] = field(default_factory=list)
+    unknown_plate: str | None = None
 
     @property
     def found(self) -> bool:
@@ -197,8 +205,58 @@ def geocode(
     if doubt:
         ranked = [_doubted(c, doubt) for c in ranked]
     top = ranked[0]
+    unknown = _unknown_plate(p, top)
+    # a street's middle at 0.50 read as a found address: say the plate is not known
+    reason = top.note if unknown is None else "; ".join(
+        filter(None, [top.note, _no_plate_note(gazetteer, unknown, top)]))
     return GeocodeResult(query, top.level, round(top.confidence, 3), top.lon, top.lat,
-                         top.place_id, top.name, top.note, p, ranked[:limit])
+                         top.place_id, top.name, reason, p, ranked[:limit], unknown)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _plate_name(street: str, number: str, suffix: str = "号") -> str:
+    """A plate as the gazetteer names it: 成府路999号 in Chinese, Mannerheimintie 5 else."""
+    return f"{street}{number}{suffix}" if _has_cjk(street) else f"{street} {number}"
+
+
+def _unknown_plate(p: ParsedAddress, top: Candidate) -> str | None:
+    """The plate the address gives when the answer is not at it (see GeocodeResult)."""
+    if top.level in ("plate", "interpolated"):
+        return None
+    if p.road and p.number:
+        return _plate_name(p.road, p.number)
+    zone = p.zone or p.poi
+    if zone and (p.number or p.building):
+        return _plate_name(zone, p.number or p.building or "", "号" if p.number else "号楼")
+    return None
+
+
+def plate_range(gazetteer: Gazetteer, place_id: str | None) -> tuple[int, int] | None:
+    """The lowest and highest door number the gazetteer holds on the street
+    ``place_id`` (under any of its names, old ones included); None when it holds none."""
+    if place_id is None:
+        return None
+    names = [n for pos in gazetteer.positions([place_id]) for n in gazetteer.street_names(pos)]
+    vals = np.concatenate([gazetteer.plates_on(n)[1] for n in names]
+                          or [np.empty(0, np.int64)])
+    vals = vals[vals >= 0]
+    return (int(vals.min()), int(vals.max())) if len(vals) else None
+
+
+def _no_plate_note(g: Gazetteer, plate: str, top: Candidate) -> str:
+    """``no plate 成府路999号 in the gazetteer`` and, at street level, the numbers the
+    gazetteer does hold on that street, so a typo shows."""
+    note = f"no plate {plate} in the gazetteer"
+    if top.level != "street":
+        return note
+    known = plate_range(g, top.place_id)
+    if known is None:
+        return f"{note}, nor any numbered plate on {top.name}"
+    lo, hi = (f"{v}号" if _has_cjk(top.name or "") else str(v) for v in known)
+    return f"{note} (known plates on {top.name}: {lo} to {hi})"
 
 
 #: Confidence kept when the address's areas contradict each other or the gazetteer.
@@ -457,7 +515,8 @@ def geocode_many(
     -------
     GeoDataFrame
         One row per input, in order: ``query``, ``level``, ``confidence``,
-        ``place_id``, ``name``, ``reason``, ``lon``, ``lat`` and a point geometry in
+        ``place_id``, ``name``, ``reason``, ``unknown_plate`` (see
+        :class:`GeocodeResult`), ``lon``, ``lat`` and a point geometry in
         EPSG:4326 (empty for ``none``).
     """
     rows = []
@@ -468,10 +527,12 @@ def geocode_many(
         if r is None:
             r = geocode(gazetteer, key, limit=1)
             cache[key] = r
-        rows.append((key, r.level, r.confidence, r.place_id, r.name, r.reason, r.lon, r.lat))
+        rows.append((key, r.level, r.confidence, r.place_id, r.name, r.reason,
+                     r.unknown_plate, r.lon, r.lat))
         if progress is not None:
             progress(1)
-    cols = ["query", "level", "confidence", "place_id", "name", "reason", "lon", "lat"]
+    cols = ["query", "level", "confidence", "place_id", "name", "reason", "unknown_plate",
+            "lon", "lat"]
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=cols)
