@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,13 @@ from urbangrid.routing.core.carp import (
     read_instance,
     solve,
 )
-from urbangrid.routing.core.carp_decompose import DECOMPOSE_ABOVE, _drop_route, _fewest_routes
+from urbangrid.routing.core.carp_decompose import (
+    DECOMPOSE_ABOVE,
+    RECREATE_STEPS,
+    _drop_route,
+    _fewest_routes,
+    decomposed_search,
+)
 from urbangrid.routing.core.graphs import EdgeId
 from urbangrid.routing.core.plan import check_plan
 
@@ -129,3 +136,29 @@ def test_mid_size_instance_ends_in_ruin_and_recreate_deterministically() -> None
     assert (b.cost, b.routes) == (a.cost, a.routes)
     short = solve(inst, time_limit_s=300, iterations=60, seed=2, target_cost=a.cost * 1.5)
     assert short.info["reached_target"] and short.info["iterations"] < 60
+
+
+def test_stall_at_fewest_routes_runs_whole_plan_ruin_and_recreate() -> None:
+    """A plan at the fewest routes the demand allows whose groups stop improving gets
+    ruin and recreate across the whole plan (RECREATE_STEPS steps), deterministically,
+    and the result still serves every street once within the capacity."""
+    inst = _grid_instance(6)
+    total = sum(r[3] for r in inst.required)
+    inst = CarpInstance(name="grid6-tight", vertices=inst.vertices, depot=inst.depot, vehicles=0,
+                        capacity=total / 2 + 1, required=inst.required, nonrequired=[])
+
+    def run() -> tuple[Any, dict[str, Any]]:
+        search = _Search(_instance_problem(inst), capacity=inst.capacity,
+                         route_limit=math.inf, mode=0, k=1, seed=3)
+        best, info = decomposed_search(search, 300, 14)
+        assert len(best.routes) == _fewest_routes(search) == 2
+        return best, info
+
+    best, info = run()
+    assert info["recreate_steps"] == RECREATE_STEPS and best.feasible
+    assert best.cost <= info["first_cost"]
+    served = np.sort(np.concatenate(best.routes) >> 1)
+    assert np.array_equal(served, np.arange(len(inst.required)))
+    again, _ = run()
+    assert again.cost == best.cost
+    assert all(np.array_equal(a, b) for a, b in zip(again.routes, best.routes, strict=True))

@@ -652,12 +652,17 @@ class _Search:
         iterations: int | None,
         initial: _Sol | None = None,
         target_cost: float | None = None,
+        *,
+        max_ruin: int | None = None,
+        worse: float = 0.005,
     ) -> tuple[_Sol, dict[str, Any]]:
         """Iterated ruin and recreate: remove random or neighbouring streets, reinsert
         them at their cheapest places, local search; descend, sometimes accepting a
-        plan up to 0.5 % dearer. From ``initial`` when given (mode 0: ``deps`` then
-        holds the depot for any number of routes), else from a random insertion into
-        ``len(deps)`` routes. Stops early once a feasible plan costs ``target_cost``."""
+        plan up to ``worse`` (a fraction) dearer. Each step removes 2 to ``max_ruin``
+        streets (default a quarter of them). From ``initial`` when given (mode 0:
+        ``deps`` then holds the depot for any number of routes), else from a random
+        insertion into ``len(deps)`` routes. Stops early once a feasible plan costs
+        ``target_cost``."""
         t0 = time.perf_counter()
         deadline = t0 + time_limit_s
         if initial is None:
@@ -677,7 +682,8 @@ class _Search:
             if _reached(best, target_cost):
                 break
             it += 1
-            q = int(self.rng.integers(2, max(3, int(0.25 * self.m)) + 1))
+            most = max(3, int(0.25 * self.m)) if max_ruin is None else max(3, max_ruin)
+            q = int(self.rng.integers(2, most + 1))
             q = min(q, self.m)
             if self.rng.random() < 0.5:
                 rem = self.rng.choice(self.m, size=q, replace=False)
@@ -692,7 +698,8 @@ class _Search:
                 d = deps
             s, _ = self._improve(routes, d)
             if s.feasible and (
-                s.obj < cur.obj - 1e-9 or (s.obj <= cur.obj * 1.005 and self.rng.random() < 0.2)
+                s.obj < cur.obj - 1e-9
+                or (worse > 0 and s.obj <= cur.obj * (1 + worse) and self.rng.random() < 0.2)
             ):
                 # mostly descend, sometimes accept a slightly worse plan to move on
                 cur, cur_d = s, d
