@@ -33,31 +33,57 @@ _COLUMNS = ["area_code", "roads", "n_grids", "streets", "patrol_km", "service_mi
             "max_revisit_min", "collectors"]
 
 
-def _printable(table: Any, limit_s: float, count_turns: bool) -> Any:
-    """The area table in minutes; the fit column names what it holds to which norm."""
+def _printable(table: Any, limit_s: float, count_turns: bool, lang: str = "en") -> Any:
+    """The area table in minutes, headers in `lang`; the fit column names what it holds
+    to which norm."""
     held = "with_turns" if count_turns else "riding"
     t = table.assign(service_min=table["service_s"] / 60, riding_min=table["travel_s"] / 60,
                      with_turns_min=table["round_s"] / 60,
                      max_revisit_min=table["max_revisit_s"] / 60)
     t = t[_COLUMNS].round(1)
     t[f"{held}<={limit_s / 60:g}min"] = table["fits"].to_numpy()
-    return t
+    if lang == "zh":  # 骑行 分钟 ≤ 30: the held column's own header
+        t["roads"] = t["roads"].map({"all": "全部", "grade1": "一级道路"}).fillna(t["roads"])
+        t = t.rename(columns={f"{held}<={limit_s / 60:g}min":
+                              f"{header(held + '_min', lang)} ≤ {limit_s / 60:g}"})
+    return t.rename(columns=lambda c: header(c, lang))
 
 
-def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool) -> str:
+def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool,
+               lang: str = "en") -> str:
     """One sentence saying which time the norm holds, so the table reads without doubt."""
     reg = table[table["roads"] == "all"]
     over = int((reg["round_s"] > reg["limit_s"] * (1 + 1e-9)).sum())
+    lim = f"{limit_s / 60:g}"
+    held = "round_s" if count_turns else "travel_s"
+    low, high = reg[held].min() / 60, reg[held].max() / 60
+    if lang == "zh":
+        if count_turns:
+            return (f"{len(reg)} 个{header(mode, lang)}巡查区域，每圈含转弯 {low:.1f}-"
+                    f"{high:.1f} 分钟；标准（{lim} 分钟）按这一时间计（--count-turns）")
+        return (f"{len(reg)} 个{header(mode, lang)}巡查区域，每圈 {low:.1f}-{high:.1f} "
+                f"分钟（{header('riding_min', lang)}）；标准（{lim} 分钟）按这一时间计，不计"
+                "转弯" + (f"；其中 {over} 个加上转弯后超过 {lim} 分钟（"
+                         f"{header('with_turns_min', lang)}），标准不计转弯：--count-turns "
+                         "改按含转弯的时间计" if over else ""))
     if count_turns:
-        return (f"{len(reg)} {mode} areas, rounds {reg['round_s'].min() / 60:.1f}-"
-                f"{reg['round_s'].max() / 60:.1f} min with turn penalties; the norm "
-                f"({limit_s / 60:g} min) holds that time (--count-turns)")
-    held = (f"; {over} of them take longer than {limit_s / 60:g} min once turn penalties "
-            "are added (with_turns_min), which the norm does not count: --count-turns "
-            "holds that time instead" if over else "")
-    return (f"{len(reg)} {mode} areas, rounds {reg['travel_s'].min() / 60:.1f}-"
-            f"{reg['travel_s'].max() / 60:.1f} min riding (riding_min); the norm "
-            f"({limit_s / 60:g} min) holds riding time, turns not counted{held}")
+        return (f"{len(reg)} {mode} areas, rounds {low:.1f}-{high:.1f} min with turn "
+                f"penalties; the norm ({lim} min) holds that time (--count-turns)")
+    turns = (f"; {over} of them take longer than {lim} min once turn penalties "
+             "are added (with_turns_min), which the norm does not count: --count-turns "
+             "holds that time instead" if over else "")
+    return (f"{len(reg)} {mode} areas, rounds {low:.1f}-{high:.1f} min riding (riding_min); "
+            f"the norm ({lim} min) holds riding time, turns not counted{turns}")
+
+
+def _headcount_line(p: Any, lang: str) -> str:
+    """Headcount against its lower bound, and what the plan took."""
+    t, workers = p.info["t_total_s"], p.info["workers"]
+    if lang == "zh":
+        return (f"采集员 {p.headcount} 名，下界 {p.lower_bound} 名（用时 {t:.1f} 秒，"
+                f"{workers} 个进程）")
+    return (f"headcount {p.headcount}, lower bound {p.lower_bound} ({t:.1f} s, {workers} "
+            "process(es))")
 
 
 #: The map --out writes beside write_district_plan's files (PLAN_FILES).
@@ -144,15 +170,12 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
                           iterations=iterations, source=describe(store), workers=workers)
         with pd.option_context("display.width", 200, "display.max_columns", 20,
                                "display.max_rows", 400):
-            shown = _printable(p.table, limit_s, flags[1])
-            shown = shown.rename(columns=lambda c: header(c, lang))
-            click.echo(shown.to_string(index=False))
-        click.echo(_norm_line(p.table, mode, limit_s, flags[1]))
-        click.echo(f"headcount {p.headcount}, lower bound {p.lower_bound} "
-                   f"({p.info['t_total_s']:.1f} s, {p.info['workers']} process(es))")
+            click.echo(_printable(p.table, limit_s, flags[1], lang).to_string(index=False))
+        click.echo(_norm_line(p.table, mode, limit_s, flags[1], lang))
+        click.echo(_headcount_line(p, lang))
         if p.info["graded_grids"]:
             click.echo(note(graded_note(p.info["graded_grids"], lang), lang))
-        click.echo(p.summary)
+        click.echo(p.summary_zh if lang == "zh" else p.summary)
         for prob in p.problems[:_SHOWN_PROBLEMS]:
             click.echo(f"norm not met: {format_problem(prob)}")
         if len(p.problems) > _SHOWN_PROBLEMS:  # the rest say the same of other areas
@@ -165,10 +188,12 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
                 click.echo(f"{layer}: {r.inserted} new, {r.updated} changed, "
                            f"{r.unchanged} unchanged, {r.retired} retired")
     if out is not None:
-        files = write_district_plan(p, out, day=day)
+        files = write_district_plan(p, out, day=day, lang=lang)
         _write_map(p, out / _MAP_FILE)
-        click.echo(f"wrote {len(files) + 1} files to {out} "
-                   f"({sum(f.suffix == '.gpx' for f in files)} GPX, one per collector)")
+        n_gpx = sum(f.suffix == ".gpx" for f in files)
+        click.echo(f"已写出 {len(files) + 1} 个文件到 {out}（{n_gpx} 个 GPX，每名采集员一个）"
+                   if lang == "zh" else
+                   f"wrote {len(files) + 1} files to {out} ({n_gpx} GPX, one per collector)")
 
 
 def _write_map(p: Any, path: Path) -> None:

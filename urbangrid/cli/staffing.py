@@ -176,7 +176,7 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
             with pd.option_context("display.width", 200, "display.max_columns", 20):
                 shown = table[cols].round(2)
                 click.echo(shown.rename(columns=lambda c: header(c, lang)).to_string())
-            click.echo(glossed(explain(table), lang))
+            click.echo(glossed(explain(table, lang=lang), lang))
             a = areas.areas
             click.echo(_areas_line(a, mode, limit_s, lang))
             for n in notes[:_SHOWN_NOTES]:

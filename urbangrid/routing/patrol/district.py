@@ -51,6 +51,7 @@ from urbangrid.routing.patrol.collector_areas import (
     plan_collector_areas,
 )
 from urbangrid.routing.patrol.intervals import revisit_intervals, route_visits
+from urbangrid.routing.patrol.modes import read_modes
 from urbangrid.routing.patrol.routes import PatrolRoute, route_from_walk
 from urbangrid.routing.patrol.staffing import (
     StaffingNorms,
@@ -119,6 +120,8 @@ class DistrictPlan:
         Norm not met (area, why), streets left unserved; empty for a sound plan.
     summary : str
         One paragraph for a district manager.
+    summary_zh : str
+        The same paragraph in Chinese (``urbangrid plan --lang zh``).
     info : dict
         Timings (seconds) and counts.
     """
@@ -138,6 +141,7 @@ class DistrictPlan:
     gap: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     summary: str = ""
+    summary_zh: str = ""
     info: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -316,70 +320,138 @@ def _lower_bound(areas: pd.DataFrame, by_col: str, limit_s: float) -> tuple[int,
     return int(lb), int(dh)
 
 
-def _summary(plan: dict[str, Any]) -> str:
+#: The manager's paragraph (:func:`_summary`) per language; Chinese in the terms of
+#: docs/glossary.md (采集员, 巡查区域, 班次, 错时, 空驶, 一级道路, 按网格数, 按人均面积).
+_SUMMARY: dict[str, dict[str, str]] = {
+    "en": {
+        "head": "This plan needs {headcount} {mode} collectors: {k} area{plural_k} ridden "
+                "round in ≤ {lim:.0f} min × {s} shift(s)",
+        "cover": " + {cover_k} grade-1 area{plural_cover} × {extra} staggered shift(s) = {g1} "
+                 "to keep grade-1 roads patrolled {cover_h:g} h a day. ",
+        "stop": ". ",
+        "bound": "No plan can do with fewer than {lower_bound}: riding every street once "
+                 "takes {service_min:.0f} min a round, and each community needs at least "
+                 "that time / {lim:.0f} min, rounded up (grade-1 roads again for the "
+                 "staggered shifts). ",
+        "late": "{n_late} of {n_streets} streets are seen again later than the norm: {turns} "
+                "because the norm held the riding time and turns add to it "
+                "(count_turns=True, --count-turns, holds the round as ridden), {late_over} in "
+                "areas over the norm, {handover} at a shift handover (the streets table says "
+                "why for each). ",
+        "met": "The plan meets its bound. ",
+        "deadhead": "riding between streets ({dead_pct:.0f}% of the riding is deadhead: an "
+                    "area's streets join up only through streets outside it — the other "
+                    "carriageway of a divided road, ramps, one-way streets — worth "
+                    "{gap_deadhead})",
+        "packing": "areas of whole grids that cannot fill the {lim:.0f} min (riding "
+                   "{fill_pct:.0f}% of it on average; {n_empty} under half), worth "
+                   "{gap_packing}",
+        "why": "The gap of {gap} comes, largest first, from {causes}. ",
+        "and": " and from ",
+        "over": "{n_over} areas are single grids that cannot be ridden round within the norm "
+                "at all (e.g. {over_codes}; see the problems): each still counts one "
+                "collector. ",
+        "sep": ", ",
+        "g1": "The staggered grade-1 shifts are {g1_pct:.0f}% of the headcount: grade-1 roads "
+              "alone are far apart, so their rounds are mostly riding between them. ",
+        "act": "To close it: let areas cross community lines (cross_communities=True, "
+               "--cross-communities), leave expressways and their ramps (trunk, trunk_link) "
+               "to car patrols",
+        "act_over": ", or give the areas over the norm a faster mode. ",
+        "norms": "For comparison the grid norm gives {grids_low}–{grids_high} on the roster "
+                 "and the area norm {area_headcount} ({s} shift(s)); they count grids or km², "
+                 "not the riding the streets need.",
+    },
+    "zh": {
+        "head": "本方案需要 {headcount} 名{mode}采集员：{k} 个巡查区域，每圈 ≤ {lim:.0f} 分钟 "
+                "× {s} 个班次",
+        "cover": " + {cover_k} 个一级道路巡查区域 × {extra} 个错时班次 = {g1} 名，使一级道路"
+                 "每天巡查 {cover_h:g} 小时。",
+        "stop": "。",
+        "bound": "任何方案都不能少于 {lower_bound} 名：把每条道路巡查一遍每圈需 "
+                 "{service_min:.0f} 分钟，每个社区至少需要这一时间 / {lim:.0f} 分钟（向上取整；"
+                 "错时班次再算一次一级道路）。",
+        "late": "{n_streets} 条道路中有 {n_late} 条的重访间隔超过标准：{turns} 条因为标准只计"
+                "{ride}时间、转弯另需时间（count_turns=True、--count-turns 按含转弯的一圈计），"
+                "{late_over} 条在超标的巡查区域内，{handover} 条在交接班时（道路表逐条写明原因）。",
+        "met": "本方案已达到下界。",
+        "deadhead": "道路之间的空驶（{ride}中 {dead_pct:.0f}% 是空驶：区域内的道路只经区域外的"
+                    "道路相连——双幅路的另一幅、匝道、单行道——计 {gap_deadhead} 名）",
+        "packing": "由整个单元网格组成的巡查区域填不满 {lim:.0f} 分钟（平均只用其 "
+                   "{fill_pct:.0f}%，{n_empty} 个不到一半），计 {gap_packing} 名",
+        "why": "与下界相差的 {gap} 名，按大小依次来自{causes}。",
+        "and": "，以及",
+        "over": "{n_over} 个巡查区域是单个单元网格，在标准时间内巡查不完一圈（如 "
+                "{over_codes}；见问题列表）：每个仍计一名采集员。",
+        "sep": "、",
+        "g1": "一级道路错时班次占总人数的 {g1_pct:.0f}%：一级道路彼此相距较远，其巡查路线"
+              "大部分是道路之间的空驶。",
+        "act": "缩小差距的办法：允许巡查区域跨社区（cross_communities=True、"
+               "--cross-communities），把快速路及其匝道（trunk、trunk_link）交给汽车巡查",
+        "act_over": "，或为超标的巡查区域换更快的巡查方式。",
+        "norms": "作为对比，按网格数名册上为 {grids_low}–{grids_high} 名，按人均面积为 "
+                 "{area_headcount} 名（{s} 个班次）；这两种标准只计网格数或面积，不计巡查道路"
+                 "所需的{ride}。",
+    },
+}
+
+
+#: What "riding" is in Chinese for each travel mode (the English text says riding).
+_RIDE_ZH = {"walk": "步行", "car": "行驶"}
+
+
+def _summary(plan: dict[str, Any], lang: str = "en") -> str:
     """The paragraph a district manager acts on: headcount, bound, what drives the gap
-    (largest first) and what closes it."""
-    t, k, s = plan["table"], plan["k"], plan["shifts"]
-    lim = plan["limit_s"] / 60
+    (largest first) and what closes it; ``lang`` ``"en"`` or ``"zh"``."""
+    text = _SUMMARY[lang]
+    v = _summary_values(plan)
+    if lang == "zh":  # 自行车; a mode of another profile file keeps its name
+        mode = read_modes().get(plan["mode"])
+        v["mode"] = mode.label if mode is not None else plan["mode"]
+        v["ride"] = _RIDE_ZH.get(plan["mode"], "骑行")
+    out = text["head"].format(**v) + (text["cover"] if v["g1"] else text["stop"]).format(**v)
+    out += text["bound"].format(**v)
+    late = text["late"].format(**v) if v["n_late"] else ""
+    if v["gap"] <= 0:
+        return out + text["met"] + late + text["norms"].format(**v)
+    parts = [(v["gap_deadhead"], text["deadhead"]), (v["gap_packing"], text["packing"])]
+    causes = text["and"].join(t.format(**v) for _n, t in sorted(parts, key=lambda p: -p[0]))
+    out += text["why"].format(**v, causes=causes)
+    if v["n_over"]:
+        out += text["over"].format(**{**v, "over_codes": text["sep"].join(v["over_codes"])})
+    if v["g1"]:
+        out += text["g1"].format(**v)
+    out += late + text["act"] + (text["act_over"] if v["n_over"] else text["stop"])
+    return out + text["norms"].format(**v)
+
+
+def _summary_values(plan: dict[str, Any]) -> dict[str, Any]:
+    """The figures the summary paragraph quotes, in either language."""
+    t, k = plan["table"], plan["k"]
     reg = t[t["roads"] == "all"]
     fill = reg["travel_s"] / reg["limit_s"]
-    empty = reg[fill < 0.5]
-    g1 = plan["cover_k"] * plan["extra"]
-    head = (f"This plan needs {plan['headcount']} {plan['mode']} collectors: {k} "
-            f"area{'' if k == 1 else 's'} ridden round in ≤ {lim:.0f} min × {s} shift(s)")
-    head += (f" + {plan['cover_k']} grade-1 area{'' if plan['cover_k'] == 1 else 's'} × "
-             f"{plan['extra']} staggered shift(s) "
-             f"= {g1} to keep grade-1 roads patrolled {plan['cover_h']:g} h a day. "
-             if g1 else ". ")
-    bound = (f"No plan can do with fewer than {plan['lower_bound']}: riding every street "
-             f"once takes {reg['service_s'].sum() / 60:.0f} min a round, and each community "
-             f"needs at least that time / {lim:.0f} min, rounded up (grade-1 roads again "
-             "for the staggered shifts). ")
-    late = {k: v for k, v in plan["late"].items() if k}
-    late_txt = ""
-    if late:
-        turns, over = late.get("its round ta", 0), late.get("its area's r", 0)
-        late_txt = (f"{sum(late.values())} of {plan['n_streets']} streets are seen again later "
-                f"than the norm: {turns} because the norm held the riding time and turns "
-                "add to it (count_turns=True, --count-turns, holds the round as ridden), "
-                f"{over} in areas over the norm, {sum(late.values()) - turns - over} at a "
-                "shift handover (the streets table says why for each). ")
-    gap = plan["headcount"] - plan["lower_bound"]
-    if gap <= 0:
-        return head + bound + "The plan meets its bound. " + late_txt + plan["norms_line"]
-    dead_pct = 100 * (1 - reg["service_s"].sum() / max(reg["travel_s"].sum(), 1e-9))
+    late = {key: n for key, n in plan["late"].items() if key}
+    turns, late_over = late.get("its round ta", 0), late.get("its area's r", 0)
     over = t[~t["fits"]]
-    parts = [(plan["gap"]["deadhead"],
-              f"riding between streets ({dead_pct:.0f}% of the riding is deadhead: an "
-              "area's streets join up only through streets outside it — the other "
-              "carriageway of a divided road, ramps, one-way streets — worth "
-              f"{plan['gap']['deadhead']})"),
-             (plan["gap"]["packing"],
-              f"areas of whole grids that cannot fill the {lim:.0f} min (riding "
-              f"{100 * fill.mean():.0f}% of it on average; {len(empty)} under half), worth "
-              f"{plan['gap']['packing']}")]
-    why = (f"The gap of {gap} comes, largest first, from "
-           + " and from ".join(text for _n, text in sorted(parts, key=lambda p: -p[0])) + ". ")
-    if len(over):
-        why += (f"{len(over)} areas are single grids that cannot be ridden round within the "
-                f"norm at all (e.g. {', '.join(over['area_code'].head(3))}; see the "
-                "problems): each still counts one collector. ")
-    if g1:
-        why += (f"The staggered grade-1 shifts are {100 * g1 / plan['headcount']:.0f}% of "
-                "the headcount: grade-1 roads alone are far apart, so their rounds are "
-                "mostly riding between them. ")
-    act = ("To close it: let areas cross community lines (cross_communities=True, "
-           "--cross-communities), leave expressways and their ramps (trunk, trunk_link) "
-           "to car patrols"
-           + (", or give the areas over the norm a faster mode. " if len(over) else ". "))
-    return head + bound + why + late_txt + act + plan["norms_line"]
-
-
-def _norms_line(staff: pd.DataFrame, shifts: int) -> str:
-    d = staff.iloc[-1]
-    return (f"For comparison the grid norm gives {int(d['grids_low'])}–{int(d['grids_high'])} "
-            f"on the roster and the area norm {int(d['area_headcount'])} ({shifts} shift(s)); "
-            "they count grids or km², not the riding the streets need.")
+    d = plan["staffing"].iloc[-1]
+    return {
+        "headcount": plan["headcount"], "mode": plan["mode"], "k": k,
+        "plural_k": "" if k == 1 else "s", "lim": plan["limit_s"] / 60, "s": plan["shifts"],
+        "cover_k": plan["cover_k"], "plural_cover": "" if plan["cover_k"] == 1 else "s",
+        "extra": plan["extra"], "g1": plan["cover_k"] * plan["extra"],
+        "cover_h": plan["cover_h"], "lower_bound": plan["lower_bound"],
+        "service_min": reg["service_s"].sum() / 60, "n_late": sum(late.values()),
+        "n_streets": plan["n_streets"], "turns": turns, "late_over": late_over,
+        "handover": sum(late.values()) - turns - late_over,
+        "gap": plan["headcount"] - plan["lower_bound"],
+        "dead_pct": 100 * (1 - reg["service_s"].sum() / max(reg["travel_s"].sum(), 1e-9)),
+        "gap_deadhead": plan["gap"]["deadhead"], "gap_packing": plan["gap"]["packing"],
+        "fill_pct": 100 * fill.mean(), "n_empty": int((fill < 0.5).sum()),
+        "n_over": len(over), "over_codes": list(over["area_code"].head(3)),
+        "g1_pct": 100 * plan["cover_k"] * plan["extra"] / max(plan["headcount"], 1),
+        "grids_low": int(d["grids_low"]), "grids_high": int(d["grids_high"]),
+        "area_headcount": int(d["area_headcount"]),
+    }
 
 
 def plan_district(
@@ -613,7 +685,7 @@ def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
     facts = {"table": table, "k": k, "shifts": shifts, "limit_s": limit_s,
              "mode": H.graph["mode"], "cover_k": cover_k, "extra": extra,
              "cover_h": norms.grade1_cover_h, "headcount": headcount, "lower_bound": lower,
-             "gap": gap, "norms_line": _norms_line(staff, shifts),
+             "gap": gap, "staffing": staff,
              "late": streets["late"].str.split(";").str[0].str[:12].value_counts().to_dict(),
              "n_streets": len(streets)}
     info = {"t_areas_s": ctx["t_areas_s"], "t_total_s": time.perf_counter() - ctx["t0"],
@@ -625,7 +697,7 @@ def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
         mode=H.graph["mode"], limit_s=limit_s, shifts=shifts, areas=areas, cover=cover,
         routes=routes, table=table, roster=roster, streets=streets, staffing=staff,
         headcount=headcount, lower_bound=lower, gap=gap, problems=problems,
-        summary=_summary(facts), info=info)
+        summary=_summary(facts), summary_zh=_summary(facts, "zh"), info=info)
 
 
 def _time_rows(table: pd.DataFrame, *, communities: Any, shifts: int, extra: int,
@@ -688,7 +760,8 @@ def load_district_plan(store: Any, plan: DistrictPlan, *, source: str = "distric
 
 
 def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
-                        day: date | None = None, tz: str = "Asia/Shanghai") -> list[Path]:
+                        day: date | None = None, tz: str = "Asia/Shanghai",
+                        lang: str = "en") -> list[Path]:
     """Write a plan's files: one GPX per collector, the tables as CSV, the summary.
 
     Files: ``gpx/<collector>.gpx`` (WGS84; with ``day``, each track point carries the
@@ -708,6 +781,9 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
         The day the roster is for, to time the GPX tracks.
     tz : str
         Time zone of the shift hours.
+    lang : str
+        Language of ``summary.txt``: ``"en"`` (:attr:`DistrictPlan.summary`) or ``"zh"``
+        (:attr:`DistrictPlan.summary_zh`).
 
     Returns
     -------
@@ -739,7 +815,8 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
         plan.roster.to_csv(f["roster"], index=False)
         plan.streets.round(1).to_csv(f["streets"], index=False)
         plan.staffing.round(3).to_csv(f["staffing"])
-        f["summary"].write_text(plan.summary + "\n", encoding="utf-8")
+        f["summary"].write_text((plan.summary_zh if lang == "zh" else plan.summary) + "\n",
+                                encoding="utf-8")
         _areas_wgs84(plan).to_file(f["areas_geojson"], driver="GeoJSON")
         write_geojson([plan.routes[c] for c in sorted(plan.routes)], f["rounds"])
         if (out / PLAN_FILES["gpx"]).exists():

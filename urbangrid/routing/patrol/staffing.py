@@ -378,9 +378,50 @@ def staffing_table(
     return out
 
 
+#: explain()'s lines per language: English with the standards' Chinese terms in brackets
+#: (the CLI drops them under --lang en), or Chinese in the terms of docs/glossary.md.
+_EXPLAIN: dict[str, dict[str, str]] = {
+    "en": {
+        "district": "district",
+        "head": "{row}: {n_grids} unit grids, {area_km2:.2f} km², {s} shift(s) of {shift_h:g} h",
+        "grade": "{n} grade-{g} × {lo:g}-{hi:g}",
+        "grids": "  grids (按网格数): {parts} per {step} grids = {exact_low:.4g}-{exact_high:.4g}"
+                 " → {low}-{high} collectors on the roster (at least {n_grids} / {step} × "
+                 "{minimum:g} = {grids_min:.4g})",
+        "area": "  area (按人均面积): {area_km2:.2f} km² at {urban:g} km² (urban) / {rural:g} "
+                "km² (rural) per collector = {area_exact:.4g} → {area_shift} on duty per "
+                "shift × {s} = {area_headcount}",
+        "communities": "  (each of the {n} communities is rounded up on its own, then added: "
+                       "areas never cross a community)",
+        "time": "  time (按巡查时间): {time_shift} balanced route(s) each ≤ {limit_min:.0f} min "
+                "(longest {longest_min:.1f} min) × {s} + {extra} staggered grade-1 cover "
+                "({cover_h:g} h a day) = {time_headcount}",
+    },
+    "zh": {
+        "district": "全区",
+        "head": "{row}：{n_grids} 个单元网格，{area_km2:.2f} km²，{s} 个班次，每班 "
+                "{shift_h:g} 小时",
+        "grade": "{gname}级网格 {n} 个 × {lo:g}-{hi:g}",
+        "grids": "  按网格数：（{parts}）/ {step} = {exact_low:.4g}-{exact_high:.4g} → 名册上 "
+                 "{low}-{high} 名采集员（至少 {n_grids} / {step} × {minimum:g} = "
+                 "{grids_min:.4g}）",
+        "area": "  按人均面积：{area_km2:.2f} km²，每名采集员 {urban:g} km²（城区）/ {rural:g} "
+                "km²（农村）= {area_exact:.4g} → 每班在岗 {area_shift} 名 × {s} 个班次 = "
+                "{area_headcount} 名",
+        "communities": "  （{n} 个社区各自向上取整后相加：巡查区域不跨社区）",
+        "time": "  按巡查时间：{time_shift} 条均衡路线，每条 ≤ {limit_min:.0f} 分钟（最长 "
+                "{longest_min:.1f} 分钟）× {s} 个班次 + 一级道路错时加配 {extra} 名（每天 "
+                "{cover_h:g} 小时）= {time_headcount} 名",
+    },
+}
+
+
 def explain(table: pd.DataFrame, norms: StaffingNorms | None = None,
-            row: str = DISTRICT) -> str:
+            row: str = DISTRICT, *, lang: str = "en") -> str:
     """Each term of one row of :func:`staffing_table`, written out (中文 terms in brackets).
+
+    ``lang="zh"`` writes it in Chinese, in the staffing norms' terms (按网格数, 按人均面积,
+    按巡查时间; docs/glossary.md).
 
     Examples
     --------
@@ -389,38 +430,32 @@ def explain(table: pd.DataFrame, norms: StaffingNorms | None = None,
     ...                   "grade": [1, 3], "area_m2": [10_000.0, 12_000.0]})
     >>> print(explain(staffing_table(g)).splitlines()[1].split(" = ", 1)[1])
     0.125-0.15 → 1-1 collectors on the roster (at least 2 / 20 × 1 = 0.1)
+    >>> print(explain(staffing_table(g), lang="zh").splitlines()[1].split(" = ", 1)[1])
+    0.125-0.15 → 名册上 1-1 名采集员（至少 2 / 20 × 1 = 0.1）
     """
     norms = norms or read_staffing_norms()
+    text = _EXPLAIN[lang]
     r = table.loc[row]
-    s = int(r["shifts"])
-    parts = []
-    for g in (1, 2, 3):
-        n = int(r[f"grade{g}"])
-        if n:
-            lo, hi = norms.grade_rates[g]
-            parts.append(f"{n} grade-{g} × {lo:g}-{hi:g}")
-    lines = [
-        f"{row}: {int(r['n_grids'])} unit grids, {r['area_km2']:.2f} km², {s} shift(s) "
-        f"of {norms.shift_h:g} h",
-        f"  grids (按网格数): {' + '.join(parts)} per {norms.step_grids} grids = "
-        f"{r['grids_exact_low']:.4g}-{r['grids_exact_high']:.4g} → "
-        f"{int(r['grids_low'])}-{int(r['grids_high'])} collectors on the roster "
-        f"(at least {int(r['n_grids'])} / {norms.step_grids} × {norms.minimum:g} = "
-        f"{r['grids_minimum']:.4g})",
-        f"  area (按人均面积): {r['area_km2']:.2f} km² at {norms.area_km2['urban']:g} km² "
-        f"(urban) / {norms.area_km2['rural']:g} km² (rural) per collector = "
-        f"{r['area_exact']:.4g} → {int(r['area_per_shift'])} on duty per shift × {s} = "
-        f"{int(r['area_headcount'])}",
-    ]
+    parts = [text["grade"].format(n=int(r[f"grade{g}"]), g=g, gname="一二三"[g - 1],
+                                  lo=norms.grade_rates[g][0], hi=norms.grade_rates[g][1])
+             for g in (1, 2, 3) if int(r[f"grade{g}"])]
+    v = {"row": text["district"] if row == DISTRICT else row, "n_grids": int(r["n_grids"]),
+         "area_km2": r["area_km2"], "s": int(r["shifts"]), "shift_h": norms.shift_h,
+         "parts": " + ".join(parts), "step": norms.step_grids,
+         "exact_low": r["grids_exact_low"], "exact_high": r["grids_exact_high"],
+         "low": int(r["grids_low"]), "high": int(r["grids_high"]), "minimum": norms.minimum,
+         "grids_min": r["grids_minimum"], "urban": norms.area_km2["urban"],
+         "rural": norms.area_km2["rural"], "area_exact": r["area_exact"],
+         "area_shift": int(r["area_per_shift"]), "area_headcount": int(r["area_headcount"]),
+         "n": len(table) - 1, "cover_h": norms.grade1_cover_h}
+    lines = [text[k].format(**v) for k in ("head", "grids", "area")]
     if row == DISTRICT and len(table) > 2:
-        lines.append(f"  (each of the {len(table) - 1} communities is rounded up on its own, "
-                     "then added: areas never cross a community)")
+        lines.append(text["communities"].format(**v))
     if "time_per_shift" in r.index and not pd.isna(r["time_per_shift"]):
-        lines.append(
-            f"  time (按巡查时间): {int(r['time_per_shift'])} balanced route(s) each ≤ "
-            f"{r['limit_s'] / 60:.0f} min (longest {r['max_route_s'] / 60:.1f} min) × {s} "
-            f"+ {int(r['grade1_extra'])} staggered grade-1 cover "
-            f"({norms.grade1_cover_h:g} h a day) = {int(r['time_headcount'])}")
+        lines.append(text["time"].format(
+            **v, time_shift=int(r["time_per_shift"]), limit_min=r["limit_s"] / 60,
+            longest_min=r["max_route_s"] / 60, extra=int(r["grade1_extra"]),
+            time_headcount=int(r["time_headcount"])))
     return "\n".join(lines)
 
 
