@@ -6,7 +6,12 @@ the store, and rebuild it only when the store changed. A point in the index CRS,
 GCJ-02/BD-09 point against grids in WGS84/CGCS2000 degrees, is then answered without
 importing pandas or pyproj.
 
-Exit codes: 0 the point is in a unit grid (or, with ``--csv``, the file was written);
+A store that holds administrative boundaries (``urbangrid admin load``) but no unit grids
+yet still answers: community, street and district, the grid fields empty, with a note
+saying how to add grids; it is rebuilt from the store each time (no grid index to save).
+
+Exit codes: 0 the point is in a unit grid (or, with ``--csv``, the file was written; or,
+in a store without unit grids, the point is in an admin area);
 3 the point is in no unit grid (the lines still give any community, street or district
 polygon covering it); 4 (``--csv``) the file was written but some rows had coordinates
 that cannot be right: each is named on standard error and left blank (as ``urbangrid
@@ -114,8 +119,8 @@ def _lookup(target: str) -> Any:
             if found is not None:
                 return found
         if s.count("unit_grid") == 0:
-            raise click.ClickException(
-                empty_store_message(target, "unit grids to locate points in", UNIT_GRIDS))
+            # admin boundaries only: community, street and district, grid fields empty
+            return _InMemory(_admin_only(s, target))
         hierarchy = GridHierarchy.from_store(s)
     assert stamp is not None
     path = cache_file("hierarchy", target, stamp)
@@ -126,11 +131,39 @@ def _lookup(target: str) -> Any:
     return _InMemory(hierarchy)
 
 
+def _admin_only(store: Any, target: str) -> Any:
+    """The hierarchy of a store with admin area boundaries but no unit grids; the one
+    empty-store line when it has neither."""
+    from urbangrid.errors import GridGeometryError
+    from urbangrid.spatial.admin.hierarchy import GridHierarchy
+
+    try:
+        return GridHierarchy.from_store(store)
+    except GridGeometryError:
+        raise click.ClickException(empty_store_message(
+            target, "unit grids (nor admin area boundaries) to locate points in",
+            UNIT_GRIDS)) from None
+
+
+def _no_grids_note(store: str, lang: str) -> str:
+    """What a store without unit grids answers, and how to add them."""
+    where = describe(store)
+    fill = UNIT_GRIDS.replace("{store}", where)
+    if lang == "zh":
+        return (f"注：{where} 还没有单元网格，只给出社区、街道和区县，网格字段为空；单元网格可"
+                f"用 `urbangrid grids generate {where}` 生成，或用 `urbangrid load grids FILE "
+                f"--store {where}` 导入")
+    return (f"note: {where} holds no unit grids yet: community, street and district only, "
+            f"the grid fields empty; {fill}")
+
+
 class _InMemory:
-    """A hierarchy the cache folder could not hold: answered by the library itself."""
+    """A hierarchy the cache folder could not hold (or one of admin areas only, which is
+    not saved): answered by the library itself."""
 
     def __init__(self, hierarchy: Any) -> None:
         self._h = hierarchy
+        self.has_grids = hierarchy.has_grids
 
     def columns(self, xs: Any, ys: Any, *, crs: str) -> None:
         return None
@@ -220,6 +253,10 @@ def _locate_point(store: str, lon: float, lat: float, crs: str, lang: str = "en"
         found = _library_call(lambda: lookup.hierarchy().locate(lon, lat, crs=crs))
     for key, value in found.items():
         click.echo(f"{header(key, lang)}\t{value if value is not None else ''}")
+    if not getattr(lookup, "has_grids", True):
+        click.echo(_no_grids_note(store, lang), err=True)
+        if any(v is not None for v in found.values()):
+            return
     if found["grid_code"] is None:
         where = describe(store)
         if lang == "zh":
@@ -437,14 +474,11 @@ def _locate_csv(store: str, job: _CsvJob) -> None:
             table = table.drop_columns([name])
         table = table.append_column(name, column)
     _write_csv(table, job.output)
-    found_n = table.num_rows - table["grid_code"].null_count
     n_bad = int(bad.sum())
-    if job.lang == "zh":
-        click.echo(f"{table.num_rows} 个点中 {found_n} 个在单元网格内；坐标有误 {n_bad} 行"
-                   f"（{job.csv_in} 按 {read_as} 读取）", err=True)  # fmt: skip
-    else:
-        click.echo(f"{found_n} of {table.num_rows} points in a unit grid; {n_bad} rows with "
-                   f"bad coordinates ({job.csv_in} read as {read_as})", err=True)  # fmt: skip
+    has_grids = getattr(lookup, "has_grids", True)
+    if not has_grids:
+        click.echo(_no_grids_note(store, job.lang), err=True)
+    click.echo(_summary_line(job, table, n_bad, read_as, has_grids), err=True)
     if table.num_rows > n_bad and all(table[c].null_count == table.num_rows for c in columns):
         # not one point in any grid or admin area: a wrong store or CRS, not a sparse file
         if job.lang == "zh":
@@ -457,6 +491,22 @@ def _locate_csv(store: str, job: _CsvJob) -> None:
                        f"they are in {job.crs} (--crs GCJ-02, BD-09 …)", err=True)
     if n_bad:
         sys.exit(EXIT_BAD_ROWS)
+
+
+def _summary_line(job: _CsvJob, table: Any, n_bad: int, read_as: str, grids: bool) -> str:
+    """How many points were found: in a unit grid, or (a store without unit grids) in
+    an admin area."""
+    import numpy as np
+
+    inside = np.asarray(table["grid_code"].is_valid(), dtype=bool)
+    for col in () if grids else ("community_code", "street_code", "district_code"):
+        inside |= np.asarray(table[col].is_valid(), dtype=bool)
+    n, total = int(inside.sum()), table.num_rows
+    if job.lang == "zh":
+        return (f"{total} 个点中 {n} 个在{'单元网格' if grids else '行政区划'}内；坐标有误 "
+                f"{n_bad} 行（{job.csv_in} 按 {read_as} 读取）")
+    return (f"{n} of {total} points in {'a unit grid' if grids else 'an admin area'}; {n_bad} "
+            f"rows with bad coordinates ({job.csv_in} read as {read_as})")
 
 
 _SHOWN = 20

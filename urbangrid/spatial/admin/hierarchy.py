@@ -50,14 +50,16 @@ class GridHierarchy:
     (街道) and district (区县) codes and names. The unit grid decides: its row carries
     the work grid, community, street and district codes, and names come from the
     ``admin_area`` layer. A point in no unit grid (grids not surveyed there yet) still
-    gets whatever ``admin_area`` polygons cover it, level by level.
+    gets whatever ``admin_area`` polygons cover it, level by level; a district that has
+    loaded its community and street boundaries but no unit grids yet (``grids`` None)
+    gets those, the grid fields empty.
 
     Build with :meth:`from_store` or :meth:`from_frames`.
     """
 
     def __init__(
         self,
-        grids: GridIndex,
+        grids: GridIndex | None,
         grid_rows: pd.DataFrame,
         names: Mapping[str, str],
         areas: Mapping[str, GridIndex],
@@ -68,7 +70,7 @@ class GridHierarchy:
         self._areas = dict(areas)
         # For one point (a live case): the same polygons answering positions, and each
         # grid row's codes as plain tuples, so that no DataFrame is built per call.
-        self._grid_positions = grids._positional()
+        self._grid_positions = grids._positional() if grids is not None else None
         codes = [
             [None if pd.isna(v) else v for v in self._rows[col].astype(object).tolist()]
             for col in _HIERARCHY_CODES
@@ -95,6 +97,8 @@ class GridHierarchy:
         unit_grids : GeoDataFrame
             Columns ``grid_code``, ``community_code``, ``street_code``,
             ``county_code`` and optionally ``work_grid_code``; polygons with a CRS.
+            May be empty when ``admin_areas`` has polygons: points then get their
+            community, street and district only.
         admin_areas : GeoDataFrame, optional
             Columns ``code``, ``level`` (``community``/``street``/``district``) and
             ``name``; polygons (may be empty) with a CRS.
@@ -106,7 +110,8 @@ class GridHierarchy:
         GridHierarchy
         """
         grids_sorted = unit_grids.sort_values("grid_code", kind="stable").reset_index(drop=True)
-        index = GridIndex.from_polygons(grids_sorted, "grid_code", grid_version=grid_version)
+        index = (GridIndex.from_polygons(grids_sorted, "grid_code", grid_version=grid_version)
+                 if len(grids_sorted) else None)
         rows = pd.DataFrame(
             {
                 "grid_code": grids_sorted["grid_code"].astype(object),
@@ -129,6 +134,8 @@ class GridHierarchy:
                 if len(part):
                     part = part.sort_values("code", kind="stable").reset_index(drop=True)
                     areas[level] = GridIndex.from_polygons(part, "code")
+        if index is None and not areas:
+            raise GridGeometryError("no unit grid and no admin area polygon to locate points in")
         return cls(index, rows, names, areas)
 
     @classmethod
@@ -145,12 +152,25 @@ class GridHierarchy:
         Returns
         -------
         GridHierarchy
+            Without unit grids (only administrative boundaries loaded yet) points get
+            their community, street and district, the grid fields None.
+
+        Raises
+        ------
+        GridGeometryError
+            The store has neither unit grids nor admin area polygons.
         """
         grids = store.read("unit_grid", as_of=as_of)
-        if not len(grids):
-            raise GridGeometryError("the store has no unit grids to locate points in")
         areas = store.read("admin_area", as_of=as_of)
+        if not len(grids) and not areas.geometry.notna().any():
+            raise GridGeometryError("the store has no unit grids and no admin area "
+                                    "boundaries to locate points in")
         return cls.from_frames(grids, areas, grid_version=_latest_grid_version(store, as_of))
+
+    @property
+    def has_grids(self) -> bool:
+        """Whether unit grids are indexed (else only admin areas answer)."""
+        return self.grids is not None
 
     def locate_many(self, xs: ArrayLike, ys: ArrayLike, *, crs: CRSLike) -> pd.DataFrame:
         """Hierarchy of many points, one row each.
@@ -170,7 +190,8 @@ class GridHierarchy:
             ``district_name``; None where unknown (outside every grid and area).
         """
         xa, ya = _numbers(xs, "x"), _numbers(ys, "y")
-        pos = self.grids.locate_many(xa, ya, crs=crs)
+        pos = (self.grids.locate_many(xa, ya, crs=crs) if self.grids is not None
+               else np.full(xa.size, -1, dtype=np.int64))
         hit = pos >= 0
         out = pd.DataFrame(index=range(xa.size), columns=list(_HIERARCHY_COLUMNS), dtype=object)
         taken = self._rows.iloc[pos[hit]]
@@ -216,7 +237,8 @@ class GridHierarchy:
             `x` or `y` is not a number (``"abc"``).
         """
         x, y = float(_numbers(x, "x")[0]), float(_numbers(y, "y")[0])
-        pos = self._grid_positions.locate(x, y, crs=crs)
+        pos = (self._grid_positions.locate(x, y, crs=crs)
+               if self._grid_positions is not None else None)
         found: dict[str, Any] = dict.fromkeys(_HIERARCHY_CODES)
         if pos is not None:
             row = self._code_rows[cast(int, pos)]  # a positional index answers an int

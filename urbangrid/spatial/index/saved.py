@@ -115,7 +115,8 @@ def _index_state(prefix: str, index: GridIndex) -> dict[str, Any]:
 
 
 def write_hierarchy(hierarchy: GridHierarchy, path: str | os.PathLike[str], stamp: str) -> bool:
-    """Write ``hierarchy`` to ``path`` (atomically); False when the folder is not writable.
+    """Write ``hierarchy`` to ``path`` (atomically); False when the folder is not writable
+    or the hierarchy has no unit grids (admin areas only: quick to rebuild, not saved).
 
     Parameters
     ----------
@@ -129,6 +130,8 @@ def write_hierarchy(hierarchy: GridHierarchy, path: str | os.PathLike[str], stam
     from urbangrid.spatial.crs.transform import crs_equal, locate_route
 
     grids = hierarchy.grids
+    if grids is None:  # the file format is built around the grid index
+        return False
     rows = hierarchy._rows
     arrays: dict[str, Any] = _index_state("grid", grids)
     for col in _CODES:
