@@ -145,21 +145,27 @@ def geocode_command(
         click.echo(f"{c.level}\t{c.confidence:.2f}\t{c.lon:.6f}\t{c.lat:.6f}\t{c.name}"
                    + (f"\t{c.note}" if c.note else ""))
     if r.unknown_plate:  # a street's middle at 0.50 otherwise reads as the door found
-        click.echo(_unknown_plate_note(gaz, r, resolve_lang(lang)))
+        click.echo(_unknown_plate_note(gaz, r, resolve_lang(lang), store))
 
 
-def _unknown_plate_note(gaz: Any, r: Any, lang: str) -> str:
-    """The note under a result that is not at the plate the address gave."""
+def _unknown_plate_note(gaz: Any, r: Any, lang: str, store: str) -> str:
+    """The note under a result that is not at the plate the address gave; for a street
+    whose plates the gazetteer lacks altogether, how to load them."""
+    from urbangrid.cli.stores import describe
     from urbangrid.spatial.geocoding.forward import plate_range
 
-    known = plate_range(gaz, r.place_id) if r.level == "street" else None
+    street = r.level == "street"
+    known = plate_range(gaz, r.place_id) if street else None
+    load = f"`urbangrid gazetteer load {describe(store)} --plates CSV`"
     if lang == "zh":
-        where = f"{r.name}的中点" if r.level == "street" else str(r.name)
-        have = f"（{r.name}已知门牌：{known[0]}号至{known[1]}号）" if known else ""
+        where = f"{r.name}的中点" if street else str(r.name)
+        have = (f"（{r.name}已知门牌：{known[0]}号至{known[1]}号）" if known else
+                f"（{r.name}没有任何门牌，可用 {load} 导入门牌）" if street else "")
         return note(f"地名地址库中没有门牌 {r.unknown_plate}{have}，上面的坐标是{where}，"
                     "不是该门牌的位置", lang)
-    where = f"the middle of {r.name}" if r.level == "street" else str(r.name)
-    have = f" (known plates on {r.name}: {known[0]} to {known[1]})" if known else ""
+    where = f"the middle of {r.name}" if street else str(r.name)
+    have = (f" (known plates on {r.name}: {known[0]} to {known[1]})" if known else
+            f" (nor any plate on {r.name}: {load} loads door plates)" if street else "")
     return note(f"no plate {r.unknown_plate} in the gazetteer{have}: the point above is "
                 f"{where}, not that door", lang)
 

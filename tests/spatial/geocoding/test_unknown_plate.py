@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import urbangrid
 from urbangrid.cli.main import main
+from urbangrid.cli.stores import describe
 from urbangrid.spatial.geocoding.forward import geocode, geocode_many, plate_range
 from urbangrid.spatial.geocoding.gazetteer import Gazetteer, load_places
 
@@ -37,11 +38,16 @@ def test_no_flag_when_the_plate_is_found_or_not_given(haidian: Gazetteer, text: 
     assert r.found and r.unknown_plate is None and "no plate" not in r.reason
 
 
+def _bare_street(g: Gazetteer) -> str:
+    """A street of the gazetteer that has no numbered plate."""
+    streets = g.places[g.places["place_type"] == "street"]["name"]
+    return next(str(n) for n in streets if str(n).endswith("路")
+                and geocode(g, f"{n}9号").level == "street"
+                and plate_range(g, geocode(g, str(n)).place_id) is None)
+
+
 def test_a_street_with_no_numbered_plate_says_so(haidian: Gazetteer) -> None:
-    streets = haidian.places[haidian.places["place_type"] == "street"]["name"]
-    bare = next(str(n) for n in streets if str(n).endswith("路")
-                and geocode(haidian, f"{n}9号").level == "street"
-                and plate_range(haidian, geocode(haidian, str(n)).place_id) is None)
+    bare = _bare_street(haidian)
     r = geocode(haidian, f"{bare}9号")
     assert r.unknown_plate == f"{bare}9号"
     assert r.reason.endswith(f"nor any numbered plate on {r.name}"), r.reason
@@ -77,3 +83,11 @@ def test_cli_says_the_plate_is_unknown(gazetteer_store: str, haidian: Gazetteer)
         "上面的坐标是成府路的中点，不是该门牌的位置")
     found = CliRunner().invoke(main, ["geocode", gazetteer_store, "成府路55号", "--lang", "en"])
     assert found.exit_code == 0 and "note:" not in found.output
+    # a street without any plate: the note says how to load door plates
+    bare = _bare_street(haidian)
+    none = CliRunner().invoke(main, ["geocode", gazetteer_store, f"{bare}9号", "--lang", "en"])
+    assert none.exit_code == 0, none.output
+    assert none.output.strip().splitlines()[-1] == (
+        f"note: no plate {bare}9号 in the gazetteer (nor any plate on {bare}: `urbangrid "
+        f"gazetteer load {describe(gazetteer_store)} --plates CSV` loads door plates): the "
+        f"point above is the middle of {bare}, not that door")
