@@ -91,3 +91,18 @@ def test_cli_says_the_plate_is_unknown(gazetteer_store: str, haidian: Gazetteer)
         f"note: no plate {bare}9号 in the gazetteer (nor any plate on {bare}: `urbangrid "
         f"gazetteer load {describe(gazetteer_store)} --plates CSV` loads door plates): the "
         f"point above is the middle of {bare}, not that door")
+
+
+def test_a_pbf_extract_is_named_not_decoded(tmp_path: Path) -> None:
+    """New-user trial: `gazetteer load --osm helsinki.osm.pbf` said "cannot read as OSM
+    XML: 'utf-8' codec can't decode byte 0x9c"; the PBF reader is for streets only."""
+    from urbangrid.errors import DataFileError
+    from urbangrid.spatial.geocoding.gazetteer import places_from_osm
+
+    pbf = tmp_path / "city.osm.pbf"
+    pbf.write_bytes(b"\x00\x00\x00\x0d\n\tOSMHeader\x18\x9c")  # a PBF file's first bytes
+    with pytest.raises(DataFileError) as err:
+        places_from_osm(pbf)
+    assert str(err.value) == (
+        f"{pbf}: an OSM PBF file; places are read from OSM XML (.osm, .osm.bz2, .osm.gz): "
+        f"convert it first, e.g. `osmium cat {pbf} -o city.osm` (osmium-tool)")

@@ -170,6 +170,11 @@ def places_from_osm(path: str | Path, *, source: str | None = None) -> gpd.GeoDa
     path = Path(path)
     if not path.is_file():
         raise DataFileError(f"{path}: no such OSM file")
+    if path.name.lower().endswith(".pbf"):  # else osmnx's "utf-8 codec can't decode …"
+        xml = path.name.removesuffix(".pbf").removesuffix(".osm") + ".osm"
+        raise DataFileError(f"{path}: an OSM PBF file; places are read from OSM XML (.osm, "
+                            f".osm.bz2, .osm.gz): convert it first, e.g. `osmium cat {path} "
+                            f"-o {xml}` (osmium-tool)")
     src = source or f"osm:{path.name}"
     try:
         feats = ox.features_from_xml(
