@@ -87,3 +87,15 @@ def test_plan_on_a_store_without_streets_names_it(tmp_path: Path) -> None:
     line = _one_error_line(["plan", str(path)])
     assert line == (f"error: {path} holds no streets (layer street_centreline); load streets "
                     f"into it (`urbangrid load streets FILE --store {path}`)")
+
+
+def test_route_area_on_a_store_without_areas_says_what_to_load(tmp_path: Path) -> None:
+    """New-user trial (Cambridge): `route STORE --area X` on a new store said "area 'X' is
+    in none of work_grid.work_grid_code, …", as if the code were wrong."""
+    path = tmp_path / "cam.gpkg"
+    urbangrid.connect(str(path)).close()
+    line = _one_error_line(["route", str(path), "--area", "X"])
+    assert line == (f"error: {path} holds no work grids, unit grids or admin areas for "
+                    f"--area; load streets and grids into it (`urbangrid load streets FILE "
+                    f"--store {path}`; `urbangrid grids generate {path}` or `urbangrid load "
+                    f"grids FILE --store {path}`)")

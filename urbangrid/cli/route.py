@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from urbangrid.cli.outputs import refuse_inputs
-from urbangrid.cli.stores import STREETS_AND_GRIDS, is_server, open_store
+from urbangrid.cli.stores import STREETS_AND_GRIDS, empty_store_message, is_server, open_store
 from urbangrid.cli.vectors import datav_message, read_vector
 from urbangrid.errors import PatrolAreaError, UrbangridError
 
@@ -80,6 +80,10 @@ def area_from_store(store: Store, code: str) -> Any:
     padded = _padded_admin_area(store, code) if "admin_area" in have else None
     if padded is not None:
         return padded
+    if all(store.count(layer) == 0 for layer, _ in AREA_LAYERS if layer in have):
+        # not a wrong code: the store has no area at all yet
+        raise PatrolAreaError(empty_store_message(
+            store.target, "work grids, unit grids or admin areas for --area", STREETS_AND_GRIDS))
     raise PatrolAreaError(f"area {code!r} is in none of {', '.join(searched) or 'no area layer'}")
 
 
