@@ -91,7 +91,7 @@ API: tuple[tuple[str, str, str], ...] = (
     ("GridIndex", "urbangrid.spatial.index.engine", "Point → polygon assignment index: "
      "locate, locate_many, save, load."),
     ("GridHierarchy", "urbangrid.spatial.admin.hierarchy", "A point's unit grid, work grid, "
-     "community, street and district."),
+     "community, street and district (admin areas alone when no grids are loaded)."),
     ("locate_frame", "urbangrid.spatial.admin.hierarchy", "GridHierarchy.locate for every "
      "row of a table of coordinates."),
     ("responsible_unit", "urbangrid.spatial.admin.hierarchy", "The unit responsible for a "
@@ -140,7 +140,7 @@ API: tuple[tuple[str, str, str], ...] = (
     ("load_places", "urbangrid.spatial.geocoding.gazetteer", "Write places into the store's "
      "place layer."),
     ("geocode", "urbangrid.spatial.geocoding.forward", "Address → WGS84 point, match level "
-     "and confidence (地址匹配)."),
+     "and confidence (地址匹配); says when the door plate is unknown."),
     ("geocode_many", "urbangrid.spatial.geocoding.forward", "geocode for a list of "
      "addresses."),
     ("reverse_geocode", "urbangrid.spatial.geocoding.reverse", "Point → nearest door plate "
@@ -181,13 +181,14 @@ API: tuple[tuple[str, str, str], ...] = (
     ("grade_grids_by_streets", "urbangrid.routing.patrol.staffing", "Management grade of "
      "grids by their best road."),
     ("explain", "urbangrid.routing.patrol.staffing", "A staffing table explained term by "
-     "term, as text."),
+     "term, as text (English or Chinese)."),
     ("plan_collector_areas", "urbangrid.routing.patrol.collector_areas", "Collector areas "
      "each ridden round within a time limit."),
     ("load_collector_areas", "urbangrid.routing.patrol.collector_areas", "Write collector "
      "areas into the store."),
     ("plan_district", "urbangrid.routing.patrol.district", "A district's patrol plan: "
-     "collector areas, rounds, shifts, roster, revisit times, headcount against its bound."),
+     "collector areas, rounds, shifts, roster, revisit times, headcount against its bound; "
+     "summary in English or Chinese."),
     # Cases
     ("read_case_log", "urbangrid.loaders.case_log", "Read a case log (CSV) as case "
      "events."),
