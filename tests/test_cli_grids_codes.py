@@ -46,3 +46,26 @@ def test_a_padded_street_code_is_no_community_code(tmp_path: Path) -> None:
                                     "--community-codes", "110108001000", "--version", "v1"])
     assert res.exit_code == 2 and "it is 110108001 zero-padded" in res.output, res.output
     assert not (tmp_path / "g.gpkg").exists()
+
+
+def test_community_codes_as_a_long_list_or_a_csv(tmp_path: Path) -> None:
+    """A comma list longer than a file name was looked up as a path ("File name too
+    long"); a CSV with a 'code' column still works; a missing file is one line."""
+    osm = str(data_path("osm/beijing_haidian_wudaokou.osm.bz2"))
+    codes = [f"1101080140{k:02d}" for k in range(1, 41)]  # 519 characters, 7 cells used
+    store = tmp_path / "g.gpkg"
+    base = ["grids", "generate", str(store), "--osm", osm, "--version", "v1", "-q"]
+    res = CliRunner().invoke(main, [*base, "--community-codes", ",".join(codes)])
+    assert res.exit_code == 0, res.output
+    assert "unit grids" in res.output and "File name too long" not in res.output
+    table = tmp_path / "codes.csv"
+    table.write_text("code\n" + "\n".join(codes) + "\n")
+    res = CliRunner().invoke(main, [*base, "--version", "v2", "--community-codes", str(table)])
+    assert res.exit_code == 0, res.output
+    table.write_text("community\n110108014001\n")
+    res = CliRunner().invoke(main, [*base, "--community-codes", str(table)])
+    assert res.exit_code == 2, res.output
+    assert f"{table}: no column 'code' (the file has community)" in res.output
+    res = CliRunner().invoke(main, [*base, "--community-codes", str(tmp_path / "typo.csv")])
+    assert res.exit_code == 2 and "is neither a file nor a 12-digit community code" in \
+        res.output, res.output

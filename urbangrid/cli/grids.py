@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -47,15 +48,34 @@ def grids() -> None:
 
 
 def _codes(value: str | None, n_default: int) -> list[str]:
+    """``--community-codes``: the path of a CSV file with a ``code`` column, or else a
+    comma-separated list of codes (a value that is no file is read as the list)."""
     if value is None:
         # Province 99 does not exist in GB/T 2260: play codes cannot clash with real ones.
         return [f"990101001{k:03d}" for k in range(1, n_default + 1)]
-    path = Path(value)
-    if path.is_file():
+    # os.path.isfile, not Path.is_file: a long code list is no file name and must not
+    # raise "File name too long" (ENAMETOOLONG), as Path.is_file does.
+    if os.path.isfile(value):
         import pandas as pd
 
-        return pd.read_csv(path, dtype=str)["code"].tolist()
-    return [c.strip() for c in value.split(",") if c.strip()]
+        try:
+            table = pd.read_csv(value, dtype=str)
+        except pd.errors.EmptyDataError:
+            table = pd.DataFrame()
+        if "code" not in table.columns:
+            raise click.BadParameter(
+                f"{value}: no column 'code' (the file has "
+                f"{', '.join(map(str, table.columns)) or 'no columns'}); give a CSV with a "
+                "'code' column, or the codes comma-separated",
+                param_hint="--community-codes")
+        return [c.strip() for c in table["code"].dropna()]
+    items = [c.strip() for c in value.split(",") if c.strip()]
+    if len(items) == 1 and not items[0].isdigit():  # a typed file name that is not there
+        raise click.BadParameter(
+            f"{value!r} is neither a file nor a 12-digit community code (社区代码); give "
+            "a CSV with a 'code' column, or the codes comma-separated",
+            param_hint="--community-codes")
+    return items
 
 
 def _check_community_codes(path: Path, comms: gpd.GeoDataFrame, column: str) -> None:
