@@ -166,7 +166,8 @@ def assign_streets(G: nx.MultiDiGraph, units: gpd.GeoDataFrame, *, key: str) -> 
                                        "length_m", "time_s", "unit"])
 
 
-def check_limit(streets: pd.DataFrame, limit_s: float, what: str) -> None:
+def check_limit(streets: pd.DataFrame, limit_s: float, what: str,
+                graph: nx.MultiDiGraph | None = None) -> None:
     """Raise :class:`ShiftLimitError` when one street alone takes longer than the limit.
 
     Parameters
@@ -177,16 +178,47 @@ def check_limit(streets: pd.DataFrame, limit_s: float, what: str) -> None:
         Limit, seconds.
     what : str
         The area, for the message.
+    graph : networkx.MultiDiGraph, optional
+        The graph of `streets` (with its ``crs``): an unnamed street is then placed by
+        the WGS84 longitude/latitude of its midpoint, so the user can find it.
     """
     if len(streets) == 0:
         return
     worst = streets.loc[streets["time_s"].idxmax()]
     if worst["time_s"] > limit_s:
         raise ShiftLimitError(
-            f"{what}: street {worst['street_id']} ({worst['name'] or 'unnamed'}, "
-            f"{worst['length_m']:.0f} m) alone takes {worst['time_s'] / 60:.1f} min to "
-            f"patrol, above the limit of {limit_s / 60:.1f} min: no number of collectors can "
-            "meet it; raise the limit or use a faster mode")
+            f"{what}: {_street_label(worst, graph)} alone takes {worst['time_s'] / 60:.1f} "
+            f"min to patrol, above the limit of {limit_s / 60:.1f} min: no number of "
+            "collectors can meet it; raise the limit or use a faster mode")
+
+
+def _text(value: Any) -> str | None:
+    """A name or id as text; None when it is missing (None, NaN, pd.NA or blank)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value).strip() or None
+
+
+def _street_label(row: pd.Series, graph: nx.MultiDiGraph | None) -> str:
+    """``street 4521 (成府路, 1045 m)``; an unnamed street (NaN or no name read from a
+    file: it printed as "nan") says so, with where its midpoint is when `graph` is
+    given."""
+    sid, name = _text(row["street_id"]), _text(row["name"])
+    label = f"street {sid}" if sid else "a street"
+    if name:
+        return f"{label} ({name}, {row['length_m']:.0f} m)"
+    where = ""
+    if graph is not None and graph.graph.get("crs") is not None:
+        import pyproj
+
+        d = graph.edges[row["u"], row["v"], row["key_"]]
+        line = d.get("geometry") or shapely.LineString(
+            [(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in (row["u"], row["v"])])
+        mid = shapely.line_interpolate_point(line, 0.5, normalized=True)
+        lon, lat = pyproj.Transformer.from_crs(graph.graph["crs"], "EPSG:4326",
+                                               always_xy=True).transform(mid.x, mid.y)
+        where = f", midpoint at lon {lon:.5f}, lat {lat:.5f}"
+    return f"{label} (unnamed, {row['length_m']:.0f} m{where})"
 
 
 def _depot(search: _AreaSearch, streets: pd.DataFrame, area: Any) -> Hashable:
@@ -363,7 +395,7 @@ def plan_collector_areas(
     st = assign_streets(H, fine, key="grid_code")
     if streets is not None:
         st = st[st["street_id"].isin(streets["street_id"])]
-    check_limit(st, limit_s, "collector areas")
+    check_limit(st, limit_s, "collector areas", graph=H)
     spec = {"H": H, "streets": st, "column": column, "by": by, "limit_s": limit_s,
             "cross": cross_communities, "on_over": on_over, "seed": seed,
             "iterations": iterations, "time_limit_s": time_limit_s}

@@ -46,6 +46,7 @@ from urbangrid.errors import StaffingError
 from urbangrid.problems import Problem, problem
 from urbangrid.routing.patrol.collector_areas import (
     CollectorAreas,
+    _text,
     assign_streets,
     patrol_graph,
     plan_collector_areas,
@@ -307,7 +308,7 @@ def _problems(table: pd.DataFrame, required: pd.DataFrame,
     for r in required.itertuples():
         if str(r.street_id) not in served.get(str(r.area_code), set()):
             out.append(problem(source, None, "street_id", str(r.street_id),
-                               f"street {r.street_id} ({r.name or 'unnamed'}) of area "
+                               f"street {r.street_id} ({_text(r.name) or 'unnamed'}) of area "
                                f"{r.area_code} is not served by its round"))
     return out
 
