@@ -40,3 +40,13 @@ def test_reports_line_counts_the_rows_without_coordinates(tmp_path: Path) -> Non
         store.close()
     assert (f"Boston 311: {n_xy} of {n_all} cases → 22 wards ({n_all - n_xy} have no "
             "coordinates)") in line
+
+
+def test_the_routes_line_gives_short_rounds_a_decimal() -> None:
+    """Work grids of 0.02 km² are ridden round in seconds: the line read "0–37 min"."""
+    from urbangrid.demo.steps import minutes_range
+
+    assert minutes_range([0.38, 12.2, 36.6]) == "0.4–37"
+    assert minutes_range([0.01, 2.0]) == "<0.1–2"
+    assert minutes_range([0.97, 1.4]) == "1"
+    assert minutes_range([5.0]) == "5"

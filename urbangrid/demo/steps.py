@@ -38,6 +38,27 @@ def gap_text(gap_pct: float | None) -> str:
     return f"{round(gap_pct, 1) + 0.0:.1f}"  # + 0.0 turns a rounded -0.0 into 0.0
 
 
+def minutes_range(minutes: list[float]) -> str:
+    """``"0.4–37"``: the shortest and longest of `minutes`, whole minutes from 1 min up.
+
+    The demo's smallest work grids (0.02 km²) are ridden round in seconds: rounded to
+    whole minutes they read "0–37 min", as if a route took no time, so a round under a
+    minute keeps one decimal, and one under 3 s reads "<0.1".
+
+    Examples
+    --------
+    >>> minutes_range([0.38, 12.2, 36.6])
+    '0.4–37'
+    >>> minutes_range([0.01, 2.0])
+    '<0.1–2'
+    """
+    def one(m: float) -> str:
+        return "<0.1" if m < 0.05 else f"{m:.1f}" if m < 0.95 else f"{m:.0f}"
+
+    lo, hi = one(min(minutes)), one(max(minutes))
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
 def _pad(text: str, width: int, align: str) -> str:
     """`text` padded to `width` terminal columns (a Chinese character takes two)."""
     import unicodedata
@@ -93,7 +114,7 @@ def routes_step(ctx: Any) -> str:
     minutes = [r.duration_s / 60 for r in routes]
     none = f" ({len(skipped)} work grids have no bike street to patrol)" if skipped else ""
     return (f"{len(routes)} bike patrol routes, one per work grid{none}, {km:.1f} km in all, "
-            f"{min(minutes):.0f}–{max(minutes):.0f} min each; routes/*.gpx, "
+            f"{minutes_range(minutes)} min each; routes/*.gpx, "
             f"{', '.join(p.name for p in written)}, layer patrol_route")
 
 
