@@ -4,8 +4,8 @@ traceback (issue 19).
 Bad arguments: a missing file, an empty file, a store path that does not exist,
 a wrong DSN (server, password, database), a read-only role's DSN for commands
 that write, non-numeric and out-of-range coordinates. Exit codes: 2 usage
-(click), 1 anything else (``urbangrid --help``), 3 and 4 for loads (``urbangrid
-load --help``).
+(click's checks or urbangrid's, one ``error: …`` line like the rest), 1 anything
+else (``urbangrid --help``), 3 and 4 for loads (``urbangrid load --help``).
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ def test_bad_arguments_give_one_line_and_an_exit_code(
     assert code != 0, output
     assert "Traceback" not in output, output
     lines = [line for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith(("error:", "Error:"))]
-    assert len(errors) == 1, output
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1 and "Error:" not in output, output
     if code == 1:
         assert not errors[0].startswith("error: internal error"), output
     # A bad argument creates no store.
@@ -178,3 +178,35 @@ def test_read_only_role_gets_one_line_from_writing_commands(
     # Reading works for it.
     code, output = _run(["db", "info", reader_dsn])
     assert code == 0, output
+
+
+# fmt: off
+USAGE: list[Any] = [
+    (["--bogus"], "error: no such option '--bogus'; see `urbangrid --help`"),
+    (["nosuch"], "error: no such command 'nosuch'; see `urbangrid --help`"),
+    (["grids", "generate"], "error: missing argument 'STORE'; see `urbangrid grids generate "
+                            "--help`"),
+    (["grids", "generate", "{nostore}", "--versio", "v"],
+     "error: no such option '--versio' (did you mean '--version'?); see `urbangrid grids "
+     "generate --help`"),
+    (["grids", "generate", "{nostore}", "--version", "v", "--target-m2", "big"],
+     "error: invalid value for '--target-m2': 'big' is not a valid float"),
+    (["grids", "generate", "{nostore}", "--osm", "{wudaokou}", "--community-codes", "110108",
+      "--version", "v"],
+     "error: invalid value for --community-codes: '110108' is not a 12-digit community code "
+     "(社区代码)"),
+    (["grids", "diff", "{store}", "a", "b", "--lang", "fr"],
+     "error: invalid value for '--lang': 'fr' is not one of 'zh', 'en'"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("args", "line"), USAGE, ids=[" ".join(a[:2]) for a, _ in USAGE])
+def test_usage_errors_are_one_error_line_with_exit_code_2(
+    args: list[str], line: str, places: dict[str, str]
+) -> None:
+    """click printed its own three lines ("Usage: …", "Try …", "Error: Invalid value …")
+    where every other failure is one line "error: …"; now usage errors are too."""
+    result = CliRunner().invoke(main, [a.format(**places) for a in args], prog_name="urbangrid")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == line, result.output

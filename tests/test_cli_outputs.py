@@ -70,6 +70,6 @@ def test_an_output_over_an_input_is_refused_before_the_work(
     res = CliRunner().invoke(main, [a.format(**inputs) for a in args])
     assert res.exit_code == 2, res.output
     assert f"would write over {over.format(**inputs)}, which the command reads" in res.output
-    assert res.output.count("Error:") == 1 and "Traceback" not in res.output
+    assert res.output.count("error:") == 1 and "Traceback" not in res.output
     assert {p: Path(p).read_bytes() for p in Path(inputs["t"]).rglob("*")
             if p.is_file()} == before

@@ -3,9 +3,10 @@
 Commands are thin: they parse arguments, call one library function and print
 its result. One command per job (docs/conventions.md): files go into a store
 through ``urbangrid load …`` only. No command prints a traceback: errors urbangrid
-raises on purpose print as ``error: …`` and exit 1; anything else prints as
-``error: internal error (TypeName): …`` and exit 1, with the traceback only when
-``URBANGRID_DEBUG=1`` is set.
+raises on purpose print as ``error: …`` and exit 1; wrong usage (a bad option value,
+a missing argument, an unknown command) prints as ``error: …`` too, in one line, and
+exits 2; anything else prints as ``error: internal error (TypeName): …`` and exit 1,
+with the traceback only when ``URBANGRID_DEBUG=1`` is set.
 """
 
 from __future__ import annotations
@@ -94,21 +95,62 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+class UsageLine(click.ClickException):
+    """A usage error as the CLI prints every error: one line ``error: …`` on stderr.
+
+    click's own rendering of a :class:`click.UsageError` is three lines (usage, "Try
+    … --help", "Error: Invalid value for …"), unlike every other failure; this keeps
+    the usage error's exit code, 2.
+    """
+
+    exit_code = 2  # click.UsageError's
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", file=file, err=file is None)
+
+
+def usage_line(exc: click.exceptions.UsageError) -> UsageLine:
+    """`exc` as one ``error: …`` line: click's wording from a lower-case letter, and
+    where to read the options when click itself refused the command line (an option
+    value that urbangrid checked says what to give already)."""
+    text = exc.format_message().strip().rstrip(".")
+    text = text[:1].lower() + text[1:]
+    if ". Did you mean " in text:  # click's suggestion for a mistyped option or command
+        text = text.replace(". Did you mean ", " (did you mean ", 1) + ")"
+    own = isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter)
+    if not own and exc.ctx is not None:
+        text += f"; see `{exc.ctx.command_path} --help`"
+    return UsageLine(" ".join(text.split()))
+
+
 class MainGroup(LazyGroup):
     """The top group: no command it runs prints a traceback.
 
-    click handles its own usage errors (exit code 2), ``--help`` and
-    ``sys.exit``. An :class:`~urbangrid.errors.UrbangridError` is a message for
-    the user: one line ``error: …``, exit code 1; so are a file the system
-    refuses and a database error (:func:`one_line`). Anything else is a bug,
-    said so in one line, exit code 1; ``URBANGRID_DEBUG=1`` lets its traceback
-    through.
+    Usage errors (click's or urbangrid's, exit code 2) print as one line ``error: …``
+    (:func:`usage_line`); click handles ``--help`` and ``sys.exit``. An
+    :class:`~urbangrid.errors.UrbangridError` is a message for the user: one line
+    ``error: …``, exit code 1; so are a file the system refuses and a database error
+    (:func:`one_line`). Anything else is a bug, said so in one line, exit code 1;
+    ``URBANGRID_DEBUG=1`` lets its traceback through.
     """
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:  # the top group's own options: `urbangrid --bogus`
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `urbangrid` alone prints the help
+        except click.exceptions.UsageError as exc:
+            raise usage_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.UsageError, click.exceptions.Exit, click.exceptions.Abort):
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `urbangrid grids` alone prints the group's help
+        except click.exceptions.UsageError as exc:
+            raise usage_line(exc) from None
+        except (click.exceptions.Exit, click.exceptions.Abort):
             raise
         except click.exceptions.ClickException as exc:
             # One spelling for every failure, "error: …" (click's own is "Error: …").
