@@ -477,15 +477,9 @@ def test_gazetteer_load_bad_boundaries_create_nothing(tmp_path: Path,
 def test_geocode_gbk_csv_contradictions_and_other_streets(tmp_path: Path) -> None:
     """A gazetteer of Haidian's division codes and one door plate: a GBK address file is
     read (and said), contradictory areas halve the score, an unknown road exits 3."""
-    from urbangrid.data import data_path
+    from tests.test_cli_geocode_zh import haidian_gazetteer
 
-    plates = tmp_path / "plates.csv"
-    plates.write_text("street,number,x,y\n成府路,55,116.32,39.9905\n", encoding="utf-8")
-    store = str(tmp_path / "g.gpkg")
-    made = CliRunner().invoke(main, ["gazetteer", "load", store, "--divisions",
-                                     str(data_path("codes/haidian_110108_divisions_2023.csv")),
-                                     "--plates", str(plates)])
-    assert made.exit_code == 0, made.output
+    store = haidian_gazetteer(tmp_path)
     good = CliRunner().invoke(main, ["geocode", store, "北京市海淀区成府路55号", "--lang", "en"])
     assert good.exit_code == 0 and good.output.startswith("plate\t")
     odd = CliRunner().invoke(main, ["geocode", store, "广东省北京市海淀区成府路55号",

@@ -145,3 +145,31 @@ def test_files_one_gpx_per_collector(plan, tmp_path):
     assert sorted(areas["area_code"]) == sorted(plan.table["area_code"])
     assert areas["patrol_km"].notna().all() and areas.is_valid.all()
     assert sorted(rounds["area_code"]) == sorted(plan.routes)
+
+
+class TestSummaryOverTheNorm:
+    """Areas over the norm on average: the summary said "cannot fill the 5 min (riding
+    133% of it on average)" and "平均只用其 133%", and a packing share "worth -4"."""
+
+    def test_mean_over_100_is_worded_as_over(self, district):
+        G, grids = district
+        p = plan_district(G, grids, limit_s=380, shifts=1, iterations=10)
+        assert p.gap["packing"] > 0, p.gap
+        assert "that the 6 min does not divide evenly (the areas over the norm lift the " \
+               "mean riding to 105% of it; 0 under half)" in p.summary, p.summary
+        assert "cannot fill" not in p.summary
+        assert "无法按 6 分钟均匀划分（超标的巡查区域使平均步行时间达到标准的 105%" in \
+               p.summary_zh, p.summary_zh
+        assert "只用其" not in p.summary_zh
+
+    def test_areas_over_the_norm_take_collectors_off_the_gap(self, district):
+        G, grids = district
+        p = plan_district(G, grids, limit_s=300, shifts=1, iterations=10)
+        less = -p.gap["packing"]
+        assert less > 0, p.gap
+        assert f", less {less} for the areas over the norm, each counted as one collector " \
+               "though its round takes longer." in p.summary, p.summary
+        assert f"再减去超标巡查区域少计的 {less} 名" in p.summary_zh, p.summary_zh
+        assert "worth -" not in p.summary and "计 -" not in p.summary_zh
+        # the area's code is the record: the CLI words the problem from its table row
+        assert {prob["record"] for prob in p.problems} <= set(p.table["area_code"])

@@ -183,3 +183,31 @@ def test_staffing_notes_follow_lang_zh(district_store: Path) -> None:
     assert "个巡查区域（步行，上限 5 分钟）" in res.output
     english = re.compile(r"\b(area|takes|grids?|limit|within|collector)\b")
     assert not any(english.search(x) for x in notes), notes
+
+
+def test_norm_not_met_and_save_counts_in_chinese(district_store: Path, tmp_path: Path) -> None:
+    """new-user trial: under --lang zh the "norm not met" lines and the --save counts were
+    English; they are worded from the plan's records and the write's counts."""
+    res = CliRunner().invoke(main, ["plan", str(district_store), "--mode", "walk", "--round",
+                                    "5min", "--iterations", "10", "--lang", "zh", "--save",
+                                    "--out", str(tmp_path / "plan")])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    unmet = [x for x in lines if x.startswith("未达标准：")]
+    assert len(unmet) == 6 and not any(x.startswith("norm not met") for x in lines), lines
+    assert re.fullmatch(
+        rf"未达标准：{re.escape(str(district_store))}：巡查区域 \d{{12}}C\d\d：每圈步行 "
+        r"[\d.]+ 分钟，含转弯 [\d.]+ 分钟，超过 5 分钟的标准；其道路本身只需 [\d.]+ 分钟，"
+        r"其余是道路之间的往返（空驶 \d+%：这些道路只在网格外很远处相连）；它是单个单元网格，"
+        r"不能再分；可提高标准、换更快的巡查方式或重划网格", unmet[0]), unmet[0]
+    assert re.fullmatch(r"未达标准：另有 \d+ 条同类问题；上表标出了所有超标的巡查区域（另见 "
+                        rf"{re.escape(str(tmp_path / 'plan'))}/areas.csv）", unmet[-1])
+    saved = [x for x in lines if "新增" in x]
+    assert [x.split("：")[0] for x in saved] == ["采集员责任区（collector_area）",
+                                                 "巡查路线（patrol_route）"], lines
+    assert re.fullmatch(r"采集员责任区（collector_area）：新增 \d+，变更 0，未变 0，停用 0",
+                        saved[0]), saved
+    english = re.compile(r"\b(?!collector_area|patrol_route)[a-z]{3,}\b")
+    path = re.compile(r"[\w.-]*/[\w./-]*", re.ASCII)  # the store and --out paths
+    for line in [*unmet, *saved]:
+        assert not english.search(path.sub("", line)), line

@@ -136,7 +136,8 @@ def geocode_command(
     assert address is not None
     r = geocode(gaz, address, limit=limit)
     if not r.found:
-        click.echo(f"{'无匹配' if resolve_lang(lang) == 'zh' else 'none'}: {r.reason}")
+        click.echo(f"无匹配：{_why_none_zh(gaz, r)}" if resolve_lang(lang) == "zh"
+                   else f"none: {r.reason}")
         sys.exit(EXIT_NOT_FOUND)
     if resolve_lang(lang) == "zh":
         click.echo("\t".join(header(h, "zh") for h in ("level", "confidence", "lon", "lat",
@@ -146,6 +147,32 @@ def geocode_command(
                    + (f"\t{c.note}" if c.note else ""))
     if r.unknown_plate:  # a street's middle at 0.50 otherwise reads as the door found
         click.echo(_unknown_plate_note(gaz, r, resolve_lang(lang), store))
+
+
+#: Address parts a no-match names, by their terms (docs/glossary.md).
+_PART_ZH = {"road": "街巷", "poi": "兴趣点", "zone": "地片", "community": "社区",
+            "street_office": "街道"}
+
+
+def _why_none_zh(gaz: Any, r: Any) -> str:
+    """Why address result `r` matched nothing, in Chinese, worded from its fields (the
+    parse, the gazetteer's districts and near street names) as
+    :func:`urbangrid.spatial.geocoding.forward.geocode` decides its English reason."""
+    p = r.parsed
+    if p.script == "none":
+        return "输入为空" if not p.normalized else f"“{p.normalized}”中没有地址用词"
+    if p.district and gaz.districts and p.district not in gaz.districts:
+        return (f"区县 {p.district} 不在地名地址库的范围内（"
+                f"{'、'.join(sorted(gaz.districts))}）")
+    parts = p.parts()
+    if not parts:
+        return f"未能在“{p.normalized}”中识别出地址成分"
+    what = "、".join(f"{_PART_ZH[k]}“{v}”" for k, v in parts.items() if k in _PART_ZH)
+    near = gaz.other_streets(p.road) if p.road else []
+    other = (f"（{'、'.join(dict.fromkeys(near))}：是另一条道路，不是错别字）"
+             if near else "")
+    mixed = "（地址混用了中文和拉丁字母）" if p.script == "mixed" else ""
+    return f"地名地址库中没有与{what or f'“{p.normalized}”'}匹配的地点{other}{mixed}"
 
 
 def _unknown_plate_note(gaz: Any, r: Any, lang: str, store: str) -> str:

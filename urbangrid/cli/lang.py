@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-__all__ = ["TERMS", "glossed", "header", "lang_option", "note", "resolve_lang"]
+__all__ = ["TERMS", "glossed", "header", "lang_option", "note", "resolve_lang", "write_counts"]
 
 #: Column or label → its Chinese term (the standards' wording where they have one).
 TERMS: dict[str, str] = {
@@ -37,6 +37,8 @@ TERMS: dict[str, str] = {
     "riding_min": "骑行 分钟", "with_turns_min": "含转弯 分钟", "deadhead_pct": "空驶 %",
     "rounds_per_shift": "每班圈数", "max_revisit_min": "最长重访间隔 分钟",
     "collectors": "采集员",
+    # layers a command writes (--save)
+    "collector_area": "采集员责任区", "patrol_route": "巡查路线",
     # notes
     "grade-1 road": "一级道路", "grade-2 road": "二级道路",
     # travel modes (routing/patrol/modes.toml)
@@ -79,6 +81,22 @@ def glossed(text: str, lang: str) -> str:
 def note(text: str, lang: str) -> str:
     """A printed note (text already in `lang`) with its label: ``注：`` or ``note: ``."""
     return f"注：{text}" if lang == "zh" else f"note: {text}"
+
+
+def write_counts(layer: str, result: Any, lang: str) -> str:
+    """What a write did to `layer`, in `lang`: ``collector_area: 3 new, 0 changed, …``.
+
+    `result` is a store write's result (``inserted``, ``updated``, ``unchanged``,
+    ``retired``); under ``zh`` the layer is named by its term, its table name beside it.
+    """
+    r = result
+    if lang == "zh":
+        name = header(layer, lang)
+        shown = f"{name}（{layer}）" if name != layer else layer
+        return (f"{shown}：新增 {r.inserted}，变更 {r.updated}，未变 {r.unchanged}，"
+                f"停用 {r.retired}")
+    return (f"{layer}: {r.inserted} new, {r.updated} changed, {r.unchanged} unchanged, "
+            f"{r.retired} retired")
 
 
 def lang_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from urbangrid.cli.lang import header, lang_option, note, resolve_lang
+from urbangrid.cli.lang import header, lang_option, note, resolve_lang, write_counts
 from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.staffing import graded_note, mode_option, read_district_grids
 
@@ -84,6 +84,41 @@ def _headcount_line(p: Any, lang: str) -> str:
                 f"{workers} 个进程）")
     return (f"headcount {p.headcount}, lower bound {p.lower_bound} ({t:.1f} s, {workers} "
             "process(es))")
+
+
+def _problem_line(prob: Any, p: Any, lang: str) -> str:
+    """A "norm not met" line of plan `p`. In Chinese it is worded from the record's
+    fields (the area it names in ``record``, that area's row of the plan's table), not
+    from the English reason; a record of another kind keeps its reason."""
+    from urbangrid.problems import format_problem
+
+    if lang != "zh":
+        return f"norm not met: {format_problem(prob)}"
+    code, where = prob.get("record"), prob.get("file") or "input"
+    rows = p.table[p.table["area_code"] == code]
+    if prob.get("field") == "street_id" and code is not None:
+        return (f"未达标准：{where}：道路 {prob['value']} 属巡查区域 {code}，但该区域的巡查"
+                "路线没有经过它")
+    if prob.get("field") != "round_s" or not len(rows):
+        return f"未达标准：{format_problem(prob)}"
+    return f"未达标准：{where}：{_over_norm_zh(rows.iloc[0], p.mode)}"
+
+
+def _over_norm_zh(a: Any, mode: str) -> str:
+    """Why area ``a`` (a row of ``DistrictPlan.table``) is over its norm, in Chinese: the
+    facts the English reason gives (routing/patrol/district.py ``_problems``)."""
+    from urbangrid.routing.patrol.district import _RIDE_ZH
+
+    ride = _RIDE_ZH.get(mode, "骑行")
+    text = (f"巡查区域 {a['area_code']}：每圈{ride} {a['travel_s'] / 60:.1f} 分钟，含转弯 "
+            f"{a['round_s'] / 60:.1f} 分钟，超过 {a['limit_s'] / 60:.0f} 分钟的标准")
+    if int(a["n_grids"]) == 1:
+        far = ("这些道路只在网格外很远处相连" if mode == "walk" else
+               f"这些道路只在网格外很远处相连，如须绕行的单行道或{header(mode, 'zh')}不能走"
+               "的匝道")
+        text += (f"；其道路本身只需 {a['service_s'] / 60:.1f} 分钟，其余是道路之间的往返"
+                 f"（空驶 {a['deadhead_pct']:.0f}%：{far}）；它是单个单元网格，不能再分")
+    return text + "；可提高标准、换更快的巡查方式或重划网格"
 
 
 #: The map --out writes beside write_district_plan's files (PLAN_FILES).
@@ -151,7 +186,6 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
     import pandas as pd
 
     from urbangrid.cli.stores import STREETS_AND_GRIDS, describe, open_store
-    from urbangrid.problems import format_problem
     from urbangrid.routing.patrol.district import (
         load_district_plan,
         plan_district,
@@ -177,16 +211,18 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
             click.echo(note(graded_note(p.info["graded_grids"], lang), lang))
         click.echo(p.summary_zh if lang == "zh" else p.summary)
         for prob in p.problems[:_SHOWN_PROBLEMS]:
-            click.echo(f"norm not met: {format_problem(prob)}")
+            click.echo(_problem_line(prob, p, lang))
         if len(p.problems) > _SHOWN_PROBLEMS:  # the rest say the same of other areas
             rest = len(p.problems) - _SHOWN_PROBLEMS
-            click.echo(f"norm not met: {rest} more like these; the table above marks every "
-                       "area over the norm" + (f" (and {out}/areas.csv)" if out else ""))
+            csv = f"{out}/areas.csv"
+            click.echo(f"未达标准：另有 {rest} 条同类问题；上表标出了所有超标的巡查区域"
+                       + (f"（另见 {csv}）" if out else "") if lang == "zh" else
+                       f"norm not met: {rest} more like these; the table above marks every "
+                       "area over the norm" + (f" (and {csv})" if out else ""))
         if save:
             w = load_district_plan(s, p, source=describe(store))
             for layer, r in w.items():
-                click.echo(f"{layer}: {r.inserted} new, {r.updated} changed, "
-                           f"{r.unchanged} unchanged, {r.retired} retired")
+                click.echo(write_counts(layer, r, lang))
     if out is not None:
         files = write_district_plan(p, out, day=day, lang=lang)
         _write_map(p, out / _MAP_FILE)

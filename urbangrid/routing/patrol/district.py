@@ -300,17 +300,25 @@ def _problems(table: pd.DataFrame, required: pd.DataFrame,
                    f"travel between them ({a.deadhead_pct:.0f}% deadhead: {far}); it is a "
                    "single grid that cannot be cut further"
                    if a.n_grids == 1 else times)
-            # no row: the store has no such row, the area code names it
-            out.append(problem(source, None, "round_s", round(a.round_s, 1),
-                               f"area {a.area_code}: {why}; raise the norm, use a faster "
-                               "mode or redraw the grid"))
+            # no row: the store has no such row, the area code names it (also as the
+            # record, so a caller can word it from the table's row in its own language)
+            out.append(_of_area(problem(source, None, "round_s", round(a.round_s, 1),
+                                        f"area {a.area_code}: {why}; raise the norm, use a "
+                                        "faster mode or redraw the grid"), a.area_code))
     served: dict[str, set[str]] = {c: set(r.required) for c, r in routes.items()}
     for r in required.itertuples():
         if str(r.street_id) not in served.get(str(r.area_code), set()):
-            out.append(problem(source, None, "street_id", str(r.street_id),
-                               f"street {r.street_id} ({_text(r.name) or 'unnamed'}) of area "
-                               f"{r.area_code} is not served by its round"))
+            out.append(_of_area(problem(source, None, "street_id", str(r.street_id),
+                                        f"street {r.street_id} ({_text(r.name) or 'unnamed'}) "
+                                        f"of area {r.area_code} is not served by its round"),
+                                r.area_code))
     return out
+
+
+def _of_area(p: Problem, area_code: Any) -> Problem:
+    """`p` with ``record`` the collector area it is about (its code)."""
+    p["record"] = str(area_code)
+    return p
 
 
 def _lower_bound(areas: pd.DataFrame, by_col: str, limit_s: float) -> tuple[int, int]:
@@ -347,8 +355,14 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "packing": "areas of whole grids that cannot fill the {lim:.0f} min (riding "
                    "{fill_pct:.0f}% of it on average; {n_empty} under half), worth "
                    "{gap_packing}",
+        # over 100 % on average: the areas over the norm lift the mean past it
+        "packing_over": "areas of whole grids that the {lim:.0f} min does not divide evenly "
+                        "(the areas over the norm lift the mean riding to {fill_pct:.0f}% of "
+                        "it; {n_empty} under half), worth {gap_packing}",
         "why": "The gap of {gap} comes, largest first, from {causes}. ",
         "and": " and from ",
+        "less": ", less {less} for the areas over the norm, each counted as one collector "
+                "though its round takes longer",
         "over": "{n_over} areas are single grids that cannot be ridden round within the norm "
                 "at all (e.g. {over_codes}; see the problems): each still counts one "
                 "collector. ",
@@ -380,8 +394,13 @@ _SUMMARY: dict[str, dict[str, str]] = {
                     "道路相连——双幅路的另一幅、匝道、单行道——计 {gap_deadhead} 名）",
         "packing": "由整个单元网格组成的巡查区域填不满 {lim:.0f} 分钟（平均只用其 "
                    "{fill_pct:.0f}%，{n_empty} 个不到一半），计 {gap_packing} 名",
+        "packing_over": "由整个单元网格组成的巡查区域无法按 {lim:.0f} 分钟均匀划分（超标的"
+                        "巡查区域使平均{ride}时间达到标准的 {fill_pct:.0f}%，{n_empty} 个不到"
+                        "一半），计 {gap_packing} 名",
         "why": "与下界相差的 {gap} 名，按大小依次来自{causes}。",
         "and": "，以及",
+        "less": "，再减去超标巡查区域少计的 {less} 名（每个只计一名采集员，尽管其一圈超过"
+                "标准）",
         "over": "{n_over} 个巡查区域是单个单元网格，在标准时间内巡查不完一圈（如 "
                 "{over_codes}；见问题列表）：每个仍计一名采集员。",
         "sep": "、",
@@ -415,8 +434,14 @@ def _summary(plan: dict[str, Any], lang: str = "en") -> str:
     late = text["late"].format(**v) if v["n_late"] else ""
     if v["gap"] <= 0:
         return out + text["met"] + late + text["norms"].format(**v)
-    parts = [(v["gap_deadhead"], text["deadhead"]), (v["gap_packing"], text["packing"])]
-    causes = text["and"].join(t.format(**v) for _n, t in sorted(parts, key=lambda p: -p[0]))
+    packing = text["packing_over" if round(v["fill_pct"]) > 100 else "packing"]
+    parts = [(v["gap_deadhead"], text["deadhead"]), (v["gap_packing"], packing)]
+    # a cause worth no collector is left out; areas over the norm count one collector
+    # each though their rounds need more, so they take collectors off the gap ("worth -4")
+    causes = text["and"].join(t.format(**v) for n, t in sorted(parts, key=lambda p: -p[0])
+                              if n > 0)
+    if v["gap_packing"] < 0:
+        causes += text["less"].format(less=-v["gap_packing"])
     out += text["why"].format(**v, causes=causes)
     if v["n_over"]:
         out += text["over"].format(**{**v, "over_codes": text["sep"].join(v["over_codes"])})
