@@ -107,11 +107,11 @@ def _problem_line(prob: Any, p: Any, lang: str) -> str:
 def _over_norm_zh(a: Any, mode: str) -> str:
     """Why area ``a`` (a row of ``DistrictPlan.table``) is over its norm, in Chinese: the
     facts the English reason gives (routing/patrol/district.py ``_problems``)."""
-    from urbangrid.routing.patrol.district import _RIDE_ZH
+    from urbangrid.routing.patrol.district import _RIDE_ZH, minutes_over
 
-    ride = _RIDE_ZH.get(mode, "骑行")
-    text = (f"巡查区域 {a['area_code']}：每圈{ride} {a['travel_s'] / 60:.1f} 分钟，含转弯 "
-            f"{a['round_s'] / 60:.1f} 分钟，超过 {a['limit_s'] / 60:.0f} 分钟的标准")
+    ride, lim = _RIDE_ZH.get(mode, "骑行"), a["limit_s"]
+    text = (f"巡查区域 {a['area_code']}：每圈{ride} {minutes_over(a['travel_s'], lim)} 分钟，"
+            f"含转弯 {minutes_over(a['round_s'], lim)} 分钟，超过 {lim / 60:.0f} 分钟的标准")
     if int(a["n_grids"]) == 1:
         far = ("这些道路只在网格外很远处相连" if mode == "walk" else
                f"这些道路只在网格外很远处相连，如须绕行的单行道或{header(mode, 'zh')}不能走"

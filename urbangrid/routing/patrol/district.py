@@ -294,8 +294,9 @@ def _problems(table: pd.DataFrame, required: pd.DataFrame,
            f"{mode} may not take")
     for a in table.itertuples():
         if not a.fits:
-            times = (f"round {a.travel_s / 60:.1f} min riding, {a.round_s / 60:.1f} min with "
-                     f"turns, is over the {a.limit_s / 60:.0f} min norm")
+            times = (f"round {minutes_over(a.travel_s, a.limit_s)} min riding, "
+                     f"{minutes_over(a.round_s, a.limit_s)} min with turns, is over the "
+                     f"{a.limit_s / 60:.0f} min norm")
             why = (f"{times}; its streets alone take {a.service_s / 60:.1f} min, the rest is "
                    f"travel between them ({a.deadhead_pct:.0f}% deadhead: {far}); it is a "
                    "single grid that cannot be cut further"
@@ -313,6 +314,21 @@ def _problems(table: pd.DataFrame, required: pd.DataFrame,
                                         f"of area {r.area_code} is not served by its round"),
                                 r.area_code))
     return out
+
+
+def minutes_over(seconds: float, limit_s: float) -> str:
+    """`seconds` in minutes, one decimal, or as many (up to 3) as show it over `limit_s`:
+    a round of 8.04 min read "8.0 min …, is over the 8 min norm".
+
+    Examples
+    --------
+    >>> minutes_over(482.4, 480), minutes_over(600, 480), minutes_over(470, 480)
+    ('8.04', '10.0', '7.8')
+    """
+    m, lim = seconds / 60, limit_s / 60
+    if m <= lim:
+        return f"{m:.1f}"
+    return next((f"{m:.{d}f}" for d in (1, 2) if round(m, d) > lim), f"{m:.3f}")
 
 
 def _of_area(p: Problem, area_code: Any) -> Problem:
