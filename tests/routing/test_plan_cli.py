@@ -211,3 +211,21 @@ def test_norm_not_met_and_save_counts_in_chinese(district_store: Path, tmp_path:
     path = re.compile(r"[\w.-]*/[\w./-]*", re.ASCII)  # the store and --out paths
     for line in [*unmet, *saved]:
         assert not english.search(path.sub("", line)), line
+
+
+def test_an_area_with_no_street_is_no_end_of_the_round_range() -> None:
+    """An area of grids with no street of the mode (a campus) has no round: the line read
+    "rounds 0.0-21.6 min" (found on the CAU extract)."""
+    import pandas as pd
+
+    from urbangrid.cli.plan import _norm_line
+
+    table = pd.DataFrame({"roads": ["all", "all", "all", "grade1"], "streets": [0, 4, 9, 0],
+                          "travel_s": [0.0, 54.0, 1296.0, 0.0],
+                          "round_s": [0.0, 60.0, 1300.0, 0.0], "limit_s": [480.0] * 4})
+    assert _norm_line(table, "bike", 480, False).startswith(
+        "3 bike areas, rounds 0.9-21.6 min riding (riding_min; 1 with no street to patrol); "
+        "the norm (8 min) holds riding time")
+    assert _norm_line(table, "bike", 480, False, "zh").startswith(
+        "3 个自行车巡查区域，每圈 0.9-21.6 分钟（骑行 分钟；1 个区域内没有可巡查的道路）；")
+    assert "rounds 0.0-0.0 min" in _norm_line(table[table["streets"] == 0], "bike", 480, True)

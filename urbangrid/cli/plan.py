@@ -56,24 +56,34 @@ def _norm_line(table: Any, mode: str, limit_s: float, count_turns: bool,
     over = int((reg["round_s"] > reg["limit_s"] * (1 + 1e-9)).sum())
     lim = f"{limit_s / 60:g}"
     held = "round_s" if count_turns else "travel_s"
-    low, high = reg[held].min() / 60, reg[held].max() / 60
+    # an area of grids with no street of the mode has no round: its 0.0 min is no range end
+    ridden = reg[reg["streets"] > 0]
+    bare = len(reg) - len(ridden)
+    low, high = (ridden[held].min() / 60, ridden[held].max() / 60) if bare < len(reg) \
+        else (0.0, 0.0)
     if lang == "zh":
+        none = f"{bare} 个区域内没有可巡查的道路" if bare else ""
         if count_turns:
             return (f"{len(reg)} 个{header(mode, lang)}巡查区域，每圈含转弯 {low:.1f}-"
-                    f"{high:.1f} 分钟；标准（{lim} 分钟）按这一时间计（--count-turns）")
+                    f"{high:.1f} 分钟{f'（{none}）' if none else ''}；标准（{lim} 分钟）按这一"
+                    "时间计（--count-turns）")
         return (f"{len(reg)} 个{header(mode, lang)}巡查区域，每圈 {low:.1f}-{high:.1f} "
-                f"分钟（{header('riding_min', lang)}）；标准（{lim} 分钟）按这一时间计，不计"
-                "转弯" + (f"；其中 {over} 个加上转弯后超过 {lim} 分钟（"
-                         f"{header('with_turns_min', lang)}），标准不计转弯：--count-turns "
-                         "改按含转弯的时间计" if over else ""))
+                f"分钟（{header('riding_min', lang)}{f'；{none}' if none else ''}）；标准（"
+                f"{lim} 分钟）按这一时间计，不计转弯"
+                + (f"；其中 {over} 个加上转弯后超过 {lim} 分钟（"
+                   f"{header('with_turns_min', lang)}），标准不计转弯：--count-turns "
+                   "改按含转弯的时间计" if over else ""))
+    none = f"{bare} with no street to patrol" if bare else ""
     if count_turns:
         return (f"{len(reg)} {mode} areas, rounds {low:.1f}-{high:.1f} min with turn "
-                f"penalties; the norm ({lim} min) holds that time (--count-turns)")
+                f"penalties{f' ({none})' if none else ''}; the norm ({lim} min) holds that "
+                "time (--count-turns)")
     turns = (f"; {over} of them take longer than {lim} min once turn penalties "
              "are added (with_turns_min), which the norm does not count: --count-turns "
              "holds that time instead" if over else "")
-    return (f"{len(reg)} {mode} areas, rounds {low:.1f}-{high:.1f} min riding (riding_min); "
-            f"the norm ({lim} min) holds riding time, turns not counted{turns}")
+    return (f"{len(reg)} {mode} areas, rounds {low:.1f}-{high:.1f} min riding (riding_min"
+            f"{f'; {none}' if none else ''}); the norm ({lim} min) holds riding time, turns "
+            f"not counted{turns}")
 
 
 def _headcount_line(p: Any, lang: str) -> str:
