@@ -229,3 +229,23 @@ def test_an_area_with_no_street_is_no_end_of_the_round_range() -> None:
     assert _norm_line(table, "bike", 480, False, "zh").startswith(
         "3 个自行车巡查区域，每圈 0.9-21.6 分钟（骑行 分钟；1 个区域内没有可巡查的道路）；")
     assert "rounds 0.0-0.0 min" in _norm_line(table[table["streets"] == 0], "bike", 480, True)
+
+
+def test_save_counts_in_chinese_on_postgis(pg_dsn: str, district_store: Path) -> None:
+    """The --save counts under --lang zh on the system of record: new, then unchanged."""
+    with urbangrid.connect(str(district_store), readonly=True) as src, \
+            urbangrid.connect(pg_dsn) as dst:
+        dst.write("street_centreline", src.read("street_centreline"), "upsert")
+        load_unit_grids(dst, src.read("unit_grid"), version="test", source="lattice")
+    args = ["plan", pg_dsn, "--save", "--mode", "walk", "--iterations", "10", "--lang", "zh"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    n = re.search(r"^采集员责任区（collector_area）：新增 (\d+)，变更 0，未变 0，停用 0$",
+                  first.output, re.M)
+    assert n and int(n.group(1)) > 0, first.output
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert f"采集员责任区（collector_area）：新增 0，变更 0，未变 {n.group(1)}，停用 0" in \
+        again.output, again.output
+    assert re.search(r"^巡查路线（patrol_route）：新增 0，变更 0，未变 \d+，停用 0$",
+                     again.output, re.M), again.output
