@@ -55,6 +55,9 @@ def test_no_match_reason_in_either_language(store: str, address: str, zh: str,
     assert not re.search(r"[a-z]{3,}", zh.replace("Chengfu Lu", ""))
 
 
-def test_a_match_is_unchanged(store: str) -> None:
+def test_a_match_names_its_level_in_chinese(store: str) -> None:
     res = CliRunner().invoke(main, ["geocode", store, "北京市海淀区成府路55号", "--lang", "zh"])
     assert res.exit_code == 0 and res.output.startswith("匹配级别\t置信度"), res.output
+    assert res.output.splitlines()[1].startswith("门牌\t"), res.output  # the level, too
+    res = CliRunner().invoke(main, ["geocode", store, "北京市海淀区成府路55号", "--lang", "en"])
+    assert res.exit_code == 0 and res.output.startswith("plate\t"), res.output

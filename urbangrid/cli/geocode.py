@@ -143,11 +143,16 @@ def geocode_command(
         click.echo("\t".join(header(h, "zh") for h in ("level", "confidence", "lon", "lat",
                                                         "name")))
     for c in r.candidates[:limit]:
-        click.echo(f"{c.level}\t{c.confidence:.2f}\t{c.lon:.6f}\t{c.lat:.6f}\t{c.name}"
+        level = _LEVEL_ZH.get(c.level, c.level) if resolve_lang(lang) == "zh" else c.level
+        click.echo(f"{level}\t{c.confidence:.2f}\t{c.lon:.6f}\t{c.lat:.6f}\t{c.name}"
                    + (f"\t{c.note}" if c.note else ""))
     if r.unknown_plate:  # a street's middle at 0.50 otherwise reads as the door found
         click.echo(_unknown_plate_note(gaz, r, resolve_lang(lang), store))
 
+
+#: Match levels (urbangrid.spatial.geocoding.forward.LEVELS) as printed under ``zh``.
+_LEVEL_ZH = {"plate": "门牌", "interpolated": "门牌插值", "poi": "兴趣点", "street": "街巷",
+             "area": "行政区划"}
 
 #: Address parts a no-match names, by their terms (docs/glossary.md).
 _PART_ZH = {"road": "街巷", "poi": "兴趣点", "zone": "地片", "community": "社区",
