@@ -5,6 +5,7 @@ text and None as strings with NaN for the gaps (new-user trial)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -39,3 +40,31 @@ def test_an_unnamed_street_over_the_norm_is_named_by_id_and_place() -> None:
            "lon 116." in text, text
     lon, lat = map(float, re.search(r"lon ([\d.]+), lat ([\d.]+)", text).groups())
     assert 116.3 < lon < 116.36 and 39.97 < lat < 40.01, text
+
+
+def test_plan_names_the_street_in_either_language(tmp_path: Path) -> None:
+    """`urbangrid plan --round 5min` on Wudaokou: one unnamed street alone takes longer by
+    bike; under --lang zh the error is worded from the street's fields."""
+    from click.testing import CliRunner
+
+    import urbangrid
+    from urbangrid.cli.main import main
+    from urbangrid.demo.inputs import load_demo_grids
+    from urbangrid.loaders.osm import read_streets
+
+    store = tmp_path / "wudaokou.gpkg"
+    with urbangrid.connect(str(store)) as s:
+        s.write("street_centreline",
+                read_streets(data_path("osm/beijing_haidian_wudaokou.osm.bz2")), "upsert")
+        load_demo_grids(s)
+    args = ["plan", str(store), "--round", "5min", "--iterations", "5", "--lang"]
+    zh = CliRunner().invoke(main, [*args, "zh"])
+    assert zh.exit_code == 1, zh.output
+    line = (r"error: 巡查区域划分：道路 \S+（无名道路，\d+ 米，中点在经度 116\.\d{5}、纬度 "
+            r"(39|40)\.\d{5}）单独巡查一遍就需 [\d.]+ 分钟，超过 5\.0 分钟的上限，多少名采集员都"
+            r"无法满足；请提高上限或换更快的巡查方式")
+    assert re.fullmatch(line, zh.output.strip()), zh.output
+    en = CliRunner().invoke(main, [*args, "en"])
+    assert en.exit_code == 1 and "(unnamed, " in en.output and "nan" not in en.output, \
+        en.output
+    assert "alone takes" in en.output and "above the limit of 5.0 min" in en.output

@@ -96,6 +96,32 @@ def _headcount_line(p: Any, lang: str) -> str:
             "process(es))")
 
 
+def _limit_error(exc: Exception, G: Any, grids: Any, limit_s: float, lang: str) -> Exception:
+    """`exc`, a limit no number of collectors can meet, in `lang`: under ``zh`` worded
+    from the street's fields (:func:`~urbangrid.routing.patrol.collector_areas.
+    street_over_limit`), not from the English message; another limit keeps its words."""
+    from urbangrid.errors import ShiftLimitError
+    from urbangrid.routing.patrol.collector_areas import (
+        assign_streets,
+        patrol_graph,
+        street_over_limit,
+    )
+
+    if lang != "zh":
+        return exc
+    H = patrol_graph(G)
+    s = street_over_limit(assign_streets(H, grids, key="grid_code"), limit_s, H)
+    if s is None:
+        return exc
+    which = f"道路 {s['street_id']}" if s["street_id"] else "一条道路"
+    where = (f"，中点在经度 {s['lon']:.5f}、纬度 {s['lat']:.5f}"
+             if not s["name"] and s["lon"] is not None else "")
+    return ShiftLimitError(
+        f"巡查区域划分：{which}（{s['name'] or '无名道路'}，{s['length_m']:.0f} 米{where}）"
+        f"单独巡查一遍就需 {s['time_s'] / 60:.1f} 分钟，超过 {limit_s / 60:.1f} 分钟的上限，"
+        "多少名采集员都无法满足；请提高上限或换更快的巡查方式")
+
+
 def _problem_line(prob: Any, p: Any, lang: str) -> str:
     """A "norm not met" line of plan `p`. In Chinese it is worded from the record's
     fields (the area it names in ``record``, that area's row of the plan's table), not
@@ -196,6 +222,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
     import pandas as pd
 
     from urbangrid.cli.stores import STREETS_AND_GRIDS, describe, open_store
+    from urbangrid.errors import ShiftLimitError
     from urbangrid.routing.patrol.district import (
         load_district_plan,
         plan_district,
@@ -209,9 +236,12 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
     with open_store(store, write=save, then=STREETS_AND_GRIDS) as s:  # read-only unless --save
         grids = read_district_grids(s)
         G = store_street_graph(s, mode)
-        p = plan_district(G, grids, limit_s=limit_s, shifts=shifts, norms=norms,
-                          cross_communities=flags[0], count_turns=flags[1],
-                          iterations=iterations, source=describe(store), workers=workers)
+        try:
+            p = plan_district(G, grids, limit_s=limit_s, shifts=shifts, norms=norms,
+                              cross_communities=flags[0], count_turns=flags[1],
+                              iterations=iterations, source=describe(store), workers=workers)
+        except ShiftLimitError as exc:
+            raise _limit_error(exc, G, grids, limit_s, lang) from None
         with pd.option_context("display.width", 200, "display.max_columns", 20,
                                "display.max_rows", 400):
             click.echo(_printable(p.table, limit_s, flags[1], lang).to_string(index=False))

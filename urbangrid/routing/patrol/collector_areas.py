@@ -50,6 +50,7 @@ __all__ = [
     "patrol_graph",
     "plan_collector_areas",
     "route_lines",
+    "street_over_limit",
 ]
 
 #: Largest key-node program (variables) an area's round is solved exactly with; larger
@@ -182,32 +183,33 @@ def check_limit(streets: pd.DataFrame, limit_s: float, what: str,
         The graph of `streets` (with its ``crs``): an unnamed street is then placed by
         the WGS84 longitude/latitude of its midpoint, so the user can find it.
     """
-    if len(streets) == 0:
-        return
-    worst = streets.loc[streets["time_s"].idxmax()]
-    if worst["time_s"] > limit_s:
+    s = street_over_limit(streets, limit_s, graph)
+    if s is not None:
         raise ShiftLimitError(
-            f"{what}: {_street_label(worst, graph)} alone takes {worst['time_s'] / 60:.1f} "
-            f"min to patrol, above the limit of {limit_s / 60:.1f} min: no number of "
-            "collectors can meet it; raise the limit or use a faster mode")
+            f"{what}: {_street_label(s)} alone takes {s['time_s'] / 60:.1f} min to patrol, "
+            f"above the limit of {limit_s / 60:.1f} min: no number of collectors can meet "
+            "it; raise the limit or use a faster mode")
 
 
-def _text(value: Any) -> str | None:
-    """A name or id as text; None when it is missing (None, NaN, pd.NA or blank)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+def street_over_limit(streets: pd.DataFrame, limit_s: float,
+                      graph: nx.MultiDiGraph | None = None) -> dict[str, Any] | None:
+    """The street that alone takes longer than `limit_s` (seconds) to patrol, or None.
+
+    Parameters are those of :func:`check_limit`, which words the result as its error.
+
+    Returns
+    -------
+    dict or None
+        ``street_id``, ``name`` (None when the street has none: NaN or blank, as a
+        file's empty name reads), ``length_m`` (metres), ``time_s`` (seconds), ``lon``
+        and ``lat`` (WGS84 degrees of its midpoint; None without `graph` or its ``crs``).
+    """
+    if len(streets) == 0:
         return None
-    return str(value).strip() or None
-
-
-def _street_label(row: pd.Series, graph: nx.MultiDiGraph | None) -> str:
-    """``street 4521 (成府路, 1045 m)``; an unnamed street (NaN or no name read from a
-    file: it printed as "nan") says so, with where its midpoint is when `graph` is
-    given."""
-    sid, name = _text(row["street_id"]), _text(row["name"])
-    label = f"street {sid}" if sid else "a street"
-    if name:
-        return f"{label} ({name}, {row['length_m']:.0f} m)"
-    where = ""
+    row = streets.loc[streets["time_s"].idxmax()]
+    if not row["time_s"] > limit_s:
+        return None
+    lon = lat = None
     if graph is not None and graph.graph.get("crs") is not None:
         import pyproj
 
@@ -217,8 +219,27 @@ def _street_label(row: pd.Series, graph: nx.MultiDiGraph | None) -> str:
         mid = shapely.line_interpolate_point(line, 0.5, normalized=True)
         lon, lat = pyproj.Transformer.from_crs(graph.graph["crs"], "EPSG:4326",
                                                always_xy=True).transform(mid.x, mid.y)
-        where = f", midpoint at lon {lon:.5f}, lat {lat:.5f}"
-    return f"{label} (unnamed, {row['length_m']:.0f} m{where})"
+    return {"street_id": _text(row["street_id"]), "name": _text(row["name"]),
+            "length_m": float(row["length_m"]), "time_s": float(row["time_s"]),
+            "lon": lon, "lat": lat}
+
+
+def _text(value: Any) -> str | None:
+    """A name or id as text; None when it is missing (None, NaN, pd.NA or blank)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value).strip() or None
+
+
+def _street_label(s: Mapping[str, Any]) -> str:
+    """``street 4521 (成府路, 1045 m)`` for :func:`street_over_limit`'s result; an unnamed
+    street (its NaN name printed as "nan") says so, with where its midpoint is."""
+    label = f"street {s['street_id']}" if s["street_id"] else "a street"
+    if s["name"]:
+        return f"{label} ({s['name']}, {s['length_m']:.0f} m)"
+    where = (f", midpoint at lon {s['lon']:.5f}, lat {s['lat']:.5f}"
+             if s["lon"] is not None else "")
+    return f"{label} (unnamed, {s['length_m']:.0f} m{where})"
 
 
 def _depot(search: _AreaSearch, streets: pd.DataFrame, area: Any) -> Hashable:
