@@ -3,13 +3,16 @@ and instances above a few hundred streets solved by decomposition."""
 
 from __future__ import annotations
 
+import csv
 import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from urbangrid.cli.main import main
 from urbangrid.errors import DataFileError
 from urbangrid.routing.core.carp import (
     RECREATE_ABOVE,
@@ -162,3 +165,32 @@ def test_stall_at_fewest_routes_runs_whole_plan_ruin_and_recreate() -> None:
     again, _ = run()
     assert again.cost == best.cost
     assert all(np.array_equal(a, b) for a, b in zip(again.routes, best.routes, strict=True))
+
+
+def test_routes_csv_uses_the_files_vertex_numbers(tmp_path: Path) -> None:
+    """``urbangrid solve carp --out``: the routes in the file's own vertex numbers."""
+    src = tmp_path / "tiny-0.txt"
+    src.write_text(TANG)
+    out = tmp_path / "routes.csv"
+    res = CliRunner().invoke(main, ["solve", "carp", str(src), "--time-limit", "1",
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "cost 10 with 1 routes" in res.output  # 1 + 2 + 3 served, 4 back to the depot
+    with out.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["seq"] for r in rows] == ["1", "2", "3"]
+    required = {1: {"0", "1"}, 2: {"1", "2"}, 3: {"2", "3"}}  # by line in the file's list
+    for r in rows:
+        assert {r["u"], r["v"]} == required[int(r["edge"])]
+        assert float(r["cost"]) == float(r["demand"]) == int(r["edge"])
+    assert {v for r in rows for v in (r["u"], r["v"])} == {"0", "1", "2", "3"}
+
+
+def test_out_over_the_instance_or_in_a_missing_folder_is_refused_first(tmp_path: Path) -> None:
+    src = tmp_path / "tiny-0.txt"
+    src.write_text(TANG)
+    for out in (src, tmp_path / "nowhere" / "routes.csv"):
+        res = CliRunner().invoke(main, ["solve", "carp", str(src), "--out", str(out)])
+        assert res.exit_code != 0
+        assert "searching" not in res.output  # refused before the search
+    assert src.read_text() == TANG

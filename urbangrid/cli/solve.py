@@ -98,18 +98,40 @@ def _num(value: float) -> str:
 @click.option("--time-limit", "time_limit_s", default=60.0, show_default=True,
               help="Seconds of search.")
 @click.option("--seed", default=0, show_default=True)
-def carp(instance: Path, time_limit_s: float, seed: int) -> None:
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the routes (one row per served edge, in order, vertices numbered "
+                   "as in the file) to this CSV.")
+def carp(instance: Path, time_limit_s: float, seed: int, out: Path | None) -> None:
     """Solve a CARP INSTANCE: a CARPLIB .dat (gdb, val, egl, EGL-G) or one of Tang et
     al.'s Hefei/Beijing .txt files (vertices from 0). Above 400 required edges the
     search works on groups of nearby routes (decomposition)."""
     from urbangrid.routing.core.carp import read_instance
     from urbangrid.routing.core.carp import solve as solve_carp
 
-    sol = solve_carp(read_instance(instance), time_limit_s=time_limit_s, seed=seed)
+    refuse_inputs([(f"--out {out}", out)], [("INSTANCE", instance)])
+    if out is not None and not out.parent.is_dir():  # checked before the search, not after it
+        raise click.BadParameter(f"{out}: the folder {out.parent} does not exist",
+                                 param_hint="--out")
+    inst = read_instance(instance)
+    # the search prints nothing until it ends: say what it does and for how long
+    click.echo(f"{instance.name}: {len(inst.required):,} required edges, capacity "
+               f"{_num(inst.capacity)}; searching for {time_limit_s:g} s (seed {seed})", err=True)
+    sol = solve_carp(inst, time_limit_s=time_limit_s, seed=seed)
     how = (f"{sol.info['iterations']} route groups re-solved" if sol.info.get("decomposed")
            else f"{sol.info['iterations']} offspring")
     click.echo(f"{instance.name}: cost {_num(sol.cost)} with {len(sol.routes)} routes "
                f"(feasible: {sol.feasible}; {how} in {sol.info['seconds']:.0f} s)")
     for i, (route, cost) in enumerate(zip(sol.routes, sol.route_costs, strict=True), 1):
         click.echo(f"  route {i}: cost {_num(cost)}, load {_num(sol.loads[i - 1])}, "
-                   f"{len(route)} tasks")
+                   f"{len(route)} task{'' if len(route) == 1 else 's'}")
+    if out is not None:
+        shift = inst.first_vertex - 1  # back to the file's own vertex numbers
+        with open(out, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["route", "seq", "u", "v", "edge", "cost", "demand"])
+            for i, (route, edges) in enumerate(zip(sol.routes, sol.route_edges, strict=True), 1):
+                for k, ((u, v), e) in enumerate(zip(route, edges, strict=True), 1):
+                    _, _, c, q = inst.required[e]
+                    writer.writerow([i, k, u + shift, v + shift, e + 1, c, q])
+        click.echo(f"routes: {sum(len(r) for r in sol.routes)} served edges → {out} "
+                   "(edge: its line in the file's list of required edges, from 1)")
