@@ -128,6 +128,10 @@ def test_no_password_is_stored_with_the_plan(pg_dsn: str, district_store: Path) 
         res = CliRunner().invoke(main, args)
         assert res.exit_code == 0, res.output
         assert not any(p in res.output for p in shown)
+    # staffing's --save line in the plan's wording, Chinese under --lang zh
+    res = CliRunner().invoke(main, ["staffing", pg_dsn, "--save", "--mode", "walk", "--lang", "zh"])
+    assert res.exit_code == 0, res.output
+    assert "（collector_area）：新增 0，变更 0，未变" in res.output
     with psycopg.connect(pg_dsn) as con:
         sources = {r[0] for r in con.execute("SELECT source FROM urbangrid.patrol_route")}
     assert sources and not any(p in str(s) for s in sources for p in shown), sources

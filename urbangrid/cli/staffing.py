@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from urbangrid.cli.lang import glossed, header, lang_option, note, resolve_lang
+from urbangrid.cli.lang import glossed, header, lang_option, note, resolve_lang, write_counts
 from urbangrid.cli.outputs import refuse_inputs
 
 __all__ = ["graded_note", "mode_option", "over_limit_note", "read_district_grids", "staffing",
@@ -189,8 +189,7 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
                                 "every area with its round time)", lang))
             if save:
                 r = load_collector_areas(s, areas, mode=mode, source=describe(store))
-                click.echo(f"collector_area: {r.inserted} new, {r.updated} changed, "
-                           f"{r.retired} retired")
+                click.echo(write_counts("collector_area", r, lang))
             if areas_out is not None:
                 from urbangrid.routing.patrol.streets import store_street_graph
 
