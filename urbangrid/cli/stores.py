@@ -84,12 +84,14 @@ def missing_store_message(target: str, then: str = "load data into it") -> str:
     >>> missing_store_message("demmo.gpkg", UNIT_GRIDS)  # doctest: +ELLIPSIS
     'no store at demmo.gpkg (no file at that path; check its spelling); create one with \
 `urbangrid db init demmo.gpkg`, then generate unit grids in it (`urbangrid grids generate \
-demmo.gpkg`) or ...; or try the demo store (`urbangrid demo` writes out/demo.gpkg)'
+demmo.gpkg`) or ...; or try the demo store (`urbangrid demo` writes out/demo.gpkg); this \
+command never creates a store'
     """
     where = describe(target)
     return (f"no store at {where} (no file at that path; check its spelling); create one "
             f"with `urbangrid db init {where}`, then {then.replace('{store}', where)}; or "
-            "try the demo store (`urbangrid demo` writes out/demo.gpkg)")
+            "try the demo store (`urbangrid demo` writes out/demo.gpkg); this command never "
+            "creates a store")
 
 
 def empty_store_message(target: str, what: str, then: str) -> str:
