@@ -662,7 +662,8 @@ class _Search:
         streets (default a quarter of them). From ``initial`` when given (mode 0:
         ``deps`` then holds the depot for any number of routes), else from a random
         insertion into ``len(deps)`` routes. Stops early once a feasible plan costs
-        ``target_cost``."""
+        ``target_cost``. Returns the best plan and ``info``: ``iterations``,
+        ``seconds``, ``depots`` and ``current``, the plan the walk ended on."""
         t0 = time.perf_counter()
         deadline = t0 + time_limit_s
         if initial is None:
@@ -709,7 +710,9 @@ class _Search:
                 not best.feasible and s.obj < best.obj
             ):
                 best, best_d = s, d
-        info = {"iterations": it, "seconds": time.perf_counter() - t0, "depots": best_d}
+        # "current": the plan the walk ended on (may cost more than "best")
+        info = {"iterations": it, "seconds": time.perf_counter() - t0, "depots": best_d,
+                "current": cur}
         return best, info
 
 
