@@ -145,6 +145,23 @@ def test_new_ids_get_the_store_county_never_a_hidden_default(
     assert district.count("component") == 12
 
 
+def test_rows_with_an_empty_id_print_as_new_not_nan(
+    district: Store, wudaokou_grids: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    # the ID column is there but empty: pandas reads NaN, and the dry run printed
+    # "added nan (row 1)"
+    frame = standard_frame(wudaokou_grids).iloc[:3]
+    frame = frame.assign(小类代码=frame["标识码"].str[6:10], 标识码=None)
+    path = tmp_path / "new_empty_ids.gpkg"
+    pyogrio.write_dataframe(frame, path)
+    dry = load_survey(district, path)
+    assert dry.changeset is not None and dry.changeset.count("added") == 3, dry.summary()
+    assert all(c.key != c.key for c in dry.changeset.changes)  # NaN, as read from the file
+    lines = dry.changeset.lines()
+    assert lines[0].startswith("  added (new ID) (row 1)"), lines
+    assert not any("nan" in line for line in lines)
+
+
 def test_no_district_and_no_county_blocks_new_ids(store: Store, tmp_path: Path) -> None:
     rec, _ = read_bundled_components(demo_profile(), ("osm_haidian",))
     frame = gpd.GeoDataFrame(

@@ -196,7 +196,9 @@ class ChangeSet:
         """The first `most` changes, one line each, for a printed summary."""
         out = []
         for c in self.changes[:most]:  # a slice: AddedChanges makes only these
-            what = f"  {c.action} {c.key if c.key is not None else '(new ID)'}"
+            # a row without an ID reads NaN from a file (pandas), None from Python
+            new_id = c.key is None or (isinstance(c.key, float) and c.key != c.key)
+            what = f"  {c.action} {'(new ID)' if new_id else c.key}"
             what += f" (row {c.row})" if c.row is not None else ""
             if c.distance_m is not None:
                 what += f" {c.distance_m:g} m"
