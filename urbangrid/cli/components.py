@@ -39,10 +39,11 @@ def components() -> None:
               help="Count the inventory as it was then (UTC).")
 def stats(store: str, profile: Path | None, by: str, as_of: dt.datetime | None) -> None:
     """Print STORE's component counts and density per class (or subclass)."""
-    import urbangrid
+    from urbangrid.cli.stores import open_store
     from urbangrid.spatial.components.records import component_stats
 
-    with urbangrid.connect(store, readonly=True) as s:
+    with open_store(store, then="load components into it (`urbangrid load components FILE "
+                    "--store {store}`)") as s:
         table = component_stats(s, by=by, profile=_profile(profile),  # type: ignore[arg-type]
                                 as_of=as_of)
     click.echo(table.to_string(index=False))

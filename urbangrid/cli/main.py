@@ -226,9 +226,9 @@ def db_init(store: str, srid: int) -> None:
 @click.argument("store")
 def db_info(store: str) -> None:
     """List STORE's layers with their geometry, CRS and row counts."""
-    import urbangrid
+    from urbangrid.cli.stores import open_store
 
-    with urbangrid.connect(store, readonly=True) as s:
+    with open_store(store) as s:  # read-only: a missing store is the one line every command says
         click.echo(f"{s.target} ({s.kind}), schema version {s.schema_version()}")
         for name in s.layers():
             info = s.layer_info(name)
@@ -242,8 +242,9 @@ def db_info(store: str) -> None:
 def db_check(store: str) -> None:
     """Repair what killed loads left in STORE (staging tables) and say what was done."""
     import urbangrid
+    from urbangrid.cli.stores import open_store
 
-    urbangrid.connect(store, readonly=True).close()  # an existing urbangrid store, or one line
+    open_store(store).close()  # an existing urbangrid store, or the one missing-store line
     with urbangrid.connect(store, migrate=False) as s:
         dropped = s.drop_leftovers()
     for name in dropped:
