@@ -86,8 +86,15 @@ def missing_store_message(target: str, then: str = "load data into it") -> str:
 `urbangrid db init demmo.gpkg`, then generate unit grids in it (`urbangrid grids generate \
 demmo.gpkg`) or ...; or try the demo store (`urbangrid demo` writes out/demo.gpkg); this \
 command never creates a store'
+    >>> missing_store_message("out/demo.gpkg")
+    'no store at out/demo.gpkg: the demo store is made by `make demo` (or `urbangrid demo`); \
+this command never creates a store'
     """
     where = describe(target)
+    if not is_server(target) and Path(target).parts[-2:] == ("out", "demo.gpkg"):
+        # the README's first commands use the demo store: the user has not run the demo yet
+        return (f"no store at {where}: the demo store is made by `make demo` (or `urbangrid "
+                "demo`); this command never creates a store")
     return (f"no store at {where} (no file at that path; check its spelling); create one "
             f"with `urbangrid db init {where}`, then {then.replace('{store}', where)}; or "
             "try the demo store (`urbangrid demo` writes out/demo.gpkg); this command never "
