@@ -154,12 +154,15 @@ def test_rows_with_an_empty_id_print_as_new_not_nan(
     frame = frame.assign(小类代码=frame["标识码"].str[6:10], 标识码=None)
     path = tmp_path / "new_empty_ids.gpkg"
     pyogrio.write_dataframe(frame, path)
-    dry = load_survey(district, path)
+    dry = load_survey(district, path, diff=tmp_path / "diff.csv")
     assert dry.changeset is not None and dry.changeset.count("added") == 3, dry.summary()
-    assert all(c.key != c.key for c in dry.changeset.changes)  # NaN, as read from the file
+    assert all(c.key is None for c in dry.changeset.changes)  # pandas read NaN
     lines = dry.changeset.lines()
     assert lines[0].startswith("  added (new ID) (row 1)"), lines
     assert not any("nan" in line for line in lines)
+    # the diff's GeoPackage wrote the key "nan" for them
+    written = pyogrio.read_dataframe(tmp_path / "diff.gpkg", layer="changes")
+    assert written["key"].isna().all() and len(written) == 3, written
 
 
 def test_no_district_and_no_county_blocks_new_ids(store: Store, tmp_path: Path) -> None:

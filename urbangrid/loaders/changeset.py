@@ -131,14 +131,17 @@ class AddedChanges(Sequence[FeatureChange]):
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
-            return [
-                FeatureChange(k, "added", r)
-                for k, r in zip(self.keys[i], self.rows[i], strict=True)
-            ]
-        return FeatureChange(self.keys[i], "added", self.rows[i])
+            return [_added(k, r) for k, r in zip(self.keys[i], self.rows[i], strict=True)]
+        return _added(self.keys[i], self.rows[i])
 
     def __iter__(self) -> Iterator[FeatureChange]:
-        return (FeatureChange(k, "added", r) for k, r in zip(self.keys, self.rows, strict=True))
+        return (_added(k, r) for k, r in zip(self.keys, self.rows, strict=True))
+
+
+def _added(key: Any, row: int) -> FeatureChange:
+    """An added feature; a file's empty ID cell (NaN once pandas has read it) is a new
+    feature's None, so no summary or diff shows it as the key "nan"."""
+    return FeatureChange(None if isinstance(key, float) and key != key else key, "added", row)
 
 
 @dataclass
@@ -196,9 +199,7 @@ class ChangeSet:
         """The first `most` changes, one line each, for a printed summary."""
         out = []
         for c in self.changes[:most]:  # a slice: AddedChanges makes only these
-            # a row without an ID reads NaN from a file (pandas), None from Python
-            new_id = c.key is None or (isinstance(c.key, float) and c.key != c.key)
-            what = f"  {c.action} {'(new ID)' if new_id else c.key}"
+            what = f"  {c.action} {c.key if c.key is not None else '(new ID)'}"
             what += f" (row {c.row})" if c.row is not None else ""
             if c.distance_m is not None:
                 what += f" {c.distance_m:g} m"
@@ -743,7 +744,7 @@ def _feature_changes(
     for pos, k in enumerate(keys):
         j = pair.match[pos]
         if j is None:
-            changes.append(FeatureChange(k, "added", int(rows[pos])))
+            changes.append(_added(k, int(rows[pos])))
             write_pos.append(pos)
             continue
         m = slot[pos]
