@@ -49,6 +49,15 @@ def solve() -> None:
     """Postman and CARP solvers on a GraphML network or a CARPLIB instance."""
 
 
+def _check_out(out: Path | None, source: tuple[str, Path]) -> None:
+    """Refuse ``--out`` before the solve, not after it: over the input ``source`` (how
+    the user gave it, path), or in a folder that does not exist."""
+    refuse_inputs([(f"--out {out}", out)], [source])
+    if out is not None and not out.parent.is_dir():
+        raise click.BadParameter(f"{out}: the folder {out.parent} does not exist",
+                                 param_hint="--out")
+
+
 @solve.command("postman")
 @click.argument("graph", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(["undirected", "directed", "mixed"]),
@@ -64,10 +73,7 @@ def postman(graph: Path, kind: str, weight: str, out: Path | None) -> None:
 
     from urbangrid.routing.core.postman import chinese_postman, directed_postman, mixed_postman
 
-    refuse_inputs([(f"--out {out}", out)], [("GRAPH", graph)])
-    if out is not None and not out.parent.is_dir():  # checked before the work, not after it
-        raise click.BadParameter(f"{out}: the folder {out.parent} does not exist",
-                                 param_hint="--out")
+    _check_out(out, ("GRAPH", graph))
     G = _read_graph(graph)
     if kind == "undirected":
         # osmnx merges the two directed twins of a two-way street into one edge.
@@ -108,10 +114,7 @@ def carp(instance: Path, time_limit_s: float, seed: int, out: Path | None) -> No
     from urbangrid.routing.core.carp import read_instance
     from urbangrid.routing.core.carp import solve as solve_carp
 
-    refuse_inputs([(f"--out {out}", out)], [("INSTANCE", instance)])
-    if out is not None and not out.parent.is_dir():  # checked before the search, not after it
-        raise click.BadParameter(f"{out}: the folder {out.parent} does not exist",
-                                 param_hint="--out")
+    _check_out(out, ("INSTANCE", instance))
     inst = read_instance(instance)
     # the search prints nothing until it ends: say what it does and for how long
     click.echo(f"{instance.name}: {len(inst.required):,} required edges, capacity "
