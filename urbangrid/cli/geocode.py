@@ -134,20 +134,20 @@ def geocode_command(
         _write(out, output)
         return
     assert address is not None
+    lang = resolve_lang(lang)
     r = geocode(gaz, address, limit=limit)
     if not r.found:
-        click.echo(f"无匹配：{_why_none_zh(gaz, r)}" if resolve_lang(lang) == "zh"
-                   else f"none: {r.reason}")
+        click.echo(f"无匹配：{_why_none_zh(gaz, r)}" if lang == "zh" else f"none: {r.reason}")
         sys.exit(EXIT_NOT_FOUND)
-    if resolve_lang(lang) == "zh":
+    if lang == "zh":
         click.echo("\t".join(header(h, "zh") for h in ("level", "confidence", "lon", "lat",
                                                         "name")))
     for c in r.candidates[:limit]:
-        level = _LEVEL_ZH.get(c.level, c.level) if resolve_lang(lang) == "zh" else c.level
+        level = _LEVEL_ZH.get(c.level, c.level) if lang == "zh" else c.level
         click.echo(f"{level}\t{c.confidence:.2f}\t{c.lon:.6f}\t{c.lat:.6f}\t{c.name}"
                    + (f"\t{c.note}" if c.note else ""))
     if r.unknown_plate:  # a street's middle at 0.50 otherwise reads as the door found
-        click.echo(_unknown_plate_note(gaz, r, resolve_lang(lang), store))
+        click.echo(_unknown_plate_note(gaz, r, lang, store))
 
 
 #: Match levels (urbangrid.spatial.geocoding.forward.LEVELS) as printed under ``zh``.
