@@ -6,7 +6,7 @@ Messages name what was wrong (file, row, field, value) and what to do about it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from urbangrid.problems import Problem
@@ -218,7 +218,15 @@ class StaffingError(UrbangridError, ValueError):
 
 class ShiftLimitError(InfeasibleRouteError):
     """A patrol limit no number of collectors can meet: one street alone takes longer
-    than the limit to patrol (named with its id, name and time)."""
+    than the limit to patrol (named with its id, name and time).
+
+    When one street is the cause, ``street`` holds its fields (those of
+    :func:`~urbangrid.routing.patrol.collector_areas.street_over_limit`) and ``limit_s``
+    the limit in seconds, so a caller can word the message in another language
+    without searching for the street again; otherwise both are None."""
+
+    street: dict[str, Any] | None = None
+    limit_s: float | None = None
 
 
 class ScaleJobError(UrbangridError, RuntimeError):

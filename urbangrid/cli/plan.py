@@ -25,6 +25,7 @@ import click
 from urbangrid.cli.lang import header, lang_option, note, resolve_lang, write_counts
 from urbangrid.cli.outputs import refuse_inputs
 from urbangrid.cli.staffing import graded_note, mode_option, read_district_grids
+from urbangrid.errors import ShiftLimitError
 
 __all__ = ["plan"]
 
@@ -96,22 +97,12 @@ def _headcount_line(p: Any, lang: str) -> str:
             "process(es))")
 
 
-def _limit_error(exc: Exception, G: Any, grids: Any, limit_s: float, lang: str) -> Exception:
+def _limit_error(exc: ShiftLimitError, lang: str) -> Exception:
     """`exc`, a limit no number of collectors can meet, in `lang`: under ``zh`` worded
-    from the street's fields (:func:`~urbangrid.routing.patrol.collector_areas.
-    street_over_limit`), not from the English message; another limit keeps its words."""
-    from urbangrid.errors import ShiftLimitError
-    from urbangrid.routing.patrol.collector_areas import (
-        assign_streets,
-        patrol_graph,
-        street_over_limit,
-    )
-
-    if lang != "zh":
-        return exc
-    H = patrol_graph(G)
-    s = street_over_limit(assign_streets(H, grids, key="grid_code"), limit_s, H)
-    if s is None:
+    from the fields of the street that caused it (``exc.street``), not from the English
+    message; another limit keeps its words."""
+    s, limit_s = exc.street, exc.limit_s
+    if lang != "zh" or s is None or limit_s is None:
         return exc
     which = f"道路 {s['street_id']}" if s["street_id"] else "一条道路"
     where = (f"，中点在经度 {s['lon']:.5f}、纬度 {s['lat']:.5f}"
@@ -222,7 +213,6 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
     import pandas as pd
 
     from urbangrid.cli.stores import STREETS_AND_GRIDS, describe, open_store
-    from urbangrid.errors import ShiftLimitError
     from urbangrid.routing.patrol.district import (
         load_district_plan,
         plan_district,
@@ -241,7 +231,7 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
                               cross_communities=flags[0], count_turns=flags[1],
                               iterations=iterations, source=describe(store), workers=workers)
         except ShiftLimitError as exc:
-            raise _limit_error(exc, G, grids, limit_s, lang) from None
+            raise _limit_error(exc, lang) from None
         with pd.option_context("display.width", 200, "display.max_columns", 20,
                                "display.max_rows", 400):
             click.echo(_printable(p.table, limit_s, flags[1], lang).to_string(index=False))

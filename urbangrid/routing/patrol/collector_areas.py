@@ -185,10 +185,12 @@ def check_limit(streets: pd.DataFrame, limit_s: float, what: str,
     """
     s = street_over_limit(streets, limit_s, graph)
     if s is not None:
-        raise ShiftLimitError(
+        err = ShiftLimitError(
             f"{what}: {_street_label(s)} alone takes {s['time_s'] / 60:.1f} min to patrol, "
             f"above the limit of {limit_s / 60:.1f} min: no number of collectors can meet "
             "it; raise the limit or use a faster mode")
+        err.street, err.limit_s = s, limit_s
+        raise err
 
 
 def street_over_limit(streets: pd.DataFrame, limit_s: float,
