@@ -101,6 +101,37 @@ class TestStreetGraph:
         assert G.number_of_edges() == arcs
         assert all(d["oneway"] == (arcs == 1) for *_, d in G.edges(data=True))
 
+    @pytest.mark.parametrize(
+        ("mode", "tags", "used"),
+        [("bike", {"bicycle": "no"}, False), ("walk", {"bicycle": "no"}, True),
+         ("walk", {"foot": "no"}, False), ("car", {"foot": "no"}, True),
+         ("bike", {"access": "no", "bicycle": "yes"}, True),
+         ("bike", {"vehicle": "no"}, False), ("car", {"motor_vehicle": "private"}, False),
+         ("bike", {"motorroad": "yes"}, False), ("ebike", {"motorroad": "yes"}, False),
+         ("walk", {"motorroad": "yes"}, False), ("car", {"motorroad": "yes"}, True),
+         ("car", {"access": "no"}, False)],
+    )
+    def test_access_tags_close_a_way_to_a_mode(self, mode: str, tags: dict[str, str],
+                                               used: bool) -> None:
+        # a street the mode may not ride (bikes on a 快速路 tagged motorroad=yes or
+        # bicycle=no) is neither travelled nor patrolled by it
+        f = gpd.GeoDataFrame(
+            [{"highway": "primary", "tags": tags,
+              "geometry": shapely.LineString([(X0, Y0), (X0 + 100, Y0)])},
+             {"highway": "primary", "tags": {},
+              "geometry": shapely.LineString([(X0 + 100, Y0), (X0 + 200, Y0)])}],
+            geometry="geometry", crs=CRS)
+        G = street_graph(f, mode, crs=CRS)
+        assert (G.number_of_edges() == 4) == used
+
+    def test_access_keys_in_a_profile_file_are_checked(self, tmp_path: Path) -> None:
+        f = tmp_path / "modes.toml"
+        f.write_text('[x]\nlabel="x"\ntravel=["a"]\npatrol=["a"]\noneway="respect"\n'
+                     'uturn_s=1\nturn_s=1\naccess="bicycle"\n[x.speed_kmh]\ndefault=5\n',
+                     encoding="utf-8")
+        with pytest.raises(ModeProfileError, match=r"mode 'x', field 'access'"):
+            read_modes(f)
+
     def test_reverse_one_way(self) -> None:
         f = _one_way_frame()
         f["oneway"] = "-1"

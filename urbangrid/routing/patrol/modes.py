@@ -35,6 +35,10 @@ __all__ = ["ONEWAY_RULES", "ModeProfile", "get_mode", "read_modes"]
 ONEWAY_RULES: tuple[str, ...] = ("ignore", "bicycle", "respect")
 
 _FIELDS = ("label", "travel", "patrol", "oneway", "speed_kmh", "uturn_s", "turn_s")
+#: Optional fields and their defaults: the OSM access keys that decide whether the mode
+#: may use a way (general to specific, the most specific one tagged wins) and whether
+#: it may use ways tagged ``motorroad=yes`` (机动车专用道, closed to bikes and walkers).
+_OPTIONAL: dict[str, Any] = {"access": ["access"], "motorroad": True}
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ class ModeProfile:
         Seconds added per left or right turn (转弯).
     grades : mapping of str to int
         Road grade (道路等级, 1 = arterial) per ``highway`` value; others are grade 3.
+    access_keys : tuple of str
+        OSM access keys deciding whether the mode may use a way, general to specific
+        (bike: ``access``, ``vehicle``, ``bicycle``); the most specific one tagged wins,
+        and ``no`` or ``private`` closes the way to the mode.
+    motorroad : bool
+        Whether the mode may use ways tagged ``motorroad=yes`` (机动车专用道).
     """
 
     name: str
@@ -72,6 +82,22 @@ class ModeProfile:
     uturn_s: float
     turn_s: float
     grades: Mapping[str, int] = field(default_factory=dict)
+    access_keys: tuple[str, ...] = ("access",)
+    motorroad: bool = True
+
+    def allows(self, tags: Mapping[str, Any]) -> bool:
+        """Whether the mode may use a way with these OSM tags (its ``highway`` aside):
+        the most specific of :attr:`access_keys` tagged decides."""
+        if not self.motorroad and str(tags.get("motorroad") or "").lower() == "yes":
+            return False
+        decided = "yes"
+        for key in self.access_keys:
+            value = tags.get(key)
+            if isinstance(value, list):  # osmnx merges ways into lists of their values
+                value = value[0] if value else None
+            if value is not None and str(value).strip():
+                decided = str(value).strip().lower()
+        return decided not in ("no", "private")
 
     def speed(self, highway: str | None) -> float:
         """Patrol speed on a street of this ``highway`` value, km/h."""
@@ -92,6 +118,18 @@ def _str_set(raw: Any, source: str, mode: str, fld: str) -> frozenset[str]:
     if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
         raise _problem(source, mode, fld, "must be a non-empty list of highway values")
     return frozenset(raw)
+
+
+def _access_keys(raw: Any, source: str, mode: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
+        raise _problem(source, mode, "access", "must be a non-empty list of OSM access keys")
+    return tuple(raw)
+
+
+def _flag(raw: Any, source: str, mode: str, fld: str) -> bool:
+    if not isinstance(raw, bool):
+        raise _problem(source, mode, fld, f"must be true or false, not {raw!r}")
+    return raw
 
 
 def _number(raw: Any, source: str, mode: str, fld: str, *, positive: bool) -> float:
@@ -116,7 +154,7 @@ def _parse(data: Mapping[str, Any], source: str) -> dict[str, ModeProfile]:
             continue
         if not isinstance(table, dict):
             raise _problem(source, name, "-", "a mode must be a TOML table")
-        unknown = sorted(set(table) - set(_FIELDS))
+        unknown = sorted(set(table) - set(_FIELDS) - set(_OPTIONAL))
         if unknown:
             raise _problem(source, name, unknown[0], f"unknown field (known: {', '.join(_FIELDS)})")
         for fld in _FIELDS:
@@ -156,6 +194,9 @@ def _parse(data: Mapping[str, Any], source: str) -> dict[str, ModeProfile]:
             uturn_s=_number(table["uturn_s"], source, name, "uturn_s", positive=False),
             turn_s=_number(table["turn_s"], source, name, "turn_s", positive=False),
             grades=grades,
+            access_keys=_access_keys(table.get("access", _OPTIONAL["access"]), source, name),
+            motorroad=_flag(table.get("motorroad", _OPTIONAL["motorroad"]), source, name,
+                            "motorroad"),
         )
     if not modes:
         raise ModeProfileError(f"{source}: no mode table found")

@@ -6,8 +6,9 @@ of the store's ``street_centreline`` layer) into the routing graph of one travel
 store's layer. Files (OSM XML/PBF, GraphML, survey layers) are read by
 :func:`urbangrid.loaders.osm.read_street_graph`, which ends here too:
 
-* only ``highway`` values the mode may use are kept, and streets tagged
-  ``access=private`` or ``access=no`` are dropped;
+* only ``highway`` values the mode may use are kept, and streets its access tags close
+  to it are dropped (``access``, ``bicycle``, ``foot``… ``=no`` or ``private``, the
+  most specific tag winning; ``motorroad=yes`` for bike and walk);
 * one-way streets follow the mode's rule: ignored on foot, respected by car,
   respected by bike unless ``oneway:bicycle=no`` or a contraflow ``cycleway=opposite*``
   is tagged;
@@ -324,7 +325,7 @@ class _GraphBuilder:
         return self.snap[key]
 
     def _usable(self, hw: str, tags: Mapping[str, Any]) -> bool:
-        if hw not in self.prof.travel or str(_first(tags.get("access")) or "") in ("private", "no"):
+        if hw not in self.prof.travel or not self.prof.allows(tags):
             return False
         return str(_first(tags.get("area")) or "").lower() != "yes"
 
