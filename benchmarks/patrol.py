@@ -146,7 +146,10 @@ def district(side_m: float = 8_370.0, workers: int | None = None) -> None:
           f"{reg['round_s'].min() / 60:.1f}-{reg['round_s'].max() / 60:.1f} min, "
           f"{int(p.table['fits'].sum())}/{len(p.table)} within 30 min; streets unserved "
           f"{sum(pr['field'] == 'street_id' for pr in p.problems)}; "
-          f"{int((p.streets['passes'] > 0).sum())}/{len(p.streets)} streets seen")
+          f"{int((p.streets['passes'] > 0).sum())}/{len(p.streets)} streets seen; "
+          f"{p.detached['street_id'].nunique()} streets "
+          f"({p.detached.drop_duplicates('street_id')['length_m'].sum() / 1000:.1f} km) "
+          "cut off from their grids left to car patrols")
     d = p.staffing.loc["district"]
     print(f"{'headcount':<34}{'urbangrid':>10}{'seed district':>15}")
     print(f"{'plan (time-based, 1 shift + g1)':<34}{p.headcount:>10}{154:>15}")

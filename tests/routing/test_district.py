@@ -6,10 +6,11 @@ import math
 import xml.etree.ElementTree as ET
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
-from tests.routing.lattice import lattice
+from tests.routing.lattice import X0, Y0, lattice
 from urbangrid.errors import ShiftLimitError
 from urbangrid.routing.core.plan import check_route
 from urbangrid.routing.patrol.district import (
@@ -173,3 +174,37 @@ class TestSummaryOverTheNorm:
         assert "worth -" not in p.summary and "计 -" not in p.summary_zh
         # the area's code is the record: the CLI words the problem from its table row
         assert {prob["record"] for prob in p.problems} <= set(p.table["area_code"])
+
+
+def test_a_viaduct_over_a_grid_is_left_to_car_patrols():
+    # an 80 m viaduct over cell (1, 1), reached only by ramps 1.4 km long: with it the
+    # cell's round is over 90 min on foot, without it 400 s (its four stubs there and back)
+    streets, grids = lattice()
+    grids["area_m2"] = shapely.area(grids.geometry.to_numpy())
+    x, y = X0 + 100, Y0 + 100
+    far = (X0 - 1000, Y0 - 1000)
+    deck = [shapely.LineString([(x + 10, y + 10), (x + 90, y + 10)]),
+            shapely.LineString([far, (x + 10, y + 10)]),
+            shapely.LineString([(x + 90, y + 10), far]),
+            shapely.LineString([far, (X0, Y0 + 50)])]
+    streets["edge_id"] = None
+    more = gpd.GeoDataFrame({"highway": "tertiary", "edge_id": ["deck", "ramp1", "ramp2",
+                                                                 "ramp3"]},
+                            geometry=deck, crs=streets.crs)
+    G = street_graph(pd.concat([streets, more], ignore_index=True), "walk", crs="EPSG:4548")
+    plan = plan_district(G, grids, limit_s=1800, shifts=1, iterations=10)
+    assert plan.ok, plan.problems
+    assert plan.table["fits"].all()
+    assert plan.detached["street_id"].tolist() == ["deck"]
+    assert plan.detached["unit"].tolist() == [grids["grid_code"].iloc[1 * 4 + 1]]
+    assert "deck" not in set(plan.streets["street_id"])
+    assert "1 street(s), 0.1 km, are left to car patrols" in plan.summary
+    assert "交给汽车巡查" in plan.summary_zh
+    # the grid's round serves its own streets
+    code = plan.detached["area_code"].iloc[0]
+    assert plan.table.set_index("area_code").loc[code, "round_s"] <= 1800
+
+
+def test_a_plan_without_cut_off_streets_leaves_none(plan):
+    assert plan.detached.empty
+    assert "car patrols" not in plan.summary.split("To close it")[0]

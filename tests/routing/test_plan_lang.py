@@ -15,7 +15,7 @@ from urbangrid.cli.main import main
 from urbangrid.data import data_path
 
 #: English words that may stay in Chinese text: option and argument names, OSM classes.
-_CODE = re.compile(r"--[a-z-]+|[a-z_]+=True|trunk(_link)?")
+_CODE = re.compile(r"--[a-z-]+|[a-z_]+=True|(trunk|motorway)(_link)?")
 _ENGLISH = re.compile(r"[a-z]{3,}")  # GPX, km² and numbers may stay
 
 
@@ -99,3 +99,11 @@ def test_the_two_languages_quote_the_same_figures(wudaokou: Path) -> None:
     numbers = re.compile(r"\d+(?:\.\d+)?")
     assert numbers.findall(p.summary)[:4] == numbers.findall(p.summary_zh)[:4]
     assert p.summary_zh.startswith(f"本方案需要 {p.headcount} 名自行车采集员")
+
+
+def test_roads_the_mode_may_not_ride_are_named(wudaokou: Path, tmp_path: Path) -> None:
+    # 京藏高速 (motorway) crosses the extract: bikes may not ride it, and the plan says so
+    zh = " ".join(_plan(wudaokou, "zh", tmp_path / "zh"))
+    assert re.search(r"自行车巡查不含道路数据中 [\d.]+ 公里的 motorway", zh)
+    en = " ".join(_plan(wudaokou, "en", tmp_path / "en"))
+    assert re.search(r"The bike mode leaves out [\d.]+ km of motorway in the street data", en)

@@ -85,7 +85,11 @@ class CollectorAreas:
     crs : str
         CRS of the geometries (the street graph's).
     info : dict
-        ``k`` per community, iterations of the search.
+        ``k`` per community, iterations of the search, and ``detached``: the streets
+        of a unit grid cut off from its other streets (a viaduct or tunnel over or
+        under it, a road cut at the data's edge) that no round of the grid could reach
+        within the limit, left to another mode (``street_id``, ``name``, ``length_m``,
+        ``time_s``, ``unit``: the grid, ``area_code``); see :func:`plan_collector_areas`.
     """
 
     areas: gpd.GeoDataFrame
@@ -382,8 +386,11 @@ def plan_collector_areas(
     on_over : {"raise", "flag"}
         What to do when a single unit grid cannot be ridden round within the limit
         although each of its streets can (deadheading round one-way carriageways, or a
-        network cut at the edge of the data): raise, or keep it as its own area with
-        ``fits`` False.
+        network cut at the edge of the data): raise, or keep it as its own area. With
+        "flag", streets of that grid that no street near it joins to its other streets
+        (a viaduct or tunnel over or under it) are first left out, when its round then
+        fits: they are listed in ``info["detached"]`` for another mode. Otherwise the
+        area keeps them all with ``fits`` False.
     workers : int, optional
         Processes the communities are spread over (they are independent; the result
         is the same for any number): None for one per usable core (at most 4) when
@@ -425,6 +432,7 @@ def plan_collector_areas(
     prev = {str(g): str(a) for g, a in (previous or {}).items()}
     area_rows: list[dict[str, Any]] = []
     assign_rows: list[pd.DataFrame] = []
+    detached: list[pd.DataFrame] = []
     routes: dict[str, Route] = {}
     ks: dict[str, int] = {}
     rounds = 0
@@ -437,6 +445,7 @@ def plan_collector_areas(
         area_rows += got.rows
         assign_rows += got.assignment
         routes.update(got.routes)
+        detached += got.detached
         rounds += got.rounds
         ks[str(region)] = len(got.rows)
     if not area_rows:
@@ -445,7 +454,13 @@ def plan_collector_areas(
     assignment = pd.concat(assign_rows, ignore_index=True)
     return CollectorAreas(areas=areas, assignment=assignment, routes=routes, crs=crs,
                           info={"k": ks, "unit": column, "routes_solved": rounds,
-                                "workers": n_workers})
+                                "workers": n_workers, "detached": _detached_frame(detached)})
+
+
+def _detached_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The streets cut off from their grids (see :func:`_detach`), one row each."""
+    cols = ["street_id", "name", "length_m", "time_s", "unit", "area_code"]
+    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols))[cols]
 
 
 def _search(spec: dict[str, Any]) -> _AreaSearch:
@@ -668,6 +683,7 @@ class _RegionAreas:
     assignment: list[pd.DataFrame]
     routes: dict[str, Route]
     rounds: int
+    detached: list[pd.DataFrame] = field(default_factory=list)
 
 
 @dataclass
@@ -682,6 +698,7 @@ class _Done:
     route: Route | None
     depot: Hashable | None
     cost: float
+    detached: pd.DataFrame | None = None
 
 
 def _region_areas(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame,
@@ -719,7 +736,8 @@ def _region_areas(search: _AreaSearch, region: str, rfine: gpd.GeoDataFrame,
         rows=[_area_row(search, d.code, d.members, d.gcodes, d.ast, d.route, d.depot, d.geom)
               for d in done],
         assignment=[pd.DataFrame({"grid_code": d.gcodes, "area_code": d.code}) for d in done],
-        routes={d.code: d.route for d in done if d.route is not None}, rounds=rounds)
+        routes={d.code: d.route for d in done if d.route is not None}, rounds=rounds,
+        detached=[d.detached.assign(area_code=d.code) for d in done if d.detached is not None])
 
 
 def _solve_area(search: _AreaSearch, code: str, members: gpd.GeoDataFrame,
@@ -739,6 +757,10 @@ def _solve_area(search: _AreaSearch, code: str, members: gpd.GeoDataFrame,
         route, depot, cost = _round(search, ast, geom, need_route=keep)
     except InfeasibleRouteError as exc:
         raise ShiftLimitError(f"area {code}: {exc}") from exc
+    if not _fits(cost, search.limit_s) and keep:
+        detached = _detach(search, code, members, gcodes, ast, geom)
+        if detached is not None:
+            return detached, 1
     if not _fits(cost, search.limit_s) and not keep:
         if len(gcodes) == 1 and keep_over:
             raise ShiftLimitError(
@@ -747,6 +769,45 @@ def _solve_area(search: _AreaSearch, code: str, members: gpd.GeoDataFrame,
                 f"{search.limit_s / 60:.1f} min; raise the limit or use a faster mode")
         return None, 1
     return _Done(code, members, gcodes, ast, geom, route, depot, cost), 1
+
+
+#: A street of a unit grid is cut off from the grid's other streets when no street
+#: within this distance (metres) of the grid joins them: a viaduct or tunnel passing
+#: over or under the grid, or a road cut at the edge of the data.
+DETACH_NEAR_M = NEAR_M[0]
+
+
+def _detach(search: _AreaSearch, code: str, members: gpd.GeoDataFrame, gcodes: list[str],
+            ast: pd.DataFrame, geom: Any) -> _Done | None:
+    """A single grid over the limit, ridden round without the streets cut off from its
+    other streets, when that round fits; None when there are none or it still does not.
+
+    The streets within :data:`DETACH_NEAR_M` of the grid are split into connected parts
+    (either direction); the part with the most patrol time stays, the others are left
+    to another mode (``detached``): reaching them from the grid takes a detour far out
+    of it, which a round of the grid cannot afford (an elevated expressway over the
+    grid, a tunnel under it)."""
+    H = search.H
+    zone = geom.buffer(DETACH_NEAR_M)
+    if search.node_tree is not None:
+        inside = [search.nodes[int(i)] for i in search.node_tree.query(zone, "intersects")]
+    else:
+        inside = [n for n, d in H.nodes(data=True)
+                  if zone.intersects(shapely.Point(d["x"], d["y"]))]
+    inside = list({*inside, *ast["u"], *ast["v"]})  # a long street's far end too
+    part_of: dict[Hashable, int] = {}
+    for i, comp in enumerate(nx.weakly_connected_components(H.subgraph(inside))):
+        part_of.update(dict.fromkeys(comp, i))
+    part = ast["u"].map(part_of).fillna(-1).astype("int64")
+    if part.nunique() < 2:
+        return None
+    main = ast["time_s"].groupby(part.to_numpy()).sum().idxmax()
+    keep = ast[(part == main).to_numpy()]
+    route, depot, cost = _round(search, keep, geom, need_route=True)
+    if not _fits(cost, search.limit_s):
+        return None
+    cut = ast[(part != main).to_numpy()][["street_id", "name", "length_m", "time_s", "unit"]]
+    return _Done(code, members, gcodes, keep, geom, route, depot, cost, detached=cut)
 
 
 #: Two neighbouring areas are tried as one when their rounds add up to at most this

@@ -46,6 +46,7 @@ from urbangrid.errors import StaffingError
 from urbangrid.problems import Problem, problem
 from urbangrid.routing.patrol.collector_areas import (
     CollectorAreas,
+    _detached_frame,
     _text,
     assign_streets,
     patrol_graph,
@@ -69,7 +70,8 @@ __all__ = ["PLAN_FILES", "DistrictPlan", "load_district_plan", "plan_district",
 #: folder, replaced whole); the CLI checks them before the work, so one list serves both.
 PLAN_FILES = {"gpx": "gpx", "areas": "areas.csv", "roster": "roster.csv",
               "streets": "streets.csv", "staffing": "staffing.csv", "summary": "summary.txt",
-              "areas_geojson": "areas.geojson", "rounds": "rounds.geojson"}
+              "areas_geojson": "areas.geojson", "rounds": "rounds.geojson",
+              "detached": "detached.csv"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +125,12 @@ class DistrictPlan:
         One paragraph for a district manager.
     summary_zh : str
         The same paragraph in Chinese (``urbangrid plan --lang zh``).
+    detached : pandas.DataFrame
+        Streets left to another mode: cut off from their unit grid's other streets (a
+        viaduct or tunnel over or under it, a road cut at the data's edge), so that no
+        round of the grid could take them within the norm (``street_id``, ``name``,
+        ``length_m``, ``time_s``, ``unit``: the grid, ``area_code``, ``roads``: from
+        the regular or the grade-1 cover rounds). Not in ``streets``.
     info : dict
         Timings (seconds) and counts.
     """
@@ -143,6 +151,7 @@ class DistrictPlan:
     problems: list[Problem] = field(default_factory=list)
     summary: str = ""
     summary_zh: str = ""
+    detached: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     info: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -364,6 +373,10 @@ _SUMMARY: dict[str, dict[str, str]] = {
                 "areas over the norm, {handover} at a shift handover (the streets table says "
                 "why for each). ",
         "met": "The plan meets its bound. ",
+        "detached": "{n_detached} street(s), {detached_km:.1f} km, are left to car patrols: "
+                    "each is cut off from its grid's other streets (a viaduct or tunnel over "
+                    "or under the grid, or a road cut at the data's edge), so no round of the "
+                    "grid could take it within the norm (plan.detached lists them). ",
         "deadhead": "riding between streets ({dead_pct:.0f}% of the riding is deadhead: an "
                     "area's streets join up only through streets outside it — the other "
                     "carriageway of a divided road, ramps, one-way streets — worth "
@@ -386,8 +399,11 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "g1": "The staggered grade-1 shifts are {g1_pct:.0f}% of the headcount: grade-1 roads "
               "alone are far apart, so their rounds are mostly riding between them. ",
         "act": "To close it: let areas cross community lines (cross_communities=True, "
-               "--cross-communities), leave expressways and their ramps (trunk, trunk_link) "
-               "to car patrols",
+               "--cross-communities)",
+        "act_trunk": ", leave expressways and their ramps (trunk, trunk_link) to car patrols",
+        "left_out": "The {mode} mode leaves out {left_km:.1f} km of {left_hw} in the street "
+                    "data (motorways, expressways and their ramps, which a {mode} may not "
+                    "ride): plan those by car. ",
         "act_over": ", or give the areas over the norm a faster mode. ",
         "norms": "For comparison the grid norm gives {grids_low}–{grids_high} on the roster "
                  "and the area norm {area_headcount} ({s} shift(s)); they count grids or km², "
@@ -406,6 +422,9 @@ _SUMMARY: dict[str, dict[str, str]] = {
                 "{ride}时间、转弯另需时间（count_turns=True、--count-turns 按含转弯的一圈计），"
                 "{late_over} 条在超标的巡查区域内，{handover} 条在交接班时（道路表逐条写明原因）。",
         "met": "本方案已达到下界。",
+        "detached": "{n_detached} 条道路（{detached_km:.1f} 公里）交给汽车巡查：它们与所在单元"
+                    "网格的其他道路不相连（网格上方的高架、下方的隧道，或数据边缘被截断的道路），"
+                    "网格的任何一圈都无法在标准时间内巡查到（plan.detached 逐条列出）。",
         "deadhead": "道路之间的空驶（{ride}中 {dead_pct:.0f}% 是空驶：区域内的道路只经区域外的"
                     "道路相连——双幅路的另一幅、匝道、单行道——计 {gap_deadhead} 名）",
         "packing": "由整个单元网格组成的巡查区域填不满 {lim:.0f} 分钟（平均只用其 "
@@ -423,7 +442,10 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "g1": "一级道路错时班次占总人数的 {g1_pct:.0f}%：一级道路彼此相距较远，其巡查路线"
               "大部分是道路之间的空驶。",
         "act": "缩小差距的办法：允许巡查区域跨社区（cross_communities=True、"
-               "--cross-communities），把快速路及其匝道（trunk、trunk_link）交给汽车巡查",
+               "--cross-communities）",
+        "act_trunk": "，把快速路及其匝道（trunk、trunk_link）交给汽车巡查",
+        "left_out": "{mode}巡查不含道路数据中 {left_km:.1f} 公里的 {left_hw}（高速公路、快速路"
+                    "及其匝道，{mode}不得驶入）：请安排汽车巡查。",
         "act_over": "，或为超标的巡查区域换更快的巡查方式。",
         "norms": "作为对比，按网格数名册上为 {grids_low}–{grids_high} 名，按人均面积为 "
                  "{area_headcount} 名（{s} 个班次）；这两种标准只计网格数或面积，不计巡查道路"
@@ -447,6 +469,10 @@ def _summary(plan: dict[str, Any], lang: str = "en") -> str:
         v["ride"] = _RIDE_ZH.get(plan["mode"], "骑行")
     out = text["head"].format(**v) + (text["cover"] if v["g1"] else text["stop"]).format(**v)
     out += text["bound"].format(**v)
+    if v["left_km"] > 0:
+        out += text["left_out"].format(**v)
+    if v["n_detached"]:
+        out += text["detached"].format(**v)
     late = text["late"].format(**v) if v["n_late"] else ""
     if v["gap"] <= 0:
         return out + text["met"] + late + text["norms"].format(**v)
@@ -463,7 +489,8 @@ def _summary(plan: dict[str, Any], lang: str = "en") -> str:
         out += text["over"].format(**{**v, "over_codes": text["sep"].join(v["over_codes"])})
     if v["g1"]:
         out += text["g1"].format(**v)
-    out += late + text["act"] + (text["act_over"] if v["n_over"] else text["stop"])
+    out += late + text["act"] + (text["act_trunk"] if plan["trunk_ridden"] else "")
+    out += text["act_over"] if v["n_over"] else text["stop"]
     return out + text["norms"].format(**v)
 
 
@@ -493,6 +520,10 @@ def _summary_values(plan: dict[str, Any]) -> dict[str, Any]:
         "g1_pct": 100 * plan["cover_k"] * plan["extra"] / max(plan["headcount"], 1),
         "grids_low": int(d["grids_low"]), "grids_high": int(d["grids_high"]),
         "area_headcount": int(d["area_headcount"]),
+        "left_km": sum(plan["left_out_km"].values()),
+        "left_hw": ", ".join(plan["left_out_km"]),
+        "n_detached": plan["detached"]["street_id"].nunique(),
+        "detached_km": plan["detached"].drop_duplicates("street_id")["length_m"].sum() / 1000,
     }
 
 
@@ -660,6 +691,10 @@ def _replace_region(result: CollectorAreas, sub: CollectorAreas, region: str) ->
     info = dict(result.info)
     info["k"] = dict(result.info["k"]) | dict(sub.info["k"])
     info["routes_solved"] = result.info.get("routes_solved", 0) + sub.info.get("routes_solved", 0)
+    cut = result.info.get("detached")
+    if cut is not None:
+        info["detached"] = pd.concat([cut[cut["area_code"].isin(kept)],
+                                      sub.info["detached"]], ignore_index=True)
     return CollectorAreas(areas=areas, assignment=assignment, routes=routes, crs=result.crs,
                           info=info)
 
@@ -679,12 +714,15 @@ def _assemble(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas
     if cover is None:
         schedule = schedule[schedule["roads"] == "all"]
     roster = _roster(table, schedule)
-    required = _required(areas, st)
+    detached = _detached(areas, cover)
+    reg_cut = set(detached.loc[detached["roads"] == "all", "street_id"])
+    required = _required(areas, st[~st["street_id"].isin(reg_cut)])
     streets = _street_intervals(required, routes, roster, schedule)
     worst = streets.groupby("area_code")["max_interval_s"].max()
     if cover is not None:
         # the grade-1 streets are also served by the cover rounds: check those too
-        cov = _required(cover, st[st["grade"] == 1])
+        cov_cut = set(detached.loc[detached["roads"] == "grade1", "street_id"])
+        cov = _required(cover, st[(st["grade"] == 1) & ~st["street_id"].isin(cov_cut)])
         cov["area_code"] = cov["area_code"].map(_cover_code)
         g1 = streets[streets["grade"] == 1].set_index("street_id")["max_interval_s"]
         worst = pd.concat([worst, g1.reindex(cov["street_id"].astype(str).to_numpy())
@@ -695,7 +733,16 @@ def _assemble(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas
         .fillna(0).astype("int64")
     streets["late"] = _late(streets, table, limit_s)
     problems = _problems(table, required, routes, ctx["source"], H.graph["mode"])
-    return _finish(H, grids, areas, cover, routes, table, roster, streets, problems, ctx)
+    return _finish(H, grids, areas, cover, routes, table, roster, streets, problems,
+                   {**ctx, "detached": detached})
+
+
+def _detached(areas: CollectorAreas, cover: CollectorAreas | None) -> pd.DataFrame:
+    """The streets the regular and cover rounds left to another mode, with ``roads``."""
+    parts = [areas.info.get("detached", _detached_frame([])).assign(roads="all")]
+    if cover is not None:
+        parts.append(cover.info.get("detached", _detached_frame([])).assign(roads="grade1"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
@@ -729,7 +776,10 @@ def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
              "cover_h": norms.grade1_cover_h, "headcount": headcount, "lower_bound": lower,
              "gap": gap, "staffing": staff,
              "late": streets["late"].str.split(";").str[0].str[:12].value_counts().to_dict(),
-             "n_streets": len(streets)}
+             "n_streets": len(streets), "detached": ctx["detached"],
+             "left_out_km": dict(H.graph.get("left_out_km") or {}),
+             "trunk_ridden": any(d.get("highway") in ("trunk", "trunk_link")
+                                 for *_, d in H.edges(data=True))}
     info = {"t_areas_s": ctx["t_areas_s"], "t_total_s": time.perf_counter() - ctx["t0"],
             "graded_grids": ctx["n_graded"], "workers": areas.info.get("workers", 1),
             "routes_solved":
@@ -739,7 +789,8 @@ def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
         mode=H.graph["mode"], limit_s=limit_s, shifts=shifts, areas=areas, cover=cover,
         routes=routes, table=table, roster=roster, streets=streets, staffing=staff,
         headcount=headcount, lower_bound=lower, gap=gap, problems=problems,
-        summary=_summary(facts), summary_zh=_summary(facts, "zh"), info=info)
+        summary=_summary(facts), summary_zh=_summary(facts, "zh"),
+        detached=ctx["detached"], info=info)
 
 
 def _time_rows(table: pd.DataFrame, *, communities: Any, shifts: int, extra: int,
@@ -809,8 +860,10 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
     Files: ``gpx/<collector>.gpx`` (WGS84; with ``day``, each track point carries the
     time it is planned to be passed, the round repeated from the shift's start),
     ``areas.csv``, ``roster.csv``, ``streets.csv``, ``staffing.csv``, ``summary.txt``,
-    and for QGIS ``areas.geojson`` (each area's outline with its row of ``areas.csv``)
-    and ``rounds.geojson`` (each area's round as one line), both WGS84 lon/lat.
+    ``detached.csv`` (:attr:`DistrictPlan.detached`, the streets left to car patrols;
+    its header alone when there are none), and for QGIS ``areas.geojson`` (each area's
+    outline with its row of ``areas.csv``) and ``rounds.geojson`` (each area's round as
+    one line), both WGS84 lon/lat.
     Written to a temporary folder first and moved in place, so a failure leaves no
     half-written plan.
 
@@ -857,6 +910,7 @@ def write_district_plan(plan: DistrictPlan, directory: str | Path, *,
         plan.roster.to_csv(f["roster"], index=False)
         plan.streets.round(1).to_csv(f["streets"], index=False)
         plan.staffing.round(3).to_csv(f["staffing"])
+        plan.detached.round(1).to_csv(f["detached"], index=False)
         f["summary"].write_text((plan.summary_zh if lang == "zh" else plan.summary) + "\n",
                                 encoding="utf-8")
         _areas_wgs84(plan).to_file(f["areas_geojson"], driver="GeoJSON")

@@ -24,8 +24,9 @@ names a different street than ``(u, v, k)``. Every arc carries ``street_id``,
 ``highway``, ``grade`` (道路等级 1-3), ``lanes``, ``oneway`` (for the mode),
 ``length_m`` (metres), ``time_s`` (seconds at the mode's patrol speed) and
 ``geometry`` (LineString from ``u`` to ``v`` in the graph CRS). Nodes carry ``x``,
-``y`` in the graph CRS (metres). ``G.graph`` records ``crs``, ``mode``, ``source``
-and ``created_with``, and for a survey file ``oneway_from``: the column one-way streets
+``y`` in the graph CRS (metres). ``G.graph`` records ``crs``, ``mode``, ``source``,
+``created_with``, ``left_out_km`` (km of grade-1 roads per ``highway`` value the mode may
+not use: trunk by bike), and for a survey file ``oneway_from``: the column one-way streets
 were read from and how (:func:`oneway_codes`), or that none was.
 
 OSM data is © OpenStreetMap contributors, ODbL 1.0.
@@ -231,6 +232,7 @@ def street_graph(
     G.graph.update({
         "crs": target.to_string(),
         "mode": prof.name,
+        "left_out_km": {hw: round(m / 1000, 3) for hw, m in sorted(b.left_out_m.items())},
         "source": src,
         "created_with": "urbangrid.routing.patrol.streets",
     })
@@ -316,6 +318,7 @@ class _GraphBuilder:
         self.pair_count: dict[frozenset[Any], int] = {}
         self.snap: dict[tuple[int, int], str] = {}
         self.seen_highways: set[str] = set()
+        self.left_out_m: dict[str, float] = {}
 
     def node_at(self, pt: tuple[float, float]) -> str:
         """The node at a line end, ``snap_m`` metres wide."""
@@ -341,6 +344,9 @@ class _GraphBuilder:
         hw = str(hw)
         self.seen_highways.add(hw)
         if not self._usable(hw, tags):
+            if hw not in self.prof.travel and self.prof.grade(hw) == 1:
+                # grade-1 roads the mode may not use (expressways by bike): a plan says so
+                self.left_out_m[hw] = self.left_out_m.get(hw, 0.0) + float(geom.length)
             return
         coords = np.asarray(geom.coords)
         if len(coords) < 2:
