@@ -109,6 +109,57 @@ class TestNormNotMet:
         assert G.graph["mode"] == "walk" and "one-way" not in p["reason"]  # walked both ways
         assert "over the 5 min norm" in p["reason"] and "single grid" in p["reason"]
 
+    def test_the_chinese_problems_are_the_same_records_in_the_same_order(self, district):
+        import re
+
+        G, grids = district
+        bad = plan_district(G, grids, limit_s=300, shifts=1, iterations=10)
+        assert len(bad.problems_zh) == len(bad.problems) > 0
+        numbers = re.compile(r"\d+(?:\.\d+)?")
+        for en, zh in zip(bad.problems, bad.problems_zh, strict=True):
+            assert {k: v for k, v in en.items() if k != "reason"} == \
+                   {k: v for k, v in zh.items() if k != "reason"}
+            # the same figures in the same order, no English word left
+            assert numbers.findall(en["reason"]) == numbers.findall(zh["reason"]), zh
+            assert not re.search(r"[a-z]{3,}", zh["reason"]), zh["reason"]
+        assert bad.problems_zh[0]["reason"].startswith(f"巡查区域 {bad.problems[0]['record']}：")
+        assert "每圈步行" in bad.problems_zh[0]["reason"]
+
+    def test_problems_in_either_language_from_the_same_figures(self):
+        from types import SimpleNamespace
+
+        from urbangrid.routing.patrol.district import _problems
+
+        table = pd.DataFrame({"area_code": ["110108014001C01", "110108014001C02"],
+                              "fits": [False, False], "travel_s": [482.4, 900.0],
+                              "round_s": [490.0, 960.0], "limit_s": [480.0, 480.0],
+                              "service_s": [300.0, 600.0], "deadhead_pct": [38.0, 33.3],
+                              "n_grids": [1, 2]})
+        required = pd.DataFrame({"street_id": ["s1", "s2"], "name": ["成府路", None],
+                                 "area_code": ["110108014001C01"] * 2})
+        routes = {"110108014001C01": SimpleNamespace(required=["s1"])}
+        en = _problems(table, required, routes, "d.gpkg", "bike")
+        zh = _problems(table, required, routes, "d.gpkg", "bike", "zh")
+        assert [p["reason"] for p in en] == [
+            "area 110108014001C01: round 8.04 min riding, 8.2 min with turns, is over the 8 "
+            "min norm; its streets alone take 5.0 min, the rest is travel between them (38% "
+            "deadhead: they link up only far outside the grid, e.g. round one-way streets or "
+            "ramps a bike may not take); it is a single grid that cannot be cut further; "
+            "raise the norm, use a faster mode or redraw the grid",
+            "area 110108014001C02: round 15.0 min riding, 16.0 min with turns, is over the 8 "
+            "min norm; raise the norm, use a faster mode or redraw the grid",
+            "street s2 (unnamed) of area 110108014001C01 is not served by its round"]
+        assert [p["reason"] for p in zh] == [
+            "巡查区域 110108014001C01：每圈骑行 8.04 分钟，含转弯 8.2 分钟，超过 8 分钟的标准；"
+            "其道路本身只需 5.0 分钟，其余是道路之间的往返（空驶 38%：这些道路只在网格外很远处"
+            "相连，如须绕行的单行道或自行车不能走的匝道）；它是单个单元网格，不能再分；可提高"
+            "标准、换更快的巡查方式或重划网格",
+            "巡查区域 110108014001C02：每圈骑行 15.0 分钟，含转弯 16.0 分钟，超过 8 分钟的标准；"
+            "可提高标准、换更快的巡查方式或重划网格",
+            "道路 s2（无名道路）属巡查区域 110108014001C01，但该区域的巡查路线没有经过它"]
+        assert [p["record"] for p in zh] == [p["record"] for p in en] == [
+            "110108014001C01", "110108014001C02", "110108014001C01"]
+
     def test_a_street_longer_than_the_norm_raises(self, district):
         G, grids = district
         with pytest.raises(ShiftLimitError, match=r"street .* alone takes"):

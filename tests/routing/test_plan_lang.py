@@ -107,3 +107,25 @@ def test_roads_the_mode_may_not_ride_are_named(wudaokou: Path, tmp_path: Path) -
     assert re.search(r"自行车巡查不含道路数据中 [\d.]+ 公里的 motorway", zh)
     en = " ".join(_plan(wudaokou, "en", tmp_path / "en"))
     assert re.search(r"The bike mode leaves out [\d.]+ km of motorway in the street data", en)
+
+
+def test_norm_not_met_lines_are_the_librarys_words(wudaokou: Path) -> None:
+    """Under --lang zh the "norm not met" lines print DistrictPlan.problems_zh (the library
+    words each problem in both languages from the same figures; the CLI no longer
+    rewords it): the same lines, the same figures as under --lang en (H42 item 1)."""
+    def unmet(lang: str) -> list[str]:
+        res = CliRunner().invoke(main, ["plan", str(wudaokou), "--iterations", "5",
+                                        "--round", "12min", "--lang", lang])
+        assert res.exit_code == 0, res.output
+        head = "未达标准：" if lang == "zh" else "norm not met: "
+        return [x for x in res.output.splitlines() if x.startswith(head)]
+
+    en, zh = unmet("en"), unmet("zh")
+    assert len(zh) == len(en) > 1, (en, zh)
+    numbers = re.compile(r"\d+(?:\.\d+)?")
+    for e, z in zip(en[:5], zh[:5], strict=True):
+        # en: "file: field 'round_s' value 372.1: area …"; zh names the file, then the reason
+        assert z.startswith(f"未达标准：{wudaokou}：巡查区域 "), z
+        assert numbers.findall(e.split(": area ", 1)[1]) == \
+            numbers.findall(z.split("：巡查区域 ", 1)[1]), (e, z)
+        assert not _english_words(z.replace(str(wudaokou), "")), z

@@ -113,39 +113,14 @@ def _limit_error(exc: ShiftLimitError, lang: str) -> Exception:
         "多少名采集员都无法满足；请提高上限或换更快的巡查方式")
 
 
-def _problem_line(prob: Any, p: Any, lang: str) -> str:
-    """A "norm not met" line of plan `p`. In Chinese it is worded from the record's
-    fields (the area it names in ``record``, that area's row of the plan's table), not
-    from the English reason; a record of another kind keeps its reason."""
+def _problem_line(prob: Any, lang: str) -> str:
+    """A "norm not met" line: `prob` one of the plan's ``problems`` (``en``) or
+    ``problems_zh`` (``zh``, the reason already in Chinese)."""
     from urbangrid.problems import format_problem
 
     if lang != "zh":
         return f"norm not met: {format_problem(prob)}"
-    code, where = prob.get("record"), prob.get("file") or "input"
-    rows = p.table[p.table["area_code"] == code]
-    if prob.get("field") == "street_id" and code is not None:
-        return (f"未达标准：{where}：道路 {prob['value']} 属巡查区域 {code}，但该区域的巡查"
-                "路线没有经过它")
-    if prob.get("field") != "round_s" or not len(rows):
-        return f"未达标准：{format_problem(prob)}"
-    return f"未达标准：{where}：{_over_norm_zh(rows.iloc[0], p.mode)}"
-
-
-def _over_norm_zh(a: Any, mode: str) -> str:
-    """Why area ``a`` (a row of ``DistrictPlan.table``) is over its norm, in Chinese: the
-    facts the English reason gives (routing/patrol/district.py ``_problems``)."""
-    from urbangrid.routing.patrol.district import _RIDE_ZH, minutes_over
-
-    ride, lim = _RIDE_ZH.get(mode, "骑行"), a["limit_s"]
-    text = (f"巡查区域 {a['area_code']}：每圈{ride} {minutes_over(a['travel_s'], lim)} 分钟，"
-            f"含转弯 {minutes_over(a['round_s'], lim)} 分钟，超过 {lim / 60:.0f} 分钟的标准")
-    if int(a["n_grids"]) == 1:
-        far = ("这些道路只在网格外很远处相连" if mode == "walk" else
-               f"这些道路只在网格外很远处相连，如须绕行的单行道或{header(mode, 'zh')}不能走"
-               "的匝道")
-        text += (f"；其道路本身只需 {a['service_s'] / 60:.1f} 分钟，其余是道路之间的往返"
-                 f"（空驶 {a['deadhead_pct']:.0f}%：{far}）；它是单个单元网格，不能再分")
-    return text + "；可提高标准、换更快的巡查方式或重划网格"
+    return f"未达标准：{prob.get('file') or '输入'}：{prob['reason']}"
 
 
 #: The map --out writes beside write_district_plan's files (PLAN_FILES).
@@ -240,8 +215,9 @@ def _plan(store: str, mode: str, round_text: str, shifts: int | None, norms_path
         if p.info["graded_grids"]:
             click.echo(note(graded_note(p.info["graded_grids"], lang), lang))
         click.echo(p.summary_zh if lang == "zh" else p.summary)
-        for prob in p.problems[:_SHOWN_PROBLEMS]:
-            click.echo(_problem_line(prob, p, lang))
+        problems = p.problems_zh if lang == "zh" else p.problems
+        for prob in problems[:_SHOWN_PROBLEMS]:
+            click.echo(_problem_line(prob, lang))
         if len(p.problems) > _SHOWN_PROBLEMS:  # the rest say the same of other areas
             rest = len(p.problems) - _SHOWN_PROBLEMS
             csv = f"{out}/areas.csv"

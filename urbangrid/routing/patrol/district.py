@@ -120,7 +120,11 @@ class DistrictPlan:
     gap : dict
         ``deadhead`` and ``packing``: collectors of the gap each explains.
     problems : list of Problem
-        Norm not met (area, why), streets left unserved; empty for a sound plan.
+        Norm not met (area, why), streets left unserved; empty for a sound plan. Each
+        names its area in ``record`` (the ``area_code`` of its row of ``table``).
+    problems_zh : list of Problem
+        The same records in the same order, ``reason`` in Chinese, worded from the same
+        figures (``urbangrid plan --lang zh``).
     summary : str
         One paragraph for a district manager.
     summary_zh : str
@@ -149,6 +153,7 @@ class DistrictPlan:
     lower_bound: int = 0
     gap: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    problems_zh: list[Problem] = field(default_factory=list)
     summary: str = ""
     summary_zh: str = ""
     detached: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
@@ -294,33 +299,79 @@ def _required(result: CollectorAreas, st: pd.DataFrame) -> pd.DataFrame:
     return req[["street_id", "name", "grade", "length_m", "time_s", "area_code"]]
 
 
+#: A plan problem's reason (:func:`_problems`) per language, from the same figures;
+#: Chinese in the terms of docs/glossary.md (巡查区域, 空驶, 单元网格, 巡查路线).
+_PROBLEM: dict[str, dict[str, str]] = {
+    "en": {
+        "times": "round {travel} min riding, {with_turns} min with turns, is over the "
+                 "{lim:.0f} min norm",
+        "single": "{times}; its streets alone take {service_min:.1f} min, the rest is travel "
+                  "between them ({deadhead_pct:.0f}% deadhead: {far}); it is a single grid "
+                  "that cannot be cut further",
+        # on foot one-way streets are walked both ways: only the grid's shape can be to blame
+        "far_walk": "they link up only far outside the grid",
+        "far": "they link up only far outside the grid, e.g. round one-way streets or ramps "
+               "a {mode} may not take",
+        "over": "area {area_code}: {why}; raise the norm, use a faster mode or redraw the "
+                "grid",
+        "unserved": "street {street_id} ({name}) of area {area_code} is not served by its "
+                    "round",
+        "unnamed": "unnamed",
+    },
+    "zh": {
+        "times": "每圈{ride} {travel} 分钟，含转弯 {with_turns} 分钟，超过 {lim:.0f} 分钟的标准",
+        "single": "{times}；其道路本身只需 {service_min:.1f} 分钟，其余是道路之间的往返（空驶 "
+                  "{deadhead_pct:.0f}%：{far}）；它是单个单元网格，不能再分",
+        "far_walk": "这些道路只在网格外很远处相连",
+        "far": "这些道路只在网格外很远处相连，如须绕行的单行道或{mode}不能走的匝道",
+        "over": "巡查区域 {area_code}：{why}；可提高标准、换更快的巡查方式或重划网格",
+        "unserved": "道路 {street_id}（{name}）属巡查区域 {area_code}，但该区域的巡查路线没有"
+                    "经过它",
+        "unnamed": "无名道路",
+    },
+}
+
+
+#: What "riding" is in Chinese for each travel mode (the English text says riding).
+_RIDE_ZH = {"walk": "步行", "car": "行驶"}
+
+
+def _mode_words(mode: str, lang: str) -> dict[str, str]:
+    """``mode`` and ``ride`` as the text of `lang` names them: under ``zh`` the mode's
+    label (自行车; a mode of another profile file keeps its name) and what riding is."""
+    if lang != "zh":
+        return {"mode": mode, "ride": "riding"}
+    profile = read_modes().get(mode)
+    return {"mode": profile.label if profile is not None else mode,
+            "ride": _RIDE_ZH.get(mode, "骑行")}
+
+
 def _problems(table: pd.DataFrame, required: pd.DataFrame,
-              routes: dict[str, PatrolRoute], source: str, mode: str) -> list[Problem]:
+              routes: dict[str, PatrolRoute], source: str, mode: str,
+              lang: str = "en") -> list[Problem]:
+    """Areas over the norm and streets their round does not serve, the reason in `lang`
+    (``"en"`` or ``"zh"``): the same records, in the same order, in either language."""
+    text, words = _PROBLEM[lang], _mode_words(mode, lang)
+    far = text["far_walk" if mode == "walk" else "far"].format(**words)
     out = []
-    # on foot one-way streets are walked both ways: only the grid's shape can be to blame
-    far = ("they link up only far outside the grid" if mode == "walk" else
-           f"they link up only far outside the grid, e.g. round one-way streets or ramps a "
-           f"{mode} may not take")
     for a in table.itertuples():
         if not a.fits:
-            times = (f"round {minutes_over(a.travel_s, a.limit_s)} min riding, "
-                     f"{minutes_over(a.round_s, a.limit_s)} min with turns, is over the "
-                     f"{a.limit_s / 60:.0f} min norm")
-            why = (f"{times}; its streets alone take {a.service_s / 60:.1f} min, the rest is "
-                   f"travel between them ({a.deadhead_pct:.0f}% deadhead: {far}); it is a "
-                   "single grid that cannot be cut further"
-                   if a.n_grids == 1 else times)
+            v = {**words, "travel": minutes_over(a.travel_s, a.limit_s),
+                 "with_turns": minutes_over(a.round_s, a.limit_s), "lim": a.limit_s / 60,
+                 "service_min": a.service_s / 60, "deadhead_pct": a.deadhead_pct, "far": far}
+            times = text["times"].format(**v)
+            why = text["single"].format(**v, times=times) if a.n_grids == 1 else times
             # no row: the store has no such row, the area code names it (also as the
-            # record, so a caller can word it from the table's row in its own language)
+            # record, so a caller can pick the area's row of the table)
             out.append(_of_area(problem(source, None, "round_s", round(a.round_s, 1),
-                                        f"area {a.area_code}: {why}; raise the norm, use a "
-                                        "faster mode or redraw the grid"), a.area_code))
+                                        text["over"].format(area_code=a.area_code, why=why)),
+                                a.area_code))
     served: dict[str, set[str]] = {c: set(r.required) for c, r in routes.items()}
     for r in required.itertuples():
         if str(r.street_id) not in served.get(str(r.area_code), set()):
-            out.append(_of_area(problem(source, None, "street_id", str(r.street_id),
-                                        f"street {r.street_id} ({_text(r.name) or 'unnamed'}) "
-                                        f"of area {r.area_code} is not served by its round"),
+            why = text["unserved"].format(street_id=r.street_id, area_code=r.area_code,
+                                          name=_text(r.name) or text["unnamed"])
+            out.append(_of_area(problem(source, None, "street_id", str(r.street_id), why),
                                 r.area_code))
     return out
 
@@ -454,19 +505,11 @@ _SUMMARY: dict[str, dict[str, str]] = {
 }
 
 
-#: What "riding" is in Chinese for each travel mode (the English text says riding).
-_RIDE_ZH = {"walk": "步行", "car": "行驶"}
-
-
 def _summary(plan: dict[str, Any], lang: str = "en") -> str:
     """The paragraph a district manager acts on: headcount, bound, what drives the gap
     (largest first) and what closes it; ``lang`` ``"en"`` or ``"zh"``."""
     text = _SUMMARY[lang]
-    v = _summary_values(plan)
-    if lang == "zh":  # 自行车; a mode of another profile file keeps its name
-        mode = read_modes().get(plan["mode"])
-        v["mode"] = mode.label if mode is not None else plan["mode"]
-        v["ride"] = _RIDE_ZH.get(plan["mode"], "骑行")
+    v = _summary_values(plan) | _mode_words(plan["mode"], lang)
     out = text["head"].format(**v) + (text["cover"] if v["g1"] else text["stop"]).format(**v)
     out += text["bound"].format(**v)
     if v["left_km"] > 0:
@@ -732,7 +775,8 @@ def _assemble(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas
     table["collectors"] = table["area_code"].map(roster.groupby("area_code").size()) \
         .fillna(0).astype("int64")
     streets["late"] = _late(streets, table, limit_s)
-    problems = _problems(table, required, routes, ctx["source"], H.graph["mode"])
+    problems = {lang: _problems(table, required, routes, ctx["source"], H.graph["mode"], lang)
+                for lang in _PROBLEM}
     return _finish(H, grids, areas, cover, routes, table, roster, streets, problems,
                    {**ctx, "detached": detached})
 
@@ -747,8 +791,8 @@ def _detached(areas: CollectorAreas, cover: CollectorAreas | None) -> pd.DataFra
 
 def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
             cover: CollectorAreas | None, routes: dict[str, PatrolRoute], table: pd.DataFrame,
-            roster: pd.DataFrame, streets: pd.DataFrame, problems: list[Problem],
-            ctx: dict[str, Any]) -> DistrictPlan:
+            roster: pd.DataFrame, streets: pd.DataFrame,
+            problems: dict[str, list[Problem]], ctx: dict[str, Any]) -> DistrictPlan:
     """Headcount, its bound and gap, the staffing table and the summary paragraph."""
     import time
 
@@ -788,8 +832,8 @@ def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
     return DistrictPlan(
         mode=H.graph["mode"], limit_s=limit_s, shifts=shifts, areas=areas, cover=cover,
         routes=routes, table=table, roster=roster, streets=streets, staffing=staff,
-        headcount=headcount, lower_bound=lower, gap=gap, problems=problems,
-        summary=_summary(facts), summary_zh=_summary(facts, "zh"),
+        headcount=headcount, lower_bound=lower, gap=gap, problems=problems["en"],
+        problems_zh=problems["zh"], summary=_summary(facts), summary_zh=_summary(facts, "zh"),
         detached=ctx["detached"], info=info)
 
 
