@@ -137,57 +137,32 @@ def geocode_command(
     lang = resolve_lang(lang)
     r = geocode(gaz, address, limit=limit)
     if not r.found:
-        click.echo(f"无匹配：{_why_none_zh(gaz, r)}" if lang == "zh" else f"none: {r.reason}")
+        click.echo(f"无匹配：{r.reason_zh}" if lang == "zh" else f"none: {r.reason}")
         sys.exit(EXIT_NOT_FOUND)
     if lang == "zh":
         click.echo("\t".join(header(h, "zh") for h in ("level", "confidence", "lon", "lat",
                                                         "name")))
     for c in r.candidates[:limit]:
-        level = _LEVEL_ZH.get(c.level, c.level) if lang == "zh" else c.level
+        level, how = (_LEVEL_ZH.get(c.level, c.level), c.note_zh) if lang == "zh" \
+            else (c.level, c.note)
         click.echo(f"{level}\t{c.confidence:.2f}\t{c.lon:.6f}\t{c.lat:.6f}\t{c.name}"
-                   + (f"\t{c.note}" if c.note else ""))
+                   + (f"\t{how}" if how else ""))
     if r.unknown_plate:  # a street's middle at 0.50 otherwise reads as the door found
-        click.echo(_unknown_plate_note(gaz, r, lang, store))
+        click.echo(_unknown_plate_note(r, lang, store))
 
 
 #: Match levels (urbangrid.spatial.geocoding.forward.LEVELS) as printed under ``zh``.
 _LEVEL_ZH = {"plate": "门牌", "interpolated": "门牌插值", "poi": "兴趣点", "street": "街巷",
              "area": "行政区划"}
 
-#: Address parts a no-match names, by their terms (docs/glossary.md).
-_PART_ZH = {"road": "街巷", "poi": "兴趣点", "zone": "地片", "community": "社区",
-            "street_office": "街道"}
-
-
-def _why_none_zh(gaz: Any, r: Any) -> str:
-    """Why address result `r` matched nothing, in Chinese, worded from its fields (the
-    parse, the gazetteer's districts and near street names) as
-    :func:`urbangrid.spatial.geocoding.forward.geocode` decides its English reason."""
-    p = r.parsed
-    if p.script == "none":
-        return "输入为空" if not p.normalized else f"“{p.normalized}”中没有地址用词"
-    if p.district and gaz.districts and p.district not in gaz.districts:
-        return (f"区县 {p.district} 不在地名地址库的范围内（"
-                f"{'、'.join(sorted(gaz.districts))}）")
-    parts = p.parts()
-    if not parts:
-        return f"未能在“{p.normalized}”中识别出地址成分"
-    what = "、".join(f"{_PART_ZH[k]}“{v}”" for k, v in parts.items() if k in _PART_ZH)
-    near = gaz.other_streets(p.road) if p.road else []
-    other = (f"（{'、'.join(dict.fromkeys(near))}：是另一条道路，不是错别字）"
-             if near else "")
-    mixed = "（地址混用了中文和拉丁字母）" if p.script == "mixed" else ""
-    return f"地名地址库中没有与{what or f'“{p.normalized}”'}匹配的地点{other}{mixed}"
-
-
-def _unknown_plate_note(gaz: Any, r: Any, lang: str, store: str) -> str:
-    """The note under a result that is not at the plate the address gave; for a street
-    whose plates the gazetteer lacks altogether, how to load them."""
+def _unknown_plate_note(r: Any, lang: str, store: str) -> str:
+    """The note under a result that is not at the plate the address gave (the numbers
+    the street does have: ``r.known_plates``); for a street whose plates the gazetteer
+    lacks altogether, how to load them."""
     from urbangrid.cli.stores import describe
-    from urbangrid.spatial.geocoding.forward import plate_range
 
     street = r.level == "street"
-    known = plate_range(gaz, r.place_id) if street else None
+    known = r.known_plates
     load = f"`urbangrid gazetteer load {describe(store)} --plates CSV`"
     if lang == "zh":
         where = f"{r.name}的中点" if street else str(r.name)
@@ -319,9 +294,11 @@ def gazetteer_group() -> None:
               help="CRS of the door-plate x/y.")
 @click.option("--encoding", default="utf-8-sig", show_default=True,
               help="Encoding of the door-plate CSV (gbk for Chinese Excel).")
+@lang_option
 def gazetteer_load(
     store: str, osm_files: tuple[str, ...], divisions: str | None, boundaries: str | None,
     boundary_code_column: str, plate_files: tuple[str, ...], plates_crs: str, encoding: str,
+    lang: str | None,
 ) -> None:
     """Load places from OSM extracts, division codes and door-plate files (upsert)."""
 
@@ -355,8 +332,21 @@ def gazetteer_load(
             result = load_places(s, places)
     except UrbangridError as exc:
         raise click.ClickException(str(exc)) from None
-    counts = places.place_type.value_counts().to_dict()
-    click.echo(f"{len(places)} places {counts}: {result.inserted} new, {result.updated} "
-               f"changed, {result.unchanged} unchanged")
+    click.echo(_load_counts(places, result, resolve_lang(lang)))
+
+
+def _load_counts(places: Any, result: Any, lang: str) -> str:
+    """What ``gazetteer load`` wrote, in `lang`: the places by type (under ``zh`` by
+    their terms, :data:`~urbangrid.spatial.geocoding.gazetteer.PLACE_TYPES`) and the
+    write's counts."""
+    from urbangrid.spatial.geocoding.gazetteer import PLACE_TYPES
+
+    r, counts = result, places.place_type.value_counts().to_dict()
+    if lang == "zh":
+        types = "，".join(f"{PLACE_TYPES.get(k, k)} {n}" for k, n in counts.items())
+        return (f"{len(places)} 个地点（{types}）：新增 {r.inserted}，变更 {r.updated}，"
+                f"未变 {r.unchanged}")
+    return (f"{len(places)} places {counts}: {r.inserted} new, {r.updated} changed, "
+            f"{r.unchanged} unchanged")
 
 

@@ -73,6 +73,8 @@ class Candidate:
         The matched place as the gazetteer writes it (成府路55号, 清华大学).
     note : str
         How the location was obtained (e.g. ``"between 53号 and 57号"``).
+    note_zh : str
+        The same in Chinese (``"在53号与57号之间插值"``), from the same values.
     """
 
     level: str
@@ -82,6 +84,7 @@ class Candidate:
     place_id: str | None
     name: str
     note: str = ""
+    note_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,12 @@ class GeocodeResult:
         on either side to place it, so the answer is a coarser place (the street's
         middle, the estate); ``reason`` says so too. None when the address gives no
         plate or the result is at it (``plate``, ``interpolated``).
+    reason_zh : str
+        ``reason`` in Chinese, from the same values (``urbangrid geocode --lang zh``).
+    known_plates : tuple of int or None
+        With ``unknown_plate`` at ``street`` level: the lowest and highest door number
+        the gazetteer holds on that street (:func:`plate_range`), so a typo shows; None
+        otherwise, or when it holds no numbered plate there.
     """
 
     query: str
@@ -125,6 +134,8 @@ class GeocodeResult:
     parsed: ParsedAddress
     candidates: list[Candidate] = field(default_factory=list)
     unknown_plate: str | None = None
+    reason_zh: str = ""
+    known_plates: tuple[int, int] | None = None
 
     @property
     def found(self) -> bool:
@@ -132,8 +143,94 @@ class GeocodeResult:
         return self.level != "none"
 
 
-def _none(query: str, parsed: ParsedAddress, reason: str) -> GeocodeResult:
-    return GeocodeResult(query, "none", 0.0, math.nan, math.nan, None, None, reason, parsed)
+#: What geocoding says (reasons, candidate notes) per language, worded from the same
+#: values (:func:`_say`); Chinese in the terms of docs/glossary.md.
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "empty": "empty input",
+        "no_words": "no address words in {text!r}",
+        "outside": "district {district} is outside the gazetteer ({districts})",
+        "no_parts": "no address parts recognised in {text!r}",
+        "no_match": "no place in the gazetteer matches {what}{other}{mixed}",
+        "part": "{key}={value!r}",
+        "parts_sep": ", ",
+        "text": "{text!r}",
+        "other": " ({near}: another street, not a misspelling)",
+        "mixed": " (the text mixes Chinese and Latin script)",
+        "street_middle": "street middle",
+        "at": "at {name}",
+        "between": "between {a} and {b}",
+        "beyond": "beyond {a} and {b}",
+        "no_location": "no location",
+        "located_by": "located by {name}",
+        "offset": "{direction}{m:g}米 applied",
+        "conflict": "contradictory areas: {conflict}",
+        "not_in": "contradictory areas: the gazetteer's districts are not in {named}",
+        "no_plate": "no plate {plate} in the gazetteer",
+        "no_plates_on": "no plate {plate} in the gazetteer, nor any numbered plate on "
+                        "{street}",
+        "known": "no plate {plate} in the gazetteer (known plates on {street}: {lo} to "
+                 "{hi})",
+    },
+    "zh": {
+        "empty": "输入为空",
+        "no_words": "“{text}”中没有地址用词",
+        "outside": "区县 {district} 不在地名地址库的范围内（{districts}）",
+        "no_parts": "未能在“{text}”中识别出地址成分",
+        "no_match": "地名地址库中没有与{what}匹配的地点{other}{mixed}",
+        "part": "{key}“{value}”",
+        "parts_sep": "、",
+        "text": "“{text}”",
+        "other": "（{near}：是另一条道路，不是错别字）",
+        "mixed": "（地址混用了中文和拉丁字母）",
+        "street_middle": "街巷中点",
+        "at": "位于{name}",
+        "between": "在{a}与{b}之间插值",
+        "beyond": "由{a}、{b}外推",
+        "no_location": "无坐标",
+        "located_by": "按{name}定位",
+        "offset": "已按{direction}{m:g}米偏移",
+        # parse.py words the conflict itself (北京市 is not in 广东省): quoted as it is
+        "conflict": "行政区划相互矛盾：{conflict}",
+        "not_in": "行政区划相互矛盾：地名地址库的区县不在{named}",
+        "no_plate": "地名地址库中没有门牌 {plate}",
+        "no_plates_on": "地名地址库中没有门牌 {plate}，{street}也没有任何带号的门牌",
+        "known": "地名地址库中没有门牌 {plate}（{street}已知门牌：{lo}至{hi}）",
+    },
+}
+
+#: Address parts a reason names, by their terms (docs/glossary.md) in each language.
+_PART_NAMES: dict[str, dict[str, str]] = {
+    "en": {k: k for k in ("road", "poi", "zone", "community", "street_office")},
+    "zh": {"road": "街巷", "poi": "兴趣点", "zone": "地片", "community": "社区",
+           "street_office": "街道"},
+}
+
+#: Between two notes of one candidate or reason.
+_NOTE_SEP = {"en": "; ", "zh": "；"}
+
+#: A text in English and Chinese.
+_Words = tuple[str, str]
+
+_NO_WORDS: _Words = ("", "")
+
+
+def _say(key: str, **values: Any) -> _Words:
+    """Text `key` of :data:`_TEXT` in English and Chinese, from the same values."""
+    en, zh = (_TEXT[lang][key].format(**values) for lang in ("en", "zh"))
+    return en, zh
+
+
+def _then(a: _Words, b: _Words) -> _Words:
+    """Note `a`, then note `b`, in each language (either may be empty)."""
+    en, zh = (x + _NOTE_SEP[lang] + y if x and y else x or y
+              for x, y, lang in zip(a, b, ("en", "zh"), strict=True))
+    return en, zh
+
+
+def _none(query: str, parsed: ParsedAddress, reason: _Words) -> GeocodeResult:
+    return GeocodeResult(query, "none", 0.0, math.nan, math.nan, None, None, reason[0],
+                         parsed, reason_zh=reason[1])
 
 
 def geocode(
@@ -170,11 +267,11 @@ def geocode(
     p = parsed if parsed is not None else parse_address(query,
                                                         vocabulary=gazetteer.vocabulary)
     if p.script == "none":
-        return _none(query, p, "empty input" if not p.normalized else
-                     f"no address words in {p.normalized!r}")
+        return _none(query, p, _say("empty") if not p.normalized else
+                     _say("no_words", text=p.normalized))
     if p.district and gazetteer.districts and p.district not in gazetteer.districts:
-        return _none(query, p, f"district {p.district} is outside the gazetteer "
-                               f"({'、'.join(sorted(gazetteer.districts))})")
+        return _none(query, p, _say("outside", district=p.district,
+                                    districts="、".join(sorted(gazetteer.districts))))
     skip = gazetteer.positions(exclude) if exclude else frozenset()
     cands: list[Candidate] = []
     if p.road:
@@ -202,15 +299,19 @@ def geocode(
     ranked = sorted(best.values(), key=lambda c: (c.confidence < 0.5, LEVELS.index(c.level),
                                                   -c.confidence))
     doubt = _admin_doubt(gazetteer, p)
-    if doubt:
+    if doubt[0]:
         ranked = [_doubted(c, doubt) for c in ranked]
     top = ranked[0]
     unknown = _unknown_plate(p, top)
+    known = plate_range(gazetteer, top.place_id) \
+        if unknown is not None and top.level == "street" else None
     # a street's middle at 0.50 read as a found address: say the plate is not known
-    reason = top.note if unknown is None else "; ".join(
-        filter(None, [top.note, _no_plate_note(gazetteer, unknown, top)]))
+    reason = (top.note, top.note_zh)
+    if unknown is not None:
+        reason = _then(reason, _no_plate_note(unknown, top, known))
     return GeocodeResult(query, top.level, round(top.confidence, 3), top.lon, top.lat,
-                         top.place_id, top.name, reason, p, ranked[:limit], unknown)
+                         top.place_id, top.name, reason[0], p, ranked[:limit], unknown,
+                         reason_zh=reason[1], known_plates=known)
 
 
 def _has_cjk(text: str) -> bool:
@@ -246,53 +347,56 @@ def plate_range(gazetteer: Gazetteer, place_id: str | None) -> tuple[int, int] |
     return (int(vals.min()), int(vals.max())) if len(vals) else None
 
 
-def _no_plate_note(g: Gazetteer, plate: str, top: Candidate) -> str:
+def _no_plate_note(plate: str, top: Candidate, known: tuple[int, int] | None) -> _Words:
     """``no plate 成府路999号 in the gazetteer`` and, at street level, the numbers the
-    gazetteer does hold on that street, so a typo shows."""
-    note = f"no plate {plate} in the gazetteer"
+    gazetteer does hold on that street (`known`, :func:`plate_range`), so a typo shows."""
     if top.level != "street":
-        return note
-    known = plate_range(g, top.place_id)
+        return _say("no_plate", plate=plate)
     if known is None:
-        return f"{note}, nor any numbered plate on {top.name}"
+        return _say("no_plates_on", plate=plate, street=top.name)
     lo, hi = (f"{v}号" if _has_cjk(top.name or "") else str(v) for v in known)
-    return f"{note} (known plates on {top.name}: {lo} to {hi})"
+    return _say("known", plate=plate, street=top.name, lo=lo, hi=hi)
 
 
 #: Confidence kept when the address's areas contradict each other or the gazetteer.
 ADMIN_DOUBT_FACTOR = 0.5
 
 
-def _admin_doubt(g: Gazetteer, p: ParsedAddress) -> str:
-    """Why the address's areas cannot all be right ("" when they can): they contradict
+def _admin_doubt(g: Gazetteer, p: ParsedAddress) -> _Words:
+    """Why the address's areas cannot all be right (empty when they can): they contradict
     each other (广东省北京市), or name a province or city none of the gazetteer's
     districts lies in."""
     if p.admin_conflict:
-        return f"contradictory areas: {p.admin_conflict}"
+        return _say("conflict", conflict=p.admin_conflict)
     codes = getattr(g, "district_codes", None)
     if p.admin_code and len(p.admin_code) < 6 and codes and \
             not any(c.startswith(p.admin_code) for c in codes):
-        named = p.city or p.province
-        return f"contradictory areas: the gazetteer's districts are not in {named}"
-    return ""
+        return _say("not_in", named=p.city or p.province)
+    return _NO_WORDS
 
 
-def _doubted(c: Candidate, doubt: str) -> Candidate:
+def _doubted(c: Candidate, doubt: _Words) -> Candidate:
+    note = _then((c.note, c.note_zh), doubt)
     return Candidate(c.level, c.confidence * ADMIN_DOUBT_FACTOR, c.lon, c.lat, c.place_id,
-                     c.name, (c.note + "; " if c.note else "") + doubt)
+                     c.name, *note)
 
 
-def _why_none(g: Gazetteer, p: ParsedAddress) -> str:
+def _why_none(g: Gazetteer, p: ParsedAddress) -> _Words:
+    """Why address `p` matched nothing, in English and Chinese."""
     parts = p.parts()
     if not parts:
-        return f"no address parts recognised in {p.normalized!r}"
-    what = ", ".join(f"{k}={v!r}" for k, v in parts.items()
-                     if k in ("road", "poi", "zone", "community", "street_office"))
-    mixed = " (the text mixes Chinese and Latin script)" if p.script == "mixed" else ""
+        return _say("no_parts", text=p.normalized)
     near = g.other_streets(p.road) if p.road else []
-    other = (f" ({'、'.join(dict.fromkeys(near))}: another street, not a misspelling)"
-             if near else "")
-    return f"no place in the gazetteer matches {what or repr(p.normalized)}{other}{mixed}"
+    out = []
+    for lang in ("en", "zh"):
+        text, names = _TEXT[lang], _PART_NAMES[lang]
+        what = text["parts_sep"].join(text["part"].format(key=names[k], value=v)
+                                      for k, v in parts.items() if k in names)
+        out.append(text["no_match"].format(
+            what=what or text["text"].format(text=p.normalized),
+            other=text["other"].format(near="、".join(dict.fromkeys(near))) if near else "",
+            mixed=text["mixed"] if p.script == "mixed" else ""))
+    return out[0], out[1]
 
 
 def _poi_names(p: ParsedAddress) -> list[str]:
@@ -308,21 +412,22 @@ def _poi_names(p: ParsedAddress) -> list[str]:
     return names
 
 
-def _cand(g: Gazetteer, level: str, score: float, pos: int, note: str = "",
+def _cand(g: Gazetteer, level: str, score: float, pos: int, note: _Words = _NO_WORDS,
           lonlat: tuple[float, float] | None = None, name: str | None = None) -> Candidate:
     lon, lat = lonlat if lonlat is not None else (float(g.lon[pos]), float(g.lat[pos]))
     if pos < 0:
         return Candidate(level, min(1.0, score * _LEVEL_WEIGHT[level]), lon, lat, None,
-                         name or "", note)
+                         name or "", *note)
     if not math.isfinite(lon):
         parent = g.parent_point(pos)
         if parent is None:
-            return Candidate(level, 0.0, math.nan, math.nan, g.ids[pos], "", "no location")
+            return Candidate(level, 0.0, math.nan, math.nan, g.ids[pos], "",
+                             *_say("no_location"))
         lon, lat = float(g.lon[parent]), float(g.lat[parent])
-        note = (note + "; " if note else "") + f"located by {g.name[parent]}"
+        note = _then(note, _say("located_by", name=g.name[parent]))
         score *= 0.5
     return Candidate(level, min(1.0, score * _LEVEL_WEIGHT[level]), lon, lat, str(g.ids[pos]),
-                     name or str(g.name[pos]), note)
+                     name or str(g.name[pos]), *note)
 
 
 def _road_candidates(g: Gazetteer, p: ParsedAddress, skip: frozenset[int]) -> list[Candidate]:
@@ -351,7 +456,7 @@ def _road_candidates(g: Gazetteer, p: ParsedAddress, skip: frozenset[int]) -> li
                 continue
         if spos >= 0:
             mid = _street_middle(g, spos)
-            out.append(_cand(g, "street", score, spos, "street middle", mid))
+            out.append(_cand(g, "street", score, spos, _say("street_middle"), mid))
     return out
 
 
@@ -387,7 +492,7 @@ def _street_middle(g: Gazetteer, spos: int) -> tuple[float, float]:
 
 def _interpolate(
     g: Gazetteer, street: str, spos: int, value: int | None, skip: frozenset[int],
-) -> tuple[tuple[float, float], int, str] | None:
+) -> tuple[tuple[float, float], int, _Words] | None:
     """Place number `value` between the nearest plates on either side (same parity first)."""
     if value is None:
         return None
@@ -405,7 +510,7 @@ def _interpolate(
         eq = mask & (vals == value)
         if eq.any():  # 12-8 asked, 12 known: the same door
             i = int(pos[np.flatnonzero(eq)[0]])
-            return (float(g.lon[i]), float(g.lat[i])), 0, f"at {g.name[i]}"
+            return (float(g.lon[i]), float(g.lat[i])), 0, _say("at", name=g.name[i])
         if lo.any() and hi.any():
             a = int(np.flatnonzero(lo)[np.argmax(vals[lo])])
             b = int(np.flatnonzero(hi)[np.argmin(vals[hi])])
@@ -414,8 +519,7 @@ def _interpolate(
                 continue
             t = (value - vals[a]) / gap
             xy = _along(g, spos, int(pos[a]), int(pos[b]), t)
-            note = f"between {g.name[pos[a]]} and {g.name[pos[b]]}"
-            return xy, gap, note
+            return xy, gap, _say("between", a=g.name[pos[a]], b=g.name[pos[b]])
     # One side only: extrapolate from the two nearest numbers of the same parity.
     cand = np.flatnonzero(same) if same.sum() >= 2 else np.arange(len(vals))
     if len(cand) >= 2:
@@ -425,8 +529,7 @@ def _interpolate(
             t = (value - vals[a]) / (vals[b] - vals[a])
             xy = _along(g, spos, int(pos[a]), int(pos[b]), float(t))
             gap = int(min(abs(vals[a] - value), abs(vals[b] - value))) * 2
-            return xy, gap, (f"beyond {g.name[pos[a]]} and "
-                             f"{g.name[pos[b]]}")
+            return xy, gap, _say("beyond", a=g.name[pos[a]], b=g.name[pos[b]])
     return None
 
 
@@ -493,9 +596,10 @@ def _offset(g: Gazetteer, c: Candidate, p: ParsedAddress) -> Candidate:
     x, y = g.to_metric([c.lon], [c.lat])
     lon, lat = g.to_lonlat([x[0] + p.offset_m * math.sin(bearing)],
                            [y[0] + p.offset_m * math.cos(bearing)])
+    note = _then((c.note, c.note_zh),
+                 _say("offset", direction=p.offset_direction, m=p.offset_m))
     return Candidate(c.level, c.confidence * 0.95, float(lon[0]), float(lat[0]), c.place_id,
-                     c.name, (c.note + "; " if c.note else "")
-                     + f"{p.offset_direction}{p.offset_m:g}米 applied")
+                     c.name, *note)
 
 
 def geocode_many(
