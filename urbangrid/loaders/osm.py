@@ -627,11 +627,13 @@ def read_street_graph(
     crs: pyproj.CRS | str | None = None,
     columns: Mapping[str, str] | None = None,
     classes: Mapping[str, str] | None = None,
+    country: str | None = "auto",
 ) -> nx.MultiDiGraph:
     """Routing graph of one travel mode from a street file.
 
-    :func:`read_streets` filtered to the mode's ``travel`` highways, then
-    :func:`urbangrid.routing.patrol.streets.street_graph`.
+    :func:`read_streets` filtered to the mode's ``travel`` highways and the grade-1 roads
+    (so that ``G.graph["left_out_km"]`` counts those the mode leaves out, as a graph
+    from the store does), then :func:`urbangrid.routing.patrol.streets.street_graph`.
 
     Parameters
     ----------
@@ -644,6 +646,9 @@ def read_street_graph(
         (:func:`urbangrid.spatial.crs.metric.choose_metric_crs`).
     columns, classes : mapping of str to str, optional
         Survey-file column names and road classes, see :func:`read_streets`.
+    country : str or None
+        Whose closures of the mode apply ("auto": where the streets lie), see
+        :func:`~urbangrid.routing.patrol.streets.street_graph`.
 
     Returns
     -------
@@ -659,9 +664,10 @@ def read_street_graph(
     ('EPSG:4548', 'bike')
     """
     prof = get_mode(mode)
-    frame = read_streets(path, highways=prof.travel, columns=columns, classes=classes)
+    grade1 = {hw for hw, g in prof.grades.items() if g == 1}
+    frame = read_streets(path, highways=prof.travel | grade1, columns=columns, classes=classes)
     _check_survey_classes(Path(path), frame, prof, columns)
-    return street_graph(frame, mode, crs=crs, source=Path(path).name)
+    return street_graph(frame, mode, crs=crs, source=Path(path).name, country=country)
 
 
 def _check_survey_classes(path: Path, frame: gpd.GeoDataFrame, prof: ModeProfile,

@@ -3,8 +3,10 @@
 A profile is data, read from ``modes.toml`` beside this module (or a file of the
 same shape): which OSM ``highway`` values the mode may use and must patrol, its
 patrol speed per ``highway`` value (km/h), how it treats one-way streets, and the
-seconds a U-turn or a turn costs. :func:`read_modes` reads and checks a file;
-:func:`get_mode` returns one profile by name.
+seconds a U-turn or a turn costs, and the ``highway`` values closed to it in some
+countries (trunk roads to bikes in China). :func:`read_modes` reads and checks a file;
+:func:`get_mode` returns one profile by name. ``URBANGRID_MODES`` names a file of the
+same shape that replaces the bundled one for every command and call that names none.
 
 Examples
 --------
@@ -13,13 +15,16 @@ Examples
 ('自行车', 'bicycle', 12.0, 10.0)
 >>> bike.grade("secondary"), bike.grade("residential"), bike.grade("unknown")
 (1, 3, 3)
+>>> "trunk" in bike.travel, "trunk" in bike.in_country("CN").travel
+(True, False)
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -27,7 +32,11 @@ from typing import Any
 
 from urbangrid.errors import ModeProfileError
 
-__all__ = ["ONEWAY_RULES", "ModeProfile", "get_mode", "read_modes"]
+__all__ = ["MODES_ENV", "ONEWAY_RULES", "ModeProfile", "get_mode", "read_modes"]
+
+#: Environment variable naming a mode file that replaces the bundled ``modes.toml``
+#: wherever no file is given (``urbangrid plan``, ``route``, ``staffing`` too).
+MODES_ENV = "URBANGRID_MODES"
 
 #: How a mode treats one-way streets: ``ignore`` (walk both ways), ``bicycle``
 #: (respect ``oneway`` unless ``oneway:bicycle=no`` or a contraflow cycleway is
@@ -38,7 +47,7 @@ _FIELDS = ("label", "travel", "patrol", "oneway", "speed_kmh", "uturn_s", "turn_
 #: Optional fields and their defaults: the OSM access keys that decide whether the mode
 #: may use a way (general to specific, the most specific one tagged wins) and whether
 #: it may use ways tagged ``motorroad=yes`` (机动车专用道, closed to bikes and walkers).
-_OPTIONAL: dict[str, Any] = {"access": ["access"], "motorroad": True}
+_OPTIONAL: dict[str, Any] = {"access": ["access"], "motorroad": True, "closed_in": {}}
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,10 @@ class ModeProfile:
         and ``no`` or ``private`` closes the way to the mode.
     motorroad : bool
         Whether the mode may use ways tagged ``motorroad=yes`` (机动车专用道).
+    closed_in : mapping of str to frozenset of str
+        Per country (ISO 3166 code), ``highway`` values closed to the mode there:
+        ``{"CN": {"trunk", "trunk_link"}}`` for walk and bike (城市快速路), which OSM's
+        worldwide default opens to them; see :meth:`in_country`.
     """
 
     name: str
@@ -84,6 +97,16 @@ class ModeProfile:
     grades: Mapping[str, int] = field(default_factory=dict)
     access_keys: tuple[str, ...] = ("access",)
     motorroad: bool = True
+    closed_in: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def in_country(self, country: str | None) -> ModeProfile:
+        """The profile as it applies in ``country`` (ISO 3166 code, e.g. ``"CN"``): the
+        ``highway`` values closed there (:attr:`closed_in`) taken out of ``travel`` and
+        ``patrol``; itself for None or a country without such values."""
+        closed = self.closed_in.get(str(country or "").upper(), frozenset())
+        if not closed & self.travel:
+            return self
+        return replace(self, travel=self.travel - closed, patrol=self.patrol - closed)
 
     def allows(self, tags: Mapping[str, Any]) -> bool:
         """Whether the mode may use a way with these OSM tags (its ``highway`` aside):
@@ -126,6 +149,19 @@ def _access_keys(raw: Any, source: str, mode: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _closed_in(raw: Any, source: str, mode: str) -> dict[str, frozenset[str]]:
+    if not isinstance(raw, dict):
+        raise _problem(source, mode, "closed_in", "must be a table of country code = "
+                       "[highway values], e.g. { CN = [\"trunk\", \"trunk_link\"] }")
+    out = {}
+    for country, values in raw.items():
+        if not (len(country) == 2 and country.isascii() and country.isalpha()):
+            raise _problem(source, mode, f"closed_in.{country}",
+                           "a country is its two-letter ISO 3166 code, e.g. CN")
+        out[country.upper()] = _str_set(values, source, mode, f"closed_in.{country}")
+    return out
+
+
 def _flag(raw: Any, source: str, mode: str, fld: str) -> bool:
     if not isinstance(raw, bool):
         raise _problem(source, mode, fld, f"must be true or false, not {raw!r}")
@@ -156,7 +192,8 @@ def _parse(data: Mapping[str, Any], source: str) -> dict[str, ModeProfile]:
             raise _problem(source, name, "-", "a mode must be a TOML table")
         unknown = sorted(set(table) - set(_FIELDS) - set(_OPTIONAL))
         if unknown:
-            raise _problem(source, name, unknown[0], f"unknown field (known: {', '.join(_FIELDS)})")
+            known = ", ".join((*_FIELDS, *_OPTIONAL))
+            raise _problem(source, name, unknown[0], f"unknown field (known: {known})")
         for fld in _FIELDS:
             if fld not in table:
                 raise _problem(source, name, fld, "missing")
@@ -197,6 +234,7 @@ def _parse(data: Mapping[str, Any], source: str) -> dict[str, ModeProfile]:
             access_keys=_access_keys(table.get("access", _OPTIONAL["access"]), source, name),
             motorroad=_flag(table.get("motorroad", _OPTIONAL["motorroad"]), source, name,
                             "motorroad"),
+            closed_in=_closed_in(table.get("closed_in", _OPTIONAL["closed_in"]), source, name),
         )
     if not modes:
         raise ModeProfileError(f"{source}: no mode table found")
@@ -209,8 +247,9 @@ def read_modes(path: str | Path | None = None) -> dict[str, ModeProfile]:
     Parameters
     ----------
     path : str or Path, optional
-        A file shaped like the bundled ``urbangrid/routing/modes.toml`` (a
-        ``[grades]`` table and one table per mode); default the bundled file.
+        A file shaped like the bundled ``urbangrid/routing/patrol/modes.toml`` (a
+        ``[grades]`` table and one table per mode); default the file
+        ``URBANGRID_MODES`` names (:data:`MODES_ENV`), else the bundled file.
 
     Returns
     -------
@@ -222,15 +261,31 @@ def read_modes(path: str | Path | None = None) -> dict[str, ModeProfile]:
         The file is missing or malformed; the message names the mode and field.
     """
     if path is None:
-        return dict(_bundled())
+        path = os.environ.get(MODES_ENV) or None
+        if path is None:
+            return dict(_bundled())
+        if not Path(path).is_file():
+            raise ModeProfileError(f"{MODES_ENV}={path}: no such mode file; unset it to use "
+                                   "the bundled modes.toml")
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+    except OSError as exc:
+        raise ModeProfileError(f"{path}: cannot read mode profiles: {exc}") from exc
+    return dict(_read_file(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@cache
+def _read_file(path: str, _mtime_ns: int, _size: int) -> dict[str, ModeProfile]:
+    # keyed by the file's change time and size: every graph and route asks for its mode,
+    # and a file named by URBANGRID_MODES is read once, not once per call
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ModeProfileError(f"{path}: cannot read mode profiles: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ModeProfileError(f"{path}: not valid TOML: {exc}") from exc
-    return _parse(data, str(path))
+    return _parse(data, path)
 
 
 @cache

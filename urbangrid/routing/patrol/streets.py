@@ -9,6 +9,10 @@ store's layer. Files (OSM XML/PBF, GraphML, survey layers) are read by
 * only ``highway`` values the mode may use are kept, and streets its access tags close
   to it are dropped (``access``, ``bicycle``, ``foot``… ``=no`` or ``private``, the
   most specific tag winning; ``motorroad=yes`` for bike and walk);
+* the values the mode's country rule closes are dropped too: in China walk, bike and
+  e-bike leave out trunk and trunk_link (城市快速路), which OSM's worldwide default (and
+  the mode elsewhere) opens to them (:meth:`ModeProfile.in_country`); the country is
+  where the streets lie, unless named;
 * one-way streets follow the mode's rule: ignored on foot, respected by car,
   respected by bike unless ``oneway:bicycle=no`` or a contraflow ``cycleway=opposite*``
   is tagged;
@@ -25,9 +29,10 @@ names a different street than ``(u, v, k)``. Every arc carries ``street_id``,
 ``length_m`` (metres), ``time_s`` (seconds at the mode's patrol speed) and
 ``geometry`` (LineString from ``u`` to ``v`` in the graph CRS). Nodes carry ``x``,
 ``y`` in the graph CRS (metres). ``G.graph`` records ``crs``, ``mode``, ``source``,
-``created_with``, ``left_out_km`` (km of grade-1 roads per ``highway`` value the mode may
-not use: trunk by bike), and for a survey file ``oneway_from``: the column one-way streets
-were read from and how (:func:`oneway_codes`), or that none was.
+``created_with``, ``country`` (the ISO 3166 code whose rule applied, "" for none),
+``left_out_km`` (km of grade-1 roads per ``highway`` value the mode may not use: trunk by
+bike in China, motorways), and for a survey file ``oneway_from``: the column one-way
+streets were read from and how (:func:`oneway_codes`), or that none was.
 
 OSM data is © OpenStreetMap contributors, ODbL 1.0.
 """
@@ -176,6 +181,7 @@ def street_graph(
     crs: pyproj.CRS | str | None = None,
     snap_m: float = 0.5,
     source: str | None = None,
+    country: str | None = "auto",
 ) -> nx.MultiDiGraph:
     """Routing graph of one travel mode from street centrelines.
 
@@ -199,6 +205,12 @@ def street_graph(
         become one node.
     source : str, optional
         Provenance recorded in ``G.graph["source"]``.
+    country : str or None
+        ISO 3166 code whose closures of the mode apply (:attr:`ModeProfile.closed_in`):
+        "auto" (default) for where the streets lie ("CN" in China, by the rule of
+        :func:`~urbangrid.spatial.crs.metric.choose_metric_crs`, else none), None for
+        none (OSM's worldwide default: trunk roads open to bikes and pedestrians unless
+        tagged closed).
 
     Returns
     -------
@@ -211,9 +223,10 @@ def street_graph(
         No CRS, a row without a LineString, a bad ``oneway`` value (naming the row),
         or no street the mode may use.
     """
-    prof = get_mode(mode)
     src = source or str(streets.attrs.get("source", "streets"))
     frame, geoms, target = _projected_lines(streets, src, crs)
+    place = _country(streets) if country == "auto" else (country or "").upper()
+    prof = get_mode(mode).in_country(place)
     has_uv = {"u", "v"} <= set(frame.columns) and frame[["u", "v"]].notna().all().all()
     records = frame.drop(columns=frame.geometry.name).to_dict("records")
     flip = _drawn_v_to_u(frame, geoms) if has_uv else np.zeros(len(geoms), dtype=bool)
@@ -232,11 +245,22 @@ def street_graph(
     G.graph.update({
         "crs": target.to_string(),
         "mode": prof.name,
+        "country": place,
         "left_out_km": {hw: round(m / 1000, 3) for hw, m in sorted(b.left_out_m.items())},
         "source": src,
         "created_with": "urbangrid.routing.patrol.streets",
     })
     return G
+
+
+#: EPSG codes of the CGCS2000 3-degree Gauss-Krüger zones (central meridians 75°E to
+#: 135°E): the metric CRS :func:`choose_metric_crs` gives an area in China.
+_CGCS2000_ZONES = range(4534, 4555)
+
+
+def _country(streets: gpd.GeoDataFrame) -> str:
+    """"CN" when the streets lie in China (the metric-CRS rule's test), else ""."""
+    return "CN" if choose_metric_crs(streets).to_epsg() in _CGCS2000_ZONES else ""
 
 
 def _projected_lines(
@@ -404,6 +428,7 @@ def store_street_graph(
     *,
     bbox: tuple[float, float, float, float] | None = None,
     crs: pyproj.CRS | str | None = None,
+    country: str | None = "auto",
 ) -> nx.MultiDiGraph:
     """Routing graph of one travel mode from the store's ``street_centreline`` layer.
 
@@ -417,6 +442,8 @@ def store_street_graph(
         ``(minx, miny, maxx, maxy)`` in the layer CRS, to read part of a city.
     crs : pyproj.CRS or str, optional
         Metric CRS of the graph; default chosen from the streets read.
+    country : str or None
+        Whose closures of the mode apply; see :func:`street_graph`.
 
     Raises
     ------
@@ -431,4 +458,5 @@ def store_street_graph(
         raise DataFileError(f"{store.target} holds no streets{where} (layer "
                             "street_centreline); load streets into it (`urbangrid load "
                             f"streets FILE --store {store.target}`)")
-    return street_graph(frame, mode, crs=crs, source=f"store:{store.kind}:street_centreline")
+    return street_graph(frame, mode, crs=crs, source=f"store:{store.kind}:street_centreline",
+                        country=country)
