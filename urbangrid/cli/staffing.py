@@ -15,8 +15,8 @@ import click
 from urbangrid.cli.lang import glossed, header, lang_option, note, resolve_lang, write_counts
 from urbangrid.cli.outputs import refuse_inputs
 
-__all__ = ["graded_note", "mode_option", "over_limit_note", "read_district_grids", "staffing",
-           "staffing_plan"]
+__all__ = ["detached_note", "graded_note", "left_out_note", "mode_option", "over_limit_note",
+           "read_district_grids", "staffing", "staffing_plan"]
 
 if TYPE_CHECKING:
     from urbangrid.store import Store
@@ -56,6 +56,52 @@ def over_limit_note(a: Any, limit_s: float, walk: bool, lang: str) -> str:
             f"{'walk' if walk else 'ride'} round, over the {limit_min:.0f} min "
             f"limit: its streets need {street_min:.1f} min, the rest is "
             f"travel between them ({why})")
+
+
+def left_out_note(mode: str, left_out_km: dict[str, float], lang: str) -> str | None:
+    """The note on the grade-1 roads of the street data the mode may not use
+    (``G.graph["left_out_km"]``: km per ``highway`` value, e.g. trunk by bike in China),
+    in `lang`; None when there are none. Their patrol is another mode's: no area holds
+    them, so the headcount does not count them."""
+    km = sum(left_out_km.values())
+    if km <= 0:
+        return None
+    kinds = ", ".join(left_out_km)
+    if lang == "zh":
+        return (f"{header(mode, lang)}巡查不含道路数据中 {km:.1f} 公里的 {kinds}（该方式不得"
+                "使用的道路），人数未计：请安排其他方式（如汽车）巡查")
+    return (f"the {mode} mode leaves out {km:.1f} km of {kinds} in the street data (roads "
+            f"it may not use); no area holds them and the headcount does not count them: "
+            "plan them with another mode (car)")
+
+
+#: Street names shown in the note on detached streets.
+_SHOWN_STREETS = 3
+
+
+def detached_note(mode: str, detached: Any, lang: str) -> str | None:
+    """The note on the streets left out of the rounds because they are cut off from their
+    grid's other streets (``CollectorAreas.info["detached"]``: a viaduct or tunnel over or
+    under the grid), in `lang`; None when there are none."""
+    if detached is None or len(detached) == 0:
+        return None
+    rows = detached.drop_duplicates("street_id")
+    km = float(rows["length_m"].sum()) / 1000
+    names = [str(n) if isinstance(n, str) and n else f"#{s}"
+             for n, s in zip(rows["name"], rows["street_id"], strict=True)]
+    shown = ", ".join(dict.fromkeys(names[:_SHOWN_STREETS])) + (", …" if len(names) > 3 else "")
+    other = mode == "car"  # a car plan has no faster mode to hand them to
+    if lang == "zh":
+        who = "另行安排巡查" if other else "交给汽车巡查"
+        return (f"{len(rows)} 条道路（{km:.1f} 公里，{shown}）未纳入{header(mode, lang)}巡查"
+                f"路线、{who}：它们与所在单元网格的其他道路不相连（网格上方的高架、下方的隧道，"
+                "或数据边缘被截断的道路），任何一圈都无法在上限内到达（--areas 写出的 "
+                "detached 图层逐条列出）")
+    who = "patrol them separately" if other else "leave them to car patrols"
+    return (f"{len(rows)} street(s), {km:.1f} km ({shown}), are left out of the {mode} "
+            f"rounds: each is cut off from its grid's other streets (a viaduct or tunnel "
+            f"over or under the grid, or a road cut at the data's edge), so no round could "
+            f"reach it within the limit; {who} (--areas lists them, layer detached)")
 
 
 def _areas_line(a: Any, mode: str, limit_s: float, lang: str) -> str:
@@ -115,16 +161,35 @@ def staffing_plan(store: Store, *, mode: str, limit_s: float, shifts: int,
                                     iterations=iterations, on_over="flag")
     over = areas.areas[~areas.areas["fits"]]
     walk = G.graph["mode"] == "walk"  # on foot one-way streets are walked both ways
+    # the roads no area holds come first: the headcount leaves them out
+    notes += [n for n in (left_out_note(mode, dict(G.graph.get("left_out_km") or {}), lang),
+                          detached_note(mode, areas.info.get("detached"), lang)) if n]
     notes += [over_limit_note(a, limit_s, walk, lang) for _, a in over.iterrows()]
     table = staffing_table(grids, shifts=shifts, time_based=tb)
     return table, areas, notes
 
 
-def _routes_path(areas_out: Path) -> Path | None:
-    """Where a GeoJSON ``--areas`` file's routes go (a GeoPackage holds them as a layer)."""
+def _routes_path(areas_out: Path, what: str = "routes") -> Path | None:
+    """Where a GeoJSON ``--areas`` file's routes (or detached streets) go; a GeoPackage
+    holds them as layers."""
     if areas_out.suffix.lower() == ".gpkg":
         return None
-    return areas_out.with_suffix(".routes.geojson")
+    return areas_out.with_suffix(f".{what}.geojson")
+
+
+def _detached_lines(G: Any, detached: Any) -> Any:
+    """The streets left out of the rounds (:func:`detached_note`) as lines in the graph
+    CRS, one per street, with their row of ``info["detached"]``; None when there are none."""
+    import geopandas as gpd
+
+    if detached is None or len(detached) == 0:
+        return None
+    geom: dict[str, Any] = {}
+    for *_, d in G.edges(data=True):
+        geom.setdefault(str(d["street_id"]), d["geometry"])
+    rows = detached.drop_duplicates("street_id").astype({"street_id": str})
+    return gpd.GeoDataFrame(rows, geometry=rows["street_id"].map(geom).to_list(),
+                            crs=G.graph["crs"])
 
 
 #: Notes printed; a district over the limit everywhere gave one identical line per area.
@@ -157,7 +222,9 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
                                      "exist; create it or give another path",
                                      param_hint="--areas")
         refuse_inputs([(f"--areas {areas_out}", areas_out),
-                       (f"--areas {areas_out}", _routes_path(areas_out))], [("STORE", store)])
+                       (f"--areas {areas_out}", _routes_path(areas_out)),
+                       (f"--areas {areas_out}", _routes_path(areas_out, "detached"))],
+                      [("STORE", store)])
 
     from urbangrid.cli.stores import STREETS_AND_GRIDS, describe, open_store
     from urbangrid.errors import UrbangridError
@@ -196,15 +263,23 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
                 G = store_street_graph(s, mode)
                 layer_a = a.drop(columns=["depot"])
                 lines = route_lines(G, areas)
+                cut = _detached_lines(G, areas.info.get("detached"))
                 if areas_out.suffix.lower() == ".gpkg":
                     layer_a.to_file(areas_out, layer="collector_area", driver="GPKG")
                     lines.to_file(areas_out, layer="collector_route", driver="GPKG")
-                    click.echo(f"wrote {areas_out} (layers collector_area, collector_route)")
+                    if cut is not None:
+                        cut.to_file(areas_out, layer="detached", driver="GPKG")
+                    click.echo(f"wrote {areas_out} (layers collector_area, collector_route"
+                               f"{'' if cut is None else ', detached'})")
                 else:
                     routes_out = _routes_path(areas_out)
                     layer_a.to_crs(4326).to_file(areas_out, driver="GeoJSON")
                     lines.to_crs(4326).to_file(routes_out, driver="GeoJSON")
-                    click.echo(f"wrote {areas_out} and {routes_out}")
+                    cut_out = _routes_path(areas_out, "detached")
+                    if cut is not None:
+                        cut.to_crs(4326).to_file(cut_out, driver="GeoJSON")
+                    click.echo(f"wrote {areas_out} and {routes_out}"
+                               f"{'' if cut is None else f' and {cut_out}'}")
     except UrbangridError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
