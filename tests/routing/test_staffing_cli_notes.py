@@ -79,3 +79,18 @@ def test_staffing_geojson_areas_write_the_detached_streets_beside(viaduct_store:
     side = tmp_path / "areas.detached.geojson"
     assert f"and {side}" in res.output
     assert gpd.read_file(side)["street_id"].tolist() == ["deck"]
+
+
+def test_plan_writes_detached_lengths_rounded_like_the_other_tables(viaduct_store: Path,
+                                                                    tmp_path: Path) -> None:
+    # the cover rounds' empty detached frame had object columns: added to the regular
+    # rounds' it turned length_m to objects, which round(1) left at full precision
+    from urbangrid.routing.patrol.collector_areas import _detached_frame
+
+    assert _detached_frame([])["length_m"].dtype == "float64"
+    res = CliRunner().invoke(main, ["plan", str(viaduct_store), "--mode", "walk",
+                                    "--iterations", "10", "--out", str(tmp_path / "plan")])
+    assert res.exit_code == 0, res.output
+    rows = (tmp_path / "plan" / "detached.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "street_id,name,length_m,time_s,unit,area_code,roads"
+    assert len(rows) == 2 and rows[1].startswith("deck,,80.0,80.0,"), rows

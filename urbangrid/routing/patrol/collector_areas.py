@@ -457,10 +457,18 @@ def plan_collector_areas(
                                 "workers": n_workers, "detached": _detached_frame(detached)})
 
 
+#: Columns of the detached streets and their types: an empty frame keeps them, so that
+#: adding it to another (the cover rounds' to the regular ones') leaves metres numbers.
+_DETACHED_TYPES = {"street_id": "object", "name": "object", "length_m": "float64",
+                   "time_s": "float64", "unit": "object", "area_code": "object"}
+
+
 def _detached_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The streets cut off from their grids (see :func:`_detach`), one row each."""
-    cols = ["street_id", "name", "length_m", "time_s", "unit", "area_code"]
-    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols))[cols]
+    cols = list(_DETACHED_TYPES)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DETACHED_TYPES.items()})
+    return pd.concat(parts, ignore_index=True)[cols].astype(_DETACHED_TYPES)
 
 
 def _search(spec: dict[str, Any]) -> _AreaSearch:
