@@ -123,7 +123,7 @@ def run_load(
     finally:
         if not stored:  # failed, blocked or interrupted
             _forget_new_store(store, new_file)
-    if new_file:
+    if new_file and Path(store).is_file():  # a blocked first load removed the empty store
         click.echo(created_store_message(store), err=True)
     click.echo(result.summary())
     click.echo(_timings(marks))
