@@ -107,6 +107,18 @@ def _check_community_codes(path: Path, comms: gpd.GeoDataFrame, column: str) -> 
             f"community's last 3 digits are never 000); give the communities' own codes")
 
 
+def _work_grid_hint(unit: gpd.GeoDataFrame, n_work: int) -> str:
+    """What to do when a community would get more work grids than the two-digit serial of
+    their codes numbers (W01-W99): work grids are spread over communities by unit grids."""
+    per = unit.groupby("community_code").size()
+    most = int(per.max())
+    fits = 99 * len(unit) // most  # work grids are shared out about as unit grids are
+    return (f"a community holds at most 99 work grids (the 2-digit serial of their codes), "
+            f"and {n_work} work grids over {len(unit)} unit grids give community "
+            f"{per.idxmax()} ({most} unit grids) more; give about --work-grids {fits} or "
+            "fewer, or smaller communities")
+
+
 def _stored_streets(store: str) -> gpd.GeoDataFrame:
     """The street centrelines STORE already holds (opened read-only), or a one-line error."""
     from urbangrid.errors import UrbangridError
@@ -150,6 +162,7 @@ def generate(
 ) -> None:
     """Generate unit grids and work grids into STORE as a new version."""
     from urbangrid.demo.inputs import osm_extract_inputs
+    from urbangrid.errors import GridCodeError
     from urbangrid.spatial.grids.generate import GENERATE_STAGES, generate_unit_grids
     from urbangrid.spatial.grids.versions import load_unit_grids, load_work_grids
     from urbangrid.spatial.grids.work import dissolve_work_grids, group_work_grids
@@ -167,8 +180,6 @@ def generate(
             raise click.BadParameter(f"{bad[0]!r} is not a 12-digit community code (社区代码)"
                                      + (f": it is {padded} zero-padded" if padded else ""),
                                      param_hint="--community-codes")
-        from urbangrid.errors import GridCodeError
-
         try:
             inputs = osm_extract_inputs(osm, codes)
         except GridCodeError as exc:  # the partition's cell count and the codes disagree
@@ -192,7 +203,11 @@ def generate(
                               internal_ways=ways, code_column=code_column, progress=bar.step)
     bar.step("work grids")
     unit = out.grids
-    assignment = group_work_grids(unit, target_count=work_count or max(1, round(len(unit) / 5)))
+    n_work = work_count or max(1, round(len(unit) / 5))
+    try:
+        assignment = group_work_grids(unit, target_count=n_work)
+    except GridCodeError as exc:  # a community past the 2-digit work grid serial (W99)
+        raise GridCodeError(f"{exc}: {_work_grid_hint(unit, n_work)}") from None
     unit = unit.merge(assignment[["grid_code", "work_grid_code"]], on="grid_code")
     work = dissolve_work_grids(out.grids, assignment)
     bar.step("store")

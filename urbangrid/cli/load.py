@@ -2,8 +2,8 @@
 
 Survey files go through :func:`urbangrid.loaders.pipeline.load_survey` (validated,
 diffed, applied as a change set). An OSM extract given to ``urbangrid load streets``
-is upserted by edge id into ``street_centreline`` (:func:`load_osm_streets`): the one
-command that loads streets, whatever the file.
+(or an osmnx GraphML export of one) is upserted by edge id into ``street_centreline``
+(:func:`load_osm_streets`): the one command that loads streets, whatever the file.
 
 Exit codes a script can use (also in ``urbangrid load --help``): :data:`EXIT_OK` (0)
 done, or a dry run that found no bad row; :data:`EXIT_ERROR` (1) the file, mapping
@@ -210,8 +210,11 @@ def _load_with_progress(target: str, file: Path, store: str, coverage: str | Non
 
 
 def is_osm_file(file: Path) -> bool:
-    """Whether ``file`` is an OSM extract (.osm, .osm.bz2, .osm.gz, .pbf) by its name."""
-    return file.name.lower().endswith((".osm", ".osm.bz2", ".osm.gz", ".pbf"))
+    """Whether ``file`` is an OSM extract (.osm, .osm.bz2, .osm.gz, .pbf) or an osmnx
+    GraphML export of one (.graphml, .graphml.bz2: what :func:`~urbangrid.loaders.osm.
+    read_streets` reads as OSM ways, not a survey file), by its name."""
+    return file.name.lower().endswith((".osm", ".osm.bz2", ".osm.gz", ".pbf", ".graphml",
+                                       ".graphml.bz2"))
 
 
 def load_osm_streets(file: Path, store: str) -> str:
@@ -367,8 +370,9 @@ def load() -> None:
 
 
 def _make(target: str) -> None:
-    extra = (" FILE may also be an OSM extract (.osm, .osm.bz2, .osm.gz, .pbf): its streets "
-             "are upserted by edge id." if target == "streets" else "")
+    extra = (" FILE may also be an OSM extract (.osm, .osm.bz2, .osm.gz, .pbf) or an osmnx "
+             "GraphML export (.graphml, .graphml.bz2): its streets are upserted by edge id."
+             if target == "streets" else "")
 
     @load.command(target, help=f"Load a {target} survey FILE into --store.{extra}",
                   epilog=EXIT_CODES_HELP)
