@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from urbangrid.errors import InfeasibleRouteError, ShiftLimitError, StaffingError
+from urbangrid.errors import GridCodeError, InfeasibleRouteError, ShiftLimitError, StaffingError
 from urbangrid.routing.core.plan import Route
 
 __all__ = [
@@ -311,9 +311,19 @@ def _partition(blocks: gpd.GeoDataFrame, k: int, previous: Mapping[str, str] | N
         "grid_code": blocks["block"].to_numpy(), "community_code": blocks["region"].to_numpy(),
         "patrol_s": blocks["patrol_s"].to_numpy(), "area_m2": blocks["area_m2"].to_numpy(),
     }, geometry=blocks.geometry.to_numpy(), crs=blocks.crs)
-    out = group_work_grids(frame, weights=BALANCE_WEIGHTS, target_count=k, previous=prev or None,
-                           cross_communities=cross,
-                           retired={c.replace("C", "W", 1) for c in used})
+    try:
+        out = group_work_grids(frame, weights=BALANCE_WEIGHTS, target_count=k,
+                               previous=prev or None, cross_communities=cross,
+                               retired={c.replace("C", "W", 1) for c in used})
+    except GridCodeError as exc:  # the serials of one community (C01-C99) are used up
+        region = str(frame["community_code"].iloc[0])
+        raise StaffingError(
+            f"community {region}: more collector areas than its codes number (area codes "
+            f"are {region}C01 to C{'999' if cross else '99'}, {len(used)} used while cutting "
+            "areas to the limit): the community is too large for one area series; give "
+            "the grids their real communities, or plan across communities "
+            "(cross_communities=True, --cross-communities: 3-digit serials per street "
+            f"office) ({exc})") from None
     return out["work_grid_code"].str.replace("W", "C", n=1).to_numpy()
 
 
