@@ -118,3 +118,30 @@ def test_a_file_graph_counts_the_roads_it_leaves_out_as_a_store_graph_does() -> 
     motorway_km = metric.length[metric["highway"] == "motorway"].sum() / 1000
     assert motorway_km > 0.5
     assert G.graph["left_out_km"]["motorway"] == pytest.approx(motorway_km, abs=1e-3)
+
+
+def test_route_command_takes_the_mode_file_of_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from urbangrid.cli.main import main
+
+    streets = tmp_path / "streets.geojson"
+    road = _road("beijing")
+    road.assign(tags=None).to_crs(4326).to_file(streets)
+    area = tmp_path / "area.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(*road.total_bounds).buffer(20)],
+                     crs=road.crs).to_crs(4326).to_file(area)
+    args = ["route", str(streets), "--polygon", str(area), "--no-steps", "-q"]
+    bundled = CliRunner().invoke(main, args)
+    assert bundled.exit_code == 0, bundled.output
+    assert "streets 0.50 km" in bundled.output  # the trunk road is not the bike's in China
+    own = tmp_path / "modes.toml"
+    text = (Path(__file__).parents[2] / "urbangrid/routing/patrol/modes.toml").read_text(
+        encoding="utf-8")
+    own.write_text(text.replace('closed_in = { CN = ["trunk", "trunk_link"] }', ""),
+                   encoding="utf-8")
+    monkeypatch.setenv(MODES_ENV, str(own))
+    mine = CliRunner().invoke(main, args)
+    assert mine.exit_code == 0, mine.output
+    assert "streets 0.80 km" in mine.output

@@ -229,7 +229,8 @@ def street_classes(column: str | None, values: str | None, oneway: str | None = 
 @click.option("--polygon", type=click.Path(exists=True, dir_okay=False),
               help="Vector file with the area polygon(s) (any CRS it states).")
 @click.option("--mode", default="bike", show_default=True,
-              help="Travel mode: walk, bike, ebike or car (urbangrid/routing/patrol/modes.toml).")
+              help="Travel mode: walk, bike, ebike or car (urbangrid/routing/patrol/modes.toml, "
+                   "or the file URBANGRID_MODES names).")
 @click.option("--start", "start_text", help="Start point LON,LAT (WGS 84 unless --crs), "
               "e.g. the community office; default a street near the area's middle.")
 @click.option("--crs", "crs", default=None, help="CRS of --start and --polygon: EPSG:4326 "

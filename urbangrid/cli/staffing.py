@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 #: --mode of the commands that plan patrols (staffing, plan).
 mode_option = click.option("--mode", default="bike", show_default=True,
-                           help="Travel mode: walk, bike, ebike, car.")
+                           help="Travel mode: walk, bike, ebike, car (the bundled modes.toml, "
+                                "or the file URBANGRID_MODES names: e.g. trunk roads open "
+                                "to bikes in China too).")
 
 
 def graded_note(n: int, lang: str) -> str:
