@@ -291,7 +291,7 @@ def _read_file(path: str, _mtime_ns: int, _size: int) -> dict[str, ModeProfile]:
 @cache
 def _bundled() -> dict[str, ModeProfile]:
     text = (resources.files("urbangrid.routing.patrol") / "modes.toml").read_text(encoding="utf-8")
-    return _parse(tomllib.loads(text), "urbangrid/routing/modes.toml")
+    return _parse(tomllib.loads(text), "urbangrid/routing/patrol/modes.toml")
 
 
 def get_mode(mode: str | ModeProfile, path: str | Path | None = None) -> ModeProfile:
