@@ -210,7 +210,9 @@ def street_graph(
         "auto" (default) for where the streets lie ("CN" in China, by the rule of
         :func:`~urbangrid.spatial.crs.metric.choose_metric_crs`, else none), None for
         none (OSM's worldwide default: trunk roads open to bikes and pedestrians unless
-        tagged closed).
+        tagged closed). That rule is a box (73.5-135.5°E, 3-54°N): it also takes in
+        cities of China's neighbours (Seoul, Hanoi, Delhi), whose callers name their
+        country or None.
 
     Returns
     -------
