@@ -3,7 +3,7 @@
 Two maps are checked: the demo's (made by the demo's own map step,
 :func:`urbangrid.demo.run.web_map` → :func:`urbangrid.demo.map.write_layers_map`, on a
 smaller run than ``urbangrid demo``: every step runs except the slow ones (geocoding,
-patrol routes of all 90 work grids, staffing), and bike routes are planned for the first
+patrol routes of all 91 work grids, staffing), and bike routes are planned for the first
 few work grids only) and a route map (:func:`urbangrid.routing.patrol.export.write_map`,
 what ``urbangrid route -o route.html`` writes).
 

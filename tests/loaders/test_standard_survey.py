@@ -40,7 +40,7 @@ FIELDS = ["标识码", "部件名称", "主管部门", "权属单位", "养护�
 
 @pytest.fixture(scope="session")
 def wudaokou_grids(tmp_path_factory: pytest.TempPathFactory) -> gpd.GeoDataFrame:
-    """The 449 unit grids `grids generate --osm` makes of Wudaokou (county 990101)."""
+    """The 453 unit grids `grids generate --osm` makes of Wudaokou (county 990101)."""
     path = tmp_path_factory.mktemp("grids") / "g.gpkg"
     args = ["grids", "generate", str(path), "--osm", str(OSM.resolve()), "--version", "v1"]
     done = CliRunner().invoke(main, args)

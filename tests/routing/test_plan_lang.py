@@ -81,7 +81,7 @@ def test_staffing_explained_in_chinese(wudaokou: Path) -> None:
     lines = res.output.splitlines()
     start = next(i for i, x in enumerate(lines) if x.startswith("全区："))
     explained = lines[start:start + 5]
-    assert [x.strip()[:5] for x in explained] == ["全区：44", "按网格数：", "按人均面积",
+    assert [x.strip()[:5] for x in explained] == ["全区：45", "按网格数：", "按人均面积",
                                                    "（7 个社", "按巡查时间"], explained
     assert all(not _english_words(x) for x in explained), explained
     en = CliRunner().invoke(main, ["staffing", str(wudaokou), "--lang", "en"])

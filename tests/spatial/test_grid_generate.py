@@ -72,20 +72,56 @@ class TestHandMade:
             home = comm.loc[comm["community_code"] == row.community_code, "geometry"].iloc[0]
             assert shapely.equals(row.geometry, home)
 
-    def test_sliver_merges_into_longest_shared_edge_neighbour(self) -> None:
+    def test_strip_along_two_blocks_is_shared_out_to_the_nearest(self) -> None:
         # Blocks A = [0,100]×[0,100] and B = [100,200]×[0,100]; above them a 2 m strip cut
         # at x = 150: S1 (150 m long) touches A for 100 m and B for 50 m, S2 touches B only.
+        # The strip is dealt out to the block beneath each part of it (the boundary runs
+        # near x = 100), not handed whole to A, the longest-shared-edge neighbour of S1.
         streets = _lines([(0, 0), (200, 0), (200, 102), (0, 102), (0, 0)],
                          [(100, 0), (100, 100)], [(0, 100), (200, 100)], [(150, 100), (150, 102)])
         out = generate_unit_grids(streets, _communities([C1], [shapely.box(0, 0, 200, 102)]))
         assert len(out.grids) == 2
         geoms = out.grids.geometry.to_numpy()
         in_a = shapely.contains_xy(geoms, 50, 50)
-        in_s1 = shapely.contains_xy(geoms, 75, 101)
-        in_s2 = shapely.contains_xy(geoms, 175, 101)
         in_b = shapely.contains_xy(geoms, 150, 50)
-        assert np.array_equal(in_a, in_s1) and np.array_equal(in_b, in_s2)
-        assert sorted(out.grids["area_m2"].round(6)) == [10_100.0, 10_300.0]
+        for x, home in ((75, in_a), (125, in_b), (175, in_b)):
+            assert np.array_equal(shapely.contains_xy(geoms, x, 101), home), x
+        assert sorted(out.grids["area_m2"]) == pytest.approx([10_200.0, 10_200.0], abs=5)
+        assert out.stats["coverage_error"] < 1e-9
+
+    def test_sliver_merges_into_longest_shared_edge_neighbour(self) -> None:
+        # Blocks A = [0,100]×[0,100] and B = [100,200]×[0,100]; above A a 2 m strip that
+        # touches A for 100 m and B only at a corner: a sliver with one block, merged whole
+        streets = _lines([(0, 0), (200, 0), (200, 100), (100, 100)],
+                         [(100, 0), (100, 102), (0, 102), (0, 0)], [(0, 100), (100, 100)])
+        area = shapely.box(0, 0, 200, 102).difference(shapely.box(100, 100, 200, 102))
+        out = generate_unit_grids(streets, _communities([C1], [area]))
+        geoms = out.grids.geometry.to_numpy()
+        assert np.array_equal(shapely.contains_xy(geoms, 50, 101),
+                              shapely.contains_xy(geoms, 50, 50))
+        assert sorted(out.grids["area_m2"].round(6)) == [10_000.0, 10_200.0]
+
+    def test_divided_road_boundary_runs_along_its_median(self) -> None:
+        # Two blocks either side of a divided road: carriageways at y = 100 and y = 120,
+        # a 20 m median between them. Unit grids follow the road's centre line (y = 110),
+        # so each grid takes one carriageway; the median is not given whole to one side.
+        streets = _lines([(0, 0), (100, 0), (100, 220), (0, 220), (0, 0)],
+                         [(0, 100), (100, 100)], [(0, 120), (100, 120)])
+        out = generate_unit_grids(streets, _communities([C1], [shapely.box(0, 0, 100, 220)]),
+                                  target_area_m2=11_000.0)
+        assert len(out.grids) == 2
+        assert sorted(out.grids["area_m2"]) == pytest.approx([11_000.0, 11_000.0], abs=5)
+        geoms = out.grids.geometry.to_numpy()
+        low = shapely.contains_xy(geoms, 50, 50)
+        assert np.array_equal(shapely.contains_xy(geoms, 50, 105), low)
+        assert not np.array_equal(shapely.contains_xy(geoms, 50, 115), low)
+
+    def test_strips_can_be_left_whole(self) -> None:
+        streets = _lines([(0, 0), (100, 0), (100, 220), (0, 220), (0, 0)],
+                         [(0, 100), (100, 100)], [(0, 120), (100, 120)])
+        out = generate_unit_grids(streets, _communities([C1], [shapely.box(0, 0, 100, 220)]),
+                                  target_area_m2=11_000.0, split_strips=False)
+        assert sorted(out.grids["area_m2"].round(6)) == [10_000.0, 12_000.0]
 
     def test_sliver_never_crosses_a_community(self) -> None:
         # The strip is its own community: it stays a (small) grid of its own.

@@ -16,10 +16,15 @@ The method, for an area that has no grids yet:
 4. **Split** faces larger than ``target × (1 + tolerance)``: first along internal ways
    (service roads, footpaths) if given, then along the long axis of the face's minimum
    rotated rectangle into ``round(area / target)`` pieces of equal area.
-5. **Merge** slivers (area below ``sliver_area_m2`` or mean width ``2 A / P`` below
-   ``sliver_width_m``) into the neighbour in the same community with which they share the
-   longest edge, then small faces (below ``target × (1 - tolerance)``) likewise while the
-   merged grid stays within ``target × (1 + tolerance)``.
+5. **Merge.** Road strips (mean width below :data:`STRIP_WIDTH_M`, small: the median of
+   a divided road, a junction's islands) are dealt out to the blocks around them, each
+   part to the nearest (:func:`split_road_strips`), so that a boundary runs along the
+   middle of a divided road, not round both carriageways; a block grown past
+   ``target × (1 + tolerance)`` is cut again. Then slivers (area below ``sliver_area_m2``
+   or mean width ``2 A / P`` below ``sliver_width_m``) join the neighbour in the same
+   community with which they share the longest edge, then small faces (below
+   ``target × (1 - tolerance)``) likewise while the merged grid stays within
+   ``target × (1 + tolerance)``.
 6. **Code** the grids (see :mod:`urbangrid.spatial.grids.codes`).
 
 All areas are in m² and lengths in metres, in the chosen metric CRS.
@@ -436,6 +441,111 @@ def merge_small_faces(
         root = nxt
 
 
+#: A face is a road strip (the median of a divided road, an island at a junction) when
+#: its mean width ``2 A / P`` is below this (m) and it is smaller than the small-grid
+#: bound: such strips are shared out to the blocks on either side, so that the grid
+#: boundary runs along the middle of the road as unit grids' does, rather than one grid
+#: taking the strip with both carriageways.
+STRIP_WIDTH_M = 20.0
+
+#: Points every this many metres along a strip's edges decide which block each part of
+#: it is nearest to.
+_STRIP_STEP_M = 2.0
+
+
+def split_road_strips(geoms: np.ndarray, labels: np.ndarray, *, min_area_m2: float,
+                      strip_width_m: float = STRIP_WIDTH_M) -> tuple[np.ndarray, np.ndarray]:
+    """Share each cluster of road strips out to the blocks around it, nearest first.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely.Polygon
+        A polygon coverage (faces of the street linework), coordinates in metres.
+    labels : numpy.ndarray
+        Community of each polygon: strips go only to blocks with the same label.
+    min_area_m2 : float
+        Faces from this area (m²) up are never strips.
+    strip_width_m : float
+        Mean width (m) below which a small face is a strip.
+
+    Returns
+    -------
+    kept : numpy.ndarray of int64
+        Positions in ``geoms`` of the polygons that remain (their labels are
+        ``labels[kept]``).
+    polygons : numpy.ndarray of shapely.Polygon
+        Those polygons: every strip cluster that touches two or more blocks is dealt out
+        (each part of it to the block whose edge is nearest, by a Voronoi diagram of
+        points along the edges) and left out, its blocks grown by their parts; strips
+        with fewer blocks around them stay for the sliver merge. The parts' edges are
+        cut separately: polygonise the result's edges again before a coverage union.
+    """
+    labels = np.asarray(labels)
+    area = shapely.area(geoms)
+    width = 2.0 * area / np.maximum(shapely.length(geoms), 1e-9)
+    strip = (width < strip_width_m) & (area < min_area_m2)
+    if not strip.any():
+        return np.arange(len(geoms)), geoms
+    left, right, _shared = _adjacency(geoms, labels)
+    parent = np.arange(len(geoms))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return int(i)
+
+    for i, j in zip(left, right, strict=True):
+        if strip[i] and strip[j]:
+            parent[find(int(i))] = find(int(j))
+    clusters: dict[int, list[int]] = {}
+    for i in np.flatnonzero(strip):
+        clusters.setdefault(find(int(i)), []).append(int(i))
+    blocks_of: dict[int, set[int]] = {}
+    for i, j in zip(left, right, strict=True):
+        for a, b in ((int(i), int(j)), (int(j), int(i))):
+            if strip[a] and not strip[b]:
+                blocks_of.setdefault(find(a), set()).add(b)
+    out = geoms.copy()
+    gone = np.zeros(len(geoms), dtype=bool)
+    grow: dict[int, list[shapely.Geometry]] = {}
+    for root, members in clusters.items():
+        around = sorted(blocks_of.get(root, ()))
+        if len(around) < 2:
+            continue
+        region = shapely.coverage_union_all(geoms[members])
+        edge = shapely.boundary(region)
+        pts, owner = [], []
+        for b in around:
+            shared = shapely.intersection(edge, shapely.boundary(geoms[b]))
+            if shapely.length(shared) <= 0:
+                continue
+            dense = shapely.segmentize(shared, _STRIP_STEP_M)
+            xy = shapely.get_coordinates(dense)
+            pts.append(xy)
+            owner.append(np.full(len(xy), b))
+        if len(pts) < 2:
+            continue
+        xy, who = np.concatenate(pts), np.concatenate(owner)
+        xy, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+        who = who[first]
+        if len(np.unique(who)) < 2:
+            continue
+        cells = shapely.get_parts(shapely.voronoi_polygons(
+            shapely.multipoints(xy), extend_to=region, ordered=True))
+        for b in np.unique(who):
+            part = shapely.intersection(shapely.union_all(cells[who == b]), region,
+                                        grid_size=GRID_SIZE_M)
+            part = _polygonal(part)
+            if not part.is_empty:
+                grow.setdefault(int(b), []).append(part)
+        gone[members] = True
+    for b, parts in grow.items():
+        out[b] = _polygonal(shapely.union_all([geoms[b], *parts], grid_size=GRID_SIZE_M))
+    keep = np.flatnonzero(~gone)
+    return keep, out[keep]
+
+
 def _dissolve_groups(geoms: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Union each group of a noded coverage; returns (group roots, polygons)."""
     order = np.argsort(groups, kind="stable")
@@ -599,6 +709,7 @@ def generate_unit_grids(
     code_form: int = 15,
     row_height_m: float = DEFAULT_ROW_HEIGHT_M,
     progress: Callable[[str], object] | None = None,
+    split_strips: bool = True,
 ) -> GeneratedGrids:
     """Generate unit grids (单元网格) from street centrelines and community boundaries.
 
@@ -636,6 +747,13 @@ def generate_unit_grids(
     progress : callable, optional
         Called with the name of each of the :data:`GENERATE_STAGES` as it starts (a
         progress bar's hook); nothing else.
+    split_strips : bool
+        Deal road strips (faces narrower than :data:`STRIP_WIDTH_M` on average and below
+        the small-grid bound: the median of a divided road, the islands of a junction)
+        out to the blocks around them, nearest first, so that grid boundaries run along
+        the middle of the road (:func:`split_road_strips`). False: a strip joins one
+        neighbour whole, as any sliver, and that grid takes both carriageways (at a
+        multi-carriageway junction, every one of them).
 
     Returns
     -------
@@ -699,6 +817,17 @@ def generate_unit_grids(
     faces, face_comm = faces[face_comm >= 0], face_comm[face_comm >= 0]
 
     stage("merge")
+    if split_strips:
+        kept, grown = split_road_strips(faces, face_comm, min_area_m2=min_area)
+        # a block grown past the upper bound is cut again; then the edges are polygonised
+        # once more: a coverage noded once, as the merge and the dissolve need (the
+        # strips' parts were cut separately)
+        cuts = [c for poly in grown[shapely.area(grown) > max_area]
+                for c in _long_axis_cuts(poly, max(2, round(poly.area / target_area_m2)))]
+        faces = _faces(np.concatenate([shapely.boundary(grown),
+                                       np.array(cuts, dtype=object)]))
+        owner = _locate_faces(faces, grown)
+        faces, face_comm = faces[owner >= 0], face_comm[kept][owner[owner >= 0]]
     groups = merge_small_faces(faces, face_comm, sliver_area_m2=sliver_area,
                                sliver_width_m=sliver_width_m, min_area_m2=min_area,
                                max_area_m2=max_area)
