@@ -145,3 +145,31 @@ def test_route_command_takes_the_mode_file_of_the_environment(
     mine = CliRunner().invoke(main, args)
     assert mine.exit_code == 0, mine.output
     assert "streets 0.80 km" in mine.output
+
+
+def test_route_says_how_much_of_the_area_the_mode_leaves_out(tmp_path: Path) -> None:
+    # the 300 m trunk road runs along the block's south side; the area holds 200 m of it
+    from click.testing import CliRunner
+
+    from urbangrid.cli.main import main
+    from urbangrid.cli.route import left_out_in_area
+
+    road = _road("beijing")
+    G = street_graph(road, "bike", crs=road.crs)
+    _crs, x, y = PLACES["beijing"]
+    assert set(G.graph["left_out"]) == {"trunk"}
+    area = shapely.box(x + 50, y - 20, x + 250, y + 120)
+    assert left_out_in_area(G, area) == {"trunk": pytest.approx(0.2)}
+    assert left_out_in_area(street_graph(road, "car", crs=road.crs), area) == {}
+    streets, poly = tmp_path / "streets.geojson", tmp_path / "area.geojson"
+    road.assign(tags=None).to_crs(4326).to_file(streets)
+    gpd.GeoDataFrame(geometry=[area], crs=road.crs).to_crs(4326).to_file(poly)
+    res = CliRunner().invoke(main, ["route", str(streets), "--polygon", str(poly),
+                                    "--no-steps", "-q"])
+    assert res.exit_code == 0, res.output
+    assert ("note: the bike mode does not patrol 0.20 km of trunk in this area: roads it "
+            "may not use here") in res.output
+    car = CliRunner().invoke(main, ["route", str(streets), "--polygon", str(poly), "--mode",
+                                    "car", "--no-steps", "-q"])
+    assert car.exit_code == 0, car.output
+    assert "does not patrol" not in car.output

@@ -36,6 +36,7 @@ __all__ = [
     "AREA_LAYERS",
     "area_from_store",
     "check_outputs",
+    "left_out_in_area",
     "read_polygon",
     "route",
     "street_class_options",
@@ -329,6 +330,14 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode_classes
                               time_limit_s=time_limit_s)
 
         r = _with_progress(solve, time_limit_s, quiet)
+        left = left_out_in_area(G, r.area)
+        if left:  # said with the route's other notes, and shown on its .html map
+            import dataclasses
+
+            r = dataclasses.replace(r, notes=(*r.notes, (
+                f"the {G.graph['mode']} mode does not patrol {sum(left.values()):.2f} km of "
+                f"{', '.join(left)} in this area: roads it may not use here (urban "
+                "expressways in China, motorways); patrol them by car")))
         if save and store is not None:
             res = export.load_routes(store, [r])
             click.echo(f"patrol_route: {res.inserted} inserted, {res.updated} updated")
@@ -336,6 +345,18 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode_classes
     finally:
         if store is not None:
             store.close()
+
+
+def left_out_in_area(G: Any, area: Any) -> dict[str, float]:
+    """Km per ``highway`` value of the roads the graph's mode may not use
+    (``G.graph["left_out"]``) inside ``area`` (graph CRS); none under 10 m."""
+    import shapely
+
+    if area is None:
+        return {}
+    km = {hw: float(shapely.length(shapely.intersection(lines, area))) / 1000
+          for hw, lines in (G.graph.get("left_out") or {}).items()}
+    return {hw: v for hw, v in km.items() if v >= 0.01}
 
 
 def _with_progress(solve: Any, time_limit_s: float, quiet: bool) -> Any:

@@ -31,8 +31,10 @@ names a different street than ``(u, v, k)``. Every arc carries ``street_id``,
 ``y`` in the graph CRS (metres). ``G.graph`` records ``crs``, ``mode``, ``source``,
 ``created_with``, ``country`` (the ISO 3166 code whose rule applied, "" for none),
 ``left_out_km`` (km of grade-1 roads per ``highway`` value the mode may not use: trunk by
-bike in China, motorways), and for a survey file ``oneway_from``: the column one-way
-streets were read from and how (:func:`oneway_codes`), or that none was.
+bike in China, motorways) and ``left_out`` (those roads per ``highway`` value, one
+MultiLineString in the graph CRS: what of them an area holds), and for a survey file
+``oneway_from``: the column one-way streets were read from and how
+(:func:`oneway_codes`), or that none was.
 
 OSM data is © OpenStreetMap contributors, ODbL 1.0.
 """
@@ -249,6 +251,8 @@ def street_graph(
         "mode": prof.name,
         "country": place,
         "left_out_km": {hw: round(m / 1000, 3) for hw, m in sorted(b.left_out_m.items())},
+        "left_out": {hw: shapely.MultiLineString(lines)
+                     for hw, lines in sorted(b.left_out_lines.items())},
         "source": src,
         "created_with": "urbangrid.routing.patrol.streets",
     })
@@ -345,6 +349,7 @@ class _GraphBuilder:
         self.snap: dict[tuple[int, int], str] = {}
         self.seen_highways: set[str] = set()
         self.left_out_m: dict[str, float] = {}
+        self.left_out_lines: dict[str, list[shapely.LineString]] = {}
 
     def node_at(self, pt: tuple[float, float]) -> str:
         """The node at a line end, ``snap_m`` metres wide."""
@@ -373,6 +378,7 @@ class _GraphBuilder:
             if hw not in self.prof.travel and self.prof.grade(hw) == 1:
                 # grade-1 roads the mode may not use (expressways by bike): a plan says so
                 self.left_out_m[hw] = self.left_out_m.get(hw, 0.0) + float(geom.length)
+                self.left_out_lines.setdefault(hw, []).append(geom)
             return
         coords = np.asarray(geom.coords)
         if len(coords) < 2:
