@@ -60,7 +60,8 @@ API: tuple[tuple[str, str, str], ...] = (
      "ebike, car): speeds, one-way rule."),
     # Grids
     ("generate_unit_grids", "urbangrid.spatial.grids.generate", "Unit grids (单元网格, "
-     "~10,000 m²) from street centrelines and community polygons."),
+     "~10,000 m²) from street centrelines and community polygons; boundaries along the "
+     "middle of divided roads."),
     ("GeneratedGrids", "urbangrid.spatial.grids.generate", "Result of generate_unit_grids: "
      "grids, coverage fixes, stats."),
     ("validate_unit_grids", "urbangrid.spatial.grids.validate", "Check grids like a QA "
@@ -140,7 +141,8 @@ API: tuple[tuple[str, str, str], ...] = (
     ("load_places", "urbangrid.spatial.geocoding.gazetteer", "Write places into the store's "
      "place layer."),
     ("geocode", "urbangrid.spatial.geocoding.forward", "Address → WGS84 point, match level "
-     "and confidence (地址匹配); says when the door plate is unknown."),
+     "and confidence (地址匹配); says when the door plate is unknown (and which plates are "
+     "known), reasons in English and Chinese."),
     ("geocode_many", "urbangrid.spatial.geocoding.forward", "geocode for a list of "
      "addresses."),
     ("reverse_geocode", "urbangrid.spatial.geocoding.reverse", "Point → nearest door plate "
@@ -188,7 +190,8 @@ API: tuple[tuple[str, str, str], ...] = (
      "areas into the store."),
     ("plan_district", "urbangrid.routing.patrol.district", "A district's patrol plan: "
      "collector areas, rounds, shifts, roster, revisit times, headcount against its bound; "
-     "summary in English or Chinese."),
+     "streets left to car patrols (`detached`); summary and problems in English and "
+     "Chinese."),
     # Cases
     ("read_case_log", "urbangrid.loaders.case_log", "Read a case log (CSV) as case "
      "events."),
