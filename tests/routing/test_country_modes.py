@@ -173,3 +173,23 @@ def test_route_says_how_much_of_the_area_the_mode_leaves_out(tmp_path: Path) -> 
                                     "car", "--no-steps", "-q"])
     assert car.exit_code == 0, car.output
     assert "does not patrol" not in car.output
+
+
+@pytest.mark.parametrize(("mode", "tags", "left"), [
+    ("bike", {"motorroad": "yes"}, {"primary": 0.1}), ("walk", {"foot": "no"}, {"primary": 0.1}),
+    ("car", {"motorroad": "yes"}, {}), ("bike", {"foot": "no"}, {}),
+    ("bike", {"access": "private"}, {}),  # closed to everyone: no other mode's either
+])
+def test_grade1_roads_closed_by_their_tags_are_counted_as_left_out(
+        mode: str, tags: dict[str, str], left: dict[str, float]) -> None:
+    # a Chinese elevated road mapped as primary + motorroad=yes is as much the car's as a
+    # trunk road: the plan's left-out figure holds it too
+    crs, x, y = PLACES["beijing"]
+    f = gpd.GeoDataFrame(
+        [{"highway": "primary", "tags": tags, "geometry": shapely.LineString([(x, y),
+                                                                             (x + 100, y)])},
+         {"highway": "primary", "tags": {}, "geometry": shapely.LineString([(x + 100, y),
+                                                                           (x + 200, y)])}],
+        geometry="geometry", crs=crs)
+    G = street_graph(f, mode)
+    assert G.graph["left_out_km"] == {k: pytest.approx(v) for k, v in left.items()}

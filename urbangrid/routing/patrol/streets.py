@@ -31,10 +31,10 @@ names a different street than ``(u, v, k)``. Every arc carries ``street_id``,
 ``y`` in the graph CRS (metres). ``G.graph`` records ``crs``, ``mode``, ``source``,
 ``created_with``, ``country`` (the ISO 3166 code whose rule applied, "" for none),
 ``left_out_km`` (km of grade-1 roads per ``highway`` value the mode may not use: trunk by
-bike in China, motorways) and ``left_out`` (those roads per ``highway`` value, one
-MultiLineString in the graph CRS: what of them an area holds), and for a survey file
-``oneway_from``: the column one-way streets were read from and how
-(:func:`oneway_codes`), or that none was.
+bike in China, motorways, ways its access tags close to it) and ``left_out`` (those
+roads per ``highway`` value, one MultiLineString in the graph CRS: what of them an area
+holds), and for a survey file ``oneway_from``: the column one-way streets were read from
+and how (:func:`oneway_codes`), or that none was.
 
 OSM data is © OpenStreetMap contributors, ODbL 1.0.
 """
@@ -375,8 +375,12 @@ class _GraphBuilder:
         hw = str(hw)
         self.seen_highways.add(hw)
         if not self._usable(hw, tags):
-            if hw not in self.prof.travel and self.prof.grade(hw) == 1:
-                # grade-1 roads the mode may not use (expressways by bike): a plan says so
+            # grade-1 roads the mode may not use (expressways by bike, by their class or
+            # tagged motorroad=yes or bicycle=no), not those closed to all (access=private):
+            # another mode patrols them, and a plan says so
+            public = str(_first(tags.get("access")) or "").lower() not in ("no", "private")
+            closed = hw not in self.prof.travel or (public and not self.prof.allows(tags))
+            if closed and self.prof.grade(hw) == 1:
                 self.left_out_m[hw] = self.left_out_m.get(hw, 0.0) + float(geom.length)
                 self.left_out_lines.setdefault(hw, []).append(geom)
             return
