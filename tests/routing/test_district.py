@@ -254,6 +254,13 @@ def test_a_viaduct_over_a_grid_is_left_to_car_patrols():
     # the grid's round serves its own streets
     code = plan.detached["area_code"].iloc[0]
     assert plan.table.set_index("area_code").loc[code, "round_s"] <= 1800
+    # a car plan has no faster mode to hand them to: it says to patrol them separately
+    car = plan_district(street_graph(pd.concat([streets, more], ignore_index=True), "car",
+                                     crs="EPSG:4548"), grids, limit_s=600, shifts=1,
+                        iterations=10)
+    assert car.detached["street_id"].tolist() == ["deck"]
+    assert "are left out of the rounds (patrol them separately)" in car.summary
+    assert "不在巡查路线内" in car.summary_zh
 
 
 def test_a_plan_without_cut_off_streets_leaves_none(plan):

@@ -812,7 +812,9 @@ def _detach(search: _AreaSearch, code: str, members: gpd.GeoDataFrame, gcodes: l
     else:
         inside = [n for n, d in H.nodes(data=True)
                   if zone.intersects(shapely.Point(d["x"], d["y"]))]
-    inside = list({*inside, *ast["u"], *ast["v"]})  # a long street's far end too
+    # a long street's far end too; in a fixed order (a set's differs between processes,
+    # and with it which of two equal parts would stay)
+    inside = list(dict.fromkeys([*inside, *ast["u"], *ast["v"]]))
     part_of: dict[Hashable, int] = {}
     for i, comp in enumerate(nx.weakly_connected_components(H.subgraph(inside))):
         part_of.update(dict.fromkeys(comp, i))

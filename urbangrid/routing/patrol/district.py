@@ -336,6 +336,12 @@ _PROBLEM: dict[str, dict[str, str]] = {
 _RIDE_ZH = {"walk": "步行", "car": "行驶"}
 
 
+#: Who takes the streets a plan leaves out of its rounds (``plan.detached``).
+_TO_WHOM = {"en": {"other": "left to car patrols",
+                   "car": "left out of the rounds (patrol them separately)"},
+            "zh": {"other": "交给汽车巡查", "car": "不在巡查路线内（需另行安排巡查）"}}
+
+
 def _mode_words(mode: str, lang: str) -> dict[str, str]:
     """``mode`` and ``ride`` as the text of `lang` names them: under ``zh`` the mode's
     label (自行车; a mode of another profile file keeps its name) and what riding is."""
@@ -424,10 +430,11 @@ _SUMMARY: dict[str, dict[str, str]] = {
                 "areas over the norm, {handover} at a shift handover (the streets table says "
                 "why for each). ",
         "met": "The plan meets its bound. ",
-        "detached": "{n_detached} street(s), {detached_km:.1f} km, are left to car patrols: "
-                    "each is cut off from its grid's other streets (a viaduct or tunnel over "
-                    "or under the grid, or a road cut at the data's edge), so no round of the "
-                    "grid could take it within the norm (plan.detached lists them). ",
+        "detached": "{n_detached} street(s), {detached_km:.1f} km, are {to_whom}: each joins "
+                    "its grid's other streets only by a detour beyond 300 m of the grid (a "
+                    "viaduct or tunnel over or under it, a road cut at the data's edge, a lane "
+                    "reached only from elsewhere), so no round of the grid could take it "
+                    "within the norm (plan.detached lists them). ",
         "deadhead": "riding between streets ({dead_pct:.0f}% of the riding is deadhead: an "
                     "area's streets join up only through streets outside it — the other "
                     "carriageway of a divided road, ramps, one-way streets — worth "
@@ -453,8 +460,8 @@ _SUMMARY: dict[str, dict[str, str]] = {
                "--cross-communities)",
         "act_trunk": ", leave expressways and their ramps (trunk, trunk_link) to car patrols",
         "left_out": "The {mode} mode leaves out {left_km:.1f} km of {left_hw} in the street "
-                    "data (motorways, expressways and their ramps, which a {mode} may not "
-                    "ride): plan those by car. ",
+                    "data (motorways, expressways and their ramps, closed to {mode} "
+                    "patrols): plan those by car. ",
         "act_over": ", or give the areas over the norm a faster mode. ",
         "norms": "For comparison the grid norm gives {grids_low}–{grids_high} on the roster "
                  "and the area norm {area_headcount} ({s} shift(s)); they count grids or km², "
@@ -473,9 +480,10 @@ _SUMMARY: dict[str, dict[str, str]] = {
                 "{ride}时间、转弯另需时间（count_turns=True、--count-turns 按含转弯的一圈计），"
                 "{late_over} 条在超标的巡查区域内，{handover} 条在交接班时（道路表逐条写明原因）。",
         "met": "本方案已达到下界。",
-        "detached": "{n_detached} 条道路（{detached_km:.1f} 公里）交给汽车巡查：它们与所在单元"
-                    "网格的其他道路不相连（网格上方的高架、下方的隧道，或数据边缘被截断的道路），"
-                    "网格的任何一圈都无法在标准时间内巡查到（plan.detached 逐条列出）。",
+        "detached": "{n_detached} 条道路（{detached_km:.1f} 公里）{to_whom}：它们与所在单元"
+                    "网格的其他道路只能绕行到网格 300 米以外才相连（网格上方的高架、下方的隧道、"
+                    "数据边缘被截断的道路，或只能从别处进入的小巷），网格的任何一圈都无法在标准"
+                    "时间内巡查到（plan.detached 逐条列出）。",
         "deadhead": "道路之间的空驶（{ride}中 {dead_pct:.0f}% 是空驶：区域内的道路只经区域外的"
                     "道路相连——双幅路的另一幅、匝道、单行道——计 {gap_deadhead} 名）",
         "packing": "由整个单元网格组成的巡查区域填不满 {lim:.0f} 分钟（平均只用其 "
@@ -515,7 +523,9 @@ def _summary(plan: dict[str, Any], lang: str = "en") -> str:
     if v["left_km"] > 0:
         out += text["left_out"].format(**v)
     if v["n_detached"]:
-        out += text["detached"].format(**v)
+        # a car plan has no faster mode to hand them to
+        to_whom = _TO_WHOM[lang]["car" if plan["mode"] == "car" else "other"]
+        out += text["detached"].format(**v, to_whom=to_whom)
     late = text["late"].format(**v) if v["n_late"] else ""
     if v["gap"] <= 0:
         return out + text["met"] + late + text["norms"].format(**v)
@@ -532,6 +542,7 @@ def _summary(plan: dict[str, Any], lang: str = "en") -> str:
         out += text["over"].format(**{**v, "over_codes": text["sep"].join(v["over_codes"])})
     if v["g1"]:
         out += text["g1"].format(**v)
+    # expressways are trunk roads in Chinese OSM only; elsewhere trunk is a main road
     out += late + text["act"] + (text["act_trunk"] if plan["trunk_ridden"] else "")
     out += text["act_over"] if v["n_over"] else text["stop"]
     return out + text["norms"].format(**v)
@@ -822,8 +833,8 @@ def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
              "late": streets["late"].str.split(";").str[0].str[:12].value_counts().to_dict(),
              "n_streets": len(streets), "detached": ctx["detached"],
              "left_out_km": dict(H.graph.get("left_out_km") or {}),
-             "trunk_ridden": any(d.get("highway") in ("trunk", "trunk_link")
-                                 for *_, d in H.edges(data=True))}
+             "trunk_ridden": H.graph.get("country") == "CN" and any(
+                 d.get("highway") in ("trunk", "trunk_link") for *_, d in H.edges(data=True))}
     info = {"t_areas_s": ctx["t_areas_s"], "t_total_s": time.perf_counter() - ctx["t0"],
             "graded_grids": ctx["n_graded"], "workers": areas.info.get("workers", 1),
             "routes_solved":
