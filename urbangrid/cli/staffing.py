@@ -96,14 +96,15 @@ def detached_note(mode: str, detached: Any, lang: str) -> str | None:
     if lang == "zh":
         who = "另行安排巡查" if other else "交给汽车巡查"
         return (f"{len(rows)} 条道路（{km:.1f} 公里，{shown}）未纳入{header(mode, lang)}巡查"
-                f"路线、{who}：它们与所在单元网格的其他道路不相连（网格上方的高架、下方的隧道，"
-                "或数据边缘被截断的道路），任何一圈都无法在上限内到达（--areas 写出的 "
-                "detached 图层逐条列出）")
+                f"路线、{who}：它们与所在单元网格的其他道路只能绕行到网格 300 米以外才相连"
+                "（网格上方的高架、下方的隧道、数据边缘被截断的道路，或只能从别处进入的小巷），"
+                "任何一圈都无法在上限内到达（--areas 写出的 detached 图层逐条列出）")
     who = "patrol them separately" if other else "leave them to car patrols"
     return (f"{len(rows)} street(s), {km:.1f} km ({shown}), are left out of the {mode} "
-            f"rounds: each is cut off from its grid's other streets (a viaduct or tunnel "
-            f"over or under the grid, or a road cut at the data's edge), so no round could "
-            f"reach it within the limit; {who} (--areas lists them, layer detached)")
+            f"rounds: each joins its grid's other streets only by a detour beyond 300 m of "
+            f"the grid (a viaduct or tunnel over or under it, a road cut at the data's edge, "
+            f"a lane reached only from elsewhere), so no round could reach it within the "
+            f"limit; {who} (--areas lists them, layer detached)")
 
 
 def _areas_line(a: Any, mode: str, limit_s: float, lang: str) -> str:
