@@ -55,8 +55,8 @@ def test_staffing_names_the_roads_no_area_holds(viaduct_store: Path, tmp_path: P
                                     "--areas", str(out), "--lang", "en"])
     assert res.exit_code == 0, res.output
     assert ("note: the walk mode leaves out 0.2 km of trunk in the street data" in res.output)
-    assert ("note: 1 street(s), 0.1 km (#deck), are left out of the walk rounds: each is cut "
-            "off from its grid's other streets" in res.output), res.output
+    assert ("note: 1 street(s), 0.1 km (#deck), are left out of the walk rounds: each joins "
+            "its grid's other streets only by a detour beyond 300 m" in res.output), res.output
     assert "leave them to car patrols (--areas lists them, layer detached)" in res.output
     assert "layers collector_area, collector_route, detached" in res.output
     cut = gpd.read_file(out, layer="detached")
