@@ -87,24 +87,28 @@ def detached_note(mode: str, detached: Any, lang: str) -> str | None:
     under the grid), in `lang`; None when there are none."""
     if detached is None or len(detached) == 0:
         return None
+    from urbangrid.routing.patrol.collector_areas import DETACH_NEAR_M
+
     rows = detached.drop_duplicates("street_id")
     km = float(rows["length_m"].sum()) / 1000
     names = [str(n) if isinstance(n, str) and n else f"#{s}"
              for n, s in zip(rows["name"], rows["street_id"], strict=True)]
-    shown = ", ".join(dict.fromkeys(names[:_SHOWN_STREETS])) + (", …" if len(names) > 3 else "")
+    more = ", …" if len(names) > _SHOWN_STREETS else ""
+    shown = ", ".join(dict.fromkeys(names[:_SHOWN_STREETS])) + more
     other = mode == "car"  # a car plan has no faster mode to hand them to
     if lang == "zh":
         who = "另行安排巡查" if other else "交给汽车巡查"
         return (f"{len(rows)} 条道路（{km:.1f} 公里，{shown}）未纳入{header(mode, lang)}巡查"
-                f"路线、{who}：它们与所在单元网格的其他道路只能绕行到网格 300 米以外才相连"
-                "（网格上方的高架、下方的隧道、数据边缘被截断的道路，或只能从别处进入的小巷），"
-                "任何一圈都无法在上限内到达（--areas 写出的 detached 图层逐条列出）")
+                f"路线、{who}：它们与所在单元网格的其他道路只能绕行到网格 "
+                f"{DETACH_NEAR_M:.0f} 米以外才相连（网格上方的高架、下方的隧道、数据边缘被截断"
+                "的道路，或只能从别处进入的小巷），不计它们每一圈才能在上限内巡查完（--areas "
+                "写出的 detached 图层逐条列出）")
     who = "patrol them separately" if other else "leave them to car patrols"
     return (f"{len(rows)} street(s), {km:.1f} km ({shown}), are left out of the {mode} "
-            f"rounds: each joins its grid's other streets only by a detour beyond 300 m of "
-            f"the grid (a viaduct or tunnel over or under it, a road cut at the data's edge, "
-            f"a lane reached only from elsewhere), so no round could reach it within the "
-            f"limit; {who} (--areas lists them, layer detached)")
+            f"rounds: each joins its grid's other streets only by a detour beyond "
+            f"{DETACH_NEAR_M:.0f} m of the grid (a viaduct or tunnel over or under it, a road "
+            f"cut at the data's edge, a lane reached only from elsewhere), and leaving them "
+            f"out lets the round fit the limit; {who} (--areas lists them, layer detached)")
 
 
 def _areas_line(a: Any, mode: str, limit_s: float, lang: str) -> str:
@@ -281,6 +285,8 @@ def staffing(store: str, mode: str, limit: str, shifts: int, areas_out: Path | N
                     cut_out = _routes_path(areas_out, "detached")
                     if cut is not None:
                         cut.to_crs(4326).to_file(cut_out, driver="GeoJSON")
+                    elif cut_out is not None and cut_out.exists():  # an earlier run's: stale
+                        cut_out.unlink()
                     click.echo(f"wrote {areas_out} and {routes_out}"
                                f"{'' if cut is None else f' and {cut_out}'}")
     except UrbangridError as exc:

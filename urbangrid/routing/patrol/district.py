@@ -45,6 +45,7 @@ import pandas as pd
 from urbangrid.errors import StaffingError
 from urbangrid.problems import Problem, problem
 from urbangrid.routing.patrol.collector_areas import (
+    DETACH_NEAR_M,
     CollectorAreas,
     _detached_frame,
     _text,
@@ -336,6 +337,11 @@ _PROBLEM: dict[str, dict[str, str]] = {
 _RIDE_ZH = {"walk": "步行", "car": "行驶"}
 
 
+#: Who patrols the grade-1 roads the mode may not use (``G.graph["left_out_km"]``).
+_LEFT_ACTION = {"en": {"other": "plan those by car",
+                       "car": "patrol them another way (on foot or by bike)"},
+                "zh": {"other": "请安排汽车巡查", "car": "请另行安排巡查（步行或自行车）"}}
+
 #: Who takes the streets a plan leaves out of its rounds (``plan.detached``).
 _TO_WHOM = {"en": {"other": "left to car patrols",
                    "car": "left out of the rounds (patrol them separately)"},
@@ -431,10 +437,10 @@ _SUMMARY: dict[str, dict[str, str]] = {
                 "why for each). ",
         "met": "The plan meets its bound. ",
         "detached": "{n_detached} street(s), {detached_km:.1f} km, are {to_whom}: each joins "
-                    "its grid's other streets only by a detour beyond 300 m of the grid (a "
-                    "viaduct or tunnel over or under it, a road cut at the data's edge, a lane "
-                    "reached only from elsewhere), so no round of the grid could take it "
-                    "within the norm (plan.detached lists them). ",
+                    "its grid's other streets only by a detour beyond {near_m:.0f} m of the "
+                    "grid (a viaduct or tunnel over or under it, a road cut at the data's edge, "
+                    "a lane reached only from elsewhere), and leaving them out lets the grid's "
+                    "round fit the norm (plan.detached lists them). ",
         "deadhead": "riding between streets ({dead_pct:.0f}% of the riding is deadhead: an "
                     "area's streets join up only through streets outside it — the other "
                     "carriageway of a divided road, ramps, one-way streets — worth "
@@ -460,8 +466,8 @@ _SUMMARY: dict[str, dict[str, str]] = {
                "--cross-communities)",
         "act_trunk": ", leave expressways and their ramps (trunk, trunk_link) to car patrols",
         "left_out": "The {mode} mode leaves out {left_km:.1f} km of {left_hw} in the street "
-                    "data (motorways, expressways and their ramps, closed to {mode} "
-                    "patrols): plan those by car. ",
+                    "data (grade-1 roads closed to {mode} patrols: motorways, expressways and "
+                    "their ramps, or tagged closed): {left_action}. ",
         "act_over": ", or give the areas over the norm a faster mode. ",
         "norms": "For comparison the grid norm gives {grids_low}–{grids_high} on the roster "
                  "and the area norm {area_headcount} ({s} shift(s)); they count grids or km², "
@@ -481,9 +487,9 @@ _SUMMARY: dict[str, dict[str, str]] = {
                 "{late_over} 条在超标的巡查区域内，{handover} 条在交接班时（道路表逐条写明原因）。",
         "met": "本方案已达到下界。",
         "detached": "{n_detached} 条道路（{detached_km:.1f} 公里）{to_whom}：它们与所在单元"
-                    "网格的其他道路只能绕行到网格 300 米以外才相连（网格上方的高架、下方的隧道、"
-                    "数据边缘被截断的道路，或只能从别处进入的小巷），网格的任何一圈都无法在标准"
-                    "时间内巡查到（plan.detached 逐条列出）。",
+                    "网格的其他道路只能绕行到网格 {near_m:.0f} 米以外才相连（网格上方的高架、下方"
+                    "的隧道、数据边缘被截断的道路，或只能从别处进入的小巷），不计它们网格的一圈"
+                    "才能在标准时间内巡查完（plan.detached 逐条列出）。",
         "deadhead": "道路之间的空驶（{ride}中 {dead_pct:.0f}% 是空驶：区域内的道路只经区域外的"
                     "道路相连——双幅路的另一幅、匝道、单行道——计 {gap_deadhead} 名）",
         "packing": "由整个单元网格组成的巡查区域填不满 {lim:.0f} 分钟（平均只用其 "
@@ -503,8 +509,8 @@ _SUMMARY: dict[str, dict[str, str]] = {
         "act": "缩小差距的办法：允许巡查区域跨社区（cross_communities=True、"
                "--cross-communities）",
         "act_trunk": "，把快速路及其匝道（trunk、trunk_link）交给汽车巡查",
-        "left_out": "{mode}巡查不含道路数据中 {left_km:.1f} 公里的 {left_hw}（高速公路、快速路"
-                    "及其匝道，{mode}不得驶入）：请安排汽车巡查。",
+        "left_out": "{mode}巡查不含道路数据中 {left_km:.1f} 公里的 {left_hw}（{mode}不得驶入的"
+                    "一级道路：高速公路、快速路及其匝道，或标注禁行的道路）：{left_action}。",
         "act_over": "，或为超标的巡查区域换更快的巡查方式。",
         "norms": "作为对比，按网格数名册上为 {grids_low}–{grids_high} 名，按人均面积为 "
                  "{area_headcount} 名（{s} 个班次）；这两种标准只计网格数或面积，不计巡查道路"
@@ -521,11 +527,12 @@ def _summary(plan: dict[str, Any], lang: str = "en") -> str:
     out = text["head"].format(**v) + (text["cover"] if v["g1"] else text["stop"]).format(**v)
     out += text["bound"].format(**v)
     if v["left_km"] > 0:
-        out += text["left_out"].format(**v)
+        out += text["left_out"].format(
+            **v, left_action=_LEFT_ACTION[lang]["car" if plan["mode"] == "car" else "other"])
     if v["n_detached"]:
         # a car plan has no faster mode to hand them to
         to_whom = _TO_WHOM[lang]["car" if plan["mode"] == "car" else "other"]
-        out += text["detached"].format(**v, to_whom=to_whom)
+        out += text["detached"].format(**v, to_whom=to_whom, near_m=DETACH_NEAR_M)
     late = text["late"].format(**v) if v["n_late"] else ""
     if v["gap"] <= 0:
         return out + text["met"] + late + text["norms"].format(**v)
@@ -833,7 +840,9 @@ def _finish(H: nx.MultiDiGraph, grids: gpd.GeoDataFrame, areas: CollectorAreas,
              "late": streets["late"].str.split(";").str[0].str[:12].value_counts().to_dict(),
              "n_streets": len(streets), "detached": ctx["detached"],
              "left_out_km": dict(H.graph.get("left_out_km") or {}),
-             "trunk_ridden": H.graph.get("country") == "CN" and any(
+             # advice for the modes China closes trunk to, given a file that opens it
+             "trunk_ridden": H.graph.get("country") == "CN" and H.graph["mode"] != "car"
+             and any(
                  d.get("highway") in ("trunk", "trunk_link") for *_, d in H.edges(data=True))}
     info = {"t_areas_s": ctx["t_areas_s"], "t_total_s": time.perf_counter() - ctx["t0"],
             "graded_grids": ctx["n_graded"], "workers": areas.info.get("workers", 1),
