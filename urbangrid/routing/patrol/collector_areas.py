@@ -315,15 +315,20 @@ def _partition(blocks: gpd.GeoDataFrame, k: int, previous: Mapping[str, str] | N
         out = group_work_grids(frame, weights=BALANCE_WEIGHTS, target_count=k,
                                previous=prev or None, cross_communities=cross,
                                retired={c.replace("C", "W", 1) for c in used})
-    except GridCodeError as exc:  # the serials of one community (C01-C99) are used up
+    except GridCodeError as exc:  # the serials of one region (C01-C99, C001-C999) are used up
         region = str(frame["community_code"].iloc[0])
+        if cross:
+            raise StaffingError(
+                f"street office {region}: more collector areas than its codes number (area "
+                f"codes are {region}C001 to C999, {len(used)} used while cutting areas to the "
+                "limit): plan each community on its own, raise the limit or use a faster "
+                f"mode ({exc})") from None
         raise StaffingError(
             f"community {region}: more collector areas than its codes number (area codes "
-            f"are {region}C01 to C{'999' if cross else '99'}, {len(used)} used while cutting "
-            "areas to the limit): the community is too large for one area series; give "
-            "the grids their real communities, or plan across communities "
-            "(cross_communities=True, --cross-communities: 3-digit serials per street "
-            f"office) ({exc})") from None
+            f"are {region}C01 to C99, {len(used)} used while cutting areas to the limit): "
+            "the community is too large for one area series; give the grids their real "
+            "communities, or plan across communities (cross_communities=True, "
+            f"--cross-communities: 3-digit serials per street office) ({exc})") from None
     return out["work_grid_code"].str.replace("W", "C", n=1).to_numpy()
 
 
