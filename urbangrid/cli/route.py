@@ -334,10 +334,14 @@ def _route(source: str, area_code: str | None, polygon: str | None, mode_classes
         if left:  # said with the route's other notes, and shown on its .html map
             import dataclasses
 
+            from urbangrid.routing.patrol.district import left_to
+
+            mode = G.graph["mode"]
             r = dataclasses.replace(r, notes=(*r.notes, (
-                f"the {G.graph['mode']} mode does not patrol {sum(left.values()):.2f} km of "
+                f"the {mode} mode does not patrol {sum(left.values()):.2f} km of "
                 f"{', '.join(left)} in this area: roads it may not use here (urban "
-                "expressways in China, motorways); patrol them by car")))
+                f"expressways in China, motorways, roads tagged closed to it); "
+                f"{left_to('left_out', mode)}")))
         if save and store is not None:
             res = export.load_routes(store, [r])
             click.echo(f"patrol_route: {res.inserted} inserted, {res.updated} updated")

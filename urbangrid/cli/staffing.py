@@ -68,13 +68,15 @@ def left_out_note(mode: str, left_out_km: dict[str, float], lang: str) -> str | 
     km = sum(left_out_km.values())
     if km <= 0:
         return None
-    kinds = ", ".join(left_out_km)
+    from urbangrid.routing.patrol.district import left_to
+
+    kinds, action = ", ".join(left_out_km), left_to("left_out", mode, lang)
     if lang == "zh":
         return (f"{header(mode, lang)}巡查不含道路数据中 {km:.1f} 公里的 {kinds}（该方式不得"
-                "使用的道路），人数未计：请安排其他方式（如汽车）巡查")
+                f"使用的道路），人数未计：{action}")
     return (f"the {mode} mode leaves out {km:.1f} km of {kinds} in the street data (roads "
             f"it may not use); no area holds them and the headcount does not count them: "
-            "plan them with another mode (car)")
+            f"{action}")
 
 
 #: Street names shown in the note on detached streets.

@@ -86,9 +86,10 @@ class CollectorAreas:
         CRS of the geometries (the street graph's).
     info : dict
         ``k`` per community, iterations of the search, and ``detached``: the streets
-        of a unit grid cut off from its other streets (a viaduct or tunnel over or
-        under it, a road cut at the data's edge) that no round of the grid could reach
-        within the limit, left to another mode (``street_id``, ``name``, ``length_m``,
+        of a unit grid joined to its other streets only by a detour beyond
+        :data:`DETACH_NEAR_M` of it (a viaduct or tunnel over or under it, a road cut at
+        the data's edge), whose leaving out let the grid's round fit the limit, left to
+        another mode (``street_id``, ``name``, ``length_m``,
         ``time_s``, ``unit``: the grid, ``area_code``); see :func:`plan_collector_areas`.
     """
 
@@ -783,7 +784,7 @@ def _solve_area(search: _AreaSearch, code: str, members: gpd.GeoDataFrame,
     if not _fits(cost, search.limit_s) and keep:
         detached = _detach(search, code, members, gcodes, ast, geom)
         if detached is not None:
-            return detached, 1
+            return detached, 2  # its round, then the round without the cut-off streets
     if not _fits(cost, search.limit_s) and not keep:
         if len(gcodes) == 1 and keep_over:
             raise ShiftLimitError(

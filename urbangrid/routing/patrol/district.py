@@ -64,7 +64,7 @@ from urbangrid.routing.patrol.staffing import (
     staffing_table,
 )
 
-__all__ = ["PLAN_FILES", "DistrictPlan", "load_district_plan", "plan_district",
+__all__ = ["PLAN_FILES", "DistrictPlan", "left_to", "load_district_plan", "plan_district",
            "write_district_plan"]
 
 #: The names write_district_plan writes in its folder, by what each holds (``gpx`` is a
@@ -131,9 +131,10 @@ class DistrictPlan:
     summary_zh : str
         The same paragraph in Chinese (``urbangrid plan --lang zh``).
     detached : pandas.DataFrame
-        Streets left to another mode: cut off from their unit grid's other streets (a
-        viaduct or tunnel over or under it, a road cut at the data's edge), so that no
-        round of the grid could take them within the norm (``street_id``, ``name``,
+        Streets left to another mode: joined to their unit grid's other streets only by a
+        detour beyond :data:`DETACH_NEAR_M` of it (a viaduct or tunnel over or under it, a
+        road cut at the data's edge), whose leaving out lets the grid's round fit the
+        norm (``street_id``, ``name``,
         ``length_m``, ``time_s``, ``unit``: the grid, ``area_code``, ``roads``: from
         the regular or the grade-1 cover rounds). Not in ``streets``.
     info : dict
@@ -337,15 +338,26 @@ _PROBLEM: dict[str, dict[str, str]] = {
 _RIDE_ZH = {"walk": "步行", "car": "行驶"}
 
 
-#: Who patrols the grade-1 roads the mode may not use (``G.graph["left_out_km"]``).
-_LEFT_ACTION = {"en": {"other": "plan those by car",
-                       "car": "patrol them another way (on foot or by bike)"},
-                "zh": {"other": "请安排汽车巡查", "car": "请另行安排巡查（步行或自行车）"}}
+#: Who patrols the roads a mode's rounds leave out, by whether the mode is the car:
+#: ``left_out`` the grade-1 roads it may not use (``G.graph["left_out_km"]``),
+#: ``detached`` the streets cut off from their grids (``plan.detached``). A car plan has
+#: no faster mode to hand them to.
+_LEFT_TO = {
+    "en": {"left_out": {"other": "plan those by car",
+                        "car": "patrol them another way (on foot or by bike)"},
+           "detached": {"other": "left to car patrols",
+                        "car": "left out of the rounds (patrol them separately)"}},
+    "zh": {"left_out": {"other": "请安排汽车巡查", "car": "请另行安排巡查（步行或自行车）"},
+           "detached": {"other": "交给汽车巡查", "car": "不在巡查路线内（需另行安排巡查）"}},
+}
 
-#: Who takes the streets a plan leaves out of its rounds (``plan.detached``).
-_TO_WHOM = {"en": {"other": "left to car patrols",
-                   "car": "left out of the rounds (patrol them separately)"},
-            "zh": {"other": "交给汽车巡查", "car": "不在巡查路线内（需另行安排巡查）"}}
+
+def left_to(what: str, mode: str, lang: str = "en") -> str:
+    """Who patrols the roads the rounds of ``mode`` leave out, worded in `lang`:
+    ``what`` is ``"left_out"`` (grade-1 roads the mode may not use) or ``"detached"``
+    (streets cut off from their grids). The plan's summary, the staffing notes and a
+    route's note all say it this way."""
+    return _LEFT_TO[lang][what]["car" if mode == "car" else "other"]
 
 
 def _mode_words(mode: str, lang: str) -> dict[str, str]:
@@ -527,12 +539,10 @@ def _summary(plan: dict[str, Any], lang: str = "en") -> str:
     out = text["head"].format(**v) + (text["cover"] if v["g1"] else text["stop"]).format(**v)
     out += text["bound"].format(**v)
     if v["left_km"] > 0:
-        out += text["left_out"].format(
-            **v, left_action=_LEFT_ACTION[lang]["car" if plan["mode"] == "car" else "other"])
+        out += text["left_out"].format(**v, left_action=left_to("left_out", plan["mode"], lang))
     if v["n_detached"]:
-        # a car plan has no faster mode to hand them to
-        to_whom = _TO_WHOM[lang]["car" if plan["mode"] == "car" else "other"]
-        out += text["detached"].format(**v, to_whom=to_whom, near_m=DETACH_NEAR_M)
+        out += text["detached"].format(**v, to_whom=left_to("detached", plan["mode"], lang),
+                                       near_m=DETACH_NEAR_M)
     late = text["late"].format(**v) if v["n_late"] else ""
     if v["gap"] <= 0:
         return out + text["met"] + late + text["norms"].format(**v)

@@ -246,13 +246,14 @@ def street_graph(
         )
     if streets.attrs.get("oneway_from"):  # a survey file: which column gave one-way-ness
         G.graph["oneway_from"] = str(streets.attrs["oneway_from"])
+    left_out = {hw: shapely.MultiLineString(lines) for hw, lines in sorted(b.left_out.items())}
     G.graph.update({
         "crs": target.to_string(),
         "mode": prof.name,
         "country": place,
-        "left_out_km": {hw: round(m / 1000, 3) for hw, m in sorted(b.left_out_m.items())},
-        "left_out": {hw: shapely.MultiLineString(lines)
-                     for hw, lines in sorted(b.left_out_lines.items())},
+        "left_out_km": {hw: round(float(shapely.length(lines)) / 1000, 3)
+                        for hw, lines in left_out.items()},
+        "left_out": left_out,
         "source": src,
         "created_with": "urbangrid.routing.patrol.streets",
     })
@@ -348,8 +349,7 @@ class _GraphBuilder:
         self.pair_count: dict[frozenset[Any], int] = {}
         self.snap: dict[tuple[int, int], str] = {}
         self.seen_highways: set[str] = set()
-        self.left_out_m: dict[str, float] = {}
-        self.left_out_lines: dict[str, list[shapely.LineString]] = {}
+        self.left_out: dict[str, list[shapely.LineString]] = {}
 
     def node_at(self, pt: tuple[float, float]) -> str:
         """The node at a line end, ``snap_m`` metres wide."""
@@ -381,8 +381,7 @@ class _GraphBuilder:
             public = str(_first(tags.get("access")) or "").lower() not in ("no", "private")
             closed = hw not in self.prof.travel or (public and not self.prof.allows(tags))
             if closed and self.prof.grade(hw) == 1:
-                self.left_out_m[hw] = self.left_out_m.get(hw, 0.0) + float(geom.length)
-                self.left_out_lines.setdefault(hw, []).append(geom)
+                self.left_out.setdefault(hw, []).append(geom)
             return
         coords = np.asarray(geom.coords)
         if len(coords) < 2:
