@@ -221,12 +221,13 @@ class ShiftLimitError(InfeasibleRouteError):
     than the limit to patrol (named with its id, name and time).
 
     When one street is the cause, ``street`` holds its fields (those of
-    :func:`~urbangrid.routing.patrol.collector_areas.street_over_limit`) and ``limit_s``
-    the limit in seconds, so a caller can word the message in another language
-    without searching for the street again; otherwise both are None."""
+    :func:`~urbangrid.routing.patrol.collector_areas.street_over_limit`), ``limit_s``
+    the limit in seconds and ``message_zh`` the message in Chinese, worded from the same
+    fields; otherwise all three are None."""
 
     street: dict[str, Any] | None = None
     limit_s: float | None = None
+    message_zh: str | None = None
 
 
 class ScaleJobError(UrbangridError, RuntimeError):

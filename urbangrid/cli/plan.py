@@ -98,19 +98,11 @@ def _headcount_line(p: Any, lang: str) -> str:
 
 
 def _limit_error(exc: ShiftLimitError, lang: str) -> Exception:
-    """`exc`, a limit no number of collectors can meet, in `lang`: under ``zh`` worded
-    from the fields of the street that caused it (``exc.street``), not from the English
-    message; another limit keeps its words."""
-    s, limit_s = exc.street, exc.limit_s
-    if lang != "zh" or s is None or limit_s is None:
+    """`exc`, a limit no number of collectors can meet, in `lang`: under ``zh`` its
+    ``message_zh`` when the library worded one; another limit keeps its words."""
+    if lang != "zh" or exc.message_zh is None:
         return exc
-    which = f"道路 {s['street_id']}" if s["street_id"] else "一条道路"
-    where = (f"，中点在经度 {s['lon']:.5f}、纬度 {s['lat']:.5f}"
-             if not s["name"] and s["lon"] is not None else "")
-    return ShiftLimitError(
-        f"巡查区域划分：{which}（{s['name'] or '无名道路'}，{s['length_m']:.0f} 米{where}）"
-        f"单独巡查一遍就需 {s['time_s'] / 60:.1f} 分钟，超过 {limit_s / 60:.1f} 分钟的上限，"
-        "多少名采集员都无法满足；请提高上限或换更快的巡查方式")
+    return ShiftLimitError(exc.message_zh)
 
 
 def _problem_line(prob: Any, lang: str) -> str:

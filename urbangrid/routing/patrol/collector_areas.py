@@ -173,7 +173,7 @@ def assign_streets(G: nx.MultiDiGraph, units: gpd.GeoDataFrame, *, key: str) -> 
 
 
 def check_limit(streets: pd.DataFrame, limit_s: float, what: str,
-                graph: nx.MultiDiGraph | None = None) -> None:
+                graph: nx.MultiDiGraph | None = None, what_zh: str = "巡查区域划分") -> None:
     """Raise :class:`ShiftLimitError` when one street alone takes longer than the limit.
 
     Parameters
@@ -182,8 +182,8 @@ def check_limit(streets: pd.DataFrame, limit_s: float, what: str,
         Rows of :func:`assign_streets`.
     limit_s : float
         Limit, seconds.
-    what : str
-        The area, for the message.
+    what, what_zh : str
+        The area, for the message in English and for ``message_zh``.
     graph : networkx.MultiDiGraph, optional
         The graph of `streets` (with its ``crs``): an unnamed street is then placed by
         the WGS84 longitude/latitude of its midpoint, so the user can find it.
@@ -195,6 +195,10 @@ def check_limit(streets: pd.DataFrame, limit_s: float, what: str,
             f"above the limit of {limit_s / 60:.1f} min: no number of collectors can meet "
             "it; raise the limit or use a faster mode")
         err.street, err.limit_s = s, limit_s
+        err.message_zh = (
+            f"{what_zh}：{_street_label_zh(s)}单独巡查一遍就需 {s['time_s'] / 60:.1f} 分钟，"
+            f"超过 {limit_s / 60:.1f} 分钟的上限，多少名采集员都无法满足；请提高上限或换更快"
+            "的巡查方式")
         raise err
 
 
@@ -247,6 +251,14 @@ def _street_label(s: Mapping[str, Any]) -> str:
     where = (f", midpoint at lon {s['lon']:.5f}, lat {s['lat']:.5f}"
              if s["lon"] is not None else "")
     return f"{label} (unnamed, {s['length_m']:.0f} m{where})"
+
+
+def _street_label_zh(s: Mapping[str, Any]) -> str:
+    """:func:`_street_label` in Chinese: ``道路 4521（成府路，1045 米）``."""
+    which = f"道路 {s['street_id']}" if s["street_id"] else "一条道路"
+    where = (f"，中点在经度 {s['lon']:.5f}、纬度 {s['lat']:.5f}"
+             if not s["name"] and s["lon"] is not None else "")
+    return f"{which}（{s['name'] or '无名道路'}，{s['length_m']:.0f} 米{where}）"
 
 
 def _depot(search: _AreaSearch, streets: pd.DataFrame, area: Any) -> Hashable:
